@@ -1,0 +1,678 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * vfio-iommufd: the iommufd backend object (see include/vfio-iommufd/iommufd.h).
+ *
+ * A backend is an iommufd plus a count of users. Each wrapper below checks
+ * its arguments and the backend's state first (nothing reaches the kernel
+ * when they are wrong), then issues exactly one IOMMUFD ioctl through the
+ * ioctl layer (util/kernel-internal.h), except the IOVA ranges query which
+ * calls again with a bigger array when the kernel asks for one.
+ *
+ * Every argument struct is zero-initialised with its size field set to
+ * sizeof, and user pointers travel as u64 through uintptr_t.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <string.h>
+
+#include <linux/iommufd.h>
+
+#include "config.h"
+#include "vfio-iommufd/error.h"
+#include "vfio-iommufd/iommufd.h"
+#include "util/kernel-internal.h"
+#include "trace.h"
+
+/* Kernel versions that added the ioctls, for the ENOTTY message. */
+#define KVER_IOAS          "6.2"
+#define KVER_HW_INFO       "6.6"
+#define KVER_DIRTY         "6.7"
+
+/*
+ * Size of the first array given to IOMMU_IOAS_IOVA_RANGES. An x86 IOAS has
+ * two ranges (the MSI window splits the space), so starting with one means
+ * the EMSGSIZE path is taken, and thereby exercised, on every x86 host and by
+ * the kernel model; the extra ioctl only happens when a range query is made.
+ */
+#define IOVA_RANGES_FIRST  1
+/* Bounds on the EMSGSIZE loop: attempts, and ranges we accept at all. */
+#define IOVA_RANGES_TRIES  4
+#define IOVA_RANGES_MAX    65536u
+
+struct IOMMUFDBackend {
+    int fd;            /* -1 while an owned fd is not open */
+    bool borrowed;     /* fd passed in by the VMM: never closed here */
+    unsigned users;
+};
+
+/* Refuse a call with INVALID_ARGUMENT (nothing sent to the kernel). */
+static bool G_GNUC_PRINTF(4, 5)
+reject_arg(const IOMMUFDBackend *be, const char *func, GError **errp, const char *fmt, ...)
+{
+    g_autofree char *why = NULL;
+    va_list ap;
+
+    va_start(ap, fmt);
+    why = g_strdup_vprintf(fmt, ap);
+    va_end(ap);
+    trace_iommufd_backend_reject((void *)be, func, why);
+    g_set_error(errp, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_INVALID_ARGUMENT,
+                "%s: %s", func, why);
+    return false;
+}
+
+/* The checks every ioctl wrapper starts with: a backend, and an open fd. */
+static bool check_backend(const IOMMUFDBackend *be, const char *func, GError **errp)
+{
+    if (!be) {
+        return reject_arg(be, func, errp, "no backend (NULL)");
+    }
+    if (be->fd < 0) {
+        trace_iommufd_backend_reject((void *)be, func, "not connected");
+        g_set_error(errp, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_WRONG_STATE,
+                    "%s: iommufd backend %p is not connected (no iommufd open): "
+                    "call iommufd_backend_connect() first", func, (void *)be);
+        return false;
+    }
+    return true;
+}
+
+/* Does [iova, iova + size) wrap around the 64-bit space? (size != 0) */
+static bool range_overflows(uint64_t iova, uint64_t size)
+{
+    return iova + size - 1 < iova;
+}
+
+IOMMUFDBackend *iommufd_backend_new(void)
+{
+    IOMMUFDBackend *be = g_new0(IOMMUFDBackend, 1);
+
+    be->fd = -1;
+    trace_iommufd_backend_new(be);
+    return be;
+}
+
+IOMMUFDBackend *iommufd_backend_new_from_fd(int fd, GError **errp)
+{
+    IOMMUFDBackend *be;
+
+    if (fd < 0) {
+        trace_iommufd_backend_reject(NULL, __func__, "negative fd");
+        g_set_error(errp, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_INVALID_ARGUMENT,
+                    "%s: invalid iommufd %d", __func__, fd);
+        return NULL;
+    }
+    be = g_new0(IOMMUFDBackend, 1);
+    be->fd = fd;
+    be->borrowed = true;
+    trace_iommufd_backend_new_from_fd(be, fd);
+    return be;
+}
+
+bool iommufd_backend_free(IOMMUFDBackend *be, GError **errp)
+{
+    if (!be) {
+        return true;
+    }
+    if (be->users) {
+        trace_iommufd_backend_free(be, be->fd, be->borrowed, be->users, false);
+        g_set_error(errp, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_WRONG_STATE,
+                    "iommufd backend %p (fd %d) still has %u user(s) connected: "
+                    "not freed", (void *)be, be->fd, be->users);
+        return false;
+    }
+    /* An owned fd was closed by the last disconnect; a borrowed one stays. */
+    trace_iommufd_backend_free(be, be->fd, be->borrowed, 0, true);
+    g_free(be);
+    return true;
+}
+
+bool iommufd_backend_connect(IOMMUFDBackend *be, GError **errp)
+{
+    if (!be) {
+        return reject_arg(be, __func__, errp, "no backend (NULL)");
+    }
+    if (be->users == UINT_MAX) {
+        trace_iommufd_backend_reject(be, __func__, "user count at its maximum");
+        g_set_error(errp, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_WRONG_STATE,
+                    "iommufd backend %p: too many users", (void *)be);
+        return false;
+    }
+    if (!be->borrowed && be->users == 0) {
+        int fd = vfio_kernel_open("/dev/iommu", O_RDWR);
+
+        trace_iommufd_backend_open(be, fd < 0 ? -1 : fd, fd < 0 ? -fd : 0);
+        if (fd < 0) {
+            trace_iommufd_backend_connect(be, -1, false, 0, -fd);
+            vfio_kernel_error(errp, -fd, "open(/dev/iommu)", NULL,
+                              "iommufd backend %p: cannot open the iommufd", (void *)be);
+            return false;
+        }
+        be->fd = fd;
+    }
+    be->users++;
+    trace_iommufd_backend_connect(be, be->fd, be->borrowed, be->users, 0);
+    return true;
+}
+
+void iommufd_backend_disconnect(IOMMUFDBackend *be)
+{
+    if (!be) {
+        g_critical("iommufd_backend_disconnect: no backend (NULL)");
+        return;
+    }
+    if (be->users == 0) {
+        trace_iommufd_backend_disconnect_unbalanced(be);
+        g_critical("iommufd_backend_disconnect: iommufd backend %p (fd %d) has no "
+                   "user connected", (void *)be, be->fd);
+        return;
+    }
+    be->users--;
+    trace_iommufd_backend_disconnect(be, be->fd, be->borrowed, be->users);
+    if (!be->borrowed && be->users == 0) {
+        int fd = be->fd;
+        /* The fd is gone whatever close() says: forget it in any case. */
+        int ret = vfio_kernel_close(fd);
+
+        be->fd = -1;
+        trace_iommufd_backend_close(be, fd, ret);
+    }
+}
+
+int iommufd_backend_get_fd(const IOMMUFDBackend *be)
+{
+    return be ? be->fd : -1;
+}
+
+unsigned iommufd_backend_users(const IOMMUFDBackend *be)
+{
+    return be ? be->users : 0;
+}
+
+bool iommufd_backend_fd_is_borrowed(const IOMMUFDBackend *be)
+{
+    return be && be->borrowed;
+}
+
+bool iommufd_backend_alloc_ioas(IOMMUFDBackend *be, uint32_t *ioas_id, GError **errp)
+{
+    struct iommu_ioas_alloc arg;
+    int ret;
+
+    if (!check_backend(be, __func__, errp)) {
+        return false;
+    }
+    if (!ioas_id) {
+        return reject_arg(be, __func__, errp, "ioas_id is NULL");
+    }
+    memset(&arg, 0, sizeof(arg));
+    arg.size = sizeof(arg);
+    ret = VFIO_KERNEL_IOCTL(be->fd, IOMMU_IOAS_ALLOC, &arg);
+    trace_iommufd_backend_alloc_ioas(be->fd, ret < 0 ? 0 : arg.out_ioas_id,
+                                     ret < 0 ? -1 : 0, ret < 0 ? -ret : 0);
+    if (ret < 0) {
+        vfio_kernel_error(errp, -ret, "IOMMU_IOAS_ALLOC", KVER_IOAS, "iommufd %d", be->fd);
+        return false;
+    }
+    *ioas_id = arg.out_ioas_id;
+    return true;
+}
+
+bool iommufd_backend_free_id(IOMMUFDBackend *be, uint32_t id, GError **errp)
+{
+    struct iommu_destroy arg;
+    int ret;
+
+    if (!check_backend(be, __func__, errp)) {
+        return false;
+    }
+    memset(&arg, 0, sizeof(arg));
+    arg.size = sizeof(arg);
+    arg.id = id;
+    ret = VFIO_KERNEL_IOCTL(be->fd, IOMMU_DESTROY, &arg);
+    trace_iommufd_backend_free_id(be->fd, id, ret < 0 ? -1 : 0, ret < 0 ? -ret : 0);
+    if (ret == -EBUSY) {
+        vfio_kernel_error(errp, EBUSY, "IOMMU_DESTROY", KVER_IOAS,
+                          "iommufd %d: object %u is still in use (a device attached, "
+                          "or a HWPT allocated on it)", be->fd, id);
+        return false;
+    }
+    if (ret == -ENOENT) {
+        vfio_kernel_error(errp, ENOENT, "IOMMU_DESTROY", KVER_IOAS,
+                          "iommufd %d: no object %u", be->fd, id);
+        return false;
+    }
+    if (ret < 0) {
+        vfio_kernel_error(errp, -ret, "IOMMU_DESTROY", KVER_IOAS,
+                          "iommufd %d object %u", be->fd, id);
+        return false;
+    }
+    return true;
+}
+
+/* IOMMU_IOAS_MAP, at @iova if @fixed, else wherever the kernel likes. */
+static bool map_common(IOMMUFDBackend *be, const char *func, uint32_t ioas_id,
+                       uint64_t iova, uint64_t size, void *vaddr, bool readonly,
+                       bool fixed, uint64_t *out_iova, GError **errp)
+{
+    struct iommu_ioas_map arg;
+    int ret;
+
+    if (!check_backend(be, func, errp)) {
+        return false;
+    }
+    if (!vaddr) {
+        return reject_arg(be, func, errp, "vaddr is NULL (ioas %u)", ioas_id);
+    }
+    if (size == 0) {
+        return reject_arg(be, func, errp, "size 0 (ioas %u vaddr %p)", ioas_id, vaddr);
+    }
+    if (range_overflows((uintptr_t)vaddr, size)) {
+        return reject_arg(be, func, errp,
+                          "vaddr %p + size 0x%" PRIx64 " overflows (ioas %u)",
+                          vaddr, size, ioas_id);
+    }
+    if (fixed && range_overflows(iova, size)) {
+        return reject_arg(be, func, errp,
+                          "iova 0x%" PRIx64 " + size 0x%" PRIx64 " overflows (ioas %u)",
+                          iova, size, ioas_id);
+    }
+    if (!fixed && !out_iova) {
+        return reject_arg(be, func, errp, "iova out pointer is NULL (ioas %u)", ioas_id);
+    }
+
+    memset(&arg, 0, sizeof(arg));
+    arg.size = sizeof(arg);
+    arg.flags = IOMMU_IOAS_MAP_READABLE;
+    if (!readonly) {
+        arg.flags |= IOMMU_IOAS_MAP_WRITEABLE;
+    }
+    if (fixed) {
+        arg.flags |= IOMMU_IOAS_MAP_FIXED_IOVA;
+        arg.iova = iova;
+    }
+    arg.ioas_id = ioas_id;
+    arg.user_va = (uintptr_t)vaddr;
+    arg.length = size;
+    ret = VFIO_KERNEL_IOCTL(be->fd, IOMMU_IOAS_MAP, &arg);
+    trace_iommufd_backend_map_dma(be->fd, ioas_id, ret < 0 ? iova : arg.iova, size, vaddr,
+                                  readonly, fixed, ret < 0 ? -1 : 0, ret < 0 ? -ret : 0);
+    if (ret < 0) {
+        const char *hint = "";
+
+        if (ret == -EEXIST) {
+            hint = ": overlaps an existing mapping";
+        } else if (ret == -ENOMEM) {
+            hint = ": out of memory or over RLIMIT_MEMLOCK";
+        } else if (ret == -ENOSPC) {
+            hint = ": no free IOVA space large enough";
+        }
+        if (fixed) {
+            vfio_kernel_error(errp, -ret, "IOMMU_IOAS_MAP", KVER_IOAS,
+                              "iommufd %d ioas %u iova 0x%" PRIx64 " size 0x%" PRIx64
+                              " vaddr %p%s%s", be->fd, ioas_id, iova, size, vaddr,
+                              readonly ? " read-only" : "", hint);
+        } else {
+            vfio_kernel_error(errp, -ret, "IOMMU_IOAS_MAP", KVER_IOAS,
+                              "iommufd %d ioas %u (any iova) size 0x%" PRIx64
+                              " vaddr %p%s%s", be->fd, ioas_id, size, vaddr,
+                              readonly ? " read-only" : "", hint);
+        }
+        return false;
+    }
+    if (out_iova) {
+        *out_iova = arg.iova;
+    }
+    return true;
+}
+
+bool iommufd_backend_map_dma(IOMMUFDBackend *be, uint32_t ioas_id, uint64_t iova,
+                             uint64_t size, void *vaddr, bool readonly, GError **errp)
+{
+    return map_common(be, __func__, ioas_id, iova, size, vaddr, readonly, true, NULL, errp);
+}
+
+bool iommufd_backend_map_dma_any(IOMMUFDBackend *be, uint32_t ioas_id, uint64_t size,
+                                 void *vaddr, bool readonly, uint64_t *iova, GError **errp)
+{
+    return map_common(be, __func__, ioas_id, 0, size, vaddr, readonly, false, iova, errp);
+}
+
+/*
+ * IOMMU_IOAS_UNMAP; @all: the whole space (iova 0, length UINT64_MAX).
+ *
+ * ENOENT: for a range, nothing mapped there, a mapping that sticks out of
+ * the range (the kernel never splits one; mappings before it in the range
+ * are already gone then), or no such IOAS. For unmap-all, the kernel
+ * (iopt_unmap_all(), since 6.2) turns "nothing mapped" into success with
+ * length 0, so ENOENT can only mean that @ioas_id is not an IOAS: it is an
+ * error, not an empty IOAS, lest a wrong id pass unnoticed.
+ */
+static bool unmap_common(IOMMUFDBackend *be, const char *func, uint32_t ioas_id,
+                         uint64_t iova, uint64_t size, bool all, uint64_t *unmapped,
+                         GError **errp)
+{
+    struct iommu_ioas_unmap arg;
+    int ret;
+
+    if (!check_backend(be, func, errp)) {
+        return false;
+    }
+    if (size == 0) {
+        return reject_arg(be, func, errp, "size 0 (ioas %u iova 0x%" PRIx64 ")",
+                          ioas_id, iova);
+    }
+    if (range_overflows(iova, size)) {
+        return reject_arg(be, func, errp,
+                          "iova 0x%" PRIx64 " + size 0x%" PRIx64 " overflows (ioas %u)",
+                          iova, size, ioas_id);
+    }
+
+    memset(&arg, 0, sizeof(arg));
+    arg.size = sizeof(arg);
+    arg.ioas_id = ioas_id;
+    arg.iova = iova;
+    arg.length = size;
+    ret = VFIO_KERNEL_IOCTL(be->fd, IOMMU_IOAS_UNMAP, &arg);
+    trace_iommufd_backend_unmap_dma(be->fd, ioas_id, iova, size, ret < 0 ? 0 : arg.length,
+                                    ret < 0 ? -1 : 0, ret < 0 ? -ret : 0);
+    if (ret == -ENOENT && all) {
+        vfio_kernel_error(errp, ENOENT, "IOMMU_IOAS_UNMAP", KVER_IOAS,
+                          "iommufd %d: unmap-all of ioas %u: no IOAS %u", be->fd,
+                          ioas_id, ioas_id);
+        return false;
+    }
+    if (ret == -ENOENT) {
+        vfio_kernel_error(errp, ENOENT, "IOMMU_IOAS_UNMAP", KVER_IOAS,
+                          "iommufd %d: nothing mapped in ioas %u at [0x%" PRIx64
+                          ", 0x%" PRIx64 "] (or a mapping there sticks out of the "
+                          "range, or no IOAS %u)", be->fd, ioas_id, iova,
+                          iova + size - 1, ioas_id);
+        return false;
+    }
+    if (ret < 0) {
+        vfio_kernel_error(errp, -ret, "IOMMU_IOAS_UNMAP", KVER_IOAS,
+                          "iommufd %d ioas %u iova 0x%" PRIx64 " size 0x%" PRIx64,
+                          be->fd, ioas_id, iova, size);
+        return false;
+    }
+    if (unmapped) {
+        *unmapped = arg.length;
+    }
+    return true;
+}
+
+bool iommufd_backend_unmap_dma(IOMMUFDBackend *be, uint32_t ioas_id, uint64_t iova,
+                               uint64_t size, uint64_t *unmapped, GError **errp)
+{
+    return unmap_common(be, __func__, ioas_id, iova, size, false, unmapped, errp);
+}
+
+bool iommufd_backend_unmap_all(IOMMUFDBackend *be, uint32_t ioas_id, uint64_t *unmapped,
+                               GError **errp)
+{
+    return unmap_common(be, __func__, ioas_id, 0, UINT64_MAX, true, unmapped, errp);
+}
+
+bool iommufd_backend_get_iova_ranges(IOMMUFDBackend *be, uint32_t ioas_id,
+                                     IOMMUFDIovaRange **ranges, size_t *nr_ranges,
+                                     uint64_t *alignment, GError **errp)
+{
+    g_autofree struct iommu_iova_range *buf = NULL;
+    struct iommu_ioas_iova_ranges arg;
+    IOMMUFDIovaRange *out;
+    uint32_t capacity = IOVA_RANGES_FIRST;
+    unsigned tries;
+    int ret;
+
+    if (!check_backend(be, __func__, errp)) {
+        return false;
+    }
+    if (!ranges || !nr_ranges) {
+        return reject_arg(be, __func__, errp, "ranges or nr_ranges is NULL (ioas %u)",
+                          ioas_id);
+    }
+
+    for (tries = 1;; tries++) {
+        buf = g_renew(struct iommu_iova_range, buf, capacity);
+        memset(buf, 0, sizeof(*buf) * capacity);
+        memset(&arg, 0, sizeof(arg));
+        arg.size = sizeof(arg);
+        arg.ioas_id = ioas_id;
+        arg.num_iovas = capacity;
+        arg.allowed_iovas = (uintptr_t)buf;
+        ret = VFIO_KERNEL_IOCTL(be->fd, IOMMU_IOAS_IOVA_RANGES, &arg);
+        trace_iommufd_backend_get_iova_ranges(be->fd, ioas_id, capacity, arg.num_iovas,
+                                              arg.out_iova_alignment, ret < 0 ? -1 : 0,
+                                              ret < 0 ? -ret : 0);
+        if (ret != -EMSGSIZE) {
+            break;
+        }
+        if (tries == IOVA_RANGES_TRIES || arg.num_iovas > IOVA_RANGES_MAX) {
+            /* The ranges keep changing under us, or an absurd count. */
+            vfio_kernel_error(errp, EMSGSIZE, "IOMMU_IOAS_IOVA_RANGES", KVER_IOAS,
+                              "iommufd %d ioas %u: still %u ranges for an array of %u "
+                              "after %u calls", be->fd, ioas_id, arg.num_iovas,
+                              capacity, tries);
+            return false;
+        }
+        {
+            /* The kernel fills num_iovas with the count it needs; a reply
+             * that does not ask for more still gets a bigger array. */
+            uint32_t grown = arg.num_iovas > capacity ? arg.num_iovas : capacity * 2;
+
+            trace_iommufd_backend_get_iova_ranges_retry(be->fd, ioas_id, capacity, grown);
+            capacity = grown;
+        }
+    }
+    if (ret < 0) {
+        vfio_kernel_error(errp, -ret, "IOMMU_IOAS_IOVA_RANGES", KVER_IOAS,
+                          "iommufd %d ioas %u", be->fd, ioas_id);
+        return false;
+    }
+    if (arg.num_iovas > capacity) {
+        /* Success must fit the array: a kernel bug, do not read past it. */
+        vfio_kernel_error(errp, EMSGSIZE, "IOMMU_IOAS_IOVA_RANGES", KVER_IOAS,
+                          "iommufd %d ioas %u: kernel reports %u ranges for an array "
+                          "of %u", be->fd, ioas_id, arg.num_iovas, capacity);
+        return false;
+    }
+
+    out = g_new0(IOMMUFDIovaRange, arg.num_iovas);
+    for (uint32_t i = 0; i < arg.num_iovas; i++) {
+        out[i].start = buf[i].start;
+        out[i].last = buf[i].last;
+        trace_iommufd_backend_iova_range(ioas_id, i, out[i].start, out[i].last);
+    }
+    *ranges = out;
+    *nr_ranges = arg.num_iovas;
+    if (alignment) {
+        *alignment = arg.out_iova_alignment;
+    }
+    return true;
+}
+
+bool iommufd_backend_get_device_info(IOMMUFDBackend *be, uint32_t dev_id,
+                                     IOMMUFDHwInfo *info, GError **errp)
+{
+    struct iommu_hw_info arg;
+    unsigned max_pasid_log2 = 0;
+    int ret;
+
+    if (!check_backend(be, __func__, errp)) {
+        return false;
+    }
+    if (!info) {
+        return reject_arg(be, __func__, errp, "info is NULL (dev %u)", dev_id);
+    }
+    if (!info->data && info->data_len) {
+        return reject_arg(be, __func__, errp, "data is NULL with data_len %u (dev %u)",
+                          info->data_len, dev_id);
+    }
+
+    memset(&arg, 0, sizeof(arg));
+    arg.size = sizeof(arg);
+    arg.dev_id = dev_id;
+    arg.data_len = info->data_len;
+    arg.data_uptr = (uintptr_t)info->data;
+    ret = VFIO_KERNEL_IOCTL(be->fd, IOMMU_GET_HW_INFO, &arg);
+#if HAVE_IOMMU_HW_INFO_MAX_PASID
+    max_pasid_log2 = arg.out_max_pasid_log2;
+#endif
+    trace_iommufd_backend_get_device_info(be->fd, dev_id, info->data, info->data_len,
+                                          arg.out_data_type, arg.out_capabilities,
+                                          max_pasid_log2, arg.data_len,
+                                          ret < 0 ? -1 : 0, ret < 0 ? -ret : 0);
+    if (ret < 0) {
+        vfio_kernel_error(errp, -ret, "IOMMU_GET_HW_INFO", KVER_HW_INFO,
+                          "iommufd %d dev %u%s", be->fd, dev_id,
+                          ret == -ENOENT ? ": no such bound device, or an emulated "
+                                           "(mdev) device, which has no IOMMU" : "");
+        return false;
+    }
+    info->type = arg.out_data_type;
+    info->capabilities = arg.out_capabilities;
+    info->max_pasid_log2 = max_pasid_log2;
+    info->data_len = arg.data_len;
+    return true;
+}
+
+bool iommufd_backend_alloc_hwpt(IOMMUFDBackend *be, uint32_t dev_id, uint32_t pt_id,
+                                uint32_t flags, uint32_t data_type, uint32_t data_len,
+                                void *data, uint32_t *out_hwpt_id, GError **errp)
+{
+    struct iommu_hwpt_alloc arg;
+    int ret;
+
+    if (!check_backend(be, __func__, errp)) {
+        return false;
+    }
+    if (!out_hwpt_id) {
+        return reject_arg(be, __func__, errp, "out_hwpt_id is NULL (dev %u pt %u)",
+                          dev_id, pt_id);
+    }
+    if (!data && data_len) {
+        return reject_arg(be, __func__, errp, "data is NULL with data_len %u (dev %u pt %u)",
+                          data_len, dev_id, pt_id);
+    }
+
+    memset(&arg, 0, sizeof(arg));
+    arg.size = sizeof(arg);
+    arg.flags = flags;
+    arg.dev_id = dev_id;
+    arg.pt_id = pt_id;
+    arg.data_type = data_type;
+    arg.data_len = data_len;
+    arg.data_uptr = (uintptr_t)data;
+    ret = VFIO_KERNEL_IOCTL(be->fd, IOMMU_HWPT_ALLOC, &arg);
+    trace_iommufd_backend_alloc_hwpt(be->fd, dev_id, pt_id, flags, data_type, data_len, data,
+                                     ret < 0 ? 0 : arg.out_hwpt_id, ret < 0 ? -1 : 0,
+                                     ret < 0 ? -ret : 0);
+    if (ret < 0) {
+        const char *hint = "";
+
+        if (ret == -EOPNOTSUPP) {
+            hint = (flags & IOMMU_HWPT_ALLOC_DIRTY_TRACKING)
+                   ? ": the device's IOMMU cannot do what the flags ask (dirty "
+                     "tracking needs IOMMU_HW_CAP_DIRTY_TRACKING)"
+                   : ": the device's IOMMU cannot do what the flags ask";
+        }
+        vfio_kernel_error(errp, -ret, "IOMMU_HWPT_ALLOC", KVER_HW_INFO,
+                          "iommufd %d dev %u pt %u flags 0x%x data_type %u data_len %u%s",
+                          be->fd, dev_id, pt_id, flags, data_type, data_len, hint);
+        return false;
+    }
+    *out_hwpt_id = arg.out_hwpt_id;
+    return true;
+}
+
+bool iommufd_backend_set_dirty_tracking(IOMMUFDBackend *be, uint32_t hwpt_id, bool start,
+                                        GError **errp)
+{
+    struct iommu_hwpt_set_dirty_tracking arg;
+    int ret;
+
+    if (!check_backend(be, __func__, errp)) {
+        return false;
+    }
+    memset(&arg, 0, sizeof(arg));
+    arg.size = sizeof(arg);
+    arg.flags = start ? IOMMU_HWPT_DIRTY_TRACKING_ENABLE : 0;
+    arg.hwpt_id = hwpt_id;
+    ret = VFIO_KERNEL_IOCTL(be->fd, IOMMU_HWPT_SET_DIRTY_TRACKING, &arg);
+    trace_iommufd_backend_set_dirty_tracking(be->fd, hwpt_id, start, ret < 0 ? -1 : 0,
+                                             ret < 0 ? -ret : 0);
+    if (ret < 0) {
+        vfio_kernel_error(errp, -ret, "IOMMU_HWPT_SET_DIRTY_TRACKING", KVER_DIRTY,
+                          "iommufd %d hwpt %u %s%s", be->fd, hwpt_id,
+                          start ? "start" : "stop",
+                          ret == -EINVAL || ret == -EOPNOTSUPP
+                          ? ": dirty tracking unsupported on this HWPT (not allocated "
+                            "with IOMMU_HWPT_ALLOC_DIRTY_TRACKING?)" : "");
+        return false;
+    }
+    return true;
+}
+
+bool iommufd_backend_get_dirty_bitmap(IOMMUFDBackend *be, uint32_t hwpt_id, uint64_t iova,
+                                      uint64_t size, uint64_t page_size, uint64_t *bitmap,
+                                      uint64_t flags, GError **errp)
+{
+    struct iommu_hwpt_get_dirty_bitmap arg;
+    int ret;
+
+    if (!check_backend(be, __func__, errp)) {
+        return false;
+    }
+    if (!bitmap) {
+        return reject_arg(be, __func__, errp, "bitmap is NULL (hwpt %u)", hwpt_id);
+    }
+    if (page_size == 0 || (page_size & (page_size - 1))) {
+        return reject_arg(be, __func__, errp,
+                          "page_size 0x%" PRIx64 " is not a power of two (hwpt %u)",
+                          page_size, hwpt_id);
+    }
+    if (size == 0) {
+        return reject_arg(be, __func__, errp, "size 0 (hwpt %u iova 0x%" PRIx64 ")",
+                          hwpt_id, iova);
+    }
+    if (range_overflows(iova, size)) {
+        return reject_arg(be, __func__, errp,
+                          "iova 0x%" PRIx64 " + size 0x%" PRIx64 " overflows (hwpt %u)",
+                          iova, size, hwpt_id);
+    }
+    if ((iova | size) & (page_size - 1)) {
+        return reject_arg(be, __func__, errp,
+                          "iova 0x%" PRIx64 " or size 0x%" PRIx64 " not aligned to "
+                          "page_size 0x%" PRIx64 " (hwpt %u)", iova, size, page_size,
+                          hwpt_id);
+    }
+    if (flags & ~(uint64_t)IOMMU_HWPT_GET_DIRTY_BITMAP_NO_CLEAR) {
+        return reject_arg(be, __func__, errp, "unknown flags 0x%" PRIx64 " (hwpt %u)",
+                          flags, hwpt_id);
+    }
+
+    memset(&arg, 0, sizeof(arg));
+    arg.size = sizeof(arg);
+    arg.hwpt_id = hwpt_id;
+    arg.flags = (uint32_t)flags;
+    arg.iova = iova;
+    arg.length = size;
+    arg.page_size = page_size;
+    arg.data = (uintptr_t)bitmap;
+    ret = VFIO_KERNEL_IOCTL(be->fd, IOMMU_HWPT_GET_DIRTY_BITMAP, &arg);
+    trace_iommufd_backend_get_dirty_bitmap(be->fd, hwpt_id, iova, size, page_size, bitmap,
+                                           flags, ret < 0 ? -1 : 0, ret < 0 ? -ret : 0);
+    if (ret < 0) {
+        vfio_kernel_error(errp, -ret, "IOMMU_HWPT_GET_DIRTY_BITMAP", KVER_DIRTY,
+                          "iommufd %d hwpt %u iova 0x%" PRIx64 " size 0x%" PRIx64
+                          " page_size 0x%" PRIx64 " flags 0x%" PRIx64 "%s", be->fd,
+                          hwpt_id, iova, size, page_size, flags,
+                          ret == -EOPNOTSUPP ? ": the HWPT does no dirty tracking" : "");
+        return false;
+    }
+    return true;
+}

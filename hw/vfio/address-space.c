@@ -1,0 +1,438 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * vfio-iommufd: address spaces, the choice of a container for a device, and
+ * DMA mappings made for a whole address space.
+ *
+ * Attaching a device tries the address space's containers on the device's
+ * backend in creation order; a container "does not accept" the device only
+ * when placing it there met an incompatibility (EINVAL from HWPT_ALLOC or
+ * from the attach to a HWPT just allocated for it). Any other error fails
+ * the attach. When no container accepts it, a new one is made (new IOAS,
+ * its IOVA ranges read, the address space's mappings replayed).
+ *
+ * Mappings made through the address space are remembered (sorted by IOVA)
+ * so new containers get them; they are validated against every container
+ * before any ioctl and rolled back from the containers already done when
+ * one fails.
+ */
+#include <errno.h>
+#include <inttypes.h>
+
+#include "vfio-iommufd/error.h"
+#include "vfio-iommufd/iommufd.h"
+#include "container-internal.h"
+#include "device-internal.h"
+#include "trace.h"
+
+VFIOContainerDevice *vfio_container_device_state(const VFIODevice *dev)
+{
+    return dev ? vfio_device_get_container_priv(dev) : NULL;
+}
+
+/* ---- address spaces ---------------------------------------------------- */
+
+VFIOAddressSpace *vfio_address_space_new(void *handle)
+{
+    VFIOAddressSpace *as = g_new0(VFIOAddressSpace, 1);
+
+    as->handle = handle;
+    as->containers = g_ptr_array_new();
+    as->mappings = g_array_new(false, false, sizeof(VFIOASMapping));
+    trace_vfio_as_new(as, handle);
+    return as;
+}
+
+bool vfio_address_space_free(VFIOAddressSpace *as, GError **errp)
+{
+    g_autoptr(GError) first = NULL;
+
+    if (!as) {
+        return true;
+    }
+    for (guint i = 0; i < as->containers->len; i++) {
+        VFIOContainer *c = g_ptr_array_index(as->containers, i);
+
+        if (c->devices->len) {
+            g_set_error(errp, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_WRONG_STATE,
+                        "address space %p: device %s is still attached (ioas %u): "
+                        "detach it first", as->handle,
+                        vfio_device_get_name(g_ptr_array_index(c->devices, 0)),
+                        c->ioas_id);
+            return false;
+        }
+    }
+    /* Containers without devices are left-overs of a destroy that failed
+     * earlier: try again. */
+    for (guint i = 0; i < as->containers->len;) {
+        VFIOContainer *c = g_ptr_array_index(as->containers, i);
+        g_autoptr(GError) err = NULL;
+        bool freed;
+
+        if (!vfio_container_cleanup(c, &freed, &err) && !first) {
+            first = g_steal_pointer(&err);
+        }
+        if (!freed) {
+            i++;
+        }
+    }
+    if (first) {
+        g_propagate_prefixed_error(errp, g_steal_pointer(&first),
+                                   "address space %p not freed: ", as->handle);
+        return false;
+    }
+    trace_vfio_as_free(as, as->mappings->len);
+    g_ptr_array_free(as->containers, true);
+    g_array_free(as->mappings, true);
+    g_free(as);
+    return true;
+}
+
+void *vfio_address_space_get_handle(const VFIOAddressSpace *as)
+{
+    return as ? as->handle : NULL;
+}
+
+unsigned vfio_address_space_container_count(const VFIOAddressSpace *as)
+{
+    return as ? as->containers->len : 0;
+}
+
+VFIOContainer *vfio_address_space_container(const VFIOAddressSpace *as, unsigned i)
+{
+    if (!as || i >= as->containers->len) {
+        return NULL;
+    }
+    return g_ptr_array_index(as->containers, i);
+}
+
+unsigned vfio_address_space_mapping_count(const VFIOAddressSpace *as)
+{
+    return as ? as->mappings->len : 0;
+}
+
+/* ---- attaching devices ------------------------------------------------- */
+
+bool vfio_address_space_attach_device(VFIOAddressSpace *as, IOMMUFDBackend *be,
+                                      VFIODevice *dev, const VFIOAttachOptions *opts,
+                                      GError **errp)
+{
+    g_autoptr(GError) last = NULL;
+    VFIOContainerDevice *cd;
+    VFIOContainer *c = NULL;
+    VFIOPlaceResult r;
+    bool freed;
+
+    if (!as || !be || !dev) {
+        g_set_error(errp, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_INVALID_ARGUMENT,
+                    "attach device: %s not given", !as ? "address space" :
+                    !be ? "backend" : "device");
+        return false;
+    }
+    cd = vfio_container_device_state(dev);
+    if (cd) {
+        trace_vfio_as_attach_refused(vfio_device_get_name(dev), "already in a container");
+        g_set_error(errp, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_WRONG_STATE,
+                    "device %s is already in a container (ioas %u): detach it first",
+                    vfio_device_get_name(dev), cd->container->ioas_id);
+        return false;
+    }
+    if (vfio_device_is_bound(dev) && vfio_device_get_backend(dev) != be) {
+        trace_vfio_as_attach_refused(vfio_device_get_name(dev), "bound to another backend");
+        g_set_error(errp, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_WRONG_STATE,
+                    "device %s is bound to another iommufd backend", vfio_device_get_name(dev));
+        return false;
+    }
+    if (vfio_device_get_attached_pt(dev)) {
+        trace_vfio_as_attach_refused(vfio_device_get_name(dev), "attached outside containers");
+        g_set_error(errp, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_WRONG_STATE,
+                    "device %s is attached to pt %u outside any container: detach it first",
+                    vfio_device_get_name(dev), vfio_device_get_attached_pt(dev));
+        return false;
+    }
+
+    cd = g_new0(VFIOContainerDevice, 1);
+    cd->dev = dev;
+    if (opts) {
+        cd->opts = *opts;
+    }
+    if (!vfio_device_is_bound(dev)) {
+        /* Bound here; a failure below leaves it bound (a cdev is only unbound
+         * by closing its fd: vfio_device_free()). */
+        if (!vfio_device_bind(dev, be, errp)) {
+            goto fail;
+        }
+        cd->bound_here = true;
+    }
+    trace_vfio_as_attach_device(vfio_device_get_name(dev), as, vfio_device_get_devid(dev),
+                                cd->bound_here, vfio_device_is_mdev(dev),
+                                cd->opts.no_iommu_dirty_tracking);
+    if (!vfio_device_is_mdev(dev) && !vfio_auto_domain_read_hw_info(cd, errp)) {
+        goto fail;
+    }
+
+    for (guint i = 0; i < as->containers->len; i++) {
+        c = g_ptr_array_index(as->containers, i);
+        if (c->be != be) {
+            continue;
+        }
+        g_clear_error(&last);
+        r = vfio_auto_domain_place(c, cd, &last);
+        if (r == VFIO_PLACE_OK) {
+            goto placed;
+        }
+        if (r == VFIO_PLACE_ERROR) {
+            g_propagate_error(errp, g_steal_pointer(&last));
+            goto fail;
+        }
+        trace_vfio_as_container_refused(vfio_device_get_name(dev), c->ioas_id, last->message);
+    }
+
+    c = vfio_container_create(as, be, errp);
+    if (!c) {
+        goto fail;
+    }
+    trace_vfio_as_new_container(vfio_device_get_name(dev), c->ioas_id, as->containers->len);
+    g_clear_error(&last);
+    r = vfio_auto_domain_place(c, cd, &last);
+    if (r != VFIO_PLACE_OK) {
+        g_autoptr(GError) err = NULL;
+
+        if (!vfio_container_cleanup(c, &freed, &err)) {
+            trace_vfio_as_cleanup_failed(vfio_device_get_name(dev), err->message);
+        }
+        g_propagate_error(errp, g_steal_pointer(&last));
+        goto fail;
+    }
+    g_ptr_array_add(as->containers, c);
+
+placed:
+    cd->container = c;
+    vfio_container_add_device(c, dev);
+    vfio_device_set_container_priv(dev, cd);
+    trace_vfio_as_attached(vfio_device_get_name(dev), c->ioas_id,
+                           cd->hwpt ? cd->hwpt->id : 0, cd->attach_attempts);
+    return true;
+
+fail:
+    trace_vfio_as_attach_failed(vfio_device_get_name(dev), cd->bound_here,
+                                errp && *errp ? (*errp)->message : "");
+    g_free(cd);
+    return false;
+}
+
+bool vfio_address_space_detach_device(VFIOAddressSpace *as, VFIODevice *dev, GError **errp)
+{
+    VFIOContainerDevice *cd = vfio_container_device_state(dev);
+    g_autoptr(GError) err = NULL;
+    VFIOContainer *c;
+    VFIOHwpt *h;
+    bool freed;
+
+    if (!as || !dev) {
+        g_set_error(errp, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_INVALID_ARGUMENT,
+                    "detach device: %s not given", !as ? "address space" : "device");
+        return false;
+    }
+    if (!cd || cd->container->as != as) {
+        trace_vfio_as_detach_refused(vfio_device_get_name(dev), "in no container of this "
+                                     "address space");
+        g_set_error(errp, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_WRONG_STATE,
+                    "device %s is in no container of address space %p",
+                    vfio_device_get_name(dev), as->handle);
+        return false;
+    }
+    c = cd->container;
+    h = cd->hwpt;
+    if (!vfio_device_detach(dev, errp)) {
+        g_prefix_error(errp, "detaching device %s (devid %u) from ioas %u hwpt %u: ",
+                       vfio_device_get_name(dev), vfio_device_get_devid(dev), c->ioas_id,
+                       h ? h->id : 0);
+        return false;
+    }
+    trace_vfio_as_detach_device(vfio_device_get_name(dev), c->ioas_id, h ? h->id : 0);
+    if (h) {
+        vfio_hwpt_remove_device(h, dev);
+    }
+    vfio_container_remove_device(c, dev);
+    vfio_device_set_container_priv(dev, NULL);
+    g_free(cd);
+
+    if (h && h->devices->len == 0 && !vfio_hwpt_destroy(h, &err)) {
+        /* The device is detached; the empty HWPT stays known (it still
+         * exists in the kernel) and is reused or destroyed later. */
+        g_propagate_prefixed_error(errp, g_steal_pointer(&err),
+                                   "device %s detached, but: ", vfio_device_get_name(dev));
+        return false;
+    }
+    if (c->devices->len == 0 && !vfio_container_cleanup(c, &freed, &err)) {
+        g_propagate_prefixed_error(errp, g_steal_pointer(&err),
+                                   "device %s detached, but: ", vfio_device_get_name(dev));
+        return false;
+    }
+    return true;
+}
+
+VFIOContainer *vfio_device_get_container(const VFIODevice *dev)
+{
+    VFIOContainerDevice *cd = vfio_container_device_state(dev);
+
+    return cd ? cd->container : NULL;
+}
+
+VFIOHwpt *vfio_device_get_hwpt(const VFIODevice *dev)
+{
+    VFIOContainerDevice *cd = vfio_container_device_state(dev);
+
+    return cd ? cd->hwpt : NULL;
+}
+
+unsigned vfio_device_get_attach_attempts(const VFIODevice *dev)
+{
+    VFIOContainerDevice *cd = vfio_container_device_state(dev);
+
+    return cd ? cd->attach_attempts : 0;
+}
+
+/* ---- address-space mappings -------------------------------------------- */
+
+bool vfio_address_space_dma_map(VFIOAddressSpace *as, uint64_t iova, uint64_t size,
+                                void *vaddr, bool readonly, GError **errp)
+{
+    VFIOASMapping m = { .iova = iova, .size = size, .vaddr = vaddr, .readonly = readonly };
+    uint64_t last = iova + (size - 1);
+    guint pos, i;
+
+    if (!as) {
+        g_set_error(errp, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_INVALID_ARGUMENT,
+                    "address space dma map: no address space given");
+        return false;
+    }
+    if (!vaddr) {
+        g_set_error(errp, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_INVALID_ARGUMENT,
+                    "address space dma map: NULL vaddr for iova 0x%" PRIx64, iova);
+        return false;
+    }
+    if (!vfio_check_range_basic("address space dma map", iova, size, errp)) {
+        return false;
+    }
+    for (i = 0; i < as->containers->len; i++) {
+        if (!vfio_container_check_range(g_ptr_array_index(as->containers, i),
+                                        "address space dma map", iova, size, errp)) {
+            return false;
+        }
+    }
+    /* Sorted and disjoint: find the insertion point and check overlaps. */
+    for (pos = 0; pos < as->mappings->len; pos++) {
+        VFIOASMapping *o = &g_array_index(as->mappings, VFIOASMapping, pos);
+
+        if (o->iova > last) {
+            break;
+        }
+        if (o->iova + (o->size - 1) >= iova) {
+            trace_vfio_as_dma_map_refused(as, iova, size, o->iova, o->size);
+            g_set_error(errp, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_INVALID_ARGUMENT,
+                        "address space dma map: [0x%" PRIx64 ", 0x%" PRIx64 "] overlaps "
+                        "the mapping at iova 0x%" PRIx64 " size 0x%" PRIx64, iova, last,
+                        o->iova, o->size);
+            return false;
+        }
+    }
+    for (i = 0; i < as->containers->len; i++) {
+        VFIOContainer *c = g_ptr_array_index(as->containers, i);
+
+        if (!vfio_container_dma_map(c, iova, size, vaddr, readonly, errp)) {
+            for (guint j = 0; j < i; j++) {
+                VFIOContainer *done = g_ptr_array_index(as->containers, j);
+                g_autoptr(GError) err = NULL;
+                bool ok = iommufd_backend_unmap_dma(done->be, done->ioas_id, iova, size,
+                                                    NULL, &err);
+
+                trace_vfio_as_dma_map_rollback(done->ioas_id, iova, size, ok);
+            }
+            return false;
+        }
+    }
+    g_array_insert_val(as->mappings, pos, m);
+    trace_vfio_as_dma_map(as, iova, size, vaddr, readonly, as->containers->len);
+    return true;
+}
+
+bool vfio_address_space_dma_unmap(VFIOAddressSpace *as, uint64_t iova, uint64_t size,
+                                  VFIOUnmapFlags flags, GError **errp)
+{
+    uint64_t last = iova + (size - 1);
+    guint first = 0, n = 0, i;
+
+    if (!as) {
+        g_set_error(errp, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_INVALID_ARGUMENT,
+                    "address space dma unmap: no address space given");
+        return false;
+    }
+    if (flags & ~VFIO_UNMAP_ALLOW_ABSENT) {
+        g_set_error(errp, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_INVALID_ARGUMENT,
+                    "address space dma unmap: unknown flags 0x%x", (unsigned)flags);
+        return false;
+    }
+    if (!vfio_check_range_basic("address space dma unmap", iova, size, errp)) {
+        return false;
+    }
+    for (i = 0; i < as->mappings->len; i++) {
+        VFIOASMapping *o = &g_array_index(as->mappings, VFIOASMapping, i);
+        uint64_t olast = o->iova + (o->size - 1);
+
+        if (olast < iova) {
+            continue;
+        }
+        if (o->iova > last) {
+            break;
+        }
+        if (o->iova < iova || olast > last) {
+            g_set_error(errp, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_INVALID_ARGUMENT,
+                        "address space dma unmap: [0x%" PRIx64 ", 0x%" PRIx64 "] cuts the "
+                        "mapping at iova 0x%" PRIx64 " size 0x%" PRIx64 " (unmaps must "
+                        "cover whole mappings)", iova, last, o->iova, o->size);
+            return false;
+        }
+        if (n++ == 0) {
+            first = i;
+        }
+    }
+    if (n == 0) {
+        trace_vfio_as_dma_unmap_absent(as, iova, size, flags);
+        if (flags & VFIO_UNMAP_ALLOW_ABSENT) {
+            return true;
+        }
+        g_set_error(errp, VFIO_IOMMUFD_KERNEL_ERROR, ENOENT,
+                    "address space dma unmap: nothing mapped in [0x%" PRIx64 ", 0x%" PRIx64
+                    "]", iova, last);
+        return false;
+    }
+    for (i = 0; i < as->containers->len; i++) {
+        VFIOContainer *c = g_ptr_array_index(as->containers, i);
+        g_autoptr(GError) err = NULL;
+
+        if (iommufd_backend_unmap_dma(c->be, c->ioas_id, iova, size, NULL, &err) ||
+            g_error_matches(err, VFIO_IOMMUFD_KERNEL_ERROR, ENOENT)) {
+            continue;
+        }
+        /* Put the mappings back in the containers already unmapped. */
+        for (guint j = 0; j < i; j++) {
+            VFIOContainer *done = g_ptr_array_index(as->containers, j);
+
+            for (guint k = first; k < first + n; k++) {
+                VFIOASMapping *o = &g_array_index(as->mappings, VFIOASMapping, k);
+                g_autoptr(GError) merr = NULL;
+                bool ok = iommufd_backend_map_dma(done->be, done->ioas_id, o->iova, o->size,
+                                                  o->vaddr, o->readonly, &merr);
+
+                trace_vfio_as_dma_unmap_rollback(done->ioas_id, o->iova, o->size, ok);
+            }
+        }
+        g_propagate_prefixed_error(errp, g_steal_pointer(&err),
+                                   "address space dma unmap (ioas %u): ", c->ioas_id);
+        return false;
+    }
+    g_array_remove_range(as->mappings, first, n);
+    trace_vfio_as_dma_unmap(as, iova, size, n, as->containers->len);
+    return true;
+}

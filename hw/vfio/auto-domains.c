@@ -1,0 +1,278 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * vfio-iommufd: userspace auto domains, the choice of a HWPT for a device
+ * inside one container (docs/auto-domains.md).
+ *
+ *  - An mdev attaches to the IOAS itself: it has no IOMMU domain.
+ *  - A physical device wants a dirty-tracking HWPT iff its IOMMU reports
+ *    IOMMU_HW_CAP_DIRTY_TRACKING, the VMM did not opt out, and the kernel has
+ *    not already refused the flag for it during this placement.
+ *  - Candidates: the container's HWPTs whose dirty flag is what the device
+ *    wants; first those holding a device with the same IOMMU hw info, then
+ *    the rest, each group in creation order. EINVAL from the attach means
+ *    "incompatible": the next candidate is tried. Any other error fails.
+ *  - None fits: a HWPT is allocated for the device on the IOAS and the
+ *    device attached to it; if that attach fails the HWPT is destroyed again.
+ *    HWPT_ALLOC refusing the dirty flag with EOPNOTSUPP is recorded (the
+ *    device is then "untracked: kernel refused") and the device is placed as
+ *    one without the capability.
+ *  - The container does not accept the device (INCOMPATIBLE) only when
+ *    HWPT_ALLOC or the attach to the HWPT just made for it says EINVAL.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <string.h>
+
+#include <linux/iommufd.h>
+
+#include "vfio-iommufd/error.h"
+#include "vfio-iommufd/iommufd.h"
+#include "container-internal.h"
+#include "trace.h"
+
+bool vfio_auto_domain_read_hw_info(VFIOContainerDevice *cd, GError **errp)
+{
+    IOMMUFDHwInfo *info = &cd->hw_info;
+
+    memset(info, 0, sizeof(*info));
+    memset(cd->hw_data, 0, sizeof(cd->hw_data));
+    info->data = cd->hw_data;
+    info->data_len = sizeof(cd->hw_data);
+    if (!vfio_device_get_hw_info(cd->dev, info, errp)) {
+        g_prefix_error(errp, "device %s (devid %u): reading its IOMMU hw info: ",
+                       vfio_device_get_name(cd->dev), vfio_device_get_devid(cd->dev));
+        return false;
+    }
+    info->data = cd->hw_data;
+    cd->has_hw_info = true;
+    trace_vfio_auto_domain_hw_info(vfio_device_get_name(cd->dev), info->type,
+                                   info->capabilities, info->data_len);
+    return true;
+}
+
+bool vfio_auto_domain_same_hw_info(const VFIOContainerDevice *a,
+                                   const VFIOContainerDevice *b)
+{
+    uint32_t len;
+
+    if (!a->has_hw_info || !b->has_hw_info) {
+        return false;
+    }
+    if (a->hw_info.type != b->hw_info.type ||
+        a->hw_info.capabilities != b->hw_info.capabilities ||
+        a->hw_info.data_len != b->hw_info.data_len) {
+        return false;
+    }
+    len = MIN(a->hw_info.data_len, (uint32_t)VFIO_HW_INFO_DATA_MAX);
+    return memcmp(a->hw_data, b->hw_data, len) == 0;
+}
+
+static bool hwpt_has_same_hw_info(const VFIOHwpt *h, const VFIOContainerDevice *cd)
+{
+    for (guint i = 0; i < h->devices->len; i++) {
+        VFIOContainerDevice *other =
+            vfio_container_device_state(g_ptr_array_index(h->devices, i));
+
+        if (other && vfio_auto_domain_same_hw_info(other, cd)) {
+            return true;
+        }
+    }
+    return false;
+}
+
+static const char *dev_name(const VFIOContainerDevice *cd)
+{
+    return vfio_device_get_name(cd->dev);
+}
+
+static void attach_error(GError **errp, GError *err, const VFIOContainerDevice *cd,
+                         uint32_t hwpt_id, uint32_t ioas_id)
+{
+    g_propagate_prefixed_error(errp, err, "auto domains: device %s (devid %u) to hwpt %u "
+                               "of ioas %u: ", dev_name(cd), vfio_device_get_devid(cd->dev),
+                               hwpt_id, ioas_id);
+}
+
+typedef enum {
+    TRY_ATTACHED,   /* joined an existing HWPT */
+    TRY_NONE,       /* no candidate took it */
+    TRY_ERROR,      /* a non-EINVAL failure */
+} TryResult;
+
+/* Try the existing HWPTs of @c with the dirty flag @want_dirty. */
+static TryResult try_existing(VFIOContainer *c, VFIOContainerDevice *cd, bool want_dirty,
+                              GError **errp)
+{
+    g_autoptr(GPtrArray) order = g_ptr_array_new();
+    g_autoptr(GPtrArray) rest = g_ptr_array_new();
+
+    for (guint i = 0; i < c->hwpts->len; i++) {
+        VFIOHwpt *h = g_ptr_array_index(c->hwpts, i);
+
+        if (!!(h->flags & IOMMU_HWPT_ALLOC_DIRTY_TRACKING) != want_dirty) {
+            continue;
+        }
+        g_ptr_array_add(hwpt_has_same_hw_info(h, cd) ? order : rest, h);
+    }
+    g_ptr_array_extend(order, rest, NULL, NULL);
+
+    for (guint i = 0; i < order->len; i++) {
+        VFIOHwpt *h = g_ptr_array_index(order, i);
+        g_autoptr(GError) err = NULL;
+
+        cd->attach_attempts++;
+        trace_vfio_auto_domain_try(dev_name(cd), h->id, h->flags, i < order->len - rest->len,
+                                   cd->attach_attempts);
+        if (vfio_device_attach(cd->dev, h->id, NULL, &err)) {
+            vfio_hwpt_add_device(h, cd->dev);
+            cd->hwpt = h;
+            trace_vfio_auto_domain_attached(dev_name(cd), h->id, cd->attach_attempts, true);
+            return TRY_ATTACHED;
+        }
+        if (g_error_matches(err, VFIO_IOMMUFD_KERNEL_ERROR, EINVAL)) {
+            trace_vfio_auto_domain_incompatible(dev_name(cd), h->id, c->ioas_id);
+            continue;
+        }
+        trace_vfio_auto_domain_failed(dev_name(cd), h->id, c->ioas_id, err->code,
+                                      err->message);
+        attach_error(errp, g_steal_pointer(&err), cd, h->id, c->ioas_id);
+        return TRY_ERROR;
+    }
+    return TRY_NONE;
+}
+
+typedef enum {
+    NEW_ATTACHED,
+    NEW_INCOMPATIBLE,  /* EINVAL from HWPT_ALLOC or from the attach */
+    NEW_REFUSED_DIRTY, /* EOPNOTSUPP from HWPT_ALLOC with the dirty flag */
+    NEW_ERROR,
+} NewResult;
+
+/* Allocate a HWPT for the device on @c's IOAS and attach to it. */
+static NewResult alloc_and_attach(VFIOContainer *c, VFIOContainerDevice *cd, uint32_t flags,
+                                  GError **errp)
+{
+    uint32_t devid = vfio_device_get_devid(cd->dev);
+    g_autoptr(GError) err = NULL;
+    uint32_t hwpt_id = 0;
+    VFIOHwpt *h;
+
+    if (!iommufd_backend_alloc_hwpt(c->be, devid, c->ioas_id, flags, IOMMU_HWPT_DATA_NONE,
+                                    0, NULL, &hwpt_id, &err)) {
+        trace_vfio_auto_domain_alloc(dev_name(cd), devid, c->ioas_id, flags, 0, err->code);
+        if ((flags & IOMMU_HWPT_ALLOC_DIRTY_TRACKING) &&
+            g_error_matches(err, VFIO_IOMMUFD_KERNEL_ERROR, EOPNOTSUPP)) {
+            g_propagate_error(errp, g_steal_pointer(&err));
+            return NEW_REFUSED_DIRTY;
+        }
+        g_propagate_prefixed_error(errp, g_steal_pointer(&err),
+                                   "auto domains: allocating a hwpt (flags 0x%x) for device "
+                                   "%s (devid %u) on ioas %u: ", flags, dev_name(cd), devid,
+                                   c->ioas_id);
+        return g_error_matches(*errp, VFIO_IOMMUFD_KERNEL_ERROR, EINVAL) ?
+               NEW_INCOMPATIBLE : NEW_ERROR;
+    }
+    trace_vfio_auto_domain_alloc(dev_name(cd), devid, c->ioas_id, flags, hwpt_id, 0);
+    h = vfio_hwpt_new(c, hwpt_id, flags);
+
+    cd->attach_attempts++;
+    trace_vfio_auto_domain_try(dev_name(cd), h->id, h->flags, false, cd->attach_attempts);
+    if (vfio_device_attach(cd->dev, h->id, NULL, &err)) {
+        vfio_hwpt_add_device(h, cd->dev);
+        cd->hwpt = h;
+        trace_vfio_auto_domain_attached(dev_name(cd), h->id, cd->attach_attempts, false);
+        return NEW_ATTACHED;
+    }
+    trace_vfio_auto_domain_failed(dev_name(cd), h->id, c->ioas_id, err->code, err->message);
+    {
+        g_autoptr(GError) derr = NULL;
+
+        /* If the destroy fails too, the empty HWPT stays in the container's
+         * list (the kernel still has it) and is destroyed by a later cleanup. */
+        if (!vfio_hwpt_destroy(h, &derr)) {
+            trace_vfio_auto_domain_rollback_failed(dev_name(cd), hwpt_id, c->ioas_id,
+                                                   derr->message);
+        }
+    }
+    attach_error(errp, g_steal_pointer(&err), cd, hwpt_id, c->ioas_id);
+    return g_error_matches(*errp, VFIO_IOMMUFD_KERNEL_ERROR, EINVAL) ?
+           NEW_INCOMPATIBLE : NEW_ERROR;
+}
+
+static VFIOPlaceResult place_physical(VFIOContainer *c, VFIOContainerDevice *cd,
+                                      GError **errp)
+{
+    bool cap = cd->hw_info.capabilities & IOMMU_HW_CAP_DIRTY_TRACKING;
+    bool want_dirty = cap && !cd->opts.no_iommu_dirty_tracking && !cd->kernel_refused_dirty;
+    g_autoptr(GError) err = NULL;
+
+    trace_vfio_auto_domain_want(dev_name(cd), c->ioas_id, cap,
+                                cd->opts.no_iommu_dirty_tracking, cd->kernel_refused_dirty,
+                                want_dirty);
+    switch (try_existing(c, cd, want_dirty, errp)) {
+    case TRY_ATTACHED:
+        return VFIO_PLACE_OK;
+    case TRY_ERROR:
+        return VFIO_PLACE_ERROR;
+    case TRY_NONE:
+        break;
+    }
+
+    switch (alloc_and_attach(c, cd, want_dirty ? IOMMU_HWPT_ALLOC_DIRTY_TRACKING : 0,
+                             &err)) {
+    case NEW_ATTACHED:
+        return VFIO_PLACE_OK;
+    case NEW_INCOMPATIBLE:
+        g_propagate_error(errp, g_steal_pointer(&err));
+        return VFIO_PLACE_INCOMPATIBLE;
+    case NEW_ERROR:
+        g_propagate_error(errp, g_steal_pointer(&err));
+        return VFIO_PLACE_ERROR;
+    case NEW_REFUSED_DIRTY:
+        break;
+    }
+
+    /* The IOMMU reports the capability but the kernel refused the flag:
+     * place the device as one without it. */
+    cd->kernel_refused_dirty = true;
+    trace_vfio_auto_domain_kernel_refused(dev_name(cd), vfio_device_get_devid(cd->dev),
+                                          c->ioas_id, err->message);
+    g_clear_error(&err);
+    switch (try_existing(c, cd, false, errp)) {
+    case TRY_ATTACHED:
+        return VFIO_PLACE_OK;
+    case TRY_ERROR:
+        return VFIO_PLACE_ERROR;
+    case TRY_NONE:
+        break;
+    }
+    switch (alloc_and_attach(c, cd, 0, errp)) {
+    case NEW_ATTACHED:
+        return VFIO_PLACE_OK;
+    case NEW_INCOMPATIBLE:
+        return VFIO_PLACE_INCOMPATIBLE;
+    default:
+        return VFIO_PLACE_ERROR;
+    }
+}
+
+VFIOPlaceResult vfio_auto_domain_place(VFIOContainer *c, VFIOContainerDevice *cd,
+                                       GError **errp)
+{
+    g_autoptr(GError) err = NULL;
+
+    if (!vfio_device_is_mdev(cd->dev)) {
+        return place_physical(c, cd, errp);
+    }
+    cd->attach_attempts++;
+    if (!vfio_device_attach(cd->dev, c->ioas_id, NULL, &err)) {
+        trace_vfio_auto_domain_mdev(dev_name(cd), c->ioas_id, err->code);
+        g_propagate_prefixed_error(errp, g_steal_pointer(&err),
+                                   "auto domains: mdev %s (devid %u) to ioas %u: ",
+                                   dev_name(cd), vfio_device_get_devid(cd->dev), c->ioas_id);
+        return VFIO_PLACE_ERROR;
+    }
+    trace_vfio_auto_domain_mdev(dev_name(cd), c->ioas_id, 0);
+    cd->hwpt = NULL;
+    return VFIO_PLACE_OK;
+}

@@ -1,0 +1,152 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * vfio-iommufd: internal structures of the container layer (address spaces,
+ * containers, HWPTs and the per-device placement state).
+ *
+ * State lives in one place:
+ *  - an address space owns its containers (creation order) and the list of
+ *    mappings made through it (sorted by IOVA, replayed into new containers);
+ *  - a container owns its HWPTs (creation order) and its device list (attach
+ *    order, physical devices and mdevs);
+ *  - a HWPT owns its device list;
+ *  - a device's VFIOContainerDevice says where it is (container, HWPT) and
+ *    what was learnt while placing it (hw info, attach attempts, whether the
+ *    kernel refused a dirty-tracking HWPT for it).
+ * Anything else (dirty coverage, "complete" dirty tracking) is computed from
+ * these on demand.
+ */
+#ifndef VFIO_IOMMUFD_HW_VFIO_CONTAINER_INTERNAL_H
+#define VFIO_IOMMUFD_HW_VFIO_CONTAINER_INTERNAL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <glib.h>
+
+#include "vfio-iommufd/iommufd.h"
+#include "vfio-iommufd/vfio-container.h"
+#include "vfio-iommufd/vfio-device.h"
+
+/* Size of the vendor-data buffer passed to IOMMU_GET_HW_INFO. */
+#define VFIO_HW_INFO_DATA_MAX 256
+
+/* One mapping made through vfio_address_space_dma_map(). */
+typedef struct VFIOASMapping {
+    uint64_t iova;
+    uint64_t size;
+    void *vaddr;
+    bool readonly;
+} VFIOASMapping;
+
+struct VFIOAddressSpace {
+    void *handle;
+    GPtrArray *containers;    /* VFIOContainer *, creation order, owned */
+    GArray *mappings;         /* VFIOASMapping, sorted by iova, disjoint */
+};
+
+struct VFIOContainer {
+    VFIOAddressSpace *as;
+    IOMMUFDBackend *be;       /* we hold one user of it */
+    uint32_t ioas_id;
+    IOMMUFDIovaRange *ranges; /* allowed IOVA ranges, ascending */
+    size_t nr_ranges;
+    uint64_t alignment;       /* IOVA alignment of the IOAS (>= 1) */
+    GPtrArray *devices;       /* VFIODevice *, attach order, not owned */
+    GPtrArray *hwpts;         /* VFIOHwpt *, creation order, owned */
+};
+
+struct VFIOHwpt {
+    VFIOContainer *container;
+    uint32_t id;
+    uint32_t flags;           /* IOMMU_HWPT_ALLOC_* it was allocated with */
+    GPtrArray *devices;       /* VFIODevice *, attach order, not owned */
+};
+
+/* The container layer's per-device state (vfio_device_*_container_priv).
+ * It exists from the start of an attach until the device leaves its
+ * container (or the attach fails). */
+typedef struct VFIOContainerDevice {
+    VFIODevice *dev;
+    VFIOContainer *container; /* NULL while being placed */
+    VFIOHwpt *hwpt;           /* NULL for an mdev */
+    unsigned attach_attempts; /* ATTACH calls of this placement */
+    VFIOAttachOptions opts;
+    bool bound_here;          /* this layer made the VFIO_DEVICE_BIND_IOMMUFD */
+    bool has_hw_info;         /* physical devices: hw_info is valid */
+    IOMMUFDHwInfo hw_info;    /* hw_info.data points to hw_data */
+    uint8_t hw_data[VFIO_HW_INFO_DATA_MAX];
+    bool kernel_refused_dirty; /* HWPT_ALLOC refused the dirty flag */
+} VFIOContainerDevice;
+
+/* Returns: the placement state of @dev, or NULL when it is in no container. */
+VFIOContainerDevice *vfio_container_device_state(const VFIODevice *dev);
+
+/* ---- container.c ------------------------------------------------------- */
+
+/*
+ * Make a container for @as on @be: connect a backend user, IOMMU_IOAS_ALLOC,
+ * read the IOVA ranges, replay @as's mappings. Not added to @as's list.
+ * On failure everything is undone; if undoing fails itself (double fault)
+ * the half-made container is appended to @as so its kernel objects stay
+ * known, and it is cleaned up later (vfio_container_cleanup()).
+ */
+VFIOContainer *vfio_container_create(VFIOAddressSpace *as, IOMMUFDBackend *be,
+                                     GError **errp);
+
+/*
+ * Destroy what an unused container leaves: its empty HWPTs, then, when it
+ * has no device and no HWPT left, its IOAS, its backend user and the
+ * container itself (removed from its address space's list if there, freed).
+ * Returns: true when nothing is left over; false with @errp when a destroy
+ * failed (the objects that could not be destroyed stay in the lists, and
+ * the container stays in (or is appended to) its address space).
+ * *@freed tells whether @c was freed.
+ */
+bool vfio_container_cleanup(VFIOContainer *c, bool *freed, GError **errp);
+
+/* Check a range against @c's alignment and IOVA ranges (INVALID_ARGUMENT).
+ * @what names the operation in the message. */
+bool vfio_container_check_range(const VFIOContainer *c, const char *what, uint64_t iova,
+                                uint64_t size, GError **errp);
+/* Check size non-zero and no overflow (INVALID_ARGUMENT). */
+bool vfio_check_range_basic(const char *what, uint64_t iova, uint64_t size, GError **errp);
+
+void vfio_container_add_device(VFIOContainer *c, VFIODevice *dev);
+void vfio_container_remove_device(VFIOContainer *c, VFIODevice *dev);
+
+/* ---- hwpt.c ------------------------------------------------------------ */
+
+/* A new HWPT record for kernel object @id, appended to @c's list. */
+VFIOHwpt *vfio_hwpt_new(VFIOContainer *c, uint32_t id, uint32_t flags);
+/* IOMMU_DESTROY of an empty HWPT, then remove it from its container and
+ * free it. On failure nothing changes (it stays in the list). */
+bool vfio_hwpt_destroy(VFIOHwpt *h, GError **errp);
+void vfio_hwpt_add_device(VFIOHwpt *h, VFIODevice *dev);
+void vfio_hwpt_remove_device(VFIOHwpt *h, VFIODevice *dev);
+
+/* ---- auto-domains.c ---------------------------------------------------- */
+
+typedef enum {
+    VFIO_PLACE_OK,            /* attached, recorded in the container's lists */
+    VFIO_PLACE_INCOMPATIBLE,  /* this container cannot take the device */
+    VFIO_PLACE_ERROR,         /* any other failure: the attach fails */
+} VFIOPlaceResult;
+
+/* IOMMU_GET_HW_INFO of a physical device into @cd (once per placement). */
+bool vfio_auto_domain_read_hw_info(VFIOContainerDevice *cd, GError **errp);
+
+/*
+ * Place @cd's device in @c (userspace auto domains; see vfio-container.h).
+ * On OK the device is attached and in its HWPT's list (cd->hwpt set, NULL
+ * for an mdev); the caller adds it to the container's device list. On
+ * INCOMPATIBLE or ERROR the device is detached, any HWPT made for it is
+ * destroyed again, and @errp says why.
+ */
+VFIOPlaceResult vfio_auto_domain_place(VFIOContainer *c, VFIOContainerDevice *cd,
+                                       GError **errp);
+
+/* Whether two placed devices have the same IOMMU hw info (type, capabilities,
+ * vendor data). */
+bool vfio_auto_domain_same_hw_info(const VFIOContainerDevice *a,
+                                   const VFIOContainerDevice *b);
+
+#endif

@@ -1,0 +1,370 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * vfio-iommufd: VFIOContainer, one IOAS of one backend in one address space.
+ *
+ * A container is made when a device fits in no existing container of its
+ * address space: it connects a backend user, allocates an IOAS, reads the
+ * IOAS's allowed IOVA ranges and alignment, and replays the address space's
+ * mappings. It goes away with its last device: its empty HWPTs and its IOAS
+ * are destroyed (destroying the IOAS drops its mappings, so nothing is
+ * unmapped explicitly) and the backend user is dropped.
+ *
+ * DMA map/unmap on one container check their arguments against the
+ * container's IOVA ranges and alignment before any ioctl.
+ */
+#include <errno.h>
+#include <inttypes.h>
+
+#include "vfio-iommufd/error.h"
+#include "vfio-iommufd/iommufd.h"
+#include "container-internal.h"
+#include "trace.h"
+
+/* ---- argument checks --------------------------------------------------- */
+
+bool vfio_check_range_basic(const char *what, uint64_t iova, uint64_t size, GError **errp)
+{
+    if (size == 0) {
+        g_set_error(errp, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_INVALID_ARGUMENT,
+                    "%s: size 0 at iova 0x%" PRIx64, what, iova);
+        return false;
+    }
+    if (iova + (size - 1) < iova) {
+        g_set_error(errp, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_INVALID_ARGUMENT,
+                    "%s: iova 0x%" PRIx64 " + size 0x%" PRIx64 " overflows", what, iova,
+                    size);
+        return false;
+    }
+    return true;
+}
+
+bool vfio_container_check_range(const VFIOContainer *c, const char *what, uint64_t iova,
+                                uint64_t size, GError **errp)
+{
+    uint64_t last;
+
+    if (!vfio_check_range_basic(what, iova, size, errp)) {
+        return false;
+    }
+    last = iova + (size - 1);
+    if (iova % c->alignment || size % c->alignment) {
+        trace_vfio_container_refused(c->ioas_id, what, "misaligned", iova, size);
+        g_set_error(errp, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_INVALID_ARGUMENT,
+                    "%s: iova 0x%" PRIx64 " size 0x%" PRIx64 " not aligned to the IOVA "
+                    "alignment 0x%" PRIx64 " of ioas %u", what, iova, size, c->alignment,
+                    c->ioas_id);
+        return false;
+    }
+    for (size_t i = 0; i < c->nr_ranges; i++) {
+        if (iova >= c->ranges[i].start && last <= c->ranges[i].last) {
+            return true;
+        }
+    }
+    trace_vfio_container_refused(c->ioas_id, what, "outside the allowed IOVA ranges", iova,
+                                 size);
+    g_set_error(errp, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_INVALID_ARGUMENT,
+                "%s: [0x%" PRIx64 ", 0x%" PRIx64 "] is not inside one allowed IOVA range "
+                "of ioas %u", what, iova, last, c->ioas_id);
+    return false;
+}
+
+/* ---- life cycle -------------------------------------------------------- */
+
+static void container_free(VFIOContainer *c)
+{
+    g_assert(c->devices->len == 0 && c->hwpts->len == 0);
+    g_ptr_array_free(c->devices, true);
+    g_ptr_array_free(c->hwpts, true);
+    g_free(c->ranges);
+    g_free(c);
+}
+
+/* Keep a container whose kernel objects could not all be destroyed: it must
+ * stay reachable from its address space. */
+static void container_keep(VFIOContainer *c)
+{
+    guint idx;
+
+    if (!g_ptr_array_find(c->as->containers, c, &idx)) {
+        g_ptr_array_add(c->as->containers, c);
+    }
+}
+
+bool vfio_container_cleanup(VFIOContainer *c, bool *freed, GError **errp)
+{
+    g_autoptr(GError) err = NULL;
+    guint idx;
+
+    *freed = false;
+    /* Empty HWPTs: left over from a destroy that failed earlier. */
+    for (guint i = 0; i < c->hwpts->len;) {
+        VFIOHwpt *h = g_ptr_array_index(c->hwpts, i);
+
+        if (h->devices->len == 0) {
+            g_autoptr(GError) herr = NULL;
+
+            if (vfio_hwpt_destroy(h, &herr)) {
+                continue;
+            }
+            trace_vfio_container_cleanup_failed(c->ioas_id, herr->message);
+            if (!err) {
+                err = g_steal_pointer(&herr);
+            }
+        }
+        i++;
+    }
+    if (c->devices->len || c->hwpts->len) {
+        if (err) {
+            container_keep(c);
+            g_propagate_error(errp, g_steal_pointer(&err));
+            return false;
+        }
+        return true;
+    }
+    if (!iommufd_backend_free_id(c->be, c->ioas_id, &err)) {
+        trace_vfio_container_cleanup_failed(c->ioas_id, err->message);
+        container_keep(c);
+        g_propagate_prefixed_error(errp, g_steal_pointer(&err),
+                                   "cannot destroy ioas %u of an empty container (kept): ",
+                                   c->ioas_id);
+        return false;
+    }
+    trace_vfio_container_destroy(c->ioas_id);
+    iommufd_backend_disconnect(c->be);
+    if (g_ptr_array_find(c->as->containers, c, &idx)) {
+        g_ptr_array_remove_index(c->as->containers, idx);
+    }
+    container_free(c);
+    *freed = true;
+    return true;
+}
+
+VFIOContainer *vfio_container_create(VFIOAddressSpace *as, IOMMUFDBackend *be,
+                                     GError **errp)
+{
+    VFIOContainer *c;
+    uint32_t ioas_id;
+    bool freed;
+
+    if (!iommufd_backend_connect(be, errp)) {
+        return NULL;
+    }
+    if (!iommufd_backend_alloc_ioas(be, &ioas_id, errp)) {
+        iommufd_backend_disconnect(be);
+        return NULL;
+    }
+    c = g_new0(VFIOContainer, 1);
+    c->as = as;
+    c->be = be;
+    c->ioas_id = ioas_id;
+    c->devices = g_ptr_array_new();
+    c->hwpts = g_ptr_array_new();
+    if (!iommufd_backend_get_iova_ranges(be, ioas_id, &c->ranges, &c->nr_ranges,
+                                         &c->alignment, errp)) {
+        goto undo;
+    }
+    if (c->alignment == 0) {
+        c->alignment = 1;
+    }
+    trace_vfio_container_create(ioas_id, c->nr_ranges, c->alignment, as->mappings->len);
+    for (guint i = 0; i < as->mappings->len; i++) {
+        VFIOASMapping *m = &g_array_index(as->mappings, VFIOASMapping, i);
+        bool ok = vfio_container_check_range(c, "replay of an address-space mapping",
+                                             m->iova, m->size, errp) &&
+                  iommufd_backend_map_dma(be, ioas_id, m->iova, m->size, m->vaddr,
+                                          m->readonly, errp);
+
+        trace_vfio_container_replay(ioas_id, m->iova, m->size, ok);
+        if (!ok) {
+            g_prefix_error(errp, "new container (ioas %u): ", ioas_id);
+            goto undo;
+        }
+    }
+    return c;
+
+undo:
+    {
+        g_autoptr(GError) err = NULL;
+
+        if (!vfio_container_cleanup(c, &freed, &err)) {
+            /* Double fault: the container stays in the address space. */
+            trace_vfio_container_cleanup_failed(ioas_id, err->message);
+        }
+    }
+    return NULL;
+}
+
+void vfio_container_add_device(VFIOContainer *c, VFIODevice *dev)
+{
+    g_ptr_array_add(c->devices, dev);
+    trace_vfio_container_add_device(c->ioas_id, vfio_device_get_name(dev), c->devices->len);
+}
+
+void vfio_container_remove_device(VFIOContainer *c, VFIODevice *dev)
+{
+    bool found = g_ptr_array_remove(c->devices, dev);
+
+    g_assert(found);
+    trace_vfio_container_remove_device(c->ioas_id, vfio_device_get_name(dev),
+                                       c->devices->len);
+}
+
+/* ---- public accessors -------------------------------------------------- */
+
+uint32_t vfio_container_get_ioas_id(const VFIOContainer *c)
+{
+    return c ? c->ioas_id : 0;
+}
+
+IOMMUFDBackend *vfio_container_get_backend(const VFIOContainer *c)
+{
+    return c ? c->be : NULL;
+}
+
+VFIOAddressSpace *vfio_container_get_address_space(const VFIOContainer *c)
+{
+    return c ? c->as : NULL;
+}
+
+const IOMMUFDIovaRange *vfio_container_get_iova_ranges(const VFIOContainer *c, size_t *n)
+{
+    if (n) {
+        *n = c ? c->nr_ranges : 0;
+    }
+    return c ? c->ranges : NULL;
+}
+
+uint64_t vfio_container_get_iova_alignment(const VFIOContainer *c)
+{
+    return c ? c->alignment : 0;
+}
+
+unsigned vfio_container_device_count(const VFIOContainer *c)
+{
+    return c ? c->devices->len : 0;
+}
+
+VFIODevice *vfio_container_device(const VFIOContainer *c, unsigned i)
+{
+    if (!c || i >= c->devices->len) {
+        return NULL;
+    }
+    return g_ptr_array_index(c->devices, i);
+}
+
+unsigned vfio_container_hwpt_count(const VFIOContainer *c)
+{
+    return c ? c->hwpts->len : 0;
+}
+
+VFIOHwpt *vfio_container_hwpt(const VFIOContainer *c, unsigned i)
+{
+    if (!c || i >= c->hwpts->len) {
+        return NULL;
+    }
+    return g_ptr_array_index(c->hwpts, i);
+}
+
+VFIOHwpt *vfio_container_find_hwpt(const VFIOContainer *c, uint32_t hwpt_id)
+{
+    for (guint i = 0; c && i < c->hwpts->len; i++) {
+        VFIOHwpt *h = g_ptr_array_index(c->hwpts, i);
+
+        if (h->id == hwpt_id) {
+            return h;
+        }
+    }
+    return NULL;
+}
+
+VFIOContainer *vfio_hwpt_get_container(const VFIOHwpt *h)
+{
+    return h ? h->container : NULL;
+}
+
+/* ---- DMA --------------------------------------------------------------- */
+
+static bool check_container(const VFIOContainer *c, const char *what, GError **errp)
+{
+    if (!c) {
+        g_set_error(errp, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_INVALID_ARGUMENT,
+                    "%s: no container given", what);
+        return false;
+    }
+    return true;
+}
+
+bool vfio_container_dma_map(VFIOContainer *c, uint64_t iova, uint64_t size, void *vaddr,
+                            bool readonly, GError **errp)
+{
+    bool ok;
+
+    if (!check_container(c, "dma map", errp)) {
+        return false;
+    }
+    if (!vaddr) {
+        trace_vfio_container_refused(c->ioas_id, "dma map", "no vaddr", iova, size);
+        g_set_error(errp, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_INVALID_ARGUMENT,
+                    "dma map: NULL vaddr for iova 0x%" PRIx64 " in ioas %u", iova,
+                    c->ioas_id);
+        return false;
+    }
+    if (!vfio_container_check_range(c, "dma map", iova, size, errp)) {
+        return false;
+    }
+    ok = iommufd_backend_map_dma(c->be, c->ioas_id, iova, size, vaddr, readonly, errp);
+    trace_vfio_container_dma_map(c->ioas_id, iova, size, vaddr, readonly, ok);
+    return ok;
+}
+
+bool vfio_container_dma_unmap(VFIOContainer *c, uint64_t iova, uint64_t size,
+                              VFIOUnmapFlags flags, uint64_t *unmapped, GError **errp)
+{
+    g_autoptr(GError) err = NULL;
+    uint64_t done = 0;
+
+    if (!check_container(c, "dma unmap", errp)) {
+        return false;
+    }
+    if (flags & ~VFIO_UNMAP_ALLOW_ABSENT) {
+        g_set_error(errp, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_INVALID_ARGUMENT,
+                    "dma unmap: unknown flags 0x%x", (unsigned)flags);
+        return false;
+    }
+    if (!vfio_container_check_range(c, "dma unmap", iova, size, errp)) {
+        return false;
+    }
+    if (!iommufd_backend_unmap_dma(c->be, c->ioas_id, iova, size, &done, &err)) {
+        if ((flags & VFIO_UNMAP_ALLOW_ABSENT) &&
+            g_error_matches(err, VFIO_IOMMUFD_KERNEL_ERROR, ENOENT)) {
+            trace_vfio_container_dma_unmap_absent(c->ioas_id, iova, size);
+            done = 0;
+        } else {
+            trace_vfio_container_dma_unmap(c->ioas_id, iova, size, flags, 0, err->code);
+            g_propagate_error(errp, g_steal_pointer(&err));
+            return false;
+        }
+    }
+    trace_vfio_container_dma_unmap(c->ioas_id, iova, size, flags, done, 0);
+    if (unmapped) {
+        *unmapped = done;
+    }
+    return true;
+}
+
+bool vfio_container_dma_unmap_all(VFIOContainer *c, uint64_t *unmapped, GError **errp)
+{
+    uint64_t done = 0;
+
+    if (!check_container(c, "dma unmap all", errp)) {
+        return false;
+    }
+    if (!iommufd_backend_unmap_all(c->be, c->ioas_id, &done, errp)) {
+        return false;
+    }
+    trace_vfio_container_dma_unmap_all(c->ioas_id, done);
+    if (unmapped) {
+        *unmapped = done;
+    }
+    return true;
+}

@@ -1,0 +1,22 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * vfio-iommufd: internal link between a VFIODevice (hw/vfio/device.c) and
+ * the container layer's per-device state.
+ *
+ * The device layer stores one opaque pointer for the container layer and
+ * never looks at it: the container layer sets it when it places a device in
+ * a container and clears it (and frees what it points to) when the device
+ * leaves. A device must therefore leave its container through
+ * vfio_address_space_detach_device() before vfio_device_free().
+ */
+#ifndef VFIO_IOMMUFD_HW_VFIO_DEVICE_INTERNAL_H
+#define VFIO_IOMMUFD_HW_VFIO_DEVICE_INTERNAL_H
+
+#include "vfio-iommufd/vfio-device.h"
+
+/* Set the container layer's private pointer of @dev (NULL to clear it). */
+void vfio_device_set_container_priv(VFIODevice *dev, void *priv);
+/* Returns: the container layer's private pointer of @dev, or NULL. */
+void *vfio_device_get_container_priv(const VFIODevice *dev);
+
+#endif

@@ -1,0 +1,76 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * vfio-iommufd: the ioctl layer.
+ *
+ * Every request the library sends to the kernel (open of /dev/iommu or of a
+ * VFIO cdev, close of such an fd, every ioctl) goes through one table of
+ * operations.  By default it is the running Linux kernel.  A VMM's tests, the
+ * library's own tests and the demo tool can install another "kernel" in its
+ * place, for example the simulated kernel of <vfio-iommufd/sim.h>.
+ *
+ * The table is process-wide: install it before creating any backend or
+ * device, and do not switch it while objects made under the previous one are
+ * alive.
+ */
+#ifndef VFIO_IOMMUFD_KERNEL_H
+#define VFIO_IOMMUFD_KERNEL_H
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <glib.h>
+
+#include "vfio-iommufd/visibility.h"
+
+G_BEGIN_DECLS
+
+typedef struct VfioKernelOps {
+    /* Open a device node (/dev/iommu, /dev/vfio/devices/vfioN).
+     * Returns an fd >= 0, or a negative errno. */
+    int (*open)(void *opaque, const char *path, int flags);
+    /* Close an fd returned by open. Returns 0 or a negative errno. */
+    int (*close)(void *opaque, int fd);
+    /* Issue an ioctl. Returns the (non-negative) result or a negative errno. */
+    int (*ioctl)(void *opaque, int fd, unsigned long request, void *arg);
+} VfioKernelOps;
+
+/**
+ * vfio_kernel_install:
+ * @ops: the operations (must stay valid while installed); NULL restores the
+ *       running Linux kernel.
+ * @opaque: passed to every operation.
+ * @sysfs_root: where sysfs is mounted for this kernel ("/sys" for Linux);
+ *              copied. NULL means "/sys".
+ *
+ * Make @ops the kernel of this process.
+ */
+VFIO_IOMMUFD_API void vfio_kernel_install(const VfioKernelOps *ops, void *opaque,
+                                          const char *sysfs_root);
+
+/**
+ * vfio_kernel_get:
+ * @ops: out: the installed operations (the Linux ones by default).
+ * @opaque: out (may be NULL): their opaque pointer.
+ *
+ * Lets a caller wrap the installed kernel (to time or log every request)
+ * and install the wrapper with vfio_kernel_install().
+ */
+VFIO_IOMMUFD_API void vfio_kernel_get(const VfioKernelOps **ops, void **opaque);
+
+/**
+ * vfio_kernel_sysfs_root:
+ *
+ * Returns: the sysfs mount point of the installed kernel (owned by the
+ * library, valid until the next vfio_kernel_install()).
+ */
+VFIO_IOMMUFD_API const char *vfio_kernel_sysfs_root(void);
+
+/**
+ * vfio_kernel_is_linux:
+ *
+ * Returns: true when the running Linux kernel is installed (the default).
+ */
+VFIO_IOMMUFD_API bool vfio_kernel_is_linux(void);
+
+G_END_DECLS
+
+#endif

@@ -1,0 +1,209 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * vfio-iommufd: a simulated kernel (the kernel model).
+ *
+ * A VfioSim is a model of the parts of Linux the library talks to: /dev/iommu
+ * (IOMMUFD: objects, IOAS mappings, HWPTs, dirty tracking), VFIO cdev devices
+ * (bind, attach, detach, info) and the sysfs entries that lead to them. It
+ * sees only what the kernel sees: paths, fds, ioctl numbers and UAPI structs.
+ *
+ * Once installed (vfio_sim_install()) it replaces the running kernel for the
+ * whole process, so the library, a VMM's passthrough code or a test run
+ * unchanged against a topology of IOMMU instances and devices, without
+ * hardware. Tests reach its controls (topology, simulated DMA, fault
+ * injection, live objects and fds) through this header.
+ *
+ * Topology:
+ *  - an IOMMU instance has a name, a dirty-tracking capability and hw info
+ *    (type and vendor data). A HWPT made for a device of one instance refuses
+ *    devices of another with EINVAL, as does a dirty HWPT a device without the
+ *    capability.
+ *  - a device sits behind an IOMMU instance (a PCI device with a BDF under
+ *    <sysfs>/bus/pci/devices) or is an mdev (under <sysfs>/bus/mdev/devices,
+ *    attachable only to an IOAS).
+ * The sysfs tree lives in a temporary directory owned by the VfioSim.
+ */
+#ifndef VFIO_IOMMUFD_SIM_H
+#define VFIO_IOMMUFD_SIM_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <glib.h>
+
+#include "vfio-iommufd/visibility.h"
+
+G_BEGIN_DECLS
+
+typedef struct VfioSim VfioSim;
+
+/* Counters a test can read: one per kind of ioctl handled. */
+typedef enum {
+    VFIO_SIM_OP_DESTROY,
+    VFIO_SIM_OP_IOAS_ALLOC,
+    VFIO_SIM_OP_IOAS_IOVA_RANGES,
+    VFIO_SIM_OP_IOAS_MAP,
+    VFIO_SIM_OP_IOAS_UNMAP,
+    VFIO_SIM_OP_GET_HW_INFO,
+    VFIO_SIM_OP_HWPT_ALLOC,
+    VFIO_SIM_OP_HWPT_SET_DIRTY_TRACKING,
+    VFIO_SIM_OP_HWPT_GET_DIRTY_BITMAP,
+    VFIO_SIM_OP_DEVICE_BIND,
+    VFIO_SIM_OP_DEVICE_ATTACH,
+    VFIO_SIM_OP_DEVICE_DETACH,
+    VFIO_SIM_OP_DEVICE_GET_INFO,
+    VFIO_SIM_OP_DEVICE_FEATURE,
+    VFIO_SIM_OP_OTHER,     /* any ioctl the model does not know: ENOTTY */
+    VFIO_SIM_OP__COUNT,
+} VfioSimOp;
+
+/* An IOMMU instance. */
+typedef struct VfioSimIommuConfig {
+    bool dirty_tracking;      /* reports IOMMU_HW_CAP_DIRTY_TRACKING */
+    uint32_t hw_info_type;    /* enum iommu_hw_info_type; 0 = Intel VT-d */
+    uint64_t cap_reg;         /* vendor data (VT-d cap/ecap); 0: derived */
+    uint64_t ecap_reg;        /*   from the instance's index */
+} VfioSimIommuConfig;
+
+/**
+ * vfio_sim_new:
+ *
+ * A simulated kernel with no IOMMU and no device, its sysfs tree in a new
+ * temporary directory. IOVA ranges of every IOAS: [0, 2^48 - 1] less the
+ * x86 MSI window [0xfee00000, 0xfeefffff]; IOVA alignment 4096.
+ * Returns: the model (vfio_sim_free()), or NULL (HOST error) when the
+ * temporary directory cannot be made.
+ */
+VFIO_IOMMUFD_API VfioSim *vfio_sim_new(GError **errp);
+
+/**
+ * vfio_sim_free:
+ *
+ * Uninstall it if installed, close every fd still open on it, remove its
+ * sysfs tree. NULL is accepted.
+ */
+VFIO_IOMMUFD_API void vfio_sim_free(VfioSim *sim);
+
+/* Make @sim the kernel of this process (vfio_kernel_install()). */
+VFIO_IOMMUFD_API void vfio_sim_install(VfioSim *sim);
+/* Restore the running Linux kernel if @sim is installed. */
+VFIO_IOMMUFD_API void vfio_sim_uninstall(VfioSim *sim);
+
+/* Returns: the root of the simulated sysfs (owned by @sim). */
+VFIO_IOMMUFD_API const char *vfio_sim_sysfs_root(const VfioSim *sim);
+
+/**
+ * vfio_sim_add_iommu:
+ * @name: unique name of the instance.
+ * @cfg: NULL for the default (VT-d, no dirty tracking).
+ */
+VFIO_IOMMUFD_API bool vfio_sim_add_iommu(VfioSim *sim, const char *name,
+                                         const VfioSimIommuConfig *cfg, GError **errp);
+
+/**
+ * vfio_sim_add_device:
+ * @name: unique name of the device.
+ * @iommu: the IOMMU instance it sits behind, or NULL for an mdev.
+ * @dma_logging: whether the device offers VFIO DMA logging
+ *   (VFIO_DEVICE_FEATURE_DMA_LOGGING_*).
+ *
+ * A PCI device gets the next free BDF (0000:00:01.0, 0000:00:02.0, ...); an
+ * mdev a UUID. Its sysfs directory gets vfio-dev/vfioN and a subsystem link;
+ * /dev/vfio/devices/vfioN opens it.
+ */
+VFIO_IOMMUFD_API bool vfio_sim_add_device(VfioSim *sim, const char *name, const char *iommu,
+                                          bool dma_logging, GError **errp);
+
+/**
+ * vfio_sim_load_topology:
+ * @path: a key file with [iommu NAME] sections (dirty-tracking=bool) and
+ *   [device NAME] sections (iommu=NAME, or mdev=true; dma-logging=bool).
+ *   Other keys (for example want-dirty-tracking, which is the VMM's and not
+ *   the kernel's) are ignored.
+ *
+ * Errors: HOST (unreadable file, bad key-file syntax), INVALID_ARGUMENT (an
+ * unknown section kind, a device naming no or an unknown IOMMU, duplicates).
+ * Nothing is added when loading fails.
+ */
+VFIO_IOMMUFD_API bool vfio_sim_load_topology(VfioSim *sim, const char *path, GError **errp);
+/* The same from a key file's text. */
+VFIO_IOMMUFD_API bool vfio_sim_load_topology_data(VfioSim *sim, const char *data,
+                                                  GError **errp);
+
+/* Returns: the device's sysfs directory (owned by @sim), or NULL if unknown. */
+VFIO_IOMMUFD_API const char *vfio_sim_device_sysfs_path(const VfioSim *sim, const char *name);
+/* Returns: the device's PCI address (NULL for an mdev or an unknown name). */
+VFIO_IOMMUFD_API const char *vfio_sim_device_bdf(const VfioSim *sim, const char *name);
+/* Returns: the device names in the order they were added (free with g_free();
+ * the strings are owned by @sim). */
+VFIO_IOMMUFD_API const char **vfio_sim_device_names(const VfioSim *sim, unsigned *n);
+/* Returns: the pt id the device is attached to in its iommufd (the HWPT id,
+ * also for a kernel-made auto domain; the IOAS id for an mdev), 0 if none. */
+VFIO_IOMMUFD_API uint32_t vfio_sim_device_attached_pt(const VfioSim *sim, const char *name);
+
+/**
+ * vfio_sim_dma_write:
+ *
+ * Simulated DMA: device @name writes [@iova, @iova + @len). Every page is
+ * marked dirty in the HWPT the device is attached to when that HWPT's dirty
+ * tracking is on, and in the device's DMA log when its logging is on.
+ * Returns: false (INVALID_ARGUMENT) when the device is unknown, not attached,
+ * or part of the range is not mapped in its IOAS (an IOMMU fault: nothing is
+ * marked).
+ */
+VFIO_IOMMUFD_API bool vfio_sim_dma_write(VfioSim *sim, const char *name, uint64_t iova,
+                                         uint64_t len, GError **errp);
+
+/**
+ * vfio_sim_hwpt_mark_dirty:
+ *
+ * Mark [@iova, @iova + @len) dirty in HWPT @hwpt_id of iommufd @iommufd,
+ * whether or not tracking is on (as the kernel's mock IOMMU test ioctl does).
+ * Returns: false (INVALID_ARGUMENT) for an unknown fd, id or a non-HWPT.
+ */
+VFIO_IOMMUFD_API bool vfio_sim_hwpt_mark_dirty(VfioSim *sim, int iommufd, uint32_t hwpt_id,
+                                               uint64_t iova, uint64_t len, GError **errp);
+
+/**
+ * Fault injection.
+ * vfio_sim_fail_nth: the @n-th ioctl from now (1 = the next one) fails
+ *   with @err (positive errno) and has no effect.
+ * vfio_sim_fail_next: the next ioctl of kind @op fails with @err.
+ * vfio_sim_fail_clear: cancel pending injections.
+ */
+VFIO_IOMMUFD_API void vfio_sim_fail_nth(VfioSim *sim, unsigned n, int err);
+VFIO_IOMMUFD_API void vfio_sim_fail_next(VfioSim *sim, VfioSimOp op, int err);
+VFIO_IOMMUFD_API void vfio_sim_fail_clear(VfioSim *sim);
+
+/* Returns: how many ioctls of kind @op were handled (including failed ones). */
+VFIO_IOMMUFD_API uint64_t vfio_sim_op_count(const VfioSim *sim, VfioSimOp op);
+/* Returns: how many ioctls were handled in all. */
+VFIO_IOMMUFD_API uint64_t vfio_sim_ioctl_count(const VfioSim *sim);
+
+/**
+ * vfio_sim_last_ioctl:
+ * @request: out (may be NULL): the last ioctl request number.
+ * @buf, @len: out: a copy of the argument struct as the library passed it,
+ *   before the model wrote any output (at most @len bytes copied).
+ * Returns: the size of the argument struct that was passed, 0 if none yet.
+ */
+VFIO_IOMMUFD_API size_t vfio_sim_last_ioctl(const VfioSim *sim, unsigned long *request,
+                                            void *buf, size_t len);
+
+/* Returns: the number of live iommufd objects (IOAS, HWPT, device bindings,
+ * kernel-made auto domains, access objects) over all open iommufds. */
+VFIO_IOMMUFD_API unsigned vfio_sim_live_objects(const VfioSim *sim);
+/* Returns: the number of live objects of one iommufd (-1 if @iommufd unknown). */
+VFIO_IOMMUFD_API int vfio_sim_live_objects_fd(const VfioSim *sim, int iommufd);
+/* Returns: the number of fds open on the model (/dev/iommu and devices). */
+VFIO_IOMMUFD_API unsigned vfio_sim_open_fds(const VfioSim *sim);
+/* Returns: whether @id is a live object of @iommufd. */
+VFIO_IOMMUFD_API bool vfio_sim_object_exists(const VfioSim *sim, int iommufd, uint32_t id);
+/* Returns: the number of mappings in IOAS @ioas_id (-1 if not an IOAS). */
+VFIO_IOMMUFD_API int vfio_sim_ioas_mapping_count(const VfioSim *sim, int iommufd,
+                                                 uint32_t ioas_id);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(VfioSim, vfio_sim_free)
+
+G_END_DECLS
+
+#endif

@@ -1,0 +1,274 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * vfio-iommufd: address spaces, containers and userspace auto domains.
+ *
+ * The VMM names each guest address space with an opaque handle
+ * (VFIOAddressSpace). A container (VFIOContainer) is one IOAS of one backend
+ * in one address space. Attaching a device to an address space tries the
+ * address space's containers on the same backend in turn; when none takes
+ * it, a new container with a new IOAS is made.
+ *
+ * Inside a container the library places devices itself ("userspace auto
+ * domains"):
+ *  - a physical device joins an existing HWPT of the container whose flags
+ *    are what the device wants (dirty tracking or not); candidates holding a
+ *    device with the same IOMMU hw info are tried first. EINVAL from the
+ *    attach means "incompatible": the next candidate is tried. Any other
+ *    error fails the attach and leaves nothing behind.
+ *  - when none fits, a HWPT is allocated on the IOAS for the device, with
+ *    IOMMU_HWPT_ALLOC_DIRTY_TRACKING when the device's IOMMU reports the
+ *    capability and the VMM did not opt out, and the device is attached to
+ *    it (the HWPT is destroyed again if that fails).
+ *  - an mdev attaches to the IOAS itself.
+ * Each HWPT keeps its device list; the last device out destroys it; the last
+ * device out of a container destroys its IOAS and the container.
+ *
+ * Ownership: the VMM owns address spaces, backends and devices; the library
+ * owns containers and HWPTs (pointers to them are valid until the change
+ * that removes them: the last device detached). None of this is thread-safe:
+ * the VMM serialises calls on one address space.
+ *
+ * A device in a container must leave it with
+ * vfio_address_space_detach_device() before vfio_device_free(): the
+ * container's lists point to it (freeing it first is a use-after-free).
+ */
+#ifndef VFIO_IOMMUFD_VFIO_CONTAINER_H
+#define VFIO_IOMMUFD_VFIO_CONTAINER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <glib.h>
+
+#include "vfio-iommufd/iommufd.h"
+#include "vfio-iommufd/vfio-device.h"
+#include "vfio-iommufd/visibility.h"
+
+G_BEGIN_DECLS
+
+typedef struct VFIOAddressSpace VFIOAddressSpace;
+typedef struct VFIOContainer VFIOContainer;
+typedef struct VFIOHwpt VFIOHwpt;
+
+/* What the VMM asks for one device at attach time. */
+typedef struct VFIOAttachOptions {
+    /* The VMM does not want IOMMU dirty tracking for this device (migration
+     * off, or the device tracks its own DMA): it joins a plain HWPT whatever
+     * its IOMMU can do. Default (false): wanted where available. */
+    bool no_iommu_dirty_tracking;
+} VFIOAttachOptions;
+
+/* How a device's DMA writes are seen by dirty tracking. */
+typedef enum {
+    VFIO_DIRTY_COVERAGE_NONE = 0,    /* not tracked */
+    VFIO_DIRTY_COVERAGE_IOMMU,       /* its HWPT has IOMMU dirty tracking */
+    VFIO_DIRTY_COVERAGE_DEVICE_LOGGING, /* the device logs its own DMA
+                                         * (VFIO DMA logging) */
+} VFIODirtyCoverage;
+
+/* Why a device is not covered by IOMMU dirty tracking. */
+typedef enum {
+    VFIO_UNTRACKED_NOT = 0,          /* it is covered */
+    VFIO_UNTRACKED_MDEV,             /* an mdev: no IOMMU domain of its own */
+    VFIO_UNTRACKED_NO_IOMMU_CAP,     /* its IOMMU lacks dirty tracking */
+    VFIO_UNTRACKED_KERNEL_REFUSED,   /* capability reported, but HWPT_ALLOC
+                                      * refused the flag (EOPNOTSUPP) */
+    VFIO_UNTRACKED_VMM_OPT_OUT,      /* the VMM said no_iommu_dirty_tracking */
+    VFIO_UNTRACKED_NOT_ATTACHED,     /* the device is not in this container */
+} VFIOUntrackedReason;
+
+/* Unmap flags. */
+typedef enum {
+    /* A range with nothing mapped is not an error (vIOMMU-style redundant
+     * unmaps): *unmapped is 0 and the call succeeds. */
+    VFIO_UNMAP_ALLOW_ABSENT = 1 << 0,
+} VFIOUnmapFlags;
+
+/* ---- address spaces ---------------------------------------------------- */
+
+/**
+ * vfio_address_space_new:
+ * @handle: the VMM's opaque name for a guest address space (not
+ *   dereferenced); returned by vfio_address_space_get_handle().
+ *
+ * Returns: a new address space with no container (free with
+ * vfio_address_space_free()).
+ */
+VFIO_IOMMUFD_API VFIOAddressSpace *vfio_address_space_new(void *handle);
+
+/**
+ * vfio_address_space_free:
+ *
+ * Refused (WRONG_STATE, nothing freed) while a device is still attached.
+ * Containers left without devices by an earlier failed destroy (see
+ * vfio_address_space_detach_device()) are destroyed here; if that fails
+ * again the kernel error is returned and nothing is freed. NULL is accepted.
+ */
+VFIO_IOMMUFD_API bool vfio_address_space_free(VFIOAddressSpace *as, GError **errp);
+
+VFIO_IOMMUFD_API void *vfio_address_space_get_handle(const VFIOAddressSpace *as);
+/* Returns: the number of mappings remembered by vfio_address_space_dma_map(). */
+VFIO_IOMMUFD_API unsigned vfio_address_space_mapping_count(const VFIOAddressSpace *as);
+/* Returns: the number of containers, and the @i-th (0-based, creation order). */
+VFIO_IOMMUFD_API unsigned vfio_address_space_container_count(const VFIOAddressSpace *as);
+VFIO_IOMMUFD_API VFIOContainer *vfio_address_space_container(const VFIOAddressSpace *as,
+                                                             unsigned i);
+
+/**
+ * vfio_address_space_dma_map:
+ *
+ * Map guest memory [@vaddr, @vaddr + @size) at @iova in every container of
+ * @as, and remember the mapping so that containers made later get it too.
+ * Checked before any ioctl (INVALID_ARGUMENT): @vaddr non-NULL, size
+ * non-zero, no overflow, no overlap with a remembered mapping, and every
+ * container's IOVA ranges and alignment. With no container yet the mapping
+ * is only remembered; it is checked against a new container's ranges when
+ * replayed (a mapping that does not fit there fails that attach). On
+ * failure the containers already mapped are unmapped again.
+ */
+VFIO_IOMMUFD_API bool vfio_address_space_dma_map(VFIOAddressSpace *as, uint64_t iova,
+                                                 uint64_t size, void *vaddr, bool readonly,
+                                                 GError **errp);
+
+/**
+ * vfio_address_space_dma_unmap:
+ *
+ * Unmap [@iova, @iova + @size) from every container and forget it. The range
+ * must cover whole earlier mappings (INVALID_ARGUMENT otherwise). Only the
+ * mappings made through the address space are considered: nothing of them
+ * there gives VFIO_IOMMUFD_KERNEL_ERROR/ENOENT without any ioctl, or
+ * success when @flags has VFIO_UNMAP_ALLOW_ABSENT. When a container's unmap
+ * fails, the containers already unmapped are mapped again and the mappings
+ * stay remembered.
+ */
+VFIO_IOMMUFD_API bool vfio_address_space_dma_unmap(VFIOAddressSpace *as, uint64_t iova,
+                                                   uint64_t size, VFIOUnmapFlags flags,
+                                                   GError **errp);
+
+/* ---- attaching devices ------------------------------------------------- */
+
+/**
+ * vfio_address_space_attach_device:
+ * @dev: an opened device; bound to @be here if it is not bound yet (it must
+ *   not be bound to another backend).
+ * @opts: NULL for the defaults.
+ *
+ * Place @dev in a container of @as (userspace auto domains, see above).
+ * WRONG_STATE when the device is already in a container, is bound to
+ * another backend, or was attached outside the container layer. On failure
+ * nothing is left: no new HWPT, IOAS or container, the device detached.
+ * A device this call bound stays bound (a cdev is unbound only when its fd
+ * is closed, by vfio_device_free()); a bound, unattached device holds no
+ * kernel object but its binding, and a later attach reuses the binding.
+ */
+VFIO_IOMMUFD_API bool vfio_address_space_attach_device(VFIOAddressSpace *as,
+                                                       IOMMUFDBackend *be, VFIODevice *dev,
+                                                       const VFIOAttachOptions *opts,
+                                                       GError **errp);
+
+/**
+ * vfio_address_space_detach_device:
+ *
+ * Detach @dev from its container: VFIO_DEVICE_DETACH_IOMMUFD_PT first, then
+ * it leaves its HWPT's list; an empty HWPT is destroyed; an empty container
+ * destroys its IOAS and goes away. WRONG_STATE for a device that is in no
+ * container of @as. The device stays bound (vfio_device_free() unbinds).
+ * A failed DETACH changes nothing. If the device is detached but destroying
+ * the emptied HWPT (or the emptied container's IOAS) fails, the call returns
+ * false with that kernel error although the device IS detached
+ * (vfio_device_get_container() is NULL): the object that could not be
+ * destroyed stays in the container's lists (an empty HWPT can be reused by
+ * a later attach) and is destroyed by a later detach that empties the
+ * container, or by vfio_address_space_free().
+ */
+VFIO_IOMMUFD_API bool vfio_address_space_detach_device(VFIOAddressSpace *as,
+                                                       VFIODevice *dev, GError **errp);
+
+/* Returns: the container @dev is in, or NULL. */
+VFIO_IOMMUFD_API VFIOContainer *vfio_device_get_container(const VFIODevice *dev);
+/* Returns: the HWPT @dev is attached to, or NULL (mdev, or not attached). */
+VFIO_IOMMUFD_API VFIOHwpt *vfio_device_get_hwpt(const VFIODevice *dev);
+/* Returns: how many VFIO_DEVICE_ATTACH_IOMMUFD_PT calls the placement of
+ * @dev in its current container took (0 when it is in no container). */
+VFIO_IOMMUFD_API unsigned vfio_device_get_attach_attempts(const VFIODevice *dev);
+
+/* ---- containers -------------------------------------------------------- */
+
+VFIO_IOMMUFD_API uint32_t vfio_container_get_ioas_id(const VFIOContainer *c);
+VFIO_IOMMUFD_API IOMMUFDBackend *vfio_container_get_backend(const VFIOContainer *c);
+VFIO_IOMMUFD_API VFIOAddressSpace *vfio_container_get_address_space(const VFIOContainer *c);
+/* The container's allowed IOVA ranges (read when it was made) and alignment.
+ * The array is owned by the container. */
+VFIO_IOMMUFD_API const IOMMUFDIovaRange *vfio_container_get_iova_ranges(const VFIOContainer *c,
+                                                                        size_t *n);
+VFIO_IOMMUFD_API uint64_t vfio_container_get_iova_alignment(const VFIOContainer *c);
+
+/* Every device of the container (physical and mdev), attach order. */
+VFIO_IOMMUFD_API unsigned vfio_container_device_count(const VFIOContainer *c);
+VFIO_IOMMUFD_API VFIODevice *vfio_container_device(const VFIOContainer *c, unsigned i);
+/* The HWPTs the container made, creation order. */
+VFIO_IOMMUFD_API unsigned vfio_container_hwpt_count(const VFIOContainer *c);
+VFIO_IOMMUFD_API VFIOHwpt *vfio_container_hwpt(const VFIOContainer *c, unsigned i);
+/* Returns: the container's HWPT with kernel id @hwpt_id, or NULL. */
+VFIO_IOMMUFD_API VFIOHwpt *vfio_container_find_hwpt(const VFIOContainer *c,
+                                                    uint32_t hwpt_id);
+/* Returns: the container that made @h. */
+VFIO_IOMMUFD_API VFIOContainer *vfio_hwpt_get_container(const VFIOHwpt *h);
+
+VFIO_IOMMUFD_API uint32_t vfio_hwpt_get_id(const VFIOHwpt *h);
+/* IOMMU_HWPT_ALLOC_* flags it was allocated with. */
+VFIO_IOMMUFD_API uint32_t vfio_hwpt_get_flags(const VFIOHwpt *h);
+VFIO_IOMMUFD_API unsigned vfio_hwpt_device_count(const VFIOHwpt *h);
+VFIO_IOMMUFD_API VFIODevice *vfio_hwpt_device(const VFIOHwpt *h, unsigned i);
+
+/**
+ * vfio_container_dirty_coverage:
+ * @why: out (may be NULL): why it is not covered (VFIO_UNTRACKED_NOT when
+ *   it is; VFIO_UNTRACKED_NOT_ATTACHED when @dev is not in @c).
+ *
+ * Covered (VFIO_DIRTY_COVERAGE_IOMMU) iff @dev's HWPT was allocated with
+ * IOMMU_HWPT_ALLOC_DIRTY_TRACKING. Otherwise the reason, first match: mdev,
+ * VMM opt-out, kernel refused, no IOMMU capability.
+ *
+ * Computed from the container's current HWPTs and devices on every call.
+ */
+VFIO_IOMMUFD_API VFIODirtyCoverage vfio_container_dirty_coverage(const VFIOContainer *c,
+                                                                 const VFIODevice *dev,
+                                                                 VFIOUntrackedReason *why);
+/* Returns: true when every device of the container is covered by IOMMU
+ * dirty tracking (false for an empty container). */
+VFIO_IOMMUFD_API bool vfio_container_iommu_dirty_tracking_complete(const VFIOContainer *c);
+/* Returns: a short English phrase for @why ("mdev without an IOMMU domain"). */
+VFIO_IOMMUFD_API const char *vfio_untracked_reason_str(VFIOUntrackedReason why);
+
+/* ---- DMA mapping in one container -------------------------------------- */
+
+/**
+ * vfio_container_dma_map:
+ *
+ * IOMMU_IOAS_MAP of [@vaddr, @vaddr + @size) at the fixed @iova. Checked
+ * before any ioctl (INVALID_ARGUMENT): size non-zero, no overflow, @iova and
+ * @size aligned to the container's IOVA alignment, the range inside one of
+ * its IOVA ranges. EEXIST from the kernel: overlaps a mapping.
+ */
+VFIO_IOMMUFD_API bool vfio_container_dma_map(VFIOContainer *c, uint64_t iova, uint64_t size,
+                                             void *vaddr, bool readonly, GError **errp);
+
+/**
+ * vfio_container_dma_unmap:
+ * @unmapped: out (may be NULL): bytes unmapped.
+ *
+ * IOMMU_IOAS_UNMAP of whole mappings in [@iova, @iova + @size). Nothing mapped
+ * there: ENOENT kernel error, or success with *unmapped = 0 when @flags has
+ * VFIO_UNMAP_ALLOW_ABSENT.
+ */
+VFIO_IOMMUFD_API bool vfio_container_dma_unmap(VFIOContainer *c, uint64_t iova, uint64_t size,
+                                               VFIOUnmapFlags flags, uint64_t *unmapped,
+                                               GError **errp);
+
+/* Unmap everything mapped in the container. */
+VFIO_IOMMUFD_API bool vfio_container_dma_unmap_all(VFIOContainer *c, uint64_t *unmapped,
+                                                   GError **errp);
+
+G_END_DECLS
+
+#endif

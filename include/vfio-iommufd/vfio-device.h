@@ -1,0 +1,155 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * vfio-iommufd: VFIO devices through their cdev (/dev/vfio/devices/vfioN).
+ *
+ * A VFIODevice is one open VFIO device file. It is found from its sysfs
+ * device directory or PCI address, or wraps a cdev fd the VMM passed in
+ * (never closed by the library). It is bound to one IOMMUFDBackend
+ * (VFIO_DEVICE_BIND_IOMMUFD), which gives it a device id, and then attached
+ * to a page table: an IOAS or a HWPT id.
+ *
+ * Lifetime: the device holds a user of its backend from bind until free. A
+ * cdev is unbound by the kernel when its fd is closed: vfio_device_free()
+ * closes an fd the library opened (so the device is unbound); a VMM-passed
+ * fd stays open and bound.
+ *
+ * Errors: VFIO_IOMMUFD_ERROR (INVALID_ARGUMENT, WRONG_STATE, NOT_FOUND,
+ * HOST) when the library refuses before any ioctl, VFIO_IOMMUFD_KERNEL_ERROR
+ * with the errno when the kernel refuses. A failed call changes nothing.
+ */
+#ifndef VFIO_IOMMUFD_VFIO_DEVICE_H
+#define VFIO_IOMMUFD_VFIO_DEVICE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <glib.h>
+
+#include "vfio-iommufd/iommufd.h"
+#include "vfio-iommufd/visibility.h"
+
+G_BEGIN_DECLS
+
+typedef struct VFIODevice VFIODevice;
+
+/* What VFIO_DEVICE_GET_INFO says. */
+typedef struct VFIODeviceInfo {
+    uint32_t flags;        /* VFIO_DEVICE_FLAGS_* (PCI, RESET, ...) */
+    uint32_t num_regions;
+    uint32_t num_irqs;
+} VFIODeviceInfo;
+
+/**
+ * vfio_device_open_sysfs:
+ * @sysfs_path: the device's sysfs directory (for example
+ *   /sys/bus/pci/devices/0000:01:00.0, or an mdev's directory). It must
+ *   resolve to a directory inside sysfs.
+ *
+ * Find the cdev through <sysfs_path>/vfio-dev/vfioN (exactly one entry) and
+ * open /dev/vfio/devices/vfioN. Detects mdevs (subsystem link to the mdev
+ * bus). Errors: INVALID_ARGUMENT (path outside sysfs), NOT_FOUND (no
+ * vfio-dev entry: not bound to a VFIO driver), HOST (several entries,
+ * unreadable sysfs), kernel errno from the open.
+ * Returns: the device (vfio_device_free()), or NULL.
+ */
+VFIO_IOMMUFD_API VFIODevice *vfio_device_open_sysfs(const char *sysfs_path, GError **errp);
+
+/**
+ * vfio_device_open_pci:
+ * @bdf: a PCI address "DDDD:BB:DD.F" (domain, bus, device, function in hex).
+ *
+ * vfio_device_open_sysfs() of <sysfs>/bus/pci/devices/@bdf. A malformed
+ * address gives INVALID_ARGUMENT.
+ */
+VFIO_IOMMUFD_API VFIODevice *vfio_device_open_pci(const char *bdf, GError **errp);
+
+/**
+ * vfio_device_new_from_fd:
+ * @fd: an open VFIO cdev fd owned by the VMM (never closed by the library).
+ * @sysfs_path: the device's sysfs directory, or NULL. With it, the name and
+ *   mdev-ness come from sysfs; without it the device is named "fd<N>" and
+ *   treated as a physical device.
+ */
+VFIO_IOMMUFD_API VFIODevice *vfio_device_new_from_fd(int fd, const char *sysfs_path,
+                                                     GError **errp);
+
+/**
+ * vfio_device_free:
+ *
+ * Detach (if attached), disconnect from the backend (if bound), close the fd
+ * if the library opened it. NULL is accepted.
+ */
+VFIO_IOMMUFD_API void vfio_device_free(VFIODevice *dev);
+
+/* Returns: the device's name: its sysfs directory's last component (a PCI
+ * address or an mdev UUID), or "fd<N>". Owned by the device. */
+VFIO_IOMMUFD_API const char *vfio_device_get_name(const VFIODevice *dev);
+/* Returns: the sysfs directory (resolved), or NULL when unknown. */
+VFIO_IOMMUFD_API const char *vfio_device_get_sysfs_path(const VFIODevice *dev);
+/* Returns: the cdev fd. */
+VFIO_IOMMUFD_API int vfio_device_get_fd(const VFIODevice *dev);
+/* Returns: true for a mediated device (sysfs subsystem is the mdev bus). */
+VFIO_IOMMUFD_API bool vfio_device_is_mdev(const VFIODevice *dev);
+/* Returns: the backend the device is bound to, or NULL. */
+VFIO_IOMMUFD_API IOMMUFDBackend *vfio_device_get_backend(const VFIODevice *dev);
+/* Returns: whether the device is bound. */
+VFIO_IOMMUFD_API bool vfio_device_is_bound(const VFIODevice *dev);
+/* Returns: the device id from the bind (valid only while bound). */
+VFIO_IOMMUFD_API uint32_t vfio_device_get_devid(const VFIODevice *dev);
+/* Returns: the pt id the device is attached to (as the kernel reported it
+ * back: a HWPT id, also for an attach to an IOAS on a physical device), or 0
+ * when detached. */
+VFIO_IOMMUFD_API uint32_t vfio_device_get_attached_pt(const VFIODevice *dev);
+
+/**
+ * vfio_device_bind:
+ *
+ * Connect @be (a user) and VFIO_DEVICE_BIND_IOMMUFD; keeps the device id.
+ * WRONG_STATE when already bound. On failure the backend user is dropped.
+ */
+VFIO_IOMMUFD_API bool vfio_device_bind(VFIODevice *dev, IOMMUFDBackend *be, GError **errp);
+
+/**
+ * vfio_device_attach:
+ * @pt_id: an IOAS id or a HWPT id of the device's iommufd.
+ * @out_pt_id: out (may be NULL): the id the kernel reports attached (for an
+ *   IOAS on a physical device: the HWPT the kernel made or reused).
+ *
+ * VFIO_DEVICE_ATTACH_IOMMUFD_PT. WRONG_STATE when not bound or already
+ * attached (detach first). The kernel's errno is the GError code, so a caller
+ * can tell EINVAL (the domain is incompatible with this device) from other
+ * failures.
+ */
+VFIO_IOMMUFD_API bool vfio_device_attach(VFIODevice *dev, uint32_t pt_id, uint32_t *out_pt_id,
+                                         GError **errp);
+
+/**
+ * vfio_device_detach:
+ *
+ * VFIO_DEVICE_DETACH_IOMMUFD_PT. WRONG_STATE when not attached. The device
+ * then blocks DMA.
+ */
+VFIO_IOMMUFD_API bool vfio_device_detach(VFIODevice *dev, GError **errp);
+
+/**
+ * vfio_device_get_info:
+ *
+ * VFIO_DEVICE_GET_INFO. WRONG_STATE when not bound.
+ */
+VFIO_IOMMUFD_API bool vfio_device_get_info(VFIODevice *dev, VFIODeviceInfo *info,
+                                           GError **errp);
+
+/**
+ * vfio_device_get_hw_info:
+ *
+ * IOMMU_GET_HW_INFO for this device through its backend (see
+ * iommufd_backend_get_device_info()). WRONG_STATE when not bound; an mdev
+ * gives ENOENT from the kernel.
+ */
+VFIO_IOMMUFD_API bool vfio_device_get_hw_info(VFIODevice *dev, IOMMUFDHwInfo *info,
+                                              GError **errp);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(VFIODevice, vfio_device_free)
+
+G_END_DECLS
+
+#endif

@@ -1,0 +1,255 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * vfio-iommufd kernel model: the dirty page store.
+ *
+ * Dirty state is one bit per 4 KiB IOVA page, kept in chunks of 1 GiB
+ * (2^18 pages, 4096 64-bit words, 32 KiB) allocated the first time a page
+ * of the chunk is dirtied. A report at 4 KiB granularity is a word-wise OR
+ * of the stored words into the caller's bitmap (shifted when the range does
+ * not start on a 64-page boundary); larger page sizes fold groups of bits.
+ * Chunks with nothing dirty are skipped, so reading a large, mostly clean
+ * range costs little.
+ */
+#include <string.h>
+
+#include "sim-internal.h"
+
+#define CHUNK_SHIFT 18                          /* pages per chunk: 2^18 */
+#define CHUNK_PAGES (UINT64_C(1) << CHUNK_SHIFT)
+#define CHUNK_WORDS (CHUNK_PAGES / 64)
+
+typedef struct SimDirtyChunk {
+    uint64_t index;             /* hash key: first page >> CHUNK_SHIFT */
+    bool any;                   /* false: certainly nothing dirty */
+    uint64_t words[CHUNK_WORDS];
+} SimDirtyChunk;
+
+struct SimDirty {
+    GHashTable *chunks;         /* &chunk->index -> SimDirtyChunk (owned) */
+};
+
+SimDirty *sim_dirty_new(void)
+{
+    SimDirty *d = g_new0(SimDirty, 1);
+
+    d->chunks = g_hash_table_new_full(g_int64_hash, g_int64_equal, NULL, g_free);
+    return d;
+}
+
+void sim_dirty_free(SimDirty *d)
+{
+    if (!d) {
+        return;
+    }
+    g_hash_table_destroy(d->chunks);
+    g_free(d);
+}
+
+static SimDirtyChunk *chunk_get(const SimDirty *d, uint64_t index)
+{
+    return g_hash_table_lookup(d->chunks, &index);
+}
+
+static SimDirtyChunk *chunk_get_or_new(SimDirty *d, uint64_t index)
+{
+    SimDirtyChunk *c = chunk_get(d, index);
+
+    if (!c) {
+        c = g_new0(SimDirtyChunk, 1);
+        c->index = index;
+        g_hash_table_insert(d->chunks, &c->index, c);
+    }
+    return c;
+}
+
+/* Mask of bits [lo, hi] of one word (0 <= lo <= hi <= 63). */
+static inline uint64_t word_mask(unsigned lo, unsigned hi)
+{
+    uint64_t upper = hi == 63 ? ~UINT64_C(0) : (UINT64_C(1) << (hi + 1)) - 1;
+
+    return upper & ~((UINT64_C(1) << lo) - 1);
+}
+
+/* Set or clear bits [lo, hi] (chunk-local page numbers) of @c. */
+static void chunk_bits(SimDirtyChunk *c, uint64_t lo, uint64_t hi, bool set)
+{
+    uint64_t w;
+
+    for (w = lo / 64; w <= hi / 64; w++) {
+        unsigned b0 = w == lo / 64 ? lo % 64 : 0;
+        unsigned b1 = w == hi / 64 ? hi % 64 : 63;
+        uint64_t m = word_mask(b0, b1);
+
+        if (set) {
+            c->words[w] |= m;
+        } else {
+            c->words[w] &= ~m;
+        }
+    }
+    if (set) {
+        c->any = true;
+    } else if (lo == 0 && hi == CHUNK_PAGES - 1) {
+        c->any = false;
+    }
+}
+
+/*
+ * Call @fn for each existing chunk overlapping pages [first, last], with the
+ * chunk-local page bounds. Walks the table instead of the index range when
+ * the range spans more chunks than the table holds.
+ */
+typedef void (*ChunkFn)(SimDirtyChunk *c, uint64_t lo, uint64_t hi, void *opaque);
+
+static void for_each_chunk(const SimDirty *d, uint64_t first, uint64_t last,
+                           ChunkFn fn, void *opaque)
+{
+    uint64_t c0 = first >> CHUNK_SHIFT, c1 = last >> CHUNK_SHIFT;
+
+    if (c1 - c0 >= g_hash_table_size(d->chunks)) {
+        GHashTableIter it;
+        gpointer value;
+
+        g_hash_table_iter_init(&it, d->chunks);
+        while (g_hash_table_iter_next(&it, NULL, &value)) {
+            SimDirtyChunk *c = value;
+
+            if (c->index < c0 || c->index > c1) {
+                continue;
+            }
+            fn(c, c->index == c0 ? first % CHUNK_PAGES : 0,
+               c->index == c1 ? last % CHUNK_PAGES : CHUNK_PAGES - 1, opaque);
+        }
+        return;
+    }
+    for (uint64_t i = c0; i <= c1; i++) {
+        SimDirtyChunk *c = chunk_get(d, i);
+
+        if (c) {
+            fn(c, i == c0 ? first % CHUNK_PAGES : 0,
+               i == c1 ? last % CHUNK_PAGES : CHUNK_PAGES - 1, opaque);
+        }
+    }
+}
+
+void sim_dirty_mark(SimDirty *d, uint64_t iova, uint64_t len)
+{
+    uint64_t first = iova >> SIM_PAGE_SHIFT;
+    uint64_t last = (iova + len - 1) >> SIM_PAGE_SHIFT;
+
+    for (uint64_t i = first >> CHUNK_SHIFT; i <= last >> CHUNK_SHIFT; i++) {
+        SimDirtyChunk *c = chunk_get_or_new(d, i);
+
+        chunk_bits(c, i == first >> CHUNK_SHIFT ? first % CHUNK_PAGES : 0,
+                   i == last >> CHUNK_SHIFT ? last % CHUNK_PAGES : CHUNK_PAGES - 1, true);
+    }
+}
+
+static void clear_fn(SimDirtyChunk *c, uint64_t lo, uint64_t hi, void *opaque)
+{
+    (void)opaque;
+    if (c->any) {
+        chunk_bits(c, lo, hi, false);
+    }
+}
+
+void sim_dirty_clear(SimDirty *d, uint64_t iova, uint64_t len)
+{
+    for_each_chunk(d, iova >> SIM_PAGE_SHIFT, (iova + len - 1) >> SIM_PAGE_SHIFT,
+                   clear_fn, NULL);
+}
+
+void sim_dirty_clear_all(SimDirty *d)
+{
+    g_hash_table_remove_all(d->chunks);
+}
+
+bool sim_dirty_test(const SimDirty *d, uint64_t iova)
+{
+    uint64_t page = iova >> SIM_PAGE_SHIFT;
+    SimDirtyChunk *c = chunk_get(d, page >> CHUNK_SHIFT);
+    uint64_t bit = page % CHUNK_PAGES;
+
+    return c && (c->words[bit / 64] >> (bit % 64)) & 1;
+}
+
+typedef struct ReportCtx {
+    uint64_t first;             /* first 4 KiB page of the report */
+    unsigned shift;             /* log2(page_size / 4096) */
+    uint64_t *bitmap;
+    bool clear;
+} ReportCtx;
+
+static inline void out_set(uint64_t *bitmap, uint64_t bit)
+{
+    bitmap[bit / 64] |= UINT64_C(1) << (bit % 64);
+}
+
+static void report_fn(SimDirtyChunk *c, uint64_t lo, uint64_t hi, void *opaque)
+{
+    ReportCtx *r = opaque;
+    uint64_t base = c->index << CHUNK_SHIFT;
+
+    if (!c->any) {
+        return;
+    }
+    for (uint64_t w = lo / 64; w <= hi / 64; w++) {
+        unsigned b0 = w == lo / 64 ? lo % 64 : 0;
+        unsigned b1 = w == hi / 64 ? hi % 64 : 63;
+        uint64_t bits = c->words[w] & word_mask(b0, b1);
+        uint64_t page0 = base + w * 64;     /* page of bit 0 of this word */
+
+        if (!bits) {
+            continue;
+        }
+        if (r->shift == 0) {
+            /* 4 KiB pages: the word lands at bit offset page0 - first. */
+            if (page0 >= r->first) {
+                uint64_t off = page0 - r->first;
+                unsigned sh = off % 64;
+
+                r->bitmap[off / 64] |= bits << sh;
+                if (sh && bits >> (64 - sh)) {
+                    r->bitmap[off / 64 + 1] |= bits >> (64 - sh);
+                }
+            } else {
+                /* only the first word of the report: bits below first are masked */
+                r->bitmap[0] |= bits >> (r->first - page0);
+            }
+            continue;
+        }
+        /* Larger pages: one output bit per group of 2^shift stored bits. */
+        while (bits) {
+            unsigned b = __builtin_ctzll(bits);
+            uint64_t page = page0 + b;
+            uint64_t group_last = page | ((UINT64_C(1) << r->shift) - 1);
+
+            out_set(r->bitmap, (page - r->first) >> r->shift);
+            if (group_last >= page0 + 63) {
+                /* the group covers the rest of this word and maybe more */
+                uint64_t next_w = (group_last - base) / 64;
+
+                if (next_w > w) {
+                    w = next_w;     /* the loop's w++ moves past the group */
+                }
+                break;
+            }
+            bits &= ~word_mask(b, (unsigned)(group_last - page0));
+        }
+    }
+    if (r->clear) {
+        chunk_bits(c, lo, hi, false);
+    }
+}
+
+void sim_dirty_report(SimDirty *d, uint64_t iova, uint64_t len, uint64_t page_size,
+                      uint64_t *bitmap, bool clear)
+{
+    ReportCtx r = {
+        .first = iova >> SIM_PAGE_SHIFT,
+        .shift = (unsigned)(__builtin_ctzll(page_size) - SIM_PAGE_SHIFT),
+        .bitmap = bitmap,
+        .clear = clear,
+    };
+
+    for_each_chunk(d, r.first, (iova + len - 1) >> SIM_PAGE_SHIFT, report_fn, &r);
+}

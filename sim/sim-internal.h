@@ -1,0 +1,230 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * vfio-iommufd kernel model: internal state shared by the files of sim/.
+ *
+ * One VfioSim holds the topology (IOMMU instances, devices), the table of
+ * fds open on it and the fault-injection state. Each open /dev/iommu is a
+ * SimCtx with its own object table; each open /dev/vfio/devices/vfioN is a
+ * SimFile of kind SIM_FILE_DEVICE with its own bind state.
+ */
+#ifndef VFIO_IOMMUFD_SIM_INTERNAL_H
+#define VFIO_IOMMUFD_SIM_INTERNAL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <glib.h>
+
+#include "vfio-iommufd/sim.h"
+
+/* The model's IOMMU page size: the IOVA alignment of every IOAS. */
+#define SIM_PAGE_SHIFT 12
+#define SIM_PAGE_SIZE (UINT64_C(1) << SIM_PAGE_SHIFT)
+/* Highest IOVA of the aperture: 48 bits. */
+#define SIM_IOVA_LAST ((UINT64_C(1) << 48) - 1)
+/* The x86 MSI window, reserved in every IOAS. */
+#define SIM_MSI_START UINT64_C(0xfee00000)
+#define SIM_MSI_LAST UINT64_C(0xfeefffff)
+/*
+ * Most ranges a VFIO_DEVICE_FEATURE_DMA_LOGGING_START accepts: the kernel's
+ * vfio core refuses more than fit in one 4 KiB page (256 ranges of 16
+ * bytes) with E2BIG.
+ */
+#define SIM_LOG_MAX_RANGES 256
+
+/* ---- dirty page store (sim-dirty.c) ------------------------------------ */
+
+/*
+ * A set of dirty 4 KiB IOVA pages, kept as 1 GiB chunks of bits allocated on
+ * first dirtying.
+ */
+typedef struct SimDirty SimDirty;
+
+SimDirty *sim_dirty_new(void);
+void sim_dirty_free(SimDirty *d);
+/* Mark every 4 KiB page touching [iova, iova + len) (len > 0). */
+void sim_dirty_mark(SimDirty *d, uint64_t iova, uint64_t len);
+/* Forget the pages of [iova, iova + len) (len > 0). */
+void sim_dirty_clear(SimDirty *d, uint64_t iova, uint64_t len);
+/* Forget everything. */
+void sim_dirty_clear_all(SimDirty *d);
+/*
+ * OR into @bitmap one bit per @page_size page of [iova, iova + len): bit i
+ * is set when a 4 KiB page inside iova + i * page_size is dirty. @iova and
+ * @len are multiples of @page_size, a power of two >= 4096. With @clear the
+ * pages reported on are forgotten afterwards.
+ */
+void sim_dirty_report(SimDirty *d, uint64_t iova, uint64_t len, uint64_t page_size,
+                      uint64_t *bitmap, bool clear);
+/* Returns: whether the 4 KiB page at @iova is dirty (for tests). */
+bool sim_dirty_test(const SimDirty *d, uint64_t iova);
+
+/* ---- topology (sim.c, sim-topology.c) ---------------------------------- */
+
+typedef struct SimIommu {
+    char *name;
+    unsigned index;             /* order of creation, from 0 */
+    VfioSimIommuConfig cfg;     /* cap_reg/ecap_reg already derived */
+} SimIommu;
+
+typedef struct SimDeviceFile SimDeviceFile;
+
+typedef struct SimLogRange {
+    uint64_t iova;
+    uint64_t last;
+} SimLogRange;
+
+typedef struct SimDevice {
+    char *name;
+    unsigned cdev_index;        /* N of /dev/vfio/devices/vfioN */
+    SimIommu *iommu;            /* NULL: an mdev */
+    bool dma_logging;           /* offers VFIO_DEVICE_FEATURE_DMA_LOGGING_* */
+    char *bdf;                  /* PCI address, NULL for an mdev */
+    char *uuid;                 /* mdev UUID, NULL for a PCI device */
+    char *sysfs_path;           /* its directory under devices/ */
+    SimDeviceFile *bound;       /* the device file it is bound through */
+    /* device DMA logging */
+    bool logging;
+    uint64_t log_page_size;
+    GArray *log_ranges;         /* SimLogRange */
+    SimDirty *log;
+} SimDevice;
+
+/* ---- iommufd objects (sim-iommufd.c) ----------------------------------- */
+
+typedef enum {
+    SIM_OBJ_IOAS,
+    SIM_OBJ_HWPT,
+    SIM_OBJ_DEVICE,     /* a physical device bound to the iommufd */
+    SIM_OBJ_ACCESS,     /* an mdev bound to the iommufd */
+} SimObjType;
+
+typedef struct SimCtx SimCtx;
+typedef struct SimObj SimObj;
+
+typedef struct SimMapping {
+    uint64_t iova;
+    uint64_t last;
+    uint64_t user_va;
+    uint32_t flags;             /* IOMMU_IOAS_MAP_* */
+} SimMapping;
+
+struct SimObj {
+    SimObjType type;
+    uint32_t id;
+    SimCtx *ctx;
+    /* references held by other objects (HWPT -> IOAS, device -> HWPT,
+     * access -> IOAS): IOMMU_DESTROY refuses an object with users */
+    unsigned users;
+
+    /* SIM_OBJ_IOAS */
+    GArray *maps;               /* SimMapping, sorted by iova, disjoint */
+
+    /* SIM_OBJ_HWPT */
+    SimObj *ioas;
+    SimIommu *iommu;
+    uint32_t alloc_flags;       /* IOMMU_HWPT_ALLOC_* */
+    bool auto_domain;           /* made by the kernel for an IOAS attach */
+    bool dirty_enabled;
+    SimDirty *dirty;
+
+    /* SIM_OBJ_DEVICE, SIM_OBJ_ACCESS */
+    SimDevice *dev;
+    SimObj *attached;           /* HWPT (device) or IOAS (access), or NULL */
+};
+
+struct SimCtx {
+    VfioSim *sim;
+    int fd;                     /* -1 once closed while devices are bound */
+    GHashTable *objects;        /* id -> SimObj (owned) */
+    uint32_t next_id;
+    unsigned bound_devices;
+};
+
+SimCtx *sim_ctx_new(VfioSim *sim, int fd);
+/* Close the iommufd: free now, or when the last bound device goes. */
+void sim_ctx_close(SimCtx *ctx);
+/* Free the context once closed and no device is bound any more. */
+void sim_ctx_maybe_free(SimCtx *ctx);
+SimObj *sim_ctx_lookup(SimCtx *ctx, uint32_t id);
+SimObj *sim_obj_new(SimCtx *ctx, SimObjType type);
+/* Remove @obj from its table and free it (no checks). */
+void sim_obj_free(SimObj *obj);
+const char *sim_obj_type_name(SimObjType type);
+/* Returns: whether [iova, iova + len) is mapped in @ioas, writeable too
+ * when @write. */
+bool sim_ioas_covers(const SimObj *ioas, uint64_t iova, uint64_t len, bool write);
+/* A HWPT made for @dev on @ioas (users of @ioas taken). */
+SimObj *sim_hwpt_new(SimCtx *ctx, SimObj *ioas, SimIommu *iommu, uint32_t flags,
+                     bool auto_domain);
+/* Handle an IOMMUFD ioctl on @ctx. Returns 0 or -errno. */
+int sim_iommufd_ioctl(SimCtx *ctx, unsigned long request, void *arg);
+
+/* ---- device files (sim-vfio.c) ----------------------------------------- */
+
+struct SimDeviceFile {
+    VfioSim *sim;
+    int fd;
+    SimDevice *dev;
+    SimCtx *ctx;                /* the iommufd it is bound to, or NULL */
+    SimObj *obj;                /* its DEVICE or ACCESS object */
+};
+
+/* Unbind (detach, destroy the binding object), as on close. */
+void sim_device_file_unbind(SimDeviceFile *df);
+/* Handle a VFIO ioctl on a device file. Returns 0 or -errno. */
+int sim_vfio_ioctl(SimDeviceFile *df, unsigned long request, void *arg);
+/* Detach a bound device from what it is attached to (auto domains die with
+ * their last device). */
+void sim_device_detach(SimObj *devobj);
+
+/* ---- sysfs (sim-sysfs.c) ------------------------------------------------ */
+
+/* Make <root>/bus/{pci,mdev}/devices and <root>/devices. */
+bool sim_sysfs_init(const char *root, GError **errp);
+/* Make the sysfs entries of @dev; sets dev->sysfs_path. */
+bool sim_sysfs_add_device(const char *root, SimDevice *dev, GError **errp);
+/* Remove the whole tree at @root (symlinks are not followed). */
+void sim_sysfs_remove_tree(const char *root);
+
+/* ---- the model (sim.c) -------------------------------------------------- */
+
+typedef enum {
+    SIM_FILE_IOMMUFD,
+    SIM_FILE_DEVICE,
+} SimFileKind;
+
+typedef struct SimFile {
+    SimFileKind kind;
+    SimCtx *ctx;                /* SIM_FILE_IOMMUFD */
+    SimDeviceFile *df;          /* SIM_FILE_DEVICE */
+} SimFile;
+
+struct VfioSim {
+    char *sysfs_root;
+    GPtrArray *iommus;          /* SimIommu, in order of creation */
+    GPtrArray *devices;         /* SimDevice, in order of creation */
+    unsigned next_pci_slot;
+    GHashTable *files;          /* fd -> SimFile (owned) */
+    GPtrArray *contexts;        /* every live SimCtx, open or closing */
+
+    /* fault injection and counters */
+    unsigned fail_nth;          /* 0: none */
+    int fail_nth_err;
+    int fail_op_err[VFIO_SIM_OP__COUNT];
+    uint64_t op_count[VFIO_SIM_OP__COUNT];
+    uint64_t ioctl_count;
+
+    /* the last ioctl */
+    unsigned long last_request;
+    size_t last_size;
+    uint8_t last_arg[256];
+};
+
+SimIommu *sim_find_iommu(const VfioSim *sim, const char *name);
+SimDevice *sim_find_device(const VfioSim *sim, const char *name);
+/* Returns: the iommufd context open as @fd, or NULL. */
+SimCtx *sim_lookup_iommufd(VfioSim *sim, int fd);
+/* Set up DMA log state of a device and release it. */
+void sim_device_logging_stop(SimDevice *dev);
+
+#endif

@@ -1,0 +1,668 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * vfio-iommufd kernel model: /dev/iommu.
+ *
+ * One SimCtx per open /dev/iommu, with its own table of objects (u32 ids
+ * from 1): IOAS, HWPT (user-allocated or kernel-made auto domains), DEVICE
+ * bindings of physical devices and ACCESS objects of mdevs. The ioctls
+ * follow Linux 6.12: the struct is read like copy_struct_from_user() does
+ * (a size below the minimum: EINVAL; a larger size with non-zero trailing
+ * bytes: E2BIG) and written back up to the smaller of the two sizes.
+ */
+#include <errno.h>
+#include <stddef.h>
+#include <string.h>
+#include <linux/iommufd.h>
+
+#include "sim-internal.h"
+#include "trace.h"
+
+/* ---- contexts and objects ----------------------------------------------- */
+
+SimCtx *sim_ctx_new(VfioSim *sim, int fd)
+{
+    SimCtx *ctx = g_new0(SimCtx, 1);
+
+    ctx->sim = sim;
+    ctx->fd = fd;
+    ctx->objects = g_hash_table_new(g_direct_hash, g_direct_equal);
+    ctx->next_id = 1;
+    g_ptr_array_add(sim->contexts, ctx);
+    return ctx;
+}
+
+const char *sim_obj_type_name(SimObjType type)
+{
+    switch (type) {
+    case SIM_OBJ_IOAS:
+        return "ioas";
+    case SIM_OBJ_HWPT:
+        return "hwpt";
+    case SIM_OBJ_DEVICE:
+        return "device";
+    case SIM_OBJ_ACCESS:
+        return "access";
+    }
+    return "?";
+}
+
+SimObj *sim_ctx_lookup(SimCtx *ctx, uint32_t id)
+{
+    return g_hash_table_lookup(ctx->objects, GUINT_TO_POINTER(id));
+}
+
+/* Returns: object @id of @ctx if it has type @type, else NULL. */
+static SimObj *sim_ctx_get(SimCtx *ctx, uint32_t id, SimObjType type)
+{
+    SimObj *obj = sim_ctx_lookup(ctx, id);
+
+    return obj && obj->type == type ? obj : NULL;
+}
+
+SimObj *sim_obj_new(SimCtx *ctx, SimObjType type)
+{
+    SimObj *obj = g_new0(SimObj, 1);
+
+    obj->type = type;
+    obj->ctx = ctx;
+    while (!ctx->next_id || sim_ctx_lookup(ctx, ctx->next_id)) {
+        ctx->next_id++;
+    }
+    obj->id = ctx->next_id++;
+    if (type == SIM_OBJ_IOAS) {
+        obj->maps = g_array_new(FALSE, FALSE, sizeof(SimMapping));
+    }
+    g_hash_table_insert(ctx->objects, GUINT_TO_POINTER(obj->id), obj);
+    trace_sim_object_new(ctx->fd, obj->id, sim_obj_type_name(type));
+    return obj;
+}
+
+void sim_obj_free(SimObj *obj)
+{
+    trace_sim_object_free(obj->ctx->fd, obj->id, sim_obj_type_name(obj->type));
+    g_hash_table_remove(obj->ctx->objects, GUINT_TO_POINTER(obj->id));
+    if (obj->maps) {
+        g_array_free(obj->maps, TRUE);
+    }
+    sim_dirty_free(obj->dirty);
+    g_free(obj);
+}
+
+SimObj *sim_hwpt_new(SimCtx *ctx, SimObj *ioas, SimIommu *iommu, uint32_t flags,
+                     bool auto_domain)
+{
+    SimObj *hwpt = sim_obj_new(ctx, SIM_OBJ_HWPT);
+
+    hwpt->ioas = ioas;
+    ioas->users++;
+    hwpt->iommu = iommu;
+    hwpt->alloc_flags = flags;
+    hwpt->auto_domain = auto_domain;
+    hwpt->dirty = sim_dirty_new();
+    return hwpt;
+}
+
+static void sim_ctx_free(SimCtx *ctx)
+{
+    GList *objs = g_hash_table_get_values(ctx->objects);
+
+    g_list_free_full(objs, (GDestroyNotify)sim_obj_free);
+    g_hash_table_destroy(ctx->objects);
+    g_ptr_array_remove(ctx->sim->contexts, ctx);
+    g_free(ctx);
+}
+
+void sim_ctx_maybe_free(SimCtx *ctx)
+{
+    if (ctx->fd < 0 && !ctx->bound_devices) {
+        sim_ctx_free(ctx);
+    }
+}
+
+void sim_ctx_close(SimCtx *ctx)
+{
+    /* Bound devices keep the context (and its objects) alive, as the
+     * kernel's device bindings hold a reference on the iommufd. */
+    trace_sim_iommufd_close(ctx->fd, ctx->bound_devices);
+    ctx->fd = -1;
+    sim_ctx_maybe_free(ctx);
+}
+
+/* ---- IOAS mappings ------------------------------------------------------ */
+
+static const struct iommu_iova_range sim_allowed[] = {
+    { .start = 0, .last = SIM_MSI_START - 1 },
+    { .start = SIM_MSI_LAST + 1, .last = SIM_IOVA_LAST },
+};
+
+/* Returns: the index of the first mapping whose last >= @iova. */
+static guint maps_lower_bound(const GArray *maps, uint64_t iova)
+{
+    guint lo = 0, hi = maps->len;
+
+    while (lo < hi) {
+        guint mid = lo + (hi - lo) / 2;
+
+        if (g_array_index(maps, SimMapping, mid).last < iova) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    return lo;
+}
+
+static bool maps_overlap(const GArray *maps, uint64_t iova, uint64_t last)
+{
+    guint i = maps_lower_bound(maps, iova);
+
+    return i < maps->len && g_array_index(maps, SimMapping, i).iova <= last;
+}
+
+bool sim_ioas_covers(const SimObj *ioas, uint64_t iova, uint64_t len, bool write)
+{
+    uint64_t last = iova + len - 1, cur = iova;
+    guint i = maps_lower_bound(ioas->maps, iova);
+
+    for (; i < ioas->maps->len; i++) {
+        const SimMapping *m = &g_array_index(ioas->maps, SimMapping, i);
+
+        if (m->iova > cur || (write && !(m->flags & IOMMU_IOAS_MAP_WRITEABLE))) {
+            return false;
+        }
+        if (m->last >= last) {
+            return true;
+        }
+        cur = m->last + 1;
+    }
+    return false;
+}
+
+static bool iova_allowed(uint64_t iova, uint64_t last)
+{
+    for (size_t i = 0; i < G_N_ELEMENTS(sim_allowed); i++) {
+        if (iova >= sim_allowed[i].start && last <= sim_allowed[i].last) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* @x rounded up to a multiple of @align (a power of two); UINT64_MAX when
+ * that overflows. */
+static uint64_t align_up(uint64_t x, uint64_t align)
+{
+    uint64_t y;
+
+    if (__builtin_add_overflow(x, align - 1, &y)) {
+        return UINT64_MAX;
+    }
+    return y & ~(align - 1);
+}
+
+/* The lowest free IOVA aligned to @align inside an allowed range with room
+ * for @length bytes. Returns false if there is none. */
+static bool ioas_alloc_iova(const SimObj *ioas, uint64_t length, uint64_t align,
+                            uint64_t *iova)
+{
+    const GArray *maps = ioas->maps;
+
+    for (size_t r = 0; r < G_N_ELEMENTS(sim_allowed); r++) {
+        uint64_t start = align_up(sim_allowed[r].start, align);
+        guint i = maps_lower_bound(maps, start);
+
+        while (start <= sim_allowed[r].last) {
+            uint64_t hole_last = sim_allowed[r].last;
+
+            if (i < maps->len) {
+                const SimMapping *m = &g_array_index(maps, SimMapping, i);
+
+                if (m->iova <= start) {
+                    /* start lies inside this mapping: skip past it */
+                    start = align_up(m->last + 1, align);
+                    i++;
+                    continue;
+                }
+                hole_last = MIN(hole_last, m->iova - 1);
+            }
+            if (hole_last - start >= length - 1) {
+                *iova = start;
+                return true;
+            }
+            if (i >= maps->len) {
+                break;
+            }
+            start = align_up(g_array_index(maps, SimMapping, i).last + 1, align);
+            i++;
+        }
+    }
+    return false;
+}
+
+/* Every HWPT of @ctx on @ioas forgets the dirty state of [iova, last]. */
+static void ioas_drop_dirty(SimObj *ioas, uint64_t iova, uint64_t last)
+{
+    GHashTableIter it;
+    gpointer value;
+
+    g_hash_table_iter_init(&it, ioas->ctx->objects);
+    while (g_hash_table_iter_next(&it, NULL, &value)) {
+        SimObj *obj = value;
+
+        if (obj->type == SIM_OBJ_HWPT && obj->ioas == ioas) {
+            sim_dirty_clear(obj->dirty, iova, last - iova + 1);
+        }
+    }
+}
+
+/* ---- ioctls ------------------------------------------------------------- */
+
+/* Log why an ioctl is refused and return -err. */
+static int refuse(const char *what, int err, const char *why)
+{
+    trace_sim_refused(what, err, why);
+    return -err;
+}
+
+static int ioctl_destroy(SimCtx *ctx, void *arg)
+{
+    struct iommu_destroy *cmd = arg;
+    SimObj *obj = sim_ctx_lookup(ctx, cmd->id);
+
+    if (!obj) {
+        return refuse("IOMMU_DESTROY", ENOENT, "no such object");
+    }
+    if (obj->type == SIM_OBJ_DEVICE || obj->type == SIM_OBJ_ACCESS) {
+        /* the VFIO driver holds a reference until the device fd unbinds */
+        return refuse("IOMMU_DESTROY", EBUSY, "device bindings die with their fd");
+    }
+    if (obj->users) {
+        return refuse("IOMMU_DESTROY", EBUSY, "object in use");
+    }
+    if (obj->type == SIM_OBJ_HWPT) {
+        obj->ioas->users--;
+    }
+    sim_obj_free(obj);
+    return 0;
+}
+
+static int ioctl_ioas_alloc(SimCtx *ctx, void *arg)
+{
+    struct iommu_ioas_alloc *cmd = arg;
+
+    if (cmd->flags) {
+        return refuse("IOMMU_IOAS_ALLOC", EOPNOTSUPP, "flags");
+    }
+    cmd->out_ioas_id = sim_obj_new(ctx, SIM_OBJ_IOAS)->id;
+    return 0;
+}
+
+static int ioctl_ioas_iova_ranges(SimCtx *ctx, void *arg)
+{
+    struct iommu_ioas_iova_ranges *cmd = arg;
+    struct iommu_iova_range *out = (void *)(uintptr_t)cmd->allowed_iovas;
+    uint32_t max = cmd->num_iovas, total = G_N_ELEMENTS(sim_allowed);
+
+    if (!sim_ctx_get(ctx, cmd->ioas_id, SIM_OBJ_IOAS)) {
+        return refuse("IOMMU_IOAS_IOVA_RANGES", ENOENT, "not an IOAS");
+    }
+    if (max && !out) {
+        return -EFAULT;
+    }
+    for (uint32_t i = 0; i < MIN(max, total); i++) {
+        out[i] = sim_allowed[i];
+    }
+    cmd->num_iovas = total;
+    cmd->out_iova_alignment = SIM_PAGE_SIZE;
+    /* the caller gets num_iovas back even when its array was too small */
+    return max < total ? -EMSGSIZE : 0;
+}
+
+static int ioctl_ioas_map(SimCtx *ctx, void *arg)
+{
+    struct iommu_ioas_map *cmd = arg;
+    const uint32_t known = IOMMU_IOAS_MAP_FIXED_IOVA | IOMMU_IOAS_MAP_WRITEABLE |
+                           IOMMU_IOAS_MAP_READABLE;
+    SimObj *ioas;
+    SimMapping m;
+    uint64_t last;
+
+    if ((cmd->flags & ~known) || cmd->__reserved) {
+        return refuse("IOMMU_IOAS_MAP", EOPNOTSUPP, "unknown flags or reserved");
+    }
+    ioas = sim_ctx_get(ctx, cmd->ioas_id, SIM_OBJ_IOAS);
+    if (!ioas) {
+        return refuse("IOMMU_IOAS_MAP", ENOENT, "not an IOAS");
+    }
+    if (!cmd->length || (cmd->length & (SIM_PAGE_SIZE - 1))) {
+        return refuse("IOMMU_IOAS_MAP", EINVAL, "length zero or not page aligned");
+    }
+    if (!cmd->user_va) {
+        return refuse("IOMMU_IOAS_MAP", EFAULT, "user_va is NULL");
+    }
+    if (cmd->flags & IOMMU_IOAS_MAP_FIXED_IOVA) {
+        if (cmd->iova & (SIM_PAGE_SIZE - 1)) {
+            return refuse("IOMMU_IOAS_MAP", EINVAL, "iova not aligned");
+        }
+        if (__builtin_add_overflow(cmd->iova, cmd->length - 1, &last)) {
+            return refuse("IOMMU_IOAS_MAP", EOVERFLOW, "iova + length overflows");
+        }
+        if (!iova_allowed(cmd->iova, last)) {
+            return refuse("IOMMU_IOAS_MAP", EINVAL, "range reserved or outside the aperture");
+        }
+        if (maps_overlap(ioas->maps, cmd->iova, last)) {
+            return refuse("IOMMU_IOAS_MAP", EEXIST, "overlaps a mapping");
+        }
+    } else {
+        /* Like the kernel, align the chosen IOVA to the smaller of the
+         * length (rounded up to a power of two) and the user_va alignment. */
+        uint64_t pow2 = cmd->length > (UINT64_C(1) << 63) ? UINT64_C(1) << 63 :
+                        UINT64_C(1) << (64 - __builtin_clzll(cmd->length - 1));
+        uint64_t align = MIN(UINT64_C(1) << __builtin_ctzll(cmd->user_va), pow2);
+        uint64_t iova;
+
+        if (align < SIM_PAGE_SIZE) {
+            return refuse("IOMMU_IOAS_MAP", EINVAL, "user_va not page aligned");
+        }
+        if (!ioas_alloc_iova(ioas, cmd->length, align, &iova)) {
+            return refuse("IOMMU_IOAS_MAP", ENOSPC, "no free IOVA range");
+        }
+        cmd->iova = iova;
+        last = cmd->iova + cmd->length - 1;
+    }
+    m = (SimMapping) {
+        .iova = cmd->iova, .last = last, .user_va = cmd->user_va, .flags = cmd->flags,
+    };
+    g_array_insert_val(ioas->maps, maps_lower_bound(ioas->maps, m.iova), m);
+    trace_sim_ioas_map(ioas->id, cmd->iova, cmd->length, cmd->flags);
+    return 0;
+}
+
+static int ioctl_ioas_unmap(SimCtx *ctx, void *arg)
+{
+    struct iommu_ioas_unmap *cmd = arg;
+    SimObj *ioas = sim_ctx_get(ctx, cmd->ioas_id, SIM_OBJ_IOAS);
+    uint64_t first = cmd->iova, last, unmapped = 0;
+    int rc = 0;
+
+    if (!ioas) {
+        return refuse("IOMMU_IOAS_UNMAP", ENOENT, "not an IOAS");
+    }
+    if (cmd->iova == 0 && cmd->length == UINT64_MAX) {
+        /* unmap everything; an empty IOAS is a success with length 0 */
+        for (guint i = 0; i < ioas->maps->len; i++) {
+            SimMapping *m = &g_array_index(ioas->maps, SimMapping, i);
+
+            unmapped += m->last - m->iova + 1;
+            ioas_drop_dirty(ioas, m->iova, m->last);
+        }
+        g_array_set_size(ioas->maps, 0);
+        cmd->length = unmapped;
+        trace_sim_ioas_unmap(ioas->id, 0, UINT64_MAX, unmapped);
+        return 0;
+    }
+    if (!cmd->length) {
+        return refuse("IOMMU_IOAS_UNMAP", EINVAL, "length 0");
+    }
+    if (__builtin_add_overflow(cmd->iova, cmd->length - 1, &last)) {
+        return refuse("IOMMU_IOAS_UNMAP", EOVERFLOW, "iova + length overflows");
+    }
+    /*
+     * As the kernel's iopt_unmap_iova_range(): walk the mappings in the range
+     * in IOVA order; a mapping that sticks out of the range stops the walk
+     * with ENOENT (mappings before it stay unmapped), and so does a range
+     * holding nothing. Mappings are never split.
+     */
+    for (;;) {
+        guint i = maps_lower_bound(ioas->maps, first);
+        SimMapping m;
+
+        if (i >= ioas->maps->len || g_array_index(ioas->maps, SimMapping, i).iova > last) {
+            break;
+        }
+        m = g_array_index(ioas->maps, SimMapping, i);
+        if (m.iova < cmd->iova || m.last > last) {
+            rc = refuse("IOMMU_IOAS_UNMAP", ENOENT, "a mapping crosses the range's edge");
+            break;
+        }
+        g_array_remove_index(ioas->maps, i);
+        ioas_drop_dirty(ioas, m.iova, m.last);
+        unmapped += m.last - m.iova + 1;
+        if (m.last == last) {
+            break;
+        }
+        first = m.last + 1;
+    }
+    trace_sim_ioas_unmap(ioas->id, cmd->iova, cmd->length, unmapped);
+    if (rc) {
+        return rc;
+    }
+    if (!unmapped) {
+        return refuse("IOMMU_IOAS_UNMAP", ENOENT, "nothing mapped in the range");
+    }
+    cmd->length = unmapped;
+    return 0;
+}
+
+static int ioctl_get_hw_info(SimCtx *ctx, void *arg)
+{
+    struct iommu_hw_info *cmd = arg;
+    SimObj *devobj;
+    SimIommu *iommu;
+    struct iommu_hw_info_vtd vtd = { 0 };
+    uint32_t type, len = 0;
+
+    if (cmd->flags || cmd->__reserved[0] || cmd->__reserved[1] || cmd->__reserved[2]) {
+        return refuse("IOMMU_GET_HW_INFO", EOPNOTSUPP, "flags or reserved");
+    }
+    devobj = sim_ctx_get(ctx, cmd->dev_id, SIM_OBJ_DEVICE);
+    if (!devobj) {
+        return refuse("IOMMU_GET_HW_INFO", ENOENT, "not a physical device");
+    }
+    iommu = devobj->dev->iommu;
+    type = iommu->cfg.hw_info_type ? iommu->cfg.hw_info_type : IOMMU_HW_INFO_TYPE_INTEL_VTD;
+    if (type == IOMMU_HW_INFO_TYPE_INTEL_VTD) {
+        vtd.cap_reg = iommu->cfg.cap_reg;
+        vtd.ecap_reg = iommu->cfg.ecap_reg;
+        len = sizeof(vtd);
+    }
+    if (cmd->data_len) {
+        uint8_t *out = (void *)(uintptr_t)cmd->data_uptr;
+
+        if (!out) {
+            return -EFAULT;
+        }
+        memcpy(out, &vtd, MIN(cmd->data_len, len));
+        if (cmd->data_len > len) {
+            memset(out + len, 0, cmd->data_len - len);
+        }
+    }
+    cmd->data_len = len;
+    cmd->out_data_type = type;
+    cmd->out_max_pasid_log2 = 0;
+    cmd->out_capabilities = iommu->cfg.dirty_tracking ? IOMMU_HW_CAP_DIRTY_TRACKING : 0;
+    return 0;
+}
+
+static int ioctl_hwpt_alloc(SimCtx *ctx, void *arg)
+{
+    struct iommu_hwpt_alloc *cmd = arg;
+    const uint32_t known = IOMMU_HWPT_ALLOC_NEST_PARENT | IOMMU_HWPT_ALLOC_DIRTY_TRACKING |
+                           IOMMU_HWPT_FAULT_ID_VALID;
+    SimObj *devobj, *pt, *hwpt;
+    SimIommu *iommu;
+
+    if ((cmd->flags & ~known) || cmd->__reserved) {
+        return refuse("IOMMU_HWPT_ALLOC", EOPNOTSUPP, "unknown flags or reserved");
+    }
+    if (!cmd->data_len && cmd->data_type != IOMMU_HWPT_DATA_NONE) {
+        return refuse("IOMMU_HWPT_ALLOC", EINVAL, "data_type without data");
+    }
+    devobj = sim_ctx_get(ctx, cmd->dev_id, SIM_OBJ_DEVICE);
+    if (!devobj) {
+        return refuse("IOMMU_HWPT_ALLOC", ENOENT, "dev_id is not a physical device");
+    }
+    iommu = devobj->dev->iommu;
+    pt = sim_ctx_lookup(ctx, cmd->pt_id);
+    if (!pt) {
+        return refuse("IOMMU_HWPT_ALLOC", ENOENT, "no such pt_id");
+    }
+    if (pt->type != SIM_OBJ_IOAS) {
+        /* a HWPT parent would be a nested allocation: not modelled */
+        return refuse("IOMMU_HWPT_ALLOC", EINVAL, "pt_id is not an IOAS (no nesting)");
+    }
+    if (cmd->flags & IOMMU_HWPT_ALLOC_NEST_PARENT) {
+        return refuse("IOMMU_HWPT_ALLOC", EOPNOTSUPP, "nesting not supported");
+    }
+    if ((cmd->flags & IOMMU_HWPT_ALLOC_DIRTY_TRACKING) && !iommu->cfg.dirty_tracking) {
+        return refuse("IOMMU_HWPT_ALLOC", EOPNOTSUPP, "IOMMU cannot track dirty pages");
+    }
+    if (cmd->data_type != IOMMU_HWPT_DATA_NONE || cmd->data_len) {
+        return refuse("IOMMU_HWPT_ALLOC", EINVAL, "driver data for a paging HWPT");
+    }
+    if (cmd->flags & IOMMU_HWPT_FAULT_ID_VALID) {
+        /* the model has no fault queue objects */
+        return refuse("IOMMU_HWPT_ALLOC", ENOENT, "no such fault object");
+    }
+    hwpt = sim_hwpt_new(ctx, pt, iommu, cmd->flags, false);
+    cmd->out_hwpt_id = hwpt->id;
+    trace_sim_hwpt_alloc(hwpt->id, pt->id, iommu->name, cmd->flags);
+    return 0;
+}
+
+static int ioctl_set_dirty_tracking(SimCtx *ctx, void *arg)
+{
+    struct iommu_hwpt_set_dirty_tracking *cmd = arg;
+    SimObj *hwpt;
+    bool enable = cmd->flags & IOMMU_HWPT_DIRTY_TRACKING_ENABLE;
+
+    if ((cmd->flags & ~IOMMU_HWPT_DIRTY_TRACKING_ENABLE) || cmd->__reserved) {
+        return refuse("IOMMU_HWPT_SET_DIRTY_TRACKING", EOPNOTSUPP, "flags or reserved");
+    }
+    hwpt = sim_ctx_get(ctx, cmd->hwpt_id, SIM_OBJ_HWPT);
+    if (!hwpt) {
+        return refuse("IOMMU_HWPT_SET_DIRTY_TRACKING", ENOENT, "not a HWPT");
+    }
+    if (!(hwpt->alloc_flags & IOMMU_HWPT_ALLOC_DIRTY_TRACKING)) {
+        return refuse("IOMMU_HWPT_SET_DIRTY_TRACKING", EOPNOTSUPP,
+                      "HWPT allocated without dirty tracking");
+    }
+    /* As the kernel's iopt_set_dirty_tracking(): every enable starts from a
+     * clean snapshot, even when tracking was on already. */
+    if (enable) {
+        sim_dirty_clear_all(hwpt->dirty);
+    }
+    hwpt->dirty_enabled = enable;
+    trace_sim_dirty_tracking(hwpt->id, enable);
+    return 0;
+}
+
+static int ioctl_get_dirty_bitmap(SimCtx *ctx, void *arg)
+{
+    struct iommu_hwpt_get_dirty_bitmap *cmd = arg;
+    SimObj *hwpt;
+    uint64_t last;
+
+    if ((cmd->flags & ~IOMMU_HWPT_GET_DIRTY_BITMAP_NO_CLEAR) || cmd->__reserved) {
+        return refuse("IOMMU_HWPT_GET_DIRTY_BITMAP", EOPNOTSUPP, "flags or reserved");
+    }
+    hwpt = sim_ctx_get(ctx, cmd->hwpt_id, SIM_OBJ_HWPT);
+    if (!hwpt) {
+        return refuse("IOMMU_HWPT_GET_DIRTY_BITMAP", ENOENT, "not a HWPT");
+    }
+    if (!cmd->length) {
+        return refuse("IOMMU_HWPT_GET_DIRTY_BITMAP", EINVAL, "length 0");
+    }
+    if (__builtin_add_overflow(cmd->iova, cmd->length - 1, &last)) {
+        return refuse("IOMMU_HWPT_GET_DIRTY_BITMAP", EOVERFLOW, "iova + length overflows");
+    }
+    if ((cmd->iova & (SIM_PAGE_SIZE - 1)) || ((last + 1) & (SIM_PAGE_SIZE - 1))) {
+        return refuse("IOMMU_HWPT_GET_DIRTY_BITMAP", EINVAL, "range not IOVA aligned");
+    }
+    if (!cmd->page_size || (cmd->page_size & (cmd->page_size - 1)) ||
+        cmd->page_size < SIM_PAGE_SIZE) {
+        return refuse("IOMMU_HWPT_GET_DIRTY_BITMAP", EINVAL, "bad page_size");
+    }
+    if ((cmd->iova & (cmd->page_size - 1)) || ((last + 1) & (cmd->page_size - 1))) {
+        return refuse("IOMMU_HWPT_GET_DIRTY_BITMAP", EINVAL, "range not page_size aligned");
+    }
+    if (!(hwpt->alloc_flags & IOMMU_HWPT_ALLOC_DIRTY_TRACKING)) {
+        return refuse("IOMMU_HWPT_GET_DIRTY_BITMAP", EOPNOTSUPP,
+                      "HWPT allocated without dirty tracking");
+    }
+    if (!cmd->data) {
+        return refuse("IOMMU_HWPT_GET_DIRTY_BITMAP", EFAULT, "data is NULL");
+    }
+    sim_dirty_report(hwpt->dirty, cmd->iova, cmd->length, cmd->page_size,
+                     (uint64_t *)(uintptr_t)cmd->data,
+                     !(cmd->flags & IOMMU_HWPT_GET_DIRTY_BITMAP_NO_CLEAR));
+    trace_sim_dirty_read(hwpt->id, cmd->iova, cmd->length, cmd->page_size,
+                         !(cmd->flags & IOMMU_HWPT_GET_DIRTY_BITMAP_NO_CLEAR));
+    return 0;
+}
+
+/* ---- dispatch ----------------------------------------------------------- */
+
+typedef struct IommufdOp {
+    unsigned long request;
+    const char *name;
+    size_t size;                /* sizeof the 6.12 struct */
+    size_t min_size;            /* the smallest size the kernel accepts */
+    int (*fn)(SimCtx *ctx, void *cmd);
+} IommufdOp;
+
+#define OP(req, type, last, f) \
+    { req, #req, sizeof(type), offsetof(type, last) + sizeof(((type *)0)->last), f }
+
+static const IommufdOp iommufd_ops[] = {
+    OP(IOMMU_DESTROY, struct iommu_destroy, id, ioctl_destroy),
+    OP(IOMMU_IOAS_ALLOC, struct iommu_ioas_alloc, out_ioas_id, ioctl_ioas_alloc),
+    OP(IOMMU_IOAS_IOVA_RANGES, struct iommu_ioas_iova_ranges, out_iova_alignment,
+       ioctl_ioas_iova_ranges),
+    OP(IOMMU_IOAS_MAP, struct iommu_ioas_map, iova, ioctl_ioas_map),
+    OP(IOMMU_IOAS_UNMAP, struct iommu_ioas_unmap, length, ioctl_ioas_unmap),
+    OP(IOMMU_GET_HW_INFO, struct iommu_hw_info, __reserved, ioctl_get_hw_info),
+    OP(IOMMU_HWPT_ALLOC, struct iommu_hwpt_alloc, __reserved, ioctl_hwpt_alloc),
+    OP(IOMMU_HWPT_SET_DIRTY_TRACKING, struct iommu_hwpt_set_dirty_tracking, __reserved,
+       ioctl_set_dirty_tracking),
+    OP(IOMMU_HWPT_GET_DIRTY_BITMAP, struct iommu_hwpt_get_dirty_bitmap, data,
+       ioctl_get_dirty_bitmap),
+};
+
+int sim_iommufd_ioctl(SimCtx *ctx, unsigned long request, void *arg)
+{
+    const IommufdOp *op = NULL;
+    uint64_t cmd[16];           /* big and aligned enough for every struct */
+    uint32_t user_size;
+    const uint8_t *user = arg;
+    int rc;
+
+    for (size_t i = 0; i < G_N_ELEMENTS(iommufd_ops); i++) {
+        if (iommufd_ops[i].request == request) {
+            op = &iommufd_ops[i];
+        }
+    }
+    if (!op) {
+        trace_sim_ioctl_unknown(ctx->fd, request);
+        return -ENOTTY;
+    }
+    G_STATIC_ASSERT(sizeof(struct iommu_hwpt_alloc) <= sizeof(cmd));
+    memcpy(&user_size, arg, sizeof(user_size));
+    if (user_size < op->min_size) {
+        return refuse(op->name, EINVAL, "size below the minimum");
+    }
+    /* copy_struct_from_user(): a newer, larger struct is fine if its
+     * extra bytes are zero */
+    for (size_t i = op->size; i < user_size; i++) {
+        if (user[i]) {
+            return refuse(op->name, E2BIG, "unknown trailing bytes not zero");
+        }
+    }
+    memset(cmd, 0, sizeof(cmd));
+    memcpy(cmd, arg, MIN(user_size, op->size));
+    rc = op->fn(ctx, cmd);
+    if (rc == 0 || rc == -EMSGSIZE) {
+        memcpy(arg, cmd, MIN(user_size, op->size));
+    }
+    return rc;
+}

@@ -1,0 +1,131 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * vfio-iommufd kernel model: the simulated sysfs tree.
+ *
+ * Laid out as Linux does, with relative symlinks:
+ *   <root>/devices/pci0000:00/<BDF>/vfio-dev/vfioN/dev
+ *   <root>/devices/pci0000:00/<BDF>/subsystem -> ../../../bus/pci
+ *   <root>/bus/pci/devices/<BDF> -> ../../../devices/pci0000:00/<BDF>
+ *   <root>/devices/virtual/mdev_parent/<UUID>/vfio-dev/vfioN/dev
+ *   <root>/devices/virtual/mdev_parent/<UUID>/subsystem -> ../../../../bus/mdev
+ *   <root>/bus/mdev/devices/<UUID> -> ../../../devices/virtual/mdev_parent/<UUID>
+ * The cdev node itself is not a file: /dev/vfio/devices/vfioN is a path the
+ * model's open() recognises.
+ */
+#include <errno.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <glib/gstdio.h>
+
+#include "vfio-iommufd/error.h"
+#include "sim-internal.h"
+#include "trace.h"
+
+/* Major number of the vfio cdevs in the "dev" attribute (any will do). */
+#define SIM_VFIO_CDEV_MAJOR 511
+
+static bool host_error(GError **errp, const char *what, const char *path)
+{
+    int err = errno;
+
+    g_set_error(errp, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_HOST,
+                "simulated sysfs: cannot %s %s: %s (errno %d)", what, path,
+                g_strerror(err), err);
+    return false;
+}
+
+static bool make_dir(const char *path, GError **errp)
+{
+    if (g_mkdir_with_parents(path, 0755) < 0) {
+        return host_error(errp, "create directory", path);
+    }
+    return true;
+}
+
+static bool make_link(const char *target, const char *path, GError **errp)
+{
+    if (symlink(target, path) < 0) {
+        return host_error(errp, "create symlink", path);
+    }
+    return true;
+}
+
+bool sim_sysfs_init(const char *root, GError **errp)
+{
+    static const char *const dirs[] = {
+        "bus/pci/devices", "bus/mdev/devices", "devices/pci0000:00",
+        "devices/virtual/mdev_parent",
+    };
+
+    for (size_t i = 0; i < G_N_ELEMENTS(dirs); i++) {
+        g_autofree char *path = g_build_filename(root, dirs[i], NULL);
+
+        if (!make_dir(path, errp)) {
+            return false;
+        }
+    }
+    return true;
+}
+
+bool sim_sysfs_add_device(const char *root, SimDevice *dev, GError **errp)
+{
+    bool pci = dev->iommu != NULL;
+    const char *name = pci ? dev->bdf : dev->uuid;
+    g_autofree char *dir = pci ?
+        g_build_filename(root, "devices", "pci0000:00", name, NULL) :
+        g_build_filename(root, "devices", "virtual", "mdev_parent", name, NULL);
+    g_autofree char *cdev = g_strdup_printf("vfio%u", dev->cdev_index);
+    g_autofree char *cdev_dir = g_build_filename(dir, "vfio-dev", cdev, NULL);
+    g_autofree char *dev_attr = g_build_filename(cdev_dir, "dev", NULL);
+    g_autofree char *dev_text = g_strdup_printf("%d:%u\n", SIM_VFIO_CDEV_MAJOR,
+                                                dev->cdev_index);
+    g_autofree char *subsystem = g_build_filename(dir, "subsystem", NULL);
+    g_autofree char *bus_link = g_build_filename(root, "bus", pci ? "pci" : "mdev",
+                                                 "devices", name, NULL);
+    g_autofree char *bus_target = pci ?
+        g_build_filename("..", "..", "..", "devices", "pci0000:00", name, NULL) :
+        g_build_filename("..", "..", "..", "devices", "virtual", "mdev_parent", name, NULL);
+    g_autoptr(GError) local = NULL;
+
+    if (!make_dir(cdev_dir, errp)) {
+        return false;
+    }
+    if (!g_file_set_contents(dev_attr, dev_text, -1, &local)) {
+        g_set_error(errp, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_HOST,
+                    "simulated sysfs: %s", local->message);
+        return false;
+    }
+    if (!make_link(pci ? "../../../bus/pci" : "../../../../bus/mdev", subsystem, errp) ||
+        !make_link(bus_target, bus_link, errp)) {
+        return false;
+    }
+    dev->sysfs_path = g_steal_pointer(&dir);
+    trace_sim_sysfs_device(dev->name, dev->sysfs_path);
+    return true;
+}
+
+void sim_sysfs_remove_tree(const char *root)
+{
+    GDir *dir;
+    const char *entry;
+    struct stat st;
+
+    if (lstat(root, &st) < 0) {
+        return;
+    }
+    if (!S_ISDIR(st.st_mode)) {
+        unlink(root);
+        return;
+    }
+    dir = g_dir_open(root, 0, NULL);
+    if (dir) {
+        while ((entry = g_dir_read_name(dir))) {
+            g_autofree char *path = g_build_filename(root, entry, NULL);
+
+            sim_sysfs_remove_tree(path);
+        }
+        g_dir_close(dir);
+    }
+    rmdir(root);
+}

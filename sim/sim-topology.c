@@ -1,0 +1,200 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * vfio-iommufd kernel model: loading a topology from a key file.
+ *
+ *   [iommu vtd0]
+ *   dirty-tracking=true
+ *
+ *   [device nic0]
+ *   iommu=vtd0
+ *   dma-logging=false
+ *
+ *   [device mtty0]
+ *   mdev=true
+ *
+ * Keys the kernel has no notion of (want-dirty-tracking, which is the VMM's)
+ * are ignored. The whole file is checked before anything is added.
+ */
+#include <string.h>
+
+#include "vfio-iommufd/error.h"
+#include "sim-internal.h"
+#include "trace.h"
+
+typedef struct TopoIommu {
+    char *name;
+    VfioSimIommuConfig cfg;
+} TopoIommu;
+
+typedef struct TopoDevice {
+    char *name;
+    char *iommu;                /* NULL for an mdev */
+    bool dma_logging;
+} TopoDevice;
+
+static void topo_iommu_clear(gpointer p)
+{
+    g_free(((TopoIommu *)p)->name);
+}
+
+static void topo_device_clear(gpointer p)
+{
+    g_free(((TopoDevice *)p)->name);
+    g_free(((TopoDevice *)p)->iommu);
+}
+
+static bool invalid(GError **errp, const char *fmt, const char *a, const char *b)
+{
+    g_autofree char *msg = g_strdup_printf(fmt, a, b);
+
+    g_set_error(errp, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_INVALID_ARGUMENT,
+                "topology: %s", msg);
+    return false;
+}
+
+/* Read boolean @key of @group into @out (left alone when absent). */
+static bool get_bool(GKeyFile *kf, const char *group, const char *key, bool *out,
+                     GError **errp)
+{
+    g_autoptr(GError) local = NULL;
+    gboolean v;
+
+    if (!g_key_file_has_key(kf, group, key, NULL)) {
+        return true;
+    }
+    v = g_key_file_get_boolean(kf, group, key, &local);
+    if (local) {
+        return invalid(errp, "[%s] %s is not a boolean", group, key);
+    }
+    *out = v;
+    return true;
+}
+
+static bool name_taken(GArray *iommus, GArray *devices, const char *name, bool iommu)
+{
+    GArray *arr = iommu ? iommus : devices;
+
+    for (guint i = 0; i < arr->len; i++) {
+        const char *other = iommu ? g_array_index(arr, TopoIommu, i).name :
+                                    g_array_index(arr, TopoDevice, i).name;
+
+        if (g_str_equal(other, name)) {
+            return true;
+        }
+    }
+    return false;
+}
+
+static bool topo_parse(VfioSim *sim, GKeyFile *kf, GArray *iommus, GArray *devices,
+                       GError **errp)
+{
+    g_auto(GStrv) groups = g_key_file_get_groups(kf, NULL);
+
+    /* IOMMU instances first, so devices may name one defined later */
+    for (int pass = 0; pass < 2; pass++) {
+        for (char **g = groups; *g; g++) {
+            const char *space = strchr(*g, ' ');
+            g_autofree char *kind = g_strndup(*g, space ? (gsize)(space - *g) : strlen(*g));
+            const char *name = space ? space + 1 : "";
+
+            if (!g_str_equal(kind, "iommu") && !g_str_equal(kind, "device")) {
+                return invalid(errp, "[%s]: unknown section kind %s", *g, kind);
+            }
+            if (!*name) {
+                return invalid(errp, "[%s]: section without a name%s", *g, "");
+            }
+            if (g_str_equal(kind, "iommu") && pass == 0) {
+                TopoIommu t = { 0 };
+
+                if (sim_find_iommu(sim, name) || name_taken(iommus, devices, name, true)) {
+                    return invalid(errp, "[%s]: IOMMU %s defined twice", *g, name);
+                }
+                if (!get_bool(kf, *g, "dirty-tracking", &t.cfg.dirty_tracking, errp)) {
+                    return false;
+                }
+                t.name = g_strdup(name);
+                g_array_append_val(iommus, t);
+            } else if (g_str_equal(kind, "device") && pass == 1) {
+                TopoDevice t = { 0 };
+                bool mdev = false;
+
+                if (sim_find_device(sim, name) || name_taken(iommus, devices, name, false)) {
+                    return invalid(errp, "[%s]: device %s defined twice", *g, name);
+                }
+                if (!get_bool(kf, *g, "mdev", &mdev, errp) ||
+                    !get_bool(kf, *g, "dma-logging", &t.dma_logging, errp)) {
+                    return false;
+                }
+                t.name = g_strdup(name);
+                t.iommu = g_key_file_get_string(kf, *g, "iommu", NULL);
+                g_array_append_val(devices, t);     /* owns the strings from here */
+                if (mdev && t.iommu) {
+                    return invalid(errp, "[%s]: an mdev sits behind no IOMMU (%s)", *g,
+                                   t.iommu);
+                }
+                if (!mdev && !t.iommu) {
+                    return invalid(errp, "[%s]: names no IOMMU and is no mdev%s", *g, "");
+                }
+                if (t.iommu && !sim_find_iommu(sim, t.iommu) &&
+                    !name_taken(iommus, devices, t.iommu, true)) {
+                    return invalid(errp, "[%s]: unknown IOMMU %s", *g, t.iommu);
+                }
+            }
+        }
+    }
+    return true;
+}
+
+static bool topo_load(VfioSim *sim, GKeyFile *kf, GError **errp)
+{
+    g_autoptr(GArray) iommus = g_array_new(FALSE, TRUE, sizeof(TopoIommu));
+    g_autoptr(GArray) devices = g_array_new(FALSE, TRUE, sizeof(TopoDevice));
+
+    g_array_set_clear_func(iommus, topo_iommu_clear);
+    g_array_set_clear_func(devices, topo_device_clear);
+    if (!topo_parse(sim, kf, iommus, devices, errp)) {
+        return false;
+    }
+    for (guint i = 0; i < iommus->len; i++) {
+        TopoIommu *t = &g_array_index(iommus, TopoIommu, i);
+
+        if (!vfio_sim_add_iommu(sim, t->name, &t->cfg, errp)) {
+            return false;
+        }
+    }
+    for (guint i = 0; i < devices->len; i++) {
+        TopoDevice *t = &g_array_index(devices, TopoDevice, i);
+
+        if (!vfio_sim_add_device(sim, t->name, t->iommu, t->dma_logging, errp)) {
+            return false;
+        }
+    }
+    trace_sim_topology_loaded(iommus->len, devices->len);
+    return true;
+}
+
+bool vfio_sim_load_topology_data(VfioSim *sim, const char *data, GError **errp)
+{
+    g_autoptr(GKeyFile) kf = g_key_file_new();
+    g_autoptr(GError) local = NULL;
+
+    if (!g_key_file_load_from_data(kf, data ? data : "", -1, G_KEY_FILE_NONE, &local)) {
+        g_set_error(errp, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_HOST,
+                    "topology: %s", local->message);
+        return false;
+    }
+    return topo_load(sim, kf, errp);
+}
+
+bool vfio_sim_load_topology(VfioSim *sim, const char *path, GError **errp)
+{
+    g_autoptr(GKeyFile) kf = g_key_file_new();
+    g_autoptr(GError) local = NULL;
+
+    if (!g_key_file_load_from_file(kf, path, G_KEY_FILE_NONE, &local)) {
+        g_set_error(errp, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_HOST,
+                    "topology %s: %s", path, local->message);
+        return false;
+    }
+    return topo_load(sim, kf, errp);
+}

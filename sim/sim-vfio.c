@@ -1,0 +1,451 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * vfio-iommufd kernel model: VFIO cdev device files.
+ *
+ * Each open of /dev/vfio/devices/vfioN is a device file with its own bind
+ * state. VFIO_DEVICE_BIND_IOMMUFD makes a DEVICE object (physical device)
+ * or an ACCESS object (mdev) in the iommufd; until then every other ioctl
+ * fails with EINVAL, as the kernel's access check does. ATTACH takes an IOAS
+ * id (the kernel auto-domain path for physical devices) or a HWPT id;
+ * closing the file unbinds. DMA logging (VFIO_DEVICE_FEATURE_DMA_LOGGING_*)
+ * is offered by devices added with dma_logging.
+ */
+#include <errno.h>
+#include <stddef.h>
+#include <string.h>
+#include <linux/iommufd.h>
+#include <linux/vfio.h>
+
+#include "sim-internal.h"
+#include "trace.h"
+
+#define ARGSZ_MIN(type, last) (offsetof(type, last) + sizeof(((type *)0)->last))
+
+static int refuse(SimDeviceFile *df, const char *what, int err, const char *why)
+{
+    trace_sim_device_refused(df->dev->name, what, err, why);
+    return -err;
+}
+
+/* ---- attach / detach ---------------------------------------------------- */
+
+/* Drop @devobj's reference on @pt; a kernel-made auto domain dies with its
+ * last device. */
+static void put_pt(SimObj *pt)
+{
+    pt->users--;
+    if (pt->type == SIM_OBJ_HWPT && pt->auto_domain && !pt->users) {
+        trace_sim_auto_domain_free(pt->id, pt->ioas->id);
+        pt->ioas->users--;
+        sim_obj_free(pt);
+    }
+}
+
+/* Move @devobj to @pt (a replace when attached elsewhere). */
+static void switch_pt(SimObj *devobj, SimObj *pt)
+{
+    SimObj *old = devobj->attached;
+
+    trace_sim_attach(devobj->dev->name, pt->id, old ? old->id : 0);
+    pt->users++;
+    devobj->attached = pt;
+    if (old) {
+        put_pt(old);
+    }
+}
+
+void sim_device_detach(SimObj *devobj)
+{
+    SimObj *old = devobj->attached;
+
+    if (!old) {
+        return;
+    }
+    devobj->attached = NULL;
+    trace_sim_detach(devobj->dev->name, old->id);
+    put_pt(old);
+}
+
+/* The kernel auto-domain path: reuse a kernel-made HWPT of the device's
+ * IOMMU instance on @ioas (the lowest id), else make one. User-allocated
+ * HWPTs are never considered. */
+static SimObj *auto_domain_for(SimObj *devobj, SimObj *ioas)
+{
+    SimCtx *ctx = devobj->ctx;
+    SimObj *best = NULL, *hwpt;
+    GHashTableIter it;
+    gpointer value;
+
+    g_hash_table_iter_init(&it, ctx->objects);
+    while (g_hash_table_iter_next(&it, NULL, &value)) {
+        SimObj *obj = value;
+
+        if (obj->type == SIM_OBJ_HWPT && obj->auto_domain && obj->ioas == ioas &&
+            obj->iommu == devobj->dev->iommu && (!best || obj->id < best->id)) {
+            best = obj;
+        }
+    }
+    if (best) {
+        trace_sim_auto_domain_reuse(devobj->dev->name, best->id, ioas->id);
+        return best;
+    }
+    hwpt = sim_hwpt_new(ctx, ioas, devobj->dev->iommu, 0, true);
+    trace_sim_auto_domain_new(devobj->dev->name, hwpt->id, ioas->id);
+    return hwpt;
+}
+
+static int attach_physical(SimDeviceFile *df, SimObj *pt, uint32_t *pt_id)
+{
+    SimObj *devobj = df->obj;
+    SimIommu *iommu = df->dev->iommu;
+    SimObj *hwpt;
+
+    if (pt->type == SIM_OBJ_IOAS) {
+        SimObj *cur = devobj->attached;
+
+        if (cur && cur->auto_domain && cur->ioas == pt) {
+            *pt_id = cur->id;
+            return 0;
+        }
+        hwpt = auto_domain_for(devobj, pt);
+    } else if (pt->type == SIM_OBJ_HWPT) {
+        hwpt = pt;
+        if (hwpt == devobj->attached) {
+            return 0;
+        }
+        if (hwpt->iommu != iommu) {
+            return refuse(df, "VFIO_DEVICE_ATTACH_IOMMUFD_PT", EINVAL,
+                          "HWPT of another IOMMU instance");
+        }
+        if ((hwpt->alloc_flags & IOMMU_HWPT_ALLOC_DIRTY_TRACKING) &&
+            !iommu->cfg.dirty_tracking) {
+            return refuse(df, "VFIO_DEVICE_ATTACH_IOMMUFD_PT", EINVAL,
+                          "dirty-tracking HWPT, IOMMU without the capability");
+        }
+    } else {
+        return refuse(df, "VFIO_DEVICE_ATTACH_IOMMUFD_PT", EINVAL,
+                      "pt_id is neither an IOAS nor a HWPT");
+    }
+    switch_pt(devobj, hwpt);
+    *pt_id = hwpt->id;
+    return 0;
+}
+
+static int attach_emulated(SimDeviceFile *df, SimObj *pt)
+{
+    if (pt->type != SIM_OBJ_IOAS) {
+        /* iommufd_access_attach() looks the id up as an IOAS only */
+        return refuse(df, "VFIO_DEVICE_ATTACH_IOMMUFD_PT", ENOENT,
+                      "an mdev attaches to an IOAS only");
+    }
+    if (df->obj->attached != pt) {
+        switch_pt(df->obj, pt);
+    }
+    return 0;
+}
+
+static int vfio_attach(SimDeviceFile *df, void *arg)
+{
+    struct vfio_device_attach_iommufd_pt *cmd = arg;
+    SimObj *pt;
+
+    if (cmd->argsz < ARGSZ_MIN(struct vfio_device_attach_iommufd_pt, pt_id) || cmd->flags) {
+        return refuse(df, "VFIO_DEVICE_ATTACH_IOMMUFD_PT", EINVAL, "argsz or flags");
+    }
+    pt = sim_ctx_lookup(df->ctx, cmd->pt_id);
+    if (!pt) {
+        return refuse(df, "VFIO_DEVICE_ATTACH_IOMMUFD_PT", ENOENT, "no such pt_id");
+    }
+    if (df->dev->iommu) {
+        return attach_physical(df, pt, &cmd->pt_id);
+    }
+    return attach_emulated(df, pt);
+}
+
+static int vfio_detach(SimDeviceFile *df, void *arg)
+{
+    struct vfio_device_detach_iommufd_pt *cmd = arg;
+
+    if (cmd->argsz < ARGSZ_MIN(struct vfio_device_detach_iommufd_pt, flags) || cmd->flags) {
+        return refuse(df, "VFIO_DEVICE_DETACH_IOMMUFD_PT", EINVAL, "argsz or flags");
+    }
+    /* detaching a device that is not attached does nothing */
+    sim_device_detach(df->obj);
+    return 0;
+}
+
+/* ---- bind / unbind ------------------------------------------------------ */
+
+static int vfio_bind(SimDeviceFile *df, void *arg)
+{
+    struct vfio_device_bind_iommufd *cmd = arg;
+    SimDevice *dev = df->dev;
+    SimCtx *ctx;
+    SimObj *obj;
+
+    if (cmd->argsz < ARGSZ_MIN(struct vfio_device_bind_iommufd, out_devid) || cmd->flags ||
+        cmd->iommufd < 0) {
+        return refuse(df, "VFIO_DEVICE_BIND_IOMMUFD", EINVAL, "argsz, flags or iommufd");
+    }
+    if (df->ctx) {
+        return refuse(df, "VFIO_DEVICE_BIND_IOMMUFD", EINVAL, "already bound");
+    }
+    ctx = sim_lookup_iommufd(df->sim, cmd->iommufd);
+    if (!ctx) {
+        return refuse(df, "VFIO_DEVICE_BIND_IOMMUFD", EBADF, "not an iommufd");
+    }
+    if (dev->bound) {
+        /* vfio_df_open(): a cdev device can be opened (bound) only once */
+        return refuse(df, "VFIO_DEVICE_BIND_IOMMUFD", EINVAL,
+                      "device bound through another file");
+    }
+    obj = sim_obj_new(ctx, dev->iommu ? SIM_OBJ_DEVICE : SIM_OBJ_ACCESS);
+    obj->dev = dev;
+    df->ctx = ctx;
+    df->obj = obj;
+    ctx->bound_devices++;
+    dev->bound = df;
+    cmd->out_devid = obj->id;
+    trace_sim_bind(dev->name, ctx->fd, obj->id);
+    return 0;
+}
+
+void sim_device_file_unbind(SimDeviceFile *df)
+{
+    SimCtx *ctx = df->ctx;
+
+    if (!ctx) {
+        return;
+    }
+    trace_sim_unbind(df->dev->name, df->obj->id);
+    sim_device_detach(df->obj);
+    sim_device_logging_stop(df->dev);
+    sim_obj_free(df->obj);
+    df->obj = NULL;
+    df->ctx = NULL;
+    df->dev->bound = NULL;
+    ctx->bound_devices--;
+    sim_ctx_maybe_free(ctx);
+}
+
+/* ---- device info -------------------------------------------------------- */
+
+static int vfio_get_info(SimDeviceFile *df, void *arg)
+{
+    struct vfio_device_info *info = arg;
+
+    if (info->argsz < ARGSZ_MIN(struct vfio_device_info, num_irqs)) {
+        return refuse(df, "VFIO_DEVICE_GET_INFO", EINVAL, "argsz");
+    }
+    /* Linux 6.12 has no "opened as cdev" flag in vfio_device_info */
+    info->flags = VFIO_DEVICE_FLAGS_PCI;
+    if (df->dev->iommu) {
+        info->flags |= VFIO_DEVICE_FLAGS_RESET;
+    }
+    info->num_regions = VFIO_PCI_NUM_REGIONS;
+    info->num_irqs = VFIO_PCI_NUM_IRQS;
+    return 0;
+}
+
+/* ---- DMA logging -------------------------------------------------------- */
+
+void sim_device_logging_stop(SimDevice *dev)
+{
+    if (dev->log_ranges) {
+        g_array_free(dev->log_ranges, TRUE);
+        dev->log_ranges = NULL;
+    }
+    g_clear_pointer(&dev->log, sim_dirty_free);
+    dev->logging = false;
+    dev->log_page_size = 0;
+}
+
+static bool is_page_size(uint64_t page_size)
+{
+    return page_size >= SIM_PAGE_SIZE && !(page_size & (page_size - 1));
+}
+
+static int log_start(SimDeviceFile *df, uint8_t *data)
+{
+    struct vfio_device_feature_dma_logging_control ctl;
+    const struct vfio_device_feature_dma_logging_range *ranges;
+    g_autoptr(GArray) nodes = NULL;
+    SimDevice *dev = df->dev;
+
+    memcpy(&ctl, data, sizeof(ctl));
+    if (!ctl.num_ranges) {
+        return refuse(df, "DMA_LOGGING_START", EINVAL, "no range");
+    }
+    if (ctl.num_ranges > SIM_LOG_MAX_RANGES) {
+        return refuse(df, "DMA_LOGGING_START", E2BIG, "too many ranges");
+    }
+    if (!is_page_size(ctl.page_size)) {
+        return refuse(df, "DMA_LOGGING_START", EINVAL, "bad page_size");
+    }
+    ranges = (const void *)(uintptr_t)ctl.ranges;
+    if (!ranges) {
+        return refuse(df, "DMA_LOGGING_START", EFAULT, "ranges is NULL");
+    }
+    nodes = g_array_sized_new(FALSE, FALSE, sizeof(SimLogRange), ctl.num_ranges);
+    for (uint32_t i = 0; i < ctl.num_ranges; i++) {
+        struct vfio_device_feature_dma_logging_range r;
+        SimLogRange n;
+
+        memcpy(&r, &ranges[i], sizeof(r));
+        if (!r.length || (r.iova & (ctl.page_size - 1)) || (r.length & (ctl.page_size - 1))) {
+            return refuse(df, "DMA_LOGGING_START", EINVAL, "range not page aligned");
+        }
+        if (__builtin_add_overflow(r.iova, r.length - 1, &n.last)) {
+            return refuse(df, "DMA_LOGGING_START", EOVERFLOW, "range overflows");
+        }
+        n.iova = r.iova;
+        for (guint j = 0; j < nodes->len; j++) {
+            SimLogRange *o = &g_array_index(nodes, SimLogRange, j);
+
+            if (n.iova <= o->last && o->iova <= n.last) {
+                return refuse(df, "DMA_LOGGING_START", EINVAL, "ranges overlap");
+            }
+        }
+        g_array_append_val(nodes, n);
+    }
+    if (dev->logging) {
+        return refuse(df, "DMA_LOGGING_START", EBUSY, "logging already started");
+    }
+    dev->logging = true;
+    dev->log_page_size = ctl.page_size;
+    dev->log_ranges = g_steal_pointer(&nodes);
+    dev->log = sim_dirty_new();
+    /* the driver may change page_size on output; the model keeps it */
+    memcpy(data, &ctl, sizeof(ctl));
+    trace_sim_dma_logging(dev->name, "start", ctl.num_ranges, ctl.page_size);
+    return 0;
+}
+
+static int log_report(SimDeviceFile *df, uint8_t *data)
+{
+    struct vfio_device_feature_dma_logging_report rep;
+    SimDevice *dev = df->dev;
+    uint64_t last;
+
+    memcpy(&rep, data, sizeof(rep));
+    if (!is_page_size(rep.page_size)) {
+        return refuse(df, "DMA_LOGGING_REPORT", EINVAL, "bad page_size");
+    }
+    if (!rep.length) {
+        return refuse(df, "DMA_LOGGING_REPORT", EINVAL, "length 0");
+    }
+    if (__builtin_add_overflow(rep.iova, rep.length - 1, &last)) {
+        return refuse(df, "DMA_LOGGING_REPORT", EOVERFLOW, "range overflows");
+    }
+    if ((rep.iova & (rep.page_size - 1)) || (rep.length & (rep.page_size - 1))) {
+        return refuse(df, "DMA_LOGGING_REPORT", EINVAL, "range not page_size aligned");
+    }
+    if (!rep.bitmap) {
+        return refuse(df, "DMA_LOGGING_REPORT", EFAULT, "bitmap is NULL");
+    }
+    if (!dev->logging) {
+        return refuse(df, "DMA_LOGGING_REPORT", EINVAL, "logging not started");
+    }
+    /* device logs have no NO_CLEAR: reading clears */
+    sim_dirty_report(dev->log, rep.iova, rep.length, rep.page_size,
+                     (uint64_t *)(uintptr_t)rep.bitmap, true);
+    trace_sim_dma_logging(dev->name, "report", 0, rep.page_size);
+    return 0;
+}
+
+/*
+ * vfio_check_feature() of the kernel: 1 to go on, 0 for a successful probe,
+ * -EINVAL for a bad combination of flags or a too short payload.
+ */
+static int check_feature(uint32_t flags, size_t data_size, uint32_t supported,
+                         size_t min_size)
+{
+    uint32_t dir = flags & (VFIO_DEVICE_FEATURE_GET | VFIO_DEVICE_FEATURE_SET);
+
+    if (dir & ~supported) {
+        return -EINVAL;
+    }
+    if (flags & VFIO_DEVICE_FEATURE_PROBE) {
+        return 0;
+    }
+    if (!dir || data_size < min_size) {
+        return -EINVAL;
+    }
+    return 1;
+}
+
+static int vfio_feature(SimDeviceFile *df, void *arg)
+{
+    struct vfio_device_feature *f = arg;
+    const size_t minsz = ARGSZ_MIN(struct vfio_device_feature, flags);
+    const uint32_t known = VFIO_DEVICE_FEATURE_MASK | VFIO_DEVICE_FEATURE_GET |
+                           VFIO_DEVICE_FEATURE_SET | VFIO_DEVICE_FEATURE_PROBE;
+    uint32_t feature = f->flags & VFIO_DEVICE_FEATURE_MASK;
+    size_t data_size;
+    int rc;
+
+    if (f->argsz < minsz || (f->flags & ~known)) {
+        return refuse(df, "VFIO_DEVICE_FEATURE", EINVAL, "argsz or flags");
+    }
+    if (!(f->flags & VFIO_DEVICE_FEATURE_PROBE) && (f->flags & VFIO_DEVICE_FEATURE_GET) &&
+        (f->flags & VFIO_DEVICE_FEATURE_SET)) {
+        return refuse(df, "VFIO_DEVICE_FEATURE", EINVAL, "GET and SET");
+    }
+    data_size = f->argsz - minsz;
+    switch (feature) {
+    case VFIO_DEVICE_FEATURE_DMA_LOGGING_START:
+    case VFIO_DEVICE_FEATURE_DMA_LOGGING_STOP:
+    case VFIO_DEVICE_FEATURE_DMA_LOGGING_REPORT:
+        if (!df->dev->dma_logging) {
+            return refuse(df, "VFIO_DEVICE_FEATURE", ENOTTY, "no DMA logging");
+        }
+        break;
+    default:
+        return refuse(df, "VFIO_DEVICE_FEATURE", ENOTTY, "feature not offered");
+    }
+    if (feature == VFIO_DEVICE_FEATURE_DMA_LOGGING_START) {
+        rc = check_feature(f->flags, data_size, VFIO_DEVICE_FEATURE_SET,
+                           sizeof(struct vfio_device_feature_dma_logging_control));
+        return rc == 1 ? log_start(df, f->data) : rc;
+    }
+    if (feature == VFIO_DEVICE_FEATURE_DMA_LOGGING_STOP) {
+        rc = check_feature(f->flags, data_size, VFIO_DEVICE_FEATURE_SET, 0);
+        if (rc == 1) {
+            if (df->dev->logging) {
+                trace_sim_dma_logging(df->dev->name, "stop", 0, 0);
+            }
+            sim_device_logging_stop(df->dev);
+            rc = 0;
+        }
+        return rc;
+    }
+    rc = check_feature(f->flags, data_size, VFIO_DEVICE_FEATURE_GET,
+                       sizeof(struct vfio_device_feature_dma_logging_report));
+    return rc == 1 ? log_report(df, f->data) : rc;
+}
+
+/* ---- dispatch ----------------------------------------------------------- */
+
+int sim_vfio_ioctl(SimDeviceFile *df, unsigned long request, void *arg)
+{
+    if (request == VFIO_DEVICE_BIND_IOMMUFD) {
+        return vfio_bind(df, arg);
+    }
+    if (!df->ctx) {
+        /* the kernel's access_granted check comes before anything else */
+        return refuse(df, "ioctl", EINVAL, "device file not bound");
+    }
+    switch (request) {
+    case VFIO_DEVICE_ATTACH_IOMMUFD_PT:
+        return vfio_attach(df, arg);
+    case VFIO_DEVICE_DETACH_IOMMUFD_PT:
+        return vfio_detach(df, arg);
+    case VFIO_DEVICE_GET_INFO:
+        return vfio_get_info(df, arg);
+    case VFIO_DEVICE_FEATURE:
+        return vfio_feature(df, arg);
+    default:
+        trace_sim_ioctl_unknown(df->fd, request);
+        return -ENOTTY;
+    }
+}

@@ -1,0 +1,657 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * vfio-iommufd kernel model: the VfioSim object.
+ *
+ * Installation as the process's kernel, the table of fds open on the model,
+ * dispatch of ioctls by request number, fault injection, counters, the
+ * record of the last ioctl, and the test controls of <vfio-iommufd/sim.h>.
+ *
+ * Every fd the model hands out is a real fd on /dev/null, so its number
+ * never collides with an fd the process opened otherwise; the model closes
+ * it when the fd is closed through it.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+#include <linux/iommufd.h>
+#include <linux/vfio.h>
+
+#include "sim-internal.h"
+#include "vfio-iommufd/error.h"
+#include "vfio-iommufd/kernel.h"
+#include "trace.h"
+
+#define SIM_IOMMU_PATH "/dev/iommu"
+#define SIM_CDEV_PREFIX "/dev/vfio/devices/vfio"
+
+/* The model currently installed as the process's kernel, if any. */
+static VfioSim *installed_sim;
+
+/* ---- topology ----------------------------------------------------------- */
+
+static void sim_iommu_free(gpointer p)
+{
+    SimIommu *iommu = p;
+
+    g_free(iommu->name);
+    g_free(iommu);
+}
+
+static void sim_device_free(gpointer p)
+{
+    SimDevice *dev = p;
+
+    sim_device_logging_stop(dev);
+    g_free(dev->name);
+    g_free(dev->bdf);
+    g_free(dev->uuid);
+    g_free(dev->sysfs_path);
+    g_free(dev);
+}
+
+SimIommu *sim_find_iommu(const VfioSim *sim, const char *name)
+{
+    for (guint i = 0; name && i < sim->iommus->len; i++) {
+        SimIommu *iommu = g_ptr_array_index(sim->iommus, i);
+
+        if (g_str_equal(iommu->name, name)) {
+            return iommu;
+        }
+    }
+    return NULL;
+}
+
+SimDevice *sim_find_device(const VfioSim *sim, const char *name)
+{
+    for (guint i = 0; name && i < sim->devices->len; i++) {
+        SimDevice *dev = g_ptr_array_index(sim->devices, i);
+
+        if (g_str_equal(dev->name, name)) {
+            return dev;
+        }
+    }
+    return NULL;
+}
+
+bool vfio_sim_add_iommu(VfioSim *sim, const char *name, const VfioSimIommuConfig *cfg,
+                        GError **errp)
+{
+    SimIommu *iommu;
+
+    if (!name || !*name) {
+        g_set_error(errp, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_INVALID_ARGUMENT,
+                    "IOMMU instance without a name");
+        return false;
+    }
+    if (sim_find_iommu(sim, name)) {
+        g_set_error(errp, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_INVALID_ARGUMENT,
+                    "IOMMU instance %s already exists", name);
+        return false;
+    }
+    iommu = g_new0(SimIommu, 1);
+    iommu->name = g_strdup(name);
+    iommu->index = sim->iommus->len;
+    if (cfg) {
+        iommu->cfg = *cfg;
+    }
+    /* Vendor data differs between instances unless the caller sets it. */
+    if (!iommu->cfg.cap_reg) {
+        iommu->cfg.cap_reg = UINT64_C(0x00d2008c40660462) + iommu->index;
+    }
+    if (!iommu->cfg.ecap_reg) {
+        iommu->cfg.ecap_reg = UINT64_C(0x0000000000f050da) |
+                              ((uint64_t)(iommu->index + 1) << 32);
+    }
+    g_ptr_array_add(sim->iommus, iommu);
+    trace_sim_iommu_added(name, iommu->cfg.dirty_tracking);
+    return true;
+}
+
+bool vfio_sim_add_device(VfioSim *sim, const char *name, const char *iommu_name,
+                         bool dma_logging, GError **errp)
+{
+    SimIommu *iommu = NULL;
+    SimDevice *dev;
+
+    if (!name || !*name) {
+        g_set_error(errp, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_INVALID_ARGUMENT,
+                    "device without a name");
+        return false;
+    }
+    if (sim_find_device(sim, name)) {
+        g_set_error(errp, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_INVALID_ARGUMENT,
+                    "device %s already exists", name);
+        return false;
+    }
+    if (iommu_name) {
+        iommu = sim_find_iommu(sim, iommu_name);
+        if (!iommu) {
+            g_set_error(errp, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_INVALID_ARGUMENT,
+                        "device %s: unknown IOMMU instance %s", name, iommu_name);
+            return false;
+        }
+    }
+    dev = g_new0(SimDevice, 1);
+    dev->name = g_strdup(name);
+    dev->cdev_index = sim->devices->len;
+    dev->iommu = iommu;
+    dev->dma_logging = dma_logging;
+    if (iommu) {
+        unsigned k = sim->next_pci_slot;
+
+        /* 31 devices per bus, slots 1..31 */
+        dev->bdf = g_strdup_printf("0000:%02x:%02x.0", k / 31, k % 31 + 1);
+    } else {
+        dev->uuid = g_strdup_printf("00000000-0000-0000-0000-%012x", dev->cdev_index + 1);
+    }
+    if (!sim_sysfs_add_device(sim->sysfs_root, dev, errp)) {
+        sim_device_free(dev);
+        return false;
+    }
+    if (iommu) {
+        sim->next_pci_slot++;
+    }
+    g_ptr_array_add(sim->devices, dev);
+    trace_sim_device_added(name, iommu ? iommu->name : "(mdev)", dev->cdev_index,
+                           dma_logging);
+    return true;
+}
+
+const char *vfio_sim_sysfs_root(const VfioSim *sim)
+{
+    return sim->sysfs_root;
+}
+
+const char *vfio_sim_device_sysfs_path(const VfioSim *sim, const char *name)
+{
+    SimDevice *dev = sim_find_device(sim, name);
+
+    return dev ? dev->sysfs_path : NULL;
+}
+
+const char *vfio_sim_device_bdf(const VfioSim *sim, const char *name)
+{
+    SimDevice *dev = sim_find_device(sim, name);
+
+    return dev ? dev->bdf : NULL;
+}
+
+const char **vfio_sim_device_names(const VfioSim *sim, unsigned *n)
+{
+    const char **names = g_new0(const char *, sim->devices->len + 1);
+
+    for (guint i = 0; i < sim->devices->len; i++) {
+        names[i] = ((SimDevice *)g_ptr_array_index(sim->devices, i))->name;
+    }
+    if (n) {
+        *n = sim->devices->len;
+    }
+    return names;
+}
+
+uint32_t vfio_sim_device_attached_pt(const VfioSim *sim, const char *name)
+{
+    SimDevice *dev = sim_find_device(sim, name);
+
+    if (!dev || !dev->bound || !dev->bound->obj || !dev->bound->obj->attached) {
+        return 0;
+    }
+    return dev->bound->obj->attached->id;
+}
+
+/* ---- the object --------------------------------------------------------- */
+
+static void sim_file_free(gpointer p)
+{
+    g_free(p);
+}
+
+VfioSim *vfio_sim_new(GError **errp)
+{
+    g_autoptr(GError) local = NULL;
+    VfioSim *sim;
+    char *root = g_dir_make_tmp("vfio-sim-XXXXXX", &local);
+
+    if (!root) {
+        g_set_error(errp, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_HOST,
+                    "cannot make the simulated sysfs directory: %s", local->message);
+        return NULL;
+    }
+    sim = g_new0(VfioSim, 1);
+    sim->sysfs_root = root;
+    sim->iommus = g_ptr_array_new_with_free_func(sim_iommu_free);
+    sim->devices = g_ptr_array_new_with_free_func(sim_device_free);
+    sim->files = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, sim_file_free);
+    sim->contexts = g_ptr_array_new();
+    if (!sim_sysfs_init(root, errp)) {
+        vfio_sim_free(sim);
+        return NULL;
+    }
+    trace_sim_new(root);
+    return sim;
+}
+
+/* Close model fd @fd (known to be in the table). */
+static void sim_file_close(VfioSim *sim, int fd)
+{
+    SimFile *f = g_hash_table_lookup(sim->files, GINT_TO_POINTER(fd));
+
+    if (f->kind == SIM_FILE_DEVICE) {
+        sim_device_file_unbind(f->df);
+        trace_sim_close(fd, "device", f->df->dev->name);
+        g_free(f->df);
+    } else {
+        trace_sim_close(fd, "iommufd", "/dev/iommu");
+        sim_ctx_close(f->ctx);
+    }
+    g_hash_table_remove(sim->files, GINT_TO_POINTER(fd));
+    close(fd);
+}
+
+void vfio_sim_free(VfioSim *sim)
+{
+    g_autofree gpointer *fds = NULL;
+    guint n;
+
+    if (!sim) {
+        return;
+    }
+    vfio_sim_uninstall(sim);
+    /* Device files first: unbinding lets closed iommufds go. */
+    for (int pass = 0; pass < 2; pass++) {
+        fds = g_hash_table_get_keys_as_array(sim->files, &n);
+        for (guint i = 0; i < n; i++) {
+            SimFile *f = g_hash_table_lookup(sim->files, fds[i]);
+
+            if ((f->kind == SIM_FILE_DEVICE) == (pass == 0)) {
+                sim_file_close(sim, GPOINTER_TO_INT(fds[i]));
+            }
+        }
+        g_clear_pointer(&fds, g_free);
+    }
+    g_assert(sim->contexts->len == 0);
+    g_ptr_array_free(sim->contexts, TRUE);
+    g_hash_table_destroy(sim->files);
+    g_ptr_array_free(sim->devices, TRUE);
+    g_ptr_array_free(sim->iommus, TRUE);
+    sim_sysfs_remove_tree(sim->sysfs_root);
+    g_free(sim->sysfs_root);
+    g_free(sim);
+}
+
+/* ---- fds ---------------------------------------------------------------- */
+
+SimCtx *sim_lookup_iommufd(VfioSim *sim, int fd)
+{
+    SimFile *f = g_hash_table_lookup(sim->files, GINT_TO_POINTER(fd));
+
+    return f && f->kind == SIM_FILE_IOMMUFD ? f->ctx : NULL;
+}
+
+static SimDevice *sim_device_by_cdev(VfioSim *sim, const char *path)
+{
+    const char *num = path + strlen(SIM_CDEV_PREFIX);
+    char *end;
+    unsigned long n;
+
+    if (!g_str_has_prefix(path, SIM_CDEV_PREFIX) || !g_ascii_isdigit(*num)) {
+        return NULL;
+    }
+    n = strtoul(num, &end, 10);
+    if (*end || n >= sim->devices->len) {
+        return NULL;
+    }
+    return g_ptr_array_index(sim->devices, n);
+}
+
+static int sim_open(void *opaque, const char *path, int flags)
+{
+    VfioSim *sim = opaque;
+    SimDevice *dev = NULL;
+    SimFile *f;
+    int fd;
+
+    (void)flags;
+    if (!path) {
+        return -EFAULT;
+    }
+    if (!g_str_equal(path, SIM_IOMMU_PATH)) {
+        dev = sim_device_by_cdev(sim, path);
+        if (!dev) {
+            trace_sim_open(path, -ENOENT);
+            return -ENOENT;
+        }
+    }
+    fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+    if (fd < 0) {
+        return -errno;
+    }
+    f = g_new0(SimFile, 1);
+    if (dev) {
+        f->kind = SIM_FILE_DEVICE;
+        f->df = g_new0(SimDeviceFile, 1);
+        f->df->sim = sim;
+        f->df->fd = fd;
+        f->df->dev = dev;
+    } else {
+        f->kind = SIM_FILE_IOMMUFD;
+        f->ctx = sim_ctx_new(sim, fd);
+    }
+    g_hash_table_insert(sim->files, GINT_TO_POINTER(fd), f);
+    trace_sim_open(path, fd);
+    return fd;
+}
+
+static int sim_close(void *opaque, int fd)
+{
+    VfioSim *sim = opaque;
+
+    if (!g_hash_table_contains(sim->files, GINT_TO_POINTER(fd))) {
+        return -EBADF;
+    }
+    sim_file_close(sim, fd);
+    return 0;
+}
+
+unsigned vfio_sim_open_fds(const VfioSim *sim)
+{
+    return g_hash_table_size(sim->files);
+}
+
+/* ---- ioctl dispatch ----------------------------------------------------- */
+
+static VfioSimOp sim_classify(unsigned long request)
+{
+    switch (request) {
+    case IOMMU_DESTROY:
+        return VFIO_SIM_OP_DESTROY;
+    case IOMMU_IOAS_ALLOC:
+        return VFIO_SIM_OP_IOAS_ALLOC;
+    case IOMMU_IOAS_IOVA_RANGES:
+        return VFIO_SIM_OP_IOAS_IOVA_RANGES;
+    case IOMMU_IOAS_MAP:
+        return VFIO_SIM_OP_IOAS_MAP;
+    case IOMMU_IOAS_UNMAP:
+        return VFIO_SIM_OP_IOAS_UNMAP;
+    case IOMMU_GET_HW_INFO:
+        return VFIO_SIM_OP_GET_HW_INFO;
+    case IOMMU_HWPT_ALLOC:
+        return VFIO_SIM_OP_HWPT_ALLOC;
+    case IOMMU_HWPT_SET_DIRTY_TRACKING:
+        return VFIO_SIM_OP_HWPT_SET_DIRTY_TRACKING;
+    case IOMMU_HWPT_GET_DIRTY_BITMAP:
+        return VFIO_SIM_OP_HWPT_GET_DIRTY_BITMAP;
+    case VFIO_DEVICE_BIND_IOMMUFD:
+        return VFIO_SIM_OP_DEVICE_BIND;
+    case VFIO_DEVICE_ATTACH_IOMMUFD_PT:
+        return VFIO_SIM_OP_DEVICE_ATTACH;
+    case VFIO_DEVICE_DETACH_IOMMUFD_PT:
+        return VFIO_SIM_OP_DEVICE_DETACH;
+    case VFIO_DEVICE_GET_INFO:
+        return VFIO_SIM_OP_DEVICE_GET_INFO;
+    case VFIO_DEVICE_FEATURE:
+        return VFIO_SIM_OP_DEVICE_FEATURE;
+    default:
+        return VFIO_SIM_OP_OTHER;
+    }
+}
+
+/*
+ * Keep a copy of the argument as the caller passed it. Its size is the
+ * request's _IOC_SIZE, or for the _IO-numbered IOMMUFD and VFIO ioctls the
+ * struct's own leading size/argsz field.
+ */
+static void sim_record(VfioSim *sim, unsigned long request, const void *arg)
+{
+    size_t size = _IOC_SIZE(request);
+
+    if (!size && arg) {
+        uint32_t first;
+
+        memcpy(&first, arg, sizeof(first));
+        size = first;
+    }
+    sim->last_request = request;
+    sim->last_size = arg ? size : 0;
+    memset(sim->last_arg, 0, sizeof(sim->last_arg));
+    if (arg) {
+        memcpy(sim->last_arg, arg, MIN(size, sizeof(sim->last_arg)));
+    }
+}
+
+/* Returns: the errno to inject into this ioctl of kind @op, or 0. */
+static int sim_take_fault(VfioSim *sim, VfioSimOp op)
+{
+    if (sim->fail_nth && --sim->fail_nth == 0) {
+        return sim->fail_nth_err;
+    }
+    if (sim->fail_op_err[op]) {
+        int err = sim->fail_op_err[op];
+
+        sim->fail_op_err[op] = 0;
+        return err;
+    }
+    return 0;
+}
+
+static int sim_ioctl(void *opaque, int fd, unsigned long request, void *arg)
+{
+    VfioSim *sim = opaque;
+    VfioSimOp op = sim_classify(request);
+    SimFile *f;
+    int err;
+
+    sim->ioctl_count++;
+    sim->op_count[op]++;
+    sim_record(sim, request, arg);
+
+    err = sim_take_fault(sim, op);
+    if (err) {
+        trace_sim_fault_injected(request, err);
+        return -err;
+    }
+    f = g_hash_table_lookup(sim->files, GINT_TO_POINTER(fd));
+    if (!f) {
+        return -EBADF;
+    }
+    if (!arg) {
+        return op == VFIO_SIM_OP_OTHER ? -ENOTTY : -EFAULT;
+    }
+    if (f->kind == SIM_FILE_IOMMUFD) {
+        return sim_iommufd_ioctl(f->ctx, request, arg);
+    }
+    return sim_vfio_ioctl(f->df, request, arg);
+}
+
+static const VfioKernelOps sim_ops = {
+    .open = sim_open,
+    .close = sim_close,
+    .ioctl = sim_ioctl,
+};
+
+void vfio_sim_install(VfioSim *sim)
+{
+    vfio_kernel_install(&sim_ops, sim, sim->sysfs_root);
+    installed_sim = sim;
+    trace_sim_install(sim->sysfs_root);
+}
+
+void vfio_sim_uninstall(VfioSim *sim)
+{
+    if (installed_sim == sim) {
+        vfio_kernel_install(NULL, NULL, NULL);
+        installed_sim = NULL;
+        trace_sim_uninstall(sim->sysfs_root);
+    }
+}
+
+/* ---- fault injection and counters -------------------------------------- */
+
+void vfio_sim_fail_nth(VfioSim *sim, unsigned n, int err)
+{
+    sim->fail_nth = n;
+    sim->fail_nth_err = err;
+}
+
+void vfio_sim_fail_next(VfioSim *sim, VfioSimOp op, int err)
+{
+    g_return_if_fail(op >= 0 && op < VFIO_SIM_OP__COUNT);
+    sim->fail_op_err[op] = err;
+}
+
+void vfio_sim_fail_clear(VfioSim *sim)
+{
+    sim->fail_nth = 0;
+    sim->fail_nth_err = 0;
+    memset(sim->fail_op_err, 0, sizeof(sim->fail_op_err));
+}
+
+uint64_t vfio_sim_op_count(const VfioSim *sim, VfioSimOp op)
+{
+    g_return_val_if_fail(op >= 0 && op < VFIO_SIM_OP__COUNT, 0);
+    return sim->op_count[op];
+}
+
+uint64_t vfio_sim_ioctl_count(const VfioSim *sim)
+{
+    return sim->ioctl_count;
+}
+
+size_t vfio_sim_last_ioctl(const VfioSim *sim, unsigned long *request, void *buf, size_t len)
+{
+    if (request) {
+        *request = sim->last_request;
+    }
+    if (buf && len) {
+        memcpy(buf, sim->last_arg, MIN(len, MIN(sim->last_size, sizeof(sim->last_arg))));
+    }
+    return sim->last_size;
+}
+
+/* ---- object inspection -------------------------------------------------- */
+
+unsigned vfio_sim_live_objects(const VfioSim *sim)
+{
+    unsigned n = 0;
+
+    for (guint i = 0; i < sim->contexts->len; i++) {
+        SimCtx *ctx = g_ptr_array_index(sim->contexts, i);
+
+        n += g_hash_table_size(ctx->objects);
+    }
+    return n;
+}
+
+int vfio_sim_live_objects_fd(const VfioSim *sim, int iommufd)
+{
+    SimCtx *ctx = sim_lookup_iommufd((VfioSim *)sim, iommufd);
+
+    return ctx ? (int)g_hash_table_size(ctx->objects) : -1;
+}
+
+bool vfio_sim_object_exists(const VfioSim *sim, int iommufd, uint32_t id)
+{
+    SimCtx *ctx = sim_lookup_iommufd((VfioSim *)sim, iommufd);
+
+    return ctx && sim_ctx_lookup(ctx, id);
+}
+
+int vfio_sim_ioas_mapping_count(const VfioSim *sim, int iommufd, uint32_t ioas_id)
+{
+    SimCtx *ctx = sim_lookup_iommufd((VfioSim *)sim, iommufd);
+    SimObj *obj = ctx ? sim_ctx_lookup(ctx, ioas_id) : NULL;
+
+    return obj && obj->type == SIM_OBJ_IOAS ? (int)obj->maps->len : -1;
+}
+
+/* ---- simulated DMA ------------------------------------------------------ */
+
+static bool sim_check_range(uint64_t iova, uint64_t len, GError **errp)
+{
+    uint64_t last;
+
+    if (!len || __builtin_add_overflow(iova, len - 1, &last)) {
+        g_set_error(errp, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_INVALID_ARGUMENT,
+                    "bad IOVA range 0x%" G_GINT64_MODIFIER "x+0x%" G_GINT64_MODIFIER "x",
+                    iova, len);
+        return false;
+    }
+    return true;
+}
+
+bool vfio_sim_dma_write(VfioSim *sim, const char *name, uint64_t iova, uint64_t len,
+                        GError **errp)
+{
+    SimDevice *dev = sim_find_device(sim, name);
+    SimObj *target, *ioas, *hwpt = NULL;
+    bool marked_hwpt = false, marked_log = false;
+
+    if (!dev) {
+        g_set_error(errp, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_INVALID_ARGUMENT,
+                    "DMA from unknown device %s", name ? name : "(null)");
+        return false;
+    }
+    if (!sim_check_range(iova, len, errp)) {
+        return false;
+    }
+    target = dev->bound && dev->bound->obj ? dev->bound->obj->attached : NULL;
+    if (!target) {
+        g_set_error(errp, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_INVALID_ARGUMENT,
+                    "DMA from device %s, which is not attached: blocked", name);
+        return false;
+    }
+    if (target->type == SIM_OBJ_HWPT) {
+        hwpt = target;
+        ioas = hwpt->ioas;
+    } else {
+        ioas = target;
+    }
+    if (!sim_ioas_covers(ioas, iova, len, true)) {
+        trace_sim_dma_fault(name, iova, len);
+        g_set_error(errp, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_INVALID_ARGUMENT,
+                    "DMA write of device %s to 0x%" G_GINT64_MODIFIER "x+0x%"
+                    G_GINT64_MODIFIER "x: IOMMU fault (not mapped writeable)",
+                    name, iova, len);
+        return false;
+    }
+    if (hwpt && hwpt->dirty_enabled) {
+        sim_dirty_mark(hwpt->dirty, iova, len);
+        marked_hwpt = true;
+    }
+    if (dev->logging) {
+        uint64_t last = iova + len - 1;
+
+        for (guint i = 0; i < dev->log_ranges->len; i++) {
+            SimLogRange *r = &g_array_index(dev->log_ranges, SimLogRange, i);
+            uint64_t lo = MAX(iova, r->iova), hi = MIN(last, r->last);
+
+            if (lo <= hi) {
+                sim_dirty_mark(dev->log, lo, hi - lo + 1);
+                marked_log = true;
+            }
+        }
+    }
+    trace_sim_dma_write(name, iova, len, marked_hwpt, marked_log);
+    return true;
+}
+
+bool vfio_sim_hwpt_mark_dirty(VfioSim *sim, int iommufd, uint32_t hwpt_id, uint64_t iova,
+                              uint64_t len, GError **errp)
+{
+    SimCtx *ctx = sim_lookup_iommufd(sim, iommufd);
+    SimObj *obj = ctx ? sim_ctx_lookup(ctx, hwpt_id) : NULL;
+
+    if (!obj || obj->type != SIM_OBJ_HWPT) {
+        g_set_error(errp, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_INVALID_ARGUMENT,
+                    "no HWPT %u on iommufd %d", hwpt_id, iommufd);
+        return false;
+    }
+    if (!sim_check_range(iova, len, errp)) {
+        return false;
+    }
+    sim_dirty_mark(obj->dirty, iova, len);
+    trace_sim_hwpt_mark_dirty(hwpt_id, iova, len);
+    return true;
+}

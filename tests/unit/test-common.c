@@ -1,0 +1,50 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "test-common.h"
+
+VfioSim *test_sim_new(const char *topology)
+{
+    g_autoptr(GError) err = NULL;
+    VfioSim *sim = vfio_sim_new(&err);
+
+    if (!sim) {
+        fail_msg("vfio_sim_new: %s", err->message);
+    }
+    if (topology && !vfio_sim_load_topology_data(sim, topology, &err)) {
+        fail_msg("topology: %s", err->message);
+    }
+    vfio_sim_install(sim);
+    return sim;
+}
+
+void test_sim_free_clean(VfioSim *sim)
+{
+    unsigned objects = vfio_sim_live_objects(sim);
+    unsigned fds = vfio_sim_open_fds(sim);
+
+    vfio_sim_free(sim);
+    assert_int_equal(objects, 0);
+    assert_int_equal(fds, 0);
+}
+
+void test_assert_gerror(GError **err, GQuark domain, int code, const char *file, int line)
+{
+    if (!*err) {
+        _fail(file, line);
+    }
+    if ((*err)->domain != domain || (*err)->code != code) {
+        print_error("%s:%d: expected error %s/%d, got %s/%d: %s\n", file, line,
+                    g_quark_to_string(domain), code, g_quark_to_string((*err)->domain),
+                    (*err)->code, (*err)->message);
+        _fail(file, line);
+    }
+    g_clear_error(err);
+}
+
+void test_assert_ok(bool ok, GError **err, const char *file, int line)
+{
+    if (!ok || *err) {
+        print_error("%s:%d: unexpected failure: %s\n", file, line,
+                    *err ? (*err)->message : "(no GError set)");
+        _fail(file, line);
+    }
+}

@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Helpers shared by the unit tests: a simulated kernel installed for the
+ * duration of one test, and GError assertions.
+ */
+#ifndef VFIO_IOMMUFD_TEST_COMMON_H
+#define VFIO_IOMMUFD_TEST_COMMON_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+#include <glib.h>
+
+#include "vfio-iommufd/error.h"
+#include "vfio-iommufd/sim.h"
+
+/* Make a model, load @topology (key-file text, may be NULL) and install it.
+ * Fails the test on error. */
+VfioSim *test_sim_new(const char *topology);
+/* Uninstall and free; asserts no fd and no object is left on it. */
+void test_sim_free_clean(VfioSim *sim);
+
+/* Assert that @err is set in @domain with @code, and free it. */
+#define assert_gerror(err, domain, code) \
+    test_assert_gerror(&(err), (domain), (code), __FILE__, __LINE__)
+void test_assert_gerror(GError **err, GQuark domain, int code, const char *file, int line);
+
+/* Assert @ok and no error (prints the error's message on failure). */
+#define assert_ok(ok, err) test_assert_ok((ok), &(err), __FILE__, __LINE__)
+void test_assert_ok(bool ok, GError **err, const char *file, int line);
+
+#endif

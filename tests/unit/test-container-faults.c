@@ -1,0 +1,283 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Fault injection through the container layer. Every scenario is a setup
+ * (state built without faults) and one step (an attach, a detach, an
+ * address-space map or unmap). The step is run once to count its ioctls;
+ * then, for every k in 1..N and every errno, the state is rebuilt, the k-th
+ * ioctl of the step fails with that errno, and:
+ *  - the step either fails with exactly that kernel errno, or succeeds
+ *    honestly (EINVAL is "incompatible" and leads elsewhere, EOPNOTSUPP on a
+ *    dirty HWPT_ALLOC means "place it untracked");
+ *  - the model holds exactly the objects the library's lists imply, no fd
+ *    more than the devices and the backend, the mappings the address space
+ *    remembers;
+ *  - every device can then be detached and attached again, and the
+ *    teardown leaves the model empty.
+ */
+#include "test-container-helpers.h"
+
+static uint8_t buf[8 * 4096] __attribute__((aligned(4096)));
+
+static const char topo[] =
+    "[iommu a]\ndirty-tracking=true\n"
+    "[iommu b]\ndirty-tracking=false\n"
+    "[iommu c]\ndirty-tracking=true\n"
+    "[device a0]\niommu=a\n[device a1]\niommu=a\n"
+    "[device b0]\niommu=b\n[device c0]\niommu=c\n"
+    "[device m0]\nmdev=true\n";
+
+typedef struct Scenario {
+    const char *name;
+    void (*setup)(Fixture *f);
+    bool (*step)(Fixture *f, GError **errp);
+} Scenario;
+
+static bool attach(Fixture *f, const char *name, const VFIOAttachOptions *opts,
+                   GError **errp)
+{
+    return vfio_address_space_attach_device(f->as, f->be, fdev(f, name), opts, errp);
+}
+
+static void setup_none(Fixture *f)
+{
+}
+
+static void setup_a0(Fixture *f)
+{
+    attach_ok(f, "a0", NULL);
+}
+
+static void setup_a0_a1(Fixture *f)
+{
+    attach_ok(f, "a0", NULL);
+    attach_ok(f, "a1", NULL);
+}
+
+static void setup_a0_b0(Fixture *f)
+{
+    attach_ok(f, "a0", NULL);
+    attach_ok(f, "b0", NULL);
+}
+
+static void setup_maps(Fixture *f)
+{
+    g_autoptr(GError) err = NULL;
+
+    assert_ok(vfio_address_space_dma_map(f->as, 0x100000, 2 * 4096, buf, false, &err), err);
+    assert_ok(vfio_address_space_dma_map(f->as, 0x200000, 4096, buf, true, &err), err);
+}
+
+static void setup_two_containers(Fixture *f)
+{
+    attach_ok(f, "a0", NULL);
+    vfio_sim_fail_next(f->sim, VFIO_SIM_OP_HWPT_ALLOC, EINVAL);
+    attach_ok(f, "b0", NULL);
+    assert_int_equal(vfio_address_space_container_count(f->as), 2);
+}
+
+static void setup_two_containers_mapped(Fixture *f)
+{
+    g_autoptr(GError) err = NULL;
+
+    setup_two_containers(f);
+    assert_ok(vfio_address_space_dma_map(f->as, 0x100000, 4096, buf, false, &err), err);
+}
+
+static bool step_attach_a0(Fixture *f, GError **errp)
+{
+    return attach(f, "a0", NULL, errp);
+}
+
+static bool step_attach_a1(Fixture *f, GError **errp)
+{
+    return attach(f, "a1", NULL, errp);
+}
+
+static bool step_attach_b0(Fixture *f, GError **errp)
+{
+    return attach(f, "b0", NULL, errp);
+}
+
+static bool step_attach_c0(Fixture *f, GError **errp)
+{
+    return attach(f, "c0", NULL, errp);
+}
+
+static bool step_attach_a1_opt_out(Fixture *f, GError **errp)
+{
+    VFIOAttachOptions no = { .no_iommu_dirty_tracking = true };
+
+    return attach(f, "a1", &no, errp);
+}
+
+static bool step_attach_m0(Fixture *f, GError **errp)
+{
+    return attach(f, "m0", NULL, errp);
+}
+
+static bool step_detach_a1(Fixture *f, GError **errp)
+{
+    return vfio_address_space_detach_device(f->as, fdev(f, "a1"), errp);
+}
+
+static bool step_detach_a0(Fixture *f, GError **errp)
+{
+    return vfio_address_space_detach_device(f->as, fdev(f, "a0"), errp);
+}
+
+static bool step_detach_b0(Fixture *f, GError **errp)
+{
+    return vfio_address_space_detach_device(f->as, fdev(f, "b0"), errp);
+}
+
+static bool step_as_map(Fixture *f, GError **errp)
+{
+    return vfio_address_space_dma_map(f->as, 0x400000, 2 * 4096, buf, false, errp);
+}
+
+static bool step_as_unmap(Fixture *f, GError **errp)
+{
+    return vfio_address_space_dma_unmap(f->as, 0x100000, 4096, 0, errp);
+}
+
+static const Scenario scenarios[] = {
+    { "first attach: new container", setup_none, step_attach_a0 },
+    { "first attach with mappings to replay", setup_maps, step_attach_a0 },
+    { "join the HWPT of the same IOMMU", setup_a0, step_attach_a1 },
+    { "other IOMMU: EINVAL then new HWPT", setup_a0, step_attach_b0 },
+    { "dirty device, plain and dirty HWPTs of others", setup_a0_b0, step_attach_c0 },
+    { "VMM opt-out next to a dirty HWPT", setup_a0, step_attach_a1_opt_out },
+    { "mdev into a new container", setup_none, step_attach_m0 },
+    { "mdev into an existing container", setup_a0, step_attach_m0 },
+    { "attach with two containers", setup_two_containers, step_attach_a1 },
+    { "detach, HWPT stays", setup_a0_a1, step_detach_a1 },
+    { "detach the last device of a HWPT", setup_a0_b0, step_detach_b0 },
+    { "detach the last device: HWPT and IOAS go", setup_a0, step_detach_a0 },
+    { "detach the last device of one of two containers", setup_two_containers,
+      step_detach_b0 },
+    { "address-space map in two containers", setup_two_containers, step_as_map },
+    { "address-space unmap in two containers", setup_two_containers_mapped, step_as_unmap },
+};
+
+static const int errnos[] = { EINVAL, ENOMEM, EBUSY, EFAULT, EOPNOTSUPP };
+
+/* Model mappings of every container equal the remembered ones. */
+static void check_mappings(Fixture *f)
+{
+    int iommufd = iommufd_backend_get_fd(f->be);
+
+    for (unsigned i = 0; i < vfio_address_space_container_count(f->as); i++) {
+        VFIOContainer *c = vfio_address_space_container(f->as, i);
+
+        assert_int_equal(vfio_sim_ioas_mapping_count(f->sim, iommufd,
+                                                     vfio_container_get_ioas_id(c)),
+                         (int)vfio_address_space_mapping_count(f->as));
+    }
+}
+
+/* After the step: everything can be detached and attached again. */
+static void recover(Fixture *f)
+{
+    g_autoptr(GError) err = NULL;
+
+    for (unsigned i = 0; i < f->ndevs; i++) {
+        if (vfio_device_get_container(f->devs[i])) {
+            assert_ok(vfio_address_space_detach_device(f->as, f->devs[i], &err), err);
+        }
+    }
+    check_consistent(f);
+    for (unsigned i = 0; i < f->ndevs; i++) {
+        assert_ok(vfio_address_space_attach_device(f->as, f->be, f->devs[i], NULL, &err),
+                  err);
+    }
+    check_consistent(f);
+    check_mappings(f);
+}
+
+static void run_scenario(const Scenario *s)
+{
+    g_autoptr(GError) err = NULL;
+    uint64_t before, n;
+    unsigned mappings;
+    Fixture *f;
+    bool ok;
+
+    f = fixture_new(topo);
+    s->setup(f);
+    before = vfio_sim_ioctl_count(f->sim);
+    ok = s->step(f, &err);
+    assert_ok(ok, err);
+    n = vfio_sim_ioctl_count(f->sim) - before;
+    check_consistent(f);
+    fixture_free(f);
+    assert_true(n > 0);
+
+    for (uint64_t k = 1; k <= n; k++) {
+        for (unsigned e = 0; e < G_N_ELEMENTS(errnos); e++) {
+            f = fixture_new(topo);
+            s->setup(f);
+            mappings = vfio_address_space_mapping_count(f->as);
+            vfio_sim_fail_nth(f->sim, (unsigned)k, errnos[e]);
+            ok = s->step(f, &err);
+            vfio_sim_fail_clear(f->sim);
+            if (ok) {
+                if (errnos[e] != EINVAL && errnos[e] != EOPNOTSUPP) {
+                    fail_msg("%s: ioctl %" PRIu64 "/%" PRIu64 " failing with %s: the step "
+                             "succeeded", s->name, k, n, g_strerror(errnos[e]));
+                }
+            } else {
+                if (!g_error_matches(err, VFIO_IOMMUFD_KERNEL_ERROR, errnos[e])) {
+                    fail_msg("%s: ioctl %" PRIu64 "/%" PRIu64 " failing with %s: got %s/%d: "
+                             "%s", s->name, k, n, g_strerror(errnos[e]),
+                             g_quark_to_string(err->domain), err->code, err->message);
+                }
+                g_clear_error(&err);
+                /* a failed map or unmap leaves the remembered mappings alone */
+                assert_int_equal(vfio_address_space_mapping_count(f->as), mappings);
+            }
+            check_consistent(f);
+            check_mappings(f);
+            recover(f);
+            fixture_free(f);
+        }
+    }
+}
+
+static void test_all_scenarios(void **state)
+{
+    for (unsigned i = 0; i < G_N_ELEMENTS(scenarios); i++) {
+        print_message("scenario: %s\n", scenarios[i].name);
+        run_scenario(&scenarios[i]);
+    }
+}
+
+/* A failing attach of a device this call bound leaves it bound, holding
+ * nothing else; the next attach reuses the binding. */
+static void test_failed_attach_keeps_binding(void **state)
+{
+    Fixture *f = fixture_new(topo);
+    g_autoptr(GError) err = NULL;
+    uint64_t binds;
+
+    vfio_sim_fail_next(f->sim, VFIO_SIM_OP_IOAS_ALLOC, ENOMEM);
+    assert_false(attach(f, "a0", NULL, &err));
+    assert_gerror(err, VFIO_IOMMUFD_KERNEL_ERROR, ENOMEM);
+    assert_true(vfio_device_is_bound(fdev(f, "a0")));
+    assert_int_equal(vfio_sim_live_objects(f->sim), 1);
+    check_consistent(f);
+    binds = vfio_sim_op_count(f->sim, VFIO_SIM_OP_DEVICE_BIND);
+    attach_ok(f, "a0", NULL);
+    assert_int_equal(vfio_sim_op_count(f->sim, VFIO_SIM_OP_DEVICE_BIND), binds);
+    check_consistent(f);
+    fixture_free(f);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_all_scenarios),
+        cmocka_unit_test(test_failed_attach_keeps_binding),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,1584 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Real-kernel integration tests (issue 5), TAP output.
+ *
+ * Runs inside the QEMU guest booted by tests/vm/run.sh, or on a real host:
+ *
+ *   guest-tests --mode iommu   boot 1: intel-iommu, two edu devices bound to
+ *                              vfio-pci, one mtty mdev (VMTEST_MDEV or the
+ *                              only entry of /sys/bus/mdev/devices)
+ *   guest-tests --mode mock    boot 2: the kernel's mock IOMMU
+ *                              (CONFIG_IOMMUFD_TEST) for dirty tracking
+ *   guest-tests                a real host: the devices listed in
+ *                              VFIO_IOMMUFD_TEST_DEVICES (already bound to
+ *                              vfio-pci), optional VFIO_IOMMUFD_TEST_MDEV;
+ *                              skips with a reason when none is given
+ *
+ * Everything goes through the library's public API, except the two things
+ * the library does not offer: the BAR0 mmap / config space write that lets
+ * the edu device do DMA, and IOMMU_TEST_CMD (the mock IOMMU's test ioctl,
+ * from the kernel source's iommufd_test.h, found at build time).
+ *
+ * The plan (1..N) is printed first and every test prints exactly one result,
+ * so a crash shows as missing results.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <dirent.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <linux/iommufd.h>
+#include <linux/vfio.h>
+#include <linux/pci_regs.h>
+#include <glib.h>
+
+#include "vfio-iommufd/error.h"
+#include "vfio-iommufd/iommufd.h"
+#include "vfio-iommufd/vfio-device.h"
+#include "vfio-iommufd/vfio-container.h"
+
+#include "iommufd_test.h"
+
+/* ---- tiny TAP runner ----------------------------------------------------- */
+
+typedef enum { T_PASS, T_FAIL, T_SKIP } TResult;
+
+typedef enum { MODE_HOST, MODE_IOMMU, MODE_MOCK } Mode;
+
+#define EDU_MAX 8
+
+typedef struct Ctx {
+    Mode mode;
+    bool strict;                 /* the emulated platform: exact expectations */
+    GString *why;                /* first failure / skip reason of a test */
+
+    /* iommu / host mode */
+    IOMMUFDBackend *be;
+    uint32_t ioas;
+    char *bdf[EDU_MAX];
+    unsigned nr_pci;
+    bool is_edu[EDU_MAX];
+    VFIODevice *pci[EDU_MAX];
+    char *mdev_path;
+    VFIODevice *mdev;
+    VFIOAddressSpace *as;
+
+    /* mock mode */
+    int fd;                      /* the iommufd (backend's) */
+    uint32_t mock_ioas;
+    uint32_t stdev, idev, auto_hwpt;
+    uint32_t stdev_a, stdev_b, stdev_n, idev_n;
+    uint32_t hwpt_a, hwpt_b, hwpt_plain;
+    void *mock_buf;
+} Ctx;
+
+typedef struct Test {
+    const char *name;
+    TResult (*fn)(Ctx *c);
+} Test;
+
+static void G_GNUC_PRINTF(2, 3) note(Ctx *c, const char *fmt, ...)
+{
+    va_list ap;
+
+    (void)c;
+    va_start(ap, fmt);
+    printf("# ");
+    vprintf(fmt, ap);
+    printf("\n");
+    va_end(ap);
+}
+
+static TResult G_GNUC_PRINTF(3, 4) set_why(Ctx *c, TResult r, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (c->why->len == 0) {
+        va_start(ap, fmt);
+        g_string_vprintf(c->why, fmt, ap);
+        va_end(ap);
+    }
+    return r;
+}
+
+#define FAIL(...) return set_why(c, T_FAIL, __VA_ARGS__)
+#define SKIP(...) return set_why(c, T_SKIP, __VA_ARGS__)
+
+#define CHECK(cond, ...) do {                                              \
+        if (!(cond)) {                                                     \
+            set_why(c, T_FAIL, "line %d: %s: ", __LINE__, #cond);          \
+            g_string_append_printf(c->why, __VA_ARGS__);                   \
+            return T_FAIL;                                                 \
+        }                                                                  \
+    } while (0)
+
+/* A library call that must succeed. */
+#define OK(call) do {                                                      \
+        g_autoptr(GError) ok_err_ = NULL;                                  \
+        GError **errp = &ok_err_;                                          \
+        if (!(call)) {                                                     \
+            return set_why(c, T_FAIL, "line %d: %s failed: %s", __LINE__,  \
+                           #call, ok_err_ ? ok_err_->message : "(no GError)"); \
+        }                                                                  \
+    } while (0)
+
+/* A library call that must fail with a kernel errno. */
+#define KERR(call, want) do {                                              \
+        g_autoptr(GError) kerr_err_ = NULL;                                \
+        GError **errp = &kerr_err_;                                        \
+        if (call) {                                                        \
+            return set_why(c, T_FAIL, "line %d: %s succeeded, expected %s", \
+                           __LINE__, #call, g_strerror(want));             \
+        }                                                                  \
+        if (!g_error_matches(kerr_err_, VFIO_IOMMUFD_KERNEL_ERROR, want)) { \
+            return set_why(c, T_FAIL, "line %d: %s: expected kernel %s, got %s", \
+                           __LINE__, #call, g_strerror(want),              \
+                           kerr_err_ ? kerr_err_->message : "(no GError)"); \
+        }                                                                  \
+    } while (0)
+
+/* Exact on the emulated platform; a note on a real host. */
+#define EXPECT_VM(cond, ...) do {                                          \
+        if (!(cond)) {                                                     \
+            if (c->strict) {                                               \
+                CHECK(cond, __VA_ARGS__);                                  \
+            } else {                                                       \
+                note(c, "host differs from the VM expectation: %s", #cond); \
+            }                                                              \
+        }                                                                  \
+    } while (0)
+
+static int run_tests(Ctx *c, const Test *tests, unsigned n)
+{
+    unsigned i, failed = 0;
+
+    printf("1..%u\n", n);
+    fflush(stdout);
+    for (i = 0; i < n; i++) {
+        TResult r;
+
+        g_string_truncate(c->why, 0);
+        r = tests[i].fn(c);
+        switch (r) {
+        case T_PASS:
+            printf("ok %u - %s\n", i + 1, tests[i].name);
+            break;
+        case T_SKIP:
+            printf("ok %u - %s # SKIP %s\n", i + 1, tests[i].name, c->why->str);
+            break;
+        default:
+            failed++;
+            printf("not ok %u - %s\n", i + 1, tests[i].name);
+            printf("#   %s\n", c->why->str);
+            break;
+        }
+        fflush(stdout);
+    }
+    printf("# %u of %u failed\n", failed, n);
+    fflush(stdout);
+    return failed ? 1 : 0;
+}
+
+/* ---- helpers ------------------------------------------------------------- */
+
+static bool read_sysfs_hex(const char *dir, const char *file, unsigned long *val)
+{
+    g_autofree char *path = g_build_filename(dir, file, NULL);
+    g_autofree char *text = NULL;
+
+    if (!g_file_get_contents(path, &text, NULL, NULL)) {
+        return false;
+    }
+    *val = strtoul(text, NULL, 16);
+    return true;
+}
+
+static bool is_edu_bdf(const char *bdf)
+{
+    g_autofree char *dir = g_build_filename("/sys/bus/pci/devices", bdf, NULL);
+    unsigned long vendor, device;
+
+    return read_sysfs_hex(dir, "vendor", &vendor) && read_sysfs_hex(dir, "device", &device) &&
+           vendor == 0x1234 && device == 0x11e8;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* All edu devices (1234:11e8) in sysfs, sorted. */
+static unsigned scan_edu(char **out, unsigned max)
+{
+    DIR *d = opendir("/sys/bus/pci/devices");
+    struct dirent *e;
+    unsigned n = 0;
+
+    if (!d) {
+        return 0;
+    }
+    while ((e = readdir(d)) && n < max) {
+        if (e->d_name[0] != '.' && is_edu_bdf(e->d_name)) {
+            out[n++] = g_strdup(e->d_name);
+        }
+    }
+    closedir(d);
+    qsort(out, n, sizeof(out[0]), cmp_str);
+    return n;
+}
+
+static char *find_mdev(void)
+{
+    const char *env = getenv("VMTEST_MDEV");
+    DIR *d;
+    struct dirent *e;
+    char *found = NULL;
+
+    if (env && *env) {
+        return g_strdup(env);
+    }
+    d = opendir("/sys/bus/mdev/devices");
+    if (!d) {
+        return NULL;
+    }
+    while ((e = readdir(d))) {
+        if (e->d_name[0] != '.' && !found) {
+            found = g_build_filename("/sys/bus/mdev/devices", e->d_name, NULL);
+        }
+    }
+    closedir(d);
+    return found;
+}
+
+static bool in_ranges(const IOMMUFDIovaRange *r, size_t n, uint64_t start, uint64_t last)
+{
+    size_t i;
+
+    for (i = 0; i < n; i++) {
+        if (start >= r[i].start && last <= r[i].last) {
+            return true;
+        }
+    }
+    return false;
+}
+
+static bool overlaps_ranges(const IOMMUFDIovaRange *r, size_t n, uint64_t start, uint64_t last)
+{
+    size_t i;
+
+    for (i = 0; i < n; i++) {
+        if (start <= r[i].last && last >= r[i].start) {
+            return true;
+        }
+    }
+    return false;
+}
+
+static void *alloc_pages(size_t size)
+{
+    void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+    if (p == MAP_FAILED) {
+        return NULL;
+    }
+    memset(p, 0, size);
+    return p;
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* ---- backend tests (iommu / host) ----------------------------------------- */
+
+static TResult t_backend_connect(Ctx *c)
+{
+    c->be = iommufd_backend_new();
+    CHECK(c->be != NULL, "no backend");
+    OK(iommufd_backend_connect(c->be, errp));
+    CHECK(iommufd_backend_get_fd(c->be) >= 0, "fd %d", iommufd_backend_get_fd(c->be));
+    CHECK(iommufd_backend_users(c->be) == 1, "users %u", iommufd_backend_users(c->be));
+    CHECK(!iommufd_backend_fd_is_borrowed(c->be), "owned fd reported borrowed");
+    return T_PASS;
+}
+
+static TResult t_ioas_alloc(Ctx *c)
+{
+    CHECK(c->be, "no backend");
+    OK(iommufd_backend_alloc_ioas(c->be, &c->ioas, errp));
+    CHECK(c->ioas != 0, "ioas id 0");
+    return T_PASS;
+}
+
+static TResult t_iova_ranges(Ctx *c)
+{
+    g_autofree IOMMUFDIovaRange *r = NULL;
+    size_t n = 0, i;
+    uint64_t align = 0;
+
+    CHECK(c->ioas, "no ioas");
+    OK(iommufd_backend_get_iova_ranges(c->be, c->ioas, &r, &n, &align, errp));
+    CHECK(n >= 1, "no range");
+    CHECK(align != 0 && (align & (align - 1)) == 0, "alignment 0x%" PRIx64, align);
+    for (i = 0; i < n; i++) {
+        note(c, "ioas %u range [0x%" PRIx64 ", 0x%" PRIx64 "]", c->ioas, r[i].start, r[i].last);
+        CHECK(r[i].start <= r[i].last, "range %zu reversed", i);
+        CHECK(i == 0 || r[i].start > r[i - 1].last, "ranges not ascending at %zu", i);
+    }
+    note(c, "alignment 0x%" PRIx64, align);
+    CHECK(in_ranges(r, n, 0x100000, 0x2fffff), "0x100000..0x2fffff not allowed");
+    return T_PASS;
+}
+
+#define MAP_SIZE 0x10000
+
+static TResult t_map_fixed(Ctx *c)
+{
+    static void *buf;
+
+    CHECK(c->ioas, "no ioas");
+    buf = alloc_pages(MAP_SIZE);
+    CHECK(buf, "mmap");
+    OK(iommufd_backend_map_dma(c->be, c->ioas, 0x100000, MAP_SIZE, buf, false, errp));
+    /* Overlapping the first mapping: EEXIST. */
+    KERR(iommufd_backend_map_dma(c->be, c->ioas, 0x108000, MAP_SIZE, buf, false, errp), EEXIST);
+    return T_PASS;
+}
+
+static TResult t_map_any(Ctx *c)
+{
+    void *buf = alloc_pages(MAP_SIZE);
+    uint64_t iova = 0;
+    g_autofree IOMMUFDIovaRange *r = NULL;
+    size_t n = 0;
+    uint64_t align = 0;
+
+    CHECK(buf, "mmap");
+    OK(iommufd_backend_map_dma_any(c->be, c->ioas, MAP_SIZE, buf, false, &iova, errp));
+    note(c, "kernel chose iova 0x%" PRIx64, iova);
+    OK(iommufd_backend_get_iova_ranges(c->be, c->ioas, &r, &n, &align, errp));
+    CHECK(iova % align == 0, "iova 0x%" PRIx64 " not aligned to 0x%" PRIx64, iova, align);
+    CHECK(in_ranges(r, n, iova, iova + MAP_SIZE - 1), "iova 0x%" PRIx64 " outside the ranges", iova);
+    CHECK(iova + MAP_SIZE <= 0x100000 || iova >= 0x100000 + MAP_SIZE,
+          "iova 0x%" PRIx64 " overlaps the fixed mapping", iova);
+    return T_PASS;
+}
+
+static TResult t_map_readonly(Ctx *c)
+{
+    void *buf = alloc_pages(MAP_SIZE);
+
+    CHECK(buf, "mmap");
+    OK(iommufd_backend_map_dma(c->be, c->ioas, 0x200000, MAP_SIZE, buf, true, errp));
+    return T_PASS;
+}
+
+static TResult t_unmap(Ctx *c)
+{
+    uint64_t unmapped = 0;
+
+    OK(iommufd_backend_unmap_dma(c->be, c->ioas, 0x100000, MAP_SIZE, &unmapped, errp));
+    CHECK(unmapped == MAP_SIZE, "unmapped 0x%" PRIx64, unmapped);
+    KERR(iommufd_backend_unmap_dma(c->be, c->ioas, 0x100000, MAP_SIZE, &unmapped, errp), ENOENT);
+    return T_PASS;
+}
+
+static TResult t_unmap_all(Ctx *c)
+{
+    uint64_t unmapped = 0;
+
+    /* What is left: the kernel-chosen and the read-only mapping. */
+    OK(iommufd_backend_unmap_all(c->be, c->ioas, &unmapped, errp));
+    CHECK(unmapped == 2 * MAP_SIZE, "unmapped 0x%" PRIx64, unmapped);
+    unmapped = 1;
+    OK(iommufd_backend_unmap_all(c->be, c->ioas, &unmapped, errp));
+    CHECK(unmapped == 0, "second unmap-all unmapped 0x%" PRIx64, unmapped);
+    return T_PASS;
+}
+
+/* ---- devices --------------------------------------------------------------- */
+
+static TResult t_find_devices(Ctx *c)
+{
+    unsigned i;
+
+    if (c->mode == MODE_IOMMU) {
+        c->nr_pci = scan_edu(c->bdf, EDU_MAX);
+        CHECK(c->nr_pci == 2, "found %u edu devices (1234:11e8), want 2", c->nr_pci);
+    } else {
+        const char *env = getenv("VFIO_IOMMUFD_TEST_DEVICES");
+        g_auto(GStrv) list = env ? g_strsplit(env, ",", -1) : NULL;
+
+        for (i = 0; list && list[i] && c->nr_pci < EDU_MAX; i++) {
+            g_strstrip(list[i]);
+            if (*list[i]) {
+                c->bdf[c->nr_pci++] = g_strdup(list[i]);
+            }
+        }
+        if (!c->nr_pci) {
+            SKIP("VFIO_IOMMUFD_TEST_DEVICES not set");
+        }
+    }
+    for (i = 0; i < c->nr_pci; i++) {
+        g_autofree char *vd = g_strdup_printf("/sys/bus/pci/devices/%s/vfio-dev", c->bdf[i]);
+
+        c->is_edu[i] = is_edu_bdf(c->bdf[i]);
+        note(c, "device %s%s", c->bdf[i], c->is_edu[i] ? " (edu)" : "");
+        CHECK(g_file_test(vd, G_FILE_TEST_IS_DIR), "%s is not bound to vfio-pci (no %s)",
+              c->bdf[i], vd);
+    }
+    c->mdev_path = find_mdev();
+    if (c->mode == MODE_IOMMU) {
+        CHECK(c->mdev_path, "no mdev in /sys/bus/mdev/devices");
+    }
+    return T_PASS;
+}
+
+static TResult t_open_pci(Ctx *c)
+{
+    unsigned i;
+
+    if (!c->nr_pci) {
+        if (!c->strict) {
+            SKIP("no device");
+        }
+        FAIL("no device found");
+    }
+    for (i = 0; i < c->nr_pci; i++) {
+        OK((c->pci[i] = vfio_device_open_pci(c->bdf[i], errp)) != NULL);
+        CHECK(vfio_device_get_fd(c->pci[i]) >= 0, "fd");
+        CHECK(!vfio_device_is_mdev(c->pci[i]), "%s detected as mdev", c->bdf[i]);
+        CHECK(strcmp(vfio_device_get_name(c->pci[i]), c->bdf[i]) == 0, "name %s",
+              vfio_device_get_name(c->pci[i]));
+        CHECK(!vfio_device_is_bound(c->pci[i]), "bound right after open");
+    }
+    return T_PASS;
+}
+
+static TResult t_bind(Ctx *c)
+{
+    unsigned i, users;
+
+    if (!c->pci[0]) {
+        return c->strict ? set_why(c, T_FAIL, "no device opened") : set_why(c, T_SKIP, "no device");
+    }
+    users = iommufd_backend_users(c->be);
+    for (i = 0; i < c->nr_pci; i++) {
+        OK(vfio_device_bind(c->pci[i], c->be, errp));
+        CHECK(vfio_device_is_bound(c->pci[i]), "not bound");
+        CHECK(vfio_device_get_backend(c->pci[i]) == c->be, "backend");
+        CHECK(vfio_device_get_devid(c->pci[i]) != 0, "devid 0");
+        CHECK(vfio_device_get_attached_pt(c->pci[i]) == 0, "attached right after bind");
+        note(c, "%s: devid %u", c->bdf[i], vfio_device_get_devid(c->pci[i]));
+    }
+    CHECK(iommufd_backend_users(c->be) == users + c->nr_pci, "users %u",
+          iommufd_backend_users(c->be));
+    /* A second bind is refused by the library. */
+    {
+        g_autoptr(GError) err = NULL;
+        CHECK(!vfio_device_bind(c->pci[0], c->be, &err), "second bind succeeded");
+        CHECK(g_error_matches(err, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_WRONG_STATE),
+              "second bind: %s", err->message);
+    }
+    return T_PASS;
+}
+
+static TResult t_device_info(Ctx *c)
+{
+    unsigned i;
+
+    if (!c->pci[0] || !vfio_device_is_bound(c->pci[0])) {
+        return c->strict ? set_why(c, T_FAIL, "no bound device") : set_why(c, T_SKIP, "no device");
+    }
+    for (i = 0; i < c->nr_pci; i++) {
+        VFIODeviceInfo info = { 0 };
+
+        OK(vfio_device_get_info(c->pci[i], &info, errp));
+        note(c, "%s: flags 0x%x regions %u irqs %u", c->bdf[i], info.flags,
+             info.num_regions, info.num_irqs);
+        CHECK(info.flags & VFIO_DEVICE_FLAGS_PCI, "not a PCI device: flags 0x%x", info.flags);
+        CHECK(info.num_regions >= VFIO_PCI_NUM_REGIONS, "%u regions", info.num_regions);
+        CHECK(info.num_irqs >= VFIO_PCI_NUM_IRQS, "%u irqs", info.num_irqs);
+    }
+    return T_PASS;
+}
+
+static TResult t_hw_info(Ctx *c)
+{
+    unsigned i;
+
+    if (!c->pci[0] || !vfio_device_is_bound(c->pci[0])) {
+        return c->strict ? set_why(c, T_FAIL, "no bound device") : set_why(c, T_SKIP, "no device");
+    }
+    for (i = 0; i < c->nr_pci; i++) {
+        struct iommu_hw_info_vtd vtd = { 0 };
+        IOMMUFDHwInfo hw = { .data = &vtd, .data_len = sizeof(vtd) };
+
+        OK(vfio_device_get_hw_info(c->pci[i], &hw, errp));
+        note(c, "%s: hw info type %u capabilities 0x%" PRIx64 " data_len %u pasid %u",
+             c->bdf[i], hw.type, hw.capabilities, hw.data_len, hw.max_pasid_log2);
+        EXPECT_VM(hw.type == IOMMU_HW_INFO_TYPE_INTEL_VTD, "type %u", hw.type);
+        EXPECT_VM(!(hw.capabilities & IOMMU_HW_CAP_DIRTY_TRACKING),
+                  "capabilities 0x%" PRIx64, hw.capabilities);
+        if (hw.type == IOMMU_HW_INFO_TYPE_INTEL_VTD) {
+            CHECK(hw.data_len >= sizeof(vtd), "data_len %u", hw.data_len);
+            CHECK(vtd.cap_reg != 0 || vtd.ecap_reg != 0, "empty VT-d registers");
+        }
+    }
+    return T_PASS;
+}
+
+static TResult t_hwpt_dirty_refused(Ctx *c)
+{
+    struct iommu_hw_info_vtd vtd;
+    IOMMUFDHwInfo hw = { .data = &vtd, .data_len = sizeof(vtd) };
+    uint32_t id = 0;
+
+    if (!c->pci[0] || !vfio_device_is_bound(c->pci[0])) {
+        return c->strict ? set_why(c, T_FAIL, "no bound device") : set_why(c, T_SKIP, "no device");
+    }
+    OK(vfio_device_get_hw_info(c->pci[0], &hw, errp));
+    if (hw.capabilities & IOMMU_HW_CAP_DIRTY_TRACKING) {
+        EXPECT_VM(false, "dirty capability on the emulated IOMMU");
+        SKIP("the IOMMU has dirty tracking");
+    }
+    KERR(iommufd_backend_alloc_hwpt(c->be, vfio_device_get_devid(c->pci[0]), c->ioas,
+                                    IOMMU_HWPT_ALLOC_DIRTY_TRACKING, IOMMU_HWPT_DATA_NONE, 0,
+                                    NULL, &id, errp), EOPNOTSUPP);
+    return T_PASS;
+}
+
+static TResult t_destroy_busy(Ctx *c)
+{
+    VFIODevice *d = c->pci[0];
+    uint32_t ioas = 0, hwpt = 0, pt = 0;
+
+    if (!d || !vfio_device_is_bound(d)) {
+        return c->strict ? set_why(c, T_FAIL, "no bound device") : set_why(c, T_SKIP, "no device");
+    }
+    OK(iommufd_backend_alloc_ioas(c->be, &ioas, errp));
+    OK(iommufd_backend_alloc_hwpt(c->be, vfio_device_get_devid(d), ioas, 0,
+                                  IOMMU_HWPT_DATA_NONE, 0, NULL, &hwpt, errp));
+    /* An IOAS with a HWPT on it. */
+    KERR(iommufd_backend_free_id(c->be, ioas, errp), EBUSY);
+    OK(vfio_device_attach(d, hwpt, &pt, errp));
+    CHECK(pt == hwpt, "attached to %u, want %u", pt, hwpt);
+    CHECK(vfio_device_get_attached_pt(d) == hwpt, "attached pt %u", vfio_device_get_attached_pt(d));
+    /* A HWPT with a device attached. */
+    KERR(iommufd_backend_free_id(c->be, hwpt, errp), EBUSY);
+    OK(vfio_device_detach(d, errp));
+    CHECK(vfio_device_get_attached_pt(d) == 0, "still attached");
+    OK(iommufd_backend_free_id(c->be, hwpt, errp));
+    OK(iommufd_backend_free_id(c->be, ioas, errp));
+    KERR(iommufd_backend_free_id(c->be, hwpt, errp), ENOENT);
+    KERR(iommufd_backend_free_id(c->be, ioas, errp), ENOENT);
+    return T_PASS;
+}
+
+static TResult t_mdev_detect(Ctx *c)
+{
+    IOMMUFDHwInfo hw = { 0 };
+    g_autofree char *base = NULL;
+
+    if (!c->mdev_path) {
+        return c->strict ? set_why(c, T_FAIL, "no mdev") : set_why(c, T_SKIP, "no mdev (VFIO_IOMMUFD_TEST_MDEV)");
+    }
+    OK((c->mdev = vfio_device_open_sysfs(c->mdev_path, errp)) != NULL);
+    CHECK(vfio_device_is_mdev(c->mdev), "%s not detected as mdev", c->mdev_path);
+    base = g_path_get_basename(c->mdev_path);
+    CHECK(strcmp(vfio_device_get_name(c->mdev), base) == 0, "name %s",
+          vfio_device_get_name(c->mdev));
+    OK(vfio_device_bind(c->mdev, c->be, errp));
+    KERR(vfio_device_get_hw_info(c->mdev, &hw, errp), ENOENT);
+    /* A PCI device is not an mdev (checked again next to the mdev). */
+    if (c->pci[0]) {
+        CHECK(!vfio_device_is_mdev(c->pci[0]), "PCI device detected as mdev");
+    }
+    return T_PASS;
+}
+
+/* ---- containers ------------------------------------------------------------ */
+
+static bool have_two(Ctx *c)
+{
+    return c->nr_pci >= 2 && c->pci[0] && c->pci[1];
+}
+
+static TResult need_devices(Ctx *c, bool two)
+{
+    if (!c->pci[0] || (two && !have_two(c))) {
+        return c->strict ? set_why(c, T_FAIL, "devices missing")
+                         : set_why(c, T_SKIP, "needs %s device(s)", two ? "two" : "one");
+    }
+    return T_PASS;
+}
+
+static TResult t_container_attach(Ctx *c)
+{
+    VFIOContainer *ct;
+    VFIOHwpt *h;
+    unsigned i;
+
+    if (need_devices(c, false) != T_PASS) {
+        return need_devices(c, false);
+    }
+    c->as = vfio_address_space_new(c);
+    CHECK(c->as, "no address space");
+    OK(vfio_address_space_attach_device(c->as, c->be, c->pci[0], NULL, errp));
+    CHECK(vfio_address_space_container_count(c->as) == 1, "%u containers",
+          vfio_address_space_container_count(c->as));
+    ct = vfio_address_space_container(c->as, 0);
+    CHECK(vfio_device_get_container(c->pci[0]) == ct, "container");
+    CHECK(vfio_container_hwpt_count(ct) == 1, "%u hwpts", vfio_container_hwpt_count(ct));
+    h = vfio_device_get_hwpt(c->pci[0]);
+    CHECK(h && h == vfio_container_hwpt(ct, 0), "hwpt");
+    CHECK(vfio_device_get_attach_attempts(c->pci[0]) == 1, "%u attempts",
+          vfio_device_get_attach_attempts(c->pci[0]));
+    CHECK(vfio_device_get_attached_pt(c->pci[0]) == vfio_hwpt_get_id(h),
+          "attached pt %u, hwpt %u", vfio_device_get_attached_pt(c->pci[0]), vfio_hwpt_get_id(h));
+    EXPECT_VM(!(vfio_hwpt_get_flags(h) & IOMMU_HWPT_ALLOC_DIRTY_TRACKING),
+              "hwpt flags 0x%x", vfio_hwpt_get_flags(h));
+    for (i = 1; i < c->nr_pci; i++) {
+        OK(vfio_address_space_attach_device(c->as, c->be, c->pci[i], NULL, errp));
+        note(c, "%s: hwpt %u after %u attempt(s)", c->bdf[i],
+             vfio_device_get_hwpt(c->pci[i]) ? vfio_hwpt_get_id(vfio_device_get_hwpt(c->pci[i])) : 0,
+             vfio_device_get_attach_attempts(c->pci[i]));
+    }
+    if (have_two(c)) {
+        EXPECT_VM(vfio_device_get_hwpt(c->pci[1]) == h, "second device in another hwpt");
+        EXPECT_VM(vfio_device_get_attach_attempts(c->pci[1]) == 1, "%u attempts",
+                  vfio_device_get_attach_attempts(c->pci[1]));
+        EXPECT_VM(vfio_container_hwpt_count(ct) == 1, "%u hwpts", vfio_container_hwpt_count(ct));
+        EXPECT_VM(vfio_hwpt_device_count(h) == 2, "%u devices in the hwpt",
+                  vfio_hwpt_device_count(h));
+    }
+    CHECK(vfio_address_space_container_count(c->as) == 1, "%u containers",
+          vfio_address_space_container_count(c->as));
+    return T_PASS;
+}
+
+static TResult t_container_mdev(Ctx *c)
+{
+    VFIOContainer *ct;
+    VFIOUntrackedReason why = VFIO_UNTRACKED_NOT;
+    unsigned n;
+
+    if (!c->as || !c->mdev) {
+        return c->strict ? set_why(c, T_FAIL, "no container or no mdev")
+                         : set_why(c, T_SKIP, "no mdev");
+    }
+    ct = vfio_address_space_container(c->as, 0);
+    n = vfio_container_device_count(ct);
+    OK(vfio_address_space_attach_device(c->as, c->be, c->mdev, NULL, errp));
+    CHECK(vfio_device_get_container(c->mdev) == ct, "mdev in another container");
+    CHECK(vfio_device_get_hwpt(c->mdev) == NULL, "mdev in a hwpt");
+    CHECK(vfio_device_get_attached_pt(c->mdev) == vfio_container_get_ioas_id(ct),
+          "mdev attached to %u, ioas %u", vfio_device_get_attached_pt(c->mdev),
+          vfio_container_get_ioas_id(ct));
+    CHECK(vfio_container_device_count(ct) == n + 1, "%u devices", vfio_container_device_count(ct));
+    CHECK(vfio_container_dirty_coverage(ct, c->mdev, &why) == VFIO_DIRTY_COVERAGE_NONE, "coverage");
+    CHECK(why == VFIO_UNTRACKED_MDEV, "reason %d", why);
+    why = VFIO_UNTRACKED_NOT;
+    EXPECT_VM(vfio_container_dirty_coverage(ct, c->pci[0], &why) == VFIO_DIRTY_COVERAGE_NONE &&
+              why == VFIO_UNTRACKED_NO_IOMMU_CAP, "edu coverage reason %d", why);
+    CHECK(!vfio_container_iommu_dirty_tracking_complete(ct), "tracking complete with an mdev");
+    return T_PASS;
+}
+
+static TResult t_container_ranges(Ctx *c)
+{
+    const IOMMUFDIovaRange *r;
+    size_t n = 0, i;
+    VFIOContainer *ct;
+
+    if (!c->as || !vfio_address_space_container_count(c->as)) {
+        FAIL("no container");
+    }
+    ct = vfio_address_space_container(c->as, 0);
+    r = vfio_container_get_iova_ranges(ct, &n);
+    for (i = 0; i < n; i++) {
+        note(c, "container range [0x%" PRIx64 ", 0x%" PRIx64 "]", r[i].start, r[i].last);
+    }
+    CHECK(n >= 1, "no range");
+    note(c, "container alignment 0x%" PRIx64, vfio_container_get_iova_alignment(ct));
+    /* The x86 MSI window is reserved once a device is attached. */
+    EXPECT_VM(!overlaps_ranges(r, n, 0xfee00000, 0xfeefffff), "MSI window allowed");
+    EXPECT_VM(vfio_container_get_iova_alignment(ct) == 4096, "alignment 0x%" PRIx64,
+              vfio_container_get_iova_alignment(ct));
+    return T_PASS;
+}
+
+/* Detach @devs in order; check the container goes away with the last one and
+ * that its IOAS and HWPT ids are gone from the kernel (ENOENT). */
+static TResult teardown_order(Ctx *c, VFIODevice **devs, unsigned n)
+{
+    VFIOContainer *ct = vfio_device_get_container(devs[0]);
+    uint32_t ioas, hwpts[EDU_MAX];
+    unsigned nh, i;
+
+    CHECK(ct, "not in a container");
+    ioas = vfio_container_get_ioas_id(ct);
+    nh = MIN(vfio_container_hwpt_count(ct), EDU_MAX);
+    for (i = 0; i < nh; i++) {
+        hwpts[i] = vfio_hwpt_get_id(vfio_container_hwpt(ct, i));
+    }
+    for (i = 0; i < n; i++) {
+        OK(vfio_address_space_detach_device(c->as, devs[i], errp));
+        CHECK(vfio_device_get_container(devs[i]) == NULL, "still in a container");
+        CHECK(vfio_device_get_attached_pt(devs[i]) == 0, "still attached");
+        CHECK(vfio_device_is_bound(devs[i]), "unbound by detach");
+        CHECK(vfio_address_space_container_count(c->as) == (i + 1 < n ? 1u : 0u),
+              "%u containers after %u detaches", vfio_address_space_container_count(c->as), i + 1);
+    }
+    KERR(iommufd_backend_free_id(c->be, ioas, errp), ENOENT);
+    for (i = 0; i < nh; i++) {
+        KERR(iommufd_backend_free_id(c->be, hwpts[i], errp), ENOENT);
+    }
+    return T_PASS;
+}
+
+static TResult attach_all(Ctx *c, VFIODevice **devs, unsigned n)
+{
+    unsigned i;
+
+    for (i = 0; i < n; i++) {
+        OK(vfio_address_space_attach_device(c->as, c->be, devs[i], NULL, errp));
+        if (!vfio_device_is_mdev(devs[i]) && c->strict) {
+            CHECK(vfio_device_get_attach_attempts(devs[i]) == 1, "%s: %u attempts",
+                  vfio_device_get_name(devs[i]), vfio_device_get_attach_attempts(devs[i]));
+        }
+    }
+    CHECK(vfio_address_space_container_count(c->as) == 1, "%u containers",
+          vfio_address_space_container_count(c->as));
+    if (c->strict) {
+        VFIOContainer *ct = vfio_address_space_container(c->as, 0);
+        unsigned phys = 0;
+
+        for (i = 0; i < n; i++) {
+            phys += !vfio_device_is_mdev(devs[i]);
+        }
+        CHECK(vfio_container_hwpt_count(ct) == (phys ? 1u : 0u), "%u hwpts",
+              vfio_container_hwpt_count(ct));
+        CHECK(vfio_container_device_count(ct) == n, "%u devices", vfio_container_device_count(ct));
+    }
+    return T_PASS;
+}
+
+static TResult t_unplug_a(Ctx *c)
+{
+    VFIODevice *devs[EDU_MAX + 1];
+    unsigned n = 0, i;
+
+    if (!c->as || !c->pci[0] || !vfio_device_get_container(c->pci[0])) {
+        FAIL("nothing attached");
+    }
+    for (i = 0; i < c->nr_pci; i++) {
+        devs[n++] = c->pci[i];
+    }
+    if (c->mdev && vfio_device_get_container(c->mdev)) {
+        devs[n++] = c->mdev;
+    }
+    return teardown_order(c, devs, n);
+}
+
+static TResult t_replug_b(Ctx *c)
+{
+    /* mdev first, then the PCI devices backwards; out: pci1, mdev, pci0. */
+    VFIODevice *in[EDU_MAX + 1], *out[EDU_MAX + 1];
+    unsigned n = 0, m = 0, i;
+    TResult r;
+
+    if (need_devices(c, false) != T_PASS) {
+        return need_devices(c, false);
+    }
+    if (c->mdev) {
+        in[n++] = c->mdev;
+    }
+    for (i = c->nr_pci; i-- > 0;) {
+        in[n++] = c->pci[i];
+    }
+    r = attach_all(c, in, n);
+    if (r != T_PASS) {
+        return r;
+    }
+    for (i = 1; i < c->nr_pci; i++) {
+        out[m++] = c->pci[i];
+    }
+    if (c->mdev) {
+        out[m++] = c->mdev;
+    }
+    out[m++] = c->pci[0];
+    /* While the mdev is alone with pci0 the HWPT of pci1 must be gone. */
+    return teardown_order(c, out, m);
+}
+
+static TResult t_replug_c(Ctx *c)
+{
+    VFIOHwpt *h;
+    VFIODevice *out[2];
+    uint32_t old_hwpt;
+
+    if (need_devices(c, true) != T_PASS) {
+        return need_devices(c, true);
+    }
+    /* Alone, out again: the container is gone. */
+    OK(vfio_address_space_attach_device(c->as, c->be, c->pci[0], NULL, errp));
+    h = vfio_device_get_hwpt(c->pci[0]);
+    CHECK(h, "no hwpt");
+    old_hwpt = vfio_hwpt_get_id(h);
+    OK(vfio_address_space_detach_device(c->as, c->pci[0], errp));
+    CHECK(vfio_address_space_container_count(c->as) == 0, "container left");
+    KERR(iommufd_backend_free_id(c->be, old_hwpt, errp), ENOENT);
+    /* Both in, the first out and in again: it rejoins the second's HWPT. */
+    OK(vfio_address_space_attach_device(c->as, c->be, c->pci[0], NULL, errp));
+    OK(vfio_address_space_attach_device(c->as, c->be, c->pci[1], NULL, errp));
+    OK(vfio_address_space_detach_device(c->as, c->pci[0], errp));
+    h = vfio_device_get_hwpt(c->pci[1]);
+    CHECK(h, "pci1 has no hwpt");
+    CHECK(vfio_hwpt_device_count(h) == 1, "%u devices left in the hwpt", vfio_hwpt_device_count(h));
+    OK(vfio_address_space_attach_device(c->as, c->be, c->pci[0], NULL, errp));
+    EXPECT_VM(vfio_device_get_hwpt(c->pci[0]) == h, "did not rejoin the hwpt");
+    EXPECT_VM(vfio_device_get_attach_attempts(c->pci[0]) == 1, "%u attempts",
+              vfio_device_get_attach_attempts(c->pci[0]));
+    out[0] = c->pci[0];
+    out[1] = c->pci[1];
+    return teardown_order(c, out, 2);
+}
+
+/* ---- real DMA with the edu device ---------------------------------------- */
+
+#define EDU_REG_ID       0x00
+#define EDU_REG_DMA_SRC  0x80
+#define EDU_REG_DMA_DST  0x88
+#define EDU_REG_DMA_CNT  0x90
+#define EDU_REG_DMA_CMD  0x98
+#define EDU_CMD_RUN      0x1
+#define EDU_CMD_TO_RAM   0x2     /* direction: 0 RAM -> edu, 1 edu -> RAM */
+#define EDU_BUF          0x40000 /* the edu's internal buffer, 4096 bytes */
+#define DMA_IOVA         0x1000000ull /* < 256 MiB: edu's 28-bit DMA mask */
+
+typedef struct Edu {
+    int fd;
+    volatile uint8_t *bar;
+    size_t bar_size;
+} Edu;
+
+static bool edu_open(Edu *e, VFIODevice *d, GString *why)
+{
+    struct vfio_region_info ri = { .argsz = sizeof(ri), .index = VFIO_PCI_BAR0_REGION_INDEX };
+    struct vfio_region_info cfg = { .argsz = sizeof(cfg), .index = VFIO_PCI_CONFIG_REGION_INDEX };
+    uint16_t cmd;
+    void *p;
+
+    e->fd = vfio_device_get_fd(d);
+    if (ioctl(e->fd, VFIO_DEVICE_GET_REGION_INFO, &ri) < 0 ||
+        ioctl(e->fd, VFIO_DEVICE_GET_REGION_INFO, &cfg) < 0) {
+        g_string_printf(why, "VFIO_DEVICE_GET_REGION_INFO: %s", g_strerror(errno));
+        return false;
+    }
+    if (!(ri.flags & VFIO_REGION_INFO_FLAG_MMAP) || ri.size < 0x100) {
+        g_string_printf(why, "BAR0 not mmapable (flags 0x%x size 0x%llx)", ri.flags,
+                        (unsigned long long)ri.size);
+        return false;
+    }
+    p = mmap(NULL, ri.size, PROT_READ | PROT_WRITE, MAP_SHARED, e->fd, ri.offset);
+    if (p == MAP_FAILED) {
+        g_string_printf(why, "mmap BAR0: %s", g_strerror(errno));
+        return false;
+    }
+    e->bar = p;
+    e->bar_size = ri.size;
+    /* Bus master on, or the device's DMA goes nowhere. */
+    if (pread(e->fd, &cmd, 2, cfg.offset + PCI_COMMAND) != 2) {
+        g_string_printf(why, "config read: %s", g_strerror(errno));
+        return false;
+    }
+    cmd |= PCI_COMMAND_MASTER | PCI_COMMAND_MEMORY;
+    if (pwrite(e->fd, &cmd, 2, cfg.offset + PCI_COMMAND) != 2) {
+        g_string_printf(why, "config write: %s", g_strerror(errno));
+        return false;
+    }
+    return true;
+}
+
+static void edu_close(Edu *e)
+{
+    if (e->bar) {
+        munmap((void *)e->bar, e->bar_size);
+        e->bar = NULL;
+    }
+}
+
+static uint32_t edu_rd32(Edu *e, unsigned off)
+{
+    return *(volatile uint32_t *)(e->bar + off);
+}
+
+static void edu_wr64(Edu *e, unsigned off, uint64_t v)
+{
+    *(volatile uint64_t *)(e->bar + off) = v;
+}
+
+/* One DMA of @len bytes; false on timeout. */
+static bool edu_dma(Edu *e, uint64_t src, uint64_t dst, uint64_t len, bool to_ram)
+{
+    double t0 = now_s();
+
+    edu_wr64(e, EDU_REG_DMA_SRC, src);
+    edu_wr64(e, EDU_REG_DMA_DST, dst);
+    edu_wr64(e, EDU_REG_DMA_CNT, len);
+    edu_wr64(e, EDU_REG_DMA_CMD, EDU_CMD_RUN | (to_ram ? EDU_CMD_TO_RAM : 0));
+    while (edu_rd32(e, EDU_REG_DMA_CMD) & EDU_CMD_RUN) {
+        if (now_s() - t0 > 5.0) {
+            return false;
+        }
+        usleep(1000);
+    }
+    return true;
+}
+
+static int edu_index(Ctx *c)
+{
+    unsigned i;
+
+    for (i = 0; i < c->nr_pci; i++) {
+        if (c->is_edu[i] && c->pci[i]) {
+            return i;
+        }
+    }
+    return -1;
+}
+
+static TResult t_dma_copy(Ctx *c)
+{
+    int i = edu_index(c);
+    g_autoptr(GString) why = g_string_new(NULL);
+    Edu e = { 0 };
+    uint8_t *buf;
+    unsigned k;
+    TResult r = T_PASS;
+
+    if (i < 0) {
+        return c->strict ? set_why(c, T_FAIL, "no edu device")
+                         : set_why(c, T_SKIP, "no edu device (no DMA on other devices)");
+    }
+    CHECK(c->as, "no address space");
+    OK(vfio_address_space_attach_device(c->as, c->be, c->pci[i], NULL, errp));
+    buf = alloc_pages(2 * 4096);
+    CHECK(buf, "mmap");
+    for (k = 0; k < 4096; k++) {
+        buf[k] = (uint8_t)(k * 7 + 3);
+    }
+    OK(vfio_address_space_dma_map(c->as, DMA_IOVA, 2 * 4096, buf, false, errp));
+    CHECK(vfio_address_space_mapping_count(c->as) == 1, "%u mappings",
+          vfio_address_space_mapping_count(c->as));
+    if (!edu_open(&e, c->pci[i], why)) {
+        FAIL("%s", why->str);
+    }
+    note(c, "edu %s id 0x%08x", c->bdf[i], edu_rd32(&e, EDU_REG_ID));
+    if ((edu_rd32(&e, EDU_REG_ID) & 0xff) != 0xed) {
+        r = set_why(c, T_FAIL, "edu id register 0x%08x", edu_rd32(&e, EDU_REG_ID));
+    } else if (!edu_dma(&e, DMA_IOVA, EDU_BUF, 4096, false)) {
+        r = set_why(c, T_FAIL, "DMA RAM -> edu timed out");
+    } else if (!edu_dma(&e, EDU_BUF, DMA_IOVA + 4096, 4096, true)) {
+        r = set_why(c, T_FAIL, "DMA edu -> RAM timed out");
+    } else if (memcmp(buf, buf + 4096, 4096) != 0) {
+        r = set_why(c, T_FAIL, "copied data differ (first bytes %02x %02x %02x, want %02x %02x %02x)",
+                    buf[4096], buf[4097], buf[4098], buf[0], buf[1], buf[2]);
+    }
+    edu_close(&e);
+    return r;
+}
+
+static TResult t_dma_blocked_after_unmap(Ctx *c)
+{
+    int i = edu_index(c);
+    g_autoptr(GString) why = g_string_new(NULL);
+    Edu e = { 0 };
+    uint8_t *buf;
+    unsigned k;
+    TResult r = T_PASS;
+    void *vaddr = NULL;
+
+    if (i < 0) {
+        return c->strict ? set_why(c, T_FAIL, "no edu device")
+                         : set_why(c, T_SKIP, "no edu device");
+    }
+    CHECK(c->as && vfio_address_space_mapping_count(c->as) == 1, "no mapping from the copy test");
+    /* The buffer mapped by t_dma_copy: find it again through a new map. */
+    OK(vfio_address_space_dma_unmap(c->as, DMA_IOVA, 2 * 4096, 0, errp));
+    CHECK(vfio_address_space_mapping_count(c->as) == 0, "%u mappings",
+          vfio_address_space_mapping_count(c->as));
+    buf = alloc_pages(4096);
+    CHECK(buf, "mmap");
+    memset(buf, 0x5a, 4096);
+    (void)vaddr;
+    if (!edu_open(&e, c->pci[i], why)) {
+        FAIL("%s", why->str);
+    }
+    /* edu -> RAM at the unmapped IOVA: must not reach any memory we own. */
+    if (!edu_dma(&e, EDU_BUF, DMA_IOVA + 4096, 4096, true)) {
+        r = set_why(c, T_FAIL, "DMA edu -> RAM timed out");
+    }
+    for (k = 0; k < 4096 && r == T_PASS; k++) {
+        if (buf[k] != 0x5a) {
+            r = set_why(c, T_FAIL, "byte %u changed to 0x%02x", k, buf[k]);
+        }
+    }
+    /* Map the fresh buffer at the IOVA: now the same DMA lands. */
+    if (r == T_PASS) {
+        g_autoptr(GError) err = NULL;
+
+        if (!vfio_address_space_dma_map(c->as, DMA_IOVA + 4096, 4096, buf, false, &err)) {
+            r = set_why(c, T_FAIL, "remap: %s", err->message);
+        } else if (!edu_dma(&e, EDU_BUF, DMA_IOVA + 4096, 4096, true)) {
+            r = set_why(c, T_FAIL, "DMA edu -> RAM timed out");
+        } else if (buf[0] != 3 || buf[1] != 10) {
+            r = set_why(c, T_FAIL, "remapped DMA did not land (0x%02x 0x%02x)", buf[0], buf[1]);
+        } else if (!vfio_address_space_dma_unmap(c->as, DMA_IOVA + 4096, 4096, 0, &err)) {
+            r = set_why(c, T_FAIL, "unmap: %s", err->message);
+        }
+    }
+    edu_close(&e);
+    if (r == T_PASS) {
+        /* The same mapping after the device left: attached to nothing. */
+        OK(vfio_address_space_detach_device(c->as, c->pci[i], errp));
+        CHECK(vfio_address_space_container_count(c->as) == 0, "container left");
+    }
+    return r;
+}
+
+static TResult t_teardown(Ctx *c)
+{
+    unsigned i;
+
+    if (c->as) {
+        OK(vfio_address_space_free(c->as, errp));
+        c->as = NULL;
+    }
+    for (i = 0; i < c->nr_pci; i++) {
+        vfio_device_free(c->pci[i]);
+        c->pci[i] = NULL;
+    }
+    vfio_device_free(c->mdev);
+    c->mdev = NULL;
+    CHECK(c->be, "no backend");
+    CHECK(iommufd_backend_users(c->be) == 1, "%u users left (want the test's own)",
+          iommufd_backend_users(c->be));
+    if (c->ioas) {
+        OK(iommufd_backend_free_id(c->be, c->ioas, errp));
+        KERR(iommufd_backend_free_id(c->be, c->ioas, errp), ENOENT);
+    }
+    iommufd_backend_disconnect(c->be);
+    CHECK(iommufd_backend_get_fd(c->be) == -1, "fd still open");
+    OK(iommufd_backend_free(c->be, errp));
+    c->be = NULL;
+    return T_PASS;
+}
+
+static const Test iommu_tests[] = {
+    { "backend: connect", t_backend_connect },
+    { "backend: IOAS alloc", t_ioas_alloc },
+    { "backend: IOVA ranges", t_iova_ranges },
+    { "backend: map at a fixed IOVA, overlap gives EEXIST", t_map_fixed },
+    { "backend: map at a kernel-chosen IOVA", t_map_any },
+    { "backend: map read-only", t_map_readonly },
+    { "backend: unmap, again gives ENOENT", t_unmap },
+    { "backend: unmap-all", t_unmap_all },
+    { "devices: find the devices in sysfs", t_find_devices },
+    { "devices: open the cdev from the PCI address", t_open_pci },
+    { "devices: bind", t_bind },
+    { "devices: device info", t_device_info },
+    { "devices: hw info (VT-d, no dirty capability)", t_hw_info },
+    { "devices: dirty-tracking HWPT refused (EOPNOTSUPP)", t_hwpt_dirty_refused },
+    { "backend: destroy of a used IOAS/HWPT gives EBUSY, then ENOENT", t_destroy_busy },
+    { "devices: mdev detection, bind, hw info ENOENT", t_mdev_detect },
+    { "containers: devices share one HWPT, one attempt each, no dirty flag", t_container_attach },
+    { "containers: the mdev attaches to the IOAS", t_container_mdev },
+    { "containers: IOVA ranges without the MSI window", t_container_ranges },
+    { "containers: unplug in attach order, old ids ENOENT", t_unplug_a },
+    { "containers: replug mdev first, unplug reversed, old ids ENOENT", t_replug_b },
+    { "containers: unplug/replug one device, rejoin the HWPT", t_replug_c },
+    { "DMA: edu copies RAM -> device -> RAM through the mapping", t_dma_copy },
+    { "DMA: after unmap the DMA does not reach memory", t_dma_blocked_after_unmap },
+    { "teardown: nothing left", t_teardown },
+};
+
+/* ---- mock IOMMU (IOMMUFD_TEST): dirty tracking -------------------------- */
+
+#define MOCK_IOVA   0x2000000ull   /* inside MOCK_APERTURE_START..LAST */
+#define MOCK_PAGES  128u           /* 4 KiB pages mapped */
+#define PG          4096u
+#define MOCK_PG     2048u          /* the mock's IO page: PAGE_SIZE / 2 */
+
+static int test_cmd(Ctx *c, struct iommu_test_cmd *cmd)
+{
+    cmd->size = sizeof(*cmd);
+    return ioctl(c->fd, IOMMU_TEST_CMD, cmd) < 0 ? -errno : 0;
+}
+
+static int mock_domain(Ctx *c, uint32_t pt, uint32_t dev_flags, uint32_t *stdev,
+                       uint32_t *hwpt, uint32_t *idev)
+{
+    struct iommu_test_cmd cmd = {
+        .op = dev_flags ? IOMMU_TEST_OP_MOCK_DOMAIN_FLAGS : IOMMU_TEST_OP_MOCK_DOMAIN,
+        .id = pt,
+        .mock_domain_flags.dev_flags = dev_flags,
+    };
+    int ret = test_cmd(c, &cmd);
+
+    if (ret == 0) {
+        *stdev = cmd.mock_domain.out_stdev_id;
+        if (hwpt) {
+            *hwpt = cmd.mock_domain.out_hwpt_id;
+        }
+        if (idev) {
+            *idev = cmd.mock_domain.out_idev_id;
+        }
+    }
+    return ret;
+}
+
+/* Mark the 4 KiB pages whose bits are set in @pages (bit i: page i of
+ * MOCK_IOVA) dirty in @hwpt; the mock works in 2 KiB pages: odd pages get
+ * their upper half marked, even pages their lower half. */
+static int mock_mark(Ctx *c, uint32_t hwpt, const uint64_t *pages, uint64_t *nr)
+{
+    uint64_t bits[MOCK_PAGES * 2 / 64] = { 0 };
+    struct iommu_test_cmd cmd = {
+        .op = IOMMU_TEST_OP_DIRTY,
+        .id = hwpt,
+        .dirty = {
+            .iova = MOCK_IOVA,
+            .length = (uint64_t)MOCK_PAGES * PG,
+            .page_size = MOCK_PG,
+            .uptr = (uintptr_t)bits,
+        },
+    };
+    unsigned i;
+    int ret;
+
+    for (i = 0; i < MOCK_PAGES; i++) {
+        if (pages[i / 64] & (1ull << (i % 64))) {
+            unsigned half = 2 * i + (i & 1);
+            bits[half / 64] |= 1ull << (half % 64);
+        }
+    }
+    ret = test_cmd(c, &cmd);
+    *nr = cmd.dirty.out_nr_dirty;
+    return ret;
+}
+
+static unsigned popcount_words(const uint64_t *w, unsigned n)
+{
+    unsigned i, s = 0;
+
+    for (i = 0; i < n; i++) {
+        s += __builtin_popcountll(w[i]);
+    }
+    return s;
+}
+
+static bool bit_of(const uint64_t *w, unsigned i)
+{
+    return w[i / 64] & (1ull << (i % 64));
+}
+
+/* The two patterns (pages of MOCK_IOVA). */
+static const uint64_t PAT_A[MOCK_PAGES / 64] = { 0x80000001000000a3ull, 0x0000000000000181ull };
+static const uint64_t PAT_B[MOCK_PAGES / 64] = { 0x0000000100000f00ull, 0x8000000000000001ull };
+
+/* Read [first, first + npages) pages at @page_size into a zeroed bitmap and
+ * compare with @want (in 4 KiB pages of MOCK_IOVA). */
+static TResult check_read(Ctx *c, uint32_t hwpt, unsigned first, unsigned npages,
+                          uint64_t page_size, uint64_t flags, const uint64_t *want,
+                          uint64_t preset_bit, const char *what)
+{
+    uint64_t bm[4] = { 0 };
+    unsigned ratio = page_size / PG, i, j;
+
+    if (preset_bit != UINT64_MAX) {
+        bm[preset_bit / 64] |= 1ull << (preset_bit % 64);
+    }
+    OK(iommufd_backend_get_dirty_bitmap(c->be, hwpt, MOCK_IOVA + (uint64_t)first * PG,
+                                        (uint64_t)npages * PG, page_size, bm, flags, errp));
+    for (i = 0; i < npages / ratio; i++) {
+        bool exp = false;
+
+        for (j = 0; j < ratio; j++) {
+            exp |= want && bit_of(want, first + i * ratio + j);
+        }
+        exp |= (preset_bit == i);
+        CHECK(bit_of(bm, i) == exp, "%s: bit %u is %d, want %d (bitmap %016" PRIx64 " %016"
+              PRIx64 ")", what, i, bit_of(bm, i), exp, bm[0], bm[1]);
+    }
+    for (; i < 256; i++) {
+        CHECK(!bit_of(bm, i), "%s: bit %u beyond the range set", what, i);
+    }
+    return T_PASS;
+}
+
+#define CHECK_READ(...) do {                                               \
+        TResult r_ = check_read(c, __VA_ARGS__);                           \
+        if (r_ != T_PASS) {                                                \
+            return r_;                                                     \
+        }                                                                  \
+    } while (0)
+
+static TResult t_mock_setup(Ctx *c)
+{
+    int ret;
+
+    c->be = iommufd_backend_new();
+    OK(iommufd_backend_connect(c->be, errp));
+    c->fd = iommufd_backend_get_fd(c->be);
+    OK(iommufd_backend_alloc_ioas(c->be, &c->mock_ioas, errp));
+    ret = mock_domain(c, c->mock_ioas, 0, &c->stdev, &c->auto_hwpt, &c->idev);
+    if (ret == -ENOTTY) {
+        return c->strict ? set_why(c, T_FAIL, "IOMMU_TEST_CMD: ENOTTY (no CONFIG_IOMMUFD_TEST)")
+                         : set_why(c, T_SKIP, "kernel without CONFIG_IOMMUFD_TEST");
+    }
+    CHECK(ret == 0, "IOMMU_TEST_OP_MOCK_DOMAIN: %s", g_strerror(-ret));
+    note(c, "mock device: stdev %u idev %u auto hwpt %u", c->stdev, c->idev, c->auto_hwpt);
+    return T_PASS;
+}
+
+#define NEED_MOCK() do {                                                   \
+        if (!c->idev) {                                                    \
+            return c->strict ? set_why(c, T_FAIL, "no mock device")       \
+                             : set_why(c, T_SKIP, "no mock IOMMU");        \
+        }                                                                  \
+    } while (0)
+
+static TResult t_mock_hw_info(Ctx *c)
+{
+    struct iommu_test_hw_info ti = { 0 };
+    IOMMUFDHwInfo hw = { .data = &ti, .data_len = sizeof(ti) };
+
+    NEED_MOCK();
+    OK(iommufd_backend_get_device_info(c->be, c->idev, &hw, errp));
+    CHECK(hw.type == IOMMU_HW_INFO_TYPE_SELFTEST, "type 0x%x", hw.type);
+    CHECK(hw.capabilities & IOMMU_HW_CAP_DIRTY_TRACKING, "capabilities 0x%" PRIx64,
+          hw.capabilities);
+    CHECK(ti.test_reg == IOMMU_HW_INFO_SELFTEST_REGVAL, "test_reg 0x%x", ti.test_reg);
+    return T_PASS;
+}
+
+static TResult t_mock_map(Ctx *c)
+{
+    g_autofree IOMMUFDIovaRange *r = NULL;
+    size_t n = 0, i;
+    uint64_t align = 0;
+
+    NEED_MOCK();
+    OK(iommufd_backend_get_iova_ranges(c->be, c->mock_ioas, &r, &n, &align, errp));
+    for (i = 0; i < n; i++) {
+        note(c, "mock ioas range [0x%" PRIx64 ", 0x%" PRIx64 "] alignment 0x%" PRIx64,
+             r[i].start, r[i].last, align);
+    }
+    CHECK(in_ranges(r, n, MOCK_IOVA, MOCK_IOVA + MOCK_PAGES * PG - 1), "iova outside the ranges");
+    CHECK(!in_ranges(r, n, 0, MOCK_APERTURE_START - 1), "below the mock aperture allowed");
+    c->mock_buf = alloc_pages(MOCK_PAGES * PG);
+    CHECK(c->mock_buf, "mmap");
+    OK(iommufd_backend_map_dma(c->be, c->mock_ioas, MOCK_IOVA, MOCK_PAGES * PG, c->mock_buf,
+                               false, errp));
+    return T_PASS;
+}
+
+static TResult t_mock_hwpt_alloc(Ctx *c)
+{
+    int ret;
+
+    NEED_MOCK();
+    OK(iommufd_backend_alloc_hwpt(c->be, c->idev, c->mock_ioas, IOMMU_HWPT_ALLOC_DIRTY_TRACKING,
+                                  IOMMU_HWPT_DATA_NONE, 0, NULL, &c->hwpt_a, errp));
+    OK(iommufd_backend_alloc_hwpt(c->be, c->idev, c->mock_ioas, IOMMU_HWPT_ALLOC_DIRTY_TRACKING,
+                                  IOMMU_HWPT_DATA_NONE, 0, NULL, &c->hwpt_b, errp));
+    /* A device in each: the shape of a container with two dirty HWPTs. */
+    ret = mock_domain(c, c->hwpt_a, 0, &c->stdev_a, NULL, NULL);
+    CHECK(ret == 0, "mock device on hwpt %u: %s", c->hwpt_a, g_strerror(-ret));
+    ret = mock_domain(c, c->hwpt_b, 0, &c->stdev_b, NULL, NULL);
+    CHECK(ret == 0, "mock device on hwpt %u: %s", c->hwpt_b, g_strerror(-ret));
+    note(c, "dirty hwpts %u %u", c->hwpt_a, c->hwpt_b);
+    return T_PASS;
+}
+
+static TResult t_mock_no_dirty_device(Ctx *c)
+{
+    IOMMUFDHwInfo hw = { 0 };
+    uint32_t id = 0;
+    struct iommu_test_cmd cmd = { .op = IOMMU_TEST_OP_MOCK_DOMAIN_REPLACE };
+    int ret;
+
+    NEED_MOCK();
+    CHECK(c->hwpt_a, "no dirty hwpt");
+    ret = mock_domain(c, c->mock_ioas, MOCK_FLAGS_DEVICE_NO_DIRTY, &c->stdev_n, NULL, &c->idev_n);
+    CHECK(ret == 0, "mock device without dirty tracking: %s", g_strerror(-ret));
+    OK(iommufd_backend_get_device_info(c->be, c->idev_n, &hw, errp));
+    CHECK(!(hw.capabilities & IOMMU_HW_CAP_DIRTY_TRACKING), "capabilities 0x%" PRIx64,
+          hw.capabilities);
+    KERR(iommufd_backend_alloc_hwpt(c->be, c->idev_n, c->mock_ioas,
+                                    IOMMU_HWPT_ALLOC_DIRTY_TRACKING, IOMMU_HWPT_DATA_NONE, 0,
+                                    NULL, &id, errp), EOPNOTSUPP);
+    /* Into a dirty-tracking HWPT: EINVAL, the library's "incompatible". */
+    cmd.id = c->stdev_n;
+    cmd.mock_domain_replace.pt_id = c->hwpt_a;
+    ret = test_cmd(c, &cmd);
+    CHECK(ret == -EINVAL, "replace into a dirty hwpt: %s", g_strerror(-ret));
+    return T_PASS;
+}
+
+static TResult t_mock_plain_hwpt(Ctx *c)
+{
+    g_autoptr(GError) err = NULL;
+    uint64_t bm[2] = { 0 };
+
+    NEED_MOCK();
+    OK(iommufd_backend_alloc_hwpt(c->be, c->idev, c->mock_ioas, 0, IOMMU_HWPT_DATA_NONE, 0,
+                                  NULL, &c->hwpt_plain, errp));
+    CHECK(!iommufd_backend_set_dirty_tracking(c->be, c->hwpt_plain, true, &err),
+          "tracking started on a HWPT without the flag");
+    CHECK(g_error_matches(err, VFIO_IOMMUFD_KERNEL_ERROR, EOPNOTSUPP) ||
+          g_error_matches(err, VFIO_IOMMUFD_KERNEL_ERROR, EINVAL), "%s", err->message);
+    note(c, "set tracking on a plain HWPT: %s", err->message);
+    g_clear_error(&err);
+    KERR(iommufd_backend_get_dirty_bitmap(c->be, c->hwpt_plain, MOCK_IOVA, 64 * PG, PG, bm, 0,
+                                          errp), EOPNOTSUPP);
+    return T_PASS;
+}
+
+static TResult t_mock_start(Ctx *c)
+{
+    NEED_MOCK();
+    CHECK(c->hwpt_a && c->hwpt_b, "no dirty hwpt");
+    OK(iommufd_backend_set_dirty_tracking(c->be, c->hwpt_a, true, errp));
+    OK(iommufd_backend_set_dirty_tracking(c->be, c->hwpt_a, true, errp));
+    OK(iommufd_backend_set_dirty_tracking(c->be, c->hwpt_b, true, errp));
+    /* Nothing dirty right after the start. */
+    CHECK_READ(c->hwpt_a, 0, MOCK_PAGES, PG, 0, NULL, UINT64_MAX, "fresh hwpt a");
+    CHECK_READ(c->hwpt_b, 0, MOCK_PAGES, PG, 0, NULL, UINT64_MAX, "fresh hwpt b");
+    return T_PASS;
+}
+
+static TResult t_mock_no_clear(Ctx *c)
+{
+    uint64_t nr = 0;
+    int ret;
+
+    NEED_MOCK();
+    ret = mock_mark(c, c->hwpt_a, PAT_A, &nr);
+    CHECK(ret == 0, "IOMMU_TEST_OP_DIRTY: %s", g_strerror(-ret));
+    CHECK(nr == popcount_words(PAT_A, 2), "%" PRIu64 " marked, want %u", nr,
+          popcount_words(PAT_A, 2));
+    CHECK_READ(c->hwpt_a, 0, MOCK_PAGES, PG, IOMMU_HWPT_GET_DIRTY_BITMAP_NO_CLEAR, PAT_A,
+               UINT64_MAX, "NO_CLEAR read 1");
+    CHECK_READ(c->hwpt_a, 0, MOCK_PAGES, PG, IOMMU_HWPT_GET_DIRTY_BITMAP_NO_CLEAR, PAT_A,
+               UINT64_MAX, "NO_CLEAR read 2");
+    /* The other HWPT saw nothing. */
+    CHECK_READ(c->hwpt_b, 0, MOCK_PAGES, PG, IOMMU_HWPT_GET_DIRTY_BITMAP_NO_CLEAR, NULL,
+               UINT64_MAX, "hwpt b");
+    return T_PASS;
+}
+
+static TResult t_mock_clear(Ctx *c)
+{
+    NEED_MOCK();
+    CHECK_READ(c->hwpt_a, 0, MOCK_PAGES, PG, 0, PAT_A, UINT64_MAX, "clearing read");
+    CHECK_READ(c->hwpt_a, 0, MOCK_PAGES, PG, 0, NULL, UINT64_MAX, "read after clear");
+    return T_PASS;
+}
+
+static TResult t_mock_offsets(Ctx *c)
+{
+    uint64_t nr = 0;
+    int ret;
+
+    NEED_MOCK();
+    ret = mock_mark(c, c->hwpt_a, PAT_A, &nr);
+    CHECK(ret == 0, "IOMMU_TEST_OP_DIRTY: %s", g_strerror(-ret));
+    /* Ranges starting inside a byte / a word of the pattern. */
+    CHECK_READ(c->hwpt_a, 3, 21, PG, IOMMU_HWPT_GET_DIRTY_BITMAP_NO_CLEAR, PAT_A, UINT64_MAX,
+               "pages 3..23");
+    CHECK_READ(c->hwpt_a, 5, 100, PG, IOMMU_HWPT_GET_DIRTY_BITMAP_NO_CLEAR, PAT_A, UINT64_MAX,
+               "pages 5..104");
+    CHECK_READ(c->hwpt_a, 63, 2, PG, IOMMU_HWPT_GET_DIRTY_BITMAP_NO_CLEAR, PAT_A, UINT64_MAX,
+               "pages 63..64");
+    /* 8 KiB pages: a bit covers two 4 KiB pages. */
+    CHECK_READ(c->hwpt_a, 0, MOCK_PAGES, 2 * PG, IOMMU_HWPT_GET_DIRTY_BITMAP_NO_CLEAR, PAT_A,
+               UINT64_MAX, "8 KiB pages");
+    /* The kernel ORs into the buffer: a preset bit stays set. */
+    CHECK_READ(c->hwpt_a, 0, MOCK_PAGES, PG, IOMMU_HWPT_GET_DIRTY_BITMAP_NO_CLEAR, PAT_A, 2,
+               "preset bit 2");
+    /* Clearing read of a sub-range leaves the rest dirty. */
+    CHECK_READ(c->hwpt_a, 0, 8, PG, 0, PAT_A, UINT64_MAX, "clear pages 0..7");
+    {
+        uint64_t rest[2] = { PAT_A[0] & ~0xffull, PAT_A[1] };
+        CHECK_READ(c->hwpt_a, 0, MOCK_PAGES, PG, 0, rest, UINT64_MAX, "rest after sub-range clear");
+    }
+    CHECK_READ(c->hwpt_a, 0, MOCK_PAGES, PG, 0, NULL, UINT64_MAX, "all clear");
+    return T_PASS;
+}
+
+static TResult t_mock_two_hwpts(Ctx *c)
+{
+    uint64_t nr = 0, bm[2] = { 0 }, both[2];
+    unsigned i;
+    int ret;
+
+    NEED_MOCK();
+    ret = mock_mark(c, c->hwpt_a, PAT_A, &nr);
+    CHECK(ret == 0, "IOMMU_TEST_OP_DIRTY a: %s", g_strerror(-ret));
+    ret = mock_mark(c, c->hwpt_b, PAT_B, &nr);
+    CHECK(ret == 0, "IOMMU_TEST_OP_DIRTY b: %s", g_strerror(-ret));
+    OK(iommufd_backend_get_dirty_bitmap(c->be, c->hwpt_a, MOCK_IOVA, MOCK_PAGES * PG, PG, bm, 0,
+                                        errp));
+    OK(iommufd_backend_get_dirty_bitmap(c->be, c->hwpt_b, MOCK_IOVA, MOCK_PAGES * PG, PG, bm, 0,
+                                        errp));
+    for (i = 0; i < 2; i++) {
+        both[i] = PAT_A[i] | PAT_B[i];
+        CHECK(bm[i] == both[i], "word %u: %016" PRIx64 ", want %016" PRIx64, i, bm[i], both[i]);
+    }
+    CHECK_READ(c->hwpt_a, 0, MOCK_PAGES, PG, 0, NULL, UINT64_MAX, "a after clear");
+    CHECK_READ(c->hwpt_b, 0, MOCK_PAGES, PG, 0, NULL, UINT64_MAX, "b after clear");
+    return T_PASS;
+}
+
+static TResult t_mock_stop(Ctx *c)
+{
+    uint64_t nr = 0;
+    int ret;
+
+    NEED_MOCK();
+    OK(iommufd_backend_set_dirty_tracking(c->be, c->hwpt_a, false, errp));
+    OK(iommufd_backend_set_dirty_tracking(c->be, c->hwpt_a, false, errp));
+    OK(iommufd_backend_set_dirty_tracking(c->be, c->hwpt_b, false, errp));
+    /* The mock refuses to mark pages while tracking is off. */
+    ret = mock_mark(c, c->hwpt_a, PAT_A, &nr);
+    CHECK(ret == -EINVAL, "IOMMU_TEST_OP_DIRTY with tracking off: %s", g_strerror(-ret));
+    /* Starting again starts clean. */
+    OK(iommufd_backend_set_dirty_tracking(c->be, c->hwpt_a, true, errp));
+    CHECK_READ(c->hwpt_a, 0, MOCK_PAGES, PG, 0, NULL, UINT64_MAX, "restart");
+    OK(iommufd_backend_set_dirty_tracking(c->be, c->hwpt_a, false, errp));
+    return T_PASS;
+}
+
+static TResult t_mock_teardown(Ctx *c)
+{
+    uint32_t objs[8];
+    unsigned n = 0, i;
+    uint64_t unmapped = 0;
+
+    NEED_MOCK();
+    /* A HWPT with a device in it. */
+    KERR(iommufd_backend_free_id(c->be, c->hwpt_a, errp), EBUSY);
+    KERR(iommufd_backend_free_id(c->be, c->mock_ioas, errp), EBUSY);
+    /* Devices (their selftest objects), then HWPTs, then the IOAS. */
+    objs[n++] = c->stdev_a;
+    objs[n++] = c->stdev_b;
+    if (c->stdev_n) {
+        objs[n++] = c->stdev_n;
+    }
+    objs[n++] = c->stdev;
+    objs[n++] = c->hwpt_a;
+    objs[n++] = c->hwpt_b;
+    if (c->hwpt_plain) {
+        objs[n++] = c->hwpt_plain;
+    }
+    for (i = 0; i < n; i++) {
+        OK(iommufd_backend_free_id(c->be, objs[i], errp));
+    }
+    OK(iommufd_backend_unmap_all(c->be, c->mock_ioas, &unmapped, errp));
+    CHECK(unmapped == MOCK_PAGES * PG, "unmapped 0x%" PRIx64, unmapped);
+    OK(iommufd_backend_free_id(c->be, c->mock_ioas, errp));
+    objs[n++] = c->mock_ioas;
+    /* The kernel-made HWPT of the first mock device went with it. */
+    objs[n++] = c->auto_hwpt;
+    for (i = 0; i < n; i++) {
+        KERR(iommufd_backend_free_id(c->be, objs[i], errp), ENOENT);
+    }
+    iommufd_backend_disconnect(c->be);
+    OK(iommufd_backend_free(c->be, errp));
+    c->be = NULL;
+    return T_PASS;
+}
+
+static const Test mock_tests[] = {
+    { "mock: backend, IOAS and a mock device (IOMMU_TEST_OP_MOCK_DOMAIN)", t_mock_setup },
+    { "mock: hw info reports the dirty capability", t_mock_hw_info },
+    { "mock: IOVA ranges = the mock aperture, map", t_mock_map },
+    { "mock: two dirty-tracking HWPTs with a device each", t_mock_hwpt_alloc },
+    { "mock: device without dirty capability: EOPNOTSUPP, EINVAL", t_mock_no_dirty_device },
+    { "mock: HWPT without the flag: no tracking", t_mock_plain_hwpt },
+    { "mock: start tracking (twice), nothing dirty", t_mock_start },
+    { "mock: marked pages read back exactly, NO_CLEAR keeps them", t_mock_no_clear },
+    { "mock: a clearing read clears", t_mock_clear },
+    { "mock: sub-range, sub-byte offsets, 8 KiB pages, OR into the buffer", t_mock_offsets },
+    { "mock: two HWPTs ORed into one bitmap", t_mock_two_hwpts },
+    { "mock: stop tracking (twice), restart clean", t_mock_stop },
+    { "mock: teardown, EBUSY then ENOENT", t_mock_teardown },
+};
+
+/* ---- main -------------------------------------------------------------------- */
+
+int main(int argc, char **argv)
+{
+    Ctx ctx = { 0 };
+    Ctx *c = &ctx;
+    const char *mode = NULL;
+    int i, rc;
+
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    for (i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--mode") && i + 1 < argc) {
+            mode = argv[++i];
+        } else {
+            fprintf(stderr, "usage: %s [--mode iommu|mock|host]\n", argv[0]);
+            return 2;
+        }
+    }
+    c->why = g_string_new(NULL);
+    if (!mode || !strcmp(mode, "host")) {
+        c->mode = MODE_HOST;
+    } else if (!strcmp(mode, "iommu")) {
+        c->mode = MODE_IOMMU;
+        c->strict = true;
+    } else if (!strcmp(mode, "mock")) {
+        c->mode = MODE_MOCK;
+        c->strict = true;
+    } else {
+        fprintf(stderr, "unknown mode %s\n", mode);
+        return 2;
+    }
+
+    if (c->mode == MODE_MOCK) {
+        rc = run_tests(c, mock_tests, G_N_ELEMENTS(mock_tests));
+    } else if (c->mode == MODE_IOMMU) {
+        rc = run_tests(c, iommu_tests, G_N_ELEMENTS(iommu_tests));
+    } else {
+        const char *env = getenv("VFIO_IOMMUFD_TEST_DEVICES");
+
+        if (!g_file_test("/dev/iommu", G_FILE_TEST_EXISTS)) {
+            printf("1..0 # SKIP no /dev/iommu (kernel without CONFIG_IOMMUFD, or no IOMMU)\n");
+            return 0;
+        }
+        if (!env || !*env) {
+            printf("1..0 # SKIP VFIO_IOMMUFD_TEST_DEVICES not set (a comma-separated list of "
+                   "PCI addresses bound to vfio-pci)\n");
+            return 0;
+        }
+        rc = run_tests(c, iommu_tests, G_N_ELEMENTS(iommu_tests));
+    }
+    g_string_free(c->why, true);
+    return rc;
+}

@@ -1,0 +1,284 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+#
+# Real-kernel integration suite: builds a small Linux kernel with IOMMUFD,
+# VFIO cdev, vfio-pci, intel-iommu, the mtty sample mdev and the kernel's mock
+# IOMMU (IOMMUFD_TEST), links tests/vm/guest-tests.c statically against the
+# library, packs an initramfs and boots it twice under QEMU (TCG):
+#
+#   boot 1 "iommu": q35 + intel-iommu + two edu devices + one mtty mdev
+#   boot 2 "mock":  no emulated IOMMU; the mock IOMMU's dirty tracking
+#
+# The guest prints TAP on the serial console; this script fails on any
+# "not ok", a missing result, a skipped test, a kernel panic or a timeout.
+#
+# Usage: tests/vm/run.sh [--workdir DIR] [--no-setup] [--only iommu|mock]
+#                        [--stage kernel]
+# Environment:
+#   XDG_CACHE_HOME            kernel cache lives in ${XDG_CACHE_HOME:-~/.cache}/vfio-iommufd
+#   VFIO_IOMMUFD_VM_REQUIRED  1: fail (instead of skip, exit 77) when the
+#                             prerequisites are missing and cannot be installed
+#   VFIO_IOMMUFD_VM_TIMEOUT   seconds per boot (default 300)
+#   VFIO_IOMMUFD_VM_JOBS      make -j for the kernel (default: nproc)
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+srcroot=$(cd "$here/../.." && pwd)
+
+workdir="$srcroot/build-vm"
+do_setup=1
+only=""
+stage=""
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --workdir) workdir="$2"; shift 2 ;;
+        --no-setup) do_setup=0; shift ;;
+        --only) only="$2"; shift 2 ;;
+        --stage) stage="$2"; shift 2 ;;
+        -h|--help) sed -n '3,25p' "$0"; exit 0 ;;
+        *) echo "run.sh: unknown argument $1" >&2; exit 2 ;;
+    esac
+done
+mkdir -p "$workdir"
+workdir=$(cd "$workdir" && pwd)
+
+boot_timeout=${VFIO_IOMMUFD_VM_TIMEOUT:-300}
+jobs=${VFIO_IOMMUFD_VM_JOBS:-$(nproc)}
+cache=${XDG_CACHE_HOME:-$HOME/.cache}/vfio-iommufd
+t_start=$(date +%s)
+
+log() { printf '[vm %4ss] %s\n' "$(( $(date +%s) - t_start ))" "$*"; }
+die() { printf '[vm] ERROR: %s\n' "$*" >&2; exit 1; }
+skip_or_die() {
+    if [ "${VFIO_IOMMUFD_VM_REQUIRED:-0}" = 1 ]; then
+        die "$* (VFIO_IOMMUFD_VM_REQUIRED=1)"
+    fi
+    printf '[vm] SKIP: %s\n' "$*" >&2
+    exit 77
+}
+
+# --- 1. prerequisites ---------------------------------------------------------
+src_tar=/usr/src/linux-source-6.12.tar.xz
+need_tools=(qemu-system-x86_64 make gcc bc bison flex cpio xz gzip pkg-config meson ninja)
+
+missing_prereqs() {
+    local t
+    for t in "${need_tools[@]}"; do
+        command -v "$t" >/dev/null 2>&1 || { echo "$t"; return 0; }
+    done
+    [ -x /bin/busybox ] && /bin/busybox --list 2>/dev/null | grep -qx sh || { echo busybox-static; return 0; }
+    [ -f "$src_tar" ] || { echo "$src_tar"; return 0; }
+    [ -f /usr/include/libelf.h ] || { echo libelf-dev; return 0; }
+    [ -f /usr/include/openssl/ssl.h ] || { echo libssl-dev; return 0; }
+    local libdir
+    libdir=$(pkg-config --variable=libdir glib-2.0 2>/dev/null || true)
+    [ -n "$libdir" ] && [ -f "$libdir/libglib-2.0.a" ] || { echo "libglib-2.0.a"; return 0; }
+    return 0
+}
+
+if [ "$do_setup" = 1 ] && [ -n "$(missing_prereqs)" ]; then
+    if [ "$(id -u)" = 0 ] || sudo -n true 2>/dev/null; then
+        log "installing prerequisites (scripts/setup-debian.sh --vm)"
+        bash "$srcroot/scripts/setup-debian.sh" --vm
+    fi
+fi
+m=$(missing_prereqs)
+[ -z "$m" ] || skip_or_die "missing prerequisite: $m (run scripts/setup-debian.sh --vm as root)"
+
+# --- 2. kernel: extracted once, built once per (source version, fragment) ------
+fragment="$here/kernel.config"
+srcver=$(dpkg-query -W -f='${Version}' linux-source-6.12 2>/dev/null || true)
+[ -n "$srcver" ] || srcver="unknown-$(stat -c %Y "$src_tar")"
+fragsum=$(sha256sum "$fragment" | cut -c1-16)
+ksrc_top="$cache/linux-source-$srcver"
+ksrc="$ksrc_top/linux-source-6.12"
+kkey="$srcver-$fragsum"
+kout="$cache/kernel-$kkey"
+bzimage="$kout/bzImage"
+
+mkdir -p "$cache"
+exec 9>"$cache/.lock"
+if ! flock -w 1800 9; then
+    die "could not lock $cache/.lock"
+fi
+
+if [ ! -f "$ksrc_top/.extracted" ]; then
+    log "extracting $src_tar ($srcver) into $ksrc_top"
+    rm -rf "$ksrc_top"
+    mkdir -p "$ksrc_top"
+    tar -C "$ksrc_top" -xJf "$src_tar"
+    [ -f "$ksrc/Makefile" ] || die "unexpected layout of $src_tar (no $ksrc/Makefile)"
+    touch "$ksrc_top/.extracted"
+fi
+
+build_kernel() {
+    local kbuild="$cache/kbuild-$kkey"
+    local kmake=(make -C "$ksrc" O="$kbuild" ARCH=x86_64 -j"$jobs")
+    log "building kernel $srcver (fragment $fragsum) in $kbuild, -j$jobs"
+    mkdir -p "$kbuild"
+    "${kmake[@]}" -s tinyconfig >"$kbuild/config.log" 2>&1 || { tail -30 "$kbuild/config.log"; die "make tinyconfig failed"; }
+    ( cd "$kbuild" && "$ksrc/scripts/kconfig/merge_config.sh" -m -O "$kbuild" "$kbuild/.config" "$fragment" ) \
+        >>"$kbuild/config.log" 2>&1 || { tail -30 "$kbuild/config.log"; die "merge_config.sh failed"; }
+    "${kmake[@]}" -s olddefconfig >>"$kbuild/config.log" 2>&1 || { tail -30 "$kbuild/config.log"; die "make olddefconfig failed"; }
+    # Every option of the fragment must have survived (a dependency missing
+    # from the fragment silently drops an option otherwise).
+    local line bad=0
+    while IFS= read -r line; do
+        case "$line" in CONFIG_*=*) ;; *) continue ;; esac
+        if ! grep -qx "$line" "$kbuild/.config"; then
+            echo "[vm] kernel config: '$line' did not survive olddefconfig" >&2
+            bad=1
+        fi
+    done <"$fragment"
+    [ "$bad" = 0 ] || die "kernel.config needs fixing (missing dependencies)"
+    if ! "${kmake[@]}" bzImage >"$kbuild/build.log" 2>&1; then
+        tail -40 "$kbuild/build.log"
+        die "kernel build failed (full log: $kbuild/build.log)"
+    fi
+    mkdir -p "$kout.tmp"
+    cp "$kbuild/arch/x86/boot/bzImage" "$kout.tmp/bzImage"
+    cp "$kbuild/.config" "$kout.tmp/config"
+    echo "$srcver" >"$kout.tmp/version"
+    rm -rf "$kout"
+    mv "$kout.tmp" "$kout"
+    rm -rf "$kbuild"
+    log "kernel built: $bzimage ($(stat -c %s "$bzimage") bytes)"
+}
+
+if [ -f "$bzimage" ]; then
+    log "kernel cached: $bzimage"
+else
+    build_kernel
+fi
+flock -u 9
+
+[ "$stage" = kernel ] && exit 0
+
+test_h_dir="$ksrc/drivers/iommu/iommufd"
+[ -f "$test_h_dir/iommufd_test.h" ] || die "no $test_h_dir/iommufd_test.h in the kernel source"
+
+# --- 3. the guest test program, static ---------------------------------------
+vmbuild="$workdir/build-static"
+if [ ! -f "$vmbuild/build.ninja" ]; then
+    log "configuring static library build in $vmbuild"
+    rm -rf "$vmbuild"
+    meson setup "$vmbuild" "$srcroot" -Ddefault_library=static -Dtests=false \
+        -Dtrace_backends=log -Dbuildtype=debugoptimized >"$workdir/meson-setup.log" 2>&1 ||
+        { tail -30 "$workdir/meson-setup.log"; die "meson setup of the static build failed"; }
+fi
+log "building the library (static)"
+ninja -C "$vmbuild" libvfio-iommufd.a >"$workdir/ninja.log" 2>&1 ||
+    { tail -40 "$workdir/ninja.log"; die "building libvfio-iommufd.a failed"; }
+
+guest="$workdir/guest-tests"
+log "linking $guest statically"
+# shellcheck disable=SC2046
+gcc -std=gnu11 -O2 -g -static -Wall -Wextra -Wshadow -Wstrict-prototypes \
+    -Wmissing-prototypes -Wno-unused-parameter -Werror -D_GNU_SOURCE \
+    -I"$srcroot/include" -I"$test_h_dir" $(pkg-config --cflags glib-2.0) \
+    -o "$guest" "$here/guest-tests.c" "$vmbuild/libvfio-iommufd.a" \
+    $(pkg-config --static --libs glib-2.0) 2>"$workdir/link.log" ||
+    { grep -v 'statically linked applications requires at runtime' "$workdir/link.log" >&2 || true;
+      die "building the guest test program failed"; }
+
+# --- 4. initramfs -------------------------------------------------------------
+initrd="$workdir/initramfs.cpio.gz"
+root="$workdir/initramfs"
+rm -rf "$root"
+mkdir -p "$root"/{bin,sbin,dev,proc,sys,tmp,usr/bin,usr/sbin}
+cp /bin/busybox "$root/bin/busybox"
+cp "$guest" "$root/bin/guest-tests"
+cp "$here/init.sh" "$root/init"
+chmod 755 "$root/init" "$root/bin/busybox" "$root/bin/guest-tests"
+( cd "$root" && find . -print0 | cpio --null -o -H newc --quiet | gzip -1 ) >"$initrd"
+log "initramfs: $initrd ($(stat -c %s "$initrd") bytes)"
+
+# --- 5. boots -----------------------------------------------------------------
+qemu_version=$(qemu-system-x86_64 --version | head -1)
+log "kernel: linux-source-6.12 $srcver ($bzimage)"
+log "qemu:   $qemu_version"
+
+# check_tap LOGFILE NAME: the TAP between the guest's markers must be complete
+# and all "ok" (no "not ok", no SKIP, every planned number exactly once).
+check_tap() {
+    local logf="$1" name="$2"
+    awk -v name="$name" '
+        { sub(/\r$/, "") }
+        /^VMTEST-BEGIN/ { inside = 1; next }
+        /^VMTEST-END/   { inside = 0; ended = 1; next }
+        !inside { next }
+        /^1\.\.[0-9]+/ { plan = substr($0, 4) + 0; next }
+        /^not ok [0-9]+/ { fail++; print "[vm] " name ": FAILED: " $0; n = $3 + 0; seen[n]++; next }
+        /^ok [0-9]+/ {
+            n = $2 + 0; seen[n]++
+            if ($0 ~ /# *[Ss][Kk][Ii][Pp]/) { skip++; print "[vm] " name ": SKIPPED (not allowed in the VM): " $0 }
+            else ok++
+            next
+        }
+        END {
+            bad = 0
+            if (!ended) { print "[vm] " name ": the guest did not finish (no VMTEST-END)"; bad = 1 }
+            if (plan == 0) { print "[vm] " name ": no TAP plan (1..N) seen"; bad = 1 }
+            for (i = 1; i <= plan; i++) {
+                if (!(i in seen)) { print "[vm] " name ": missing result for test " i; bad = 1 }
+                else if (seen[i] > 1) { print "[vm] " name ": result for test " i " seen " seen[i] " times"; bad = 1 }
+            }
+            for (k in seen) if (k + 0 > plan || k + 0 < 1) { print "[vm] " name ": result " k " outside the plan 1.." plan; bad = 1 }
+            if (fail || skip) bad = 1
+            printf "[vm] %s: planned %d, ok %d, not ok %d, skipped %d\n", name, plan, ok, fail + 0, skip + 0
+            exit bad
+        }' "$logf"
+}
+
+# boot NAME QEMU-ARGS...: run one guest, save the console, check it.
+boot() {
+    local name="$1"; shift
+    local logf="$workdir/console-$name.log" rc=0 t0
+    t0=$(date +%s)
+    log "boot '$name' (timeout ${boot_timeout}s), console -> $logf"
+    timeout --foreground -k 10 "$boot_timeout" qemu-system-x86_64 \
+        -machine q35,kernel-irqchip=split -accel tcg -cpu max -m 1G -smp 2 \
+        "$@" \
+        -kernel "$bzimage" -initrd "$initrd" \
+        -display none -serial stdio -monitor none -no-reboot \
+        </dev/null >"$logf" 2>&1 || rc=$?
+    log "boot '$name' finished in $(( $(date +%s) - t0 ))s (qemu exit $rc)"
+    local bad=0
+    if [ "$rc" = 124 ] || [ "$rc" = 137 ]; then
+        echo "[vm] $name: TIMEOUT after ${boot_timeout}s" >&2
+        bad=1
+    elif [ "$rc" != 0 ]; then
+        echo "[vm] $name: qemu exited with $rc" >&2
+        bad=1
+    fi
+    if grep -q 'Kernel panic' "$logf"; then
+        echo "[vm] $name: KERNEL PANIC" >&2
+        bad=1
+    fi
+    grep -E '^(ok|not ok|#|1\.\.)' "$logf" | sed 's/\r$//' | sed "s/^/  [$name] /" || true
+    check_tap "$logf" "$name" || bad=1
+    if [ "$bad" != 0 ]; then
+        echo "[vm] $name: last console lines:" >&2
+        tail -40 "$logf" | sed 's/^/    /' >&2
+    fi
+    return "$bad"
+}
+
+status=0
+if [ -z "$only" ] || [ "$only" = iommu ]; then
+    boot iommu -device intel-iommu,intremap=on,caching-mode=on \
+        -device edu -device edu \
+        -append "console=ttyS0 rdinit=/init panic=-1 intel_iommu=on vmtest=iommu" || status=1
+fi
+if [ -z "$only" ] || [ "$only" = mock ]; then
+    boot mock \
+        -append "console=ttyS0 rdinit=/init panic=-1 vmtest=mock" || status=1
+fi
+
+log "kernel: linux-source-6.12 $srcver; $qemu_version"
+if [ "$status" = 0 ]; then
+    log "PASS: all guest tests passed"
+else
+    log "FAIL (consoles in $workdir/console-*.log)"
+fi
+exit "$status"

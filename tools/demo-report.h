@@ -1,0 +1,57 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * vfio-iommufd tool: what the demo saw, printed as text or JSON.
+ */
+#ifndef VFIO_IOMMUFD_DEMO_REPORT_H
+#define VFIO_IOMMUFD_DEMO_REPORT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <glib.h>
+
+#include "vfio-iommufd/vfio-container.h"
+
+typedef struct DemoDevice {
+    char *name;                /* topology name, or the BDF/path given */
+    VFIODevice *dev;
+    bool want_dirty;           /* the VMM's wish (want-dirty-tracking) */
+    unsigned attach_attempts;  /* of its first placement */
+    unsigned replug_attempts;  /* of its re-plug (0 if not re-plugged) */
+    bool mdev;
+    VFIODirtyCoverage coverage;
+    VFIOUntrackedReason why;
+} DemoDevice;
+
+typedef struct DemoHwpt {
+    uint32_t id;
+    uint32_t flags;
+    GPtrArray *devices;        /* char * names */
+} DemoHwpt;
+
+typedef struct DemoContainer {
+    uint32_t ioas_id;
+    GArray *hwpts;             /* DemoHwpt */
+    GPtrArray *ioas_devices;   /* char * names of mdevs on the IOAS */
+} DemoContainer;
+
+typedef struct DemoReport {
+    const char *kernel;        /* "simulated" or "linux" */
+    GArray *containers;        /* DemoContainer, snapshot after plugging */
+    GArray *devices;           /* DemoDevice */
+    char *replugged;           /* name of the re-plugged device, or NULL */
+    int64_t leaked_objects;    /* -1 when not known (real kernel) */
+    uint64_t mapped_bytes;
+    GPtrArray *log;            /* char * lines: what happened, in order */
+} DemoReport;
+
+DemoReport *demo_report_new(const char *kernel);
+void demo_report_free(DemoReport *r);
+/* Record the containers of @as (with device names from r->devices). */
+void demo_report_snapshot(DemoReport *r, VFIOAddressSpace *as);
+void demo_report_log(DemoReport *r, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
+void demo_report_print_text(const DemoReport *r, FILE *out);
+void demo_report_print_json(const DemoReport *r, FILE *out);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(DemoReport, demo_report_free)
+
+#endif

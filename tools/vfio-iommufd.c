@@ -1,0 +1,422 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * vfio-iommufd: the command-line tool.
+ *
+ * With no argument it runs the demo on a built-in heterogeneous topology of
+ * the simulated kernel: plug every device into one guest address space,
+ * map guest memory, hot-unplug and re-plug a device, tear everything down,
+ * and print what happened. --topology FILE uses another topology, --json
+ * prints one JSON object, --device PATH|BDF (repeatable) runs the same flow
+ * on the real kernel with devices already bound to vfio-pci.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <linux/iommufd.h>
+
+#include "vfio-iommufd/iommufd.h"
+#include "vfio-iommufd/sim.h"
+#include "vfio-iommufd/vfio-container.h"
+#include "vfio-iommufd/vfio-device.h"
+#include "demo-report.h"
+
+#define EXIT_USAGE 2
+
+/* Two IOMMUs with dirty tracking, one without, an mdev, and a device whose
+ * VMM opts out of IOMMU dirty tracking. */
+static const char builtin_topology[] =
+    "[iommu dmar0]\n"
+    "dirty-tracking=true\n"
+    "[iommu dmar1]\n"
+    "dirty-tracking=false\n"
+    "[iommu dmar2]\n"
+    "dirty-tracking=true\n"
+    "[device nic0]\n"
+    "iommu=dmar0\n"
+    "[device gpu0]\n"
+    "iommu=dmar1\n"
+    "[device nic1]\n"
+    "iommu=dmar0\n"
+    "[device vgpu0]\n"
+    "mdev=true\n"
+    "[device nvme0]\n"
+    "iommu=dmar2\n"
+    "[device gpu1]\n"
+    "iommu=dmar1\n"
+    "[device nic2]\n"
+    "iommu=dmar0\n"
+    "want-dirty-tracking=false\n";
+
+/* Guest memory of the demo: low RAM below the 32-bit hole and high RAM. */
+#define DEMO_LOW_IOVA   0x0ULL
+#define DEMO_LOW_SIZE   (64ULL << 20)
+#define DEMO_HIGH_IOVA  0x100000000ULL
+#define DEMO_HIGH_SIZE  (64ULL << 20)
+
+typedef struct DemoOptions {
+    bool json;
+    const char *topology;
+    GPtrArray *devices;   /* --device arguments */
+} DemoOptions;
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "usage: vfio-iommufd [--json] [--topology FILE]\n"
+            "       vfio-iommufd [--json] --device PATH|BDF [--device ...]\n"
+            "\n"
+            "Runs the passthrough demo: plug every device into one guest address\n"
+            "space (userspace auto domains), map guest memory, hot-unplug and\n"
+            "re-plug a device, tear down, and print containers, HWPTs, attach\n"
+            "attempts, dirty-tracking coverage and the kernel objects left.\n"
+            "\n"
+            "  --topology FILE  simulated kernel topology (glib key file) instead of\n"
+            "                   the built-in one\n"
+            "  --device X       a device bound to vfio-pci (sysfs path or PCI address):\n"
+            "                   run on the real kernel instead of the simulated one\n"
+            "  --json           print one JSON object\n"
+            "  --help           this text\n");
+}
+
+/* The VMM's wishes per device live in the topology file beside the
+ * kernel's facts: want-dirty-tracking (default true). */
+static bool read_wishes(GKeyFile *kf, const char *name, bool *want, GError **errp)
+{
+    g_autofree char *group = g_strdup_printf("device %s", name);
+    g_autoptr(GError) err = NULL;
+    gboolean v;
+
+    *want = true;
+    if (!g_key_file_has_key(kf, group, "want-dirty-tracking", NULL)) {
+        return true;
+    }
+    v = g_key_file_get_boolean(kf, group, "want-dirty-tracking", &err);
+    if (err) {
+        g_set_error(errp, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_INVALID_ARGUMENT,
+                    "[device %s] want-dirty-tracking: %s", name, err->message);
+        return false;
+    }
+    *want = v;
+    return true;
+}
+
+static DemoDevice *find_device(DemoReport *r, VFIODevice *dev)
+{
+    for (guint i = 0; i < r->devices->len; i++) {
+        DemoDevice *d = &g_array_index(r->devices, DemoDevice, i);
+        if (d->dev == dev) {
+            return d;
+        }
+    }
+    return NULL;
+}
+
+static bool plug(DemoReport *r, VFIOAddressSpace *as, IOMMUFDBackend *be, DemoDevice *d,
+                 GError **errp)
+{
+    VFIOAttachOptions opts = { .no_iommu_dirty_tracking = !d->want_dirty };
+
+    if (!vfio_address_space_attach_device(as, be, d->dev, &opts, errp)) {
+        return false;
+    }
+    VFIOHwpt *hwpt = vfio_device_get_hwpt(d->dev);
+    if (hwpt) {
+        demo_report_log(r, "plug %s: HWPT %u (%s) after %u attach attempt(s), IOAS %u",
+                        d->name, vfio_hwpt_get_id(hwpt),
+                        vfio_hwpt_get_flags(hwpt) & IOMMU_HWPT_ALLOC_DIRTY_TRACKING ?
+                        "dirty-tracking" : "plain",
+                        vfio_device_get_attach_attempts(d->dev),
+                        vfio_container_get_ioas_id(vfio_device_get_container(d->dev)));
+    } else {
+        demo_report_log(r, "plug %s: mdev attached to IOAS %u", d->name,
+                        vfio_container_get_ioas_id(vfio_device_get_container(d->dev)));
+    }
+    return true;
+}
+
+static void record_coverage(DemoReport *r)
+{
+    for (guint i = 0; i < r->devices->len; i++) {
+        DemoDevice *d = &g_array_index(r->devices, DemoDevice, i);
+        VFIOContainer *c = vfio_device_get_container(d->dev);
+
+        d->mdev = vfio_device_is_mdev(d->dev);
+        d->coverage = c ? vfio_container_dirty_coverage(c, d->dev, &d->why)
+                        : VFIO_DIRTY_COVERAGE_NONE;
+    }
+}
+
+/* Pick the device to hot-unplug and re-plug: the first physical device that
+ * shares its HWPT with another device (so the HWPT survives and the re-plug
+ * shows a reuse), else the first device. */
+static DemoDevice *pick_replug(DemoReport *r)
+{
+    for (guint i = 0; i < r->devices->len; i++) {
+        DemoDevice *d = &g_array_index(r->devices, DemoDevice, i);
+        VFIOHwpt *h = vfio_device_get_hwpt(d->dev);
+        if (h && vfio_hwpt_device_count(h) > 1) {
+            return d;
+        }
+    }
+    return r->devices->len ? &g_array_index(r->devices, DemoDevice, 0) : NULL;
+}
+
+static bool run_flow(DemoReport *r, IOMMUFDBackend *be, GError **errp)
+{
+    VFIOAddressSpace *as = vfio_address_space_new(r);
+    void *ram = MAP_FAILED;
+    size_t ram_size = DEMO_LOW_SIZE + DEMO_HIGH_SIZE;
+    bool ok = false;
+    DemoDevice *rp;
+
+    for (guint i = 0; i < r->devices->len; i++) {
+        if (!plug(r, as, be, &g_array_index(r->devices, DemoDevice, i), errp)) {
+            goto out;
+        }
+        g_array_index(r->devices, DemoDevice, i).attach_attempts =
+            vfio_device_get_attach_attempts(g_array_index(r->devices, DemoDevice, i).dev);
+    }
+
+    ram = mmap(NULL, ram_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (ram == MAP_FAILED) {
+        g_set_error(errp, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_HOST,
+                    "cannot allocate %zu bytes of guest memory: %s", ram_size,
+                    g_strerror(errno));
+        goto out;
+    }
+    if (!vfio_address_space_dma_map(as, DEMO_LOW_IOVA, DEMO_LOW_SIZE, ram, false, errp) ||
+        !vfio_address_space_dma_map(as, DEMO_HIGH_IOVA, DEMO_HIGH_SIZE,
+                                    (char *)ram + DEMO_LOW_SIZE, false, errp)) {
+        goto out;
+    }
+    r->mapped_bytes = ram_size;
+    demo_report_log(r, "map guest RAM: IOVA 0x%" PRIx64 "+0x%" PRIx64 " and 0x%" PRIx64
+                    "+0x%" PRIx64 " in %u container(s)", DEMO_LOW_IOVA, DEMO_LOW_SIZE,
+                    DEMO_HIGH_IOVA, DEMO_HIGH_SIZE, vfio_address_space_container_count(as));
+
+    record_coverage(r);
+    demo_report_snapshot(r, as);
+
+    rp = pick_replug(r);
+    if (rp) {
+        if (!vfio_address_space_detach_device(as, rp->dev, errp)) {
+            goto out;
+        }
+        demo_report_log(r, "hot-unplug %s", rp->name);
+        if (!plug(r, as, be, rp, errp)) {
+            goto out;
+        }
+        rp->replug_attempts = vfio_device_get_attach_attempts(rp->dev);
+        r->replugged = g_strdup(rp->name);
+    }
+    ok = true;
+
+out:
+    /* Teardown, also after a failure: unmap, unplug every device. */
+    if (r->mapped_bytes) {
+        g_autoptr(GError) err = NULL;
+        if (!vfio_address_space_dma_unmap(as, DEMO_LOW_IOVA, DEMO_LOW_SIZE, 0, &err) ||
+            !vfio_address_space_dma_unmap(as, DEMO_HIGH_IOVA, DEMO_HIGH_SIZE, 0, &err)) {
+            demo_report_log(r, "unmap failed: %s", err->message);
+            ok = false;
+        }
+    }
+    for (guint i = 0; i < r->devices->len; i++) {
+        DemoDevice *d = &g_array_index(r->devices, DemoDevice, i);
+        g_autoptr(GError) err = NULL;
+
+        if (vfio_device_get_container(d->dev) &&
+            !vfio_address_space_detach_device(as, d->dev, &err)) {
+            demo_report_log(r, "unplug %s failed: %s", d->name, err->message);
+            ok = false;
+        }
+    }
+    demo_report_log(r, "teardown: every device unplugged, %u container(s) left",
+                    vfio_address_space_container_count(as));
+    {
+        g_autoptr(GError) err = NULL;
+        if (!vfio_address_space_free(as, &err)) {
+            demo_report_log(r, "address space not freed: %s", err->message);
+            ok = false;
+        }
+    }
+    if (ram != MAP_FAILED) {
+        munmap(ram, ram_size);
+    }
+    return ok;
+}
+
+static void free_devices(DemoReport *r)
+{
+    for (guint i = 0; i < r->devices->len; i++) {
+        DemoDevice *d = &g_array_index(r->devices, DemoDevice, i);
+        g_clear_pointer(&d->dev, vfio_device_free);
+    }
+}
+
+static int run_simulated(const DemoOptions *o)
+{
+    g_autoptr(GError) err = NULL;
+    g_autoptr(GKeyFile) kf = g_key_file_new();
+    g_autoptr(DemoReport) r = demo_report_new("simulated");
+    g_autoptr(VfioSim) sim = vfio_sim_new(&err);
+    IOMMUFDBackend *be;
+    const char **names;
+    unsigned n;
+    bool ok;
+
+    if (!sim) {
+        fprintf(stderr, "vfio-iommufd: %s\n", err->message);
+        return EXIT_FAILURE;
+    }
+    if (o->topology) {
+        if (!g_key_file_load_from_file(kf, o->topology, G_KEY_FILE_NONE, &err) ||
+            !vfio_sim_load_topology(sim, o->topology, &err)) {
+            fprintf(stderr, "vfio-iommufd: bad topology %s: %s\n", o->topology, err->message);
+            return EXIT_USAGE;
+        }
+    } else if (!g_key_file_load_from_data(kf, builtin_topology, -1, G_KEY_FILE_NONE, &err) ||
+               !vfio_sim_load_topology_data(sim, builtin_topology, &err)) {
+        fprintf(stderr, "vfio-iommufd: built-in topology: %s\n", err->message);
+        return EXIT_FAILURE;
+    }
+    vfio_sim_install(sim);
+
+    names = vfio_sim_device_names(sim, &n);
+    if (n == 0) {
+        g_free(names);
+        fprintf(stderr, "vfio-iommufd: bad topology %s: it has no [device NAME] section\n",
+                o->topology ? o->topology : "(built-in)");
+        return EXIT_USAGE;
+    }
+    for (unsigned i = 0; i < n; i++) {
+        DemoDevice d = { .name = g_strdup(names[i]) };
+
+        g_array_append_val(r->devices, d);
+        DemoDevice *dp = &g_array_index(r->devices, DemoDevice, r->devices->len - 1);
+        if (!read_wishes(kf, names[i], &dp->want_dirty, &err)) {
+            g_free(names);
+            free_devices(r);
+            fprintf(stderr, "vfio-iommufd: bad topology %s: %s\n",
+                    o->topology ? o->topology : "(built-in)", err->message);
+            return EXIT_USAGE;
+        }
+        dp->dev = vfio_device_open_sysfs(vfio_sim_device_sysfs_path(sim, names[i]), &err);
+        if (!dp->dev) {
+            g_free(names);
+            free_devices(r);
+            fprintf(stderr, "vfio-iommufd: %s: %s\n", names[i], err->message);
+            return EXIT_FAILURE;
+        }
+    }
+    g_free(names);
+
+    be = iommufd_backend_new();
+    ok = run_flow(r, be, &err);
+    free_devices(r);
+    if (!iommufd_backend_free(be, err ? NULL : &err)) {
+        ok = false;
+    }
+    r->leaked_objects = vfio_sim_live_objects(sim);
+    demo_report_log(r, "kernel objects left: %" PRId64 ", open fds left: %u",
+                    r->leaked_objects, vfio_sim_open_fds(sim));
+    if (o->json) {
+        demo_report_print_json(r, stdout);
+    } else {
+        demo_report_print_text(r, stdout);
+    }
+    if (!ok) {
+        fprintf(stderr, "vfio-iommufd: demo failed: %s\n", err ? err->message : "see log");
+        return EXIT_FAILURE;
+    }
+    return r->leaked_objects == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
+
+static int run_real(const DemoOptions *o)
+{
+    g_autoptr(GError) err = NULL;
+    g_autoptr(DemoReport) r = demo_report_new("linux");
+    IOMMUFDBackend *be;
+    bool ok;
+
+    for (guint i = 0; i < o->devices->len; i++) {
+        const char *arg = g_ptr_array_index(o->devices, i);
+        DemoDevice d = { .name = g_strdup(arg), .want_dirty = true };
+
+        d.dev = arg[0] == '/' ? vfio_device_open_sysfs(arg, &err)
+                              : vfio_device_open_pci(arg, &err);
+        g_array_append_val(r->devices, d);
+        if (!d.dev) {
+            free_devices(r);
+            fprintf(stderr, "vfio-iommufd: %s: %s\n", arg, err->message);
+            return err->domain == VFIO_IOMMUFD_ERROR &&
+                   err->code == VFIO_IOMMUFD_ERROR_INVALID_ARGUMENT ? EXIT_USAGE : EXIT_FAILURE;
+        }
+    }
+    be = iommufd_backend_new();
+    ok = run_flow(r, be, &err);
+    free_devices(r);
+    if (!iommufd_backend_free(be, err ? NULL : &err)) {
+        ok = false;
+    }
+    if (o->json) {
+        demo_report_print_json(r, stdout);
+    } else {
+        demo_report_print_text(r, stdout);
+    }
+    if (!ok) {
+        fprintf(stderr, "vfio-iommufd: demo failed: %s\n", err ? err->message : "see log");
+        return EXIT_FAILURE;
+    }
+    return EXIT_SUCCESS;
+}
+
+int main(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        { "json", no_argument, NULL, 'j' },
+        { "topology", required_argument, NULL, 't' },
+        { "device", required_argument, NULL, 'd' },
+        { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 },
+    };
+    g_autoptr(GPtrArray) devices = g_ptr_array_new();
+    DemoOptions o = { .devices = devices };
+    int c;
+
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'j':
+            o.json = true;
+            break;
+        case 't':
+            o.topology = optarg;
+            break;
+        case 'd':
+            g_ptr_array_add(devices, optarg);
+            break;
+        case 'h':
+            usage(stdout);
+            return EXIT_SUCCESS;
+        default:
+            fprintf(stderr, "vfio-iommufd: bad option '%s'\n", argv[optind - 1]);
+            usage(stderr);
+            return EXIT_USAGE;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "vfio-iommufd: unexpected argument '%s'\n", argv[optind]);
+        usage(stderr);
+        return EXIT_USAGE;
+    }
+    if (o.topology && devices->len) {
+        fprintf(stderr, "vfio-iommufd: --topology and --device exclude each other\n");
+        return EXIT_USAGE;
+    }
+    return devices->len ? run_real(&o) : run_simulated(&o);
+}

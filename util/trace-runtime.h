@@ -1,0 +1,32 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * vfio-iommufd: the run-time side of tracing (internal).
+ *
+ * Each folder's trace-events file is turned by scripts/tracetool.py into a
+ * trace.h of inline trace_<event>() functions and a table of the folder's
+ * events, registered here by a constructor. The "log" back end prints an
+ * event only while its switch is on; switches are set from the
+ * VFIO_IOMMUFD_TRACE environment variable when the events are registered and
+ * at run time with vfio_iommufd_trace_enable().
+ */
+#ifndef VFIO_IOMMUFD_TRACE_RUNTIME_H
+#define VFIO_IOMMUFD_TRACE_RUNTIME_H
+
+#include <stdbool.h>
+#include <glib.h>
+
+typedef struct VfioTraceEvent {
+    const char *name;
+    bool *on;
+} VfioTraceEvent;
+
+typedef struct VfioTraceGroup {
+    const char *name;
+    VfioTraceEvent *events;      /* terminated by { NULL, NULL } */
+    struct VfioTraceGroup *next;
+} VfioTraceGroup;
+
+void vfio_trace_register_group(VfioTraceGroup *group);
+void vfio_trace_log(const char *event, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
+
+#endif

@@ -1,0 +1,115 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * vfio-iommufd: trace event switches and the "log" back end.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "vfio-iommufd/trace.h"
+#include "util/trace-runtime.h"
+
+static VfioTraceGroup *groups;
+static FILE *trace_out;
+static GMutex trace_lock;
+
+static unsigned set_matching(VfioTraceGroup *list, const char *pattern, bool on)
+{
+    g_autoptr(GPatternSpec) spec = g_pattern_spec_new(pattern);
+    unsigned n = 0;
+
+    for (VfioTraceGroup *g = list; g; g = g->next) {
+        for (VfioTraceEvent *ev = g->events; ev->name; ev++) {
+            if (g_pattern_spec_match_string(spec, ev->name)) {
+                *ev->on = on;
+                n++;
+            }
+        }
+    }
+    return n;
+}
+
+/* Apply VFIO_IOMMUFD_TRACE to one group (called as each group registers). */
+static void apply_env(VfioTraceGroup *group)
+{
+    const char *env = getenv("VFIO_IOMMUFD_TRACE");
+    g_auto(GStrv) parts = NULL;
+    VfioTraceGroup *saved_next = group->next;
+
+    if (!env || !*env) {
+        return;
+    }
+    group->next = NULL;
+    parts = g_strsplit(env, ",", -1);
+    for (char **p = parts; *p; p++) {
+        const char *pat = g_strstrip(*p);
+        bool on = true;
+
+        if (*pat == '-') {
+            on = false;
+            pat++;
+        }
+        if (*pat) {
+            set_matching(group, pat, on);
+        }
+    }
+    group->next = saved_next;
+}
+
+void vfio_trace_register_group(VfioTraceGroup *group)
+{
+    g_mutex_lock(&trace_lock);
+    apply_env(group);
+    group->next = groups;
+    groups = group;
+    g_mutex_unlock(&trace_lock);
+}
+
+unsigned vfio_iommufd_trace_enable(const char *pattern, bool on)
+{
+    unsigned n;
+
+    g_return_val_if_fail(pattern != NULL, 0);
+    g_mutex_lock(&trace_lock);
+    n = set_matching(groups, pattern, on);
+    g_mutex_unlock(&trace_lock);
+    return n;
+}
+
+bool vfio_iommufd_trace_is_enabled(const char *name)
+{
+    g_return_val_if_fail(name != NULL, false);
+    for (VfioTraceGroup *g = groups; g; g = g->next) {
+        for (VfioTraceEvent *ev = g->events; ev->name; ev++) {
+            if (strcmp(ev->name, name) == 0) {
+                return *ev->on;
+            }
+        }
+    }
+    return false;
+}
+
+void vfio_iommufd_trace_set_output(FILE *fp)
+{
+    g_mutex_lock(&trace_lock);
+    trace_out = fp;
+    g_mutex_unlock(&trace_lock);
+}
+
+void vfio_trace_log(const char *event, const char *fmt, ...)
+{
+    gint64 now = g_get_real_time();
+    va_list ap;
+
+    g_mutex_lock(&trace_lock);
+    FILE *out = trace_out ? trace_out : stderr;
+    fprintf(out, "%" G_GINT64_FORMAT ".%06" G_GINT64_FORMAT " %d %s ",
+            now / G_USEC_PER_SEC, now % G_USEC_PER_SEC, (int)getpid(), event);
+    va_start(ap, fmt);
+    vfprintf(out, fmt, ap);
+    va_end(ap);
+    fputc('\n', out);
+    fflush(out);
+    g_mutex_unlock(&trace_lock);
+}
