@@ -21,8 +21,9 @@ int vfio_kernel_ioctl(int fd, unsigned long request, void *arg, const char *name
 
 /* Set *errp to a VFIO_IOMMUFD_KERNEL_ERROR for @err (positive errno)
  * returned by ioctl @what. The message is "<what>: <strerror> (errno N): <fmt>".
- * ENOTTY and EOPNOTSUPP name the kernel version that added the feature when
- * @min_kernel is non-NULL ("6.7"). */
+ * ENOTTY (the kernel lacks the ioctl) names the kernel version that added
+ * the feature when @min_kernel is non-NULL ("6.7"). EOPNOTSUPP is reported
+ * as is: it means the IOMMU cannot do what was asked, not an old kernel. */
 void vfio_kernel_error(GError **errp, int err, const char *what,
                        const char *min_kernel, const char *fmt, ...)
     G_GNUC_PRINTF(5, 6);

@@ -510,6 +510,7 @@ bool vfio_device_detach(VFIODevice *dev, GError **errp)
                           dev->attached_pt);
         return false;
     }
+    dev->attached_pt = 0;
     return true;
 }
 

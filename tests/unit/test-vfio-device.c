@@ -775,6 +775,30 @@ static void test_device_free(void **state)
     assert_int_equal(vfio_sim_live_objects(f->sim), 1);
     vmm_ioas_done(f, ioas);
 
+    /* A borrowed fd stays open (and bound), but is detached. */
+    {
+        g_autofree char *node = cdev_node(f->sim, "nic0");
+        int fd = vfio_kernel_open(node, O_RDWR);
+        uint64_t detaches;
+
+        assert_true(fd >= 0);
+        ioas = vmm_ioas(f);
+        dev = vfio_device_new_from_fd(fd, NULL, &err);
+        assert_ok(dev != NULL, err);
+        assert_ok(vfio_device_bind(dev, f->be, &err), err);
+        assert_ok(vfio_device_attach(dev, ioas, &pt, &err), err);
+        detaches = vfio_sim_op_count(f->sim, VFIO_SIM_OP_DEVICE_DETACH);
+        vfio_device_free(dev);
+        assert_int_equal(vfio_sim_op_count(f->sim, VFIO_SIM_OP_DEVICE_DETACH), detaches + 1);
+        assert_int_equal(vfio_sim_device_attached_pt(f->sim, "nic0"), 0);
+        assert_int_equal(iommufd_backend_users(f->be), 1);
+        assert_int_equal(vfio_sim_open_fds(f->sim), 2);
+        vmm_ioas_done(f, ioas);
+        assert_int_equal(vfio_kernel_close(fd), 0);
+        assert_int_equal(vfio_sim_open_fds(f->sim), 0);
+        assert_int_equal(vfio_sim_live_objects(f->sim), 0);
+    }
+
     /* Through g_autoptr. */
     {
         g_autoptr(VFIODevice) d = open_bound(f, "nic1");
