@@ -39,8 +39,10 @@ fi
 pkgs=(meson ninja-build pkg-config gcc libglib2.0-dev libcmocka-dev
       systemtap-sdt-dev valgrind python3)
 if [ "$want_vm" = 1 ]; then
+    # tests/vm/run.sh: kernel build tools, busybox for the initramfs, and the
+    # static archives of glib and pcre2 for the statically linked guest program.
     pkgs+=(busybox-static bc bison flex libelf-dev libssl-dev cpio xz-utils make
-           libglib2.0-dev)
+           gzip libglib2.0-dev libpcre2-dev)
 fi
 
 missing=()

@@ -46,9 +46,11 @@ typedef struct VFIODeviceInfo {
  *
  * Find the cdev through <sysfs_path>/vfio-dev/vfioN (exactly one entry) and
  * open /dev/vfio/devices/vfioN. Detects mdevs (subsystem link to the mdev
- * bus). Errors: INVALID_ARGUMENT (path outside sysfs), NOT_FOUND (no
- * vfio-dev entry: not bound to a VFIO driver), HOST (several entries,
- * unreadable sysfs), kernel errno from the open.
+ * bus). Errors: INVALID_ARGUMENT (NULL, or not a directory strictly inside
+ * sysfs after resolving symlinks), NOT_FOUND (the path does not exist, or no
+ * vfio-dev/vfioN entry: not bound to a VFIO driver), HOST (several vfioN
+ * entries, unreadable sysfs), VFIO_IOMMUFD_KERNEL_ERROR with the errno of
+ * the open of /dev/vfio/devices/vfioN.
  * Returns: the device (vfio_device_free()), or NULL.
  */
 VFIO_IOMMUFD_API VFIODevice *vfio_device_open_sysfs(const char *sysfs_path, GError **errp);
@@ -58,7 +60,9 @@ VFIO_IOMMUFD_API VFIODevice *vfio_device_open_sysfs(const char *sysfs_path, GErr
  * @bdf: a PCI address "DDDD:BB:DD.F" (domain, bus, device, function in hex).
  *
  * vfio_device_open_sysfs() of <sysfs>/bus/pci/devices/@bdf. A malformed
- * address gives INVALID_ARGUMENT.
+ * address gives INVALID_ARGUMENT (exactly 4 hex digits of domain, 2 of bus,
+ * 2 of device up to 1f, a function 0-7; hex digits in either case), an
+ * address with no sysfs entry NOT_FOUND.
  */
 VFIO_IOMMUFD_API VFIODevice *vfio_device_open_pci(const char *bdf, GError **errp);
 
@@ -68,6 +72,9 @@ VFIO_IOMMUFD_API VFIODevice *vfio_device_open_pci(const char *bdf, GError **errp
  * @sysfs_path: the device's sysfs directory, or NULL. With it, the name and
  *   mdev-ness come from sysfs; without it the device is named "fd<N>" and
  *   treated as a physical device.
+ *
+ * No ioctl and no open. Errors: INVALID_ARGUMENT (@fd < 0, @sysfs_path not a
+ * directory inside sysfs), NOT_FOUND (@sysfs_path does not exist).
  */
 VFIO_IOMMUFD_API VFIODevice *vfio_device_new_from_fd(int fd, const char *sysfs_path,
                                                      GError **errp);
@@ -75,8 +82,11 @@ VFIO_IOMMUFD_API VFIODevice *vfio_device_new_from_fd(int fd, const char *sysfs_p
 /**
  * vfio_device_free:
  *
- * Detach (if attached), disconnect from the backend (if bound), close the fd
- * if the library opened it. NULL is accepted.
+ * Detach (if attached; a failure is only traced), close the fd if the
+ * library opened it (the kernel unbinds the device), drop the device's user
+ * of its backend (if bound). A VMM-passed fd is left open: the kernel keeps
+ * it bound to the iommufd until the VMM closes it (there is no unbind ioctl).
+ * NULL is accepted.
  */
 VFIO_IOMMUFD_API void vfio_device_free(VFIODevice *dev);
 

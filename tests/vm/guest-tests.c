@@ -696,26 +696,78 @@ static TResult t_container_mdev(Ctx *c)
     return T_PASS;
 }
 
-static TResult t_container_ranges(Ctx *c)
+/* What the kernel says about the container's IOAS once devices are in it. */
+static TResult t_kernel_ranges_attached(Ctx *c)
 {
-    const IOMMUFDIovaRange *r;
+    g_autofree IOMMUFDIovaRange *r = NULL;
     size_t n = 0, i;
+    uint64_t align = 0;
     VFIOContainer *ct;
+    g_autoptr(GError) err = NULL;
+    void *buf;
 
     if (!c->as || !vfio_address_space_container_count(c->as)) {
         FAIL("no container");
     }
     ct = vfio_address_space_container(c->as, 0);
-    r = vfio_container_get_iova_ranges(ct, &n);
+    OK(iommufd_backend_get_iova_ranges(c->be, vfio_container_get_ioas_id(ct), &r, &n, &align,
+                                       errp));
     for (i = 0; i < n; i++) {
-        note(c, "container range [0x%" PRIx64 ", 0x%" PRIx64 "]", r[i].start, r[i].last);
+        note(c, "kernel: ioas %u range [0x%" PRIx64 ", 0x%" PRIx64 "]",
+             vfio_container_get_ioas_id(ct), r[i].start, r[i].last);
     }
+    note(c, "kernel: alignment 0x%" PRIx64, align);
     CHECK(n >= 1, "no range");
-    note(c, "container alignment 0x%" PRIx64, vfio_container_get_iova_alignment(ct));
     /* The x86 MSI window is reserved once a device is attached. */
     EXPECT_VM(!overlaps_ranges(r, n, 0xfee00000, 0xfeefffff), "MSI window allowed");
-    EXPECT_VM(vfio_container_get_iova_alignment(ct) == 4096, "alignment 0x%" PRIx64,
-              vfio_container_get_iova_alignment(ct));
+    EXPECT_VM(align == 4096, "alignment 0x%" PRIx64, align);
+    /* A map into the reserved window is refused by the kernel. */
+    buf = alloc_pages(4096);
+    CHECK(buf, "mmap");
+    CHECK(!iommufd_backend_map_dma(c->be, vfio_container_get_ioas_id(ct), 0xfee00000, 4096, buf,
+                                   false, &err), "map in the MSI window succeeded");
+    note(c, "kernel: map at 0xfee00000: %s", err->message);
+    EXPECT_VM(g_error_matches(err, VFIO_IOMMUFD_KERNEL_ERROR, EINVAL), "%s", err->message);
+    munmap(buf, 4096);
+    return T_PASS;
+}
+
+/* The container's view must be the kernel's (it is used to check maps
+ * before any ioctl). */
+static TResult t_container_ranges(Ctx *c)
+{
+    g_autofree IOMMUFDIovaRange *k = NULL;
+    const IOMMUFDIovaRange *r;
+    size_t n = 0, nk = 0, i;
+    uint64_t align = 0;
+    VFIOContainer *ct;
+    g_autoptr(GError) err = NULL;
+    void *buf;
+
+    if (!c->as || !vfio_address_space_container_count(c->as)) {
+        FAIL("no container");
+    }
+    ct = vfio_address_space_container(c->as, 0);
+    OK(iommufd_backend_get_iova_ranges(c->be, vfio_container_get_ioas_id(ct), &k, &nk, &align,
+                                       errp));
+    r = vfio_container_get_iova_ranges(ct, &n);
+    for (i = 0; i < n; i++) {
+        note(c, "container: range [0x%" PRIx64 ", 0x%" PRIx64 "]", r[i].start, r[i].last);
+    }
+    note(c, "container: alignment 0x%" PRIx64, vfio_container_get_iova_alignment(ct));
+    CHECK(n == nk && !memcmp(r, k, n * sizeof(*r)),
+          "container has %zu range(s) [0x%" PRIx64 "..], kernel %zu [0x%" PRIx64 "..]",
+          n, n ? r[0].start : 0, nk, nk ? k[0].start : 0);
+    CHECK(vfio_container_get_iova_alignment(ct) == align, "container alignment 0x%" PRIx64
+          ", kernel 0x%" PRIx64, vfio_container_get_iova_alignment(ct), align);
+    /* So a map into the MSI window is refused before any ioctl. */
+    buf = alloc_pages(4096);
+    CHECK(buf, "mmap");
+    CHECK(!vfio_container_dma_map(ct, 0xfee00000, 4096, buf, false, &err),
+          "container map in the MSI window succeeded");
+    munmap(buf, 4096);
+    CHECK(g_error_matches(err, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_INVALID_ARGUMENT),
+          "container map in the MSI window: %s", err->message);
     return T_PASS;
 }
 
@@ -1106,7 +1158,8 @@ static const Test iommu_tests[] = {
     { "devices: mdev detection, bind, hw info ENOENT", t_mdev_detect },
     { "containers: devices share one HWPT, one attempt each, no dirty flag", t_container_attach },
     { "containers: the mdev attaches to the IOAS", t_container_mdev },
-    { "containers: IOVA ranges without the MSI window", t_container_ranges },
+    { "kernel: IOAS ranges after attach exclude the MSI window", t_kernel_ranges_attached },
+    { "containers: IOVA ranges and alignment agree with the kernel's", t_container_ranges },
     { "containers: unplug in attach order, old ids ENOENT", t_unplug_a },
     { "containers: replug mdev first, unplug reversed, old ids ENOENT", t_replug_b },
     { "containers: unplug/replug one device, rejoin the HWPT", t_replug_c },

@@ -205,7 +205,7 @@ check_tap() {
     awk -v name="$name" '
         { sub(/\r$/, "") }
         /^VMTEST-BEGIN/ { inside = 1; next }
-        /^VMTEST-END/   { inside = 0; ended = 1; next }
+        /^VMTEST-END/   { inside = 0; ended = 1; rc = $3; sub(/^rc=/, "", rc); next }
         !inside { next }
         /^1\.\.[0-9]+/ { plan = substr($0, 4) + 0; next }
         /^not ok [0-9]+/ { fail++; print "[vm] " name ": FAILED: " $0; n = $3 + 0; seen[n]++; next }
@@ -224,6 +224,7 @@ check_tap() {
                 else if (seen[i] > 1) { print "[vm] " name ": result for test " i " seen " seen[i] " times"; bad = 1 }
             }
             for (k in seen) if (k + 0 > plan || k + 0 < 1) { print "[vm] " name ": result " k " outside the plan 1.." plan; bad = 1 }
+            if (ended && rc != "0") { print "[vm] " name ": the guest test program exited with " rc; bad = 1 }
             if (fail || skip) bad = 1
             printf "[vm] %s: planned %d, ok %d, not ok %d, skipped %d\n", name, plan, ok, fail + 0, skip + 0
             exit bad
@@ -236,7 +237,7 @@ boot() {
     local logf="$workdir/console-$name.log" rc=0 t0
     t0=$(date +%s)
     log "boot '$name' (timeout ${boot_timeout}s), console -> $logf"
-    timeout --foreground -k 10 "$boot_timeout" qemu-system-x86_64 \
+    timeout -k 10 "$boot_timeout" qemu-system-x86_64 \
         -machine q35,kernel-irqchip=split -accel tcg -cpu max -m 1G -smp 2 \
         "$@" \
         -kernel "$bzimage" -initrd "$initrd" \
