@@ -13,6 +13,7 @@
 #include <glib/gstdio.h>
 
 #include "test-common.h"
+#include "vfio-iommufd/kernel.h"
 #include "util/kernel-internal.h"
 
 #define TOPOLOGY \
