@@ -52,10 +52,10 @@ static const char builtin_topology[] =
     "want-dirty-tracking=false\n";
 
 /* Guest memory of the demo: low RAM below the 32-bit hole and high RAM. */
-#define DEMO_LOW_IOVA   0x0ULL
-#define DEMO_LOW_SIZE   (64ULL << 20)
-#define DEMO_HIGH_IOVA  0x100000000ULL
-#define DEMO_HIGH_SIZE  (64ULL << 20)
+#define DEMO_LOW_IOVA   UINT64_C(0x0)
+#define DEMO_LOW_SIZE   (UINT64_C(64) << 20)
+#define DEMO_HIGH_IOVA  UINT64_C(0x100000000)
+#define DEMO_HIGH_SIZE  (UINT64_C(64) << 20)
 
 typedef struct DemoOptions {
     bool json;
@@ -102,17 +102,6 @@ static bool read_wishes(GKeyFile *kf, const char *name, bool *want, GError **err
     }
     *want = v;
     return true;
-}
-
-static DemoDevice *find_device(DemoReport *r, VFIODevice *dev)
-{
-    for (guint i = 0; i < r->devices->len; i++) {
-        DemoDevice *d = &g_array_index(r->devices, DemoDevice, i);
-        if (d->dev == dev) {
-            return d;
-        }
-    }
-    return NULL;
 }
 
 static bool plug(DemoReport *r, VFIOAddressSpace *as, IOMMUFDBackend *be, DemoDevice *d,

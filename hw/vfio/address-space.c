@@ -220,13 +220,48 @@ fail:
     return false;
 }
 
+/*
+ * The bookkeeping half of a detach, once the device is detached in the
+ * kernel (or, for vfio_container_device_release(), about to be by the close
+ * of its fd): it leaves its HWPT's and container's lists, an empty HWPT is
+ * destroyed, an empty container cleaned up.
+ */
+static bool as_forget_device(VFIOContainerDevice *cd, GError **errp)
+{
+    VFIODevice *dev = cd->dev;
+    VFIOContainer *c = cd->container;
+    VFIOHwpt *h = cd->hwpt;
+    g_autoptr(GError) err = NULL;
+    bool freed;
+
+    trace_vfio_as_detach_device(vfio_device_get_name(dev), c->ioas_id, h ? h->id : 0);
+    if (h) {
+        vfio_hwpt_remove_device(h, dev);
+    }
+    vfio_container_remove_device(c, dev);
+    vfio_device_set_container_priv(dev, NULL);
+    g_free(cd);
+
+    if (h && h->devices->len == 0 && !vfio_hwpt_destroy(h, &err)) {
+        /* The device is detached; the empty HWPT stays known (it still
+         * exists in the kernel) and is reused or destroyed later. */
+        g_propagate_prefixed_error(errp, g_steal_pointer(&err),
+                                   "device %s detached, but: ", vfio_device_get_name(dev));
+        return false;
+    }
+    if (c->devices->len == 0 && !vfio_container_cleanup(c, &freed, &err)) {
+        g_propagate_prefixed_error(errp, g_steal_pointer(&err),
+                                   "device %s detached, but: ", vfio_device_get_name(dev));
+        return false;
+    }
+    return true;
+}
+
 bool vfio_address_space_detach_device(VFIOAddressSpace *as, VFIODevice *dev, GError **errp)
 {
     VFIOContainerDevice *cd = vfio_container_device_state(dev);
-    g_autoptr(GError) err = NULL;
     VFIOContainer *c;
     VFIOHwpt *h;
-    bool freed;
 
     if (!as || !dev) {
         g_set_error(errp, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_INVALID_ARGUMENT,
@@ -249,27 +284,7 @@ bool vfio_address_space_detach_device(VFIOAddressSpace *as, VFIODevice *dev, GEr
                        h ? h->id : 0);
         return false;
     }
-    trace_vfio_as_detach_device(vfio_device_get_name(dev), c->ioas_id, h ? h->id : 0);
-    if (h) {
-        vfio_hwpt_remove_device(h, dev);
-    }
-    vfio_container_remove_device(c, dev);
-    vfio_device_set_container_priv(dev, NULL);
-    g_free(cd);
-
-    if (h && h->devices->len == 0 && !vfio_hwpt_destroy(h, &err)) {
-        /* The device is detached; the empty HWPT stays known (it still
-         * exists in the kernel) and is reused or destroyed later. */
-        g_propagate_prefixed_error(errp, g_steal_pointer(&err),
-                                   "device %s detached, but: ", vfio_device_get_name(dev));
-        return false;
-    }
-    if (c->devices->len == 0 && !vfio_container_cleanup(c, &freed, &err)) {
-        g_propagate_prefixed_error(errp, g_steal_pointer(&err),
-                                   "device %s detached, but: ", vfio_device_get_name(dev));
-        return false;
-    }
-    return true;
+    return as_forget_device(cd, errp);
 }
 
 VFIOContainer *vfio_device_get_container(const VFIODevice *dev)
@@ -435,4 +450,24 @@ bool vfio_address_space_dma_unmap(VFIOAddressSpace *as, uint64_t iova, uint64_t 
     g_array_remove_range(as->mappings, first, n);
     trace_vfio_as_dma_unmap(as, iova, size, n, as->containers->len);
     return true;
+}
+
+void vfio_container_device_release(VFIODevice *dev)
+{
+    VFIOContainerDevice *cd = vfio_container_device_state(dev);
+    g_autoptr(GError) err = NULL;
+
+    if (!cd) {
+        return;
+    }
+    trace_vfio_as_release_device(vfio_device_get_name(dev), cd->container->ioas_id);
+    if (vfio_address_space_detach_device(cd->container->as, dev, &err)) {
+        return;
+    }
+    trace_vfio_as_release_failed(vfio_device_get_name(dev), err->message);
+    g_clear_error(&err);
+    cd = vfio_container_device_state(dev);
+    if (cd && !as_forget_device(cd, &err)) {
+        trace_vfio_as_release_failed(vfio_device_get_name(dev), err->message);
+    }
 }

@@ -6,8 +6,9 @@
  * The device layer stores one opaque pointer for the container layer and
  * never looks at it: the container layer sets it when it places a device in
  * a container and clears it (and frees what it points to) when the device
- * leaves. A device must therefore leave its container through
- * vfio_address_space_detach_device() before vfio_device_free().
+ * leaves. vfio_device_free() of a device still in a container first takes
+ * it out through vfio_container_device_release(), so the container's lists
+ * never point to a freed device.
  */
 #ifndef VFIO_IOMMUFD_HW_VFIO_DEVICE_INTERNAL_H
 #define VFIO_IOMMUFD_HW_VFIO_DEVICE_INTERNAL_H
@@ -18,5 +19,10 @@
 void vfio_device_set_container_priv(VFIODevice *dev, void *priv);
 /* Returns: the container layer's private pointer of @dev, or NULL. */
 void *vfio_device_get_container_priv(const VFIODevice *dev);
+
+/* Take @dev out of the container it is in (as
+ * vfio_address_space_detach_device() does); failures are traced and the
+ * device leaves the container's lists anyway. Called by vfio_device_free(). */
+void vfio_container_device_release(VFIODevice *dev);
 
 #endif

@@ -567,6 +567,9 @@ void vfio_device_free(VFIODevice *dev)
         return;
     }
     trace_vfio_device_free(dev->name, dev->fd, dev->fd_owned, dev->devid, dev->attached_pt);
+    if (dev->container_priv) {
+        vfio_container_device_release(dev);
+    }
     if (dev->attached_pt && !vfio_device_detach(dev, &err)) {
         /* Closing the fd below detaches and unbinds anyway (an owned fd). */
         trace_vfio_device_free_detach_failed(dev->name, err->message);
