@@ -164,7 +164,7 @@ static inline void fixture_free(Fixture *f)
     g_autoptr(GError) err = NULL;
 
     for (unsigned i = 0; i < f->ndevs; i++) {
-        if (vfio_device_get_container(f->devs[i])) {
+        if (f->devs[i] && vfio_device_get_container(f->devs[i])) {
             assert_ok(vfio_address_space_detach_device(f->as, f->devs[i], &err), err);
         }
     }

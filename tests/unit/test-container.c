@@ -329,6 +329,36 @@ static void test_detach_destroy_fails(void **state)
 }
 
 /* The container holds exactly one backend user for its life. */
+/* vfio_device_free() of a device still in a container takes it out first:
+ * the container's lists never point to a freed device, its HWPT (now
+ * empty) and, for the last device, the container and IOAS are destroyed. */
+static void test_free_device_in_container(void **state)
+{
+    Fixture *f = fixture_new(topo);
+    VFIOContainer *c;
+
+    attach_ok(f, "a0", NULL);
+    attach_ok(f, "a1", NULL);
+    attach_ok(f, "b0", NULL);
+    c = vfio_address_space_container(f->as, 0);
+    assert_int_equal(vfio_container_hwpt_count(c), 2);
+
+    vfio_device_free(fdev(f, "b0"));
+    f->devs[2] = NULL;           /* b0: the fixture must not free it again */
+    assert_int_equal(vfio_container_device_count(c), 2);
+    assert_int_equal(vfio_container_hwpt_count(c), 1);
+    assert_int_equal(vfio_sim_live_objects(f->sim), 2 + 1 + 1);  /* 2 bindings, IOAS, HWPT */
+
+    vfio_device_free(fdev(f, "a0"));
+    f->devs[0] = NULL;
+    vfio_device_free(fdev(f, "a1"));
+    f->devs[1] = NULL;
+    assert_int_equal(vfio_address_space_container_count(f->as), 0);
+    assert_int_equal(vfio_sim_live_objects(f->sim), 0);
+    assert_int_equal(iommufd_backend_users(f->be), 0);
+    fixture_free(f);
+}
+
 static void test_backend_users(void **state)
 {
     Fixture *f = fixture_new(topo);
@@ -356,6 +386,7 @@ int main(void)
         cmocka_unit_test(test_detach),
         cmocka_unit_test(test_detach_destroy_fails),
         cmocka_unit_test(test_backend_users),
+        cmocka_unit_test(test_free_device_in_container),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
