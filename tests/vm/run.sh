@@ -195,7 +195,7 @@ guest="$workdir/guest-tests"
 log "linking $guest statically"
 # shellcheck disable=SC2046
 gcc -std=gnu11 -O2 -g -static -Wall -Wextra -Wshadow -Wstrict-prototypes \
-    -Wmissing-prototypes -Wno-unused-parameter -Werror -D_GNU_SOURCE \
+    -Wmissing-prototypes -Wno-unused-parameter -Wformat=2 -Wno-format-nonliteral -Werror -D_GNU_SOURCE \
     -I"$srcroot/include" ${test_h_dir:+-I"$test_h_dir"} $(pkg-config --cflags glib-2.0) \
     -o "$guest" "$here/guest-tests.c" "$vmbuild/libvfio-iommufd.a" \
     $(pkg-config --static --libs glib-2.0) 2>"$workdir/link.log" ||
