@@ -32,6 +32,9 @@ step "build (plain, -Werror)"
 setup_build build -Dwerror=true
 ninja -C build
 
+step "install + link a VMM against it with pkg-config (examples/minimal-vmm.c)"
+bash scripts/check-install.sh build
+
 step "unit tests (plain)"
 meson test -C build --suite unit --print-errorlogs --num-processes 2 --logbase unit-plain
 
