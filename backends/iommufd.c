@@ -618,7 +618,7 @@ bool iommufd_backend_set_dirty_tracking(IOMMUFDBackend *be, uint32_t hwpt_id, bo
 }
 
 bool iommufd_backend_get_dirty_bitmap(IOMMUFDBackend *be, uint32_t hwpt_id, uint64_t iova,
-                                      uint64_t size, uint64_t page_size, uint64_t *bitmap,
+                                      uint64_t size, uint64_t page_size, void *bitmap,
                                       uint64_t flags, GError **errp)
 {
     struct iommu_hwpt_get_dirty_bitmap arg;

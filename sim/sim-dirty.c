@@ -175,23 +175,32 @@ bool sim_dirty_test(const SimDirty *d, uint64_t iova)
 typedef struct ReportCtx {
     uint64_t first;             /* first 4 KiB page of the report */
     unsigned shift;             /* log2(page_size / 4096) */
-    uint64_t *bitmap;
+    uint8_t *bitmap;            /* any byte address: no alignment required */
     bool clear;
 } ReportCtx;
 
-static inline void out_set(uint64_t *bitmap, uint64_t bit)
+/* OR @v into 64-bit word @idx of a bitmap that may be at any byte address
+ * (the kernel accepts any user pointer). Only the words of the report are
+ * touched: 0 .. DIV_ROUND_UP(npages, 64) - 1. */
+static inline void out_or(uint8_t *bitmap, uint64_t idx, uint64_t v)
 {
-    bitmap[bit / 64] |= UINT64_C(1) << (bit % 64);
+    uint64_t w;
+
+    memcpy(&w, bitmap + idx * 8, sizeof(w));
+    w |= v;
+    memcpy(bitmap + idx * 8, &w, sizeof(w));
 }
 
-static void report_fn(SimDirtyChunk *c, uint64_t lo, uint64_t hi, void *opaque)
+static inline void out_set(uint8_t *bitmap, uint64_t bit)
 {
-    ReportCtx *r = opaque;
+    out_or(bitmap, bit / 64, UINT64_C(1) << (bit % 64));
+}
+
+/* Report pages [lo, hi] of @c word by word, bit group by bit group. */
+static void report_bits(SimDirtyChunk *c, uint64_t lo, uint64_t hi, ReportCtx *r)
+{
     uint64_t base = c->index << CHUNK_SHIFT;
 
-    if (!c->any) {
-        return;
-    }
     for (uint64_t w = lo / 64; w <= hi / 64; w++) {
         unsigned b0 = w == lo / 64 ? lo % 64 : 0;
         unsigned b1 = w == hi / 64 ? hi % 64 : 63;
@@ -207,13 +216,13 @@ static void report_fn(SimDirtyChunk *c, uint64_t lo, uint64_t hi, void *opaque)
                 uint64_t off = page0 - r->first;
                 unsigned sh = off % 64;
 
-                r->bitmap[off / 64] |= bits << sh;
+                out_or(r->bitmap, off / 64, bits << sh);
                 if (sh && bits >> (64 - sh)) {
-                    r->bitmap[off / 64 + 1] |= bits >> (64 - sh);
+                    out_or(r->bitmap, off / 64 + 1, bits >> (64 - sh));
                 }
             } else {
                 /* only the first word of the report: bits below first are masked */
-                r->bitmap[0] |= bits >> (r->first - page0);
+                out_or(r->bitmap, 0, bits >> (r->first - page0));
             }
             continue;
         }
@@ -236,13 +245,101 @@ static void report_fn(SimDirtyChunk *c, uint64_t lo, uint64_t hi, void *opaque)
             bits &= ~word_mask(b, (unsigned)(group_last - page0));
         }
     }
+}
+
+/*
+ * OR @n whole stored words into the output at bit offset @off (the bit of
+ * the first word's page 0), zeroing them when @clear: the bulk of a 4 KiB
+ * report, one load and one or two read-modify-writes per word.
+ */
+static void report_words(uint8_t *bitmap, uint64_t off, uint64_t *words, uint64_t n,
+                         bool clear)
+{
+    unsigned sh = off % 64;
+    uint8_t *out = bitmap + off / 64 * 8;
+
+    if (!sh) {
+        for (uint64_t k = 0; k < n; k++) {
+            uint64_t v = words[k];
+
+            if (clear) {
+                words[k] = 0;
+            }
+            out_or(out, k, v);
+        }
+        return;
+    }
+    /* every bit of these words is inside the report, so is word k + 1 */
+    for (uint64_t k = 0; k < n; k++) {
+        uint64_t v = words[k];
+
+        if (clear) {
+            words[k] = 0;
+        }
+        out_or(out, k, v << sh);
+        out_or(out, k + 1, v >> (64 - sh));
+    }
+}
+
+/*
+ * The words strictly between the edge words of [lo, hi] are whole and lie
+ * inside the report: at 4 KiB they are ORed in word by word; when a page
+ * spans whole words (page_size >= 256 KiB) a non-zero word sets its page's
+ * bit. Edge words, and page sizes of 8-128 KiB, go bit group by bit group.
+ * Clearing is done on the way (edges with masks): same result as reporting
+ * everything first and clearing [lo, hi] afterwards.
+ */
+static void report_fn(SimDirtyChunk *c, uint64_t lo, uint64_t hi, void *opaque)
+{
+    ReportCtx *r = opaque;
+    uint64_t base = c->index << CHUNK_SHIFT;
+    uint64_t w0 = lo / 64, w1 = hi / 64;
+
+    if (!c->any) {
+        return;
+    }
+    if (r->shift != 0 && r->shift < 6) {
+        report_bits(c, lo, hi, r);
+        if (r->clear) {
+            chunk_bits(c, lo, hi, false);
+        }
+        return;
+    }
+    report_bits(c, lo, MIN(hi, w0 * 64 + 63), r);
+    if (w1 > w0) {
+        report_bits(c, w1 * 64, hi, r);
+    }
+    if (w1 > w0 + 1) {
+        uint64_t *words = &c->words[w0 + 1];
+        uint64_t n = w1 - w0 - 1;
+        uint64_t page0 = base + (w0 + 1) * 64;      /* > lo's page >= r->first */
+
+        if (r->shift == 0) {
+            report_words(r->bitmap, page0 - r->first, words, n, r->clear);
+        } else {
+            for (uint64_t k = 0; k < n; k++) {
+                if (words[k]) {
+                    out_set(r->bitmap, (page0 + k * 64 - r->first) >> r->shift);
+                    if (r->clear) {
+                        words[k] = 0;
+                    }
+                }
+            }
+        }
+    }
     if (r->clear) {
-        chunk_bits(c, lo, hi, false);
+        chunk_bits(c, lo, MIN(hi, w0 * 64 + 63), false);
+        if (w1 > w0) {
+            chunk_bits(c, w1 * 64, hi, false);
+        }
+        if (lo == 0 && hi == CHUNK_PAGES - 1) {
+            c->any = false;
+        }
     }
 }
 
 void sim_dirty_report(SimDirty *d, uint64_t iova, uint64_t len, uint64_t page_size,
-                      uint64_t *bitmap, bool clear)
+                      void *bitmap, bool clear)
 {
     ReportCtx r = {
         .first = iova >> SIM_PAGE_SHIFT,

@@ -13,17 +13,22 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <glib.h>
+#include <linux/iommufd.h>
 
 #include "vfio-iommufd/sim.h"
 
-/* The model's IOMMU page size: the IOVA alignment of every IOAS. */
+/* The model's IOMMU page size: the IOVA alignment of an IOAS with a domain
+ * (or an mdev) on it. */
 #define SIM_PAGE_SHIFT 12
 #define SIM_PAGE_SIZE (UINT64_C(1) << SIM_PAGE_SHIFT)
-/* Highest IOVA of the aperture: 48 bits. */
+/* Highest IOVA of a domain's aperture: 48 bits. */
 #define SIM_IOVA_LAST ((UINT64_C(1) << 48) - 1)
-/* The x86 MSI window, reserved in every IOAS. */
+/* The x86 MSI window, reserved in an IOAS while a physical device is
+ * attached to a domain on it. */
 #define SIM_MSI_START UINT64_C(0xfee00000)
 #define SIM_MSI_LAST UINT64_C(0xfeefffff)
+/* Most allowed IOVA ranges an IOAS can have in the model. */
+#define SIM_MAX_RANGES 2
 /*
  * Most ranges a VFIO_DEVICE_FEATURE_DMA_LOGGING_START accepts: the kernel's
  * vfio core refuses more than fit in one 4 KiB page (256 ranges of 16
@@ -51,10 +56,12 @@ void sim_dirty_clear_all(SimDirty *d);
  * OR into @bitmap one bit per @page_size page of [iova, iova + len): bit i
  * is set when a 4 KiB page inside iova + i * page_size is dirty. @iova and
  * @len are multiples of @page_size, a power of two >= 4096. With @clear the
- * pages reported on are forgotten afterwards.
+ * pages reported on are forgotten afterwards. @bitmap may be at any byte
+ * address (the kernel puts no alignment requirement on it); only the
+ * DIV_ROUND_UP(len / page_size, 64) words starting there are touched.
  */
 void sim_dirty_report(SimDirty *d, uint64_t iova, uint64_t len, uint64_t page_size,
-                      uint64_t *bitmap, bool clear);
+                      void *bitmap, bool clear);
 /* Returns: whether the 4 KiB page at @iova is dirty (for tests). */
 bool sim_dirty_test(const SimDirty *d, uint64_t iova);
 
@@ -153,6 +160,27 @@ const char *sim_obj_type_name(SimObjType type);
 /* Returns: whether [iova, iova + len) is mapped in @ioas, writeable too
  * when @write. */
 bool sim_ioas_covers(const SimObj *ioas, uint64_t iova, uint64_t len, bool write);
+/*
+ * The IOVA state of an IOAS, computed from what is attached (see
+ * sim-iommufd.c): its allowed ranges (ascending; returns how many), its
+ * alignment, whether it has a domain (HWPT) and a physical device attached
+ * to one of its domains.
+ */
+unsigned sim_ioas_allowed(const SimObj *ioas, struct iommu_iova_range out[SIM_MAX_RANGES]);
+uint64_t sim_ioas_alignment(const SimObj *ioas);
+bool sim_ioas_has_domain(const SimObj *ioas);
+bool sim_ioas_has_physical_device(const SimObj *ioas);
+/* Whether a mapping of @ioas overlaps [iova, last]. */
+bool sim_ioas_maps_overlap(const SimObj *ioas, uint64_t iova, uint64_t last);
+/* 0, or -EADDRINUSE when adding a domain to @ioas would leave a mapping
+ * outside its aperture or misaligned (iopt_table_add_domain()). */
+int sim_ioas_check_new_domain(const SimObj *ioas);
+/* 0, or -EADDRINUSE when an mdev's PAGE_SIZE alignment does not fit a
+ * mapping of @ioas (iopt_add_access()). */
+int sim_ioas_check_new_access(const SimObj *ioas);
+/* 0, or -EADDRINUSE when a mapping of @ioas overlaps a physical device's
+ * reserved region, the MSI window (iopt_reserve_iova()). */
+int sim_ioas_check_dev_resv(const SimObj *ioas);
 /* A HWPT made for @dev on @ioas (users of @ioas taken). */
 SimObj *sim_hwpt_new(SimCtx *ctx, SimObj *ioas, SimIommu *iommu, uint32_t flags,
                      bool auto_domain);

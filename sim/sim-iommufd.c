@@ -130,11 +130,6 @@ void sim_ctx_close(SimCtx *ctx)
 
 /* ---- IOAS mappings ------------------------------------------------------ */
 
-static const struct iommu_iova_range sim_allowed[] = {
-    { .start = 0, .last = SIM_MSI_START - 1 },
-    { .start = SIM_MSI_LAST + 1, .last = SIM_IOVA_LAST },
-};
-
 /* Returns: the index of the first mapping whose last >= @iova. */
 static guint maps_lower_bound(const GArray *maps, uint64_t iova)
 {
@@ -178,14 +173,140 @@ bool sim_ioas_covers(const SimObj *ioas, uint64_t iova, uint64_t len, bool write
     return false;
 }
 
-static bool iova_allowed(uint64_t iova, uint64_t last)
+/*
+ * The IOVA state of an IOAS, computed from what is attached, as the kernel's
+ * io_pagetable keeps it:
+ *  - an IOAS with no domain is a software table: the whole 64-bit space,
+ *    alignment 1 (iopt_init_table());
+ *  - each domain (HWPT, user-allocated or auto) reserves what lies outside
+ *    its aperture, [2^48, 2^64 - 1], and raises the alignment to its smallest
+ *    page size, 4096 (iopt_table_add_domain());
+ *  - each physical device attached to a domain on the IOAS reserves its
+ *    reserved regions, the x86 MSI window, until it detaches
+ *    (iopt_table_enforce_dev_resv_regions());
+ *  - an mdev (access object) reserves nothing but needs PAGE_SIZE alignment
+ *    (vfio's access ops pin pages: iopt_add_access()).
+ */
+bool sim_ioas_has_domain(const SimObj *ioas)
 {
-    for (size_t i = 0; i < G_N_ELEMENTS(sim_allowed); i++) {
-        if (iova >= sim_allowed[i].start && last <= sim_allowed[i].last) {
+    GHashTableIter it;
+    gpointer value;
+
+    g_hash_table_iter_init(&it, ioas->ctx->objects);
+    while (g_hash_table_iter_next(&it, NULL, &value)) {
+        const SimObj *obj = value;
+
+        if (obj->type == SIM_OBJ_HWPT && obj->ioas == ioas) {
             return true;
         }
     }
     return false;
+}
+
+bool sim_ioas_has_physical_device(const SimObj *ioas)
+{
+    GHashTableIter it;
+    gpointer value;
+
+    g_hash_table_iter_init(&it, ioas->ctx->objects);
+    while (g_hash_table_iter_next(&it, NULL, &value)) {
+        const SimObj *obj = value;
+
+        if (obj->type == SIM_OBJ_DEVICE && obj->attached &&
+            obj->attached->type == SIM_OBJ_HWPT && obj->attached->ioas == ioas) {
+            return true;
+        }
+    }
+    return false;
+}
+
+static bool ioas_has_access(const SimObj *ioas)
+{
+    GHashTableIter it;
+    gpointer value;
+
+    g_hash_table_iter_init(&it, ioas->ctx->objects);
+    while (g_hash_table_iter_next(&it, NULL, &value)) {
+        const SimObj *obj = value;
+
+        if (obj->type == SIM_OBJ_ACCESS && obj->attached == ioas) {
+            return true;
+        }
+    }
+    return false;
+}
+
+uint64_t sim_ioas_alignment(const SimObj *ioas)
+{
+    return sim_ioas_has_domain(ioas) || ioas_has_access(ioas) ? SIM_PAGE_SIZE : 1;
+}
+
+unsigned sim_ioas_allowed(const SimObj *ioas, struct iommu_iova_range out[SIM_MAX_RANGES])
+{
+    uint64_t top = sim_ioas_has_domain(ioas) ? SIM_IOVA_LAST : UINT64_MAX;
+
+    if (!sim_ioas_has_physical_device(ioas)) {
+        out[0] = (struct iommu_iova_range) { .start = 0, .last = top };
+        return 1;
+    }
+    out[0] = (struct iommu_iova_range) { .start = 0, .last = SIM_MSI_START - 1 };
+    out[1] = (struct iommu_iova_range) { .start = SIM_MSI_LAST + 1, .last = top };
+    return 2;
+}
+
+static bool iova_allowed(const SimObj *ioas, uint64_t iova, uint64_t last)
+{
+    struct iommu_iova_range r[SIM_MAX_RANGES];
+    unsigned n = sim_ioas_allowed(ioas, r);
+
+    for (unsigned i = 0; i < n; i++) {
+        if (iova >= r[i].start && last <= r[i].last) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Whether a mapping of @ioas overlaps [iova, last]. */
+bool sim_ioas_maps_overlap(const SimObj *ioas, uint64_t iova, uint64_t last)
+{
+    return maps_overlap(ioas->maps, iova, last);
+}
+
+/* Whether every mapping of @ioas conforms to @align (IOVA, length and the
+ * user address's offset in its page), as iopt_check_iova_alignment(). */
+static bool maps_aligned(const SimObj *ioas, uint64_t align)
+{
+    for (guint i = 0; i < ioas->maps->len; i++) {
+        const SimMapping *m = &g_array_index(ioas->maps, SimMapping, i);
+
+        if ((m->iova | (m->last - m->iova + 1) | (m->user_va % SIM_PAGE_SIZE)) &
+            (align - 1)) {
+            return false;
+        }
+    }
+    return true;
+}
+
+int sim_ioas_check_new_domain(const SimObj *ioas)
+{
+    if (!maps_aligned(ioas, SIM_PAGE_SIZE)) {
+        return -EADDRINUSE;
+    }
+    if (sim_ioas_maps_overlap(ioas, SIM_IOVA_LAST + 1, UINT64_MAX)) {
+        return -EADDRINUSE;
+    }
+    return 0;
+}
+
+int sim_ioas_check_new_access(const SimObj *ioas)
+{
+    return maps_aligned(ioas, SIM_PAGE_SIZE) ? 0 : -EADDRINUSE;
+}
+
+int sim_ioas_check_dev_resv(const SimObj *ioas)
+{
+    return sim_ioas_maps_overlap(ioas, SIM_MSI_START, SIM_MSI_LAST) ? -EADDRINUSE : 0;
 }
 
 /* @x rounded up to a multiple of @align (a power of two); UINT64_MAX when
@@ -200,26 +321,48 @@ static uint64_t align_up(uint64_t x, uint64_t align)
     return y & ~(align - 1);
 }
 
+/* The first @align-aligned IOVA after a mapping ending at @last; false when
+ * there is none. */
+static bool next_start(uint64_t last, uint64_t align, uint64_t *start)
+{
+    if (last == UINT64_MAX) {
+        return false;
+    }
+    *start = align_up(last + 1, align);
+    return *start != UINT64_MAX || align == 1;
+}
+
 /* The lowest free IOVA aligned to @align inside an allowed range with room
- * for @length bytes. Returns false if there is none. */
+ * for @length bytes. As the kernel's iopt_alloc_iova(), the search covers
+ * [PAGE_SIZE, UINT64_MAX - PAGE_SIZE] only: IOVA 0 is never chosen. Returns
+ * false if there is none. */
 static bool ioas_alloc_iova(const SimObj *ioas, uint64_t length, uint64_t align,
                             uint64_t *iova)
 {
     const GArray *maps = ioas->maps;
+    struct iommu_iova_range allowed[SIM_MAX_RANGES];
+    unsigned nr = sim_ioas_allowed(ioas, allowed);
 
-    for (size_t r = 0; r < G_N_ELEMENTS(sim_allowed); r++) {
-        uint64_t start = align_up(sim_allowed[r].start, align);
+    for (unsigned r = 0; r < nr; r++) {
+        uint64_t first = MAX(allowed[r].start, SIM_PAGE_SIZE);
+        uint64_t range_last = MIN(allowed[r].last, UINT64_MAX - SIM_PAGE_SIZE);
+        uint64_t start = align_up(first, align);
         guint i = maps_lower_bound(maps, start);
 
-        while (start <= sim_allowed[r].last) {
-            uint64_t hole_last = sim_allowed[r].last;
+        if (first > range_last) {
+            continue;
+        }
+        while (start <= range_last) {
+            uint64_t hole_last = range_last;
 
             if (i < maps->len) {
                 const SimMapping *m = &g_array_index(maps, SimMapping, i);
 
                 if (m->iova <= start) {
                     /* start lies inside this mapping: skip past it */
-                    start = align_up(m->last + 1, align);
+                    if (!next_start(m->last, align, &start)) {
+                        break;
+                    }
                     i++;
                     continue;
                 }
@@ -229,10 +372,10 @@ static bool ioas_alloc_iova(const SimObj *ioas, uint64_t length, uint64_t align,
                 *iova = start;
                 return true;
             }
-            if (i >= maps->len) {
+            if (i >= maps->len ||
+                !next_start(g_array_index(maps, SimMapping, i).last, align, &start)) {
                 break;
             }
-            start = align_up(g_array_index(maps, SimMapping, i).last + 1, align);
             i++;
         }
     }
@@ -301,19 +444,22 @@ static int ioctl_ioas_iova_ranges(SimCtx *ctx, void *arg)
 {
     struct iommu_ioas_iova_ranges *cmd = arg;
     struct iommu_iova_range *out = (void *)(uintptr_t)cmd->allowed_iovas;
-    uint32_t max = cmd->num_iovas, total = G_N_ELEMENTS(sim_allowed);
+    struct iommu_iova_range allowed[SIM_MAX_RANGES];
+    uint32_t max = cmd->num_iovas, total;
+    SimObj *ioas = sim_ctx_get(ctx, cmd->ioas_id, SIM_OBJ_IOAS);
 
-    if (!sim_ctx_get(ctx, cmd->ioas_id, SIM_OBJ_IOAS)) {
+    if (!ioas) {
         return refuse("IOMMU_IOAS_IOVA_RANGES", ENOENT, "not an IOAS");
     }
     if (max && !out) {
         return -EFAULT;
     }
+    total = sim_ioas_allowed(ioas, allowed);
     for (uint32_t i = 0; i < MIN(max, total); i++) {
-        out[i] = sim_allowed[i];
+        out[i] = allowed[i];
     }
     cmd->num_iovas = total;
-    cmd->out_iova_alignment = SIM_PAGE_SIZE;
+    cmd->out_iova_alignment = sim_ioas_alignment(ioas);
     /* the caller gets num_iovas back even when its array was too small */
     return max < total ? -EMSGSIZE : 0;
 }
@@ -325,7 +471,7 @@ static int ioctl_ioas_map(SimCtx *ctx, void *arg)
                            IOMMU_IOAS_MAP_READABLE;
     SimObj *ioas;
     SimMapping m;
-    uint64_t last;
+    uint64_t last, align;
 
     if ((cmd->flags & ~known) || cmd->__reserved) {
         return refuse("IOMMU_IOAS_MAP", EOPNOTSUPP, "unknown flags or reserved");
@@ -334,20 +480,21 @@ static int ioctl_ioas_map(SimCtx *ctx, void *arg)
     if (!ioas) {
         return refuse("IOMMU_IOAS_MAP", ENOENT, "not an IOAS");
     }
-    if (!cmd->length || (cmd->length & (SIM_PAGE_SIZE - 1))) {
-        return refuse("IOMMU_IOAS_MAP", EINVAL, "length zero or not page aligned");
+    align = sim_ioas_alignment(ioas);
+    if (!cmd->length || (cmd->length & (align - 1))) {
+        return refuse("IOMMU_IOAS_MAP", EINVAL, "length zero or not aligned");
     }
     if (!cmd->user_va) {
         return refuse("IOMMU_IOAS_MAP", EFAULT, "user_va is NULL");
     }
     if (cmd->flags & IOMMU_IOAS_MAP_FIXED_IOVA) {
-        if (cmd->iova & (SIM_PAGE_SIZE - 1)) {
+        if (cmd->iova & (align - 1)) {
             return refuse("IOMMU_IOAS_MAP", EINVAL, "iova not aligned");
         }
         if (__builtin_add_overflow(cmd->iova, cmd->length - 1, &last)) {
             return refuse("IOMMU_IOAS_MAP", EOVERFLOW, "iova + length overflows");
         }
-        if (!iova_allowed(cmd->iova, last)) {
+        if (!iova_allowed(ioas, cmd->iova, last)) {
             return refuse("IOMMU_IOAS_MAP", EINVAL, "range reserved or outside the aperture");
         }
         if (maps_overlap(ioas->maps, cmd->iova, last)) {
@@ -355,16 +502,18 @@ static int ioctl_ioas_map(SimCtx *ctx, void *arg)
         }
     } else {
         /* Like the kernel, align the chosen IOVA to the smaller of the
-         * length (rounded up to a power of two) and the user_va alignment. */
+         * length (rounded up to a power of two) and the user_va alignment.
+         * (The model keeps requiring a page-aligned user_va here.) */
         uint64_t pow2 = cmd->length > (UINT64_C(1) << 63) ? UINT64_C(1) << 63 :
+                        cmd->length == 1 ? 1 :
                         UINT64_C(1) << (64 - __builtin_clzll(cmd->length - 1));
-        uint64_t align = MIN(UINT64_C(1) << __builtin_ctzll(cmd->user_va), pow2);
+        uint64_t ua = MIN(UINT64_C(1) << __builtin_ctzll(cmd->user_va), pow2);
         uint64_t iova;
 
-        if (align < SIM_PAGE_SIZE) {
+        if ((cmd->user_va & (SIM_PAGE_SIZE - 1)) || ua < align) {
             return refuse("IOMMU_IOAS_MAP", EINVAL, "user_va not page aligned");
         }
-        if (!ioas_alloc_iova(ioas, cmd->length, align, &iova)) {
+        if (!ioas_alloc_iova(ioas, cmd->length, ua, &iova)) {
             return refuse("IOMMU_IOAS_MAP", ENOSPC, "no free IOVA range");
         }
         cmd->iova = iova;
@@ -524,6 +673,12 @@ static int ioctl_hwpt_alloc(SimCtx *ctx, void *arg)
         /* the model has no fault queue objects */
         return refuse("IOMMU_HWPT_ALLOC", ENOENT, "no such fault object");
     }
+    if (sim_ioas_check_new_domain(pt)) {
+        /* iopt_table_add_domain(): mappings beyond the aperture, or not
+         * aligned to the domain's page size */
+        return refuse("IOMMU_HWPT_ALLOC", EADDRINUSE,
+                      "a mapping lies outside the domain's aperture");
+    }
     hwpt = sim_hwpt_new(ctx, pt, iommu, cmd->flags, false);
     cmd->out_hwpt_id = hwpt->id;
     trace_sim_hwpt_alloc(hwpt->id, pt->id, iommu->name, cmd->flags);
@@ -561,7 +716,7 @@ static int ioctl_get_dirty_bitmap(SimCtx *ctx, void *arg)
 {
     struct iommu_hwpt_get_dirty_bitmap *cmd = arg;
     SimObj *hwpt;
-    uint64_t last;
+    uint64_t last, align;
 
     if ((cmd->flags & ~IOMMU_HWPT_GET_DIRTY_BITMAP_NO_CLEAR) || cmd->__reserved) {
         return refuse("IOMMU_HWPT_GET_DIRTY_BITMAP", EOPNOTSUPP, "flags or reserved");
@@ -576,7 +731,9 @@ static int ioctl_get_dirty_bitmap(SimCtx *ctx, void *arg)
     if (__builtin_add_overflow(cmd->iova, cmd->length - 1, &last)) {
         return refuse("IOMMU_HWPT_GET_DIRTY_BITMAP", EOVERFLOW, "iova + length overflows");
     }
-    if ((cmd->iova & (SIM_PAGE_SIZE - 1)) || ((last + 1) & (SIM_PAGE_SIZE - 1))) {
+    /* iommufd_check_iova_range(): the IOAS's current IOVA alignment */
+    align = sim_ioas_alignment(hwpt->ioas);
+    if ((cmd->iova & (align - 1)) || ((last + 1) & (align - 1))) {
         return refuse("IOMMU_HWPT_GET_DIRTY_BITMAP", EINVAL, "range not IOVA aligned");
     }
     if (!cmd->page_size || (cmd->page_size & (cmd->page_size - 1)) ||
@@ -594,7 +751,7 @@ static int ioctl_get_dirty_bitmap(SimCtx *ctx, void *arg)
         return refuse("IOMMU_HWPT_GET_DIRTY_BITMAP", EFAULT, "data is NULL");
     }
     sim_dirty_report(hwpt->dirty, cmd->iova, cmd->length, cmd->page_size,
-                     (uint64_t *)(uintptr_t)cmd->data,
+                     (void *)(uintptr_t)cmd->data,
                      !(cmd->flags & IOMMU_HWPT_GET_DIRTY_BITMAP_NO_CLEAR));
     trace_sim_dirty_read(hwpt->id, cmd->iova, cmd->length, cmd->page_size,
                          !(cmd->flags & IOMMU_HWPT_GET_DIRTY_BITMAP_NO_CLEAR));

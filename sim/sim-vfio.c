@@ -67,9 +67,10 @@ void sim_device_detach(SimObj *devobj)
 }
 
 /* The kernel auto-domain path: reuse a kernel-made HWPT of the device's
- * IOMMU instance on @ioas (the lowest id), else make one. User-allocated
+ * IOMMU instance on @ioas (the lowest id), else make one (-EADDRINUSE when
+ * the new domain's aperture would leave a mapping out). User-allocated
  * HWPTs are never considered. */
-static SimObj *auto_domain_for(SimObj *devobj, SimObj *ioas)
+static int auto_domain_for(SimObj *devobj, SimObj *ioas, SimObj **out)
 {
     SimCtx *ctx = devobj->ctx;
     SimObj *best = NULL, *hwpt;
@@ -87,11 +88,16 @@ static SimObj *auto_domain_for(SimObj *devobj, SimObj *ioas)
     }
     if (best) {
         trace_sim_auto_domain_reuse(devobj->dev->name, best->id, ioas->id);
-        return best;
+        *out = best;
+        return 0;
+    }
+    if (sim_ioas_check_new_domain(ioas)) {
+        return -EADDRINUSE;
     }
     hwpt = sim_hwpt_new(ctx, ioas, devobj->dev->iommu, 0, true);
     trace_sim_auto_domain_new(devobj->dev->name, hwpt->id, ioas->id);
-    return hwpt;
+    *out = hwpt;
+    return 0;
 }
 
 static int attach_physical(SimDeviceFile *df, SimObj *pt, uint32_t *pt_id)
@@ -102,12 +108,23 @@ static int attach_physical(SimDeviceFile *df, SimObj *pt, uint32_t *pt_id)
 
     if (pt->type == SIM_OBJ_IOAS) {
         SimObj *cur = devobj->attached;
+        int rc;
 
         if (cur && cur->auto_domain && cur->ioas == pt) {
             *pt_id = cur->id;
             return 0;
         }
-        hwpt = auto_domain_for(devobj, pt);
+        /* The device's reserved regions first, then (for a new auto domain)
+         * the domain's aperture: both EADDRINUSE on a conflicting mapping. */
+        if (!(cur && cur->ioas == pt) && sim_ioas_check_dev_resv(pt)) {
+            return refuse(df, "VFIO_DEVICE_ATTACH_IOMMUFD_PT", EADDRINUSE,
+                          "a mapping overlaps the device's reserved region (MSI window)");
+        }
+        rc = auto_domain_for(devobj, pt, &hwpt);
+        if (rc) {
+            return refuse(df, "VFIO_DEVICE_ATTACH_IOMMUFD_PT", -rc,
+                          "a mapping lies outside the new auto domain's aperture");
+        }
     } else if (pt->type == SIM_OBJ_HWPT) {
         hwpt = pt;
         if (hwpt == devobj->attached) {
@@ -121,6 +138,13 @@ static int attach_physical(SimDeviceFile *df, SimObj *pt, uint32_t *pt_id)
             !iommu->cfg.dirty_tracking) {
             return refuse(df, "VFIO_DEVICE_ATTACH_IOMMUFD_PT", EINVAL,
                           "dirty-tracking HWPT, IOMMU without the capability");
+        }
+        /* iopt_table_enforce_dev_resv_regions(), unless the device already
+         * reserves them in this IOAS (a replace within one IOAS) */
+        if (!(devobj->attached && devobj->attached->ioas == hwpt->ioas) &&
+            sim_ioas_check_dev_resv(hwpt->ioas)) {
+            return refuse(df, "VFIO_DEVICE_ATTACH_IOMMUFD_PT", EADDRINUSE,
+                          "a mapping overlaps the device's reserved region (MSI window)");
         }
     } else {
         return refuse(df, "VFIO_DEVICE_ATTACH_IOMMUFD_PT", EINVAL,
@@ -139,6 +163,12 @@ static int attach_emulated(SimDeviceFile *df, SimObj *pt)
                       "an mdev attaches to an IOAS only");
     }
     if (df->obj->attached != pt) {
+        if (sim_ioas_check_new_access(pt)) {
+            /* iopt_add_access(): vfio's access pins pages, PAGE_SIZE
+             * alignment; a mapping that does not conform is in the way */
+            return refuse(df, "VFIO_DEVICE_ATTACH_IOMMUFD_PT", EADDRINUSE,
+                          "a mapping is not page aligned");
+        }
         switch_pt(df->obj, pt);
     }
     return 0;
@@ -348,7 +378,7 @@ static int log_report(SimDeviceFile *df, uint8_t *data)
     }
     /* device logs have no NO_CLEAR: reading clears */
     sim_dirty_report(dev->log, rep.iova, rep.length, rep.page_size,
-                     (uint64_t *)(uintptr_t)rep.bitmap, true);
+                     (void *)(uintptr_t)rep.bitmap, true);
     trace_sim_dma_logging(dev->name, "report", 0, rep.page_size);
     return 0;
 }

@@ -53,6 +53,7 @@ void demo_report_free(DemoReport *r)
     g_array_unref(r->devices);
     g_ptr_array_unref(r->log);
     g_free(r->replugged);
+    g_free(r->migration_blocker);
     g_free(r);
 }
 
@@ -113,7 +114,14 @@ void demo_report_snapshot(DemoReport *r, VFIOAddressSpace *as)
 
 static const char *coverage_str(VFIODirtyCoverage c)
 {
-    return c == VFIO_DIRTY_COVERAGE_IOMMU ? "iommu" : "none";
+    switch (c) {
+    case VFIO_DIRTY_COVERAGE_IOMMU:
+        return "iommu";
+    case VFIO_DIRTY_COVERAGE_DEVICE_LOGGING:
+        return "device-logging";
+    default:
+        return "none";
+    }
 }
 
 void demo_report_print_text(const DemoReport *r, FILE *out)
@@ -146,14 +154,20 @@ void demo_report_print_text(const DemoReport *r, FILE *out)
         }
     }
     fprintf(out, "\nDevices:\n");
-    fprintf(out, "  %-12s %-8s %-9s %-8s %s\n", "name", "kind", "attempts", "dirty",
-            "why not tracked");
+    fprintf(out, "  %-12s %-8s %-9s %-15s %-13s %s\n", "name", "kind", "attempts", "dirty",
+            "found/written", "why not tracked");
     for (guint i = 0; i < r->devices->len; i++) {
         const DemoDevice *d = &g_array_index(r->devices, DemoDevice, i);
+        g_autofree char *pages = g_strdup_printf("%u/%u", d->pages_found, d->pages_written);
 
-        fprintf(out, "  %-12s %-8s %-9u %-8s %s\n", d->name, d->mdev ? "mdev" : "physical",
-                d->attach_attempts, coverage_str(d->coverage),
+        fprintf(out, "  %-12s %-8s %-9u %-15s %-13s %s\n", d->name,
+                d->mdev ? "mdev" : "physical", d->attach_attempts, coverage_str(d->coverage),
+                r->migration_ran ? pages : "-",
                 d->why == VFIO_UNTRACKED_NOT ? "-" : vfio_untracked_reason_str(d->why));
+    }
+    if (r->migration_ran) {
+        fprintf(out, "\nMigration: %s\n",
+                r->migration_blocker ? r->migration_blocker : "every device is dirty-tracked");
     }
     if (r->replugged) {
         for (guint i = 0; i < r->devices->len; i++) {
@@ -229,9 +243,12 @@ void demo_report_print_json(const DemoReport *r, FILE *out)
         g_string_append_printf(s, "%s\n    {\"name\": ", i ? "," : "");
         json_string(s, d->name);
         g_string_append_printf(s, ", \"mdev\": %s, \"attach_attempts\": %u, "
-                               "\"iommu_dirty_tracking\": %s, \"untracked_reason\": ",
+                               "\"iommu_dirty_tracking\": %s, \"dirty_coverage\": \"%s\", "
+                               "\"pages_written\": %u, \"pages_found\": %u, "
+                               "\"untracked_reason\": ",
                                d->mdev ? "true" : "false", d->attach_attempts,
-                               d->coverage == VFIO_DIRTY_COVERAGE_IOMMU ? "true" : "false");
+                               d->coverage == VFIO_DIRTY_COVERAGE_IOMMU ? "true" : "false",
+                               coverage_str(d->coverage), d->pages_written, d->pages_found);
         if (d->why == VFIO_UNTRACKED_NOT) {
             g_string_append(s, "null");
         } else {
@@ -246,6 +263,12 @@ void demo_report_print_json(const DemoReport *r, FILE *out)
         g_string_append(s, "null");
     }
     g_string_append_printf(s, ",\n  \"mapped_bytes\": %" PRIu64, r->mapped_bytes);
+    g_string_append(s, ",\n  \"migration_blocker\": ");
+    if (r->migration_blocker) {
+        json_string(s, r->migration_blocker);
+    } else {
+        g_string_append(s, "null");
+    }
     g_string_append(s, ",\n  \"leaked_objects\": ");
     if (r->leaked_objects >= 0) {
         g_string_append_printf(s, "%" PRId64, r->leaked_objects);

@@ -15,11 +15,14 @@ typedef struct DemoDevice {
     char *name;                /* topology name, or the BDF/path given */
     VFIODevice *dev;
     bool want_dirty;           /* the VMM's wish (want-dirty-tracking) */
+    bool prefer_logging;       /* the VMM's wish (prefer-device-logging) */
     unsigned attach_attempts;  /* of its first placement */
     unsigned replug_attempts;  /* of its re-plug (0 if not re-plugged) */
     bool mdev;
     VFIODirtyCoverage coverage;
     VFIOUntrackedReason why;
+    unsigned pages_written;    /* by simulated DMA in the migration round */
+    unsigned pages_found;      /* of those, found dirty by the sync */
 } DemoDevice;
 
 typedef struct DemoHwpt {
@@ -41,6 +44,8 @@ typedef struct DemoReport {
     char *replugged;           /* name of the re-plugged device, or NULL */
     int64_t leaked_objects;    /* -1 when not known (real kernel) */
     uint64_t mapped_bytes;
+    bool migration_ran;        /* the dirty-tracking round took place */
+    char *migration_blocker;   /* NULL: every device covered */
     GPtrArray *log;            /* char * lines: what happened, in order */
 } DemoReport;
 

@@ -5,7 +5,10 @@
  * With no argument it runs the demo on a built-in heterogeneous topology of
  * the simulated kernel: plug every device into one guest address space,
  * map guest memory, hot-unplug and re-plug a device, tear everything down,
- * and print what happened. --topology FILE uses another topology, --json
+ * run a migration round of dirty tracking (start, simulated DMA from every
+ * device, sync into a log of guest RAM, stop: per device its coverage and
+ * how many of the pages it wrote were found dirty, and the migration-blocker
+ * message), and print what happened. --topology FILE uses another topology, --json
  * prints one JSON object, --device PATH|BDF (repeatable) runs the same flow
  * on the real kernel with devices already bound to vfio-pci.
  */
@@ -22,12 +25,14 @@
 #include "vfio-iommufd/sim.h"
 #include "vfio-iommufd/vfio-container.h"
 #include "vfio-iommufd/vfio-device.h"
+#include "vfio-iommufd/vfio-dirty.h"
 #include "demo-report.h"
 
 #define EXIT_USAGE 2
 
-/* Two IOMMUs with dirty tracking, one without, an mdev, and a device whose
- * VMM opts out of IOMMU dirty tracking. */
+/* Two IOMMUs with dirty tracking, one without, an mdev, a device whose VMM
+ * opts out of IOMMU dirty tracking, a VF that logs its own DMA (and whose
+ * VMM prefers that), and an mdev that logs its own DMA. */
 static const char builtin_topology[] =
     "[iommu dmar0]\n"
     "dirty-tracking=true\n"
@@ -49,7 +54,14 @@ static const char builtin_topology[] =
     "iommu=dmar1\n"
     "[device nic2]\n"
     "iommu=dmar0\n"
-    "want-dirty-tracking=false\n";
+    "want-dirty-tracking=false\n"
+    "[device vf0]\n"
+    "iommu=dmar1\n"
+    "dma-logging=true\n"
+    "prefer-device-logging=true\n"
+    "[device vgpu1]\n"
+    "mdev=true\n"
+    "dma-logging=true\n";
 
 /* Guest memory of the demo: low RAM below the 32-bit hole and high RAM. */
 #define DEMO_LOW_IOVA   UINT64_C(0x0)
@@ -70,9 +82,12 @@ static void usage(FILE *out)
             "       vfio-iommufd [--json] --device PATH|BDF [--device ...]\n"
             "\n"
             "Runs the passthrough demo: plug every device into one guest address\n"
-            "space (userspace auto domains), map guest memory, hot-unplug and\n"
-            "re-plug a device, tear down, and print containers, HWPTs, attach\n"
-            "attempts, dirty-tracking coverage and the kernel objects left.\n"
+            "space (userspace auto domains), map guest memory, run a migration\n"
+            "round of dirty tracking (start, DMA from every device, sync, stop),\n"
+            "hot-unplug and re-plug a device, tear down, and print containers,\n"
+            "HWPTs, attach attempts, dirty-tracking coverage (IOMMU, device\n"
+            "logging or none), the dirty pages found per device, the migration\n"
+            "blocker and the kernel objects left.\n"
             "\n"
             "  --topology FILE  simulated kernel topology (glib key file) instead of\n"
             "                   the built-in one\n"
@@ -82,32 +97,45 @@ static void usage(FILE *out)
             "  --help           this text\n");
 }
 
-/* The VMM's wishes per device live in the topology file beside the
- * kernel's facts: want-dirty-tracking (default true). */
-static bool read_wishes(GKeyFile *kf, const char *name, bool *want, GError **errp)
+static bool read_bool(GKeyFile *kf, const char *name, const char *key, bool *out,
+                      GError **errp)
 {
     g_autofree char *group = g_strdup_printf("device %s", name);
     g_autoptr(GError) err = NULL;
     gboolean v;
 
-    *want = true;
-    if (!g_key_file_has_key(kf, group, "want-dirty-tracking", NULL)) {
+    if (!g_key_file_has_key(kf, group, key, NULL)) {
         return true;
     }
-    v = g_key_file_get_boolean(kf, group, "want-dirty-tracking", &err);
+    v = g_key_file_get_boolean(kf, group, key, &err);
     if (err) {
         g_set_error(errp, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_INVALID_ARGUMENT,
-                    "[device %s] want-dirty-tracking: %s", name, err->message);
+                    "[device %s] %s: %s", name, key, err->message);
         return false;
     }
-    *want = v;
+    *out = v;
     return true;
+}
+
+/* The VMM's wishes per device live in the topology file beside the
+ * kernel's facts: want-dirty-tracking (default true) and
+ * prefer-device-logging (default true: a device that logs its own DMA is
+ * tracked that way, the finest and cheapest tracking). */
+static bool read_wishes(GKeyFile *kf, const char *name, DemoDevice *d, GError **errp)
+{
+    d->want_dirty = true;
+    d->prefer_logging = true;
+    return read_bool(kf, name, "want-dirty-tracking", &d->want_dirty, errp) &&
+           read_bool(kf, name, "prefer-device-logging", &d->prefer_logging, errp);
 }
 
 static bool plug(DemoReport *r, VFIOAddressSpace *as, IOMMUFDBackend *be, DemoDevice *d,
                  GError **errp)
 {
-    VFIOAttachOptions opts = { .no_iommu_dirty_tracking = !d->want_dirty };
+    VFIOAttachOptions opts = {
+        .no_iommu_dirty_tracking = !d->want_dirty,
+        .prefer_device_dirty_logging = d->prefer_logging,
+    };
 
     if (!vfio_address_space_attach_device(as, be, d->dev, &opts, errp)) {
         return false;
@@ -154,7 +182,73 @@ static DemoDevice *pick_replug(DemoReport *r)
     return r->devices->len ? &g_array_index(r->devices, DemoDevice, 0) : NULL;
 }
 
-static bool run_flow(DemoReport *r, IOMMUFDBackend *be, GError **errp)
+/* Pages device @i writes in the migration round: i * 7 + k * 97 of low RAM. */
+#define DEMO_PAGES_PER_DEVICE 8
+
+static uint64_t demo_page(unsigned i, unsigned k)
+{
+    return (uint64_t)i * 7 + (uint64_t)k * 97;
+}
+
+/*
+ * One migration round: start tracking, every device writes its own pages
+ * (simulated DMA: it marks the trackers covering that device only), sync
+ * into a log covering guest RAM, stop, count per device the pages found.
+ */
+static bool migration_round(DemoReport *r, VFIOAddressSpace *as, VfioSim *sim,
+                            GError **errp)
+{
+    VFIODirtyLog log = {
+        .base_iova = 0,
+        .page_size = 4096,
+        .nr_pages = (DEMO_HIGH_IOVA + DEMO_HIGH_SIZE) / 4096,
+    };
+    g_autofree uint64_t *bitmap = g_new0(uint64_t, (log.nr_pages + 63) / 64);
+    g_autoptr(GError) err = NULL;
+
+    log.bitmap = bitmap;
+    if (!vfio_address_space_dirty_tracking_start(as, errp)) {
+        return false;
+    }
+    for (guint i = 0; sim && i < r->devices->len; i++) {
+        DemoDevice *d = &g_array_index(r->devices, DemoDevice, i);
+
+        for (unsigned k = 0; k < DEMO_PAGES_PER_DEVICE; k++) {
+            g_clear_error(&err);
+            if (!vfio_sim_dma_write(sim, d->name, DEMO_LOW_IOVA + demo_page(i, k) * 4096,
+                                    4096, &err)) {
+                demo_report_log(r, "DMA of %s failed: %s", d->name, err->message);
+                continue;
+            }
+            d->pages_written++;
+        }
+    }
+    if (!vfio_address_space_sync_dirty(as, &log, errp)) {
+        g_autoptr(GError) serr = NULL;
+
+        vfio_address_space_dirty_tracking_stop(as, &serr);
+        return false;
+    }
+    if (!vfio_address_space_dirty_tracking_stop(as, errp)) {
+        return false;
+    }
+    for (guint i = 0; sim && i < r->devices->len; i++) {
+        DemoDevice *d = &g_array_index(r->devices, DemoDevice, i);
+
+        for (unsigned k = 0; k < DEMO_PAGES_PER_DEVICE; k++) {
+            uint64_t bit = (DEMO_LOW_IOVA / 4096) + demo_page(i, k);
+
+            d->pages_found += (bitmap[bit / 64] >> (bit % 64)) & 1;
+        }
+    }
+    r->migration_ran = true;
+    demo_report_log(r, "migration round: tracking started, %u device(s) wrote, synced "
+                    "0x%" PRIx64 " bytes of guest-physical space, tracking stopped",
+                    r->devices->len, log.nr_pages * log.page_size);
+    return true;
+}
+
+static bool run_flow(DemoReport *r, IOMMUFDBackend *be, VfioSim *sim, GError **errp)
 {
     VFIOAddressSpace *as = vfio_address_space_new(r);
     void *ram = MAP_FAILED;
@@ -189,6 +283,10 @@ static bool run_flow(DemoReport *r, IOMMUFDBackend *be, GError **errp)
 
     record_coverage(r);
     demo_report_snapshot(r, as);
+    r->migration_blocker = vfio_address_space_migration_blocker(as);
+    if (!migration_round(r, as, sim, errp)) {
+        goto out;
+    }
 
     rp = pick_replug(r);
     if (rp) {
@@ -287,7 +385,7 @@ static int run_simulated(const DemoOptions *o)
 
         g_array_append_val(r->devices, d);
         DemoDevice *dp = &g_array_index(r->devices, DemoDevice, r->devices->len - 1);
-        if (!read_wishes(kf, names[i], &dp->want_dirty, &err)) {
+        if (!read_wishes(kf, names[i], dp, &err)) {
             g_free(names);
             free_devices(r);
             fprintf(stderr, "vfio-iommufd: bad topology %s: %s\n",
@@ -305,7 +403,7 @@ static int run_simulated(const DemoOptions *o)
     g_free(names);
 
     be = iommufd_backend_new();
-    ok = run_flow(r, be, &err);
+    ok = run_flow(r, be, sim, &err);
     free_devices(r);
     if (!iommufd_backend_free(be, err ? NULL : &err)) {
         ok = false;
@@ -334,7 +432,7 @@ static int run_real(const DemoOptions *o)
 
     for (guint i = 0; i < o->devices->len; i++) {
         const char *arg = g_ptr_array_index(o->devices, i);
-        DemoDevice d = { .name = g_strdup(arg), .want_dirty = true };
+        DemoDevice d = { .name = g_strdup(arg), .want_dirty = true, .prefer_logging = true };
 
         d.dev = arg[0] == '/' ? vfio_device_open_sysfs(arg, &err)
                               : vfio_device_open_pci(arg, &err);
@@ -347,7 +445,7 @@ static int run_real(const DemoOptions *o)
         }
     }
     be = iommufd_backend_new();
-    ok = run_flow(r, be, &err);
+    ok = run_flow(r, be, NULL, &err);
     free_devices(r);
     if (!iommufd_backend_free(be, err ? NULL : &err)) {
         ok = false;

@@ -112,6 +112,78 @@ unsigned vfio_address_space_mapping_count(const VFIOAddressSpace *as)
 
 /* ---- attaching devices ------------------------------------------------- */
 
+static bool as_forget_device(VFIOContainerDevice *cd, GError **errp);
+
+/*
+ * A new container (holding every mapping of @as) refused @cd's device with
+ * EADDRINUSE: some mapping lies where the device's IOMMU cannot map (outside
+ * its domain's aperture, in its reserved regions such as the x86 MSI window,
+ * or misaligned). Find which one: attach the device alone to a scratch IOAS
+ * (the kernel makes its domain and reservations), read that IOAS's ranges,
+ * undo, and name the first mapping of @as that does not fit. Best effort:
+ * any failure here leaves *@err as it is (traced).
+ */
+static void as_explain_conflict(VFIOAddressSpace *as, IOMMUFDBackend *be,
+                                VFIOContainerDevice *cd, GError **err)
+{
+    const char *name = vfio_device_get_name(cd->dev);
+    g_autofree IOMMUFDIovaRange *r = NULL;
+    g_autoptr(GError) perr = NULL;
+    g_autoptr(GString) allowed = g_string_new(NULL);
+    size_t n = 0;
+    uint64_t align = 0;
+    uint32_t ioas = 0;
+    bool attached = false, ok;
+
+    if (!iommufd_backend_connect(be, &perr)) {
+        trace_vfio_as_conflict_probe(name, 0, 0, 0, perr->message);
+        return;
+    }
+    ok = iommufd_backend_alloc_ioas(be, &ioas, &perr) &&
+         (attached = vfio_device_attach(cd->dev, ioas, NULL, &perr)) &&
+         iommufd_backend_get_iova_ranges(be, ioas, &r, &n, &align, &perr);
+    if (attached && !vfio_device_detach(cd->dev, ok ? &perr : NULL)) {
+        ok = false;
+    }
+    if (ioas && !iommufd_backend_free_id(be, ioas, ok ? &perr : NULL)) {
+        ok = false;
+    }
+    iommufd_backend_disconnect(be);
+    trace_vfio_as_conflict_probe(name, ioas, n, align, ok ? "read" :
+                                 perr ? perr->message : "undo failed");
+    if (!ok) {
+        return;
+    }
+    align = align ? align : 1;
+    for (size_t i = 0; i < n; i++) {
+        g_string_append_printf(allowed, "%s[0x%" PRIx64 ", 0x%" PRIx64 "]", i ? ", " : "",
+                               r[i].start, r[i].last);
+    }
+    for (guint i = 0; i < as->mappings->len; i++) {
+        VFIOASMapping *m = &g_array_index(as->mappings, VFIOASMapping, i);
+        uint64_t last = m->iova + (m->size - 1);
+        bool inside = false;
+        GError *e;
+
+        for (size_t j = 0; j < n && !inside; j++) {
+            inside = m->iova >= r[j].start && last <= r[j].last;
+        }
+        if (inside && !(m->iova % align) && !(m->size % align)) {
+            continue;
+        }
+        /* Same domain and code (the kernel's EADDRINUSE), clearer message. */
+        e = g_error_new((*err)->domain, (*err)->code,
+                        "device %s cannot be attached to address space %p: its mapping "
+                        "[0x%" PRIx64 ", 0x%" PRIx64 "] conflicts with what the device's "
+                        "IOMMU allows (IOVA ranges %s, alignment 0x%" PRIx64 ") in any "
+                        "container; unmap it first (%s)", name, as->handle, m->iova, last,
+                        allowed->str, align, (*err)->message);
+        g_error_free(*err);
+        *err = e;
+        return;
+    }
+}
+
 bool vfio_address_space_attach_device(VFIOAddressSpace *as, IOMMUFDBackend *be,
                                       VFIODevice *dev, const VFIOAttachOptions *opts,
                                       GError **errp)
@@ -120,6 +192,7 @@ bool vfio_address_space_attach_device(VFIOAddressSpace *as, IOMMUFDBackend *be,
     VFIOContainerDevice *cd;
     VFIOContainer *c = NULL;
     VFIOPlaceResult r;
+    bool new_container = false;
     bool freed;
 
     if (!as || !be || !dev) {
@@ -166,6 +239,11 @@ bool vfio_address_space_attach_device(VFIOAddressSpace *as, IOMMUFDBackend *be,
     trace_vfio_as_attach_device(vfio_device_get_name(dev), as, vfio_device_get_devid(dev),
                                 cd->bound_here, vfio_device_is_mdev(dev),
                                 cd->opts.no_iommu_dirty_tracking);
+    if (!vfio_device_dma_logging_probe(dev, &cd->logging_offered, errp)) {
+        g_prefix_error(errp, "device %s (devid %u): ", vfio_device_get_name(dev),
+                       vfio_device_get_devid(dev));
+        goto fail;
+    }
     if (!vfio_device_is_mdev(dev) && !vfio_auto_domain_read_hw_info(cd, errp)) {
         goto fail;
     }
@@ -200,10 +278,14 @@ bool vfio_address_space_attach_device(VFIOAddressSpace *as, IOMMUFDBackend *be,
         if (!vfio_container_cleanup(c, &freed, &err)) {
             trace_vfio_as_cleanup_failed(vfio_device_get_name(dev), err->message);
         }
+        if (g_error_matches(last, VFIO_IOMMUFD_KERNEL_ERROR, EADDRINUSE)) {
+            as_explain_conflict(as, be, cd, &last);
+        }
         g_propagate_error(errp, g_steal_pointer(&last));
         goto fail;
     }
     g_ptr_array_add(as->containers, c);
+    new_container = true;
 
 placed:
     cd->container = c;
@@ -211,6 +293,33 @@ placed:
     vfio_device_set_container_priv(dev, cd);
     trace_vfio_as_attached(vfio_device_get_name(dev), c->ioas_id,
                            cd->hwpt ? cd->hwpt->id : 0, cd->attach_attempts);
+    /* The device's domain and reserved regions changed what the IOAS allows:
+     * without the new ranges the container's checks would not be the
+     * kernel's, so a failure to read them fails (and undoes) the attach. */
+    if (!vfio_container_refresh_ranges(c, errp)) {
+        g_autoptr(GError) err = NULL;
+
+        g_prefix_error(errp, "attach of device %s: ", vfio_device_get_name(dev));
+        if (!vfio_device_detach(dev, &err) || !as_forget_device(cd, &err)) {
+            trace_vfio_as_cleanup_failed(vfio_device_get_name(dev), err->message);
+        }
+        trace_vfio_as_attach_failed(vfio_device_get_name(dev), false,
+                                    errp && *errp ? (*errp)->message : "");
+        return false;
+    }
+    /* Dirty tracking on: bring the device (or the new container) into it. */
+    if (!vfio_container_dirty_catch_up(c, cd, new_container && as->dirty_tracking, errp)) {
+        g_autoptr(GError) err = NULL;
+
+        g_prefix_error(errp, "attach of device %s while dirty tracking is on: ",
+                       vfio_device_get_name(dev));
+        if (!vfio_device_detach(dev, &err) || !as_forget_device(cd, &err)) {
+            trace_vfio_as_cleanup_failed(vfio_device_get_name(dev), err->message);
+        }
+        trace_vfio_as_attach_failed(vfio_device_get_name(dev), false,
+                                    errp && *errp ? (*errp)->message : "");
+        return false;
+    }
     return true;
 
 fail:
@@ -240,11 +349,21 @@ static bool as_forget_device(VFIOContainerDevice *cd, GError **errp)
     }
     vfio_container_remove_device(c, dev);
     vfio_device_set_container_priv(dev, NULL);
+    vfio_container_dirty_forget_device(cd);
     g_free(cd);
 
     if (h && h->devices->len == 0 && !vfio_hwpt_destroy(h, &err)) {
         /* The device is detached; the empty HWPT stays known (it still
          * exists in the kernel) and is reused or destroyed later. */
+        g_propagate_prefixed_error(errp, g_steal_pointer(&err),
+                                   "device %s detached, but: ", vfio_device_get_name(dev));
+        return false;
+    }
+    /* The device's reservations (and its domain's aperture with the last
+     * HWPT) went away: read what the IOAS allows now. On failure the device
+     * stays detached and the container keeps its older, stricter ranges
+     * (a detach only ever widens them) until the next re-read. */
+    if (c->devices->len && !vfio_container_refresh_ranges(c, &err)) {
         g_propagate_prefixed_error(errp, g_steal_pointer(&err),
                                    "device %s detached, but: ", vfio_device_get_name(dev));
         return false;
@@ -257,7 +376,7 @@ static bool as_forget_device(VFIOContainerDevice *cd, GError **errp)
     return true;
 }
 
-bool vfio_address_space_detach_device(VFIOAddressSpace *as, VFIODevice *dev, GError **errp)
+static bool as_detach(VFIOAddressSpace *as, VFIODevice *dev, bool force, GError **errp)
 {
     VFIOContainerDevice *cd = vfio_container_device_state(dev);
     VFIOContainer *c;
@@ -278,6 +397,13 @@ bool vfio_address_space_detach_device(VFIOAddressSpace *as, VFIODevice *dev, GEr
     }
     c = cd->container;
     h = cd->hwpt;
+    if (!force && !vfio_container_dirty_check_detach(cd, errp)) {
+        return false;
+    }
+    if (force) {
+        /* The device goes away: stop its DMA logging first (traced only). */
+        vfio_container_dirty_forget_device(cd);
+    }
     if (!vfio_device_detach(dev, errp)) {
         g_prefix_error(errp, "detaching device %s (devid %u) from ioas %u hwpt %u: ",
                        vfio_device_get_name(dev), vfio_device_get_devid(dev), c->ioas_id,
@@ -285,6 +411,11 @@ bool vfio_address_space_detach_device(VFIOAddressSpace *as, VFIODevice *dev, GEr
         return false;
     }
     return as_forget_device(cd, errp);
+}
+
+bool vfio_address_space_detach_device(VFIOAddressSpace *as, VFIODevice *dev, GError **errp)
+{
+    return as_detach(as, dev, false, errp);
 }
 
 VFIOContainer *vfio_device_get_container(const VFIODevice *dev)
@@ -332,7 +463,9 @@ bool vfio_address_space_dma_map(VFIOAddressSpace *as, uint64_t iova, uint64_t si
     }
     for (i = 0; i < as->containers->len; i++) {
         if (!vfio_container_check_range(g_ptr_array_index(as->containers, i),
-                                        "address space dma map", iova, size, errp)) {
+                                        "address space dma map", iova, size, errp) ||
+            !vfio_container_dirty_check_map(g_ptr_array_index(as->containers, i),
+                                            "address space dma map", iova, size, errp)) {
             return false;
         }
     }
@@ -363,6 +496,9 @@ bool vfio_address_space_dma_map(VFIOAddressSpace *as, uint64_t iova, uint64_t si
                                                     NULL, &err);
 
                 trace_vfio_as_dma_map_rollback(done->ioas_id, iova, size, ok);
+                if (ok) {
+                    vfio_container_ranges_remove(done, iova, size);
+                }
             }
             return false;
         }
@@ -383,13 +519,19 @@ bool vfio_address_space_dma_unmap(VFIOAddressSpace *as, uint64_t iova, uint64_t 
                     "address space dma unmap: no address space given");
         return false;
     }
-    if (flags & ~VFIO_UNMAP_ALLOW_ABSENT) {
+    if (flags & ~(VFIO_UNMAP_ALLOW_ABSENT | VFIO_UNMAP_DISCARD_DIRTY)) {
         g_set_error(errp, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_INVALID_ARGUMENT,
                     "address space dma unmap: unknown flags 0x%x", (unsigned)flags);
         return false;
     }
     if (!vfio_check_range_basic("address space dma unmap", iova, size, errp)) {
         return false;
+    }
+    for (i = 0; i < as->containers->len; i++) {
+        if (!vfio_container_dirty_check_unmap(g_ptr_array_index(as->containers, i),
+                                              "address space dma unmap", flags, errp)) {
+            return false;
+        }
     }
     for (i = 0; i < as->mappings->len; i++) {
         VFIOASMapping *o = &g_array_index(as->mappings, VFIOASMapping, i);
@@ -428,6 +570,7 @@ bool vfio_address_space_dma_unmap(VFIOAddressSpace *as, uint64_t iova, uint64_t 
 
         if (iommufd_backend_unmap_dma(c->be, c->ioas_id, iova, size, NULL, &err) ||
             g_error_matches(err, VFIO_IOMMUFD_KERNEL_ERROR, ENOENT)) {
+            vfio_container_ranges_remove(c, iova, size);
             continue;
         }
         /* Put the mappings back in the containers already unmapped. */
@@ -441,6 +584,9 @@ bool vfio_address_space_dma_unmap(VFIOAddressSpace *as, uint64_t iova, uint64_t 
                                                   o->vaddr, o->readonly, &merr);
 
                 trace_vfio_as_dma_unmap_rollback(done->ioas_id, o->iova, o->size, ok);
+                if (ok) {
+                    vfio_container_ranges_add(done, o->iova, o->size);
+                }
             }
         }
         g_propagate_prefixed_error(errp, g_steal_pointer(&err),
@@ -461,7 +607,7 @@ void vfio_container_device_release(VFIODevice *dev)
         return;
     }
     trace_vfio_as_release_device(vfio_device_get_name(dev), cd->container->ioas_id);
-    if (vfio_address_space_detach_device(cd->container->as, dev, &err)) {
+    if (as_detach(cd->container->as, dev, true, &err)) {
         return;
     }
     trace_vfio_as_release_failed(vfio_device_get_name(dev), err->message);

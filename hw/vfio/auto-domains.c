@@ -16,8 +16,12 @@
  *    HWPT_ALLOC refusing the dirty flag with EOPNOTSUPP is recorded (the
  *    device is then "untracked: kernel refused") and the device is placed as
  *    one without the capability.
- *  - The container does not accept the device (INCOMPATIBLE) only when
- *    HWPT_ALLOC or the attach to the HWPT just made for it says EINVAL.
+ *  - The container does not accept the device (INCOMPATIBLE) when HWPT_ALLOC
+ *    or the attach to the HWPT just made for it says EINVAL, or when any
+ *    HWPT_ALLOC or attach says EADDRINUSE: the IOAS's mappings conflict with
+ *    the device (outside its domain's aperture, in its reserved regions such
+ *    as the x86 MSI window, or not aligned for an mdev), so no HWPT of this
+ *    IOAS can take it.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -96,8 +100,17 @@ static void attach_error(GError **errp, GError *err, const VFIOContainerDevice *
 typedef enum {
     TRY_ATTACHED,   /* joined an existing HWPT */
     TRY_NONE,       /* no candidate took it */
-    TRY_ERROR,      /* a non-EINVAL failure */
+    TRY_CONFLICT,   /* EADDRINUSE: the IOAS's mappings are in the way */
+    TRY_ERROR,      /* any other failure */
 } TryResult;
+
+/* EADDRINUSE from HWPT_ALLOC or an attach: a mapping of the IOAS lies
+ * outside the new domain's aperture or in the device's reserved regions
+ * (the x86 MSI window). No HWPT of this IOAS can take the device. */
+static bool is_conflict(const GError *err)
+{
+    return g_error_matches(err, VFIO_IOMMUFD_KERNEL_ERROR, EADDRINUSE);
+}
 
 /* Try the existing HWPTs of @c with the dirty flag @want_dirty. */
 static TryResult try_existing(VFIOContainer *c, VFIOContainerDevice *cd, bool want_dirty,
@@ -136,7 +149,7 @@ static TryResult try_existing(VFIOContainer *c, VFIOContainerDevice *cd, bool wa
         trace_vfio_auto_domain_failed(dev_name(cd), h->id, c->ioas_id, err->code,
                                       err->message);
         attach_error(errp, g_steal_pointer(&err), cd, h->id, c->ioas_id);
-        return TRY_ERROR;
+        return is_conflict(*errp) ? TRY_CONFLICT : TRY_ERROR;
     }
     return TRY_NONE;
 }
@@ -169,7 +182,7 @@ static NewResult alloc_and_attach(VFIOContainer *c, VFIOContainerDevice *cd, uin
                                    "auto domains: allocating a hwpt (flags 0x%x) for device "
                                    "%s (devid %u) on ioas %u: ", flags, dev_name(cd), devid,
                                    c->ioas_id);
-        return g_error_matches(*errp, VFIO_IOMMUFD_KERNEL_ERROR, EINVAL) ?
+        return g_error_matches(*errp, VFIO_IOMMUFD_KERNEL_ERROR, EINVAL) || is_conflict(*errp) ?
                NEW_INCOMPATIBLE : NEW_ERROR;
     }
     trace_vfio_auto_domain_alloc(dev_name(cd), devid, c->ioas_id, flags, hwpt_id, 0);
@@ -195,7 +208,7 @@ static NewResult alloc_and_attach(VFIOContainer *c, VFIOContainerDevice *cd, uin
         }
     }
     attach_error(errp, g_steal_pointer(&err), cd, hwpt_id, c->ioas_id);
-    return g_error_matches(*errp, VFIO_IOMMUFD_KERNEL_ERROR, EINVAL) ?
+    return g_error_matches(*errp, VFIO_IOMMUFD_KERNEL_ERROR, EINVAL) || is_conflict(*errp) ?
            NEW_INCOMPATIBLE : NEW_ERROR;
 }
 
@@ -203,7 +216,9 @@ static VFIOPlaceResult place_physical(VFIOContainer *c, VFIOContainerDevice *cd,
                                       GError **errp)
 {
     bool cap = cd->hw_info.capabilities & IOMMU_HW_CAP_DIRTY_TRACKING;
-    bool want_dirty = cap && !cd->opts.no_iommu_dirty_tracking && !cd->kernel_refused_dirty;
+    /* A device covered by its own DMA logging does not pay for IOMMU tracking. */
+    bool want_dirty = cap && !cd->opts.no_iommu_dirty_tracking && !cd->kernel_refused_dirty &&
+                      !vfio_cd_uses_logging(cd);
     g_autoptr(GError) err = NULL;
 
     trace_vfio_auto_domain_want(dev_name(cd), c->ioas_id, cap,
@@ -212,6 +227,8 @@ static VFIOPlaceResult place_physical(VFIOContainer *c, VFIOContainerDevice *cd,
     switch (try_existing(c, cd, want_dirty, errp)) {
     case TRY_ATTACHED:
         return VFIO_PLACE_OK;
+    case TRY_CONFLICT:
+        return VFIO_PLACE_INCOMPATIBLE;
     case TRY_ERROR:
         return VFIO_PLACE_ERROR;
     case TRY_NONE:
@@ -241,6 +258,8 @@ static VFIOPlaceResult place_physical(VFIOContainer *c, VFIOContainerDevice *cd,
     switch (try_existing(c, cd, false, errp)) {
     case TRY_ATTACHED:
         return VFIO_PLACE_OK;
+    case TRY_CONFLICT:
+        return VFIO_PLACE_INCOMPATIBLE;
     case TRY_ERROR:
         return VFIO_PLACE_ERROR;
     case TRY_NONE:
@@ -270,7 +289,7 @@ VFIOPlaceResult vfio_auto_domain_place(VFIOContainer *c, VFIOContainerDevice *cd
         g_propagate_prefixed_error(errp, g_steal_pointer(&err),
                                    "auto domains: mdev %s (devid %u) to ioas %u: ",
                                    dev_name(cd), vfio_device_get_devid(cd->dev), c->ioas_id);
-        return VFIO_PLACE_ERROR;
+        return is_conflict(*errp) ? VFIO_PLACE_INCOMPATIBLE : VFIO_PLACE_ERROR;
     }
     trace_vfio_auto_domain_mdev(dev_name(cd), c->ioas_id, 0);
     cd->hwpt = NULL;

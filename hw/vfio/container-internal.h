@@ -25,6 +25,7 @@
 #include "vfio-iommufd/iommufd.h"
 #include "vfio-iommufd/vfio-container.h"
 #include "vfio-iommufd/vfio-device.h"
+#include "vfio-iommufd/vfio-dirty.h"
 
 /* Size of the vendor-data buffer passed to IOMMU_GET_HW_INFO. */
 #define VFIO_HW_INFO_DATA_MAX 256
@@ -37,21 +38,38 @@ typedef struct VFIOASMapping {
     bool readonly;
 } VFIOASMapping;
 
+/* An IOVA range, both ends inclusive. */
+typedef struct VFIORange {
+    uint64_t iova;
+    uint64_t last;
+} VFIORange;
+
 struct VFIOAddressSpace {
     void *handle;
     GPtrArray *containers;    /* VFIOContainer *, creation order, owned */
     GArray *mappings;         /* VFIOASMapping, sorted by iova, disjoint */
+    bool dirty_tracking;      /* vfio_address_space_dirty_tracking_start():
+                               * new containers start tracking too */
 };
 
 struct VFIOContainer {
     VFIOAddressSpace *as;
     IOMMUFDBackend *be;       /* we hold one user of it */
     uint32_t ioas_id;
-    IOMMUFDIovaRange *ranges; /* allowed IOVA ranges, ascending */
+    IOMMUFDIovaRange *ranges; /* allowed IOVA ranges, ascending: re-read after
+                               * every placement and detach */
     size_t nr_ranges;
     uint64_t alignment;       /* IOVA alignment of the IOAS (>= 1) */
     GPtrArray *devices;       /* VFIODevice *, attach order, not owned */
     GPtrArray *hwpts;         /* VFIOHwpt *, creation order, owned */
+    /* What is mapped in the IOAS: sorted, disjoint, adjacent ranges merged.
+     * Kept by container and address-space map/unmap and replay. */
+    GArray *mapped;           /* VFIORange */
+    bool dirty_tracking;      /* tracking is on (dirty.c) */
+    uint64_t *scratch;        /* query buffer for ranges not byte-aligned in
+                               * the caller's log: grown, never shrunk */
+    size_t scratch_size;
+    VFIODirtyStats stats;
 };
 
 struct VFIOHwpt {
@@ -59,6 +77,7 @@ struct VFIOHwpt {
     uint32_t id;
     uint32_t flags;           /* IOMMU_HWPT_ALLOC_* it was allocated with */
     GPtrArray *devices;       /* VFIODevice *, attach order, not owned */
+    bool dirty_on;            /* SET_DIRTY_TRACKING enabled by us */
 };
 
 /* The container layer's per-device state (vfio_device_*_container_priv).
@@ -75,7 +94,17 @@ typedef struct VFIOContainerDevice {
     IOMMUFDHwInfo hw_info;    /* hw_info.data points to hw_data */
     uint8_t hw_data[VFIO_HW_INFO_DATA_MAX];
     bool kernel_refused_dirty; /* HWPT_ALLOC refused the dirty flag */
+    bool logging_offered;     /* DMA_LOGGING_START probe succeeded */
+    bool logging_started;     /* DMA_LOGGING_START done (dirty.c) */
+    GArray *logged;           /* VFIORange given to DMA_LOGGING_START, or NULL */
 } VFIOContainerDevice;
+
+/* Whether @cd's device is covered by its own DMA logging (offered and
+ * preferred by the VMM). */
+static inline bool vfio_cd_uses_logging(const VFIOContainerDevice *cd)
+{
+    return cd->logging_offered && cd->opts.prefer_device_dirty_logging;
+}
 
 /* Returns: the placement state of @dev, or NULL when it is in no container. */
 VFIOContainerDevice *vfio_container_device_state(const VFIODevice *dev);
@@ -103,6 +132,13 @@ VFIOContainer *vfio_container_create(VFIOAddressSpace *as, IOMMUFDBackend *be,
  */
 bool vfio_container_cleanup(VFIOContainer *c, bool *freed, GError **errp);
 
+/*
+ * Read @c's IOVA ranges and alignment from the kernel again (they change as
+ * domains and devices come and go). On failure @c keeps the ones it had and
+ * @errp says so.
+ */
+bool vfio_container_refresh_ranges(VFIOContainer *c, GError **errp);
+
 /* Check a range against @c's alignment and IOVA ranges (INVALID_ARGUMENT).
  * @what names the operation in the message. */
 bool vfio_container_check_range(const VFIOContainer *c, const char *what, uint64_t iova,
@@ -112,6 +148,32 @@ bool vfio_check_range_basic(const char *what, uint64_t iova, uint64_t size, GErr
 
 void vfio_container_add_device(VFIOContainer *c, VFIODevice *dev);
 void vfio_container_remove_device(VFIOContainer *c, VFIODevice *dev);
+
+/* Record [iova, iova + size) as mapped / not mapped in @c->mapped. */
+void vfio_container_ranges_add(VFIOContainer *c, uint64_t iova, uint64_t size);
+void vfio_container_ranges_remove(VFIOContainer *c, uint64_t iova, uint64_t size);
+
+/* ---- dirty.c ----------------------------------------------------------- */
+
+/* While tracking is on: a map must lie inside the ranges every started
+ * logging device logs (WRONG_STATE otherwise, no ioctl). */
+bool vfio_container_dirty_check_map(const VFIOContainer *c, const char *what, uint64_t iova,
+                                    uint64_t size, GError **errp);
+/* While tracking is on: a plain unmap needs VFIO_UNMAP_DISCARD_DIRTY. */
+bool vfio_container_dirty_check_unmap(const VFIOContainer *c, const char *what,
+                                      VFIOUnmapFlags flags, GError **errp);
+/* While tracking is on: a tracked device may not leave (WRONG_STATE). */
+bool vfio_container_dirty_check_detach(const VFIOContainerDevice *cd, GError **errp);
+/* Bring a device just placed in @c into @c's tracking state (or start the
+ * whole container when @start_container). On failure nothing was left
+ * switched on for it. */
+bool vfio_container_dirty_catch_up(VFIOContainer *c, VFIOContainerDevice *cd,
+                                   bool start_container, GError **errp);
+/* A device leaving for good (vfio_device_free()): stop its logging, errors
+ * traced only. Frees cd->logged. */
+void vfio_container_dirty_forget_device(VFIOContainerDevice *cd);
+/* Free the container's dirty-tracking buffers. */
+void vfio_container_dirty_free(VFIOContainer *c);
 
 /* ---- hwpt.c ------------------------------------------------------------ */
 

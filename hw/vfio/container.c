@@ -10,7 +10,11 @@
  * unmapped explicitly) and the backend user is dropped.
  *
  * DMA map/unmap on one container check their arguments against the
- * container's IOVA ranges and alignment before any ioctl.
+ * container's IOVA ranges and alignment before any ioctl. Those change with
+ * what is attached (an IOAS without a domain allows all 64 bits with
+ * alignment 1; a domain limits them to its aperture with its page size; a
+ * physical device reserves its reserved regions, the x86 MSI window), so
+ * they are read again after every placement and every detach.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -75,6 +79,8 @@ static void container_free(VFIOContainer *c)
     g_assert(c->devices->len == 0 && c->hwpts->len == 0);
     g_ptr_array_free(c->devices, true);
     g_ptr_array_free(c->hwpts, true);
+    g_array_free(c->mapped, true);
+    vfio_container_dirty_free(c);
     g_free(c->ranges);
     g_free(c);
 }
@@ -159,6 +165,7 @@ VFIOContainer *vfio_container_create(VFIOAddressSpace *as, IOMMUFDBackend *be,
     c->ioas_id = ioas_id;
     c->devices = g_ptr_array_new();
     c->hwpts = g_ptr_array_new();
+    c->mapped = g_array_new(false, false, sizeof(VFIORange));
     if (!iommufd_backend_get_iova_ranges(be, ioas_id, &c->ranges, &c->nr_ranges,
                                          &c->alignment, errp)) {
         goto undo;
@@ -179,6 +186,7 @@ VFIOContainer *vfio_container_create(VFIOAddressSpace *as, IOMMUFDBackend *be,
             g_prefix_error(errp, "new container (ioas %u): ", ioas_id);
             goto undo;
         }
+        vfio_container_ranges_add(c, m->iova, m->size);
     }
     return c;
 
@@ -192,6 +200,29 @@ undo:
         }
     }
     return NULL;
+}
+
+bool vfio_container_refresh_ranges(VFIOContainer *c, GError **errp)
+{
+    g_autofree IOMMUFDIovaRange *ranges = NULL;
+    g_autoptr(GError) err = NULL;
+    size_t n = 0;
+    uint64_t align = 0;
+
+    if (!iommufd_backend_get_iova_ranges(c->be, c->ioas_id, &ranges, &n, &align, &err)) {
+        trace_vfio_container_ranges_refresh(c->ioas_id, c->nr_ranges, c->alignment,
+                                            err->code);
+        g_propagate_prefixed_error(errp, g_steal_pointer(&err),
+                                   "re-reading the IOVA ranges of ioas %u (it keeps the "
+                                   "%zu it had): ", c->ioas_id, c->nr_ranges);
+        return false;
+    }
+    g_free(c->ranges);
+    c->ranges = g_steal_pointer(&ranges);
+    c->nr_ranges = n;
+    c->alignment = align ? align : 1;
+    trace_vfio_container_ranges_refresh(c->ioas_id, c->nr_ranges, c->alignment, 0);
+    return true;
 }
 
 void vfio_container_add_device(VFIOContainer *c, VFIODevice *dev)
@@ -309,11 +340,15 @@ bool vfio_container_dma_map(VFIOContainer *c, uint64_t iova, uint64_t size, void
                     c->ioas_id);
         return false;
     }
-    if (!vfio_container_check_range(c, "dma map", iova, size, errp)) {
+    if (!vfio_container_check_range(c, "dma map", iova, size, errp) ||
+        !vfio_container_dirty_check_map(c, "dma map", iova, size, errp)) {
         return false;
     }
     ok = iommufd_backend_map_dma(c->be, c->ioas_id, iova, size, vaddr, readonly, errp);
     trace_vfio_container_dma_map(c->ioas_id, iova, size, vaddr, readonly, ok);
+    if (ok) {
+        vfio_container_ranges_add(c, iova, size);
+    }
     return ok;
 }
 
@@ -326,12 +361,13 @@ bool vfio_container_dma_unmap(VFIOContainer *c, uint64_t iova, uint64_t size,
     if (!check_container(c, "dma unmap", errp)) {
         return false;
     }
-    if (flags & ~VFIO_UNMAP_ALLOW_ABSENT) {
+    if (flags & ~(VFIO_UNMAP_ALLOW_ABSENT | VFIO_UNMAP_DISCARD_DIRTY)) {
         g_set_error(errp, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_INVALID_ARGUMENT,
                     "dma unmap: unknown flags 0x%x", (unsigned)flags);
         return false;
     }
-    if (!vfio_container_check_range(c, "dma unmap", iova, size, errp)) {
+    if (!vfio_container_check_range(c, "dma unmap", iova, size, errp) ||
+        !vfio_container_dirty_check_unmap(c, "dma unmap", flags, errp)) {
         return false;
     }
     if (!iommufd_backend_unmap_dma(c->be, c->ioas_id, iova, size, &done, &err)) {
@@ -346,6 +382,9 @@ bool vfio_container_dma_unmap(VFIOContainer *c, uint64_t iova, uint64_t size,
         }
     }
     trace_vfio_container_dma_unmap(c->ioas_id, iova, size, flags, done, 0);
+    if (done) {
+        vfio_container_ranges_remove(c, iova, size);
+    }
     if (unmapped) {
         *unmapped = done;
     }
@@ -356,15 +395,82 @@ bool vfio_container_dma_unmap_all(VFIOContainer *c, uint64_t *unmapped, GError *
 {
     uint64_t done = 0;
 
-    if (!check_container(c, "dma unmap all", errp)) {
+    if (!check_container(c, "dma unmap all", errp) ||
+        !vfio_container_dirty_check_unmap(c, "dma unmap all", 0, errp)) {
         return false;
     }
     if (!iommufd_backend_unmap_all(c->be, c->ioas_id, &done, errp)) {
         return false;
     }
+    g_array_set_size(c->mapped, 0);
     trace_vfio_container_dma_unmap_all(c->ioas_id, done);
     if (unmapped) {
         *unmapped = done;
     }
     return true;
+}
+
+/* ---- the set of mapped ranges ------------------------------------------ */
+
+void vfio_container_ranges_add(VFIOContainer *c, uint64_t iova, uint64_t size)
+{
+    VFIORange n = { .iova = iova, .last = iova + (size - 1) };
+    guint i = 0, j;
+
+    /* Skip ranges ending before the new one and not adjacent to it. */
+    while (i < c->mapped->len) {
+        VFIORange *r = &g_array_index(c->mapped, VFIORange, i);
+
+        if (r->last != UINT64_MAX && r->last + 1 < n.iova) {
+            i++;
+            continue;
+        }
+        break;
+    }
+    /* Absorb every range overlapping or adjacent to it. */
+    for (j = i; j < c->mapped->len; j++) {
+        VFIORange *r = &g_array_index(c->mapped, VFIORange, j);
+
+        if (n.last != UINT64_MAX && r->iova > n.last + 1) {
+            break;
+        }
+        n.iova = MIN(n.iova, r->iova);
+        n.last = MAX(n.last, r->last);
+    }
+    if (j > i) {
+        g_array_remove_range(c->mapped, i, j - i);
+    }
+    g_array_insert_val(c->mapped, i, n);
+    trace_vfio_container_ranges(c->ioas_id, "add", iova, size, c->mapped->len);
+}
+
+void vfio_container_ranges_remove(VFIOContainer *c, uint64_t iova, uint64_t size)
+{
+    uint64_t last = iova + (size - 1);
+
+    for (guint i = 0; i < c->mapped->len;) {
+        VFIORange *r = &g_array_index(c->mapped, VFIORange, i);
+        VFIORange head, tail;
+        bool keep_head, keep_tail;
+
+        if (r->last < iova) {
+            i++;
+            continue;
+        }
+        if (r->iova > last) {
+            break;
+        }
+        head = (VFIORange){ r->iova, iova - 1 };
+        tail = (VFIORange){ last + 1, r->last };
+        keep_head = r->iova < iova;
+        keep_tail = r->last > last;
+        g_array_remove_index(c->mapped, i);
+        if (keep_head) {
+            g_array_insert_val(c->mapped, i++, head);
+        }
+        if (keep_tail) {
+            g_array_insert_val(c->mapped, i++, tail);
+        }
+    }
+    trace_vfio_container_ranges(c->ioas_id, "remove", iova, size, c->mapped->len);
 }

@@ -2,26 +2,39 @@
 /*
  * vfio-iommufd: dirty coverage of a device, computed from the container
  * layer's state on every call (never stored):
- *  - covered by IOMMU dirty tracking iff the device's HWPT was allocated
- *    with IOMMU_HWPT_ALLOC_DIRTY_TRACKING;
- *  - otherwise the reason, in this order: an mdev (no IOMMU domain), the
- *    VMM opted out, the kernel refused the flag while placing it, its IOMMU
- *    does not report the capability.
+ *  - covered by device DMA logging when the device offers it (probed at
+ *    attach) and the VMM prefers it;
+ *  - else covered by IOMMU dirty tracking iff the device's HWPT was
+ *    allocated with IOMMU_HWPT_ALLOC_DIRTY_TRACKING;
+ *  - otherwise the reason, in this order: it offers DMA logging but the VMM
+ *    did not ask for it, an mdev (no IOMMU domain), the VMM opted out, the
+ *    kernel refused the flag while placing it, its IOMMU does not report
+ *    the capability.
  */
 #include <linux/iommufd.h>
 
 #include "container-internal.h"
 #include "trace.h"
 
-static VFIOUntrackedReason untracked_reason(const VFIOContainer *c, const VFIODevice *dev)
+static VFIOUntrackedReason untracked_reason(const VFIOContainer *c, const VFIODevice *dev,
+                                            VFIODirtyCoverage *cov)
 {
     VFIOContainerDevice *cd = vfio_container_device_state(dev);
 
+    *cov = VFIO_DIRTY_COVERAGE_NONE;
     if (!c || !cd || cd->container != c) {
         return VFIO_UNTRACKED_NOT_ATTACHED;
     }
-    if (cd->hwpt && (cd->hwpt->flags & IOMMU_HWPT_ALLOC_DIRTY_TRACKING)) {
+    if (vfio_cd_uses_logging(cd)) {
+        *cov = VFIO_DIRTY_COVERAGE_DEVICE_LOGGING;
         return VFIO_UNTRACKED_NOT;
+    }
+    if (cd->hwpt && (cd->hwpt->flags & IOMMU_HWPT_ALLOC_DIRTY_TRACKING)) {
+        *cov = VFIO_DIRTY_COVERAGE_IOMMU;
+        return VFIO_UNTRACKED_NOT;
+    }
+    if (cd->logging_offered) {
+        return VFIO_UNTRACKED_LOGGING_NOT_PREFERRED;
     }
     if (vfio_device_is_mdev(dev)) {
         return VFIO_UNTRACKED_MDEV;
@@ -38,7 +51,8 @@ static VFIOUntrackedReason untracked_reason(const VFIOContainer *c, const VFIODe
 VFIODirtyCoverage vfio_container_dirty_coverage(const VFIOContainer *c, const VFIODevice *dev,
                                                 VFIOUntrackedReason *why)
 {
-    VFIOUntrackedReason r = dev ? untracked_reason(c, dev) : VFIO_UNTRACKED_NOT_ATTACHED;
+    VFIODirtyCoverage cov = VFIO_DIRTY_COVERAGE_NONE;
+    VFIOUntrackedReason r = dev ? untracked_reason(c, dev, &cov) : VFIO_UNTRACKED_NOT_ATTACHED;
 
     trace_vfio_container_dirty_coverage(c ? c->ioas_id : 0,
                                         dev ? vfio_device_get_name(dev) : "(null)",
@@ -46,7 +60,7 @@ VFIODirtyCoverage vfio_container_dirty_coverage(const VFIOContainer *c, const VF
     if (why) {
         *why = r;
     }
-    return r == VFIO_UNTRACKED_NOT ? VFIO_DIRTY_COVERAGE_IOMMU : VFIO_DIRTY_COVERAGE_NONE;
+    return cov;
 }
 
 bool vfio_container_iommu_dirty_tracking_complete(const VFIOContainer *c)
@@ -67,7 +81,7 @@ const char *vfio_untracked_reason_str(VFIOUntrackedReason why)
 {
     switch (why) {
     case VFIO_UNTRACKED_NOT:
-        return "covered by IOMMU dirty tracking";
+        return "covered by dirty tracking";
     case VFIO_UNTRACKED_MDEV:
         return "mdev without an IOMMU domain";
     case VFIO_UNTRACKED_NO_IOMMU_CAP:
@@ -78,6 +92,8 @@ const char *vfio_untracked_reason_str(VFIOUntrackedReason why)
         return "the VMM opted out of IOMMU dirty tracking";
     case VFIO_UNTRACKED_NOT_ATTACHED:
         return "not in this container";
+    case VFIO_UNTRACKED_LOGGING_NOT_PREFERRED:
+        return "it offers DMA logging, but the VMM did not ask for it";
     }
     return "unknown reason";
 }

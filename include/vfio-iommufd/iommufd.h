@@ -234,8 +234,10 @@ VFIO_IOMMUFD_API bool iommufd_backend_set_dirty_tracking(IOMMUFDBackend *be,
  * @page_size: a power of two: bit i of @bitmap stands for the page at
  *             @iova + i * @page_size.
  * @bitmap: the caller's buffer of at least DIV_ROUND_UP(size / page_size, 64)
- *          64-bit words. The kernel only SETS bits: it ORs the dirty state
- *          into the buffer. Zero the buffer first for a plain read.
+ *          64-bit words; it needs no alignment (the kernel accepts any byte
+ *          address, so a pointer into the middle of a larger bitmap works).
+ *          The kernel only SETS bits: it ORs the dirty state into the
+ *          buffer. Zero the buffer first for a plain read.
  * @flags: 0, or IOMMU_HWPT_GET_DIRTY_BITMAP_NO_CLEAR to leave the dirty
  *         state in place for the next read (by default reading clears it).
  *
@@ -243,7 +245,7 @@ VFIO_IOMMUFD_API bool iommufd_backend_set_dirty_tracking(IOMMUFDBackend *be,
  */
 VFIO_IOMMUFD_API bool iommufd_backend_get_dirty_bitmap(IOMMUFDBackend *be, uint32_t hwpt_id,
                                                        uint64_t iova, uint64_t size,
-                                                       uint64_t page_size, uint64_t *bitmap,
+                                                       uint64_t page_size, void *bitmap,
                                                        uint64_t flags, GError **errp);
 
 /* For g_autoptr(IOMMUFDBackend): frees a backend with no user left; a backend

@@ -68,8 +68,13 @@ typedef struct VfioSimIommuConfig {
  * vfio_sim_new:
  *
  * A simulated kernel with no IOMMU and no device, its sysfs tree in a new
- * temporary directory. IOVA ranges of every IOAS: [0, 2^48 - 1] less the
- * x86 MSI window [0xfee00000, 0xfeefffff]; IOVA alignment 4096.
+ * temporary directory. IOVA ranges and alignment of an IOAS follow its
+ * state as in Linux: [0, 2^64 - 1] with alignment 1 while it has no domain;
+ * a HWPT (domain) on it limits them to its aperture [0, 2^48 - 1] with
+ * alignment 4096; a physical device attached to such a domain also
+ * reserves the x86 MSI window [0xfee00000, 0xfeefffff] until it detaches;
+ * an mdev raises the alignment to 4096 only. Conflicting mappings make
+ * HWPT_ALLOC and attaches fail with EADDRINUSE (docs/kernel-model.md).
  * Returns: the model (vfio_sim_free()), or NULL (HOST error) when the
  * temporary directory cannot be made.
  */

@@ -55,6 +55,12 @@ typedef struct VFIOAttachOptions {
      * off, or the device tracks its own DMA): it joins a plain HWPT whatever
      * its IOMMU can do. Default (false): wanted where available. */
     bool no_iommu_dirty_tracking;
+    /* The VMM wants the device to log its own DMA (VFIO DMA logging) when
+     * it offers it (probed at attach): the device is then placed in a plain
+     * HWPT and covered by device logging. Default (false): device logging is
+     * not used, and a device without IOMMU tracking is untracked
+     * (VFIO_UNTRACKED_LOGGING_NOT_PREFERRED when it offers logging). */
+    bool prefer_device_dirty_logging;
 } VFIOAttachOptions;
 
 /* How a device's DMA writes are seen by dirty tracking. */
@@ -74,6 +80,9 @@ typedef enum {
                                       * refused the flag (EOPNOTSUPP) */
     VFIO_UNTRACKED_VMM_OPT_OUT,      /* the VMM said no_iommu_dirty_tracking */
     VFIO_UNTRACKED_NOT_ATTACHED,     /* the device is not in this container */
+    VFIO_UNTRACKED_LOGGING_NOT_PREFERRED, /* it offers DMA logging, but the VMM
+                                      * did not set prefer_device_dirty_logging
+                                      * and it has no IOMMU dirty tracking */
 } VFIOUntrackedReason;
 
 /* Unmap flags. */
@@ -81,6 +90,11 @@ typedef enum {
     /* A range with nothing mapped is not an error (vIOMMU-style redundant
      * unmaps): *unmapped is 0 and the call succeeds. */
     VFIO_UNMAP_ALLOW_ABSENT = 1 << 0,
+    /* While dirty tracking is on, a plain unmap is refused (WRONG_STATE) so
+     * that no dirty page is lost silently; this flag says the caller does
+     * not need the range's dirty bits (see vfio_container_dma_unmap_dirty()
+     * in vfio-dirty.h to read them first). */
+    VFIO_UNMAP_DISCARD_DIRTY = 1 << 1,
 } VFIOUnmapFlags;
 
 /* ---- address spaces ---------------------------------------------------- */
@@ -138,7 +152,8 @@ VFIO_IOMMUFD_API bool vfio_address_space_dma_map(VFIOAddressSpace *as, uint64_t 
  * there gives VFIO_IOMMUFD_KERNEL_ERROR/ENOENT without any ioctl, or
  * success when @flags has VFIO_UNMAP_ALLOW_ABSENT. When a container's unmap
  * fails, the containers already unmapped are mapped again and the mappings
- * stay remembered.
+ * stay remembered. While dirty tracking is on in a container: WRONG_STATE
+ * unless @flags has VFIO_UNMAP_DISCARD_DIRTY.
  */
 VFIO_IOMMUFD_API bool vfio_address_space_dma_unmap(VFIOAddressSpace *as, uint64_t iova,
                                                    uint64_t size, VFIOUnmapFlags flags,
@@ -225,9 +240,11 @@ VFIO_IOMMUFD_API VFIODevice *vfio_hwpt_device(const VFIOHwpt *h, unsigned i);
  * @why: out (may be NULL): why it is not covered (VFIO_UNTRACKED_NOT when
  *   it is; VFIO_UNTRACKED_NOT_ATTACHED when @dev is not in @c).
  *
- * Covered (VFIO_DIRTY_COVERAGE_IOMMU) iff @dev's HWPT was allocated with
- * IOMMU_HWPT_ALLOC_DIRTY_TRACKING. Otherwise the reason, first match: mdev,
- * VMM opt-out, kernel refused, no IOMMU capability.
+ * VFIO_DIRTY_COVERAGE_DEVICE_LOGGING when @dev offers VFIO DMA logging and
+ * the VMM set prefer_device_dirty_logging; else VFIO_DIRTY_COVERAGE_IOMMU
+ * iff @dev's HWPT was allocated with IOMMU_HWPT_ALLOC_DIRTY_TRACKING.
+ * Otherwise the reason, first match: offers logging but not preferred,
+ * mdev, VMM opt-out, kernel refused, no IOMMU capability.
  *
  * Computed from the container's current HWPTs and devices on every call.
  */
@@ -259,13 +276,15 @@ VFIO_IOMMUFD_API bool vfio_container_dma_map(VFIOContainer *c, uint64_t iova, ui
  *
  * IOMMU_IOAS_UNMAP of whole mappings in [@iova, @iova + @size). Nothing mapped
  * there: ENOENT kernel error, or success with *unmapped = 0 when @flags has
- * VFIO_UNMAP_ALLOW_ABSENT.
+ * VFIO_UNMAP_ALLOW_ABSENT. While dirty tracking is on: WRONG_STATE unless
+ * @flags has VFIO_UNMAP_DISCARD_DIRTY.
  */
 VFIO_IOMMUFD_API bool vfio_container_dma_unmap(VFIOContainer *c, uint64_t iova, uint64_t size,
                                                VFIOUnmapFlags flags, uint64_t *unmapped,
                                                GError **errp);
 
-/* Unmap everything mapped in the container. */
+/* Unmap everything mapped in the container. Refused (WRONG_STATE) while
+ * its dirty tracking is on. */
 VFIO_IOMMUFD_API bool vfio_container_dma_unmap_all(VFIOContainer *c, uint64_t *unmapped,
                                                    GError **errp);
 

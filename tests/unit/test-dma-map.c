@@ -13,6 +13,19 @@
 
 static uint8_t buf[16 * 4096] __attribute__((aligned(4096)));
 
+static const char topo_mdev[] =
+    "[iommu a]\ndirty-tracking=true\n"
+    "[device a0]\niommu=a\n[device m0]\nmdev=true\n";
+
+/* Assert a kernel error @code whose message names the MSI-window mapping
+ * and says what to do, and free it. */
+#define assert_gerror_msg(err, domain, code) do { \
+        assert_non_null(err); \
+        assert_true(strstr((err)->message, "[0xfee00000, 0xfee00fff]") != NULL); \
+        assert_true(strstr((err)->message, "unmap it first") != NULL); \
+        assert_gerror(err, domain, code); \
+    } while (0)
+
 static const char topo[] =
     "[iommu a]\ndirty-tracking=true\n"
     "[iommu b]\ndirty-tracking=false\n"
@@ -178,8 +191,26 @@ static void test_as_replay(void **state)
     fixture_free(f);
 }
 
-/* A remembered mapping that does not fit a new container's ranges fails
- * that attach, leaving nothing. */
+/* Assert the container's view of its IOAS is the kernel's. */
+static void ranges_agree(Fixture *f, VFIOContainer *c)
+{
+    g_autofree IOMMUFDIovaRange *k = NULL;
+    g_autoptr(GError) err = NULL;
+    const IOMMUFDIovaRange *r;
+    size_t n = 0, nk = 0;
+    uint64_t align = 0;
+
+    assert_ok(iommufd_backend_get_iova_ranges(f->be, vfio_container_get_ioas_id(c), &k, &nk,
+                                              &align, &err), err);
+    r = vfio_container_get_iova_ranges(c, &n);
+    assert_int_equal(n, nk);
+    assert_memory_equal(r, k, n * sizeof(*r));
+    assert_int_equal(vfio_container_get_iova_alignment(c), align);
+}
+
+/* A remembered mapping in the MSI window: the new container takes it (an
+ * IOAS without a domain allows everything), the kernel then refuses the
+ * device (EADDRINUSE); the attach fails naming the mapping, leaving nothing. */
 static void test_as_replay_misfit(void **state)
 {
     Fixture *f = fixture_new(topo);
@@ -187,11 +218,79 @@ static void test_as_replay_misfit(void **state)
 
     assert_ok(vfio_address_space_dma_map(f->as, MSI_START, PAGE, buf, false, &err), err);
     assert_false(vfio_address_space_attach_device(f->as, f->be, fdev(f, "a0"), NULL, &err));
-    assert_gerror(err, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_INVALID_ARGUMENT);
+    assert_gerror_msg(err, VFIO_IOMMUFD_KERNEL_ERROR, EADDRINUSE);
     assert_int_equal(vfio_address_space_container_count(f->as), 0);
+    assert_int_equal(vfio_device_get_attached_pt(fdev(f, "a0")), 0);
     check_consistent(f);
     assert_ok(vfio_address_space_dma_unmap(f->as, MSI_START, PAGE, 0, &err), err);
     attach_ok(f, "a0", NULL);
+    check_consistent(f);
+    fixture_free(f);
+}
+
+/* The container's ranges follow attaches and detaches, as the kernel's. */
+static void test_ranges_follow_devices(void **state)
+{
+    Fixture *f = fixture_new(topo_mdev);
+    g_autoptr(GError) err = NULL;
+    VFIOContainer *c;
+    const IOMMUFDIovaRange *r;
+    size_t n;
+
+    attach_ok(f, "m0", NULL);
+    c = vfio_device_get_container(fdev(f, "m0"));
+    r = vfio_container_get_iova_ranges(c, &n);
+    assert_int_equal(n, 1);
+    assert_int_equal(r[0].start, 0);
+    assert_int_equal(r[0].last, UINT64_MAX);
+    assert_int_equal(vfio_container_get_iova_alignment(c), PAGE);   /* the mdev pins pages */
+    ranges_agree(f, c);
+    /* mdev only: the MSI window and above 2^48 are fine */
+    assert_ok(vfio_container_dma_map(c, MSI_START, PAGE, buf, false, &err), err);
+    assert_ok(vfio_container_dma_map(c, 1ULL << 48, PAGE, buf, false, &err), err);
+    assert_ok(vfio_container_dma_unmap(c, MSI_START, PAGE, 0, NULL, &err), err);
+    assert_ok(vfio_container_dma_unmap(c, 1ULL << 48, PAGE, 0, NULL, &err), err);
+
+    attach_ok(f, "a0", NULL);
+    assert_ptr_equal(vfio_device_get_container(fdev(f, "a0")), c);
+    r = vfio_container_get_iova_ranges(c, &n);
+    assert_int_equal(n, 2);
+    assert_int_equal(r[0].last, MSI_START - 1);
+    assert_int_equal(r[1].start, MSI_LAST + 1);
+    assert_int_equal(r[1].last, (1ULL << 48) - 1);
+    assert_int_equal(vfio_container_get_iova_alignment(c), PAGE);
+    ranges_agree(f, c);
+    map_refused(f, c, MSI_START, PAGE, buf);            /* before any ioctl */
+    map_refused(f, c, 1ULL << 48, PAGE, buf);
+
+    detach_ok(f, "a0");
+    r = vfio_container_get_iova_ranges(c, &n);
+    assert_int_equal(n, 1);
+    assert_int_equal(r[0].last, UINT64_MAX);
+    ranges_agree(f, c);
+    assert_ok(vfio_container_dma_map(c, MSI_START, PAGE, buf, false, &err), err);
+    check_consistent(f);
+
+    /* A physical device cannot join a container mapping the MSI window
+     * (EADDRINUSE = the container does not take it); a new container
+     * replays the same mapping and is refused the same way: the attach
+     * fails naming the mapping, and nothing is left. */
+    assert_ok(vfio_container_dma_unmap(c, MSI_START, PAGE, 0, NULL, &err), err);
+    assert_ok(vfio_address_space_dma_map(f->as, MSI_START, PAGE, buf, false, &err), err);
+    assert_false(vfio_address_space_attach_device(f->as, f->be, fdev(f, "a0"), NULL, &err));
+    assert_gerror_msg(err, VFIO_IOMMUFD_KERNEL_ERROR, EADDRINUSE);
+    assert_int_equal(vfio_address_space_container_count(f->as), 1);
+    assert_null(vfio_device_get_container(fdev(f, "a0")));
+    assert_int_equal(vfio_device_get_attached_pt(fdev(f, "a0")), 0);
+    r = vfio_container_get_iova_ranges(c, &n);
+    assert_int_equal(n, 1);
+    ranges_agree(f, c);
+    check_consistent(f);
+    /* Unmapped: it joins. */
+    assert_ok(vfio_address_space_dma_unmap(f->as, MSI_START, PAGE, 0, &err), err);
+    attach_ok(f, "a0", NULL);
+    assert_ptr_equal(vfio_device_get_container(fdev(f, "a0")), c);
+    ranges_agree(f, c);
     check_consistent(f);
     fixture_free(f);
 }
@@ -269,6 +368,7 @@ int main(void)
         cmocka_unit_test(test_container_unmap),
         cmocka_unit_test(test_as_replay),
         cmocka_unit_test(test_as_replay_misfit),
+        cmocka_unit_test(test_ranges_follow_devices),
         cmocka_unit_test(test_as_map_rollback),
         cmocka_unit_test(test_teardown_drops_mappings),
     };

@@ -686,7 +686,24 @@ static void test_iova_ranges(void **state)
     uint32_t ioas = alloc_ioas(f->be);
     uint64_t calls, count, align = 0;
     size_t nr = 0;
+    uint32_t devid;
+    int devfd;
 
+    /* An IOAS without a domain: the whole 64-bit space, alignment 1, read
+     * with one call. */
+    calls = vfio_sim_op_count(f->sim, VFIO_SIM_OP_IOAS_IOVA_RANGES);
+    assert_ok(iommufd_backend_get_iova_ranges(f->be, ioas, &ranges, &nr, &align, &err), err);
+    assert_int_equal(nr, 1);
+    assert_int_equal(ranges[0].start, 0);
+    assert_int_equal(ranges[0].last, UINT64_MAX);
+    assert_int_equal(align, 1);
+    assert_int_equal(vfio_sim_op_count(f->sim, VFIO_SIM_OP_IOAS_IOVA_RANGES), calls + 1);
+    g_clear_pointer(&ranges, g_free);
+
+    /* A physical device attached (kernel auto domain): the aperture less
+     * the MSI window, two ranges. */
+    devfd = bind_device(f->sim, "nic0", f->fd, &devid);
+    attach_device(devfd, ioas);
     calls = vfio_sim_op_count(f->sim, VFIO_SIM_OP_IOAS_IOVA_RANGES);
     assert_ok(iommufd_backend_get_iova_ranges(f->be, ioas, &ranges, &nr, &align, &err), err);
     assert_int_equal(nr, 2);
@@ -743,6 +760,14 @@ static void test_iova_ranges(void **state)
     assert_int_equal(vfio_sim_ioctl_count(f->sim), count);
     assert_null(none);
 
+    /* Detached: the auto domain and the reservation are gone. */
+    detach_device(devfd);
+    assert_ok(iommufd_backend_get_iova_ranges(f->be, ioas, &ranges, &nr, &align, &err), err);
+    assert_int_equal(nr, 1);
+    assert_int_equal(ranges[0].last, UINT64_MAX);
+    assert_int_equal(align, 1);
+    g_clear_pointer(&ranges, g_free);
+    assert_int_equal(vfio_kernel_close(devfd), 0);
     free_id(f->be, ioas);
 }
 

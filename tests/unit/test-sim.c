@@ -419,7 +419,9 @@ static void test_ioas_map(void **state)
     VfioSim *sim = test_sim_new(TOPOLOGY);
     int fd = iommufd_open();
     uint32_t ioas = ioas_alloc(fd);
-    uint64_t iova = 0;
+    int d1 = dev_open(sim, "d1");
+    uint32_t pt = ioas;
+    uint64_t iova = 0, len;
     struct iommu_ioas_map m = { .size = sizeof(m), .ioas_id = ioas, .user_va = UVA,
                                 .length = PAGE, .__reserved = 1 };
 
@@ -427,11 +429,27 @@ static void test_ioas_map(void **state)
     assert_int_equal(io(fd, IOMMU_IOAS_MAP, &m), -EOPNOTSUPP);
     assert_int_equal(map_fixed(fd, 99, 0, PAGE), -ENOENT);
     assert_int_equal(map_fixed(fd, ioas, 0, 0), -EINVAL);
-    assert_int_equal(map_fixed(fd, ioas, 0, 100), -EINVAL);
-    assert_int_equal(map_fixed(fd, ioas, 0x800, PAGE), -EINVAL);
     iova = 0;
     assert_int_equal(map(fd, ioas, IOMMU_IOAS_MAP_FIXED_IOVA | RW, 0, &iova, PAGE), -EFAULT);
     assert_int_equal(map_fixed(fd, ioas, UINT64_MAX - PAGE + 1, 2 * PAGE), -EOVERFLOW);
+
+    /* No domain on the IOAS: a software table, all 64 bits, alignment 1. */
+    assert_int_equal(map_fixed(fd, ioas, 0x800, 100), 0);
+    assert_int_equal(map_fixed(fd, ioas, 0xfee00000, PAGE), 0);          /* MSI window */
+    assert_int_equal(map_fixed(fd, ioas, UINT64_C(1) << 48, PAGE), 0);   /* above 2^48 */
+    assert_int_equal(map_fixed(fd, ioas, UINT64_MAX - PAGE + 1, PAGE), 0);
+    /* kernel-chosen IOVA: never 0 */
+    assert_int_equal(map(fd, ioas, RW, UVA, &iova, PAGE), 0);
+    assert_int_equal(iova, PAGE);
+    assert_int_equal(vfio_sim_ioas_mapping_count(sim, fd, ioas), 5);
+    len = UINT64_MAX;
+    assert_int_equal(unmap(fd, ioas, 0, &len), 0);
+
+    /* A physical device attached (auto domain): aperture, MSI window, 4096. */
+    bind(d1, fd);
+    assert_int_equal(attach(d1, &pt), 0);
+    assert_int_equal(map_fixed(fd, ioas, 0, 100), -EINVAL);
+    assert_int_equal(map_fixed(fd, ioas, 0x800, PAGE), -EINVAL);
     assert_int_equal(map_fixed(fd, ioas, 0xfee00000, PAGE), -EINVAL);    /* MSI window */
     assert_int_equal(map_fixed(fd, ioas, 0xfed00000, 2 * MiB), -EINVAL); /* runs into it */
     assert_int_equal(map_fixed(fd, ioas, UINT64_C(1) << 48, PAGE), -EINVAL);
@@ -441,10 +459,10 @@ static void test_ioas_map(void **state)
     assert_int_equal(map_fixed(fd, ioas, MiB - PAGE, 2 * PAGE), -EEXIST);
     assert_int_equal(vfio_sim_ioas_mapping_count(sim, fd, ioas), 2);
 
-    /* kernel-chosen IOVA: the lowest free one, aligned */
+    /* kernel-chosen IOVA: the lowest free one from 4096 up, aligned */
     iova = 12345;
     assert_int_equal(map(fd, ioas, RW, UVA, &iova, PAGE), 0);
-    assert_int_equal(iova, 0);
+    assert_int_equal(iova, PAGE);
     assert_int_equal(map(fd, ioas, RW, UVA, &iova, 2 * PAGE), 0);
     assert_int_equal(iova, 2 * PAGE);
     assert_int_equal(map(fd, ioas, RW, UVA, &iova, MiB), 0);
@@ -455,6 +473,128 @@ static void test_ioas_map(void **state)
     assert_int_equal(map(fd, ioas, RW, UVA, &iova, UINT64_C(1) << 47), -ENOSPC);
     assert_int_equal(vfio_sim_ioas_mapping_count(sim, fd, ioas), 6);
     assert_int_equal(vfio_sim_ioas_mapping_count(sim, fd, 99), -1);
+    assert_int_equal(vfio_kernel_close(d1), 0);
+    assert_int_equal(vfio_kernel_close(fd), 0);
+    test_sim_free_clean(sim);
+}
+
+/* Ranges and alignment follow the IOAS's state; conflicting mappings make
+ * domain creation and attaches fail with EADDRINUSE, changing nothing. */
+static void get_ranges(int fd, uint32_t ioas, uint32_t *n, struct iommu_iova_range *out,
+                       uint64_t *align)
+{
+    struct iommu_ioas_iova_ranges r = { .size = sizeof(r), .ioas_id = ioas, .num_iovas = 4,
+                                        .allowed_iovas = (uintptr_t)out };
+
+    assert_int_equal(io(fd, IOMMU_IOAS_IOVA_RANGES, &r), 0);
+    *n = r.num_iovas;
+    *align = r.out_iova_alignment;
+}
+
+static void assert_full_space(int fd, uint32_t ioas, uint64_t want_align)
+{
+    struct iommu_iova_range rg[4];
+    uint32_t n;
+    uint64_t align;
+
+    get_ranges(fd, ioas, &n, rg, &align);
+    assert_int_equal(n, 1);
+    assert_int_equal(rg[0].start, 0);
+    assert_int_equal(rg[0].last, UINT64_MAX);
+    assert_int_equal(align, want_align);
+}
+
+static void test_iova_state(void **state)
+{
+    VfioSim *sim = test_sim_new(TOPOLOGY);
+    int fd = iommufd_open();
+    uint32_t ioas = ioas_alloc(fd);
+    int d1 = dev_open(sim, "d1"), d2 = dev_open(sim, "d2"), m1 = dev_open(sim, "m1");
+    uint32_t d1_id = bind(d1, fd), d2_id = bind(d2, fd);
+    struct iommu_iova_range rg[4];
+    uint32_t n, pt, hwpt = 0;
+    uint64_t align, len, objs;
+
+    bind(m1, fd);
+    assert_full_space(fd, ioas, 1);
+
+    /* A mapping above the aperture: no domain can be added. */
+    assert_int_equal(map_fixed(fd, ioas, UINT64_C(1) << 48, PAGE), 0);
+    objs = vfio_sim_live_objects(sim);
+    assert_int_equal(hwpt_alloc(fd, d1_id, ioas, 0, NULL), -EADDRINUSE);
+    pt = ioas;
+    assert_int_equal(attach(d1, &pt), -EADDRINUSE);     /* the auto domain */
+    assert_int_equal(vfio_sim_live_objects(sim), objs);
+    assert_int_equal(vfio_sim_device_attached_pt(sim, "d1"), 0);
+    len = UINT64_MAX;
+    assert_int_equal(unmap(fd, ioas, 0, &len), 0);
+
+    /* A mapping not page aligned: no domain, no mdev. */
+    assert_int_equal(map_fixed(fd, ioas, 0x800, 0x800), 0);
+    assert_int_equal(hwpt_alloc(fd, d1_id, ioas, 0, NULL), -EADDRINUSE);
+    pt = ioas;
+    assert_int_equal(attach(m1, &pt), -EADDRINUSE);
+    assert_int_equal(vfio_sim_live_objects(sim), objs);
+    len = UINT64_MAX;
+    assert_int_equal(unmap(fd, ioas, 0, &len), 0);
+
+    /* An mdev: alignment 4096, no range restriction. */
+    pt = ioas;
+    assert_int_equal(attach(m1, &pt), 0);
+    assert_full_space(fd, ioas, PAGE);
+    assert_int_equal(map_fixed(fd, ioas, 0x800, PAGE), -EINVAL);
+    assert_int_equal(map_fixed(fd, ioas, 0xfee00000, PAGE), 0);      /* MSI window: fine */
+
+    /* A domain: the aperture applies; the MSI mapping may stay... */
+    assert_int_equal(hwpt_alloc(fd, d1_id, ioas, 0, &hwpt), 0);
+    get_ranges(fd, ioas, &n, rg, &align);
+    assert_int_equal(n, 1);
+    assert_int_equal(rg[0].start, 0);
+    assert_int_equal(rg[0].last, (UINT64_C(1) << 48) - 1);
+    assert_int_equal(align, PAGE);
+    /* ...but no physical device can attach over it. */
+    objs = vfio_sim_live_objects(sim);
+    pt = hwpt;
+    assert_int_equal(attach(d1, &pt), -EADDRINUSE);
+    pt = ioas;
+    assert_int_equal(attach(d2, &pt), -EADDRINUSE);     /* auto-domain path too */
+    assert_int_equal(vfio_sim_live_objects(sim), objs);
+    assert_int_equal(vfio_sim_device_attached_pt(sim, "d1"), 0);
+    assert_int_equal(vfio_sim_device_attached_pt(sim, "d2"), 0);
+    len = PAGE;
+    assert_int_equal(unmap(fd, ioas, 0xfee00000, &len), 0);
+
+    /* Attached: the MSI window is reserved. */
+    pt = hwpt;
+    assert_int_equal(attach(d1, &pt), 0);
+    get_ranges(fd, ioas, &n, rg, &align);
+    assert_int_equal(n, 2);
+    assert_int_equal(rg[0].last, 0xfedfffff);
+    assert_int_equal(rg[1].start, 0xfef00000);
+    assert_int_equal(rg[1].last, (UINT64_C(1) << 48) - 1);
+    assert_int_equal(align, PAGE);
+    assert_int_equal(map_fixed(fd, ioas, 0xfee00000, PAGE), -EINVAL);
+    /* a second device's auto domain on the same IOAS: still two ranges */
+    pt = ioas;
+    assert_int_equal(attach(d2, &pt), 0);
+    assert_int_not_equal(pt, hwpt);
+    assert_int_equal(detach(d1), 0);
+    get_ranges(fd, ioas, &n, rg, &align);
+    assert_int_equal(n, 2);                             /* d2 still reserves it */
+    assert_int_equal(detach(d2), 0);                    /* its auto domain goes */
+    get_ranges(fd, ioas, &n, rg, &align);
+    assert_int_equal(n, 1);                             /* hwpt still there */
+    assert_int_equal(rg[0].last, (UINT64_C(1) << 48) - 1);
+    assert_int_equal(align, PAGE);
+    assert_int_equal(destroy(fd, hwpt), 0);
+    assert_full_space(fd, ioas, PAGE);                  /* m1 still attached */
+    assert_int_equal(detach(m1), 0);
+    assert_full_space(fd, ioas, 1);
+    (void)d2_id;
+
+    assert_int_equal(vfio_kernel_close(d1), 0);
+    assert_int_equal(vfio_kernel_close(d2), 0);
+    assert_int_equal(vfio_kernel_close(m1), 0);
     assert_int_equal(vfio_kernel_close(fd), 0);
     test_sim_free_clean(sim);
 }
@@ -505,9 +645,27 @@ static void test_iova_ranges(void **state)
 {
     VfioSim *sim = test_sim_new(TOPOLOGY);
     int fd = iommufd_open();
+    int d1 = dev_open(sim, "d1");
     struct iommu_iova_range ranges[4] = { 0 };
     struct iommu_ioas_iova_ranges r = { .size = sizeof(r), .ioas_id = ioas_alloc(fd) };
+    uint32_t pt = r.ioas_id;
 
+    /* No domain: one range, the whole 64-bit space, alignment 1. */
+    assert_int_equal(io(fd, IOMMU_IOAS_IOVA_RANGES, &r), -EMSGSIZE);
+    assert_int_equal(r.num_iovas, 1);
+    r.allowed_iovas = (uintptr_t)ranges;
+    assert_int_equal(io(fd, IOMMU_IOAS_IOVA_RANGES, &r), 0);
+    assert_int_equal(r.num_iovas, 1);
+    assert_int_equal(r.out_iova_alignment, 1);
+    assert_int_equal(ranges[0].start, 0);
+    assert_int_equal(ranges[0].last, UINT64_MAX);
+
+    /* A physical device on an auto domain: two ranges. */
+    bind(d1, fd);
+    assert_int_equal(attach(d1, &pt), 0);
+    memset(ranges, 0, sizeof(ranges));
+    r.num_iovas = 0;
+    r.allowed_iovas = 0;
     assert_int_equal(io(fd, IOMMU_IOAS_IOVA_RANGES, &r), -EMSGSIZE);
     assert_int_equal(r.num_iovas, 2);
     r.num_iovas = 1;
@@ -525,6 +683,7 @@ static void test_iova_ranges(void **state)
     assert_int_equal(ranges[1].last, (UINT64_C(1) << 48) - 1);
     r.ioas_id = 42;
     assert_int_equal(io(fd, IOMMU_IOAS_IOVA_RANGES, &r), -ENOENT);
+    assert_int_equal(vfio_kernel_close(d1), 0);
     assert_int_equal(vfio_kernel_close(fd), 0);
     test_sim_free_clean(sim);
 }
@@ -1116,6 +1275,7 @@ int main(void)
         cmocka_unit_test(test_ioas_map),
         cmocka_unit_test(test_ioas_unmap),
         cmocka_unit_test(test_iova_ranges),
+        cmocka_unit_test(test_iova_state),
         cmocka_unit_test(test_hw_info),
         cmocka_unit_test(test_hwpt_alloc),
         cmocka_unit_test(test_bind),

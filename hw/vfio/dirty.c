@@ -1,0 +1,1010 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * vfio-iommufd: dirty tracking of containers and address spaces
+ * (docs/dirty-tracking.md).
+ *
+ *  - start/stop: SET_DIRTY_TRACKING on every HWPT with the dirty flag, DMA
+ *    logging on every device that uses it; whatever one call switched is
+ *    switched back when a later step fails;
+ *  - a device attached while tracking is on is brought into that state;
+ *  - queries OR the bits of every source into the VMM's log, zero-copy when
+ *    the range starts on a byte of the log, else through a scratch buffer
+ *    owned by the container (grown, never shrunk) and a word-wise shifted OR;
+ *  - unmaps while tracking is on read the range's bits (NO_CLEAR) first or
+ *    say they do not care.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <linux/iommufd.h>
+
+#include "vfio-iommufd/error.h"
+#include "vfio-iommufd/iommufd.h"
+#include "vfio-iommufd/vfio-dirty.h"
+#include "container-internal.h"
+#include "trace.h"
+
+/* Page size given to DMA_LOGGING_START (the IOMMU page size). */
+#define LOGGING_PAGE_SIZE UINT64_C(4096)
+
+static bool hwpt_is_dirty(const VFIOHwpt *h)
+{
+    return h->flags & IOMMU_HWPT_ALLOC_DIRTY_TRACKING;
+}
+
+static VFIOContainerDevice *cd_at(const VFIOContainer *c, guint i)
+{
+    return vfio_container_device_state(g_ptr_array_index(c->devices, i));
+}
+
+static bool check_container(const VFIOContainer *c, const char *what, GError **errp)
+{
+    if (!c) {
+        g_set_error(errp, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_INVALID_ARGUMENT,
+                    "%s: no container given", what);
+        return false;
+    }
+    return true;
+}
+
+static bool check_as(const VFIOAddressSpace *as, const char *what, GError **errp)
+{
+    if (!as) {
+        g_set_error(errp, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_INVALID_ARGUMENT,
+                    "%s: no address space given", what);
+        return false;
+    }
+    return true;
+}
+
+/* ---- switching one HWPT or one device ---------------------------------- */
+
+static bool hwpt_set(VFIOContainer *c, VFIOHwpt *h, bool on, GError **errp)
+{
+    g_autoptr(GError) err = NULL;
+    bool ok = iommufd_backend_set_dirty_tracking(c->be, h->id, on, &err);
+
+    trace_vfio_dirty_tracking_hwpt(c->ioas_id, h->id, on, ok);
+    if (!ok) {
+        g_propagate_prefixed_error(errp, g_steal_pointer(&err),
+                                   "dirty tracking %s: hwpt %u of ioas %u failed: ",
+                                   on ? "start" : "stop", h->id, c->ioas_id);
+        return false;
+    }
+    h->dirty_on = on;
+    return true;
+}
+
+typedef struct Gap {
+    uint64_t size;
+    guint index;              /* between range index and index + 1 */
+} Gap;
+
+static int cmp_gap(const void *a, const void *b)
+{
+    const Gap *x = a, *y = b;
+
+    if (x->size != y->size) {
+        return x->size < y->size ? -1 : 1;
+    }
+    return x->index < y->index ? -1 : x->index > y->index;
+}
+
+/*
+ * The ranges to give DMA_LOGGING_START: @c's mapped ranges widened to the
+ * logging page size and merged, at most @max of them: when there are more,
+ * the neighbours with the smallest gaps between them are merged (the device
+ * then also logs the gaps, where nothing is mapped, so nothing is written).
+ */
+static GArray *logging_ranges(const VFIOContainer *c, unsigned max)
+{
+    GArray *out = g_array_new(false, false, sizeof(VFIORange));
+    g_autoptr(GArray) in = g_array_new(false, false, sizeof(VFIORange));
+    g_autofree Gap *gaps = NULL;
+    g_autofree bool *merge = NULL;
+    guint n;
+
+    for (guint i = 0; i < c->mapped->len; i++) {
+        VFIORange r = g_array_index(c->mapped, VFIORange, i);
+
+        r.iova &= ~(LOGGING_PAGE_SIZE - 1);
+        r.last |= LOGGING_PAGE_SIZE - 1;
+        if (in->len) {
+            VFIORange *prev = &g_array_index(in, VFIORange, in->len - 1);
+
+            if (r.iova <= prev->last + 1) {
+                prev->last = MAX(prev->last, r.last);
+                continue;
+            }
+        }
+        g_array_append_val(in, r);
+    }
+    n = in->len;
+    if (n <= max) {
+        g_array_append_vals(out, in->data, n);
+        return out;
+    }
+    gaps = g_new(Gap, n - 1);
+    merge = g_new0(bool, n - 1);
+    for (guint i = 0; i + 1 < n; i++) {
+        gaps[i].size = g_array_index(in, VFIORange, i + 1).iova -
+                       g_array_index(in, VFIORange, i).last;
+        gaps[i].index = i;
+    }
+    qsort(gaps, n - 1, sizeof(Gap), cmp_gap);
+    for (guint k = 0; k < n - max; k++) {
+        merge[gaps[k].index] = true;   /* merge that range with the next one */
+    }
+    for (guint i = 0; i < n; i++) {
+        VFIORange r = g_array_index(in, VFIORange, i);
+
+        if (i > 0 && merge[i - 1]) {
+            g_array_index(out, VFIORange, out->len - 1).last = r.last;
+        } else {
+            g_array_append_val(out, r);
+        }
+    }
+    return out;
+}
+
+static bool logging_start(VFIOContainer *c, VFIOContainerDevice *cd, GError **errp)
+{
+    const char *name = vfio_device_get_name(cd->dev);
+    unsigned max = VFIO_DMA_LOGGING_MAX_RANGES;
+
+    if (c->mapped->len == 0) {
+        trace_vfio_dirty_refused(c->ioas_id, "DMA logging start", "nothing mapped");
+        g_set_error(errp, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_WRONG_STATE,
+                    "dirty tracking start: device %s logs its own DMA, but nothing is "
+                    "mapped in ioas %u yet (map guest memory before starting)", name,
+                    c->ioas_id);
+        return false;
+    }
+    for (;;) {
+        g_autoptr(GArray) ranges = logging_ranges(c, max);
+        g_autofree VFIODmaLoggingRange *arg = g_new(VFIODmaLoggingRange, ranges->len);
+        g_autoptr(GError) err = NULL;
+
+        for (guint i = 0; i < ranges->len; i++) {
+            VFIORange *r = &g_array_index(ranges, VFIORange, i);
+
+            arg[i].iova = r->iova;
+            arg[i].length = r->last - r->iova + 1;
+        }
+        trace_vfio_dirty_logging_ranges(name, c->mapped->len, ranges->len, LOGGING_PAGE_SIZE);
+        if (vfio_device_dma_logging_start(cd->dev, LOGGING_PAGE_SIZE, arg, ranges->len,
+                                          &err)) {
+            trace_vfio_dirty_tracking_device(c->ioas_id, name, true, true);
+            cd->logging_started = true;
+            if (cd->logged) {
+                g_array_free(cd->logged, true);
+            }
+            cd->logged = g_steal_pointer(&ranges);
+            return true;
+        }
+        if (g_error_matches(err, VFIO_IOMMUFD_KERNEL_ERROR, E2BIG) && ranges->len > 1) {
+            /* a driver with a lower limit than the vfio core's */
+            trace_vfio_dirty_logging_e2big(name, ranges->len, ranges->len / 2);
+            max = ranges->len / 2;
+            continue;
+        }
+        trace_vfio_dirty_tracking_device(c->ioas_id, name, true, false);
+        g_propagate_prefixed_error(errp, g_steal_pointer(&err),
+                                   "dirty tracking start: DMA logging of device %s "
+                                   "(ioas %u) failed: ", name, c->ioas_id);
+        return false;
+    }
+}
+
+static bool logging_stop(VFIOContainer *c, VFIOContainerDevice *cd, GError **errp)
+{
+    const char *name = vfio_device_get_name(cd->dev);
+    g_autoptr(GError) err = NULL;
+    bool ok = vfio_device_dma_logging_stop(cd->dev, &err);
+
+    trace_vfio_dirty_tracking_device(c->ioas_id, name, false, ok);
+    if (!ok) {
+        g_propagate_prefixed_error(errp, g_steal_pointer(&err),
+                                   "dirty tracking stop: DMA logging of device %s "
+                                   "(ioas %u) failed: ", name, c->ioas_id);
+        return false;
+    }
+    cd->logging_started = false;
+    g_clear_pointer(&cd->logged, g_array_unref);
+    return true;
+}
+
+/* ---- one container ----------------------------------------------------- */
+
+/* What one start or stop switched, to switch it back. */
+typedef struct Switched {
+    GPtrArray *hwpts;     /* VFIOHwpt * */
+    GPtrArray *devs;      /* VFIOContainerDevice * */
+} Switched;
+
+static void switched_undo(VFIOContainer *c, Switched *s, bool was_on)
+{
+    /* Reverse order of the forward pass: devices, then HWPTs for a start;
+     * HWPTs, then devices for a stop. */
+    if (!was_on) {
+        for (guint i = s->devs->len; i-- > 0;) {
+            VFIOContainerDevice *cd = g_ptr_array_index(s->devs, i);
+            bool ok = logging_stop(c, cd, NULL);
+
+            trace_vfio_dirty_tracking_rollback(c->ioas_id, "logging start of devid",
+                                               vfio_device_get_devid(cd->dev), ok);
+        }
+    }
+    for (guint i = s->hwpts->len; i-- > 0;) {
+        VFIOHwpt *h = g_ptr_array_index(s->hwpts, i);
+        bool ok = hwpt_set(c, h, was_on, NULL);
+
+        trace_vfio_dirty_tracking_rollback(c->ioas_id, was_on ? "stop of hwpt" :
+                                           "start of hwpt", h->id, ok);
+    }
+    if (was_on) {
+        for (guint i = s->devs->len; i-- > 0;) {
+            VFIOContainerDevice *cd = g_ptr_array_index(s->devs, i);
+            bool ok = logging_start(c, cd, NULL);
+
+            trace_vfio_dirty_tracking_rollback(c->ioas_id, "logging stop of devid",
+                                               vfio_device_get_devid(cd->dev), ok);
+        }
+    }
+}
+
+static bool container_start(VFIOContainer *c, GError **errp)
+{
+    Switched s = { g_ptr_array_new(), g_ptr_array_new() };
+    bool ok = false;
+
+    for (guint i = 0; i < c->devices->len; i++) {
+        if (vfio_cd_uses_logging(cd_at(c, i)) && c->mapped->len == 0) {
+            /* refused before any ioctl */
+            ok = logging_start(c, cd_at(c, i), errp);
+            g_assert(!ok);
+            goto out;
+        }
+    }
+    for (guint i = 0; i < c->hwpts->len; i++) {
+        VFIOHwpt *h = g_ptr_array_index(c->hwpts, i);
+
+        if (!hwpt_is_dirty(h) || h->dirty_on) {
+            continue;
+        }
+        if (!hwpt_set(c, h, true, errp)) {
+            switched_undo(c, &s, false);
+            goto out;
+        }
+        g_ptr_array_add(s.hwpts, h);
+    }
+    for (guint i = 0; i < c->devices->len; i++) {
+        VFIOContainerDevice *cd = cd_at(c, i);
+
+        if (!vfio_cd_uses_logging(cd) || cd->logging_started) {
+            continue;
+        }
+        if (!logging_start(c, cd, errp)) {
+            switched_undo(c, &s, false);
+            goto out;
+        }
+        g_ptr_array_add(s.devs, cd);
+    }
+    c->dirty_tracking = true;
+    ok = true;
+out:
+    trace_vfio_dirty_tracking(c->ioas_id, "start", ok);
+    g_ptr_array_free(s.hwpts, true);
+    g_ptr_array_free(s.devs, true);
+    return ok;
+}
+
+static bool container_stop(VFIOContainer *c, GError **errp)
+{
+    Switched s = { g_ptr_array_new(), g_ptr_array_new() };
+    bool ok = false;
+
+    for (guint i = 0; i < c->devices->len; i++) {
+        VFIOContainerDevice *cd = cd_at(c, i);
+
+        if (!cd->logging_started) {
+            continue;
+        }
+        if (!logging_stop(c, cd, errp)) {
+            switched_undo(c, &s, true);
+            goto out;
+        }
+        g_ptr_array_add(s.devs, cd);
+    }
+    for (guint i = 0; i < c->hwpts->len; i++) {
+        VFIOHwpt *h = g_ptr_array_index(c->hwpts, i);
+
+        if (!h->dirty_on) {
+            continue;
+        }
+        if (!hwpt_set(c, h, false, errp)) {
+            switched_undo(c, &s, true);
+            goto out;
+        }
+        g_ptr_array_add(s.hwpts, h);
+    }
+    c->dirty_tracking = false;
+    ok = true;
+out:
+    trace_vfio_dirty_tracking(c->ioas_id, "stop", ok);
+    g_ptr_array_free(s.hwpts, true);
+    g_ptr_array_free(s.devs, true);
+    return ok;
+}
+
+bool vfio_container_dirty_tracking_start(VFIOContainer *c, GError **errp)
+{
+    if (!check_container(c, "dirty tracking start", errp)) {
+        return false;
+    }
+    if (c->dirty_tracking) {
+        trace_vfio_dirty_tracking_noop(c->ioas_id, "start");
+        return true;
+    }
+    return container_start(c, errp);
+}
+
+bool vfio_container_dirty_tracking_stop(VFIOContainer *c, GError **errp)
+{
+    if (!check_container(c, "dirty tracking stop", errp)) {
+        return false;
+    }
+    if (!c->dirty_tracking) {
+        trace_vfio_dirty_tracking_noop(c->ioas_id, "stop");
+        return true;
+    }
+    return container_stop(c, errp);
+}
+
+bool vfio_container_dirty_tracking_is_active(const VFIOContainer *c)
+{
+    return c && c->dirty_tracking;
+}
+
+/* ---- an address space -------------------------------------------------- */
+
+bool vfio_address_space_dirty_tracking_start(VFIOAddressSpace *as, GError **errp)
+{
+    g_autoptr(GPtrArray) started = NULL;
+
+    if (!check_as(as, "dirty tracking start", errp)) {
+        return false;
+    }
+    if (as->dirty_tracking) {
+        trace_vfio_dirty_tracking_noop(0, "address space start");
+        return true;
+    }
+    started = g_ptr_array_new();
+    for (guint i = 0; i < as->containers->len; i++) {
+        VFIOContainer *c = g_ptr_array_index(as->containers, i);
+
+        if (c->dirty_tracking) {
+            continue;
+        }
+        if (!container_start(c, errp)) {
+            for (guint j = started->len; j-- > 0;) {
+                VFIOContainer *done = g_ptr_array_index(started, j);
+                bool ok = container_stop(done, NULL);
+
+                trace_vfio_dirty_tracking_rollback(done->ioas_id, "start of ioas",
+                                                   done->ioas_id, ok);
+            }
+            g_prefix_error(errp, "address space %p: ", as->handle);
+            return false;
+        }
+        g_ptr_array_add(started, c);
+    }
+    as->dirty_tracking = true;
+    return true;
+}
+
+bool vfio_address_space_dirty_tracking_stop(VFIOAddressSpace *as, GError **errp)
+{
+    g_autoptr(GPtrArray) stopped = NULL;
+
+    if (!check_as(as, "dirty tracking stop", errp)) {
+        return false;
+    }
+    stopped = g_ptr_array_new();
+    for (guint i = 0; i < as->containers->len; i++) {
+        VFIOContainer *c = g_ptr_array_index(as->containers, i);
+
+        if (!c->dirty_tracking) {
+            continue;
+        }
+        if (!container_stop(c, errp)) {
+            for (guint j = stopped->len; j-- > 0;) {
+                VFIOContainer *done = g_ptr_array_index(stopped, j);
+                bool ok = container_start(done, NULL);
+
+                trace_vfio_dirty_tracking_rollback(done->ioas_id, "stop of ioas",
+                                                   done->ioas_id, ok);
+            }
+            g_prefix_error(errp, "address space %p: ", as->handle);
+            return false;
+        }
+        g_ptr_array_add(stopped, c);
+    }
+    if (!stopped->len && !as->dirty_tracking) {
+        trace_vfio_dirty_tracking_noop(0, "address space stop");
+    }
+    as->dirty_tracking = false;
+    return true;
+}
+
+bool vfio_address_space_dirty_tracking_is_active(const VFIOAddressSpace *as)
+{
+    return as && as->dirty_tracking;
+}
+
+/* ---- hooks of the container layer -------------------------------------- */
+
+bool vfio_container_dirty_check_map(const VFIOContainer *c, const char *what, uint64_t iova,
+                                    uint64_t size, GError **errp)
+{
+    uint64_t last = iova + (size - 1);
+
+    if (!c->dirty_tracking) {
+        return true;
+    }
+    for (guint i = 0; i < c->devices->len; i++) {
+        VFIOContainerDevice *cd = cd_at(c, i);
+        bool inside = false;
+
+        if (!cd->logging_started) {
+            continue;
+        }
+        for (guint j = 0; j < cd->logged->len && !inside; j++) {
+            VFIORange *r = &g_array_index(cd->logged, VFIORange, j);
+
+            inside = iova >= r->iova && last <= r->last;
+        }
+        if (!inside) {
+            trace_vfio_dirty_refused(c->ioas_id, what, "outside a device's logged ranges");
+            g_set_error(errp, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_WRONG_STATE,
+                        "%s: [0x%" PRIx64 ", 0x%" PRIx64 "] is outside the IOVA ranges "
+                        "device %s logs its DMA for (given when dirty tracking of ioas %u "
+                        "started): stop tracking, map, and start it again", what, iova,
+                        last, vfio_device_get_name(cd->dev), c->ioas_id);
+            return false;
+        }
+    }
+    return true;
+}
+
+bool vfio_container_dirty_check_unmap(const VFIOContainer *c, const char *what,
+                                      VFIOUnmapFlags flags, GError **errp)
+{
+    if (!c->dirty_tracking || (flags & VFIO_UNMAP_DISCARD_DIRTY)) {
+        return true;
+    }
+    trace_vfio_dirty_refused(c->ioas_id, what, "dirty tracking is on");
+    g_set_error(errp, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_WRONG_STATE,
+                "%s: dirty tracking is on for ioas %u: read the range's dirty bits first "
+                "(vfio_container_dma_unmap_dirty()) or pass VFIO_UNMAP_DISCARD_DIRTY",
+                what, c->ioas_id);
+    return false;
+}
+
+bool vfio_container_dirty_check_detach(const VFIOContainerDevice *cd, GError **errp)
+{
+    VFIOContainer *c = cd->container;
+
+    if (!c->dirty_tracking ||
+        vfio_container_dirty_coverage(c, cd->dev, NULL) == VFIO_DIRTY_COVERAGE_NONE) {
+        return true;
+    }
+    trace_vfio_dirty_refused(c->ioas_id, "detach", "tracked device while tracking is on");
+    g_set_error(errp, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_WRONG_STATE,
+                "device %s is dirty-tracked and tracking is on for ioas %u: its unread "
+                "dirty pages would be lost; sync and stop tracking before unplugging it",
+                vfio_device_get_name(cd->dev), c->ioas_id);
+    return false;
+}
+
+bool vfio_container_dirty_catch_up(VFIOContainer *c, VFIOContainerDevice *cd,
+                                   bool start_container, GError **errp)
+{
+    VFIOHwpt *h = cd->hwpt;
+    bool hwpt_switched = false;
+
+    if (start_container) {
+        return container_start(c, errp);
+    }
+    if (!c->dirty_tracking) {
+        return true;
+    }
+    if (h && hwpt_is_dirty(h) && !h->dirty_on) {
+        if (!hwpt_set(c, h, true, errp)) {
+            return false;
+        }
+        hwpt_switched = true;
+    }
+    if (vfio_cd_uses_logging(cd) && !cd->logging_started && !logging_start(c, cd, errp)) {
+        if (hwpt_switched) {
+            bool ok = hwpt_set(c, h, false, NULL);
+
+            trace_vfio_dirty_tracking_rollback(c->ioas_id, "start of hwpt", h->id, ok);
+        }
+        return false;
+    }
+    trace_vfio_dirty_catch_up(c->ioas_id, vfio_device_get_name(cd->dev), hwpt_switched,
+                              cd->logging_started);
+    return true;
+}
+
+void vfio_container_dirty_forget_device(VFIOContainerDevice *cd)
+{
+    if (cd->logging_started) {
+        g_autoptr(GError) err = NULL;
+
+        if (!vfio_device_dma_logging_stop(cd->dev, &err)) {
+            trace_vfio_dirty_forget_device(vfio_device_get_name(cd->dev), err->message);
+        }
+        cd->logging_started = false;
+    }
+    g_clear_pointer(&cd->logged, g_array_unref);
+}
+
+void vfio_container_dirty_free(VFIOContainer *c)
+{
+    g_clear_pointer(&c->scratch, g_free);
+    c->scratch_size = 0;
+}
+
+/* ---- reading ------------------------------------------------------------- */
+
+static bool check_log(const VFIOContainer *c, const VFIODirtyLog *log, const char *what,
+                      GError **errp)
+{
+    const char *why = NULL;
+    uint64_t ps;
+
+    if (!log) {
+        why = "no dirty log given";
+    } else if (!log->bitmap) {
+        why = "the log's bitmap is NULL";
+    } else if (log->nr_pages == 0) {
+        why = "the log has no page";
+    } else if ((ps = log->page_size) == 0 || (ps & (ps - 1))) {
+        why = "the log's page size is not a power of two";
+    } else if (ps < c->alignment) {
+        why = "the log's page size is below the IOVA alignment of the IOAS";
+    } else if (log->base_iova & (ps - 1)) {
+        why = "the log's base IOVA is not aligned to its page size";
+    } else if (log->nr_pages - 1 > (UINT64_MAX - log->base_iova) / ps) {
+        why = "the log's span overflows";
+    }
+    if (why) {
+        trace_vfio_dirty_refused(c->ioas_id, what, why);
+        g_set_error(errp, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_INVALID_ARGUMENT,
+                    "%s (ioas %u): %s (base 0x%" PRIx64 " page size 0x%" PRIx64
+                    " pages %" PRIu64 ")", what, c->ioas_id, why,
+                    log ? log->base_iova : 0, log ? log->page_size : 0,
+                    log ? log->nr_pages : 0);
+        return false;
+    }
+    return true;
+}
+
+static uint64_t log_last(const VFIODirtyLog *log)
+{
+    return log->base_iova + (log->nr_pages - 1) * log->page_size + (log->page_size - 1);
+}
+
+/* Read [iova, iova + size) from every source of @c into @data. */
+static bool read_sources(VFIOContainer *c, uint64_t iova, uint64_t size, uint64_t ps,
+                         void *data, uint32_t flags, bool zero_copy, GError **errp)
+{
+    uint64_t kflags = (flags & VFIO_DIRTY_QUERY_NO_CLEAR) ?
+                      IOMMU_HWPT_GET_DIRTY_BITMAP_NO_CLEAR : 0;
+    uint64_t *counter = zero_copy ? &c->stats.zero_copy_reads : &c->stats.scratch_reads;
+
+    for (guint i = 0; i < c->hwpts->len; i++) {
+        VFIOHwpt *h = g_ptr_array_index(c->hwpts, i);
+
+        if (!hwpt_is_dirty(h)) {
+            continue;
+        }
+        (*counter)++;
+        if (!iommufd_backend_get_dirty_bitmap(c->be, h->id, iova, size, ps, data, kflags,
+                                              errp)) {
+            g_prefix_error(errp, "dirty query of ioas %u hwpt %u: ", c->ioas_id, h->id);
+            return false;
+        }
+    }
+    for (guint i = 0; i < c->devices->len; i++) {
+        VFIOContainerDevice *cd = cd_at(c, i);
+
+        if (!cd->logging_started) {
+            continue;
+        }
+        (*counter)++;
+        if (!vfio_device_dma_logging_report(cd->dev, iova, size, ps, data, errp)) {
+            g_prefix_error(errp, "dirty query of ioas %u: ", c->ioas_id);
+            return false;
+        }
+    }
+    return true;
+}
+
+static void scratch_reserve(VFIOContainer *c, size_t bytes)
+{
+    if (bytes <= c->scratch_size) {
+        return;
+    }
+    trace_vfio_dirty_scratch_grow(c->ioas_id, c->scratch_size, bytes);
+    g_free(c->scratch);
+    c->scratch = g_malloc(bytes);
+    c->scratch_size = bytes;
+    c->stats.scratch_grows++;
+    c->stats.scratch_bytes = bytes;
+}
+
+/* OR @n bits of @src (bit 0 first) into @dst from bit @bit on, word-wise. */
+static void or_shifted(uint64_t *dst, uint64_t bit, const uint64_t *src, uint64_t n)
+{
+    uint64_t words = (n + 63) / 64;
+    unsigned sh = bit % 64;
+
+    for (uint64_t w = 0; w < words; w++) {
+        uint64_t v = src[w];
+        uint64_t idx = bit / 64 + w;
+
+        if (w == words - 1 && n % 64) {
+            v &= (UINT64_C(1) << (n % 64)) - 1;
+        }
+        if (!v) {
+            continue;
+        }
+        dst[idx] |= v << sh;
+        if (sh && (v >> (64 - sh))) {
+            dst[idx + 1] |= v >> (64 - sh);
+        }
+    }
+}
+
+/* Query a validated range: aligned to the log's pages, inside its span. */
+static bool query_range(VFIOContainer *c, uint64_t iova, uint64_t size,
+                        const VFIODirtyLog *log, uint32_t flags, GError **errp)
+{
+    uint64_t ps = log->page_size;
+    uint64_t bit = (iova - log->base_iova) / ps;
+    uint64_t n = size / ps;
+    bool ok;
+
+    if (bit % 8 == 0) {
+        /* Zero copy: the kernel ORs into the log itself. It may read and
+         * write DIV_ROUND_UP(n, 64) whole words from the start byte on: only
+         * as many as the log holds from there; the rest (less than 64
+         * pages) goes through the scratch buffer. */
+        uint64_t log_bytes = (log->nr_pages + 63) / 64 * 8;
+        uint64_t avail = (log_bytes - bit / 8) / 8 * 64;
+        uint64_t zc = MIN(n, avail);
+
+        trace_vfio_dirty_query(c->ioas_id, iova, zc * ps, ps, bit, true, flags);
+        if (zc && !read_sources(c, iova, zc * ps, ps, (uint8_t *)log->bitmap + bit / 8,
+                                flags, true, errp)) {
+            return false;
+        }
+        if (zc == n) {
+            return true;
+        }
+        iova += zc * ps;
+        bit += zc;
+        n -= zc;
+    }
+    trace_vfio_dirty_query(c->ioas_id, iova, n * ps, ps, bit, false, flags);
+    scratch_reserve(c, (n + 63) / 64 * 8);
+    memset(c->scratch, 0, (n + 63) / 64 * 8);
+    ok = read_sources(c, iova, n * ps, ps, c->scratch, flags, false, errp);
+    /* Also after a failure: bits already read (and cleared) must not be lost. */
+    or_shifted(log->bitmap, bit, c->scratch, n);
+    return ok;
+}
+
+/*
+ * Query the parts of @c's mapped ranges inside [lo, hi] and the log's span,
+ * each widened to the log's pages (a page queried twice is not read again).
+ */
+static bool query_window(VFIOContainer *c, uint64_t lo, uint64_t hi,
+                         const VFIODirtyLog *log, uint32_t flags, GError **errp)
+{
+    uint64_t ps = log->page_size;
+    uint64_t done_last = 0;
+    bool any_done = false;
+
+    lo = MAX(lo, log->base_iova);
+    hi = MIN(hi, log_last(log));
+    if (lo > hi) {
+        return true;
+    }
+    for (guint i = 0; i < c->mapped->len; i++) {
+        VFIORange *r = &g_array_index(c->mapped, VFIORange, i);
+        uint64_t a, b;
+
+        if (r->iova > hi) {
+            break;
+        }
+        if (r->last < lo) {
+            continue;
+        }
+        a = MAX(r->iova, lo) & ~(ps - 1);
+        b = MIN(r->last, hi) | (ps - 1);
+        if (any_done) {
+            if (b <= done_last) {
+                continue;
+            }
+            a = MAX(a, done_last + 1);
+        }
+        if (!query_range(c, a, b - a + 1, log, flags, errp)) {
+            return false;
+        }
+        done_last = b;
+        any_done = true;
+    }
+    return true;
+}
+
+bool vfio_container_query_dirty(VFIOContainer *c, uint64_t iova, uint64_t size,
+                                const VFIODirtyLog *log, uint32_t flags, GError **errp)
+{
+    const char *what = "dirty query";
+
+    if (!check_container(c, what, errp) || !check_log(c, log, what, errp)) {
+        return false;
+    }
+    if (flags & ~(uint32_t)VFIO_DIRTY_QUERY_NO_CLEAR) {
+        g_set_error(errp, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_INVALID_ARGUMENT,
+                    "%s (ioas %u): unknown flags 0x%x", what, c->ioas_id, flags);
+        return false;
+    }
+    if (!vfio_check_range_basic(what, iova, size, errp)) {
+        return false;
+    }
+    if ((iova | size) & (log->page_size - 1)) {
+        g_set_error(errp, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_INVALID_ARGUMENT,
+                    "%s (ioas %u): iova 0x%" PRIx64 " size 0x%" PRIx64 " not aligned to "
+                    "the log's page size 0x%" PRIx64, what, c->ioas_id, iova, size,
+                    log->page_size);
+        return false;
+    }
+    if (iova < log->base_iova || iova + (size - 1) > log_last(log)) {
+        g_set_error(errp, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_INVALID_ARGUMENT,
+                    "%s (ioas %u): [0x%" PRIx64 ", 0x%" PRIx64 "] is not inside the log's "
+                    "span [0x%" PRIx64 ", 0x%" PRIx64 "]", what, c->ioas_id, iova,
+                    iova + (size - 1), log->base_iova, log_last(log));
+        return false;
+    }
+    return query_range(c, iova, size, log, flags, errp);
+}
+
+bool vfio_container_sync_dirty(VFIOContainer *c, const VFIODirtyLog *log, GError **errp)
+{
+    if (!check_container(c, "dirty sync", errp) || !check_log(c, log, "dirty sync", errp)) {
+        return false;
+    }
+    return query_window(c, 0, UINT64_MAX, log, 0, errp);
+}
+
+bool vfio_address_space_sync_dirty(VFIOAddressSpace *as, const VFIODirtyLog *log,
+                                   GError **errp)
+{
+    if (!check_as(as, "dirty sync", errp)) {
+        return false;
+    }
+    for (guint i = 0; i < as->containers->len; i++) {
+        if (!check_log(g_ptr_array_index(as->containers, i), log, "dirty sync", errp)) {
+            return false;
+        }
+    }
+    for (guint i = 0; i < as->containers->len; i++) {
+        if (!query_window(g_ptr_array_index(as->containers, i), 0, UINT64_MAX, log, 0,
+                          errp)) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* ---- unmap during migration ---------------------------------------------- */
+
+/* The mapped parts of [iova, last] in @c must lie inside @log's span. */
+static bool check_log_covers(const VFIOContainer *c, const VFIODirtyLog *log, uint64_t iova,
+                             uint64_t last, const char *what, GError **errp)
+{
+    for (guint i = 0; i < c->mapped->len; i++) {
+        VFIORange *r = &g_array_index(c->mapped, VFIORange, i);
+        uint64_t a = MAX(r->iova, iova), b = MIN(r->last, last);
+
+        if (a > b) {
+            continue;
+        }
+        if (a < log->base_iova || b > log_last(log)) {
+            g_set_error(errp, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_INVALID_ARGUMENT,
+                        "%s (ioas %u): mapped [0x%" PRIx64 ", 0x%" PRIx64 "] is outside the "
+                        "log's span [0x%" PRIx64 ", 0x%" PRIx64 "]: its dirty bits would be "
+                        "lost", what, c->ioas_id, a, b, log->base_iova, log_last(log));
+            return false;
+        }
+    }
+    return true;
+}
+
+static bool check_unmap_dirty_args(const VFIODirtyLog *log, VFIOUnmapFlags flags,
+                                   const char *what, GError **errp)
+{
+    if (flags & ~(VFIO_UNMAP_ALLOW_ABSENT | VFIO_UNMAP_DISCARD_DIRTY)) {
+        g_set_error(errp, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_INVALID_ARGUMENT,
+                    "%s: unknown flags 0x%x", what, (unsigned)flags);
+        return false;
+    }
+    if (!log && !(flags & VFIO_UNMAP_DISCARD_DIRTY)) {
+        g_set_error(errp, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_INVALID_ARGUMENT,
+                    "%s: no dirty log given (pass VFIO_UNMAP_DISCARD_DIRTY to drop the "
+                    "range's dirty bits)", what);
+        return false;
+    }
+    return true;
+}
+
+bool vfio_container_dma_unmap_dirty(VFIOContainer *c, uint64_t iova, uint64_t size,
+                                    const VFIODirtyLog *log, VFIOUnmapFlags flags,
+                                    uint64_t *unmapped, GError **errp)
+{
+    const char *what = "dma unmap with dirty read";
+
+    if (!check_container(c, what, errp) || !check_unmap_dirty_args(log, flags, what, errp) ||
+        !vfio_container_check_range(c, what, iova, size, errp)) {
+        return false;
+    }
+    if (log) {
+        if (!check_log(c, log, what, errp) ||
+            !check_log_covers(c, log, iova, iova + (size - 1), what, errp) ||
+            !query_window(c, iova, iova + (size - 1), log, VFIO_DIRTY_QUERY_NO_CLEAR,
+                          errp)) {
+            return false;
+        }
+    }
+    trace_vfio_dirty_unmap(c->ioas_id, iova, size, log != NULL);
+    return vfio_container_dma_unmap(c, iova, size, flags | VFIO_UNMAP_DISCARD_DIRTY,
+                                    unmapped, errp);
+}
+
+bool vfio_address_space_dma_unmap_dirty(VFIOAddressSpace *as, uint64_t iova, uint64_t size,
+                                        const VFIODirtyLog *log, VFIOUnmapFlags flags,
+                                        GError **errp)
+{
+    const char *what = "address space dma unmap with dirty read";
+
+    if (!check_as(as, what, errp) || !check_unmap_dirty_args(log, flags, what, errp) ||
+        !vfio_check_range_basic(what, iova, size, errp)) {
+        return false;
+    }
+    if (log) {
+        for (guint i = 0; i < as->containers->len; i++) {
+            VFIOContainer *c = g_ptr_array_index(as->containers, i);
+
+            if (!check_log(c, log, what, errp) ||
+                !check_log_covers(c, log, iova, iova + (size - 1), what, errp)) {
+                return false;
+            }
+        }
+        for (guint i = 0; i < as->containers->len; i++) {
+            VFIOContainer *c = g_ptr_array_index(as->containers, i);
+
+            trace_vfio_dirty_unmap(c->ioas_id, iova, size, true);
+            if (!query_window(c, iova, iova + (size - 1), log, VFIO_DIRTY_QUERY_NO_CLEAR,
+                              errp)) {
+                return false;
+            }
+        }
+    }
+    return vfio_address_space_dma_unmap(as, iova, size, flags | VFIO_UNMAP_DISCARD_DIRTY,
+                                        errp);
+}
+
+/* ---- coverage report ----------------------------------------------------- */
+
+VFIODirtyDeviceReport *vfio_address_space_dirty_report(const VFIOAddressSpace *as,
+                                                       unsigned *n)
+{
+    VFIODirtyDeviceReport *out;
+    unsigned total = 0, k = 0;
+
+    for (guint i = 0; as && i < as->containers->len; i++) {
+        total += ((VFIOContainer *)g_ptr_array_index(as->containers, i))->devices->len;
+    }
+    if (n) {
+        *n = total;
+    }
+    if (!total) {
+        return NULL;
+    }
+    out = g_new0(VFIODirtyDeviceReport, total);
+    for (guint i = 0; i < as->containers->len; i++) {
+        VFIOContainer *c = g_ptr_array_index(as->containers, i);
+
+        for (guint j = 0; j < c->devices->len; j++) {
+            VFIODirtyDeviceReport *e = &out[k++];
+
+            e->device = g_ptr_array_index(c->devices, j);
+            e->container = c;
+            e->coverage = vfio_container_dirty_coverage(c, e->device, &e->reason);
+        }
+    }
+    return out;
+}
+
+char *vfio_address_space_migration_blocker(const VFIOAddressSpace *as)
+{
+    g_autofree VFIODirtyDeviceReport *rep = NULL;
+    g_autoptr(GString) list = NULL;
+    unsigned n = 0, untracked = 0;
+
+    rep = vfio_address_space_dirty_report(as, &n);
+    for (unsigned i = 0; i < n; i++) {
+        if (rep[i].coverage != VFIO_DIRTY_COVERAGE_NONE) {
+            continue;
+        }
+        if (!list) {
+            list = g_string_new(NULL);
+        } else {
+            g_string_append(list, ", ");
+        }
+        g_string_append_printf(list, "%s (%s)", vfio_device_get_name(rep[i].device),
+                               vfio_untracked_reason_str(rep[i].reason));
+        untracked++;
+    }
+    if (!untracked) {
+        return NULL;
+    }
+    return g_strdup_printf("dirty tracking does not cover %u device%s: %s", untracked,
+                           untracked == 1 ? "" : "s", list->str);
+}
+
+bool vfio_container_dirty_tracking_complete(const VFIOContainer *c)
+{
+    if (!c || c->devices->len == 0) {
+        return false;
+    }
+    for (guint i = 0; i < c->devices->len; i++) {
+        if (vfio_container_dirty_coverage(c, g_ptr_array_index(c->devices, i), NULL) ==
+            VFIO_DIRTY_COVERAGE_NONE) {
+            return false;
+        }
+    }
+    return true;
+}
+
+bool vfio_device_offers_dma_logging(const VFIODevice *dev)
+{
+    VFIOContainerDevice *cd = vfio_container_device_state(dev);
+
+    return cd && cd->logging_offered;
+}
+
+bool vfio_device_dma_logging_active(const VFIODevice *dev)
+{
+    VFIOContainerDevice *cd = vfio_container_device_state(dev);
+
+    return cd && cd->logging_started;
+}
+
+void vfio_container_get_dirty_stats(const VFIOContainer *c, VFIODirtyStats *st)
+{
+    if (!st) {
+        return;
+    }
+    memset(st, 0, sizeof(*st));
+    if (c) {
+        *st = c->stats;
+    }
+}

@@ -1,0 +1,271 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * vfio-iommufd: dirty tracking for live migration (docs/dirty-tracking.md).
+ *
+ * Every device of a container is covered in one of three ways, decided per
+ * device (mixed mode):
+ *  - device DMA logging (VFIO_DEVICE_FEATURE_DMA_LOGGING_*) when the device
+ *    offers it (probed at attach) and the VMM asked for it
+ *    (VFIOAttachOptions.prefer_device_dirty_logging); such a device is
+ *    placed in a plain HWPT (it does not pay for IOMMU tracking);
+ *  - else IOMMU dirty tracking when its HWPT was allocated with
+ *    IOMMU_HWPT_ALLOC_DIRTY_TRACKING;
+ *  - else it is untracked, and vfio_address_space_migration_blocker() names
+ *    it with the reason.
+ *
+ * Starting tracking on a container switches IOMMU_HWPT_SET_DIRTY_TRACKING on
+ * for every HWPT with the dirty flag and DMA_LOGGING_START on every logging
+ * device (with the container's mapped IOVA ranges). While it is on:
+ *  - a device attached to the container is brought into the same state (its
+ *    new dirty HWPT is switched on, its logging started) or the attach fails;
+ *  - a tracked device cannot be detached (WRONG_STATE: its unread dirty
+ *    pages would be lost; stop tracking after the final sync first);
+ *  - a plain unmap is refused (WRONG_STATE) unless it says
+ *    VFIO_UNMAP_DISCARD_DIRTY: use vfio_container_dma_unmap_dirty(), which
+ *    reads the range's dirty bits (NO_CLEAR) into the VMM's log first;
+ *  - a map outside the ranges a logging device was started with is refused
+ *    (WRONG_STATE): device logs cannot grow.
+ *
+ * Reading: the VMM keeps one dirty log per guest-physical layout
+ * (VFIODirtyLog); queries OR the bits of every source into it. When the
+ * range starts on a byte boundary of the log, the log's own memory is
+ * handed to the kernel (zero copy); otherwise a scratch buffer owned by the
+ * container (grown, never shrunk) is read and ORed in, shifted word-wise.
+ * Steady-state syncs allocate nothing.
+ *
+ * Not thread-safe: the VMM serialises calls on one address space, and does
+ * not modify a log while a query writes into it (the kernel ORs whole
+ * 64-bit words of the buffer it is given).
+ */
+#ifndef VFIO_IOMMUFD_VFIO_DIRTY_H
+#define VFIO_IOMMUFD_VFIO_DIRTY_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <glib.h>
+
+#include "vfio-iommufd/vfio-container.h"
+#include "vfio-iommufd/vfio-device.h"
+#include "vfio-iommufd/visibility.h"
+
+G_BEGIN_DECLS
+
+/* The VMM's dirty log for a guest-physical layout: bit i stands for the page
+ * at base_iova + i * page_size. The bitmap holds DIV_ROUND_UP(nr_pages, 64)
+ * words, owned by the VMM. page_size: a power of two, at least the IOVA
+ * alignment of the container queried; base_iova aligned to it. */
+typedef struct VFIODirtyLog {
+    uint64_t base_iova;
+    uint64_t page_size;
+    uint64_t *bitmap;
+    uint64_t nr_pages;
+} VFIODirtyLog;
+
+typedef enum {
+    /* Leave the IOMMU dirty state in place: the same bits come back on the
+     * next read (IOMMU_HWPT_GET_DIRTY_BITMAP_NO_CLEAR). Device DMA logs have
+     * no such mode in the UAPI: reading them always clears, the bits are in
+     * the caller's log. */
+    VFIO_DIRTY_QUERY_NO_CLEAR = 1 << 0,
+} VFIODirtyQueryFlags;
+
+/* The most IOVA ranges given to DMA_LOGGING_START (the vfio core's limit:
+ * one page of 16-byte ranges). More mapped ranges are merged across the
+ * smallest gaps; E2BIG from a driver with a lower limit halves the count. */
+#define VFIO_DMA_LOGGING_MAX_RANGES 256
+
+/* ---- start / stop ------------------------------------------------------ */
+
+/**
+ * vfio_container_dirty_tracking_start:
+ *
+ * IOMMU_HWPT_SET_DIRTY_TRACKING(enable) on every HWPT of @c allocated with
+ * the dirty flag, then DMA_LOGGING_START on every device using device
+ * logging (the container's mapped ranges; WRONG_STATE before any ioctl when
+ * such a device exists and nothing is mapped). Already on: a no-op, no
+ * ioctl. If one step fails, the HWPTs and devices already switched are
+ * switched back and the error names the HWPT (or device) and why. Enabling
+ * clears stale IOMMU dirty bits (kernel semantics).
+ */
+VFIO_IOMMUFD_API bool vfio_container_dirty_tracking_start(VFIOContainer *c, GError **errp);
+
+/**
+ * vfio_container_dirty_tracking_stop:
+ *
+ * DMA_LOGGING_STOP on the logging devices, then SET_DIRTY_TRACKING(disable)
+ * on the HWPTs. Already off: a no-op. On failure the ones already stopped
+ * are started again (their dirty state then starts empty: the kernel clears
+ * on enable) and tracking stays on.
+ */
+VFIO_IOMMUFD_API bool vfio_container_dirty_tracking_stop(VFIOContainer *c, GError **errp);
+
+/* Returns: whether tracking is on for @c (false for NULL). */
+VFIO_IOMMUFD_API bool vfio_container_dirty_tracking_is_active(const VFIOContainer *c);
+
+/**
+ * vfio_address_space_dirty_tracking_start:
+ *
+ * Start tracking on every container of @as; containers made later (a device
+ * attached while it is on) start tracking too. On failure the containers
+ * this call started are stopped again. Already on: a no-op.
+ */
+VFIO_IOMMUFD_API bool vfio_address_space_dirty_tracking_start(VFIOAddressSpace *as,
+                                                              GError **errp);
+/* Stop tracking on every container; on failure the containers already
+ * stopped are started again. Already off: a no-op. */
+VFIO_IOMMUFD_API bool vfio_address_space_dirty_tracking_stop(VFIOAddressSpace *as,
+                                                             GError **errp);
+VFIO_IOMMUFD_API bool vfio_address_space_dirty_tracking_is_active(const VFIOAddressSpace *as);
+
+/* ---- reading dirty bits ------------------------------------------------ */
+
+/**
+ * vfio_container_query_dirty:
+ * @iova, @size: aligned to @log's page size, inside the log's span.
+ * @flags: VFIODirtyQueryFlags.
+ *
+ * OR the dirty bits of [@iova, @iova + @size) from every HWPT of @c with the
+ * dirty flag and every device of @c whose DMA logging is started into @log,
+ * at bit (@iova - log->base_iova) / log->page_size onwards. Bits of the log
+ * outside the range are not changed. Checked before any ioctl
+ * (INVALID_ARGUMENT): @c, @log and its bitmap non-NULL, page size a power of
+ * two and at least the container's IOVA alignment, base, @iova and @size
+ * aligned to it, @size non-zero, no overflow, the range inside the log,
+ * unknown flags. On a kernel error the bits already read are in @log.
+ */
+VFIO_IOMMUFD_API bool vfio_container_query_dirty(VFIOContainer *c, uint64_t iova,
+                                                 uint64_t size, const VFIODirtyLog *log,
+                                                 uint32_t flags, GError **errp);
+
+/**
+ * vfio_container_sync_dirty:
+ *
+ * Query (clearing) every range mapped in @c, clipped to @log's span and
+ * widened to its page size. Bits of unmapped parts of the log are left
+ * untouched. Same checks as vfio_container_query_dirty().
+ */
+VFIO_IOMMUFD_API bool vfio_container_sync_dirty(VFIOContainer *c, const VFIODirtyLog *log,
+                                                GError **errp);
+
+/* vfio_container_sync_dirty() of every container of @as, into one log. */
+VFIO_IOMMUFD_API bool vfio_address_space_sync_dirty(VFIOAddressSpace *as,
+                                                    const VFIODirtyLog *log, GError **errp);
+
+/* ---- unmap during migration ---------------------------------------------- */
+
+/**
+ * vfio_container_dma_unmap_dirty:
+ * @log: where the dirty bits of the range go (must cover every mapped part
+ *   of the range), or NULL only with VFIO_UNMAP_DISCARD_DIRTY.
+ * @flags: VFIOUnmapFlags.
+ *
+ * Read the dirty bits of the mapped parts of [@iova, @iova + @size) with
+ * NO_CLEAR into @log (whether tracking is on or not), then unmap as
+ * vfio_container_dma_unmap(). If the unmap fails the bits read stay in
+ * @log (over-reporting is harmless; losing a page is not).
+ */
+VFIO_IOMMUFD_API bool vfio_container_dma_unmap_dirty(VFIOContainer *c, uint64_t iova,
+                                                     uint64_t size, const VFIODirtyLog *log,
+                                                     VFIOUnmapFlags flags, uint64_t *unmapped,
+                                                     GError **errp);
+
+/* The same for an address space: every container's bits into @log, then
+ * vfio_address_space_dma_unmap(). */
+VFIO_IOMMUFD_API bool vfio_address_space_dma_unmap_dirty(VFIOAddressSpace *as, uint64_t iova,
+                                                         uint64_t size,
+                                                         const VFIODirtyLog *log,
+                                                         VFIOUnmapFlags flags, GError **errp);
+
+/* ---- coverage report ----------------------------------------------------- */
+
+typedef struct VFIODirtyDeviceReport {
+    VFIODevice *device;
+    VFIOContainer *container;
+    VFIODirtyCoverage coverage;
+    VFIOUntrackedReason reason;  /* VFIO_UNTRACKED_NOT when covered */
+} VFIODirtyDeviceReport;
+
+/**
+ * vfio_address_space_dirty_report:
+ * @n: out: the number of entries.
+ *
+ * Returns: one entry per device of @as (containers in creation order,
+ * devices in attach order), computed from the current state; free with
+ * g_free(). NULL (and *n = 0) when there is no device.
+ */
+VFIO_IOMMUFD_API VFIODirtyDeviceReport *vfio_address_space_dirty_report(
+    const VFIOAddressSpace *as, unsigned *n);
+
+/**
+ * vfio_address_space_migration_blocker:
+ *
+ * Returns: NULL when every device of @as is covered (or there is none),
+ * else a message naming every untracked device and why, for example
+ * "dirty tracking does not cover 2 devices: 0000:00:02.0 (its IOMMU has no
+ * dirty tracking), 00000000-0000-0000-0000-000000000004 (mdev without an
+ * IOMMU domain)". Free with g_free().
+ */
+VFIO_IOMMUFD_API char *vfio_address_space_migration_blocker(const VFIOAddressSpace *as);
+
+/* Returns: true when every device of @c is covered by IOMMU dirty tracking
+ * or device DMA logging (false for an empty container). */
+VFIO_IOMMUFD_API bool vfio_container_dirty_tracking_complete(const VFIOContainer *c);
+
+/* Returns: whether @dev (in a container) offers VFIO DMA logging, as probed
+ * when it was attached. */
+VFIO_IOMMUFD_API bool vfio_device_offers_dma_logging(const VFIODevice *dev);
+/* Returns: whether @dev's DMA logging is started. */
+VFIO_IOMMUFD_API bool vfio_device_dma_logging_active(const VFIODevice *dev);
+
+/* ---- statistics ---------------------------------------------------------- */
+
+typedef struct VFIODirtyStats {
+    uint64_t zero_copy_reads;  /* ioctls whose buffer was the caller's log */
+    uint64_t scratch_reads;    /* ioctls into the container's scratch buffer */
+    uint64_t scratch_grows;    /* allocations of the scratch buffer */
+    uint64_t scratch_bytes;    /* its current size */
+} VFIODirtyStats;
+
+/* Copy @c's counters into @st (zeros for NULL). */
+VFIO_IOMMUFD_API void vfio_container_get_dirty_stats(const VFIOContainer *c,
+                                                     VFIODirtyStats *st);
+
+/* ---- VFIO DMA logging of one device (hw/vfio/dma-logging.c) -------------- */
+
+/* One IOVA range for DMA_LOGGING_START. */
+typedef struct VFIODmaLoggingRange {
+    uint64_t iova;
+    uint64_t length;
+} VFIODmaLoggingRange;
+
+/**
+ * vfio_device_dma_logging_probe:
+ * @offered: out: whether the device supports DMA logging.
+ *
+ * VFIO_DEVICE_FEATURE with PROBE|SET of DMA_LOGGING_START. ENOTTY from the
+ * kernel means "not offered" (success, *@offered false); any other error is
+ * returned. WRONG_STATE when @dev is not bound.
+ */
+VFIO_IOMMUFD_API bool vfio_device_dma_logging_probe(VFIODevice *dev, bool *offered,
+                                                    GError **errp);
+/* DMA_LOGGING_START with @n ranges (sorted, disjoint, @page_size-aligned). */
+VFIO_IOMMUFD_API bool vfio_device_dma_logging_start(VFIODevice *dev, uint64_t page_size,
+                                                    const VFIODmaLoggingRange *ranges,
+                                                    unsigned n, GError **errp);
+/* DMA_LOGGING_STOP. */
+VFIO_IOMMUFD_API bool vfio_device_dma_logging_stop(VFIODevice *dev, GError **errp);
+/**
+ * vfio_device_dma_logging_report:
+ * @bitmap: any byte address; DIV_ROUND_UP(@size / @page_size, 64) words
+ *   from there may be read and written (the kernel only sets bits).
+ *
+ * DMA_LOGGING_REPORT of [@iova, @iova + @size): ORs the logged pages into
+ * @bitmap and clears them in the device.
+ */
+VFIO_IOMMUFD_API bool vfio_device_dma_logging_report(VFIODevice *dev, uint64_t iova,
+                                                     uint64_t size, uint64_t page_size,
+                                                     void *bitmap, GError **errp);
+
+G_END_DECLS
+
+#endif

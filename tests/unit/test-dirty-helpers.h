@@ -1,0 +1,125 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Helpers shared by the dirty-tracking tests (test-dirty-tracking.c,
+ * test-dirty-query.c, test-dma-logging.c): a mixed topology, VMM-style
+ * dirty logs and a bit-by-bit reference.
+ */
+#ifndef VFIO_IOMMUFD_TEST_DIRTY_HELPERS_H
+#define VFIO_IOMMUFD_TEST_DIRTY_HELPERS_H
+
+#include "test-container-helpers.h"
+#include "vfio-iommufd/vfio-dirty.h"
+
+#define PAGE 4096ULL
+#define MIB (1ULL << 20)
+
+/*
+ * a0, a1: IOMMU a (dirty tracking); b0: IOMMU b (dirty tracking, another
+ * instance, so a second dirty HWPT in the same container); n0: IOMMU n
+ * without dirty tracking; l0, l2: IOMMU n, offer DMA logging; l1: IOMMU a,
+ * offers DMA logging; m0: mdev; ml: mdev with DMA logging.
+ */
+static const char dirty_topo[] =
+    "[iommu a]\ndirty-tracking=true\n"
+    "[iommu b]\ndirty-tracking=true\n"
+    "[iommu n]\ndirty-tracking=false\n"
+    "[device a0]\niommu=a\n"
+    "[device a1]\niommu=a\n"
+    "[device b0]\niommu=b\n"
+    "[device n0]\niommu=n\n"
+    "[device l0]\niommu=n\ndma-logging=true\n"
+    "[device l1]\niommu=a\ndma-logging=true\n"
+    "[device l2]\niommu=n\ndma-logging=true\n"
+    "[device m0]\nmdev=true\n"
+    "[device ml]\nmdev=true\ndma-logging=true\n";
+
+static const VFIOAttachOptions prefer_logging = { .prefer_device_dirty_logging = true };
+static const VFIOAttachOptions opt_out = { .no_iommu_dirty_tracking = true };
+
+/* The model never touches user memory: any non-NULL page-aligned pointer. */
+static inline void *fake_va(uint64_t iova)
+{
+    return (void *)(uintptr_t)(0x10000000000ULL + iova);
+}
+
+static inline void map_ok(Fixture *f, uint64_t iova, uint64_t size)
+{
+    g_autoptr(GError) err = NULL;
+
+    assert_ok(vfio_address_space_dma_map(f->as, iova, size, fake_va(iova), false, &err), err);
+}
+
+/* A VMM-style log owning its bitmap. */
+static inline VFIODirtyLog *log_new(uint64_t base, uint64_t page_size, uint64_t nr_pages)
+{
+    VFIODirtyLog *log = g_new0(VFIODirtyLog, 1);
+
+    log->base_iova = base;
+    log->page_size = page_size;
+    log->nr_pages = nr_pages;
+    log->bitmap = g_new0(uint64_t, (nr_pages + 63) / 64);
+    return log;
+}
+
+static inline void log_free(VFIODirtyLog *log)
+{
+    if (log) {
+        g_free(log->bitmap);
+        g_free(log);
+    }
+}
+
+static inline void log_clear(VFIODirtyLog *log)
+{
+    memset(log->bitmap, 0, (log->nr_pages + 63) / 64 * 8);
+}
+
+static inline bool log_test(const VFIODirtyLog *log, uint64_t bit)
+{
+    return (log->bitmap[bit / 64] >> (bit % 64)) & 1;
+}
+
+static inline uint64_t log_count(const VFIODirtyLog *log)
+{
+    uint64_t n = 0;
+
+    for (uint64_t i = 0; i < (log->nr_pages + 63) / 64; i++) {
+        n += __builtin_popcountll(log->bitmap[i]);
+    }
+    return n;
+}
+
+static inline void dma_ok(Fixture *f, const char *dev, uint64_t iova, uint64_t len)
+{
+    g_autoptr(GError) err = NULL;
+
+    assert_ok(vfio_sim_dma_write(f->sim, dev, iova, len, &err), err);
+}
+
+static inline void hwpt_mark(Fixture *f, VFIODevice *d, uint64_t iova, uint64_t len)
+{
+    g_autoptr(GError) err = NULL;
+
+    assert_ok(vfio_sim_hwpt_mark_dirty(f->sim, iommufd_backend_get_fd(f->be),
+                                       vfio_hwpt_get_id(vfio_device_get_hwpt(d)), iova, len,
+                                       &err), err);
+}
+
+static inline VFIOContainer *container_of_dev(Fixture *f, const char *name)
+{
+    return vfio_device_get_container(fdev(f, name));
+}
+
+/* Stop tracking everywhere (so fixture_free may detach everything). */
+static inline void stop_all(Fixture *f)
+{
+    g_autoptr(GError) err = NULL;
+
+    assert_ok(vfio_address_space_dirty_tracking_stop(f->as, &err), err);
+    for (unsigned i = 0; i < vfio_address_space_container_count(f->as); i++) {
+        assert_ok(vfio_container_dirty_tracking_stop(vfio_address_space_container(f->as, i),
+                                                     &err), err);
+    }
+}
+
+#endif

@@ -1,0 +1,414 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Reading dirty bits: several HWPTs and logging devices ORed exactly,
+ * NO_CLEAR and the default clearing read, sub-byte offsets against a
+ * bit-by-bit reference (randomised, fixed seed), unmapped holes untouched,
+ * argument checks before any ioctl, zero-copy versus scratch paths, and no
+ * allocation in steady state.
+ */
+#include <malloc.h>
+
+#include "test-dirty-helpers.h"
+
+#define RAM (64 * MIB)
+#define RAM_PAGES (RAM / PAGE)
+
+/* One container: dirty HWPTs of a and b, l0 and ml logging; [0, 64 MiB)
+ * mapped; tracking on. */
+static Fixture *query_fixture(void)
+{
+    Fixture *f = fixture_new(dirty_topo);
+    g_autoptr(GError) err = NULL;
+
+    attach_ok(f, "a0", NULL);
+    attach_ok(f, "b0", NULL);
+    attach_ok(f, "l0", &prefer_logging);
+    attach_ok(f, "ml", &prefer_logging);
+    map_ok(f, 0, RAM);
+    assert_ok(vfio_address_space_dirty_tracking_start(f->as, &err), err);
+    return f;
+}
+
+static void query_fixture_free(Fixture *f)
+{
+    stop_all(f);
+    fixture_free(f);
+}
+
+static void test_or_exact(void **state)
+{
+    Fixture *f = query_fixture();
+    VFIOContainer *c = container_of_dev(f, "a0");
+    VFIODirtyLog *log = log_new(0, PAGE, RAM_PAGES);
+    g_autofree bool *want = g_new0(bool, RAM_PAGES);
+    static const char *const devs[] = { "a0", "b0", "l0", "ml" };
+    g_autoptr(GError) err = NULL;
+
+    /* each source its own pages, some shared */
+    for (unsigned d = 0; d < G_N_ELEMENTS(devs); d++) {
+        for (unsigned k = 0; k < 50; k++) {
+            uint64_t page = (d * 7 + k * 97) % RAM_PAGES;
+
+            dma_ok(f, devs[d], page * PAGE, PAGE);
+            want[page] = true;
+        }
+    }
+    dma_ok(f, "a0", 1000 * PAGE, 3 * PAGE);
+    want[1000] = want[1001] = want[1002] = true;
+    assert_ok(vfio_container_sync_dirty(c, log, &err), err);
+    for (uint64_t p = 0; p < RAM_PAGES; p++) {
+        if (log_test(log, p) != want[p]) {
+            fail_msg("page %" PRIu64 ": dirty %d, expected %d", p, log_test(log, p), want[p]);
+        }
+    }
+    /* the default read cleared every source */
+    log_clear(log);
+    assert_ok(vfio_address_space_sync_dirty(f->as, log, &err), err);
+    assert_int_equal(log_count(log), 0);
+    log_free(log);
+    query_fixture_free(f);
+}
+
+static void test_no_clear(void **state)
+{
+    Fixture *f = query_fixture();
+    VFIOContainer *c = container_of_dev(f, "a0");
+    VFIODirtyLog *log = log_new(0, PAGE, RAM_PAGES);
+    g_autoptr(GError) err = NULL;
+    struct iommu_hwpt_get_dirty_bitmap g;
+    unsigned long req;
+
+    dma_ok(f, "a0", 10 * PAGE, PAGE);
+    dma_ok(f, "b0", 20 * PAGE, PAGE);
+    for (int round = 0; round < 3; round++) {
+        log_clear(log);
+        assert_ok(vfio_container_query_dirty(c, 0, RAM, log, VFIO_DIRTY_QUERY_NO_CLEAR, &err),
+                  err);
+        assert_int_equal(log_count(log), 2);
+        assert_true(log_test(log, 10) && log_test(log, 20));
+    }
+    /* the flag reaches the kernel as NO_CLEAR (the last HWPT read came
+     * before the two device reports: check through a HWPT-only container
+     * query below) */
+    log_clear(log);
+    assert_ok(vfio_container_query_dirty(c, 0, RAM, log, 0, &err), err);
+    assert_int_equal(log_count(log), 2);
+    log_clear(log);
+    assert_ok(vfio_container_query_dirty(c, 0, RAM, log, 0, &err), err);
+    assert_int_equal(log_count(log), 0);
+    query_fixture_free(f);
+
+    /* the exact argument struct */
+    f = fixture_new(dirty_topo);
+    attach_ok(f, "a0", NULL);
+    map_ok(f, 0, RAM);
+    c = container_of_dev(f, "a0");
+    assert_ok(vfio_container_query_dirty(c, 8 * PAGE, 64 * PAGE, log,
+                                         VFIO_DIRTY_QUERY_NO_CLEAR, &err), err);
+    assert_int_equal(vfio_sim_last_ioctl(f->sim, &req, &g, sizeof(g)), sizeof(g));
+    assert_int_equal(req, IOMMU_HWPT_GET_DIRTY_BITMAP);
+    assert_int_equal(g.flags, IOMMU_HWPT_GET_DIRTY_BITMAP_NO_CLEAR);
+    assert_int_equal(g.iova, 8 * PAGE);
+    assert_int_equal(g.length, 64 * PAGE);
+    assert_int_equal(g.page_size, PAGE);
+    /* zero copy: the kernel wrote into the log at byte 1 */
+    assert_int_equal(g.data, (uintptr_t)log->bitmap + 1);
+    log_free(log);
+    fixture_free(f);
+}
+
+/* Random windows at random bit offsets, against a bit-by-bit reference; the
+ * log is prefilled with garbage that must survive outside each window. */
+static void run_random(uint64_t page_size, unsigned iterations)
+{
+    Fixture *f = query_fixture();
+    VFIOContainer *c = container_of_dev(f, "a0");
+    uint64_t npages = RAM / page_size;
+    VFIODirtyLog *log = log_new(0, page_size, npages);
+    VFIODirtyLog *drain = log_new(0, page_size, npages);
+    g_autofree uint64_t *before = g_new(uint64_t, (npages + 63) / 64);
+    g_autofree bool *dirty = g_new(bool, npages);
+    GRand *rand = g_rand_new_with_seed(42);
+    static const char *const devs[] = { "a0", "b0", "l0", "ml" };
+    g_autoptr(GError) err = NULL;
+    VFIODirtyStats st;
+
+    for (unsigned it = 0; it < iterations; it++) {
+        uint64_t first = g_rand_int_range(rand, 0, (gint32)npages);
+        uint64_t n = 1 + g_rand_int_range(rand, 0, (gint32)MIN(npages - first, 700));
+        bool no_clear = g_rand_boolean(rand);
+
+        /* empty every source */
+        assert_ok(vfio_container_sync_dirty(c, drain, &err), err);
+        memset(dirty, 0, npages * sizeof(bool));
+        for (unsigned k = 0; k < 40; k++) {
+            uint64_t p = g_rand_int_range(rand, 0, (gint32)npages);
+            uint64_t sub = g_rand_int_range(rand, 0, (gint32)(page_size / PAGE));
+
+            dma_ok(f, devs[g_rand_int_range(rand, 0, G_N_ELEMENTS(devs))],
+                   p * page_size + sub * PAGE, PAGE);
+            dirty[p] = true;
+        }
+        /* a few dirty pages right at the window's edges */
+        dma_ok(f, "a0", first * page_size, PAGE);
+        dirty[first] = true;
+        dma_ok(f, "l0", (first + n - 1) * page_size, PAGE);
+        dirty[first + n - 1] = true;
+        if (first > 0) {
+            dma_ok(f, "b0", (first - 1) * page_size, PAGE);
+            dirty[first - 1] = true;
+        }
+        for (uint64_t w = 0; w < (npages + 63) / 64; w++) {
+            log->bitmap[w] = ((uint64_t)g_rand_int(rand) << 32 | g_rand_int(rand)) &
+                             ((uint64_t)g_rand_int(rand) << 32 | g_rand_int(rand));
+        }
+        memcpy(before, log->bitmap, (npages + 63) / 64 * 8);
+        assert_ok(vfio_container_query_dirty(c, first * page_size, n * page_size, log,
+                                             no_clear ? VFIO_DIRTY_QUERY_NO_CLEAR : 0, &err),
+                  err);
+        for (uint64_t p = 0; p < npages; p++) {
+            bool old = (before[p / 64] >> (p % 64)) & 1;
+            bool want = old || (p >= first && p < first + n && dirty[p]);
+
+            if (log_test(log, p) != want) {
+                fail_msg("iteration %u window [%" PRIu64 ", +%" PRIu64 ") page size 0x%" PRIx64
+                         ": bit %" PRIu64 " is %d, expected %d", it, first, n, page_size, p,
+                         log_test(log, p), want);
+            }
+        }
+    }
+    vfio_container_get_dirty_stats(c, &st);
+    assert_true(st.zero_copy_reads > 0);
+    assert_true(st.scratch_reads > 0);
+    g_rand_free(rand);
+    log_free(log);
+    log_free(drain);
+    query_fixture_free(f);
+}
+
+static void test_sub_byte_offsets(void **state)
+{
+    run_random(PAGE, 300);
+    run_random(4 * PAGE, 150);
+}
+
+/* A window whose zero-copy would need whole words past the end of the log:
+ * the bitmap is exactly DIV_ROUND_UP(nr_pages, 64) words (ASan checks). */
+static void test_log_end(void **state)
+{
+    Fixture *f = query_fixture();
+    VFIOContainer *c = container_of_dev(f, "a0");
+    VFIODirtyLog *log = log_new(0, PAGE, 100);
+    g_autoptr(GError) err = NULL;
+    VFIODirtyStats st0, st1;
+
+    dma_ok(f, "a0", 8 * PAGE, PAGE);
+    dma_ok(f, "b0", 70 * PAGE, PAGE);
+    dma_ok(f, "l0", 99 * PAGE, PAGE);
+    vfio_container_get_dirty_stats(c, &st0);
+    assert_ok(vfio_container_query_dirty(c, 8 * PAGE, 92 * PAGE, log, 0, &err), err);
+    vfio_container_get_dirty_stats(c, &st1);
+    assert_int_equal(log_count(log), 3);
+    assert_true(log_test(log, 8) && log_test(log, 70) && log_test(log, 99));
+    /* the first 64 pages zero-copy, the rest through the scratch buffer */
+    assert_int_equal(st1.zero_copy_reads - st0.zero_copy_reads, 4);
+    assert_int_equal(st1.scratch_reads - st0.scratch_reads, 4);
+    log_free(log);
+    query_fixture_free(f);
+}
+
+static void test_holes_untouched(void **state)
+{
+    Fixture *f = fixture_new(dirty_topo);
+    VFIODirtyLog *log = log_new(0, PAGE, 1024);
+    g_autoptr(GError) err = NULL;
+    VFIOContainer *c;
+    uint64_t reads;
+
+    attach_ok(f, "a0", NULL);
+    attach_ok(f, "b0", NULL);
+    /* pages [16, 48) and [100, 103) and [900, 2000) (beyond the log) */
+    map_ok(f, 16 * PAGE, 32 * PAGE);
+    map_ok(f, 100 * PAGE, 3 * PAGE);
+    map_ok(f, 900 * PAGE, 1100 * PAGE);
+    c = container_of_dev(f, "a0");
+    assert_ok(vfio_address_space_dirty_tracking_start(f->as, &err), err);
+    dma_ok(f, "a0", 16 * PAGE, PAGE);
+    dma_ok(f, "b0", 102 * PAGE, PAGE);
+    dma_ok(f, "a0", 1500 * PAGE, PAGE);
+    memset(log->bitmap, 0xa5, 1024 / 8);
+    reads = vfio_sim_op_count(f->sim, VFIO_SIM_OP_HWPT_GET_DIRTY_BITMAP);
+    assert_ok(vfio_address_space_sync_dirty(f->as, log, &err), err);
+    /* 3 ranges x 2 HWPTs, the part beyond the log not read */
+    assert_int_equal(vfio_sim_op_count(f->sim, VFIO_SIM_OP_HWPT_GET_DIRTY_BITMAP) - reads, 6);
+    for (uint64_t p = 0; p < 1024; p++) {
+        bool pattern = (0xa5 >> (p % 8)) & 1;
+        bool want = pattern || p == 16 || p == 102;
+
+        if (log_test(log, p) != want) {
+            fail_msg("page %" PRIu64 " is %d, expected %d", p, log_test(log, p), want);
+        }
+    }
+    /* page 1500 was not read: a log covering it still finds it */
+    {
+        VFIODirtyLog *big = log_new(0, PAGE, 4096);
+
+        assert_ok(vfio_container_sync_dirty(c, big, &err), err);
+        assert_int_equal(log_count(big), 1);
+        assert_true(log_test(big, 1500));
+        log_free(big);
+    }
+    /* a 2 MiB-page log: each mapped piece widened to its 2 MiB page */
+    {
+        VFIODirtyLog *huge = log_new(0, 2 * MIB, 8);
+
+        dma_ok(f, "a0", 20 * PAGE, PAGE);
+        dma_ok(f, "b0", 1500 * PAGE, PAGE);
+        assert_ok(vfio_container_sync_dirty(c, huge, &err), err);
+        assert_int_equal(huge->bitmap[0], 0x5);   /* 2 MiB pages 0 and 2 */
+        log_free(huge);
+    }
+    log_free(log);
+    stop_all(f);
+    fixture_free(f);
+}
+
+static void refused(Fixture *f, VFIOContainer *c, uint64_t iova, uint64_t size,
+                    const VFIODirtyLog *log, uint32_t flags)
+{
+    g_autoptr(GError) err = NULL;
+    uint64_t ioctls = vfio_sim_ioctl_count(f->sim);
+
+    assert_false(vfio_container_query_dirty(c, iova, size, log, flags, &err));
+    assert_gerror(err, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_INVALID_ARGUMENT);
+    assert_int_equal(vfio_sim_ioctl_count(f->sim), ioctls);
+}
+
+static void test_query_checks(void **state)
+{
+    Fixture *f = query_fixture();
+    VFIOContainer *c = container_of_dev(f, "a0");
+    g_autoptr(GError) err = NULL;
+    VFIODirtyLog *log = log_new(0, PAGE, RAM_PAGES);
+    VFIODirtyLog bad;
+    uint64_t ioctls;
+
+    refused(f, NULL, 0, PAGE, log, 0);
+    refused(f, c, 0, PAGE, NULL, 0);
+    refused(f, c, 0, 0, log, 0);                          /* size 0 */
+    refused(f, c, PAGE / 2, PAGE, log, 0);                /* misaligned */
+    refused(f, c, 0, PAGE + 512, log, 0);
+    refused(f, c, 0, RAM + PAGE, log, 0);                 /* past the log */
+    refused(f, c, UINT64_MAX - PAGE + 1, 2 * PAGE, log, 0); /* overflow */
+    refused(f, c, 0, PAGE, log, 0x80);                    /* unknown flag */
+    bad = *log;
+    bad.bitmap = NULL;
+    refused(f, c, 0, PAGE, &bad, 0);
+    bad = *log;
+    bad.page_size = 0;
+    refused(f, c, 0, PAGE, &bad, 0);
+    bad.page_size = 3 * PAGE;
+    refused(f, c, 0, 3 * PAGE, &bad, 0);
+    bad.page_size = PAGE / 2;                             /* below the IOVA alignment */
+    refused(f, c, 0, PAGE, &bad, 0);
+    bad = *log;
+    bad.base_iova = 512;
+    refused(f, c, PAGE, PAGE, &bad, 0);
+    bad = *log;
+    bad.nr_pages = 0;
+    refused(f, c, 0, PAGE, &bad, 0);
+    bad = *log;
+    bad.base_iova = UINT64_MAX - PAGE + 1;
+    bad.nr_pages = 2;                                     /* span overflows */
+    refused(f, c, UINT64_MAX - PAGE + 1, PAGE, &bad, 0);
+    bad = *log;
+    bad.base_iova = 8 * PAGE;                             /* below the log's base */
+    refused(f, c, 0, PAGE, &bad, 0);
+
+    ioctls = vfio_sim_ioctl_count(f->sim);
+    assert_false(vfio_container_sync_dirty(NULL, log, &err));
+    assert_gerror(err, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_INVALID_ARGUMENT);
+    assert_false(vfio_address_space_sync_dirty(NULL, log, &err));
+    assert_gerror(err, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_INVALID_ARGUMENT);
+    bad = *log;
+    bad.bitmap = NULL;
+    assert_false(vfio_address_space_sync_dirty(f->as, &bad, &err));
+    assert_gerror(err, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_INVALID_ARGUMENT);
+    assert_false(vfio_container_dma_unmap_dirty(c, 0, PAGE, log, 0x80, NULL, &err));
+    assert_gerror(err, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_INVALID_ARGUMENT);
+    assert_int_equal(vfio_sim_ioctl_count(f->sim), ioctls);
+    log_free(log);
+    query_fixture_free(f);
+}
+
+/*
+ * Steady state allocates nothing: 1000 sync rounds (zero-copy and scratch
+ * paths both used) grow the scratch buffer only in the first round, and the
+ * heap's in-use bytes do not move (mallinfo2(), where the allocator is
+ * glibc's: under ASan or valgrind it reports another heap and the check is
+ * only the counter's).
+ */
+static void test_steady_state_no_alloc(void **state)
+{
+    Fixture *f = fixture_new(dirty_topo);
+    g_autoptr(GError) err = NULL;
+    VFIODirtyLog *log = log_new(0, PAGE, RAM_PAGES);
+    VFIODirtyStats st0, st1;
+    struct mallinfo2 m0, m1;
+    VFIOContainer *c;
+    uint64_t found = 0;
+
+    attach_ok(f, "a0", NULL);
+    attach_ok(f, "b0", NULL);
+    attach_ok(f, "l0", &prefer_logging);
+    /* ranges at byte-aligned and at odd bit offsets of the log */
+    map_ok(f, 0, 8 * MIB);
+    map_ok(f, 8 * MIB + 3 * PAGE, 4 * MIB);
+    map_ok(f, 16 * MIB + 5 * PAGE, 2 * MIB);
+    c = container_of_dev(f, "a0");
+    assert_ok(vfio_address_space_dirty_tracking_start(f->as, &err), err);
+    /* warm-up: the model makes its dirty-store chunks on first writes */
+    dma_ok(f, "a0", 8 * MIB + 3 * PAGE, PAGE);
+    dma_ok(f, "l0", 8 * MIB + 3 * PAGE, PAGE);
+    assert_ok(vfio_address_space_sync_dirty(f->as, log, &err), err);
+
+    vfio_container_get_dirty_stats(c, &st0);
+    assert_true(st0.scratch_grows >= 1);
+    m0 = mallinfo2();
+    for (unsigned round = 0; round < 1000; round++) {
+        dma_ok(f, "a0", (round % 2048) * PAGE, PAGE);
+        dma_ok(f, "l0", 8 * MIB + (3 + round % 1024) * PAGE, PAGE);
+        log_clear(log);
+        if (!vfio_address_space_sync_dirty(f->as, log, NULL)) {
+            fail_msg("sync round %u failed", round);
+        }
+        found += log_count(log);
+    }
+    m1 = mallinfo2();
+    vfio_container_get_dirty_stats(c, &st1);
+    assert_int_equal(found, 2000);
+    assert_int_equal(st1.scratch_grows, st0.scratch_grows);
+    assert_int_equal(st1.scratch_bytes, st0.scratch_bytes);
+    assert_true(st1.zero_copy_reads - st0.zero_copy_reads >= 1000);
+    assert_true(st1.scratch_reads - st0.scratch_reads >= 1000);
+    assert_int_equal(m1.uordblks, m0.uordblks);
+    assert_int_equal(m1.arena, m0.arena);
+    log_free(log);
+    stop_all(f);
+    fixture_free(f);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_or_exact),
+        cmocka_unit_test(test_no_clear),
+        cmocka_unit_test(test_sub_byte_offsets),
+        cmocka_unit_test(test_log_end),
+        cmocka_unit_test(test_holes_untouched),
+        cmocka_unit_test(test_query_checks),
+        cmocka_unit_test(test_steady_state_no_alloc),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,181 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * VFIO device DMA logging: the probe at attach, the ranges given to
+ * DMA_LOGGING_START (the container's mapped ranges, adjacent ones merged,
+ * merged across the smallest gaps when over the limit, halved on E2BIG),
+ * the device-level calls and their argument checks.
+ */
+#include <linux/vfio.h>
+
+#include "test-dirty-helpers.h"
+
+/* The START control as the library passed it (the last ioctl). */
+static struct vfio_device_feature_dma_logging_control last_start(Fixture *f)
+{
+    uint8_t buf[sizeof(struct vfio_device_feature) +
+                sizeof(struct vfio_device_feature_dma_logging_control)];
+    struct vfio_device_feature_dma_logging_control ctl;
+    struct vfio_device_feature hdr;
+    unsigned long req;
+
+    assert_int_equal(vfio_sim_last_ioctl(f->sim, &req, buf, sizeof(buf)), sizeof(buf));
+    assert_int_equal(req, VFIO_DEVICE_FEATURE);
+    memcpy(&hdr, buf, sizeof(hdr));
+    assert_int_equal(hdr.argsz, sizeof(buf));
+    assert_int_equal(hdr.flags, VFIO_DEVICE_FEATURE_SET | VFIO_DEVICE_FEATURE_DMA_LOGGING_START);
+    memcpy(&ctl, buf + sizeof(hdr), sizeof(ctl));
+    return ctl;
+}
+
+static void test_probe(void **state)
+{
+    Fixture *f = fixture_new(dirty_topo);
+    g_autoptr(GError) err = NULL;
+    bool offered = true;
+
+    /* not bound: refused before any ioctl */
+    assert_false(vfio_device_dma_logging_probe(fdev(f, "l0"), &offered, &err));
+    assert_gerror(err, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_WRONG_STATE);
+    assert_false(vfio_device_dma_logging_probe(NULL, &offered, &err));
+    assert_gerror(err, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_INVALID_ARGUMENT);
+
+    attach_ok(f, "l0", &prefer_logging);
+    attach_ok(f, "a0", NULL);
+    attach_ok(f, "ml", NULL);
+    attach_ok(f, "m0", NULL);
+    assert_true(vfio_device_offers_dma_logging(fdev(f, "l0")));
+    assert_false(vfio_device_offers_dma_logging(fdev(f, "a0")));
+    assert_true(vfio_device_offers_dma_logging(fdev(f, "ml")));
+    assert_false(vfio_device_offers_dma_logging(fdev(f, "m0")));
+    assert_ok(vfio_device_dma_logging_probe(fdev(f, "a0"), &offered, &err), err);
+    assert_false(offered);
+    assert_ok(vfio_device_dma_logging_probe(fdev(f, "l0"), &offered, &err), err);
+    assert_true(offered);
+
+    /* a probe failing otherwise than ENOTTY fails the attach */
+    detach_ok(f, "ml");
+    vfio_sim_fail_next(f->sim, VFIO_SIM_OP_DEVICE_FEATURE, EIO);
+    assert_false(vfio_address_space_attach_device(f->as, f->be, fdev(f, "ml"), NULL, &err));
+    assert_gerror(err, VFIO_IOMMUFD_KERNEL_ERROR, EIO);
+    assert_null(vfio_device_get_container(fdev(f, "ml")));
+    check_consistent(f);
+    fixture_free(f);
+}
+
+static void test_ranges(void **state)
+{
+    Fixture *f = fixture_new(dirty_topo);
+    g_autoptr(GError) err = NULL;
+    struct vfio_device_feature_dma_logging_control ctl;
+
+    attach_ok(f, "l0", &prefer_logging);
+    /* adjacent mappings are one range */
+    map_ok(f, 0, MIB);
+    map_ok(f, MIB, MIB);
+    map_ok(f, 4 * MIB, MIB);
+    assert_ok(vfio_address_space_dirty_tracking_start(f->as, &err), err);
+    ctl = last_start(f);
+    assert_int_equal(ctl.num_ranges, 2);
+    assert_int_equal(ctl.page_size, PAGE);
+    stop_all(f);
+
+    /* after an unmap, the hole is not logged */
+    assert_ok(vfio_address_space_dma_unmap(f->as, MIB, MIB, 0, &err), err);
+    assert_ok(vfio_address_space_dirty_tracking_start(f->as, &err), err);
+    ctl = last_start(f);
+    assert_int_equal(ctl.num_ranges, 2);
+    stop_all(f);
+    fixture_free(f);
+}
+
+/* 300 mapped ranges: 256 given, merged across the 44 smallest gaps; every
+ * mapped page is still logged. */
+static void test_ranges_over_limit(void **state)
+{
+    Fixture *f = fixture_new(dirty_topo);
+    g_autoptr(GError) err = NULL;
+    VFIODirtyLog *log = log_new(0, PAGE, 8192);
+    struct vfio_device_feature_dma_logging_control ctl;
+    uint64_t iova = 0;
+
+    attach_ok(f, "l0", &prefer_logging);
+    for (unsigned i = 0; i < 300; i++) {
+        map_ok(f, iova, PAGE);
+        /* gaps of 1 page for every 7th range, else 20 pages */
+        iova += PAGE + (i % 7 == 0 ? 1 : 20) * PAGE;
+    }
+    assert_true(iova / PAGE < 8192);
+    assert_ok(vfio_address_space_dirty_tracking_start(f->as, &err), err);
+    ctl = last_start(f);
+    assert_int_equal(ctl.num_ranges, VFIO_DMA_LOGGING_MAX_RANGES);
+
+    iova = 0;
+    for (unsigned i = 0; i < 300; i++) {
+        dma_ok(f, "l0", iova, PAGE);
+        iova += PAGE + (i % 7 == 0 ? 1 : 20) * PAGE;
+    }
+    assert_ok(vfio_address_space_sync_dirty(f->as, log, &err), err);
+    assert_int_equal(log_count(log), 300);
+    stop_all(f);
+
+    /* a driver with a lower limit: E2BIG halves the count */
+    vfio_sim_fail_next(f->sim, VFIO_SIM_OP_DEVICE_FEATURE, E2BIG);
+    assert_ok(vfio_address_space_dirty_tracking_start(f->as, &err), err);
+    ctl = last_start(f);
+    assert_int_equal(ctl.num_ranges, VFIO_DMA_LOGGING_MAX_RANGES / 2);
+    log_clear(log);
+    dma_ok(f, "l0", 0, PAGE);
+    assert_ok(vfio_address_space_sync_dirty(f->as, log, &err), err);
+    assert_int_equal(log_count(log), 1);
+    stop_all(f);
+    log_free(log);
+    fixture_free(f);
+}
+
+static void test_device_calls(void **state)
+{
+    Fixture *f = fixture_new(dirty_topo);
+    g_autoptr(GError) err = NULL;
+    VFIODevice *d = fdev(f, "l0");
+    VFIODmaLoggingRange r = { .iova = 0, .length = MIB };
+    uint64_t bm[2] = { 0, 0 };
+    uint64_t ioctls;
+
+    attach_ok(f, "l0", NULL);   /* not preferred: the library does not log */
+    map_ok(f, 0, MIB);
+    ioctls = vfio_sim_ioctl_count(f->sim);
+    assert_false(vfio_device_dma_logging_start(d, PAGE, NULL, 1, &err));
+    assert_gerror(err, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_INVALID_ARGUMENT);
+    assert_false(vfio_device_dma_logging_start(d, 3 * PAGE, &r, 1, &err));
+    assert_gerror(err, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_INVALID_ARGUMENT);
+    assert_false(vfio_device_dma_logging_report(d, 0, PAGE, PAGE, NULL, &err));
+    assert_gerror(err, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_INVALID_ARGUMENT);
+    assert_false(vfio_device_dma_logging_report(d, 512, PAGE, PAGE, bm, &err));
+    assert_gerror(err, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_INVALID_ARGUMENT);
+    assert_int_equal(vfio_sim_ioctl_count(f->sim), ioctls);
+
+    /* report before start: the kernel's EINVAL */
+    assert_false(vfio_device_dma_logging_report(d, 0, PAGE, PAGE, bm, &err));
+    assert_gerror(err, VFIO_IOMMUFD_KERNEL_ERROR, EINVAL);
+    assert_ok(vfio_device_dma_logging_start(d, PAGE, &r, 1, &err), err);
+    dma_ok(f, "l0", 3 * PAGE, PAGE);
+    /* an odd byte address: no alignment needed */
+    assert_ok(vfio_device_dma_logging_report(d, 0, 64 * PAGE, PAGE, (uint8_t *)bm + 1, &err),
+              err);
+    assert_int_equal(bm[0], UINT64_C(1) << (8 + 3));
+    assert_int_equal(bm[1], 0);
+    assert_ok(vfio_device_dma_logging_stop(d, &err), err);
+    fixture_free(f);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_probe),
+        cmocka_unit_test(test_ranges),
+        cmocka_unit_test(test_ranges_over_limit),
+        cmocka_unit_test(test_device_calls),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
