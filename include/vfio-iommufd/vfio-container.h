@@ -211,8 +211,13 @@ VFIO_IOMMUFD_API unsigned vfio_device_get_attach_attempts(const VFIODevice *dev)
 VFIO_IOMMUFD_API uint32_t vfio_container_get_ioas_id(const VFIOContainer *c);
 VFIO_IOMMUFD_API IOMMUFDBackend *vfio_container_get_backend(const VFIOContainer *c);
 VFIO_IOMMUFD_API VFIOAddressSpace *vfio_container_get_address_space(const VFIOContainer *c);
-/* The container's allowed IOVA ranges (read when it was made) and alignment.
- * The array is owned by the container. */
+/* The container's allowed IOVA ranges and alignment, as the kernel reported
+ * them after the last attach or detach (they change with what is attached:
+ * all 64 bits with alignment 1 for an IOAS without a domain, the domain's
+ * aperture and page size, less the devices' reserved regions such as the
+ * x86 MSI window). An attach fails if they cannot be read again; a detach
+ * reports it, the older (stricter) ones staying. The array is owned by the
+ * container and replaced by the next re-read. */
 VFIO_IOMMUFD_API const IOMMUFDIovaRange *vfio_container_get_iova_ranges(const VFIOContainer *c,
                                                                         size_t *n);
 VFIO_IOMMUFD_API uint64_t vfio_container_get_iova_alignment(const VFIOContainer *c);

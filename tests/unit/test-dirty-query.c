@@ -9,6 +9,7 @@
 #include <malloc.h>
 
 #include "test-dirty-helpers.h"
+#include "alloc-counter.h"
 
 #define RAM (64 * MIB)
 #define RAM_PAGES (RAM / PAGE)
@@ -376,11 +377,22 @@ static void test_steady_state_no_alloc(void **state)
     assert_true(st0.scratch_grows >= 1);
     m0 = mallinfo2();
     for (unsigned round = 0; round < 1000; round++) {
+        unsigned long allocs;
+        bool ok;
+
         dma_ok(f, "a0", (round % 2048) * PAGE, PAGE);
         dma_ok(f, "l0", 8 * MIB + (3 + round % 1024) * PAGE, PAGE);
         log_clear(log);
-        if (!vfio_address_space_sync_dirty(f->as, log, NULL)) {
+        /* Every malloc-family call made by the sync (library and model) is
+         * counted: there must be none. */
+        alloc_counter_arm();
+        ok = vfio_address_space_sync_dirty(f->as, log, NULL);
+        allocs = alloc_counter_disarm();
+        if (!ok) {
             fail_msg("sync round %u failed", round);
+        }
+        if (allocs) {
+            fail_msg("sync round %u made %lu allocation(s)", round, allocs);
         }
         found += log_count(log);
     }
