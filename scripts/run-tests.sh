@@ -50,7 +50,7 @@ UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 
 step "unit tests (valgrind: no leak, no error)"
 meson test -C build --suite unit --setup valgrind --print-errorlogs --num-processes 2 \
-    --logbase unit-valgrind
+    --logbase unit
 
 step "benchmarks (short run: fails only on a crash)"
 meson test -C build --suite bench --print-errorlogs --num-processes 1 --logbase bench

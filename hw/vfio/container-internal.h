@@ -66,10 +66,10 @@ struct VFIOContainer {
      * Kept by container and address-space map/unmap and replay. */
     GArray *mapped;           /* VFIORange */
     bool dirty_tracking;      /* tracking is on (dirty.c) */
-    uint64_t *scratch;        /* query buffer for ranges not byte-aligned in
-                               * the caller's log: grown, never shrunk */
-    size_t scratch_size;
-    VFIODirtyStats stats;
+    /* Reads dirty bits for queries, syncs and unmaps (dirty-reader.c), made
+     * on first use: its sources are the dirty HWPTs of @hwpts and the
+     * devices whose logging is started; owns the scratch buffer and stats. */
+    VFIODirtyReader *dirty_reader;
 };
 
 struct VFIOHwpt {
@@ -172,8 +172,12 @@ bool vfio_container_dirty_catch_up(VFIOContainer *c, VFIOContainerDevice *cd,
 /* A device leaving for good (vfio_device_free()): stop its logging, errors
  * traced only. Frees cd->logged. */
 void vfio_container_dirty_forget_device(VFIOContainerDevice *cd);
-/* Free the container's dirty-tracking buffers. */
+/* Free the container's dirty reader. */
 void vfio_container_dirty_free(VFIOContainer *c);
+/* A HWPT entered / is leaving @c's list (hwpt.c): one with the dirty flag
+ * becomes / stops being a source of @c's dirty reader. */
+void vfio_container_dirty_hwpt_added(VFIOContainer *c, VFIOHwpt *h);
+void vfio_container_dirty_hwpt_removed(VFIOContainer *c, VFIOHwpt *h);
 
 /* ---- hwpt.c ------------------------------------------------------------ */
 

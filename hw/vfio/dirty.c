@@ -7,9 +7,10 @@
  *    logging on every device that uses it; whatever one call switched is
  *    switched back when a later step fails;
  *  - a device attached while tracking is on is brought into that state;
- *  - queries OR the bits of every source into the VMM's log, zero-copy when
- *    the range starts on a byte of the log, else through a scratch buffer
- *    owned by the container (grown, never shrunk) and a word-wise shifted OR;
+ *  - queries, syncs and unmap reads go through the container's dirty reader
+ *    (dirty-reader.c: zero copy when the range starts on a byte of the log,
+ *    else a scratch buffer and a word-wise shifted OR), whose sources follow
+ *    the container's dirty HWPTs and its devices whose logging is started;
  *  - unmaps while tracking is on read the range's bits (NO_CLEAR) first or
  *    say they do not care.
  */
@@ -24,6 +25,7 @@
 #include "vfio-iommufd/iommufd.h"
 #include "vfio-iommufd/vfio-dirty.h"
 #include "container-internal.h"
+#include "dirty-reader-internal.h"
 #include "trace.h"
 
 /* Page size given to DMA_LOGGING_START (the IOMMU page size). */
@@ -37,6 +39,17 @@ static bool hwpt_is_dirty(const VFIOHwpt *h)
 static VFIOContainerDevice *cd_at(const VFIOContainer *c, guint i)
 {
     return vfio_container_device_state(g_ptr_array_index(c->devices, i));
+}
+
+/* @c's reader, made on first use, with @c's current IOAS alignment (it
+ * changes as devices come and go). */
+static VFIODirtyReader *container_reader(VFIOContainer *c)
+{
+    if (!c->dirty_reader) {
+        c->dirty_reader = vfio_dirty_reader_new(c->be);
+    }
+    vfio_dirty_reader_set_ioas(c->dirty_reader, c->ioas_id, c->alignment);
+    return c->dirty_reader;
 }
 
 static bool check_container(const VFIOContainer *c, const char *what, GError **errp)
@@ -178,6 +191,7 @@ static bool logging_start(VFIOContainer *c, VFIOContainerDevice *cd, GError **er
                                           &err)) {
             trace_vfio_dirty_tracking_device(c->ioas_id, name, true, true);
             cd->logging_started = true;
+            vfio_dirty_reader_add_device(container_reader(c), cd->dev);
             if (cd->logged) {
                 g_array_free(cd->logged, true);
             }
@@ -212,6 +226,7 @@ static bool logging_stop(VFIOContainer *c, VFIOContainerDevice *cd, GError **err
         return false;
     }
     cd->logging_started = false;
+    vfio_dirty_reader_remove_device(container_reader(c), cd->dev);
     g_clear_pointer(&cd->logged, g_array_unref);
     return true;
 }
@@ -550,164 +565,41 @@ void vfio_container_dirty_forget_device(VFIOContainerDevice *cd)
         }
         cd->logging_started = false;
     }
+    if (cd->container && cd->container->dirty_reader) {
+        vfio_dirty_reader_remove_device(cd->container->dirty_reader, cd->dev);
+    }
     g_clear_pointer(&cd->logged, g_array_unref);
 }
 
 void vfio_container_dirty_free(VFIOContainer *c)
 {
-    g_clear_pointer(&c->scratch, g_free);
-    c->scratch_size = 0;
+    g_clear_pointer(&c->dirty_reader, vfio_dirty_reader_free);
 }
 
-/* ---- reading ------------------------------------------------------------- */
+void vfio_container_dirty_hwpt_added(VFIOContainer *c, VFIOHwpt *h)
+{
+    if (hwpt_is_dirty(h)) {
+        bool ok = vfio_dirty_reader_add_hwpt(container_reader(c), h->id, NULL);
 
-static bool check_log(const VFIOContainer *c, const VFIODirtyLog *log, const char *what,
+        g_assert(ok);
+    }
+}
+
+void vfio_container_dirty_hwpt_removed(VFIOContainer *c, VFIOHwpt *h)
+{
+    if (hwpt_is_dirty(h)) {
+        bool ok = vfio_dirty_reader_remove_hwpt(container_reader(c), h->id, NULL);
+
+        g_assert(ok);
+    }
+}
+
+/* ---- reading (the container's dirty reader, hw/vfio/dirty-reader.c) ------ */
+
+static bool check_log(VFIOContainer *c, const VFIODirtyLog *log, const char *what,
                       GError **errp)
 {
-    const char *why = NULL;
-    uint64_t ps;
-
-    if (!log) {
-        why = "no dirty log given";
-    } else if (!log->bitmap) {
-        why = "the log's bitmap is NULL";
-    } else if (log->nr_pages == 0) {
-        why = "the log has no page";
-    } else if ((ps = log->page_size) == 0 || (ps & (ps - 1))) {
-        why = "the log's page size is not a power of two";
-    } else if (ps < c->alignment) {
-        why = "the log's page size is below the IOVA alignment of the IOAS";
-    } else if (log->base_iova & (ps - 1)) {
-        why = "the log's base IOVA is not aligned to its page size";
-    } else if (log->nr_pages - 1 > (UINT64_MAX - log->base_iova) / ps) {
-        why = "the log's span overflows";
-    }
-    if (why) {
-        trace_vfio_dirty_refused(c->ioas_id, what, why);
-        g_set_error(errp, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_INVALID_ARGUMENT,
-                    "%s (ioas %u): %s (base 0x%" PRIx64 " page size 0x%" PRIx64
-                    " pages %" PRIu64 ")", what, c->ioas_id, why,
-                    log ? log->base_iova : 0, log ? log->page_size : 0,
-                    log ? log->nr_pages : 0);
-        return false;
-    }
-    return true;
-}
-
-static uint64_t log_last(const VFIODirtyLog *log)
-{
-    return log->base_iova + (log->nr_pages - 1) * log->page_size + (log->page_size - 1);
-}
-
-/* Read [iova, iova + size) from every source of @c into @data. */
-static bool read_sources(VFIOContainer *c, uint64_t iova, uint64_t size, uint64_t ps,
-                         void *data, uint32_t flags, bool zero_copy, GError **errp)
-{
-    uint64_t kflags = (flags & VFIO_DIRTY_QUERY_NO_CLEAR) ?
-                      IOMMU_HWPT_GET_DIRTY_BITMAP_NO_CLEAR : 0;
-    uint64_t *counter = zero_copy ? &c->stats.zero_copy_reads : &c->stats.scratch_reads;
-
-    for (guint i = 0; i < c->hwpts->len; i++) {
-        VFIOHwpt *h = g_ptr_array_index(c->hwpts, i);
-
-        if (!hwpt_is_dirty(h)) {
-            continue;
-        }
-        (*counter)++;
-        if (!iommufd_backend_get_dirty_bitmap(c->be, h->id, iova, size, ps, data, kflags,
-                                              errp)) {
-            g_prefix_error(errp, "dirty query of ioas %u hwpt %u: ", c->ioas_id, h->id);
-            return false;
-        }
-    }
-    for (guint i = 0; i < c->devices->len; i++) {
-        VFIOContainerDevice *cd = cd_at(c, i);
-
-        if (!cd->logging_started) {
-            continue;
-        }
-        (*counter)++;
-        if (!vfio_device_dma_logging_report(cd->dev, iova, size, ps, data, errp)) {
-            g_prefix_error(errp, "dirty query of ioas %u: ", c->ioas_id);
-            return false;
-        }
-    }
-    return true;
-}
-
-static void scratch_reserve(VFIOContainer *c, size_t bytes)
-{
-    if (bytes <= c->scratch_size) {
-        return;
-    }
-    trace_vfio_dirty_scratch_grow(c->ioas_id, c->scratch_size, bytes);
-    g_free(c->scratch);
-    c->scratch = g_malloc(bytes);
-    c->scratch_size = bytes;
-    c->stats.scratch_grows++;
-    c->stats.scratch_bytes = bytes;
-}
-
-/* OR @n bits of @src (bit 0 first) into @dst from bit @bit on, word-wise. */
-static void or_shifted(uint64_t *dst, uint64_t bit, const uint64_t *src, uint64_t n)
-{
-    uint64_t words = (n + 63) / 64;
-    unsigned sh = bit % 64;
-
-    for (uint64_t w = 0; w < words; w++) {
-        uint64_t v = src[w];
-        uint64_t idx = bit / 64 + w;
-
-        if (w == words - 1 && n % 64) {
-            v &= (UINT64_C(1) << (n % 64)) - 1;
-        }
-        if (!v) {
-            continue;
-        }
-        dst[idx] |= v << sh;
-        if (sh && (v >> (64 - sh))) {
-            dst[idx + 1] |= v >> (64 - sh);
-        }
-    }
-}
-
-/* Query a validated range: aligned to the log's pages, inside its span. */
-static bool query_range(VFIOContainer *c, uint64_t iova, uint64_t size,
-                        const VFIODirtyLog *log, uint32_t flags, GError **errp)
-{
-    uint64_t ps = log->page_size;
-    uint64_t bit = (iova - log->base_iova) / ps;
-    uint64_t n = size / ps;
-    bool ok;
-
-    if (bit % 8 == 0) {
-        /* Zero copy: the kernel ORs into the log itself. It may read and
-         * write DIV_ROUND_UP(n, 64) whole words from the start byte on: only
-         * as many as the log holds from there; the rest (less than 64
-         * pages) goes through the scratch buffer. */
-        uint64_t log_bytes = (log->nr_pages + 63) / 64 * 8;
-        uint64_t avail = (log_bytes - bit / 8) / 8 * 64;
-        uint64_t zc = MIN(n, avail);
-
-        trace_vfio_dirty_query(c->ioas_id, iova, zc * ps, ps, bit, true, flags);
-        if (zc && !read_sources(c, iova, zc * ps, ps, (uint8_t *)log->bitmap + bit / 8,
-                                flags, true, errp)) {
-            return false;
-        }
-        if (zc == n) {
-            return true;
-        }
-        iova += zc * ps;
-        bit += zc;
-        n -= zc;
-    }
-    trace_vfio_dirty_query(c->ioas_id, iova, n * ps, ps, bit, false, flags);
-    scratch_reserve(c, (n + 63) / 64 * 8);
-    memset(c->scratch, 0, (n + 63) / 64 * 8);
-    ok = read_sources(c, iova, n * ps, ps, c->scratch, flags, false, errp);
-    /* Also after a failure: bits already read (and cleared) must not be lost. */
-    or_shifted(log->bitmap, bit, c->scratch, n);
-    return ok;
+    return vfio_dirty_reader_check_log(container_reader(c), log, what, errp);
 }
 
 /*
@@ -722,7 +614,7 @@ static bool query_window(VFIOContainer *c, uint64_t lo, uint64_t hi,
     bool any_done = false;
 
     lo = MAX(lo, log->base_iova);
-    hi = MIN(hi, log_last(log));
+    hi = MIN(hi, vfio_dirty_log_last(log));
     if (lo > hi) {
         return true;
     }
@@ -744,7 +636,7 @@ static bool query_window(VFIOContainer *c, uint64_t lo, uint64_t hi,
             }
             a = MAX(a, done_last + 1);
         }
-        if (!query_range(c, a, b - a + 1, log, flags, errp)) {
+        if (!vfio_dirty_reader_read(container_reader(c), a, b - a + 1, log, flags, errp)) {
             return false;
         }
         done_last = b;
@@ -756,34 +648,10 @@ static bool query_window(VFIOContainer *c, uint64_t lo, uint64_t hi,
 bool vfio_container_query_dirty(VFIOContainer *c, uint64_t iova, uint64_t size,
                                 const VFIODirtyLog *log, uint32_t flags, GError **errp)
 {
-    const char *what = "dirty query";
-
-    if (!check_container(c, what, errp) || !check_log(c, log, what, errp)) {
+    if (!check_container(c, "dirty query", errp)) {
         return false;
     }
-    if (flags & ~(uint32_t)VFIO_DIRTY_QUERY_NO_CLEAR) {
-        g_set_error(errp, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_INVALID_ARGUMENT,
-                    "%s (ioas %u): unknown flags 0x%x", what, c->ioas_id, flags);
-        return false;
-    }
-    if (!vfio_check_range_basic(what, iova, size, errp)) {
-        return false;
-    }
-    if ((iova | size) & (log->page_size - 1)) {
-        g_set_error(errp, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_INVALID_ARGUMENT,
-                    "%s (ioas %u): iova 0x%" PRIx64 " size 0x%" PRIx64 " not aligned to "
-                    "the log's page size 0x%" PRIx64, what, c->ioas_id, iova, size,
-                    log->page_size);
-        return false;
-    }
-    if (iova < log->base_iova || iova + (size - 1) > log_last(log)) {
-        g_set_error(errp, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_INVALID_ARGUMENT,
-                    "%s (ioas %u): [0x%" PRIx64 ", 0x%" PRIx64 "] is not inside the log's "
-                    "span [0x%" PRIx64 ", 0x%" PRIx64 "]", what, c->ioas_id, iova,
-                    iova + (size - 1), log->base_iova, log_last(log));
-        return false;
-    }
-    return query_range(c, iova, size, log, flags, errp);
+    return vfio_dirty_reader_query(container_reader(c), iova, size, log, flags, errp);
 }
 
 bool vfio_container_sync_dirty(VFIOContainer *c, const VFIODirtyLog *log, GError **errp)
@@ -827,11 +695,12 @@ static bool check_log_covers(const VFIOContainer *c, const VFIODirtyLog *log, ui
         if (a > b) {
             continue;
         }
-        if (a < log->base_iova || b > log_last(log)) {
+        if (a < log->base_iova || b > vfio_dirty_log_last(log)) {
             g_set_error(errp, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_INVALID_ARGUMENT,
                         "%s (ioas %u): mapped [0x%" PRIx64 ", 0x%" PRIx64 "] is outside the "
                         "log's span [0x%" PRIx64 ", 0x%" PRIx64 "]: its dirty bits would be "
-                        "lost", what, c->ioas_id, a, b, log->base_iova, log_last(log));
+                        "lost", what, c->ioas_id, a, b, log->base_iova,
+                        vfio_dirty_log_last(log));
             return false;
         }
     }
@@ -1000,11 +869,5 @@ bool vfio_device_dma_logging_active(const VFIODevice *dev)
 
 void vfio_container_get_dirty_stats(const VFIOContainer *c, VFIODirtyStats *st)
 {
-    if (!st) {
-        return;
-    }
-    memset(st, 0, sizeof(*st));
-    if (c) {
-        *st = c->stats;
-    }
+    vfio_dirty_reader_get_stats(c ? c->dirty_reader : NULL, st);
 }

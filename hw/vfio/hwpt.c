@@ -19,6 +19,7 @@ VFIOHwpt *vfio_hwpt_new(VFIOContainer *c, uint32_t id, uint32_t flags)
     h->flags = flags;
     h->devices = g_ptr_array_new();
     g_ptr_array_add(c->hwpts, h);
+    vfio_container_dirty_hwpt_added(c, h);
     trace_vfio_hwpt_new(c->ioas_id, id, flags, c->hwpts->len);
     return h;
 }
@@ -37,6 +38,7 @@ bool vfio_hwpt_destroy(VFIOHwpt *h, GError **errp)
         return false;
     }
     trace_vfio_hwpt_destroy(c->ioas_id, h->id, true);
+    vfio_container_dirty_hwpt_removed(c, h);
     g_ptr_array_remove(c->hwpts, h);
     g_ptr_array_free(h->devices, true);
     g_free(h);

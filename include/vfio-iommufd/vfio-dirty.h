@@ -30,8 +30,9 @@
  * (VFIODirtyLog); queries OR the bits of every source into it. When the
  * range starts on a byte boundary of the log, the log's own memory is
  * handed to the kernel (zero copy); otherwise a scratch buffer owned by the
- * container (grown, never shrunk) is read and ORed in, shifted word-wise.
- * Steady-state syncs allocate nothing.
+ * container's reader (grown, never shrunk) is read and ORed in, shifted
+ * word-wise. Steady-state syncs allocate nothing. The same reader is
+ * available on its own for HWPTs the VMM manages (VFIODirtyReader below).
  *
  * Not thread-safe: the VMM serialises calls on one address space, and does
  * not modify a log while a query writes into it (the kernel ORs whole
@@ -219,16 +220,117 @@ VFIO_IOMMUFD_API bool vfio_device_dma_logging_active(const VFIODevice *dev);
 
 /* ---- statistics ---------------------------------------------------------- */
 
+/* Counters of one dirty reader (a container's, or a VFIODirtyReader). */
 typedef struct VFIODirtyStats {
-    uint64_t zero_copy_reads;  /* ioctls whose buffer was the caller's log */
-    uint64_t scratch_reads;    /* ioctls into the container's scratch buffer */
+    uint64_t zero_copy_reads;  /* reads (one per source) whose buffer was the
+                                * caller's log */
+    uint64_t scratch_reads;    /* reads into the reader's scratch buffer */
     uint64_t scratch_grows;    /* allocations of the scratch buffer */
     uint64_t scratch_bytes;    /* its current size */
 } VFIODirtyStats;
 
-/* Copy @c's counters into @st (zeros for NULL). */
+/* Copy @c's counters into @st (zeros for NULL, or before @c's first dirty
+ * HWPT or query). */
 VFIO_IOMMUFD_API void vfio_container_get_dirty_stats(const VFIOContainer *c,
                                                      VFIODirtyStats *st);
+
+/* ---- the dirty reader (hw/vfio/dirty-reader.c) ----------------------------
+ *
+ * The machinery behind vfio_container_query_dirty() and the sync and
+ * unmap-dirty paths, usable on its own: a set of sources (HWPTs of one
+ * iommufd) read into the caller's VFIODirtyLog with their bits ORed. For
+ * VMMs that manage HWPTs themselves (and for tests on the kernel's mock
+ * IOMMU, whose devices are no VFIO cdevs and cannot be put in a container).
+ * Each container owns one internally, whose sources follow the container's
+ * dirty HWPTs and its devices whose DMA logging is started.
+ *
+ * A query validates everything before any ioctl, then, when the range starts
+ * on a byte of the log, hands the log's own memory to the kernel for every
+ * source (zero copy: the kernel only sets bits); otherwise (and for the tail
+ * of a range whose whole words would run past the end of the log) it reads
+ * every source into the reader's scratch buffer (zeroed per range, grown when
+ * too small, never shrunk) and ORs it into the log once, shifted word-wise.
+ * Steady state allocates nothing. Not thread-safe; the log must not be
+ * modified while a query runs.
+ */
+typedef struct VFIODirtyReader VFIODirtyReader;
+
+/**
+ * vfio_dirty_reader_new:
+ * @be: the backend the HWPTs belong to; not owned: it must stay connected
+ *   while queries run and outlive the reader.
+ *
+ * Returns: a reader without sources (free with vfio_dirty_reader_free()),
+ * or NULL when @be is NULL. No ioctl.
+ */
+VFIO_IOMMUFD_API VFIODirtyReader *vfio_dirty_reader_new(IOMMUFDBackend *be);
+
+/* Free @r and its scratch buffer (the HWPTs are the caller's). NULL: no-op. */
+VFIO_IOMMUFD_API void vfio_dirty_reader_free(VFIODirtyReader *r);
+
+/**
+ * vfio_dirty_reader_set_iova_alignment:
+ * @alignment: the IOVA alignment of the IOAS the HWPTs are built on (the
+ *   out_iova_alignment of IOMMU_IOAS_IOVA_RANGES, see
+ *   iommufd_backend_get_iova_ranges()); a power of two.
+ *
+ * Optional. When set, a log whose page size is below @alignment is refused
+ * before any ioctl (INVALID_ARGUMENT), as containers do; by default (1) the
+ * reader only requires a power-of-two page size and leaves the IOAS
+ * alignment to the kernel (EINVAL from IOMMU_HWPT_GET_DIRTY_BITMAP).
+ * INVALID_ARGUMENT for a NULL @r or an @alignment that is not a power of two.
+ */
+VFIO_IOMMUFD_API bool vfio_dirty_reader_set_iova_alignment(VFIODirtyReader *r,
+                                                           uint64_t alignment, GError **errp);
+
+/**
+ * vfio_dirty_reader_add_hwpt:
+ *
+ * Add HWPT @hwpt_id (allocated with IOMMU_HWPT_ALLOC_DIRTY_TRACKING on @r's
+ * backend; the caller keeps owning it and starts/stops its tracking) as a
+ * source: its bits are ORed into the log by every later query, after the
+ * sources added before it. No ioctl: an unknown id or a HWPT without the
+ * dirty flag is reported by the kernel at the first query (ENOENT,
+ * EOPNOTSUPP). INVALID_ARGUMENT for a NULL @r, id 0, or an id already added.
+ */
+VFIO_IOMMUFD_API bool vfio_dirty_reader_add_hwpt(VFIODirtyReader *r, uint32_t hwpt_id,
+                                                 GError **errp);
+
+/* Remove HWPT @hwpt_id from @r's sources (do it before destroying the HWPT).
+ * NOT_FOUND when it is not one; INVALID_ARGUMENT for a NULL @r. */
+VFIO_IOMMUFD_API bool vfio_dirty_reader_remove_hwpt(VFIODirtyReader *r, uint32_t hwpt_id,
+                                                    GError **errp);
+
+/* Returns: the number of HWPT sources of @r (0 for NULL). */
+VFIO_IOMMUFD_API unsigned vfio_dirty_reader_hwpt_count(const VFIODirtyReader *r);
+
+/**
+ * vfio_dirty_reader_query:
+ * @iova, @size: aligned to @log's page size, inside the log's span.
+ * @log: the caller's log (owned by the caller; bits are only ever set).
+ * @flags: VFIODirtyQueryFlags (VFIO_DIRTY_QUERY_NO_CLEAR leaves the dirty
+ *   state in the kernel for the next read, for example before an unmap).
+ *
+ * OR the dirty bits of [@iova, @iova + @size) of every source of @r into
+ * @log at bit (@iova - log->base_iova) / log->page_size onwards; bits of the
+ * log outside the range are not changed. Checked before any ioctl
+ * (INVALID_ARGUMENT): @r, @log and its bitmap non-NULL, page size a power of
+ * two (and at least the alignment set with
+ * vfio_dirty_reader_set_iova_alignment()), log base, @iova and @size aligned
+ * to it, @size non-zero, no overflow of the range or the log's span, the
+ * range inside the log, unknown flags. No source: success, no ioctl. A
+ * kernel error (VFIO_IOMMUFD_KERNEL_ERROR with the errno) names the HWPT; the
+ * bits already read (and cleared in the kernel) are in @log.
+ */
+VFIO_IOMMUFD_API bool vfio_dirty_reader_query(VFIODirtyReader *r, uint64_t iova,
+                                              uint64_t size, const VFIODirtyLog *log,
+                                              uint32_t flags, GError **errp);
+
+/* Copy @r's counters into @st (zeros for NULL). */
+VFIO_IOMMUFD_API void vfio_dirty_reader_get_stats(const VFIODirtyReader *r,
+                                                  VFIODirtyStats *st);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(VFIODirtyReader, vfio_dirty_reader_free)
 
 /* ---- VFIO DMA logging of one device (hw/vfio/dma-logging.c) -------------- */
 

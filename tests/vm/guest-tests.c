@@ -43,6 +43,7 @@
 #include "vfio-iommufd/iommufd.h"
 #include "vfio-iommufd/vfio-device.h"
 #include "vfio-iommufd/vfio-container.h"
+#include "vfio-iommufd/vfio-dirty.h"
 
 /* The mock IOMMU's test ioctl: from the kernel source (run.sh adds its
  * drivers/iommu/iommufd to the include path). Without it the mock tests are
@@ -85,6 +86,10 @@ typedef struct Ctx {
     uint32_t stdev_a, stdev_b, stdev_n, idev_n;
     uint32_t hwpt_a, hwpt_b, hwpt_plain;
     void *mock_buf;
+    void *mock_buf2;             /* the mapping unmapped during tracking */
+    uint64_t mock_align;         /* the mock IOAS's IOVA alignment */
+    /* dirty readers (the library's query path): a, b, both */
+    VFIODirtyReader *rd_a, *rd_b, *rd_ab;
 } Ctx;
 
 typedef struct Test {
@@ -1222,17 +1227,18 @@ static int mock_domain(Ctx *c, uint32_t pt, uint32_t dev_flags, uint32_t *stdev,
 }
 
 /* Mark the 4 KiB pages whose bits are set in @pages (bit i: page i of
- * MOCK_IOVA) dirty in @hwpt; the mock works in 2 KiB pages: odd pages get
- * their upper half marked, even pages their lower half. */
-static int mock_mark(Ctx *c, uint32_t hwpt, const uint64_t *pages, uint64_t *nr)
+ * @iova, @npages of them) dirty in @hwpt; the mock works in 2 KiB pages: odd
+ * pages get their upper half marked, even pages their lower half. */
+static int mock_mark_at(Ctx *c, uint32_t hwpt, uint64_t iova, unsigned npages,
+                        const uint64_t *pages, uint64_t *nr)
 {
     uint64_t bits[MOCK_PAGES * 2 / 64] = { 0 };
     struct iommu_test_cmd cmd = {
         .op = IOMMU_TEST_OP_DIRTY,
         .id = hwpt,
         .dirty = {
-            .iova = MOCK_IOVA,
-            .length = (uint64_t)MOCK_PAGES * PG,
+            .iova = iova,
+            .length = (uint64_t)npages * PG,
             .page_size = MOCK_PG,
             .uptr = (uintptr_t)bits,
         },
@@ -1240,7 +1246,8 @@ static int mock_mark(Ctx *c, uint32_t hwpt, const uint64_t *pages, uint64_t *nr)
     unsigned i;
     int ret;
 
-    for (i = 0; i < MOCK_PAGES; i++) {
+    g_assert(npages <= MOCK_PAGES);
+    for (i = 0; i < npages; i++) {
         if (pages[i / 64] & (1ull << (i % 64))) {
             unsigned half = 2 * i + (i & 1);
             bits[half / 64] |= 1ull << (half % 64);
@@ -1249,6 +1256,11 @@ static int mock_mark(Ctx *c, uint32_t hwpt, const uint64_t *pages, uint64_t *nr)
     ret = test_cmd(c, &cmd);
     *nr = cmd.dirty.out_nr_dirty;
     return ret;
+}
+
+static int mock_mark(Ctx *c, uint32_t hwpt, const uint64_t *pages, uint64_t *nr)
+{
+    return mock_mark_at(c, hwpt, MOCK_IOVA, MOCK_PAGES, pages, nr);
 }
 
 static unsigned popcount_words(const uint64_t *w, unsigned n)
@@ -1269,33 +1281,79 @@ static bool bit_of(const uint64_t *w, unsigned i)
 /* The two patterns (pages of MOCK_IOVA). */
 static const uint64_t PAT_A[MOCK_PAGES / 64] = { 0x80000001000000a3ull, 0x0000000000000181ull };
 static const uint64_t PAT_B[MOCK_PAGES / 64] = { 0x0000000100000f00ull, 0x8000000000000001ull };
+static const uint64_t PAT_AB[MOCK_PAGES / 64] = { 0x80000001000000a3ull | 0x0000000100000f00ull,
+                                                  0x0000000000000181ull | 0x8000000000000001ull };
 
-/* Read [first, first + npages) pages at @page_size into a zeroed bitmap and
- * compare with @want (in 4 KiB pages of MOCK_IOVA). */
-static TResult check_read(Ctx *c, uint32_t hwpt, unsigned first, unsigned npages,
-                          uint64_t page_size, uint64_t flags, const uint64_t *want,
-                          uint64_t preset_bit, const char *what)
+/* Whether the mock's 2 KiB page @half (of MOCK_IOVA) was marked, for pages
+ * marked with @pages through mock_mark(). */
+static bool half_dirty(const uint64_t *pages, uint64_t half)
 {
-    uint64_t bm[4] = { 0 };
-    unsigned ratio = page_size / PG, i, j;
+    uint64_t page = half / 2;
 
-    if (preset_bit != UINT64_MAX) {
-        bm[preset_bit / 64] |= 1ull << (preset_bit % 64);
+    return pages && page < MOCK_PAGES && bit_of(pages, page) && (half & 1) == (page & 1);
+}
+
+#define LOG_WORDS 8                  /* the test logs: 512 pages */
+
+/*
+ * Read [@off, @off + @len) of MOCK_IOVA with page size @page_size through the
+ * dirty reader @rd into a VMM-style log whose bit @log_bit is the range's
+ * first page (the log's base moved accordingly), prefilled with @fill in
+ * every word; @pages: the 4 KiB pages marked (mock_mark()) and not yet
+ * cleared. Every bit of the log must be its fill bit, ORed inside the range
+ * with the dirty state of the 2 KiB mock pages it covers; the reader's
+ * stats must show the zero-copy path for a byte-aligned @log_bit and the
+ * scratch path otherwise, one read per HWPT.
+ */
+static TResult check_read(Ctx *c, VFIODirtyReader *rd, uint64_t off, uint64_t len,
+                          uint64_t page_size, uint32_t flags, const uint64_t *pages,
+                          unsigned log_bit, uint64_t fill, const char *what)
+{
+    uint64_t bm[LOG_WORDS];
+    VFIODirtyLog log = {
+        .base_iova = MOCK_IOVA + off - (uint64_t)log_bit * page_size,
+        .page_size = page_size,
+        .bitmap = bm,
+        .nr_pages = LOG_WORDS * 64,
+    };
+    uint64_t n = len / page_size, halves = page_size / MOCK_PG, srcs, b, k;
+    VFIODirtyStats st0, st1;
+
+    CHECK(log_bit + n <= LOG_WORDS * 64, "%s: window too large for the test log", what);
+    for (b = 0; b < LOG_WORDS; b++) {
+        bm[b] = fill;
     }
-    OK(iommufd_backend_get_dirty_bitmap(c->be, hwpt, MOCK_IOVA + (uint64_t)first * PG,
-                                        (uint64_t)npages * PG, page_size, bm, flags, errp));
-    for (i = 0; i < npages / ratio; i++) {
-        bool exp = false;
+    srcs = vfio_dirty_reader_hwpt_count(rd);
+    vfio_dirty_reader_get_stats(rd, &st0);
+    OK(vfio_dirty_reader_query(rd, MOCK_IOVA + off, len, &log, flags, errp));
+    vfio_dirty_reader_get_stats(rd, &st1);
+    for (b = 0; b < LOG_WORDS * 64; b++) {
+        bool exp = fill & (1ull << (b % 64));
 
-        for (j = 0; j < ratio; j++) {
-            exp |= want && bit_of(want, first + i * ratio + j);
+        if (b >= log_bit && b < log_bit + n) {
+            uint64_t h0 = (off + (b - log_bit) * page_size) / MOCK_PG;
+
+            for (k = 0; k < halves; k++) {
+                exp |= half_dirty(pages, h0 + k);
+            }
         }
-        exp |= (preset_bit == i);
-        CHECK(bit_of(bm, i) == exp, "%s: bit %u is %d, want %d (bitmap %016" PRIx64 " %016"
-              PRIx64 ")", what, i, bit_of(bm, i), exp, bm[0], bm[1]);
+        CHECK(bit_of(bm, b) == exp, "%s: log bit %" PRIu64 " is %d, want %d (range bits "
+              "%u..%" PRIu64 ", words %016" PRIx64 " %016" PRIx64 " %016" PRIx64 " %016"
+              PRIx64 ")", what, b, bit_of(bm, b), exp, log_bit, log_bit + n - 1, bm[0], bm[1],
+              bm[2], bm[3]);
     }
-    for (; i < 256; i++) {
-        CHECK(!bit_of(bm, i), "%s: bit %u beyond the range set", what, i);
+    if (log_bit % 8 == 0) {
+        CHECK(st1.zero_copy_reads - st0.zero_copy_reads == srcs &&
+              st1.scratch_reads == st0.scratch_reads,
+              "%s: expected %" PRIu64 " zero-copy reads, got %" PRIu64 " (+%" PRIu64
+              " scratch)", what, srcs, st1.zero_copy_reads - st0.zero_copy_reads,
+              st1.scratch_reads - st0.scratch_reads);
+    } else {
+        CHECK(st1.scratch_reads - st0.scratch_reads == srcs &&
+              st1.zero_copy_reads == st0.zero_copy_reads,
+              "%s: expected %" PRIu64 " scratch reads, got %" PRIu64 " (+%" PRIu64
+              " zero-copy)", what, srcs, st1.scratch_reads - st0.scratch_reads,
+              st1.zero_copy_reads - st0.zero_copy_reads);
     }
     return T_PASS;
 }
@@ -1306,6 +1364,10 @@ static TResult check_read(Ctx *c, uint32_t hwpt, unsigned first, unsigned npages
             return r_;                                                     \
         }                                                                  \
     } while (0)
+
+/* Shorthands: the whole mapping in 4 KiB pages at log bit 0, nothing preset. */
+#define ALL         0, (uint64_t)MOCK_PAGES * PG, PG
+#define NC          VFIO_DIRTY_QUERY_NO_CLEAR
 
 static TResult t_mock_setup(Ctx *c)
 {
@@ -1410,10 +1472,46 @@ static TResult t_mock_no_dirty_device(Ctx *c)
     return T_PASS;
 }
 
+/* Dirty readers on the two HWPTs: the library's query path (the one its
+ * containers use) on HWPTs the test made itself, since mock devices are no
+ * VFIO cdevs and cannot be put in a container. */
+static TResult t_mock_readers(Ctx *c)
+{
+    g_autofree IOMMUFDIovaRange *r = NULL;
+    g_autoptr(GError) err = NULL;
+    size_t n = 0;
+
+    NEED_MOCK();
+    CHECK(c->hwpt_a && c->hwpt_b, "no dirty hwpt");
+    OK(iommufd_backend_get_iova_ranges(c->be, c->mock_ioas, &r, &n, &c->mock_align, errp));
+    /* The mock IO page: what the reader must accept as a log page size. */
+    CHECK(c->mock_align == MOCK_PG, "mock ioas alignment 0x%" PRIx64, c->mock_align);
+    c->rd_a = vfio_dirty_reader_new(c->be);
+    c->rd_b = vfio_dirty_reader_new(c->be);
+    c->rd_ab = vfio_dirty_reader_new(c->be);
+    CHECK(c->rd_a && c->rd_b && c->rd_ab, "vfio_dirty_reader_new");
+    OK(vfio_dirty_reader_set_iova_alignment(c->rd_a, c->mock_align, errp));
+    OK(vfio_dirty_reader_set_iova_alignment(c->rd_b, c->mock_align, errp));
+    OK(vfio_dirty_reader_set_iova_alignment(c->rd_ab, c->mock_align, errp));
+    OK(vfio_dirty_reader_add_hwpt(c->rd_a, c->hwpt_a, errp));
+    OK(vfio_dirty_reader_add_hwpt(c->rd_b, c->hwpt_b, errp));
+    OK(vfio_dirty_reader_add_hwpt(c->rd_ab, c->hwpt_a, errp));
+    OK(vfio_dirty_reader_add_hwpt(c->rd_ab, c->hwpt_b, errp));
+    CHECK(!vfio_dirty_reader_add_hwpt(c->rd_ab, c->hwpt_b, &err), "hwpt added twice");
+    CHECK(g_error_matches(err, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_INVALID_ARGUMENT),
+          "%s", err->message);
+    CHECK(vfio_dirty_reader_hwpt_count(c->rd_ab) == 2, "%u sources",
+          vfio_dirty_reader_hwpt_count(c->rd_ab));
+    return T_PASS;
+}
+
 static TResult t_mock_plain_hwpt(Ctx *c)
 {
     g_autoptr(GError) err = NULL;
+    g_autoptr(VFIODirtyReader) rd = NULL;
     uint64_t bm[2] = { 0 };
+    VFIODirtyLog log = { .base_iova = MOCK_IOVA, .page_size = PG, .bitmap = bm,
+                         .nr_pages = 128 };
 
     NEED_MOCK();
     OK(iommufd_backend_alloc_hwpt(c->be, c->idev, c->mock_ioas, 0, IOMMU_HWPT_DATA_NONE, 0,
@@ -1426,25 +1524,38 @@ static TResult t_mock_plain_hwpt(Ctx *c)
     g_clear_error(&err);
     KERR(iommufd_backend_get_dirty_bitmap(c->be, c->hwpt_plain, MOCK_IOVA, 64 * PG, PG, bm, 0,
                                           errp), EOPNOTSUPP);
+    /* Through a reader: the kernel's errno, the HWPT named. */
+    rd = vfio_dirty_reader_new(c->be);
+    OK(vfio_dirty_reader_add_hwpt(rd, c->hwpt_plain, errp));
+    KERR(vfio_dirty_reader_query(rd, MOCK_IOVA, 64 * PG, &log, 0, errp), EOPNOTSUPP);
+    CHECK(!vfio_dirty_reader_query(rd, MOCK_IOVA, 64 * PG, &log, 0, &err), "query succeeded");
+    {
+        g_autofree char *id = g_strdup_printf("hwpt %u", c->hwpt_plain);
+
+        CHECK(strstr(err->message, id), "message names no hwpt: %s", err->message);
+    }
+    CHECK(bm[0] == 0 && bm[1] == 0, "bits from a HWPT without tracking");
     return T_PASS;
 }
 
 static TResult t_mock_start(Ctx *c)
 {
     NEED_MOCK();
-    CHECK(c->hwpt_a && c->hwpt_b, "no dirty hwpt");
+    CHECK(c->hwpt_a && c->hwpt_b && c->rd_ab, "no dirty hwpt or reader");
     OK(iommufd_backend_set_dirty_tracking(c->be, c->hwpt_a, true, errp));
     OK(iommufd_backend_set_dirty_tracking(c->be, c->hwpt_a, true, errp));
     OK(iommufd_backend_set_dirty_tracking(c->be, c->hwpt_b, true, errp));
     /* Nothing dirty right after the start. */
-    CHECK_READ(c->hwpt_a, 0, MOCK_PAGES, PG, 0, NULL, UINT64_MAX, "fresh hwpt a");
-    CHECK_READ(c->hwpt_b, 0, MOCK_PAGES, PG, 0, NULL, UINT64_MAX, "fresh hwpt b");
+    CHECK_READ(c->rd_a, ALL, 0, NULL, 0, 0, "fresh hwpt a");
+    CHECK_READ(c->rd_b, ALL, 0, NULL, 0, 0, "fresh hwpt b");
     return T_PASS;
 }
 
+/* The raw ioctl as the baseline, then the reader agreeing with it. */
 static TResult t_mock_no_clear(Ctx *c)
 {
-    uint64_t nr = 0;
+    uint64_t nr = 0, bm[2] = { 0 }, tiny[8] = { 0 };
+    g_autoptr(GError) err = NULL;
     int ret;
 
     NEED_MOCK();
@@ -1452,59 +1563,95 @@ static TResult t_mock_no_clear(Ctx *c)
     CHECK(ret == 0, "IOMMU_TEST_OP_DIRTY: %s", g_strerror(-ret));
     CHECK(nr == popcount_words(PAT_A, 2), "%" PRIu64 " marked, want %u", nr,
           popcount_words(PAT_A, 2));
-    CHECK_READ(c->hwpt_a, 0, MOCK_PAGES, PG, IOMMU_HWPT_GET_DIRTY_BITMAP_NO_CLEAR, PAT_A,
-               UINT64_MAX, "NO_CLEAR read 1");
-    CHECK_READ(c->hwpt_a, 0, MOCK_PAGES, PG, IOMMU_HWPT_GET_DIRTY_BITMAP_NO_CLEAR, PAT_A,
-               UINT64_MAX, "NO_CLEAR read 2");
+    /* raw: iommufd_backend_get_dirty_bitmap() straight into a buffer */
+    OK(iommufd_backend_get_dirty_bitmap(c->be, c->hwpt_a, MOCK_IOVA, MOCK_PAGES * PG, PG, bm,
+                                        IOMMU_HWPT_GET_DIRTY_BITMAP_NO_CLEAR, errp));
+    CHECK(bm[0] == PAT_A[0] && bm[1] == PAT_A[1], "raw read %016" PRIx64 " %016" PRIx64
+          ", want %016" PRIx64 " %016" PRIx64, bm[0], bm[1], PAT_A[0], PAT_A[1]);
+    /* What the kernel accepts as a page size: below the IOAS alignment too,
+     * when the range is aligned to it (the reader, like containers, refuses
+     * such logs when told the alignment). */
+    if (iommufd_backend_get_dirty_bitmap(c->be, c->hwpt_a, MOCK_IOVA, 8 * PG, MOCK_PG / 2,
+                                         tiny, IOMMU_HWPT_GET_DIRTY_BITMAP_NO_CLEAR, &err)) {
+        note(c, "kernel: page size 0x%x below the IOAS alignment 0x%" PRIx64 " accepted "
+             "(%016" PRIx64 ")", MOCK_PG / 2, c->mock_align, tiny[0]);
+    } else {
+        note(c, "kernel: page size 0x%x below the IOAS alignment: %s", MOCK_PG / 2,
+             err->message);
+        g_clear_error(&err);
+    }
+    /* the reader, twice: NO_CLEAR keeps them */
+    CHECK_READ(c->rd_a, ALL, NC, PAT_A, 0, 0, "NO_CLEAR read 1");
+    CHECK_READ(c->rd_a, ALL, NC, PAT_A, 0, 0, "NO_CLEAR read 2");
     /* The other HWPT saw nothing. */
-    CHECK_READ(c->hwpt_b, 0, MOCK_PAGES, PG, IOMMU_HWPT_GET_DIRTY_BITMAP_NO_CLEAR, NULL,
-               UINT64_MAX, "hwpt b");
+    CHECK_READ(c->rd_b, ALL, NC, NULL, 0, 0, "hwpt b");
     return T_PASS;
 }
 
 static TResult t_mock_clear(Ctx *c)
 {
     NEED_MOCK();
-    CHECK_READ(c->hwpt_a, 0, MOCK_PAGES, PG, 0, PAT_A, UINT64_MAX, "clearing read");
-    CHECK_READ(c->hwpt_a, 0, MOCK_PAGES, PG, 0, NULL, UINT64_MAX, "read after clear");
+    CHECK_READ(c->rd_a, ALL, 0, PAT_A, 0, 0, "clearing read");
+    CHECK_READ(c->rd_a, ALL, 0, NULL, 0, 0, "read after clear");
     return T_PASS;
 }
 
 static TResult t_mock_offsets(Ctx *c)
 {
-    uint64_t nr = 0;
+    uint64_t nr = 0, bm[LOG_WORDS] = { 0 };
+    VFIODirtyLog small = { .base_iova = MOCK_IOVA, .page_size = MOCK_PG / 2, .bitmap = bm,
+                           .nr_pages = LOG_WORDS * 64 };
+    g_autoptr(GError) err = NULL;
+    VFIODirtyStats st0, st1;
     int ret;
 
     NEED_MOCK();
     ret = mock_mark(c, c->hwpt_a, PAT_A, &nr);
     CHECK(ret == 0, "IOMMU_TEST_OP_DIRTY: %s", g_strerror(-ret));
-    /* Ranges starting inside a byte / a word of the pattern. */
-    CHECK_READ(c->hwpt_a, 3, 21, PG, IOMMU_HWPT_GET_DIRTY_BITMAP_NO_CLEAR, PAT_A, UINT64_MAX,
-               "pages 3..23");
-    CHECK_READ(c->hwpt_a, 5, 100, PG, IOMMU_HWPT_GET_DIRTY_BITMAP_NO_CLEAR, PAT_A, UINT64_MAX,
-               "pages 5..104");
-    CHECK_READ(c->hwpt_a, 63, 2, PG, IOMMU_HWPT_GET_DIRTY_BITMAP_NO_CLEAR, PAT_A, UINT64_MAX,
-               "pages 63..64");
+    /* Ranges starting inside a byte / a word of the pattern, at byte-aligned
+     * and at sub-byte bits of the log. */
+    CHECK_READ(c->rd_a, 3 * PG, 21 * PG, PG, NC, PAT_A, 0, 0, "pages 3..23 at log bit 0");
+    CHECK_READ(c->rd_a, 3 * PG, 21 * PG, PG, NC, PAT_A, 3, 0, "pages 3..23 at log bit 3");
+    CHECK_READ(c->rd_a, 5 * PG, 100 * PG, PG, NC, PAT_A, 5, 0, "pages 5..104 at log bit 5");
+    CHECK_READ(c->rd_a, 63 * PG, 2 * PG, PG, NC, PAT_A, 63, 0, "pages 63..64 at log bit 63");
+    CHECK_READ(c->rd_a, ALL, NC, PAT_A, 121, 0, "all pages at log bit 121");
+    /* The reader ORs into the log: preset bits stay, outside the range too. */
+    CHECK_READ(c->rd_a, ALL, NC, PAT_A, 0, 0x0101010101010101ull, "preset, log bit 0");
+    CHECK_READ(c->rd_a, ALL, NC, PAT_A, 7, 0x8421084210842108ull, "preset, log bit 7");
     /* 8 KiB pages: a bit covers two 4 KiB pages. */
-    CHECK_READ(c->hwpt_a, 0, MOCK_PAGES, 2 * PG, IOMMU_HWPT_GET_DIRTY_BITMAP_NO_CLEAR, PAT_A,
-               UINT64_MAX, "8 KiB pages");
-    /* The kernel ORs into the buffer: a preset bit stays set. */
-    CHECK_READ(c->hwpt_a, 0, MOCK_PAGES, PG, IOMMU_HWPT_GET_DIRTY_BITMAP_NO_CLEAR, PAT_A, 2,
-               "preset bit 2");
-    /* Clearing read of a sub-range leaves the rest dirty. */
-    CHECK_READ(c->hwpt_a, 0, 8, PG, 0, PAT_A, UINT64_MAX, "clear pages 0..7");
+    CHECK_READ(c->rd_a, 0, MOCK_PAGES * PG, 2 * PG, NC, PAT_A, 0, 0, "8 KiB pages");
+    CHECK_READ(c->rd_a, 0, MOCK_PAGES * PG, 2 * PG, NC, PAT_A, 5, 0, "8 KiB pages at bit 5");
+    /* 2 KiB pages (the mock's IO page, the IOAS alignment): the marked halves. */
+    CHECK_READ(c->rd_a, 0, MOCK_PAGES * PG, MOCK_PG, NC, PAT_A, 0, 0, "2 KiB pages");
+    CHECK_READ(c->rd_a, MOCK_PG, 100 * MOCK_PG, MOCK_PG, NC, PAT_A, 9, 0,
+               "2 KiB pages from an odd half at bit 9");
+    /* Below the alignment set: refused before any ioctl. */
+    CHECK(!vfio_dirty_reader_query(c->rd_a, MOCK_IOVA, 8 * PG, &small, NC, &err),
+          "page size 0x%x accepted", MOCK_PG / 2);
+    CHECK(g_error_matches(err, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_INVALID_ARGUMENT),
+          "%s", err->message);
+    CHECK(bm[0] == 0, "log written");
+    /* Clearing read of a sub-range at a sub-byte bit leaves the rest dirty. */
+    CHECK_READ(c->rd_a, 0, 8 * PG, PG, 0, PAT_A, 13, 0, "clear pages 0..7 at log bit 13");
     {
         uint64_t rest[2] = { PAT_A[0] & ~0xffull, PAT_A[1] };
-        CHECK_READ(c->hwpt_a, 0, MOCK_PAGES, PG, 0, rest, UINT64_MAX, "rest after sub-range clear");
+
+        CHECK_READ(c->rd_a, ALL, NC, rest, 0, 0, "rest after sub-range clear");
+        CHECK_READ(c->rd_a, 8 * PG, 120 * PG, PG, 0, rest, 2, 0, "clear pages 8..127 at bit 2");
     }
-    CHECK_READ(c->hwpt_a, 0, MOCK_PAGES, PG, 0, NULL, UINT64_MAX, "all clear");
+    CHECK_READ(c->rd_a, ALL, 0, NULL, 0, 0, "all clear");
+    /* Steady state: the scratch buffer no longer grows. */
+    vfio_dirty_reader_get_stats(c->rd_a, &st0);
+    CHECK_READ(c->rd_a, ALL, 0, NULL, 3, 0, "scratch again");
+    vfio_dirty_reader_get_stats(c->rd_a, &st1);
+    CHECK(st1.scratch_grows == st0.scratch_grows && st0.scratch_grows >= 1,
+          "scratch grows %" PRIu64 " -> %" PRIu64, st0.scratch_grows, st1.scratch_grows);
     return T_PASS;
 }
 
 static TResult t_mock_two_hwpts(Ctx *c)
 {
-    uint64_t nr = 0, bm[2] = { 0 }, both[2];
-    unsigned i;
+    uint64_t nr = 0;
     int ret;
 
     NEED_MOCK();
@@ -1512,16 +1659,64 @@ static TResult t_mock_two_hwpts(Ctx *c)
     CHECK(ret == 0, "IOMMU_TEST_OP_DIRTY a: %s", g_strerror(-ret));
     ret = mock_mark(c, c->hwpt_b, PAT_B, &nr);
     CHECK(ret == 0, "IOMMU_TEST_OP_DIRTY b: %s", g_strerror(-ret));
-    OK(iommufd_backend_get_dirty_bitmap(c->be, c->hwpt_a, MOCK_IOVA, MOCK_PAGES * PG, PG, bm, 0,
-                                        errp));
-    OK(iommufd_backend_get_dirty_bitmap(c->be, c->hwpt_b, MOCK_IOVA, MOCK_PAGES * PG, PG, bm, 0,
-                                        errp));
-    for (i = 0; i < 2; i++) {
-        both[i] = PAT_A[i] | PAT_B[i];
-        CHECK(bm[i] == both[i], "word %u: %016" PRIx64 ", want %016" PRIx64, i, bm[i], both[i]);
+    /* Each source alone, then both ORed into one log. */
+    CHECK_READ(c->rd_a, ALL, NC, PAT_A, 0, 0, "a alone");
+    CHECK_READ(c->rd_b, ALL, NC, PAT_B, 0, 0, "b alone");
+    CHECK_READ(c->rd_ab, ALL, NC, PAT_AB, 0, 0, "a|b at log bit 0");
+    CHECK_READ(c->rd_ab, ALL, NC, PAT_AB, 3, 0x1000000000000001ull, "a|b at log bit 3, preset");
+    CHECK_READ(c->rd_ab, 2 * PG, 64 * PG, 2 * PG, NC, PAT_AB, 6, 0, "a|b 8 KiB at bit 6");
+    CHECK_READ(c->rd_ab, ALL, 0, PAT_AB, 11, 0, "clearing a|b at log bit 11");
+    CHECK_READ(c->rd_a, ALL, 0, NULL, 0, 0, "a after clear");
+    CHECK_READ(c->rd_b, ALL, 0, NULL, 0, 0, "b after clear");
+    return T_PASS;
+}
+
+/*
+ * Unmap during migration: read a mapping's bits with NO_CLEAR, then unmap
+ * it. The dirty state goes with the mapping (reading the hole afterwards:
+ * EINVAL), so the bits read first are all that is left of it.
+ */
+static TResult t_mock_unmap_no_clear(Ctx *c)
+{
+    const uint64_t off = 0x100000, len = 64 * (uint64_t)PG;   /* MOCK_IOVA + 1 MiB */
+    const uint64_t pa[1] = { 0x8000000100000a05ull }, pb[1] = { 0x0000300000000180ull };
+    uint64_t both[2] = { pa[0] | pb[0], 0 }, bm[LOG_WORDS] = { 0 }, nr = 0, unmapped = 0;
+    VFIODirtyLog log = { .base_iova = MOCK_IOVA + off - 5 * PG, .page_size = PG,
+                         .bitmap = bm, .nr_pages = LOG_WORDS * 64 };
+    unsigned i;
+    int ret;
+
+    NEED_MOCK();
+    c->mock_buf2 = alloc_pages(len);
+    CHECK(c->mock_buf2, "mmap");
+    OK(iommufd_backend_map_dma(c->be, c->mock_ioas, MOCK_IOVA + off, len, c->mock_buf2, false,
+                               errp));
+    ret = mock_mark_at(c, c->hwpt_a, MOCK_IOVA + off, 64, pa, &nr);
+    CHECK(ret == 0 && nr == popcount_words(pa, 1), "IOMMU_TEST_OP_DIRTY a: %s, %" PRIu64,
+          g_strerror(-ret), nr);
+    ret = mock_mark_at(c, c->hwpt_b, MOCK_IOVA + off, 64, pb, &nr);
+    CHECK(ret == 0 && nr == popcount_words(pb, 1), "IOMMU_TEST_OP_DIRTY b: %s, %" PRIu64,
+          g_strerror(-ret), nr);
+    /* NO_CLEAR read of the range about to go, at a sub-byte bit of the log */
+    OK(vfio_dirty_reader_query(c->rd_ab, MOCK_IOVA + off, len, &log, NC, errp));
+    OK(iommufd_backend_unmap_dma(c->be, c->mock_ioas, MOCK_IOVA + off, len, &unmapped, errp));
+    CHECK(unmapped == len, "unmapped 0x%" PRIx64, unmapped);
+    for (i = 0; i < LOG_WORDS * 64; i++) {
+        bool exp = i >= 5 && i < 5 + 64 && bit_of(both, i - 5);
+
+        CHECK(bit_of(bm, i) == exp, "log bit %u is %d, want %d", i, bit_of(bm, i), exp);
     }
-    CHECK_READ(c->hwpt_a, 0, MOCK_PAGES, PG, 0, NULL, UINT64_MAX, "a after clear");
-    CHECK_READ(c->hwpt_b, 0, MOCK_PAGES, PG, 0, NULL, UINT64_MAX, "b after clear");
+    /* The kernel has nothing left to read there: a hole is EINVAL. */
+    KERR(vfio_dirty_reader_query(c->rd_ab, MOCK_IOVA + off, len, &log, NC, errp), EINVAL);
+    /* The main mapping was not touched: still clean. */
+    CHECK_READ(c->rd_ab, ALL, NC, NULL, 0, 0, "main mapping after the unmap");
+    /* Mapped again: clean. */
+    OK(iommufd_backend_map_dma(c->be, c->mock_ioas, MOCK_IOVA + off, len, c->mock_buf2, false,
+                               errp));
+    memset(bm, 0, sizeof(bm));
+    OK(vfio_dirty_reader_query(c->rd_ab, MOCK_IOVA + off, len, &log, 0, errp));
+    CHECK(popcount_words(bm, LOG_WORDS) == 0, "remapped range dirty");
+    OK(iommufd_backend_unmap_dma(c->be, c->mock_ioas, MOCK_IOVA + off, len, &unmapped, errp));
     return T_PASS;
 }
 
@@ -1539,7 +1734,7 @@ static TResult t_mock_stop(Ctx *c)
     CHECK(ret == -EINVAL, "IOMMU_TEST_OP_DIRTY with tracking off: %s", g_strerror(-ret));
     /* Starting again starts clean. */
     OK(iommufd_backend_set_dirty_tracking(c->be, c->hwpt_a, true, errp));
-    CHECK_READ(c->hwpt_a, 0, MOCK_PAGES, PG, 0, NULL, UINT64_MAX, "restart");
+    CHECK_READ(c->rd_a, ALL, 0, NULL, 0, 0, "restart");
     OK(iommufd_backend_set_dirty_tracking(c->be, c->hwpt_a, false, errp));
     return T_PASS;
 }
@@ -1551,6 +1746,10 @@ static TResult t_mock_teardown(Ctx *c)
     uint64_t unmapped = 0;
 
     NEED_MOCK();
+    /* The readers hold no kernel object. */
+    g_clear_pointer(&c->rd_a, vfio_dirty_reader_free);
+    g_clear_pointer(&c->rd_b, vfio_dirty_reader_free);
+    g_clear_pointer(&c->rd_ab, vfio_dirty_reader_free);
     /* A HWPT with a device in it. */
     KERR(iommufd_backend_free_id(c->be, c->hwpt_a, errp), EBUSY);
     KERR(iommufd_backend_free_id(c->be, c->mock_ioas, errp), EBUSY);
@@ -1590,12 +1789,17 @@ static const Test mock_tests[] = {
     { "mock: IOVA ranges = the mock aperture, map", t_mock_map },
     { "mock: two dirty-tracking HWPTs with a device each", t_mock_hwpt_alloc },
     { "mock: device without dirty capability: EOPNOTSUPP, EINVAL", t_mock_no_dirty_device },
-    { "mock: HWPT without the flag: no tracking", t_mock_plain_hwpt },
+    { "mock: dirty readers on the HWPTs (alignment = the mock IO page)", t_mock_readers },
+    { "mock: HWPT without the flag: no tracking, the reader reports EOPNOTSUPP",
+      t_mock_plain_hwpt },
     { "mock: start tracking (twice), nothing dirty", t_mock_start },
-    { "mock: marked pages read back exactly, NO_CLEAR keeps them", t_mock_no_clear },
-    { "mock: a clearing read clears", t_mock_clear },
-    { "mock: sub-range, sub-byte offsets, 8 KiB pages, OR into the buffer", t_mock_offsets },
-    { "mock: two HWPTs ORed into one bitmap", t_mock_two_hwpts },
+    { "mock: raw baseline, then the reader: exact, NO_CLEAR keeps them", t_mock_no_clear },
+    { "mock: reader: a clearing read clears", t_mock_clear },
+    { "mock: reader: sub-ranges at aligned and sub-byte log bits, 2/4/8 KiB pages, OR",
+      t_mock_offsets },
+    { "mock: reader: two HWPTs ORed into one log", t_mock_two_hwpts },
+    { "mock: reader: NO_CLEAR read, then unmap: the bits were captured",
+      t_mock_unmap_no_clear },
     { "mock: stop tracking (twice), restart clean", t_mock_stop },
     { "mock: teardown, EBUSY then ENOENT", t_mock_teardown },
 };
