@@ -338,9 +338,34 @@ static void report_fn(SimDirtyChunk *c, uint64_t lo, uint64_t hi, void *opaque)
     }
 }
 
+/* Pages smaller than the store's 4 KiB: @iova and @len are 4 KiB aligned
+ * (the IOAS alignment); a dirty 4 KiB page sets all its sub-page bits. */
+static void report_small_pages(SimDirty *d, uint64_t iova, uint64_t len, uint64_t page_size,
+                               void *bitmap, bool clear)
+{
+    uint64_t per = SIM_PAGE_SIZE / page_size;
+
+    for (uint64_t off = 0; off < len; off += SIM_PAGE_SIZE) {
+        if (sim_dirty_test(d, iova + off)) {
+            uint64_t first = off / page_size;
+
+            for (uint64_t b = first; b < first + per; b++) {
+                out_set(bitmap, b);
+            }
+        }
+    }
+    if (clear) {
+        sim_dirty_clear(d, iova, len);
+    }
+}
+
 void sim_dirty_report(SimDirty *d, uint64_t iova, uint64_t len, uint64_t page_size,
                       void *bitmap, bool clear)
 {
+    if (page_size < SIM_PAGE_SIZE) {
+        report_small_pages(d, iova, len, page_size, bitmap, clear);
+        return;
+    }
     ReportCtx r = {
         .first = iova >> SIM_PAGE_SHIFT,
         .shift = (unsigned)(__builtin_ctzll(page_size) - SIM_PAGE_SHIFT),

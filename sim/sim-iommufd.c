@@ -736,8 +736,11 @@ static int ioctl_get_dirty_bitmap(SimCtx *ctx, void *arg)
     if ((cmd->iova & (align - 1)) || ((last + 1) & (align - 1))) {
         return refuse("IOMMU_HWPT_GET_DIRTY_BITMAP", EINVAL, "range not IOVA aligned");
     }
-    if (!cmd->page_size || (cmd->page_size & (cmd->page_size - 1)) ||
-        cmd->page_size < SIM_PAGE_SIZE) {
+    /* The kernel accepts pages smaller than the IOMMU's (the range being
+     * aligned to the IOAS alignment): each 4 KiB dirty page then sets the
+     * bits of all its sub-pages. A page size that is not a power of two is
+     * refused here (the kernel would index by its lowest set bit). */
+    if (!cmd->page_size || (cmd->page_size & (cmd->page_size - 1))) {
         return refuse("IOMMU_HWPT_GET_DIRTY_BITMAP", EINVAL, "bad page_size");
     }
     if ((cmd->iova & (cmd->page_size - 1)) || ((last + 1) & (cmd->page_size - 1))) {

@@ -1018,6 +1018,22 @@ static void test_dirty_bitmap(void **state)
     assert_int_equal(get_dirty(f.fd, f.hwpt, 0, 16 * MiB, 2 * MiB, 0, bm), 0);
     assert_int_equal(bm[0], (1u << 1) | (1u << 4) | (1u << 5));
 
+    /* pages smaller than 4 KiB (the kernel accepts them when the range is
+     * aligned to the IOAS alignment): a dirty 4 KiB page sets its sub-pages */
+    memset(bm, 0, sizeof(bm));
+    dma(f.sim, "d1", 3 * PAGE, PAGE);
+    assert_int_equal(get_dirty(f.fd, f.hwpt, 0x800, 8 * PAGE, 2048, 0, bm), -EINVAL);
+    assert_int_equal(get_dirty(f.fd, f.hwpt, 0, 8 * PAGE, 3000, 0, bm), -EINVAL);
+    assert_int_equal(get_dirty(f.fd, f.hwpt, 0, 8 * PAGE, 2048,
+                               IOMMU_HWPT_GET_DIRTY_BITMAP_NO_CLEAR, bm), 0);
+    assert_int_equal(bm[0], 3u << 6);
+    memset(bm, 0, sizeof(bm));
+    assert_int_equal(get_dirty(f.fd, f.hwpt, 0, 8 * PAGE, 1024, 0, bm), 0);
+    assert_int_equal(bm[0], 0xfu << 12);
+    memset(bm, 0, sizeof(bm));
+    assert_int_equal(get_dirty(f.fd, f.hwpt, 0, 8 * PAGE, 1024, 0, bm), 0);
+    assert_int_equal(bm[0], 0);
+
     /* enabling again starts from a clean state */
     dma(f.sim, "d1", 0, PAGE);
     assert_int_equal(set_dirty(f.fd, f.hwpt, true), 0);
