@@ -389,8 +389,8 @@ static bool unmap_common(IOMMUFDBackend *be, const char *func, uint32_t ioas_id,
         vfio_kernel_error(errp, ENOENT, "IOMMU_IOAS_UNMAP", KVER_IOAS,
                           "iommufd %d: nothing mapped in ioas %u at [0x%" PRIx64
                           ", 0x%" PRIx64 "] (or a mapping there sticks out of the "
-                          "range, or no IOAS %u)", be->fd, ioas_id, iova,
-                          iova + size - 1, ioas_id);
+                          "range, the mappings before it being unmapped already; or "
+                          "no IOAS %u)", be->fd, ioas_id, iova, iova + size - 1, ioas_id);
         return false;
     }
     if (ret < 0) {

@@ -753,6 +753,11 @@ static int ioctl_get_dirty_bitmap(SimCtx *ctx, void *arg)
     if (!cmd->data) {
         return refuse("IOMMU_HWPT_GET_DIRTY_BITMAP", EFAULT, "data is NULL");
     }
+    /* The IOMMU drivers' read_and_clear_dirty() (Intel, AMD, the selftest
+     * mock): "if (!dirty_tracking && dirty->bitmap) return -EINVAL". */
+    if (!hwpt->dirty_enabled) {
+        return refuse("IOMMU_HWPT_GET_DIRTY_BITMAP", EINVAL, "dirty tracking is off");
+    }
     sim_dirty_report(hwpt->dirty, cmd->iova, cmd->length, cmd->page_size,
                      (void *)(uintptr_t)cmd->data,
                      !(cmd->flags & IOMMU_HWPT_GET_DIRTY_BITMAP_NO_CLEAR));

@@ -13,7 +13,10 @@
  * Mappings made through the address space are remembered (sorted by IOVA)
  * so new containers get them; they are validated against every container
  * before any ioctl and rolled back from the containers already done when
- * one fails.
+ * one fails. A mapping belongs to the level that made it: the address space
+ * does not map over nor unmap a mapping made in one container with
+ * vfio_container_dma_map() (WRONG_STATE, naming the container), and the
+ * container level leaves the address space's mappings alone.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -308,7 +311,7 @@ placed:
         return false;
     }
     /* Dirty tracking on: bring the device (or the new container) into it. */
-    if (!vfio_container_dirty_catch_up(c, cd, new_container && as->dirty_tracking, errp)) {
+    if (!vfio_container_dirty_catch_up(c, cd, new_container, errp)) {
         g_autoptr(GError) err = NULL;
 
         g_prefix_error(errp, "attach of device %s while dirty tracking is on: ",
@@ -462,10 +465,21 @@ bool vfio_address_space_dma_map(VFIOAddressSpace *as, uint64_t iova, uint64_t si
         return false;
     }
     for (i = 0; i < as->containers->len; i++) {
-        if (!vfio_container_check_range(g_ptr_array_index(as->containers, i),
-                                        "address space dma map", iova, size, errp) ||
-            !vfio_container_dirty_check_map(g_ptr_array_index(as->containers, i),
-                                            "address space dma map", iova, size, errp)) {
+        VFIOContainer *c = g_ptr_array_index(as->containers, i);
+        const VFIOContainerMapping *o;
+
+        if (!vfio_container_check_range(c, "address space dma map", iova, size, errp) ||
+            !vfio_container_dirty_check_map(c, "address space dma map", iova, size, errp)) {
+            return false;
+        }
+        o = vfio_container_mapping_overlap(c, iova, last, false);
+        if (o) {
+            trace_vfio_as_dma_map_refused(as, iova, size, o->iova, o->last - o->iova + 1);
+            g_set_error(errp, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_WRONG_STATE,
+                        "address space dma map: [0x%" PRIx64 ", 0x%" PRIx64 "] overlaps "
+                        "the mapping [0x%" PRIx64 ", 0x%" PRIx64 "] made in the container "
+                        "of ioas %u (vfio_container_dma_map): unmap it there first", iova,
+                        last, o->iova, o->last, c->ioas_id);
             return false;
         }
     }
@@ -485,10 +499,11 @@ bool vfio_address_space_dma_map(VFIOAddressSpace *as, uint64_t iova, uint64_t si
             return false;
         }
     }
+    /* Every container checked above: map without checking again. */
     for (i = 0; i < as->containers->len; i++) {
         VFIOContainer *c = g_ptr_array_index(as->containers, i);
 
-        if (!vfio_container_dma_map(c, iova, size, vaddr, readonly, errp)) {
+        if (!vfio_container_map_unchecked(c, iova, size, vaddr, readonly, true, errp)) {
             for (guint j = 0; j < i; j++) {
                 VFIOContainer *done = g_ptr_array_index(as->containers, j);
                 g_autoptr(GError) err = NULL;
@@ -497,7 +512,7 @@ bool vfio_address_space_dma_map(VFIOAddressSpace *as, uint64_t iova, uint64_t si
 
                 trace_vfio_as_dma_map_rollback(done->ioas_id, iova, size, ok);
                 if (ok) {
-                    vfio_container_ranges_remove(done, iova, size);
+                    vfio_container_mappings_remove(done, iova, size);
                 }
             }
             return false;
@@ -512,6 +527,7 @@ bool vfio_address_space_dma_unmap(VFIOAddressSpace *as, uint64_t iova, uint64_t 
                                   VFIOUnmapFlags flags, GError **errp)
 {
     uint64_t last = iova + (size - 1);
+    g_autofree bool *unmapped_in = NULL;
     guint first = 0, n = 0, i;
 
     if (!as) {
@@ -554,6 +570,23 @@ bool vfio_address_space_dma_unmap(VFIOAddressSpace *as, uint64_t iova, uint64_t 
             first = i;
         }
     }
+    /* Mappings made at container level are the containers' business. */
+    for (i = 0; i < as->containers->len; i++) {
+        VFIOContainer *c = g_ptr_array_index(as->containers, i);
+        const VFIOContainerMapping *o = vfio_container_mapping_overlap(c, iova, last, false);
+
+        if (o) {
+            trace_vfio_as_dma_unmap_refused(as, iova, size, c->ioas_id, o->iova,
+                                            o->last - o->iova + 1);
+            g_set_error(errp, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_WRONG_STATE,
+                        "address space dma unmap: [0x%" PRIx64 ", 0x%" PRIx64 "] holds the "
+                        "mapping [0x%" PRIx64 ", 0x%" PRIx64 "] made in the container of "
+                        "ioas %u (vfio_container_dma_map): unmap it with "
+                        "vfio_container_dma_unmap", iova, last, o->iova, o->last,
+                        c->ioas_id);
+            return false;
+        }
+    }
     if (n == 0) {
         trace_vfio_as_dma_unmap_absent(as, iova, size, flags);
         if (flags & VFIO_UNMAP_ALLOW_ABSENT) {
@@ -564,29 +597,41 @@ bool vfio_address_space_dma_unmap(VFIOAddressSpace *as, uint64_t iova, uint64_t 
                     "]", iova, last);
         return false;
     }
+    unmapped_in = g_new0(bool, as->containers->len);
     for (i = 0; i < as->containers->len; i++) {
         VFIOContainer *c = g_ptr_array_index(as->containers, i);
         g_autoptr(GError) err = NULL;
 
-        if (iommufd_backend_unmap_dma(c->be, c->ioas_id, iova, size, NULL, &err) ||
-            g_error_matches(err, VFIO_IOMMUFD_KERNEL_ERROR, ENOENT)) {
-            vfio_container_ranges_remove(c, iova, size);
+        if (!vfio_container_mapping_overlap(c, iova, last, true)) {
+            /* It does not hold them (a rollback that failed): nothing to do. */
+            trace_vfio_as_dma_unmap_skip(c->ioas_id, iova, size);
             continue;
+        }
+        unmapped_in[i] = true;
+        if (iommufd_backend_unmap_dma(c->be, c->ioas_id, iova, size, NULL, &err)) {
+            vfio_container_mappings_remove(c, iova, size);
+            continue;
+        }
+        if (g_error_matches(err, VFIO_IOMMUFD_KERNEL_ERROR, ENOENT)) {
+            /* No recorded mapping crosses the edges: gone already, or a
+             * mapping made behind the library's back does. Unmap the
+             * recorded ones one by one; those still recorded after that
+             * could not be unmapped. */
+            vfio_container_unmap_resync(c, iova, last);
+            if (!vfio_container_mapping_overlap(c, iova, last, true)) {
+                continue;
+            }
         }
         /* Put the mappings back in the containers already unmapped. */
         for (guint j = 0; j < i; j++) {
             VFIOContainer *done = g_ptr_array_index(as->containers, j);
 
-            for (guint k = first; k < first + n; k++) {
+            for (guint k = first; unmapped_in[j] && k < first + n; k++) {
                 VFIOASMapping *o = &g_array_index(as->mappings, VFIOASMapping, k);
                 g_autoptr(GError) merr = NULL;
-                bool ok = iommufd_backend_map_dma(done->be, done->ioas_id, o->iova, o->size,
-                                                  o->vaddr, o->readonly, &merr);
-
+                bool ok = vfio_container_map_unchecked(done, o->iova, o->size, o->vaddr,
+                                                       o->readonly, true, &merr);
                 trace_vfio_as_dma_unmap_rollback(done->ioas_id, o->iova, o->size, ok);
-                if (ok) {
-                    vfio_container_ranges_add(done, o->iova, o->size);
-                }
             }
         }
         g_propagate_prefixed_error(errp, g_steal_pointer(&err),

@@ -132,6 +132,7 @@ static TryResult try_existing(VFIOContainer *c, VFIOContainerDevice *cd, bool wa
     for (guint i = 0; i < order->len; i++) {
         VFIOHwpt *h = g_ptr_array_index(order, i);
         g_autoptr(GError) err = NULL;
+        bool conflict;
 
         cd->attach_attempts++;
         trace_vfio_auto_domain_try(dev_name(cd), h->id, h->flags, i < order->len - rest->len,
@@ -148,8 +149,9 @@ static TryResult try_existing(VFIOContainer *c, VFIOContainerDevice *cd, bool wa
         }
         trace_vfio_auto_domain_failed(dev_name(cd), h->id, c->ioas_id, err->code,
                                       err->message);
+        conflict = is_conflict(err);
         attach_error(errp, g_steal_pointer(&err), cd, h->id, c->ioas_id);
-        return is_conflict(*errp) ? TRY_CONFLICT : TRY_ERROR;
+        return conflict ? TRY_CONFLICT : TRY_ERROR;
     }
     return TRY_NONE;
 }
@@ -168,6 +170,7 @@ static NewResult alloc_and_attach(VFIOContainer *c, VFIOContainerDevice *cd, uin
     uint32_t devid = vfio_device_get_devid(cd->dev);
     g_autoptr(GError) err = NULL;
     uint32_t hwpt_id = 0;
+    bool incompatible;
     VFIOHwpt *h;
 
     if (!iommufd_backend_alloc_hwpt(c->be, devid, c->ioas_id, flags, IOMMU_HWPT_DATA_NONE,
@@ -178,12 +181,13 @@ static NewResult alloc_and_attach(VFIOContainer *c, VFIOContainerDevice *cd, uin
             g_propagate_error(errp, g_steal_pointer(&err));
             return NEW_REFUSED_DIRTY;
         }
+        incompatible = g_error_matches(err, VFIO_IOMMUFD_KERNEL_ERROR, EINVAL) ||
+                       is_conflict(err);
         g_propagate_prefixed_error(errp, g_steal_pointer(&err),
                                    "auto domains: allocating a hwpt (flags 0x%x) for device "
                                    "%s (devid %u) on ioas %u: ", flags, dev_name(cd), devid,
                                    c->ioas_id);
-        return g_error_matches(*errp, VFIO_IOMMUFD_KERNEL_ERROR, EINVAL) || is_conflict(*errp) ?
-               NEW_INCOMPATIBLE : NEW_ERROR;
+        return incompatible ? NEW_INCOMPATIBLE : NEW_ERROR;
     }
     trace_vfio_auto_domain_alloc(dev_name(cd), devid, c->ioas_id, flags, hwpt_id, 0);
     h = vfio_hwpt_new(c, hwpt_id, flags);
@@ -207,9 +211,9 @@ static NewResult alloc_and_attach(VFIOContainer *c, VFIOContainerDevice *cd, uin
                                                    derr->message);
         }
     }
+    incompatible = g_error_matches(err, VFIO_IOMMUFD_KERNEL_ERROR, EINVAL) || is_conflict(err);
     attach_error(errp, g_steal_pointer(&err), cd, hwpt_id, c->ioas_id);
-    return g_error_matches(*errp, VFIO_IOMMUFD_KERNEL_ERROR, EINVAL) || is_conflict(*errp) ?
-           NEW_INCOMPATIBLE : NEW_ERROR;
+    return incompatible ? NEW_INCOMPATIBLE : NEW_ERROR;
 }
 
 static VFIOPlaceResult place_physical(VFIOContainer *c, VFIOContainerDevice *cd,
@@ -285,11 +289,13 @@ VFIOPlaceResult vfio_auto_domain_place(VFIOContainer *c, VFIOContainerDevice *cd
     }
     cd->attach_attempts++;
     if (!vfio_device_attach(cd->dev, c->ioas_id, NULL, &err)) {
+        bool conflict = is_conflict(err);
+
         trace_vfio_auto_domain_mdev(dev_name(cd), c->ioas_id, err->code);
         g_propagate_prefixed_error(errp, g_steal_pointer(&err),
                                    "auto domains: mdev %s (devid %u) to ioas %u: ",
                                    dev_name(cd), vfio_device_get_devid(cd->dev), c->ioas_id);
-        return is_conflict(*errp) ? VFIO_PLACE_INCOMPATIBLE : VFIO_PLACE_ERROR;
+        return conflict ? VFIO_PLACE_INCOMPATIBLE : VFIO_PLACE_ERROR;
     }
     trace_vfio_auto_domain_mdev(dev_name(cd), c->ioas_id, 0);
     cd->hwpt = NULL;

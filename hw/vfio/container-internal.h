@@ -6,8 +6,9 @@
  * State lives in one place:
  *  - an address space owns its containers (creation order) and the list of
  *    mappings made through it (sorted by IOVA, replayed into new containers);
- *  - a container owns its HWPTs (creation order) and its device list (attach
- *    order, physical devices and mdevs);
+ *  - a container owns its HWPTs (creation order), its device list (attach
+ *    order, physical devices and mdevs) and the record of its IOAS's
+ *    mappings (each as made, with the level that made it);
  *  - a HWPT owns its device list;
  *  - a device's VFIOContainerDevice says where it is (container, HWPT) and
  *    what was learnt while placing it (hw info, attach attempts, whether the
@@ -44,12 +45,22 @@ typedef struct VFIORange {
     uint64_t last;
 } VFIORange;
 
+/* One mapping of a container's IOAS as it was made (the kernel unmaps only
+ * whole mappings), and which level made it: the address space
+ * (vfio_address_space_dma_map(), replays) or the container itself
+ * (vfio_container_dma_map()). */
+typedef struct VFIOContainerMapping {
+    uint64_t iova;
+    uint64_t last;            /* inclusive */
+    bool by_as;
+} VFIOContainerMapping;
+
 struct VFIOAddressSpace {
     void *handle;
     GPtrArray *containers;    /* VFIOContainer *, creation order, owned */
     GArray *mappings;         /* VFIOASMapping, sorted by iova, disjoint */
-    bool dirty_tracking;      /* vfio_address_space_dirty_tracking_start():
-                               * new containers start tracking too */
+    /* No tracking flag: an address space is tracking iff it has a container
+     * and all of them are (dirty.c derives it on every call). */
 };
 
 struct VFIOContainer {
@@ -62,13 +73,18 @@ struct VFIOContainer {
     uint64_t alignment;       /* IOVA alignment of the IOAS (>= 1) */
     GPtrArray *devices;       /* VFIODevice *, attach order, not owned */
     GPtrArray *hwpts;         /* VFIOHwpt *, creation order, owned */
-    /* What is mapped in the IOAS: sorted, disjoint, adjacent ranges merged.
-     * Kept by container and address-space map/unmap and replay. */
+    /* The mappings of the IOAS one by one: sorted, disjoint. Kept by
+     * container and address-space map/unmap and replay
+     * (vfio_container_mapping_add/_remove). */
+    GArray *maps;             /* VFIOContainerMapping */
+    /* The same, merged: sorted, disjoint, adjacent ranges merged (what
+     * DMA logging and dirty reads look at). Derived from @maps. */
     GArray *mapped;           /* VFIORange */
     bool dirty_tracking;      /* tracking is on (dirty.c) */
     /* Reads dirty bits for queries, syncs and unmaps (dirty-reader.c), made
-     * on first use: its sources are the dirty HWPTs of @hwpts and the
-     * devices whose logging is started; owns the scratch buffer and stats. */
+     * on first use: its sources are the HWPTs of @hwpts whose tracking is
+     * on (dirty_on) and the devices whose logging is started; owns the
+     * scratch buffer and stats. */
     VFIODirtyReader *dirty_reader;
 };
 
@@ -139,19 +155,48 @@ bool vfio_container_cleanup(VFIOContainer *c, bool *freed, GError **errp);
  */
 bool vfio_container_refresh_ranges(VFIOContainer *c, GError **errp);
 
-/* Check a range against @c's alignment and IOVA ranges (INVALID_ARGUMENT).
- * @what names the operation in the message. */
+/* Check a range to map against @c's alignment and IOVA ranges
+ * (INVALID_ARGUMENT). @what names the operation in the message. */
 bool vfio_container_check_range(const VFIOContainer *c, const char *what, uint64_t iova,
                                 uint64_t size, GError **errp);
+/* Check a range to unmap from @c (INVALID_ARGUMENT): size, overflow,
+ * alignment, and no mapping of @c crossing one of its edges (the kernel
+ * would unmap the mappings before that one and fail with ENOENT). The IOVA
+ * ranges are not checked: unmapping where nothing can be mapped is the
+ * kernel's ENOENT. */
+bool vfio_container_check_unmap_range(const VFIOContainer *c, const char *what,
+                                      uint64_t iova, uint64_t size, GError **errp);
 /* Check size non-zero and no overflow (INVALID_ARGUMENT). */
 bool vfio_check_range_basic(const char *what, uint64_t iova, uint64_t size, GError **errp);
 
 void vfio_container_add_device(VFIOContainer *c, VFIODevice *dev);
 void vfio_container_remove_device(VFIOContainer *c, VFIODevice *dev);
 
-/* Record [iova, iova + size) as mapped / not mapped in @c->mapped. */
-void vfio_container_ranges_add(VFIOContainer *c, uint64_t iova, uint64_t size);
-void vfio_container_ranges_remove(VFIOContainer *c, uint64_t iova, uint64_t size);
+/* IOMMU_IOAS_MAP in @c without any check (the caller made them), recorded
+ * as made by the address space (@by_as) or by the container. */
+bool vfio_container_map_unchecked(VFIOContainer *c, uint64_t iova, uint64_t size,
+                                  void *vaddr, bool readonly, bool by_as, GError **errp);
+/* Record the mapping [iova, iova + size) made in @c's IOAS (@c->maps and
+ * @c->mapped). */
+void vfio_container_mapping_add(VFIOContainer *c, uint64_t iova, uint64_t size, bool by_as);
+/* Forget every mapping of @c overlapping [iova, iova + size) (the kernel
+ * unmapped them: whole mappings only). */
+void vfio_container_mappings_remove(VFIOContainer *c, uint64_t iova, uint64_t size);
+/*
+ * The kernel said ENOENT to an unmap of [iova, last] although @c records
+ * mappings there and none crosses its edges: either they are gone already,
+ * or a mapping the library does not know of (made on the IOAS directly)
+ * crosses an edge, the kernel having unmapped the recorded ones before it
+ * but not those after. Unmap each recorded one alone: whether it was still
+ * there (now unmapped) or already gone, it is not mapped any more, and the
+ * record says so (one whose own unmap fails otherwise stays recorded).
+ */
+void vfio_container_unmap_resync(VFIOContainer *c, uint64_t iova, uint64_t last);
+/* Returns: the first mapping of @c overlapping [iova, last] made by the
+ * address space (@by_as) or by the container, or NULL. */
+const VFIOContainerMapping *vfio_container_mapping_overlap(const VFIOContainer *c,
+                                                           uint64_t iova, uint64_t last,
+                                                           bool by_as);
 
 /* ---- dirty.c ----------------------------------------------------------- */
 
@@ -164,11 +209,12 @@ bool vfio_container_dirty_check_unmap(const VFIOContainer *c, const char *what,
                                       VFIOUnmapFlags flags, GError **errp);
 /* While tracking is on: a tracked device may not leave (WRONG_STATE). */
 bool vfio_container_dirty_check_detach(const VFIOContainerDevice *cd, GError **errp);
-/* Bring a device just placed in @c into @c's tracking state (or start the
- * whole container when @start_container). On failure nothing was left
- * switched on for it. */
+/* Bring a device just placed in @c into @c's tracking state; when the
+ * placement made @c (@new_container), start @c if every other container of
+ * its address space is tracking (and there is one). On failure nothing was
+ * left switched on for it. */
 bool vfio_container_dirty_catch_up(VFIOContainer *c, VFIOContainerDevice *cd,
-                                   bool start_container, GError **errp);
+                                   bool new_container, GError **errp);
 /* A device leaving for good (vfio_device_free()): stop its logging, errors
  * traced only. Frees cd->logged. */
 void vfio_container_dirty_forget_device(VFIOContainerDevice *cd);

@@ -9,12 +9,23 @@
  * are destroyed (destroying the IOAS drops its mappings, so nothing is
  * unmapped explicitly) and the backend user is dropped.
  *
- * DMA map/unmap on one container check their arguments against the
+ * DMA maps on one container check their arguments against the
  * container's IOVA ranges and alignment before any ioctl. Those change with
  * what is attached (an IOAS without a domain allows all 64 bits with
  * alignment 1; a domain limits them to its aperture with its page size; a
  * physical device reserves its reserved regions, the x86 MSI window), so
- * they are read again after every placement and every detach.
+ * they are read again after every placement and every detach. Unmaps check
+ * only size, overflow and alignment, plus the edge rule below; where the
+ * range lies is the kernel's business (ENOENT when nothing is there).
+ *
+ * The container records its mappings one by one, as made, and which level
+ * made them (the address space or the container): the kernel unmaps whole
+ * mappings only, and a range whose edge cuts a mapping makes it unmap the
+ * mappings before that one and then fail with ENOENT, which is
+ * indistinguishable from "nothing there". Such a range is refused before
+ * the ioctl. A mapping belongs to the level that made it: the container
+ * level neither maps over nor unmaps an address-space mapping (it would be
+ * replayed into new containers, or stay forgotten in this one).
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -72,6 +83,57 @@ bool vfio_container_check_range(const VFIOContainer *c, const char *what, uint64
     return false;
 }
 
+/* The first mapping of @c crossing an edge of [iova, last], or NULL. */
+static const VFIOContainerMapping *mapping_cut(const VFIOContainer *c, uint64_t iova,
+                                               uint64_t last)
+{
+    for (guint i = 0; i < c->maps->len; i++) {
+        const VFIOContainerMapping *m = &g_array_index(c->maps, VFIOContainerMapping, i);
+
+        if (m->last < iova) {
+            continue;
+        }
+        if (m->iova > last) {
+            break;
+        }
+        if (m->iova < iova || m->last > last) {
+            return m;
+        }
+    }
+    return NULL;
+}
+
+bool vfio_container_check_unmap_range(const VFIOContainer *c, const char *what,
+                                      uint64_t iova, uint64_t size, GError **errp)
+{
+    const VFIOContainerMapping *m;
+    uint64_t last;
+
+    if (!vfio_check_range_basic(what, iova, size, errp)) {
+        return false;
+    }
+    last = iova + (size - 1);
+    if (iova % c->alignment || size % c->alignment) {
+        trace_vfio_container_refused(c->ioas_id, what, "misaligned", iova, size);
+        g_set_error(errp, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_INVALID_ARGUMENT,
+                    "%s: iova 0x%" PRIx64 " size 0x%" PRIx64 " not aligned to the IOVA "
+                    "alignment 0x%" PRIx64 " of ioas %u", what, iova, size, c->alignment,
+                    c->ioas_id);
+        return false;
+    }
+    m = mapping_cut(c, iova, last);
+    if (m) {
+        trace_vfio_container_refused(c->ioas_id, what, "cuts a mapping", iova, size);
+        g_set_error(errp, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_INVALID_ARGUMENT,
+                    "%s: [0x%" PRIx64 ", 0x%" PRIx64 "] cuts the %s mapping [0x%" PRIx64
+                    ", 0x%" PRIx64 "] of ioas %u (an unmap must cover whole mappings)",
+                    what, iova, last, m->by_as ? "address-space" : "container", m->iova,
+                    m->last, c->ioas_id);
+        return false;
+    }
+    return true;
+}
+
 /* ---- life cycle -------------------------------------------------------- */
 
 static void container_free(VFIOContainer *c)
@@ -79,6 +141,7 @@ static void container_free(VFIOContainer *c)
     g_assert(c->devices->len == 0 && c->hwpts->len == 0);
     g_ptr_array_free(c->devices, true);
     g_ptr_array_free(c->hwpts, true);
+    g_array_free(c->maps, true);
     g_array_free(c->mapped, true);
     vfio_container_dirty_free(c);
     g_free(c->ranges);
@@ -165,6 +228,7 @@ VFIOContainer *vfio_container_create(VFIOAddressSpace *as, IOMMUFDBackend *be,
     c->ioas_id = ioas_id;
     c->devices = g_ptr_array_new();
     c->hwpts = g_ptr_array_new();
+    c->maps = g_array_new(false, false, sizeof(VFIOContainerMapping));
     c->mapped = g_array_new(false, false, sizeof(VFIORange));
     if (!iommufd_backend_get_iova_ranges(be, ioas_id, &c->ranges, &c->nr_ranges,
                                          &c->alignment, errp)) {
@@ -178,15 +242,14 @@ VFIOContainer *vfio_container_create(VFIOAddressSpace *as, IOMMUFDBackend *be,
         VFIOASMapping *m = &g_array_index(as->mappings, VFIOASMapping, i);
         bool ok = vfio_container_check_range(c, "replay of an address-space mapping",
                                              m->iova, m->size, errp) &&
-                  iommufd_backend_map_dma(be, ioas_id, m->iova, m->size, m->vaddr,
-                                          m->readonly, errp);
+                  vfio_container_map_unchecked(c, m->iova, m->size, m->vaddr, m->readonly,
+                                               true, errp);
 
         trace_vfio_container_replay(ioas_id, m->iova, m->size, ok);
         if (!ok) {
             g_prefix_error(errp, "new container (ioas %u): ", ioas_id);
             goto undo;
         }
-        vfio_container_ranges_add(c, m->iova, m->size);
     }
     return c;
 
@@ -325,10 +388,39 @@ static bool check_container(const VFIOContainer *c, const char *what, GError **e
     return true;
 }
 
+bool vfio_container_map_unchecked(VFIOContainer *c, uint64_t iova, uint64_t size,
+                                  void *vaddr, bool readonly, bool by_as, GError **errp)
+{
+    bool ok = iommufd_backend_map_dma(c->be, c->ioas_id, iova, size, vaddr, readonly, errp);
+
+    trace_vfio_container_dma_map(c->ioas_id, iova, size, vaddr, readonly, ok);
+    if (ok) {
+        vfio_container_mapping_add(c, iova, size, by_as);
+    }
+    return ok;
+}
+
+/* The first mapping of @as overlapping [iova, last], or NULL. */
+static const VFIOASMapping *as_mapping_overlap(const VFIOAddressSpace *as, uint64_t iova,
+                                               uint64_t last)
+{
+    for (guint i = 0; i < as->mappings->len; i++) {
+        const VFIOASMapping *m = &g_array_index(as->mappings, VFIOASMapping, i);
+
+        if (m->iova > last) {
+            break;
+        }
+        if (m->iova + (m->size - 1) >= iova) {
+            return m;
+        }
+    }
+    return NULL;
+}
+
 bool vfio_container_dma_map(VFIOContainer *c, uint64_t iova, uint64_t size, void *vaddr,
                             bool readonly, GError **errp)
 {
-    bool ok;
+    const VFIOASMapping *o;
 
     if (!check_container(c, "dma map", errp)) {
         return false;
@@ -344,19 +436,93 @@ bool vfio_container_dma_map(VFIOContainer *c, uint64_t iova, uint64_t size, void
         !vfio_container_dirty_check_map(c, "dma map", iova, size, errp)) {
         return false;
     }
-    ok = iommufd_backend_map_dma(c->be, c->ioas_id, iova, size, vaddr, readonly, errp);
-    trace_vfio_container_dma_map(c->ioas_id, iova, size, vaddr, readonly, ok);
-    if (ok) {
-        vfio_container_ranges_add(c, iova, size);
+    o = as_mapping_overlap(c->as, iova, iova + (size - 1));
+    if (o) {
+        trace_vfio_container_refused(c->ioas_id, "dma map", "overlaps an address-space "
+                                     "mapping", iova, size);
+        g_set_error(errp, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_WRONG_STATE,
+                    "dma map: [0x%" PRIx64 ", 0x%" PRIx64 "] in ioas %u overlaps the "
+                    "mapping [0x%" PRIx64 ", 0x%" PRIx64 "] made through the address space "
+                    "(vfio_address_space_dma_map)", iova, iova + (size - 1), c->ioas_id,
+                    o->iova, o->iova + (o->size - 1));
+        return false;
     }
-    return ok;
+    return vfio_container_map_unchecked(c, iova, size, vaddr, readonly, false, errp);
+}
+
+/* Refuse (WRONG_STATE) an unmap at container level touching a mapping made
+ * through the address space. */
+static bool check_no_as_mapping(const VFIOContainer *c, const char *what, uint64_t iova,
+                                uint64_t last, GError **errp)
+{
+    const VFIOContainerMapping *m = vfio_container_mapping_overlap(c, iova, last, true);
+
+    if (!m) {
+        return true;
+    }
+    trace_vfio_container_refused(c->ioas_id, what, "address-space mapping", iova,
+                                 last - iova + 1);
+    g_set_error(errp, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_WRONG_STATE,
+                "%s: [0x%" PRIx64 ", 0x%" PRIx64 "] holds the mapping [0x%" PRIx64 ", 0x%"
+                PRIx64 "] made through the address space in ioas %u: use "
+                "vfio_address_space_dma_unmap for it", what, iova, last, m->iova, m->last,
+                c->ioas_id);
+    return false;
+}
+
+/* Bytes and number of the mappings of @c inside [iova, last]. */
+static unsigned mappings_in(const VFIOContainer *c, uint64_t iova, uint64_t last,
+                            uint64_t *bytes)
+{
+    unsigned n = 0;
+
+    *bytes = 0;
+    for (guint i = 0; i < c->maps->len; i++) {
+        const VFIOContainerMapping *m = &g_array_index(c->maps, VFIOContainerMapping, i);
+
+        if (m->last < iova) {
+            continue;
+        }
+        if (m->iova > last) {
+            break;
+        }
+        *bytes += m->last - m->iova + 1;
+        n++;
+    }
+    return n;
+}
+
+void vfio_container_unmap_resync(VFIOContainer *c, uint64_t iova, uint64_t last)
+{
+    for (guint i = 0; i < c->maps->len;) {
+        VFIOContainerMapping m = g_array_index(c->maps, VFIOContainerMapping, i);
+        g_autoptr(GError) err = NULL;
+        uint64_t size = m.last - m.iova + 1;
+        bool ok;
+
+        if (m.last < iova) {
+            i++;
+            continue;
+        }
+        if (m.iova > last) {
+            break;
+        }
+        ok = iommufd_backend_unmap_dma(c->be, c->ioas_id, m.iova, size, NULL, &err);
+        trace_vfio_container_unmap_resync(c->ioas_id, m.iova, size, ok ? 0 : err->code);
+        if (ok || g_error_matches(err, VFIO_IOMMUFD_KERNEL_ERROR, ENOENT)) {
+            vfio_container_mappings_remove(c, m.iova, size);
+            continue;
+        }
+        i++;
+    }
 }
 
 bool vfio_container_dma_unmap(VFIOContainer *c, uint64_t iova, uint64_t size,
                               VFIOUnmapFlags flags, uint64_t *unmapped, GError **errp)
 {
     g_autoptr(GError) err = NULL;
-    uint64_t done = 0;
+    uint64_t done = 0, recorded = 0, last;
+    unsigned n;
 
     if (!check_container(c, "dma unmap", errp)) {
         return false;
@@ -366,24 +532,38 @@ bool vfio_container_dma_unmap(VFIOContainer *c, uint64_t iova, uint64_t size,
                     "dma unmap: unknown flags 0x%x", (unsigned)flags);
         return false;
     }
-    if (!vfio_container_check_range(c, "dma unmap", iova, size, errp) ||
+    if (!vfio_container_check_unmap_range(c, "dma unmap", iova, size, errp) ||
+        !check_no_as_mapping(c, "dma unmap", iova, iova + (size - 1), errp) ||
         !vfio_container_dirty_check_unmap(c, "dma unmap", flags, errp)) {
         return false;
     }
+    last = iova + (size - 1);
+    n = mappings_in(c, iova, last, &recorded);
     if (!iommufd_backend_unmap_dma(c->be, c->ioas_id, iova, size, &done, &err)) {
-        if ((flags & VFIO_UNMAP_ALLOW_ABSENT) &&
-            g_error_matches(err, VFIO_IOMMUFD_KERNEL_ERROR, ENOENT)) {
+        bool enoent = g_error_matches(err, VFIO_IOMMUFD_KERNEL_ERROR, ENOENT);
+
+        if (enoent && n == 0 && (flags & VFIO_UNMAP_ALLOW_ABSENT)) {
             trace_vfio_container_dma_unmap_absent(c->ioas_id, iova, size);
             done = 0;
         } else {
             trace_vfio_container_dma_unmap(c->ioas_id, iova, size, flags, 0, err->code);
+            if (enoent && n) {
+                vfio_container_unmap_resync(c, iova, last);
+                g_prefix_error(&err, "dma unmap: ioas %u had %u recorded mapping(s) in "
+                               "[0x%" PRIx64 ", 0x%" PRIx64 "], now unmapped; a mapping "
+                               "not made through this library crosses an edge of the "
+                               "range: ", c->ioas_id, n, iova, last);
+            }
             g_propagate_error(errp, g_steal_pointer(&err));
             return false;
         }
     }
     trace_vfio_container_dma_unmap(c->ioas_id, iova, size, flags, done, 0);
-    if (done) {
-        vfio_container_ranges_remove(c, iova, size);
+    if (done != recorded) {
+        trace_vfio_container_unmap_mismatch(c->ioas_id, iova, size, recorded, done);
+    }
+    if (n) {
+        vfio_container_mappings_remove(c, iova, size);
     }
     if (unmapped) {
         *unmapped = done;
@@ -396,12 +576,14 @@ bool vfio_container_dma_unmap_all(VFIOContainer *c, uint64_t *unmapped, GError *
     uint64_t done = 0;
 
     if (!check_container(c, "dma unmap all", errp) ||
+        !check_no_as_mapping(c, "dma unmap all", 0, UINT64_MAX, errp) ||
         !vfio_container_dirty_check_unmap(c, "dma unmap all", 0, errp)) {
         return false;
     }
     if (!iommufd_backend_unmap_all(c->be, c->ioas_id, &done, errp)) {
         return false;
     }
+    g_array_set_size(c->maps, 0);
     g_array_set_size(c->mapped, 0);
     trace_vfio_container_dma_unmap_all(c->ioas_id, done);
     if (unmapped) {
@@ -410,9 +592,14 @@ bool vfio_container_dma_unmap_all(VFIOContainer *c, uint64_t *unmapped, GError *
     return true;
 }
 
+unsigned vfio_container_mapping_count(const VFIOContainer *c)
+{
+    return c ? c->maps->len : 0;
+}
+
 /* ---- the set of mapped ranges ------------------------------------------ */
 
-void vfio_container_ranges_add(VFIOContainer *c, uint64_t iova, uint64_t size)
+static void ranges_add(VFIOContainer *c, uint64_t iova, uint64_t size)
 {
     VFIORange n = { .iova = iova, .last = iova + (size - 1) };
     guint i = 0, j;
@@ -444,7 +631,7 @@ void vfio_container_ranges_add(VFIOContainer *c, uint64_t iova, uint64_t size)
     trace_vfio_container_ranges(c->ioas_id, "add", iova, size, c->mapped->len);
 }
 
-void vfio_container_ranges_remove(VFIOContainer *c, uint64_t iova, uint64_t size)
+static void ranges_remove(VFIOContainer *c, uint64_t iova, uint64_t size)
 {
     uint64_t last = iova + (size - 1);
 
@@ -473,4 +660,56 @@ void vfio_container_ranges_remove(VFIOContainer *c, uint64_t iova, uint64_t size
         }
     }
     trace_vfio_container_ranges(c->ioas_id, "remove", iova, size, c->mapped->len);
+}
+
+void vfio_container_mapping_add(VFIOContainer *c, uint64_t iova, uint64_t size, bool by_as)
+{
+    VFIOContainerMapping n = { .iova = iova, .last = iova + (size - 1), .by_as = by_as };
+    guint i = c->maps->len;
+
+    /* Mostly appended in ascending order: search from the end. */
+    while (i > 0 && g_array_index(c->maps, VFIOContainerMapping, i - 1).iova > iova) {
+        i--;
+    }
+    g_array_insert_val(c->maps, i, n);
+    ranges_add(c, iova, size);
+}
+
+void vfio_container_mappings_remove(VFIOContainer *c, uint64_t iova, uint64_t size)
+{
+    uint64_t last = iova + (size - 1);
+
+    for (guint i = 0; i < c->maps->len;) {
+        VFIOContainerMapping m = g_array_index(c->maps, VFIOContainerMapping, i);
+
+        if (m.last < iova) {
+            i++;
+            continue;
+        }
+        if (m.iova > last) {
+            break;
+        }
+        g_array_remove_index(c->maps, i);
+        ranges_remove(c, m.iova, m.last - m.iova + 1);
+    }
+}
+
+const VFIOContainerMapping *vfio_container_mapping_overlap(const VFIOContainer *c,
+                                                           uint64_t iova, uint64_t last,
+                                                           bool by_as)
+{
+    for (guint i = 0; i < c->maps->len; i++) {
+        const VFIOContainerMapping *m = &g_array_index(c->maps, VFIOContainerMapping, i);
+
+        if (m->last < iova) {
+            continue;
+        }
+        if (m->iova > last) {
+            break;
+        }
+        if (m->by_as == by_as) {
+            return m;
+        }
+    }
+    return NULL;
 }

@@ -13,6 +13,7 @@
  */
 #include <linux/iommufd.h>
 
+#include "vfio-iommufd/vfio-dirty.h"
 #include "container-internal.h"
 #include "trace.h"
 
@@ -63,18 +64,32 @@ VFIODirtyCoverage vfio_container_dirty_coverage(const VFIOContainer *c, const VF
     return cov;
 }
 
-bool vfio_container_iommu_dirty_tracking_complete(const VFIOContainer *c)
+/* Whether @c has a device and every device is covered: by IOMMU dirty
+ * tracking when @iommu_only, else by any kind of tracking. */
+static bool all_devices_covered(const VFIOContainer *c, bool iommu_only)
 {
     if (!c || c->devices->len == 0) {
         return false;
     }
     for (guint i = 0; i < c->devices->len; i++) {
-        if (vfio_container_dirty_coverage(c, g_ptr_array_index(c->devices, i), NULL) !=
-            VFIO_DIRTY_COVERAGE_IOMMU) {
+        VFIODirtyCoverage cov = vfio_container_dirty_coverage(c, g_ptr_array_index(c->devices,
+                                                                                   i), NULL);
+
+        if (iommu_only ? cov != VFIO_DIRTY_COVERAGE_IOMMU : cov == VFIO_DIRTY_COVERAGE_NONE) {
             return false;
         }
     }
     return true;
+}
+
+bool vfio_container_iommu_dirty_tracking_complete(const VFIOContainer *c)
+{
+    return all_devices_covered(c, true);
+}
+
+bool vfio_container_dirty_tracking_complete(const VFIOContainer *c)
+{
+    return all_devices_covered(c, false);
 }
 
 const char *vfio_untracked_reason_str(VFIOUntrackedReason why)

@@ -20,6 +20,11 @@ void vfio_device_set_container_priv(VFIODevice *dev, void *priv);
 /* Returns: the container layer's private pointer of @dev, or NULL. */
 void *vfio_device_get_container_priv(const VFIODevice *dev);
 
+/* @dev non-NULL (INVALID_ARGUMENT) and bound to an iommufd (WRONG_STATE),
+ * @what naming the operation in the message; no ioctl. For the ioctl
+ * wrappers of other files (dma-logging.c). */
+bool vfio_device_check_bound(const VFIODevice *dev, const char *what, GError **errp);
+
 /* Take @dev out of the container it is in (as
  * vfio_address_space_detach_device() does); failures are traced and the
  * device leaves the container's lists anyway. Called by vfio_device_free(). */

@@ -404,6 +404,11 @@ static bool check_bound(const VFIODevice *dev, const char *what, GError **errp)
     return true;
 }
 
+bool vfio_device_check_bound(const VFIODevice *dev, const char *what, GError **errp)
+{
+    return check_bound(dev, what, errp);
+}
+
 /* ------------------------------------------------------------------------ */
 /* ioctls                                                                   */
 

@@ -4,8 +4,10 @@
  * (hw/vfio/dirty-reader.c; public half in vfio-iommufd/vfio-dirty.h).
  *
  * A container owns one reader (dirty.c creates it on first use). Its HWPT
- * sources follow the container's HWPTs with the dirty flag (hwpt.c tells
- * dirty.c when one is made or destroyed); its device sources are the
+ * sources are the container's HWPTs whose tracking is on (dirty.c adds one
+ * after SET_DIRTY_TRACKING enable, removes it after disable or when hwpt.c
+ * destroys it: the kernel refuses to read a HWPT not tracking); its device
+ * sources are the
  * container's devices whose DMA logging is started (dirty.c adds one after
  * DMA_LOGGING_START and removes it after DMA_LOGGING_STOP or when the device
  * leaves). Reading order: HWPTs, then devices, each in the order added.

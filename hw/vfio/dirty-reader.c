@@ -16,6 +16,7 @@
  * Containers own one (dirty.c); VMMs and the real-kernel tests use it on
  * HWPTs of their own through the public API.
  */
+#include <errno.h>
 #include <inttypes.h>
 #include <string.h>
 
@@ -27,6 +28,9 @@
 #include "container-internal.h"
 #include "dirty-reader-internal.h"
 #include "trace.h"
+
+/* DMA_LOGGING_REPORT refuses pages below 4 KiB (EINVAL in the vfio core). */
+#define DMA_LOGGING_MIN_PAGE UINT64_C(4096)
 
 struct VFIODirtyReader {
     IOMMUFDBackend *be;       /* not owned */
@@ -208,6 +212,9 @@ bool vfio_dirty_reader_check_log(const VFIODirtyReader *r, const VFIODirtyLog *l
         why = "the log's page size is not a power of two";
     } else if (ps < r->alignment) {
         why = "the log's page size is below the IOVA alignment of the IOAS";
+    } else if (ps < DMA_LOGGING_MIN_PAGE && r->devices->len) {
+        why = "the log's page size is below 4 KiB, which DMA_LOGGING_REPORT refuses, "
+              "and a device's DMA logging is a source";
     } else if (log->base_iova & (ps - 1)) {
         why = "the log's base IOVA is not aligned to its page size";
     } else if (log->nr_pages - 1 > (UINT64_MAX - log->base_iova) / ps) {
@@ -237,11 +244,19 @@ static bool read_sources(VFIODirtyReader *r, uint64_t iova, uint64_t size, uint6
 
     for (guint i = 0; i < r->hwpts->len; i++) {
         uint32_t id = g_array_index(r->hwpts, uint32_t, i);
+        g_autoptr(GError) err = NULL;
 
         (*counter)++;
         if (!iommufd_backend_get_dirty_bitmap(r->be, id, iova, size, ps, data, kflags,
-                                              errp)) {
-            g_prefix_error(errp, "dirty query of %s hwpt %u: ", r->label, id);
+                                              &err)) {
+            /* The IOMMU drivers refuse to read a domain not tracking (EINVAL):
+             * containers never read one, a VMM's own reader may. */
+            bool einval = g_error_matches(err, VFIO_IOMMUFD_KERNEL_ERROR, EINVAL);
+
+            g_propagate_prefixed_error(errp, g_steal_pointer(&err),
+                                       "dirty query of %s hwpt %u%s: ", r->label, id,
+                                       einval ? " (EINVAL: its dirty tracking is off, or "
+                                       "the range is not aligned to the IOAS)" : "");
             return false;
         }
     }

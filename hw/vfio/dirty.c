@@ -9,10 +9,15 @@
  *  - a device attached while tracking is on is brought into that state;
  *  - queries, syncs and unmap reads go through the container's dirty reader
  *    (dirty-reader.c: zero copy when the range starts on a byte of the log,
- *    else a scratch buffer and a word-wise shifted OR), whose sources follow
- *    the container's dirty HWPTs and its devices whose logging is started;
- *  - unmaps while tracking is on read the range's bits (NO_CLEAR) first or
- *    say they do not care.
+ *    else a scratch buffer and a word-wise shifted OR), whose sources are
+ *    the container's dirty HWPTs whose tracking is on and its devices whose
+ *    logging is started: the kernel refuses to read a HWPT whose tracking is
+ *    off (EINVAL), so one is never read;
+ *  - queries and syncs of a container not tracking are refused (WRONG_STATE);
+ *    unmaps while tracking is on read the range's bits (NO_CLEAR) first or
+ *    say they do not care; with tracking off they just unmap;
+ *  - an address space is tracking iff it has a container and all of its
+ *    containers are (derived, never stored).
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -87,6 +92,13 @@ static bool hwpt_set(VFIOContainer *c, VFIOHwpt *h, bool on, GError **errp)
         return false;
     }
     h->dirty_on = on;
+    /* the reader's HWPT sources are exactly the HWPTs whose tracking is on */
+    if (on) {
+        ok = vfio_dirty_reader_add_hwpt(container_reader(c), h->id, NULL);
+    } else {
+        ok = vfio_dirty_reader_remove_hwpt(container_reader(c), h->id, NULL);
+    }
+    g_assert(ok);
     return true;
 }
 
@@ -385,6 +397,27 @@ bool vfio_container_dirty_tracking_is_active(const VFIOContainer *c)
 
 /* ---- an address space -------------------------------------------------- */
 
+/* Whether @as is tracking: it has a container other than @except and every
+ * one of those is tracking. Derived from the containers on every call, so a
+ * container-level stop is seen at once. */
+static bool as_tracking(const VFIOAddressSpace *as, const VFIOContainer *except)
+{
+    guint n = 0;
+
+    for (guint i = 0; i < as->containers->len; i++) {
+        const VFIOContainer *c = g_ptr_array_index(as->containers, i);
+
+        if (c == except) {
+            continue;
+        }
+        if (!c->dirty_tracking) {
+            return false;
+        }
+        n++;
+    }
+    return n > 0;
+}
+
 bool vfio_address_space_dirty_tracking_start(VFIOAddressSpace *as, GError **errp)
 {
     g_autoptr(GPtrArray) started = NULL;
@@ -392,7 +425,7 @@ bool vfio_address_space_dirty_tracking_start(VFIOAddressSpace *as, GError **errp
     if (!check_as(as, "dirty tracking start", errp)) {
         return false;
     }
-    if (as->dirty_tracking) {
+    if (as_tracking(as, NULL)) {
         trace_vfio_dirty_tracking_noop(0, "address space start");
         return true;
     }
@@ -416,7 +449,6 @@ bool vfio_address_space_dirty_tracking_start(VFIOAddressSpace *as, GError **errp
         }
         g_ptr_array_add(started, c);
     }
-    as->dirty_tracking = true;
     return true;
 }
 
@@ -447,16 +479,15 @@ bool vfio_address_space_dirty_tracking_stop(VFIOAddressSpace *as, GError **errp)
         }
         g_ptr_array_add(stopped, c);
     }
-    if (!stopped->len && !as->dirty_tracking) {
+    if (!stopped->len) {
         trace_vfio_dirty_tracking_noop(0, "address space stop");
     }
-    as->dirty_tracking = false;
     return true;
 }
 
 bool vfio_address_space_dirty_tracking_is_active(const VFIOAddressSpace *as)
 {
-    return as && as->dirty_tracking;
+    return as && as_tracking(as, NULL);
 }
 
 /* ---- hooks of the container layer -------------------------------------- */
@@ -525,13 +556,17 @@ bool vfio_container_dirty_check_detach(const VFIOContainerDevice *cd, GError **e
 }
 
 bool vfio_container_dirty_catch_up(VFIOContainer *c, VFIOContainerDevice *cd,
-                                   bool start_container, GError **errp)
+                                   bool new_container, GError **errp)
 {
     VFIOHwpt *h = cd->hwpt;
     bool hwpt_switched = false;
 
-    if (start_container) {
-        return container_start(c, errp);
+    if (new_container) {
+        /* the address space is tracking without @c: @c joins in */
+        if (c->as && as_tracking(c->as, c)) {
+            return container_start(c, errp);
+        }
+        return true;
     }
     if (!c->dirty_tracking) {
         return true;
@@ -578,19 +613,19 @@ void vfio_container_dirty_free(VFIOContainer *c)
 
 void vfio_container_dirty_hwpt_added(VFIOContainer *c, VFIOHwpt *h)
 {
-    if (hwpt_is_dirty(h)) {
-        bool ok = vfio_dirty_reader_add_hwpt(container_reader(c), h->id, NULL);
-
-        g_assert(ok);
-    }
+    /* A new HWPT's tracking is off: it becomes a source of the reader when
+     * hwpt_set() switches it on (catch-up or start). */
+    (void)c;
+    g_assert(!h->dirty_on);
 }
 
 void vfio_container_dirty_hwpt_removed(VFIOContainer *c, VFIOHwpt *h)
 {
-    if (hwpt_is_dirty(h)) {
+    if (h->dirty_on) {
         bool ok = vfio_dirty_reader_remove_hwpt(container_reader(c), h->id, NULL);
 
         g_assert(ok);
+        h->dirty_on = false;
     }
 }
 
@@ -600,6 +635,38 @@ static bool check_log(VFIOContainer *c, const VFIODirtyLog *log, const char *wha
                       GError **errp)
 {
     return vfio_dirty_reader_check_log(container_reader(c), log, what, errp);
+}
+
+/* The index of the first of @c's mapped ranges (sorted, disjoint) that ends
+ * at or after @lo (c->mapped->len when none does): binary search. */
+static guint first_mapped_from(const VFIOContainer *c, uint64_t lo)
+{
+    guint a = 0, b = c->mapped->len;
+
+    while (a < b) {
+        guint mid = a + (b - a) / 2;
+
+        if (g_array_index(c->mapped, VFIORange, mid).last < lo) {
+            a = mid + 1;
+        } else {
+            b = mid;
+        }
+    }
+    return a;
+}
+
+/* WRONG_STATE unless @c is tracking: reading a HWPT whose tracking is off is
+ * EINVAL in the kernel, and a device log not started has nothing. */
+static bool check_tracking(const VFIOContainer *c, const char *what, GError **errp)
+{
+    if (c->dirty_tracking) {
+        return true;
+    }
+    trace_vfio_dirty_refused(c->ioas_id, what, "dirty tracking is off");
+    g_set_error(errp, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_WRONG_STATE,
+                "%s: dirty tracking is off for ioas %u: there are no dirty bits to read "
+                "(start tracking first)", what, c->ioas_id);
+    return false;
 }
 
 /*
@@ -618,15 +685,12 @@ static bool query_window(VFIOContainer *c, uint64_t lo, uint64_t hi,
     if (lo > hi) {
         return true;
     }
-    for (guint i = 0; i < c->mapped->len; i++) {
+    for (guint i = first_mapped_from(c, lo); i < c->mapped->len; i++) {
         VFIORange *r = &g_array_index(c->mapped, VFIORange, i);
         uint64_t a, b;
 
         if (r->iova > hi) {
             break;
-        }
-        if (r->last < lo) {
-            continue;
         }
         a = MAX(r->iova, lo) & ~(ps - 1);
         b = MIN(r->last, hi) | (ps - 1);
@@ -648,7 +712,7 @@ static bool query_window(VFIOContainer *c, uint64_t lo, uint64_t hi,
 bool vfio_container_query_dirty(VFIOContainer *c, uint64_t iova, uint64_t size,
                                 const VFIODirtyLog *log, uint32_t flags, GError **errp)
 {
-    if (!check_container(c, "dirty query", errp)) {
+    if (!check_container(c, "dirty query", errp) || !check_tracking(c, "dirty query", errp)) {
         return false;
     }
     return vfio_dirty_reader_query(container_reader(c), iova, size, log, flags, errp);
@@ -656,7 +720,8 @@ bool vfio_container_query_dirty(VFIOContainer *c, uint64_t iova, uint64_t size,
 
 bool vfio_container_sync_dirty(VFIOContainer *c, const VFIODirtyLog *log, GError **errp)
 {
-    if (!check_container(c, "dirty sync", errp) || !check_log(c, log, "dirty sync", errp)) {
+    if (!check_container(c, "dirty sync", errp) || !check_tracking(c, "dirty sync", errp) ||
+        !check_log(c, log, "dirty sync", errp)) {
         return false;
     }
     return query_window(c, 0, UINT64_MAX, log, 0, errp);
@@ -669,7 +734,10 @@ bool vfio_address_space_sync_dirty(VFIOAddressSpace *as, const VFIODirtyLog *log
         return false;
     }
     for (guint i = 0; i < as->containers->len; i++) {
-        if (!check_log(g_ptr_array_index(as->containers, i), log, "dirty sync", errp)) {
+        VFIOContainer *c = g_ptr_array_index(as->containers, i);
+
+        if (!check_tracking(c, "address space dirty sync", errp) ||
+            !check_log(c, log, "address space dirty sync", errp)) {
             return false;
         }
     }
@@ -688,12 +756,12 @@ bool vfio_address_space_sync_dirty(VFIOAddressSpace *as, const VFIODirtyLog *log
 static bool check_log_covers(const VFIOContainer *c, const VFIODirtyLog *log, uint64_t iova,
                              uint64_t last, const char *what, GError **errp)
 {
-    for (guint i = 0; i < c->mapped->len; i++) {
+    for (guint i = first_mapped_from(c, iova); i < c->mapped->len; i++) {
         VFIORange *r = &g_array_index(c->mapped, VFIORange, i);
         uint64_t a = MAX(r->iova, iova), b = MIN(r->last, last);
 
         if (a > b) {
-            continue;
+            break;      /* this range and the ones after it start after @last */
         }
         if (a < log->base_iova || b > vfio_dirty_log_last(log)) {
             g_set_error(errp, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_INVALID_ARGUMENT,
@@ -731,18 +799,22 @@ bool vfio_container_dma_unmap_dirty(VFIOContainer *c, uint64_t iova, uint64_t si
     const char *what = "dma unmap with dirty read";
 
     if (!check_container(c, what, errp) || !check_unmap_dirty_args(log, flags, what, errp) ||
-        !vfio_container_check_range(c, what, iova, size, errp)) {
+        !vfio_container_check_unmap_range(c, what, iova, size, errp)) {
         return false;
     }
     if (log) {
         if (!check_log(c, log, what, errp) ||
-            !check_log_covers(c, log, iova, iova + (size - 1), what, errp) ||
+            !check_log_covers(c, log, iova, iova + (size - 1), what, errp)) {
+            return false;
+        }
+        /* tracking off: nothing to read (and the kernel would say EINVAL) */
+        if (c->dirty_tracking &&
             !query_window(c, iova, iova + (size - 1), log, VFIO_DIRTY_QUERY_NO_CLEAR,
                           errp)) {
             return false;
         }
     }
-    trace_vfio_dirty_unmap(c->ioas_id, iova, size, log != NULL);
+    trace_vfio_dirty_unmap(c->ioas_id, iova, size, log && c->dirty_tracking);
     return vfio_container_dma_unmap(c, iova, size, flags | VFIO_UNMAP_DISCARD_DIRTY,
                                     unmapped, errp);
 }
@@ -769,7 +841,10 @@ bool vfio_address_space_dma_unmap_dirty(VFIOAddressSpace *as, uint64_t iova, uin
         for (guint i = 0; i < as->containers->len; i++) {
             VFIOContainer *c = g_ptr_array_index(as->containers, i);
 
-            trace_vfio_dirty_unmap(c->ioas_id, iova, size, true);
+            trace_vfio_dirty_unmap(c->ioas_id, iova, size, c->dirty_tracking);
+            if (!c->dirty_tracking) {
+                continue;       /* nothing to read */
+            }
             if (!query_window(c, iova, iova + (size - 1), log, VFIO_DIRTY_QUERY_NO_CLEAR,
                               errp)) {
                 return false;
@@ -839,18 +914,9 @@ char *vfio_address_space_migration_blocker(const VFIOAddressSpace *as)
                            untracked == 1 ? "" : "s", list->str);
 }
 
-bool vfio_container_dirty_tracking_complete(const VFIOContainer *c)
+bool vfio_hwpt_dirty_tracking_is_on(const VFIOHwpt *h)
 {
-    if (!c || c->devices->len == 0) {
-        return false;
-    }
-    for (guint i = 0; i < c->devices->len; i++) {
-        if (vfio_container_dirty_coverage(c, g_ptr_array_index(c->devices, i), NULL) ==
-            VFIO_DIRTY_COVERAGE_NONE) {
-            return false;
-        }
-    }
-    return true;
+    return h && h->dirty_on;
 }
 
 bool vfio_device_offers_dma_logging(const VFIODevice *dev)

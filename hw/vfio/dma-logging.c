@@ -17,9 +17,13 @@
 #include "vfio-iommufd/error.h"
 #include "vfio-iommufd/vfio-dirty.h"
 #include "util/kernel-internal.h"
+#include "device-internal.h"
 #include "trace.h"
 
 #define KVER_DMA_LOGGING "6.2"
+
+/* The vfio core refuses report pages below 4 KiB (EINVAL). */
+#define DMA_LOGGING_MIN_PAGE UINT64_C(4096)
 
 /* The feature header followed by a payload, 8-byte aligned. */
 #define FEATURE_BUF(name, payload_type)               \
@@ -29,28 +33,12 @@
         uint8_t bytes[sizeof(struct vfio_device_feature) + sizeof(payload_type)]; \
     } name
 
-static bool check_bound(VFIODevice *dev, const char *what, GError **errp)
-{
-    if (!dev) {
-        g_set_error(errp, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_INVALID_ARGUMENT,
-                    "%s: no device given", what);
-        return false;
-    }
-    if (!vfio_device_is_bound(dev)) {
-        g_set_error(errp, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_WRONG_STATE,
-                    "%s: device %s is not bound to an iommufd", what,
-                    vfio_device_get_name(dev));
-        return false;
-    }
-    return true;
-}
-
 bool vfio_device_dma_logging_probe(VFIODevice *dev, bool *offered, GError **errp)
 {
     struct vfio_device_feature f;
     int ret;
 
-    if (!check_bound(dev, "DMA logging probe", errp)) {
+    if (!vfio_device_check_bound(dev, "DMA logging probe", errp)) {
         return false;
     }
     memset(&f, 0, sizeof(f));
@@ -87,7 +75,7 @@ bool vfio_device_dma_logging_start(VFIODevice *dev, uint64_t page_size,
     G_STATIC_ASSERT(offsetof(VFIODmaLoggingRange, length) ==
                     offsetof(struct vfio_device_feature_dma_logging_range, length));
 
-    if (!check_bound(dev, "DMA logging start", errp)) {
+    if (!vfio_device_check_bound(dev, "DMA logging start", errp)) {
         return false;
     }
     if (!ranges || n == 0 || page_size == 0 || (page_size & (page_size - 1))) {
@@ -122,7 +110,7 @@ bool vfio_device_dma_logging_stop(VFIODevice *dev, GError **errp)
     struct vfio_device_feature f;
     int ret;
 
-    if (!check_bound(dev, "DMA logging stop", errp)) {
+    if (!vfio_device_check_bound(dev, "DMA logging stop", errp)) {
         return false;
     }
     memset(&f, 0, sizeof(f));
@@ -146,13 +134,15 @@ bool vfio_device_dma_logging_report(VFIODevice *dev, uint64_t iova, uint64_t siz
     struct vfio_device_feature_dma_logging_report rep;
     int ret;
 
-    if (!check_bound(dev, "DMA logging report", errp)) {
+    if (!vfio_device_check_bound(dev, "DMA logging report", errp)) {
         return false;
     }
-    if (!bitmap || size == 0 || page_size == 0 || (page_size & (page_size - 1)) ||
-        ((iova | size) & (page_size - 1)) || iova + (size - 1) < iova) {
+    if (!bitmap || size == 0 || page_size < DMA_LOGGING_MIN_PAGE ||
+        (page_size & (page_size - 1)) || ((iova | size) & (page_size - 1)) ||
+        iova + (size - 1) < iova) {
         g_set_error(errp, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_INVALID_ARGUMENT,
-                    "DMA logging report of device %s: bad arguments (iova 0x%" PRIx64
+                    "DMA logging report of device %s: bad arguments (page size: a power of "
+                    "two of at least 4 KiB; iova 0x%" PRIx64
                     " size 0x%" PRIx64 " page size 0x%" PRIx64 " bitmap %p)",
                     vfio_device_get_name(dev), iova, size, page_size, bitmap);
         return false;

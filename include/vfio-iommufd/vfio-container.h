@@ -28,9 +28,21 @@
  * that removes them: the last device detached). None of this is thread-safe:
  * the VMM serialises calls on one address space.
  *
- * A device in a container must leave it with
- * vfio_address_space_detach_device() before vfio_device_free(): the
- * container's lists point to it (freeing it first is a use-after-free).
+ * A device normally leaves its container with
+ * vfio_address_space_detach_device(). vfio_device_free() of a device still
+ * in a container takes it out first (its DMA logging stopped, it leaves its
+ * HWPT's and container's lists, an emptied HWPT or container is destroyed;
+ * errors there are traced only), so the container never points to a freed
+ * device.
+ *
+ * Mappings belong to the level that made them. Those made through the
+ * address space (vfio_address_space_dma_map()) are in every container of
+ * it and replayed into new ones; they are unmapped only with
+ * vfio_address_space_dma_unmap(). Those made in one container
+ * (vfio_container_dma_map()) are that container's alone and unmapped only
+ * with vfio_container_dma_unmap() or vfio_container_dma_unmap_all(). A call
+ * at one level over a mapping of the other is refused (WRONG_STATE, no
+ * ioctl) with a message naming the mapping and the call to use.
  */
 #ifndef VFIO_IOMMUFD_VFIO_CONTAINER_H
 #define VFIO_IOMMUFD_VFIO_CONTAINER_H
@@ -88,7 +100,8 @@ typedef enum {
 /* Unmap flags. */
 typedef enum {
     /* A range with nothing mapped is not an error (vIOMMU-style redundant
-     * unmaps): *unmapped is 0 and the call succeeds. */
+     * unmaps): *unmapped is 0 and the call succeeds. A range cutting a
+     * mapping is still refused (see vfio_container_dma_unmap()). */
     VFIO_UNMAP_ALLOW_ABSENT = 1 << 0,
     /* While dirty tracking is on, a plain unmap is refused (WRONG_STATE) so
      * that no dirty page is lost silently; this flag says the caller does
@@ -134,7 +147,10 @@ VFIO_IOMMUFD_API VFIOContainer *vfio_address_space_container(const VFIOAddressSp
  * @as, and remember the mapping so that containers made later get it too.
  * Checked before any ioctl (INVALID_ARGUMENT): @vaddr non-NULL, size
  * non-zero, no overflow, no overlap with a remembered mapping, and every
- * container's IOVA ranges and alignment. With no container yet the mapping
+ * container's IOVA ranges and alignment; WRONG_STATE when the range
+ * overlaps a mapping made in one of the containers with
+ * vfio_container_dma_map() (the message names the container's IOAS). With
+ * no container yet the mapping
  * is only remembered; it is checked against a new container's ranges when
  * replayed (a mapping that does not fit there fails that attach). On
  * failure the containers already mapped are unmapped again.
@@ -147,10 +163,14 @@ VFIO_IOMMUFD_API bool vfio_address_space_dma_map(VFIOAddressSpace *as, uint64_t 
  * vfio_address_space_dma_unmap:
  *
  * Unmap [@iova, @iova + @size) from every container and forget it. The range
- * must cover whole earlier mappings (INVALID_ARGUMENT otherwise). Only the
- * mappings made through the address space are considered: nothing of them
- * there gives VFIO_IOMMUFD_KERNEL_ERROR/ENOENT without any ioctl, or
- * success when @flags has VFIO_UNMAP_ALLOW_ABSENT. When a container's unmap
+ * must cover whole earlier mappings (INVALID_ARGUMENT otherwise). A range
+ * holding a mapping made in a container with vfio_container_dma_map() is
+ * refused (WRONG_STATE naming the container's IOAS, no ioctl), whether or
+ * not it also holds address-space mappings. Otherwise nothing of the
+ * address space's mappings there gives VFIO_IOMMUFD_KERNEL_ERROR/ENOENT
+ * without any ioctl, or success when @flags has VFIO_UNMAP_ALLOW_ABSENT. A
+ * container that does not hold them (its earlier rollback failed) is left
+ * alone. When a container's unmap
  * fails, the containers already unmapped are mapped again and the mappings
  * stay remembered. While dirty tracking is on in a container: WRONG_STATE
  * unless @flags has VFIO_UNMAP_DISCARD_DIRTY.
@@ -267,10 +287,14 @@ VFIO_IOMMUFD_API const char *vfio_untracked_reason_str(VFIOUntrackedReason why);
 /**
  * vfio_container_dma_map:
  *
- * IOMMU_IOAS_MAP of [@vaddr, @vaddr + @size) at the fixed @iova. Checked
- * before any ioctl (INVALID_ARGUMENT): size non-zero, no overflow, @iova and
- * @size aligned to the container's IOVA alignment, the range inside one of
- * its IOVA ranges. EEXIST from the kernel: overlaps a mapping.
+ * IOMMU_IOAS_MAP of [@vaddr, @vaddr + @size) at the fixed @iova, recorded
+ * as a mapping of this container (not of its address space: it is not
+ * replayed into other containers). Checked before any ioctl
+ * (INVALID_ARGUMENT): @vaddr non-NULL, size non-zero, no overflow, @iova
+ * and @size aligned to the container's IOVA alignment, the range inside one
+ * of its IOVA ranges; WRONG_STATE when it overlaps a mapping made through
+ * the address space (vfio_address_space_dma_map()). EEXIST from the kernel:
+ * overlaps another mapping of the container.
  */
 VFIO_IOMMUFD_API bool vfio_container_dma_map(VFIOContainer *c, uint64_t iova, uint64_t size,
                                              void *vaddr, bool readonly, GError **errp);
@@ -279,19 +303,40 @@ VFIO_IOMMUFD_API bool vfio_container_dma_map(VFIOContainer *c, uint64_t iova, ui
  * vfio_container_dma_unmap:
  * @unmapped: out (may be NULL): bytes unmapped.
  *
- * IOMMU_IOAS_UNMAP of whole mappings in [@iova, @iova + @size). Nothing mapped
- * there: ENOENT kernel error, or success with *unmapped = 0 when @flags has
- * VFIO_UNMAP_ALLOW_ABSENT. While dirty tracking is on: WRONG_STATE unless
- * @flags has VFIO_UNMAP_DISCARD_DIRTY.
+ * IOMMU_IOAS_UNMAP of whole mappings in [@iova, @iova + @size). Checked
+ * before any ioctl: size non-zero, no overflow, @iova and @size aligned to
+ * the container's IOVA alignment (INVALID_ARGUMENT); the range need not lie
+ * inside the IOVA ranges (one unmap may span the x86 MSI window). Edge
+ * rule: the kernel unmaps only whole mappings, and a range whose first or
+ * last byte falls inside a mapping makes it unmap the mappings before that
+ * one and then fail with ENOENT, so such a range is refused before the
+ * ioctl (INVALID_ARGUMENT naming the mapping it cuts), with or without
+ * VFIO_UNMAP_ALLOW_ABSENT. A range holding a mapping made through the
+ * address space: WRONG_STATE (use vfio_address_space_dma_unmap()). Nothing
+ * mapped there: ENOENT kernel error, or success with *unmapped = 0 when
+ * @flags has VFIO_UNMAP_ALLOW_ABSENT and the container records no mapping
+ * in the range (ENOENT over recorded mappings means a mapping made outside
+ * the library crosses an edge: the recorded ones are unmapped one by one so
+ * the record matches the kernel again, and the error is returned). While
+ * dirty tracking is on: WRONG_STATE unless @flags has
+ * VFIO_UNMAP_DISCARD_DIRTY.
  */
 VFIO_IOMMUFD_API bool vfio_container_dma_unmap(VFIOContainer *c, uint64_t iova, uint64_t size,
                                                VFIOUnmapFlags flags, uint64_t *unmapped,
                                                GError **errp);
 
-/* Unmap everything mapped in the container. Refused (WRONG_STATE) while
- * its dirty tracking is on. */
+/* Unmap everything mapped in the container (one IOMMU_IOAS_UNMAP of the
+ * whole IOVA space). Refused (WRONG_STATE, no ioctl) while the container
+ * holds a mapping made through its address space (unmap those with
+ * vfio_address_space_dma_unmap() first: they would be gone from this IOAS
+ * while the address space still has them), and while its dirty tracking is
+ * on. */
 VFIO_IOMMUFD_API bool vfio_container_dma_unmap_all(VFIOContainer *c, uint64_t *unmapped,
                                                    GError **errp);
+
+/* Returns: the number of mappings in the container's IOAS as the library
+ * recorded them (address-space and container-level ones; 0 for NULL). */
+VFIO_IOMMUFD_API unsigned vfio_container_mapping_count(const VFIOContainer *c);
 
 G_END_DECLS
 

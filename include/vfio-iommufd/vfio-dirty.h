@@ -25,6 +25,9 @@
  *    reads the range's dirty bits (NO_CLEAR) into the VMM's log first;
  *  - a map outside the ranges a logging device was started with is refused
  *    (WRONG_STATE): device logs cannot grow.
+ * While it is off there are no dirty bits to read: the kernel refuses to read
+ * a HWPT whose tracking is off (EINVAL), so queries and syncs are refused
+ * (WRONG_STATE) and the unmap-dirty functions just unmap.
  *
  * Reading: the VMM keeps one dirty log per guest-physical layout
  * (VFIODirtyLog); queries OR the bits of every source into it. When the
@@ -103,19 +106,35 @@ VFIO_IOMMUFD_API bool vfio_container_dirty_tracking_stop(VFIOContainer *c, GErro
 /* Returns: whether tracking is on for @c (false for NULL). */
 VFIO_IOMMUFD_API bool vfio_container_dirty_tracking_is_active(const VFIOContainer *c);
 
+/* Returns: whether the library switched IOMMU_HWPT_SET_DIRTY_TRACKING on for
+ * @h (false for NULL and for a HWPT without the dirty flag). Exactly these
+ * HWPTs are read by its container's queries and syncs. */
+VFIO_IOMMUFD_API bool vfio_hwpt_dirty_tracking_is_on(const VFIOHwpt *h);
+
 /**
  * vfio_address_space_dirty_tracking_start:
  *
- * Start tracking on every container of @as; containers made later (a device
- * attached while it is on) start tracking too. On failure the containers
- * this call started are stopped again. Already on: a no-op.
+ * Start tracking on every container of @as that is not tracking. On failure
+ * the containers this call started are stopped again. Already on (see
+ * vfio_address_space_dirty_tracking_is_active()): a no-op, no ioctl. With
+ * no container: success, nothing to start (and @as is not tracking).
  */
 VFIO_IOMMUFD_API bool vfio_address_space_dirty_tracking_start(VFIOAddressSpace *as,
                                                               GError **errp);
-/* Stop tracking on every container; on failure the containers already
- * stopped are started again. Already off: a no-op. */
+/* Stop tracking on every container that is tracking; on failure the
+ * containers already stopped are started again. None tracking: a no-op. */
 VFIO_IOMMUFD_API bool vfio_address_space_dirty_tracking_stop(VFIOAddressSpace *as,
                                                              GError **errp);
+/**
+ * vfio_address_space_dirty_tracking_is_active:
+ *
+ * Returns: whether @as is tracking: it has at least one container and every
+ * one of them is tracking (false for NULL). Derived from the containers on
+ * every call, never stored: vfio_container_dirty_tracking_stop() of one
+ * container makes it false at once. A container made while it is true (a
+ * device fitting none of the existing ones) starts tracking as part of that
+ * attach; one made while it is false does not.
+ */
 VFIO_IOMMUFD_API bool vfio_address_space_dirty_tracking_is_active(const VFIOAddressSpace *as);
 
 /* ---- reading dirty bits ------------------------------------------------ */
@@ -125,14 +144,19 @@ VFIO_IOMMUFD_API bool vfio_address_space_dirty_tracking_is_active(const VFIOAddr
  * @iova, @size: aligned to @log's page size, inside the log's span.
  * @flags: VFIODirtyQueryFlags.
  *
- * OR the dirty bits of [@iova, @iova + @size) from every HWPT of @c with the
- * dirty flag and every device of @c whose DMA logging is started into @log,
+ * OR the dirty bits of [@iova, @iova + @size) from every HWPT of @c whose
+ * dirty tracking is on and every device of @c whose DMA logging is started
+ * into @log,
  * at bit (@iova - log->base_iova) / log->page_size onwards. Bits of the log
  * outside the range are not changed. Checked before any ioctl
  * (INVALID_ARGUMENT): @c, @log and its bitmap non-NULL, page size a power of
- * two and at least the container's IOVA alignment, base, @iova and @size
- * aligned to it, @size non-zero, no overflow, the range inside the log,
- * unknown flags. On a kernel error the bits already read are in @log.
+ * two and at least the container's IOVA alignment (and at least 4 KiB when
+ * a device's DMA logging is started: DMA_LOGGING_REPORT refuses smaller
+ * pages), base, @iova and @size aligned to it, @size non-zero, no overflow,
+ * the range inside the log, unknown flags. WRONG_STATE, before any ioctl,
+ * when tracking of @c is off (there is nothing to read: the kernel refuses
+ * to read a HWPT whose tracking is off). On a kernel error the bits already
+ * read are in @log.
  */
 VFIO_IOMMUFD_API bool vfio_container_query_dirty(VFIOContainer *c, uint64_t iova,
                                                  uint64_t size, const VFIODirtyLog *log,
@@ -143,12 +167,15 @@ VFIO_IOMMUFD_API bool vfio_container_query_dirty(VFIOContainer *c, uint64_t iova
  *
  * Query (clearing) every range mapped in @c, clipped to @log's span and
  * widened to its page size. Bits of unmapped parts of the log are left
- * untouched. Same checks as vfio_container_query_dirty().
+ * untouched. Same checks as vfio_container_query_dirty() (WRONG_STATE when
+ * tracking of @c is off).
  */
 VFIO_IOMMUFD_API bool vfio_container_sync_dirty(VFIOContainer *c, const VFIODirtyLog *log,
                                                 GError **errp);
 
-/* vfio_container_sync_dirty() of every container of @as, into one log. */
+/* vfio_container_sync_dirty() of every container of @as, into one log. Every
+ * container is checked before any ioctl: WRONG_STATE naming the first one
+ * whose tracking is off. No container: success, nothing read. */
 VFIO_IOMMUFD_API bool vfio_address_space_sync_dirty(VFIOAddressSpace *as,
                                                     const VFIODirtyLog *log, GError **errp);
 
@@ -160,18 +187,30 @@ VFIO_IOMMUFD_API bool vfio_address_space_sync_dirty(VFIOAddressSpace *as,
  *   of the range), or NULL only with VFIO_UNMAP_DISCARD_DIRTY.
  * @flags: VFIOUnmapFlags.
  *
- * Read the dirty bits of the mapped parts of [@iova, @iova + @size) with
- * NO_CLEAR into @log (whether tracking is on or not), then unmap as
- * vfio_container_dma_unmap(). If the unmap fails the bits read stay in
- * @log (over-reporting is harmless; losing a page is not).
+ * While tracking of @c is on: read the dirty bits of the mapped parts of
+ * [@iova, @iova + @size) with NO_CLEAR into @log, then unmap as
+ * vfio_container_dma_unmap(). While it is off there is nothing to read: it
+ * just unmaps (the arguments, @log included, are checked the same way). If
+ * the unmap fails the bits read stay in @log (over-reporting is harmless;
+ * losing a page is not).
  */
 VFIO_IOMMUFD_API bool vfio_container_dma_unmap_dirty(VFIOContainer *c, uint64_t iova,
                                                      uint64_t size, const VFIODirtyLog *log,
                                                      VFIOUnmapFlags flags, uint64_t *unmapped,
                                                      GError **errp);
 
-/* The same for an address space: every container's bits into @log, then
- * vfio_address_space_dma_unmap(). */
+/**
+ * vfio_address_space_dma_unmap_dirty:
+ *
+ * The same for an address space: the bits of every container whose tracking
+ * is on into @log (containers not tracking have nothing to read), then
+ * vfio_address_space_dma_unmap(). Every container's log checks are done
+ * before any ioctl. If the read of a later container fails, false is
+ * returned with nothing unmapped, but the bits of the containers read before
+ * it were already ORed into @log: they are true dirty bits (read with
+ * NO_CLEAR, so they are read again by the next sync), and the VMM may keep
+ * or clear them; the call can be retried.
+ */
 VFIO_IOMMUFD_API bool vfio_address_space_dma_unmap_dirty(VFIOAddressSpace *as, uint64_t iova,
                                                          uint64_t size,
                                                          const VFIODirtyLog *log,
@@ -291,7 +330,12 @@ VFIO_IOMMUFD_API bool vfio_dirty_reader_set_iova_alignment(VFIODirtyReader *r,
  * source: its bits are ORed into the log by every later query, after the
  * sources added before it. No ioctl: an unknown id or a HWPT without the
  * dirty flag is reported by the kernel at the first query (ENOENT,
- * EOPNOTSUPP). INVALID_ARGUMENT for a NULL @r, id 0, or an id already added.
+ * EOPNOTSUPP). The reader does not know whether the caller switched the
+ * HWPT's tracking on: a query while it is off fails with the kernel's EINVAL
+ * (VFIO_IOMMUFD_KERNEL_ERROR, the message naming the HWPT and saying so),
+ * the IOMMU drivers refusing to read a domain that is not tracking; remove
+ * a HWPT whose tracking the caller stops, or do not query then.
+ * INVALID_ARGUMENT for a NULL @r, id 0, or an id already added.
  */
 VFIO_IOMMUFD_API bool vfio_dirty_reader_add_hwpt(VFIODirtyReader *r, uint32_t hwpt_id,
                                                  GError **errp);

@@ -1,16 +1,22 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * Fault injection through the container layer. Every scenario is a setup
- * (state built without faults) and one step (an attach, a detach, an
- * address-space map or unmap). The step is run once to count its ioctls;
- * then, for every k in 1..N and every errno, the state is rebuilt, the k-th
- * ioctl of the step fails with that errno, and:
+ * (state built without faults) and one step (an attach, a detach, a map or
+ * unmap through the address space or in one container). The step is run
+ * once to count its ioctls; then, for every k in 1..N and every errno, the
+ * state is rebuilt, the k-th ioctl of the step fails with that errno, and:
  *  - the step either fails with exactly that kernel errno, or succeeds
- *    honestly (EINVAL is "incompatible" and leads elsewhere, EOPNOTSUPP on a
- *    dirty HWPT_ALLOC means "place it untracked");
+ *    honestly (EINVAL and EADDRINUSE are "this HWPT / container cannot take
+ *    the device" and lead elsewhere, EOPNOTSUPP on a dirty HWPT_ALLOC means
+ *    "place it untracked"); after such a success the placement is one the
+ *    algorithm promises: every physical device in a HWPT whose dirty flag
+ *    is what it wants (untracked "kernel refused" only under EOPNOTSUPP), no
+ *    empty HWPT or container left;
+ *  - a failed step leaves the mappings alone: those the address space
+ *    remembers and those each container records;
  *  - the model holds exactly the objects the library's lists imply, no fd
- *    more than the devices and the backend, the mappings the address space
- *    remembers;
+ *    more than the devices and the backend, in each IOAS the mappings its
+ *    container records (the address space's ones included);
  *  - every device can then be detached and attached again, and the
  *    teardown leaves the model empty.
  */
@@ -30,6 +36,7 @@ typedef struct Scenario {
     const char *name;
     void (*setup)(Fixture *f);
     bool (*step)(Fixture *f, GError **errp);
+    const char *opted_out;  /* device the step attaches with no_iommu_dirty_tracking */
 } Scenario;
 
 static bool attach(Fixture *f, const char *name, const VFIOAttachOptions *opts,
@@ -81,6 +88,64 @@ static void setup_two_containers_mapped(Fixture *f)
 
     setup_two_containers(f);
     assert_ok(vfio_address_space_dma_map(f->as, 0x100000, 4096, buf, false, &err), err);
+}
+
+static VFIOContainer *container_of(Fixture *f, const char *name)
+{
+    VFIOContainer *c = vfio_device_get_container(fdev(f, name));
+
+    assert_non_null(c);
+    return c;
+}
+
+/* a0 with an address-space mapping and two of its container's own. */
+static void setup_a0_container_maps(Fixture *f)
+{
+    g_autoptr(GError) err = NULL;
+    VFIOContainer *c;
+
+    attach_ok(f, "a0", NULL);
+    c = container_of(f, "a0");
+    assert_ok(vfio_address_space_dma_map(f->as, 0x100000, 4096, buf, false, &err), err);
+    assert_ok(vfio_container_dma_map(c, 0x200000, 2 * 4096, buf, false, &err), err);
+    assert_ok(vfio_container_dma_map(c, 0x300000, 4096, buf, true, &err), err);
+}
+
+/* a0 with container-level mappings only. */
+static void setup_a0_container_maps_only(Fixture *f)
+{
+    g_autoptr(GError) err = NULL;
+    VFIOContainer *c;
+
+    attach_ok(f, "a0", NULL);
+    c = container_of(f, "a0");
+    assert_ok(vfio_container_dma_map(c, 0x200000, 2 * 4096, buf, false, &err), err);
+    assert_ok(vfio_container_dma_map(c, 0x300000, 4096, buf, true, &err), err);
+}
+
+static bool step_container_map(Fixture *f, GError **errp)
+{
+    return vfio_container_dma_map(container_of(f, "a0"), 0x400000, 2 * 4096, buf, false,
+                                  errp);
+}
+
+static bool step_container_unmap(Fixture *f, GError **errp)
+{
+    uint64_t unmapped = 0;
+    bool ok = vfio_container_dma_unmap(container_of(f, "a0"), 0x200000, 0x101000,
+                                       VFIO_UNMAP_ALLOW_ABSENT, &unmapped, errp);
+
+    assert_int_equal(unmapped, ok ? 3 * 4096 : 0);
+    return ok;
+}
+
+static bool step_container_unmap_all(Fixture *f, GError **errp)
+{
+    uint64_t unmapped = 0;
+    bool ok = vfio_container_dma_unmap_all(container_of(f, "a0"), &unmapped, errp);
+
+    assert_int_equal(unmapped, ok ? 3 * 4096 : 0);
+    return ok;
 }
 
 static bool step_attach_a0(Fixture *f, GError **errp)
@@ -141,27 +206,33 @@ static bool step_as_unmap(Fixture *f, GError **errp)
 }
 
 static const Scenario scenarios[] = {
-    { "first attach: new container", setup_none, step_attach_a0 },
-    { "first attach with mappings to replay", setup_maps, step_attach_a0 },
-    { "join the HWPT of the same IOMMU", setup_a0, step_attach_a1 },
-    { "other IOMMU: EINVAL then new HWPT", setup_a0, step_attach_b0 },
-    { "dirty device, plain and dirty HWPTs of others", setup_a0_b0, step_attach_c0 },
-    { "VMM opt-out next to a dirty HWPT", setup_a0, step_attach_a1_opt_out },
-    { "mdev into a new container", setup_none, step_attach_m0 },
-    { "mdev into an existing container", setup_a0, step_attach_m0 },
-    { "attach with two containers", setup_two_containers, step_attach_a1 },
-    { "detach, HWPT stays", setup_a0_a1, step_detach_a1 },
-    { "detach the last device of a HWPT", setup_a0_b0, step_detach_b0 },
-    { "detach the last device: HWPT and IOAS go", setup_a0, step_detach_a0 },
+    { "first attach: new container", setup_none, step_attach_a0, NULL },
+    { "first attach with mappings to replay", setup_maps, step_attach_a0, NULL },
+    { "join the HWPT of the same IOMMU", setup_a0, step_attach_a1, NULL },
+    { "other IOMMU: EINVAL then new HWPT", setup_a0, step_attach_b0, NULL },
+    { "dirty device, plain and dirty HWPTs of others", setup_a0_b0, step_attach_c0, NULL },
+    { "VMM opt-out next to a dirty HWPT", setup_a0, step_attach_a1_opt_out, "a1" },
+    { "mdev into a new container", setup_none, step_attach_m0, NULL },
+    { "mdev into an existing container", setup_a0, step_attach_m0, NULL },
+    { "attach with two containers", setup_two_containers, step_attach_a1, NULL },
+    { "detach, HWPT stays", setup_a0_a1, step_detach_a1, NULL },
+    { "detach the last device of a HWPT", setup_a0_b0, step_detach_b0, NULL },
+    { "detach the last device: HWPT and IOAS go", setup_a0, step_detach_a0, NULL },
     { "detach the last device of one of two containers", setup_two_containers,
-      step_detach_b0 },
-    { "address-space map in two containers", setup_two_containers, step_as_map },
-    { "address-space unmap in two containers", setup_two_containers_mapped, step_as_unmap },
+      step_detach_b0, NULL },
+    { "address-space map in two containers", setup_two_containers, step_as_map, NULL },
+    { "address-space unmap in two containers", setup_two_containers_mapped, step_as_unmap, NULL },
+    { "container-level map", setup_a0, step_container_map, NULL },
+    { "container-level map next to others", setup_a0_container_maps, step_container_map, NULL },
+    { "container-level unmap next to an address-space mapping", setup_a0_container_maps,
+      step_container_unmap, NULL },
+    { "container-level unmap-all", setup_a0_container_maps_only, step_container_unmap_all, NULL },
 };
 
-static const int errnos[] = { EINVAL, ENOMEM, EBUSY, EFAULT, EOPNOTSUPP };
+static const int errnos[] = { EINVAL, ENOMEM, EBUSY, EFAULT, EOPNOTSUPP, EADDRINUSE };
 
-/* Model mappings of every container equal the remembered ones. */
+/* Model mappings of every container equal the ones it records, among them
+ * every mapping the address space remembers. */
 static void check_mappings(Fixture *f)
 {
     int iommufd = iommufd_backend_get_fd(f->be);
@@ -171,7 +242,62 @@ static void check_mappings(Fixture *f)
 
         assert_int_equal(vfio_sim_ioas_mapping_count(f->sim, iommufd,
                                                      vfio_container_get_ioas_id(c)),
-                         (int)vfio_address_space_mapping_count(f->as));
+                         (int)vfio_container_mapping_count(c));
+        assert_true(vfio_container_mapping_count(c) >=
+                    vfio_address_space_mapping_count(f->as));
+    }
+}
+
+/* Sum of the mappings the containers record. */
+static unsigned container_mappings(Fixture *f)
+{
+    unsigned n = 0;
+
+    for (unsigned i = 0; i < vfio_address_space_container_count(f->as); i++) {
+        n += vfio_container_mapping_count(vfio_address_space_container(f->as, i));
+    }
+    return n;
+}
+
+static bool dirty_capable(const char *name)
+{
+    return name[0] == 'a' || name[0] == 'c';    /* iommu a and c have the cap */
+}
+
+/* After a step that succeeded in spite of @err: every device is where the
+ * algorithm may put it. */
+static void check_placement(Fixture *f, const Scenario *s, int err)
+{
+    for (unsigned i = 0; i < vfio_address_space_container_count(f->as); i++) {
+        VFIOContainer *c = vfio_address_space_container(f->as, i);
+
+        assert_true(vfio_container_device_count(c) > 0);
+        for (unsigned j = 0; j < vfio_container_hwpt_count(c); j++) {
+            assert_true(vfio_hwpt_device_count(vfio_container_hwpt(c, j)) > 0);
+        }
+    }
+    for (unsigned i = 0; i < f->ndevs; i++) {
+        VFIODevice *d = f->devs[i];
+        VFIOContainer *c = vfio_device_get_container(d);
+        VFIOUntrackedReason why = VFIO_UNTRACKED_NOT;
+        bool opted_out = s->opted_out && !strcmp(s->opted_out, f->names[i]);
+        bool want, dirty;
+
+        if (!c || vfio_device_is_mdev(d)) {
+            continue;
+        }
+        vfio_container_dirty_coverage(c, d, &why);
+        if (why == VFIO_UNTRACKED_KERNEL_REFUSED && err != EOPNOTSUPP) {
+            fail_msg("%s: device %s untracked (kernel refused) under %s", s->name,
+                     f->names[i], g_strerror(err));
+        }
+        want = dirty_capable(f->names[i]) && !opted_out &&
+               why != VFIO_UNTRACKED_KERNEL_REFUSED;
+        dirty = vfio_hwpt_get_flags(vfio_device_get_hwpt(d)) & IOMMU_HWPT_ALLOC_DIRTY_TRACKING;
+        if (want != dirty) {
+            fail_msg("%s: under %s device %s is in a hwpt with dirty flag %d, wants %d",
+                     s->name, g_strerror(err), f->names[i], dirty, want);
+        }
     }
 }
 
@@ -198,7 +324,7 @@ static void run_scenario(const Scenario *s)
 {
     g_autoptr(GError) err = NULL;
     uint64_t before, n;
-    unsigned mappings;
+    unsigned mappings, cmappings;
     Fixture *f;
     bool ok;
 
@@ -217,14 +343,17 @@ static void run_scenario(const Scenario *s)
             f = fixture_new(topo);
             s->setup(f);
             mappings = vfio_address_space_mapping_count(f->as);
+            cmappings = container_mappings(f);
             vfio_sim_fail_nth(f->sim, (unsigned)k, errnos[e]);
             ok = s->step(f, &err);
             vfio_sim_fail_clear(f->sim);
             if (ok) {
-                if (errnos[e] != EINVAL && errnos[e] != EOPNOTSUPP) {
+                if (errnos[e] != EINVAL && errnos[e] != EOPNOTSUPP &&
+                    errnos[e] != EADDRINUSE) {
                     fail_msg("%s: ioctl %" PRIu64 "/%" PRIu64 " failing with %s: the step "
                              "succeeded", s->name, k, n, g_strerror(errnos[e]));
                 }
+                check_placement(f, s, errnos[e]);
             } else {
                 if (!g_error_matches(err, VFIO_IOMMUFD_KERNEL_ERROR, errnos[e])) {
                     fail_msg("%s: ioctl %" PRIu64 "/%" PRIu64 " failing with %s: got %s/%d: "
@@ -232,8 +361,9 @@ static void run_scenario(const Scenario *s)
                              g_quark_to_string(err->domain), err->code, err->message);
                 }
                 g_clear_error(&err);
-                /* a failed map or unmap leaves the remembered mappings alone */
+                /* a failed step leaves the remembered and recorded mappings alone */
                 assert_int_equal(vfio_address_space_mapping_count(f->as), mappings);
+                assert_int_equal(container_mappings(f), cmappings);
             }
             check_consistent(f);
             check_mappings(f);

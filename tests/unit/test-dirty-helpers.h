@@ -110,6 +110,46 @@ static inline VFIOContainer *container_of_dev(Fixture *f, const char *name)
     return vfio_device_get_container(fdev(f, name));
 }
 
+/* Whether the model has HWPT @h's dirty tracking on: a NO_CLEAR read of one
+ * page succeeds when it is on and is refused with EINVAL when it is off (the
+ * kernel's rule). One ioctl. */
+static inline bool model_hwpt_tracking(Fixture *f, VFIOHwpt *h)
+{
+    IOMMUFDBackend *be = vfio_container_get_backend(vfio_hwpt_get_container(h));
+    g_autoptr(GError) err = NULL;
+    uint64_t word = 0;
+
+    if (iommufd_backend_get_dirty_bitmap(be, vfio_hwpt_get_id(h), 0, PAGE, PAGE, &word,
+                                         IOMMU_HWPT_GET_DIRTY_BITMAP_NO_CLEAR, &err)) {
+        return true;
+    }
+    assert_gerror(err, VFIO_IOMMUFD_KERNEL_ERROR, EINVAL);
+    return false;
+}
+
+/* Every dirty HWPT of @c: the library's belief (vfio_hwpt_dirty_tracking_is_on)
+ * is the model's state. Returns how many are on. */
+static inline unsigned check_hwpts_match_model(Fixture *f, VFIOContainer *c)
+{
+    unsigned on = 0;
+
+    for (unsigned i = 0; i < vfio_container_hwpt_count(c); i++) {
+        VFIOHwpt *h = vfio_container_hwpt(c, i);
+        bool lib = vfio_hwpt_dirty_tracking_is_on(h);
+
+        if (!(vfio_hwpt_get_flags(h) & IOMMU_HWPT_ALLOC_DIRTY_TRACKING)) {
+            assert_false(lib);
+            continue;
+        }
+        if (lib != model_hwpt_tracking(f, h)) {
+            fail_msg("hwpt %u: the library believes tracking %s, the model has it %s",
+                     vfio_hwpt_get_id(h), lib ? "on" : "off", lib ? "off" : "on");
+        }
+        on += lib;
+    }
+    return on;
+}
+
 /* Stop tracking everywhere (so fixture_free may detach everything). */
 static inline void stop_all(Fixture *f)
 {

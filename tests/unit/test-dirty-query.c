@@ -104,6 +104,7 @@ static void test_no_clear(void **state)
     attach_ok(f, "a0", NULL);
     map_ok(f, 0, RAM);
     c = container_of_dev(f, "a0");
+    assert_ok(vfio_container_dirty_tracking_start(c, &err), err);
     assert_ok(vfio_container_query_dirty(c, 8 * PAGE, 64 * PAGE, log,
                                          VFIO_DIRTY_QUERY_NO_CLEAR, &err), err);
     assert_int_equal(vfio_sim_last_ioctl(f->sim, &req, &g, sizeof(g)), sizeof(g));
@@ -115,6 +116,7 @@ static void test_no_clear(void **state)
     /* zero copy: the kernel wrote into the log at byte 1 */
     assert_int_equal(g.data, (uintptr_t)log->bitmap + 1);
     log_free(log);
+    stop_all(f);
     fixture_free(f);
 }
 
@@ -358,6 +360,7 @@ static void test_steady_state_no_alloc(void **state)
     struct mallinfo2 m0, m1;
     VFIOContainer *c;
     uint64_t found = 0;
+    bool counting = alloc_counter_available();
 
     attach_ok(f, "a0", NULL);
     attach_ok(f, "b0", NULL);
@@ -376,6 +379,11 @@ static void test_steady_state_no_alloc(void **state)
     vfio_container_get_dirty_stats(c, &st0);
     assert_true(st0.scratch_grows >= 1);
     m0 = mallinfo2();
+    if (!counting) {
+        /* ASan's allocator must see every call: no counter in that build */
+        print_message("[ SKIPPED  ] allocation counting (not available in this build, "
+                      "sanitizers?): the scratch-buffer checks still run\n");
+    }
     for (unsigned round = 0; round < 1000; round++) {
         unsigned long allocs;
         bool ok;
@@ -391,7 +399,7 @@ static void test_steady_state_no_alloc(void **state)
         if (!ok) {
             fail_msg("sync round %u failed", round);
         }
-        if (allocs) {
+        if (counting && allocs) {
             fail_msg("sync round %u made %lu allocation(s)", round, allocs);
         }
         found += log_count(log);
@@ -403,8 +411,11 @@ static void test_steady_state_no_alloc(void **state)
     assert_int_equal(st1.scratch_bytes, st0.scratch_bytes);
     assert_true(st1.zero_copy_reads - st0.zero_copy_reads >= 1000);
     assert_true(st1.scratch_reads - st0.scratch_reads >= 1000);
-    assert_int_equal(m1.uordblks, m0.uordblks);
-    assert_int_equal(m1.arena, m0.arena);
+    if (counting) {
+        /* (mallinfo2() says nothing under ASan either) */
+        assert_int_equal(m1.uordblks, m0.uordblks);
+        assert_int_equal(m1.arena, m0.arena);
+    }
     log_free(log);
     stop_all(f);
     fixture_free(f);

@@ -375,6 +375,7 @@ static void test_steady_state_no_alloc(void **state)
     g_autoptr(GError) err = NULL;
     VFIODirtyStats st0, st1;
     uint64_t found = 0;
+    bool counting = alloc_counter_available();
 
     /* warm-up: the scratch buffer for the largest sub-byte window */
     mark(rf, "a0", 100);
@@ -382,6 +383,11 @@ static void test_steady_state_no_alloc(void **state)
     vfio_dirty_reader_get_stats(rf->r, &st0);
     assert_int_equal(st0.scratch_grows, 1);
     assert_int_equal(st0.scratch_bytes, 1024 / 8);
+    if (!counting) {
+        /* ASan's allocator must see every call: no counter in that build */
+        print_message("[ SKIPPED  ] allocation counting (not available in this build, "
+                      "sanitizers?): the scratch-buffer checks still run\n");
+    }
     for (unsigned round = 0; round < 1000; round++) {
         uint64_t pa = 5 + round % 1000, pb = 1024 + round % 1000;
         unsigned long allocs;
@@ -397,7 +403,7 @@ static void test_steady_state_no_alloc(void **state)
         if (!ok) {
             fail_msg("round %u failed", round);
         }
-        if (allocs) {
+        if (counting && allocs) {
             fail_msg("round %u made %lu allocation(s)", round, allocs);
         }
         if (!log_test(log, pa) || !log_test(log, pb)) {

@@ -24,16 +24,31 @@ static Fixture *mixed_fixture(void)
     return f;
 }
 
-/* Every tracker is on: a write of each device is found by a sync. */
+/* Every tracker is on: a write of each device is found by a sync. Every
+ * tracker is off: a sync is refused (nothing to read), no ioctl. Either way
+ * the library's view of every HWPT is the model's. */
 static void assert_all_tracking(Fixture *f, bool on)
 {
     static const char *const devs[] = { "a0", "b0", "l0", "ml" };
     g_autoptr(GError) err = NULL;
     VFIODirtyLog *log = log_new(0, PAGE, 16 * MIB / PAGE);
     VFIOContainer *c = container_of_dev(f, "a0");
+    uint64_t ioctls;
 
+    assert_int_equal(check_hwpts_match_model(f, c), on ? 2 : 0);
     for (unsigned i = 0; i < G_N_ELEMENTS(devs); i++) {
         dma_ok(f, devs[i], (i * 5 + 1) * PAGE, PAGE);
+    }
+    if (!on) {
+        ioctls = vfio_sim_ioctl_count(f->sim);
+        assert_false(vfio_container_sync_dirty(c, log, &err));
+        assert_gerror(err, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_WRONG_STATE);
+        assert_int_equal(vfio_sim_ioctl_count(f->sim), ioctls);
+        assert_int_equal(log_count(log), 0);
+        assert_false(vfio_device_dma_logging_active(fdev(f, "l0")));
+        assert_false(vfio_device_dma_logging_active(fdev(f, "ml")));
+        log_free(log);
+        return;
     }
     assert_ok(vfio_container_sync_dirty(c, log, &err), err);
     for (unsigned i = 0; i < G_N_ELEMENTS(devs); i++) {
@@ -311,8 +326,12 @@ static void test_unmap_while_tracking(void **state)
     uint64_t ioctls, unmapped = 0;
 
     map_ok(f, 16 * MIB, 4 * MIB);
-    map_ok(f, 20 * MIB, 4 * MIB);
+    /* container-level mappings are unmapped at the container level */
+    assert_ok(vfio_container_dma_map(c, 20 * MIB, 4 * MIB, fake_va(20 * MIB), false, &err),
+              err);
     map_ok(f, 24 * MIB, 4 * MIB);
+    assert_ok(vfio_container_dma_map(c, 28 * MIB, 4 * MIB, fake_va(28 * MIB), false, &err),
+              err);
     assert_ok(vfio_address_space_dirty_tracking_start(f->as, &err), err);
 
     /* plain unmaps are refused, no ioctl */
@@ -336,7 +355,7 @@ static void test_unmap_while_tracking(void **state)
         log_free(small);
     }
     assert_int_equal(vfio_sim_ioctl_count(f->sim), ioctls);
-    assert_int_equal(vfio_address_space_mapping_count(f->as), 4);
+    assert_int_equal(vfio_address_space_mapping_count(f->as), 3);
 
     /* pages written then unmapped are in the log: none lost */
     dma_ok(f, "a0", 16 * MIB + 5 * PAGE, PAGE);
@@ -346,7 +365,7 @@ static void test_unmap_while_tracking(void **state)
     assert_int_equal(log_count(log), 4);
     assert_true(log_test(log, 4096 + 5) && log_test(log, 4096 + 7) &&
                 log_test(log, 4096 + 8) && log_test(log, 4096 + 100));
-    assert_int_equal(vfio_address_space_mapping_count(f->as), 3);
+    assert_int_equal(vfio_address_space_mapping_count(f->as), 2);
 
     /* container level, and a range whose IOMMU bits are read NO_CLEAR */
     log_clear(log);
@@ -361,10 +380,11 @@ static void test_unmap_while_tracking(void **state)
     assert_int_equal(log_count(log), 1);
     assert_true(log_test(log, 5120 + 1));
     /* discard explicitly */
-    assert_ok(vfio_container_dma_unmap_dirty(c, 24 * MIB, 4 * MIB, NULL,
+    assert_ok(vfio_container_dma_unmap_dirty(c, 28 * MIB, 4 * MIB, NULL,
                                              VFIO_UNMAP_DISCARD_DIRTY, &unmapped, &err), err);
-    assert_ok(vfio_address_space_dma_unmap(f->as, 24 * MIB, 4 * MIB, VFIO_UNMAP_DISCARD_DIRTY,
-                                           &err), err);
+    assert_int_equal(unmapped, 4 * MIB);
+    assert_ok(vfio_address_space_dma_unmap_dirty(f->as, 24 * MIB, 4 * MIB, NULL,
+                                                 VFIO_UNMAP_DISCARD_DIRTY, &err), err);
     /* the unmapped range is no longer synced */
     log_clear(log);
     assert_ok(vfio_container_sync_dirty(c, log, &err), err);
@@ -490,6 +510,200 @@ static void test_coverage_report(void **state)
     fixture_free(f);
 }
 
+/* A start failing at a logging device whose undo fails too (two faults:
+ * DMA_LOGGING_START of l0, then SET_DIRTY_TRACKING disable of b's HWPT, or
+ * of a's): the error is the first fault's, the container is not tracking,
+ * the HWPT whose undo failed is still on in the model and the library says
+ * so; a later start and stop bring everything back in step. */
+static void test_start_rollback_double_fault(void **state)
+{
+    /* start order: SET a, SET b, START l0 (fails), START ml; undo: SET b off
+     * (ioctl 4), SET a off (ioctl 5) */
+    for (unsigned undo_nth = 4; undo_nth <= 5; undo_nth++) {
+        Fixture *f = mixed_fixture();
+        VFIOContainer *c = container_of_dev(f, "a0");
+        VFIOHwpt *ha = vfio_device_get_hwpt(fdev(f, "a0"));
+        VFIOHwpt *hb = vfio_device_get_hwpt(fdev(f, "b0"));
+        VFIOHwpt *stuck = undo_nth == 4 ? hb : ha;
+        VFIODirtyLog *log = log_new(0, PAGE, 16 * MIB / PAGE);
+        g_autoptr(GError) err = NULL;
+        uint64_t sets = vfio_sim_op_count(f->sim, VFIO_SIM_OP_HWPT_SET_DIRTY_TRACKING);
+
+        vfio_sim_fail_next(f->sim, VFIO_SIM_OP_DEVICE_FEATURE, EIO);
+        vfio_sim_fail_nth(f->sim, undo_nth, ENOMEM);
+        assert_false(vfio_container_dirty_tracking_start(c, &err));
+        vfio_sim_fail_clear(f->sim);
+        assert_gerror(err, VFIO_IOMMUFD_KERNEL_ERROR, EIO);
+        /* 2 forward, 2 undo attempts */
+        assert_int_equal(vfio_sim_op_count(f->sim, VFIO_SIM_OP_HWPT_SET_DIRTY_TRACKING) - sets,
+                         4);
+        assert_false(vfio_container_dirty_tracking_is_active(c));
+        assert_false(vfio_address_space_dirty_tracking_is_active(f->as));
+        assert_false(vfio_device_dma_logging_active(fdev(f, "l0")));
+        assert_false(vfio_device_dma_logging_active(fdev(f, "ml")));
+        /* exactly the HWPT whose undo failed is on, in both views */
+        assert_int_equal(check_hwpts_match_model(f, c), 1);
+        assert_true(vfio_hwpt_dirty_tracking_is_on(stuck));
+        assert_false(vfio_hwpt_dirty_tracking_is_on(stuck == ha ? hb : ha));
+        /* the container is not tracking: no read */
+        assert_false(vfio_container_sync_dirty(c, log, &err));
+        assert_gerror(err, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_WRONG_STATE);
+        /* a new start switches on the rest only; stop switches off both */
+        sets = vfio_sim_op_count(f->sim, VFIO_SIM_OP_HWPT_SET_DIRTY_TRACKING);
+        assert_ok(vfio_container_dirty_tracking_start(c, &err), err);
+        assert_int_equal(vfio_sim_op_count(f->sim, VFIO_SIM_OP_HWPT_SET_DIRTY_TRACKING) - sets,
+                         1);
+        assert_all_tracking(f, true);
+        assert_ok(vfio_container_dirty_tracking_stop(c, &err), err);
+        assert_all_tracking(f, false);
+        check_consistent(f);
+        log_free(log);
+        fixture_free(f);
+    }
+}
+
+/* Tracking off: there are no dirty bits to read. Queries and syncs are
+ * refused (WRONG_STATE, no ioctl), unmaps with a log just unmap; with one of
+ * two containers tracking, an address-space unmap reads that one only. */
+static void test_read_tracking_off(void **state)
+{
+    Fixture *f = fixture_new(dirty_topo);
+    IOMMUFDBackend *be2 = iommufd_backend_new();
+    VFIODirtyLog *log = log_new(0, PAGE, 32 * MIB / PAGE);
+    g_autoptr(GError) err = NULL;
+    uint64_t ioctls, reads, feats, unmapped = 0;
+    VFIOContainer *c1, *c2;
+
+    attach_ok(f, "a0", NULL);
+    attach_ok(f, "l0", &prefer_logging);
+    assert_ok(vfio_address_space_attach_device(f->as, be2, fdev(f, "b0"), NULL, &err), err);
+    c1 = container_of_dev(f, "a0");
+    c2 = container_of_dev(f, "b0");
+    map_ok(f, 0, 16 * MIB);
+    map_ok(f, 16 * MIB, 4 * MIB);
+    map_ok(f, 20 * MIB, 4 * MIB);
+    assert_ok(vfio_container_dma_map(c1, 24 * MIB, 4 * MIB, fake_va(24 * MIB), false, &err),
+              err);
+
+    ioctls = vfio_sim_ioctl_count(f->sim);
+    assert_false(vfio_container_query_dirty(c1, 0, 16 * MIB, log, 0, &err));
+    assert_gerror(err, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_WRONG_STATE);
+    assert_false(vfio_container_sync_dirty(c1, log, &err));
+    assert_non_null(strstr(err->message, "tracking is off"));
+    assert_gerror(err, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_WRONG_STATE);
+    assert_false(vfio_address_space_sync_dirty(f->as, log, &err));
+    assert_gerror(err, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_WRONG_STATE);
+    assert_int_equal(vfio_sim_ioctl_count(f->sim), ioctls);
+
+    /* unmaps with a log: nothing read, the log untouched, unmapped */
+    dma_ok(f, "a0", 16 * MIB, PAGE);
+    reads = vfio_sim_op_count(f->sim, VFIO_SIM_OP_HWPT_GET_DIRTY_BITMAP);
+    feats = vfio_sim_op_count(f->sim, VFIO_SIM_OP_DEVICE_FEATURE);
+    assert_ok(vfio_address_space_dma_unmap_dirty(f->as, 16 * MIB, 4 * MIB, log, 0, &err), err);
+    assert_ok(vfio_container_dma_unmap_dirty(c1, 24 * MIB, 4 * MIB, log, 0, &unmapped, &err),
+              err);
+    assert_int_equal(unmapped, 4 * MIB);
+    assert_int_equal(vfio_sim_op_count(f->sim, VFIO_SIM_OP_HWPT_GET_DIRTY_BITMAP), reads);
+    assert_int_equal(vfio_sim_op_count(f->sim, VFIO_SIM_OP_DEVICE_FEATURE), feats);
+    assert_int_equal(log_count(log), 0);
+    assert_int_equal(vfio_address_space_mapping_count(f->as), 2);
+    /* the arguments are checked all the same */
+    assert_false(vfio_address_space_dma_unmap_dirty(f->as, 20 * MIB, 4 * MIB, NULL, 0, &err));
+    assert_gerror(err, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_INVALID_ARGUMENT);
+
+    /* c1 tracking, c2 not: the address space is not tracking; its unmap
+     * reads c1's sources only (a's HWPT and l0's log), with NO_CLEAR */
+    assert_ok(vfio_container_dirty_tracking_start(c1, &err), err);
+    assert_false(vfio_address_space_dirty_tracking_is_active(f->as));
+    assert_false(vfio_address_space_sync_dirty(f->as, log, &err));
+    assert_non_null(strstr(err->message, "tracking is off for ioas"));
+    assert_gerror(err, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_WRONG_STATE);
+    dma_ok(f, "a0", 20 * MIB + PAGE, PAGE);
+    dma_ok(f, "l0", 20 * MIB + 2 * PAGE, PAGE);
+    dma_ok(f, "b0", 20 * MIB + 3 * PAGE, PAGE);     /* c2 not tracking: lost */
+    reads = vfio_sim_op_count(f->sim, VFIO_SIM_OP_HWPT_GET_DIRTY_BITMAP);
+    feats = vfio_sim_op_count(f->sim, VFIO_SIM_OP_DEVICE_FEATURE);
+    assert_ok(vfio_address_space_dma_unmap_dirty(f->as, 20 * MIB, 4 * MIB, log, 0, &err), err);
+    assert_int_equal(vfio_sim_op_count(f->sim, VFIO_SIM_OP_HWPT_GET_DIRTY_BITMAP) - reads, 1);
+    assert_int_equal(vfio_sim_op_count(f->sim, VFIO_SIM_OP_DEVICE_FEATURE) - feats, 1);
+    assert_int_equal(log_count(log), 2);
+    assert_true(log_test(log, 5120 + 1) && log_test(log, 5120 + 2));
+    check_hwpts_match_model(f, c1);
+    check_hwpts_match_model(f, c2);
+
+    stop_all(f);
+    assert_ok(vfio_address_space_detach_device(f->as, fdev(f, "b0"), &err), err);
+    log_free(log);
+    fixture_free(f);
+    assert_ok(iommufd_backend_free(be2, &err), err);
+}
+
+/* The address space's tracking state is derived from its containers: a
+ * container-level stop makes it false at once, so a container made then
+ * does not start tracking on its own; once all are tracking again, a new
+ * container joins in. */
+static void test_address_space_state_derived(void **state)
+{
+    Fixture *f = fixture_new(dirty_topo);
+    IOMMUFDBackend *be2 = iommufd_backend_new(), *be3 = iommufd_backend_new();
+    IOMMUFDBackend *be4 = iommufd_backend_new();
+    g_autoptr(GError) err = NULL;
+    VFIOContainer *c1, *c2, *c3, *c4;
+    uint64_t sets;
+
+    /* no container: nothing to start, not tracking */
+    assert_ok(vfio_address_space_dirty_tracking_start(f->as, &err), err);
+    assert_false(vfio_address_space_dirty_tracking_is_active(f->as));
+    attach_ok(f, "a0", NULL);
+    c1 = container_of_dev(f, "a0");
+    assert_false(vfio_container_dirty_tracking_is_active(c1));
+    assert_ok(vfio_address_space_attach_device(f->as, be2, fdev(f, "b0"), NULL, &err), err);
+    c2 = container_of_dev(f, "b0");
+    map_ok(f, 0, 16 * MIB);
+
+    assert_ok(vfio_address_space_dirty_tracking_start(f->as, &err), err);
+    assert_true(vfio_address_space_dirty_tracking_is_active(f->as));
+    assert_ok(vfio_container_dirty_tracking_stop(c2, &err), err);
+    assert_false(vfio_address_space_dirty_tracking_is_active(f->as));
+    assert_int_equal(check_hwpts_match_model(f, c2), 0);
+
+    /* a new container now does not start tracking */
+    sets = vfio_sim_op_count(f->sim, VFIO_SIM_OP_HWPT_SET_DIRTY_TRACKING);
+    assert_ok(vfio_address_space_attach_device(f->as, be3, fdev(f, "a1"), NULL, &err), err);
+    c3 = container_of_dev(f, "a1");
+    assert_true(c3 != c1 && c3 != c2);
+    assert_false(vfio_container_dirty_tracking_is_active(c3));
+    assert_int_equal(vfio_sim_op_count(f->sim, VFIO_SIM_OP_HWPT_SET_DIRTY_TRACKING), sets);
+    assert_int_equal(check_hwpts_match_model(f, c3), 0);
+
+    /* c2 on again: c3 is still off, so the address space is not tracking;
+     * its start switches on c3 only */
+    assert_ok(vfio_container_dirty_tracking_start(c2, &err), err);
+    assert_false(vfio_address_space_dirty_tracking_is_active(f->as));
+    sets = vfio_sim_op_count(f->sim, VFIO_SIM_OP_HWPT_SET_DIRTY_TRACKING);
+    assert_ok(vfio_address_space_dirty_tracking_start(f->as, &err), err);
+    assert_int_equal(vfio_sim_op_count(f->sim, VFIO_SIM_OP_HWPT_SET_DIRTY_TRACKING) - sets, 1);
+    assert_true(vfio_address_space_dirty_tracking_is_active(f->as));
+    assert_int_equal(check_hwpts_match_model(f, c3), 1);
+
+    /* all tracking: a new container joins in as part of the attach */
+    assert_ok(vfio_address_space_attach_device(f->as, be4, fdev(f, "n0"), NULL, &err), err);
+    c4 = container_of_dev(f, "n0");
+    assert_true(vfio_container_dirty_tracking_is_active(c4));
+    assert_true(vfio_address_space_dirty_tracking_is_active(f->as));
+
+    stop_all(f);
+    assert_false(vfio_address_space_dirty_tracking_is_active(f->as));
+    assert_int_equal(check_hwpts_match_model(f, c1), 0);
+    assert_ok(vfio_address_space_detach_device(f->as, fdev(f, "b0"), &err), err);
+    assert_ok(vfio_address_space_detach_device(f->as, fdev(f, "a1"), &err), err);
+    assert_ok(vfio_address_space_detach_device(f->as, fdev(f, "n0"), &err), err);
+    fixture_free(f);
+    assert_ok(iommufd_backend_free(be2, &err), err);
+    assert_ok(iommufd_backend_free(be3, &err), err);
+    assert_ok(iommufd_backend_free(be4, &err), err);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -503,6 +717,9 @@ int main(void)
         cmocka_unit_test(test_unmap_while_tracking),
         cmocka_unit_test(test_map_while_logging),
         cmocka_unit_test(test_coverage_report),
+        cmocka_unit_test(test_start_rollback_double_fault),
+        cmocka_unit_test(test_read_tracking_off),
+        cmocka_unit_test(test_address_space_state_derived),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

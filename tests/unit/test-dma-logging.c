@@ -5,9 +5,14 @@
  * merged across the smallest gaps when over the limit, halved on E2BIG),
  * the device-level calls and their argument checks.
  */
+#include <errno.h>
+
 #include <linux/vfio.h>
 
 #include "test-dirty-helpers.h"
+/* raw ioctls to the model; a reader with a device source (no public way) */
+#include "util/kernel-internal.h"
+#include "hw/vfio/dirty-reader-internal.h"
 
 /* The START control as the library passed it (the last ioctl). */
 static struct vfio_device_feature_dma_logging_control last_start(Fixture *f)
@@ -164,7 +169,92 @@ static void test_device_calls(void **state)
               err);
     assert_int_equal(bm[0], UINT64_C(1) << (8 + 3));
     assert_int_equal(bm[1], 0);
+
+    /* report pages below 4 KiB: the vfio core's EINVAL; the library refuses
+     * them first, the model too when asked directly */
+    ioctls = vfio_sim_ioctl_count(f->sim);
+    assert_false(vfio_device_dma_logging_report(d, 0, 2 * PAGE, 2048, bm, &err));
+    assert_gerror(err, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_INVALID_ARGUMENT);
+    assert_int_equal(vfio_sim_ioctl_count(f->sim), ioctls);
+    {
+        union {
+            struct vfio_device_feature hdr;
+            uint64_t align;
+            uint8_t bytes[sizeof(struct vfio_device_feature) +
+                          sizeof(struct vfio_device_feature_dma_logging_report)];
+        } buf;
+        struct vfio_device_feature_dma_logging_report rep = {
+            .iova = 0, .length = 2 * PAGE, .page_size = 2048, .bitmap = (uintptr_t)bm,
+        };
+
+        memset(&buf, 0, sizeof(buf));
+        buf.hdr.argsz = sizeof(buf);
+        buf.hdr.flags = VFIO_DEVICE_FEATURE_GET | VFIO_DEVICE_FEATURE_DMA_LOGGING_REPORT;
+        memcpy(buf.bytes + sizeof(buf.hdr), &rep, sizeof(rep));
+        assert_int_equal(vfio_kernel_ioctl(vfio_device_get_fd(d), VFIO_DEVICE_FEATURE, &buf,
+                                           "test"), -EINVAL);
+        rep.page_size = PAGE;
+        memcpy(buf.bytes + sizeof(buf.hdr), &rep, sizeof(rep));
+        assert_int_equal(vfio_kernel_ioctl(vfio_device_get_fd(d), VFIO_DEVICE_FEATURE, &buf,
+                                           "test"), 0);
+    }
     assert_ok(vfio_device_dma_logging_stop(d, &err), err);
+    fixture_free(f);
+}
+
+/* A reader with a logging device as a source refuses logs of pages below
+ * 4 KiB before any ioctl (DMA_LOGGING_REPORT would say EINVAL), whatever
+ * the IOAS alignment (in the kernel and the model an IOAS with a device is
+ * at least 4 KiB aligned, so a container refuses such a log for its
+ * alignment already: the rule is checked on a reader given the device). */
+static void test_log_page_below_4k(void **state)
+{
+    Fixture *f = fixture_new(dirty_topo);
+    g_autoptr(GError) err = NULL;
+    VFIODirtyLog *small = log_new(0, 2048, 2 * MIB / 2048);
+    VFIODirtyLog *log = log_new(0, PAGE, MIB / PAGE);
+    VFIOContainer *c;
+    uint64_t ioctls;
+
+    attach_ok(f, "ml", &prefer_logging);
+    map_ok(f, 0, MIB);
+    c = container_of_dev(f, "ml");
+    assert_ok(vfio_container_dirty_tracking_start(c, &err), err);
+    assert_true(vfio_device_dma_logging_active(fdev(f, "ml")));
+    dma_ok(f, "ml", 3 * PAGE, PAGE);
+    ioctls = vfio_sim_ioctl_count(f->sim);
+    assert_false(vfio_container_sync_dirty(c, small, &err));
+    assert_gerror(err, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_INVALID_ARGUMENT);
+    {
+        g_autoptr(VFIODirtyReader) r = vfio_dirty_reader_new(f->be);
+
+        vfio_dirty_reader_add_device(r, fdev(f, "ml"));
+        assert_false(vfio_dirty_reader_query(r, 0, MIB, small, 0, &err));
+        assert_non_null(strstr(err->message, "below 4 KiB"));
+        assert_gerror(err, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_INVALID_ARGUMENT);
+        vfio_dirty_reader_remove_device(r, fdev(f, "ml"));
+        /* without the device source: accepted (nothing to read) */
+        assert_ok(vfio_dirty_reader_query(r, 0, MIB, small, 0, &err), err);
+    }
+    assert_false(vfio_container_query_dirty(c, 0, MIB, small, 0, &err));
+    assert_gerror(err, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_INVALID_ARGUMENT);
+    assert_false(vfio_address_space_sync_dirty(f->as, small, &err));
+    assert_gerror(err, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_INVALID_ARGUMENT);
+    assert_false(vfio_container_dma_unmap_dirty(c, 0, MIB, small, 0, NULL, &err));
+    assert_gerror(err, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_INVALID_ARGUMENT);
+    assert_int_equal(vfio_sim_ioctl_count(f->sim), ioctls);
+    assert_int_equal(log_count(small), 0);
+    /* 4 KiB pages are fine */
+    assert_ok(vfio_container_sync_dirty(c, log, &err), err);
+    assert_int_equal(log_count(log), 1);
+    assert_true(log_test(log, 3));
+    /* logging stopped: no device source, the rule no longer applies (the
+     * sync is then refused for tracking being off) */
+    assert_ok(vfio_container_dirty_tracking_stop(c, &err), err);
+    assert_false(vfio_container_sync_dirty(c, small, &err));
+    assert_gerror(err, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_WRONG_STATE);
+    log_free(small);
+    log_free(log);
     fixture_free(f);
 }
 
@@ -175,6 +265,7 @@ int main(void)
         cmocka_unit_test(test_ranges),
         cmocka_unit_test(test_ranges_over_limit),
         cmocka_unit_test(test_device_calls),
+        cmocka_unit_test(test_log_page_below_4k),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

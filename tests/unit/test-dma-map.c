@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * DMA map/unmap: per container (checks before any ioctl: alignment, IOVA
- * ranges, size, overflow, vaddr), unmap with ALLOW_ABSENT, unmap-all; per
- * address space (validation against every container, rollback, replay into
- * new containers, forgetting on unmap).
+ * ranges, size, overflow, vaddr), unmap with ALLOW_ABSENT, the edge rule of
+ * unmaps, unmaps across the MSI window, unmap-all; per address space
+ * (validation against every container, rollback, replay into new
+ * containers, forgetting on unmap); which level owns a mapping.
  */
 #include "test-container-helpers.h"
 
@@ -361,6 +362,239 @@ static void test_teardown_drops_mappings(void **state)
     fixture_free(f);
 }
 
+/* The model's mappings and the library's record of container @c. */
+static void assert_maps(Fixture *f, VFIOContainer *c, int n)
+{
+    assert_int_equal(mappings(f, c), n);
+    assert_int_equal(vfio_container_mapping_count(c), n);
+}
+
+/* An unmap whose range cuts a mapping is refused before the ioctl, with or
+ * without ALLOW_ABSENT (the kernel would unmap the mappings before the cut
+ * one and fail with ENOENT, which ALLOW_ABSENT would hide). */
+static void test_unmap_edge_cut(void **state)
+{
+    Fixture *f = fixture_new(topo);
+    g_autoptr(GError) err = NULL;
+    uint64_t unmapped = 1, ioctls;
+    VFIOContainer *c;
+
+    attach_ok(f, "a0", NULL);
+    c = vfio_device_get_container(fdev(f, "a0"));
+    assert_ok(vfio_container_dma_map(c, 0, PAGE, buf, false, &err), err);
+    assert_ok(vfio_container_dma_map(c, 2 * PAGE, 2 * PAGE, buf, false, &err), err);
+    assert_maps(f, c, 2);
+
+    ioctls = vfio_sim_ioctl_count(f->sim);
+    assert_false(vfio_container_dma_unmap(c, 0, 3 * PAGE, VFIO_UNMAP_ALLOW_ABSENT, &unmapped,
+                                          &err));
+    assert_non_null(err);
+    assert_non_null(strstr(err->message, "[0x2000, 0x3fff]"));
+    assert_gerror(err, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_INVALID_ARGUMENT);
+    assert_int_equal(unmapped, 1);
+    assert_false(vfio_container_dma_unmap(c, 0, 3 * PAGE, 0, NULL, &err));
+    assert_gerror(err, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_INVALID_ARGUMENT);
+    /* cutting the start of a mapping, and inside one */
+    assert_false(vfio_container_dma_unmap(c, 3 * PAGE, 4 * PAGE, VFIO_UNMAP_ALLOW_ABSENT,
+                                          NULL, &err));
+    assert_gerror(err, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_INVALID_ARGUMENT);
+    assert_false(vfio_container_dma_unmap(c, 2 * PAGE, PAGE, 0, NULL, &err));
+    assert_gerror(err, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_INVALID_ARGUMENT);
+    assert_int_equal(vfio_sim_ioctl_count(f->sim), ioctls);
+    assert_maps(f, c, 2);
+
+    /* the gap between them holds nothing: absent is fine there */
+    assert_ok(vfio_container_dma_unmap(c, PAGE, PAGE, VFIO_UNMAP_ALLOW_ABSENT, &unmapped,
+                                       &err), err);
+    assert_int_equal(unmapped, 0);
+    /* both whole: fine */
+    assert_ok(vfio_container_dma_unmap(c, 0, 4 * PAGE, 0, &unmapped, &err), err);
+    assert_int_equal(unmapped, 3 * PAGE);
+    assert_maps(f, c, 0);
+    check_consistent(f);
+    fixture_free(f);
+}
+
+/* An unmap is not checked against the IOVA ranges: one unmap of [0, 8G)
+ * across the MSI window takes the mappings on both sides. */
+static void test_unmap_across_msi_window(void **state)
+{
+    Fixture *f = fixture_new(topo);
+    g_autoptr(GError) err = NULL;
+    uint64_t unmapped = 1;
+    VFIOContainer *c;
+
+    attach_ok(f, "a0", NULL);
+    c = vfio_device_get_container(fdev(f, "a0"));
+    assert_ok(vfio_container_dma_map(c, MSI_START - PAGE, PAGE, buf, false, &err), err);
+    assert_ok(vfio_container_dma_map(c, MSI_LAST + 1, 2 * PAGE, buf, false, &err), err);
+    assert_ok(vfio_container_dma_map(c, 0x100000000ULL, PAGE, buf, false, &err), err);
+    assert_ok(vfio_container_dma_unmap(c, 0, 8ULL << 30, 0, &unmapped, &err), err);
+    assert_int_equal(unmapped, 4 * PAGE);
+    assert_maps(f, c, 0);
+    /* again: nothing there */
+    assert_false(vfio_container_dma_unmap(c, 0, 8ULL << 30, 0, &unmapped, &err));
+    assert_gerror(err, VFIO_IOMMUFD_KERNEL_ERROR, ENOENT);
+    assert_ok(vfio_container_dma_unmap(c, 0, 8ULL << 30, VFIO_UNMAP_ALLOW_ABSENT, &unmapped,
+                                       &err), err);
+    assert_int_equal(unmapped, 0);
+    /* the same through the address space */
+    assert_ok(vfio_address_space_dma_map(f->as, MSI_START - PAGE, PAGE, buf, false, &err),
+              err);
+    assert_ok(vfio_address_space_dma_map(f->as, MSI_LAST + 1, PAGE, buf, false, &err), err);
+    assert_ok(vfio_address_space_dma_unmap(f->as, 0, 8ULL << 30, 0, &err), err);
+    assert_int_equal(vfio_address_space_mapping_count(f->as), 0);
+    assert_maps(f, c, 0);
+    fixture_free(f);
+}
+
+/* A mapping belongs to the level that made it: container-level calls refuse
+ * address-space mappings and the other way round, before any ioctl. */
+static void test_levels(void **state)
+{
+    Fixture *f = fixture_new(topo);
+    g_autoptr(GError) err = NULL;
+    uint64_t unmapped = 1, ioctls;
+    VFIOContainer *c0, *c1;
+
+    attach_ok(f, "a0", NULL);
+    c0 = vfio_device_get_container(fdev(f, "a0"));
+    assert_ok(vfio_address_space_dma_map(f->as, 0x100000, 2 * PAGE, buf, false, &err), err);
+    assert_ok(vfio_container_dma_map(c0, 0x200000, PAGE, buf, false, &err), err);
+    assert_maps(f, c0, 2);
+    assert_int_equal(vfio_address_space_mapping_count(f->as), 1);
+
+    ioctls = vfio_sim_ioctl_count(f->sim);
+    /* container level over the address space's mapping */
+    assert_false(vfio_container_dma_map(c0, 0x101000, 2 * PAGE, buf, false, &err));
+    assert_non_null(err);
+    assert_non_null(strstr(err->message, "vfio_address_space_dma_map"));
+    assert_gerror(err, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_WRONG_STATE);
+    assert_false(vfio_container_dma_unmap(c0, 0x100000, 2 * PAGE, 0, &unmapped, &err));
+    assert_non_null(err);
+    assert_non_null(strstr(err->message, "vfio_address_space_dma_unmap"));
+    assert_gerror(err, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_WRONG_STATE);
+    assert_false(vfio_container_dma_unmap(c0, 0, 0x400000, VFIO_UNMAP_ALLOW_ABSENT,
+                                          &unmapped, &err));
+    assert_gerror(err, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_WRONG_STATE);
+    assert_false(vfio_container_dma_unmap_all(c0, &unmapped, &err));
+    assert_gerror(err, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_WRONG_STATE);
+    assert_int_equal(unmapped, 1);
+    /* address-space level over the container's mapping */
+    assert_false(vfio_address_space_dma_map(f->as, 0x200000, PAGE, buf, false, &err));
+    assert_non_null(err);
+    assert_non_null(strstr(err->message, "ioas"));
+    assert_gerror(err, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_WRONG_STATE);
+    assert_false(vfio_address_space_dma_unmap(f->as, 0x200000, PAGE, 0, &err));
+    assert_non_null(err);
+    assert_non_null(strstr(err->message, "vfio_container_dma_unmap"));
+    assert_gerror(err, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_WRONG_STATE);
+    assert_false(vfio_address_space_dma_unmap(f->as, 0x200000, PAGE, VFIO_UNMAP_ALLOW_ABSENT,
+                                              &err));
+    assert_gerror(err, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_WRONG_STATE);
+    /* a range holding both */
+    assert_false(vfio_address_space_dma_unmap(f->as, 0x100000, 0x101000, 0, &err));
+    assert_gerror(err, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_WRONG_STATE);
+    assert_int_equal(vfio_sim_ioctl_count(f->sim), ioctls);
+    assert_maps(f, c0, 2);
+    assert_int_equal(vfio_address_space_mapping_count(f->as), 1);
+
+    /* a new container gets the address space's mapping only */
+    vfio_sim_fail_next(f->sim, VFIO_SIM_OP_HWPT_ALLOC, EINVAL);
+    attach_ok(f, "b0", NULL);
+    c1 = vfio_device_get_container(fdev(f, "b0"));
+    assert_ptr_not_equal(c0, c1);
+    assert_maps(f, c1, 1);
+    /* each level unmaps its own */
+    assert_ok(vfio_container_dma_unmap(c0, 0x200000, PAGE, 0, &unmapped, &err), err);
+    assert_int_equal(unmapped, PAGE);
+    assert_ok(vfio_address_space_dma_unmap(f->as, 0x100000, 2 * PAGE, 0, &err), err);
+    assert_maps(f, c0, 0);
+    assert_maps(f, c1, 0);
+    /* the range is free for either level now */
+    assert_ok(vfio_address_space_dma_map(f->as, 0x200000, PAGE, buf, false, &err), err);
+    assert_maps(f, c0, 1);
+    assert_maps(f, c1, 1);
+    assert_ok(vfio_address_space_dma_unmap(f->as, 0x200000, PAGE, 0, &err), err);
+    assert_ok(vfio_container_dma_map(c1, 0x100000, PAGE, buf, false, &err), err);
+    assert_ok(vfio_container_dma_unmap_all(c1, &unmapped, &err), err);
+    assert_int_equal(unmapped, PAGE);
+    assert_maps(f, c1, 0);
+    check_consistent(f);
+    fixture_free(f);
+}
+
+/* A container whose rollback map failed does not hold the address space's
+ * mapping: a later address-space unmap leaves it alone and succeeds. */
+static void test_as_unmap_skips_container_without_mapping(void **state)
+{
+    Fixture *f = fixture_new(topo);
+    g_autoptr(GError) err = NULL;
+    VFIOContainer *c0, *c1;
+    uint64_t unmaps;
+
+    attach_ok(f, "a0", NULL);
+    vfio_sim_fail_next(f->sim, VFIO_SIM_OP_HWPT_ALLOC, EINVAL);
+    attach_ok(f, "b0", NULL);
+    c0 = vfio_address_space_container(f->as, 0);
+    c1 = vfio_address_space_container(f->as, 1);
+    assert_ok(vfio_address_space_dma_map(f->as, 0x100000, PAGE, buf, false, &err), err);
+    /* c0 unmapped, c1's unmap fails, mapping c0 again fails too */
+    vfio_sim_fail_nth(f->sim, 2, EFAULT);
+    vfio_sim_fail_next(f->sim, VFIO_SIM_OP_IOAS_MAP, ENOMEM);
+    assert_false(vfio_address_space_dma_unmap(f->as, 0x100000, PAGE, 0, &err));
+    assert_gerror(err, VFIO_IOMMUFD_KERNEL_ERROR, EFAULT);
+    vfio_sim_fail_clear(f->sim);
+    assert_int_equal(vfio_address_space_mapping_count(f->as), 1);
+    assert_maps(f, c0, 0);
+    assert_maps(f, c1, 1);
+    unmaps = vfio_sim_op_count(f->sim, VFIO_SIM_OP_IOAS_UNMAP);
+    assert_ok(vfio_address_space_dma_unmap(f->as, 0x100000, PAGE, 0, &err), err);
+    assert_int_equal(vfio_sim_op_count(f->sim, VFIO_SIM_OP_IOAS_UNMAP) - unmaps, 1);
+    assert_maps(f, c0, 0);
+    assert_maps(f, c1, 0);
+    assert_int_equal(vfio_address_space_mapping_count(f->as), 0);
+    fixture_free(f);
+}
+
+/* A mapping made on the IOAS behind the library's back crosses the edge of
+ * an unmap: the kernel unmaps the recorded ones before it and says ENOENT;
+ * the error is reported (not "absent") and the record follows the kernel. */
+static void test_unmap_enoent_resync(void **state)
+{
+    Fixture *f = fixture_new(topo);
+    g_autoptr(GError) err = NULL;
+    uint64_t unmapped = 1;
+    VFIOContainer *c;
+    uint32_t ioas;
+
+    attach_ok(f, "a0", NULL);
+    c = vfio_device_get_container(fdev(f, "a0"));
+    ioas = vfio_container_get_ioas_id(c);
+    assert_ok(vfio_container_dma_map(c, 0x100000, PAGE, buf, false, &err), err);
+    assert_ok(iommufd_backend_map_dma(f->be, ioas, 0x103000, 2 * PAGE, buf, false, &err), err);
+    assert_false(vfio_container_dma_unmap(c, 0x100000, 4 * PAGE, VFIO_UNMAP_ALLOW_ABSENT,
+                                          &unmapped, &err));
+    assert_gerror(err, VFIO_IOMMUFD_KERNEL_ERROR, ENOENT);
+    assert_int_equal(unmapped, 1);
+    assert_int_equal(vfio_container_mapping_count(c), 0);
+    assert_int_equal(mappings(f, c), 1);     /* the foreign one */
+    assert_ok(iommufd_backend_unmap_dma(f->be, ioas, 0x103000, 2 * PAGE, NULL, &err), err);
+
+    /* the same under an address-space unmap: its mappings are gone from the
+     * container (unmapped one by one), the foreign one stays */
+    assert_ok(vfio_address_space_dma_map(f->as, 0x500000, PAGE, buf, false, &err), err);
+    assert_ok(vfio_address_space_dma_map(f->as, 0x501000, PAGE, buf, false, &err), err);
+    assert_ok(iommufd_backend_map_dma(f->be, ioas, 0x502000, 2 * PAGE, buf, false, &err), err);
+    assert_int_equal(mappings(f, c), 3);
+    assert_ok(vfio_address_space_dma_unmap(f->as, 0x500000, 0x3000, 0, &err), err);
+    assert_int_equal(vfio_address_space_mapping_count(f->as), 0);
+    assert_int_equal(vfio_container_mapping_count(c), 0);
+    assert_int_equal(mappings(f, c), 1);
+    assert_ok(iommufd_backend_unmap_dma(f->be, ioas, 0x502000, 2 * PAGE, NULL, &err), err);
+    fixture_free(f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -371,6 +605,11 @@ int main(void)
         cmocka_unit_test(test_ranges_follow_devices),
         cmocka_unit_test(test_as_map_rollback),
         cmocka_unit_test(test_teardown_drops_mappings),
+        cmocka_unit_test(test_unmap_edge_cut),
+        cmocka_unit_test(test_unmap_across_msi_window),
+        cmocka_unit_test(test_levels),
+        cmocka_unit_test(test_as_unmap_skips_container_without_mapping),
+        cmocka_unit_test(test_unmap_enoent_resync),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

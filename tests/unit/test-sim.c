@@ -981,13 +981,21 @@ static void test_dirty_bitmap(void **state)
     assert_int_equal(get_dirty(f.fd, f.hwpt, PAGE, 2 * MiB, 2 * MiB, 0, bm), -EINVAL);
     assert_int_equal(get_dirty(f.fd, f.hwpt, 0, MiB, PAGE, 0, NULL), -EFAULT);
 
-    /* nothing is dirtied while tracking is off */
+    /* tracking off: the drivers' read_and_clear_dirty() refuse a read
+     * (EINVAL), with or without NO_CLEAR, and the buffer is not touched */
     dma(f.sim, "d1", 0, PAGE);
+    bm[0] = 0x5a;
+    assert_int_equal(get_dirty(f.fd, f.hwpt, 0, MiB, PAGE, 0, bm), -EINVAL);
+    assert_int_equal(get_dirty(f.fd, f.hwpt, 0, MiB, PAGE,
+                               IOMMU_HWPT_GET_DIRTY_BITMAP_NO_CLEAR, bm), -EINVAL);
+    assert_int_equal(bm[0], 0x5a);
+    bm[0] = 0;
+
+    /* nothing was dirtied while tracking was off; bits are ORed in;
+     * NO_CLEAR keeps them, a plain read clears them */
+    assert_int_equal(set_dirty(f.fd, f.hwpt, true), 0);
     assert_int_equal(get_dirty(f.fd, f.hwpt, 0, MiB, PAGE, 0, bm), 0);
     assert_int_equal(bm[0], 0);
-
-    /* bits are ORed in; NO_CLEAR keeps them, a plain read clears them */
-    assert_int_equal(set_dirty(f.fd, f.hwpt, true), 0);
     dma(f.sim, "d1", PAGE, 1);
     dma(f.sim, "d1", 65 * PAGE, 2 * PAGE);
     bm[0] = UINT64_C(1) << 63;
@@ -1052,13 +1060,22 @@ static void test_dirty_bitmap(void **state)
     assert_int_equal(get_dirty(f.fd, f.hwpt, 0, MiB, PAGE, 0, bm), 0);
     assert_int_equal(bm[0], 0);
 
-    /* the test control marks pages whether tracking is on or not */
+    /* the test control marks pages whether tracking is on or not; reading
+     * needs it on, and enabling starts from a clean state */
     assert_int_equal(set_dirty(f.fd, f.hwpt, false), 0);
     assert_ok(vfio_sim_hwpt_mark_dirty(f.sim, f.fd, f.hwpt, 4 * PAGE, PAGE, &err), err);
     assert_false(vfio_sim_hwpt_mark_dirty(f.sim, f.fd, f.ioas, 0, PAGE, &err));
     assert_gerror(err, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_INVALID_ARGUMENT);
+    assert_int_equal(get_dirty(f.fd, f.hwpt, 0, MiB, PAGE, 0, bm), -EINVAL);
+    assert_int_equal(set_dirty(f.fd, f.hwpt, true), 0);
+    assert_int_equal(get_dirty(f.fd, f.hwpt, 0, MiB, PAGE, 0, bm), 0);
+    assert_int_equal(bm[0], 0);
+    assert_ok(vfio_sim_hwpt_mark_dirty(f.sim, f.fd, f.hwpt, 4 * PAGE, PAGE, &err), err);
     assert_int_equal(get_dirty(f.fd, f.hwpt, 0, MiB, PAGE, 0, bm), 0);
     assert_int_equal(bm[0], 1u << 4);
+    /* off again: refused again */
+    assert_int_equal(set_dirty(f.fd, f.hwpt, false), 0);
+    assert_int_equal(get_dirty(f.fd, f.hwpt, 0, MiB, PAGE, 0, bm), -EINVAL);
     fixture_fini(&f);
 }
 
@@ -1073,6 +1090,7 @@ static void test_dirty_large(void **state)
     uint64_t set = 0;
 
     fixture_init(&f);
+    assert_int_equal(set_dirty(f.fd, f.hwpt, true), 0);     /* reads need it on */
     for (size_t i = 0; i < G_N_ELEMENTS(pages); i++) {
         assert_ok(vfio_sim_hwpt_mark_dirty(f.sim, f.fd, f.hwpt, pages[i] * PAGE, PAGE, &err),
                   err);
