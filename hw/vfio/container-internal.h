@@ -166,6 +166,8 @@ bool vfio_container_check_range(const VFIOContainer *c, const char *what, uint64
  * kernel's ENOENT. */
 bool vfio_container_check_unmap_range(const VFIOContainer *c, const char *what,
                                       uint64_t iova, uint64_t size, GError **errp);
+/* A container was given (INVALID_ARGUMENT naming @what otherwise). */
+bool vfio_container_check_given(const VFIOContainer *c, const char *what, GError **errp);
 /* Check size non-zero and no overflow (INVALID_ARGUMENT). */
 bool vfio_check_range_basic(const char *what, uint64_t iova, uint64_t size, GError **errp);
 

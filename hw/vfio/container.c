@@ -53,6 +53,21 @@ bool vfio_check_range_basic(const char *what, uint64_t iova, uint64_t size, GErr
     return true;
 }
 
+/* @iova and @size multiples of @c's IOVA alignment (INVALID_ARGUMENT). */
+static bool check_aligned(const VFIOContainer *c, const char *what, uint64_t iova,
+                          uint64_t size, GError **errp)
+{
+    if (iova % c->alignment || size % c->alignment) {
+        trace_vfio_container_refused(c->ioas_id, what, "misaligned", iova, size);
+        g_set_error(errp, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_INVALID_ARGUMENT,
+                    "%s: iova 0x%" PRIx64 " size 0x%" PRIx64 " not aligned to the IOVA "
+                    "alignment 0x%" PRIx64 " of ioas %u", what, iova, size, c->alignment,
+                    c->ioas_id);
+        return false;
+    }
+    return true;
+}
+
 bool vfio_container_check_range(const VFIOContainer *c, const char *what, uint64_t iova,
                                 uint64_t size, GError **errp)
 {
@@ -62,12 +77,7 @@ bool vfio_container_check_range(const VFIOContainer *c, const char *what, uint64
         return false;
     }
     last = iova + (size - 1);
-    if (iova % c->alignment || size % c->alignment) {
-        trace_vfio_container_refused(c->ioas_id, what, "misaligned", iova, size);
-        g_set_error(errp, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_INVALID_ARGUMENT,
-                    "%s: iova 0x%" PRIx64 " size 0x%" PRIx64 " not aligned to the IOVA "
-                    "alignment 0x%" PRIx64 " of ioas %u", what, iova, size, c->alignment,
-                    c->ioas_id);
+    if (!check_aligned(c, what, iova, size, errp)) {
         return false;
     }
     for (size_t i = 0; i < c->nr_ranges; i++) {
@@ -113,12 +123,7 @@ bool vfio_container_check_unmap_range(const VFIOContainer *c, const char *what,
         return false;
     }
     last = iova + (size - 1);
-    if (iova % c->alignment || size % c->alignment) {
-        trace_vfio_container_refused(c->ioas_id, what, "misaligned", iova, size);
-        g_set_error(errp, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_INVALID_ARGUMENT,
-                    "%s: iova 0x%" PRIx64 " size 0x%" PRIx64 " not aligned to the IOVA "
-                    "alignment 0x%" PRIx64 " of ioas %u", what, iova, size, c->alignment,
-                    c->ioas_id);
+    if (!check_aligned(c, what, iova, size, errp)) {
         return false;
     }
     m = mapping_cut(c, iova, last);
@@ -378,7 +383,7 @@ VFIOContainer *vfio_hwpt_get_container(const VFIOHwpt *h)
 
 /* ---- DMA --------------------------------------------------------------- */
 
-static bool check_container(const VFIOContainer *c, const char *what, GError **errp)
+bool vfio_container_check_given(const VFIOContainer *c, const char *what, GError **errp)
 {
     if (!c) {
         g_set_error(errp, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_INVALID_ARGUMENT,
@@ -422,7 +427,7 @@ bool vfio_container_dma_map(VFIOContainer *c, uint64_t iova, uint64_t size, void
 {
     const VFIOASMapping *o;
 
-    if (!check_container(c, "dma map", errp)) {
+    if (!vfio_container_check_given(c, "dma map", errp)) {
         return false;
     }
     if (!vaddr) {
@@ -524,7 +529,7 @@ bool vfio_container_dma_unmap(VFIOContainer *c, uint64_t iova, uint64_t size,
     uint64_t done = 0, recorded = 0, last;
     unsigned n;
 
-    if (!check_container(c, "dma unmap", errp)) {
+    if (!vfio_container_check_given(c, "dma unmap", errp)) {
         return false;
     }
     if (flags & ~(VFIO_UNMAP_ALLOW_ABSENT | VFIO_UNMAP_DISCARD_DIRTY)) {
@@ -575,7 +580,7 @@ bool vfio_container_dma_unmap_all(VFIOContainer *c, uint64_t *unmapped, GError *
 {
     uint64_t done = 0;
 
-    if (!check_container(c, "dma unmap all", errp) ||
+    if (!vfio_container_check_given(c, "dma unmap all", errp) ||
         !check_no_as_mapping(c, "dma unmap all", 0, UINT64_MAX, errp) ||
         !vfio_container_dirty_check_unmap(c, "dma unmap all", 0, errp)) {
         return false;

@@ -57,16 +57,6 @@ static VFIODirtyReader *container_reader(VFIOContainer *c)
     return c->dirty_reader;
 }
 
-static bool check_container(const VFIOContainer *c, const char *what, GError **errp)
-{
-    if (!c) {
-        g_set_error(errp, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_INVALID_ARGUMENT,
-                    "%s: no container given", what);
-        return false;
-    }
-    return true;
-}
-
 static bool check_as(const VFIOAddressSpace *as, const char *what, GError **errp)
 {
     if (!as) {
@@ -368,7 +358,7 @@ out:
 
 bool vfio_container_dirty_tracking_start(VFIOContainer *c, GError **errp)
 {
-    if (!check_container(c, "dirty tracking start", errp)) {
+    if (!vfio_container_check_given(c, "dirty tracking start", errp)) {
         return false;
     }
     if (c->dirty_tracking) {
@@ -380,7 +370,7 @@ bool vfio_container_dirty_tracking_start(VFIOContainer *c, GError **errp)
 
 bool vfio_container_dirty_tracking_stop(VFIOContainer *c, GError **errp)
 {
-    if (!check_container(c, "dirty tracking stop", errp)) {
+    if (!vfio_container_check_given(c, "dirty tracking stop", errp)) {
         return false;
     }
     if (!c->dirty_tracking) {
@@ -712,7 +702,8 @@ static bool query_window(VFIOContainer *c, uint64_t lo, uint64_t hi,
 bool vfio_container_query_dirty(VFIOContainer *c, uint64_t iova, uint64_t size,
                                 const VFIODirtyLog *log, uint32_t flags, GError **errp)
 {
-    if (!check_container(c, "dirty query", errp) || !check_tracking(c, "dirty query", errp)) {
+    if (!vfio_container_check_given(c, "dirty query", errp) ||
+        !check_tracking(c, "dirty query", errp)) {
         return false;
     }
     return vfio_dirty_reader_query(container_reader(c), iova, size, log, flags, errp);
@@ -720,7 +711,8 @@ bool vfio_container_query_dirty(VFIOContainer *c, uint64_t iova, uint64_t size,
 
 bool vfio_container_sync_dirty(VFIOContainer *c, const VFIODirtyLog *log, GError **errp)
 {
-    if (!check_container(c, "dirty sync", errp) || !check_tracking(c, "dirty sync", errp) ||
+    if (!vfio_container_check_given(c, "dirty sync", errp) ||
+        !check_tracking(c, "dirty sync", errp) ||
         !check_log(c, log, "dirty sync", errp)) {
         return false;
     }
@@ -798,7 +790,8 @@ bool vfio_container_dma_unmap_dirty(VFIOContainer *c, uint64_t iova, uint64_t si
 {
     const char *what = "dma unmap with dirty read";
 
-    if (!check_container(c, what, errp) || !check_unmap_dirty_args(log, flags, what, errp) ||
+    if (!vfio_container_check_given(c, what, errp) ||
+        !check_unmap_dirty_args(log, flags, what, errp) ||
         !vfio_container_check_unmap_range(c, what, iova, size, errp)) {
         return false;
     }

@@ -18,53 +18,14 @@
 #include <time.h>
 
 #include "vfio-iommufd/kernel.h"
+#include "timed-kernel.h"
 #include "vfio-iommufd/sim.h"
 #include "vfio-iommufd/vfio-container.h"
 
-/* A kernel wrapper that times every ioctl of the installed kernel. */
-typedef struct TimedKernel {
-    const VfioKernelOps *inner;
-    void *inner_opaque;
-    uint64_t ioctl_ns;
-    uint64_t ioctls;
-} TimedKernel;
-
 static uint64_t now_ns(void)
 {
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
+    return bench_now_ns(CLOCK_MONOTONIC);
 }
-
-static int timed_open(void *opaque, const char *path, int flags)
-{
-    TimedKernel *tk = opaque;
-    return tk->inner->open(tk->inner_opaque, path, flags);
-}
-
-static int timed_close(void *opaque, int fd)
-{
-    TimedKernel *tk = opaque;
-    return tk->inner->close(tk->inner_opaque, fd);
-}
-
-static int timed_ioctl(void *opaque, int fd, unsigned long request, void *arg)
-{
-    TimedKernel *tk = opaque;
-    uint64_t t0 = now_ns();
-    int ret = tk->inner->ioctl(tk->inner_opaque, fd, request, arg);
-
-    tk->ioctl_ns += now_ns() - t0;
-    tk->ioctls++;
-    return ret;
-}
-
-static const VfioKernelOps timed_ops = {
-    .open = timed_open,
-    .close = timed_close,
-    .ioctl = timed_ioctl,
-};
 
 static void die(GError *err)
 {
@@ -122,10 +83,9 @@ int main(int argc, char **argv)
     }
     vfio_sim_install(sim);
 
-    TimedKernel tk;
-    vfio_kernel_get(&tk.inner, &tk.inner_opaque);
-    g_autofree char *root = g_strdup(vfio_kernel_sysfs_root());
-    vfio_kernel_install(&timed_ops, &tk, root);
+    TimedKernel tk = { 0 };
+    timed_kernel_install(&tk, CLOCK_MONOTONIC);
+    tk.timing = true;
 
     VFIODevice **devs = g_new0(VFIODevice *, ndev);
     g_autofree unsigned *hist = g_new0(unsigned, nclass + 2);
@@ -182,7 +142,7 @@ int main(int argc, char **argv)
     if (!iommufd_backend_free(be, &err)) {
         die(err);
     }
-    vfio_kernel_install(tk.inner, tk.inner_opaque, root);
+    timed_kernel_uninstall(&tk);
 
     double mean = (double)attempts_total / attaches;
     double lib_us = lib_ns / 1000.0 / attaches;

@@ -44,6 +44,7 @@
 #include <linux/iommufd.h>
 
 #include "vfio-iommufd/kernel.h"
+#include "timed-kernel.h"
 #include "vfio-iommufd/sim.h"
 #include "vfio-iommufd/vfio-container.h"
 #include "vfio-iommufd/vfio-dirty.h"
@@ -57,67 +58,18 @@
 #define TARGET_BASELINE_OVER_LIB 1.5
 
 /*
- * A kernel wrapper that counts every ioctl of the installed kernel and, while
- * @timing is set (pass a only, so that the clock reads do not weigh on the
- * 64 times more ioctls of b and c), times it.
- */
-typedef struct TimedKernel {
-    const VfioKernelOps *inner;
-    void *inner_opaque;
-    bool timing;
-    uint64_t ioctl_ns;
-    uint64_t ioctls;
-} TimedKernel;
-
-/*
  * The clock of every measurement: by default the CPU time of this thread
  * (the simulated kernel runs in this thread, so it is all the work there
  * is, and time spent preempted by other processes is left out); --wall
- * switches to CLOCK_MONOTONIC.
+ * switches to CLOCK_MONOTONIC. The ioctls of pass a only are timed (so that
+ * the clock reads do not weigh on the 64 times more ioctls of b and c).
  */
 static clockid_t bench_clock = CLOCK_THREAD_CPUTIME_ID;
 
 static uint64_t now_ns(void)
 {
-    struct timespec ts;
-
-    clock_gettime(bench_clock, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
+    return bench_now_ns(bench_clock);
 }
-
-static int timed_open(void *opaque, const char *path, int flags)
-{
-    TimedKernel *tk = opaque;
-    return tk->inner->open(tk->inner_opaque, path, flags);
-}
-
-static int timed_close(void *opaque, int fd)
-{
-    TimedKernel *tk = opaque;
-    return tk->inner->close(tk->inner_opaque, fd);
-}
-
-static int timed_ioctl(void *opaque, int fd, unsigned long request, void *arg)
-{
-    TimedKernel *tk = opaque;
-    uint64_t t0;
-    int ret;
-
-    tk->ioctls++;
-    if (!tk->timing) {
-        return tk->inner->ioctl(tk->inner_opaque, fd, request, arg);
-    }
-    t0 = now_ns();
-    ret = tk->inner->ioctl(tk->inner_opaque, fd, request, arg);
-    tk->ioctl_ns += now_ns() - t0;
-    return ret;
-}
-
-static const VfioKernelOps timed_ops = {
-    .open = timed_open,
-    .close = timed_close,
-    .ioctl = timed_ioctl,
-};
 
 static G_NORETURN void die(GError *err)
 {
@@ -573,9 +525,7 @@ int main(int argc, char **argv)
     vfio_sim_install(sim);
 
     TimedKernel tk = { 0 };
-    vfio_kernel_get(&tk.inner, &tk.inner_opaque);
-    g_autofree char *root = g_strdup(vfio_kernel_sysfs_root());
-    vfio_kernel_install(&timed_ops, &tk, root);
+    timed_kernel_install(&tk, bench_clock);
 
     VFIODevice *devs[2];
     for (unsigned i = 0; i < 2; i++) {
@@ -653,7 +603,7 @@ int main(int argc, char **argv)
     if (!iommufd_backend_free(be, &err)) {
         die(err);
     }
-    vfio_kernel_install(tk.inner, tk.inner_opaque, root);
+    timed_kernel_uninstall(&tk);
 
     unsigned left = vfio_sim_live_objects(sim);
     if (left) {
