@@ -52,6 +52,9 @@ step "unit tests (valgrind: no leak, no error)"
 meson test -C build --suite unit --setup valgrind --print-errorlogs --num-processes 2 \
     --logbase unit
 
+step "the demo tool end to end"
+meson test -C build --suite tool --print-errorlogs --logbase tool
+
 step "benchmarks (short run: fails only on a crash)"
 meson test -C build --suite bench --print-errorlogs --num-processes 1 --logbase bench
 
@@ -62,4 +65,4 @@ VFIO_IOMMUFD_VM_REQUIRED=1 \
 step "summary"
 python3 scripts/test-summary.py build/meson-logs/unit-plain.json \
     build-asan/meson-logs/unit-asan.json build/meson-logs/unit-valgrind.json \
-    build/meson-logs/bench.json build/meson-logs/vm.json
+    build/meson-logs/tool.json build/meson-logs/bench.json build/meson-logs/vm.json

@@ -345,16 +345,43 @@ static void free_devices(DemoReport *r)
     }
 }
 
+/* Run the flow on the devices of @r with a new backend, free them, print
+ * the report. @sim: the simulated kernel, or NULL for the real one. */
+static int run_and_report(const DemoOptions *o, DemoReport *r, VfioSim *sim)
+{
+    g_autoptr(GError) err = NULL;
+    IOMMUFDBackend *be = iommufd_backend_new();
+    bool ok = run_flow(r, be, sim, &err);
+
+    free_devices(r);
+    if (!iommufd_backend_free(be, err ? NULL : &err)) {
+        ok = false;
+    }
+    if (sim) {
+        r->leaked_objects = vfio_sim_live_objects(sim);
+        demo_report_log(r, "kernel objects left: %" PRId64 ", open fds left: %u",
+                        r->leaked_objects, vfio_sim_open_fds(sim));
+    }
+    if (o->json) {
+        demo_report_print_json(r, stdout);
+    } else {
+        demo_report_print_text(r, stdout);
+    }
+    if (!ok) {
+        fprintf(stderr, "vfio-iommufd: demo failed: %s\n", err ? err->message : "see log");
+        return EXIT_FAILURE;
+    }
+    return r->leaked_objects > 0 ? EXIT_FAILURE : EXIT_SUCCESS;
+}
+
 static int run_simulated(const DemoOptions *o)
 {
     g_autoptr(GError) err = NULL;
     g_autoptr(GKeyFile) kf = g_key_file_new();
     g_autoptr(DemoReport) r = demo_report_new("simulated");
     g_autoptr(VfioSim) sim = vfio_sim_new(&err);
-    IOMMUFDBackend *be;
     const char **names;
     unsigned n;
-    bool ok;
 
     if (!sim) {
         fprintf(stderr, "vfio-iommufd: %s\n", err->message);
@@ -402,33 +429,13 @@ static int run_simulated(const DemoOptions *o)
     }
     g_free(names);
 
-    be = iommufd_backend_new();
-    ok = run_flow(r, be, sim, &err);
-    free_devices(r);
-    if (!iommufd_backend_free(be, err ? NULL : &err)) {
-        ok = false;
-    }
-    r->leaked_objects = vfio_sim_live_objects(sim);
-    demo_report_log(r, "kernel objects left: %" PRId64 ", open fds left: %u",
-                    r->leaked_objects, vfio_sim_open_fds(sim));
-    if (o->json) {
-        demo_report_print_json(r, stdout);
-    } else {
-        demo_report_print_text(r, stdout);
-    }
-    if (!ok) {
-        fprintf(stderr, "vfio-iommufd: demo failed: %s\n", err ? err->message : "see log");
-        return EXIT_FAILURE;
-    }
-    return r->leaked_objects == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return run_and_report(o, r, sim);
 }
 
 static int run_real(const DemoOptions *o)
 {
     g_autoptr(GError) err = NULL;
     g_autoptr(DemoReport) r = demo_report_new("linux");
-    IOMMUFDBackend *be;
-    bool ok;
 
     for (guint i = 0; i < o->devices->len; i++) {
         const char *arg = g_ptr_array_index(o->devices, i);
@@ -444,22 +451,7 @@ static int run_real(const DemoOptions *o)
                    err->code == VFIO_IOMMUFD_ERROR_INVALID_ARGUMENT ? EXIT_USAGE : EXIT_FAILURE;
         }
     }
-    be = iommufd_backend_new();
-    ok = run_flow(r, be, NULL, &err);
-    free_devices(r);
-    if (!iommufd_backend_free(be, err ? NULL : &err)) {
-        ok = false;
-    }
-    if (o->json) {
-        demo_report_print_json(r, stdout);
-    } else {
-        demo_report_print_text(r, stdout);
-    }
-    if (!ok) {
-        fprintf(stderr, "vfio-iommufd: demo failed: %s\n", err ? err->message : "see log");
-        return EXIT_FAILURE;
-    }
-    return EXIT_SUCCESS;
+    return run_and_report(o, r, NULL);
 }
 
 int main(int argc, char **argv)
