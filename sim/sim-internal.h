@@ -86,6 +86,8 @@ typedef struct SimDevice {
     SimIommu *iommu;            /* NULL: an mdev */
     bool dma_logging;           /* offers VFIO_DEVICE_FEATURE_DMA_LOGGING_* */
     char *bdf;                  /* PCI address, NULL for an mdev */
+    uint16_t pci_vendor;        /* sysfs vendor/device of a PCI device */
+    uint16_t pci_device;
     char *uuid;                 /* mdev UUID, NULL for a PCI device */
     char *sysfs_path;           /* its directory under devices/ */
     SimDeviceFile *bound;       /* the device file it is bound through */
@@ -143,7 +145,6 @@ struct SimCtx {
     VfioSim *sim;
     int fd;                     /* -1 once closed while devices are bound */
     GHashTable *objects;        /* id -> SimObj (owned) */
-    uint32_t next_id;
     unsigned bound_devices;
 };
 
@@ -250,6 +251,10 @@ struct VfioSim {
 
 SimIommu *sim_find_iommu(const VfioSim *sim, const char *name);
 SimDevice *sim_find_device(const VfioSim *sim, const char *name);
+/* vfio_sim_add_device() with the PCI vendor/device ids of its sysfs
+ * directory (ignored for an mdev). */
+bool sim_add_device(VfioSim *sim, const char *name, const char *iommu_name, bool dma_logging,
+                    uint16_t pci_vendor, uint16_t pci_device, GError **errp);
 /* Returns: the iommufd context open as @fd, or NULL. */
 SimCtx *sim_lookup_iommufd(VfioSim *sim, int fd);
 /* Set up DMA log state of a device and release it. */

@@ -26,7 +26,6 @@ SimCtx *sim_ctx_new(VfioSim *sim, int fd)
     ctx->sim = sim;
     ctx->fd = fd;
     ctx->objects = g_hash_table_new(g_direct_hash, g_direct_equal);
-    ctx->next_id = 1;
     g_ptr_array_add(sim->contexts, ctx);
     return ctx;
 }
@@ -65,10 +64,14 @@ SimObj *sim_obj_new(SimCtx *ctx, SimObjType type)
 
     obj->type = type;
     obj->ctx = ctx;
-    while (!ctx->next_id || sim_ctx_lookup(ctx, ctx->next_id)) {
-        ctx->next_id++;
+    /* The lowest free id, as the kernel's xa_alloc() on ictx->objects: ids
+     * of destroyed objects are handed out again (the real kernel in
+     * tests/vm: an mdev bound after an IOAS and a HWPT were destroyed gets
+     * the IOAS's old id). */
+    obj->id = 1;
+    while (sim_ctx_lookup(ctx, obj->id)) {
+        obj->id++;
     }
-    obj->id = ctx->next_id++;
     if (type == SIM_OBJ_IOAS) {
         obj->maps = g_array_new(FALSE, FALSE, sizeof(SimMapping));
     }

@@ -4,6 +4,7 @@
  *
  * Laid out as Linux does, with relative symlinks:
  *   <root>/devices/pci0000:00/<BDF>/vfio-dev/vfioN/dev
+ *   <root>/devices/pci0000:00/<BDF>/{vendor,device}   ("0x1234\n")
  *   <root>/devices/pci0000:00/<BDF>/subsystem -> ../../../bus/pci
  *   <root>/bus/pci/devices/<BDF> -> ../../../devices/pci0000:00/<BDF>
  *   <root>/devices/virtual/mdev_parent/<UUID>/vfio-dev/vfioN/dev
@@ -51,6 +52,18 @@ static bool make_link(const char *target, const char *path, GError **errp)
     return true;
 }
 
+static bool write_attr(const char *path, const char *text, GError **errp)
+{
+    g_autoptr(GError) local = NULL;
+
+    if (!g_file_set_contents(path, text, -1, &local)) {
+        g_set_error(errp, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_HOST,
+                    "simulated sysfs: %s", local->message);
+        return false;
+    }
+    return true;
+}
+
 bool sim_sysfs_init(const char *root, GError **errp)
 {
     static const char *const dirs[] = {
@@ -86,15 +99,19 @@ bool sim_sysfs_add_device(const char *root, SimDevice *dev, GError **errp)
     g_autofree char *bus_target = pci ?
         g_build_filename("..", "..", "..", "devices", "pci0000:00", name, NULL) :
         g_build_filename("..", "..", "..", "devices", "virtual", "mdev_parent", name, NULL);
-    g_autoptr(GError) local = NULL;
 
-    if (!make_dir(cdev_dir, errp)) {
+    if (!make_dir(cdev_dir, errp) || !write_attr(dev_attr, dev_text, errp)) {
         return false;
     }
-    if (!g_file_set_contents(dev_attr, dev_text, -1, &local)) {
-        g_set_error(errp, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_HOST,
-                    "simulated sysfs: %s", local->message);
-        return false;
+    if (pci) {
+        g_autofree char *vendor = g_build_filename(dir, "vendor", NULL);
+        g_autofree char *device = g_build_filename(dir, "device", NULL);
+        g_autofree char *vendor_text = g_strdup_printf("0x%04x\n", dev->pci_vendor);
+        g_autofree char *device_text = g_strdup_printf("0x%04x\n", dev->pci_device);
+
+        if (!write_attr(vendor, vendor_text, errp) || !write_attr(device, device_text, errp)) {
+            return false;
+        }
     }
     if (!make_link(pci ? "../../../bus/pci" : "../../../../bus/mdev", subsystem, errp) ||
         !make_link(bus_target, bus_link, errp)) {

@@ -8,6 +8,7 @@
  *   [device nic0]
  *   iommu=vtd0
  *   dma-logging=false
+ *   pci-id=1234:11e8       (sysfs vendor:device, hex; default 1b36:0005)
  *
  *   [device mtty0]
  *   mdev=true
@@ -30,6 +31,8 @@ typedef struct TopoDevice {
     char *name;
     char *iommu;                /* NULL for an mdev */
     bool dma_logging;
+    uint16_t pci_vendor;
+    uint16_t pci_device;
 } TopoDevice;
 
 static void topo_iommu_clear(gpointer p)
@@ -67,6 +70,22 @@ static bool get_bool(GKeyFile *kf, const char *group, const char *key, bool *out
         return invalid(errp, "[%s] %s is not a boolean", group, key);
     }
     *out = v;
+    return true;
+}
+
+/* "VVVV:DDDD" (four hex digits each) into @vendor and @device. */
+static bool parse_pci_id(const char *text, uint16_t *vendor, uint16_t *device)
+{
+    if (!text || strlen(text) != 9 || text[4] != ':') {
+        return false;
+    }
+    for (int i = 0; i < 9; i++) {
+        if (i != 4 && !g_ascii_isxdigit(text[i])) {
+            return false;
+        }
+    }
+    *vendor = g_ascii_strtoull(text, NULL, 16);
+    *device = g_ascii_strtoull(text + 5, NULL, 16);
     return true;
 }
 
@@ -115,8 +134,10 @@ static bool topo_parse(VfioSim *sim, GKeyFile *kf, GArray *iommus, GArray *devic
                 t.name = g_strdup(name);
                 g_array_append_val(iommus, t);
             } else if (g_str_equal(kind, "device") && pass == 1) {
-                TopoDevice t = { 0 };
+                TopoDevice t = { .pci_vendor = VFIO_SIM_PCI_VENDOR_DEFAULT,
+                                 .pci_device = VFIO_SIM_PCI_DEVICE_DEFAULT };
                 bool mdev = false;
+                g_autofree char *pci_id = NULL;
 
                 if (sim_find_device(sim, name) || name_taken(iommus, devices, name, false)) {
                     return invalid(errp, "[%s]: device %s defined twice", *g, name);
@@ -124,6 +145,14 @@ static bool topo_parse(VfioSim *sim, GKeyFile *kf, GArray *iommus, GArray *devic
                 if (!get_bool(kf, *g, "mdev", &mdev, errp) ||
                     !get_bool(kf, *g, "dma-logging", &t.dma_logging, errp)) {
                     return false;
+                }
+                pci_id = g_key_file_get_string(kf, *g, "pci-id", NULL);
+                if (pci_id && mdev) {
+                    return invalid(errp, "[%s]: an mdev has no PCI id (%s)", *g, pci_id);
+                }
+                if (pci_id && !parse_pci_id(pci_id, &t.pci_vendor, &t.pci_device)) {
+                    return invalid(errp, "[%s]: pci-id %s is not VENDOR:DEVICE (hex)", *g,
+                                   pci_id);
                 }
                 t.name = g_strdup(name);
                 t.iommu = g_key_file_get_string(kf, *g, "iommu", NULL);
@@ -165,7 +194,8 @@ static bool topo_load(VfioSim *sim, GKeyFile *kf, GError **errp)
     for (guint i = 0; i < devices->len; i++) {
         TopoDevice *t = &g_array_index(devices, TopoDevice, i);
 
-        if (!vfio_sim_add_device(sim, t->name, t->iommu, t->dma_logging, errp)) {
+        if (!sim_add_device(sim, t->name, t->iommu, t->dma_logging, t->pci_vendor,
+                            t->pci_device, errp)) {
             return false;
         }
     }

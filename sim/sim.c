@@ -112,6 +112,13 @@ bool vfio_sim_add_iommu(VfioSim *sim, const char *name, const VfioSimIommuConfig
 bool vfio_sim_add_device(VfioSim *sim, const char *name, const char *iommu_name,
                          bool dma_logging, GError **errp)
 {
+    return sim_add_device(sim, name, iommu_name, dma_logging, VFIO_SIM_PCI_VENDOR_DEFAULT,
+                          VFIO_SIM_PCI_DEVICE_DEFAULT, errp);
+}
+
+bool sim_add_device(VfioSim *sim, const char *name, const char *iommu_name, bool dma_logging,
+                    uint16_t pci_vendor, uint16_t pci_device, GError **errp)
+{
     SimIommu *iommu = NULL;
     SimDevice *dev;
 
@@ -140,6 +147,9 @@ bool vfio_sim_add_device(VfioSim *sim, const char *name, const char *iommu_name,
     dev->dma_logging = dma_logging;
     if (iommu) {
         unsigned k = sim->next_pci_slot;
+
+        dev->pci_vendor = pci_vendor;
+        dev->pci_device = pci_device;
 
         /* 31 devices per bus, slots 1..31 */
         dev->bdf = g_strdup_printf("0000:%02x:%02x.0", k / 31, k % 31 + 1);

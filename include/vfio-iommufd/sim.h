@@ -56,6 +56,11 @@ typedef enum {
     VFIO_SIM_OP__COUNT,
 } VfioSimOp;
 
+/* The sysfs vendor/device ids of a PCI device added without a pci-id
+ * (topology key): the QEMU PCI test device. */
+#define VFIO_SIM_PCI_VENDOR_DEFAULT 0x1b36
+#define VFIO_SIM_PCI_DEVICE_DEFAULT 0x0005
+
 /* An IOMMU instance. */
 typedef struct VfioSimIommuConfig {
     bool dirty_tracking;      /* reports IOMMU_HW_CAP_DIRTY_TRACKING */
@@ -111,8 +116,10 @@ VFIO_IOMMUFD_API bool vfio_sim_add_iommu(VfioSim *sim, const char *name,
  * @dma_logging: whether the device offers VFIO DMA logging
  *   (VFIO_DEVICE_FEATURE_DMA_LOGGING_*).
  *
- * A PCI device gets the next free BDF (0000:00:01.0, 0000:00:02.0, ...); an
- * mdev a UUID. Its sysfs directory gets vfio-dev/vfioN and a subsystem link;
+ * A PCI device gets the next free BDF (0000:00:01.0, 0000:00:02.0, ...) and
+ * the vendor/device ids VFIO_SIM_PCI_{VENDOR,DEVICE}_DEFAULT; an mdev a
+ * UUID. Its sysfs directory gets vfio-dev/vfioN and a subsystem link (a PCI
+ * device also "vendor" and "device" files, "0x1b36\n" as in Linux);
  * /dev/vfio/devices/vfioN opens it.
  */
 VFIO_IOMMUFD_API bool vfio_sim_add_device(VfioSim *sim, const char *name, const char *iommu,
@@ -121,12 +128,14 @@ VFIO_IOMMUFD_API bool vfio_sim_add_device(VfioSim *sim, const char *name, const 
 /**
  * vfio_sim_load_topology:
  * @path: a key file with [iommu NAME] sections (dirty-tracking=bool) and
- *   [device NAME] sections (iommu=NAME, or mdev=true; dma-logging=bool).
+ *   [device NAME] sections (iommu=NAME, or mdev=true; dma-logging=bool;
+ *   pci-id=VVVV:DDDD, hex, the sysfs vendor/device of a PCI device).
  *   Other keys (for example want-dirty-tracking, which is the VMM's and not
  *   the kernel's) are ignored.
  *
  * Errors: HOST (unreadable file, bad key-file syntax), INVALID_ARGUMENT (an
- * unknown section kind, a device naming no or an unknown IOMMU, duplicates).
+ * unknown section kind, a device naming no or an unknown IOMMU, duplicates,
+ * a malformed pci-id or one on an mdev).
  * Nothing is added when loading fails.
  */
 VFIO_IOMMUFD_API bool vfio_sim_load_topology(VfioSim *sim, const char *path, GError **errp);
