@@ -3,7 +3,8 @@
 #
 # Install what is missing (Debian 12, as root), build with -Werror and run
 # every test: the unit tests plain, under AddressSanitizer + UBSan and under
-# valgrind, the benchmarks' short versions, and the real-kernel suite (builds
+# valgrind, the agreement suite (the real-kernel scenarios on the kernel
+# model), the benchmarks' short versions, and the real-kernel suite (builds
 # a kernel once, cached in ${XDG_CACHE_HOME:-~/.cache}/vfio-iommufd, and
 # boots it under QEMU).
 #
@@ -52,6 +53,12 @@ step "unit tests (valgrind: no leak, no error)"
 meson test -C build --suite unit --setup valgrind --print-errorlogs --num-processes 2 \
     --logbase unit
 
+step "agreement: the VM's boot-1 scenarios on the kernel model (tests/vm/guest-tests --sim)"
+meson test -C build --suite agreement --print-errorlogs --logbase agreement
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1 \
+UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+    meson test -C build-asan --suite agreement --print-errorlogs --logbase agreement-asan
+
 step "the demo tool end to end"
 meson test -C build --suite tool --print-errorlogs --logbase tool
 
@@ -65,4 +72,5 @@ VFIO_IOMMUFD_VM_REQUIRED=1 \
 step "summary"
 python3 scripts/test-summary.py build/meson-logs/unit-plain.json \
     build-asan/meson-logs/unit-asan.json build/meson-logs/unit-valgrind.json \
+    build/meson-logs/agreement.json build-asan/meson-logs/agreement-asan.json \
     build/meson-logs/tool.json build/meson-logs/bench.json build/meson-logs/vm.json

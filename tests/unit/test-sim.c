@@ -282,6 +282,53 @@ static void test_topology_sysfs(void **state)
     assert_false(g_file_test(root, G_FILE_TEST_EXISTS));
 }
 
+static void assert_attr(const char *dir, const char *file, const char *want)
+{
+    g_autofree char *path = g_build_filename(dir, file, NULL);
+    g_autofree char *text = NULL;
+
+    assert_true(g_file_get_contents(path, &text, NULL, NULL));
+    assert_string_equal(text, want);
+}
+
+/* PCI devices have sysfs vendor/device files (pci-id=, or the default);
+ * an mdev has none. */
+static void test_topology_pci_id(void **state)
+{
+    VfioSim *sim = test_sim_new("[iommu a]\n[device edu]\niommu=a\npci-id=1234:11E8\n"
+                                "[device plain]\niommu=a\n[device m]\nmdev=true\n");
+    g_autofree char *mv = g_build_filename(vfio_sim_device_sysfs_path(sim, "m"), "vendor", NULL);
+    static const char *const bad[] = {
+        "1234", "1234:11e", "1234:11e8:0", "0x12:11e8", "12 4:11e8", "+234:11e8", "g234:11e8",
+        "",
+    };
+
+    assert_attr(vfio_sim_device_sysfs_path(sim, "edu"), "vendor", "0x1234\n");
+    assert_attr(vfio_sim_device_sysfs_path(sim, "edu"), "device", "0x11e8\n");
+    assert_attr(vfio_sim_device_sysfs_path(sim, "plain"), "vendor", "0x1b36\n");
+    assert_attr(vfio_sim_device_sysfs_path(sim, "plain"), "device", "0x0005\n");
+    assert_false(g_file_test(mv, G_FILE_TEST_EXISTS));
+    for (size_t i = 0; i < G_N_ELEMENTS(bad); i++) {
+        g_autoptr(GError) err = NULL;
+        g_autofree char *topo = g_strdup_printf("[device x]\niommu=a\npci-id=%s\n", bad[i]);
+        unsigned n;
+        g_autofree const char **names = NULL;
+
+        assert_false(vfio_sim_load_topology_data(sim, topo, &err));
+        assert_gerror(err, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_INVALID_ARGUMENT);
+        names = vfio_sim_device_names(sim, &n);
+        assert_int_equal(n, 3);
+    }
+    {
+        g_autoptr(GError) err = NULL;
+
+        assert_false(vfio_sim_load_topology_data(sim, "[device y]\nmdev=true\npci-id=1234:11e8\n",
+                                                 &err));
+        assert_gerror(err, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_INVALID_ARGUMENT);
+    }
+    test_sim_free_clean(sim);
+}
+
 static void test_topology_errors(void **state)
 {
     g_autoptr(GError) err = NULL;
@@ -405,6 +452,16 @@ static void test_destroy(void **state)
     assert_int_equal(destroy(fd, hwpt), -ENOENT);
     assert_int_equal(destroy(fd, ioas), 0);
     assert_int_equal(vfio_sim_live_objects_fd(sim, fd), 2);
+    /* New objects get the lowest free id, as the kernel's xa_alloc(): the
+     * first IOAS's, then the HWPT's (the real kernel in tests/vm agrees). */
+    {
+        uint32_t a = ioas_alloc(fd), b = ioas_alloc(fd);
+
+        assert_int_equal(a, ioas);          /* 1 */
+        assert_int_equal(b, ioas2);         /* 2, not after hwpt */
+        assert_int_equal(destroy(fd, a), 0);
+        assert_int_equal(destroy(fd, b), 0);
+    }
     assert_int_equal(vfio_kernel_close(d1), 0);
     assert_int_equal(vfio_kernel_close(m1), 0);
     assert_int_equal(vfio_sim_live_objects(sim), 0);
@@ -1303,6 +1360,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_topology_sysfs),
         cmocka_unit_test(test_topology_errors),
+        cmocka_unit_test(test_topology_pci_id),
         cmocka_unit_test(test_open_close),
         cmocka_unit_test(test_sizes),
         cmocka_unit_test(test_destroy),

@@ -9,6 +9,14 @@
  *                              only entry of /sys/bus/mdev/devices)
  *   guest-tests --mode mock    boot 2: the kernel's mock IOMMU
  *                              (CONFIG_IOMMUFD_TEST) for dirty tracking
+ *   guest-tests --sim          the boot-1 scenarios on the kernel model
+ *                              (sim/): a VfioSim mirroring the VM (one VT-d
+ *                              instance without dirty tracking, two PCI
+ *                              devices with the edu's ids 1234:11e8, one
+ *                              mdev offering DMA logging), with the same
+ *                              assertions, so model and real kernel must
+ *                              agree (meson suite "agreement"); only what
+ *                              needs the real edu device is simulated
  *   guest-tests                a real host: the devices listed in
  *                              VFIO_IOMMUFD_TEST_DEVICES (already bound to
  *                              vfio-pci), optional VFIO_IOMMUFD_TEST_MDEV;
@@ -44,6 +52,8 @@
 #include "vfio-iommufd/vfio-device.h"
 #include "vfio-iommufd/vfio-container.h"
 #include "vfio-iommufd/vfio-dirty.h"
+#include "vfio-iommufd/kernel.h"
+#include "vfio-iommufd/sim.h"
 
 /* The mock IOMMU's test ioctl: from the kernel source (run.sh adds its
  * drivers/iommu/iommufd to the include path). Without it the mock tests are
@@ -59,13 +69,14 @@
 
 typedef enum { T_PASS, T_FAIL, T_SKIP } TResult;
 
-typedef enum { MODE_HOST, MODE_IOMMU, MODE_MOCK } Mode;
+typedef enum { MODE_HOST, MODE_IOMMU, MODE_MOCK, MODE_SIM } Mode;
 
 #define EDU_MAX 8
 
 typedef struct Ctx {
     Mode mode;
     bool strict;                 /* the emulated platform: exact expectations */
+    VfioSim *sim;                /* --sim: the kernel model standing for the VM */
     GString *why;                /* first failure / skip reason of a test */
 
     /* iommu / host mode */
@@ -213,9 +224,16 @@ static bool read_sysfs_hex(const char *dir, const char *file, unsigned long *val
     return true;
 }
 
+/* <sysfs>/@rel: "/sys" on Linux, the model's tree in --sim mode. */
+static char *sysfs_path(const char *rel)
+{
+    return g_build_filename(vfio_kernel_sysfs_root(), rel, NULL);
+}
+
 static bool is_edu_bdf(const char *bdf)
 {
-    g_autofree char *dir = g_build_filename("/sys/bus/pci/devices", bdf, NULL);
+    g_autofree char *pci = sysfs_path("bus/pci/devices");
+    g_autofree char *dir = g_build_filename(pci, bdf, NULL);
     unsigned long vendor, device;
 
     return read_sysfs_hex(dir, "vendor", &vendor) && read_sysfs_hex(dir, "device", &device) &&
@@ -230,7 +248,8 @@ static int cmp_str(const void *a, const void *b)
 /* All edu devices (1234:11e8) in sysfs, sorted. */
 static unsigned scan_edu(char **out, unsigned max)
 {
-    DIR *d = opendir("/sys/bus/pci/devices");
+    g_autofree char *pci = sysfs_path("bus/pci/devices");
+    DIR *d = opendir(pci);
     struct dirent *e;
     unsigned n = 0;
 
@@ -248,11 +267,13 @@ static unsigned scan_edu(char **out, unsigned max)
 }
 
 /* The mdev to test: in the VM the one /init made (VMTEST_MDEV, else the
- * only one in sysfs); on a host only VFIO_IOMMUFD_TEST_MDEV (never an mdev
- * the user did not name). */
+ * only one in sysfs), on the model the only one in its sysfs; on a host
+ * only VFIO_IOMMUFD_TEST_MDEV (never an mdev the user did not name). */
 static char *find_mdev(Mode mode)
 {
-    const char *env = getenv(mode == MODE_IOMMU ? "VMTEST_MDEV" : "VFIO_IOMMUFD_TEST_MDEV");
+    const char *env = mode == MODE_SIM ? NULL :
+                      getenv(mode == MODE_IOMMU ? "VMTEST_MDEV" : "VFIO_IOMMUFD_TEST_MDEV");
+    g_autofree char *mdevs = sysfs_path("bus/mdev/devices");
     DIR *d;
     struct dirent *e;
     char *found = NULL;
@@ -260,16 +281,16 @@ static char *find_mdev(Mode mode)
     if (env && *env) {
         return g_strdup(env);
     }
-    if (mode != MODE_IOMMU) {
+    if (mode != MODE_IOMMU && mode != MODE_SIM) {
         return NULL;
     }
-    d = opendir("/sys/bus/mdev/devices");
+    d = opendir(mdevs);
     if (!d) {
         return NULL;
     }
     while ((e = readdir(d))) {
         if (e->d_name[0] != '.' && !found) {
-            found = g_build_filename("/sys/bus/mdev/devices", e->d_name, NULL);
+            found = g_build_filename(mdevs, e->d_name, NULL);
         }
     }
     closedir(d);
@@ -357,6 +378,9 @@ static TResult t_iova_ranges(Ctx *c)
     }
     note(c, "alignment 0x%" PRIx64, align);
     CHECK(in_ranges(r, n, 0x100000, 0x2fffff), "0x100000..0x2fffff not allowed");
+    /* No domain on the IOAS yet: everything, byte alignment. */
+    EXPECT_VM(n == 1 && r[0].start == 0 && r[0].last == UINT64_MAX, "%zu range(s)", n);
+    EXPECT_VM(align == 1, "alignment 0x%" PRIx64, align);
     return T_PASS;
 }
 
@@ -391,6 +415,15 @@ static TResult t_map_any(Ctx *c)
     CHECK(in_ranges(r, n, iova, iova + MAP_SIZE - 1), "iova 0x%" PRIx64 " outside the ranges", iova);
     CHECK(iova + MAP_SIZE <= 0x100000 || iova >= 0x100000 + MAP_SIZE,
           "iova 0x%" PRIx64 " overlaps the fixed mapping", iova);
+    /* Placement (iopt_alloc_iova()): the lowest free IOVA from PAGE_SIZE on,
+     * aligned to the smaller of the length and the buffer's alignment. */
+    {
+        uint64_t a = MIN((uint64_t)MAP_SIZE, (uint64_t)1 << __builtin_ctzll((uintptr_t)buf));
+
+        a = MAX(a, align);
+        EXPECT_VM(iova == ((uint64_t)4096 + a - 1) / a * a, "iova 0x%" PRIx64 " for buffer %p",
+                  iova, buf);
+    }
     return T_PASS;
 }
 
@@ -432,7 +465,7 @@ static TResult t_find_devices(Ctx *c)
 {
     unsigned i;
 
-    if (c->mode == MODE_IOMMU) {
+    if (c->mode == MODE_IOMMU || c->mode == MODE_SIM) {
         c->nr_pci = scan_edu(c->bdf, EDU_MAX);
         CHECK(c->nr_pci == 2, "found %u edu devices (1234:11e8), want 2", c->nr_pci);
     } else {
@@ -450,7 +483,8 @@ static TResult t_find_devices(Ctx *c)
         }
     }
     for (i = 0; i < c->nr_pci; i++) {
-        g_autofree char *vd = g_strdup_printf("/sys/bus/pci/devices/%s/vfio-dev", c->bdf[i]);
+        g_autofree char *rel = g_strdup_printf("bus/pci/devices/%s/vfio-dev", c->bdf[i]);
+        g_autofree char *vd = sysfs_path(rel);
 
         c->is_edu[i] = is_edu_bdf(c->bdf[i]);
         note(c, "device %s%s", c->bdf[i], c->is_edu[i] ? " (edu)" : "");
@@ -458,7 +492,7 @@ static TResult t_find_devices(Ctx *c)
               c->bdf[i], vd);
     }
     c->mdev_path = find_mdev(c->mode);
-    if (c->mode == MODE_IOMMU) {
+    if (c->mode == MODE_IOMMU || c->mode == MODE_SIM) {
         CHECK(c->mdev_path, "no mdev in /sys/bus/mdev/devices");
     }
     return T_PASS;
@@ -500,6 +534,9 @@ static TResult t_bind(Ctx *c)
         CHECK(vfio_device_get_devid(c->pci[i]) != 0, "devid 0");
         CHECK(vfio_device_get_attached_pt(c->pci[i]) == 0, "attached right after bind");
         note(c, "%s: devid %u", c->bdf[i], vfio_device_get_devid(c->pci[i]));
+        /* Object ids: the lowest free one (the IOAS has 1). */
+        EXPECT_VM(vfio_device_get_devid(c->pci[i]) == c->ioas + 1 + i, "devid %u",
+                  vfio_device_get_devid(c->pci[i]));
     }
     CHECK(iommufd_backend_users(c->be) == users + c->nr_pci, "users %u",
           iommufd_backend_users(c->be));
@@ -550,6 +587,8 @@ static TResult t_hw_info(Ctx *c)
         EXPECT_VM(hw.type == IOMMU_HW_INFO_TYPE_INTEL_VTD, "type %u", hw.type);
         EXPECT_VM(!(hw.capabilities & IOMMU_HW_CAP_DIRTY_TRACKING),
                   "capabilities 0x%" PRIx64, hw.capabilities);
+        EXPECT_VM(hw.data_len == sizeof(vtd), "data_len %u", hw.data_len);
+        EXPECT_VM(hw.max_pasid_log2 == 0, "max_pasid_log2 %u", hw.max_pasid_log2);
         if (hw.type == IOMMU_HW_INFO_TYPE_INTEL_VTD) {
             CHECK(hw.data_len >= sizeof(vtd), "data_len %u", hw.data_len);
             CHECK(vtd.cap_reg != 0 || vtd.ecap_reg != 0, "empty VT-d registers");
@@ -589,6 +628,7 @@ static TResult t_destroy_busy(Ctx *c)
     OK(iommufd_backend_alloc_ioas(c->be, &ioas, errp));
     OK(iommufd_backend_alloc_hwpt(c->be, vfio_device_get_devid(d), ioas, 0,
                                   IOMMU_HWPT_DATA_NONE, 0, NULL, &hwpt, errp));
+    EXPECT_VM(ioas == c->ioas + 1 + c->nr_pci && hwpt == ioas + 1, "ioas %u hwpt %u", ioas, hwpt);
     /* An IOAS with a HWPT on it. */
     KERR(iommufd_backend_free_id(c->be, ioas, errp), EBUSY);
     OK(vfio_device_attach(d, hwpt, &pt, errp));
@@ -619,6 +659,11 @@ static TResult t_mdev_detect(Ctx *c)
     CHECK(strcmp(vfio_device_get_name(c->mdev), base) == 0, "name %s",
           vfio_device_get_name(c->mdev));
     OK(vfio_device_bind(c->mdev, c->be, errp));
+    note(c, "mdev: devid %u", vfio_device_get_devid(c->mdev));
+    /* Its access object gets the lowest free id: the one of the IOAS the
+     * previous test destroyed. */
+    EXPECT_VM(vfio_device_get_devid(c->mdev) == c->ioas + 1 + c->nr_pci, "mdev devid %u",
+              vfio_device_get_devid(c->mdev));
     KERR(vfio_device_get_hw_info(c->mdev, &hw, errp), ENOENT);
     /* A PCI device is not an mdev (checked again next to the mdev). */
     if (c->pci[0]) {
@@ -668,6 +713,10 @@ static TResult t_container_attach(Ctx *c)
           "attached pt %u, hwpt %u", vfio_device_get_attached_pt(c->pci[0]), vfio_hwpt_get_id(h));
     EXPECT_VM(!(vfio_hwpt_get_flags(h) & IOMMU_HWPT_ALLOC_DIRTY_TRACKING),
               "hwpt flags 0x%x", vfio_hwpt_get_flags(h));
+    note(c, "container: ioas %u hwpt %u", vfio_container_get_ioas_id(ct), vfio_hwpt_get_id(h));
+    EXPECT_VM(vfio_container_get_ioas_id(ct) == c->ioas + 2 + c->nr_pci &&
+              vfio_hwpt_get_id(h) == c->ioas + 3 + c->nr_pci,
+              "container ioas %u hwpt %u", vfio_container_get_ioas_id(ct), vfio_hwpt_get_id(h));
     for (i = 1; i < c->nr_pci; i++) {
         OK(vfio_address_space_attach_device(c->as, c->be, c->pci[i], NULL, errp));
         note(c, "%s: hwpt %u after %u attempt(s)", c->bdf[i],
@@ -744,6 +793,9 @@ static TResult t_kernel_ranges_attached(Ctx *c)
     CHECK(n >= 1, "no range");
     /* The x86 MSI window is reserved once a device is attached. */
     EXPECT_VM(!overlaps_ranges(r, n, 0xfee00000, 0xfeefffff), "MSI window allowed");
+    /* Exactly: the VT-d domain's 48-bit aperture minus the MSI window. */
+    EXPECT_VM(n == 2 && r[0].start == 0 && r[0].last == 0xfedfffff &&
+              r[1].start == 0xfef00000 && r[1].last == 0xffffffffffffull, "%zu range(s)", n);
     EXPECT_VM(align == 4096, "alignment 0x%" PRIx64, align);
     /* A map into the reserved window is refused by the kernel. */
     buf = alloc_pages(4096);
@@ -1036,6 +1088,38 @@ static int edu_index(Ctx *c)
     return -1;
 }
 
+/* --sim: the model's name of the device at @bdf. */
+static const char *sim_device_name(Ctx *c, const char *bdf)
+{
+    g_autofree const char **names = NULL;
+    unsigned n = 0, k;
+
+    names = vfio_sim_device_names(c->sim, &n);
+    for (k = 0; k < n; k++) {
+        const char *b = vfio_sim_device_bdf(c->sim, names[k]);
+
+        if (b && !strcmp(b, bdf)) {
+            return names[k];
+        }
+    }
+    return NULL;
+}
+
+/* --sim: the edu's DMA engine is not modelled; the device writing the
+ * range (vfio_sim_dma_write(), which faults where nothing is mapped in its
+ * IOAS) stands for it. No data moves. */
+static bool sim_dma(Ctx *c, int i, uint64_t iova, uint64_t len, GError **errp)
+{
+    const char *name = sim_device_name(c, c->bdf[i]);
+
+    if (!name) {
+        g_set_error(errp, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_NOT_FOUND,
+                    "no model device at %s", c->bdf[i]);
+        return false;
+    }
+    return vfio_sim_dma_write(c->sim, name, iova, len, errp);
+}
+
 static TResult t_dma_copy(Ctx *c)
 {
     int i = edu_index(c);
@@ -1059,6 +1143,11 @@ static TResult t_dma_copy(Ctx *c)
     OK(vfio_address_space_dma_map(c->as, DMA_IOVA, 2 * 4096, buf, false, errp));
     CHECK(vfio_address_space_mapping_count(c->as) == 1, "%u mappings",
           vfio_address_space_mapping_count(c->as));
+    if (c->sim) {
+        note(c, "on the model: no edu DMA engine; the device writes the mapped range");
+        OK(sim_dma(c, i, DMA_IOVA, 2 * 4096, errp));
+        return T_PASS;
+    }
     if (!edu_open(&e, c->pci[i], why)) {
         FAIL("%s", why->str);
     }
@@ -1098,6 +1187,19 @@ static TResult t_dma_blocked_after_unmap(Ctx *c)
     buf = alloc_pages(4096);
     CHECK(buf, "mmap");
     memset(buf, 0x5a, 4096);
+    if (c->sim) {
+        g_autoptr(GError) err = NULL;
+
+        note(c, "on the model: no edu DMA engine; the device writes the range");
+        CHECK(!sim_dma(c, i, DMA_IOVA + 4096, 4096, &err), "DMA to the unmapped IOVA went through");
+        note(c, "model: %s", err->message);
+        OK(vfio_address_space_dma_map(c->as, DMA_IOVA + 4096, 4096, buf, false, errp));
+        OK(sim_dma(c, i, DMA_IOVA + 4096, 4096, errp));
+        OK(vfio_address_space_dma_unmap(c->as, DMA_IOVA + 4096, 4096, 0, errp));
+        OK(vfio_address_space_detach_device(c->as, c->pci[i], errp));
+        CHECK(vfio_address_space_container_count(c->as) == 0, "container left");
+        return T_PASS;
+    }
     if (!edu_open(&e, c->pci[i], why)) {
         FAIL("%s", why->str);
     }
@@ -1158,6 +1260,12 @@ static TResult t_teardown(Ctx *c)
     CHECK(iommufd_backend_get_fd(c->be) == -1, "fd still open");
     OK(iommufd_backend_free(c->be, errp));
     c->be = NULL;
+    if (c->sim) {
+        /* What only the model can tell: no object and no fd left. */
+        CHECK(vfio_sim_live_objects(c->sim) == 0, "%u objects left",
+              vfio_sim_live_objects(c->sim));
+        CHECK(vfio_sim_open_fds(c->sim) == 0, "%u fds left", vfio_sim_open_fds(c->sim));
+    }
     return T_PASS;
 }
 
@@ -1863,6 +1971,19 @@ static const Test mock_tests[] = {
 
 /* ---- main -------------------------------------------------------------------- */
 
+/*
+ * --sim: the VM of boot 1 as the model's topology. One VT-d instance without
+ * dirty tracking (QEMU's intel-iommu); the two edu devices (1234:11e8) behind
+ * it; another PCI device that is no edu (the VM has more, the scan must pass
+ * them by); the mtty mdev, which offers VFIO DMA logging in 6.12.
+ */
+#define SIM_TOPOLOGY                                                       \
+    "[iommu dmar0]\ndirty-tracking=false\n"                                \
+    "[device other0]\niommu=dmar0\n"                                       \
+    "[device edu0]\niommu=dmar0\npci-id=1234:11e8\n"                       \
+    "[device edu1]\niommu=dmar0\npci-id=1234:11e8\n"                       \
+    "[device mtty0]\nmdev=true\ndma-logging=true\n"
+
 int main(int argc, char **argv)
 {
     Ctx ctx = { 0 };
@@ -1874,8 +1995,10 @@ int main(int argc, char **argv)
     for (i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--mode") && i + 1 < argc) {
             mode = argv[++i];
+        } else if (!strcmp(argv[i], "--sim")) {
+            mode = "sim";
         } else {
-            fprintf(stderr, "usage: %s [--mode iommu|mock|host]\n", argv[0]);
+            fprintf(stderr, "usage: %s [--mode iommu|mock|host|sim] [--sim]\n", argv[0]);
             return 2;
         }
     }
@@ -1887,6 +2010,9 @@ int main(int argc, char **argv)
         c->strict = true;
     } else if (!strcmp(mode, "mock")) {
         c->mode = MODE_MOCK;
+        c->strict = true;
+    } else if (!strcmp(mode, "sim")) {
+        c->mode = MODE_SIM;
         c->strict = true;
     } else {
         fprintf(stderr, "unknown mode %s\n", mode);
@@ -1902,6 +2028,22 @@ int main(int argc, char **argv)
 #endif
     } else if (c->mode == MODE_IOMMU) {
         rc = run_tests(c, iommu_tests, G_N_ELEMENTS(iommu_tests));
+    } else if (c->mode == MODE_SIM) {
+        g_autoptr(GError) err = NULL;
+
+        c->sim = vfio_sim_new(&err);
+        if (!c->sim || !vfio_sim_load_topology_data(c->sim, SIM_TOPOLOGY, &err)) {
+            printf("Bail out! kernel model: %s\n", err->message);
+            g_string_free(c->why, true);
+            vfio_sim_free(c->sim);
+            return 1;
+        }
+        vfio_sim_install(c->sim);
+        printf("# the boot-1 (iommu) scenarios on the kernel model, sysfs at %s\n",
+               vfio_kernel_sysfs_root());
+        rc = run_tests(c, iommu_tests, G_N_ELEMENTS(iommu_tests));
+        vfio_sim_free(c->sim);
+        c->sim = NULL;
     } else {
         const char *env = getenv("VFIO_IOMMUFD_TEST_DEVICES");
 
@@ -1916,6 +2058,10 @@ int main(int argc, char **argv)
         }
         rc = run_tests(c, iommu_tests, G_N_ELEMENTS(iommu_tests));
     }
+    for (i = 0; i < (int)c->nr_pci; i++) {
+        g_free(c->bdf[i]);
+    }
+    g_free(c->mdev_path);
     g_string_free(c->why, true);
     return rc;
 }
