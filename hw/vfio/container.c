@@ -93,16 +93,32 @@ bool vfio_container_check_range(const VFIOContainer *c, const char *what, uint64
     return false;
 }
 
+/* Index of the first mapping of @c whose last byte is >= @iova (the
+ * mappings are sorted and disjoint): a binary search, so unmaps and
+ * overlap checks do not walk every mapping of a vIOMMU-sized list. */
+static guint maps_first(const VFIOContainer *c, uint64_t iova)
+{
+    guint lo = 0, hi = c->maps->len;
+
+    while (lo < hi) {
+        guint mid = lo + (hi - lo) / 2;
+
+        if (g_array_index(c->maps, VFIOContainerMapping, mid).last < iova) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    return lo;
+}
+
 /* The first mapping of @c crossing an edge of [iova, last], or NULL. */
 static const VFIOContainerMapping *mapping_cut(const VFIOContainer *c, uint64_t iova,
                                                uint64_t last)
 {
-    for (guint i = 0; i < c->maps->len; i++) {
+    for (guint i = maps_first(c, iova); i < c->maps->len; i++) {
         const VFIOContainerMapping *m = &g_array_index(c->maps, VFIOContainerMapping, i);
 
-        if (m->last < iova) {
-            continue;
-        }
         if (m->iova > last) {
             break;
         }
@@ -482,12 +498,9 @@ static unsigned mappings_in(const VFIOContainer *c, uint64_t iova, uint64_t last
     unsigned n = 0;
 
     *bytes = 0;
-    for (guint i = 0; i < c->maps->len; i++) {
+    for (guint i = maps_first(c, iova); i < c->maps->len; i++) {
         const VFIOContainerMapping *m = &g_array_index(c->maps, VFIOContainerMapping, i);
 
-        if (m->last < iova) {
-            continue;
-        }
         if (m->iova > last) {
             break;
         }
@@ -499,16 +512,12 @@ static unsigned mappings_in(const VFIOContainer *c, uint64_t iova, uint64_t last
 
 void vfio_container_unmap_resync(VFIOContainer *c, uint64_t iova, uint64_t last)
 {
-    for (guint i = 0; i < c->maps->len;) {
+    for (guint i = maps_first(c, iova); i < c->maps->len;) {
         VFIOContainerMapping m = g_array_index(c->maps, VFIOContainerMapping, i);
         g_autoptr(GError) err = NULL;
         uint64_t size = m.last - m.iova + 1;
         bool ok;
 
-        if (m.last < iova) {
-            i++;
-            continue;
-        }
         if (m.iova > last) {
             break;
         }
@@ -684,13 +693,9 @@ void vfio_container_mappings_remove(VFIOContainer *c, uint64_t iova, uint64_t si
 {
     uint64_t last = iova + (size - 1);
 
-    for (guint i = 0; i < c->maps->len;) {
+    for (guint i = maps_first(c, iova); i < c->maps->len;) {
         VFIOContainerMapping m = g_array_index(c->maps, VFIOContainerMapping, i);
 
-        if (m.last < iova) {
-            i++;
-            continue;
-        }
         if (m.iova > last) {
             break;
         }
@@ -703,12 +708,9 @@ const VFIOContainerMapping *vfio_container_mapping_overlap(const VFIOContainer *
                                                            uint64_t iova, uint64_t last,
                                                            bool by_as)
 {
-    for (guint i = 0; i < c->maps->len; i++) {
+    for (guint i = maps_first(c, iova); i < c->maps->len; i++) {
         const VFIOContainerMapping *m = &g_array_index(c->maps, VFIOContainerMapping, i);
 
-        if (m->last < iova) {
-            continue;
-        }
         if (m->iova > last) {
             break;
         }
