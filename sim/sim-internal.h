@@ -22,6 +22,8 @@
 #define SIM_PAGE_SHIFT 12
 #define SIM_PAGE_SIZE (UINT64_C(1) << SIM_PAGE_SHIFT)
 /* Highest IOVA of a domain's aperture: 48 bits. */
+/* Huge page size of the modelled kernel (x86, CONFIG_TRANSPARENT_HUGEPAGE). */
+#define SIM_HPAGE_SIZE (UINT64_C(2) << 20)
 #define SIM_IOVA_LAST ((UINT64_C(1) << 48) - 1)
 /* The x86 MSI window, reserved in an IOAS while a physical device is
  * attached to a domain on it. */

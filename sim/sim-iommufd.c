@@ -504,13 +504,17 @@ static int ioctl_ioas_map(SimCtx *ctx, void *arg)
             return refuse("IOMMU_IOAS_MAP", EEXIST, "overlaps a mapping");
         }
     } else {
-        /* Like the kernel, align the chosen IOVA to the smaller of the
-         * length (rounded up to a power of two) and the user_va alignment.
-         * (The model keeps requiring a page-aligned user_va here.) */
+        /* Like the kernel (iopt_alloc_iova()), align the chosen IOVA to the
+         * smaller of the length (rounded up to a power of two) and the
+         * user_va alignment, capped at the huge page size: the model is a
+         * kernel with CONFIG_TRANSPARENT_HUGEPAGE (2 MiB on x86; without
+         * it the kernel caps at 4 KiB). (The model keeps requiring a
+         * page-aligned user_va here.) */
         uint64_t pow2 = cmd->length > (UINT64_C(1) << 63) ? UINT64_C(1) << 63 :
                         cmd->length == 1 ? 1 :
                         UINT64_C(1) << (64 - __builtin_clzll(cmd->length - 1));
-        uint64_t ua = MIN(UINT64_C(1) << __builtin_ctzll(cmd->user_va), pow2);
+        uint64_t ua = MIN(MIN(UINT64_C(1) << __builtin_ctzll(cmd->user_va), pow2),
+                          SIM_HPAGE_SIZE);
         uint64_t iova;
 
         if ((cmd->user_va & (SIM_PAGE_SIZE - 1)) || ua < align) {

@@ -416,10 +416,15 @@ static TResult t_map_any(Ctx *c)
     CHECK(iova + MAP_SIZE <= 0x100000 || iova >= 0x100000 + MAP_SIZE,
           "iova 0x%" PRIx64 " overlaps the fixed mapping", iova);
     /* Placement (iopt_alloc_iova()): the lowest free IOVA from PAGE_SIZE on,
-     * aligned to the smaller of the length and the buffer's alignment. */
+     * aligned to the smaller of the length and the buffer's alignment,
+     * capped at the huge page size with CONFIG_TRANSPARENT_HUGEPAGE (the
+     * model is such a kernel; the test kernel has no THP) and at PAGE_SIZE
+     * without it. */
     {
+        bool thp = c->sim || access("/sys/kernel/mm/transparent_hugepage", F_OK) == 0;
         uint64_t a = MIN((uint64_t)MAP_SIZE, (uint64_t)1 << __builtin_ctzll((uintptr_t)buf));
 
+        a = MIN(a, thp ? (uint64_t)2 << 20 : (uint64_t)4096);
         a = MAX(a, align);
         EXPECT_VM(iova == ((uint64_t)4096 + a - 1) / a * a, "iova 0x%" PRIx64 " for buffer %p",
                   iova, buf);
