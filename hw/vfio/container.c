@@ -68,16 +68,25 @@ static bool check_aligned(const VFIOContainer *c, const char *what, uint64_t iov
     return true;
 }
 
+/* Size non-zero, no overflow, aligned to @c's IOVA alignment; *@last is
+ * the range's last byte. */
+static bool check_sized_aligned(const VFIOContainer *c, const char *what, uint64_t iova,
+                                uint64_t size, uint64_t *last, GError **errp)
+{
+    if (!vfio_check_range_basic(what, iova, size, errp) ||
+        !check_aligned(c, what, iova, size, errp)) {
+        return false;
+    }
+    *last = iova + (size - 1);
+    return true;
+}
+
 bool vfio_container_check_range(const VFIOContainer *c, const char *what, uint64_t iova,
                                 uint64_t size, GError **errp)
 {
     uint64_t last;
 
-    if (!vfio_check_range_basic(what, iova, size, errp)) {
-        return false;
-    }
-    last = iova + (size - 1);
-    if (!check_aligned(c, what, iova, size, errp)) {
+    if (!check_sized_aligned(c, what, iova, size, &last, errp)) {
         return false;
     }
     for (size_t i = 0; i < c->nr_ranges; i++) {
@@ -135,11 +144,7 @@ bool vfio_container_check_unmap_range(const VFIOContainer *c, const char *what,
     const VFIOContainerMapping *m;
     uint64_t last;
 
-    if (!vfio_check_range_basic(what, iova, size, errp)) {
-        return false;
-    }
-    last = iova + (size - 1);
-    if (!check_aligned(c, what, iova, size, errp)) {
+    if (!check_sized_aligned(c, what, iova, size, &last, errp)) {
         return false;
     }
     m = mapping_cut(c, iova, last);
@@ -613,21 +618,31 @@ unsigned vfio_container_mapping_count(const VFIOContainer *c)
 
 /* ---- the set of mapped ranges ------------------------------------------ */
 
+/* Index of the first merged range whose last byte is >= @iova (binary
+ * search: map and unmap must not walk every range). */
+static guint ranges_first(const VFIOContainer *c, uint64_t iova)
+{
+    guint lo = 0, hi = c->mapped->len;
+
+    while (lo < hi) {
+        guint mid = lo + (hi - lo) / 2;
+
+        if (g_array_index(c->mapped, VFIORange, mid).last < iova) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    return lo;
+}
+
 static void ranges_add(VFIOContainer *c, uint64_t iova, uint64_t size)
 {
     VFIORange n = { .iova = iova, .last = iova + (size - 1) };
-    guint i = 0, j;
-
-    /* Skip ranges ending before the new one and not adjacent to it. */
-    while (i < c->mapped->len) {
-        VFIORange *r = &g_array_index(c->mapped, VFIORange, i);
-
-        if (r->last != UINT64_MAX && r->last + 1 < n.iova) {
-            i++;
-            continue;
-        }
-        break;
-    }
+    /* the first range ending at or after the byte before the new one: it
+     * may be adjacent, and every one before it is neither adjacent nor
+     * overlapping */
+    guint i = ranges_first(c, iova ? iova - 1 : 0), j;
     /* Absorb every range overlapping or adjacent to it. */
     for (j = i; j < c->mapped->len; j++) {
         VFIORange *r = &g_array_index(c->mapped, VFIORange, j);
@@ -649,15 +664,11 @@ static void ranges_remove(VFIOContainer *c, uint64_t iova, uint64_t size)
 {
     uint64_t last = iova + (size - 1);
 
-    for (guint i = 0; i < c->mapped->len;) {
+    for (guint i = ranges_first(c, iova); i < c->mapped->len;) {
         VFIORange *r = &g_array_index(c->mapped, VFIORange, i);
         VFIORange head, tail;
         bool keep_head, keep_tail;
 
-        if (r->last < iova) {
-            i++;
-            continue;
-        }
         if (r->iova > last) {
             break;
         }
