@@ -42,7 +42,7 @@
 #define IOVA_RANGES_TRIES  4
 #define IOVA_RANGES_MAX    65536u
 
-struct IOMMUFDBackend {
+struct VfiIommufd {
     int fd;            /* -1 while an owned fd is not open */
     bool borrowed;     /* fd passed in by the VMM: never closed here */
     unsigned users;
@@ -50,7 +50,7 @@ struct IOMMUFDBackend {
 
 /* Refuse a call with INVALID_ARGUMENT (nothing sent to the kernel). */
 static bool G_GNUC_PRINTF(4, 5)
-reject_arg(const IOMMUFDBackend *be, const char *func, GError **errp, const char *fmt, ...)
+reject_arg(const VfiIommufd *be, const char *func, GError **errp, const char *fmt, ...)
 {
     g_autofree char *why = NULL;
     va_list ap;
@@ -58,23 +58,23 @@ reject_arg(const IOMMUFDBackend *be, const char *func, GError **errp, const char
     va_start(ap, fmt);
     why = g_strdup_vprintf(fmt, ap);
     va_end(ap);
-    trace_iommufd_backend_reject((void *)be, func, why);
-    g_set_error(errp, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_INVALID_ARGUMENT,
+    trace_vfi_iommufd_reject((void *)be, func, why);
+    g_set_error(errp, VFI_ERROR, VFI_ERROR_INVALID_ARGUMENT,
                 "%s: %s", func, why);
     return false;
 }
 
 /* The checks every ioctl wrapper starts with: a backend, and an open fd. */
-static bool check_backend(const IOMMUFDBackend *be, const char *func, GError **errp)
+static bool check_backend(const VfiIommufd *be, const char *func, GError **errp)
 {
     if (!be) {
         return reject_arg(be, func, errp, "no backend (NULL)");
     }
     if (be->fd < 0) {
-        trace_iommufd_backend_reject((void *)be, func, "not connected");
-        g_set_error(errp, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_WRONG_STATE,
+        trace_vfi_iommufd_reject((void *)be, func, "not connected");
+        g_set_error(errp, VFI_ERROR, VFI_ERROR_WRONG_STATE,
                     "%s: iommufd backend %p is not connected (no iommufd open): "
-                    "call iommufd_backend_connect() first", func, (void *)be);
+                    "call vfi_iommufd_connect() first", func, (void *)be);
         return false;
     }
     return true;
@@ -86,118 +86,118 @@ static bool range_overflows(uint64_t iova, uint64_t size)
     return iova + size - 1 < iova;
 }
 
-IOMMUFDBackend *iommufd_backend_new(void)
+VfiIommufd *vfi_iommufd_new(void)
 {
-    IOMMUFDBackend *be = g_new0(IOMMUFDBackend, 1);
+    VfiIommufd *be = g_new0(VfiIommufd, 1);
 
     be->fd = -1;
-    trace_iommufd_backend_new(be);
+    trace_vfi_iommufd_new(be);
     return be;
 }
 
-IOMMUFDBackend *iommufd_backend_new_from_fd(int fd, GError **errp)
+VfiIommufd *vfi_iommufd_new_from_fd(int fd, GError **errp)
 {
-    IOMMUFDBackend *be;
+    VfiIommufd *be;
 
     if (fd < 0) {
-        trace_iommufd_backend_reject(NULL, __func__, "negative fd");
-        g_set_error(errp, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_INVALID_ARGUMENT,
+        trace_vfi_iommufd_reject(NULL, __func__, "negative fd");
+        g_set_error(errp, VFI_ERROR, VFI_ERROR_INVALID_ARGUMENT,
                     "%s: invalid iommufd %d", __func__, fd);
         return NULL;
     }
-    be = g_new0(IOMMUFDBackend, 1);
+    be = g_new0(VfiIommufd, 1);
     be->fd = fd;
     be->borrowed = true;
-    trace_iommufd_backend_new_from_fd(be, fd);
+    trace_vfi_iommufd_new_from_fd(be, fd);
     return be;
 }
 
-bool iommufd_backend_free(IOMMUFDBackend *be, GError **errp)
+bool vfi_iommufd_free(VfiIommufd *be, GError **errp)
 {
     if (!be) {
         return true;
     }
     if (be->users) {
-        trace_iommufd_backend_free(be, be->fd, be->borrowed, be->users, false);
-        g_set_error(errp, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_WRONG_STATE,
+        trace_vfi_iommufd_free(be, be->fd, be->borrowed, be->users, false);
+        g_set_error(errp, VFI_ERROR, VFI_ERROR_WRONG_STATE,
                     "iommufd backend %p (fd %d) still has %u user(s) connected: "
                     "not freed", (void *)be, be->fd, be->users);
         return false;
     }
     /* An owned fd was closed by the last disconnect; a borrowed one stays. */
-    trace_iommufd_backend_free(be, be->fd, be->borrowed, 0, true);
+    trace_vfi_iommufd_free(be, be->fd, be->borrowed, 0, true);
     g_free(be);
     return true;
 }
 
-bool iommufd_backend_connect(IOMMUFDBackend *be, GError **errp)
+bool vfi_iommufd_connect(VfiIommufd *be, GError **errp)
 {
     if (!be) {
         return reject_arg(be, __func__, errp, "no backend (NULL)");
     }
     if (be->users == UINT_MAX) {
-        trace_iommufd_backend_reject(be, __func__, "user count at its maximum");
-        g_set_error(errp, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_WRONG_STATE,
+        trace_vfi_iommufd_reject(be, __func__, "user count at its maximum");
+        g_set_error(errp, VFI_ERROR, VFI_ERROR_WRONG_STATE,
                     "iommufd backend %p: too many users", (void *)be);
         return false;
     }
     if (!be->borrowed && be->users == 0) {
-        int fd = vfio_kernel_open("/dev/iommu", O_RDWR);
+        int fd = vfi_kernel_open("/dev/iommu", O_RDWR);
 
-        trace_iommufd_backend_open(be, fd < 0 ? -1 : fd, fd < 0 ? -fd : 0);
+        trace_vfi_iommufd_open(be, fd < 0 ? -1 : fd, fd < 0 ? -fd : 0);
         if (fd < 0) {
-            trace_iommufd_backend_connect(be, -1, false, 0, -fd);
-            vfio_kernel_error(errp, -fd, "open(/dev/iommu)", NULL,
+            trace_vfi_iommufd_connect(be, -1, false, 0, -fd);
+            vfi_kernel_error(errp, -fd, "open(/dev/iommu)", NULL,
                               "iommufd backend %p: cannot open the iommufd", (void *)be);
             return false;
         }
         be->fd = fd;
     }
     be->users++;
-    trace_iommufd_backend_connect(be, be->fd, be->borrowed, be->users, 0);
+    trace_vfi_iommufd_connect(be, be->fd, be->borrowed, be->users, 0);
     return true;
 }
 
-void iommufd_backend_disconnect(IOMMUFDBackend *be)
+void vfi_iommufd_disconnect(VfiIommufd *be)
 {
     if (!be) {
-        g_critical("iommufd_backend_disconnect: no backend (NULL)");
+        g_critical("vfi_iommufd_disconnect: no backend (NULL)");
         return;
     }
     if (be->users == 0) {
-        trace_iommufd_backend_disconnect_unbalanced(be);
-        g_critical("iommufd_backend_disconnect: iommufd backend %p (fd %d) has no "
+        trace_vfi_iommufd_disconnect_unbalanced(be);
+        g_critical("vfi_iommufd_disconnect: iommufd backend %p (fd %d) has no "
                    "user connected", (void *)be, be->fd);
         return;
     }
     be->users--;
-    trace_iommufd_backend_disconnect(be, be->fd, be->borrowed, be->users);
+    trace_vfi_iommufd_disconnect(be, be->fd, be->borrowed, be->users);
     if (!be->borrowed && be->users == 0) {
         int fd = be->fd;
         /* The fd is gone whatever close() says: forget it in any case. */
-        int ret = vfio_kernel_close(fd);
+        int ret = vfi_kernel_close(fd);
 
         be->fd = -1;
-        trace_iommufd_backend_close(be, fd, ret);
+        trace_vfi_iommufd_close(be, fd, ret);
     }
 }
 
-int iommufd_backend_get_fd(const IOMMUFDBackend *be)
+int vfi_iommufd_get_fd(const VfiIommufd *be)
 {
     return be ? be->fd : -1;
 }
 
-unsigned iommufd_backend_users(const IOMMUFDBackend *be)
+unsigned vfi_iommufd_users(const VfiIommufd *be)
 {
     return be ? be->users : 0;
 }
 
-bool iommufd_backend_fd_is_borrowed(const IOMMUFDBackend *be)
+bool vfi_iommufd_fd_is_borrowed(const VfiIommufd *be)
 {
     return be && be->borrowed;
 }
 
-bool iommufd_backend_alloc_ioas(IOMMUFDBackend *be, uint32_t *ioas_id, GError **errp)
+bool vfi_iommufd_ioas_alloc(VfiIommufd *be, uint32_t *ioas_id, GError **errp)
 {
     struct iommu_ioas_alloc arg;
     int ret;
@@ -210,18 +210,18 @@ bool iommufd_backend_alloc_ioas(IOMMUFDBackend *be, uint32_t *ioas_id, GError **
     }
     memset(&arg, 0, sizeof(arg));
     arg.size = sizeof(arg);
-    ret = VFIO_KERNEL_IOCTL(be->fd, IOMMU_IOAS_ALLOC, &arg);
-    trace_iommufd_backend_alloc_ioas(be->fd, ret < 0 ? 0 : arg.out_ioas_id,
+    ret = VFI_KERNEL_IOCTL(be->fd, IOMMU_IOAS_ALLOC, &arg);
+    trace_vfi_iommufd_ioas_alloc(be->fd, ret < 0 ? 0 : arg.out_ioas_id,
                                      ret < 0 ? -1 : 0, ret < 0 ? -ret : 0);
     if (ret < 0) {
-        vfio_kernel_error(errp, -ret, "IOMMU_IOAS_ALLOC", KVER_IOAS, "iommufd %d", be->fd);
+        vfi_kernel_error(errp, -ret, "IOMMU_IOAS_ALLOC", KVER_IOAS, "iommufd %d", be->fd);
         return false;
     }
     *ioas_id = arg.out_ioas_id;
     return true;
 }
 
-bool iommufd_backend_free_id(IOMMUFDBackend *be, uint32_t id, GError **errp)
+bool vfi_iommufd_destroy(VfiIommufd *be, uint32_t id, GError **errp)
 {
     struct iommu_destroy arg;
     int ret;
@@ -232,21 +232,21 @@ bool iommufd_backend_free_id(IOMMUFDBackend *be, uint32_t id, GError **errp)
     memset(&arg, 0, sizeof(arg));
     arg.size = sizeof(arg);
     arg.id = id;
-    ret = VFIO_KERNEL_IOCTL(be->fd, IOMMU_DESTROY, &arg);
-    trace_iommufd_backend_free_id(be->fd, id, ret < 0 ? -1 : 0, ret < 0 ? -ret : 0);
+    ret = VFI_KERNEL_IOCTL(be->fd, IOMMU_DESTROY, &arg);
+    trace_vfi_iommufd_destroy(be->fd, id, ret < 0 ? -1 : 0, ret < 0 ? -ret : 0);
     if (ret == -EBUSY) {
-        vfio_kernel_error(errp, EBUSY, "IOMMU_DESTROY", KVER_IOAS,
+        vfi_kernel_error(errp, EBUSY, "IOMMU_DESTROY", KVER_IOAS,
                           "iommufd %d: object %u is still in use (a device attached, "
                           "or a HWPT allocated on it)", be->fd, id);
         return false;
     }
     if (ret == -ENOENT) {
-        vfio_kernel_error(errp, ENOENT, "IOMMU_DESTROY", KVER_IOAS,
+        vfi_kernel_error(errp, ENOENT, "IOMMU_DESTROY", KVER_IOAS,
                           "iommufd %d: no object %u", be->fd, id);
         return false;
     }
     if (ret < 0) {
-        vfio_kernel_error(errp, -ret, "IOMMU_DESTROY", KVER_IOAS,
+        vfi_kernel_error(errp, -ret, "IOMMU_DESTROY", KVER_IOAS,
                           "iommufd %d object %u", be->fd, id);
         return false;
     }
@@ -254,7 +254,7 @@ bool iommufd_backend_free_id(IOMMUFDBackend *be, uint32_t id, GError **errp)
 }
 
 /* IOMMU_IOAS_MAP, at @iova if @fixed, else wherever the kernel likes. */
-static bool map_common(IOMMUFDBackend *be, const char *func, uint32_t ioas_id,
+static bool map_common(VfiIommufd *be, const char *func, uint32_t ioas_id,
                        uint64_t iova, uint64_t size, void *vaddr, bool readonly,
                        bool fixed, uint64_t *out_iova, GError **errp)
 {
@@ -297,8 +297,8 @@ static bool map_common(IOMMUFDBackend *be, const char *func, uint32_t ioas_id,
     arg.ioas_id = ioas_id;
     arg.user_va = (uintptr_t)vaddr;
     arg.length = size;
-    ret = VFIO_KERNEL_IOCTL(be->fd, IOMMU_IOAS_MAP, &arg);
-    trace_iommufd_backend_map_dma(be->fd, ioas_id, ret < 0 ? iova : arg.iova, size, vaddr,
+    ret = VFI_KERNEL_IOCTL(be->fd, IOMMU_IOAS_MAP, &arg);
+    trace_vfi_iommufd_ioas_map(be->fd, ioas_id, ret < 0 ? iova : arg.iova, size, vaddr,
                                   readonly, fixed, ret < 0 ? -1 : 0, ret < 0 ? -ret : 0);
     if (ret < 0) {
         const char *hint = "";
@@ -311,12 +311,12 @@ static bool map_common(IOMMUFDBackend *be, const char *func, uint32_t ioas_id,
             hint = ": no free IOVA space large enough";
         }
         if (fixed) {
-            vfio_kernel_error(errp, -ret, "IOMMU_IOAS_MAP", KVER_IOAS,
+            vfi_kernel_error(errp, -ret, "IOMMU_IOAS_MAP", KVER_IOAS,
                               "iommufd %d ioas %u iova 0x%" PRIx64 " size 0x%" PRIx64
                               " vaddr %p%s%s", be->fd, ioas_id, iova, size, vaddr,
                               readonly ? " read-only" : "", hint);
         } else {
-            vfio_kernel_error(errp, -ret, "IOMMU_IOAS_MAP", KVER_IOAS,
+            vfi_kernel_error(errp, -ret, "IOMMU_IOAS_MAP", KVER_IOAS,
                               "iommufd %d ioas %u (any iova) size 0x%" PRIx64
                               " vaddr %p%s%s", be->fd, ioas_id, size, vaddr,
                               readonly ? " read-only" : "", hint);
@@ -329,13 +329,13 @@ static bool map_common(IOMMUFDBackend *be, const char *func, uint32_t ioas_id,
     return true;
 }
 
-bool iommufd_backend_map_dma(IOMMUFDBackend *be, uint32_t ioas_id, uint64_t iova,
+bool vfi_iommufd_ioas_map(VfiIommufd *be, uint32_t ioas_id, uint64_t iova,
                              uint64_t size, void *vaddr, bool readonly, GError **errp)
 {
     return map_common(be, __func__, ioas_id, iova, size, vaddr, readonly, true, NULL, errp);
 }
 
-bool iommufd_backend_map_dma_any(IOMMUFDBackend *be, uint32_t ioas_id, uint64_t size,
+bool vfi_iommufd_ioas_map_any(VfiIommufd *be, uint32_t ioas_id, uint64_t size,
                                  void *vaddr, bool readonly, uint64_t *iova, GError **errp)
 {
     return map_common(be, __func__, ioas_id, 0, size, vaddr, readonly, false, iova, errp);
@@ -351,7 +351,7 @@ bool iommufd_backend_map_dma_any(IOMMUFDBackend *be, uint32_t ioas_id, uint64_t 
  * length 0, so ENOENT can only mean that @ioas_id is not an IOAS: it is an
  * error, not an empty IOAS, lest a wrong id pass unnoticed.
  */
-static bool unmap_common(IOMMUFDBackend *be, const char *func, uint32_t ioas_id,
+static bool unmap_common(VfiIommufd *be, const char *func, uint32_t ioas_id,
                          uint64_t iova, uint64_t size, bool all, uint64_t *unmapped,
                          GError **errp)
 {
@@ -376,17 +376,17 @@ static bool unmap_common(IOMMUFDBackend *be, const char *func, uint32_t ioas_id,
     arg.ioas_id = ioas_id;
     arg.iova = iova;
     arg.length = size;
-    ret = VFIO_KERNEL_IOCTL(be->fd, IOMMU_IOAS_UNMAP, &arg);
-    trace_iommufd_backend_unmap_dma(be->fd, ioas_id, iova, size, ret < 0 ? 0 : arg.length,
+    ret = VFI_KERNEL_IOCTL(be->fd, IOMMU_IOAS_UNMAP, &arg);
+    trace_vfi_iommufd_ioas_unmap(be->fd, ioas_id, iova, size, ret < 0 ? 0 : arg.length,
                                     ret < 0 ? -1 : 0, ret < 0 ? -ret : 0);
     if (ret == -ENOENT && all) {
-        vfio_kernel_error(errp, ENOENT, "IOMMU_IOAS_UNMAP", KVER_IOAS,
+        vfi_kernel_error(errp, ENOENT, "IOMMU_IOAS_UNMAP", KVER_IOAS,
                           "iommufd %d: unmap-all of ioas %u: no IOAS %u", be->fd,
                           ioas_id, ioas_id);
         return false;
     }
     if (ret == -ENOENT) {
-        vfio_kernel_error(errp, ENOENT, "IOMMU_IOAS_UNMAP", KVER_IOAS,
+        vfi_kernel_error(errp, ENOENT, "IOMMU_IOAS_UNMAP", KVER_IOAS,
                           "iommufd %d: nothing mapped in ioas %u at [0x%" PRIx64
                           ", 0x%" PRIx64 "] (or a mapping there sticks out of the "
                           "range, the mappings before it being unmapped already; or "
@@ -394,7 +394,7 @@ static bool unmap_common(IOMMUFDBackend *be, const char *func, uint32_t ioas_id,
         return false;
     }
     if (ret < 0) {
-        vfio_kernel_error(errp, -ret, "IOMMU_IOAS_UNMAP", KVER_IOAS,
+        vfi_kernel_error(errp, -ret, "IOMMU_IOAS_UNMAP", KVER_IOAS,
                           "iommufd %d ioas %u iova 0x%" PRIx64 " size 0x%" PRIx64,
                           be->fd, ioas_id, iova, size);
         return false;
@@ -405,25 +405,25 @@ static bool unmap_common(IOMMUFDBackend *be, const char *func, uint32_t ioas_id,
     return true;
 }
 
-bool iommufd_backend_unmap_dma(IOMMUFDBackend *be, uint32_t ioas_id, uint64_t iova,
+bool vfi_iommufd_ioas_unmap(VfiIommufd *be, uint32_t ioas_id, uint64_t iova,
                                uint64_t size, uint64_t *unmapped, GError **errp)
 {
     return unmap_common(be, __func__, ioas_id, iova, size, false, unmapped, errp);
 }
 
-bool iommufd_backend_unmap_all(IOMMUFDBackend *be, uint32_t ioas_id, uint64_t *unmapped,
+bool vfi_iommufd_ioas_unmap_all(VfiIommufd *be, uint32_t ioas_id, uint64_t *unmapped,
                                GError **errp)
 {
     return unmap_common(be, __func__, ioas_id, 0, UINT64_MAX, true, unmapped, errp);
 }
 
-bool iommufd_backend_get_iova_ranges(IOMMUFDBackend *be, uint32_t ioas_id,
-                                     IOMMUFDIovaRange **ranges, size_t *nr_ranges,
+bool vfi_iommufd_ioas_iova_ranges(VfiIommufd *be, uint32_t ioas_id,
+                                     VfiIovaRange **ranges, size_t *nr_ranges,
                                      uint64_t *alignment, GError **errp)
 {
     g_autofree struct iommu_iova_range *buf = NULL;
     struct iommu_ioas_iova_ranges arg;
-    IOMMUFDIovaRange *out;
+    VfiIovaRange *out;
     uint32_t capacity = IOVA_RANGES_FIRST;
     unsigned tries;
     int ret;
@@ -444,8 +444,8 @@ bool iommufd_backend_get_iova_ranges(IOMMUFDBackend *be, uint32_t ioas_id,
         arg.ioas_id = ioas_id;
         arg.num_iovas = capacity;
         arg.allowed_iovas = (uintptr_t)buf;
-        ret = VFIO_KERNEL_IOCTL(be->fd, IOMMU_IOAS_IOVA_RANGES, &arg);
-        trace_iommufd_backend_get_iova_ranges(be->fd, ioas_id, capacity, arg.num_iovas,
+        ret = VFI_KERNEL_IOCTL(be->fd, IOMMU_IOAS_IOVA_RANGES, &arg);
+        trace_vfi_iommufd_ioas_iova_ranges(be->fd, ioas_id, capacity, arg.num_iovas,
                                               arg.out_iova_alignment, ret < 0 ? -1 : 0,
                                               ret < 0 ? -ret : 0);
         if (ret != -EMSGSIZE) {
@@ -453,7 +453,7 @@ bool iommufd_backend_get_iova_ranges(IOMMUFDBackend *be, uint32_t ioas_id,
         }
         if (tries == IOVA_RANGES_TRIES || arg.num_iovas > IOVA_RANGES_MAX) {
             /* The ranges keep changing under us, or an absurd count. */
-            vfio_kernel_error(errp, EMSGSIZE, "IOMMU_IOAS_IOVA_RANGES", KVER_IOAS,
+            vfi_kernel_error(errp, EMSGSIZE, "IOMMU_IOAS_IOVA_RANGES", KVER_IOAS,
                               "iommufd %d ioas %u: still %u ranges for an array of %u "
                               "after %u calls", be->fd, ioas_id, arg.num_iovas,
                               capacity, tries);
@@ -464,28 +464,28 @@ bool iommufd_backend_get_iova_ranges(IOMMUFDBackend *be, uint32_t ioas_id,
              * that does not ask for more still gets a bigger array. */
             uint32_t grown = arg.num_iovas > capacity ? arg.num_iovas : capacity * 2;
 
-            trace_iommufd_backend_get_iova_ranges_retry(be->fd, ioas_id, capacity, grown);
+            trace_vfi_iommufd_ioas_iova_ranges_retry(be->fd, ioas_id, capacity, grown);
             capacity = grown;
         }
     }
     if (ret < 0) {
-        vfio_kernel_error(errp, -ret, "IOMMU_IOAS_IOVA_RANGES", KVER_IOAS,
+        vfi_kernel_error(errp, -ret, "IOMMU_IOAS_IOVA_RANGES", KVER_IOAS,
                           "iommufd %d ioas %u", be->fd, ioas_id);
         return false;
     }
     if (arg.num_iovas > capacity) {
         /* Success must fit the array: a kernel bug, do not read past it. */
-        vfio_kernel_error(errp, EMSGSIZE, "IOMMU_IOAS_IOVA_RANGES", KVER_IOAS,
+        vfi_kernel_error(errp, EMSGSIZE, "IOMMU_IOAS_IOVA_RANGES", KVER_IOAS,
                           "iommufd %d ioas %u: kernel reports %u ranges for an array "
                           "of %u", be->fd, ioas_id, arg.num_iovas, capacity);
         return false;
     }
 
-    out = g_new0(IOMMUFDIovaRange, arg.num_iovas);
+    out = g_new0(VfiIovaRange, arg.num_iovas);
     for (uint32_t i = 0; i < arg.num_iovas; i++) {
         out[i].start = buf[i].start;
         out[i].last = buf[i].last;
-        trace_iommufd_backend_iova_range(ioas_id, i, out[i].start, out[i].last);
+        trace_vfi_iommufd_iova_range(ioas_id, i, out[i].start, out[i].last);
     }
     *ranges = out;
     *nr_ranges = arg.num_iovas;
@@ -495,8 +495,8 @@ bool iommufd_backend_get_iova_ranges(IOMMUFDBackend *be, uint32_t ioas_id,
     return true;
 }
 
-bool iommufd_backend_get_device_info(IOMMUFDBackend *be, uint32_t dev_id,
-                                     IOMMUFDHwInfo *info, GError **errp)
+bool vfi_iommufd_get_hw_info(VfiIommufd *be, uint32_t dev_id,
+                                     VfiHwInfo *info, GError **errp)
 {
     struct iommu_hw_info arg;
     unsigned max_pasid_log2 = 0;
@@ -518,16 +518,16 @@ bool iommufd_backend_get_device_info(IOMMUFDBackend *be, uint32_t dev_id,
     arg.dev_id = dev_id;
     arg.data_len = info->data_len;
     arg.data_uptr = (uintptr_t)info->data;
-    ret = VFIO_KERNEL_IOCTL(be->fd, IOMMU_GET_HW_INFO, &arg);
+    ret = VFI_KERNEL_IOCTL(be->fd, IOMMU_GET_HW_INFO, &arg);
 #if HAVE_IOMMU_HW_INFO_MAX_PASID
     max_pasid_log2 = arg.out_max_pasid_log2;
 #endif
-    trace_iommufd_backend_get_device_info(be->fd, dev_id, info->data, info->data_len,
+    trace_vfi_iommufd_get_hw_info(be->fd, dev_id, info->data, info->data_len,
                                           arg.out_data_type, arg.out_capabilities,
                                           max_pasid_log2, arg.data_len,
                                           ret < 0 ? -1 : 0, ret < 0 ? -ret : 0);
     if (ret < 0) {
-        vfio_kernel_error(errp, -ret, "IOMMU_GET_HW_INFO", KVER_HW_INFO,
+        vfi_kernel_error(errp, -ret, "IOMMU_GET_HW_INFO", KVER_HW_INFO,
                           "iommufd %d dev %u%s", be->fd, dev_id,
                           ret == -ENOENT ? ": no such bound device, or an emulated "
                                            "(mdev) device, which has no IOMMU" : "");
@@ -540,7 +540,7 @@ bool iommufd_backend_get_device_info(IOMMUFDBackend *be, uint32_t dev_id,
     return true;
 }
 
-bool iommufd_backend_alloc_hwpt(IOMMUFDBackend *be, uint32_t dev_id, uint32_t pt_id,
+bool vfi_iommufd_hwpt_alloc(VfiIommufd *be, uint32_t dev_id, uint32_t pt_id,
                                 uint32_t flags, uint32_t data_type, uint32_t data_len,
                                 void *data, uint32_t *out_hwpt_id, GError **errp)
 {
@@ -567,8 +567,8 @@ bool iommufd_backend_alloc_hwpt(IOMMUFDBackend *be, uint32_t dev_id, uint32_t pt
     arg.data_type = data_type;
     arg.data_len = data_len;
     arg.data_uptr = (uintptr_t)data;
-    ret = VFIO_KERNEL_IOCTL(be->fd, IOMMU_HWPT_ALLOC, &arg);
-    trace_iommufd_backend_alloc_hwpt(be->fd, dev_id, pt_id, flags, data_type, data_len, data,
+    ret = VFI_KERNEL_IOCTL(be->fd, IOMMU_HWPT_ALLOC, &arg);
+    trace_vfi_iommufd_hwpt_alloc(be->fd, dev_id, pt_id, flags, data_type, data_len, data,
                                      ret < 0 ? 0 : arg.out_hwpt_id, ret < 0 ? -1 : 0,
                                      ret < 0 ? -ret : 0);
     if (ret < 0) {
@@ -580,7 +580,7 @@ bool iommufd_backend_alloc_hwpt(IOMMUFDBackend *be, uint32_t dev_id, uint32_t pt
                      "tracking needs IOMMU_HW_CAP_DIRTY_TRACKING)"
                    : ": the device's IOMMU cannot do what the flags ask";
         }
-        vfio_kernel_error(errp, -ret, "IOMMU_HWPT_ALLOC", KVER_HW_INFO,
+        vfi_kernel_error(errp, -ret, "IOMMU_HWPT_ALLOC", KVER_HW_INFO,
                           "iommufd %d dev %u pt %u flags 0x%x data_type %u data_len %u%s",
                           be->fd, dev_id, pt_id, flags, data_type, data_len, hint);
         return false;
@@ -589,7 +589,7 @@ bool iommufd_backend_alloc_hwpt(IOMMUFDBackend *be, uint32_t dev_id, uint32_t pt
     return true;
 }
 
-bool iommufd_backend_set_dirty_tracking(IOMMUFDBackend *be, uint32_t hwpt_id, bool start,
+bool vfi_iommufd_hwpt_set_dirty_tracking(VfiIommufd *be, uint32_t hwpt_id, bool start,
                                         GError **errp)
 {
     struct iommu_hwpt_set_dirty_tracking arg;
@@ -602,11 +602,11 @@ bool iommufd_backend_set_dirty_tracking(IOMMUFDBackend *be, uint32_t hwpt_id, bo
     arg.size = sizeof(arg);
     arg.flags = start ? IOMMU_HWPT_DIRTY_TRACKING_ENABLE : 0;
     arg.hwpt_id = hwpt_id;
-    ret = VFIO_KERNEL_IOCTL(be->fd, IOMMU_HWPT_SET_DIRTY_TRACKING, &arg);
-    trace_iommufd_backend_set_dirty_tracking(be->fd, hwpt_id, start, ret < 0 ? -1 : 0,
+    ret = VFI_KERNEL_IOCTL(be->fd, IOMMU_HWPT_SET_DIRTY_TRACKING, &arg);
+    trace_vfi_iommufd_hwpt_set_dirty_tracking(be->fd, hwpt_id, start, ret < 0 ? -1 : 0,
                                              ret < 0 ? -ret : 0);
     if (ret < 0) {
-        vfio_kernel_error(errp, -ret, "IOMMU_HWPT_SET_DIRTY_TRACKING", KVER_DIRTY,
+        vfi_kernel_error(errp, -ret, "IOMMU_HWPT_SET_DIRTY_TRACKING", KVER_DIRTY,
                           "iommufd %d hwpt %u %s%s", be->fd, hwpt_id,
                           start ? "start" : "stop",
                           ret == -EINVAL || ret == -EOPNOTSUPP
@@ -617,7 +617,7 @@ bool iommufd_backend_set_dirty_tracking(IOMMUFDBackend *be, uint32_t hwpt_id, bo
     return true;
 }
 
-bool iommufd_backend_get_dirty_bitmap(IOMMUFDBackend *be, uint32_t hwpt_id, uint64_t iova,
+bool vfi_iommufd_hwpt_get_dirty_bitmap(VfiIommufd *be, uint32_t hwpt_id, uint64_t iova,
                                       uint64_t size, uint64_t page_size, void *bitmap,
                                       uint64_t flags, GError **errp)
 {
@@ -663,11 +663,11 @@ bool iommufd_backend_get_dirty_bitmap(IOMMUFDBackend *be, uint32_t hwpt_id, uint
     arg.length = size;
     arg.page_size = page_size;
     arg.data = (uintptr_t)bitmap;
-    ret = VFIO_KERNEL_IOCTL(be->fd, IOMMU_HWPT_GET_DIRTY_BITMAP, &arg);
-    trace_iommufd_backend_get_dirty_bitmap(be->fd, hwpt_id, iova, size, page_size, bitmap,
+    ret = VFI_KERNEL_IOCTL(be->fd, IOMMU_HWPT_GET_DIRTY_BITMAP, &arg);
+    trace_vfi_iommufd_hwpt_get_dirty_bitmap(be->fd, hwpt_id, iova, size, page_size, bitmap,
                                            flags, ret < 0 ? -1 : 0, ret < 0 ? -ret : 0);
     if (ret < 0) {
-        vfio_kernel_error(errp, -ret, "IOMMU_HWPT_GET_DIRTY_BITMAP", KVER_DIRTY,
+        vfi_kernel_error(errp, -ret, "IOMMU_HWPT_GET_DIRTY_BITMAP", KVER_DIRTY,
                           "iommufd %d hwpt %u iova 0x%" PRIx64 " size 0x%" PRIx64
                           " page_size 0x%" PRIx64 " flags 0x%" PRIx64 "%s", be->fd,
                           hwpt_id, iova, size, page_size, flags,

@@ -4,7 +4,7 @@
 # simulated kernel. Extra arguments go to the tool (--json, --topology FILE).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-if [ "${VFIO_IOMMUFD_SKIP_SETUP:-0}" != 1 ]; then
+if [ "${VFI_SKIP_SETUP:-0}" != 1 ]; then
     bash scripts/setup-debian.sh
 fi
 if [ ! -f build/build.ninja ]; then

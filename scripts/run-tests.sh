@@ -9,11 +9,11 @@
 # boots it under QEMU).
 #
 #   scripts/run-tests.sh            everything
-#   VFIO_IOMMUFD_SKIP_SETUP=1 ...   do not run scripts/setup-debian.sh
+#   VFI_SKIP_SETUP=1 ...   do not run scripts/setup-debian.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if [ "${VFIO_IOMMUFD_SKIP_SETUP:-0}" != 1 ]; then
+if [ "${VFI_SKIP_SETUP:-0}" != 1 ]; then
     bash scripts/setup-debian.sh --vm
 fi
 
@@ -66,7 +66,7 @@ step "benchmarks (short run: fails only on a crash)"
 meson test -C build --suite bench --print-errorlogs --num-processes 1 --logbase bench
 
 step "real-kernel suite (a Linux kernel with IOMMUFD under QEMU; a skip fails)"
-VFIO_IOMMUFD_VM_REQUIRED=1 \
+VFI_VM_REQUIRED=1 \
     meson test -C build --suite vm --print-errorlogs --num-processes 1 --logbase vm
 
 step "summary"

@@ -33,7 +33,7 @@ if ! have_backports; then
         $SUDO tee /etc/apt/sources.list.d/bookworm-backports.list >/dev/null
     updated=0
 else
-    updated=${VFIO_IOMMUFD_APT_UPDATED:-0}
+    updated=${VFI_APT_UPDATED:-0}
 fi
 
 pkgs=(meson ninja-build pkg-config gcc libglib2.0-dev libcmocka-dev

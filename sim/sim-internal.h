@@ -2,13 +2,13 @@
 /*
  * vfio-iommufd kernel model: internal state shared by the files of sim/.
  *
- * One VfioSim holds the topology (IOMMU instances, devices), the table of
+ * One VfiSim holds the topology (IOMMU instances, devices), the table of
  * fds open on it and the fault-injection state. Each open /dev/iommu is a
  * SimCtx with its own object table; each open /dev/vfio/devices/vfioN is a
  * SimFile of kind SIM_FILE_DEVICE with its own bind state.
  */
-#ifndef VFIO_IOMMUFD_SIM_INTERNAL_H
-#define VFIO_IOMMUFD_SIM_INTERNAL_H
+#ifndef VFI_SIM_INTERNAL_H
+#define VFI_SIM_INTERNAL_H
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -72,7 +72,7 @@ bool sim_dirty_test(const SimDirty *d, uint64_t iova);
 typedef struct SimIommu {
     char *name;
     unsigned index;             /* order of creation, from 0 */
-    VfioSimIommuConfig cfg;     /* cap_reg/ecap_reg already derived */
+    VfiSimIommuConfig cfg;     /* cap_reg/ecap_reg already derived */
 } SimIommu;
 
 typedef struct SimDeviceFile SimDeviceFile;
@@ -144,13 +144,13 @@ struct SimObj {
 };
 
 struct SimCtx {
-    VfioSim *sim;
+    VfiSim *sim;
     int fd;                     /* -1 once closed while devices are bound */
     GHashTable *objects;        /* id -> SimObj (owned) */
     unsigned bound_devices;
 };
 
-SimCtx *sim_ctx_new(VfioSim *sim, int fd);
+SimCtx *sim_ctx_new(VfiSim *sim, int fd);
 /* Close the iommufd: free now, or when the last bound device goes. */
 void sim_ctx_close(SimCtx *ctx);
 /* Free the context once closed and no device is bound any more. */
@@ -193,7 +193,7 @@ int sim_iommufd_ioctl(SimCtx *ctx, unsigned long request, void *arg);
 /* ---- device files (sim-vfio.c) ----------------------------------------- */
 
 struct SimDeviceFile {
-    VfioSim *sim;
+    VfiSim *sim;
     int fd;
     SimDevice *dev;
     SimCtx *ctx;                /* the iommufd it is bound to, or NULL */
@@ -230,7 +230,7 @@ typedef struct SimFile {
     SimDeviceFile *df;          /* SIM_FILE_DEVICE */
 } SimFile;
 
-struct VfioSim {
+struct VfiSim {
     char *sysfs_root;
     GPtrArray *iommus;          /* SimIommu, in order of creation */
     GPtrArray *devices;         /* SimDevice, in order of creation */
@@ -241,8 +241,8 @@ struct VfioSim {
     /* fault injection and counters */
     unsigned fail_nth;          /* 0: none */
     int fail_nth_err;
-    int fail_op_err[VFIO_SIM_OP__COUNT];
-    uint64_t op_count[VFIO_SIM_OP__COUNT];
+    int fail_op_err[VFI_SIM_OP__COUNT];
+    uint64_t op_count[VFI_SIM_OP__COUNT];
     uint64_t ioctl_count;
 
     /* the last ioctl */
@@ -251,14 +251,14 @@ struct VfioSim {
     uint8_t last_arg[256];
 };
 
-SimIommu *sim_find_iommu(const VfioSim *sim, const char *name);
-SimDevice *sim_find_device(const VfioSim *sim, const char *name);
-/* vfio_sim_add_device() with the PCI vendor/device ids of its sysfs
+SimIommu *sim_find_iommu(const VfiSim *sim, const char *name);
+SimDevice *sim_find_device(const VfiSim *sim, const char *name);
+/* vfi_sim_add_device() with the PCI vendor/device ids of its sysfs
  * directory (ignored for an mdev). */
-bool sim_add_device(VfioSim *sim, const char *name, const char *iommu_name, bool dma_logging,
+bool sim_add_device(VfiSim *sim, const char *name, const char *iommu_name, bool dma_logging,
                     uint16_t pci_vendor, uint16_t pci_device, GError **errp);
 /* Returns: the iommufd context open as @fd, or NULL. */
-SimCtx *sim_lookup_iommufd(VfioSim *sim, int fd);
+SimCtx *sim_lookup_iommufd(VfiSim *sim, int fd);
 /* Set up DMA log state of a device and release it. */
 void sim_device_logging_stop(SimDevice *dev);
 

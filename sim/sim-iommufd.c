@@ -19,7 +19,7 @@
 
 /* ---- contexts and objects ----------------------------------------------- */
 
-SimCtx *sim_ctx_new(VfioSim *sim, int fd)
+SimCtx *sim_ctx_new(VfiSim *sim, int fd)
 {
     SimCtx *ctx = g_new0(SimCtx, 1);
 
@@ -76,13 +76,13 @@ SimObj *sim_obj_new(SimCtx *ctx, SimObjType type)
         obj->maps = g_array_new(FALSE, FALSE, sizeof(SimMapping));
     }
     g_hash_table_insert(ctx->objects, GUINT_TO_POINTER(obj->id), obj);
-    trace_sim_object_new(ctx->fd, obj->id, sim_obj_type_name(type));
+    trace_vfi_sim_object_new(ctx->fd, obj->id, sim_obj_type_name(type));
     return obj;
 }
 
 void sim_obj_free(SimObj *obj)
 {
-    trace_sim_object_free(obj->ctx->fd, obj->id, sim_obj_type_name(obj->type));
+    trace_vfi_sim_object_free(obj->ctx->fd, obj->id, sim_obj_type_name(obj->type));
     g_hash_table_remove(obj->ctx->objects, GUINT_TO_POINTER(obj->id));
     if (obj->maps) {
         g_array_free(obj->maps, TRUE);
@@ -126,7 +126,7 @@ void sim_ctx_close(SimCtx *ctx)
 {
     /* Bound devices keep the context (and its objects) alive, as the
      * kernel's device bindings hold a reference on the iommufd. */
-    trace_sim_iommufd_close(ctx->fd, ctx->bound_devices);
+    trace_vfi_sim_iommufd_close(ctx->fd, ctx->bound_devices);
     ctx->fd = -1;
     sim_ctx_maybe_free(ctx);
 }
@@ -406,7 +406,7 @@ static void ioas_drop_dirty(SimObj *ioas, uint64_t iova, uint64_t last)
 /* Log why an ioctl is refused and return -err. */
 static int refuse(const char *what, int err, const char *why)
 {
-    trace_sim_refused(what, err, why);
+    trace_vfi_sim_refused(what, err, why);
     return -err;
 }
 
@@ -530,7 +530,7 @@ static int ioctl_ioas_map(SimCtx *ctx, void *arg)
         .iova = cmd->iova, .last = last, .user_va = cmd->user_va, .flags = cmd->flags,
     };
     g_array_insert_val(ioas->maps, maps_lower_bound(ioas->maps, m.iova), m);
-    trace_sim_ioas_map(ioas->id, cmd->iova, cmd->length, cmd->flags);
+    trace_vfi_sim_ioas_map(ioas->id, cmd->iova, cmd->length, cmd->flags);
     return 0;
 }
 
@@ -554,7 +554,7 @@ static int ioctl_ioas_unmap(SimCtx *ctx, void *arg)
         }
         g_array_set_size(ioas->maps, 0);
         cmd->length = unmapped;
-        trace_sim_ioas_unmap(ioas->id, 0, UINT64_MAX, unmapped);
+        trace_vfi_sim_ioas_unmap(ioas->id, 0, UINT64_MAX, unmapped);
         return 0;
     }
     if (!cmd->length) {
@@ -589,7 +589,7 @@ static int ioctl_ioas_unmap(SimCtx *ctx, void *arg)
         }
         first = m.last + 1;
     }
-    trace_sim_ioas_unmap(ioas->id, cmd->iova, cmd->length, unmapped);
+    trace_vfi_sim_ioas_unmap(ioas->id, cmd->iova, cmd->length, unmapped);
     if (rc) {
         return rc;
     }
@@ -688,7 +688,7 @@ static int ioctl_hwpt_alloc(SimCtx *ctx, void *arg)
     }
     hwpt = sim_hwpt_new(ctx, pt, iommu, cmd->flags, false);
     cmd->out_hwpt_id = hwpt->id;
-    trace_sim_hwpt_alloc(hwpt->id, pt->id, iommu->name, cmd->flags);
+    trace_vfi_sim_hwpt_alloc(hwpt->id, pt->id, iommu->name, cmd->flags);
     return 0;
 }
 
@@ -715,7 +715,7 @@ static int ioctl_set_dirty_tracking(SimCtx *ctx, void *arg)
         sim_dirty_clear_all(hwpt->dirty);
     }
     hwpt->dirty_enabled = enable;
-    trace_sim_dirty_tracking(hwpt->id, enable);
+    trace_vfi_sim_dirty_tracking(hwpt->id, enable);
     return 0;
 }
 
@@ -768,7 +768,7 @@ static int ioctl_get_dirty_bitmap(SimCtx *ctx, void *arg)
     sim_dirty_report(hwpt->dirty, cmd->iova, cmd->length, cmd->page_size,
                      (void *)(uintptr_t)cmd->data,
                      !(cmd->flags & IOMMU_HWPT_GET_DIRTY_BITMAP_NO_CLEAR));
-    trace_sim_dirty_read(hwpt->id, cmd->iova, cmd->length, cmd->page_size,
+    trace_vfi_sim_dirty_read(hwpt->id, cmd->iova, cmd->length, cmd->page_size,
                          !(cmd->flags & IOMMU_HWPT_GET_DIRTY_BITMAP_NO_CLEAR));
     return 0;
 }
@@ -815,7 +815,7 @@ int sim_iommufd_ioctl(SimCtx *ctx, unsigned long request, void *arg)
         }
     }
     if (!op) {
-        trace_sim_ioctl_unknown(ctx->fd, request);
+        trace_vfi_sim_ioctl_unknown(ctx->fd, request);
         return -ENOTTY;
     }
     G_STATIC_ASSERT(sizeof(struct iommu_hwpt_alloc) <= sizeof(cmd));

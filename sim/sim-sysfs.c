@@ -30,7 +30,7 @@ static bool host_error(GError **errp, const char *what, const char *path)
 {
     int err = errno;
 
-    g_set_error(errp, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_HOST,
+    g_set_error(errp, VFI_ERROR, VFI_ERROR_HOST,
                 "simulated sysfs: cannot %s %s: %s (errno %d)", what, path,
                 g_strerror(err), err);
     return false;
@@ -57,7 +57,7 @@ static bool write_attr(const char *path, const char *text, GError **errp)
     g_autoptr(GError) local = NULL;
 
     if (!g_file_set_contents(path, text, -1, &local)) {
-        g_set_error(errp, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_HOST,
+        g_set_error(errp, VFI_ERROR, VFI_ERROR_HOST,
                     "simulated sysfs: %s", local->message);
         return false;
     }
@@ -118,7 +118,7 @@ bool sim_sysfs_add_device(const char *root, SimDevice *dev, GError **errp)
         return false;
     }
     dev->sysfs_path = g_steal_pointer(&dir);
-    trace_sim_sysfs_device(dev->name, dev->sysfs_path);
+    trace_vfi_sim_sysfs_device(dev->name, dev->sysfs_path);
     return true;
 }
 

@@ -24,7 +24,7 @@
 
 typedef struct TopoIommu {
     char *name;
-    VfioSimIommuConfig cfg;
+    VfiSimIommuConfig cfg;
 } TopoIommu;
 
 typedef struct TopoDevice {
@@ -50,7 +50,7 @@ static bool invalid(GError **errp, const char *fmt, const char *a, const char *b
 {
     g_autofree char *msg = g_strdup_printf(fmt, a, b);
 
-    g_set_error(errp, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_INVALID_ARGUMENT,
+    g_set_error(errp, VFI_ERROR, VFI_ERROR_INVALID_ARGUMENT,
                 "topology: %s", msg);
     return false;
 }
@@ -104,7 +104,7 @@ static bool name_taken(GArray *iommus, GArray *devices, const char *name, bool i
     return false;
 }
 
-static bool topo_parse(VfioSim *sim, GKeyFile *kf, GArray *iommus, GArray *devices,
+static bool topo_parse(VfiSim *sim, GKeyFile *kf, GArray *iommus, GArray *devices,
                        GError **errp)
 {
     g_auto(GStrv) groups = g_key_file_get_groups(kf, NULL);
@@ -134,8 +134,8 @@ static bool topo_parse(VfioSim *sim, GKeyFile *kf, GArray *iommus, GArray *devic
                 t.name = g_strdup(name);
                 g_array_append_val(iommus, t);
             } else if (g_str_equal(kind, "device") && pass == 1) {
-                TopoDevice t = { .pci_vendor = VFIO_SIM_PCI_VENDOR_DEFAULT,
-                                 .pci_device = VFIO_SIM_PCI_DEVICE_DEFAULT };
+                TopoDevice t = { .pci_vendor = VFI_SIM_PCI_VENDOR_DEFAULT,
+                                 .pci_device = VFI_SIM_PCI_DEVICE_DEFAULT };
                 bool mdev = false;
                 g_autofree char *pci_id = NULL;
 
@@ -174,7 +174,7 @@ static bool topo_parse(VfioSim *sim, GKeyFile *kf, GArray *iommus, GArray *devic
     return true;
 }
 
-static bool topo_load(VfioSim *sim, GKeyFile *kf, GError **errp)
+static bool topo_load(VfiSim *sim, GKeyFile *kf, GError **errp)
 {
     g_autoptr(GArray) iommus = g_array_new(FALSE, TRUE, sizeof(TopoIommu));
     g_autoptr(GArray) devices = g_array_new(FALSE, TRUE, sizeof(TopoDevice));
@@ -187,7 +187,7 @@ static bool topo_load(VfioSim *sim, GKeyFile *kf, GError **errp)
     for (guint i = 0; i < iommus->len; i++) {
         TopoIommu *t = &g_array_index(iommus, TopoIommu, i);
 
-        if (!vfio_sim_add_iommu(sim, t->name, &t->cfg, errp)) {
+        if (!vfi_sim_add_iommu(sim, t->name, &t->cfg, errp)) {
             return false;
         }
     }
@@ -199,30 +199,30 @@ static bool topo_load(VfioSim *sim, GKeyFile *kf, GError **errp)
             return false;
         }
     }
-    trace_sim_topology_loaded(iommus->len, devices->len);
+    trace_vfi_sim_topology_loaded(iommus->len, devices->len);
     return true;
 }
 
-bool vfio_sim_load_topology_data(VfioSim *sim, const char *data, GError **errp)
+bool vfi_sim_load_topology_data(VfiSim *sim, const char *data, GError **errp)
 {
     g_autoptr(GKeyFile) kf = g_key_file_new();
     g_autoptr(GError) local = NULL;
 
     if (!g_key_file_load_from_data(kf, data ? data : "", -1, G_KEY_FILE_NONE, &local)) {
-        g_set_error(errp, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_HOST,
+        g_set_error(errp, VFI_ERROR, VFI_ERROR_HOST,
                     "topology: %s", local->message);
         return false;
     }
     return topo_load(sim, kf, errp);
 }
 
-bool vfio_sim_load_topology(VfioSim *sim, const char *path, GError **errp)
+bool vfi_sim_load_topology(VfiSim *sim, const char *path, GError **errp)
 {
     g_autoptr(GKeyFile) kf = g_key_file_new();
     g_autoptr(GError) local = NULL;
 
     if (!g_key_file_load_from_file(kf, path, G_KEY_FILE_NONE, &local)) {
-        g_set_error(errp, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_HOST,
+        g_set_error(errp, VFI_ERROR, VFI_ERROR_HOST,
                     "topology %s: %s", path, local->message);
         return false;
     }

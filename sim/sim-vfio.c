@@ -23,7 +23,7 @@
 
 static int refuse(SimDeviceFile *df, const char *what, int err, const char *why)
 {
-    trace_sim_device_refused(df->dev->name, what, err, why);
+    trace_vfi_sim_device_refused(df->dev->name, what, err, why);
     return -err;
 }
 
@@ -35,7 +35,7 @@ static void put_pt(SimObj *pt)
 {
     pt->users--;
     if (pt->type == SIM_OBJ_HWPT && pt->auto_domain && !pt->users) {
-        trace_sim_auto_domain_free(pt->id, pt->ioas->id);
+        trace_vfi_sim_auto_domain_free(pt->id, pt->ioas->id);
         pt->ioas->users--;
         sim_obj_free(pt);
     }
@@ -46,7 +46,7 @@ static void switch_pt(SimObj *devobj, SimObj *pt)
 {
     SimObj *old = devobj->attached;
 
-    trace_sim_attach(devobj->dev->name, pt->id, old ? old->id : 0);
+    trace_vfi_sim_attach(devobj->dev->name, pt->id, old ? old->id : 0);
     pt->users++;
     devobj->attached = pt;
     if (old) {
@@ -62,7 +62,7 @@ void sim_device_detach(SimObj *devobj)
         return;
     }
     devobj->attached = NULL;
-    trace_sim_detach(devobj->dev->name, old->id);
+    trace_vfi_sim_detach(devobj->dev->name, old->id);
     put_pt(old);
 }
 
@@ -87,7 +87,7 @@ static int auto_domain_for(SimObj *devobj, SimObj *ioas, SimObj **out)
         }
     }
     if (best) {
-        trace_sim_auto_domain_reuse(devobj->dev->name, best->id, ioas->id);
+        trace_vfi_sim_auto_domain_reuse(devobj->dev->name, best->id, ioas->id);
         *out = best;
         return 0;
     }
@@ -95,7 +95,7 @@ static int auto_domain_for(SimObj *devobj, SimObj *ioas, SimObj **out)
         return -EADDRINUSE;
     }
     hwpt = sim_hwpt_new(ctx, ioas, devobj->dev->iommu, 0, true);
-    trace_sim_auto_domain_new(devobj->dev->name, hwpt->id, ioas->id);
+    trace_vfi_sim_auto_domain_new(devobj->dev->name, hwpt->id, ioas->id);
     *out = hwpt;
     return 0;
 }
@@ -236,7 +236,7 @@ static int vfio_bind(SimDeviceFile *df, void *arg)
     ctx->bound_devices++;
     dev->bound = df;
     cmd->out_devid = obj->id;
-    trace_sim_bind(dev->name, ctx->fd, obj->id);
+    trace_vfi_sim_bind(dev->name, ctx->fd, obj->id);
     return 0;
 }
 
@@ -247,7 +247,7 @@ void sim_device_file_unbind(SimDeviceFile *df)
     if (!ctx) {
         return;
     }
-    trace_sim_unbind(df->dev->name, df->obj->id);
+    trace_vfi_sim_unbind(df->dev->name, df->obj->id);
     sim_device_detach(df->obj);
     sim_device_logging_stop(df->dev);
     sim_obj_free(df->obj);
@@ -347,7 +347,7 @@ static int log_start(SimDeviceFile *df, uint8_t *data)
     dev->log = sim_dirty_new();
     /* the driver may change page_size on output; the model keeps it */
     memcpy(data, &ctl, sizeof(ctl));
-    trace_sim_dma_logging(dev->name, "start", ctl.num_ranges, ctl.page_size);
+    trace_vfi_sim_dma_logging(dev->name, "start", ctl.num_ranges, ctl.page_size);
     return 0;
 }
 
@@ -379,7 +379,7 @@ static int log_report(SimDeviceFile *df, uint8_t *data)
     /* device logs have no NO_CLEAR: reading clears */
     sim_dirty_report(dev->log, rep.iova, rep.length, rep.page_size,
                      (void *)(uintptr_t)rep.bitmap, true);
-    trace_sim_dma_logging(dev->name, "report", 0, rep.page_size);
+    trace_vfi_sim_dma_logging(dev->name, "report", 0, rep.page_size);
     return 0;
 }
 
@@ -442,7 +442,7 @@ static int vfio_feature(SimDeviceFile *df, void *arg)
         rc = check_feature(f->flags, data_size, VFIO_DEVICE_FEATURE_SET, 0);
         if (rc == 1) {
             if (df->dev->logging) {
-                trace_sim_dma_logging(df->dev->name, "stop", 0, 0);
+                trace_vfi_sim_dma_logging(df->dev->name, "stop", 0, 0);
             }
             sim_device_logging_stop(df->dev);
             rc = 0;
@@ -475,7 +475,7 @@ int sim_vfio_ioctl(SimDeviceFile *df, unsigned long request, void *arg)
     case VFIO_DEVICE_FEATURE:
         return vfio_feature(df, arg);
     default:
-        trace_sim_ioctl_unknown(df->fd, request);
+        trace_vfi_sim_ioctl_unknown(df->fd, request);
         return -ENOTTY;
     }
 }

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * vfio-iommufd kernel model: the VfioSim object.
+ * vfio-iommufd kernel model: the VfiSim object.
  *
  * Installation as the process's kernel, the table of fds open on the model,
  * dispatch of ioctls by request number, fault injection, counters, the
@@ -27,7 +27,7 @@
 #define SIM_CDEV_PREFIX "/dev/vfio/devices/vfio"
 
 /* The model currently installed as the process's kernel, if any. */
-static VfioSim *installed_sim;
+static VfiSim *installed_sim;
 
 /* ---- topology ----------------------------------------------------------- */
 
@@ -51,7 +51,7 @@ static void sim_device_free(gpointer p)
     g_free(dev);
 }
 
-SimIommu *sim_find_iommu(const VfioSim *sim, const char *name)
+SimIommu *sim_find_iommu(const VfiSim *sim, const char *name)
 {
     for (guint i = 0; name && i < sim->iommus->len; i++) {
         SimIommu *iommu = g_ptr_array_index(sim->iommus, i);
@@ -63,7 +63,7 @@ SimIommu *sim_find_iommu(const VfioSim *sim, const char *name)
     return NULL;
 }
 
-SimDevice *sim_find_device(const VfioSim *sim, const char *name)
+SimDevice *sim_find_device(const VfiSim *sim, const char *name)
 {
     for (guint i = 0; name && i < sim->devices->len; i++) {
         SimDevice *dev = g_ptr_array_index(sim->devices, i);
@@ -75,18 +75,18 @@ SimDevice *sim_find_device(const VfioSim *sim, const char *name)
     return NULL;
 }
 
-bool vfio_sim_add_iommu(VfioSim *sim, const char *name, const VfioSimIommuConfig *cfg,
+bool vfi_sim_add_iommu(VfiSim *sim, const char *name, const VfiSimIommuConfig *cfg,
                         GError **errp)
 {
     SimIommu *iommu;
 
     if (!name || !*name) {
-        g_set_error(errp, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_INVALID_ARGUMENT,
+        g_set_error(errp, VFI_ERROR, VFI_ERROR_INVALID_ARGUMENT,
                     "IOMMU instance without a name");
         return false;
     }
     if (sim_find_iommu(sim, name)) {
-        g_set_error(errp, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_INVALID_ARGUMENT,
+        g_set_error(errp, VFI_ERROR, VFI_ERROR_INVALID_ARGUMENT,
                     "IOMMU instance %s already exists", name);
         return false;
     }
@@ -105,37 +105,37 @@ bool vfio_sim_add_iommu(VfioSim *sim, const char *name, const VfioSimIommuConfig
                               ((uint64_t)(iommu->index + 1) << 32);
     }
     g_ptr_array_add(sim->iommus, iommu);
-    trace_sim_iommu_added(name, iommu->cfg.dirty_tracking);
+    trace_vfi_sim_iommu_added(name, iommu->cfg.dirty_tracking);
     return true;
 }
 
-bool vfio_sim_add_device(VfioSim *sim, const char *name, const char *iommu_name,
+bool vfi_sim_add_device(VfiSim *sim, const char *name, const char *iommu_name,
                          bool dma_logging, GError **errp)
 {
-    return sim_add_device(sim, name, iommu_name, dma_logging, VFIO_SIM_PCI_VENDOR_DEFAULT,
-                          VFIO_SIM_PCI_DEVICE_DEFAULT, errp);
+    return sim_add_device(sim, name, iommu_name, dma_logging, VFI_SIM_PCI_VENDOR_DEFAULT,
+                          VFI_SIM_PCI_DEVICE_DEFAULT, errp);
 }
 
-bool sim_add_device(VfioSim *sim, const char *name, const char *iommu_name, bool dma_logging,
+bool sim_add_device(VfiSim *sim, const char *name, const char *iommu_name, bool dma_logging,
                     uint16_t pci_vendor, uint16_t pci_device, GError **errp)
 {
     SimIommu *iommu = NULL;
     SimDevice *dev;
 
     if (!name || !*name) {
-        g_set_error(errp, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_INVALID_ARGUMENT,
+        g_set_error(errp, VFI_ERROR, VFI_ERROR_INVALID_ARGUMENT,
                     "device without a name");
         return false;
     }
     if (sim_find_device(sim, name)) {
-        g_set_error(errp, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_INVALID_ARGUMENT,
+        g_set_error(errp, VFI_ERROR, VFI_ERROR_INVALID_ARGUMENT,
                     "device %s already exists", name);
         return false;
     }
     if (iommu_name) {
         iommu = sim_find_iommu(sim, iommu_name);
         if (!iommu) {
-            g_set_error(errp, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_INVALID_ARGUMENT,
+            g_set_error(errp, VFI_ERROR, VFI_ERROR_INVALID_ARGUMENT,
                         "device %s: unknown IOMMU instance %s", name, iommu_name);
             return false;
         }
@@ -164,31 +164,31 @@ bool sim_add_device(VfioSim *sim, const char *name, const char *iommu_name, bool
         sim->next_pci_slot++;
     }
     g_ptr_array_add(sim->devices, dev);
-    trace_sim_device_added(name, iommu ? iommu->name : "(mdev)", dev->cdev_index,
+    trace_vfi_sim_device_added(name, iommu ? iommu->name : "(mdev)", dev->cdev_index,
                            dma_logging);
     return true;
 }
 
-const char *vfio_sim_sysfs_root(const VfioSim *sim)
+const char *vfi_sim_sysfs_root(const VfiSim *sim)
 {
     return sim->sysfs_root;
 }
 
-const char *vfio_sim_device_sysfs_path(const VfioSim *sim, const char *name)
+const char *vfi_sim_device_sysfs_path(const VfiSim *sim, const char *name)
 {
     SimDevice *dev = sim_find_device(sim, name);
 
     return dev ? dev->sysfs_path : NULL;
 }
 
-const char *vfio_sim_device_bdf(const VfioSim *sim, const char *name)
+const char *vfi_sim_device_bdf(const VfiSim *sim, const char *name)
 {
     SimDevice *dev = sim_find_device(sim, name);
 
     return dev ? dev->bdf : NULL;
 }
 
-const char **vfio_sim_device_names(const VfioSim *sim, unsigned *n)
+const char **vfi_sim_device_names(const VfiSim *sim, unsigned *n)
 {
     const char **names = g_new0(const char *, sim->devices->len + 1);
 
@@ -201,7 +201,7 @@ const char **vfio_sim_device_names(const VfioSim *sim, unsigned *n)
     return names;
 }
 
-uint32_t vfio_sim_device_attached_pt(const VfioSim *sim, const char *name)
+uint32_t vfi_sim_device_attached_pt(const VfiSim *sim, const char *name)
 {
     SimDevice *dev = sim_find_device(sim, name);
 
@@ -218,49 +218,49 @@ static void sim_file_free(gpointer p)
     g_free(p);
 }
 
-VfioSim *vfio_sim_new(GError **errp)
+VfiSim *vfi_sim_new(GError **errp)
 {
     g_autoptr(GError) local = NULL;
-    VfioSim *sim;
+    VfiSim *sim;
     char *root = g_dir_make_tmp("vfio-sim-XXXXXX", &local);
 
     if (!root) {
-        g_set_error(errp, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_HOST,
+        g_set_error(errp, VFI_ERROR, VFI_ERROR_HOST,
                     "cannot make the simulated sysfs directory: %s", local->message);
         return NULL;
     }
-    sim = g_new0(VfioSim, 1);
+    sim = g_new0(VfiSim, 1);
     sim->sysfs_root = root;
     sim->iommus = g_ptr_array_new_with_free_func(sim_iommu_free);
     sim->devices = g_ptr_array_new_with_free_func(sim_device_free);
     sim->files = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, sim_file_free);
     sim->contexts = g_ptr_array_new();
     if (!sim_sysfs_init(root, errp)) {
-        vfio_sim_free(sim);
+        vfi_sim_free(sim);
         return NULL;
     }
-    trace_sim_new(root);
+    trace_vfi_sim_new(root);
     return sim;
 }
 
 /* Close model fd @fd (known to be in the table). */
-static void sim_file_close(VfioSim *sim, int fd)
+static void sim_file_close(VfiSim *sim, int fd)
 {
     SimFile *f = g_hash_table_lookup(sim->files, GINT_TO_POINTER(fd));
 
     if (f->kind == SIM_FILE_DEVICE) {
         sim_device_file_unbind(f->df);
-        trace_sim_close(fd, "device", f->df->dev->name);
+        trace_vfi_sim_close(fd, "device", f->df->dev->name);
         g_free(f->df);
     } else {
-        trace_sim_close(fd, "iommufd", "/dev/iommu");
+        trace_vfi_sim_close(fd, "iommufd", "/dev/iommu");
         sim_ctx_close(f->ctx);
     }
     g_hash_table_remove(sim->files, GINT_TO_POINTER(fd));
     close(fd);
 }
 
-void vfio_sim_free(VfioSim *sim)
+void vfi_sim_free(VfiSim *sim)
 {
     g_autofree gpointer *fds = NULL;
     guint n;
@@ -268,7 +268,7 @@ void vfio_sim_free(VfioSim *sim)
     if (!sim) {
         return;
     }
-    vfio_sim_uninstall(sim);
+    vfi_sim_uninstall(sim);
     /* Device files first: unbinding lets closed iommufds go. */
     for (int pass = 0; pass < 2; pass++) {
         fds = g_hash_table_get_keys_as_array(sim->files, &n);
@@ -293,14 +293,14 @@ void vfio_sim_free(VfioSim *sim)
 
 /* ---- fds ---------------------------------------------------------------- */
 
-SimCtx *sim_lookup_iommufd(VfioSim *sim, int fd)
+SimCtx *sim_lookup_iommufd(VfiSim *sim, int fd)
 {
     SimFile *f = g_hash_table_lookup(sim->files, GINT_TO_POINTER(fd));
 
     return f && f->kind == SIM_FILE_IOMMUFD ? f->ctx : NULL;
 }
 
-static SimDevice *sim_device_by_cdev(VfioSim *sim, const char *path)
+static SimDevice *sim_device_by_cdev(VfiSim *sim, const char *path)
 {
     const char *num = path + strlen(SIM_CDEV_PREFIX);
     char *end;
@@ -318,7 +318,7 @@ static SimDevice *sim_device_by_cdev(VfioSim *sim, const char *path)
 
 static int sim_open(void *opaque, const char *path, int flags)
 {
-    VfioSim *sim = opaque;
+    VfiSim *sim = opaque;
     SimDevice *dev = NULL;
     SimFile *f;
     int fd;
@@ -330,7 +330,7 @@ static int sim_open(void *opaque, const char *path, int flags)
     if (!g_str_equal(path, SIM_IOMMU_PATH)) {
         dev = sim_device_by_cdev(sim, path);
         if (!dev) {
-            trace_sim_open(path, -ENOENT);
+            trace_vfi_sim_open(path, -ENOENT);
             return -ENOENT;
         }
     }
@@ -350,13 +350,13 @@ static int sim_open(void *opaque, const char *path, int flags)
         f->ctx = sim_ctx_new(sim, fd);
     }
     g_hash_table_insert(sim->files, GINT_TO_POINTER(fd), f);
-    trace_sim_open(path, fd);
+    trace_vfi_sim_open(path, fd);
     return fd;
 }
 
 static int sim_close(void *opaque, int fd)
 {
-    VfioSim *sim = opaque;
+    VfiSim *sim = opaque;
 
     if (!g_hash_table_contains(sim->files, GINT_TO_POINTER(fd))) {
         return -EBADF;
@@ -365,46 +365,46 @@ static int sim_close(void *opaque, int fd)
     return 0;
 }
 
-unsigned vfio_sim_open_fds(const VfioSim *sim)
+unsigned vfi_sim_open_fds(const VfiSim *sim)
 {
     return g_hash_table_size(sim->files);
 }
 
 /* ---- ioctl dispatch ----------------------------------------------------- */
 
-static VfioSimOp sim_classify(unsigned long request)
+static VfiSimOp sim_classify(unsigned long request)
 {
     switch (request) {
     case IOMMU_DESTROY:
-        return VFIO_SIM_OP_DESTROY;
+        return VFI_SIM_OP_DESTROY;
     case IOMMU_IOAS_ALLOC:
-        return VFIO_SIM_OP_IOAS_ALLOC;
+        return VFI_SIM_OP_IOAS_ALLOC;
     case IOMMU_IOAS_IOVA_RANGES:
-        return VFIO_SIM_OP_IOAS_IOVA_RANGES;
+        return VFI_SIM_OP_IOAS_IOVA_RANGES;
     case IOMMU_IOAS_MAP:
-        return VFIO_SIM_OP_IOAS_MAP;
+        return VFI_SIM_OP_IOAS_MAP;
     case IOMMU_IOAS_UNMAP:
-        return VFIO_SIM_OP_IOAS_UNMAP;
+        return VFI_SIM_OP_IOAS_UNMAP;
     case IOMMU_GET_HW_INFO:
-        return VFIO_SIM_OP_GET_HW_INFO;
+        return VFI_SIM_OP_GET_HW_INFO;
     case IOMMU_HWPT_ALLOC:
-        return VFIO_SIM_OP_HWPT_ALLOC;
+        return VFI_SIM_OP_HWPT_ALLOC;
     case IOMMU_HWPT_SET_DIRTY_TRACKING:
-        return VFIO_SIM_OP_HWPT_SET_DIRTY_TRACKING;
+        return VFI_SIM_OP_HWPT_SET_DIRTY_TRACKING;
     case IOMMU_HWPT_GET_DIRTY_BITMAP:
-        return VFIO_SIM_OP_HWPT_GET_DIRTY_BITMAP;
+        return VFI_SIM_OP_HWPT_GET_DIRTY_BITMAP;
     case VFIO_DEVICE_BIND_IOMMUFD:
-        return VFIO_SIM_OP_DEVICE_BIND;
+        return VFI_SIM_OP_DEVICE_BIND;
     case VFIO_DEVICE_ATTACH_IOMMUFD_PT:
-        return VFIO_SIM_OP_DEVICE_ATTACH;
+        return VFI_SIM_OP_DEVICE_ATTACH;
     case VFIO_DEVICE_DETACH_IOMMUFD_PT:
-        return VFIO_SIM_OP_DEVICE_DETACH;
+        return VFI_SIM_OP_DEVICE_DETACH;
     case VFIO_DEVICE_GET_INFO:
-        return VFIO_SIM_OP_DEVICE_GET_INFO;
+        return VFI_SIM_OP_DEVICE_GET_INFO;
     case VFIO_DEVICE_FEATURE:
-        return VFIO_SIM_OP_DEVICE_FEATURE;
+        return VFI_SIM_OP_DEVICE_FEATURE;
     default:
-        return VFIO_SIM_OP_OTHER;
+        return VFI_SIM_OP_OTHER;
     }
 }
 
@@ -413,7 +413,7 @@ static VfioSimOp sim_classify(unsigned long request)
  * request's _IOC_SIZE, or for the _IO-numbered IOMMUFD and VFIO ioctls the
  * struct's own leading size/argsz field.
  */
-static void sim_record(VfioSim *sim, unsigned long request, const void *arg)
+static void sim_record(VfiSim *sim, unsigned long request, const void *arg)
 {
     size_t size = _IOC_SIZE(request);
 
@@ -432,7 +432,7 @@ static void sim_record(VfioSim *sim, unsigned long request, const void *arg)
 }
 
 /* Returns: the errno to inject into this ioctl of kind @op, or 0. */
-static int sim_take_fault(VfioSim *sim, VfioSimOp op)
+static int sim_take_fault(VfiSim *sim, VfiSimOp op)
 {
     if (sim->fail_nth && --sim->fail_nth == 0) {
         return sim->fail_nth_err;
@@ -448,8 +448,8 @@ static int sim_take_fault(VfioSim *sim, VfioSimOp op)
 
 static int sim_ioctl(void *opaque, int fd, unsigned long request, void *arg)
 {
-    VfioSim *sim = opaque;
-    VfioSimOp op = sim_classify(request);
+    VfiSim *sim = opaque;
+    VfiSimOp op = sim_classify(request);
     SimFile *f;
     int err;
 
@@ -459,7 +459,7 @@ static int sim_ioctl(void *opaque, int fd, unsigned long request, void *arg)
 
     err = sim_take_fault(sim, op);
     if (err) {
-        trace_sim_fault_injected(request, err);
+        trace_vfi_sim_fault_injected(request, err);
         return -err;
     }
     f = g_hash_table_lookup(sim->files, GINT_TO_POINTER(fd));
@@ -467,7 +467,7 @@ static int sim_ioctl(void *opaque, int fd, unsigned long request, void *arg)
         return -EBADF;
     }
     if (!arg) {
-        return op == VFIO_SIM_OP_OTHER ? -ENOTTY : -EFAULT;
+        return op == VFI_SIM_OP_OTHER ? -ENOTTY : -EFAULT;
     }
     if (f->kind == SIM_FILE_IOMMUFD) {
         return sim_iommufd_ioctl(f->ctx, request, arg);
@@ -475,61 +475,61 @@ static int sim_ioctl(void *opaque, int fd, unsigned long request, void *arg)
     return sim_vfio_ioctl(f->df, request, arg);
 }
 
-static const VfioKernelOps sim_ops = {
+static const VfiKernelOps sim_ops = {
     .open = sim_open,
     .close = sim_close,
     .ioctl = sim_ioctl,
 };
 
-void vfio_sim_install(VfioSim *sim)
+void vfi_sim_install(VfiSim *sim)
 {
-    vfio_kernel_install(&sim_ops, sim, sim->sysfs_root);
+    vfi_kernel_install(&sim_ops, sim, sim->sysfs_root);
     installed_sim = sim;
-    trace_sim_install(sim->sysfs_root);
+    trace_vfi_sim_install(sim->sysfs_root);
 }
 
-void vfio_sim_uninstall(VfioSim *sim)
+void vfi_sim_uninstall(VfiSim *sim)
 {
     if (installed_sim == sim) {
-        vfio_kernel_install(NULL, NULL, NULL);
+        vfi_kernel_install(NULL, NULL, NULL);
         installed_sim = NULL;
-        trace_sim_uninstall(sim->sysfs_root);
+        trace_vfi_sim_uninstall(sim->sysfs_root);
     }
 }
 
 /* ---- fault injection and counters -------------------------------------- */
 
-void vfio_sim_fail_nth(VfioSim *sim, unsigned n, int err)
+void vfi_sim_fail_nth(VfiSim *sim, unsigned n, int err)
 {
     sim->fail_nth = n;
     sim->fail_nth_err = err;
 }
 
-void vfio_sim_fail_next(VfioSim *sim, VfioSimOp op, int err)
+void vfi_sim_fail_next(VfiSim *sim, VfiSimOp op, int err)
 {
-    g_return_if_fail(op >= 0 && op < VFIO_SIM_OP__COUNT);
+    g_return_if_fail(op >= 0 && op < VFI_SIM_OP__COUNT);
     sim->fail_op_err[op] = err;
 }
 
-void vfio_sim_fail_clear(VfioSim *sim)
+void vfi_sim_fail_clear(VfiSim *sim)
 {
     sim->fail_nth = 0;
     sim->fail_nth_err = 0;
     memset(sim->fail_op_err, 0, sizeof(sim->fail_op_err));
 }
 
-uint64_t vfio_sim_op_count(const VfioSim *sim, VfioSimOp op)
+uint64_t vfi_sim_op_count(const VfiSim *sim, VfiSimOp op)
 {
-    g_return_val_if_fail(op >= 0 && op < VFIO_SIM_OP__COUNT, 0);
+    g_return_val_if_fail(op >= 0 && op < VFI_SIM_OP__COUNT, 0);
     return sim->op_count[op];
 }
 
-uint64_t vfio_sim_ioctl_count(const VfioSim *sim)
+uint64_t vfi_sim_ioctl_count(const VfiSim *sim)
 {
     return sim->ioctl_count;
 }
 
-size_t vfio_sim_last_ioctl(const VfioSim *sim, unsigned long *request, void *buf, size_t len)
+size_t vfi_sim_last_ioctl(const VfiSim *sim, unsigned long *request, void *buf, size_t len)
 {
     if (request) {
         *request = sim->last_request;
@@ -542,7 +542,7 @@ size_t vfio_sim_last_ioctl(const VfioSim *sim, unsigned long *request, void *buf
 
 /* ---- object inspection -------------------------------------------------- */
 
-unsigned vfio_sim_live_objects(const VfioSim *sim)
+unsigned vfi_sim_live_objects(const VfiSim *sim)
 {
     unsigned n = 0;
 
@@ -554,23 +554,23 @@ unsigned vfio_sim_live_objects(const VfioSim *sim)
     return n;
 }
 
-int vfio_sim_live_objects_fd(const VfioSim *sim, int iommufd)
+int vfi_sim_live_objects_fd(const VfiSim *sim, int iommufd)
 {
-    SimCtx *ctx = sim_lookup_iommufd((VfioSim *)sim, iommufd);
+    SimCtx *ctx = sim_lookup_iommufd((VfiSim *)sim, iommufd);
 
     return ctx ? (int)g_hash_table_size(ctx->objects) : -1;
 }
 
-bool vfio_sim_object_exists(const VfioSim *sim, int iommufd, uint32_t id)
+bool vfi_sim_object_exists(const VfiSim *sim, int iommufd, uint32_t id)
 {
-    SimCtx *ctx = sim_lookup_iommufd((VfioSim *)sim, iommufd);
+    SimCtx *ctx = sim_lookup_iommufd((VfiSim *)sim, iommufd);
 
     return ctx && sim_ctx_lookup(ctx, id);
 }
 
-int vfio_sim_ioas_mapping_count(const VfioSim *sim, int iommufd, uint32_t ioas_id)
+int vfi_sim_ioas_mapping_count(const VfiSim *sim, int iommufd, uint32_t ioas_id)
 {
-    SimCtx *ctx = sim_lookup_iommufd((VfioSim *)sim, iommufd);
+    SimCtx *ctx = sim_lookup_iommufd((VfiSim *)sim, iommufd);
     SimObj *obj = ctx ? sim_ctx_lookup(ctx, ioas_id) : NULL;
 
     return obj && obj->type == SIM_OBJ_IOAS ? (int)obj->maps->len : -1;
@@ -583,7 +583,7 @@ static bool sim_check_range(uint64_t iova, uint64_t len, GError **errp)
     uint64_t last;
 
     if (!len || __builtin_add_overflow(iova, len - 1, &last)) {
-        g_set_error(errp, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_INVALID_ARGUMENT,
+        g_set_error(errp, VFI_ERROR, VFI_ERROR_INVALID_ARGUMENT,
                     "bad IOVA range 0x%" G_GINT64_MODIFIER "x+0x%" G_GINT64_MODIFIER "x",
                     iova, len);
         return false;
@@ -591,7 +591,7 @@ static bool sim_check_range(uint64_t iova, uint64_t len, GError **errp)
     return true;
 }
 
-bool vfio_sim_dma_write(VfioSim *sim, const char *name, uint64_t iova, uint64_t len,
+bool vfi_sim_dma_write(VfiSim *sim, const char *name, uint64_t iova, uint64_t len,
                         GError **errp)
 {
     SimDevice *dev = sim_find_device(sim, name);
@@ -599,7 +599,7 @@ bool vfio_sim_dma_write(VfioSim *sim, const char *name, uint64_t iova, uint64_t 
     bool marked_hwpt = false, marked_log = false;
 
     if (!dev) {
-        g_set_error(errp, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_INVALID_ARGUMENT,
+        g_set_error(errp, VFI_ERROR, VFI_ERROR_INVALID_ARGUMENT,
                     "DMA from unknown device %s", name ? name : "(null)");
         return false;
     }
@@ -608,7 +608,7 @@ bool vfio_sim_dma_write(VfioSim *sim, const char *name, uint64_t iova, uint64_t 
     }
     target = dev->bound && dev->bound->obj ? dev->bound->obj->attached : NULL;
     if (!target) {
-        g_set_error(errp, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_INVALID_ARGUMENT,
+        g_set_error(errp, VFI_ERROR, VFI_ERROR_INVALID_ARGUMENT,
                     "DMA from device %s, which is not attached: blocked", name);
         return false;
     }
@@ -619,8 +619,8 @@ bool vfio_sim_dma_write(VfioSim *sim, const char *name, uint64_t iova, uint64_t 
         ioas = target;
     }
     if (!sim_ioas_covers(ioas, iova, len, true)) {
-        trace_sim_dma_fault(name, iova, len);
-        g_set_error(errp, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_INVALID_ARGUMENT,
+        trace_vfi_sim_dma_fault(name, iova, len);
+        g_set_error(errp, VFI_ERROR, VFI_ERROR_INVALID_ARGUMENT,
                     "DMA write of device %s to 0x%" G_GINT64_MODIFIER "x+0x%"
                     G_GINT64_MODIFIER "x: IOMMU fault (not mapped writeable)",
                     name, iova, len);
@@ -643,18 +643,18 @@ bool vfio_sim_dma_write(VfioSim *sim, const char *name, uint64_t iova, uint64_t 
             }
         }
     }
-    trace_sim_dma_write(name, iova, len, marked_hwpt, marked_log);
+    trace_vfi_sim_dma_write(name, iova, len, marked_hwpt, marked_log);
     return true;
 }
 
-bool vfio_sim_hwpt_mark_dirty(VfioSim *sim, int iommufd, uint32_t hwpt_id, uint64_t iova,
+bool vfi_sim_hwpt_mark_dirty(VfiSim *sim, int iommufd, uint32_t hwpt_id, uint64_t iova,
                               uint64_t len, GError **errp)
 {
     SimCtx *ctx = sim_lookup_iommufd(sim, iommufd);
     SimObj *obj = ctx ? sim_ctx_lookup(ctx, hwpt_id) : NULL;
 
     if (!obj || obj->type != SIM_OBJ_HWPT) {
-        g_set_error(errp, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_INVALID_ARGUMENT,
+        g_set_error(errp, VFI_ERROR, VFI_ERROR_INVALID_ARGUMENT,
                     "no HWPT %u on iommufd %d", hwpt_id, iommufd);
         return false;
     }
@@ -662,6 +662,6 @@ bool vfio_sim_hwpt_mark_dirty(VfioSim *sim, int iommufd, uint32_t hwpt_id, uint6
         return false;
     }
     sim_dirty_mark(obj->dirty, iova, len);
-    trace_sim_hwpt_mark_dirty(hwpt_id, iova, len);
+    trace_vfi_sim_hwpt_mark_dirty(hwpt_id, iova, len);
     return true;
 }

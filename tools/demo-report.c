@@ -66,7 +66,7 @@ void demo_report_log(DemoReport *r, const char *fmt, ...)
     va_end(ap);
 }
 
-static const char *device_label(const DemoReport *r, const VFIODevice *dev)
+static const char *device_label(const DemoReport *r, const VfiDevice *dev)
 {
     for (guint i = 0; i < r->devices->len; i++) {
         const DemoDevice *d = &g_array_index(r->devices, DemoDevice, i);
@@ -74,37 +74,37 @@ static const char *device_label(const DemoReport *r, const VFIODevice *dev)
             return d->name;
         }
     }
-    return vfio_device_get_name(dev);
+    return vfi_device_get_name(dev);
 }
 
-void demo_report_snapshot(DemoReport *r, VFIOAddressSpace *as)
+void demo_report_snapshot(DemoReport *r, VfiAddressSpace *as)
 {
     g_array_set_size(r->containers, 0);
-    for (unsigned i = 0; i < vfio_address_space_container_count(as); i++) {
-        VFIOContainer *c = vfio_address_space_container(as, i);
+    for (unsigned i = 0; i < vfi_address_space_container_count(as); i++) {
+        VfiContainer *c = vfi_address_space_container(as, i);
         DemoContainer dc = {
-            .ioas_id = vfio_container_get_ioas_id(c),
+            .ioas_id = vfi_container_get_ioas_id(c),
             .hwpts = g_array_new(FALSE, TRUE, sizeof(DemoHwpt)),
             .ioas_devices = g_ptr_array_new_with_free_func(g_free),
         };
 
         g_array_set_clear_func(dc.hwpts, clear_hwpt);
-        for (unsigned h = 0; h < vfio_container_hwpt_count(c); h++) {
-            VFIOHwpt *hwpt = vfio_container_hwpt(c, h);
+        for (unsigned h = 0; h < vfi_container_hwpt_count(c); h++) {
+            VfiHwpt *hwpt = vfi_container_hwpt(c, h);
             DemoHwpt dh = {
-                .id = vfio_hwpt_get_id(hwpt),
-                .flags = vfio_hwpt_get_flags(hwpt),
+                .id = vfi_hwpt_get_id(hwpt),
+                .flags = vfi_hwpt_get_flags(hwpt),
                 .devices = g_ptr_array_new_with_free_func(g_free),
             };
-            for (unsigned d = 0; d < vfio_hwpt_device_count(hwpt); d++) {
+            for (unsigned d = 0; d < vfi_hwpt_device_count(hwpt); d++) {
                 g_ptr_array_add(dh.devices,
-                                g_strdup(device_label(r, vfio_hwpt_device(hwpt, d))));
+                                g_strdup(device_label(r, vfi_hwpt_device(hwpt, d))));
             }
             g_array_append_val(dc.hwpts, dh);
         }
-        for (unsigned d = 0; d < vfio_container_device_count(c); d++) {
-            VFIODevice *dev = vfio_container_device(c, d);
-            if (!vfio_device_get_hwpt(dev)) {
+        for (unsigned d = 0; d < vfi_container_device_count(c); d++) {
+            VfiDevice *dev = vfi_container_device(c, d);
+            if (!vfi_device_get_hwpt(dev)) {
                 g_ptr_array_add(dc.ioas_devices, g_strdup(device_label(r, dev)));
             }
         }
@@ -112,12 +112,12 @@ void demo_report_snapshot(DemoReport *r, VFIOAddressSpace *as)
     }
 }
 
-static const char *coverage_str(VFIODirtyCoverage c)
+static const char *coverage_str(VfiDirtyCoverage c)
 {
     switch (c) {
-    case VFIO_DIRTY_COVERAGE_IOMMU:
+    case VFI_DIRTY_COVERAGE_IOMMU:
         return "iommu";
-    case VFIO_DIRTY_COVERAGE_DEVICE_LOGGING:
+    case VFI_DIRTY_COVERAGE_DEVICE_LOGGING:
         return "device-logging";
     default:
         return "none";
@@ -163,7 +163,7 @@ void demo_report_print_text(const DemoReport *r, FILE *out)
         fprintf(out, "  %-12s %-8s %-9u %-15s %-13s %s\n", d->name,
                 d->mdev ? "mdev" : "physical", d->attach_attempts, coverage_str(d->coverage),
                 r->migration_ran ? pages : "-",
-                d->why == VFIO_UNTRACKED_NOT ? "-" : vfio_untracked_reason_str(d->why));
+                d->why == VFI_COVERED ? "-" : vfi_untracked_reason_str(d->why));
     }
     if (r->migration_ran) {
         fprintf(out, "\nMigration: %s\n",
@@ -247,12 +247,12 @@ void demo_report_print_json(const DemoReport *r, FILE *out)
                                "\"pages_written\": %u, \"pages_found\": %u, "
                                "\"untracked_reason\": ",
                                d->mdev ? "true" : "false", d->attach_attempts,
-                               d->coverage == VFIO_DIRTY_COVERAGE_IOMMU ? "true" : "false",
+                               d->coverage == VFI_DIRTY_COVERAGE_IOMMU ? "true" : "false",
                                coverage_str(d->coverage), d->pages_written, d->pages_found);
-        if (d->why == VFIO_UNTRACKED_NOT) {
+        if (d->why == VFI_COVERED) {
             g_string_append(s, "null");
         } else {
-            json_string(s, vfio_untracked_reason_str(d->why));
+            json_string(s, vfi_untracked_reason_str(d->why));
         }
         g_string_append_c(s, '}');
     }

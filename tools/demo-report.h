@@ -2,25 +2,25 @@
 /*
  * vfio-iommufd tool: what the demo saw, printed as text or JSON.
  */
-#ifndef VFIO_IOMMUFD_DEMO_REPORT_H
-#define VFIO_IOMMUFD_DEMO_REPORT_H
+#ifndef VFI_DEMO_REPORT_H
+#define VFI_DEMO_REPORT_H
 
 #include <stdbool.h>
 #include <stdint.h>
 #include <glib.h>
 
-#include "vfio-iommufd/vfio-container.h"
+#include "vfio-iommufd/container.h"
 
 typedef struct DemoDevice {
     char *name;                /* topology name, or the BDF/path given */
-    VFIODevice *dev;
+    VfiDevice *dev;
     bool want_dirty;           /* the VMM's wish (want-dirty-tracking) */
     bool prefer_logging;       /* the VMM's wish (prefer-device-logging) */
     unsigned attach_attempts;  /* of its first placement */
     unsigned replug_attempts;  /* of its re-plug (0 if not re-plugged) */
     bool mdev;
-    VFIODirtyCoverage coverage;
-    VFIOUntrackedReason why;
+    VfiDirtyCoverage coverage;
+    VfiUntrackedReason why;
     unsigned pages_written;    /* by simulated DMA in the migration round */
     unsigned pages_found;      /* of those, found dirty by the sync */
 } DemoDevice;
@@ -52,7 +52,7 @@ typedef struct DemoReport {
 DemoReport *demo_report_new(const char *kernel);
 void demo_report_free(DemoReport *r);
 /* Record the containers of @as (with device names from r->devices). */
-void demo_report_snapshot(DemoReport *r, VFIOAddressSpace *as);
+void demo_report_snapshot(DemoReport *r, VfiAddressSpace *as);
 void demo_report_log(DemoReport *r, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
 void demo_report_print_text(const DemoReport *r, FILE *out);
 void demo_report_print_json(const DemoReport *r, FILE *out);

@@ -23,9 +23,9 @@
 
 #include "vfio-iommufd/iommufd.h"
 #include "vfio-iommufd/sim.h"
-#include "vfio-iommufd/vfio-container.h"
-#include "vfio-iommufd/vfio-device.h"
-#include "vfio-iommufd/vfio-dirty.h"
+#include "vfio-iommufd/container.h"
+#include "vfio-iommufd/device.h"
+#include "vfio-iommufd/dirty.h"
 #include "demo-report.h"
 
 #define EXIT_USAGE 2
@@ -109,7 +109,7 @@ static bool read_bool(GKeyFile *kf, const char *name, const char *key, bool *out
     }
     v = g_key_file_get_boolean(kf, group, key, &err);
     if (err) {
-        g_set_error(errp, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_INVALID_ARGUMENT,
+        g_set_error(errp, VFI_ERROR, VFI_ERROR_INVALID_ARGUMENT,
                     "[device %s] %s: %s", name, key, err->message);
         return false;
     }
@@ -129,28 +129,28 @@ static bool read_wishes(GKeyFile *kf, const char *name, DemoDevice *d, GError **
            read_bool(kf, name, "prefer-device-logging", &d->prefer_logging, errp);
 }
 
-static bool plug(DemoReport *r, VFIOAddressSpace *as, IOMMUFDBackend *be, DemoDevice *d,
+static bool plug(DemoReport *r, VfiAddressSpace *as, VfiIommufd *be, DemoDevice *d,
                  GError **errp)
 {
-    VFIOAttachOptions opts = {
+    VfiAttachOptions opts = {
         .no_iommu_dirty_tracking = !d->want_dirty,
         .prefer_device_dirty_logging = d->prefer_logging,
     };
 
-    if (!vfio_address_space_attach_device(as, be, d->dev, &opts, errp)) {
+    if (!vfi_address_space_attach_device(as, be, d->dev, &opts, errp)) {
         return false;
     }
-    VFIOHwpt *hwpt = vfio_device_get_hwpt(d->dev);
+    VfiHwpt *hwpt = vfi_device_get_hwpt(d->dev);
     if (hwpt) {
         demo_report_log(r, "plug %s: HWPT %u (%s) after %u attach attempt(s), IOAS %u",
-                        d->name, vfio_hwpt_get_id(hwpt),
-                        vfio_hwpt_get_flags(hwpt) & IOMMU_HWPT_ALLOC_DIRTY_TRACKING ?
+                        d->name, vfi_hwpt_get_id(hwpt),
+                        vfi_hwpt_get_flags(hwpt) & IOMMU_HWPT_ALLOC_DIRTY_TRACKING ?
                         "dirty-tracking" : "plain",
-                        vfio_device_get_attach_attempts(d->dev),
-                        vfio_container_get_ioas_id(vfio_device_get_container(d->dev)));
+                        vfi_device_get_attach_attempts(d->dev),
+                        vfi_container_get_ioas_id(vfi_device_get_container(d->dev)));
     } else {
         demo_report_log(r, "plug %s: mdev attached to IOAS %u", d->name,
-                        vfio_container_get_ioas_id(vfio_device_get_container(d->dev)));
+                        vfi_container_get_ioas_id(vfi_device_get_container(d->dev)));
     }
     return true;
 }
@@ -159,11 +159,11 @@ static void record_coverage(DemoReport *r)
 {
     for (guint i = 0; i < r->devices->len; i++) {
         DemoDevice *d = &g_array_index(r->devices, DemoDevice, i);
-        VFIOContainer *c = vfio_device_get_container(d->dev);
+        VfiContainer *c = vfi_device_get_container(d->dev);
 
-        d->mdev = vfio_device_is_mdev(d->dev);
-        d->coverage = c ? vfio_container_dirty_coverage(c, d->dev, &d->why)
-                        : VFIO_DIRTY_COVERAGE_NONE;
+        d->mdev = vfi_device_is_mdev(d->dev);
+        d->coverage = c ? vfi_container_dirty_coverage(c, d->dev, &d->why)
+                        : VFI_DIRTY_COVERAGE_NONE;
     }
 }
 
@@ -174,8 +174,8 @@ static DemoDevice *pick_replug(DemoReport *r)
 {
     for (guint i = 0; i < r->devices->len; i++) {
         DemoDevice *d = &g_array_index(r->devices, DemoDevice, i);
-        VFIOHwpt *h = vfio_device_get_hwpt(d->dev);
-        if (h && vfio_hwpt_device_count(h) > 1) {
+        VfiHwpt *h = vfi_device_get_hwpt(d->dev);
+        if (h && vfi_hwpt_device_count(h) > 1) {
             return d;
         }
     }
@@ -195,10 +195,10 @@ static uint64_t demo_page(unsigned i, unsigned k)
  * (simulated DMA: it marks the trackers covering that device only), sync
  * into a log covering guest RAM, stop, count per device the pages found.
  */
-static bool migration_round(DemoReport *r, VFIOAddressSpace *as, VfioSim *sim,
+static bool migration_round(DemoReport *r, VfiAddressSpace *as, VfiSim *sim,
                             GError **errp)
 {
-    VFIODirtyLog log = {
+    VfiDirtyLog log = {
         .base_iova = 0,
         .page_size = 4096,
         .nr_pages = (DEMO_HIGH_IOVA + DEMO_HIGH_SIZE) / 4096,
@@ -207,7 +207,7 @@ static bool migration_round(DemoReport *r, VFIOAddressSpace *as, VfioSim *sim,
     g_autoptr(GError) err = NULL;
 
     log.bitmap = bitmap;
-    if (!vfio_address_space_dirty_tracking_start(as, errp)) {
+    if (!vfi_address_space_dirty_tracking_start(as, errp)) {
         return false;
     }
     for (guint i = 0; sim && i < r->devices->len; i++) {
@@ -215,7 +215,7 @@ static bool migration_round(DemoReport *r, VFIOAddressSpace *as, VfioSim *sim,
 
         for (unsigned k = 0; k < DEMO_PAGES_PER_DEVICE; k++) {
             g_clear_error(&err);
-            if (!vfio_sim_dma_write(sim, d->name, DEMO_LOW_IOVA + demo_page(i, k) * 4096,
+            if (!vfi_sim_dma_write(sim, d->name, DEMO_LOW_IOVA + demo_page(i, k) * 4096,
                                     4096, &err)) {
                 demo_report_log(r, "DMA of %s failed: %s", d->name, err->message);
                 continue;
@@ -223,13 +223,13 @@ static bool migration_round(DemoReport *r, VFIOAddressSpace *as, VfioSim *sim,
             d->pages_written++;
         }
     }
-    if (!vfio_address_space_sync_dirty(as, &log, errp)) {
+    if (!vfi_address_space_sync_dirty(as, &log, errp)) {
         g_autoptr(GError) serr = NULL;
 
-        vfio_address_space_dirty_tracking_stop(as, &serr);
+        vfi_address_space_dirty_tracking_stop(as, &serr);
         return false;
     }
-    if (!vfio_address_space_dirty_tracking_stop(as, errp)) {
+    if (!vfi_address_space_dirty_tracking_stop(as, errp)) {
         return false;
     }
     for (guint i = 0; sim && i < r->devices->len; i++) {
@@ -248,9 +248,9 @@ static bool migration_round(DemoReport *r, VFIOAddressSpace *as, VfioSim *sim,
     return true;
 }
 
-static bool run_flow(DemoReport *r, IOMMUFDBackend *be, VfioSim *sim, GError **errp)
+static bool run_flow(DemoReport *r, VfiIommufd *be, VfiSim *sim, GError **errp)
 {
-    VFIOAddressSpace *as = vfio_address_space_new(r);
+    VfiAddressSpace *as = vfi_address_space_new(r);
     void *ram = MAP_FAILED;
     size_t ram_size = DEMO_LOW_SIZE + DEMO_HIGH_SIZE;
     bool ok = false;
@@ -261,43 +261,43 @@ static bool run_flow(DemoReport *r, IOMMUFDBackend *be, VfioSim *sim, GError **e
             goto out;
         }
         g_array_index(r->devices, DemoDevice, i).attach_attempts =
-            vfio_device_get_attach_attempts(g_array_index(r->devices, DemoDevice, i).dev);
+            vfi_device_get_attach_attempts(g_array_index(r->devices, DemoDevice, i).dev);
     }
 
     ram = mmap(NULL, ram_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (ram == MAP_FAILED) {
-        g_set_error(errp, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_HOST,
+        g_set_error(errp, VFI_ERROR, VFI_ERROR_HOST,
                     "cannot allocate %zu bytes of guest memory: %s", ram_size,
                     g_strerror(errno));
         goto out;
     }
-    if (!vfio_address_space_dma_map(as, DEMO_LOW_IOVA, DEMO_LOW_SIZE, ram, false, errp) ||
-        !vfio_address_space_dma_map(as, DEMO_HIGH_IOVA, DEMO_HIGH_SIZE,
+    if (!vfi_address_space_dma_map(as, DEMO_LOW_IOVA, DEMO_LOW_SIZE, ram, false, errp) ||
+        !vfi_address_space_dma_map(as, DEMO_HIGH_IOVA, DEMO_HIGH_SIZE,
                                     (char *)ram + DEMO_LOW_SIZE, false, errp)) {
         goto out;
     }
     r->mapped_bytes = ram_size;
     demo_report_log(r, "map guest RAM: IOVA 0x%" PRIx64 "+0x%" PRIx64 " and 0x%" PRIx64
                     "+0x%" PRIx64 " in %u container(s)", DEMO_LOW_IOVA, DEMO_LOW_SIZE,
-                    DEMO_HIGH_IOVA, DEMO_HIGH_SIZE, vfio_address_space_container_count(as));
+                    DEMO_HIGH_IOVA, DEMO_HIGH_SIZE, vfi_address_space_container_count(as));
 
     record_coverage(r);
     demo_report_snapshot(r, as);
-    r->migration_blocker = vfio_address_space_migration_blocker(as);
+    r->migration_blocker = vfi_address_space_migration_blocker(as);
     if (!migration_round(r, as, sim, errp)) {
         goto out;
     }
 
     rp = pick_replug(r);
     if (rp) {
-        if (!vfio_address_space_detach_device(as, rp->dev, errp)) {
+        if (!vfi_address_space_detach_device(as, rp->dev, errp)) {
             goto out;
         }
         demo_report_log(r, "hot-unplug %s", rp->name);
         if (!plug(r, as, be, rp, errp)) {
             goto out;
         }
-        rp->replug_attempts = vfio_device_get_attach_attempts(rp->dev);
+        rp->replug_attempts = vfi_device_get_attach_attempts(rp->dev);
         r->replugged = g_strdup(rp->name);
     }
     ok = true;
@@ -306,8 +306,8 @@ out:
     /* Teardown, also after a failure: unmap, unplug every device. */
     if (r->mapped_bytes) {
         g_autoptr(GError) err = NULL;
-        if (!vfio_address_space_dma_unmap(as, DEMO_LOW_IOVA, DEMO_LOW_SIZE, 0, &err) ||
-            !vfio_address_space_dma_unmap(as, DEMO_HIGH_IOVA, DEMO_HIGH_SIZE, 0, &err)) {
+        if (!vfi_address_space_dma_unmap(as, DEMO_LOW_IOVA, DEMO_LOW_SIZE, 0, &err) ||
+            !vfi_address_space_dma_unmap(as, DEMO_HIGH_IOVA, DEMO_HIGH_SIZE, 0, &err)) {
             demo_report_log(r, "unmap failed: %s", err->message);
             ok = false;
         }
@@ -316,17 +316,17 @@ out:
         DemoDevice *d = &g_array_index(r->devices, DemoDevice, i);
         g_autoptr(GError) err = NULL;
 
-        if (vfio_device_get_container(d->dev) &&
-            !vfio_address_space_detach_device(as, d->dev, &err)) {
+        if (vfi_device_get_container(d->dev) &&
+            !vfi_address_space_detach_device(as, d->dev, &err)) {
             demo_report_log(r, "unplug %s failed: %s", d->name, err->message);
             ok = false;
         }
     }
     demo_report_log(r, "teardown: every device unplugged, %u container(s) left",
-                    vfio_address_space_container_count(as));
+                    vfi_address_space_container_count(as));
     {
         g_autoptr(GError) err = NULL;
-        if (!vfio_address_space_free(as, &err)) {
+        if (!vfi_address_space_free(as, &err)) {
             demo_report_log(r, "address space not freed: %s", err->message);
             ok = false;
         }
@@ -341,26 +341,26 @@ static void free_devices(DemoReport *r)
 {
     for (guint i = 0; i < r->devices->len; i++) {
         DemoDevice *d = &g_array_index(r->devices, DemoDevice, i);
-        g_clear_pointer(&d->dev, vfio_device_free);
+        g_clear_pointer(&d->dev, vfi_device_free);
     }
 }
 
 /* Run the flow on the devices of @r with a new backend, free them, print
  * the report. @sim: the simulated kernel, or NULL for the real one. */
-static int run_and_report(const DemoOptions *o, DemoReport *r, VfioSim *sim)
+static int run_and_report(const DemoOptions *o, DemoReport *r, VfiSim *sim)
 {
     g_autoptr(GError) err = NULL;
-    IOMMUFDBackend *be = iommufd_backend_new();
+    VfiIommufd *be = vfi_iommufd_new();
     bool ok = run_flow(r, be, sim, &err);
 
     free_devices(r);
-    if (!iommufd_backend_free(be, err ? NULL : &err)) {
+    if (!vfi_iommufd_free(be, err ? NULL : &err)) {
         ok = false;
     }
     if (sim) {
-        r->leaked_objects = vfio_sim_live_objects(sim);
+        r->leaked_objects = vfi_sim_live_objects(sim);
         demo_report_log(r, "kernel objects left: %" PRId64 ", open fds left: %u",
-                        r->leaked_objects, vfio_sim_open_fds(sim));
+                        r->leaked_objects, vfi_sim_open_fds(sim));
     }
     if (o->json) {
         demo_report_print_json(r, stdout);
@@ -379,7 +379,7 @@ static int run_simulated(const DemoOptions *o)
     g_autoptr(GError) err = NULL;
     g_autoptr(GKeyFile) kf = g_key_file_new();
     g_autoptr(DemoReport) r = demo_report_new("simulated");
-    g_autoptr(VfioSim) sim = vfio_sim_new(&err);
+    g_autoptr(VfiSim) sim = vfi_sim_new(&err);
     const char **names;
     unsigned n;
 
@@ -389,18 +389,18 @@ static int run_simulated(const DemoOptions *o)
     }
     if (o->topology) {
         if (!g_key_file_load_from_file(kf, o->topology, G_KEY_FILE_NONE, &err) ||
-            !vfio_sim_load_topology(sim, o->topology, &err)) {
+            !vfi_sim_load_topology(sim, o->topology, &err)) {
             fprintf(stderr, "vfio-iommufd: bad topology %s: %s\n", o->topology, err->message);
             return EXIT_USAGE;
         }
     } else if (!g_key_file_load_from_data(kf, builtin_topology, -1, G_KEY_FILE_NONE, &err) ||
-               !vfio_sim_load_topology_data(sim, builtin_topology, &err)) {
+               !vfi_sim_load_topology_data(sim, builtin_topology, &err)) {
         fprintf(stderr, "vfio-iommufd: built-in topology: %s\n", err->message);
         return EXIT_FAILURE;
     }
-    vfio_sim_install(sim);
+    vfi_sim_install(sim);
 
-    names = vfio_sim_device_names(sim, &n);
+    names = vfi_sim_device_names(sim, &n);
     if (n == 0) {
         g_free(names);
         fprintf(stderr, "vfio-iommufd: bad topology %s: it has no [device NAME] section\n",
@@ -419,7 +419,7 @@ static int run_simulated(const DemoOptions *o)
                     o->topology ? o->topology : "(built-in)", err->message);
             return EXIT_USAGE;
         }
-        dp->dev = vfio_device_open_sysfs(vfio_sim_device_sysfs_path(sim, names[i]), &err);
+        dp->dev = vfi_device_open_sysfs(vfi_sim_device_sysfs_path(sim, names[i]), &err);
         if (!dp->dev) {
             g_free(names);
             free_devices(r);
@@ -441,14 +441,14 @@ static int run_real(const DemoOptions *o)
         const char *arg = g_ptr_array_index(o->devices, i);
         DemoDevice d = { .name = g_strdup(arg), .want_dirty = true, .prefer_logging = true };
 
-        d.dev = arg[0] == '/' ? vfio_device_open_sysfs(arg, &err)
-                              : vfio_device_open_pci(arg, &err);
+        d.dev = arg[0] == '/' ? vfi_device_open_sysfs(arg, &err)
+                              : vfi_device_open_pci(arg, &err);
         g_array_append_val(r->devices, d);
         if (!d.dev) {
             free_devices(r);
             fprintf(stderr, "vfio-iommufd: %s: %s\n", arg, err->message);
-            return err->domain == VFIO_IOMMUFD_ERROR &&
-                   err->code == VFIO_IOMMUFD_ERROR_INVALID_ARGUMENT ? EXIT_USAGE : EXIT_FAILURE;
+            return err->domain == VFI_ERROR &&
+                   err->code == VFI_ERROR_INVALID_ARGUMENT ? EXIT_USAGE : EXIT_FAILURE;
         }
     }
     return run_and_report(o, r, NULL);

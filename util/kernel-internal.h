@@ -4,27 +4,27 @@
  * library makes to the kernel goes through these three functions; each one
  * emits a trace event with its arguments, result and errno.
  */
-#ifndef VFIO_IOMMUFD_KERNEL_INTERNAL_H
-#define VFIO_IOMMUFD_KERNEL_INTERNAL_H
+#ifndef VFI_KERNEL_INTERNAL_H
+#define VFI_KERNEL_INTERNAL_H
 
 #include <glib.h>
 
 /* Open @path through the installed kernel. Returns fd >= 0 or -errno. */
-int vfio_kernel_open(const char *path, int flags);
+int vfi_kernel_open(const char *path, int flags);
 /* Close @fd through the installed kernel. Returns 0 or -errno. */
-int vfio_kernel_close(int fd);
+int vfi_kernel_close(int fd);
 /* ioctl through the installed kernel; @name is the request's name for the
  * trace. Returns the result (>= 0) or -errno. */
-int vfio_kernel_ioctl(int fd, unsigned long request, void *arg, const char *name);
+int vfi_kernel_ioctl(int fd, unsigned long request, void *arg, const char *name);
 
-#define VFIO_KERNEL_IOCTL(fd, req, arg) vfio_kernel_ioctl((fd), (req), (arg), #req)
+#define VFI_KERNEL_IOCTL(fd, req, arg) vfi_kernel_ioctl((fd), (req), (arg), #req)
 
-/* Set *errp to a VFIO_IOMMUFD_KERNEL_ERROR for @err (positive errno)
+/* Set *errp to a VFI_KERNEL_ERROR for @err (positive errno)
  * returned by ioctl @what. The message is "<what>: <strerror> (errno N): <fmt>".
  * ENOTTY (the kernel lacks the ioctl) names the kernel version that added
  * the feature when @min_kernel is non-NULL ("6.7"). EOPNOTSUPP is reported
  * as is: it means the IOMMU cannot do what was asked, not an old kernel. */
-void vfio_kernel_error(GError **errp, int err, const char *what,
+void vfi_kernel_error(GError **errp, int err, const char *what,
                        const char *min_kernel, const char *fmt, ...)
     G_GNUC_PRINTF(5, 6);
 

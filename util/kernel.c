@@ -2,7 +2,7 @@
 /*
  * vfio-iommufd: the ioctl layer, the one place a request leaves the library.
  *
- * By default requests go to the running Linux kernel; vfio_kernel_install()
+ * By default requests go to the running Linux kernel; vfi_kernel_install()
  * puts another kernel (the model of sim/) in its place.
  */
 #include <errno.h>
@@ -45,29 +45,29 @@ static int linux_ioctl(void *opaque, int fd, unsigned long request, void *arg)
     return ret < 0 ? -errno : ret;
 }
 
-static const VfioKernelOps linux_ops = {
+static const VfiKernelOps linux_ops = {
     .open = linux_open,
     .close = linux_close,
     .ioctl = linux_ioctl,
 };
 
-static const VfioKernelOps *kernel_ops = &linux_ops;
+static const VfiKernelOps *kernel_ops = &linux_ops;
 static void *kernel_opaque;
 static char *kernel_sysfs_root;
 
-void vfio_kernel_install(const VfioKernelOps *ops, void *opaque, const char *sysfs_root)
+void vfi_kernel_install(const VfiKernelOps *ops, void *opaque, const char *sysfs_root)
 {
-    /* Copy first: @sysfs_root may be vfio_kernel_sysfs_root() itself. */
+    /* Copy first: @sysfs_root may be vfi_kernel_sysfs_root() itself. */
     char *root = g_strdup(sysfs_root && ops ? sysfs_root : "/sys");
 
     kernel_ops = ops ? ops : &linux_ops;
     kernel_opaque = ops ? opaque : NULL;
     g_free(kernel_sysfs_root);
     kernel_sysfs_root = root;
-    trace_kernel_install(ops ? "installed" : "linux", kernel_sysfs_root);
+    trace_vfi_kernel_install(ops ? "installed" : "linux", kernel_sysfs_root);
 }
 
-void vfio_kernel_get(const VfioKernelOps **ops, void **opaque)
+void vfi_kernel_get(const VfiKernelOps **ops, void **opaque)
 {
     *ops = kernel_ops;
     if (opaque) {
@@ -75,44 +75,44 @@ void vfio_kernel_get(const VfioKernelOps **ops, void **opaque)
     }
 }
 
-const char *vfio_kernel_sysfs_root(void)
+const char *vfi_kernel_sysfs_root(void)
 {
     return kernel_sysfs_root ? kernel_sysfs_root : "/sys";
 }
 
-bool vfio_kernel_is_linux(void)
+bool vfi_kernel_is_linux(void)
 {
     return kernel_ops == &linux_ops;
 }
 
-int vfio_kernel_open(const char *path, int flags)
+int vfi_kernel_open(const char *path, int flags)
 {
     int ret = kernel_ops->open(kernel_opaque, path, flags);
 
-    trace_kernel_open(path, flags, ret);
+    trace_vfi_kernel_open(path, flags, ret);
     return ret;
 }
 
-int vfio_kernel_close(int fd)
+int vfi_kernel_close(int fd)
 {
     int ret = kernel_ops->close(kernel_opaque, fd);
 
-    trace_kernel_close(fd, ret);
+    trace_vfi_kernel_close(fd, ret);
     return ret;
 }
 
-int vfio_kernel_ioctl(int fd, unsigned long request, void *arg, const char *name)
+int vfi_kernel_ioctl(int fd, unsigned long request, void *arg, const char *name)
 {
     int ret = kernel_ops->ioctl(kernel_opaque, fd, request, arg);
 
-    trace_kernel_ioctl(fd, name, request, ret < 0 ? -1 : ret, ret < 0 ? -ret : 0);
+    trace_vfi_kernel_ioctl(fd, name, request, ret < 0 ? -1 : ret, ret < 0 ? -ret : 0);
     return ret;
 }
 
-G_DEFINE_QUARK(vfio-iommufd-error-quark, vfio_iommufd_error)
-G_DEFINE_QUARK(vfio-iommufd-kernel-error-quark, vfio_iommufd_kernel_error)
+G_DEFINE_QUARK(vfi-error-quark, vfi_error)
+G_DEFINE_QUARK(vfi-kernel-error-quark, vfi_kernel_error)
 
-void vfio_kernel_error(GError **errp, int err, const char *what, const char *min_kernel,
+void vfi_kernel_error(GError **errp, int err, const char *what, const char *min_kernel,
                        const char *fmt, ...)
 {
     g_autofree char *detail = NULL;
@@ -123,11 +123,11 @@ void vfio_kernel_error(GError **errp, int err, const char *what, const char *min
     va_end(ap);
 
     if (err == ENOTTY && min_kernel) {
-        g_set_error(errp, VFIO_IOMMUFD_KERNEL_ERROR, err,
+        g_set_error(errp, VFI_KERNEL_ERROR, err,
                     "%s: not supported by this kernel (errno %d, ENOTTY): it exists "
                     "from Linux %s: %s", what, err, min_kernel, detail);
         return;
     }
-    g_set_error(errp, VFIO_IOMMUFD_KERNEL_ERROR, err, "%s: %s (errno %d): %s",
+    g_set_error(errp, VFI_KERNEL_ERROR, err, "%s: %s (errno %d): %s",
                 what, g_strerror(err), err, detail);
 }

@@ -6,27 +6,27 @@
  * trace.h of inline trace_<event>() functions and a table of the folder's
  * events, registered here by a constructor. The "log" back end prints an
  * event only while its switch is on; switches are set from the
- * VFIO_IOMMUFD_TRACE environment variable when the events are registered and
- * at run time with vfio_iommufd_trace_enable().
+ * VFI_TRACE environment variable when the events are registered and
+ * at run time with vfi_trace_enable().
  */
-#ifndef VFIO_IOMMUFD_TRACE_RUNTIME_H
-#define VFIO_IOMMUFD_TRACE_RUNTIME_H
+#ifndef VFI_TRACE_RUNTIME_H
+#define VFI_TRACE_RUNTIME_H
 
 #include <stdbool.h>
 #include <glib.h>
 
-typedef struct VfioTraceEvent {
+typedef struct VfiTraceEvent {
     const char *name;
     bool *on;
-} VfioTraceEvent;
+} VfiTraceEvent;
 
-typedef struct VfioTraceGroup {
+typedef struct VfiTraceGroup {
     const char *name;
-    VfioTraceEvent *events;      /* terminated by { NULL, NULL } */
-    struct VfioTraceGroup *next;
-} VfioTraceGroup;
+    VfiTraceEvent *events;      /* terminated by { NULL, NULL } */
+    struct VfiTraceGroup *next;
+} VfiTraceGroup;
 
-void vfio_trace_register_group(VfioTraceGroup *group);
-void vfio_trace_log(const char *event, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
+void vfi_trace_register_group(VfiTraceGroup *group);
+void vfi_trace_log(const char *event, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
 
 #endif

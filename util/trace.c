@@ -10,17 +10,17 @@
 #include "vfio-iommufd/trace.h"
 #include "util/trace-runtime.h"
 
-static VfioTraceGroup *groups;
+static VfiTraceGroup *groups;
 static FILE *trace_out;
 static GMutex trace_lock;
 
-static unsigned set_matching(VfioTraceGroup *list, const char *pattern, bool on)
+static unsigned set_matching(VfiTraceGroup *list, const char *pattern, bool on)
 {
     g_autoptr(GPatternSpec) spec = g_pattern_spec_new(pattern);
     unsigned n = 0;
 
-    for (VfioTraceGroup *g = list; g; g = g->next) {
-        for (VfioTraceEvent *ev = g->events; ev->name; ev++) {
+    for (VfiTraceGroup *g = list; g; g = g->next) {
+        for (VfiTraceEvent *ev = g->events; ev->name; ev++) {
             if (g_pattern_spec_match_string(spec, ev->name)) {
                 *ev->on = on;
                 n++;
@@ -30,12 +30,12 @@ static unsigned set_matching(VfioTraceGroup *list, const char *pattern, bool on)
     return n;
 }
 
-/* Apply VFIO_IOMMUFD_TRACE to one group (called as each group registers). */
-static void apply_env(VfioTraceGroup *group)
+/* Apply VFI_TRACE to one group (called as each group registers). */
+static void apply_env(VfiTraceGroup *group)
 {
-    const char *env = getenv("VFIO_IOMMUFD_TRACE");
+    const char *env = getenv("VFI_TRACE");
     g_auto(GStrv) parts = NULL;
-    VfioTraceGroup *saved_next = group->next;
+    VfiTraceGroup *saved_next = group->next;
 
     if (!env || !*env) {
         return;
@@ -57,7 +57,7 @@ static void apply_env(VfioTraceGroup *group)
     group->next = saved_next;
 }
 
-void vfio_trace_register_group(VfioTraceGroup *group)
+void vfi_trace_register_group(VfiTraceGroup *group)
 {
     g_mutex_lock(&trace_lock);
     apply_env(group);
@@ -66,7 +66,7 @@ void vfio_trace_register_group(VfioTraceGroup *group)
     g_mutex_unlock(&trace_lock);
 }
 
-unsigned vfio_iommufd_trace_enable(const char *pattern, bool on)
+unsigned vfi_trace_enable(const char *pattern, bool on)
 {
     unsigned n;
 
@@ -77,11 +77,11 @@ unsigned vfio_iommufd_trace_enable(const char *pattern, bool on)
     return n;
 }
 
-bool vfio_iommufd_trace_is_enabled(const char *name)
+bool vfi_trace_is_enabled(const char *name)
 {
     g_return_val_if_fail(name != NULL, false);
-    for (VfioTraceGroup *g = groups; g; g = g->next) {
-        for (VfioTraceEvent *ev = g->events; ev->name; ev++) {
+    for (VfiTraceGroup *g = groups; g; g = g->next) {
+        for (VfiTraceEvent *ev = g->events; ev->name; ev++) {
             if (strcmp(ev->name, name) == 0) {
                 return *ev->on;
             }
@@ -90,14 +90,14 @@ bool vfio_iommufd_trace_is_enabled(const char *name)
     return false;
 }
 
-void vfio_iommufd_trace_set_output(FILE *fp)
+void vfi_trace_set_output(FILE *fp)
 {
     g_mutex_lock(&trace_lock);
     trace_out = fp;
     g_mutex_unlock(&trace_lock);
 }
 
-void vfio_trace_log(const char *event, const char *fmt, ...)
+void vfi_trace_log(const char *event, const char *fmt, ...)
 {
     gint64 now = g_get_real_time();
     va_list ap;

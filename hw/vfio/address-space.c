@@ -15,7 +15,7 @@
  * before any ioctl and rolled back from the containers already done when
  * one fails. A mapping belongs to the level that made it: the address space
  * does not map over nor unmap a mapping made in one container with
- * vfio_container_dma_map() (WRONG_STATE, naming the container), and the
+ * vfi_container_dma_map() (WRONG_STATE, naming the container), and the
  * container level leaves the address space's mappings alone.
  */
 #include <errno.h>
@@ -27,25 +27,25 @@
 #include "device-internal.h"
 #include "trace.h"
 
-VFIOContainerDevice *vfio_container_device_state(const VFIODevice *dev)
+VfiContainerDevice *vfi_container_device_state(const VfiDevice *dev)
 {
-    return dev ? vfio_device_get_container_priv(dev) : NULL;
+    return dev ? vfi_device_get_container_priv(dev) : NULL;
 }
 
 /* ---- address spaces ---------------------------------------------------- */
 
-VFIOAddressSpace *vfio_address_space_new(void *handle)
+VfiAddressSpace *vfi_address_space_new(void *handle)
 {
-    VFIOAddressSpace *as = g_new0(VFIOAddressSpace, 1);
+    VfiAddressSpace *as = g_new0(VfiAddressSpace, 1);
 
     as->handle = handle;
     as->containers = g_ptr_array_new();
-    as->mappings = g_array_new(false, false, sizeof(VFIOASMapping));
-    trace_vfio_as_new(as, handle);
+    as->mappings = g_array_new(false, false, sizeof(VfiASMapping));
+    trace_vfi_as_new(as, handle);
     return as;
 }
 
-bool vfio_address_space_free(VFIOAddressSpace *as, GError **errp)
+bool vfi_address_space_free(VfiAddressSpace *as, GError **errp)
 {
     g_autoptr(GError) first = NULL;
 
@@ -53,13 +53,13 @@ bool vfio_address_space_free(VFIOAddressSpace *as, GError **errp)
         return true;
     }
     for (guint i = 0; i < as->containers->len; i++) {
-        VFIOContainer *c = g_ptr_array_index(as->containers, i);
+        VfiContainer *c = g_ptr_array_index(as->containers, i);
 
         if (c->devices->len) {
-            g_set_error(errp, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_WRONG_STATE,
+            g_set_error(errp, VFI_ERROR, VFI_ERROR_WRONG_STATE,
                         "address space %p: device %s is still attached (ioas %u): "
                         "detach it first", as->handle,
-                        vfio_device_get_name(g_ptr_array_index(c->devices, 0)),
+                        vfi_device_get_name(g_ptr_array_index(c->devices, 0)),
                         c->ioas_id);
             return false;
         }
@@ -67,11 +67,11 @@ bool vfio_address_space_free(VFIOAddressSpace *as, GError **errp)
     /* Containers without devices are left-overs of a destroy that failed
      * earlier: try again. */
     for (guint i = 0; i < as->containers->len;) {
-        VFIOContainer *c = g_ptr_array_index(as->containers, i);
+        VfiContainer *c = g_ptr_array_index(as->containers, i);
         g_autoptr(GError) err = NULL;
         bool freed;
 
-        if (!vfio_container_cleanup(c, &freed, &err) && !first) {
+        if (!vfi_container_cleanup(c, &freed, &err) && !first) {
             first = g_steal_pointer(&err);
         }
         if (!freed) {
@@ -83,24 +83,24 @@ bool vfio_address_space_free(VFIOAddressSpace *as, GError **errp)
                                    "address space %p not freed: ", as->handle);
         return false;
     }
-    trace_vfio_as_free(as, as->mappings->len);
+    trace_vfi_as_free(as, as->mappings->len);
     g_ptr_array_free(as->containers, true);
     g_array_free(as->mappings, true);
     g_free(as);
     return true;
 }
 
-void *vfio_address_space_get_handle(const VFIOAddressSpace *as)
+void *vfi_address_space_get_handle(const VfiAddressSpace *as)
 {
     return as ? as->handle : NULL;
 }
 
-unsigned vfio_address_space_container_count(const VFIOAddressSpace *as)
+unsigned vfi_address_space_container_count(const VfiAddressSpace *as)
 {
     return as ? as->containers->len : 0;
 }
 
-VFIOContainer *vfio_address_space_container(const VFIOAddressSpace *as, unsigned i)
+VfiContainer *vfi_address_space_container(const VfiAddressSpace *as, unsigned i)
 {
     if (!as || i >= as->containers->len) {
         return NULL;
@@ -108,14 +108,14 @@ VFIOContainer *vfio_address_space_container(const VFIOAddressSpace *as, unsigned
     return g_ptr_array_index(as->containers, i);
 }
 
-unsigned vfio_address_space_mapping_count(const VFIOAddressSpace *as)
+unsigned vfi_address_space_mapping_count(const VfiAddressSpace *as)
 {
     return as ? as->mappings->len : 0;
 }
 
 /* ---- attaching devices ------------------------------------------------- */
 
-static bool as_forget_device(VFIOContainerDevice *cd, GError **errp);
+static bool as_forget_device(VfiContainerDevice *cd, GError **errp);
 
 /*
  * A new container (holding every mapping of @as) refused @cd's device with
@@ -126,11 +126,11 @@ static bool as_forget_device(VFIOContainerDevice *cd, GError **errp);
  * undo, and name the first mapping of @as that does not fit. Best effort:
  * any failure here leaves *@err as it is (traced).
  */
-static void as_explain_conflict(VFIOAddressSpace *as, IOMMUFDBackend *be,
-                                VFIOContainerDevice *cd, GError **err)
+static void as_explain_conflict(VfiAddressSpace *as, VfiIommufd *be,
+                                VfiContainerDevice *cd, GError **err)
 {
-    const char *name = vfio_device_get_name(cd->dev);
-    g_autofree IOMMUFDIovaRange *r = NULL;
+    const char *name = vfi_device_get_name(cd->dev);
+    g_autofree VfiIovaRange *r = NULL;
     g_autoptr(GError) perr = NULL;
     g_autoptr(GString) allowed = g_string_new(NULL);
     size_t n = 0;
@@ -138,21 +138,21 @@ static void as_explain_conflict(VFIOAddressSpace *as, IOMMUFDBackend *be,
     uint32_t ioas = 0;
     bool attached = false, ok;
 
-    if (!iommufd_backend_connect(be, &perr)) {
-        trace_vfio_as_conflict_probe(name, 0, 0, 0, perr->message);
+    if (!vfi_iommufd_connect(be, &perr)) {
+        trace_vfi_as_conflict_probe(name, 0, 0, 0, perr->message);
         return;
     }
-    ok = iommufd_backend_alloc_ioas(be, &ioas, &perr) &&
-         (attached = vfio_device_attach(cd->dev, ioas, NULL, &perr)) &&
-         iommufd_backend_get_iova_ranges(be, ioas, &r, &n, &align, &perr);
-    if (attached && !vfio_device_detach(cd->dev, ok ? &perr : NULL)) {
+    ok = vfi_iommufd_ioas_alloc(be, &ioas, &perr) &&
+         (attached = vfi_device_attach(cd->dev, ioas, NULL, &perr)) &&
+         vfi_iommufd_ioas_iova_ranges(be, ioas, &r, &n, &align, &perr);
+    if (attached && !vfi_device_detach(cd->dev, ok ? &perr : NULL)) {
         ok = false;
     }
-    if (ioas && !iommufd_backend_free_id(be, ioas, ok ? &perr : NULL)) {
+    if (ioas && !vfi_iommufd_destroy(be, ioas, ok ? &perr : NULL)) {
         ok = false;
     }
-    iommufd_backend_disconnect(be);
-    trace_vfio_as_conflict_probe(name, ioas, n, align, ok ? "read" :
+    vfi_iommufd_disconnect(be);
+    trace_vfi_as_conflict_probe(name, ioas, n, align, ok ? "read" :
                                  perr ? perr->message : "undo failed");
     if (!ok) {
         return;
@@ -163,7 +163,7 @@ static void as_explain_conflict(VFIOAddressSpace *as, IOMMUFDBackend *be,
                                r[i].start, r[i].last);
     }
     for (guint i = 0; i < as->mappings->len; i++) {
-        VFIOASMapping *m = &g_array_index(as->mappings, VFIOASMapping, i);
+        VfiASMapping *m = &g_array_index(as->mappings, VfiASMapping, i);
         uint64_t last = m->iova + (m->size - 1);
         bool inside = false;
         GError *e;
@@ -187,67 +187,67 @@ static void as_explain_conflict(VFIOAddressSpace *as, IOMMUFDBackend *be,
     }
 }
 
-bool vfio_address_space_attach_device(VFIOAddressSpace *as, IOMMUFDBackend *be,
-                                      VFIODevice *dev, const VFIOAttachOptions *opts,
+bool vfi_address_space_attach_device(VfiAddressSpace *as, VfiIommufd *be,
+                                      VfiDevice *dev, const VfiAttachOptions *opts,
                                       GError **errp)
 {
     g_autoptr(GError) last = NULL;
-    VFIOContainerDevice *cd;
-    VFIOContainer *c = NULL;
-    VFIOPlaceResult r;
+    VfiContainerDevice *cd;
+    VfiContainer *c = NULL;
+    VfiPlaceResult r;
     bool new_container = false;
     bool freed;
 
     if (!as || !be || !dev) {
-        g_set_error(errp, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_INVALID_ARGUMENT,
+        g_set_error(errp, VFI_ERROR, VFI_ERROR_INVALID_ARGUMENT,
                     "attach device: %s not given", !as ? "address space" :
                     !be ? "backend" : "device");
         return false;
     }
-    cd = vfio_container_device_state(dev);
+    cd = vfi_container_device_state(dev);
     if (cd) {
-        trace_vfio_as_attach_refused(vfio_device_get_name(dev), "already in a container");
-        g_set_error(errp, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_WRONG_STATE,
+        trace_vfi_as_attach_refused(vfi_device_get_name(dev), "already in a container");
+        g_set_error(errp, VFI_ERROR, VFI_ERROR_WRONG_STATE,
                     "device %s is already in a container (ioas %u): detach it first",
-                    vfio_device_get_name(dev), cd->container->ioas_id);
+                    vfi_device_get_name(dev), cd->container->ioas_id);
         return false;
     }
-    if (vfio_device_is_bound(dev) && vfio_device_get_backend(dev) != be) {
-        trace_vfio_as_attach_refused(vfio_device_get_name(dev), "bound to another backend");
-        g_set_error(errp, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_WRONG_STATE,
-                    "device %s is bound to another iommufd backend", vfio_device_get_name(dev));
+    if (vfi_device_is_bound(dev) && vfi_device_get_backend(dev) != be) {
+        trace_vfi_as_attach_refused(vfi_device_get_name(dev), "bound to another backend");
+        g_set_error(errp, VFI_ERROR, VFI_ERROR_WRONG_STATE,
+                    "device %s is bound to another iommufd backend", vfi_device_get_name(dev));
         return false;
     }
-    if (vfio_device_get_attached_pt(dev)) {
-        trace_vfio_as_attach_refused(vfio_device_get_name(dev), "attached outside containers");
-        g_set_error(errp, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_WRONG_STATE,
+    if (vfi_device_get_attached_pt(dev)) {
+        trace_vfi_as_attach_refused(vfi_device_get_name(dev), "attached outside containers");
+        g_set_error(errp, VFI_ERROR, VFI_ERROR_WRONG_STATE,
                     "device %s is attached to pt %u outside any container: detach it first",
-                    vfio_device_get_name(dev), vfio_device_get_attached_pt(dev));
+                    vfi_device_get_name(dev), vfi_device_get_attached_pt(dev));
         return false;
     }
 
-    cd = g_new0(VFIOContainerDevice, 1);
+    cd = g_new0(VfiContainerDevice, 1);
     cd->dev = dev;
     if (opts) {
         cd->opts = *opts;
     }
-    if (!vfio_device_is_bound(dev)) {
+    if (!vfi_device_is_bound(dev)) {
         /* Bound here; a failure below leaves it bound (a cdev is only unbound
-         * by closing its fd: vfio_device_free()). */
-        if (!vfio_device_bind(dev, be, errp)) {
+         * by closing its fd: vfi_device_free()). */
+        if (!vfi_device_bind(dev, be, errp)) {
             goto fail;
         }
         cd->bound_here = true;
     }
-    trace_vfio_as_attach_device(vfio_device_get_name(dev), as, vfio_device_get_devid(dev),
-                                cd->bound_here, vfio_device_is_mdev(dev),
+    trace_vfi_as_attach_device(vfi_device_get_name(dev), as, vfi_device_get_devid(dev),
+                                cd->bound_here, vfi_device_is_mdev(dev),
                                 cd->opts.no_iommu_dirty_tracking);
-    if (!vfio_device_dma_logging_probe(dev, &cd->logging_offered, errp)) {
-        g_prefix_error(errp, "device %s (devid %u): ", vfio_device_get_name(dev),
-                       vfio_device_get_devid(dev));
+    if (!vfi_device_dma_logging_probe(dev, &cd->logging_offered, errp)) {
+        g_prefix_error(errp, "device %s (devid %u): ", vfi_device_get_name(dev),
+                       vfi_device_get_devid(dev));
         goto fail;
     }
-    if (!vfio_device_is_mdev(dev) && !vfio_auto_domain_read_hw_info(cd, errp)) {
+    if (!vfi_device_is_mdev(dev) && !vfi_auto_domain_read_hw_info(cd, errp)) {
         goto fail;
     }
 
@@ -257,31 +257,31 @@ bool vfio_address_space_attach_device(VFIOAddressSpace *as, IOMMUFDBackend *be,
             continue;
         }
         g_clear_error(&last);
-        r = vfio_auto_domain_place(c, cd, &last);
-        if (r == VFIO_PLACE_OK) {
+        r = vfi_auto_domain_place(c, cd, &last);
+        if (r == VFI_PLACE_OK) {
             goto placed;
         }
-        if (r == VFIO_PLACE_ERROR) {
+        if (r == VFI_PLACE_ERROR) {
             g_propagate_error(errp, g_steal_pointer(&last));
             goto fail;
         }
-        trace_vfio_as_container_refused(vfio_device_get_name(dev), c->ioas_id, last->message);
+        trace_vfi_as_container_refused(vfi_device_get_name(dev), c->ioas_id, last->message);
     }
 
-    c = vfio_container_create(as, be, errp);
+    c = vfi_container_create(as, be, errp);
     if (!c) {
         goto fail;
     }
-    trace_vfio_as_new_container(vfio_device_get_name(dev), c->ioas_id, as->containers->len);
+    trace_vfi_as_new_container(vfi_device_get_name(dev), c->ioas_id, as->containers->len);
     g_clear_error(&last);
-    r = vfio_auto_domain_place(c, cd, &last);
-    if (r != VFIO_PLACE_OK) {
+    r = vfi_auto_domain_place(c, cd, &last);
+    if (r != VFI_PLACE_OK) {
         g_autoptr(GError) err = NULL;
 
-        if (!vfio_container_cleanup(c, &freed, &err)) {
-            trace_vfio_as_cleanup_failed(vfio_device_get_name(dev), err->message);
+        if (!vfi_container_cleanup(c, &freed, &err)) {
+            trace_vfi_as_cleanup_failed(vfi_device_get_name(dev), err->message);
         }
-        if (g_error_matches(last, VFIO_IOMMUFD_KERNEL_ERROR, EADDRINUSE)) {
+        if (g_error_matches(last, VFI_KERNEL_ERROR, EADDRINUSE)) {
             as_explain_conflict(as, be, cd, &last);
         }
         g_propagate_error(errp, g_steal_pointer(&last));
@@ -292,41 +292,41 @@ bool vfio_address_space_attach_device(VFIOAddressSpace *as, IOMMUFDBackend *be,
 
 placed:
     cd->container = c;
-    vfio_container_add_device(c, dev);
-    vfio_device_set_container_priv(dev, cd);
-    trace_vfio_as_attached(vfio_device_get_name(dev), c->ioas_id,
+    vfi_container_add_device(c, dev);
+    vfi_device_set_container_priv(dev, cd);
+    trace_vfi_as_attached(vfi_device_get_name(dev), c->ioas_id,
                            cd->hwpt ? cd->hwpt->id : 0, cd->attach_attempts);
     /* The device's domain and reserved regions changed what the IOAS allows:
      * without the new ranges the container's checks would not be the
      * kernel's, so a failure to read them fails (and undoes) the attach. */
-    if (!vfio_container_refresh_ranges(c, errp)) {
+    if (!vfi_container_refresh_ranges(c, errp)) {
         g_autoptr(GError) err = NULL;
 
-        g_prefix_error(errp, "attach of device %s: ", vfio_device_get_name(dev));
-        if (!vfio_device_detach(dev, &err) || !as_forget_device(cd, &err)) {
-            trace_vfio_as_cleanup_failed(vfio_device_get_name(dev), err->message);
+        g_prefix_error(errp, "attach of device %s: ", vfi_device_get_name(dev));
+        if (!vfi_device_detach(dev, &err) || !as_forget_device(cd, &err)) {
+            trace_vfi_as_cleanup_failed(vfi_device_get_name(dev), err->message);
         }
-        trace_vfio_as_attach_failed(vfio_device_get_name(dev), false,
+        trace_vfi_as_attach_failed(vfi_device_get_name(dev), false,
                                     errp && *errp ? (*errp)->message : "");
         return false;
     }
     /* Dirty tracking on: bring the device (or the new container) into it. */
-    if (!vfio_container_dirty_catch_up(c, cd, new_container, errp)) {
+    if (!vfi_container_dirty_catch_up(c, cd, new_container, errp)) {
         g_autoptr(GError) err = NULL;
 
         g_prefix_error(errp, "attach of device %s while dirty tracking is on: ",
-                       vfio_device_get_name(dev));
-        if (!vfio_device_detach(dev, &err) || !as_forget_device(cd, &err)) {
-            trace_vfio_as_cleanup_failed(vfio_device_get_name(dev), err->message);
+                       vfi_device_get_name(dev));
+        if (!vfi_device_detach(dev, &err) || !as_forget_device(cd, &err)) {
+            trace_vfi_as_cleanup_failed(vfi_device_get_name(dev), err->message);
         }
-        trace_vfio_as_attach_failed(vfio_device_get_name(dev), false,
+        trace_vfi_as_attach_failed(vfi_device_get_name(dev), false,
                                     errp && *errp ? (*errp)->message : "");
         return false;
     }
     return true;
 
 fail:
-    trace_vfio_as_attach_failed(vfio_device_get_name(dev), cd->bound_here,
+    trace_vfi_as_attach_failed(vfi_device_get_name(dev), cd->bound_here,
                                 errp && *errp ? (*errp)->message : "");
     g_free(cd);
     return false;
@@ -334,165 +334,165 @@ fail:
 
 /*
  * The bookkeeping half of a detach, once the device is detached in the
- * kernel (or, for vfio_container_device_release(), about to be by the close
+ * kernel (or, for vfi_container_device_release(), about to be by the close
  * of its fd): it leaves its HWPT's and container's lists, an empty HWPT is
  * destroyed, an empty container cleaned up.
  */
-static bool as_forget_device(VFIOContainerDevice *cd, GError **errp)
+static bool as_forget_device(VfiContainerDevice *cd, GError **errp)
 {
-    VFIODevice *dev = cd->dev;
-    VFIOContainer *c = cd->container;
-    VFIOHwpt *h = cd->hwpt;
+    VfiDevice *dev = cd->dev;
+    VfiContainer *c = cd->container;
+    VfiHwpt *h = cd->hwpt;
     g_autoptr(GError) err = NULL;
     bool freed;
 
-    trace_vfio_as_detach_device(vfio_device_get_name(dev), c->ioas_id, h ? h->id : 0);
+    trace_vfi_as_detach_device(vfi_device_get_name(dev), c->ioas_id, h ? h->id : 0);
     if (h) {
-        vfio_hwpt_remove_device(h, dev);
+        vfi_hwpt_remove_device(h, dev);
     }
-    vfio_container_remove_device(c, dev);
-    vfio_device_set_container_priv(dev, NULL);
-    vfio_container_dirty_forget_device(cd);
+    vfi_container_remove_device(c, dev);
+    vfi_device_set_container_priv(dev, NULL);
+    vfi_container_dirty_forget_device(cd);
     g_free(cd);
 
-    if (h && h->devices->len == 0 && !vfio_hwpt_destroy(h, &err)) {
+    if (h && h->devices->len == 0 && !vfi_hwpt_destroy(h, &err)) {
         /* The device is detached; the empty HWPT stays known (it still
          * exists in the kernel) and is reused or destroyed later. */
         g_propagate_prefixed_error(errp, g_steal_pointer(&err),
-                                   "device %s detached, but: ", vfio_device_get_name(dev));
+                                   "device %s detached, but: ", vfi_device_get_name(dev));
         return false;
     }
     /* The device's reservations (and its domain's aperture with the last
      * HWPT) went away: read what the IOAS allows now. On failure the device
      * stays detached and the container keeps its older, stricter ranges
      * (a detach only ever widens them) until the next re-read. */
-    if (c->devices->len && !vfio_container_refresh_ranges(c, &err)) {
+    if (c->devices->len && !vfi_container_refresh_ranges(c, &err)) {
         g_propagate_prefixed_error(errp, g_steal_pointer(&err),
-                                   "device %s detached, but: ", vfio_device_get_name(dev));
+                                   "device %s detached, but: ", vfi_device_get_name(dev));
         return false;
     }
-    if (c->devices->len == 0 && !vfio_container_cleanup(c, &freed, &err)) {
+    if (c->devices->len == 0 && !vfi_container_cleanup(c, &freed, &err)) {
         g_propagate_prefixed_error(errp, g_steal_pointer(&err),
-                                   "device %s detached, but: ", vfio_device_get_name(dev));
+                                   "device %s detached, but: ", vfi_device_get_name(dev));
         return false;
     }
     return true;
 }
 
-static bool as_detach(VFIOAddressSpace *as, VFIODevice *dev, bool force, GError **errp)
+static bool as_detach(VfiAddressSpace *as, VfiDevice *dev, bool force, GError **errp)
 {
-    VFIOContainerDevice *cd = vfio_container_device_state(dev);
-    VFIOContainer *c;
-    VFIOHwpt *h;
+    VfiContainerDevice *cd = vfi_container_device_state(dev);
+    VfiContainer *c;
+    VfiHwpt *h;
 
     if (!as || !dev) {
-        g_set_error(errp, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_INVALID_ARGUMENT,
+        g_set_error(errp, VFI_ERROR, VFI_ERROR_INVALID_ARGUMENT,
                     "detach device: %s not given", !as ? "address space" : "device");
         return false;
     }
     if (!cd || cd->container->as != as) {
-        trace_vfio_as_detach_refused(vfio_device_get_name(dev), "in no container of this "
+        trace_vfi_as_detach_refused(vfi_device_get_name(dev), "in no container of this "
                                      "address space");
-        g_set_error(errp, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_WRONG_STATE,
+        g_set_error(errp, VFI_ERROR, VFI_ERROR_WRONG_STATE,
                     "device %s is in no container of address space %p",
-                    vfio_device_get_name(dev), as->handle);
+                    vfi_device_get_name(dev), as->handle);
         return false;
     }
     c = cd->container;
     h = cd->hwpt;
-    if (!force && !vfio_container_dirty_check_detach(cd, errp)) {
+    if (!force && !vfi_container_dirty_check_detach(cd, errp)) {
         return false;
     }
     if (force) {
         /* The device goes away: stop its DMA logging first (traced only). */
-        vfio_container_dirty_forget_device(cd);
+        vfi_container_dirty_forget_device(cd);
     }
-    if (!vfio_device_detach(dev, errp)) {
+    if (!vfi_device_detach(dev, errp)) {
         g_prefix_error(errp, "detaching device %s (devid %u) from ioas %u hwpt %u: ",
-                       vfio_device_get_name(dev), vfio_device_get_devid(dev), c->ioas_id,
+                       vfi_device_get_name(dev), vfi_device_get_devid(dev), c->ioas_id,
                        h ? h->id : 0);
         return false;
     }
     return as_forget_device(cd, errp);
 }
 
-bool vfio_address_space_detach_device(VFIOAddressSpace *as, VFIODevice *dev, GError **errp)
+bool vfi_address_space_detach_device(VfiAddressSpace *as, VfiDevice *dev, GError **errp)
 {
     return as_detach(as, dev, false, errp);
 }
 
-VFIOContainer *vfio_device_get_container(const VFIODevice *dev)
+VfiContainer *vfi_device_get_container(const VfiDevice *dev)
 {
-    VFIOContainerDevice *cd = vfio_container_device_state(dev);
+    VfiContainerDevice *cd = vfi_container_device_state(dev);
 
     return cd ? cd->container : NULL;
 }
 
-VFIOHwpt *vfio_device_get_hwpt(const VFIODevice *dev)
+VfiHwpt *vfi_device_get_hwpt(const VfiDevice *dev)
 {
-    VFIOContainerDevice *cd = vfio_container_device_state(dev);
+    VfiContainerDevice *cd = vfi_container_device_state(dev);
 
     return cd ? cd->hwpt : NULL;
 }
 
-unsigned vfio_device_get_attach_attempts(const VFIODevice *dev)
+unsigned vfi_device_get_attach_attempts(const VfiDevice *dev)
 {
-    VFIOContainerDevice *cd = vfio_container_device_state(dev);
+    VfiContainerDevice *cd = vfi_container_device_state(dev);
 
     return cd ? cd->attach_attempts : 0;
 }
 
 /* ---- address-space mappings -------------------------------------------- */
 
-bool vfio_address_space_dma_map(VFIOAddressSpace *as, uint64_t iova, uint64_t size,
+bool vfi_address_space_dma_map(VfiAddressSpace *as, uint64_t iova, uint64_t size,
                                 void *vaddr, bool readonly, GError **errp)
 {
-    VFIOASMapping m = { .iova = iova, .size = size, .vaddr = vaddr, .readonly = readonly };
+    VfiASMapping m = { .iova = iova, .size = size, .vaddr = vaddr, .readonly = readonly };
     uint64_t last = iova + (size - 1);
     guint pos, i;
 
     if (!as) {
-        g_set_error(errp, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_INVALID_ARGUMENT,
+        g_set_error(errp, VFI_ERROR, VFI_ERROR_INVALID_ARGUMENT,
                     "address space dma map: no address space given");
         return false;
     }
     if (!vaddr) {
-        g_set_error(errp, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_INVALID_ARGUMENT,
+        g_set_error(errp, VFI_ERROR, VFI_ERROR_INVALID_ARGUMENT,
                     "address space dma map: NULL vaddr for iova 0x%" PRIx64, iova);
         return false;
     }
-    if (!vfio_check_range_basic("address space dma map", iova, size, errp)) {
+    if (!vfi_check_range_basic("address space dma map", iova, size, errp)) {
         return false;
     }
     for (i = 0; i < as->containers->len; i++) {
-        VFIOContainer *c = g_ptr_array_index(as->containers, i);
-        const VFIOContainerMapping *o;
+        VfiContainer *c = g_ptr_array_index(as->containers, i);
+        const VfiContainerMapping *o;
 
-        if (!vfio_container_check_range(c, "address space dma map", iova, size, errp) ||
-            !vfio_container_dirty_check_map(c, "address space dma map", iova, size, errp)) {
+        if (!vfi_container_check_range(c, "address space dma map", iova, size, errp) ||
+            !vfi_container_dirty_check_map(c, "address space dma map", iova, size, errp)) {
             return false;
         }
-        o = vfio_container_mapping_overlap(c, iova, last, false);
+        o = vfi_container_mapping_overlap(c, iova, last, false);
         if (o) {
-            trace_vfio_as_dma_map_refused(as, iova, size, o->iova, o->last - o->iova + 1);
-            g_set_error(errp, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_WRONG_STATE,
+            trace_vfi_as_dma_map_refused(as, iova, size, o->iova, o->last - o->iova + 1);
+            g_set_error(errp, VFI_ERROR, VFI_ERROR_WRONG_STATE,
                         "address space dma map: [0x%" PRIx64 ", 0x%" PRIx64 "] overlaps "
                         "the mapping [0x%" PRIx64 ", 0x%" PRIx64 "] made in the container "
-                        "of ioas %u (vfio_container_dma_map): unmap it there first", iova,
+                        "of ioas %u (vfi_container_dma_map): unmap it there first", iova,
                         last, o->iova, o->last, c->ioas_id);
             return false;
         }
     }
     /* Sorted and disjoint: find the insertion point and check overlaps. */
     for (pos = 0; pos < as->mappings->len; pos++) {
-        VFIOASMapping *o = &g_array_index(as->mappings, VFIOASMapping, pos);
+        VfiASMapping *o = &g_array_index(as->mappings, VfiASMapping, pos);
 
         if (o->iova > last) {
             break;
         }
         if (o->iova + (o->size - 1) >= iova) {
-            trace_vfio_as_dma_map_refused(as, iova, size, o->iova, o->size);
-            g_set_error(errp, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_INVALID_ARGUMENT,
+            trace_vfi_as_dma_map_refused(as, iova, size, o->iova, o->size);
+            g_set_error(errp, VFI_ERROR, VFI_ERROR_INVALID_ARGUMENT,
                         "address space dma map: [0x%" PRIx64 ", 0x%" PRIx64 "] overlaps "
                         "the mapping at iova 0x%" PRIx64 " size 0x%" PRIx64, iova, last,
                         o->iova, o->size);
@@ -501,56 +501,56 @@ bool vfio_address_space_dma_map(VFIOAddressSpace *as, uint64_t iova, uint64_t si
     }
     /* Every container checked above: map without checking again. */
     for (i = 0; i < as->containers->len; i++) {
-        VFIOContainer *c = g_ptr_array_index(as->containers, i);
+        VfiContainer *c = g_ptr_array_index(as->containers, i);
 
-        if (!vfio_container_map_unchecked(c, iova, size, vaddr, readonly, true, errp)) {
+        if (!vfi_container_map_unchecked(c, iova, size, vaddr, readonly, true, errp)) {
             for (guint j = 0; j < i; j++) {
-                VFIOContainer *done = g_ptr_array_index(as->containers, j);
+                VfiContainer *done = g_ptr_array_index(as->containers, j);
                 g_autoptr(GError) err = NULL;
-                bool ok = iommufd_backend_unmap_dma(done->be, done->ioas_id, iova, size,
+                bool ok = vfi_iommufd_ioas_unmap(done->be, done->ioas_id, iova, size,
                                                     NULL, &err);
 
-                trace_vfio_as_dma_map_rollback(done->ioas_id, iova, size, ok);
+                trace_vfi_as_dma_map_rollback(done->ioas_id, iova, size, ok);
                 if (ok) {
-                    vfio_container_mappings_remove(done, iova, size);
+                    vfi_container_mappings_remove(done, iova, size);
                 }
             }
             return false;
         }
     }
     g_array_insert_val(as->mappings, pos, m);
-    trace_vfio_as_dma_map(as, iova, size, vaddr, readonly, as->containers->len);
+    trace_vfi_as_dma_map(as, iova, size, vaddr, readonly, as->containers->len);
     return true;
 }
 
-bool vfio_address_space_dma_unmap(VFIOAddressSpace *as, uint64_t iova, uint64_t size,
-                                  VFIOUnmapFlags flags, GError **errp)
+bool vfi_address_space_dma_unmap(VfiAddressSpace *as, uint64_t iova, uint64_t size,
+                                  VfiUnmapFlags flags, GError **errp)
 {
     uint64_t last = iova + (size - 1);
     g_autofree bool *unmapped_in = NULL;
     guint first = 0, n = 0, i;
 
     if (!as) {
-        g_set_error(errp, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_INVALID_ARGUMENT,
+        g_set_error(errp, VFI_ERROR, VFI_ERROR_INVALID_ARGUMENT,
                     "address space dma unmap: no address space given");
         return false;
     }
-    if (flags & ~(VFIO_UNMAP_ALLOW_ABSENT | VFIO_UNMAP_DISCARD_DIRTY)) {
-        g_set_error(errp, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_INVALID_ARGUMENT,
+    if (flags & ~(VFI_UNMAP_ALLOW_ABSENT | VFI_UNMAP_DISCARD_DIRTY)) {
+        g_set_error(errp, VFI_ERROR, VFI_ERROR_INVALID_ARGUMENT,
                     "address space dma unmap: unknown flags 0x%x", (unsigned)flags);
         return false;
     }
-    if (!vfio_check_range_basic("address space dma unmap", iova, size, errp)) {
+    if (!vfi_check_range_basic("address space dma unmap", iova, size, errp)) {
         return false;
     }
     for (i = 0; i < as->containers->len; i++) {
-        if (!vfio_container_dirty_check_unmap(g_ptr_array_index(as->containers, i),
+        if (!vfi_container_dirty_check_unmap(g_ptr_array_index(as->containers, i),
                                               "address space dma unmap", flags, errp)) {
             return false;
         }
     }
     for (i = 0; i < as->mappings->len; i++) {
-        VFIOASMapping *o = &g_array_index(as->mappings, VFIOASMapping, i);
+        VfiASMapping *o = &g_array_index(as->mappings, VfiASMapping, i);
         uint64_t olast = o->iova + (o->size - 1);
 
         if (olast < iova) {
@@ -560,7 +560,7 @@ bool vfio_address_space_dma_unmap(VFIOAddressSpace *as, uint64_t iova, uint64_t 
             break;
         }
         if (o->iova < iova || olast > last) {
-            g_set_error(errp, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_INVALID_ARGUMENT,
+            g_set_error(errp, VFI_ERROR, VFI_ERROR_INVALID_ARGUMENT,
                         "address space dma unmap: [0x%" PRIx64 ", 0x%" PRIx64 "] cuts the "
                         "mapping at iova 0x%" PRIx64 " size 0x%" PRIx64 " (unmaps must "
                         "cover whole mappings)", iova, last, o->iova, o->size);
@@ -572,66 +572,66 @@ bool vfio_address_space_dma_unmap(VFIOAddressSpace *as, uint64_t iova, uint64_t 
     }
     /* Mappings made at container level are the containers' business. */
     for (i = 0; i < as->containers->len; i++) {
-        VFIOContainer *c = g_ptr_array_index(as->containers, i);
-        const VFIOContainerMapping *o = vfio_container_mapping_overlap(c, iova, last, false);
+        VfiContainer *c = g_ptr_array_index(as->containers, i);
+        const VfiContainerMapping *o = vfi_container_mapping_overlap(c, iova, last, false);
 
         if (o) {
-            trace_vfio_as_dma_unmap_refused(as, iova, size, c->ioas_id, o->iova,
+            trace_vfi_as_dma_unmap_refused(as, iova, size, c->ioas_id, o->iova,
                                             o->last - o->iova + 1);
-            g_set_error(errp, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_WRONG_STATE,
+            g_set_error(errp, VFI_ERROR, VFI_ERROR_WRONG_STATE,
                         "address space dma unmap: [0x%" PRIx64 ", 0x%" PRIx64 "] holds the "
                         "mapping [0x%" PRIx64 ", 0x%" PRIx64 "] made in the container of "
-                        "ioas %u (vfio_container_dma_map): unmap it with "
-                        "vfio_container_dma_unmap", iova, last, o->iova, o->last,
+                        "ioas %u (vfi_container_dma_map): unmap it with "
+                        "vfi_container_dma_unmap", iova, last, o->iova, o->last,
                         c->ioas_id);
             return false;
         }
     }
     if (n == 0) {
-        trace_vfio_as_dma_unmap_absent(as, iova, size, flags);
-        if (flags & VFIO_UNMAP_ALLOW_ABSENT) {
+        trace_vfi_as_dma_unmap_absent(as, iova, size, flags);
+        if (flags & VFI_UNMAP_ALLOW_ABSENT) {
             return true;
         }
-        g_set_error(errp, VFIO_IOMMUFD_KERNEL_ERROR, ENOENT,
+        g_set_error(errp, VFI_KERNEL_ERROR, ENOENT,
                     "address space dma unmap: nothing mapped in [0x%" PRIx64 ", 0x%" PRIx64
                     "]", iova, last);
         return false;
     }
     unmapped_in = g_new0(bool, as->containers->len);
     for (i = 0; i < as->containers->len; i++) {
-        VFIOContainer *c = g_ptr_array_index(as->containers, i);
+        VfiContainer *c = g_ptr_array_index(as->containers, i);
         g_autoptr(GError) err = NULL;
 
-        if (!vfio_container_mapping_overlap(c, iova, last, true)) {
+        if (!vfi_container_mapping_overlap(c, iova, last, true)) {
             /* It does not hold them (a rollback that failed): nothing to do. */
-            trace_vfio_as_dma_unmap_skip(c->ioas_id, iova, size);
+            trace_vfi_as_dma_unmap_skip(c->ioas_id, iova, size);
             continue;
         }
         unmapped_in[i] = true;
-        if (iommufd_backend_unmap_dma(c->be, c->ioas_id, iova, size, NULL, &err)) {
-            vfio_container_mappings_remove(c, iova, size);
+        if (vfi_iommufd_ioas_unmap(c->be, c->ioas_id, iova, size, NULL, &err)) {
+            vfi_container_mappings_remove(c, iova, size);
             continue;
         }
-        if (g_error_matches(err, VFIO_IOMMUFD_KERNEL_ERROR, ENOENT)) {
+        if (g_error_matches(err, VFI_KERNEL_ERROR, ENOENT)) {
             /* No recorded mapping crosses the edges: gone already, or a
              * mapping made behind the library's back does. Unmap the
              * recorded ones one by one; those still recorded after that
              * could not be unmapped. */
-            vfio_container_unmap_resync(c, iova, last);
-            if (!vfio_container_mapping_overlap(c, iova, last, true)) {
+            vfi_container_unmap_resync(c, iova, last);
+            if (!vfi_container_mapping_overlap(c, iova, last, true)) {
                 continue;
             }
         }
         /* Put the mappings back in the containers already unmapped. */
         for (guint j = 0; j < i; j++) {
-            VFIOContainer *done = g_ptr_array_index(as->containers, j);
+            VfiContainer *done = g_ptr_array_index(as->containers, j);
 
             for (guint k = first; unmapped_in[j] && k < first + n; k++) {
-                VFIOASMapping *o = &g_array_index(as->mappings, VFIOASMapping, k);
+                VfiASMapping *o = &g_array_index(as->mappings, VfiASMapping, k);
                 g_autoptr(GError) merr = NULL;
-                bool ok = vfio_container_map_unchecked(done, o->iova, o->size, o->vaddr,
+                bool ok = vfi_container_map_unchecked(done, o->iova, o->size, o->vaddr,
                                                        o->readonly, true, &merr);
-                trace_vfio_as_dma_unmap_rollback(done->ioas_id, o->iova, o->size, ok);
+                trace_vfi_as_dma_unmap_rollback(done->ioas_id, o->iova, o->size, ok);
             }
         }
         g_propagate_prefixed_error(errp, g_steal_pointer(&err),
@@ -639,26 +639,26 @@ bool vfio_address_space_dma_unmap(VFIOAddressSpace *as, uint64_t iova, uint64_t 
         return false;
     }
     g_array_remove_range(as->mappings, first, n);
-    trace_vfio_as_dma_unmap(as, iova, size, n, as->containers->len);
+    trace_vfi_as_dma_unmap(as, iova, size, n, as->containers->len);
     return true;
 }
 
-void vfio_container_device_release(VFIODevice *dev)
+void vfi_container_device_release(VfiDevice *dev)
 {
-    VFIOContainerDevice *cd = vfio_container_device_state(dev);
+    VfiContainerDevice *cd = vfi_container_device_state(dev);
     g_autoptr(GError) err = NULL;
 
     if (!cd) {
         return;
     }
-    trace_vfio_as_release_device(vfio_device_get_name(dev), cd->container->ioas_id);
+    trace_vfi_as_release_device(vfi_device_get_name(dev), cd->container->ioas_id);
     if (as_detach(cd->container->as, dev, true, &err)) {
         return;
     }
-    trace_vfio_as_release_failed(vfio_device_get_name(dev), err->message);
+    trace_vfi_as_release_failed(vfi_device_get_name(dev), err->message);
     g_clear_error(&err);
-    cd = vfio_container_device_state(dev);
+    cd = vfi_container_device_state(dev);
     if (cd && !as_forget_device(cd, &err)) {
-        trace_vfio_as_release_failed(vfio_device_get_name(dev), err->message);
+        trace_vfi_as_release_failed(vfi_device_get_name(dev), err->message);
     }
 }

@@ -34,28 +34,28 @@
 #include "container-internal.h"
 #include "trace.h"
 
-bool vfio_auto_domain_read_hw_info(VFIOContainerDevice *cd, GError **errp)
+bool vfi_auto_domain_read_hw_info(VfiContainerDevice *cd, GError **errp)
 {
-    IOMMUFDHwInfo *info = &cd->hw_info;
+    VfiHwInfo *info = &cd->hw_info;
 
     memset(info, 0, sizeof(*info));
     memset(cd->hw_data, 0, sizeof(cd->hw_data));
     info->data = cd->hw_data;
     info->data_len = sizeof(cd->hw_data);
-    if (!vfio_device_get_hw_info(cd->dev, info, errp)) {
+    if (!vfi_device_get_hw_info(cd->dev, info, errp)) {
         g_prefix_error(errp, "device %s (devid %u): reading its IOMMU hw info: ",
-                       vfio_device_get_name(cd->dev), vfio_device_get_devid(cd->dev));
+                       vfi_device_get_name(cd->dev), vfi_device_get_devid(cd->dev));
         return false;
     }
     info->data = cd->hw_data;
     cd->has_hw_info = true;
-    trace_vfio_auto_domain_hw_info(vfio_device_get_name(cd->dev), info->type,
+    trace_vfi_auto_domain_hw_info(vfi_device_get_name(cd->dev), info->type,
                                    info->capabilities, info->data_len);
     return true;
 }
 
-bool vfio_auto_domain_same_hw_info(const VFIOContainerDevice *a,
-                                   const VFIOContainerDevice *b)
+bool vfi_auto_domain_same_hw_info(const VfiContainerDevice *a,
+                                   const VfiContainerDevice *b)
 {
     uint32_t len;
 
@@ -67,33 +67,33 @@ bool vfio_auto_domain_same_hw_info(const VFIOContainerDevice *a,
         a->hw_info.data_len != b->hw_info.data_len) {
         return false;
     }
-    len = MIN(a->hw_info.data_len, (uint32_t)VFIO_HW_INFO_DATA_MAX);
+    len = MIN(a->hw_info.data_len, (uint32_t)VFI_HW_INFO_DATA_MAX);
     return memcmp(a->hw_data, b->hw_data, len) == 0;
 }
 
-static bool hwpt_has_same_hw_info(const VFIOHwpt *h, const VFIOContainerDevice *cd)
+static bool hwpt_has_same_hw_info(const VfiHwpt *h, const VfiContainerDevice *cd)
 {
     for (guint i = 0; i < h->devices->len; i++) {
-        VFIOContainerDevice *other =
-            vfio_container_device_state(g_ptr_array_index(h->devices, i));
+        VfiContainerDevice *other =
+            vfi_container_device_state(g_ptr_array_index(h->devices, i));
 
-        if (other && vfio_auto_domain_same_hw_info(other, cd)) {
+        if (other && vfi_auto_domain_same_hw_info(other, cd)) {
             return true;
         }
     }
     return false;
 }
 
-static const char *dev_name(const VFIOContainerDevice *cd)
+static const char *dev_name(const VfiContainerDevice *cd)
 {
-    return vfio_device_get_name(cd->dev);
+    return vfi_device_get_name(cd->dev);
 }
 
-static void attach_error(GError **errp, GError *err, const VFIOContainerDevice *cd,
+static void attach_error(GError **errp, GError *err, const VfiContainerDevice *cd,
                          uint32_t hwpt_id, uint32_t ioas_id)
 {
     g_propagate_prefixed_error(errp, err, "auto domains: device %s (devid %u) to hwpt %u "
-                               "of ioas %u: ", dev_name(cd), vfio_device_get_devid(cd->dev),
+                               "of ioas %u: ", dev_name(cd), vfi_device_get_devid(cd->dev),
                                hwpt_id, ioas_id);
 }
 
@@ -109,18 +109,18 @@ typedef enum {
  * (the x86 MSI window). No HWPT of this IOAS can take the device. */
 static bool is_conflict(const GError *err)
 {
-    return g_error_matches(err, VFIO_IOMMUFD_KERNEL_ERROR, EADDRINUSE);
+    return g_error_matches(err, VFI_KERNEL_ERROR, EADDRINUSE);
 }
 
 /* Try the existing HWPTs of @c with the dirty flag @want_dirty. */
-static TryResult try_existing(VFIOContainer *c, VFIOContainerDevice *cd, bool want_dirty,
+static TryResult try_existing(VfiContainer *c, VfiContainerDevice *cd, bool want_dirty,
                               GError **errp)
 {
     g_autoptr(GPtrArray) order = g_ptr_array_new();
     g_autoptr(GPtrArray) rest = g_ptr_array_new();
 
     for (guint i = 0; i < c->hwpts->len; i++) {
-        VFIOHwpt *h = g_ptr_array_index(c->hwpts, i);
+        VfiHwpt *h = g_ptr_array_index(c->hwpts, i);
 
         if (!!(h->flags & IOMMU_HWPT_ALLOC_DIRTY_TRACKING) != want_dirty) {
             continue;
@@ -130,24 +130,24 @@ static TryResult try_existing(VFIOContainer *c, VFIOContainerDevice *cd, bool wa
     g_ptr_array_extend(order, rest, NULL, NULL);
 
     for (guint i = 0; i < order->len; i++) {
-        VFIOHwpt *h = g_ptr_array_index(order, i);
+        VfiHwpt *h = g_ptr_array_index(order, i);
         g_autoptr(GError) err = NULL;
         bool conflict;
 
         cd->attach_attempts++;
-        trace_vfio_auto_domain_try(dev_name(cd), h->id, h->flags, i < order->len - rest->len,
+        trace_vfi_auto_domain_try(dev_name(cd), h->id, h->flags, i < order->len - rest->len,
                                    cd->attach_attempts);
-        if (vfio_device_attach(cd->dev, h->id, NULL, &err)) {
-            vfio_hwpt_add_device(h, cd->dev);
+        if (vfi_device_attach(cd->dev, h->id, NULL, &err)) {
+            vfi_hwpt_add_device(h, cd->dev);
             cd->hwpt = h;
-            trace_vfio_auto_domain_attached(dev_name(cd), h->id, cd->attach_attempts, true);
+            trace_vfi_auto_domain_attached(dev_name(cd), h->id, cd->attach_attempts, true);
             return TRY_ATTACHED;
         }
-        if (g_error_matches(err, VFIO_IOMMUFD_KERNEL_ERROR, EINVAL)) {
-            trace_vfio_auto_domain_incompatible(dev_name(cd), h->id, c->ioas_id);
+        if (g_error_matches(err, VFI_KERNEL_ERROR, EINVAL)) {
+            trace_vfi_auto_domain_incompatible(dev_name(cd), h->id, c->ioas_id);
             continue;
         }
-        trace_vfio_auto_domain_failed(dev_name(cd), h->id, c->ioas_id, err->code,
+        trace_vfi_auto_domain_failed(dev_name(cd), h->id, c->ioas_id, err->code,
                                       err->message);
         conflict = is_conflict(err);
         attach_error(errp, g_steal_pointer(&err), cd, h->id, c->ioas_id);
@@ -164,24 +164,24 @@ typedef enum {
 } NewResult;
 
 /* Allocate a HWPT for the device on @c's IOAS and attach to it. */
-static NewResult alloc_and_attach(VFIOContainer *c, VFIOContainerDevice *cd, uint32_t flags,
+static NewResult alloc_and_attach(VfiContainer *c, VfiContainerDevice *cd, uint32_t flags,
                                   GError **errp)
 {
-    uint32_t devid = vfio_device_get_devid(cd->dev);
+    uint32_t devid = vfi_device_get_devid(cd->dev);
     g_autoptr(GError) err = NULL;
     uint32_t hwpt_id = 0;
     bool incompatible;
-    VFIOHwpt *h;
+    VfiHwpt *h;
 
-    if (!iommufd_backend_alloc_hwpt(c->be, devid, c->ioas_id, flags, IOMMU_HWPT_DATA_NONE,
+    if (!vfi_iommufd_hwpt_alloc(c->be, devid, c->ioas_id, flags, IOMMU_HWPT_DATA_NONE,
                                     0, NULL, &hwpt_id, &err)) {
-        trace_vfio_auto_domain_alloc(dev_name(cd), devid, c->ioas_id, flags, 0, err->code);
+        trace_vfi_auto_domain_alloc(dev_name(cd), devid, c->ioas_id, flags, 0, err->code);
         if ((flags & IOMMU_HWPT_ALLOC_DIRTY_TRACKING) &&
-            g_error_matches(err, VFIO_IOMMUFD_KERNEL_ERROR, EOPNOTSUPP)) {
+            g_error_matches(err, VFI_KERNEL_ERROR, EOPNOTSUPP)) {
             g_propagate_error(errp, g_steal_pointer(&err));
             return NEW_REFUSED_DIRTY;
         }
-        incompatible = g_error_matches(err, VFIO_IOMMUFD_KERNEL_ERROR, EINVAL) ||
+        incompatible = g_error_matches(err, VFI_KERNEL_ERROR, EINVAL) ||
                        is_conflict(err);
         g_propagate_prefixed_error(errp, g_steal_pointer(&err),
                                    "auto domains: allocating a hwpt (flags 0x%x) for device "
@@ -189,52 +189,52 @@ static NewResult alloc_and_attach(VFIOContainer *c, VFIOContainerDevice *cd, uin
                                    c->ioas_id);
         return incompatible ? NEW_INCOMPATIBLE : NEW_ERROR;
     }
-    trace_vfio_auto_domain_alloc(dev_name(cd), devid, c->ioas_id, flags, hwpt_id, 0);
-    h = vfio_hwpt_new(c, hwpt_id, flags);
+    trace_vfi_auto_domain_alloc(dev_name(cd), devid, c->ioas_id, flags, hwpt_id, 0);
+    h = vfi_hwpt_new(c, hwpt_id, flags);
 
     cd->attach_attempts++;
-    trace_vfio_auto_domain_try(dev_name(cd), h->id, h->flags, false, cd->attach_attempts);
-    if (vfio_device_attach(cd->dev, h->id, NULL, &err)) {
-        vfio_hwpt_add_device(h, cd->dev);
+    trace_vfi_auto_domain_try(dev_name(cd), h->id, h->flags, false, cd->attach_attempts);
+    if (vfi_device_attach(cd->dev, h->id, NULL, &err)) {
+        vfi_hwpt_add_device(h, cd->dev);
         cd->hwpt = h;
-        trace_vfio_auto_domain_attached(dev_name(cd), h->id, cd->attach_attempts, false);
+        trace_vfi_auto_domain_attached(dev_name(cd), h->id, cd->attach_attempts, false);
         return NEW_ATTACHED;
     }
-    trace_vfio_auto_domain_failed(dev_name(cd), h->id, c->ioas_id, err->code, err->message);
+    trace_vfi_auto_domain_failed(dev_name(cd), h->id, c->ioas_id, err->code, err->message);
     {
         g_autoptr(GError) derr = NULL;
 
         /* If the destroy fails too, the empty HWPT stays in the container's
          * list (the kernel still has it) and is destroyed by a later cleanup. */
-        if (!vfio_hwpt_destroy(h, &derr)) {
-            trace_vfio_auto_domain_rollback_failed(dev_name(cd), hwpt_id, c->ioas_id,
+        if (!vfi_hwpt_destroy(h, &derr)) {
+            trace_vfi_auto_domain_rollback_failed(dev_name(cd), hwpt_id, c->ioas_id,
                                                    derr->message);
         }
     }
-    incompatible = g_error_matches(err, VFIO_IOMMUFD_KERNEL_ERROR, EINVAL) || is_conflict(err);
+    incompatible = g_error_matches(err, VFI_KERNEL_ERROR, EINVAL) || is_conflict(err);
     attach_error(errp, g_steal_pointer(&err), cd, hwpt_id, c->ioas_id);
     return incompatible ? NEW_INCOMPATIBLE : NEW_ERROR;
 }
 
-static VFIOPlaceResult place_physical(VFIOContainer *c, VFIOContainerDevice *cd,
+static VfiPlaceResult place_physical(VfiContainer *c, VfiContainerDevice *cd,
                                       GError **errp)
 {
     bool cap = cd->hw_info.capabilities & IOMMU_HW_CAP_DIRTY_TRACKING;
     /* A device covered by its own DMA logging does not pay for IOMMU tracking. */
     bool want_dirty = cap && !cd->opts.no_iommu_dirty_tracking && !cd->kernel_refused_dirty &&
-                      !vfio_cd_uses_logging(cd);
+                      !vfi_cd_uses_logging(cd);
     g_autoptr(GError) err = NULL;
 
-    trace_vfio_auto_domain_want(dev_name(cd), c->ioas_id, cap,
+    trace_vfi_auto_domain_want(dev_name(cd), c->ioas_id, cap,
                                 cd->opts.no_iommu_dirty_tracking, cd->kernel_refused_dirty,
                                 want_dirty);
     switch (try_existing(c, cd, want_dirty, errp)) {
     case TRY_ATTACHED:
-        return VFIO_PLACE_OK;
+        return VFI_PLACE_OK;
     case TRY_CONFLICT:
-        return VFIO_PLACE_INCOMPATIBLE;
+        return VFI_PLACE_INCOMPATIBLE;
     case TRY_ERROR:
-        return VFIO_PLACE_ERROR;
+        return VFI_PLACE_ERROR;
     case TRY_NONE:
         break;
     }
@@ -242,13 +242,13 @@ static VFIOPlaceResult place_physical(VFIOContainer *c, VFIOContainerDevice *cd,
     switch (alloc_and_attach(c, cd, want_dirty ? IOMMU_HWPT_ALLOC_DIRTY_TRACKING : 0,
                              &err)) {
     case NEW_ATTACHED:
-        return VFIO_PLACE_OK;
+        return VFI_PLACE_OK;
     case NEW_INCOMPATIBLE:
         g_propagate_error(errp, g_steal_pointer(&err));
-        return VFIO_PLACE_INCOMPATIBLE;
+        return VFI_PLACE_INCOMPATIBLE;
     case NEW_ERROR:
         g_propagate_error(errp, g_steal_pointer(&err));
-        return VFIO_PLACE_ERROR;
+        return VFI_PLACE_ERROR;
     case NEW_REFUSED_DIRTY:
         break;
     }
@@ -256,48 +256,48 @@ static VFIOPlaceResult place_physical(VFIOContainer *c, VFIOContainerDevice *cd,
     /* The IOMMU reports the capability but the kernel refused the flag:
      * place the device as one without it. */
     cd->kernel_refused_dirty = true;
-    trace_vfio_auto_domain_kernel_refused(dev_name(cd), vfio_device_get_devid(cd->dev),
+    trace_vfi_auto_domain_kernel_refused(dev_name(cd), vfi_device_get_devid(cd->dev),
                                           c->ioas_id, err->message);
     g_clear_error(&err);
     switch (try_existing(c, cd, false, errp)) {
     case TRY_ATTACHED:
-        return VFIO_PLACE_OK;
+        return VFI_PLACE_OK;
     case TRY_CONFLICT:
-        return VFIO_PLACE_INCOMPATIBLE;
+        return VFI_PLACE_INCOMPATIBLE;
     case TRY_ERROR:
-        return VFIO_PLACE_ERROR;
+        return VFI_PLACE_ERROR;
     case TRY_NONE:
         break;
     }
     switch (alloc_and_attach(c, cd, 0, errp)) {
     case NEW_ATTACHED:
-        return VFIO_PLACE_OK;
+        return VFI_PLACE_OK;
     case NEW_INCOMPATIBLE:
-        return VFIO_PLACE_INCOMPATIBLE;
+        return VFI_PLACE_INCOMPATIBLE;
     default:
-        return VFIO_PLACE_ERROR;
+        return VFI_PLACE_ERROR;
     }
 }
 
-VFIOPlaceResult vfio_auto_domain_place(VFIOContainer *c, VFIOContainerDevice *cd,
+VfiPlaceResult vfi_auto_domain_place(VfiContainer *c, VfiContainerDevice *cd,
                                        GError **errp)
 {
     g_autoptr(GError) err = NULL;
 
-    if (!vfio_device_is_mdev(cd->dev)) {
+    if (!vfi_device_is_mdev(cd->dev)) {
         return place_physical(c, cd, errp);
     }
     cd->attach_attempts++;
-    if (!vfio_device_attach(cd->dev, c->ioas_id, NULL, &err)) {
+    if (!vfi_device_attach(cd->dev, c->ioas_id, NULL, &err)) {
         bool conflict = is_conflict(err);
 
-        trace_vfio_auto_domain_mdev(dev_name(cd), c->ioas_id, err->code);
+        trace_vfi_auto_domain_mdev(dev_name(cd), c->ioas_id, err->code);
         g_propagate_prefixed_error(errp, g_steal_pointer(&err),
                                    "auto domains: mdev %s (devid %u) to ioas %u: ",
-                                   dev_name(cd), vfio_device_get_devid(cd->dev), c->ioas_id);
-        return conflict ? VFIO_PLACE_INCOMPATIBLE : VFIO_PLACE_ERROR;
+                                   dev_name(cd), vfi_device_get_devid(cd->dev), c->ioas_id);
+        return conflict ? VFI_PLACE_INCOMPATIBLE : VFI_PLACE_ERROR;
     }
-    trace_vfio_auto_domain_mdev(dev_name(cd), c->ioas_id, 0);
+    trace_vfi_auto_domain_mdev(dev_name(cd), c->ioas_id, 0);
     cd->hwpt = NULL;
-    return VFIO_PLACE_OK;
+    return VFI_PLACE_OK;
 }

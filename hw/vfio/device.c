@@ -8,7 +8,7 @@
  * device whose <dir>/subsystem link resolves to the mdev bus.
  *
  * Every ioctl goes through the ioctl layer (util/kernel-internal.h) and emits
- * a vfio_device_* trace event with its arguments, result and errno; so does
+ * a vfi_device_* trace event with its arguments, result and errno; so does
  * every decision taken here (cdev found, mdev detected, input refused).
  */
 #include <dirent.h>
@@ -25,20 +25,20 @@
 
 #include "vfio-iommufd/error.h"
 #include "vfio-iommufd/kernel.h"
-#include "vfio-iommufd/vfio-device.h"
+#include "vfio-iommufd/device.h"
 #include "util/kernel-internal.h"
 #include "device-internal.h"
 #include "trace.h"
 
-#define VFIO_CDEV_DIR "/dev/vfio/devices"
+#define VFI_CDEV_DIR "/dev/vfio/devices"
 
-struct VFIODevice {
+struct VfiDevice {
     char *name;            /* last component of the sysfs dir, or "fd<N>" */
     char *sysfs_path;      /* resolved sysfs directory, or NULL */
     int fd;                /* the cdev fd */
     bool fd_owned;         /* opened by us: closed (and so unbound) in free */
     bool mdev;
-    IOMMUFDBackend *be;    /* non-NULL while bound; we hold one user of it */
+    VfiIommufd *be;    /* non-NULL while bound; we hold one user of it */
     uint32_t devid;        /* from VFIO_DEVICE_BIND_IOMMUFD */
     uint32_t attached_pt;  /* as the kernel reported it back; 0 = detached */
     void *container_priv;  /* the container layer's state (device-internal.h) */
@@ -91,7 +91,7 @@ static char *pci_address_normalize(const char *bdf)
  */
 static char *sysfs_resolve_device_dir(const char *path, GError **errp)
 {
-    const char *root = vfio_kernel_sysfs_root();
+    const char *root = vfi_kernel_sysfs_root();
     g_autofree char *real_root = realpath(root, NULL);
     g_autofree char *real = NULL;
     size_t root_len;
@@ -100,7 +100,7 @@ static char *sysfs_resolve_device_dir(const char *path, GError **errp)
 
     if (!real_root) {
         err = errno;
-        g_set_error(errp, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_HOST,
+        g_set_error(errp, VFI_ERROR, VFI_ERROR_HOST,
                     "cannot resolve the sysfs root %s: %s (errno %d)", root,
                     g_strerror(err), err);
         return NULL;
@@ -108,13 +108,13 @@ static char *sysfs_resolve_device_dir(const char *path, GError **errp)
     real = realpath(path, NULL);
     if (!real) {
         err = errno;
-        trace_vfio_device_refused(path, "cannot resolve path", err);
+        trace_vfi_device_refused(path, "cannot resolve path", err);
         if (err == ENOENT || err == ENOTDIR) {
-            g_set_error(errp, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_NOT_FOUND,
+            g_set_error(errp, VFI_ERROR, VFI_ERROR_NOT_FOUND,
                         "no device directory '%s': %s (errno %d)", path,
                         g_strerror(err), err);
         } else {
-            g_set_error(errp, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_HOST,
+            g_set_error(errp, VFI_ERROR, VFI_ERROR_HOST,
                         "cannot resolve '%s': %s (errno %d)", path, g_strerror(err), err);
         }
         return NULL;
@@ -126,12 +126,12 @@ static char *sysfs_resolve_device_dir(const char *path, GError **errp)
     }
     if (strncmp(real, real_root, root_len) != 0 || real[root_len] != '/' ||
         real[root_len + 1] == '\0' || stat(real, &st) < 0 || !S_ISDIR(st.st_mode)) {
-        trace_vfio_device_refused(path, "not a directory inside sysfs", 0);
-        g_set_error(errp, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_INVALID_ARGUMENT,
+        trace_vfi_device_refused(path, "not a directory inside sysfs", 0);
+        g_set_error(errp, VFI_ERROR, VFI_ERROR_INVALID_ARGUMENT,
                     "'%s' is not a device directory inside sysfs (%s)", path, real_root);
         return NULL;
     }
-    trace_vfio_device_sysfs_resolved(path, real);
+    trace_vfi_device_sysfs_resolved(path, real);
     return g_steal_pointer(&real);
 }
 
@@ -168,12 +168,12 @@ static char *sysfs_find_cdev(const char *dir, const char *name, GError **errp)
     if (!d) {
         err = errno;
         if (err == ENOENT || err == ENOTDIR) {
-            trace_vfio_device_cdev_missing(name, vfio_dev);
-            g_set_error(errp, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_NOT_FOUND,
+            trace_vfi_device_cdev_missing(name, vfio_dev);
+            g_set_error(errp, VFI_ERROR, VFI_ERROR_NOT_FOUND,
                         "device %s has no VFIO cdev (not bound to a VFIO driver such as "
                         "vfio-pci?)", name);
         } else {
-            g_set_error(errp, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_HOST,
+            g_set_error(errp, VFI_ERROR, VFI_ERROR_HOST,
                         "cannot read %s: %s (errno %d)", vfio_dev, g_strerror(err), err);
         }
         return NULL;
@@ -195,25 +195,25 @@ static char *sysfs_find_cdev(const char *dir, const char *name, GError **errp)
     err = errno;
     closedir(d);
     if (err) {
-        g_set_error(errp, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_HOST,
+        g_set_error(errp, VFI_ERROR, VFI_ERROR_HOST,
                     "cannot read %s: %s (errno %d)", vfio_dev, g_strerror(err), err);
         return NULL;
     }
     if (count == 0) {
-        trace_vfio_device_cdev_missing(name, vfio_dev);
-        g_set_error(errp, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_NOT_FOUND,
+        trace_vfi_device_cdev_missing(name, vfio_dev);
+        g_set_error(errp, VFI_ERROR, VFI_ERROR_NOT_FOUND,
                     "device %s has no VFIO cdev (not bound to a VFIO driver such as "
                     "vfio-pci?)", name);
         return NULL;
     }
     if (count > 1) {
-        trace_vfio_device_cdev_ambiguous(name, vfio_dev, count);
-        g_set_error(errp, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_HOST,
+        trace_vfi_device_cdev_ambiguous(name, vfio_dev, count);
+        g_set_error(errp, VFI_ERROR, VFI_ERROR_HOST,
                     "device %s has %u VFIO cdevs in %s (expected exactly one vfioN)",
                     name, count, vfio_dev);
         return NULL;
     }
-    trace_vfio_device_cdev_found(name, found);
+    trace_vfi_device_cdev_found(name, found);
     return g_steal_pointer(&found);
 }
 
@@ -226,28 +226,28 @@ static bool sysfs_is_mdev(const char *dir, const char *name)
     g_autofree char *subsystem = real ? g_path_get_basename(real) : NULL;
     bool mdev = subsystem && strcmp(subsystem, "mdev") == 0;
 
-    trace_vfio_device_subsystem(name, subsystem ? subsystem : "(none)", mdev);
+    trace_vfi_device_subsystem(name, subsystem ? subsystem : "(none)", mdev);
     return mdev;
 }
 
-static VFIODevice *vfio_device_new(int fd, bool owned, const char *name,
+static VfiDevice *vfi_device_new(int fd, bool owned, const char *name,
                                    const char *sysfs_path, bool mdev)
 {
-    VFIODevice *dev = g_new0(VFIODevice, 1);
+    VfiDevice *dev = g_new0(VfiDevice, 1);
 
     dev->fd = fd;
     dev->fd_owned = owned;
     dev->name = g_strdup(name);
     dev->sysfs_path = g_strdup(sysfs_path);
     dev->mdev = mdev;
-    trace_vfio_device_new(dev->name, fd, owned, mdev);
+    trace_vfi_device_new(dev->name, fd, owned, mdev);
     return dev;
 }
 
 /* ------------------------------------------------------------------------ */
 /* opening                                                                  */
 
-VFIODevice *vfio_device_open_sysfs(const char *sysfs_path, GError **errp)
+VfiDevice *vfi_device_open_sysfs(const char *sysfs_path, GError **errp)
 {
     g_autofree char *real = NULL;
     g_autofree char *name = NULL;
@@ -257,7 +257,7 @@ VFIODevice *vfio_device_open_sysfs(const char *sysfs_path, GError **errp)
     int fd;
 
     if (!sysfs_path) {
-        g_set_error(errp, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_INVALID_ARGUMENT,
+        g_set_error(errp, VFI_ERROR, VFI_ERROR_INVALID_ARGUMENT,
                     "no sysfs path given");
         return NULL;
     }
@@ -271,52 +271,52 @@ VFIODevice *vfio_device_open_sysfs(const char *sysfs_path, GError **errp)
         return NULL;
     }
     mdev = sysfs_is_mdev(real, name);
-    node = g_build_filename(VFIO_CDEV_DIR, cdev, NULL);
-    fd = vfio_kernel_open(node, O_RDWR);
-    trace_vfio_device_open(name, node, fd < 0 ? -1 : fd, fd < 0 ? -fd : 0);
+    node = g_build_filename(VFI_CDEV_DIR, cdev, NULL);
+    fd = vfi_kernel_open(node, O_RDWR);
+    trace_vfi_device_open(name, node, fd < 0 ? -1 : fd, fd < 0 ? -fd : 0);
     if (fd < 0) {
-        vfio_kernel_error(errp, -fd, "open", NULL, "cannot open %s for device %s (%s)",
+        vfi_kernel_error(errp, -fd, "open", NULL, "cannot open %s for device %s (%s)",
                           node, name, real);
         return NULL;
     }
-    return vfio_device_new(fd, true, name, real, mdev);
+    return vfi_device_new(fd, true, name, real, mdev);
 }
 
-VFIODevice *vfio_device_open_pci(const char *bdf, GError **errp)
+VfiDevice *vfi_device_open_pci(const char *bdf, GError **errp)
 {
     g_autofree char *addr = NULL;
     g_autofree char *path = NULL;
 
     if (!bdf) {
-        g_set_error(errp, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_INVALID_ARGUMENT,
+        g_set_error(errp, VFI_ERROR, VFI_ERROR_INVALID_ARGUMENT,
                     "no PCI address given");
         return NULL;
     }
     addr = pci_address_normalize(bdf);
     if (!addr) {
-        trace_vfio_device_refused(bdf, "malformed PCI address", 0);
-        g_set_error(errp, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_INVALID_ARGUMENT,
+        trace_vfi_device_refused(bdf, "malformed PCI address", 0);
+        g_set_error(errp, VFI_ERROR, VFI_ERROR_INVALID_ARGUMENT,
                     "malformed PCI address '%s' (expected DDDD:BB:DD.F)", bdf);
         return NULL;
     }
-    path = g_build_filename(vfio_kernel_sysfs_root(), "bus", "pci", "devices", addr, NULL);
+    path = g_build_filename(vfi_kernel_sysfs_root(), "bus", "pci", "devices", addr, NULL);
     if (!g_file_test(path, G_FILE_TEST_EXISTS)) {
-        trace_vfio_device_refused(bdf, "no such PCI device", ENOENT);
-        g_set_error(errp, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_NOT_FOUND,
+        trace_vfi_device_refused(bdf, "no such PCI device", ENOENT);
+        g_set_error(errp, VFI_ERROR, VFI_ERROR_NOT_FOUND,
                     "no PCI device %s (%s does not exist)", addr, path);
         return NULL;
     }
-    return vfio_device_open_sysfs(path, errp);
+    return vfi_device_open_sysfs(path, errp);
 }
 
-VFIODevice *vfio_device_new_from_fd(int fd, const char *sysfs_path, GError **errp)
+VfiDevice *vfi_device_new_from_fd(int fd, const char *sysfs_path, GError **errp)
 {
     g_autofree char *real = NULL;
     g_autofree char *name = NULL;
     bool mdev = false;
 
     if (fd < 0) {
-        g_set_error(errp, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_INVALID_ARGUMENT,
+        g_set_error(errp, VFI_ERROR, VFI_ERROR_INVALID_ARGUMENT,
                     "invalid VFIO device fd %d", fd);
         return NULL;
     }
@@ -330,48 +330,48 @@ VFIODevice *vfio_device_new_from_fd(int fd, const char *sysfs_path, GError **err
     } else {
         name = g_strdup_printf("fd%d", fd);
     }
-    return vfio_device_new(fd, false, name, real, mdev);
+    return vfi_device_new(fd, false, name, real, mdev);
 }
 
 /* ------------------------------------------------------------------------ */
 /* accessors                                                                */
 
-const char *vfio_device_get_name(const VFIODevice *dev)
+const char *vfi_device_get_name(const VfiDevice *dev)
 {
     return dev ? dev->name : NULL;
 }
 
-const char *vfio_device_get_sysfs_path(const VFIODevice *dev)
+const char *vfi_device_get_sysfs_path(const VfiDevice *dev)
 {
     return dev ? dev->sysfs_path : NULL;
 }
 
-int vfio_device_get_fd(const VFIODevice *dev)
+int vfi_device_get_fd(const VfiDevice *dev)
 {
     return dev ? dev->fd : -1;
 }
 
-bool vfio_device_is_mdev(const VFIODevice *dev)
+bool vfi_device_is_mdev(const VfiDevice *dev)
 {
     return dev && dev->mdev;
 }
 
-IOMMUFDBackend *vfio_device_get_backend(const VFIODevice *dev)
+VfiIommufd *vfi_device_get_backend(const VfiDevice *dev)
 {
     return dev ? dev->be : NULL;
 }
 
-bool vfio_device_is_bound(const VFIODevice *dev)
+bool vfi_device_is_bound(const VfiDevice *dev)
 {
     return dev && dev->be;
 }
 
-uint32_t vfio_device_get_devid(const VFIODevice *dev)
+uint32_t vfi_device_get_devid(const VfiDevice *dev)
 {
     return dev && dev->be ? dev->devid : 0;
 }
 
-uint32_t vfio_device_get_attached_pt(const VFIODevice *dev)
+uint32_t vfi_device_get_attached_pt(const VfiDevice *dev)
 {
     return dev ? dev->attached_pt : 0;
 }
@@ -379,24 +379,24 @@ uint32_t vfio_device_get_attached_pt(const VFIODevice *dev)
 /* ------------------------------------------------------------------------ */
 /* state checks                                                             */
 
-static bool check_dev(const VFIODevice *dev, const char *what, GError **errp)
+static bool check_dev(const VfiDevice *dev, const char *what, GError **errp)
 {
     if (!dev) {
-        g_set_error(errp, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_INVALID_ARGUMENT,
+        g_set_error(errp, VFI_ERROR, VFI_ERROR_INVALID_ARGUMENT,
                     "%s: no device given", what);
         return false;
     }
     return true;
 }
 
-static bool check_bound(const VFIODevice *dev, const char *what, GError **errp)
+static bool check_bound(const VfiDevice *dev, const char *what, GError **errp)
 {
     if (!check_dev(dev, what, errp)) {
         return false;
     }
     if (!dev->be) {
-        trace_vfio_device_refused(dev->name, "not bound", 0);
-        g_set_error(errp, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_WRONG_STATE,
+        trace_vfi_device_refused(dev->name, "not bound", 0);
+        g_set_error(errp, VFI_ERROR, VFI_ERROR_WRONG_STATE,
                     "%s: device %s is not bound to an iommufd: bind it first",
                     what, dev->name);
         return false;
@@ -404,7 +404,7 @@ static bool check_bound(const VFIODevice *dev, const char *what, GError **errp)
     return true;
 }
 
-bool vfio_device_check_bound(const VFIODevice *dev, const char *what, GError **errp)
+bool vfi_device_check_bound(const VfiDevice *dev, const char *what, GError **errp)
 {
     return check_bound(dev, what, errp);
 }
@@ -412,7 +412,7 @@ bool vfio_device_check_bound(const VFIODevice *dev, const char *what, GError **e
 /* ------------------------------------------------------------------------ */
 /* ioctls                                                                   */
 
-bool vfio_device_bind(VFIODevice *dev, IOMMUFDBackend *be, GError **errp)
+bool vfi_device_bind(VfiDevice *dev, VfiIommufd *be, GError **errp)
 {
     struct vfio_device_bind_iommufd bind = {
         .argsz = sizeof(bind),
@@ -424,28 +424,28 @@ bool vfio_device_bind(VFIODevice *dev, IOMMUFDBackend *be, GError **errp)
         return false;
     }
     if (!be) {
-        g_set_error(errp, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_INVALID_ARGUMENT,
+        g_set_error(errp, VFI_ERROR, VFI_ERROR_INVALID_ARGUMENT,
                     "bind: no iommufd backend given for device %s", dev->name);
         return false;
     }
     if (dev->be) {
-        trace_vfio_device_refused(dev->name, "already bound", 0);
-        g_set_error(errp, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_WRONG_STATE,
+        trace_vfi_device_refused(dev->name, "already bound", 0);
+        g_set_error(errp, VFI_ERROR, VFI_ERROR_WRONG_STATE,
                     "device %s is already bound (devid %u)", dev->name, dev->devid);
         return false;
     }
-    if (!iommufd_backend_connect(be, errp)) {
+    if (!vfi_iommufd_connect(be, errp)) {
         return false;
     }
-    bind.iommufd = iommufd_backend_get_fd(be);
-    ret = VFIO_KERNEL_IOCTL(dev->fd, VFIO_DEVICE_BIND_IOMMUFD, &bind);
-    trace_vfio_device_bind(dev->name, dev->fd, bind.iommufd, ret < 0 ? 0 : bind.out_devid,
+    bind.iommufd = vfi_iommufd_get_fd(be);
+    ret = VFI_KERNEL_IOCTL(dev->fd, VFIO_DEVICE_BIND_IOMMUFD, &bind);
+    trace_vfi_device_bind(dev->name, dev->fd, bind.iommufd, ret < 0 ? 0 : bind.out_devid,
                            ret < 0 ? -1 : ret, ret < 0 ? -ret : 0);
     if (ret < 0) {
-        vfio_kernel_error(errp, -ret, "VFIO_DEVICE_BIND_IOMMUFD", "6.6",
+        vfi_kernel_error(errp, -ret, "VFIO_DEVICE_BIND_IOMMUFD", "6.6",
                           "device %s (fd %d) to iommufd %d", dev->name, dev->fd,
                           bind.iommufd);
-        iommufd_backend_disconnect(be);
+        vfi_iommufd_disconnect(be);
         return false;
     }
     dev->be = be;
@@ -453,7 +453,7 @@ bool vfio_device_bind(VFIODevice *dev, IOMMUFDBackend *be, GError **errp)
     return true;
 }
 
-bool vfio_device_attach(VFIODevice *dev, uint32_t pt_id, uint32_t *out_pt_id, GError **errp)
+bool vfi_device_attach(VfiDevice *dev, uint32_t pt_id, uint32_t *out_pt_id, GError **errp)
 {
     struct vfio_device_attach_iommufd_pt attach = {
         .argsz = sizeof(attach),
@@ -466,17 +466,17 @@ bool vfio_device_attach(VFIODevice *dev, uint32_t pt_id, uint32_t *out_pt_id, GE
         return false;
     }
     if (dev->attached_pt) {
-        trace_vfio_device_refused(dev->name, "already attached", 0);
-        g_set_error(errp, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_WRONG_STATE,
+        trace_vfi_device_refused(dev->name, "already attached", 0);
+        g_set_error(errp, VFI_ERROR, VFI_ERROR_WRONG_STATE,
                     "device %s is already attached to pt %u: detach first",
                     dev->name, dev->attached_pt);
         return false;
     }
-    ret = VFIO_KERNEL_IOCTL(dev->fd, VFIO_DEVICE_ATTACH_IOMMUFD_PT, &attach);
-    trace_vfio_device_attach(dev->name, dev->devid, pt_id, ret < 0 ? 0 : attach.pt_id,
+    ret = VFI_KERNEL_IOCTL(dev->fd, VFIO_DEVICE_ATTACH_IOMMUFD_PT, &attach);
+    trace_vfi_device_attach(dev->name, dev->devid, pt_id, ret < 0 ? 0 : attach.pt_id,
                              ret < 0 ? -1 : ret, ret < 0 ? -ret : 0);
     if (ret < 0) {
-        vfio_kernel_error(errp, -ret, "VFIO_DEVICE_ATTACH_IOMMUFD_PT", "6.6",
+        vfi_kernel_error(errp, -ret, "VFIO_DEVICE_ATTACH_IOMMUFD_PT", "6.6",
                           "device %s (devid %u) to pt %u%s", dev->name, dev->devid, pt_id,
                           -ret == EINVAL ? " (the page table is incompatible with the "
                           "device)" : "");
@@ -489,7 +489,7 @@ bool vfio_device_attach(VFIODevice *dev, uint32_t pt_id, uint32_t *out_pt_id, GE
     return true;
 }
 
-bool vfio_device_detach(VFIODevice *dev, GError **errp)
+bool vfi_device_detach(VfiDevice *dev, GError **errp)
 {
     struct vfio_device_detach_iommufd_pt detach = {
         .argsz = sizeof(detach),
@@ -501,16 +501,16 @@ bool vfio_device_detach(VFIODevice *dev, GError **errp)
         return false;
     }
     if (!dev->be || !dev->attached_pt) {
-        trace_vfio_device_refused(dev->name, "not attached", 0);
-        g_set_error(errp, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_WRONG_STATE,
+        trace_vfi_device_refused(dev->name, "not attached", 0);
+        g_set_error(errp, VFI_ERROR, VFI_ERROR_WRONG_STATE,
                     "device %s is not attached", dev->name);
         return false;
     }
-    ret = VFIO_KERNEL_IOCTL(dev->fd, VFIO_DEVICE_DETACH_IOMMUFD_PT, &detach);
-    trace_vfio_device_detach(dev->name, dev->devid, dev->attached_pt, ret < 0 ? -1 : ret,
+    ret = VFI_KERNEL_IOCTL(dev->fd, VFIO_DEVICE_DETACH_IOMMUFD_PT, &detach);
+    trace_vfi_device_detach(dev->name, dev->devid, dev->attached_pt, ret < 0 ? -1 : ret,
                              ret < 0 ? -ret : 0);
     if (ret < 0) {
-        vfio_kernel_error(errp, -ret, "VFIO_DEVICE_DETACH_IOMMUFD_PT", "6.6",
+        vfi_kernel_error(errp, -ret, "VFIO_DEVICE_DETACH_IOMMUFD_PT", "6.6",
                           "device %s (devid %u) from pt %u", dev->name, dev->devid,
                           dev->attached_pt);
         return false;
@@ -519,7 +519,7 @@ bool vfio_device_detach(VFIODevice *dev, GError **errp)
     return true;
 }
 
-bool vfio_device_get_info(VFIODevice *dev, VFIODeviceInfo *info, GError **errp)
+bool vfi_device_get_info(VfiDevice *dev, VfiDeviceInfo *info, GError **errp)
 {
     struct vfio_device_info vinfo = {
         .argsz = sizeof(vinfo),
@@ -530,15 +530,15 @@ bool vfio_device_get_info(VFIODevice *dev, VFIODeviceInfo *info, GError **errp)
         return false;
     }
     if (!info) {
-        g_set_error(errp, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_INVALID_ARGUMENT,
+        g_set_error(errp, VFI_ERROR, VFI_ERROR_INVALID_ARGUMENT,
                     "get_info: no output given for device %s", dev->name);
         return false;
     }
-    ret = VFIO_KERNEL_IOCTL(dev->fd, VFIO_DEVICE_GET_INFO, &vinfo);
-    trace_vfio_device_get_info(dev->name, dev->fd, vinfo.flags, vinfo.num_regions,
+    ret = VFI_KERNEL_IOCTL(dev->fd, VFIO_DEVICE_GET_INFO, &vinfo);
+    trace_vfi_device_get_info(dev->name, dev->fd, vinfo.flags, vinfo.num_regions,
                                vinfo.num_irqs, ret < 0 ? -1 : ret, ret < 0 ? -ret : 0);
     if (ret < 0) {
-        vfio_kernel_error(errp, -ret, "VFIO_DEVICE_GET_INFO", NULL, "device %s (devid %u)",
+        vfi_kernel_error(errp, -ret, "VFIO_DEVICE_GET_INFO", NULL, "device %s (devid %u)",
                           dev->name, dev->devid);
         return false;
     }
@@ -548,22 +548,22 @@ bool vfio_device_get_info(VFIODevice *dev, VFIODeviceInfo *info, GError **errp)
     return true;
 }
 
-bool vfio_device_get_hw_info(VFIODevice *dev, IOMMUFDHwInfo *info, GError **errp)
+bool vfi_device_get_hw_info(VfiDevice *dev, VfiHwInfo *info, GError **errp)
 {
     bool ok;
 
     if (!check_bound(dev, "get_hw_info", errp)) {
         return false;
     }
-    ok = iommufd_backend_get_device_info(dev->be, dev->devid, info, errp);
-    trace_vfio_device_get_hw_info(dev->name, dev->devid, ok);
+    ok = vfi_iommufd_get_hw_info(dev->be, dev->devid, info, errp);
+    trace_vfi_device_get_hw_info(dev->name, dev->devid, ok);
     return ok;
 }
 
 /* ------------------------------------------------------------------------ */
 /* freeing                                                                  */
 
-void vfio_device_free(VFIODevice *dev)
+void vfi_device_free(VfiDevice *dev)
 {
     g_autoptr(GError) err = NULL;
     int ret;
@@ -571,17 +571,17 @@ void vfio_device_free(VFIODevice *dev)
     if (!dev) {
         return;
     }
-    trace_vfio_device_free(dev->name, dev->fd, dev->fd_owned, dev->devid, dev->attached_pt);
+    trace_vfi_device_free(dev->name, dev->fd, dev->fd_owned, dev->devid, dev->attached_pt);
     if (dev->container_priv) {
-        vfio_container_device_release(dev);
+        vfi_container_device_release(dev);
     }
-    if (dev->attached_pt && !vfio_device_detach(dev, &err)) {
+    if (dev->attached_pt && !vfi_device_detach(dev, &err)) {
         /* Closing the fd below detaches and unbinds anyway (an owned fd). */
-        trace_vfio_device_free_detach_failed(dev->name, err->message);
+        trace_vfi_device_free_detach_failed(dev->name, err->message);
     }
     if (dev->fd_owned) {
-        ret = vfio_kernel_close(dev->fd);
-        trace_vfio_device_close(dev->name, dev->fd, ret < 0 ? -1 : ret, ret < 0 ? -ret : 0);
+        ret = vfi_kernel_close(dev->fd);
+        trace_vfi_device_close(dev->name, dev->fd, ret < 0 ? -1 : ret, ret < 0 ? -ret : 0);
     }
     /*
      * A borrowed fd stays open, so the kernel keeps it bound to the iommufd:
@@ -589,7 +589,7 @@ void vfio_device_free(VFIODevice *dev)
      * VMM owns the rest of that fd's life.
      */
     if (dev->be) {
-        iommufd_backend_disconnect(dev->be);
+        vfi_iommufd_disconnect(dev->be);
     }
     g_free(dev->name);
     g_free(dev->sysfs_path);
@@ -599,12 +599,12 @@ void vfio_device_free(VFIODevice *dev)
 /* ------------------------------------------------------------------------ */
 /* the container layer's link (device-internal.h)                           */
 
-void vfio_device_set_container_priv(VFIODevice *dev, void *priv)
+void vfi_device_set_container_priv(VfiDevice *dev, void *priv)
 {
     dev->container_priv = priv;
 }
 
-void *vfio_device_get_container_priv(const VFIODevice *dev)
+void *vfi_device_get_container_priv(const VfiDevice *dev)
 {
     return dev->container_priv;
 }

@@ -24,7 +24,7 @@
 
 #include "vfio-iommufd/error.h"
 #include "vfio-iommufd/iommufd.h"
-#include "vfio-iommufd/vfio-dirty.h"
+#include "vfio-iommufd/dirty.h"
 #include "container-internal.h"
 #include "dirty-reader-internal.h"
 #include "trace.h"
@@ -32,51 +32,51 @@
 /* DMA_LOGGING_REPORT refuses pages below 4 KiB (EINVAL in the vfio core). */
 #define DMA_LOGGING_MIN_PAGE UINT64_C(4096)
 
-struct VFIODirtyReader {
-    IOMMUFDBackend *be;       /* not owned */
+struct VfiDirtyReader {
+    VfiIommufd *be;       /* not owned */
     GArray *hwpts;            /* uint32_t, order added */
-    GPtrArray *devices;       /* VFIODevice *, order added, not owned */
+    GPtrArray *devices;       /* VfiDevice *, order added, not owned */
     uint32_t ioas_id;         /* for messages and traces, 0: not known */
     uint64_t alignment;       /* minimum log page size (>= 1) */
     char label[32];           /* "ioas N" or "reader" */
     uint64_t *scratch;        /* for ranges not byte-aligned in the log */
     size_t scratch_size;
-    VFIODirtyStats stats;
+    VfiDirtyStats stats;
 };
 
-static bool check_reader(const VFIODirtyReader *r, const char *what, GError **errp)
+static bool check_reader(const VfiDirtyReader *r, const char *what, GError **errp)
 {
     if (!r) {
-        g_set_error(errp, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_INVALID_ARGUMENT,
+        g_set_error(errp, VFI_ERROR, VFI_ERROR_INVALID_ARGUMENT,
                     "%s: no dirty reader given", what);
         return false;
     }
     return true;
 }
 
-VFIODirtyReader *vfio_dirty_reader_new(IOMMUFDBackend *be)
+VfiDirtyReader *vfi_dirty_reader_new(VfiIommufd *be)
 {
-    VFIODirtyReader *r;
+    VfiDirtyReader *r;
 
     if (!be) {
         return NULL;
     }
-    r = g_new0(VFIODirtyReader, 1);
+    r = g_new0(VfiDirtyReader, 1);
     r->be = be;
     r->hwpts = g_array_new(false, false, sizeof(uint32_t));
     r->devices = g_ptr_array_new();
     r->alignment = 1;
     g_strlcpy(r->label, "reader", sizeof(r->label));
-    trace_vfio_dirty_reader_new(r, be);
+    trace_vfi_dirty_reader_new(r, be);
     return r;
 }
 
-void vfio_dirty_reader_free(VFIODirtyReader *r)
+void vfi_dirty_reader_free(VfiDirtyReader *r)
 {
     if (!r) {
         return;
     }
-    trace_vfio_dirty_reader_free(r, r->ioas_id, r->hwpts->len, r->devices->len,
+    trace_vfi_dirty_reader_free(r, r->ioas_id, r->hwpts->len, r->devices->len,
                                  r->scratch_size);
     g_array_free(r->hwpts, true);
     g_ptr_array_free(r->devices, true);
@@ -84,7 +84,7 @@ void vfio_dirty_reader_free(VFIODirtyReader *r)
     g_free(r);
 }
 
-void vfio_dirty_reader_set_ioas(VFIODirtyReader *r, uint32_t ioas_id, uint64_t alignment)
+void vfi_dirty_reader_set_ioas(VfiDirtyReader *r, uint32_t ioas_id, uint64_t alignment)
 {
     if (r->ioas_id != ioas_id) {
         r->ioas_id = ioas_id;
@@ -93,14 +93,14 @@ void vfio_dirty_reader_set_ioas(VFIODirtyReader *r, uint32_t ioas_id, uint64_t a
     r->alignment = alignment ? alignment : 1;
 }
 
-bool vfio_dirty_reader_set_iova_alignment(VFIODirtyReader *r, uint64_t alignment,
+bool vfi_dirty_reader_set_iova_alignment(VfiDirtyReader *r, uint64_t alignment,
                                           GError **errp)
 {
     if (!check_reader(r, "dirty reader alignment", errp)) {
         return false;
     }
     if (alignment == 0 || (alignment & (alignment - 1))) {
-        g_set_error(errp, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_INVALID_ARGUMENT,
+        g_set_error(errp, VFI_ERROR, VFI_ERROR_INVALID_ARGUMENT,
                     "dirty reader alignment (%s): 0x%" PRIx64 " is not a power of two",
                     r->label, alignment);
         return false;
@@ -111,7 +111,7 @@ bool vfio_dirty_reader_set_iova_alignment(VFIODirtyReader *r, uint64_t alignment
 
 /* ---- sources ------------------------------------------------------------- */
 
-static bool find_hwpt(const VFIODirtyReader *r, uint32_t id, guint *idx)
+static bool find_hwpt(const VfiDirtyReader *r, uint32_t id, guint *idx)
 {
     for (guint i = 0; i < r->hwpts->len; i++) {
         if (g_array_index(r->hwpts, uint32_t, i) == id) {
@@ -122,7 +122,7 @@ static bool find_hwpt(const VFIODirtyReader *r, uint32_t id, guint *idx)
     return false;
 }
 
-bool vfio_dirty_reader_add_hwpt(VFIODirtyReader *r, uint32_t hwpt_id, GError **errp)
+bool vfi_dirty_reader_add_hwpt(VfiDirtyReader *r, uint32_t hwpt_id, GError **errp)
 {
     guint idx;
 
@@ -130,17 +130,17 @@ bool vfio_dirty_reader_add_hwpt(VFIODirtyReader *r, uint32_t hwpt_id, GError **e
         return false;
     }
     if (hwpt_id == 0 || find_hwpt(r, hwpt_id, &idx)) {
-        g_set_error(errp, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_INVALID_ARGUMENT,
+        g_set_error(errp, VFI_ERROR, VFI_ERROR_INVALID_ARGUMENT,
                     "dirty reader (%s): add hwpt %u: %s", r->label, hwpt_id,
                     hwpt_id ? "already a source" : "not a valid object id");
         return false;
     }
     g_array_append_val(r->hwpts, hwpt_id);
-    trace_vfio_dirty_reader_source(r, r->ioas_id, "hwpt", hwpt_id, "", true);
+    trace_vfi_dirty_reader_source(r, r->ioas_id, "hwpt", hwpt_id, "", true);
     return true;
 }
 
-bool vfio_dirty_reader_remove_hwpt(VFIODirtyReader *r, uint32_t hwpt_id, GError **errp)
+bool vfi_dirty_reader_remove_hwpt(VfiDirtyReader *r, uint32_t hwpt_id, GError **errp)
 {
     guint idx;
 
@@ -148,22 +148,22 @@ bool vfio_dirty_reader_remove_hwpt(VFIODirtyReader *r, uint32_t hwpt_id, GError 
         return false;
     }
     if (!find_hwpt(r, hwpt_id, &idx)) {
-        g_set_error(errp, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_NOT_FOUND,
+        g_set_error(errp, VFI_ERROR, VFI_ERROR_NOT_FOUND,
                     "dirty reader (%s): hwpt %u is not one of its sources", r->label,
                     hwpt_id);
         return false;
     }
     g_array_remove_index(r->hwpts, idx);
-    trace_vfio_dirty_reader_source(r, r->ioas_id, "hwpt", hwpt_id, "", false);
+    trace_vfi_dirty_reader_source(r, r->ioas_id, "hwpt", hwpt_id, "", false);
     return true;
 }
 
-unsigned vfio_dirty_reader_hwpt_count(const VFIODirtyReader *r)
+unsigned vfi_dirty_reader_hwpt_count(const VfiDirtyReader *r)
 {
     return r ? r->hwpts->len : 0;
 }
 
-void vfio_dirty_reader_add_device(VFIODirtyReader *r, VFIODevice *dev)
+void vfi_dirty_reader_add_device(VfiDirtyReader *r, VfiDevice *dev)
 {
     guint idx;
 
@@ -171,19 +171,19 @@ void vfio_dirty_reader_add_device(VFIODirtyReader *r, VFIODevice *dev)
         return;
     }
     g_ptr_array_add(r->devices, dev);
-    trace_vfio_dirty_reader_source(r, r->ioas_id, "device", vfio_device_get_devid(dev),
-                                   vfio_device_get_name(dev), true);
+    trace_vfi_dirty_reader_source(r, r->ioas_id, "device", vfi_device_get_devid(dev),
+                                   vfi_device_get_name(dev), true);
 }
 
-void vfio_dirty_reader_remove_device(VFIODirtyReader *r, VFIODevice *dev)
+void vfi_dirty_reader_remove_device(VfiDirtyReader *r, VfiDevice *dev)
 {
     if (g_ptr_array_remove(r->devices, dev)) {
-        trace_vfio_dirty_reader_source(r, r->ioas_id, "device", vfio_device_get_devid(dev),
-                                       vfio_device_get_name(dev), false);
+        trace_vfi_dirty_reader_source(r, r->ioas_id, "device", vfi_device_get_devid(dev),
+                                       vfi_device_get_name(dev), false);
     }
 }
 
-void vfio_dirty_reader_get_stats(const VFIODirtyReader *r, VFIODirtyStats *st)
+void vfi_dirty_reader_get_stats(const VfiDirtyReader *r, VfiDirtyStats *st)
 {
     if (!st) {
         return;
@@ -196,7 +196,7 @@ void vfio_dirty_reader_get_stats(const VFIODirtyReader *r, VFIODirtyStats *st)
 
 /* ---- checks -------------------------------------------------------------- */
 
-bool vfio_dirty_reader_check_log(const VFIODirtyReader *r, const VFIODirtyLog *log,
+bool vfi_dirty_reader_check_log(const VfiDirtyReader *r, const VfiDirtyLog *log,
                                  const char *what, GError **errp)
 {
     const char *why = NULL;
@@ -221,8 +221,8 @@ bool vfio_dirty_reader_check_log(const VFIODirtyReader *r, const VFIODirtyLog *l
         why = "the log's span overflows";
     }
     if (why) {
-        trace_vfio_dirty_refused(r->ioas_id, what, why);
-        g_set_error(errp, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_INVALID_ARGUMENT,
+        trace_vfi_dirty_refused(r->ioas_id, what, why);
+        g_set_error(errp, VFI_ERROR, VFI_ERROR_INVALID_ARGUMENT,
                     "%s (%s): %s (base 0x%" PRIx64 " page size 0x%" PRIx64
                     " pages %" PRIu64 ")", what, r->label, why,
                     log ? log->base_iova : 0, log ? log->page_size : 0,
@@ -235,10 +235,10 @@ bool vfio_dirty_reader_check_log(const VFIODirtyReader *r, const VFIODirtyLog *l
 /* ---- reading ------------------------------------------------------------- */
 
 /* Read [iova, iova + size) from every source of @r into @data. */
-static bool read_sources(VFIODirtyReader *r, uint64_t iova, uint64_t size, uint64_t ps,
+static bool read_sources(VfiDirtyReader *r, uint64_t iova, uint64_t size, uint64_t ps,
                          void *data, uint32_t flags, bool zero_copy, GError **errp)
 {
-    uint64_t kflags = (flags & VFIO_DIRTY_QUERY_NO_CLEAR) ?
+    uint64_t kflags = (flags & VFI_DIRTY_QUERY_NO_CLEAR) ?
                       IOMMU_HWPT_GET_DIRTY_BITMAP_NO_CLEAR : 0;
     uint64_t *counter = zero_copy ? &r->stats.zero_copy_reads : &r->stats.scratch_reads;
 
@@ -247,11 +247,11 @@ static bool read_sources(VFIODirtyReader *r, uint64_t iova, uint64_t size, uint6
         g_autoptr(GError) err = NULL;
 
         (*counter)++;
-        if (!iommufd_backend_get_dirty_bitmap(r->be, id, iova, size, ps, data, kflags,
+        if (!vfi_iommufd_hwpt_get_dirty_bitmap(r->be, id, iova, size, ps, data, kflags,
                                               &err)) {
             /* The IOMMU drivers refuse to read a domain not tracking (EINVAL):
              * containers never read one, a VMM's own reader may. */
-            bool einval = g_error_matches(err, VFIO_IOMMUFD_KERNEL_ERROR, EINVAL);
+            bool einval = g_error_matches(err, VFI_KERNEL_ERROR, EINVAL);
 
             g_propagate_prefixed_error(errp, g_steal_pointer(&err),
                                        "dirty query of %s hwpt %u%s: ", r->label, id,
@@ -262,7 +262,7 @@ static bool read_sources(VFIODirtyReader *r, uint64_t iova, uint64_t size, uint6
     }
     for (guint i = 0; i < r->devices->len; i++) {
         (*counter)++;
-        if (!vfio_device_dma_logging_report(g_ptr_array_index(r->devices, i), iova, size, ps,
+        if (!vfi_device_dma_logging_report(g_ptr_array_index(r->devices, i), iova, size, ps,
                                             data, errp)) {
             g_prefix_error(errp, "dirty query of %s: ", r->label);
             return false;
@@ -271,12 +271,12 @@ static bool read_sources(VFIODirtyReader *r, uint64_t iova, uint64_t size, uint6
     return true;
 }
 
-static void scratch_reserve(VFIODirtyReader *r, size_t bytes)
+static void scratch_reserve(VfiDirtyReader *r, size_t bytes)
 {
     if (bytes <= r->scratch_size) {
         return;
     }
-    trace_vfio_dirty_scratch_grow(r->ioas_id, r->scratch_size, bytes);
+    trace_vfi_dirty_scratch_grow(r->ioas_id, r->scratch_size, bytes);
     g_free(r->scratch);
     r->scratch = g_malloc(bytes);
     r->scratch_size = bytes;
@@ -307,8 +307,8 @@ static void or_shifted(uint64_t *dst, uint64_t bit, const uint64_t *src, uint64_
     }
 }
 
-bool vfio_dirty_reader_read(VFIODirtyReader *r, uint64_t iova, uint64_t size,
-                            const VFIODirtyLog *log, uint32_t flags, GError **errp)
+bool vfi_dirty_reader_read(VfiDirtyReader *r, uint64_t iova, uint64_t size,
+                            const VfiDirtyLog *log, uint32_t flags, GError **errp)
 {
     uint64_t ps = log->page_size;
     uint64_t bit = (iova - log->base_iova) / ps;
@@ -327,7 +327,7 @@ bool vfio_dirty_reader_read(VFIODirtyReader *r, uint64_t iova, uint64_t size,
         uint64_t avail = (log_bytes - bit / 8) / 8 * 64;
         uint64_t zc = MIN(n, avail);
 
-        trace_vfio_dirty_query(r->ioas_id, iova, zc * ps, ps, bit, true, flags);
+        trace_vfi_dirty_query(r->ioas_id, iova, zc * ps, ps, bit, true, flags);
         if (zc && !read_sources(r, iova, zc * ps, ps, (uint8_t *)log->bitmap + bit / 8,
                                 flags, true, errp)) {
             return false;
@@ -339,7 +339,7 @@ bool vfio_dirty_reader_read(VFIODirtyReader *r, uint64_t iova, uint64_t size,
         bit += zc;
         n -= zc;
     }
-    trace_vfio_dirty_query(r->ioas_id, iova, n * ps, ps, bit, false, flags);
+    trace_vfi_dirty_query(r->ioas_id, iova, n * ps, ps, bit, false, flags);
     scratch_reserve(r, (n + 63) / 64 * 8);
     memset(r->scratch, 0, (n + 63) / 64 * 8);
     ok = read_sources(r, iova, n * ps, ps, r->scratch, flags, false, errp);
@@ -348,35 +348,35 @@ bool vfio_dirty_reader_read(VFIODirtyReader *r, uint64_t iova, uint64_t size,
     return ok;
 }
 
-bool vfio_dirty_reader_query(VFIODirtyReader *r, uint64_t iova, uint64_t size,
-                             const VFIODirtyLog *log, uint32_t flags, GError **errp)
+bool vfi_dirty_reader_query(VfiDirtyReader *r, uint64_t iova, uint64_t size,
+                             const VfiDirtyLog *log, uint32_t flags, GError **errp)
 {
     const char *what = "dirty query";
 
-    if (!check_reader(r, what, errp) || !vfio_dirty_reader_check_log(r, log, what, errp)) {
+    if (!check_reader(r, what, errp) || !vfi_dirty_reader_check_log(r, log, what, errp)) {
         return false;
     }
-    if (flags & ~(uint32_t)VFIO_DIRTY_QUERY_NO_CLEAR) {
-        g_set_error(errp, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_INVALID_ARGUMENT,
+    if (flags & ~(uint32_t)VFI_DIRTY_QUERY_NO_CLEAR) {
+        g_set_error(errp, VFI_ERROR, VFI_ERROR_INVALID_ARGUMENT,
                     "%s (%s): unknown flags 0x%x", what, r->label, flags);
         return false;
     }
-    if (!vfio_check_range_basic(what, iova, size, errp)) {
+    if (!vfi_check_range_basic(what, iova, size, errp)) {
         return false;
     }
     if ((iova | size) & (log->page_size - 1)) {
-        g_set_error(errp, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_INVALID_ARGUMENT,
+        g_set_error(errp, VFI_ERROR, VFI_ERROR_INVALID_ARGUMENT,
                     "%s (%s): iova 0x%" PRIx64 " size 0x%" PRIx64 " not aligned to "
                     "the log's page size 0x%" PRIx64, what, r->label, iova, size,
                     log->page_size);
         return false;
     }
-    if (iova < log->base_iova || iova + (size - 1) > vfio_dirty_log_last(log)) {
-        g_set_error(errp, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_INVALID_ARGUMENT,
+    if (iova < log->base_iova || iova + (size - 1) > vfi_dirty_log_last(log)) {
+        g_set_error(errp, VFI_ERROR, VFI_ERROR_INVALID_ARGUMENT,
                     "%s (%s): [0x%" PRIx64 ", 0x%" PRIx64 "] is not inside the log's "
                     "span [0x%" PRIx64 ", 0x%" PRIx64 "]", what, r->label, iova,
-                    iova + (size - 1), log->base_iova, vfio_dirty_log_last(log));
+                    iova + (size - 1), log->base_iova, vfi_dirty_log_last(log));
         return false;
     }
-    return vfio_dirty_reader_read(r, iova, size, log, flags, errp);
+    return vfi_dirty_reader_read(r, iova, size, log, flags, errp);
 }

@@ -28,7 +28,7 @@
 
 #include "vfio-iommufd/error.h"
 #include "vfio-iommufd/iommufd.h"
-#include "vfio-iommufd/vfio-dirty.h"
+#include "vfio-iommufd/dirty.h"
 #include "container-internal.h"
 #include "dirty-reader-internal.h"
 #include "trace.h"
@@ -36,31 +36,31 @@
 /* Page size given to DMA_LOGGING_START (the IOMMU page size). */
 #define LOGGING_PAGE_SIZE UINT64_C(4096)
 
-static bool hwpt_is_dirty(const VFIOHwpt *h)
+static bool hwpt_is_dirty(const VfiHwpt *h)
 {
     return h->flags & IOMMU_HWPT_ALLOC_DIRTY_TRACKING;
 }
 
-static VFIOContainerDevice *cd_at(const VFIOContainer *c, guint i)
+static VfiContainerDevice *cd_at(const VfiContainer *c, guint i)
 {
-    return vfio_container_device_state(g_ptr_array_index(c->devices, i));
+    return vfi_container_device_state(g_ptr_array_index(c->devices, i));
 }
 
 /* @c's reader, made on first use, with @c's current IOAS alignment (it
  * changes as devices come and go). */
-static VFIODirtyReader *container_reader(VFIOContainer *c)
+static VfiDirtyReader *container_reader(VfiContainer *c)
 {
     if (!c->dirty_reader) {
-        c->dirty_reader = vfio_dirty_reader_new(c->be);
+        c->dirty_reader = vfi_dirty_reader_new(c->be);
     }
-    vfio_dirty_reader_set_ioas(c->dirty_reader, c->ioas_id, c->alignment);
+    vfi_dirty_reader_set_ioas(c->dirty_reader, c->ioas_id, c->alignment);
     return c->dirty_reader;
 }
 
-static bool check_as(const VFIOAddressSpace *as, const char *what, GError **errp)
+static bool check_as(const VfiAddressSpace *as, const char *what, GError **errp)
 {
     if (!as) {
-        g_set_error(errp, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_INVALID_ARGUMENT,
+        g_set_error(errp, VFI_ERROR, VFI_ERROR_INVALID_ARGUMENT,
                     "%s: no address space given", what);
         return false;
     }
@@ -69,12 +69,12 @@ static bool check_as(const VFIOAddressSpace *as, const char *what, GError **errp
 
 /* ---- switching one HWPT or one device ---------------------------------- */
 
-static bool hwpt_set(VFIOContainer *c, VFIOHwpt *h, bool on, GError **errp)
+static bool hwpt_set(VfiContainer *c, VfiHwpt *h, bool on, GError **errp)
 {
     g_autoptr(GError) err = NULL;
-    bool ok = iommufd_backend_set_dirty_tracking(c->be, h->id, on, &err);
+    bool ok = vfi_iommufd_hwpt_set_dirty_tracking(c->be, h->id, on, &err);
 
-    trace_vfio_dirty_tracking_hwpt(c->ioas_id, h->id, on, ok);
+    trace_vfi_dirty_tracking_hwpt(c->ioas_id, h->id, on, ok);
     if (!ok) {
         g_propagate_prefixed_error(errp, g_steal_pointer(&err),
                                    "dirty tracking %s: hwpt %u of ioas %u failed: ",
@@ -84,9 +84,9 @@ static bool hwpt_set(VFIOContainer *c, VFIOHwpt *h, bool on, GError **errp)
     h->dirty_on = on;
     /* the reader's HWPT sources are exactly the HWPTs whose tracking is on */
     if (on) {
-        ok = vfio_dirty_reader_add_hwpt(container_reader(c), h->id, NULL);
+        ok = vfi_dirty_reader_add_hwpt(container_reader(c), h->id, NULL);
     } else {
-        ok = vfio_dirty_reader_remove_hwpt(container_reader(c), h->id, NULL);
+        ok = vfi_dirty_reader_remove_hwpt(container_reader(c), h->id, NULL);
     }
     g_assert(ok);
     return true;
@@ -113,21 +113,21 @@ static int cmp_gap(const void *a, const void *b)
  * the neighbours with the smallest gaps between them are merged (the device
  * then also logs the gaps, where nothing is mapped, so nothing is written).
  */
-static GArray *logging_ranges(const VFIOContainer *c, unsigned max)
+static GArray *logging_ranges(const VfiContainer *c, unsigned max)
 {
-    GArray *out = g_array_new(false, false, sizeof(VFIORange));
-    g_autoptr(GArray) in = g_array_new(false, false, sizeof(VFIORange));
+    GArray *out = g_array_new(false, false, sizeof(VfiRange));
+    g_autoptr(GArray) in = g_array_new(false, false, sizeof(VfiRange));
     g_autofree Gap *gaps = NULL;
     g_autofree bool *merge = NULL;
     guint n;
 
     for (guint i = 0; i < c->mapped->len; i++) {
-        VFIORange r = g_array_index(c->mapped, VFIORange, i);
+        VfiRange r = g_array_index(c->mapped, VfiRange, i);
 
         r.iova &= ~(LOGGING_PAGE_SIZE - 1);
         r.last |= LOGGING_PAGE_SIZE - 1;
         if (in->len) {
-            VFIORange *prev = &g_array_index(in, VFIORange, in->len - 1);
+            VfiRange *prev = &g_array_index(in, VfiRange, in->len - 1);
 
             if (r.iova <= prev->last + 1) {
                 prev->last = MAX(prev->last, r.last);
@@ -144,8 +144,8 @@ static GArray *logging_ranges(const VFIOContainer *c, unsigned max)
     gaps = g_new(Gap, n - 1);
     merge = g_new0(bool, n - 1);
     for (guint i = 0; i + 1 < n; i++) {
-        gaps[i].size = g_array_index(in, VFIORange, i + 1).iova -
-                       g_array_index(in, VFIORange, i).last;
+        gaps[i].size = g_array_index(in, VfiRange, i + 1).iova -
+                       g_array_index(in, VfiRange, i).last;
         gaps[i].index = i;
     }
     qsort(gaps, n - 1, sizeof(Gap), cmp_gap);
@@ -153,10 +153,10 @@ static GArray *logging_ranges(const VFIOContainer *c, unsigned max)
         merge[gaps[k].index] = true;   /* merge that range with the next one */
     }
     for (guint i = 0; i < n; i++) {
-        VFIORange r = g_array_index(in, VFIORange, i);
+        VfiRange r = g_array_index(in, VfiRange, i);
 
         if (i > 0 && merge[i - 1]) {
-            g_array_index(out, VFIORange, out->len - 1).last = r.last;
+            g_array_index(out, VfiRange, out->len - 1).last = r.last;
         } else {
             g_array_append_val(out, r);
         }
@@ -164,14 +164,14 @@ static GArray *logging_ranges(const VFIOContainer *c, unsigned max)
     return out;
 }
 
-static bool logging_start(VFIOContainer *c, VFIOContainerDevice *cd, GError **errp)
+static bool logging_start(VfiContainer *c, VfiContainerDevice *cd, GError **errp)
 {
-    const char *name = vfio_device_get_name(cd->dev);
-    unsigned max = VFIO_DMA_LOGGING_MAX_RANGES;
+    const char *name = vfi_device_get_name(cd->dev);
+    unsigned max = VFI_DMA_LOGGING_MAX_RANGES;
 
     if (c->mapped->len == 0) {
-        trace_vfio_dirty_refused(c->ioas_id, "DMA logging start", "nothing mapped");
-        g_set_error(errp, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_WRONG_STATE,
+        trace_vfi_dirty_refused(c->ioas_id, "DMA logging start", "nothing mapped");
+        g_set_error(errp, VFI_ERROR, VFI_ERROR_WRONG_STATE,
                     "dirty tracking start: device %s logs its own DMA, but nothing is "
                     "mapped in ioas %u yet (map guest memory before starting)", name,
                     c->ioas_id);
@@ -179,34 +179,34 @@ static bool logging_start(VFIOContainer *c, VFIOContainerDevice *cd, GError **er
     }
     for (;;) {
         g_autoptr(GArray) ranges = logging_ranges(c, max);
-        g_autofree VFIODmaLoggingRange *arg = g_new(VFIODmaLoggingRange, ranges->len);
+        g_autofree VfiDmaLoggingRange *arg = g_new(VfiDmaLoggingRange, ranges->len);
         g_autoptr(GError) err = NULL;
 
         for (guint i = 0; i < ranges->len; i++) {
-            VFIORange *r = &g_array_index(ranges, VFIORange, i);
+            VfiRange *r = &g_array_index(ranges, VfiRange, i);
 
             arg[i].iova = r->iova;
             arg[i].length = r->last - r->iova + 1;
         }
-        trace_vfio_dirty_logging_ranges(name, c->mapped->len, ranges->len, LOGGING_PAGE_SIZE);
-        if (vfio_device_dma_logging_start(cd->dev, LOGGING_PAGE_SIZE, arg, ranges->len,
+        trace_vfi_dirty_logging_ranges(name, c->mapped->len, ranges->len, LOGGING_PAGE_SIZE);
+        if (vfi_device_dma_logging_start(cd->dev, LOGGING_PAGE_SIZE, arg, ranges->len,
                                           &err)) {
-            trace_vfio_dirty_tracking_device(c->ioas_id, name, true, true);
+            trace_vfi_dirty_tracking_device(c->ioas_id, name, true, true);
             cd->logging_started = true;
-            vfio_dirty_reader_add_device(container_reader(c), cd->dev);
+            vfi_dirty_reader_add_device(container_reader(c), cd->dev);
             if (cd->logged) {
                 g_array_free(cd->logged, true);
             }
             cd->logged = g_steal_pointer(&ranges);
             return true;
         }
-        if (g_error_matches(err, VFIO_IOMMUFD_KERNEL_ERROR, E2BIG) && ranges->len > 1) {
+        if (g_error_matches(err, VFI_KERNEL_ERROR, E2BIG) && ranges->len > 1) {
             /* a driver with a lower limit than the vfio core's */
-            trace_vfio_dirty_logging_e2big(name, ranges->len, ranges->len / 2);
+            trace_vfi_dirty_logging_e2big(name, ranges->len, ranges->len / 2);
             max = ranges->len / 2;
             continue;
         }
-        trace_vfio_dirty_tracking_device(c->ioas_id, name, true, false);
+        trace_vfi_dirty_tracking_device(c->ioas_id, name, true, false);
         g_propagate_prefixed_error(errp, g_steal_pointer(&err),
                                    "dirty tracking start: DMA logging of device %s "
                                    "(ioas %u) failed: ", name, c->ioas_id);
@@ -214,13 +214,13 @@ static bool logging_start(VFIOContainer *c, VFIOContainerDevice *cd, GError **er
     }
 }
 
-static bool logging_stop(VFIOContainer *c, VFIOContainerDevice *cd, GError **errp)
+static bool logging_stop(VfiContainer *c, VfiContainerDevice *cd, GError **errp)
 {
-    const char *name = vfio_device_get_name(cd->dev);
+    const char *name = vfi_device_get_name(cd->dev);
     g_autoptr(GError) err = NULL;
-    bool ok = vfio_device_dma_logging_stop(cd->dev, &err);
+    bool ok = vfi_device_dma_logging_stop(cd->dev, &err);
 
-    trace_vfio_dirty_tracking_device(c->ioas_id, name, false, ok);
+    trace_vfi_dirty_tracking_device(c->ioas_id, name, false, ok);
     if (!ok) {
         g_propagate_prefixed_error(errp, g_steal_pointer(&err),
                                    "dirty tracking stop: DMA logging of device %s "
@@ -228,7 +228,7 @@ static bool logging_stop(VFIOContainer *c, VFIOContainerDevice *cd, GError **err
         return false;
     }
     cd->logging_started = false;
-    vfio_dirty_reader_remove_device(container_reader(c), cd->dev);
+    vfi_dirty_reader_remove_device(container_reader(c), cd->dev);
     g_clear_pointer(&cd->logged, g_array_unref);
     return true;
 }
@@ -237,48 +237,48 @@ static bool logging_stop(VFIOContainer *c, VFIOContainerDevice *cd, GError **err
 
 /* What one start or stop switched, to switch it back. */
 typedef struct Switched {
-    GPtrArray *hwpts;     /* VFIOHwpt * */
-    GPtrArray *devs;      /* VFIOContainerDevice * */
+    GPtrArray *hwpts;     /* VfiHwpt * */
+    GPtrArray *devs;      /* VfiContainerDevice * */
 } Switched;
 
-static void switched_undo(VFIOContainer *c, Switched *s, bool was_on)
+static void switched_undo(VfiContainer *c, Switched *s, bool was_on)
 {
     /* Reverse order of the forward pass: devices, then HWPTs for a start;
      * HWPTs, then devices for a stop. */
     if (!was_on) {
         for (guint i = s->devs->len; i-- > 0;) {
-            VFIOContainerDevice *cd = g_ptr_array_index(s->devs, i);
+            VfiContainerDevice *cd = g_ptr_array_index(s->devs, i);
             bool ok = logging_stop(c, cd, NULL);
 
-            trace_vfio_dirty_tracking_rollback(c->ioas_id, "logging start of devid",
-                                               vfio_device_get_devid(cd->dev), ok);
+            trace_vfi_dirty_tracking_rollback(c->ioas_id, "logging start of devid",
+                                               vfi_device_get_devid(cd->dev), ok);
         }
     }
     for (guint i = s->hwpts->len; i-- > 0;) {
-        VFIOHwpt *h = g_ptr_array_index(s->hwpts, i);
+        VfiHwpt *h = g_ptr_array_index(s->hwpts, i);
         bool ok = hwpt_set(c, h, was_on, NULL);
 
-        trace_vfio_dirty_tracking_rollback(c->ioas_id, was_on ? "stop of hwpt" :
+        trace_vfi_dirty_tracking_rollback(c->ioas_id, was_on ? "stop of hwpt" :
                                            "start of hwpt", h->id, ok);
     }
     if (was_on) {
         for (guint i = s->devs->len; i-- > 0;) {
-            VFIOContainerDevice *cd = g_ptr_array_index(s->devs, i);
+            VfiContainerDevice *cd = g_ptr_array_index(s->devs, i);
             bool ok = logging_start(c, cd, NULL);
 
-            trace_vfio_dirty_tracking_rollback(c->ioas_id, "logging stop of devid",
-                                               vfio_device_get_devid(cd->dev), ok);
+            trace_vfi_dirty_tracking_rollback(c->ioas_id, "logging stop of devid",
+                                               vfi_device_get_devid(cd->dev), ok);
         }
     }
 }
 
-static bool container_start(VFIOContainer *c, GError **errp)
+static bool container_start(VfiContainer *c, GError **errp)
 {
     Switched s = { g_ptr_array_new(), g_ptr_array_new() };
     bool ok = false;
 
     for (guint i = 0; i < c->devices->len; i++) {
-        if (vfio_cd_uses_logging(cd_at(c, i)) && c->mapped->len == 0) {
+        if (vfi_cd_uses_logging(cd_at(c, i)) && c->mapped->len == 0) {
             /* refused before any ioctl */
             ok = logging_start(c, cd_at(c, i), errp);
             g_assert(!ok);
@@ -286,7 +286,7 @@ static bool container_start(VFIOContainer *c, GError **errp)
         }
     }
     for (guint i = 0; i < c->hwpts->len; i++) {
-        VFIOHwpt *h = g_ptr_array_index(c->hwpts, i);
+        VfiHwpt *h = g_ptr_array_index(c->hwpts, i);
 
         if (!hwpt_is_dirty(h) || h->dirty_on) {
             continue;
@@ -298,9 +298,9 @@ static bool container_start(VFIOContainer *c, GError **errp)
         g_ptr_array_add(s.hwpts, h);
     }
     for (guint i = 0; i < c->devices->len; i++) {
-        VFIOContainerDevice *cd = cd_at(c, i);
+        VfiContainerDevice *cd = cd_at(c, i);
 
-        if (!vfio_cd_uses_logging(cd) || cd->logging_started) {
+        if (!vfi_cd_uses_logging(cd) || cd->logging_started) {
             continue;
         }
         if (!logging_start(c, cd, errp)) {
@@ -312,19 +312,19 @@ static bool container_start(VFIOContainer *c, GError **errp)
     c->dirty_tracking = true;
     ok = true;
 out:
-    trace_vfio_dirty_tracking(c->ioas_id, "start", ok);
+    trace_vfi_dirty_tracking(c->ioas_id, "start", ok);
     g_ptr_array_free(s.hwpts, true);
     g_ptr_array_free(s.devs, true);
     return ok;
 }
 
-static bool container_stop(VFIOContainer *c, GError **errp)
+static bool container_stop(VfiContainer *c, GError **errp)
 {
     Switched s = { g_ptr_array_new(), g_ptr_array_new() };
     bool ok = false;
 
     for (guint i = 0; i < c->devices->len; i++) {
-        VFIOContainerDevice *cd = cd_at(c, i);
+        VfiContainerDevice *cd = cd_at(c, i);
 
         if (!cd->logging_started) {
             continue;
@@ -336,7 +336,7 @@ static bool container_stop(VFIOContainer *c, GError **errp)
         g_ptr_array_add(s.devs, cd);
     }
     for (guint i = 0; i < c->hwpts->len; i++) {
-        VFIOHwpt *h = g_ptr_array_index(c->hwpts, i);
+        VfiHwpt *h = g_ptr_array_index(c->hwpts, i);
 
         if (!h->dirty_on) {
             continue;
@@ -350,37 +350,37 @@ static bool container_stop(VFIOContainer *c, GError **errp)
     c->dirty_tracking = false;
     ok = true;
 out:
-    trace_vfio_dirty_tracking(c->ioas_id, "stop", ok);
+    trace_vfi_dirty_tracking(c->ioas_id, "stop", ok);
     g_ptr_array_free(s.hwpts, true);
     g_ptr_array_free(s.devs, true);
     return ok;
 }
 
-bool vfio_container_dirty_tracking_start(VFIOContainer *c, GError **errp)
+bool vfi_container_dirty_tracking_start(VfiContainer *c, GError **errp)
 {
-    if (!vfio_container_check_given(c, "dirty tracking start", errp)) {
+    if (!vfi_container_check_given(c, "dirty tracking start", errp)) {
         return false;
     }
     if (c->dirty_tracking) {
-        trace_vfio_dirty_tracking_noop(c->ioas_id, "start");
+        trace_vfi_dirty_tracking_noop(c->ioas_id, "start");
         return true;
     }
     return container_start(c, errp);
 }
 
-bool vfio_container_dirty_tracking_stop(VFIOContainer *c, GError **errp)
+bool vfi_container_dirty_tracking_stop(VfiContainer *c, GError **errp)
 {
-    if (!vfio_container_check_given(c, "dirty tracking stop", errp)) {
+    if (!vfi_container_check_given(c, "dirty tracking stop", errp)) {
         return false;
     }
     if (!c->dirty_tracking) {
-        trace_vfio_dirty_tracking_noop(c->ioas_id, "stop");
+        trace_vfi_dirty_tracking_noop(c->ioas_id, "stop");
         return true;
     }
     return container_stop(c, errp);
 }
 
-bool vfio_container_dirty_tracking_is_active(const VFIOContainer *c)
+bool vfi_container_dirty_tracking_is_active(const VfiContainer *c)
 {
     return c && c->dirty_tracking;
 }
@@ -390,12 +390,12 @@ bool vfio_container_dirty_tracking_is_active(const VFIOContainer *c)
 /* Whether @as is tracking: it has a container other than @except and every
  * one of those is tracking. Derived from the containers on every call, so a
  * container-level stop is seen at once. */
-static bool as_tracking(const VFIOAddressSpace *as, const VFIOContainer *except)
+static bool as_tracking(const VfiAddressSpace *as, const VfiContainer *except)
 {
     guint n = 0;
 
     for (guint i = 0; i < as->containers->len; i++) {
-        const VFIOContainer *c = g_ptr_array_index(as->containers, i);
+        const VfiContainer *c = g_ptr_array_index(as->containers, i);
 
         if (c == except) {
             continue;
@@ -408,7 +408,7 @@ static bool as_tracking(const VFIOAddressSpace *as, const VFIOContainer *except)
     return n > 0;
 }
 
-bool vfio_address_space_dirty_tracking_start(VFIOAddressSpace *as, GError **errp)
+bool vfi_address_space_dirty_tracking_start(VfiAddressSpace *as, GError **errp)
 {
     g_autoptr(GPtrArray) started = NULL;
 
@@ -416,22 +416,22 @@ bool vfio_address_space_dirty_tracking_start(VFIOAddressSpace *as, GError **errp
         return false;
     }
     if (as_tracking(as, NULL)) {
-        trace_vfio_dirty_tracking_noop(0, "address space start");
+        trace_vfi_dirty_tracking_noop(0, "address space start");
         return true;
     }
     started = g_ptr_array_new();
     for (guint i = 0; i < as->containers->len; i++) {
-        VFIOContainer *c = g_ptr_array_index(as->containers, i);
+        VfiContainer *c = g_ptr_array_index(as->containers, i);
 
         if (c->dirty_tracking) {
             continue;
         }
         if (!container_start(c, errp)) {
             for (guint j = started->len; j-- > 0;) {
-                VFIOContainer *done = g_ptr_array_index(started, j);
+                VfiContainer *done = g_ptr_array_index(started, j);
                 bool ok = container_stop(done, NULL);
 
-                trace_vfio_dirty_tracking_rollback(done->ioas_id, "start of ioas",
+                trace_vfi_dirty_tracking_rollback(done->ioas_id, "start of ioas",
                                                    done->ioas_id, ok);
             }
             g_prefix_error(errp, "address space %p: ", as->handle);
@@ -442,7 +442,7 @@ bool vfio_address_space_dirty_tracking_start(VFIOAddressSpace *as, GError **errp
     return true;
 }
 
-bool vfio_address_space_dirty_tracking_stop(VFIOAddressSpace *as, GError **errp)
+bool vfi_address_space_dirty_tracking_stop(VfiAddressSpace *as, GError **errp)
 {
     g_autoptr(GPtrArray) stopped = NULL;
 
@@ -451,17 +451,17 @@ bool vfio_address_space_dirty_tracking_stop(VFIOAddressSpace *as, GError **errp)
     }
     stopped = g_ptr_array_new();
     for (guint i = 0; i < as->containers->len; i++) {
-        VFIOContainer *c = g_ptr_array_index(as->containers, i);
+        VfiContainer *c = g_ptr_array_index(as->containers, i);
 
         if (!c->dirty_tracking) {
             continue;
         }
         if (!container_stop(c, errp)) {
             for (guint j = stopped->len; j-- > 0;) {
-                VFIOContainer *done = g_ptr_array_index(stopped, j);
+                VfiContainer *done = g_ptr_array_index(stopped, j);
                 bool ok = container_start(done, NULL);
 
-                trace_vfio_dirty_tracking_rollback(done->ioas_id, "stop of ioas",
+                trace_vfi_dirty_tracking_rollback(done->ioas_id, "stop of ioas",
                                                    done->ioas_id, ok);
             }
             g_prefix_error(errp, "address space %p: ", as->handle);
@@ -470,19 +470,19 @@ bool vfio_address_space_dirty_tracking_stop(VFIOAddressSpace *as, GError **errp)
         g_ptr_array_add(stopped, c);
     }
     if (!stopped->len) {
-        trace_vfio_dirty_tracking_noop(0, "address space stop");
+        trace_vfi_dirty_tracking_noop(0, "address space stop");
     }
     return true;
 }
 
-bool vfio_address_space_dirty_tracking_is_active(const VFIOAddressSpace *as)
+bool vfi_address_space_dirty_tracking_is_active(const VfiAddressSpace *as)
 {
     return as && as_tracking(as, NULL);
 }
 
 /* ---- hooks of the container layer -------------------------------------- */
 
-bool vfio_container_dirty_check_map(const VFIOContainer *c, const char *what, uint64_t iova,
+bool vfi_container_dirty_check_map(const VfiContainer *c, const char *what, uint64_t iova,
                                     uint64_t size, GError **errp)
 {
     uint64_t last = iova + (size - 1);
@@ -491,64 +491,64 @@ bool vfio_container_dirty_check_map(const VFIOContainer *c, const char *what, ui
         return true;
     }
     for (guint i = 0; i < c->devices->len; i++) {
-        VFIOContainerDevice *cd = cd_at(c, i);
+        VfiContainerDevice *cd = cd_at(c, i);
         bool inside = false;
 
         if (!cd->logging_started) {
             continue;
         }
         for (guint j = 0; j < cd->logged->len && !inside; j++) {
-            VFIORange *r = &g_array_index(cd->logged, VFIORange, j);
+            VfiRange *r = &g_array_index(cd->logged, VfiRange, j);
 
             inside = iova >= r->iova && last <= r->last;
         }
         if (!inside) {
-            trace_vfio_dirty_refused(c->ioas_id, what, "outside a device's logged ranges");
-            g_set_error(errp, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_WRONG_STATE,
+            trace_vfi_dirty_refused(c->ioas_id, what, "outside a device's logged ranges");
+            g_set_error(errp, VFI_ERROR, VFI_ERROR_WRONG_STATE,
                         "%s: [0x%" PRIx64 ", 0x%" PRIx64 "] is outside the IOVA ranges "
                         "device %s logs its DMA for (given when dirty tracking of ioas %u "
                         "started): stop tracking, map, and start it again", what, iova,
-                        last, vfio_device_get_name(cd->dev), c->ioas_id);
+                        last, vfi_device_get_name(cd->dev), c->ioas_id);
             return false;
         }
     }
     return true;
 }
 
-bool vfio_container_dirty_check_unmap(const VFIOContainer *c, const char *what,
-                                      VFIOUnmapFlags flags, GError **errp)
+bool vfi_container_dirty_check_unmap(const VfiContainer *c, const char *what,
+                                      VfiUnmapFlags flags, GError **errp)
 {
-    if (!c->dirty_tracking || (flags & VFIO_UNMAP_DISCARD_DIRTY)) {
+    if (!c->dirty_tracking || (flags & VFI_UNMAP_DISCARD_DIRTY)) {
         return true;
     }
-    trace_vfio_dirty_refused(c->ioas_id, what, "dirty tracking is on");
-    g_set_error(errp, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_WRONG_STATE,
+    trace_vfi_dirty_refused(c->ioas_id, what, "dirty tracking is on");
+    g_set_error(errp, VFI_ERROR, VFI_ERROR_WRONG_STATE,
                 "%s: dirty tracking is on for ioas %u: read the range's dirty bits first "
-                "(vfio_container_dma_unmap_dirty()) or pass VFIO_UNMAP_DISCARD_DIRTY",
+                "(vfi_container_dma_unmap_dirty()) or pass VFI_UNMAP_DISCARD_DIRTY",
                 what, c->ioas_id);
     return false;
 }
 
-bool vfio_container_dirty_check_detach(const VFIOContainerDevice *cd, GError **errp)
+bool vfi_container_dirty_check_detach(const VfiContainerDevice *cd, GError **errp)
 {
-    VFIOContainer *c = cd->container;
+    VfiContainer *c = cd->container;
 
     if (!c->dirty_tracking ||
-        vfio_container_dirty_coverage(c, cd->dev, NULL) == VFIO_DIRTY_COVERAGE_NONE) {
+        vfi_container_dirty_coverage(c, cd->dev, NULL) == VFI_DIRTY_COVERAGE_NONE) {
         return true;
     }
-    trace_vfio_dirty_refused(c->ioas_id, "detach", "tracked device while tracking is on");
-    g_set_error(errp, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_WRONG_STATE,
+    trace_vfi_dirty_refused(c->ioas_id, "detach", "tracked device while tracking is on");
+    g_set_error(errp, VFI_ERROR, VFI_ERROR_WRONG_STATE,
                 "device %s is dirty-tracked and tracking is on for ioas %u: its unread "
                 "dirty pages would be lost; sync and stop tracking before unplugging it",
-                vfio_device_get_name(cd->dev), c->ioas_id);
+                vfi_device_get_name(cd->dev), c->ioas_id);
     return false;
 }
 
-bool vfio_container_dirty_catch_up(VFIOContainer *c, VFIOContainerDevice *cd,
+bool vfi_container_dirty_catch_up(VfiContainer *c, VfiContainerDevice *cd,
                                    bool new_container, GError **errp)
 {
-    VFIOHwpt *h = cd->hwpt;
+    VfiHwpt *h = cd->hwpt;
     bool hwpt_switched = false;
 
     if (new_container) {
@@ -567,41 +567,41 @@ bool vfio_container_dirty_catch_up(VFIOContainer *c, VFIOContainerDevice *cd,
         }
         hwpt_switched = true;
     }
-    if (vfio_cd_uses_logging(cd) && !cd->logging_started && !logging_start(c, cd, errp)) {
+    if (vfi_cd_uses_logging(cd) && !cd->logging_started && !logging_start(c, cd, errp)) {
         if (hwpt_switched) {
             bool ok = hwpt_set(c, h, false, NULL);
 
-            trace_vfio_dirty_tracking_rollback(c->ioas_id, "start of hwpt", h->id, ok);
+            trace_vfi_dirty_tracking_rollback(c->ioas_id, "start of hwpt", h->id, ok);
         }
         return false;
     }
-    trace_vfio_dirty_catch_up(c->ioas_id, vfio_device_get_name(cd->dev), hwpt_switched,
+    trace_vfi_dirty_catch_up(c->ioas_id, vfi_device_get_name(cd->dev), hwpt_switched,
                               cd->logging_started);
     return true;
 }
 
-void vfio_container_dirty_forget_device(VFIOContainerDevice *cd)
+void vfi_container_dirty_forget_device(VfiContainerDevice *cd)
 {
     if (cd->logging_started) {
         g_autoptr(GError) err = NULL;
 
-        if (!vfio_device_dma_logging_stop(cd->dev, &err)) {
-            trace_vfio_dirty_forget_device(vfio_device_get_name(cd->dev), err->message);
+        if (!vfi_device_dma_logging_stop(cd->dev, &err)) {
+            trace_vfi_dirty_forget_device(vfi_device_get_name(cd->dev), err->message);
         }
         cd->logging_started = false;
     }
     if (cd->container && cd->container->dirty_reader) {
-        vfio_dirty_reader_remove_device(cd->container->dirty_reader, cd->dev);
+        vfi_dirty_reader_remove_device(cd->container->dirty_reader, cd->dev);
     }
     g_clear_pointer(&cd->logged, g_array_unref);
 }
 
-void vfio_container_dirty_free(VFIOContainer *c)
+void vfi_container_dirty_free(VfiContainer *c)
 {
-    g_clear_pointer(&c->dirty_reader, vfio_dirty_reader_free);
+    g_clear_pointer(&c->dirty_reader, vfi_dirty_reader_free);
 }
 
-void vfio_container_dirty_hwpt_added(VFIOContainer *c, VFIOHwpt *h)
+void vfi_container_dirty_hwpt_added(VfiContainer *c, VfiHwpt *h)
 {
     /* A new HWPT's tracking is off: it becomes a source of the reader when
      * hwpt_set() switches it on (catch-up or start). */
@@ -609,10 +609,10 @@ void vfio_container_dirty_hwpt_added(VFIOContainer *c, VFIOHwpt *h)
     g_assert(!h->dirty_on);
 }
 
-void vfio_container_dirty_hwpt_removed(VFIOContainer *c, VFIOHwpt *h)
+void vfi_container_dirty_hwpt_removed(VfiContainer *c, VfiHwpt *h)
 {
     if (h->dirty_on) {
-        bool ok = vfio_dirty_reader_remove_hwpt(container_reader(c), h->id, NULL);
+        bool ok = vfi_dirty_reader_remove_hwpt(container_reader(c), h->id, NULL);
 
         g_assert(ok);
         h->dirty_on = false;
@@ -621,22 +621,22 @@ void vfio_container_dirty_hwpt_removed(VFIOContainer *c, VFIOHwpt *h)
 
 /* ---- reading (the container's dirty reader, hw/vfio/dirty-reader.c) ------ */
 
-static bool check_log(VFIOContainer *c, const VFIODirtyLog *log, const char *what,
+static bool check_log(VfiContainer *c, const VfiDirtyLog *log, const char *what,
                       GError **errp)
 {
-    return vfio_dirty_reader_check_log(container_reader(c), log, what, errp);
+    return vfi_dirty_reader_check_log(container_reader(c), log, what, errp);
 }
 
 /* The index of the first of @c's mapped ranges (sorted, disjoint) that ends
  * at or after @lo (c->mapped->len when none does): binary search. */
-static guint first_mapped_from(const VFIOContainer *c, uint64_t lo)
+static guint first_mapped_from(const VfiContainer *c, uint64_t lo)
 {
     guint a = 0, b = c->mapped->len;
 
     while (a < b) {
         guint mid = a + (b - a) / 2;
 
-        if (g_array_index(c->mapped, VFIORange, mid).last < lo) {
+        if (g_array_index(c->mapped, VfiRange, mid).last < lo) {
             a = mid + 1;
         } else {
             b = mid;
@@ -647,13 +647,13 @@ static guint first_mapped_from(const VFIOContainer *c, uint64_t lo)
 
 /* WRONG_STATE unless @c is tracking: reading a HWPT whose tracking is off is
  * EINVAL in the kernel, and a device log not started has nothing. */
-static bool check_tracking(const VFIOContainer *c, const char *what, GError **errp)
+static bool check_tracking(const VfiContainer *c, const char *what, GError **errp)
 {
     if (c->dirty_tracking) {
         return true;
     }
-    trace_vfio_dirty_refused(c->ioas_id, what, "dirty tracking is off");
-    g_set_error(errp, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_WRONG_STATE,
+    trace_vfi_dirty_refused(c->ioas_id, what, "dirty tracking is off");
+    g_set_error(errp, VFI_ERROR, VFI_ERROR_WRONG_STATE,
                 "%s: dirty tracking is off for ioas %u: there are no dirty bits to read "
                 "(start tracking first)", what, c->ioas_id);
     return false;
@@ -663,20 +663,20 @@ static bool check_tracking(const VFIOContainer *c, const char *what, GError **er
  * Query the parts of @c's mapped ranges inside [lo, hi] and the log's span,
  * each widened to the log's pages (a page queried twice is not read again).
  */
-static bool query_window(VFIOContainer *c, uint64_t lo, uint64_t hi,
-                         const VFIODirtyLog *log, uint32_t flags, GError **errp)
+static bool query_window(VfiContainer *c, uint64_t lo, uint64_t hi,
+                         const VfiDirtyLog *log, uint32_t flags, GError **errp)
 {
     uint64_t ps = log->page_size;
     uint64_t done_last = 0;
     bool any_done = false;
 
     lo = MAX(lo, log->base_iova);
-    hi = MIN(hi, vfio_dirty_log_last(log));
+    hi = MIN(hi, vfi_dirty_log_last(log));
     if (lo > hi) {
         return true;
     }
     for (guint i = first_mapped_from(c, lo); i < c->mapped->len; i++) {
-        VFIORange *r = &g_array_index(c->mapped, VFIORange, i);
+        VfiRange *r = &g_array_index(c->mapped, VfiRange, i);
         uint64_t a, b;
 
         if (r->iova > hi) {
@@ -690,7 +690,7 @@ static bool query_window(VFIOContainer *c, uint64_t lo, uint64_t hi,
             }
             a = MAX(a, done_last + 1);
         }
-        if (!vfio_dirty_reader_read(container_reader(c), a, b - a + 1, log, flags, errp)) {
+        if (!vfi_dirty_reader_read(container_reader(c), a, b - a + 1, log, flags, errp)) {
             return false;
         }
         done_last = b;
@@ -699,19 +699,19 @@ static bool query_window(VFIOContainer *c, uint64_t lo, uint64_t hi,
     return true;
 }
 
-bool vfio_container_query_dirty(VFIOContainer *c, uint64_t iova, uint64_t size,
-                                const VFIODirtyLog *log, uint32_t flags, GError **errp)
+bool vfi_container_query_dirty(VfiContainer *c, uint64_t iova, uint64_t size,
+                                const VfiDirtyLog *log, uint32_t flags, GError **errp)
 {
-    if (!vfio_container_check_given(c, "dirty query", errp) ||
+    if (!vfi_container_check_given(c, "dirty query", errp) ||
         !check_tracking(c, "dirty query", errp)) {
         return false;
     }
-    return vfio_dirty_reader_query(container_reader(c), iova, size, log, flags, errp);
+    return vfi_dirty_reader_query(container_reader(c), iova, size, log, flags, errp);
 }
 
-bool vfio_container_sync_dirty(VFIOContainer *c, const VFIODirtyLog *log, GError **errp)
+bool vfi_container_sync_dirty(VfiContainer *c, const VfiDirtyLog *log, GError **errp)
 {
-    if (!vfio_container_check_given(c, "dirty sync", errp) ||
+    if (!vfi_container_check_given(c, "dirty sync", errp) ||
         !check_tracking(c, "dirty sync", errp) ||
         !check_log(c, log, "dirty sync", errp)) {
         return false;
@@ -719,14 +719,14 @@ bool vfio_container_sync_dirty(VFIOContainer *c, const VFIODirtyLog *log, GError
     return query_window(c, 0, UINT64_MAX, log, 0, errp);
 }
 
-bool vfio_address_space_sync_dirty(VFIOAddressSpace *as, const VFIODirtyLog *log,
+bool vfi_address_space_sync_dirty(VfiAddressSpace *as, const VfiDirtyLog *log,
                                    GError **errp)
 {
     if (!check_as(as, "dirty sync", errp)) {
         return false;
     }
     for (guint i = 0; i < as->containers->len; i++) {
-        VFIOContainer *c = g_ptr_array_index(as->containers, i);
+        VfiContainer *c = g_ptr_array_index(as->containers, i);
 
         if (!check_tracking(c, "address space dirty sync", errp) ||
             !check_log(c, log, "address space dirty sync", errp)) {
@@ -745,54 +745,54 @@ bool vfio_address_space_sync_dirty(VFIOAddressSpace *as, const VFIODirtyLog *log
 /* ---- unmap during migration ---------------------------------------------- */
 
 /* The mapped parts of [iova, last] in @c must lie inside @log's span. */
-static bool check_log_covers(const VFIOContainer *c, const VFIODirtyLog *log, uint64_t iova,
+static bool check_log_covers(const VfiContainer *c, const VfiDirtyLog *log, uint64_t iova,
                              uint64_t last, const char *what, GError **errp)
 {
     for (guint i = first_mapped_from(c, iova); i < c->mapped->len; i++) {
-        VFIORange *r = &g_array_index(c->mapped, VFIORange, i);
+        VfiRange *r = &g_array_index(c->mapped, VfiRange, i);
         uint64_t a = MAX(r->iova, iova), b = MIN(r->last, last);
 
         if (a > b) {
             break;      /* this range and the ones after it start after @last */
         }
-        if (a < log->base_iova || b > vfio_dirty_log_last(log)) {
-            g_set_error(errp, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_INVALID_ARGUMENT,
+        if (a < log->base_iova || b > vfi_dirty_log_last(log)) {
+            g_set_error(errp, VFI_ERROR, VFI_ERROR_INVALID_ARGUMENT,
                         "%s (ioas %u): mapped [0x%" PRIx64 ", 0x%" PRIx64 "] is outside the "
                         "log's span [0x%" PRIx64 ", 0x%" PRIx64 "]: its dirty bits would be "
                         "lost", what, c->ioas_id, a, b, log->base_iova,
-                        vfio_dirty_log_last(log));
+                        vfi_dirty_log_last(log));
             return false;
         }
     }
     return true;
 }
 
-static bool check_unmap_dirty_args(const VFIODirtyLog *log, VFIOUnmapFlags flags,
+static bool check_unmap_dirty_args(const VfiDirtyLog *log, VfiUnmapFlags flags,
                                    const char *what, GError **errp)
 {
-    if (flags & ~(VFIO_UNMAP_ALLOW_ABSENT | VFIO_UNMAP_DISCARD_DIRTY)) {
-        g_set_error(errp, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_INVALID_ARGUMENT,
+    if (flags & ~(VFI_UNMAP_ALLOW_ABSENT | VFI_UNMAP_DISCARD_DIRTY)) {
+        g_set_error(errp, VFI_ERROR, VFI_ERROR_INVALID_ARGUMENT,
                     "%s: unknown flags 0x%x", what, (unsigned)flags);
         return false;
     }
-    if (!log && !(flags & VFIO_UNMAP_DISCARD_DIRTY)) {
-        g_set_error(errp, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_INVALID_ARGUMENT,
-                    "%s: no dirty log given (pass VFIO_UNMAP_DISCARD_DIRTY to drop the "
+    if (!log && !(flags & VFI_UNMAP_DISCARD_DIRTY)) {
+        g_set_error(errp, VFI_ERROR, VFI_ERROR_INVALID_ARGUMENT,
+                    "%s: no dirty log given (pass VFI_UNMAP_DISCARD_DIRTY to drop the "
                     "range's dirty bits)", what);
         return false;
     }
     return true;
 }
 
-bool vfio_container_dma_unmap_dirty(VFIOContainer *c, uint64_t iova, uint64_t size,
-                                    const VFIODirtyLog *log, VFIOUnmapFlags flags,
+bool vfi_container_dma_unmap_dirty(VfiContainer *c, uint64_t iova, uint64_t size,
+                                    const VfiDirtyLog *log, VfiUnmapFlags flags,
                                     uint64_t *unmapped, GError **errp)
 {
     const char *what = "dma unmap with dirty read";
 
-    if (!vfio_container_check_given(c, what, errp) ||
+    if (!vfi_container_check_given(c, what, errp) ||
         !check_unmap_dirty_args(log, flags, what, errp) ||
-        !vfio_container_check_unmap_range(c, what, iova, size, errp)) {
+        !vfi_container_check_unmap_range(c, what, iova, size, errp)) {
         return false;
     }
     if (log) {
@@ -802,29 +802,29 @@ bool vfio_container_dma_unmap_dirty(VFIOContainer *c, uint64_t iova, uint64_t si
         }
         /* tracking off: nothing to read (and the kernel would say EINVAL) */
         if (c->dirty_tracking &&
-            !query_window(c, iova, iova + (size - 1), log, VFIO_DIRTY_QUERY_NO_CLEAR,
+            !query_window(c, iova, iova + (size - 1), log, VFI_DIRTY_QUERY_NO_CLEAR,
                           errp)) {
             return false;
         }
     }
-    trace_vfio_dirty_unmap(c->ioas_id, iova, size, log && c->dirty_tracking);
-    return vfio_container_dma_unmap(c, iova, size, flags | VFIO_UNMAP_DISCARD_DIRTY,
+    trace_vfi_dirty_unmap(c->ioas_id, iova, size, log && c->dirty_tracking);
+    return vfi_container_dma_unmap(c, iova, size, flags | VFI_UNMAP_DISCARD_DIRTY,
                                     unmapped, errp);
 }
 
-bool vfio_address_space_dma_unmap_dirty(VFIOAddressSpace *as, uint64_t iova, uint64_t size,
-                                        const VFIODirtyLog *log, VFIOUnmapFlags flags,
+bool vfi_address_space_dma_unmap_dirty(VfiAddressSpace *as, uint64_t iova, uint64_t size,
+                                        const VfiDirtyLog *log, VfiUnmapFlags flags,
                                         GError **errp)
 {
     const char *what = "address space dma unmap with dirty read";
 
     if (!check_as(as, what, errp) || !check_unmap_dirty_args(log, flags, what, errp) ||
-        !vfio_check_range_basic(what, iova, size, errp)) {
+        !vfi_check_range_basic(what, iova, size, errp)) {
         return false;
     }
     if (log) {
         for (guint i = 0; i < as->containers->len; i++) {
-            VFIOContainer *c = g_ptr_array_index(as->containers, i);
+            VfiContainer *c = g_ptr_array_index(as->containers, i);
 
             if (!check_log(c, log, what, errp) ||
                 !check_log_covers(c, log, iova, iova + (size - 1), what, errp)) {
@@ -832,32 +832,32 @@ bool vfio_address_space_dma_unmap_dirty(VFIOAddressSpace *as, uint64_t iova, uin
             }
         }
         for (guint i = 0; i < as->containers->len; i++) {
-            VFIOContainer *c = g_ptr_array_index(as->containers, i);
+            VfiContainer *c = g_ptr_array_index(as->containers, i);
 
-            trace_vfio_dirty_unmap(c->ioas_id, iova, size, c->dirty_tracking);
+            trace_vfi_dirty_unmap(c->ioas_id, iova, size, c->dirty_tracking);
             if (!c->dirty_tracking) {
                 continue;       /* nothing to read */
             }
-            if (!query_window(c, iova, iova + (size - 1), log, VFIO_DIRTY_QUERY_NO_CLEAR,
+            if (!query_window(c, iova, iova + (size - 1), log, VFI_DIRTY_QUERY_NO_CLEAR,
                               errp)) {
                 return false;
             }
         }
     }
-    return vfio_address_space_dma_unmap(as, iova, size, flags | VFIO_UNMAP_DISCARD_DIRTY,
+    return vfi_address_space_dma_unmap(as, iova, size, flags | VFI_UNMAP_DISCARD_DIRTY,
                                         errp);
 }
 
 /* ---- coverage report ----------------------------------------------------- */
 
-VFIODirtyDeviceReport *vfio_address_space_dirty_report(const VFIOAddressSpace *as,
+VfiDirtyDeviceReport *vfi_address_space_dirty_report(const VfiAddressSpace *as,
                                                        unsigned *n)
 {
-    VFIODirtyDeviceReport *out;
+    VfiDirtyDeviceReport *out;
     unsigned total = 0, k = 0;
 
     for (guint i = 0; as && i < as->containers->len; i++) {
-        total += ((VFIOContainer *)g_ptr_array_index(as->containers, i))->devices->len;
+        total += ((VfiContainer *)g_ptr_array_index(as->containers, i))->devices->len;
     }
     if (n) {
         *n = total;
@@ -865,30 +865,30 @@ VFIODirtyDeviceReport *vfio_address_space_dirty_report(const VFIOAddressSpace *a
     if (!total) {
         return NULL;
     }
-    out = g_new0(VFIODirtyDeviceReport, total);
+    out = g_new0(VfiDirtyDeviceReport, total);
     for (guint i = 0; i < as->containers->len; i++) {
-        VFIOContainer *c = g_ptr_array_index(as->containers, i);
+        VfiContainer *c = g_ptr_array_index(as->containers, i);
 
         for (guint j = 0; j < c->devices->len; j++) {
-            VFIODirtyDeviceReport *e = &out[k++];
+            VfiDirtyDeviceReport *e = &out[k++];
 
             e->device = g_ptr_array_index(c->devices, j);
             e->container = c;
-            e->coverage = vfio_container_dirty_coverage(c, e->device, &e->reason);
+            e->coverage = vfi_container_dirty_coverage(c, e->device, &e->reason);
         }
     }
     return out;
 }
 
-char *vfio_address_space_migration_blocker(const VFIOAddressSpace *as)
+char *vfi_address_space_migration_blocker(const VfiAddressSpace *as)
 {
-    g_autofree VFIODirtyDeviceReport *rep = NULL;
+    g_autofree VfiDirtyDeviceReport *rep = NULL;
     g_autoptr(GString) list = NULL;
     unsigned n = 0, untracked = 0;
 
-    rep = vfio_address_space_dirty_report(as, &n);
+    rep = vfi_address_space_dirty_report(as, &n);
     for (unsigned i = 0; i < n; i++) {
-        if (rep[i].coverage != VFIO_DIRTY_COVERAGE_NONE) {
+        if (rep[i].coverage != VFI_DIRTY_COVERAGE_NONE) {
             continue;
         }
         if (!list) {
@@ -896,8 +896,8 @@ char *vfio_address_space_migration_blocker(const VFIOAddressSpace *as)
         } else {
             g_string_append(list, ", ");
         }
-        g_string_append_printf(list, "%s (%s)", vfio_device_get_name(rep[i].device),
-                               vfio_untracked_reason_str(rep[i].reason));
+        g_string_append_printf(list, "%s (%s)", vfi_device_get_name(rep[i].device),
+                               vfi_untracked_reason_str(rep[i].reason));
         untracked++;
     }
     if (!untracked) {
@@ -907,26 +907,26 @@ char *vfio_address_space_migration_blocker(const VFIOAddressSpace *as)
                            untracked == 1 ? "" : "s", list->str);
 }
 
-bool vfio_hwpt_dirty_tracking_is_on(const VFIOHwpt *h)
+bool vfi_hwpt_dirty_tracking_is_on(const VfiHwpt *h)
 {
     return h && h->dirty_on;
 }
 
-bool vfio_device_offers_dma_logging(const VFIODevice *dev)
+bool vfi_device_offers_dma_logging(const VfiDevice *dev)
 {
-    VFIOContainerDevice *cd = vfio_container_device_state(dev);
+    VfiContainerDevice *cd = vfi_container_device_state(dev);
 
     return cd && cd->logging_offered;
 }
 
-bool vfio_device_dma_logging_active(const VFIODevice *dev)
+bool vfi_device_dma_logging_active(const VfiDevice *dev)
 {
-    VFIOContainerDevice *cd = vfio_container_device_state(dev);
+    VfiContainerDevice *cd = vfi_container_device_state(dev);
 
     return cd && cd->logging_started;
 }
 
-void vfio_container_get_dirty_stats(const VFIOContainer *c, VFIODirtyStats *st)
+void vfi_container_get_dirty_stats(const VfiContainer *c, VfiDirtyStats *st)
 {
-    vfio_dirty_reader_get_stats(c ? c->dirty_reader : NULL, st);
+    vfi_dirty_reader_get_stats(c ? c->dirty_reader : NULL, st);
 }

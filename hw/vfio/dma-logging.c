@@ -15,7 +15,7 @@
 #include <linux/vfio.h>
 
 #include "vfio-iommufd/error.h"
-#include "vfio-iommufd/vfio-dirty.h"
+#include "vfio-iommufd/dirty.h"
 #include "util/kernel-internal.h"
 #include "device-internal.h"
 #include "trace.h"
@@ -33,20 +33,20 @@
         uint8_t bytes[sizeof(struct vfio_device_feature) + sizeof(payload_type)]; \
     } name
 
-bool vfio_device_dma_logging_probe(VFIODevice *dev, bool *offered, GError **errp)
+bool vfi_device_dma_logging_probe(VfiDevice *dev, bool *offered, GError **errp)
 {
     struct vfio_device_feature f;
     int ret;
 
-    if (!vfio_device_check_bound(dev, "DMA logging probe", errp)) {
+    if (!vfi_device_check_bound(dev, "DMA logging probe", errp)) {
         return false;
     }
     memset(&f, 0, sizeof(f));
     f.argsz = sizeof(f);
     f.flags = VFIO_DEVICE_FEATURE_PROBE | VFIO_DEVICE_FEATURE_SET |
               VFIO_DEVICE_FEATURE_DMA_LOGGING_START;
-    ret = VFIO_KERNEL_IOCTL(vfio_device_get_fd(dev), VFIO_DEVICE_FEATURE, &f);
-    trace_vfio_dma_logging_probe(vfio_device_get_name(dev), ret < 0 ? -1 : 0,
+    ret = VFI_KERNEL_IOCTL(vfi_device_get_fd(dev), VFIO_DEVICE_FEATURE, &f);
+    trace_vfi_dma_logging_probe(vfi_device_get_name(dev), ret < 0 ? -1 : 0,
                                  ret < 0 ? -ret : 0);
     if (ret == -ENOTTY) {
         /* vfio core: the device's driver has no DMA logging ops */
@@ -54,33 +54,33 @@ bool vfio_device_dma_logging_probe(VFIODevice *dev, bool *offered, GError **errp
         return true;
     }
     if (ret < 0) {
-        vfio_kernel_error(errp, -ret, "VFIO_DEVICE_FEATURE", KVER_DMA_LOGGING,
-                          "device %s: probing DMA_LOGGING_START", vfio_device_get_name(dev));
+        vfi_kernel_error(errp, -ret, "VFIO_DEVICE_FEATURE", KVER_DMA_LOGGING,
+                          "device %s: probing DMA_LOGGING_START", vfi_device_get_name(dev));
         return false;
     }
     *offered = true;
     return true;
 }
 
-bool vfio_device_dma_logging_start(VFIODevice *dev, uint64_t page_size,
-                                   const VFIODmaLoggingRange *ranges, unsigned n,
+bool vfi_device_dma_logging_start(VfiDevice *dev, uint64_t page_size,
+                                   const VfiDmaLoggingRange *ranges, unsigned n,
                                    GError **errp)
 {
     FEATURE_BUF(buf, struct vfio_device_feature_dma_logging_control);
     struct vfio_device_feature_dma_logging_control ctl;
     int ret;
 
-    G_STATIC_ASSERT(sizeof(VFIODmaLoggingRange) ==
+    G_STATIC_ASSERT(sizeof(VfiDmaLoggingRange) ==
                     sizeof(struct vfio_device_feature_dma_logging_range));
-    G_STATIC_ASSERT(offsetof(VFIODmaLoggingRange, length) ==
+    G_STATIC_ASSERT(offsetof(VfiDmaLoggingRange, length) ==
                     offsetof(struct vfio_device_feature_dma_logging_range, length));
 
-    if (!vfio_device_check_bound(dev, "DMA logging start", errp)) {
+    if (!vfi_device_check_bound(dev, "DMA logging start", errp)) {
         return false;
     }
     if (!ranges || n == 0 || page_size == 0 || (page_size & (page_size - 1))) {
-        g_set_error(errp, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_INVALID_ARGUMENT,
-                    "DMA logging start of device %s: %s", vfio_device_get_name(dev),
+        g_set_error(errp, VFI_ERROR, VFI_ERROR_INVALID_ARGUMENT,
+                    "DMA logging start of device %s: %s", vfi_device_get_name(dev),
                     !ranges || n == 0 ? "no range" : "page size not a power of two");
         return false;
     }
@@ -92,59 +92,59 @@ bool vfio_device_dma_logging_start(VFIODevice *dev, uint64_t page_size,
     ctl.num_ranges = n;
     ctl.ranges = (uintptr_t)ranges;
     memcpy(buf.bytes + sizeof(struct vfio_device_feature), &ctl, sizeof(ctl));
-    ret = VFIO_KERNEL_IOCTL(vfio_device_get_fd(dev), VFIO_DEVICE_FEATURE, &buf);
-    trace_vfio_dma_logging_start(vfio_device_get_name(dev), page_size, n, ret < 0 ? -1 : 0,
+    ret = VFI_KERNEL_IOCTL(vfi_device_get_fd(dev), VFIO_DEVICE_FEATURE, &buf);
+    trace_vfi_dma_logging_start(vfi_device_get_name(dev), page_size, n, ret < 0 ? -1 : 0,
                                  ret < 0 ? -ret : 0);
     if (ret < 0) {
-        vfio_kernel_error(errp, -ret, "VFIO_DEVICE_FEATURE", KVER_DMA_LOGGING,
+        vfi_kernel_error(errp, -ret, "VFIO_DEVICE_FEATURE", KVER_DMA_LOGGING,
                           "device %s: DMA_LOGGING_START of %u ranges, page size 0x%" PRIx64
-                          "%s", vfio_device_get_name(dev), n, page_size,
+                          "%s", vfi_device_get_name(dev), n, page_size,
                           ret == -E2BIG ? ": too many ranges for the device" : "");
         return false;
     }
     return true;
 }
 
-bool vfio_device_dma_logging_stop(VFIODevice *dev, GError **errp)
+bool vfi_device_dma_logging_stop(VfiDevice *dev, GError **errp)
 {
     struct vfio_device_feature f;
     int ret;
 
-    if (!vfio_device_check_bound(dev, "DMA logging stop", errp)) {
+    if (!vfi_device_check_bound(dev, "DMA logging stop", errp)) {
         return false;
     }
     memset(&f, 0, sizeof(f));
     f.argsz = sizeof(f);
     f.flags = VFIO_DEVICE_FEATURE_SET | VFIO_DEVICE_FEATURE_DMA_LOGGING_STOP;
-    ret = VFIO_KERNEL_IOCTL(vfio_device_get_fd(dev), VFIO_DEVICE_FEATURE, &f);
-    trace_vfio_dma_logging_stop(vfio_device_get_name(dev), ret < 0 ? -1 : 0,
+    ret = VFI_KERNEL_IOCTL(vfi_device_get_fd(dev), VFIO_DEVICE_FEATURE, &f);
+    trace_vfi_dma_logging_stop(vfi_device_get_name(dev), ret < 0 ? -1 : 0,
                                 ret < 0 ? -ret : 0);
     if (ret < 0) {
-        vfio_kernel_error(errp, -ret, "VFIO_DEVICE_FEATURE", KVER_DMA_LOGGING,
-                          "device %s: DMA_LOGGING_STOP", vfio_device_get_name(dev));
+        vfi_kernel_error(errp, -ret, "VFIO_DEVICE_FEATURE", KVER_DMA_LOGGING,
+                          "device %s: DMA_LOGGING_STOP", vfi_device_get_name(dev));
         return false;
     }
     return true;
 }
 
-bool vfio_device_dma_logging_report(VFIODevice *dev, uint64_t iova, uint64_t size,
+bool vfi_device_dma_logging_report(VfiDevice *dev, uint64_t iova, uint64_t size,
                                     uint64_t page_size, void *bitmap, GError **errp)
 {
     FEATURE_BUF(buf, struct vfio_device_feature_dma_logging_report);
     struct vfio_device_feature_dma_logging_report rep;
     int ret;
 
-    if (!vfio_device_check_bound(dev, "DMA logging report", errp)) {
+    if (!vfi_device_check_bound(dev, "DMA logging report", errp)) {
         return false;
     }
     if (!bitmap || size == 0 || page_size < DMA_LOGGING_MIN_PAGE ||
         (page_size & (page_size - 1)) || ((iova | size) & (page_size - 1)) ||
         iova + (size - 1) < iova) {
-        g_set_error(errp, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_INVALID_ARGUMENT,
+        g_set_error(errp, VFI_ERROR, VFI_ERROR_INVALID_ARGUMENT,
                     "DMA logging report of device %s: bad arguments (page size: a power of "
                     "two of at least 4 KiB; iova 0x%" PRIx64
                     " size 0x%" PRIx64 " page size 0x%" PRIx64 " bitmap %p)",
-                    vfio_device_get_name(dev), iova, size, page_size, bitmap);
+                    vfi_device_get_name(dev), iova, size, page_size, bitmap);
         return false;
     }
     memset(&buf, 0, sizeof(buf));
@@ -155,13 +155,13 @@ bool vfio_device_dma_logging_report(VFIODevice *dev, uint64_t iova, uint64_t siz
     rep.page_size = page_size;
     rep.bitmap = (uintptr_t)bitmap;
     memcpy(buf.bytes + sizeof(struct vfio_device_feature), &rep, sizeof(rep));
-    ret = VFIO_KERNEL_IOCTL(vfio_device_get_fd(dev), VFIO_DEVICE_FEATURE, &buf);
-    trace_vfio_dma_logging_report(vfio_device_get_name(dev), iova, size, page_size, bitmap,
+    ret = VFI_KERNEL_IOCTL(vfi_device_get_fd(dev), VFIO_DEVICE_FEATURE, &buf);
+    trace_vfi_dma_logging_report(vfi_device_get_name(dev), iova, size, page_size, bitmap,
                                   ret < 0 ? -1 : 0, ret < 0 ? -ret : 0);
     if (ret < 0) {
-        vfio_kernel_error(errp, -ret, "VFIO_DEVICE_FEATURE", KVER_DMA_LOGGING,
+        vfi_kernel_error(errp, -ret, "VFIO_DEVICE_FEATURE", KVER_DMA_LOGGING,
                           "device %s: DMA_LOGGING_REPORT iova 0x%" PRIx64 " size 0x%" PRIx64
-                          " page size 0x%" PRIx64, vfio_device_get_name(dev), iova, size,
+                          " page size 0x%" PRIx64, vfi_device_get_name(dev), iova, size,
                           page_size);
         return false;
     }

@@ -6,18 +6,18 @@
  * last argument and returns false (or NULL) on failure.  Errors come in two
  * domains:
  *
- *  - VFIO_IOMMUFD_KERNEL_ERROR: the kernel refused an ioctl.  The error code
+ *  - VFI_KERNEL_ERROR: the kernel refused an ioctl.  The error code
  *    is the positive errno the kernel returned (EINVAL, EBUSY, ENOENT, ...), so
  *    a caller can tell, for example, an incompatible attach (EINVAL) from any
- *    other failure with g_error_matches(err, VFIO_IOMMUFD_KERNEL_ERROR, EINVAL).
+ *    other failure with g_error_matches(err, VFI_KERNEL_ERROR, EINVAL).
  *    The message names the ioctl, the errno and the ids involved.
  *
- *  - VFIO_IOMMUFD_ERROR: the library refused the call itself, before any
+ *  - VFI_ERROR: the library refused the call itself, before any
  *    ioctl was made (bad argument, wrong state, lookup failure).  Nothing was
- *    changed.  The code is a VfioIommufdErrorCode.
+ *    changed.  The code is a VfiErrorCode.
  */
-#ifndef VFIO_IOMMUFD_ERROR_H
-#define VFIO_IOMMUFD_ERROR_H
+#ifndef VFI_ERROR_H
+#define VFI_ERROR_H
 
 #include <stdbool.h>
 #include <stdio.h>
@@ -29,24 +29,24 @@ G_BEGIN_DECLS
 
 typedef enum {
     /* A bad argument: NULL, zero size, overflow, misalignment, out of range. */
-    VFIO_IOMMUFD_ERROR_INVALID_ARGUMENT = 1,
+    VFI_ERROR_INVALID_ARGUMENT = 1,
     /* The object is in the wrong state for the call (not bound, already
      * attached, still in use, not connected ...). */
-    VFIO_IOMMUFD_ERROR_WRONG_STATE,
+    VFI_ERROR_WRONG_STATE,
     /* A lookup failed: no such device, no cdev in sysfs, unknown id. */
-    VFIO_IOMMUFD_ERROR_NOT_FOUND,
+    VFI_ERROR_NOT_FOUND,
     /* A host-side operation outside the ioctl layer failed (reading sysfs,
      * parsing a file). The message carries the errno where there is one. */
-    VFIO_IOMMUFD_ERROR_HOST,
-} VfioIommufdErrorCode;
+    VFI_ERROR_HOST,
+} VfiErrorCode;
 
-/* Domain of errors the library detects itself (VfioIommufdErrorCode). */
-#define VFIO_IOMMUFD_ERROR (vfio_iommufd_error_quark())
+/* Domain of errors the library detects itself (VfiErrorCode). */
+#define VFI_ERROR (vfi_error_quark())
 /* Domain of errors the kernel returned: the code is the positive errno. */
-#define VFIO_IOMMUFD_KERNEL_ERROR (vfio_iommufd_kernel_error_quark())
+#define VFI_KERNEL_ERROR (vfi_kernel_error_quark())
 
-VFIO_IOMMUFD_API GQuark vfio_iommufd_error_quark(void);
-VFIO_IOMMUFD_API GQuark vfio_iommufd_kernel_error_quark(void);
+VFI_API GQuark vfi_error_quark(void);
+VFI_API GQuark vfi_kernel_error_quark(void);
 
 G_END_DECLS
 

@@ -2,7 +2,7 @@
 /*
  * vfio-iommufd: the iommufd backend object.
  *
- * One IOMMUFDBackend stands for one iommufd (an open /dev/iommu).  It owns
+ * One VfiIommufd stands for one iommufd (an open /dev/iommu).  It owns
  * the fd when it opened it itself, or borrows a fd the VMM passed in (never
  * closed by the library).  Users (devices, containers, the VMM) connect and
  * disconnect; an fd the backend opened is opened at the first connect and
@@ -10,17 +10,17 @@
  *
  * Each function wraps exactly one IOMMUFD ioctl.  Every function returns
  * false and sets @errp on failure:
- *  - VFIO_IOMMUFD_ERROR / VFIO_IOMMUFD_ERROR_INVALID_ARGUMENT: a bad argument,
+ *  - VFI_ERROR / VFI_ERROR_INVALID_ARGUMENT: a bad argument,
  *    rejected before any ioctl;
- *  - VFIO_IOMMUFD_ERROR / VFIO_IOMMUFD_ERROR_WRONG_STATE: the backend is not
+ *  - VFI_ERROR / VFI_ERROR_WRONG_STATE: the backend is not
  *    connected;
- *  - VFIO_IOMMUFD_KERNEL_ERROR / errno: the kernel refused the ioctl; ENOTTY
+ *  - VFI_KERNEL_ERROR / errno: the kernel refused the ioctl; ENOTTY
  *    means the running kernel lacks the ioctl (the message says which kernel
  *    version added it).
  * Nothing is changed when a call fails.
  */
-#ifndef VFIO_IOMMUFD_IOMMUFD_H
-#define VFIO_IOMMUFD_IOMMUFD_H
+#ifndef VFI_IOMMUFD_H
+#define VFI_IOMMUFD_H
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -32,13 +32,13 @@
 
 G_BEGIN_DECLS
 
-typedef struct IOMMUFDBackend IOMMUFDBackend;
+typedef struct VfiIommufd VfiIommufd;
 
 /* One allowed IOVA range, both ends inclusive. */
-typedef struct IOMMUFDIovaRange {
+typedef struct VfiIovaRange {
     uint64_t start;
     uint64_t last;
-} IOMMUFDIovaRange;
+} VfiIovaRange;
 
 /*
  * What IOMMU_GET_HW_INFO says about the IOMMU behind a device.
@@ -47,122 +47,122 @@ typedef struct IOMMUFDIovaRange {
  * length the kernel reported (it may be larger than the buffer: only
  * min(buffer, reported) bytes were written).
  */
-typedef struct IOMMUFDHwInfo {
+typedef struct VfiHwInfo {
     uint32_t type;            /* enum iommu_hw_info_type */
     uint64_t capabilities;    /* IOMMU_HW_CAP_* (bit 0: dirty tracking) */
     uint8_t max_pasid_log2;   /* 0: no PASID support */
     void *data;               /* in: caller's buffer, may be NULL if data_len 0 */
     uint32_t data_len;        /* in: buffer size; out: length reported */
-} IOMMUFDHwInfo;
+} VfiHwInfo;
 
 /**
- * iommufd_backend_new:
+ * vfi_iommufd_new:
  *
  * A backend that opens /dev/iommu itself on its first connect.
- * Returns: a new backend (free with iommufd_backend_free()).
+ * Returns: a new backend (free with vfi_iommufd_free()).
  */
-VFIO_IOMMUFD_API IOMMUFDBackend *iommufd_backend_new(void);
+VFI_API VfiIommufd *vfi_iommufd_new(void);
 
 /**
- * iommufd_backend_new_from_fd:
+ * vfi_iommufd_new_from_fd:
  * @fd: an open iommufd the VMM owns; never closed by the library.
  *
  * Returns: a new backend using @fd, or NULL with INVALID_ARGUMENT if @fd < 0.
  */
-VFIO_IOMMUFD_API IOMMUFDBackend *iommufd_backend_new_from_fd(int fd, GError **errp);
+VFI_API VfiIommufd *vfi_iommufd_new_from_fd(int fd, GError **errp);
 
 /**
- * iommufd_backend_free:
+ * vfi_iommufd_free:
  *
  * Free @be. Refused (WRONG_STATE, nothing freed) while users are connected.
  * NULL is accepted and does nothing.
  */
-VFIO_IOMMUFD_API bool iommufd_backend_free(IOMMUFDBackend *be, GError **errp);
+VFI_API bool vfi_iommufd_free(VfiIommufd *be, GError **errp);
 
 /**
- * iommufd_backend_connect:
+ * vfi_iommufd_connect:
  *
  * Add a user. The first connect of a backend that owns its fd opens
  * /dev/iommu (kernel errno on failure, the user count unchanged).
  */
-VFIO_IOMMUFD_API bool iommufd_backend_connect(IOMMUFDBackend *be, GError **errp);
+VFI_API bool vfi_iommufd_connect(VfiIommufd *be, GError **errp);
 
 /**
- * iommufd_backend_disconnect:
+ * vfi_iommufd_disconnect:
  *
  * Drop a user. The last disconnect closes an fd the backend opened. Calling
  * it with no user connected is a programming error, logged with g_critical()
  * and otherwise ignored.
  */
-VFIO_IOMMUFD_API void iommufd_backend_disconnect(IOMMUFDBackend *be);
+VFI_API void vfi_iommufd_disconnect(VfiIommufd *be);
 
 /* Returns: the iommufd, or -1 while not connected (for an owned fd). */
-VFIO_IOMMUFD_API int iommufd_backend_get_fd(const IOMMUFDBackend *be);
+VFI_API int vfi_iommufd_get_fd(const VfiIommufd *be);
 /* Returns: the number of connected users. */
-VFIO_IOMMUFD_API unsigned iommufd_backend_users(const IOMMUFDBackend *be);
+VFI_API unsigned vfi_iommufd_users(const VfiIommufd *be);
 /* Returns: whether the fd was passed in by the VMM. */
-VFIO_IOMMUFD_API bool iommufd_backend_fd_is_borrowed(const IOMMUFDBackend *be);
+VFI_API bool vfi_iommufd_fd_is_borrowed(const VfiIommufd *be);
 
 /**
- * iommufd_backend_alloc_ioas:
+ * vfi_iommufd_ioas_alloc:
  * @ioas_id: out: the new IOAS id.
  *
- * IOMMU_IOAS_ALLOC. The IOAS must be freed with iommufd_backend_free_id().
+ * IOMMU_IOAS_ALLOC. The IOAS must be freed with vfi_iommufd_destroy().
  */
-VFIO_IOMMUFD_API bool iommufd_backend_alloc_ioas(IOMMUFDBackend *be, uint32_t *ioas_id,
+VFI_API bool vfi_iommufd_ioas_alloc(VfiIommufd *be, uint32_t *ioas_id,
                                                  GError **errp);
 
 /**
- * iommufd_backend_free_id:
+ * vfi_iommufd_destroy:
  *
  * IOMMU_DESTROY of any object (IOAS, HWPT). An object still in use (a HWPT
  * with a device attached, an IOAS with a HWPT on it) gives
- * VFIO_IOMMUFD_KERNEL_ERROR/EBUSY with a message saying it is still in use;
+ * VFI_KERNEL_ERROR/EBUSY with a message saying it is still in use;
  * an unknown id gives ENOENT.
  */
-VFIO_IOMMUFD_API bool iommufd_backend_free_id(IOMMUFDBackend *be, uint32_t id,
+VFI_API bool vfi_iommufd_destroy(VfiIommufd *be, uint32_t id,
                                               GError **errp);
 
 /**
- * iommufd_backend_map_dma:
+ * vfi_iommufd_ioas_map:
  *
  * IOMMU_IOAS_MAP of [@vaddr, @vaddr + @size) at the fixed IOVA @iova,
  * readable, and writeable unless @readonly. @size must be non-zero, @vaddr
  * non-NULL, @iova + @size must not overflow. EEXIST: overlaps a mapping.
  */
-VFIO_IOMMUFD_API bool iommufd_backend_map_dma(IOMMUFDBackend *be, uint32_t ioas_id,
+VFI_API bool vfi_iommufd_ioas_map(VfiIommufd *be, uint32_t ioas_id,
                                               uint64_t iova, uint64_t size, void *vaddr,
                                               bool readonly, GError **errp);
 
 /**
- * iommufd_backend_map_dma_any:
+ * vfi_iommufd_ioas_map_any:
  * @iova: out: the IOVA the kernel chose.
  *
  * IOMMU_IOAS_MAP without FIXED_IOVA: the kernel picks the IOVA.
  */
-VFIO_IOMMUFD_API bool iommufd_backend_map_dma_any(IOMMUFDBackend *be, uint32_t ioas_id,
+VFI_API bool vfi_iommufd_ioas_map_any(VfiIommufd *be, uint32_t ioas_id,
                                                   uint64_t size, void *vaddr, bool readonly,
                                                   uint64_t *iova, GError **errp);
 
 /**
- * iommufd_backend_unmap_dma:
+ * vfi_iommufd_ioas_unmap:
  * @unmapped: out (may be NULL): the number of bytes unmapped.
  *
  * IOMMU_IOAS_UNMAP of [@iova, @iova + @size). The range must cover whole
  * mappings. When nothing is mapped there the error is
- * VFIO_IOMMUFD_KERNEL_ERROR/ENOENT with a message saying so, distinct from
+ * VFI_KERNEL_ERROR/ENOENT with a message saying so, distinct from
  * any other failure. The kernel gives the same ENOENT for an unknown IOAS
  * and for a mapping that sticks out of the range (it never splits one); in
  * that last case the mappings before it in the range are already unmapped,
  * the one exception to "nothing is changed when a call fails".
  * @size must be non-zero and @iova + @size must not overflow.
  */
-VFIO_IOMMUFD_API bool iommufd_backend_unmap_dma(IOMMUFDBackend *be, uint32_t ioas_id,
+VFI_API bool vfi_iommufd_ioas_unmap(VfiIommufd *be, uint32_t ioas_id,
                                                 uint64_t iova, uint64_t size,
                                                 uint64_t *unmapped, GError **errp);
 
 /**
- * iommufd_backend_unmap_all:
+ * vfi_iommufd_ioas_unmap_all:
  * @unmapped: out (may be NULL): the number of bytes unmapped (0 when the
  *            IOAS was empty, which is not an error).
  *
@@ -170,11 +170,11 @@ VFIO_IOMMUFD_API bool iommufd_backend_unmap_dma(IOMMUFDBackend *be, uint32_t ioa
  * The kernel reports an empty IOAS as a success, so ENOENT means @ioas_id is
  * not an IOAS.
  */
-VFIO_IOMMUFD_API bool iommufd_backend_unmap_all(IOMMUFDBackend *be, uint32_t ioas_id,
+VFI_API bool vfi_iommufd_ioas_unmap_all(VfiIommufd *be, uint32_t ioas_id,
                                                 uint64_t *unmapped, GError **errp);
 
 /**
- * iommufd_backend_get_iova_ranges:
+ * vfi_iommufd_ioas_iova_ranges:
  * @ranges: out: a newly allocated array (g_free()) of allowed IOVA ranges,
  *          ascending.
  * @nr_ranges: out: its length.
@@ -182,53 +182,53 @@ VFIO_IOMMUFD_API bool iommufd_backend_unmap_all(IOMMUFDBackend *be, uint32_t ioa
  *
  * IOMMU_IOAS_IOVA_RANGES, called again with a larger array on EMSGSIZE.
  */
-VFIO_IOMMUFD_API bool iommufd_backend_get_iova_ranges(IOMMUFDBackend *be, uint32_t ioas_id,
-                                                      IOMMUFDIovaRange **ranges,
+VFI_API bool vfi_iommufd_ioas_iova_ranges(VfiIommufd *be, uint32_t ioas_id,
+                                                      VfiIovaRange **ranges,
                                                       size_t *nr_ranges,
                                                       uint64_t *alignment, GError **errp);
 
 /**
- * iommufd_backend_get_device_info:
+ * vfi_iommufd_get_hw_info:
  * @dev_id: a bound device's id (VFIO_DEVICE_BIND_IOMMUFD's out_devid).
- * @info: in/out, see IOMMUFDHwInfo.
+ * @info: in/out, see VfiHwInfo.
  *
  * IOMMU_GET_HW_INFO. An mdev's id gives ENOENT (it has no IOMMU).
  */
-VFIO_IOMMUFD_API bool iommufd_backend_get_device_info(IOMMUFDBackend *be, uint32_t dev_id,
-                                                      IOMMUFDHwInfo *info, GError **errp);
+VFI_API bool vfi_iommufd_get_hw_info(VfiIommufd *be, uint32_t dev_id,
+                                                      VfiHwInfo *info, GError **errp);
 
 /**
- * iommufd_backend_alloc_hwpt:
+ * vfi_iommufd_hwpt_alloc:
  * @dev_id: the device the HWPT is made for.
  * @pt_id: the IOAS (or a parent HWPT for nesting).
  * @flags: IOMMU_HWPT_ALLOC_* (NEST_PARENT, DIRTY_TRACKING).
  * @data_type, @data_len, @data: driver-specific data (IOMMU_HWPT_DATA_NONE,
  *   0, NULL for a paging HWPT). @data must be non-NULL when @data_len is not 0.
- * @out_hwpt_id: out: the new HWPT id (free with iommufd_backend_free_id()).
+ * @out_hwpt_id: out: the new HWPT id (free with vfi_iommufd_destroy()).
  *
  * IOMMU_HWPT_ALLOC. EOPNOTSUPP: the IOMMU cannot do what @flags ask (for
  * example dirty tracking).
  */
-VFIO_IOMMUFD_API bool iommufd_backend_alloc_hwpt(IOMMUFDBackend *be, uint32_t dev_id,
+VFI_API bool vfi_iommufd_hwpt_alloc(VfiIommufd *be, uint32_t dev_id,
                                                  uint32_t pt_id, uint32_t flags,
                                                  uint32_t data_type, uint32_t data_len,
                                                  void *data, uint32_t *out_hwpt_id,
                                                  GError **errp);
 
 /**
- * iommufd_backend_set_dirty_tracking:
+ * vfi_iommufd_hwpt_set_dirty_tracking:
  *
  * IOMMU_HWPT_SET_DIRTY_TRACKING: start (@start true) or stop dirty tracking
  * on a HWPT allocated with IOMMU_HWPT_ALLOC_DIRTY_TRACKING. Starting clears
  * stale dirty bits; starting or stopping twice is harmless. A HWPT without
  * the flag gives EINVAL or EOPNOTSUPP.
  */
-VFIO_IOMMUFD_API bool iommufd_backend_set_dirty_tracking(IOMMUFDBackend *be,
+VFI_API bool vfi_iommufd_hwpt_set_dirty_tracking(VfiIommufd *be,
                                                          uint32_t hwpt_id, bool start,
                                                          GError **errp);
 
 /**
- * iommufd_backend_get_dirty_bitmap:
+ * vfi_iommufd_hwpt_get_dirty_bitmap:
  * @iova, @size: the IOVA range, both aligned to @page_size, @size > 0,
  *               @iova + @size not overflowing.
  * @page_size: a power of two: bit i of @bitmap stands for the page at
@@ -243,22 +243,22 @@ VFIO_IOMMUFD_API bool iommufd_backend_set_dirty_tracking(IOMMUFDBackend *be,
  *
  * IOMMU_HWPT_GET_DIRTY_BITMAP. Arguments are checked before the ioctl.
  */
-VFIO_IOMMUFD_API bool iommufd_backend_get_dirty_bitmap(IOMMUFDBackend *be, uint32_t hwpt_id,
+VFI_API bool vfi_iommufd_hwpt_get_dirty_bitmap(VfiIommufd *be, uint32_t hwpt_id,
                                                        uint64_t iova, uint64_t size,
                                                        uint64_t page_size, void *bitmap,
                                                        uint64_t flags, GError **errp);
 
-/* For g_autoptr(IOMMUFDBackend): frees a backend with no user left; a backend
+/* For g_autoptr(VfiIommufd): frees a backend with no user left; a backend
  * still in use is reported with g_critical() and not freed. */
-static inline void iommufd_backend_autoptr_free(IOMMUFDBackend *be)
+static inline void vfi_iommufd_autoptr_free(VfiIommufd *be)
 {
     g_autoptr(GError) err = NULL;
 
-    if (!iommufd_backend_free(be, &err)) {
+    if (!vfi_iommufd_free(be, &err)) {
         g_critical("%s", err->message);
     }
 }
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(IOMMUFDBackend, iommufd_backend_autoptr_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(VfiIommufd, vfi_iommufd_autoptr_free)
 
 G_END_DECLS
 

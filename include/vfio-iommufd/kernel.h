@@ -12,8 +12,8 @@
  * device, and do not switch it while objects made under the previous one are
  * alive.
  */
-#ifndef VFIO_IOMMUFD_KERNEL_H
-#define VFIO_IOMMUFD_KERNEL_H
+#ifndef VFI_KERNEL_H
+#define VFI_KERNEL_H
 
 #include <stdbool.h>
 #include <stdio.h>
@@ -23,7 +23,7 @@
 
 G_BEGIN_DECLS
 
-typedef struct VfioKernelOps {
+typedef struct VfiKernelOps {
     /* Open a device node (/dev/iommu, /dev/vfio/devices/vfioN).
      * Returns an fd >= 0, or a negative errno. */
     int (*open)(void *opaque, const char *path, int flags);
@@ -31,10 +31,10 @@ typedef struct VfioKernelOps {
     int (*close)(void *opaque, int fd);
     /* Issue an ioctl. Returns the (non-negative) result or a negative errno. */
     int (*ioctl)(void *opaque, int fd, unsigned long request, void *arg);
-} VfioKernelOps;
+} VfiKernelOps;
 
 /**
- * vfio_kernel_install:
+ * vfi_kernel_install:
  * @ops: the operations (must stay valid while installed); NULL restores the
  *       running Linux kernel.
  * @opaque: passed to every operation.
@@ -43,33 +43,33 @@ typedef struct VfioKernelOps {
  *
  * Make @ops the kernel of this process.
  */
-VFIO_IOMMUFD_API void vfio_kernel_install(const VfioKernelOps *ops, void *opaque,
+VFI_API void vfi_kernel_install(const VfiKernelOps *ops, void *opaque,
                                           const char *sysfs_root);
 
 /**
- * vfio_kernel_get:
+ * vfi_kernel_get:
  * @ops: out: the installed operations (the Linux ones by default).
  * @opaque: out (may be NULL): their opaque pointer.
  *
  * Lets a caller wrap the installed kernel (to time or log every request)
- * and install the wrapper with vfio_kernel_install().
+ * and install the wrapper with vfi_kernel_install().
  */
-VFIO_IOMMUFD_API void vfio_kernel_get(const VfioKernelOps **ops, void **opaque);
+VFI_API void vfi_kernel_get(const VfiKernelOps **ops, void **opaque);
 
 /**
- * vfio_kernel_sysfs_root:
+ * vfi_kernel_sysfs_root:
  *
  * Returns: the sysfs mount point of the installed kernel (owned by the
- * library, valid until the next vfio_kernel_install()).
+ * library, valid until the next vfi_kernel_install()).
  */
-VFIO_IOMMUFD_API const char *vfio_kernel_sysfs_root(void);
+VFI_API const char *vfi_kernel_sysfs_root(void);
 
 /**
- * vfio_kernel_is_linux:
+ * vfi_kernel_is_linux:
  *
  * Returns: true when the running Linux kernel is installed (the default).
  */
-VFIO_IOMMUFD_API bool vfio_kernel_is_linux(void);
+VFI_API bool vfi_kernel_is_linux(void);
 
 G_END_DECLS
 

@@ -2,12 +2,12 @@
 /*
  * vfio-iommufd: a simulated kernel (the kernel model).
  *
- * A VfioSim is a model of the parts of Linux the library talks to: /dev/iommu
+ * A VfiSim is a model of the parts of Linux the library talks to: /dev/iommu
  * (IOMMUFD: objects, IOAS mappings, HWPTs, dirty tracking), VFIO cdev devices
  * (bind, attach, detach, info) and the sysfs entries that lead to them. It
  * sees only what the kernel sees: paths, fds, ioctl numbers and UAPI structs.
  *
- * Once installed (vfio_sim_install()) it replaces the running kernel for the
+ * Once installed (vfi_sim_install()) it replaces the running kernel for the
  * whole process, so the library, a VMM's passthrough code or a test run
  * unchanged against a topology of IOMMU instances and devices, without
  * hardware. Tests reach its controls (topology, simulated DMA, fault
@@ -21,10 +21,10 @@
  *  - a device sits behind an IOMMU instance (a PCI device with a BDF under
  *    <sysfs>/bus/pci/devices) or is an mdev (under <sysfs>/bus/mdev/devices,
  *    attachable only to an IOAS).
- * The sysfs tree lives in a temporary directory owned by the VfioSim.
+ * The sysfs tree lives in a temporary directory owned by the VfiSim.
  */
-#ifndef VFIO_IOMMUFD_SIM_H
-#define VFIO_IOMMUFD_SIM_H
+#ifndef VFI_SIM_H
+#define VFI_SIM_H
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -34,43 +34,43 @@
 
 G_BEGIN_DECLS
 
-typedef struct VfioSim VfioSim;
+typedef struct VfiSim VfiSim;
 
 /* Counters a test can read: one per kind of ioctl handled. */
 typedef enum {
-    VFIO_SIM_OP_DESTROY,
-    VFIO_SIM_OP_IOAS_ALLOC,
-    VFIO_SIM_OP_IOAS_IOVA_RANGES,
-    VFIO_SIM_OP_IOAS_MAP,
-    VFIO_SIM_OP_IOAS_UNMAP,
-    VFIO_SIM_OP_GET_HW_INFO,
-    VFIO_SIM_OP_HWPT_ALLOC,
-    VFIO_SIM_OP_HWPT_SET_DIRTY_TRACKING,
-    VFIO_SIM_OP_HWPT_GET_DIRTY_BITMAP,
-    VFIO_SIM_OP_DEVICE_BIND,
-    VFIO_SIM_OP_DEVICE_ATTACH,
-    VFIO_SIM_OP_DEVICE_DETACH,
-    VFIO_SIM_OP_DEVICE_GET_INFO,
-    VFIO_SIM_OP_DEVICE_FEATURE,
-    VFIO_SIM_OP_OTHER,     /* any ioctl the model does not know: ENOTTY */
-    VFIO_SIM_OP__COUNT,
-} VfioSimOp;
+    VFI_SIM_OP_DESTROY,
+    VFI_SIM_OP_IOAS_ALLOC,
+    VFI_SIM_OP_IOAS_IOVA_RANGES,
+    VFI_SIM_OP_IOAS_MAP,
+    VFI_SIM_OP_IOAS_UNMAP,
+    VFI_SIM_OP_GET_HW_INFO,
+    VFI_SIM_OP_HWPT_ALLOC,
+    VFI_SIM_OP_HWPT_SET_DIRTY_TRACKING,
+    VFI_SIM_OP_HWPT_GET_DIRTY_BITMAP,
+    VFI_SIM_OP_DEVICE_BIND,
+    VFI_SIM_OP_DEVICE_ATTACH,
+    VFI_SIM_OP_DEVICE_DETACH,
+    VFI_SIM_OP_DEVICE_GET_INFO,
+    VFI_SIM_OP_DEVICE_FEATURE,
+    VFI_SIM_OP_OTHER,     /* any ioctl the model does not know: ENOTTY */
+    VFI_SIM_OP__COUNT,
+} VfiSimOp;
 
 /* The sysfs vendor/device ids of a PCI device added without a pci-id
  * (topology key): the QEMU PCI test device. */
-#define VFIO_SIM_PCI_VENDOR_DEFAULT 0x1b36
-#define VFIO_SIM_PCI_DEVICE_DEFAULT 0x0005
+#define VFI_SIM_PCI_VENDOR_DEFAULT 0x1b36
+#define VFI_SIM_PCI_DEVICE_DEFAULT 0x0005
 
 /* An IOMMU instance. */
-typedef struct VfioSimIommuConfig {
+typedef struct VfiSimIommuConfig {
     bool dirty_tracking;      /* reports IOMMU_HW_CAP_DIRTY_TRACKING */
     uint32_t hw_info_type;    /* enum iommu_hw_info_type; 0 = Intel VT-d */
     uint64_t cap_reg;         /* vendor data (VT-d cap/ecap); 0: derived */
     uint64_t ecap_reg;        /*   from the instance's index */
-} VfioSimIommuConfig;
+} VfiSimIommuConfig;
 
 /**
- * vfio_sim_new:
+ * vfi_sim_new:
  *
  * A simulated kernel with no IOMMU and no device, its sysfs tree in a new
  * temporary directory. IOVA ranges and alignment of an IOAS follow its
@@ -80,53 +80,53 @@ typedef struct VfioSimIommuConfig {
  * reserves the x86 MSI window [0xfee00000, 0xfeefffff] until it detaches;
  * an mdev raises the alignment to 4096 only. Conflicting mappings make
  * HWPT_ALLOC and attaches fail with EADDRINUSE (docs/kernel-model.md).
- * Returns: the model (vfio_sim_free()), or NULL (HOST error) when the
+ * Returns: the model (vfi_sim_free()), or NULL (HOST error) when the
  * temporary directory cannot be made.
  */
-VFIO_IOMMUFD_API VfioSim *vfio_sim_new(GError **errp);
+VFI_API VfiSim *vfi_sim_new(GError **errp);
 
 /**
- * vfio_sim_free:
+ * vfi_sim_free:
  *
  * Uninstall it if installed, close every fd still open on it, remove its
  * sysfs tree. NULL is accepted.
  */
-VFIO_IOMMUFD_API void vfio_sim_free(VfioSim *sim);
+VFI_API void vfi_sim_free(VfiSim *sim);
 
-/* Make @sim the kernel of this process (vfio_kernel_install()). */
-VFIO_IOMMUFD_API void vfio_sim_install(VfioSim *sim);
+/* Make @sim the kernel of this process (vfi_kernel_install()). */
+VFI_API void vfi_sim_install(VfiSim *sim);
 /* Restore the running Linux kernel if @sim is installed. */
-VFIO_IOMMUFD_API void vfio_sim_uninstall(VfioSim *sim);
+VFI_API void vfi_sim_uninstall(VfiSim *sim);
 
 /* Returns: the root of the simulated sysfs (owned by @sim). */
-VFIO_IOMMUFD_API const char *vfio_sim_sysfs_root(const VfioSim *sim);
+VFI_API const char *vfi_sim_sysfs_root(const VfiSim *sim);
 
 /**
- * vfio_sim_add_iommu:
+ * vfi_sim_add_iommu:
  * @name: unique name of the instance.
  * @cfg: NULL for the default (VT-d, no dirty tracking).
  */
-VFIO_IOMMUFD_API bool vfio_sim_add_iommu(VfioSim *sim, const char *name,
-                                         const VfioSimIommuConfig *cfg, GError **errp);
+VFI_API bool vfi_sim_add_iommu(VfiSim *sim, const char *name,
+                                         const VfiSimIommuConfig *cfg, GError **errp);
 
 /**
- * vfio_sim_add_device:
+ * vfi_sim_add_device:
  * @name: unique name of the device.
  * @iommu: the IOMMU instance it sits behind, or NULL for an mdev.
  * @dma_logging: whether the device offers VFIO DMA logging
  *   (VFIO_DEVICE_FEATURE_DMA_LOGGING_*).
  *
  * A PCI device gets the next free BDF (0000:00:01.0, 0000:00:02.0, ...) and
- * the vendor/device ids VFIO_SIM_PCI_{VENDOR,DEVICE}_DEFAULT; an mdev a
+ * the vendor/device ids VFI_SIM_PCI_{VENDOR,DEVICE}_DEFAULT; an mdev a
  * UUID. Its sysfs directory gets vfio-dev/vfioN and a subsystem link (a PCI
  * device also "vendor" and "device" files, "0x1b36\n" as in Linux);
  * /dev/vfio/devices/vfioN opens it.
  */
-VFIO_IOMMUFD_API bool vfio_sim_add_device(VfioSim *sim, const char *name, const char *iommu,
+VFI_API bool vfi_sim_add_device(VfiSim *sim, const char *name, const char *iommu,
                                           bool dma_logging, GError **errp);
 
 /**
- * vfio_sim_load_topology:
+ * vfi_sim_load_topology:
  * @path: a key file with [iommu NAME] sections (dirty-tracking=bool) and
  *   [device NAME] sections (iommu=NAME, or mdev=true; dma-logging=bool;
  *   pci-id=VVVV:DDDD, hex, the sysfs vendor/device of a PCI device).
@@ -138,24 +138,24 @@ VFIO_IOMMUFD_API bool vfio_sim_add_device(VfioSim *sim, const char *name, const 
  * a malformed pci-id or one on an mdev).
  * Nothing is added when loading fails.
  */
-VFIO_IOMMUFD_API bool vfio_sim_load_topology(VfioSim *sim, const char *path, GError **errp);
+VFI_API bool vfi_sim_load_topology(VfiSim *sim, const char *path, GError **errp);
 /* The same from a key file's text. */
-VFIO_IOMMUFD_API bool vfio_sim_load_topology_data(VfioSim *sim, const char *data,
+VFI_API bool vfi_sim_load_topology_data(VfiSim *sim, const char *data,
                                                   GError **errp);
 
 /* Returns: the device's sysfs directory (owned by @sim), or NULL if unknown. */
-VFIO_IOMMUFD_API const char *vfio_sim_device_sysfs_path(const VfioSim *sim, const char *name);
+VFI_API const char *vfi_sim_device_sysfs_path(const VfiSim *sim, const char *name);
 /* Returns: the device's PCI address (NULL for an mdev or an unknown name). */
-VFIO_IOMMUFD_API const char *vfio_sim_device_bdf(const VfioSim *sim, const char *name);
+VFI_API const char *vfi_sim_device_bdf(const VfiSim *sim, const char *name);
 /* Returns: the device names in the order they were added (free with g_free();
  * the strings are owned by @sim). */
-VFIO_IOMMUFD_API const char **vfio_sim_device_names(const VfioSim *sim, unsigned *n);
+VFI_API const char **vfi_sim_device_names(const VfiSim *sim, unsigned *n);
 /* Returns: the pt id the device is attached to in its iommufd (the HWPT id,
  * also for a kernel-made auto domain; the IOAS id for an mdev), 0 if none. */
-VFIO_IOMMUFD_API uint32_t vfio_sim_device_attached_pt(const VfioSim *sim, const char *name);
+VFI_API uint32_t vfi_sim_device_attached_pt(const VfiSim *sim, const char *name);
 
 /**
- * vfio_sim_dma_write:
+ * vfi_sim_dma_write:
  *
  * Simulated DMA: device @name writes [@iova, @iova + @len). Every page is
  * marked dirty in the HWPT the device is attached to when that HWPT's dirty
@@ -164,59 +164,59 @@ VFIO_IOMMUFD_API uint32_t vfio_sim_device_attached_pt(const VfioSim *sim, const 
  * or part of the range is not mapped in its IOAS (an IOMMU fault: nothing is
  * marked).
  */
-VFIO_IOMMUFD_API bool vfio_sim_dma_write(VfioSim *sim, const char *name, uint64_t iova,
+VFI_API bool vfi_sim_dma_write(VfiSim *sim, const char *name, uint64_t iova,
                                          uint64_t len, GError **errp);
 
 /**
- * vfio_sim_hwpt_mark_dirty:
+ * vfi_sim_hwpt_mark_dirty:
  *
  * Mark [@iova, @iova + @len) dirty in HWPT @hwpt_id of iommufd @iommufd,
  * whether or not tracking is on (as the kernel's mock IOMMU test ioctl does).
  * Returns: false (INVALID_ARGUMENT) for an unknown fd, id or a non-HWPT.
  */
-VFIO_IOMMUFD_API bool vfio_sim_hwpt_mark_dirty(VfioSim *sim, int iommufd, uint32_t hwpt_id,
+VFI_API bool vfi_sim_hwpt_mark_dirty(VfiSim *sim, int iommufd, uint32_t hwpt_id,
                                                uint64_t iova, uint64_t len, GError **errp);
 
 /**
  * Fault injection.
- * vfio_sim_fail_nth: the @n-th ioctl from now (1 = the next one) fails
+ * vfi_sim_fail_nth: the @n-th ioctl from now (1 = the next one) fails
  *   with @err (positive errno) and has no effect.
- * vfio_sim_fail_next: the next ioctl of kind @op fails with @err.
- * vfio_sim_fail_clear: cancel pending injections.
+ * vfi_sim_fail_next: the next ioctl of kind @op fails with @err.
+ * vfi_sim_fail_clear: cancel pending injections.
  */
-VFIO_IOMMUFD_API void vfio_sim_fail_nth(VfioSim *sim, unsigned n, int err);
-VFIO_IOMMUFD_API void vfio_sim_fail_next(VfioSim *sim, VfioSimOp op, int err);
-VFIO_IOMMUFD_API void vfio_sim_fail_clear(VfioSim *sim);
+VFI_API void vfi_sim_fail_nth(VfiSim *sim, unsigned n, int err);
+VFI_API void vfi_sim_fail_next(VfiSim *sim, VfiSimOp op, int err);
+VFI_API void vfi_sim_fail_clear(VfiSim *sim);
 
 /* Returns: how many ioctls of kind @op were handled (including failed ones). */
-VFIO_IOMMUFD_API uint64_t vfio_sim_op_count(const VfioSim *sim, VfioSimOp op);
+VFI_API uint64_t vfi_sim_op_count(const VfiSim *sim, VfiSimOp op);
 /* Returns: how many ioctls were handled in all. */
-VFIO_IOMMUFD_API uint64_t vfio_sim_ioctl_count(const VfioSim *sim);
+VFI_API uint64_t vfi_sim_ioctl_count(const VfiSim *sim);
 
 /**
- * vfio_sim_last_ioctl:
+ * vfi_sim_last_ioctl:
  * @request: out (may be NULL): the last ioctl request number.
  * @buf, @len: out: a copy of the argument struct as the library passed it,
  *   before the model wrote any output (at most @len bytes copied).
  * Returns: the size of the argument struct that was passed, 0 if none yet.
  */
-VFIO_IOMMUFD_API size_t vfio_sim_last_ioctl(const VfioSim *sim, unsigned long *request,
+VFI_API size_t vfi_sim_last_ioctl(const VfiSim *sim, unsigned long *request,
                                             void *buf, size_t len);
 
 /* Returns: the number of live iommufd objects (IOAS, HWPT, device bindings,
  * kernel-made auto domains, access objects) over all open iommufds. */
-VFIO_IOMMUFD_API unsigned vfio_sim_live_objects(const VfioSim *sim);
+VFI_API unsigned vfi_sim_live_objects(const VfiSim *sim);
 /* Returns: the number of live objects of one iommufd (-1 if @iommufd unknown). */
-VFIO_IOMMUFD_API int vfio_sim_live_objects_fd(const VfioSim *sim, int iommufd);
+VFI_API int vfi_sim_live_objects_fd(const VfiSim *sim, int iommufd);
 /* Returns: the number of fds open on the model (/dev/iommu and devices). */
-VFIO_IOMMUFD_API unsigned vfio_sim_open_fds(const VfioSim *sim);
+VFI_API unsigned vfi_sim_open_fds(const VfiSim *sim);
 /* Returns: whether @id is a live object of @iommufd. */
-VFIO_IOMMUFD_API bool vfio_sim_object_exists(const VfioSim *sim, int iommufd, uint32_t id);
+VFI_API bool vfi_sim_object_exists(const VfiSim *sim, int iommufd, uint32_t id);
 /* Returns: the number of mappings in IOAS @ioas_id (-1 if not an IOAS). */
-VFIO_IOMMUFD_API int vfio_sim_ioas_mapping_count(const VfioSim *sim, int iommufd,
+VFI_API int vfi_sim_ioas_mapping_count(const VfiSim *sim, int iommufd,
                                                  uint32_t ioas_id);
 
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(VfioSim, vfio_sim_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(VfiSim, vfi_sim_free)
 
 G_END_DECLS
 

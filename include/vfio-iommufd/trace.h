@@ -10,14 +10,14 @@
  * Back ends chosen at build time (meson option trace_backends):
  *  - log: events are off by default; a switched-on event is written to
  *    stderr as "<seconds.micro> <pid> <event> <message>". Switch events on
- *    with the environment variable VFIO_IOMMUFD_TRACE, a comma-separated list
+ *    with the environment variable VFI_TRACE, a comma-separated list
  *    of names or glob patterns ('*' and '?'); a leading '-' switches off, for
- *    example VFIO_IOMMUFD_TRACE='iommufd_backend_*,-iommufd_backend_map_dma'.
- *  - dtrace: each event is also a USDT probe of provider vfio_iommufd
- *    (perf probe, bpftrace usdt:...:vfio_iommufd:EVENT).
+ *    example VFI_TRACE='vfi_iommufd_*,-vfi_iommufd_ioas_map'.
+ *  - dtrace: each event is also a USDT probe of provider vfi
+ *    (perf probe, bpftrace usdt:...:vfi:EVENT).
  */
-#ifndef VFIO_IOMMUFD_TRACE_H
-#define VFIO_IOMMUFD_TRACE_H
+#ifndef VFI_TRACE_H
+#define VFI_TRACE_H
 
 #include <stdbool.h>
 #include <glib.h>
@@ -27,26 +27,26 @@
 G_BEGIN_DECLS
 
 /**
- * vfio_iommufd_trace_enable:
- * @pattern: an event name or glob pattern ("iommufd_backend_*", "*").
+ * vfi_trace_enable:
+ * @pattern: an event name or glob pattern ("vfi_iommufd_*", "*").
  * @on: switch the matching events on or off.
  *
  * Returns: the number of events that matched.
  */
-VFIO_IOMMUFD_API unsigned vfio_iommufd_trace_enable(const char *pattern, bool on);
+VFI_API unsigned vfi_trace_enable(const char *pattern, bool on);
 
 /**
- * vfio_iommufd_trace_is_enabled:
+ * vfi_trace_is_enabled:
  *
  * Returns: whether the event named @name is switched on (false if unknown).
  */
-VFIO_IOMMUFD_API bool vfio_iommufd_trace_is_enabled(const char *name);
+VFI_API bool vfi_trace_is_enabled(const char *name);
 
 /**
- * vfio_iommufd_trace_set_output:
+ * vfi_trace_set_output:
  * @fp: where the log back end writes (NULL: stderr). Not owned.
  */
-VFIO_IOMMUFD_API void vfio_iommufd_trace_set_output(FILE *fp);
+VFI_API void vfi_trace_set_output(FILE *fp);
 
 G_END_DECLS
 

@@ -20,7 +20,7 @@
 #include "vfio-iommufd/kernel.h"
 #include "timed-kernel.h"
 #include "vfio-iommufd/sim.h"
-#include "vfio-iommufd/vfio-container.h"
+#include "vfio-iommufd/container.h"
 
 static uint64_t now_ns(void)
 {
@@ -63,62 +63,62 @@ int main(int argc, char **argv)
     }
 
     g_autoptr(GError) err = NULL;
-    g_autoptr(VfioSim) sim = vfio_sim_new(&err);
+    g_autoptr(VfiSim) sim = vfi_sim_new(&err);
     if (!sim) {
         die(err);
     }
     for (unsigned k = 0; k < nclass; k++) {
         g_autofree char *name = g_strdup_printf("iommu%u", k);
-        VfioSimIommuConfig cfg = { .dirty_tracking = (k % 2) == 0 };
-        if (!vfio_sim_add_iommu(sim, name, &cfg, &err)) {
+        VfiSimIommuConfig cfg = { .dirty_tracking = (k % 2) == 0 };
+        if (!vfi_sim_add_iommu(sim, name, &cfg, &err)) {
             die(err);
         }
     }
     for (unsigned i = 0; i < ndev; i++) {
         g_autofree char *name = g_strdup_printf("dev%u", i);
         g_autofree char *iommu = g_strdup_printf("iommu%u", i % nclass);
-        if (!vfio_sim_add_device(sim, name, iommu, false, &err)) {
+        if (!vfi_sim_add_device(sim, name, iommu, false, &err)) {
             die(err);
         }
     }
-    vfio_sim_install(sim);
+    vfi_sim_install(sim);
 
     TimedKernel tk = { 0 };
     timed_kernel_install(&tk, CLOCK_MONOTONIC);
     tk.timing = true;
 
-    VFIODevice **devs = g_new0(VFIODevice *, ndev);
+    VfiDevice **devs = g_new0(VfiDevice *, ndev);
     g_autofree unsigned *hist = g_new0(unsigned, nclass + 2);
     uint64_t lib_ns = 0, bare_ns = 0, attaches = 0, attempts_total = 0;
     unsigned attempts_max = 0;
 
     for (unsigned i = 0; i < ndev; i++) {
         g_autofree char *name = g_strdup_printf("dev%u", i);
-        devs[i] = vfio_device_open_sysfs(vfio_sim_device_sysfs_path(sim, name), &err);
+        devs[i] = vfi_device_open_sysfs(vfi_sim_device_sysfs_path(sim, name), &err);
         if (!devs[i]) {
             die(err);
         }
     }
-    IOMMUFDBackend *be = iommufd_backend_new();
-    if (!iommufd_backend_connect(be, &err)) {
+    VfiIommufd *be = vfi_iommufd_new();
+    if (!vfi_iommufd_connect(be, &err)) {
         die(err);
     }
     for (unsigned r = 0; r < rounds; r++) {
-        VFIOAddressSpace *as = vfio_address_space_new(NULL);
+        VfiAddressSpace *as = vfi_address_space_new(NULL);
         for (unsigned i = 0; i < ndev; i++) {
             /* Bind outside the timed window: binding is not placement. */
-            if (!vfio_device_is_bound(devs[i]) && !vfio_device_bind(devs[i], be, &err)) {
+            if (!vfi_device_is_bound(devs[i]) && !vfi_device_bind(devs[i], be, &err)) {
                 die(err);
             }
             tk.ioctl_ns = 0;
             uint64_t t0 = now_ns();
-            if (!vfio_address_space_attach_device(as, be, devs[i], NULL, &err)) {
+            if (!vfi_address_space_attach_device(as, be, devs[i], NULL, &err)) {
                 die(err);
             }
             lib_ns += now_ns() - t0;
             bare_ns += tk.ioctl_ns;
             attaches++;
-            unsigned a = vfio_device_get_attach_attempts(devs[i]);
+            unsigned a = vfi_device_get_attach_attempts(devs[i]);
             attempts_total += a;
             attempts_max = MAX(attempts_max, a);
             if (r == 0) {
@@ -126,20 +126,20 @@ int main(int argc, char **argv)
             }
         }
         for (unsigned i = 0; i < ndev; i++) {
-            if (!vfio_address_space_detach_device(as, devs[i], &err)) {
+            if (!vfi_address_space_detach_device(as, devs[i], &err)) {
                 die(err);
             }
         }
-        if (!vfio_address_space_free(as, &err)) {
+        if (!vfi_address_space_free(as, &err)) {
             die(err);
         }
     }
     for (unsigned i = 0; i < ndev; i++) {
-        vfio_device_free(devs[i]);
+        vfi_device_free(devs[i]);
     }
     g_free(devs);
-    iommufd_backend_disconnect(be);
-    if (!iommufd_backend_free(be, &err)) {
+    vfi_iommufd_disconnect(be);
+    if (!vfi_iommufd_free(be, &err)) {
         die(err);
     }
     timed_kernel_uninstall(&tk);
@@ -148,7 +148,7 @@ int main(int argc, char **argv)
     double lib_us = lib_ns / 1000.0 / attaches;
     double bare_us = bare_ns / 1000.0 / attaches;
     double ratio = bare_ns ? (double)lib_ns / bare_ns : 0;
-    unsigned left = vfio_sim_live_objects(sim);
+    unsigned left = vfi_sim_live_objects(sim);
 
     if (json) {
         printf("{\"devices\": %u, \"classes\": %u, \"rounds\": %u, \"attempts_mean\": %.3f, "

@@ -8,7 +8,7 @@
  * HWPT (fixed seed), on the simulated kernel. Each round times, side by
  * side and in rotating order:
  *   a. the library's sync into a VMM-style dirty log covering the guest
- *      (vfio_container_sync_dirty(): the log goes to the kernel as is);
+ *      (vfi_container_sync_dirty(): the log goes to the kernel as is);
  *   b. the same sync done the way upstream VMMs do it: per range and HWPT a
  *      zeroed scratch bitmap (g_malloc0), the ioctl into it, a word-wise OR
  *      into the log, g_free;
@@ -46,8 +46,8 @@
 #include "vfio-iommufd/kernel.h"
 #include "timed-kernel.h"
 #include "vfio-iommufd/sim.h"
-#include "vfio-iommufd/vfio-container.h"
-#include "vfio-iommufd/vfio-dirty.h"
+#include "vfio-iommufd/container.h"
+#include "vfio-iommufd/dirty.h"
 
 #define NR_RANGES 64
 #define GUEST_BASE (UINT64_C(4) << 30)          /* above the MSI window */
@@ -121,13 +121,13 @@ typedef struct CaseResult {
 
 /* What one case sets up: the guest, its container and its dirty pages. */
 typedef struct Bench {
-    VfioSim *sim;
+    VfiSim *sim;
     TimedKernel *tk;
-    VFIODevice **devs;
+    VfiDevice **devs;
     BenchCase bc;
-    IOMMUFDBackend *be;         /* shared by all cases */
-    VFIOAddressSpace *as;
-    VFIOContainer *c;
+    VfiIommufd *be;         /* shared by all cases */
+    VfiAddressSpace *as;
+    VfiContainer *c;
     uint32_t hwpt_ids[2];
     uint64_t range_bytes;       /* IOVA span of one range's slot */
     uint64_t map_bytes;         /* mapped part of it: a one-page hole
@@ -154,37 +154,37 @@ static void bench_setup(Bench *b)
     b->nr_pages = bc->guest_bytes / bc->page_size;
     b->log_words = b->nr_pages / 64;
 
-    b->as = vfio_address_space_new(NULL);
+    b->as = vfi_address_space_new(NULL);
     for (unsigned h = 0; h < bc->hwpts; h++) {
-        if (!vfio_address_space_attach_device(b->as, b->be, b->devs[h], NULL, &err)) {
+        if (!vfi_address_space_attach_device(b->as, b->be, b->devs[h], NULL, &err)) {
             die(err);
         }
     }
-    if (vfio_address_space_container_count(b->as) != 1) {
+    if (vfi_address_space_container_count(b->as) != 1) {
         fail("expected one container");
     }
-    b->c = vfio_address_space_container(b->as, 0);
-    if (vfio_container_hwpt_count(b->c) != bc->hwpts) {
+    b->c = vfi_address_space_container(b->as, 0);
+    if (vfi_container_hwpt_count(b->c) != bc->hwpts) {
         fail("expected one HWPT per IOMMU instance");
     }
     for (unsigned h = 0; h < bc->hwpts; h++) {
-        VFIOHwpt *hwpt = vfio_container_hwpt(b->c, h);
+        VfiHwpt *hwpt = vfi_container_hwpt(b->c, h);
 
-        if (!(vfio_hwpt_get_flags(hwpt) & IOMMU_HWPT_ALLOC_DIRTY_TRACKING)) {
+        if (!(vfi_hwpt_get_flags(hwpt) & IOMMU_HWPT_ALLOC_DIRTY_TRACKING)) {
             fail("a HWPT was allocated without dirty tracking");
         }
-        b->hwpt_ids[h] = vfio_hwpt_get_id(hwpt);
+        b->hwpt_ids[h] = vfi_hwpt_get_id(hwpt);
     }
     for (unsigned i = 0; i < NR_RANGES; i++) {
         uint64_t off = i * b->range_bytes;
 
-        if (!vfio_address_space_dma_map(b->as, GUEST_BASE + off, b->map_bytes,
+        if (!vfi_address_space_dma_map(b->as, GUEST_BASE + off, b->map_bytes,
                                         (void *)(uintptr_t)(FAKE_VADDR + off), false,
                                         &err)) {
             die(err);
         }
     }
-    if (!vfio_container_dirty_tracking_start(b->c, &err)) {
+    if (!vfi_container_dirty_tracking_start(b->c, &err)) {
         die(err);
     }
 
@@ -218,22 +218,22 @@ static void bench_teardown(Bench *b)
 {
     g_autoptr(GError) err = NULL;
 
-    if (!vfio_container_dirty_tracking_stop(b->c, &err)) {
+    if (!vfi_container_dirty_tracking_stop(b->c, &err)) {
         die(err);
     }
     for (unsigned i = 0; i < NR_RANGES; i++) {
-        if (!vfio_address_space_dma_unmap(b->as, GUEST_BASE + i * b->range_bytes,
+        if (!vfi_address_space_dma_unmap(b->as, GUEST_BASE + i * b->range_bytes,
                                           b->map_bytes, 0, &err)) {
             die(err);
         }
     }
     for (unsigned h = 0; h < b->bc.hwpts; h++) {
-        if (!vfio_address_space_detach_device(b->as, b->devs[h], &err)) {
+        if (!vfi_address_space_detach_device(b->as, b->devs[h], &err)) {
             die(err);
         }
         g_free(b->dirty[h]);
     }
-    if (!vfio_address_space_free(b->as, &err)) {
+    if (!vfi_address_space_free(b->as, &err)) {
         die(err);
     }
     g_free(b->log);
@@ -244,7 +244,7 @@ static void bench_teardown(Bench *b)
 static void bench_redirty(Bench *b)
 {
     g_autoptr(GError) err = NULL;
-    int fd = iommufd_backend_get_fd(b->be);
+    int fd = vfi_iommufd_get_fd(b->be);
     uint64_t ps = b->bc.page_size;
 
     for (unsigned h = 0; h < b->bc.hwpts; h++) {
@@ -263,7 +263,7 @@ static void bench_redirty(Bench *b)
             for (run = 1; p + run < b->nr_pages &&
                           (bits[(p + run) / 64] >> ((p + run) % 64)) & 1; run++) {
             }
-            if (!vfio_sim_hwpt_mark_dirty(b->sim, fd, b->hwpt_ids[h], GUEST_BASE + p * ps,
+            if (!vfi_sim_hwpt_mark_dirty(b->sim, fd, b->hwpt_ids[h], GUEST_BASE + p * ps,
                                           run * ps, &err)) {
                 die(err);
             }
@@ -286,7 +286,7 @@ static void sync_baseline(Bench *b)
         for (unsigned h = 0; h < b->bc.hwpts; h++) {
             uint64_t *scratch = g_malloc0(range_words * 8);
 
-            if (!iommufd_backend_get_dirty_bitmap(b->be, b->hwpt_ids[h], iova,
+            if (!vfi_iommufd_hwpt_get_dirty_bitmap(b->be, b->hwpt_ids[h], iova,
                                                   b->map_bytes, ps, scratch, 0, &err)) {
                 die(err);
             }
@@ -308,7 +308,7 @@ static void sync_bare(Bench *b)
         uint64_t iova = GUEST_BASE + i * b->range_bytes;
 
         for (unsigned h = 0; h < b->bc.hwpts; h++) {
-            if (!iommufd_backend_get_dirty_bitmap(b->be, b->hwpt_ids[h], iova,
+            if (!vfi_iommufd_hwpt_get_dirty_bitmap(b->be, b->hwpt_ids[h], iova,
                                                   b->map_bytes, ps,
                                                   b->log + (iova - GUEST_BASE) / ps / 64, 0,
                                                   &err)) {
@@ -321,14 +321,14 @@ static void sync_bare(Bench *b)
 static void sync_lib(Bench *b)
 {
     g_autoptr(GError) err = NULL;
-    const VFIODirtyLog log = {
+    const VfiDirtyLog log = {
         .base_iova = GUEST_BASE,
         .page_size = b->bc.page_size,
         .bitmap = b->log,
         .nr_pages = b->nr_pages,
     };
 
-    if (!vfio_container_sync_dirty(b->c, &log, &err)) {
+    if (!vfi_container_sync_dirty(b->c, &log, &err)) {
         die(err);
     }
 }
@@ -418,7 +418,7 @@ static double median_ratio(const uint64_t *t, unsigned rounds, PassKind num, Pas
     return rounds % 2 ? v[rounds / 2] : (v[rounds / 2 - 1] + v[rounds / 2]) / 2.0;
 }
 
-static void run_case(VfioSim *sim, TimedKernel *tk, IOMMUFDBackend *be, VFIODevice **devs,
+static void run_case(VfiSim *sim, TimedKernel *tk, VfiIommufd *be, VfiDevice **devs,
                      const BenchCase *bc, unsigned rounds, CaseResult *res)
 {
     Bench b = { .sim = sim, .tk = tk, .be = be, .devs = devs, .bc = *bc };
@@ -516,31 +516,31 @@ int main(int argc, char **argv)
     unsigned nr_cases = short_run ? G_N_ELEMENTS(short_cases) : G_N_ELEMENTS(full_cases);
 
     g_autoptr(GError) err = NULL;
-    g_autoptr(VfioSim) sim = vfio_sim_new(&err);
-    if (!sim || !vfio_sim_load_topology_data(sim,
+    g_autoptr(VfiSim) sim = vfi_sim_new(&err);
+    if (!sim || !vfi_sim_load_topology_data(sim,
                                              "[iommu iommu0]\ndirty-tracking=true\n"
                                              "[iommu iommu1]\ndirty-tracking=true\n"
                                              "[device dev0]\niommu=iommu0\n"
                                              "[device dev1]\niommu=iommu1\n", &err)) {
         die(err);
     }
-    vfio_sim_install(sim);
+    vfi_sim_install(sim);
 
     TimedKernel tk = { 0 };
     timed_kernel_install(&tk, bench_clock);
 
-    VFIODevice *devs[2];
+    VfiDevice *devs[2];
     for (unsigned i = 0; i < 2; i++) {
         g_autofree char *name = g_strdup_printf("dev%u", i);
-        devs[i] = vfio_device_open_sysfs(vfio_sim_device_sysfs_path(sim, name), &err);
+        devs[i] = vfi_device_open_sysfs(vfi_sim_device_sysfs_path(sim, name), &err);
         if (!devs[i]) {
             die(err);
         }
     }
 
     /* One backend for the whole run: the devices stay bound to it. */
-    IOMMUFDBackend *be = iommufd_backend_new();
-    if (!iommufd_backend_connect(be, &err)) {
+    VfiIommufd *be = vfi_iommufd_new();
+    if (!vfi_iommufd_connect(be, &err)) {
         die(err);
     }
 
@@ -599,15 +599,15 @@ int main(int argc, char **argv)
     fflush(stdout);
 
     for (unsigned i = 0; i < 2; i++) {
-        vfio_device_free(devs[i]);
+        vfi_device_free(devs[i]);
     }
-    iommufd_backend_disconnect(be);
-    if (!iommufd_backend_free(be, &err)) {
+    vfi_iommufd_disconnect(be);
+    if (!vfi_iommufd_free(be, &err)) {
         die(err);
     }
     timed_kernel_uninstall(&tk);
 
-    unsigned left = vfio_sim_live_objects(sim);
+    unsigned left = vfi_sim_live_objects(sim);
     if (left) {
         fprintf(stderr, "bench-dirty: %u kernel object(s) left\n", left);
         return 1;

@@ -41,7 +41,7 @@ static int timed_ioctl(void *opaque, int fd, unsigned long request, void *arg)
     return ret;
 }
 
-static const VfioKernelOps timed_ops = {
+static const VfiKernelOps timed_ops = {
     .open = timed_open,
     .close = timed_close,
     .ioctl = timed_ioctl,
@@ -49,14 +49,14 @@ static const VfioKernelOps timed_ops = {
 
 void timed_kernel_install(TimedKernel *tk, clockid_t clock)
 {
-    vfio_kernel_get(&tk->inner, &tk->inner_opaque);
-    tk->sysfs_root = g_strdup(vfio_kernel_sysfs_root());
+    vfi_kernel_get(&tk->inner, &tk->inner_opaque);
+    tk->sysfs_root = g_strdup(vfi_kernel_sysfs_root());
     tk->clock = clock;
-    vfio_kernel_install(&timed_ops, tk, tk->sysfs_root);
+    vfi_kernel_install(&timed_ops, tk, tk->sysfs_root);
 }
 
 void timed_kernel_uninstall(TimedKernel *tk)
 {
-    vfio_kernel_install(tk->inner, tk->inner_opaque, tk->sysfs_root);
+    vfi_kernel_install(tk->inner, tk->inner_opaque, tk->sysfs_root);
     g_clear_pointer(&tk->sysfs_root, g_free);
 }

@@ -3,8 +3,8 @@
  * Benchmarks: a kernel wrapper that counts every ioctl of the installed
  * kernel and, while @timing is set, adds up the time spent in them.
  */
-#ifndef VFIO_IOMMUFD_BENCH_TIMED_KERNEL_H
-#define VFIO_IOMMUFD_BENCH_TIMED_KERNEL_H
+#ifndef VFI_BENCH_TIMED_KERNEL_H
+#define VFI_BENCH_TIMED_KERNEL_H
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -13,7 +13,7 @@
 #include "vfio-iommufd/kernel.h"
 
 typedef struct TimedKernel {
-    const VfioKernelOps *inner;
+    const VfiKernelOps *inner;
     void *inner_opaque;
     char *sysfs_root;
     clockid_t clock;          /* of the ioctl timing */

@@ -6,8 +6,8 @@
  * under AddressSanitizer, whose allocator must see every call itself:
  * alloc_counter_available() says so.
  */
-#ifndef VFIO_IOMMUFD_TEST_ALLOC_COUNTER_H
-#define VFIO_IOMMUFD_TEST_ALLOC_COUNTER_H
+#ifndef VFI_TEST_ALLOC_COUNTER_H
+#define VFI_TEST_ALLOC_COUNTER_H
 
 #include <stdbool.h>
 

@@ -1,27 +1,27 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "test-common.h"
 
-VfioSim *test_sim_new(const char *topology)
+VfiSim *test_sim_new(const char *topology)
 {
     g_autoptr(GError) err = NULL;
-    VfioSim *sim = vfio_sim_new(&err);
+    VfiSim *sim = vfi_sim_new(&err);
 
     if (!sim) {
-        fail_msg("vfio_sim_new: %s", err->message);
+        fail_msg("vfi_sim_new: %s", err->message);
     }
-    if (topology && !vfio_sim_load_topology_data(sim, topology, &err)) {
+    if (topology && !vfi_sim_load_topology_data(sim, topology, &err)) {
         fail_msg("topology: %s", err->message);
     }
-    vfio_sim_install(sim);
+    vfi_sim_install(sim);
     return sim;
 }
 
-void test_sim_free_clean(VfioSim *sim)
+void test_sim_free_clean(VfiSim *sim)
 {
-    unsigned objects = vfio_sim_live_objects(sim);
-    unsigned fds = vfio_sim_open_fds(sim);
+    unsigned objects = vfi_sim_live_objects(sim);
+    unsigned fds = vfi_sim_open_fds(sim);
 
-    vfio_sim_free(sim);
+    vfi_sim_free(sim);
     assert_int_equal(objects, 0);
     assert_int_equal(fds, 0);
 }

@@ -3,8 +3,8 @@
  * Helpers shared by the unit tests: a simulated kernel installed for the
  * duration of one test, and GError assertions.
  */
-#ifndef VFIO_IOMMUFD_TEST_COMMON_H
-#define VFIO_IOMMUFD_TEST_COMMON_H
+#ifndef VFI_TEST_COMMON_H
+#define VFI_TEST_COMMON_H
 
 #include <stdarg.h>
 #include <stddef.h>
@@ -18,9 +18,9 @@
 
 /* Make a model, load @topology (key-file text, may be NULL) and install it.
  * Fails the test on error. */
-VfioSim *test_sim_new(const char *topology);
+VfiSim *test_sim_new(const char *topology);
 /* Uninstall and free; asserts no fd and no object is left on it. */
-void test_sim_free_clean(VfioSim *sim);
+void test_sim_free_clean(VfiSim *sim);
 
 /* Assert that @err is set in @domain with @code, and free it. */
 #define assert_gerror(err, domain, code) \

@@ -39,10 +39,10 @@ typedef struct Scenario {
     const char *opted_out;  /* device the step attaches with no_iommu_dirty_tracking */
 } Scenario;
 
-static bool attach(Fixture *f, const char *name, const VFIOAttachOptions *opts,
+static bool attach(Fixture *f, const char *name, const VfiAttachOptions *opts,
                    GError **errp)
 {
-    return vfio_address_space_attach_device(f->as, f->be, fdev(f, name), opts, errp);
+    return vfi_address_space_attach_device(f->as, f->be, fdev(f, name), opts, errp);
 }
 
 static void setup_none(Fixture *f)
@@ -70,16 +70,16 @@ static void setup_maps(Fixture *f)
 {
     g_autoptr(GError) err = NULL;
 
-    assert_ok(vfio_address_space_dma_map(f->as, 0x100000, 2 * 4096, buf, false, &err), err);
-    assert_ok(vfio_address_space_dma_map(f->as, 0x200000, 4096, buf, true, &err), err);
+    assert_ok(vfi_address_space_dma_map(f->as, 0x100000, 2 * 4096, buf, false, &err), err);
+    assert_ok(vfi_address_space_dma_map(f->as, 0x200000, 4096, buf, true, &err), err);
 }
 
 static void setup_two_containers(Fixture *f)
 {
     attach_ok(f, "a0", NULL);
-    vfio_sim_fail_next(f->sim, VFIO_SIM_OP_HWPT_ALLOC, EINVAL);
+    vfi_sim_fail_next(f->sim, VFI_SIM_OP_HWPT_ALLOC, EINVAL);
     attach_ok(f, "b0", NULL);
-    assert_int_equal(vfio_address_space_container_count(f->as), 2);
+    assert_int_equal(vfi_address_space_container_count(f->as), 2);
 }
 
 static void setup_two_containers_mapped(Fixture *f)
@@ -87,12 +87,12 @@ static void setup_two_containers_mapped(Fixture *f)
     g_autoptr(GError) err = NULL;
 
     setup_two_containers(f);
-    assert_ok(vfio_address_space_dma_map(f->as, 0x100000, 4096, buf, false, &err), err);
+    assert_ok(vfi_address_space_dma_map(f->as, 0x100000, 4096, buf, false, &err), err);
 }
 
-static VFIOContainer *container_of(Fixture *f, const char *name)
+static VfiContainer *container_of(Fixture *f, const char *name)
 {
-    VFIOContainer *c = vfio_device_get_container(fdev(f, name));
+    VfiContainer *c = vfi_device_get_container(fdev(f, name));
 
     assert_non_null(c);
     return c;
@@ -102,38 +102,38 @@ static VFIOContainer *container_of(Fixture *f, const char *name)
 static void setup_a0_container_maps(Fixture *f)
 {
     g_autoptr(GError) err = NULL;
-    VFIOContainer *c;
+    VfiContainer *c;
 
     attach_ok(f, "a0", NULL);
     c = container_of(f, "a0");
-    assert_ok(vfio_address_space_dma_map(f->as, 0x100000, 4096, buf, false, &err), err);
-    assert_ok(vfio_container_dma_map(c, 0x200000, 2 * 4096, buf, false, &err), err);
-    assert_ok(vfio_container_dma_map(c, 0x300000, 4096, buf, true, &err), err);
+    assert_ok(vfi_address_space_dma_map(f->as, 0x100000, 4096, buf, false, &err), err);
+    assert_ok(vfi_container_dma_map(c, 0x200000, 2 * 4096, buf, false, &err), err);
+    assert_ok(vfi_container_dma_map(c, 0x300000, 4096, buf, true, &err), err);
 }
 
 /* a0 with container-level mappings only. */
 static void setup_a0_container_maps_only(Fixture *f)
 {
     g_autoptr(GError) err = NULL;
-    VFIOContainer *c;
+    VfiContainer *c;
 
     attach_ok(f, "a0", NULL);
     c = container_of(f, "a0");
-    assert_ok(vfio_container_dma_map(c, 0x200000, 2 * 4096, buf, false, &err), err);
-    assert_ok(vfio_container_dma_map(c, 0x300000, 4096, buf, true, &err), err);
+    assert_ok(vfi_container_dma_map(c, 0x200000, 2 * 4096, buf, false, &err), err);
+    assert_ok(vfi_container_dma_map(c, 0x300000, 4096, buf, true, &err), err);
 }
 
 static bool step_container_map(Fixture *f, GError **errp)
 {
-    return vfio_container_dma_map(container_of(f, "a0"), 0x400000, 2 * 4096, buf, false,
+    return vfi_container_dma_map(container_of(f, "a0"), 0x400000, 2 * 4096, buf, false,
                                   errp);
 }
 
 static bool step_container_unmap(Fixture *f, GError **errp)
 {
     uint64_t unmapped = 0;
-    bool ok = vfio_container_dma_unmap(container_of(f, "a0"), 0x200000, 0x101000,
-                                       VFIO_UNMAP_ALLOW_ABSENT, &unmapped, errp);
+    bool ok = vfi_container_dma_unmap(container_of(f, "a0"), 0x200000, 0x101000,
+                                       VFI_UNMAP_ALLOW_ABSENT, &unmapped, errp);
 
     assert_int_equal(unmapped, ok ? 3 * 4096 : 0);
     return ok;
@@ -142,7 +142,7 @@ static bool step_container_unmap(Fixture *f, GError **errp)
 static bool step_container_unmap_all(Fixture *f, GError **errp)
 {
     uint64_t unmapped = 0;
-    bool ok = vfio_container_dma_unmap_all(container_of(f, "a0"), &unmapped, errp);
+    bool ok = vfi_container_dma_unmap_all(container_of(f, "a0"), &unmapped, errp);
 
     assert_int_equal(unmapped, ok ? 3 * 4096 : 0);
     return ok;
@@ -170,7 +170,7 @@ static bool step_attach_c0(Fixture *f, GError **errp)
 
 static bool step_attach_a1_opt_out(Fixture *f, GError **errp)
 {
-    VFIOAttachOptions no = { .no_iommu_dirty_tracking = true };
+    VfiAttachOptions no = { .no_iommu_dirty_tracking = true };
 
     return attach(f, "a1", &no, errp);
 }
@@ -182,27 +182,27 @@ static bool step_attach_m0(Fixture *f, GError **errp)
 
 static bool step_detach_a1(Fixture *f, GError **errp)
 {
-    return vfio_address_space_detach_device(f->as, fdev(f, "a1"), errp);
+    return vfi_address_space_detach_device(f->as, fdev(f, "a1"), errp);
 }
 
 static bool step_detach_a0(Fixture *f, GError **errp)
 {
-    return vfio_address_space_detach_device(f->as, fdev(f, "a0"), errp);
+    return vfi_address_space_detach_device(f->as, fdev(f, "a0"), errp);
 }
 
 static bool step_detach_b0(Fixture *f, GError **errp)
 {
-    return vfio_address_space_detach_device(f->as, fdev(f, "b0"), errp);
+    return vfi_address_space_detach_device(f->as, fdev(f, "b0"), errp);
 }
 
 static bool step_as_map(Fixture *f, GError **errp)
 {
-    return vfio_address_space_dma_map(f->as, 0x400000, 2 * 4096, buf, false, errp);
+    return vfi_address_space_dma_map(f->as, 0x400000, 2 * 4096, buf, false, errp);
 }
 
 static bool step_as_unmap(Fixture *f, GError **errp)
 {
-    return vfio_address_space_dma_unmap(f->as, 0x100000, 4096, 0, errp);
+    return vfi_address_space_dma_unmap(f->as, 0x100000, 4096, 0, errp);
 }
 
 static const Scenario scenarios[] = {
@@ -235,16 +235,16 @@ static const int errnos[] = { EINVAL, ENOMEM, EBUSY, EFAULT, EOPNOTSUPP, EADDRIN
  * every mapping the address space remembers. */
 static void check_mappings(Fixture *f)
 {
-    int iommufd = iommufd_backend_get_fd(f->be);
+    int iommufd = vfi_iommufd_get_fd(f->be);
 
-    for (unsigned i = 0; i < vfio_address_space_container_count(f->as); i++) {
-        VFIOContainer *c = vfio_address_space_container(f->as, i);
+    for (unsigned i = 0; i < vfi_address_space_container_count(f->as); i++) {
+        VfiContainer *c = vfi_address_space_container(f->as, i);
 
-        assert_int_equal(vfio_sim_ioas_mapping_count(f->sim, iommufd,
-                                                     vfio_container_get_ioas_id(c)),
-                         (int)vfio_container_mapping_count(c));
-        assert_true(vfio_container_mapping_count(c) >=
-                    vfio_address_space_mapping_count(f->as));
+        assert_int_equal(vfi_sim_ioas_mapping_count(f->sim, iommufd,
+                                                     vfi_container_get_ioas_id(c)),
+                         (int)vfi_container_mapping_count(c));
+        assert_true(vfi_container_mapping_count(c) >=
+                    vfi_address_space_mapping_count(f->as));
     }
 }
 
@@ -253,8 +253,8 @@ static unsigned container_mappings(Fixture *f)
 {
     unsigned n = 0;
 
-    for (unsigned i = 0; i < vfio_address_space_container_count(f->as); i++) {
-        n += vfio_container_mapping_count(vfio_address_space_container(f->as, i));
+    for (unsigned i = 0; i < vfi_address_space_container_count(f->as); i++) {
+        n += vfi_container_mapping_count(vfi_address_space_container(f->as, i));
     }
     return n;
 }
@@ -268,32 +268,32 @@ static bool dirty_capable(const char *name)
  * algorithm may put it. */
 static void check_placement(Fixture *f, const Scenario *s, int err)
 {
-    for (unsigned i = 0; i < vfio_address_space_container_count(f->as); i++) {
-        VFIOContainer *c = vfio_address_space_container(f->as, i);
+    for (unsigned i = 0; i < vfi_address_space_container_count(f->as); i++) {
+        VfiContainer *c = vfi_address_space_container(f->as, i);
 
-        assert_true(vfio_container_device_count(c) > 0);
-        for (unsigned j = 0; j < vfio_container_hwpt_count(c); j++) {
-            assert_true(vfio_hwpt_device_count(vfio_container_hwpt(c, j)) > 0);
+        assert_true(vfi_container_device_count(c) > 0);
+        for (unsigned j = 0; j < vfi_container_hwpt_count(c); j++) {
+            assert_true(vfi_hwpt_device_count(vfi_container_hwpt(c, j)) > 0);
         }
     }
     for (unsigned i = 0; i < f->ndevs; i++) {
-        VFIODevice *d = f->devs[i];
-        VFIOContainer *c = vfio_device_get_container(d);
-        VFIOUntrackedReason why = VFIO_UNTRACKED_NOT;
+        VfiDevice *d = f->devs[i];
+        VfiContainer *c = vfi_device_get_container(d);
+        VfiUntrackedReason why = VFI_COVERED;
         bool opted_out = s->opted_out && !strcmp(s->opted_out, f->names[i]);
         bool want, dirty;
 
-        if (!c || vfio_device_is_mdev(d)) {
+        if (!c || vfi_device_is_mdev(d)) {
             continue;
         }
-        vfio_container_dirty_coverage(c, d, &why);
-        if (why == VFIO_UNTRACKED_KERNEL_REFUSED && err != EOPNOTSUPP) {
+        vfi_container_dirty_coverage(c, d, &why);
+        if (why == VFI_UNTRACKED_KERNEL_REFUSED && err != EOPNOTSUPP) {
             fail_msg("%s: device %s untracked (kernel refused) under %s", s->name,
                      f->names[i], g_strerror(err));
         }
         want = dirty_capable(f->names[i]) && !opted_out &&
-               why != VFIO_UNTRACKED_KERNEL_REFUSED;
-        dirty = vfio_hwpt_get_flags(vfio_device_get_hwpt(d)) & IOMMU_HWPT_ALLOC_DIRTY_TRACKING;
+               why != VFI_UNTRACKED_KERNEL_REFUSED;
+        dirty = vfi_hwpt_get_flags(vfi_device_get_hwpt(d)) & IOMMU_HWPT_ALLOC_DIRTY_TRACKING;
         if (want != dirty) {
             fail_msg("%s: under %s device %s is in a hwpt with dirty flag %d, wants %d",
                      s->name, g_strerror(err), f->names[i], dirty, want);
@@ -307,13 +307,13 @@ static void recover(Fixture *f)
     g_autoptr(GError) err = NULL;
 
     for (unsigned i = 0; i < f->ndevs; i++) {
-        if (vfio_device_get_container(f->devs[i])) {
-            assert_ok(vfio_address_space_detach_device(f->as, f->devs[i], &err), err);
+        if (vfi_device_get_container(f->devs[i])) {
+            assert_ok(vfi_address_space_detach_device(f->as, f->devs[i], &err), err);
         }
     }
     check_consistent(f);
     for (unsigned i = 0; i < f->ndevs; i++) {
-        assert_ok(vfio_address_space_attach_device(f->as, f->be, f->devs[i], NULL, &err),
+        assert_ok(vfi_address_space_attach_device(f->as, f->be, f->devs[i], NULL, &err),
                   err);
     }
     check_consistent(f);
@@ -330,10 +330,10 @@ static void run_scenario(const Scenario *s)
 
     f = fixture_new(topo);
     s->setup(f);
-    before = vfio_sim_ioctl_count(f->sim);
+    before = vfi_sim_ioctl_count(f->sim);
     ok = s->step(f, &err);
     assert_ok(ok, err);
-    n = vfio_sim_ioctl_count(f->sim) - before;
+    n = vfi_sim_ioctl_count(f->sim) - before;
     check_consistent(f);
     fixture_free(f);
     assert_true(n > 0);
@@ -342,11 +342,11 @@ static void run_scenario(const Scenario *s)
         for (unsigned e = 0; e < G_N_ELEMENTS(errnos); e++) {
             f = fixture_new(topo);
             s->setup(f);
-            mappings = vfio_address_space_mapping_count(f->as);
+            mappings = vfi_address_space_mapping_count(f->as);
             cmappings = container_mappings(f);
-            vfio_sim_fail_nth(f->sim, (unsigned)k, errnos[e]);
+            vfi_sim_fail_nth(f->sim, (unsigned)k, errnos[e]);
             ok = s->step(f, &err);
-            vfio_sim_fail_clear(f->sim);
+            vfi_sim_fail_clear(f->sim);
             if (ok) {
                 if (errnos[e] != EINVAL && errnos[e] != EOPNOTSUPP &&
                     errnos[e] != EADDRINUSE) {
@@ -355,14 +355,14 @@ static void run_scenario(const Scenario *s)
                 }
                 check_placement(f, s, errnos[e]);
             } else {
-                if (!g_error_matches(err, VFIO_IOMMUFD_KERNEL_ERROR, errnos[e])) {
+                if (!g_error_matches(err, VFI_KERNEL_ERROR, errnos[e])) {
                     fail_msg("%s: ioctl %" PRIu64 "/%" PRIu64 " failing with %s: got %s/%d: "
                              "%s", s->name, k, n, g_strerror(errnos[e]),
                              g_quark_to_string(err->domain), err->code, err->message);
                 }
                 g_clear_error(&err);
                 /* a failed step leaves the remembered and recorded mappings alone */
-                assert_int_equal(vfio_address_space_mapping_count(f->as), mappings);
+                assert_int_equal(vfi_address_space_mapping_count(f->as), mappings);
                 assert_int_equal(container_mappings(f), cmappings);
             }
             check_consistent(f);
@@ -389,15 +389,15 @@ static void test_failed_attach_keeps_binding(void **state)
     g_autoptr(GError) err = NULL;
     uint64_t binds;
 
-    vfio_sim_fail_next(f->sim, VFIO_SIM_OP_IOAS_ALLOC, ENOMEM);
+    vfi_sim_fail_next(f->sim, VFI_SIM_OP_IOAS_ALLOC, ENOMEM);
     assert_false(attach(f, "a0", NULL, &err));
-    assert_gerror(err, VFIO_IOMMUFD_KERNEL_ERROR, ENOMEM);
-    assert_true(vfio_device_is_bound(fdev(f, "a0")));
-    assert_int_equal(vfio_sim_live_objects(f->sim), 1);
+    assert_gerror(err, VFI_KERNEL_ERROR, ENOMEM);
+    assert_true(vfi_device_is_bound(fdev(f, "a0")));
+    assert_int_equal(vfi_sim_live_objects(f->sim), 1);
     check_consistent(f);
-    binds = vfio_sim_op_count(f->sim, VFIO_SIM_OP_DEVICE_BIND);
+    binds = vfi_sim_op_count(f->sim, VFI_SIM_OP_DEVICE_BIND);
     attach_ok(f, "a0", NULL);
-    assert_int_equal(vfio_sim_op_count(f->sim, VFIO_SIM_OP_DEVICE_BIND), binds);
+    assert_int_equal(vfi_sim_op_count(f->sim, VFI_SIM_OP_DEVICE_BIND), binds);
     check_consistent(f);
     fixture_free(f);
 }

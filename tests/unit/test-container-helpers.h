@@ -6,8 +6,8 @@
  * opened by name, plus checks that the model holds exactly the objects and
  * fds the library's lists imply.
  */
-#ifndef VFIO_IOMMUFD_TEST_CONTAINER_HELPERS_H
-#define VFIO_IOMMUFD_TEST_CONTAINER_HELPERS_H
+#ifndef VFI_TEST_CONTAINER_HELPERS_H
+#define VFI_TEST_CONTAINER_HELPERS_H
 
 #include <errno.h>
 #include <inttypes.h>
@@ -18,18 +18,18 @@
 #include "test-common.h"
 #include "vfio-iommufd/iommufd.h"
 #include "vfio-iommufd/sim.h"
-#include "vfio-iommufd/vfio-container.h"
-#include "vfio-iommufd/vfio-device.h"
+#include "vfio-iommufd/container.h"
+#include "vfio-iommufd/device.h"
 
 #define TEST_MAX_DEVS 16
 
 typedef struct Fixture {
-    VfioSim *sim;
-    IOMMUFDBackend *be;
-    VFIOAddressSpace *as;
+    VfiSim *sim;
+    VfiIommufd *be;
+    VfiAddressSpace *as;
     unsigned ndevs;
     const char *names[TEST_MAX_DEVS];   /* owned by the sim */
-    VFIODevice *devs[TEST_MAX_DEVS];
+    VfiDevice *devs[TEST_MAX_DEVS];
 } Fixture;
 
 /* A model with @topology, a backend, an address space, and every device of
@@ -42,15 +42,15 @@ static inline Fixture *fixture_new(const char *topology)
     unsigned n = 0;
 
     f->sim = test_sim_new(topology);
-    f->be = iommufd_backend_new();
+    f->be = vfi_iommufd_new();
     assert_non_null(f->be);
-    f->as = vfio_address_space_new(f);
+    f->as = vfi_address_space_new(f);
     assert_non_null(f->as);
-    names = vfio_sim_device_names(f->sim, &n);
+    names = vfi_sim_device_names(f->sim, &n);
     assert_true(n <= TEST_MAX_DEVS);
     for (unsigned i = 0; i < n; i++) {
         f->names[i] = names[i];
-        f->devs[i] = vfio_device_open_sysfs(vfio_sim_device_sysfs_path(f->sim, names[i]),
+        f->devs[i] = vfi_device_open_sysfs(vfi_sim_device_sysfs_path(f->sim, names[i]),
                                             &err);
         assert_ok(f->devs[i] != NULL, err);
     }
@@ -58,7 +58,7 @@ static inline Fixture *fixture_new(const char *topology)
     return f;
 }
 
-static inline VFIODevice *fdev(Fixture *f, const char *name)
+static inline VfiDevice *fdev(Fixture *f, const char *name)
 {
     for (unsigned i = 0; i < f->ndevs; i++) {
         if (!strcmp(f->names[i], name)) {
@@ -69,10 +69,10 @@ static inline VFIODevice *fdev(Fixture *f, const char *name)
     return NULL;
 }
 
-static inline void attach_ok(Fixture *f, const char *name, const VFIOAttachOptions *opts)
+static inline void attach_ok(Fixture *f, const char *name, const VfiAttachOptions *opts)
 {
     g_autoptr(GError) err = NULL;
-    bool ok = vfio_address_space_attach_device(f->as, f->be, fdev(f, name), opts, &err);
+    bool ok = vfi_address_space_attach_device(f->as, f->be, fdev(f, name), opts, &err);
 
     assert_ok(ok, err);
 }
@@ -80,7 +80,7 @@ static inline void attach_ok(Fixture *f, const char *name, const VFIOAttachOptio
 static inline void detach_ok(Fixture *f, const char *name)
 {
     g_autoptr(GError) err = NULL;
-    bool ok = vfio_address_space_detach_device(f->as, fdev(f, name), &err);
+    bool ok = vfi_address_space_detach_device(f->as, fdev(f, name), &err);
 
     assert_ok(ok, err);
 }
@@ -92,10 +92,10 @@ static inline unsigned expected_objects(Fixture *f)
     unsigned n = 0;
 
     for (unsigned i = 0; i < f->ndevs; i++) {
-        n += vfio_device_is_bound(f->devs[i]);
+        n += vfi_device_is_bound(f->devs[i]);
     }
-    for (unsigned i = 0; i < vfio_address_space_container_count(f->as); i++) {
-        n += 1 + vfio_container_hwpt_count(vfio_address_space_container(f->as, i));
+    for (unsigned i = 0; i < vfi_address_space_container_count(f->as); i++) {
+        n += 1 + vfi_container_hwpt_count(vfi_address_space_container(f->as, i));
     }
     return n;
 }
@@ -104,51 +104,51 @@ static inline unsigned expected_objects(Fixture *f)
  * attached pt, each HWPT's id existing, lists cross-linked. */
 static inline void check_consistent(Fixture *f)
 {
-    unsigned fds = f->ndevs + (iommufd_backend_users(f->be) ? 1 : 0);
+    unsigned fds = f->ndevs + (vfi_iommufd_users(f->be) ? 1 : 0);
     unsigned in_containers = 0;
-    int iommufd = iommufd_backend_get_fd(f->be);
+    int iommufd = vfi_iommufd_get_fd(f->be);
 
-    assert_int_equal(vfio_sim_live_objects(f->sim), expected_objects(f));
-    assert_int_equal(vfio_sim_open_fds(f->sim), fds);
-    for (unsigned i = 0; i < vfio_address_space_container_count(f->as); i++) {
-        VFIOContainer *c = vfio_address_space_container(f->as, i);
+    assert_int_equal(vfi_sim_live_objects(f->sim), expected_objects(f));
+    assert_int_equal(vfi_sim_open_fds(f->sim), fds);
+    for (unsigned i = 0; i < vfi_address_space_container_count(f->as); i++) {
+        VfiContainer *c = vfi_address_space_container(f->as, i);
 
-        assert_ptr_equal(vfio_container_get_address_space(c), f->as);
-        assert_true(vfio_sim_object_exists(f->sim, iommufd, vfio_container_get_ioas_id(c)));
-        for (unsigned j = 0; j < vfio_container_hwpt_count(c); j++) {
-            VFIOHwpt *h = vfio_container_hwpt(c, j);
+        assert_ptr_equal(vfi_container_get_address_space(c), f->as);
+        assert_true(vfi_sim_object_exists(f->sim, iommufd, vfi_container_get_ioas_id(c)));
+        for (unsigned j = 0; j < vfi_container_hwpt_count(c); j++) {
+            VfiHwpt *h = vfi_container_hwpt(c, j);
 
-            assert_ptr_equal(vfio_hwpt_get_container(h), c);
-            assert_true(vfio_sim_object_exists(f->sim, iommufd, vfio_hwpt_get_id(h)));
-            for (unsigned k = 0; k < vfio_hwpt_device_count(h); k++) {
-                assert_ptr_equal(vfio_device_get_hwpt(vfio_hwpt_device(h, k)), h);
+            assert_ptr_equal(vfi_hwpt_get_container(h), c);
+            assert_true(vfi_sim_object_exists(f->sim, iommufd, vfi_hwpt_get_id(h)));
+            for (unsigned k = 0; k < vfi_hwpt_device_count(h); k++) {
+                assert_ptr_equal(vfi_device_get_hwpt(vfi_hwpt_device(h, k)), h);
             }
         }
-        for (unsigned j = 0; j < vfio_container_device_count(c); j++) {
-            VFIODevice *d = vfio_container_device(c, j);
-            VFIOHwpt *h = vfio_device_get_hwpt(d);
+        for (unsigned j = 0; j < vfi_container_device_count(c); j++) {
+            VfiDevice *d = vfi_container_device(c, j);
+            VfiHwpt *h = vfi_device_get_hwpt(d);
 
-            assert_ptr_equal(vfio_device_get_container(d), c);
+            assert_ptr_equal(vfi_device_get_container(d), c);
             in_containers++;
-            if (vfio_device_is_mdev(d)) {
+            if (vfi_device_is_mdev(d)) {
                 assert_null(h);
             } else {
                 assert_non_null(h);
-                assert_int_equal(vfio_device_get_attached_pt(d), vfio_hwpt_get_id(h));
+                assert_int_equal(vfi_device_get_attached_pt(d), vfi_hwpt_get_id(h));
             }
         }
     }
     for (unsigned i = 0; i < f->ndevs; i++) {
-        VFIODevice *d = f->devs[i];
-        uint32_t pt = vfio_sim_device_attached_pt(f->sim, f->names[i]);
+        VfiDevice *d = f->devs[i];
+        uint32_t pt = vfi_sim_device_attached_pt(f->sim, f->names[i]);
 
-        if (vfio_device_get_container(d)) {
+        if (vfi_device_get_container(d)) {
             in_containers--;
             assert_int_not_equal(pt, 0);
-            if (vfio_device_is_mdev(d)) {
-                assert_int_equal(pt, vfio_container_get_ioas_id(vfio_device_get_container(d)));
+            if (vfi_device_is_mdev(d)) {
+                assert_int_equal(pt, vfi_container_get_ioas_id(vfi_device_get_container(d)));
             } else {
-                assert_int_equal(pt, vfio_hwpt_get_id(vfio_device_get_hwpt(d)));
+                assert_int_equal(pt, vfi_hwpt_get_id(vfi_device_get_hwpt(d)));
             }
         } else {
             assert_int_equal(pt, 0);
@@ -164,27 +164,27 @@ static inline void fixture_free(Fixture *f)
     g_autoptr(GError) err = NULL;
 
     for (unsigned i = 0; i < f->ndevs; i++) {
-        if (f->devs[i] && vfio_device_get_container(f->devs[i])) {
-            assert_ok(vfio_address_space_detach_device(f->as, f->devs[i], &err), err);
+        if (f->devs[i] && vfi_device_get_container(f->devs[i])) {
+            assert_ok(vfi_address_space_detach_device(f->as, f->devs[i], &err), err);
         }
     }
-    assert_ok(vfio_address_space_free(f->as, &err), err);
+    assert_ok(vfi_address_space_free(f->as, &err), err);
     for (unsigned i = 0; i < f->ndevs; i++) {
-        vfio_device_free(f->devs[i]);
+        vfi_device_free(f->devs[i]);
     }
-    assert_ok(iommufd_backend_free(f->be, &err), err);
+    assert_ok(vfi_iommufd_free(f->be, &err), err);
     test_sim_free_clean(f->sim);
     g_free(f);
 }
 
 /* Find the device's HWPT index in its container (creation order), -1 if none. */
-static inline int hwpt_index(VFIODevice *d)
+static inline int hwpt_index(VfiDevice *d)
 {
-    VFIOContainer *c = vfio_device_get_container(d);
-    VFIOHwpt *h = vfio_device_get_hwpt(d);
+    VfiContainer *c = vfi_device_get_container(d);
+    VfiHwpt *h = vfi_device_get_hwpt(d);
 
-    for (unsigned i = 0; c && i < vfio_container_hwpt_count(c); i++) {
-        if (vfio_container_hwpt(c, i) == h) {
+    for (unsigned i = 0; c && i < vfi_container_hwpt_count(c); i++) {
+        if (vfi_container_hwpt(c, i) == h) {
             return (int)i;
         }
     }
@@ -210,32 +210,32 @@ static inline char *shape(Fixture *f)
     g_autoptr(GPtrArray) cs = g_ptr_array_new_with_free_func(g_free);
     g_autoptr(GString) out = g_string_new("");
 
-    for (unsigned i = 0; i < vfio_address_space_container_count(f->as); i++) {
-        VFIOContainer *c = vfio_address_space_container(f->as, i);
+    for (unsigned i = 0; i < vfi_address_space_container_count(f->as); i++) {
+        VfiContainer *c = vfi_address_space_container(f->as, i);
         g_autoptr(GPtrArray) hs = g_ptr_array_new_with_free_func(g_free);
         g_autoptr(GPtrArray) mdevs = g_ptr_array_new();
         g_autoptr(GString) cstr = g_string_new("{");
 
-        for (unsigned j = 0; j < vfio_container_hwpt_count(c); j++) {
-            VFIOHwpt *h = vfio_container_hwpt(c, j);
+        for (unsigned j = 0; j < vfi_container_hwpt_count(c); j++) {
+            VfiHwpt *h = vfi_container_hwpt(c, j);
             g_autoptr(GPtrArray) names = g_ptr_array_new();
             GString *hstr = g_string_new("");
 
-            for (unsigned k = 0; k < vfio_hwpt_device_count(h); k++) {
-                g_ptr_array_add(names, (gpointer)vfio_device_get_name(vfio_hwpt_device(h, k)));
+            for (unsigned k = 0; k < vfi_hwpt_device_count(h); k++) {
+                g_ptr_array_add(names, (gpointer)vfi_device_get_name(vfi_hwpt_device(h, k)));
             }
             sort_strings(names);
-            g_string_append_printf(hstr, "%x:", vfio_hwpt_get_flags(h));
+            g_string_append_printf(hstr, "%x:", vfi_hwpt_get_flags(h));
             for (unsigned k = 0; k < names->len; k++) {
                 g_string_append_printf(hstr, "%s,", (char *)g_ptr_array_index(names, k));
             }
             g_ptr_array_add(hs, g_string_free(hstr, false));
         }
-        for (unsigned j = 0; j < vfio_container_device_count(c); j++) {
-            VFIODevice *d = vfio_container_device(c, j);
+        for (unsigned j = 0; j < vfi_container_device_count(c); j++) {
+            VfiDevice *d = vfi_container_device(c, j);
 
-            if (vfio_device_is_mdev(d)) {
-                g_ptr_array_add(mdevs, (gpointer)vfio_device_get_name(d));
+            if (vfi_device_is_mdev(d)) {
+                g_ptr_array_add(mdevs, (gpointer)vfi_device_get_name(d));
             }
         }
         sort_strings(hs);

@@ -4,11 +4,11 @@
  * test-dirty-query.c, test-dma-logging.c): a mixed topology, VMM-style
  * dirty logs and a bit-by-bit reference.
  */
-#ifndef VFIO_IOMMUFD_TEST_DIRTY_HELPERS_H
-#define VFIO_IOMMUFD_TEST_DIRTY_HELPERS_H
+#ifndef VFI_TEST_DIRTY_HELPERS_H
+#define VFI_TEST_DIRTY_HELPERS_H
 
 #include "test-container-helpers.h"
-#include "vfio-iommufd/vfio-dirty.h"
+#include "vfio-iommufd/dirty.h"
 
 #define PAGE 4096ULL
 #define MIB (1ULL << 20)
@@ -33,8 +33,8 @@ static const char dirty_topo[] =
     "[device m0]\nmdev=true\n"
     "[device ml]\nmdev=true\ndma-logging=true\n";
 
-static const VFIOAttachOptions prefer_logging = { .prefer_device_dirty_logging = true };
-static const VFIOAttachOptions opt_out = { .no_iommu_dirty_tracking = true };
+static const VfiAttachOptions prefer_logging = { .prefer_device_dirty_logging = true };
+static const VfiAttachOptions opt_out = { .no_iommu_dirty_tracking = true };
 
 /* The model never touches user memory: any non-NULL page-aligned pointer. */
 static inline void *fake_va(uint64_t iova)
@@ -46,13 +46,13 @@ static inline void map_ok(Fixture *f, uint64_t iova, uint64_t size)
 {
     g_autoptr(GError) err = NULL;
 
-    assert_ok(vfio_address_space_dma_map(f->as, iova, size, fake_va(iova), false, &err), err);
+    assert_ok(vfi_address_space_dma_map(f->as, iova, size, fake_va(iova), false, &err), err);
 }
 
 /* A VMM-style log owning its bitmap. */
-static inline VFIODirtyLog *log_new(uint64_t base, uint64_t page_size, uint64_t nr_pages)
+static inline VfiDirtyLog *log_new(uint64_t base, uint64_t page_size, uint64_t nr_pages)
 {
-    VFIODirtyLog *log = g_new0(VFIODirtyLog, 1);
+    VfiDirtyLog *log = g_new0(VfiDirtyLog, 1);
 
     log->base_iova = base;
     log->page_size = page_size;
@@ -61,7 +61,7 @@ static inline VFIODirtyLog *log_new(uint64_t base, uint64_t page_size, uint64_t 
     return log;
 }
 
-static inline void log_free(VFIODirtyLog *log)
+static inline void log_free(VfiDirtyLog *log)
 {
     if (log) {
         g_free(log->bitmap);
@@ -69,17 +69,17 @@ static inline void log_free(VFIODirtyLog *log)
     }
 }
 
-static inline void log_clear(VFIODirtyLog *log)
+static inline void log_clear(VfiDirtyLog *log)
 {
     memset(log->bitmap, 0, (log->nr_pages + 63) / 64 * 8);
 }
 
-static inline bool log_test(const VFIODirtyLog *log, uint64_t bit)
+static inline bool log_test(const VfiDirtyLog *log, uint64_t bit)
 {
     return (log->bitmap[bit / 64] >> (bit % 64)) & 1;
 }
 
-static inline uint64_t log_count(const VFIODirtyLog *log)
+static inline uint64_t log_count(const VfiDirtyLog *log)
 {
     uint64_t n = 0;
 
@@ -93,57 +93,57 @@ static inline void dma_ok(Fixture *f, const char *dev, uint64_t iova, uint64_t l
 {
     g_autoptr(GError) err = NULL;
 
-    assert_ok(vfio_sim_dma_write(f->sim, dev, iova, len, &err), err);
+    assert_ok(vfi_sim_dma_write(f->sim, dev, iova, len, &err), err);
 }
 
-static inline void hwpt_mark(Fixture *f, VFIODevice *d, uint64_t iova, uint64_t len)
+static inline void hwpt_mark(Fixture *f, VfiDevice *d, uint64_t iova, uint64_t len)
 {
     g_autoptr(GError) err = NULL;
 
-    assert_ok(vfio_sim_hwpt_mark_dirty(f->sim, iommufd_backend_get_fd(f->be),
-                                       vfio_hwpt_get_id(vfio_device_get_hwpt(d)), iova, len,
+    assert_ok(vfi_sim_hwpt_mark_dirty(f->sim, vfi_iommufd_get_fd(f->be),
+                                       vfi_hwpt_get_id(vfi_device_get_hwpt(d)), iova, len,
                                        &err), err);
 }
 
-static inline VFIOContainer *container_of_dev(Fixture *f, const char *name)
+static inline VfiContainer *container_of_dev(Fixture *f, const char *name)
 {
-    return vfio_device_get_container(fdev(f, name));
+    return vfi_device_get_container(fdev(f, name));
 }
 
 /* Whether the model has HWPT @h's dirty tracking on: a NO_CLEAR read of one
  * page succeeds when it is on and is refused with EINVAL when it is off (the
  * kernel's rule). One ioctl. */
-static inline bool model_hwpt_tracking(Fixture *f, VFIOHwpt *h)
+static inline bool model_hwpt_tracking(Fixture *f, VfiHwpt *h)
 {
-    IOMMUFDBackend *be = vfio_container_get_backend(vfio_hwpt_get_container(h));
+    VfiIommufd *be = vfi_container_get_backend(vfi_hwpt_get_container(h));
     g_autoptr(GError) err = NULL;
     uint64_t word = 0;
 
-    if (iommufd_backend_get_dirty_bitmap(be, vfio_hwpt_get_id(h), 0, PAGE, PAGE, &word,
+    if (vfi_iommufd_hwpt_get_dirty_bitmap(be, vfi_hwpt_get_id(h), 0, PAGE, PAGE, &word,
                                          IOMMU_HWPT_GET_DIRTY_BITMAP_NO_CLEAR, &err)) {
         return true;
     }
-    assert_gerror(err, VFIO_IOMMUFD_KERNEL_ERROR, EINVAL);
+    assert_gerror(err, VFI_KERNEL_ERROR, EINVAL);
     return false;
 }
 
-/* Every dirty HWPT of @c: the library's belief (vfio_hwpt_dirty_tracking_is_on)
+/* Every dirty HWPT of @c: the library's belief (vfi_hwpt_dirty_tracking_is_on)
  * is the model's state. Returns how many are on. */
-static inline unsigned check_hwpts_match_model(Fixture *f, VFIOContainer *c)
+static inline unsigned check_hwpts_match_model(Fixture *f, VfiContainer *c)
 {
     unsigned on = 0;
 
-    for (unsigned i = 0; i < vfio_container_hwpt_count(c); i++) {
-        VFIOHwpt *h = vfio_container_hwpt(c, i);
-        bool lib = vfio_hwpt_dirty_tracking_is_on(h);
+    for (unsigned i = 0; i < vfi_container_hwpt_count(c); i++) {
+        VfiHwpt *h = vfi_container_hwpt(c, i);
+        bool lib = vfi_hwpt_dirty_tracking_is_on(h);
 
-        if (!(vfio_hwpt_get_flags(h) & IOMMU_HWPT_ALLOC_DIRTY_TRACKING)) {
+        if (!(vfi_hwpt_get_flags(h) & IOMMU_HWPT_ALLOC_DIRTY_TRACKING)) {
             assert_false(lib);
             continue;
         }
         if (lib != model_hwpt_tracking(f, h)) {
             fail_msg("hwpt %u: the library believes tracking %s, the model has it %s",
-                     vfio_hwpt_get_id(h), lib ? "on" : "off", lib ? "off" : "on");
+                     vfi_hwpt_get_id(h), lib ? "on" : "off", lib ? "off" : "on");
         }
         on += lib;
     }
@@ -155,9 +155,9 @@ static inline void stop_all(Fixture *f)
 {
     g_autoptr(GError) err = NULL;
 
-    assert_ok(vfio_address_space_dirty_tracking_stop(f->as, &err), err);
-    for (unsigned i = 0; i < vfio_address_space_container_count(f->as); i++) {
-        assert_ok(vfio_container_dirty_tracking_stop(vfio_address_space_container(f->as, i),
+    assert_ok(vfi_address_space_dirty_tracking_stop(f->as, &err), err);
+    for (unsigned i = 0; i < vfi_address_space_container_count(f->as); i++) {
+        assert_ok(vfi_container_dirty_tracking_stop(vfi_address_space_container(f->as, i),
                                                      &err), err);
     }
 }

@@ -26,7 +26,7 @@ static Fixture *query_fixture(void)
     attach_ok(f, "l0", &prefer_logging);
     attach_ok(f, "ml", &prefer_logging);
     map_ok(f, 0, RAM);
-    assert_ok(vfio_address_space_dirty_tracking_start(f->as, &err), err);
+    assert_ok(vfi_address_space_dirty_tracking_start(f->as, &err), err);
     return f;
 }
 
@@ -39,8 +39,8 @@ static void query_fixture_free(Fixture *f)
 static void test_or_exact(void **state)
 {
     Fixture *f = query_fixture();
-    VFIOContainer *c = container_of_dev(f, "a0");
-    VFIODirtyLog *log = log_new(0, PAGE, RAM_PAGES);
+    VfiContainer *c = container_of_dev(f, "a0");
+    VfiDirtyLog *log = log_new(0, PAGE, RAM_PAGES);
     g_autofree bool *want = g_new0(bool, RAM_PAGES);
     static const char *const devs[] = { "a0", "b0", "l0", "ml" };
     g_autoptr(GError) err = NULL;
@@ -56,7 +56,7 @@ static void test_or_exact(void **state)
     }
     dma_ok(f, "a0", 1000 * PAGE, 3 * PAGE);
     want[1000] = want[1001] = want[1002] = true;
-    assert_ok(vfio_container_sync_dirty(c, log, &err), err);
+    assert_ok(vfi_container_sync_dirty(c, log, &err), err);
     for (uint64_t p = 0; p < RAM_PAGES; p++) {
         if (log_test(log, p) != want[p]) {
             fail_msg("page %" PRIu64 ": dirty %d, expected %d", p, log_test(log, p), want[p]);
@@ -64,7 +64,7 @@ static void test_or_exact(void **state)
     }
     /* the default read cleared every source */
     log_clear(log);
-    assert_ok(vfio_address_space_sync_dirty(f->as, log, &err), err);
+    assert_ok(vfi_address_space_sync_dirty(f->as, log, &err), err);
     assert_int_equal(log_count(log), 0);
     log_free(log);
     query_fixture_free(f);
@@ -73,8 +73,8 @@ static void test_or_exact(void **state)
 static void test_no_clear(void **state)
 {
     Fixture *f = query_fixture();
-    VFIOContainer *c = container_of_dev(f, "a0");
-    VFIODirtyLog *log = log_new(0, PAGE, RAM_PAGES);
+    VfiContainer *c = container_of_dev(f, "a0");
+    VfiDirtyLog *log = log_new(0, PAGE, RAM_PAGES);
     g_autoptr(GError) err = NULL;
     struct iommu_hwpt_get_dirty_bitmap g;
     unsigned long req;
@@ -83,7 +83,7 @@ static void test_no_clear(void **state)
     dma_ok(f, "b0", 20 * PAGE, PAGE);
     for (int round = 0; round < 3; round++) {
         log_clear(log);
-        assert_ok(vfio_container_query_dirty(c, 0, RAM, log, VFIO_DIRTY_QUERY_NO_CLEAR, &err),
+        assert_ok(vfi_container_query_dirty(c, 0, RAM, log, VFI_DIRTY_QUERY_NO_CLEAR, &err),
                   err);
         assert_int_equal(log_count(log), 2);
         assert_true(log_test(log, 10) && log_test(log, 20));
@@ -92,10 +92,10 @@ static void test_no_clear(void **state)
      * before the two device reports: check through a HWPT-only container
      * query below) */
     log_clear(log);
-    assert_ok(vfio_container_query_dirty(c, 0, RAM, log, 0, &err), err);
+    assert_ok(vfi_container_query_dirty(c, 0, RAM, log, 0, &err), err);
     assert_int_equal(log_count(log), 2);
     log_clear(log);
-    assert_ok(vfio_container_query_dirty(c, 0, RAM, log, 0, &err), err);
+    assert_ok(vfi_container_query_dirty(c, 0, RAM, log, 0, &err), err);
     assert_int_equal(log_count(log), 0);
     query_fixture_free(f);
 
@@ -104,10 +104,10 @@ static void test_no_clear(void **state)
     attach_ok(f, "a0", NULL);
     map_ok(f, 0, RAM);
     c = container_of_dev(f, "a0");
-    assert_ok(vfio_container_dirty_tracking_start(c, &err), err);
-    assert_ok(vfio_container_query_dirty(c, 8 * PAGE, 64 * PAGE, log,
-                                         VFIO_DIRTY_QUERY_NO_CLEAR, &err), err);
-    assert_int_equal(vfio_sim_last_ioctl(f->sim, &req, &g, sizeof(g)), sizeof(g));
+    assert_ok(vfi_container_dirty_tracking_start(c, &err), err);
+    assert_ok(vfi_container_query_dirty(c, 8 * PAGE, 64 * PAGE, log,
+                                         VFI_DIRTY_QUERY_NO_CLEAR, &err), err);
+    assert_int_equal(vfi_sim_last_ioctl(f->sim, &req, &g, sizeof(g)), sizeof(g));
     assert_int_equal(req, IOMMU_HWPT_GET_DIRTY_BITMAP);
     assert_int_equal(g.flags, IOMMU_HWPT_GET_DIRTY_BITMAP_NO_CLEAR);
     assert_int_equal(g.iova, 8 * PAGE);
@@ -125,16 +125,16 @@ static void test_no_clear(void **state)
 static void run_random(uint64_t page_size, unsigned iterations)
 {
     Fixture *f = query_fixture();
-    VFIOContainer *c = container_of_dev(f, "a0");
+    VfiContainer *c = container_of_dev(f, "a0");
     uint64_t npages = RAM / page_size;
-    VFIODirtyLog *log = log_new(0, page_size, npages);
-    VFIODirtyLog *drain = log_new(0, page_size, npages);
+    VfiDirtyLog *log = log_new(0, page_size, npages);
+    VfiDirtyLog *drain = log_new(0, page_size, npages);
     g_autofree uint64_t *before = g_new(uint64_t, (npages + 63) / 64);
     g_autofree bool *dirty = g_new(bool, npages);
     GRand *rand = g_rand_new_with_seed(42);
     static const char *const devs[] = { "a0", "b0", "l0", "ml" };
     g_autoptr(GError) err = NULL;
-    VFIODirtyStats st;
+    VfiDirtyStats st;
 
     for (unsigned it = 0; it < iterations; it++) {
         uint64_t first = g_rand_int_range(rand, 0, (gint32)npages);
@@ -142,7 +142,7 @@ static void run_random(uint64_t page_size, unsigned iterations)
         bool no_clear = g_rand_boolean(rand);
 
         /* empty every source */
-        assert_ok(vfio_container_sync_dirty(c, drain, &err), err);
+        assert_ok(vfi_container_sync_dirty(c, drain, &err), err);
         memset(dirty, 0, npages * sizeof(bool));
         for (unsigned k = 0; k < 40; k++) {
             uint64_t p = g_rand_int_range(rand, 0, (gint32)npages);
@@ -166,8 +166,8 @@ static void run_random(uint64_t page_size, unsigned iterations)
                              ((uint64_t)g_rand_int(rand) << 32 | g_rand_int(rand));
         }
         memcpy(before, log->bitmap, (npages + 63) / 64 * 8);
-        assert_ok(vfio_container_query_dirty(c, first * page_size, n * page_size, log,
-                                             no_clear ? VFIO_DIRTY_QUERY_NO_CLEAR : 0, &err),
+        assert_ok(vfi_container_query_dirty(c, first * page_size, n * page_size, log,
+                                             no_clear ? VFI_DIRTY_QUERY_NO_CLEAR : 0, &err),
                   err);
         for (uint64_t p = 0; p < npages; p++) {
             bool old = (before[p / 64] >> (p % 64)) & 1;
@@ -180,7 +180,7 @@ static void run_random(uint64_t page_size, unsigned iterations)
             }
         }
     }
-    vfio_container_get_dirty_stats(c, &st);
+    vfi_container_get_dirty_stats(c, &st);
     assert_true(st.zero_copy_reads > 0);
     assert_true(st.scratch_reads > 0);
     g_rand_free(rand);
@@ -200,17 +200,17 @@ static void test_sub_byte_offsets(void **state)
 static void test_log_end(void **state)
 {
     Fixture *f = query_fixture();
-    VFIOContainer *c = container_of_dev(f, "a0");
-    VFIODirtyLog *log = log_new(0, PAGE, 100);
+    VfiContainer *c = container_of_dev(f, "a0");
+    VfiDirtyLog *log = log_new(0, PAGE, 100);
     g_autoptr(GError) err = NULL;
-    VFIODirtyStats st0, st1;
+    VfiDirtyStats st0, st1;
 
     dma_ok(f, "a0", 8 * PAGE, PAGE);
     dma_ok(f, "b0", 70 * PAGE, PAGE);
     dma_ok(f, "l0", 99 * PAGE, PAGE);
-    vfio_container_get_dirty_stats(c, &st0);
-    assert_ok(vfio_container_query_dirty(c, 8 * PAGE, 92 * PAGE, log, 0, &err), err);
-    vfio_container_get_dirty_stats(c, &st1);
+    vfi_container_get_dirty_stats(c, &st0);
+    assert_ok(vfi_container_query_dirty(c, 8 * PAGE, 92 * PAGE, log, 0, &err), err);
+    vfi_container_get_dirty_stats(c, &st1);
     assert_int_equal(log_count(log), 3);
     assert_true(log_test(log, 8) && log_test(log, 70) && log_test(log, 99));
     /* the first 64 pages zero-copy, the rest through the scratch buffer */
@@ -223,9 +223,9 @@ static void test_log_end(void **state)
 static void test_holes_untouched(void **state)
 {
     Fixture *f = fixture_new(dirty_topo);
-    VFIODirtyLog *log = log_new(0, PAGE, 1024);
+    VfiDirtyLog *log = log_new(0, PAGE, 1024);
     g_autoptr(GError) err = NULL;
-    VFIOContainer *c;
+    VfiContainer *c;
     uint64_t reads;
 
     attach_ok(f, "a0", NULL);
@@ -235,15 +235,15 @@ static void test_holes_untouched(void **state)
     map_ok(f, 100 * PAGE, 3 * PAGE);
     map_ok(f, 900 * PAGE, 1100 * PAGE);
     c = container_of_dev(f, "a0");
-    assert_ok(vfio_address_space_dirty_tracking_start(f->as, &err), err);
+    assert_ok(vfi_address_space_dirty_tracking_start(f->as, &err), err);
     dma_ok(f, "a0", 16 * PAGE, PAGE);
     dma_ok(f, "b0", 102 * PAGE, PAGE);
     dma_ok(f, "a0", 1500 * PAGE, PAGE);
     memset(log->bitmap, 0xa5, 1024 / 8);
-    reads = vfio_sim_op_count(f->sim, VFIO_SIM_OP_HWPT_GET_DIRTY_BITMAP);
-    assert_ok(vfio_address_space_sync_dirty(f->as, log, &err), err);
+    reads = vfi_sim_op_count(f->sim, VFI_SIM_OP_HWPT_GET_DIRTY_BITMAP);
+    assert_ok(vfi_address_space_sync_dirty(f->as, log, &err), err);
     /* 3 ranges x 2 HWPTs, the part beyond the log not read */
-    assert_int_equal(vfio_sim_op_count(f->sim, VFIO_SIM_OP_HWPT_GET_DIRTY_BITMAP) - reads, 6);
+    assert_int_equal(vfi_sim_op_count(f->sim, VFI_SIM_OP_HWPT_GET_DIRTY_BITMAP) - reads, 6);
     for (uint64_t p = 0; p < 1024; p++) {
         bool pattern = (0xa5 >> (p % 8)) & 1;
         bool want = pattern || p == 16 || p == 102;
@@ -254,20 +254,20 @@ static void test_holes_untouched(void **state)
     }
     /* page 1500 was not read: a log covering it still finds it */
     {
-        VFIODirtyLog *big = log_new(0, PAGE, 4096);
+        VfiDirtyLog *big = log_new(0, PAGE, 4096);
 
-        assert_ok(vfio_container_sync_dirty(c, big, &err), err);
+        assert_ok(vfi_container_sync_dirty(c, big, &err), err);
         assert_int_equal(log_count(big), 1);
         assert_true(log_test(big, 1500));
         log_free(big);
     }
     /* a 2 MiB-page log: each mapped piece widened to its 2 MiB page */
     {
-        VFIODirtyLog *huge = log_new(0, 2 * MIB, 8);
+        VfiDirtyLog *huge = log_new(0, 2 * MIB, 8);
 
         dma_ok(f, "a0", 20 * PAGE, PAGE);
         dma_ok(f, "b0", 1500 * PAGE, PAGE);
-        assert_ok(vfio_container_sync_dirty(c, huge, &err), err);
+        assert_ok(vfi_container_sync_dirty(c, huge, &err), err);
         assert_int_equal(huge->bitmap[0], 0x5);   /* 2 MiB pages 0 and 2 */
         log_free(huge);
     }
@@ -276,24 +276,24 @@ static void test_holes_untouched(void **state)
     fixture_free(f);
 }
 
-static void refused(Fixture *f, VFIOContainer *c, uint64_t iova, uint64_t size,
-                    const VFIODirtyLog *log, uint32_t flags)
+static void refused(Fixture *f, VfiContainer *c, uint64_t iova, uint64_t size,
+                    const VfiDirtyLog *log, uint32_t flags)
 {
     g_autoptr(GError) err = NULL;
-    uint64_t ioctls = vfio_sim_ioctl_count(f->sim);
+    uint64_t ioctls = vfi_sim_ioctl_count(f->sim);
 
-    assert_false(vfio_container_query_dirty(c, iova, size, log, flags, &err));
-    assert_gerror(err, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_INVALID_ARGUMENT);
-    assert_int_equal(vfio_sim_ioctl_count(f->sim), ioctls);
+    assert_false(vfi_container_query_dirty(c, iova, size, log, flags, &err));
+    assert_gerror(err, VFI_ERROR, VFI_ERROR_INVALID_ARGUMENT);
+    assert_int_equal(vfi_sim_ioctl_count(f->sim), ioctls);
 }
 
 static void test_query_checks(void **state)
 {
     Fixture *f = query_fixture();
-    VFIOContainer *c = container_of_dev(f, "a0");
+    VfiContainer *c = container_of_dev(f, "a0");
     g_autoptr(GError) err = NULL;
-    VFIODirtyLog *log = log_new(0, PAGE, RAM_PAGES);
-    VFIODirtyLog bad;
+    VfiDirtyLog *log = log_new(0, PAGE, RAM_PAGES);
+    VfiDirtyLog bad;
     uint64_t ioctls;
 
     refused(f, NULL, 0, PAGE, log, 0);
@@ -328,18 +328,18 @@ static void test_query_checks(void **state)
     bad.base_iova = 8 * PAGE;                             /* below the log's base */
     refused(f, c, 0, PAGE, &bad, 0);
 
-    ioctls = vfio_sim_ioctl_count(f->sim);
-    assert_false(vfio_container_sync_dirty(NULL, log, &err));
-    assert_gerror(err, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_INVALID_ARGUMENT);
-    assert_false(vfio_address_space_sync_dirty(NULL, log, &err));
-    assert_gerror(err, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_INVALID_ARGUMENT);
+    ioctls = vfi_sim_ioctl_count(f->sim);
+    assert_false(vfi_container_sync_dirty(NULL, log, &err));
+    assert_gerror(err, VFI_ERROR, VFI_ERROR_INVALID_ARGUMENT);
+    assert_false(vfi_address_space_sync_dirty(NULL, log, &err));
+    assert_gerror(err, VFI_ERROR, VFI_ERROR_INVALID_ARGUMENT);
     bad = *log;
     bad.bitmap = NULL;
-    assert_false(vfio_address_space_sync_dirty(f->as, &bad, &err));
-    assert_gerror(err, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_INVALID_ARGUMENT);
-    assert_false(vfio_container_dma_unmap_dirty(c, 0, PAGE, log, 0x80, NULL, &err));
-    assert_gerror(err, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_INVALID_ARGUMENT);
-    assert_int_equal(vfio_sim_ioctl_count(f->sim), ioctls);
+    assert_false(vfi_address_space_sync_dirty(f->as, &bad, &err));
+    assert_gerror(err, VFI_ERROR, VFI_ERROR_INVALID_ARGUMENT);
+    assert_false(vfi_container_dma_unmap_dirty(c, 0, PAGE, log, 0x80, NULL, &err));
+    assert_gerror(err, VFI_ERROR, VFI_ERROR_INVALID_ARGUMENT);
+    assert_int_equal(vfi_sim_ioctl_count(f->sim), ioctls);
     log_free(log);
     query_fixture_free(f);
 }
@@ -355,10 +355,10 @@ static void test_steady_state_no_alloc(void **state)
 {
     Fixture *f = fixture_new(dirty_topo);
     g_autoptr(GError) err = NULL;
-    VFIODirtyLog *log = log_new(0, PAGE, RAM_PAGES);
-    VFIODirtyStats st0, st1;
+    VfiDirtyLog *log = log_new(0, PAGE, RAM_PAGES);
+    VfiDirtyStats st0, st1;
     struct mallinfo2 m0, m1;
-    VFIOContainer *c;
+    VfiContainer *c;
     uint64_t found = 0;
     bool counting = alloc_counter_available();
 
@@ -370,13 +370,13 @@ static void test_steady_state_no_alloc(void **state)
     map_ok(f, 8 * MIB + 3 * PAGE, 4 * MIB);
     map_ok(f, 16 * MIB + 5 * PAGE, 2 * MIB);
     c = container_of_dev(f, "a0");
-    assert_ok(vfio_address_space_dirty_tracking_start(f->as, &err), err);
+    assert_ok(vfi_address_space_dirty_tracking_start(f->as, &err), err);
     /* warm-up: the model makes its dirty-store chunks on first writes */
     dma_ok(f, "a0", 8 * MIB + 3 * PAGE, PAGE);
     dma_ok(f, "l0", 8 * MIB + 3 * PAGE, PAGE);
-    assert_ok(vfio_address_space_sync_dirty(f->as, log, &err), err);
+    assert_ok(vfi_address_space_sync_dirty(f->as, log, &err), err);
 
-    vfio_container_get_dirty_stats(c, &st0);
+    vfi_container_get_dirty_stats(c, &st0);
     assert_true(st0.scratch_grows >= 1);
     m0 = mallinfo2();
     if (!counting) {
@@ -394,7 +394,7 @@ static void test_steady_state_no_alloc(void **state)
         /* Every malloc-family call made by the sync (library and model) is
          * counted: there must be none. */
         alloc_counter_arm();
-        ok = vfio_address_space_sync_dirty(f->as, log, NULL);
+        ok = vfi_address_space_sync_dirty(f->as, log, NULL);
         allocs = alloc_counter_disarm();
         if (!ok) {
             fail_msg("sync round %u failed", round);
@@ -405,7 +405,7 @@ static void test_steady_state_no_alloc(void **state)
         found += log_count(log);
     }
     m1 = mallinfo2();
-    vfio_container_get_dirty_stats(c, &st1);
+    vfi_container_get_dirty_stats(c, &st1);
     assert_int_equal(found, 2000);
     assert_int_equal(st1.scratch_grows, st0.scratch_grows);
     assert_int_equal(st1.scratch_bytes, st0.scratch_bytes);

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * The public dirty reader (VFIODirtyReader) on HWPTs the caller names, as a
+ * The public dirty reader (VfiDirtyReader) on HWPTs the caller names, as a
  * VMM managing its own HWPTs (or the real-kernel suite on the mock IOMMU)
  * uses it: two HWPTs ORed exactly, NO_CLEAR then clearing reads against a
  * model of the kernel's dirty state, sub-byte log offsets against a
@@ -16,9 +16,9 @@
 
 typedef struct ReaderFixture {
     Fixture *f;
-    VFIOContainer *c;
+    VfiContainer *c;
     uint32_t hwpt_a, hwpt_b;
-    VFIODirtyReader *r;
+    VfiDirtyReader *r;
 } ReaderFixture;
 
 /* a0 and b0 in one container: two dirty HWPTs (IOMMUs a and b); [0, RAM)
@@ -32,25 +32,25 @@ static ReaderFixture *reader_fixture(void)
     attach_ok(rf->f, "a0", NULL);
     attach_ok(rf->f, "b0", NULL);
     map_ok(rf->f, 0, RAM);
-    assert_ok(vfio_address_space_dirty_tracking_start(rf->f->as, &err), err);
+    assert_ok(vfi_address_space_dirty_tracking_start(rf->f->as, &err), err);
     rf->c = container_of_dev(rf->f, "a0");
     assert_ptr_equal(container_of_dev(rf->f, "b0"), rf->c);
-    rf->hwpt_a = vfio_hwpt_get_id(vfio_device_get_hwpt(fdev(rf->f, "a0")));
-    rf->hwpt_b = vfio_hwpt_get_id(vfio_device_get_hwpt(fdev(rf->f, "b0")));
+    rf->hwpt_a = vfi_hwpt_get_id(vfi_device_get_hwpt(fdev(rf->f, "a0")));
+    rf->hwpt_b = vfi_hwpt_get_id(vfi_device_get_hwpt(fdev(rf->f, "b0")));
     assert_true(rf->hwpt_a && rf->hwpt_b && rf->hwpt_a != rf->hwpt_b);
-    rf->r = vfio_dirty_reader_new(rf->f->be);
+    rf->r = vfi_dirty_reader_new(rf->f->be);
     assert_non_null(rf->r);
-    assert_ok(vfio_dirty_reader_set_iova_alignment(
-                  rf->r, vfio_container_get_iova_alignment(rf->c), &err), err);
-    assert_ok(vfio_dirty_reader_add_hwpt(rf->r, rf->hwpt_a, &err), err);
-    assert_ok(vfio_dirty_reader_add_hwpt(rf->r, rf->hwpt_b, &err), err);
-    assert_int_equal(vfio_dirty_reader_hwpt_count(rf->r), 2);
+    assert_ok(vfi_dirty_reader_set_iova_alignment(
+                  rf->r, vfi_container_get_iova_alignment(rf->c), &err), err);
+    assert_ok(vfi_dirty_reader_add_hwpt(rf->r, rf->hwpt_a, &err), err);
+    assert_ok(vfi_dirty_reader_add_hwpt(rf->r, rf->hwpt_b, &err), err);
+    assert_int_equal(vfi_dirty_reader_hwpt_count(rf->r), 2);
     return rf;
 }
 
 static void reader_fixture_free(ReaderFixture *rf)
 {
-    vfio_dirty_reader_free(rf->r);
+    vfi_dirty_reader_free(rf->r);
     stop_all(rf->f);
     fixture_free(rf->f);
     g_free(rf);
@@ -64,10 +64,10 @@ static void mark(ReaderFixture *rf, const char *dev, uint64_t page)
 static void test_two_hwpts_ored(void **state)
 {
     ReaderFixture *rf = reader_fixture();
-    VFIODirtyLog *log = log_new(0, PAGE, RAM_PAGES);
+    VfiDirtyLog *log = log_new(0, PAGE, RAM_PAGES);
     g_autofree bool *want = g_new0(bool, RAM_PAGES);
     g_autoptr(GError) err = NULL;
-    VFIODirtyStats st0, st1;
+    VfiDirtyStats st0, st1;
 
     for (unsigned k = 0; k < 60; k++) {
         uint64_t pa = (k * 97 + 3) % RAM_PAGES, pb = (k * 61 + 5) % RAM_PAGES;
@@ -79,9 +79,9 @@ static void test_two_hwpts_ored(void **state)
     mark(rf, "a0", 777);                     /* dirty in both */
     mark(rf, "b0", 777);
     want[777] = true;
-    vfio_dirty_reader_get_stats(rf->r, &st0);
-    assert_ok(vfio_dirty_reader_query(rf->r, 0, RAM, log, 0, &err), err);
-    vfio_dirty_reader_get_stats(rf->r, &st1);
+    vfi_dirty_reader_get_stats(rf->r, &st0);
+    assert_ok(vfi_dirty_reader_query(rf->r, 0, RAM, log, 0, &err), err);
+    vfi_dirty_reader_get_stats(rf->r, &st1);
     for (uint64_t p = 0; p < RAM_PAGES; p++) {
         if (log_test(log, p) != want[p]) {
             fail_msg("page %" PRIu64 ": dirty %d, expected %d", p, log_test(log, p), want[p]);
@@ -92,10 +92,10 @@ static void test_two_hwpts_ored(void **state)
     assert_int_equal(st1.scratch_reads - st0.scratch_reads, 0);
     /* the read cleared both */
     log_clear(log);
-    assert_ok(vfio_dirty_reader_query(rf->r, 0, RAM, log, 0, &err), err);
+    assert_ok(vfi_dirty_reader_query(rf->r, 0, RAM, log, 0, &err), err);
     assert_int_equal(log_count(log), 0);
     /* the container's own reader is another one: it sees nothing either */
-    assert_ok(vfio_container_sync_dirty(rf->c, log, &err), err);
+    assert_ok(vfi_container_sync_dirty(rf->c, log, &err), err);
     assert_int_equal(log_count(log), 0);
     log_free(log);
     reader_fixture_free(rf);
@@ -104,7 +104,7 @@ static void test_two_hwpts_ored(void **state)
 static void test_no_clear_then_clear(void **state)
 {
     ReaderFixture *rf = reader_fixture();
-    VFIODirtyLog *log = log_new(0, PAGE, RAM_PAGES);
+    VfiDirtyLog *log = log_new(0, PAGE, RAM_PAGES);
     g_autoptr(GError) err = NULL;
     struct iommu_hwpt_get_dirty_bitmap g;
     unsigned long req;
@@ -114,13 +114,13 @@ static void test_no_clear_then_clear(void **state)
     mark(rf, "b0", 75);
     for (int round = 0; round < 3; round++) {
         log_clear(log);
-        assert_ok(vfio_dirty_reader_query(rf->r, 8 * PAGE, 100 * PAGE, log,
-                                          VFIO_DIRTY_QUERY_NO_CLEAR, &err), err);
+        assert_ok(vfi_dirty_reader_query(rf->r, 8 * PAGE, 100 * PAGE, log,
+                                          VFI_DIRTY_QUERY_NO_CLEAR, &err), err);
         assert_int_equal(log_count(log), 3);
         assert_true(log_test(log, 10) && log_test(log, 20) && log_test(log, 75));
     }
     /* the flag reaches the kernel, the log itself is the buffer (byte 1) */
-    assert_int_equal(vfio_sim_last_ioctl(rf->f->sim, &req, &g, sizeof(g)), sizeof(g));
+    assert_int_equal(vfi_sim_last_ioctl(rf->f->sim, &req, &g, sizeof(g)), sizeof(g));
     assert_int_equal(req, IOMMU_HWPT_GET_DIRTY_BITMAP);
     assert_int_equal(g.hwpt_id, rf->hwpt_b);
     assert_int_equal(g.flags, IOMMU_HWPT_GET_DIRTY_BITMAP_NO_CLEAR);
@@ -130,13 +130,13 @@ static void test_no_clear_then_clear(void **state)
     assert_int_equal(g.data, (uintptr_t)log->bitmap + 1);
     /* a clearing read at a sub-byte offset finds them and clears them */
     log_clear(log);
-    assert_ok(vfio_dirty_reader_query(rf->r, 3 * PAGE, 100 * PAGE, log, 0, &err), err);
-    assert_int_equal(vfio_sim_last_ioctl(rf->f->sim, &req, &g, sizeof(g)), sizeof(g));
+    assert_ok(vfi_dirty_reader_query(rf->r, 3 * PAGE, 100 * PAGE, log, 0, &err), err);
+    assert_int_equal(vfi_sim_last_ioctl(rf->f->sim, &req, &g, sizeof(g)), sizeof(g));
     assert_int_equal(g.flags, 0);
     assert_int_equal(log_count(log), 3);
     assert_true(log_test(log, 10) && log_test(log, 20) && log_test(log, 75));
     log_clear(log);
-    assert_ok(vfio_dirty_reader_query(rf->r, 0, RAM, log, VFIO_DIRTY_QUERY_NO_CLEAR, &err),
+    assert_ok(vfi_dirty_reader_query(rf->r, 0, RAM, log, VFI_DIRTY_QUERY_NO_CLEAR, &err),
               err);
     assert_int_equal(log_count(log), 0);
     log_free(log);
@@ -160,14 +160,14 @@ static void run_random(uint64_t page_size, unsigned iterations)
     g_autofree bool *dirty = g_new0(bool, npages);   /* the kernel's state, ORed */
     GRand *rand = g_rand_new_with_seed(7);
     g_autoptr(GError) err = NULL;
-    VFIODirtyStats st;
+    VfiDirtyStats st;
 
     for (unsigned it = 0; it < iterations; it++) {
         uint64_t first = g_rand_int_range(rand, 0, (gint32)npages);
         uint64_t n = 1 + g_rand_int_range(rand, 0, (gint32)MIN(npages - first, 600));
         uint64_t off = g_rand_int_range(rand, 0, 64);          /* window's log bit */
         bool no_clear = g_rand_boolean(rand);
-        VFIODirtyLog log;
+        VfiDirtyLog log;
 
         for (unsigned k = 0; k < 20; k++) {
             uint64_t p = g_rand_int_range(rand, 0, (gint32)npages);
@@ -195,8 +195,8 @@ static void run_random(uint64_t page_size, unsigned iterations)
                       ((uint64_t)g_rand_int(rand) << 32 | g_rand_int(rand));
         }
         memcpy(before, bits, words * 8);
-        assert_ok(vfio_dirty_reader_query(rf->r, first * page_size, n * page_size, &log,
-                                          no_clear ? VFIO_DIRTY_QUERY_NO_CLEAR : 0, &err),
+        assert_ok(vfi_dirty_reader_query(rf->r, first * page_size, n * page_size, &log,
+                                          no_clear ? VFI_DIRTY_QUERY_NO_CLEAR : 0, &err),
                   err);
         for (uint64_t b = 0; b < log_pages; b++) {
             bool old = (before[b / 64] >> (b % 64)) & 1;
@@ -213,7 +213,7 @@ static void run_random(uint64_t page_size, unsigned iterations)
             memset(dirty + first, 0, n * sizeof(bool));
         }
     }
-    vfio_dirty_reader_get_stats(rf->r, &st);
+    vfi_dirty_reader_get_stats(rf->r, &st);
     assert_true(st.zero_copy_reads > 0);
     assert_true(st.scratch_reads > 0);
     g_rand_free(rand);
@@ -226,16 +226,16 @@ static void test_sub_byte_offsets(void **state)
     run_random(4 * PAGE, 150);
 }
 
-static void refused(ReaderFixture *rf, VFIODirtyReader *r, uint64_t iova, uint64_t size,
-                    const VFIODirtyLog *log, uint32_t flags)
+static void refused(ReaderFixture *rf, VfiDirtyReader *r, uint64_t iova, uint64_t size,
+                    const VfiDirtyLog *log, uint32_t flags)
 {
     g_autoptr(GError) err = NULL;
-    uint64_t ioctls = vfio_sim_ioctl_count(rf->f->sim);
+    uint64_t ioctls = vfi_sim_ioctl_count(rf->f->sim);
     uint64_t first = log && log->bitmap ? log->bitmap[0] : 0;
 
-    assert_false(vfio_dirty_reader_query(r, iova, size, log, flags, &err));
-    assert_gerror(err, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_INVALID_ARGUMENT);
-    assert_int_equal(vfio_sim_ioctl_count(rf->f->sim), ioctls);
+    assert_false(vfi_dirty_reader_query(r, iova, size, log, flags, &err));
+    assert_gerror(err, VFI_ERROR, VFI_ERROR_INVALID_ARGUMENT);
+    assert_int_equal(vfi_sim_ioctl_count(rf->f->sim), ioctls);
     if (log && log->bitmap) {
         assert_int_equal(log->bitmap[0], first);
     }
@@ -244,15 +244,15 @@ static void refused(ReaderFixture *rf, VFIODirtyReader *r, uint64_t iova, uint64
 static void test_checks(void **state)
 {
     ReaderFixture *rf = reader_fixture();
-    VFIODirtyLog *log = log_new(0, PAGE, RAM_PAGES);
+    VfiDirtyLog *log = log_new(0, PAGE, RAM_PAGES);
     g_autoptr(GError) err = NULL;
-    VFIODirtyReader *empty;
-    VFIODirtyLog bad;
-    VFIODirtyStats st;
+    VfiDirtyReader *empty;
+    VfiDirtyLog bad;
+    VfiDirtyStats st;
     uint64_t ioctls;
 
     log->bitmap[0] = 0x5a;
-    assert_null(vfio_dirty_reader_new(NULL));
+    assert_null(vfi_dirty_reader_new(NULL));
     refused(rf, NULL, 0, PAGE, log, 0);
     refused(rf, rf->r, 0, PAGE, NULL, 0);
     refused(rf, rf->r, 0, 0, log, 0);                          /* size 0 */
@@ -286,53 +286,53 @@ static void test_checks(void **state)
     refused(rf, rf->r, 0, PAGE, &bad, 0);
 
     /* sources */
-    ioctls = vfio_sim_ioctl_count(rf->f->sim);
-    assert_false(vfio_dirty_reader_add_hwpt(NULL, rf->hwpt_a, &err));
-    assert_gerror(err, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_INVALID_ARGUMENT);
-    assert_false(vfio_dirty_reader_add_hwpt(rf->r, 0, &err));
-    assert_gerror(err, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_INVALID_ARGUMENT);
-    assert_false(vfio_dirty_reader_add_hwpt(rf->r, rf->hwpt_b, &err));   /* twice */
-    assert_gerror(err, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_INVALID_ARGUMENT);
-    assert_false(vfio_dirty_reader_remove_hwpt(rf->r, 999, &err));
-    assert_gerror(err, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_NOT_FOUND);
-    assert_false(vfio_dirty_reader_remove_hwpt(NULL, rf->hwpt_a, &err));
-    assert_gerror(err, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_INVALID_ARGUMENT);
-    assert_false(vfio_dirty_reader_set_iova_alignment(rf->r, 0, &err));
-    assert_gerror(err, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_INVALID_ARGUMENT);
-    assert_false(vfio_dirty_reader_set_iova_alignment(rf->r, 3 * PAGE, &err));
-    assert_gerror(err, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_INVALID_ARGUMENT);
-    assert_false(vfio_dirty_reader_set_iova_alignment(NULL, PAGE, &err));
-    assert_gerror(err, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_INVALID_ARGUMENT);
-    assert_int_equal(vfio_dirty_reader_hwpt_count(rf->r), 2);
-    assert_int_equal(vfio_dirty_reader_hwpt_count(NULL), 0);
-    vfio_dirty_reader_get_stats(NULL, &st);
+    ioctls = vfi_sim_ioctl_count(rf->f->sim);
+    assert_false(vfi_dirty_reader_add_hwpt(NULL, rf->hwpt_a, &err));
+    assert_gerror(err, VFI_ERROR, VFI_ERROR_INVALID_ARGUMENT);
+    assert_false(vfi_dirty_reader_add_hwpt(rf->r, 0, &err));
+    assert_gerror(err, VFI_ERROR, VFI_ERROR_INVALID_ARGUMENT);
+    assert_false(vfi_dirty_reader_add_hwpt(rf->r, rf->hwpt_b, &err));   /* twice */
+    assert_gerror(err, VFI_ERROR, VFI_ERROR_INVALID_ARGUMENT);
+    assert_false(vfi_dirty_reader_remove_hwpt(rf->r, 999, &err));
+    assert_gerror(err, VFI_ERROR, VFI_ERROR_NOT_FOUND);
+    assert_false(vfi_dirty_reader_remove_hwpt(NULL, rf->hwpt_a, &err));
+    assert_gerror(err, VFI_ERROR, VFI_ERROR_INVALID_ARGUMENT);
+    assert_false(vfi_dirty_reader_set_iova_alignment(rf->r, 0, &err));
+    assert_gerror(err, VFI_ERROR, VFI_ERROR_INVALID_ARGUMENT);
+    assert_false(vfi_dirty_reader_set_iova_alignment(rf->r, 3 * PAGE, &err));
+    assert_gerror(err, VFI_ERROR, VFI_ERROR_INVALID_ARGUMENT);
+    assert_false(vfi_dirty_reader_set_iova_alignment(NULL, PAGE, &err));
+    assert_gerror(err, VFI_ERROR, VFI_ERROR_INVALID_ARGUMENT);
+    assert_int_equal(vfi_dirty_reader_hwpt_count(rf->r), 2);
+    assert_int_equal(vfi_dirty_reader_hwpt_count(NULL), 0);
+    vfi_dirty_reader_get_stats(NULL, &st);
     assert_int_equal(st.zero_copy_reads + st.scratch_reads + st.scratch_grows, 0);
-    vfio_dirty_reader_free(NULL);
-    assert_int_equal(vfio_sim_ioctl_count(rf->f->sim), ioctls);
+    vfi_dirty_reader_free(NULL);
+    assert_int_equal(vfi_sim_ioctl_count(rf->f->sim), ioctls);
 
     /* without an alignment set, a page size below the IOAS's is the kernel's
      * to check; with no source, a valid query reads nothing */
-    empty = vfio_dirty_reader_new(rf->f->be);
+    empty = vfi_dirty_reader_new(rf->f->be);
     bad = *log;
     bad.page_size = PAGE / 2;
     bad.nr_pages = 2 * RAM_PAGES;
-    assert_ok(vfio_dirty_reader_query(empty, 0, PAGE, &bad, 0, &err), err);
-    assert_int_equal(vfio_sim_ioctl_count(rf->f->sim), ioctls);
+    assert_ok(vfi_dirty_reader_query(empty, 0, PAGE, &bad, 0, &err), err);
+    assert_int_equal(vfi_sim_ioctl_count(rf->f->sim), ioctls);
     /* an unknown HWPT: the kernel's ENOENT, naming it */
-    assert_ok(vfio_dirty_reader_add_hwpt(empty, 999, &err), err);
-    assert_false(vfio_dirty_reader_query(empty, 0, PAGE, log, 0, &err));
+    assert_ok(vfi_dirty_reader_add_hwpt(empty, 999, &err), err);
+    assert_false(vfi_dirty_reader_query(empty, 0, PAGE, log, 0, &err));
     assert_non_null(err);
     assert_non_null(strstr(err->message, "hwpt 999"));
-    assert_gerror(err, VFIO_IOMMUFD_KERNEL_ERROR, ENOENT);
-    vfio_dirty_reader_free(empty);
+    assert_gerror(err, VFI_KERNEL_ERROR, ENOENT);
+    vfi_dirty_reader_free(empty);
 
     /* removing a source: only the other is read */
     mark(rf, "a0", 1);
     mark(rf, "b0", 2);
-    assert_ok(vfio_dirty_reader_remove_hwpt(rf->r, rf->hwpt_a, &err), err);
-    assert_int_equal(vfio_dirty_reader_hwpt_count(rf->r), 1);
+    assert_ok(vfi_dirty_reader_remove_hwpt(rf->r, rf->hwpt_a, &err), err);
+    assert_int_equal(vfi_dirty_reader_hwpt_count(rf->r), 1);
     log_clear(log);
-    assert_ok(vfio_dirty_reader_query(rf->r, 0, RAM, log, 0, &err), err);
+    assert_ok(vfi_dirty_reader_query(rf->r, 0, RAM, log, 0, &err), err);
     assert_int_equal(log_count(log), 1);
     assert_true(log_test(log, 2));
     log_free(log);
@@ -344,21 +344,21 @@ static void test_checks(void **state)
 static void test_error_keeps_bits(void **state)
 {
     ReaderFixture *rf = reader_fixture();
-    VFIODirtyLog *log = log_new(0, PAGE, RAM_PAGES);
+    VfiDirtyLog *log = log_new(0, PAGE, RAM_PAGES);
     g_autoptr(GError) err = NULL;
 
     for (unsigned start = 0; start <= 3; start += 3) {
         mark(rf, "a0", 40);
         mark(rf, "b0", 50);
         log_clear(log);
-        vfio_sim_fail_nth(rf->f->sim, 2, EIO);
-        assert_false(vfio_dirty_reader_query(rf->r, start * PAGE, 64 * PAGE, log, 0, &err));
-        assert_gerror(err, VFIO_IOMMUFD_KERNEL_ERROR, EIO);
+        vfi_sim_fail_nth(rf->f->sim, 2, EIO);
+        assert_false(vfi_dirty_reader_query(rf->r, start * PAGE, 64 * PAGE, log, 0, &err));
+        assert_gerror(err, VFI_KERNEL_ERROR, EIO);
         assert_int_equal(log_count(log), 1);
         assert_true(log_test(log, 40));
         /* b's bit is still in the kernel */
         log_clear(log);
-        assert_ok(vfio_dirty_reader_query(rf->r, 0, RAM, log, 0, &err), err);
+        assert_ok(vfi_dirty_reader_query(rf->r, 0, RAM, log, 0, &err), err);
         assert_int_equal(log_count(log), 1);
         assert_true(log_test(log, 50));
     }
@@ -371,16 +371,16 @@ static void test_error_keeps_bits(void **state)
 static void test_steady_state_no_alloc(void **state)
 {
     ReaderFixture *rf = reader_fixture();
-    VFIODirtyLog *log = log_new(0, PAGE, RAM_PAGES);
+    VfiDirtyLog *log = log_new(0, PAGE, RAM_PAGES);
     g_autoptr(GError) err = NULL;
-    VFIODirtyStats st0, st1;
+    VfiDirtyStats st0, st1;
     uint64_t found = 0;
     bool counting = alloc_counter_available();
 
     /* warm-up: the scratch buffer for the largest sub-byte window */
     mark(rf, "a0", 100);
-    assert_ok(vfio_dirty_reader_query(rf->r, 5 * PAGE, 1024 * PAGE, log, 0, &err), err);
-    vfio_dirty_reader_get_stats(rf->r, &st0);
+    assert_ok(vfi_dirty_reader_query(rf->r, 5 * PAGE, 1024 * PAGE, log, 0, &err), err);
+    vfi_dirty_reader_get_stats(rf->r, &st0);
     assert_int_equal(st0.scratch_grows, 1);
     assert_int_equal(st0.scratch_bytes, 1024 / 8);
     if (!counting) {
@@ -397,8 +397,8 @@ static void test_steady_state_no_alloc(void **state)
         mark(rf, "b0", pb);
         log_clear(log);
         alloc_counter_arm();
-        ok = vfio_dirty_reader_query(rf->r, 5 * PAGE, 1000 * PAGE, log, 0, NULL) &&
-             vfio_dirty_reader_query(rf->r, 1024 * PAGE, 1000 * PAGE, log, 0, NULL);
+        ok = vfi_dirty_reader_query(rf->r, 5 * PAGE, 1000 * PAGE, log, 0, NULL) &&
+             vfi_dirty_reader_query(rf->r, 1024 * PAGE, 1000 * PAGE, log, 0, NULL);
         allocs = alloc_counter_disarm();
         if (!ok) {
             fail_msg("round %u failed", round);
@@ -411,7 +411,7 @@ static void test_steady_state_no_alloc(void **state)
         }
         found += log_count(log);
     }
-    vfio_dirty_reader_get_stats(rf->r, &st1);
+    vfi_dirty_reader_get_stats(rf->r, &st1);
     assert_int_equal(found, 2000);
     assert_int_equal(st1.scratch_grows, st0.scratch_grows);
     assert_int_equal(st1.scratch_bytes, st0.scratch_bytes);

@@ -20,7 +20,7 @@ static Fixture *mixed_fixture(void)
     attach_ok(f, "l0", &prefer_logging);
     attach_ok(f, "ml", &prefer_logging);
     map_ok(f, 0, 16 * MIB);
-    assert_int_equal(vfio_address_space_container_count(f->as), 1);
+    assert_int_equal(vfi_address_space_container_count(f->as), 1);
     return f;
 }
 
@@ -31,8 +31,8 @@ static void assert_all_tracking(Fixture *f, bool on)
 {
     static const char *const devs[] = { "a0", "b0", "l0", "ml" };
     g_autoptr(GError) err = NULL;
-    VFIODirtyLog *log = log_new(0, PAGE, 16 * MIB / PAGE);
-    VFIOContainer *c = container_of_dev(f, "a0");
+    VfiDirtyLog *log = log_new(0, PAGE, 16 * MIB / PAGE);
+    VfiContainer *c = container_of_dev(f, "a0");
     uint64_t ioctls;
 
     assert_int_equal(check_hwpts_match_model(f, c), on ? 2 : 0);
@@ -40,72 +40,72 @@ static void assert_all_tracking(Fixture *f, bool on)
         dma_ok(f, devs[i], (i * 5 + 1) * PAGE, PAGE);
     }
     if (!on) {
-        ioctls = vfio_sim_ioctl_count(f->sim);
-        assert_false(vfio_container_sync_dirty(c, log, &err));
-        assert_gerror(err, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_WRONG_STATE);
-        assert_int_equal(vfio_sim_ioctl_count(f->sim), ioctls);
+        ioctls = vfi_sim_ioctl_count(f->sim);
+        assert_false(vfi_container_sync_dirty(c, log, &err));
+        assert_gerror(err, VFI_ERROR, VFI_ERROR_WRONG_STATE);
+        assert_int_equal(vfi_sim_ioctl_count(f->sim), ioctls);
         assert_int_equal(log_count(log), 0);
-        assert_false(vfio_device_dma_logging_active(fdev(f, "l0")));
-        assert_false(vfio_device_dma_logging_active(fdev(f, "ml")));
+        assert_false(vfi_device_dma_logging_active(fdev(f, "l0")));
+        assert_false(vfi_device_dma_logging_active(fdev(f, "ml")));
         log_free(log);
         return;
     }
-    assert_ok(vfio_container_sync_dirty(c, log, &err), err);
+    assert_ok(vfi_container_sync_dirty(c, log, &err), err);
     for (unsigned i = 0; i < G_N_ELEMENTS(devs); i++) {
         if (log_test(log, i * 5 + 1) != on) {
             fail_msg("device %s: page %u dirty %d, tracking expected %d", devs[i], i * 5 + 1,
                      log_test(log, i * 5 + 1), on);
         }
     }
-    assert_int_equal(vfio_device_dma_logging_active(fdev(f, "l0")), on);
-    assert_int_equal(vfio_device_dma_logging_active(fdev(f, "ml")), on);
+    assert_int_equal(vfi_device_dma_logging_active(fdev(f, "l0")), on);
+    assert_int_equal(vfi_device_dma_logging_active(fdev(f, "ml")), on);
     log_free(log);
 }
 
 static void test_start_stop_twice(void **state)
 {
     Fixture *f = mixed_fixture();
-    VFIOContainer *c = container_of_dev(f, "a0");
+    VfiContainer *c = container_of_dev(f, "a0");
     g_autoptr(GError) err = NULL;
     struct iommu_hwpt_set_dirty_tracking arg;
     uint64_t sets, feats, ioctls;
     unsigned long req;
 
-    assert_false(vfio_container_dirty_tracking_is_active(c));
-    sets = vfio_sim_op_count(f->sim, VFIO_SIM_OP_HWPT_SET_DIRTY_TRACKING);
-    feats = vfio_sim_op_count(f->sim, VFIO_SIM_OP_DEVICE_FEATURE);
-    assert_ok(vfio_container_dirty_tracking_start(c, &err), err);
-    assert_true(vfio_container_dirty_tracking_is_active(c));
+    assert_false(vfi_container_dirty_tracking_is_active(c));
+    sets = vfi_sim_op_count(f->sim, VFI_SIM_OP_HWPT_SET_DIRTY_TRACKING);
+    feats = vfi_sim_op_count(f->sim, VFI_SIM_OP_DEVICE_FEATURE);
+    assert_ok(vfi_container_dirty_tracking_start(c, &err), err);
+    assert_true(vfi_container_dirty_tracking_is_active(c));
     /* two dirty HWPTs (a, b); two logging devices */
-    assert_int_equal(vfio_sim_op_count(f->sim, VFIO_SIM_OP_HWPT_SET_DIRTY_TRACKING) - sets, 2);
-    assert_int_equal(vfio_sim_op_count(f->sim, VFIO_SIM_OP_DEVICE_FEATURE) - feats, 2);
+    assert_int_equal(vfi_sim_op_count(f->sim, VFI_SIM_OP_HWPT_SET_DIRTY_TRACKING) - sets, 2);
+    assert_int_equal(vfi_sim_op_count(f->sim, VFI_SIM_OP_DEVICE_FEATURE) - feats, 2);
     assert_all_tracking(f, true);
 
-    ioctls = vfio_sim_ioctl_count(f->sim);
-    assert_ok(vfio_container_dirty_tracking_start(c, &err), err);
-    assert_ok(vfio_address_space_dirty_tracking_start(f->as, &err), err);
-    assert_int_equal(vfio_sim_ioctl_count(f->sim), ioctls);
+    ioctls = vfi_sim_ioctl_count(f->sim);
+    assert_ok(vfi_container_dirty_tracking_start(c, &err), err);
+    assert_ok(vfi_address_space_dirty_tracking_start(f->as, &err), err);
+    assert_int_equal(vfi_sim_ioctl_count(f->sim), ioctls);
 
-    assert_ok(vfio_address_space_dirty_tracking_stop(f->as, &err), err);
-    assert_false(vfio_container_dirty_tracking_is_active(c));
-    assert_false(vfio_address_space_dirty_tracking_is_active(f->as));
-    ioctls = vfio_sim_ioctl_count(f->sim);
+    assert_ok(vfi_address_space_dirty_tracking_stop(f->as, &err), err);
+    assert_false(vfi_container_dirty_tracking_is_active(c));
+    assert_false(vfi_address_space_dirty_tracking_is_active(f->as));
+    ioctls = vfi_sim_ioctl_count(f->sim);
     /* the last one was a SET_DIRTY_TRACKING disable of a dirty HWPT */
-    assert_int_equal(vfio_sim_last_ioctl(f->sim, &req, &arg, sizeof(arg)), sizeof(arg));
+    assert_int_equal(vfi_sim_last_ioctl(f->sim, &req, &arg, sizeof(arg)), sizeof(arg));
     assert_int_equal(req, IOMMU_HWPT_SET_DIRTY_TRACKING);
     assert_int_equal(arg.flags, 0);
-    assert_int_equal(arg.hwpt_id, vfio_hwpt_get_id(vfio_device_get_hwpt(fdev(f, "b0"))));
-    assert_ok(vfio_container_dirty_tracking_stop(c, &err), err);
-    assert_ok(vfio_address_space_dirty_tracking_stop(f->as, &err), err);
-    assert_int_equal(vfio_sim_ioctl_count(f->sim), ioctls);
+    assert_int_equal(arg.hwpt_id, vfi_hwpt_get_id(vfi_device_get_hwpt(fdev(f, "b0"))));
+    assert_ok(vfi_container_dirty_tracking_stop(c, &err), err);
+    assert_ok(vfi_address_space_dirty_tracking_stop(f->as, &err), err);
+    assert_int_equal(vfi_sim_ioctl_count(f->sim), ioctls);
     assert_all_tracking(f, false);
 
     /* NULLs */
-    assert_false(vfio_container_dirty_tracking_start(NULL, &err));
-    assert_gerror(err, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_INVALID_ARGUMENT);
-    assert_false(vfio_address_space_dirty_tracking_stop(NULL, &err));
-    assert_gerror(err, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_INVALID_ARGUMENT);
-    assert_false(vfio_container_dirty_tracking_is_active(NULL));
+    assert_false(vfi_container_dirty_tracking_start(NULL, &err));
+    assert_gerror(err, VFI_ERROR, VFI_ERROR_INVALID_ARGUMENT);
+    assert_false(vfi_address_space_dirty_tracking_stop(NULL, &err));
+    assert_gerror(err, VFI_ERROR, VFI_ERROR_INVALID_ARGUMENT);
+    assert_false(vfi_container_dirty_tracking_is_active(NULL));
     fixture_free(f);
 }
 
@@ -118,15 +118,15 @@ static void run_fault(bool stop, bool whole_as)
     g_autoptr(GError) err = NULL;
     uint64_t n, before;
     Fixture *f = mixed_fixture();
-    VFIOContainer *c = container_of_dev(f, "a0");
+    VfiContainer *c = container_of_dev(f, "a0");
 
     if (stop) {
-        assert_ok(vfio_container_dirty_tracking_start(c, &err), err);
+        assert_ok(vfi_container_dirty_tracking_start(c, &err), err);
     }
-    before = vfio_sim_ioctl_count(f->sim);
-    assert_ok(stop ? vfio_container_dirty_tracking_stop(c, &err)
-                   : vfio_container_dirty_tracking_start(c, &err), err);
-    n = vfio_sim_ioctl_count(f->sim) - before;
+    before = vfi_sim_ioctl_count(f->sim);
+    assert_ok(stop ? vfi_container_dirty_tracking_stop(c, &err)
+                   : vfi_container_dirty_tracking_start(c, &err), err);
+    n = vfi_sim_ioctl_count(f->sim) - before;
     assert_int_equal(n, 4);
     stop_all(f);
     fixture_free(f);
@@ -138,19 +138,19 @@ static void run_fault(bool stop, bool whole_as)
             f = mixed_fixture();
             c = container_of_dev(f, "a0");
             if (stop) {
-                assert_ok(vfio_address_space_dirty_tracking_start(f->as, &err), err);
+                assert_ok(vfi_address_space_dirty_tracking_start(f->as, &err), err);
             }
-            vfio_sim_fail_nth(f->sim, (unsigned)k, fault_errnos[e]);
+            vfi_sim_fail_nth(f->sim, (unsigned)k, fault_errnos[e]);
             if (whole_as) {
-                ok = stop ? vfio_address_space_dirty_tracking_stop(f->as, &err)
-                          : vfio_address_space_dirty_tracking_start(f->as, &err);
+                ok = stop ? vfi_address_space_dirty_tracking_stop(f->as, &err)
+                          : vfi_address_space_dirty_tracking_start(f->as, &err);
             } else {
-                ok = stop ? vfio_container_dirty_tracking_stop(c, &err)
-                          : vfio_container_dirty_tracking_start(c, &err);
+                ok = stop ? vfi_container_dirty_tracking_stop(c, &err)
+                          : vfi_container_dirty_tracking_start(c, &err);
             }
-            vfio_sim_fail_clear(f->sim);
+            vfi_sim_fail_clear(f->sim);
             assert_false(ok);
-            if (!g_error_matches(err, VFIO_IOMMUFD_KERNEL_ERROR, fault_errnos[e])) {
+            if (!g_error_matches(err, VFI_KERNEL_ERROR, fault_errnos[e])) {
                 fail_msg("ioctl %" PRIu64 " failing with %s: got %s", k,
                          g_strerror(fault_errnos[e]), err->message);
             }
@@ -160,9 +160,9 @@ static void run_fault(bool stop, bool whole_as)
             }
             g_clear_error(&err);
             /* back to the former state, all of it */
-            assert_int_equal(vfio_container_dirty_tracking_is_active(c), stop);
+            assert_int_equal(vfi_container_dirty_tracking_is_active(c), stop);
             /* (stop cases started through the address space) */
-            assert_int_equal(vfio_address_space_dirty_tracking_is_active(f->as), stop);
+            assert_int_equal(vfi_address_space_dirty_tracking_is_active(f->as), stop);
             assert_all_tracking(f, stop);
             check_consistent(f);
             stop_all(f);
@@ -188,94 +188,94 @@ static void test_stop_rollback(void **state)
 static void test_address_space_rollback(void **state)
 {
     Fixture *f = fixture_new(dirty_topo);
-    IOMMUFDBackend *be2 = iommufd_backend_new();
+    VfiIommufd *be2 = vfi_iommufd_new();
     g_autoptr(GError) err = NULL;
-    VFIOContainer *c1, *c2;
+    VfiContainer *c1, *c2;
 
     attach_ok(f, "a0", NULL);
-    assert_ok(vfio_address_space_attach_device(f->as, be2, fdev(f, "b0"), NULL, &err), err);
-    assert_int_equal(vfio_address_space_container_count(f->as), 2);
+    assert_ok(vfi_address_space_attach_device(f->as, be2, fdev(f, "b0"), NULL, &err), err);
+    assert_int_equal(vfi_address_space_container_count(f->as), 2);
     c1 = container_of_dev(f, "a0");
     c2 = container_of_dev(f, "b0");
-    vfio_sim_fail_nth(f->sim, 2, ENOMEM);
-    assert_false(vfio_address_space_dirty_tracking_start(f->as, &err));
-    assert_gerror(err, VFIO_IOMMUFD_KERNEL_ERROR, ENOMEM);
-    assert_false(vfio_container_dirty_tracking_is_active(c1));
-    assert_false(vfio_container_dirty_tracking_is_active(c2));
-    assert_false(vfio_address_space_dirty_tracking_is_active(f->as));
+    vfi_sim_fail_nth(f->sim, 2, ENOMEM);
+    assert_false(vfi_address_space_dirty_tracking_start(f->as, &err));
+    assert_gerror(err, VFI_KERNEL_ERROR, ENOMEM);
+    assert_false(vfi_container_dirty_tracking_is_active(c1));
+    assert_false(vfi_container_dirty_tracking_is_active(c2));
+    assert_false(vfi_address_space_dirty_tracking_is_active(f->as));
     /* three SET ioctls more: c1 on, c2 fails, c1 off; then a clean start is 2 */
-    assert_ok(vfio_address_space_dirty_tracking_start(f->as, &err), err);
-    assert_true(vfio_container_dirty_tracking_is_active(c1));
-    assert_true(vfio_container_dirty_tracking_is_active(c2));
+    assert_ok(vfi_address_space_dirty_tracking_start(f->as, &err), err);
+    assert_true(vfi_container_dirty_tracking_is_active(c1));
+    assert_true(vfi_container_dirty_tracking_is_active(c2));
     /* a device attached later in a new container (third backend would be
      * needed): a0's sibling a1 joins c1 and its HWPT is on already */
     attach_ok(f, "a1", NULL);
     stop_all(f);
-    assert_ok(vfio_address_space_detach_device(f->as, fdev(f, "b0"), &err), err);
+    assert_ok(vfi_address_space_detach_device(f->as, fdev(f, "b0"), &err), err);
     fixture_free(f);
-    assert_ok(iommufd_backend_free(be2, &err), err);
+    assert_ok(vfi_iommufd_free(be2, &err), err);
 }
 
 /* Devices attached while tracking is on are brought into it. */
 static void test_attach_while_tracking(void **state)
 {
     Fixture *f = fixture_new(dirty_topo);
-    IOMMUFDBackend *be2 = iommufd_backend_new();
+    VfiIommufd *be2 = vfi_iommufd_new();
     g_autoptr(GError) err = NULL;
-    VFIODirtyLog *log = log_new(0, PAGE, 16 * MIB / PAGE);
+    VfiDirtyLog *log = log_new(0, PAGE, 16 * MIB / PAGE);
     uint64_t sets, ioctls, n;
-    VFIOContainer *c, *c2;
+    VfiContainer *c, *c2;
     unsigned objects;
 
     attach_ok(f, "a0", NULL);
     map_ok(f, 0, 16 * MIB);
-    assert_ok(vfio_address_space_dirty_tracking_start(f->as, &err), err);
+    assert_ok(vfi_address_space_dirty_tracking_start(f->as, &err), err);
     c = container_of_dev(f, "a0");
 
     /* a new dirty HWPT (IOMMU b) is switched on */
-    sets = vfio_sim_op_count(f->sim, VFIO_SIM_OP_HWPT_SET_DIRTY_TRACKING);
+    sets = vfi_sim_op_count(f->sim, VFI_SIM_OP_HWPT_SET_DIRTY_TRACKING);
     attach_ok(f, "b0", NULL);
-    assert_int_equal(vfio_sim_op_count(f->sim, VFIO_SIM_OP_HWPT_SET_DIRTY_TRACKING) - sets, 1);
+    assert_int_equal(vfi_sim_op_count(f->sim, VFI_SIM_OP_HWPT_SET_DIRTY_TRACKING) - sets, 1);
     /* joining a HWPT already on costs nothing */
     attach_ok(f, "a1", NULL);
-    assert_int_equal(vfio_sim_op_count(f->sim, VFIO_SIM_OP_HWPT_SET_DIRTY_TRACKING) - sets, 1);
+    assert_int_equal(vfi_sim_op_count(f->sim, VFI_SIM_OP_HWPT_SET_DIRTY_TRACKING) - sets, 1);
     /* a logging device starts logging */
     attach_ok(f, "l0", &prefer_logging);
-    assert_true(vfio_device_dma_logging_active(fdev(f, "l0")));
+    assert_true(vfi_device_dma_logging_active(fdev(f, "l0")));
     dma_ok(f, "b0", 3 * PAGE, PAGE);
     dma_ok(f, "l0", 4 * PAGE, PAGE);
-    assert_ok(vfio_container_sync_dirty(c, log, &err), err);
+    assert_ok(vfi_container_sync_dirty(c, log, &err), err);
     assert_true(log_test(log, 3) && log_test(log, 4));
     assert_int_equal(log_count(log), 2);
 
     /* a new container (another backend) starts tracking too */
-    assert_ok(vfio_address_space_attach_device(f->as, be2, fdev(f, "n0"), NULL, &err), err);
+    assert_ok(vfi_address_space_attach_device(f->as, be2, fdev(f, "n0"), NULL, &err), err);
     c2 = container_of_dev(f, "n0");
     assert_ptr_not_equal(c, c2);
-    assert_true(vfio_container_dirty_tracking_is_active(c2));
+    assert_true(vfi_container_dirty_tracking_is_active(c2));
 
     /* the catch-up fails at its last ioctl: the attach fails, nothing left */
-    ioctls = vfio_sim_ioctl_count(f->sim);
+    ioctls = vfi_sim_ioctl_count(f->sim);
     attach_ok(f, "l1", &prefer_logging);
-    n = vfio_sim_ioctl_count(f->sim) - ioctls;
-    assert_true(vfio_device_dma_logging_active(fdev(f, "l1")));
-    assert_ok(vfio_container_dirty_tracking_stop(c, &err), err);
+    n = vfi_sim_ioctl_count(f->sim) - ioctls;
+    assert_true(vfi_device_dma_logging_active(fdev(f, "l1")));
+    assert_ok(vfi_container_dirty_tracking_stop(c, &err), err);
     detach_ok(f, "l1");
-    assert_ok(vfio_container_dirty_tracking_start(c, &err), err);
-    objects = vfio_sim_live_objects(f->sim);    /* l1 stays bound */
-    vfio_sim_fail_nth(f->sim, (unsigned)(n - 1), EIO);  /* the DMA_LOGGING_START */
-    assert_false(vfio_address_space_attach_device(f->as, f->be, fdev(f, "l1"),
+    assert_ok(vfi_container_dirty_tracking_start(c, &err), err);
+    objects = vfi_sim_live_objects(f->sim);    /* l1 stays bound */
+    vfi_sim_fail_nth(f->sim, (unsigned)(n - 1), EIO);  /* the DMA_LOGGING_START */
+    assert_false(vfi_address_space_attach_device(f->as, f->be, fdev(f, "l1"),
                                                   &prefer_logging, &err));
-    vfio_sim_fail_clear(f->sim);
-    assert_gerror(err, VFIO_IOMMUFD_KERNEL_ERROR, EIO);
-    assert_null(vfio_device_get_container(fdev(f, "l1")));
-    assert_int_equal(vfio_sim_live_objects(f->sim), objects);
+    vfi_sim_fail_clear(f->sim);
+    assert_gerror(err, VFI_KERNEL_ERROR, EIO);
+    assert_null(vfi_device_get_container(fdev(f, "l1")));
+    assert_int_equal(vfi_sim_live_objects(f->sim), objects);
 
     stop_all(f);
-    assert_ok(vfio_address_space_detach_device(f->as, fdev(f, "n0"), &err), err);
+    assert_ok(vfi_address_space_detach_device(f->as, fdev(f, "n0"), &err), err);
     log_free(log);
     fixture_free(f);
-    assert_ok(iommufd_backend_free(be2, &err), err);
+    assert_ok(vfi_iommufd_free(be2, &err), err);
 }
 
 static void test_detach_while_tracking(void **state)
@@ -285,13 +285,13 @@ static void test_detach_while_tracking(void **state)
     uint64_t ioctls;
 
     attach_ok(f, "m0", NULL);
-    assert_ok(vfio_address_space_dirty_tracking_start(f->as, &err), err);
-    ioctls = vfio_sim_ioctl_count(f->sim);
-    assert_false(vfio_address_space_detach_device(f->as, fdev(f, "a0"), &err));
-    assert_gerror(err, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_WRONG_STATE);
-    assert_false(vfio_address_space_detach_device(f->as, fdev(f, "l0"), &err));
-    assert_gerror(err, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_WRONG_STATE);
-    assert_int_equal(vfio_sim_ioctl_count(f->sim), ioctls);
+    assert_ok(vfi_address_space_dirty_tracking_start(f->as, &err), err);
+    ioctls = vfi_sim_ioctl_count(f->sim);
+    assert_false(vfi_address_space_detach_device(f->as, fdev(f, "a0"), &err));
+    assert_gerror(err, VFI_ERROR, VFI_ERROR_WRONG_STATE);
+    assert_false(vfi_address_space_detach_device(f->as, fdev(f, "l0"), &err));
+    assert_gerror(err, VFI_ERROR, VFI_ERROR_WRONG_STATE);
+    assert_int_equal(vfi_sim_ioctl_count(f->sim), ioctls);
     /* untracked devices may leave */
     detach_ok(f, "m0");
     detach_ok(f, "n0");
@@ -300,17 +300,17 @@ static void test_detach_while_tracking(void **state)
     fixture_free(f);
 }
 
-/* vfio_device_free() of a logging device while tracking is on: it leaves
+/* vfi_device_free() of a logging device while tracking is on: it leaves
  * its container and its logging stops; nothing is left in the model. */
 static void test_free_while_tracking(void **state)
 {
     Fixture *f = mixed_fixture();
     g_autoptr(GError) err = NULL;
 
-    assert_ok(vfio_address_space_dirty_tracking_start(f->as, &err), err);
+    assert_ok(vfi_address_space_dirty_tracking_start(f->as, &err), err);
     for (unsigned i = 0; i < f->ndevs; i++) {
         if (!strcmp(f->names[i], "l0")) {
-            g_clear_pointer(&f->devs[i], vfio_device_free);
+            g_clear_pointer(&f->devs[i], vfi_device_free);
         }
     }
     stop_all(f);
@@ -320,74 +320,74 @@ static void test_free_while_tracking(void **state)
 static void test_unmap_while_tracking(void **state)
 {
     Fixture *f = mixed_fixture();
-    VFIOContainer *c = container_of_dev(f, "a0");
+    VfiContainer *c = container_of_dev(f, "a0");
     g_autoptr(GError) err = NULL;
-    VFIODirtyLog *log = log_new(0, PAGE, 32 * MIB / PAGE);
+    VfiDirtyLog *log = log_new(0, PAGE, 32 * MIB / PAGE);
     uint64_t ioctls, unmapped = 0;
 
     map_ok(f, 16 * MIB, 4 * MIB);
     /* container-level mappings are unmapped at the container level */
-    assert_ok(vfio_container_dma_map(c, 20 * MIB, 4 * MIB, fake_va(20 * MIB), false, &err),
+    assert_ok(vfi_container_dma_map(c, 20 * MIB, 4 * MIB, fake_va(20 * MIB), false, &err),
               err);
     map_ok(f, 24 * MIB, 4 * MIB);
-    assert_ok(vfio_container_dma_map(c, 28 * MIB, 4 * MIB, fake_va(28 * MIB), false, &err),
+    assert_ok(vfi_container_dma_map(c, 28 * MIB, 4 * MIB, fake_va(28 * MIB), false, &err),
               err);
-    assert_ok(vfio_address_space_dirty_tracking_start(f->as, &err), err);
+    assert_ok(vfi_address_space_dirty_tracking_start(f->as, &err), err);
 
     /* plain unmaps are refused, no ioctl */
-    ioctls = vfio_sim_ioctl_count(f->sim);
-    assert_false(vfio_address_space_dma_unmap(f->as, 16 * MIB, 4 * MIB, 0, &err));
-    assert_gerror(err, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_WRONG_STATE);
-    assert_false(vfio_container_dma_unmap(c, 16 * MIB, 4 * MIB, 0, NULL, &err));
-    assert_gerror(err, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_WRONG_STATE);
-    assert_false(vfio_container_dma_unmap_all(c, NULL, &err));
-    assert_gerror(err, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_WRONG_STATE);
+    ioctls = vfi_sim_ioctl_count(f->sim);
+    assert_false(vfi_address_space_dma_unmap(f->as, 16 * MIB, 4 * MIB, 0, &err));
+    assert_gerror(err, VFI_ERROR, VFI_ERROR_WRONG_STATE);
+    assert_false(vfi_container_dma_unmap(c, 16 * MIB, 4 * MIB, 0, NULL, &err));
+    assert_gerror(err, VFI_ERROR, VFI_ERROR_WRONG_STATE);
+    assert_false(vfi_container_dma_unmap_all(c, NULL, &err));
+    assert_gerror(err, VFI_ERROR, VFI_ERROR_WRONG_STATE);
     /* a dirty unmap without a log must say it does not care */
-    assert_false(vfio_address_space_dma_unmap_dirty(f->as, 16 * MIB, 4 * MIB, NULL, 0, &err));
-    assert_gerror(err, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_INVALID_ARGUMENT);
+    assert_false(vfi_address_space_dma_unmap_dirty(f->as, 16 * MIB, 4 * MIB, NULL, 0, &err));
+    assert_gerror(err, VFI_ERROR, VFI_ERROR_INVALID_ARGUMENT);
     /* a log that does not cover the range */
     {
-        VFIODirtyLog *small = log_new(0, PAGE, 16 * MIB / PAGE);
+        VfiDirtyLog *small = log_new(0, PAGE, 16 * MIB / PAGE);
 
-        assert_false(vfio_address_space_dma_unmap_dirty(f->as, 16 * MIB, 4 * MIB, small, 0,
+        assert_false(vfi_address_space_dma_unmap_dirty(f->as, 16 * MIB, 4 * MIB, small, 0,
                                                         &err));
-        assert_gerror(err, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_INVALID_ARGUMENT);
+        assert_gerror(err, VFI_ERROR, VFI_ERROR_INVALID_ARGUMENT);
         log_free(small);
     }
-    assert_int_equal(vfio_sim_ioctl_count(f->sim), ioctls);
-    assert_int_equal(vfio_address_space_mapping_count(f->as), 3);
+    assert_int_equal(vfi_sim_ioctl_count(f->sim), ioctls);
+    assert_int_equal(vfi_address_space_mapping_count(f->as), 3);
 
     /* pages written then unmapped are in the log: none lost */
     dma_ok(f, "a0", 16 * MIB + 5 * PAGE, PAGE);
     dma_ok(f, "b0", 16 * MIB + 7 * PAGE, 2 * PAGE);
     dma_ok(f, "l0", 16 * MIB + 100 * PAGE, PAGE);
-    assert_ok(vfio_address_space_dma_unmap_dirty(f->as, 16 * MIB, 4 * MIB, log, 0, &err), err);
+    assert_ok(vfi_address_space_dma_unmap_dirty(f->as, 16 * MIB, 4 * MIB, log, 0, &err), err);
     assert_int_equal(log_count(log), 4);
     assert_true(log_test(log, 4096 + 5) && log_test(log, 4096 + 7) &&
                 log_test(log, 4096 + 8) && log_test(log, 4096 + 100));
-    assert_int_equal(vfio_address_space_mapping_count(f->as), 2);
+    assert_int_equal(vfi_address_space_mapping_count(f->as), 2);
 
     /* container level, and a range whose IOMMU bits are read NO_CLEAR */
     log_clear(log);
     dma_ok(f, "a1", 20 * MIB + PAGE, PAGE);
-    assert_ok(vfio_container_query_dirty(c, 20 * MIB, 4 * MIB, log,
-                                         VFIO_DIRTY_QUERY_NO_CLEAR, &err), err);
+    assert_ok(vfi_container_query_dirty(c, 20 * MIB, 4 * MIB, log,
+                                         VFI_DIRTY_QUERY_NO_CLEAR, &err), err);
     assert_int_equal(log_count(log), 1);
     log_clear(log);
-    assert_ok(vfio_container_dma_unmap_dirty(c, 20 * MIB, 4 * MIB, log, 0, &unmapped, &err),
+    assert_ok(vfi_container_dma_unmap_dirty(c, 20 * MIB, 4 * MIB, log, 0, &unmapped, &err),
               err);
     assert_int_equal(unmapped, 4 * MIB);
     assert_int_equal(log_count(log), 1);
     assert_true(log_test(log, 5120 + 1));
     /* discard explicitly */
-    assert_ok(vfio_container_dma_unmap_dirty(c, 28 * MIB, 4 * MIB, NULL,
-                                             VFIO_UNMAP_DISCARD_DIRTY, &unmapped, &err), err);
+    assert_ok(vfi_container_dma_unmap_dirty(c, 28 * MIB, 4 * MIB, NULL,
+                                             VFI_UNMAP_DISCARD_DIRTY, &unmapped, &err), err);
     assert_int_equal(unmapped, 4 * MIB);
-    assert_ok(vfio_address_space_dma_unmap_dirty(f->as, 24 * MIB, 4 * MIB, NULL,
-                                                 VFIO_UNMAP_DISCARD_DIRTY, &err), err);
+    assert_ok(vfi_address_space_dma_unmap_dirty(f->as, 24 * MIB, 4 * MIB, NULL,
+                                                 VFI_UNMAP_DISCARD_DIRTY, &err), err);
     /* the unmapped range is no longer synced */
     log_clear(log);
-    assert_ok(vfio_container_sync_dirty(c, log, &err), err);
+    assert_ok(vfi_container_sync_dirty(c, log, &err), err);
     assert_int_equal(log_count(log), 0);
     log_free(log);
     stop_all(f);
@@ -404,17 +404,17 @@ static void test_map_while_logging(void **state)
     attach_ok(f, "a0", NULL);
     /* nothing mapped: a logging device cannot start */
     attach_ok(f, "l0", &prefer_logging);
-    ioctls = vfio_sim_ioctl_count(f->sim);
-    assert_false(vfio_address_space_dirty_tracking_start(f->as, &err));
-    assert_gerror(err, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_WRONG_STATE);
-    assert_int_equal(vfio_sim_ioctl_count(f->sim), ioctls);
+    ioctls = vfi_sim_ioctl_count(f->sim);
+    assert_false(vfi_address_space_dirty_tracking_start(f->as, &err));
+    assert_gerror(err, VFI_ERROR, VFI_ERROR_WRONG_STATE);
+    assert_int_equal(vfi_sim_ioctl_count(f->sim), ioctls);
     map_ok(f, 0, 4 * MIB);
-    assert_ok(vfio_address_space_dirty_tracking_start(f->as, &err), err);
-    ioctls = vfio_sim_ioctl_count(f->sim);
-    assert_false(vfio_address_space_dma_map(f->as, 8 * MIB, MIB, fake_va(8 * MIB), false,
+    assert_ok(vfi_address_space_dirty_tracking_start(f->as, &err), err);
+    ioctls = vfi_sim_ioctl_count(f->sim);
+    assert_false(vfi_address_space_dma_map(f->as, 8 * MIB, MIB, fake_va(8 * MIB), false,
                                             &err));
-    assert_gerror(err, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_WRONG_STATE);
-    assert_int_equal(vfio_sim_ioctl_count(f->sim), ioctls);
+    assert_gerror(err, VFI_ERROR, VFI_ERROR_WRONG_STATE);
+    assert_int_equal(vfi_sim_ioctl_count(f->sim), ioctls);
     stop_all(f);
     map_ok(f, 8 * MIB, MIB);
     fixture_free(f);
@@ -423,15 +423,15 @@ static void test_map_while_logging(void **state)
 static void test_coverage_report(void **state)
 {
     Fixture *f = fixture_new(dirty_topo);
-    g_autofree VFIODirtyDeviceReport *rep = NULL;
+    g_autofree VfiDirtyDeviceReport *rep = NULL;
     g_autofree char *msg = NULL;
     g_autofree char *expect = NULL;
-    VFIOUntrackedReason why;
-    VFIOContainer *c;
+    VfiUntrackedReason why;
+    VfiContainer *c;
     unsigned n;
 
-    assert_null(vfio_address_space_migration_blocker(f->as));
-    assert_null(vfio_address_space_dirty_report(f->as, &n));
+    assert_null(vfi_address_space_migration_blocker(f->as));
+    assert_null(vfi_address_space_dirty_report(f->as, &n));
     assert_int_equal(n, 0);
 
     attach_ok(f, "a0", NULL);           /* IOMMU */
@@ -444,22 +444,22 @@ static void test_coverage_report(void **state)
     attach_ok(f, "a1", &opt_out);       /* none: VMM opted out */
     c = container_of_dev(f, "a0");
 
-    rep = vfio_address_space_dirty_report(f->as, &n);
+    rep = vfi_address_space_dirty_report(f->as, &n);
     assert_int_equal(n, 8);
     {
         static const struct {
             const char *name;
-            VFIODirtyCoverage cov;
-            VFIOUntrackedReason why;
+            VfiDirtyCoverage cov;
+            VfiUntrackedReason why;
         } want[] = {
-            { "a0", VFIO_DIRTY_COVERAGE_IOMMU, VFIO_UNTRACKED_NOT },
-            { "n0", VFIO_DIRTY_COVERAGE_NONE, VFIO_UNTRACKED_NO_IOMMU_CAP },
-            { "l0", VFIO_DIRTY_COVERAGE_DEVICE_LOGGING, VFIO_UNTRACKED_NOT },
-            { "l1", VFIO_DIRTY_COVERAGE_IOMMU, VFIO_UNTRACKED_NOT },
-            { "l2", VFIO_DIRTY_COVERAGE_NONE, VFIO_UNTRACKED_LOGGING_NOT_PREFERRED },
-            { "m0", VFIO_DIRTY_COVERAGE_NONE, VFIO_UNTRACKED_MDEV },
-            { "ml", VFIO_DIRTY_COVERAGE_DEVICE_LOGGING, VFIO_UNTRACKED_NOT },
-            { "a1", VFIO_DIRTY_COVERAGE_NONE, VFIO_UNTRACKED_VMM_OPT_OUT },
+            { "a0", VFI_DIRTY_COVERAGE_IOMMU, VFI_COVERED },
+            { "n0", VFI_DIRTY_COVERAGE_NONE, VFI_UNTRACKED_NO_IOMMU_CAP },
+            { "l0", VFI_DIRTY_COVERAGE_DEVICE_LOGGING, VFI_COVERED },
+            { "l1", VFI_DIRTY_COVERAGE_IOMMU, VFI_COVERED },
+            { "l2", VFI_DIRTY_COVERAGE_NONE, VFI_UNTRACKED_LOGGING_NOT_PREFERRED },
+            { "m0", VFI_DIRTY_COVERAGE_NONE, VFI_UNTRACKED_MDEV },
+            { "ml", VFI_DIRTY_COVERAGE_DEVICE_LOGGING, VFI_COVERED },
+            { "a1", VFI_DIRTY_COVERAGE_NONE, VFI_UNTRACKED_VMM_OPT_OUT },
         };
 
         for (unsigned i = 0; i < n; i++) {
@@ -467,46 +467,46 @@ static void test_coverage_report(void **state)
             assert_ptr_equal(rep[i].container, c);
             assert_int_equal(rep[i].coverage, want[i].cov);
             assert_int_equal(rep[i].reason, want[i].why);
-            assert_int_equal(vfio_container_dirty_coverage(c, rep[i].device, &why),
+            assert_int_equal(vfi_container_dirty_coverage(c, rep[i].device, &why),
                              want[i].cov);
             assert_int_equal(why, want[i].why);
         }
     }
     /* a logging device preferring logging sits in a plain HWPT */
-    assert_int_equal(vfio_hwpt_get_flags(vfio_device_get_hwpt(fdev(f, "l0"))), 0);
-    assert_true(vfio_device_offers_dma_logging(fdev(f, "l2")));
-    assert_false(vfio_device_offers_dma_logging(fdev(f, "a0")));
+    assert_int_equal(vfi_hwpt_get_flags(vfi_device_get_hwpt(fdev(f, "l0"))), 0);
+    assert_true(vfi_device_offers_dma_logging(fdev(f, "l2")));
+    assert_false(vfi_device_offers_dma_logging(fdev(f, "a0")));
 
-    msg = vfio_address_space_migration_blocker(f->as);
+    msg = vfi_address_space_migration_blocker(f->as);
     expect = g_strdup_printf("dirty tracking does not cover 4 devices: "
                              "%s (its IOMMU has no dirty tracking), "
                              "%s (it offers DMA logging, but the VMM did not ask for it), "
                              "%s (mdev without an IOMMU domain), "
                              "%s (the VMM opted out of IOMMU dirty tracking)",
-                             vfio_device_get_name(fdev(f, "n0")),
-                             vfio_device_get_name(fdev(f, "l2")),
-                             vfio_device_get_name(fdev(f, "m0")),
-                             vfio_device_get_name(fdev(f, "a1")));
+                             vfi_device_get_name(fdev(f, "n0")),
+                             vfi_device_get_name(fdev(f, "l2")),
+                             vfi_device_get_name(fdev(f, "m0")),
+                             vfi_device_get_name(fdev(f, "a1")));
     assert_string_equal(msg, expect);
-    assert_false(vfio_container_dirty_tracking_complete(c));
+    assert_false(vfi_container_dirty_coverage_complete(c));
 
     /* hot-unplug of the untracked devices: the container is fully tracked */
     detach_ok(f, "n0");
     detach_ok(f, "l2");
     detach_ok(f, "a1");
     g_free(msg);
-    msg = vfio_address_space_migration_blocker(f->as);
+    msg = vfi_address_space_migration_blocker(f->as);
     g_free(expect);
     expect = g_strdup_printf("dirty tracking does not cover 1 device: %s (mdev without an "
-                             "IOMMU domain)", vfio_device_get_name(fdev(f, "m0")));
+                             "IOMMU domain)", vfi_device_get_name(fdev(f, "m0")));
     assert_string_equal(msg, expect);
     detach_ok(f, "m0");
     g_free(msg);
-    msg = vfio_address_space_migration_blocker(f->as);
+    msg = vfi_address_space_migration_blocker(f->as);
     assert_null(msg);
-    assert_true(vfio_container_dirty_tracking_complete(c));
-    assert_false(vfio_container_iommu_dirty_tracking_complete(c));
-    assert_false(vfio_container_dirty_tracking_complete(NULL));
+    assert_true(vfi_container_dirty_coverage_complete(c));
+    assert_false(vfi_container_iommu_coverage_complete(c));
+    assert_false(vfi_container_dirty_coverage_complete(NULL));
     fixture_free(f);
 }
 
@@ -521,40 +521,40 @@ static void test_start_rollback_double_fault(void **state)
      * (ioctl 4), SET a off (ioctl 5) */
     for (unsigned undo_nth = 4; undo_nth <= 5; undo_nth++) {
         Fixture *f = mixed_fixture();
-        VFIOContainer *c = container_of_dev(f, "a0");
-        VFIOHwpt *ha = vfio_device_get_hwpt(fdev(f, "a0"));
-        VFIOHwpt *hb = vfio_device_get_hwpt(fdev(f, "b0"));
-        VFIOHwpt *stuck = undo_nth == 4 ? hb : ha;
-        VFIODirtyLog *log = log_new(0, PAGE, 16 * MIB / PAGE);
+        VfiContainer *c = container_of_dev(f, "a0");
+        VfiHwpt *ha = vfi_device_get_hwpt(fdev(f, "a0"));
+        VfiHwpt *hb = vfi_device_get_hwpt(fdev(f, "b0"));
+        VfiHwpt *stuck = undo_nth == 4 ? hb : ha;
+        VfiDirtyLog *log = log_new(0, PAGE, 16 * MIB / PAGE);
         g_autoptr(GError) err = NULL;
-        uint64_t sets = vfio_sim_op_count(f->sim, VFIO_SIM_OP_HWPT_SET_DIRTY_TRACKING);
+        uint64_t sets = vfi_sim_op_count(f->sim, VFI_SIM_OP_HWPT_SET_DIRTY_TRACKING);
 
-        vfio_sim_fail_next(f->sim, VFIO_SIM_OP_DEVICE_FEATURE, EIO);
-        vfio_sim_fail_nth(f->sim, undo_nth, ENOMEM);
-        assert_false(vfio_container_dirty_tracking_start(c, &err));
-        vfio_sim_fail_clear(f->sim);
-        assert_gerror(err, VFIO_IOMMUFD_KERNEL_ERROR, EIO);
+        vfi_sim_fail_next(f->sim, VFI_SIM_OP_DEVICE_FEATURE, EIO);
+        vfi_sim_fail_nth(f->sim, undo_nth, ENOMEM);
+        assert_false(vfi_container_dirty_tracking_start(c, &err));
+        vfi_sim_fail_clear(f->sim);
+        assert_gerror(err, VFI_KERNEL_ERROR, EIO);
         /* 2 forward, 2 undo attempts */
-        assert_int_equal(vfio_sim_op_count(f->sim, VFIO_SIM_OP_HWPT_SET_DIRTY_TRACKING) - sets,
+        assert_int_equal(vfi_sim_op_count(f->sim, VFI_SIM_OP_HWPT_SET_DIRTY_TRACKING) - sets,
                          4);
-        assert_false(vfio_container_dirty_tracking_is_active(c));
-        assert_false(vfio_address_space_dirty_tracking_is_active(f->as));
-        assert_false(vfio_device_dma_logging_active(fdev(f, "l0")));
-        assert_false(vfio_device_dma_logging_active(fdev(f, "ml")));
+        assert_false(vfi_container_dirty_tracking_is_active(c));
+        assert_false(vfi_address_space_dirty_tracking_is_active(f->as));
+        assert_false(vfi_device_dma_logging_active(fdev(f, "l0")));
+        assert_false(vfi_device_dma_logging_active(fdev(f, "ml")));
         /* exactly the HWPT whose undo failed is on, in both views */
         assert_int_equal(check_hwpts_match_model(f, c), 1);
-        assert_true(vfio_hwpt_dirty_tracking_is_on(stuck));
-        assert_false(vfio_hwpt_dirty_tracking_is_on(stuck == ha ? hb : ha));
+        assert_true(vfi_hwpt_dirty_tracking_is_on(stuck));
+        assert_false(vfi_hwpt_dirty_tracking_is_on(stuck == ha ? hb : ha));
         /* the container is not tracking: no read */
-        assert_false(vfio_container_sync_dirty(c, log, &err));
-        assert_gerror(err, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_WRONG_STATE);
+        assert_false(vfi_container_sync_dirty(c, log, &err));
+        assert_gerror(err, VFI_ERROR, VFI_ERROR_WRONG_STATE);
         /* a new start switches on the rest only; stop switches off both */
-        sets = vfio_sim_op_count(f->sim, VFIO_SIM_OP_HWPT_SET_DIRTY_TRACKING);
-        assert_ok(vfio_container_dirty_tracking_start(c, &err), err);
-        assert_int_equal(vfio_sim_op_count(f->sim, VFIO_SIM_OP_HWPT_SET_DIRTY_TRACKING) - sets,
+        sets = vfi_sim_op_count(f->sim, VFI_SIM_OP_HWPT_SET_DIRTY_TRACKING);
+        assert_ok(vfi_container_dirty_tracking_start(c, &err), err);
+        assert_int_equal(vfi_sim_op_count(f->sim, VFI_SIM_OP_HWPT_SET_DIRTY_TRACKING) - sets,
                          1);
         assert_all_tracking(f, true);
-        assert_ok(vfio_container_dirty_tracking_stop(c, &err), err);
+        assert_ok(vfi_container_dirty_tracking_stop(c, &err), err);
         assert_all_tracking(f, false);
         check_consistent(f);
         log_free(log);
@@ -568,74 +568,74 @@ static void test_start_rollback_double_fault(void **state)
 static void test_read_tracking_off(void **state)
 {
     Fixture *f = fixture_new(dirty_topo);
-    IOMMUFDBackend *be2 = iommufd_backend_new();
-    VFIODirtyLog *log = log_new(0, PAGE, 32 * MIB / PAGE);
+    VfiIommufd *be2 = vfi_iommufd_new();
+    VfiDirtyLog *log = log_new(0, PAGE, 32 * MIB / PAGE);
     g_autoptr(GError) err = NULL;
     uint64_t ioctls, reads, feats, unmapped = 0;
-    VFIOContainer *c1, *c2;
+    VfiContainer *c1, *c2;
 
     attach_ok(f, "a0", NULL);
     attach_ok(f, "l0", &prefer_logging);
-    assert_ok(vfio_address_space_attach_device(f->as, be2, fdev(f, "b0"), NULL, &err), err);
+    assert_ok(vfi_address_space_attach_device(f->as, be2, fdev(f, "b0"), NULL, &err), err);
     c1 = container_of_dev(f, "a0");
     c2 = container_of_dev(f, "b0");
     map_ok(f, 0, 16 * MIB);
     map_ok(f, 16 * MIB, 4 * MIB);
     map_ok(f, 20 * MIB, 4 * MIB);
-    assert_ok(vfio_container_dma_map(c1, 24 * MIB, 4 * MIB, fake_va(24 * MIB), false, &err),
+    assert_ok(vfi_container_dma_map(c1, 24 * MIB, 4 * MIB, fake_va(24 * MIB), false, &err),
               err);
 
-    ioctls = vfio_sim_ioctl_count(f->sim);
-    assert_false(vfio_container_query_dirty(c1, 0, 16 * MIB, log, 0, &err));
-    assert_gerror(err, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_WRONG_STATE);
-    assert_false(vfio_container_sync_dirty(c1, log, &err));
+    ioctls = vfi_sim_ioctl_count(f->sim);
+    assert_false(vfi_container_query_dirty(c1, 0, 16 * MIB, log, 0, &err));
+    assert_gerror(err, VFI_ERROR, VFI_ERROR_WRONG_STATE);
+    assert_false(vfi_container_sync_dirty(c1, log, &err));
     assert_non_null(strstr(err->message, "tracking is off"));
-    assert_gerror(err, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_WRONG_STATE);
-    assert_false(vfio_address_space_sync_dirty(f->as, log, &err));
-    assert_gerror(err, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_WRONG_STATE);
-    assert_int_equal(vfio_sim_ioctl_count(f->sim), ioctls);
+    assert_gerror(err, VFI_ERROR, VFI_ERROR_WRONG_STATE);
+    assert_false(vfi_address_space_sync_dirty(f->as, log, &err));
+    assert_gerror(err, VFI_ERROR, VFI_ERROR_WRONG_STATE);
+    assert_int_equal(vfi_sim_ioctl_count(f->sim), ioctls);
 
     /* unmaps with a log: nothing read, the log untouched, unmapped */
     dma_ok(f, "a0", 16 * MIB, PAGE);
-    reads = vfio_sim_op_count(f->sim, VFIO_SIM_OP_HWPT_GET_DIRTY_BITMAP);
-    feats = vfio_sim_op_count(f->sim, VFIO_SIM_OP_DEVICE_FEATURE);
-    assert_ok(vfio_address_space_dma_unmap_dirty(f->as, 16 * MIB, 4 * MIB, log, 0, &err), err);
-    assert_ok(vfio_container_dma_unmap_dirty(c1, 24 * MIB, 4 * MIB, log, 0, &unmapped, &err),
+    reads = vfi_sim_op_count(f->sim, VFI_SIM_OP_HWPT_GET_DIRTY_BITMAP);
+    feats = vfi_sim_op_count(f->sim, VFI_SIM_OP_DEVICE_FEATURE);
+    assert_ok(vfi_address_space_dma_unmap_dirty(f->as, 16 * MIB, 4 * MIB, log, 0, &err), err);
+    assert_ok(vfi_container_dma_unmap_dirty(c1, 24 * MIB, 4 * MIB, log, 0, &unmapped, &err),
               err);
     assert_int_equal(unmapped, 4 * MIB);
-    assert_int_equal(vfio_sim_op_count(f->sim, VFIO_SIM_OP_HWPT_GET_DIRTY_BITMAP), reads);
-    assert_int_equal(vfio_sim_op_count(f->sim, VFIO_SIM_OP_DEVICE_FEATURE), feats);
+    assert_int_equal(vfi_sim_op_count(f->sim, VFI_SIM_OP_HWPT_GET_DIRTY_BITMAP), reads);
+    assert_int_equal(vfi_sim_op_count(f->sim, VFI_SIM_OP_DEVICE_FEATURE), feats);
     assert_int_equal(log_count(log), 0);
-    assert_int_equal(vfio_address_space_mapping_count(f->as), 2);
+    assert_int_equal(vfi_address_space_mapping_count(f->as), 2);
     /* the arguments are checked all the same */
-    assert_false(vfio_address_space_dma_unmap_dirty(f->as, 20 * MIB, 4 * MIB, NULL, 0, &err));
-    assert_gerror(err, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_INVALID_ARGUMENT);
+    assert_false(vfi_address_space_dma_unmap_dirty(f->as, 20 * MIB, 4 * MIB, NULL, 0, &err));
+    assert_gerror(err, VFI_ERROR, VFI_ERROR_INVALID_ARGUMENT);
 
     /* c1 tracking, c2 not: the address space is not tracking; its unmap
      * reads c1's sources only (a's HWPT and l0's log), with NO_CLEAR */
-    assert_ok(vfio_container_dirty_tracking_start(c1, &err), err);
-    assert_false(vfio_address_space_dirty_tracking_is_active(f->as));
-    assert_false(vfio_address_space_sync_dirty(f->as, log, &err));
+    assert_ok(vfi_container_dirty_tracking_start(c1, &err), err);
+    assert_false(vfi_address_space_dirty_tracking_is_active(f->as));
+    assert_false(vfi_address_space_sync_dirty(f->as, log, &err));
     assert_non_null(strstr(err->message, "tracking is off for ioas"));
-    assert_gerror(err, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_WRONG_STATE);
+    assert_gerror(err, VFI_ERROR, VFI_ERROR_WRONG_STATE);
     dma_ok(f, "a0", 20 * MIB + PAGE, PAGE);
     dma_ok(f, "l0", 20 * MIB + 2 * PAGE, PAGE);
     dma_ok(f, "b0", 20 * MIB + 3 * PAGE, PAGE);     /* c2 not tracking: lost */
-    reads = vfio_sim_op_count(f->sim, VFIO_SIM_OP_HWPT_GET_DIRTY_BITMAP);
-    feats = vfio_sim_op_count(f->sim, VFIO_SIM_OP_DEVICE_FEATURE);
-    assert_ok(vfio_address_space_dma_unmap_dirty(f->as, 20 * MIB, 4 * MIB, log, 0, &err), err);
-    assert_int_equal(vfio_sim_op_count(f->sim, VFIO_SIM_OP_HWPT_GET_DIRTY_BITMAP) - reads, 1);
-    assert_int_equal(vfio_sim_op_count(f->sim, VFIO_SIM_OP_DEVICE_FEATURE) - feats, 1);
+    reads = vfi_sim_op_count(f->sim, VFI_SIM_OP_HWPT_GET_DIRTY_BITMAP);
+    feats = vfi_sim_op_count(f->sim, VFI_SIM_OP_DEVICE_FEATURE);
+    assert_ok(vfi_address_space_dma_unmap_dirty(f->as, 20 * MIB, 4 * MIB, log, 0, &err), err);
+    assert_int_equal(vfi_sim_op_count(f->sim, VFI_SIM_OP_HWPT_GET_DIRTY_BITMAP) - reads, 1);
+    assert_int_equal(vfi_sim_op_count(f->sim, VFI_SIM_OP_DEVICE_FEATURE) - feats, 1);
     assert_int_equal(log_count(log), 2);
     assert_true(log_test(log, 5120 + 1) && log_test(log, 5120 + 2));
     check_hwpts_match_model(f, c1);
     check_hwpts_match_model(f, c2);
 
     stop_all(f);
-    assert_ok(vfio_address_space_detach_device(f->as, fdev(f, "b0"), &err), err);
+    assert_ok(vfi_address_space_detach_device(f->as, fdev(f, "b0"), &err), err);
     log_free(log);
     fixture_free(f);
-    assert_ok(iommufd_backend_free(be2, &err), err);
+    assert_ok(vfi_iommufd_free(be2, &err), err);
 }
 
 /* The address space's tracking state is derived from its containers: a
@@ -645,63 +645,63 @@ static void test_read_tracking_off(void **state)
 static void test_address_space_state_derived(void **state)
 {
     Fixture *f = fixture_new(dirty_topo);
-    IOMMUFDBackend *be2 = iommufd_backend_new(), *be3 = iommufd_backend_new();
-    IOMMUFDBackend *be4 = iommufd_backend_new();
+    VfiIommufd *be2 = vfi_iommufd_new(), *be3 = vfi_iommufd_new();
+    VfiIommufd *be4 = vfi_iommufd_new();
     g_autoptr(GError) err = NULL;
-    VFIOContainer *c1, *c2, *c3, *c4;
+    VfiContainer *c1, *c2, *c3, *c4;
     uint64_t sets;
 
     /* no container: nothing to start, not tracking */
-    assert_ok(vfio_address_space_dirty_tracking_start(f->as, &err), err);
-    assert_false(vfio_address_space_dirty_tracking_is_active(f->as));
+    assert_ok(vfi_address_space_dirty_tracking_start(f->as, &err), err);
+    assert_false(vfi_address_space_dirty_tracking_is_active(f->as));
     attach_ok(f, "a0", NULL);
     c1 = container_of_dev(f, "a0");
-    assert_false(vfio_container_dirty_tracking_is_active(c1));
-    assert_ok(vfio_address_space_attach_device(f->as, be2, fdev(f, "b0"), NULL, &err), err);
+    assert_false(vfi_container_dirty_tracking_is_active(c1));
+    assert_ok(vfi_address_space_attach_device(f->as, be2, fdev(f, "b0"), NULL, &err), err);
     c2 = container_of_dev(f, "b0");
     map_ok(f, 0, 16 * MIB);
 
-    assert_ok(vfio_address_space_dirty_tracking_start(f->as, &err), err);
-    assert_true(vfio_address_space_dirty_tracking_is_active(f->as));
-    assert_ok(vfio_container_dirty_tracking_stop(c2, &err), err);
-    assert_false(vfio_address_space_dirty_tracking_is_active(f->as));
+    assert_ok(vfi_address_space_dirty_tracking_start(f->as, &err), err);
+    assert_true(vfi_address_space_dirty_tracking_is_active(f->as));
+    assert_ok(vfi_container_dirty_tracking_stop(c2, &err), err);
+    assert_false(vfi_address_space_dirty_tracking_is_active(f->as));
     assert_int_equal(check_hwpts_match_model(f, c2), 0);
 
     /* a new container now does not start tracking */
-    sets = vfio_sim_op_count(f->sim, VFIO_SIM_OP_HWPT_SET_DIRTY_TRACKING);
-    assert_ok(vfio_address_space_attach_device(f->as, be3, fdev(f, "a1"), NULL, &err), err);
+    sets = vfi_sim_op_count(f->sim, VFI_SIM_OP_HWPT_SET_DIRTY_TRACKING);
+    assert_ok(vfi_address_space_attach_device(f->as, be3, fdev(f, "a1"), NULL, &err), err);
     c3 = container_of_dev(f, "a1");
     assert_true(c3 != c1 && c3 != c2);
-    assert_false(vfio_container_dirty_tracking_is_active(c3));
-    assert_int_equal(vfio_sim_op_count(f->sim, VFIO_SIM_OP_HWPT_SET_DIRTY_TRACKING), sets);
+    assert_false(vfi_container_dirty_tracking_is_active(c3));
+    assert_int_equal(vfi_sim_op_count(f->sim, VFI_SIM_OP_HWPT_SET_DIRTY_TRACKING), sets);
     assert_int_equal(check_hwpts_match_model(f, c3), 0);
 
     /* c2 on again: c3 is still off, so the address space is not tracking;
      * its start switches on c3 only */
-    assert_ok(vfio_container_dirty_tracking_start(c2, &err), err);
-    assert_false(vfio_address_space_dirty_tracking_is_active(f->as));
-    sets = vfio_sim_op_count(f->sim, VFIO_SIM_OP_HWPT_SET_DIRTY_TRACKING);
-    assert_ok(vfio_address_space_dirty_tracking_start(f->as, &err), err);
-    assert_int_equal(vfio_sim_op_count(f->sim, VFIO_SIM_OP_HWPT_SET_DIRTY_TRACKING) - sets, 1);
-    assert_true(vfio_address_space_dirty_tracking_is_active(f->as));
+    assert_ok(vfi_container_dirty_tracking_start(c2, &err), err);
+    assert_false(vfi_address_space_dirty_tracking_is_active(f->as));
+    sets = vfi_sim_op_count(f->sim, VFI_SIM_OP_HWPT_SET_DIRTY_TRACKING);
+    assert_ok(vfi_address_space_dirty_tracking_start(f->as, &err), err);
+    assert_int_equal(vfi_sim_op_count(f->sim, VFI_SIM_OP_HWPT_SET_DIRTY_TRACKING) - sets, 1);
+    assert_true(vfi_address_space_dirty_tracking_is_active(f->as));
     assert_int_equal(check_hwpts_match_model(f, c3), 1);
 
     /* all tracking: a new container joins in as part of the attach */
-    assert_ok(vfio_address_space_attach_device(f->as, be4, fdev(f, "n0"), NULL, &err), err);
+    assert_ok(vfi_address_space_attach_device(f->as, be4, fdev(f, "n0"), NULL, &err), err);
     c4 = container_of_dev(f, "n0");
-    assert_true(vfio_container_dirty_tracking_is_active(c4));
-    assert_true(vfio_address_space_dirty_tracking_is_active(f->as));
+    assert_true(vfi_container_dirty_tracking_is_active(c4));
+    assert_true(vfi_address_space_dirty_tracking_is_active(f->as));
 
     stop_all(f);
-    assert_false(vfio_address_space_dirty_tracking_is_active(f->as));
+    assert_false(vfi_address_space_dirty_tracking_is_active(f->as));
     assert_int_equal(check_hwpts_match_model(f, c1), 0);
-    assert_ok(vfio_address_space_detach_device(f->as, fdev(f, "b0"), &err), err);
-    assert_ok(vfio_address_space_detach_device(f->as, fdev(f, "a1"), &err), err);
-    assert_ok(vfio_address_space_detach_device(f->as, fdev(f, "n0"), &err), err);
+    assert_ok(vfi_address_space_detach_device(f->as, fdev(f, "b0"), &err), err);
+    assert_ok(vfi_address_space_detach_device(f->as, fdev(f, "a1"), &err), err);
+    assert_ok(vfi_address_space_detach_device(f->as, fdev(f, "n0"), &err), err);
     fixture_free(f);
-    assert_ok(iommufd_backend_free(be2, &err), err);
-    assert_ok(iommufd_backend_free(be3, &err), err);
-    assert_ok(iommufd_backend_free(be4, &err), err);
+    assert_ok(vfi_iommufd_free(be2, &err), err);
+    assert_ok(vfi_iommufd_free(be3, &err), err);
+    assert_ok(vfi_iommufd_free(be4, &err), err);
 }
 
 int main(void)

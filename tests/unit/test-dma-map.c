@@ -32,35 +32,35 @@ static const char topo[] =
     "[iommu b]\ndirty-tracking=false\n"
     "[device a0]\niommu=a\n[device b0]\niommu=b\n";
 
-static int mappings(Fixture *f, VFIOContainer *c)
+static int mappings(Fixture *f, VfiContainer *c)
 {
-    return vfio_sim_ioas_mapping_count(f->sim, iommufd_backend_get_fd(f->be),
-                                       vfio_container_get_ioas_id(c));
+    return vfi_sim_ioas_mapping_count(f->sim, vfi_iommufd_get_fd(f->be),
+                                       vfi_container_get_ioas_id(c));
 }
 
 /* A refused map/unmap makes no ioctl. */
-static void map_refused(Fixture *f, VFIOContainer *c, uint64_t iova, uint64_t size,
+static void map_refused(Fixture *f, VfiContainer *c, uint64_t iova, uint64_t size,
                         void *vaddr)
 {
     g_autoptr(GError) err = NULL;
-    uint64_t ioctls = vfio_sim_ioctl_count(f->sim);
+    uint64_t ioctls = vfi_sim_ioctl_count(f->sim);
 
-    assert_false(vfio_container_dma_map(c, iova, size, vaddr, false, &err));
-    assert_gerror(err, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_INVALID_ARGUMENT);
-    assert_false(vfio_address_space_dma_map(f->as, iova, size, vaddr, false, &err));
-    assert_gerror(err, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_INVALID_ARGUMENT);
-    assert_int_equal(vfio_sim_ioctl_count(f->sim), ioctls);
+    assert_false(vfi_container_dma_map(c, iova, size, vaddr, false, &err));
+    assert_gerror(err, VFI_ERROR, VFI_ERROR_INVALID_ARGUMENT);
+    assert_false(vfi_address_space_dma_map(f->as, iova, size, vaddr, false, &err));
+    assert_gerror(err, VFI_ERROR, VFI_ERROR_INVALID_ARGUMENT);
+    assert_int_equal(vfi_sim_ioctl_count(f->sim), ioctls);
 }
 
 static void test_container_map_checks(void **state)
 {
     Fixture *f = fixture_new(topo);
     g_autoptr(GError) err = NULL;
-    VFIOContainer *c;
+    VfiContainer *c;
     int before;
 
     attach_ok(f, "a0", NULL);
-    c = vfio_device_get_container(fdev(f, "a0"));
+    c = vfi_device_get_container(fdev(f, "a0"));
     before = mappings(f, c);
     /* in the MSI hole, straddling its edges */
     map_refused(f, c, MSI_START, PAGE, buf);
@@ -76,18 +76,18 @@ static void test_container_map_checks(void **state)
     map_refused(f, c, 0x100000, 0, buf);
     map_refused(f, c, UINT64_MAX - PAGE + 1, 2 * PAGE, buf);
     map_refused(f, c, 0x100000, PAGE, NULL);
-    assert_false(vfio_container_dma_map(NULL, 0x100000, PAGE, buf, false, &err));
-    assert_gerror(err, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_INVALID_ARGUMENT);
+    assert_false(vfi_container_dma_map(NULL, 0x100000, PAGE, buf, false, &err));
+    assert_gerror(err, VFI_ERROR, VFI_ERROR_INVALID_ARGUMENT);
     assert_int_equal(mappings(f, c), before);
 
     /* right below the hole, right above it, at the top: fine */
-    assert_ok(vfio_container_dma_map(c, MSI_START - PAGE, PAGE, buf, false, &err), err);
-    assert_ok(vfio_container_dma_map(c, MSI_LAST + 1, PAGE, buf, true, &err), err);
-    assert_ok(vfio_container_dma_map(c, (1ULL << 48) - PAGE, PAGE, buf, false, &err), err);
+    assert_ok(vfi_container_dma_map(c, MSI_START - PAGE, PAGE, buf, false, &err), err);
+    assert_ok(vfi_container_dma_map(c, MSI_LAST + 1, PAGE, buf, true, &err), err);
+    assert_ok(vfi_container_dma_map(c, (1ULL << 48) - PAGE, PAGE, buf, false, &err), err);
     assert_int_equal(mappings(f, c), before + 3);
     /* overlap: the kernel says EEXIST */
-    assert_false(vfio_container_dma_map(c, MSI_START - PAGE, PAGE, buf, false, &err));
-    assert_gerror(err, VFIO_IOMMUFD_KERNEL_ERROR, EEXIST);
+    assert_false(vfi_container_dma_map(c, MSI_START - PAGE, PAGE, buf, false, &err));
+    assert_gerror(err, VFI_KERNEL_ERROR, EEXIST);
     assert_int_equal(mappings(f, c), before + 3);
     fixture_free(f);
 }
@@ -97,43 +97,43 @@ static void test_container_unmap(void **state)
     Fixture *f = fixture_new(topo);
     g_autoptr(GError) err = NULL;
     uint64_t unmapped = 1, ioctls;
-    VFIOContainer *c;
+    VfiContainer *c;
 
     attach_ok(f, "a0", NULL);
-    c = vfio_device_get_container(fdev(f, "a0"));
-    assert_ok(vfio_container_dma_map(c, 0x200000, 2 * PAGE, buf, false, &err), err);
-    assert_ok(vfio_container_dma_map(c, 0x300000, PAGE, buf, false, &err), err);
+    c = vfi_device_get_container(fdev(f, "a0"));
+    assert_ok(vfi_container_dma_map(c, 0x200000, 2 * PAGE, buf, false, &err), err);
+    assert_ok(vfi_container_dma_map(c, 0x300000, PAGE, buf, false, &err), err);
 
     /* nothing there: ENOENT, or success with 0 when allowed */
-    assert_false(vfio_container_dma_unmap(c, 0x400000, PAGE, 0, &unmapped, &err));
-    assert_gerror(err, VFIO_IOMMUFD_KERNEL_ERROR, ENOENT);
-    assert_ok(vfio_container_dma_unmap(c, 0x400000, PAGE, VFIO_UNMAP_ALLOW_ABSENT,
+    assert_false(vfi_container_dma_unmap(c, 0x400000, PAGE, 0, &unmapped, &err));
+    assert_gerror(err, VFI_KERNEL_ERROR, ENOENT);
+    assert_ok(vfi_container_dma_unmap(c, 0x400000, PAGE, VFI_UNMAP_ALLOW_ABSENT,
                                        &unmapped, &err), err);
     assert_int_equal(unmapped, 0);
     /* bad arguments: no ioctl */
-    ioctls = vfio_sim_ioctl_count(f->sim);
-    assert_false(vfio_container_dma_unmap(c, 0x200000, 0, 0, NULL, &err));
-    assert_gerror(err, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_INVALID_ARGUMENT);
-    assert_false(vfio_container_dma_unmap(c, 0x200100, PAGE, 0, NULL, &err));
-    assert_gerror(err, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_INVALID_ARGUMENT);
-    assert_false(vfio_container_dma_unmap(c, 0x200000, PAGE, 0x80, NULL, &err));
-    assert_gerror(err, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_INVALID_ARGUMENT);
-    assert_false(vfio_container_dma_unmap(NULL, 0x200000, PAGE, 0, NULL, &err));
-    assert_gerror(err, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_INVALID_ARGUMENT);
-    assert_int_equal(vfio_sim_ioctl_count(f->sim), ioctls);
+    ioctls = vfi_sim_ioctl_count(f->sim);
+    assert_false(vfi_container_dma_unmap(c, 0x200000, 0, 0, NULL, &err));
+    assert_gerror(err, VFI_ERROR, VFI_ERROR_INVALID_ARGUMENT);
+    assert_false(vfi_container_dma_unmap(c, 0x200100, PAGE, 0, NULL, &err));
+    assert_gerror(err, VFI_ERROR, VFI_ERROR_INVALID_ARGUMENT);
+    assert_false(vfi_container_dma_unmap(c, 0x200000, PAGE, 0x80, NULL, &err));
+    assert_gerror(err, VFI_ERROR, VFI_ERROR_INVALID_ARGUMENT);
+    assert_false(vfi_container_dma_unmap(NULL, 0x200000, PAGE, 0, NULL, &err));
+    assert_gerror(err, VFI_ERROR, VFI_ERROR_INVALID_ARGUMENT);
+    assert_int_equal(vfi_sim_ioctl_count(f->sim), ioctls);
     assert_int_equal(mappings(f, c), 2);
 
-    assert_ok(vfio_container_dma_unmap(c, 0x200000, 2 * PAGE, 0, &unmapped, &err), err);
+    assert_ok(vfi_container_dma_unmap(c, 0x200000, 2 * PAGE, 0, &unmapped, &err), err);
     assert_int_equal(unmapped, 2 * PAGE);
     assert_int_equal(mappings(f, c), 1);
-    assert_ok(vfio_container_dma_unmap_all(c, &unmapped, &err), err);
+    assert_ok(vfi_container_dma_unmap_all(c, &unmapped, &err), err);
     assert_int_equal(unmapped, PAGE);
     assert_int_equal(mappings(f, c), 0);
     /* unmap-all of an empty IOAS is fine */
-    assert_ok(vfio_container_dma_unmap_all(c, &unmapped, &err), err);
+    assert_ok(vfi_container_dma_unmap_all(c, &unmapped, &err), err);
     assert_int_equal(unmapped, 0);
-    assert_false(vfio_container_dma_unmap_all(NULL, NULL, &err));
-    assert_gerror(err, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_INVALID_ARGUMENT);
+    assert_false(vfi_container_dma_unmap_all(NULL, NULL, &err));
+    assert_gerror(err, VFI_ERROR, VFI_ERROR_INVALID_ARGUMENT);
     fixture_free(f);
 }
 
@@ -143,70 +143,70 @@ static void test_as_replay(void **state)
 {
     Fixture *f = fixture_new(topo);
     g_autoptr(GError) err = NULL;
-    VFIOContainer *c0, *c1;
+    VfiContainer *c0, *c1;
 
-    assert_ok(vfio_address_space_dma_map(f->as, 0x300000, PAGE, buf, false, &err), err);
-    assert_ok(vfio_address_space_dma_map(f->as, 0x100000, 2 * PAGE, buf, true, &err), err);
-    assert_int_equal(vfio_address_space_mapping_count(f->as), 2);
+    assert_ok(vfi_address_space_dma_map(f->as, 0x300000, PAGE, buf, false, &err), err);
+    assert_ok(vfi_address_space_dma_map(f->as, 0x100000, 2 * PAGE, buf, true, &err), err);
+    assert_int_equal(vfi_address_space_mapping_count(f->as), 2);
     /* overlap with a remembered mapping: refused, no container needed */
-    assert_false(vfio_address_space_dma_map(f->as, 0x101000, PAGE, buf, false, &err));
-    assert_gerror(err, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_INVALID_ARGUMENT);
+    assert_false(vfi_address_space_dma_map(f->as, 0x101000, PAGE, buf, false, &err));
+    assert_gerror(err, VFI_ERROR, VFI_ERROR_INVALID_ARGUMENT);
 
     attach_ok(f, "a0", NULL);
-    c0 = vfio_address_space_container(f->as, 0);
+    c0 = vfi_address_space_container(f->as, 0);
     assert_int_equal(mappings(f, c0), 2);
-    assert_ok(vfio_address_space_dma_map(f->as, 0x200000, PAGE, buf, false, &err), err);
+    assert_ok(vfi_address_space_dma_map(f->as, 0x200000, PAGE, buf, false, &err), err);
     assert_int_equal(mappings(f, c0), 3);
 
-    vfio_sim_fail_next(f->sim, VFIO_SIM_OP_HWPT_ALLOC, EINVAL);
+    vfi_sim_fail_next(f->sim, VFI_SIM_OP_HWPT_ALLOC, EINVAL);
     attach_ok(f, "b0", NULL);
-    assert_int_equal(vfio_address_space_container_count(f->as), 2);
-    c1 = vfio_address_space_container(f->as, 1);
+    assert_int_equal(vfi_address_space_container_count(f->as), 2);
+    c1 = vfi_address_space_container(f->as, 1);
     assert_int_equal(mappings(f, c1), 3);
 
     /* unmap of part of a mapping: refused */
-    assert_false(vfio_address_space_dma_unmap(f->as, 0x100000, PAGE, 0, &err));
-    assert_gerror(err, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_INVALID_ARGUMENT);
+    assert_false(vfi_address_space_dma_unmap(f->as, 0x100000, PAGE, 0, &err));
+    assert_gerror(err, VFI_ERROR, VFI_ERROR_INVALID_ARGUMENT);
     /* a range covering two whole mappings goes from both containers */
-    assert_ok(vfio_address_space_dma_unmap(f->as, 0x100000, 0x101000, 0, &err), err);
-    assert_int_equal(vfio_address_space_mapping_count(f->as), 1);
+    assert_ok(vfi_address_space_dma_unmap(f->as, 0x100000, 0x101000, 0, &err), err);
+    assert_int_equal(vfi_address_space_mapping_count(f->as), 1);
     assert_int_equal(mappings(f, c0), 1);
     assert_int_equal(mappings(f, c1), 1);
     /* gone: ENOENT, or nothing with ALLOW_ABSENT */
-    assert_false(vfio_address_space_dma_unmap(f->as, 0x100000, PAGE, 0, &err));
-    assert_gerror(err, VFIO_IOMMUFD_KERNEL_ERROR, ENOENT);
-    assert_ok(vfio_address_space_dma_unmap(f->as, 0x100000, PAGE, VFIO_UNMAP_ALLOW_ABSENT,
+    assert_false(vfi_address_space_dma_unmap(f->as, 0x100000, PAGE, 0, &err));
+    assert_gerror(err, VFI_KERNEL_ERROR, ENOENT);
+    assert_ok(vfi_address_space_dma_unmap(f->as, 0x100000, PAGE, VFI_UNMAP_ALLOW_ABSENT,
                                            &err), err);
-    assert_false(vfio_address_space_dma_unmap(f->as, 0x100000, PAGE, 0x10, &err));
-    assert_gerror(err, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_INVALID_ARGUMENT);
-    assert_false(vfio_address_space_dma_unmap(NULL, 0x100000, PAGE, 0, &err));
-    assert_gerror(err, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_INVALID_ARGUMENT);
+    assert_false(vfi_address_space_dma_unmap(f->as, 0x100000, PAGE, 0x10, &err));
+    assert_gerror(err, VFI_ERROR, VFI_ERROR_INVALID_ARGUMENT);
+    assert_false(vfi_address_space_dma_unmap(NULL, 0x100000, PAGE, 0, &err));
+    assert_gerror(err, VFI_ERROR, VFI_ERROR_INVALID_ARGUMENT);
 
     /* a new container after the container went away gets what is left */
     detach_ok(f, "b0");
     attach_ok(f, "b0", NULL);   /* joins c0 now */
-    assert_int_equal(vfio_address_space_container_count(f->as), 1);
-    assert_ok(vfio_address_space_dma_unmap(f->as, 0x300000, PAGE, 0, &err), err);
+    assert_int_equal(vfi_address_space_container_count(f->as), 1);
+    assert_ok(vfi_address_space_dma_unmap(f->as, 0x300000, PAGE, 0, &err), err);
     assert_int_equal(mappings(f, c0), 0);
-    assert_int_equal(vfio_address_space_mapping_count(f->as), 0);
+    assert_int_equal(vfi_address_space_mapping_count(f->as), 0);
     fixture_free(f);
 }
 
 /* Assert the container's view of its IOAS is the kernel's. */
-static void ranges_agree(Fixture *f, VFIOContainer *c)
+static void ranges_agree(Fixture *f, VfiContainer *c)
 {
-    g_autofree IOMMUFDIovaRange *k = NULL;
+    g_autofree VfiIovaRange *k = NULL;
     g_autoptr(GError) err = NULL;
-    const IOMMUFDIovaRange *r;
+    const VfiIovaRange *r;
     size_t n = 0, nk = 0;
     uint64_t align = 0;
 
-    assert_ok(iommufd_backend_get_iova_ranges(f->be, vfio_container_get_ioas_id(c), &k, &nk,
+    assert_ok(vfi_iommufd_ioas_iova_ranges(f->be, vfi_container_get_ioas_id(c), &k, &nk,
                                               &align, &err), err);
-    r = vfio_container_get_iova_ranges(c, &n);
+    r = vfi_container_get_iova_ranges(c, &n);
     assert_int_equal(n, nk);
     assert_memory_equal(r, k, n * sizeof(*r));
-    assert_int_equal(vfio_container_get_iova_alignment(c), align);
+    assert_int_equal(vfi_container_get_iova_alignment(c), align);
 }
 
 /* A remembered mapping in the MSI window: the new container takes it (an
@@ -217,13 +217,13 @@ static void test_as_replay_misfit(void **state)
     Fixture *f = fixture_new(topo);
     g_autoptr(GError) err = NULL;
 
-    assert_ok(vfio_address_space_dma_map(f->as, MSI_START, PAGE, buf, false, &err), err);
-    assert_false(vfio_address_space_attach_device(f->as, f->be, fdev(f, "a0"), NULL, &err));
-    assert_gerror_msg(err, VFIO_IOMMUFD_KERNEL_ERROR, EADDRINUSE);
-    assert_int_equal(vfio_address_space_container_count(f->as), 0);
-    assert_int_equal(vfio_device_get_attached_pt(fdev(f, "a0")), 0);
+    assert_ok(vfi_address_space_dma_map(f->as, MSI_START, PAGE, buf, false, &err), err);
+    assert_false(vfi_address_space_attach_device(f->as, f->be, fdev(f, "a0"), NULL, &err));
+    assert_gerror_msg(err, VFI_KERNEL_ERROR, EADDRINUSE);
+    assert_int_equal(vfi_address_space_container_count(f->as), 0);
+    assert_int_equal(vfi_device_get_attached_pt(fdev(f, "a0")), 0);
     check_consistent(f);
-    assert_ok(vfio_address_space_dma_unmap(f->as, MSI_START, PAGE, 0, &err), err);
+    assert_ok(vfi_address_space_dma_unmap(f->as, MSI_START, PAGE, 0, &err), err);
     attach_ok(f, "a0", NULL);
     check_consistent(f);
     fixture_free(f);
@@ -234,63 +234,63 @@ static void test_ranges_follow_devices(void **state)
 {
     Fixture *f = fixture_new(topo_mdev);
     g_autoptr(GError) err = NULL;
-    VFIOContainer *c;
-    const IOMMUFDIovaRange *r;
+    VfiContainer *c;
+    const VfiIovaRange *r;
     size_t n;
 
     attach_ok(f, "m0", NULL);
-    c = vfio_device_get_container(fdev(f, "m0"));
-    r = vfio_container_get_iova_ranges(c, &n);
+    c = vfi_device_get_container(fdev(f, "m0"));
+    r = vfi_container_get_iova_ranges(c, &n);
     assert_int_equal(n, 1);
     assert_int_equal(r[0].start, 0);
     assert_int_equal(r[0].last, UINT64_MAX);
-    assert_int_equal(vfio_container_get_iova_alignment(c), PAGE);   /* the mdev pins pages */
+    assert_int_equal(vfi_container_get_iova_alignment(c), PAGE);   /* the mdev pins pages */
     ranges_agree(f, c);
     /* mdev only: the MSI window and above 2^48 are fine */
-    assert_ok(vfio_container_dma_map(c, MSI_START, PAGE, buf, false, &err), err);
-    assert_ok(vfio_container_dma_map(c, 1ULL << 48, PAGE, buf, false, &err), err);
-    assert_ok(vfio_container_dma_unmap(c, MSI_START, PAGE, 0, NULL, &err), err);
-    assert_ok(vfio_container_dma_unmap(c, 1ULL << 48, PAGE, 0, NULL, &err), err);
+    assert_ok(vfi_container_dma_map(c, MSI_START, PAGE, buf, false, &err), err);
+    assert_ok(vfi_container_dma_map(c, 1ULL << 48, PAGE, buf, false, &err), err);
+    assert_ok(vfi_container_dma_unmap(c, MSI_START, PAGE, 0, NULL, &err), err);
+    assert_ok(vfi_container_dma_unmap(c, 1ULL << 48, PAGE, 0, NULL, &err), err);
 
     attach_ok(f, "a0", NULL);
-    assert_ptr_equal(vfio_device_get_container(fdev(f, "a0")), c);
-    r = vfio_container_get_iova_ranges(c, &n);
+    assert_ptr_equal(vfi_device_get_container(fdev(f, "a0")), c);
+    r = vfi_container_get_iova_ranges(c, &n);
     assert_int_equal(n, 2);
     assert_int_equal(r[0].last, MSI_START - 1);
     assert_int_equal(r[1].start, MSI_LAST + 1);
     assert_int_equal(r[1].last, (1ULL << 48) - 1);
-    assert_int_equal(vfio_container_get_iova_alignment(c), PAGE);
+    assert_int_equal(vfi_container_get_iova_alignment(c), PAGE);
     ranges_agree(f, c);
     map_refused(f, c, MSI_START, PAGE, buf);            /* before any ioctl */
     map_refused(f, c, 1ULL << 48, PAGE, buf);
 
     detach_ok(f, "a0");
-    r = vfio_container_get_iova_ranges(c, &n);
+    r = vfi_container_get_iova_ranges(c, &n);
     assert_int_equal(n, 1);
     assert_int_equal(r[0].last, UINT64_MAX);
     ranges_agree(f, c);
-    assert_ok(vfio_container_dma_map(c, MSI_START, PAGE, buf, false, &err), err);
+    assert_ok(vfi_container_dma_map(c, MSI_START, PAGE, buf, false, &err), err);
     check_consistent(f);
 
     /* A physical device cannot join a container mapping the MSI window
      * (EADDRINUSE = the container does not take it); a new container
      * replays the same mapping and is refused the same way: the attach
      * fails naming the mapping, and nothing is left. */
-    assert_ok(vfio_container_dma_unmap(c, MSI_START, PAGE, 0, NULL, &err), err);
-    assert_ok(vfio_address_space_dma_map(f->as, MSI_START, PAGE, buf, false, &err), err);
-    assert_false(vfio_address_space_attach_device(f->as, f->be, fdev(f, "a0"), NULL, &err));
-    assert_gerror_msg(err, VFIO_IOMMUFD_KERNEL_ERROR, EADDRINUSE);
-    assert_int_equal(vfio_address_space_container_count(f->as), 1);
-    assert_null(vfio_device_get_container(fdev(f, "a0")));
-    assert_int_equal(vfio_device_get_attached_pt(fdev(f, "a0")), 0);
-    r = vfio_container_get_iova_ranges(c, &n);
+    assert_ok(vfi_container_dma_unmap(c, MSI_START, PAGE, 0, NULL, &err), err);
+    assert_ok(vfi_address_space_dma_map(f->as, MSI_START, PAGE, buf, false, &err), err);
+    assert_false(vfi_address_space_attach_device(f->as, f->be, fdev(f, "a0"), NULL, &err));
+    assert_gerror_msg(err, VFI_KERNEL_ERROR, EADDRINUSE);
+    assert_int_equal(vfi_address_space_container_count(f->as), 1);
+    assert_null(vfi_device_get_container(fdev(f, "a0")));
+    assert_int_equal(vfi_device_get_attached_pt(fdev(f, "a0")), 0);
+    r = vfi_container_get_iova_ranges(c, &n);
     assert_int_equal(n, 1);
     ranges_agree(f, c);
     check_consistent(f);
     /* Unmapped: it joins. */
-    assert_ok(vfio_address_space_dma_unmap(f->as, MSI_START, PAGE, 0, &err), err);
+    assert_ok(vfi_address_space_dma_unmap(f->as, MSI_START, PAGE, 0, &err), err);
     attach_ok(f, "a0", NULL);
-    assert_ptr_equal(vfio_device_get_container(fdev(f, "a0")), c);
+    assert_ptr_equal(vfi_device_get_container(fdev(f, "a0")), c);
     ranges_agree(f, c);
     check_consistent(f);
     fixture_free(f);
@@ -302,39 +302,39 @@ static void test_as_map_rollback(void **state)
 {
     Fixture *f = fixture_new(topo);
     g_autoptr(GError) err = NULL;
-    VFIOContainer *c0, *c1;
+    VfiContainer *c0, *c1;
     uint64_t ioctls;
 
     attach_ok(f, "a0", NULL);
-    vfio_sim_fail_next(f->sim, VFIO_SIM_OP_HWPT_ALLOC, EINVAL);
+    vfi_sim_fail_next(f->sim, VFI_SIM_OP_HWPT_ALLOC, EINVAL);
     attach_ok(f, "b0", NULL);
-    c0 = vfio_address_space_container(f->as, 0);
-    c1 = vfio_address_space_container(f->as, 1);
+    c0 = vfi_address_space_container(f->as, 0);
+    c1 = vfi_address_space_container(f->as, 1);
 
     /* refused before any ioctl */
-    ioctls = vfio_sim_ioctl_count(f->sim);
-    assert_false(vfio_address_space_dma_map(f->as, MSI_START, PAGE, buf, false, &err));
-    assert_gerror(err, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_INVALID_ARGUMENT);
-    assert_int_equal(vfio_sim_ioctl_count(f->sim), ioctls);
+    ioctls = vfi_sim_ioctl_count(f->sim);
+    assert_false(vfi_address_space_dma_map(f->as, MSI_START, PAGE, buf, false, &err));
+    assert_gerror(err, VFI_ERROR, VFI_ERROR_INVALID_ARGUMENT);
+    assert_int_equal(vfi_sim_ioctl_count(f->sim), ioctls);
 
     /* second container's map fails: the first is unmapped again */
-    vfio_sim_fail_nth(f->sim, 2, ENOMEM);
-    assert_false(vfio_address_space_dma_map(f->as, 0x100000, PAGE, buf, false, &err));
-    assert_gerror(err, VFIO_IOMMUFD_KERNEL_ERROR, ENOMEM);
+    vfi_sim_fail_nth(f->sim, 2, ENOMEM);
+    assert_false(vfi_address_space_dma_map(f->as, 0x100000, PAGE, buf, false, &err));
+    assert_gerror(err, VFI_KERNEL_ERROR, ENOMEM);
     assert_int_equal(mappings(f, c0), 0);
     assert_int_equal(mappings(f, c1), 0);
-    assert_int_equal(vfio_address_space_mapping_count(f->as), 0);
+    assert_int_equal(vfi_address_space_mapping_count(f->as), 0);
 
     /* and for unmap: the second container's unmap fails, the first gets its
      * mapping back, the mapping stays remembered */
-    assert_ok(vfio_address_space_dma_map(f->as, 0x100000, PAGE, buf, false, &err), err);
-    vfio_sim_fail_nth(f->sim, 2, EFAULT);
-    assert_false(vfio_address_space_dma_unmap(f->as, 0x100000, PAGE, 0, &err));
-    assert_gerror(err, VFIO_IOMMUFD_KERNEL_ERROR, EFAULT);
+    assert_ok(vfi_address_space_dma_map(f->as, 0x100000, PAGE, buf, false, &err), err);
+    vfi_sim_fail_nth(f->sim, 2, EFAULT);
+    assert_false(vfi_address_space_dma_unmap(f->as, 0x100000, PAGE, 0, &err));
+    assert_gerror(err, VFI_KERNEL_ERROR, EFAULT);
     assert_int_equal(mappings(f, c0), 1);
     assert_int_equal(mappings(f, c1), 1);
-    assert_int_equal(vfio_address_space_mapping_count(f->as), 1);
-    assert_ok(vfio_address_space_dma_unmap(f->as, 0x100000, PAGE, 0, &err), err);
+    assert_int_equal(vfi_address_space_mapping_count(f->as), 1);
+    assert_ok(vfi_address_space_dma_unmap(f->as, 0x100000, PAGE, 0, &err), err);
     assert_int_equal(mappings(f, c0), 0);
     assert_int_equal(mappings(f, c1), 0);
     fixture_free(f);
@@ -349,24 +349,24 @@ static void test_teardown_drops_mappings(void **state)
     uint64_t unmaps;
 
     attach_ok(f, "a0", NULL);
-    assert_ok(vfio_address_space_dma_map(f->as, 0x100000, 4 * PAGE, buf, false, &err), err);
-    unmaps = vfio_sim_op_count(f->sim, VFIO_SIM_OP_IOAS_UNMAP);
+    assert_ok(vfi_address_space_dma_map(f->as, 0x100000, 4 * PAGE, buf, false, &err), err);
+    unmaps = vfi_sim_op_count(f->sim, VFI_SIM_OP_IOAS_UNMAP);
     detach_ok(f, "a0");
-    assert_int_equal(vfio_sim_op_count(f->sim, VFIO_SIM_OP_IOAS_UNMAP), unmaps);
-    assert_int_equal(vfio_address_space_container_count(f->as), 0);
+    assert_int_equal(vfi_sim_op_count(f->sim, VFI_SIM_OP_IOAS_UNMAP), unmaps);
+    assert_int_equal(vfi_address_space_container_count(f->as), 0);
     /* still remembered: replayed when a device comes back */
-    assert_int_equal(vfio_address_space_mapping_count(f->as), 1);
+    assert_int_equal(vfi_address_space_mapping_count(f->as), 1);
     attach_ok(f, "a0", NULL);
-    assert_int_equal(mappings(f, vfio_address_space_container(f->as, 0)), 1);
+    assert_int_equal(mappings(f, vfi_address_space_container(f->as, 0)), 1);
     check_consistent(f);
     fixture_free(f);
 }
 
 /* The model's mappings and the library's record of container @c. */
-static void assert_maps(Fixture *f, VFIOContainer *c, int n)
+static void assert_maps(Fixture *f, VfiContainer *c, int n)
 {
     assert_int_equal(mappings(f, c), n);
-    assert_int_equal(vfio_container_mapping_count(c), n);
+    assert_int_equal(vfi_container_mapping_count(c), n);
 }
 
 /* An unmap whose range cuts a mapping is refused before the ioctl, with or
@@ -377,38 +377,38 @@ static void test_unmap_edge_cut(void **state)
     Fixture *f = fixture_new(topo);
     g_autoptr(GError) err = NULL;
     uint64_t unmapped = 1, ioctls;
-    VFIOContainer *c;
+    VfiContainer *c;
 
     attach_ok(f, "a0", NULL);
-    c = vfio_device_get_container(fdev(f, "a0"));
-    assert_ok(vfio_container_dma_map(c, 0, PAGE, buf, false, &err), err);
-    assert_ok(vfio_container_dma_map(c, 2 * PAGE, 2 * PAGE, buf, false, &err), err);
+    c = vfi_device_get_container(fdev(f, "a0"));
+    assert_ok(vfi_container_dma_map(c, 0, PAGE, buf, false, &err), err);
+    assert_ok(vfi_container_dma_map(c, 2 * PAGE, 2 * PAGE, buf, false, &err), err);
     assert_maps(f, c, 2);
 
-    ioctls = vfio_sim_ioctl_count(f->sim);
-    assert_false(vfio_container_dma_unmap(c, 0, 3 * PAGE, VFIO_UNMAP_ALLOW_ABSENT, &unmapped,
+    ioctls = vfi_sim_ioctl_count(f->sim);
+    assert_false(vfi_container_dma_unmap(c, 0, 3 * PAGE, VFI_UNMAP_ALLOW_ABSENT, &unmapped,
                                           &err));
     assert_non_null(err);
     assert_non_null(strstr(err->message, "[0x2000, 0x3fff]"));
-    assert_gerror(err, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_INVALID_ARGUMENT);
+    assert_gerror(err, VFI_ERROR, VFI_ERROR_INVALID_ARGUMENT);
     assert_int_equal(unmapped, 1);
-    assert_false(vfio_container_dma_unmap(c, 0, 3 * PAGE, 0, NULL, &err));
-    assert_gerror(err, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_INVALID_ARGUMENT);
+    assert_false(vfi_container_dma_unmap(c, 0, 3 * PAGE, 0, NULL, &err));
+    assert_gerror(err, VFI_ERROR, VFI_ERROR_INVALID_ARGUMENT);
     /* cutting the start of a mapping, and inside one */
-    assert_false(vfio_container_dma_unmap(c, 3 * PAGE, 4 * PAGE, VFIO_UNMAP_ALLOW_ABSENT,
+    assert_false(vfi_container_dma_unmap(c, 3 * PAGE, 4 * PAGE, VFI_UNMAP_ALLOW_ABSENT,
                                           NULL, &err));
-    assert_gerror(err, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_INVALID_ARGUMENT);
-    assert_false(vfio_container_dma_unmap(c, 2 * PAGE, PAGE, 0, NULL, &err));
-    assert_gerror(err, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_INVALID_ARGUMENT);
-    assert_int_equal(vfio_sim_ioctl_count(f->sim), ioctls);
+    assert_gerror(err, VFI_ERROR, VFI_ERROR_INVALID_ARGUMENT);
+    assert_false(vfi_container_dma_unmap(c, 2 * PAGE, PAGE, 0, NULL, &err));
+    assert_gerror(err, VFI_ERROR, VFI_ERROR_INVALID_ARGUMENT);
+    assert_int_equal(vfi_sim_ioctl_count(f->sim), ioctls);
     assert_maps(f, c, 2);
 
     /* the gap between them holds nothing: absent is fine there */
-    assert_ok(vfio_container_dma_unmap(c, PAGE, PAGE, VFIO_UNMAP_ALLOW_ABSENT, &unmapped,
+    assert_ok(vfi_container_dma_unmap(c, PAGE, PAGE, VFI_UNMAP_ALLOW_ABSENT, &unmapped,
                                        &err), err);
     assert_int_equal(unmapped, 0);
     /* both whole: fine */
-    assert_ok(vfio_container_dma_unmap(c, 0, 4 * PAGE, 0, &unmapped, &err), err);
+    assert_ok(vfi_container_dma_unmap(c, 0, 4 * PAGE, 0, &unmapped, &err), err);
     assert_int_equal(unmapped, 3 * PAGE);
     assert_maps(f, c, 0);
     check_consistent(f);
@@ -422,28 +422,28 @@ static void test_unmap_across_msi_window(void **state)
     Fixture *f = fixture_new(topo);
     g_autoptr(GError) err = NULL;
     uint64_t unmapped = 1;
-    VFIOContainer *c;
+    VfiContainer *c;
 
     attach_ok(f, "a0", NULL);
-    c = vfio_device_get_container(fdev(f, "a0"));
-    assert_ok(vfio_container_dma_map(c, MSI_START - PAGE, PAGE, buf, false, &err), err);
-    assert_ok(vfio_container_dma_map(c, MSI_LAST + 1, 2 * PAGE, buf, false, &err), err);
-    assert_ok(vfio_container_dma_map(c, 0x100000000ULL, PAGE, buf, false, &err), err);
-    assert_ok(vfio_container_dma_unmap(c, 0, 8ULL << 30, 0, &unmapped, &err), err);
+    c = vfi_device_get_container(fdev(f, "a0"));
+    assert_ok(vfi_container_dma_map(c, MSI_START - PAGE, PAGE, buf, false, &err), err);
+    assert_ok(vfi_container_dma_map(c, MSI_LAST + 1, 2 * PAGE, buf, false, &err), err);
+    assert_ok(vfi_container_dma_map(c, 0x100000000ULL, PAGE, buf, false, &err), err);
+    assert_ok(vfi_container_dma_unmap(c, 0, 8ULL << 30, 0, &unmapped, &err), err);
     assert_int_equal(unmapped, 4 * PAGE);
     assert_maps(f, c, 0);
     /* again: nothing there */
-    assert_false(vfio_container_dma_unmap(c, 0, 8ULL << 30, 0, &unmapped, &err));
-    assert_gerror(err, VFIO_IOMMUFD_KERNEL_ERROR, ENOENT);
-    assert_ok(vfio_container_dma_unmap(c, 0, 8ULL << 30, VFIO_UNMAP_ALLOW_ABSENT, &unmapped,
+    assert_false(vfi_container_dma_unmap(c, 0, 8ULL << 30, 0, &unmapped, &err));
+    assert_gerror(err, VFI_KERNEL_ERROR, ENOENT);
+    assert_ok(vfi_container_dma_unmap(c, 0, 8ULL << 30, VFI_UNMAP_ALLOW_ABSENT, &unmapped,
                                        &err), err);
     assert_int_equal(unmapped, 0);
     /* the same through the address space */
-    assert_ok(vfio_address_space_dma_map(f->as, MSI_START - PAGE, PAGE, buf, false, &err),
+    assert_ok(vfi_address_space_dma_map(f->as, MSI_START - PAGE, PAGE, buf, false, &err),
               err);
-    assert_ok(vfio_address_space_dma_map(f->as, MSI_LAST + 1, PAGE, buf, false, &err), err);
-    assert_ok(vfio_address_space_dma_unmap(f->as, 0, 8ULL << 30, 0, &err), err);
-    assert_int_equal(vfio_address_space_mapping_count(f->as), 0);
+    assert_ok(vfi_address_space_dma_map(f->as, MSI_LAST + 1, PAGE, buf, false, &err), err);
+    assert_ok(vfi_address_space_dma_unmap(f->as, 0, 8ULL << 30, 0, &err), err);
+    assert_int_equal(vfi_address_space_mapping_count(f->as), 0);
     assert_maps(f, c, 0);
     fixture_free(f);
 }
@@ -455,69 +455,69 @@ static void test_levels(void **state)
     Fixture *f = fixture_new(topo);
     g_autoptr(GError) err = NULL;
     uint64_t unmapped = 1, ioctls;
-    VFIOContainer *c0, *c1;
+    VfiContainer *c0, *c1;
 
     attach_ok(f, "a0", NULL);
-    c0 = vfio_device_get_container(fdev(f, "a0"));
-    assert_ok(vfio_address_space_dma_map(f->as, 0x100000, 2 * PAGE, buf, false, &err), err);
-    assert_ok(vfio_container_dma_map(c0, 0x200000, PAGE, buf, false, &err), err);
+    c0 = vfi_device_get_container(fdev(f, "a0"));
+    assert_ok(vfi_address_space_dma_map(f->as, 0x100000, 2 * PAGE, buf, false, &err), err);
+    assert_ok(vfi_container_dma_map(c0, 0x200000, PAGE, buf, false, &err), err);
     assert_maps(f, c0, 2);
-    assert_int_equal(vfio_address_space_mapping_count(f->as), 1);
+    assert_int_equal(vfi_address_space_mapping_count(f->as), 1);
 
-    ioctls = vfio_sim_ioctl_count(f->sim);
+    ioctls = vfi_sim_ioctl_count(f->sim);
     /* container level over the address space's mapping */
-    assert_false(vfio_container_dma_map(c0, 0x101000, 2 * PAGE, buf, false, &err));
+    assert_false(vfi_container_dma_map(c0, 0x101000, 2 * PAGE, buf, false, &err));
     assert_non_null(err);
-    assert_non_null(strstr(err->message, "vfio_address_space_dma_map"));
-    assert_gerror(err, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_WRONG_STATE);
-    assert_false(vfio_container_dma_unmap(c0, 0x100000, 2 * PAGE, 0, &unmapped, &err));
+    assert_non_null(strstr(err->message, "vfi_address_space_dma_map"));
+    assert_gerror(err, VFI_ERROR, VFI_ERROR_WRONG_STATE);
+    assert_false(vfi_container_dma_unmap(c0, 0x100000, 2 * PAGE, 0, &unmapped, &err));
     assert_non_null(err);
-    assert_non_null(strstr(err->message, "vfio_address_space_dma_unmap"));
-    assert_gerror(err, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_WRONG_STATE);
-    assert_false(vfio_container_dma_unmap(c0, 0, 0x400000, VFIO_UNMAP_ALLOW_ABSENT,
+    assert_non_null(strstr(err->message, "vfi_address_space_dma_unmap"));
+    assert_gerror(err, VFI_ERROR, VFI_ERROR_WRONG_STATE);
+    assert_false(vfi_container_dma_unmap(c0, 0, 0x400000, VFI_UNMAP_ALLOW_ABSENT,
                                           &unmapped, &err));
-    assert_gerror(err, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_WRONG_STATE);
-    assert_false(vfio_container_dma_unmap_all(c0, &unmapped, &err));
-    assert_gerror(err, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_WRONG_STATE);
+    assert_gerror(err, VFI_ERROR, VFI_ERROR_WRONG_STATE);
+    assert_false(vfi_container_dma_unmap_all(c0, &unmapped, &err));
+    assert_gerror(err, VFI_ERROR, VFI_ERROR_WRONG_STATE);
     assert_int_equal(unmapped, 1);
     /* address-space level over the container's mapping */
-    assert_false(vfio_address_space_dma_map(f->as, 0x200000, PAGE, buf, false, &err));
+    assert_false(vfi_address_space_dma_map(f->as, 0x200000, PAGE, buf, false, &err));
     assert_non_null(err);
     assert_non_null(strstr(err->message, "ioas"));
-    assert_gerror(err, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_WRONG_STATE);
-    assert_false(vfio_address_space_dma_unmap(f->as, 0x200000, PAGE, 0, &err));
+    assert_gerror(err, VFI_ERROR, VFI_ERROR_WRONG_STATE);
+    assert_false(vfi_address_space_dma_unmap(f->as, 0x200000, PAGE, 0, &err));
     assert_non_null(err);
-    assert_non_null(strstr(err->message, "vfio_container_dma_unmap"));
-    assert_gerror(err, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_WRONG_STATE);
-    assert_false(vfio_address_space_dma_unmap(f->as, 0x200000, PAGE, VFIO_UNMAP_ALLOW_ABSENT,
+    assert_non_null(strstr(err->message, "vfi_container_dma_unmap"));
+    assert_gerror(err, VFI_ERROR, VFI_ERROR_WRONG_STATE);
+    assert_false(vfi_address_space_dma_unmap(f->as, 0x200000, PAGE, VFI_UNMAP_ALLOW_ABSENT,
                                               &err));
-    assert_gerror(err, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_WRONG_STATE);
+    assert_gerror(err, VFI_ERROR, VFI_ERROR_WRONG_STATE);
     /* a range holding both */
-    assert_false(vfio_address_space_dma_unmap(f->as, 0x100000, 0x101000, 0, &err));
-    assert_gerror(err, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_WRONG_STATE);
-    assert_int_equal(vfio_sim_ioctl_count(f->sim), ioctls);
+    assert_false(vfi_address_space_dma_unmap(f->as, 0x100000, 0x101000, 0, &err));
+    assert_gerror(err, VFI_ERROR, VFI_ERROR_WRONG_STATE);
+    assert_int_equal(vfi_sim_ioctl_count(f->sim), ioctls);
     assert_maps(f, c0, 2);
-    assert_int_equal(vfio_address_space_mapping_count(f->as), 1);
+    assert_int_equal(vfi_address_space_mapping_count(f->as), 1);
 
     /* a new container gets the address space's mapping only */
-    vfio_sim_fail_next(f->sim, VFIO_SIM_OP_HWPT_ALLOC, EINVAL);
+    vfi_sim_fail_next(f->sim, VFI_SIM_OP_HWPT_ALLOC, EINVAL);
     attach_ok(f, "b0", NULL);
-    c1 = vfio_device_get_container(fdev(f, "b0"));
+    c1 = vfi_device_get_container(fdev(f, "b0"));
     assert_ptr_not_equal(c0, c1);
     assert_maps(f, c1, 1);
     /* each level unmaps its own */
-    assert_ok(vfio_container_dma_unmap(c0, 0x200000, PAGE, 0, &unmapped, &err), err);
+    assert_ok(vfi_container_dma_unmap(c0, 0x200000, PAGE, 0, &unmapped, &err), err);
     assert_int_equal(unmapped, PAGE);
-    assert_ok(vfio_address_space_dma_unmap(f->as, 0x100000, 2 * PAGE, 0, &err), err);
+    assert_ok(vfi_address_space_dma_unmap(f->as, 0x100000, 2 * PAGE, 0, &err), err);
     assert_maps(f, c0, 0);
     assert_maps(f, c1, 0);
     /* the range is free for either level now */
-    assert_ok(vfio_address_space_dma_map(f->as, 0x200000, PAGE, buf, false, &err), err);
+    assert_ok(vfi_address_space_dma_map(f->as, 0x200000, PAGE, buf, false, &err), err);
     assert_maps(f, c0, 1);
     assert_maps(f, c1, 1);
-    assert_ok(vfio_address_space_dma_unmap(f->as, 0x200000, PAGE, 0, &err), err);
-    assert_ok(vfio_container_dma_map(c1, 0x100000, PAGE, buf, false, &err), err);
-    assert_ok(vfio_container_dma_unmap_all(c1, &unmapped, &err), err);
+    assert_ok(vfi_address_space_dma_unmap(f->as, 0x200000, PAGE, 0, &err), err);
+    assert_ok(vfi_container_dma_map(c1, 0x100000, PAGE, buf, false, &err), err);
+    assert_ok(vfi_container_dma_unmap_all(c1, &unmapped, &err), err);
     assert_int_equal(unmapped, PAGE);
     assert_maps(f, c1, 0);
     check_consistent(f);
@@ -530,30 +530,30 @@ static void test_as_unmap_skips_container_without_mapping(void **state)
 {
     Fixture *f = fixture_new(topo);
     g_autoptr(GError) err = NULL;
-    VFIOContainer *c0, *c1;
+    VfiContainer *c0, *c1;
     uint64_t unmaps;
 
     attach_ok(f, "a0", NULL);
-    vfio_sim_fail_next(f->sim, VFIO_SIM_OP_HWPT_ALLOC, EINVAL);
+    vfi_sim_fail_next(f->sim, VFI_SIM_OP_HWPT_ALLOC, EINVAL);
     attach_ok(f, "b0", NULL);
-    c0 = vfio_address_space_container(f->as, 0);
-    c1 = vfio_address_space_container(f->as, 1);
-    assert_ok(vfio_address_space_dma_map(f->as, 0x100000, PAGE, buf, false, &err), err);
+    c0 = vfi_address_space_container(f->as, 0);
+    c1 = vfi_address_space_container(f->as, 1);
+    assert_ok(vfi_address_space_dma_map(f->as, 0x100000, PAGE, buf, false, &err), err);
     /* c0 unmapped, c1's unmap fails, mapping c0 again fails too */
-    vfio_sim_fail_nth(f->sim, 2, EFAULT);
-    vfio_sim_fail_next(f->sim, VFIO_SIM_OP_IOAS_MAP, ENOMEM);
-    assert_false(vfio_address_space_dma_unmap(f->as, 0x100000, PAGE, 0, &err));
-    assert_gerror(err, VFIO_IOMMUFD_KERNEL_ERROR, EFAULT);
-    vfio_sim_fail_clear(f->sim);
-    assert_int_equal(vfio_address_space_mapping_count(f->as), 1);
+    vfi_sim_fail_nth(f->sim, 2, EFAULT);
+    vfi_sim_fail_next(f->sim, VFI_SIM_OP_IOAS_MAP, ENOMEM);
+    assert_false(vfi_address_space_dma_unmap(f->as, 0x100000, PAGE, 0, &err));
+    assert_gerror(err, VFI_KERNEL_ERROR, EFAULT);
+    vfi_sim_fail_clear(f->sim);
+    assert_int_equal(vfi_address_space_mapping_count(f->as), 1);
     assert_maps(f, c0, 0);
     assert_maps(f, c1, 1);
-    unmaps = vfio_sim_op_count(f->sim, VFIO_SIM_OP_IOAS_UNMAP);
-    assert_ok(vfio_address_space_dma_unmap(f->as, 0x100000, PAGE, 0, &err), err);
-    assert_int_equal(vfio_sim_op_count(f->sim, VFIO_SIM_OP_IOAS_UNMAP) - unmaps, 1);
+    unmaps = vfi_sim_op_count(f->sim, VFI_SIM_OP_IOAS_UNMAP);
+    assert_ok(vfi_address_space_dma_unmap(f->as, 0x100000, PAGE, 0, &err), err);
+    assert_int_equal(vfi_sim_op_count(f->sim, VFI_SIM_OP_IOAS_UNMAP) - unmaps, 1);
     assert_maps(f, c0, 0);
     assert_maps(f, c1, 0);
-    assert_int_equal(vfio_address_space_mapping_count(f->as), 0);
+    assert_int_equal(vfi_address_space_mapping_count(f->as), 0);
     fixture_free(f);
 }
 
@@ -565,33 +565,33 @@ static void test_unmap_enoent_resync(void **state)
     Fixture *f = fixture_new(topo);
     g_autoptr(GError) err = NULL;
     uint64_t unmapped = 1;
-    VFIOContainer *c;
+    VfiContainer *c;
     uint32_t ioas;
 
     attach_ok(f, "a0", NULL);
-    c = vfio_device_get_container(fdev(f, "a0"));
-    ioas = vfio_container_get_ioas_id(c);
-    assert_ok(vfio_container_dma_map(c, 0x100000, PAGE, buf, false, &err), err);
-    assert_ok(iommufd_backend_map_dma(f->be, ioas, 0x103000, 2 * PAGE, buf, false, &err), err);
-    assert_false(vfio_container_dma_unmap(c, 0x100000, 4 * PAGE, VFIO_UNMAP_ALLOW_ABSENT,
+    c = vfi_device_get_container(fdev(f, "a0"));
+    ioas = vfi_container_get_ioas_id(c);
+    assert_ok(vfi_container_dma_map(c, 0x100000, PAGE, buf, false, &err), err);
+    assert_ok(vfi_iommufd_ioas_map(f->be, ioas, 0x103000, 2 * PAGE, buf, false, &err), err);
+    assert_false(vfi_container_dma_unmap(c, 0x100000, 4 * PAGE, VFI_UNMAP_ALLOW_ABSENT,
                                           &unmapped, &err));
-    assert_gerror(err, VFIO_IOMMUFD_KERNEL_ERROR, ENOENT);
+    assert_gerror(err, VFI_KERNEL_ERROR, ENOENT);
     assert_int_equal(unmapped, 1);
-    assert_int_equal(vfio_container_mapping_count(c), 0);
+    assert_int_equal(vfi_container_mapping_count(c), 0);
     assert_int_equal(mappings(f, c), 1);     /* the foreign one */
-    assert_ok(iommufd_backend_unmap_dma(f->be, ioas, 0x103000, 2 * PAGE, NULL, &err), err);
+    assert_ok(vfi_iommufd_ioas_unmap(f->be, ioas, 0x103000, 2 * PAGE, NULL, &err), err);
 
     /* the same under an address-space unmap: its mappings are gone from the
      * container (unmapped one by one), the foreign one stays */
-    assert_ok(vfio_address_space_dma_map(f->as, 0x500000, PAGE, buf, false, &err), err);
-    assert_ok(vfio_address_space_dma_map(f->as, 0x501000, PAGE, buf, false, &err), err);
-    assert_ok(iommufd_backend_map_dma(f->be, ioas, 0x502000, 2 * PAGE, buf, false, &err), err);
+    assert_ok(vfi_address_space_dma_map(f->as, 0x500000, PAGE, buf, false, &err), err);
+    assert_ok(vfi_address_space_dma_map(f->as, 0x501000, PAGE, buf, false, &err), err);
+    assert_ok(vfi_iommufd_ioas_map(f->be, ioas, 0x502000, 2 * PAGE, buf, false, &err), err);
     assert_int_equal(mappings(f, c), 3);
-    assert_ok(vfio_address_space_dma_unmap(f->as, 0x500000, 0x3000, 0, &err), err);
-    assert_int_equal(vfio_address_space_mapping_count(f->as), 0);
-    assert_int_equal(vfio_container_mapping_count(c), 0);
+    assert_ok(vfi_address_space_dma_unmap(f->as, 0x500000, 0x3000, 0, &err), err);
+    assert_int_equal(vfi_address_space_mapping_count(f->as), 0);
+    assert_int_equal(vfi_container_mapping_count(c), 0);
     assert_int_equal(mappings(f, c), 1);
-    assert_ok(iommufd_backend_unmap_dma(f->be, ioas, 0x502000, 2 * PAGE, NULL, &err), err);
+    assert_ok(vfi_iommufd_ioas_unmap(f->be, ioas, 0x502000, 2 * PAGE, NULL, &err), err);
     fixture_free(f);
 }
 

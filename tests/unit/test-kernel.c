@@ -18,52 +18,52 @@ static void test_linux_default(void **state)
     struct iommu_ioas_alloc alloc = { .size = sizeof(alloc) };
 
     (void)state;
-    assert_true(vfio_kernel_is_linux());
-    assert_string_equal(vfio_kernel_sysfs_root(), "/sys");
+    assert_true(vfi_kernel_is_linux());
+    assert_string_equal(vfi_kernel_sysfs_root(), "/sys");
     /* Real system calls: errors come back as negative errno. */
-    assert_int_equal(vfio_kernel_open("/nonexistent/vfio-iommufd-test", O_RDWR), -ENOENT);
-    assert_int_equal(VFIO_KERNEL_IOCTL(-1, IOMMU_IOAS_ALLOC, &alloc), -EBADF);
-    int fd = vfio_kernel_open("/dev/null", O_RDWR);
+    assert_int_equal(vfi_kernel_open("/nonexistent/vfio-iommufd-test", O_RDWR), -ENOENT);
+    assert_int_equal(VFI_KERNEL_IOCTL(-1, IOMMU_IOAS_ALLOC, &alloc), -EBADF);
+    int fd = vfi_kernel_open("/dev/null", O_RDWR);
     assert_true(fd >= 0);
-    assert_int_equal(VFIO_KERNEL_IOCTL(fd, IOMMU_IOAS_ALLOC, &alloc), -ENOTTY);
-    assert_int_equal(vfio_kernel_close(fd), 0);
-    assert_int_equal(vfio_kernel_close(fd), -EBADF);
+    assert_int_equal(VFI_KERNEL_IOCTL(fd, IOMMU_IOAS_ALLOC, &alloc), -ENOTTY);
+    assert_int_equal(vfi_kernel_close(fd), 0);
+    assert_int_equal(vfi_kernel_close(fd), -EBADF);
 }
 
 static void test_install_model(void **state)
 {
-    VfioSim *sim = test_sim_new(NULL);
+    VfiSim *sim = test_sim_new(NULL);
     struct iommu_ioas_alloc alloc = { .size = sizeof(alloc) };
     int fd;
 
     (void)state;
-    assert_false(vfio_kernel_is_linux());
-    assert_string_equal(vfio_kernel_sysfs_root(), vfio_sim_sysfs_root(sim));
-    fd = vfio_kernel_open("/dev/iommu", O_RDWR);
+    assert_false(vfi_kernel_is_linux());
+    assert_string_equal(vfi_kernel_sysfs_root(), vfi_sim_sysfs_root(sim));
+    fd = vfi_kernel_open("/dev/iommu", O_RDWR);
     assert_true(fd >= 0);
-    assert_int_equal(vfio_sim_open_fds(sim), 1);
-    assert_int_equal(VFIO_KERNEL_IOCTL(fd, IOMMU_IOAS_ALLOC, &alloc), 0);
+    assert_int_equal(vfi_sim_open_fds(sim), 1);
+    assert_int_equal(VFI_KERNEL_IOCTL(fd, IOMMU_IOAS_ALLOC, &alloc), 0);
     assert_int_not_equal(alloc.out_ioas_id, 0);
-    assert_int_equal(vfio_sim_ioctl_count(sim), 1);
-    assert_int_equal(vfio_sim_op_count(sim, VFIO_SIM_OP_IOAS_ALLOC), 1);
-    assert_int_equal(vfio_kernel_close(fd), 0);
+    assert_int_equal(vfi_sim_ioctl_count(sim), 1);
+    assert_int_equal(vfi_sim_op_count(sim, VFI_SIM_OP_IOAS_ALLOC), 1);
+    assert_int_equal(vfi_kernel_close(fd), 0);
     test_sim_free_clean(sim);
     /* Freeing the model restores Linux. */
-    assert_true(vfio_kernel_is_linux());
-    assert_string_equal(vfio_kernel_sysfs_root(), "/sys");
+    assert_true(vfi_kernel_is_linux());
+    assert_string_equal(vfi_kernel_sysfs_root(), "/sys");
 }
 
 static void test_install_null_restores_linux(void **state)
 {
-    static const VfioKernelOps ops;
+    static const VfiKernelOps ops;
 
     (void)state;
-    vfio_kernel_install(&ops, NULL, "/tmp/fake-sysfs");
-    assert_false(vfio_kernel_is_linux());
-    assert_string_equal(vfio_kernel_sysfs_root(), "/tmp/fake-sysfs");
-    vfio_kernel_install(NULL, NULL, "/ignored");
-    assert_true(vfio_kernel_is_linux());
-    assert_string_equal(vfio_kernel_sysfs_root(), "/sys");
+    vfi_kernel_install(&ops, NULL, "/tmp/fake-sysfs");
+    assert_false(vfi_kernel_is_linux());
+    assert_string_equal(vfi_kernel_sysfs_root(), "/tmp/fake-sysfs");
+    vfi_kernel_install(NULL, NULL, "/ignored");
+    assert_true(vfi_kernel_is_linux());
+    assert_string_equal(vfi_kernel_sysfs_root(), "/sys");
 }
 
 static void test_error_messages(void **state)
@@ -71,16 +71,16 @@ static void test_error_messages(void **state)
     g_autoptr(GError) err = NULL;
 
     (void)state;
-    vfio_kernel_error(&err, ENOTTY, "IOMMU_HWPT_GET_DIRTY_BITMAP", "6.7", "hwpt %u", 7u);
-    assert_true(g_error_matches(err, VFIO_IOMMUFD_KERNEL_ERROR, ENOTTY));
+    vfi_kernel_error(&err, ENOTTY, "IOMMU_HWPT_GET_DIRTY_BITMAP", "6.7", "hwpt %u", 7u);
+    assert_true(g_error_matches(err, VFI_KERNEL_ERROR, ENOTTY));
     assert_non_null(strstr(err->message, "IOMMU_HWPT_GET_DIRTY_BITMAP"));
     assert_non_null(strstr(err->message, "not supported by this kernel"));
     assert_non_null(strstr(err->message, "Linux 6.7"));
     assert_non_null(strstr(err->message, "hwpt 7"));
     g_clear_error(&err);
 
-    vfio_kernel_error(&err, EBUSY, "IOMMU_DESTROY", "6.2", "id %u", 3u);
-    assert_true(g_error_matches(err, VFIO_IOMMUFD_KERNEL_ERROR, EBUSY));
+    vfi_kernel_error(&err, EBUSY, "IOMMU_DESTROY", "6.2", "id %u", 3u);
+    assert_true(g_error_matches(err, VFI_KERNEL_ERROR, EBUSY));
     assert_non_null(strstr(err->message, "errno 16"));
     assert_non_null(strstr(err->message, "id 3"));
     assert_null(strstr(err->message, "6.2"));

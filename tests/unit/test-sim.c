@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * Unit tests of the kernel model itself (sim/): driven through the ioctl
- * layer (vfio_kernel_open/close/ioctl) with raw UAPI structs, as the
+ * layer (vfi_kernel_open/close/ioctl) with raw UAPI structs, as the
  * library's own code does, errno by errno.
  */
 #include <errno.h>
@@ -41,21 +41,21 @@
 
 static int io(int fd, unsigned long request, void *arg)
 {
-    return vfio_kernel_ioctl(fd, request, arg, "test");
+    return vfi_kernel_ioctl(fd, request, arg, "test");
 }
 
 static int iommufd_open(void)
 {
-    int fd = vfio_kernel_open("/dev/iommu", O_RDWR);
+    int fd = vfi_kernel_open("/dev/iommu", O_RDWR);
 
     assert_true(fd >= 0);
     return fd;
 }
 
 /* The cdev path of @name, found through sysfs as the library does. */
-static char *cdev_path(VfioSim *sim, const char *name)
+static char *cdev_path(VfiSim *sim, const char *name)
 {
-    g_autofree char *dir = g_build_filename(vfio_sim_device_sysfs_path(sim, name),
+    g_autofree char *dir = g_build_filename(vfi_sim_device_sysfs_path(sim, name),
                                             "vfio-dev", NULL);
     GDir *d = g_dir_open(dir, 0, NULL);
     char *path;
@@ -67,10 +67,10 @@ static char *cdev_path(VfioSim *sim, const char *name)
     return path;
 }
 
-static int dev_open(VfioSim *sim, const char *name)
+static int dev_open(VfiSim *sim, const char *name)
 {
     g_autofree char *path = cdev_path(sim, name);
-    int fd = vfio_kernel_open(path, O_RDWR);
+    int fd = vfi_kernel_open(path, O_RDWR);
 
     assert_true(fd >= 0);
     return fd;
@@ -177,17 +177,17 @@ static int get_dirty(int fd, uint32_t hwpt, uint64_t iova, uint64_t len, uint64_
     return io(fd, IOMMU_HWPT_GET_DIRTY_BITMAP, &g);
 }
 
-static void dma(VfioSim *sim, const char *dev, uint64_t iova, uint64_t len)
+static void dma(VfiSim *sim, const char *dev, uint64_t iova, uint64_t len)
 {
     g_autoptr(GError) err = NULL;
 
-    assert_ok(vfio_sim_dma_write(sim, dev, iova, len, &err), err);
+    assert_ok(vfi_sim_dma_write(sim, dev, iova, len, &err), err);
 }
 
 /* A model with TOPOLOGY, an iommufd, an IOAS and d1 bound and attached to a
  * dirty-tracking HWPT, 1 GiB mapped at 0. */
 typedef struct Fixture {
-    VfioSim *sim;
+    VfiSim *sim;
     int fd;
     uint32_t ioas;
     int d1;
@@ -214,8 +214,8 @@ static void fixture_init(Fixture *f)
 
 static void fixture_fini(Fixture *f)
 {
-    assert_int_equal(vfio_kernel_close(f->d1), 0);
-    assert_int_equal(vfio_kernel_close(f->fd), 0);
+    assert_int_equal(vfi_kernel_close(f->d1), 0);
+    assert_int_equal(vfi_kernel_close(f->fd), 0);
     test_sim_free_clean(f->sim);
 }
 
@@ -231,23 +231,23 @@ static char *resolve(const char *path)
 
 static void test_topology_sysfs(void **state)
 {
-    VfioSim *sim = test_sim_new(TOPOLOGY);
+    VfiSim *sim = test_sim_new(TOPOLOGY);
     g_autofree char *sub = NULL, *bus = NULL, *msub = NULL;
-    g_autofree char *d1 = resolve(vfio_sim_device_sysfs_path(sim, "d1"));
-    g_autofree char *m1 = resolve(vfio_sim_device_sysfs_path(sim, "m1"));
+    g_autofree char *d1 = resolve(vfi_sim_device_sysfs_path(sim, "d1"));
+    g_autofree char *m1 = resolve(vfi_sim_device_sysfs_path(sim, "m1"));
     g_autofree const char **names = NULL;
-    g_autofree char *root = resolve(vfio_sim_sysfs_root(sim));
+    g_autofree char *root = resolve(vfi_sim_sysfs_root(sim));
     g_autofree char *link = NULL, *path = NULL;
     unsigned n;
 
-    names = vfio_sim_device_names(sim, &n);
+    names = vfi_sim_device_names(sim, &n);
     assert_int_equal(n, 4);
     assert_string_equal(names[0], "d1");
     assert_string_equal(names[3], "m1");
-    assert_string_equal(vfio_sim_device_bdf(sim, "d1"), "0000:00:01.0");
-    assert_string_equal(vfio_sim_device_bdf(sim, "d3"), "0000:00:03.0");
-    assert_null(vfio_sim_device_bdf(sim, "m1"));
-    assert_null(vfio_sim_device_sysfs_path(sim, "nope"));
+    assert_string_equal(vfi_sim_device_bdf(sim, "d1"), "0000:00:01.0");
+    assert_string_equal(vfi_sim_device_bdf(sim, "d3"), "0000:00:03.0");
+    assert_null(vfi_sim_device_bdf(sim, "m1"));
+    assert_null(vfi_sim_device_sysfs_path(sim, "nope"));
 
     /* PCI: subsystem resolves to bus/pci, bus/pci/devices/BDF to the device */
     sub = g_build_filename(d1, "subsystem", NULL);
@@ -295,18 +295,18 @@ static void assert_attr(const char *dir, const char *file, const char *want)
  * an mdev has none. */
 static void test_topology_pci_id(void **state)
 {
-    VfioSim *sim = test_sim_new("[iommu a]\n[device edu]\niommu=a\npci-id=1234:11E8\n"
+    VfiSim *sim = test_sim_new("[iommu a]\n[device edu]\niommu=a\npci-id=1234:11E8\n"
                                 "[device plain]\niommu=a\n[device m]\nmdev=true\n");
-    g_autofree char *mv = g_build_filename(vfio_sim_device_sysfs_path(sim, "m"), "vendor", NULL);
+    g_autofree char *mv = g_build_filename(vfi_sim_device_sysfs_path(sim, "m"), "vendor", NULL);
     static const char *const bad[] = {
         "1234", "1234:11e", "1234:11e8:0", "0x12:11e8", "12 4:11e8", "+234:11e8", "g234:11e8",
         "",
     };
 
-    assert_attr(vfio_sim_device_sysfs_path(sim, "edu"), "vendor", "0x1234\n");
-    assert_attr(vfio_sim_device_sysfs_path(sim, "edu"), "device", "0x11e8\n");
-    assert_attr(vfio_sim_device_sysfs_path(sim, "plain"), "vendor", "0x1b36\n");
-    assert_attr(vfio_sim_device_sysfs_path(sim, "plain"), "device", "0x0005\n");
+    assert_attr(vfi_sim_device_sysfs_path(sim, "edu"), "vendor", "0x1234\n");
+    assert_attr(vfi_sim_device_sysfs_path(sim, "edu"), "device", "0x11e8\n");
+    assert_attr(vfi_sim_device_sysfs_path(sim, "plain"), "vendor", "0x1b36\n");
+    assert_attr(vfi_sim_device_sysfs_path(sim, "plain"), "device", "0x0005\n");
     assert_false(g_file_test(mv, G_FILE_TEST_EXISTS));
     for (size_t i = 0; i < G_N_ELEMENTS(bad); i++) {
         g_autoptr(GError) err = NULL;
@@ -314,17 +314,17 @@ static void test_topology_pci_id(void **state)
         unsigned n;
         g_autofree const char **names = NULL;
 
-        assert_false(vfio_sim_load_topology_data(sim, topo, &err));
-        assert_gerror(err, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_INVALID_ARGUMENT);
-        names = vfio_sim_device_names(sim, &n);
+        assert_false(vfi_sim_load_topology_data(sim, topo, &err));
+        assert_gerror(err, VFI_ERROR, VFI_ERROR_INVALID_ARGUMENT);
+        names = vfi_sim_device_names(sim, &n);
         assert_int_equal(n, 3);
     }
     {
         g_autoptr(GError) err = NULL;
 
-        assert_false(vfio_sim_load_topology_data(sim, "[device y]\nmdev=true\npci-id=1234:11e8\n",
+        assert_false(vfi_sim_load_topology_data(sim, "[device y]\nmdev=true\npci-id=1234:11e8\n",
                                                  &err));
-        assert_gerror(err, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_INVALID_ARGUMENT);
+        assert_gerror(err, VFI_ERROR, VFI_ERROR_INVALID_ARGUMENT);
     }
     test_sim_free_clean(sim);
 }
@@ -332,76 +332,76 @@ static void test_topology_pci_id(void **state)
 static void test_topology_errors(void **state)
 {
     g_autoptr(GError) err = NULL;
-    VfioSim *sim = vfio_sim_new(&err);
+    VfiSim *sim = vfi_sim_new(&err);
     g_autofree char *file = NULL;
     unsigned n;
     g_autofree const char **names = NULL;
 
     assert_ok(sim != NULL, err);
-    assert_false(vfio_sim_load_topology_data(sim, "[bus x]\n", &err));
-    assert_gerror(err, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_INVALID_ARGUMENT);
-    assert_false(vfio_sim_load_topology_data(sim, "[device d]\niommu=none\n", &err));
-    assert_gerror(err, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_INVALID_ARGUMENT);
-    assert_false(vfio_sim_load_topology_data(sim, "[device d]\ndma-logging=true\n", &err));
-    assert_gerror(err, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_INVALID_ARGUMENT);
-    assert_false(vfio_sim_load_topology_data(sim, "[iommu a]\ndirty-tracking=maybe\n", &err));
-    assert_gerror(err, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_INVALID_ARGUMENT);
-    assert_false(vfio_sim_load_topology_data(sim, "this is not a key file", &err));
-    assert_gerror(err, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_HOST);
+    assert_false(vfi_sim_load_topology_data(sim, "[bus x]\n", &err));
+    assert_gerror(err, VFI_ERROR, VFI_ERROR_INVALID_ARGUMENT);
+    assert_false(vfi_sim_load_topology_data(sim, "[device d]\niommu=none\n", &err));
+    assert_gerror(err, VFI_ERROR, VFI_ERROR_INVALID_ARGUMENT);
+    assert_false(vfi_sim_load_topology_data(sim, "[device d]\ndma-logging=true\n", &err));
+    assert_gerror(err, VFI_ERROR, VFI_ERROR_INVALID_ARGUMENT);
+    assert_false(vfi_sim_load_topology_data(sim, "[iommu a]\ndirty-tracking=maybe\n", &err));
+    assert_gerror(err, VFI_ERROR, VFI_ERROR_INVALID_ARGUMENT);
+    assert_false(vfi_sim_load_topology_data(sim, "this is not a key file", &err));
+    assert_gerror(err, VFI_ERROR, VFI_ERROR_HOST);
     /* atomic: the good IOMMU and device before the bad one are not added */
-    assert_false(vfio_sim_load_topology_data(sim, "[iommu a]\n[device x]\niommu=a\n"
+    assert_false(vfi_sim_load_topology_data(sim, "[iommu a]\n[device x]\niommu=a\n"
                                              "[device y]\niommu=zz\n", &err));
-    assert_gerror(err, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_INVALID_ARGUMENT);
-    names = vfio_sim_device_names(sim, &n);
+    assert_gerror(err, VFI_ERROR, VFI_ERROR_INVALID_ARGUMENT);
+    names = vfi_sim_device_names(sim, &n);
     assert_int_equal(n, 0);
     /* a device may name an IOMMU of a later section */
-    assert_ok(vfio_sim_load_topology_data(sim, "[device x]\niommu=a\n[iommu a]\n", &err), err);
+    assert_ok(vfi_sim_load_topology_data(sim, "[device x]\niommu=a\n[iommu a]\n", &err), err);
     /* duplicates */
-    assert_false(vfio_sim_load_topology_data(sim, "[iommu a]\n", &err));
-    assert_gerror(err, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_INVALID_ARGUMENT);
-    assert_false(vfio_sim_add_device(sim, "x", NULL, false, &err));
-    assert_gerror(err, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_INVALID_ARGUMENT);
-    assert_false(vfio_sim_add_device(sim, "y", "nope", false, &err));
-    assert_gerror(err, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_INVALID_ARGUMENT);
+    assert_false(vfi_sim_load_topology_data(sim, "[iommu a]\n", &err));
+    assert_gerror(err, VFI_ERROR, VFI_ERROR_INVALID_ARGUMENT);
+    assert_false(vfi_sim_add_device(sim, "x", NULL, false, &err));
+    assert_gerror(err, VFI_ERROR, VFI_ERROR_INVALID_ARGUMENT);
+    assert_false(vfi_sim_add_device(sim, "y", "nope", false, &err));
+    assert_gerror(err, VFI_ERROR, VFI_ERROR_INVALID_ARGUMENT);
     /* from a file */
-    assert_false(vfio_sim_load_topology(sim, "/nonexistent/topology.ini", &err));
-    assert_gerror(err, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_HOST);
+    assert_false(vfi_sim_load_topology(sim, "/nonexistent/topology.ini", &err));
+    assert_gerror(err, VFI_ERROR, VFI_ERROR_HOST);
     file = g_build_filename(g_get_tmp_dir(), "test-sim-topology.ini", NULL);
     assert_true(g_file_set_contents(file, "[device m]\nmdev=true\n", -1, NULL));
-    assert_ok(vfio_sim_load_topology(sim, file, &err), err);
+    assert_ok(vfi_sim_load_topology(sim, file, &err), err);
     g_unlink(file);
-    assert_non_null(vfio_sim_device_sysfs_path(sim, "m"));
-    vfio_sim_free(sim);
+    assert_non_null(vfi_sim_device_sysfs_path(sim, "m"));
+    vfi_sim_free(sim);
 }
 
 /* ---- fds ---------------------------------------------------------------- */
 
 static void test_open_close(void **state)
 {
-    VfioSim *sim = test_sim_new(TOPOLOGY);
+    VfiSim *sim = test_sim_new(TOPOLOGY);
     uint32_t dummy = 0;
     int fd, dfd;
 
-    assert_int_equal(vfio_kernel_open("/dev/vfio/devices/vfio99", O_RDWR), -ENOENT);
-    assert_int_equal(vfio_kernel_open("/dev/vfio/devices/vfio", O_RDWR), -ENOENT);
-    assert_int_equal(vfio_kernel_open("/dev/null", O_RDWR), -ENOENT);
+    assert_int_equal(vfi_kernel_open("/dev/vfio/devices/vfio99", O_RDWR), -ENOENT);
+    assert_int_equal(vfi_kernel_open("/dev/vfio/devices/vfio", O_RDWR), -ENOENT);
+    assert_int_equal(vfi_kernel_open("/dev/null", O_RDWR), -ENOENT);
     fd = iommufd_open();
     dfd = dev_open(sim, "d2");
-    assert_int_equal(vfio_sim_open_fds(sim), 2);
-    assert_int_equal(vfio_sim_live_objects_fd(sim, fd), 0);
-    assert_int_equal(vfio_sim_live_objects_fd(sim, dfd), -1);
+    assert_int_equal(vfi_sim_open_fds(sim), 2);
+    assert_int_equal(vfi_sim_live_objects_fd(sim, fd), 0);
+    assert_int_equal(vfi_sim_live_objects_fd(sim, dfd), -1);
     assert_int_equal(io(fd, VFIO_DEVICE_GET_INFO, &dummy), -ENOTTY);
     assert_int_equal(io(9999, IOMMU_IOAS_ALLOC, &dummy), -EBADF);
-    assert_int_equal(vfio_kernel_close(9999), -EBADF);
-    assert_int_equal(vfio_kernel_close(dfd), 0);
-    assert_int_equal(vfio_kernel_close(dfd), -EBADF);
-    assert_int_equal(vfio_kernel_close(fd), 0);
+    assert_int_equal(vfi_kernel_close(9999), -EBADF);
+    assert_int_equal(vfi_kernel_close(dfd), 0);
+    assert_int_equal(vfi_kernel_close(dfd), -EBADF);
+    assert_int_equal(vfi_kernel_close(fd), 0);
     test_sim_free_clean(sim);
 }
 
 static void test_sizes(void **state)
 {
-    VfioSim *sim = test_sim_new(TOPOLOGY);
+    VfiSim *sim = test_sim_new(TOPOLOGY);
     int fd = iommufd_open();
     struct {
         struct iommu_ioas_alloc a;
@@ -419,7 +419,7 @@ static void test_sizes(void **state)
     small.size = sizeof(small);
     small.flags = 1;
     assert_int_equal(io(fd, IOMMU_IOAS_ALLOC, &small), -EOPNOTSUPP);
-    assert_int_equal(vfio_kernel_close(fd), 0);
+    assert_int_equal(vfi_kernel_close(fd), 0);
     test_sim_free_clean(sim);
 }
 
@@ -427,7 +427,7 @@ static void test_sizes(void **state)
 
 static void test_destroy(void **state)
 {
-    VfioSim *sim = test_sim_new(TOPOLOGY);
+    VfiSim *sim = test_sim_new(TOPOLOGY);
     int fd = iommufd_open();
     int d1 = dev_open(sim, "d1"), m1 = dev_open(sim, "m1");
     uint32_t ioas = ioas_alloc(fd), ioas2 = ioas_alloc(fd);
@@ -451,7 +451,7 @@ static void test_destroy(void **state)
     assert_int_equal(destroy(fd, hwpt), 0);
     assert_int_equal(destroy(fd, hwpt), -ENOENT);
     assert_int_equal(destroy(fd, ioas), 0);
-    assert_int_equal(vfio_sim_live_objects_fd(sim, fd), 2);
+    assert_int_equal(vfi_sim_live_objects_fd(sim, fd), 2);
     /* New objects get the lowest free id, as the kernel's xa_alloc(): the
      * first IOAS's, then the HWPT's (the real kernel in tests/vm agrees). */
     {
@@ -462,10 +462,10 @@ static void test_destroy(void **state)
         assert_int_equal(destroy(fd, a), 0);
         assert_int_equal(destroy(fd, b), 0);
     }
-    assert_int_equal(vfio_kernel_close(d1), 0);
-    assert_int_equal(vfio_kernel_close(m1), 0);
-    assert_int_equal(vfio_sim_live_objects(sim), 0);
-    assert_int_equal(vfio_kernel_close(fd), 0);
+    assert_int_equal(vfi_kernel_close(d1), 0);
+    assert_int_equal(vfi_kernel_close(m1), 0);
+    assert_int_equal(vfi_sim_live_objects(sim), 0);
+    assert_int_equal(vfi_kernel_close(fd), 0);
     test_sim_free_clean(sim);
 }
 
@@ -473,7 +473,7 @@ static void test_destroy(void **state)
 
 static void test_ioas_map(void **state)
 {
-    VfioSim *sim = test_sim_new(TOPOLOGY);
+    VfiSim *sim = test_sim_new(TOPOLOGY);
     int fd = iommufd_open();
     uint32_t ioas = ioas_alloc(fd);
     int d1 = dev_open(sim, "d1");
@@ -498,7 +498,7 @@ static void test_ioas_map(void **state)
     /* kernel-chosen IOVA: never 0 */
     assert_int_equal(map(fd, ioas, RW, UVA, &iova, PAGE), 0);
     assert_int_equal(iova, PAGE);
-    assert_int_equal(vfio_sim_ioas_mapping_count(sim, fd, ioas), 5);
+    assert_int_equal(vfi_sim_ioas_mapping_count(sim, fd, ioas), 5);
     len = UINT64_MAX;
     assert_int_equal(unmap(fd, ioas, 0, &len), 0);
 
@@ -514,7 +514,7 @@ static void test_ioas_map(void **state)
     assert_int_equal(map_fixed(fd, ioas, MiB, MiB), 0);
     assert_int_equal(map_fixed(fd, ioas, MiB + PAGE, PAGE), -EEXIST);
     assert_int_equal(map_fixed(fd, ioas, MiB - PAGE, 2 * PAGE), -EEXIST);
-    assert_int_equal(vfio_sim_ioas_mapping_count(sim, fd, ioas), 2);
+    assert_int_equal(vfi_sim_ioas_mapping_count(sim, fd, ioas), 2);
 
     /* kernel-chosen IOVA: the lowest free one from 4096 up, aligned */
     iova = 12345;
@@ -530,10 +530,10 @@ static void test_ioas_map(void **state)
      * first 2 MiB boundary past the page mapped at 0xfef00000 */
     assert_int_equal(iova, UINT64_C(0xff000000));
     assert_int_equal(map(fd, ioas, RW, UVA, &iova, UINT64_C(1) << 47), -ENOSPC);
-    assert_int_equal(vfio_sim_ioas_mapping_count(sim, fd, ioas), 6);
-    assert_int_equal(vfio_sim_ioas_mapping_count(sim, fd, 99), -1);
-    assert_int_equal(vfio_kernel_close(d1), 0);
-    assert_int_equal(vfio_kernel_close(fd), 0);
+    assert_int_equal(vfi_sim_ioas_mapping_count(sim, fd, ioas), 6);
+    assert_int_equal(vfi_sim_ioas_mapping_count(sim, fd, 99), -1);
+    assert_int_equal(vfi_kernel_close(d1), 0);
+    assert_int_equal(vfi_kernel_close(fd), 0);
     test_sim_free_clean(sim);
 }
 
@@ -565,7 +565,7 @@ static void assert_full_space(int fd, uint32_t ioas, uint64_t want_align)
 
 static void test_iova_state(void **state)
 {
-    VfioSim *sim = test_sim_new(TOPOLOGY);
+    VfiSim *sim = test_sim_new(TOPOLOGY);
     int fd = iommufd_open();
     uint32_t ioas = ioas_alloc(fd);
     int d1 = dev_open(sim, "d1"), d2 = dev_open(sim, "d2"), m1 = dev_open(sim, "m1");
@@ -579,12 +579,12 @@ static void test_iova_state(void **state)
 
     /* A mapping above the aperture: no domain can be added. */
     assert_int_equal(map_fixed(fd, ioas, UINT64_C(1) << 48, PAGE), 0);
-    objs = vfio_sim_live_objects(sim);
+    objs = vfi_sim_live_objects(sim);
     assert_int_equal(hwpt_alloc(fd, d1_id, ioas, 0, NULL), -EADDRINUSE);
     pt = ioas;
     assert_int_equal(attach(d1, &pt), -EADDRINUSE);     /* the auto domain */
-    assert_int_equal(vfio_sim_live_objects(sim), objs);
-    assert_int_equal(vfio_sim_device_attached_pt(sim, "d1"), 0);
+    assert_int_equal(vfi_sim_live_objects(sim), objs);
+    assert_int_equal(vfi_sim_device_attached_pt(sim, "d1"), 0);
     len = UINT64_MAX;
     assert_int_equal(unmap(fd, ioas, 0, &len), 0);
 
@@ -593,7 +593,7 @@ static void test_iova_state(void **state)
     assert_int_equal(hwpt_alloc(fd, d1_id, ioas, 0, NULL), -EADDRINUSE);
     pt = ioas;
     assert_int_equal(attach(m1, &pt), -EADDRINUSE);
-    assert_int_equal(vfio_sim_live_objects(sim), objs);
+    assert_int_equal(vfi_sim_live_objects(sim), objs);
     len = UINT64_MAX;
     assert_int_equal(unmap(fd, ioas, 0, &len), 0);
 
@@ -612,14 +612,14 @@ static void test_iova_state(void **state)
     assert_int_equal(rg[0].last, (UINT64_C(1) << 48) - 1);
     assert_int_equal(align, PAGE);
     /* ...but no physical device can attach over it. */
-    objs = vfio_sim_live_objects(sim);
+    objs = vfi_sim_live_objects(sim);
     pt = hwpt;
     assert_int_equal(attach(d1, &pt), -EADDRINUSE);
     pt = ioas;
     assert_int_equal(attach(d2, &pt), -EADDRINUSE);     /* auto-domain path too */
-    assert_int_equal(vfio_sim_live_objects(sim), objs);
-    assert_int_equal(vfio_sim_device_attached_pt(sim, "d1"), 0);
-    assert_int_equal(vfio_sim_device_attached_pt(sim, "d2"), 0);
+    assert_int_equal(vfi_sim_live_objects(sim), objs);
+    assert_int_equal(vfi_sim_device_attached_pt(sim, "d1"), 0);
+    assert_int_equal(vfi_sim_device_attached_pt(sim, "d2"), 0);
     len = PAGE;
     assert_int_equal(unmap(fd, ioas, 0xfee00000, &len), 0);
 
@@ -651,16 +651,16 @@ static void test_iova_state(void **state)
     assert_full_space(fd, ioas, 1);
     (void)d2_id;
 
-    assert_int_equal(vfio_kernel_close(d1), 0);
-    assert_int_equal(vfio_kernel_close(d2), 0);
-    assert_int_equal(vfio_kernel_close(m1), 0);
-    assert_int_equal(vfio_kernel_close(fd), 0);
+    assert_int_equal(vfi_kernel_close(d1), 0);
+    assert_int_equal(vfi_kernel_close(d2), 0);
+    assert_int_equal(vfi_kernel_close(m1), 0);
+    assert_int_equal(vfi_kernel_close(fd), 0);
     test_sim_free_clean(sim);
 }
 
 static void test_ioas_unmap(void **state)
 {
-    VfioSim *sim = test_sim_new(TOPOLOGY);
+    VfiSim *sim = test_sim_new(TOPOLOGY);
     int fd = iommufd_open();
     uint32_t ioas = ioas_alloc(fd);
     uint64_t len;
@@ -685,24 +685,24 @@ static void test_ioas_unmap(void **state)
     assert_int_equal(unmap(fd, ioas, 0, &len), -ENOENT);
     len = PAGE;
     assert_int_equal(unmap(fd, ioas, PAGE, &len), -ENOENT);
-    assert_int_equal(vfio_sim_ioas_mapping_count(sim, fd, ioas), 3);
+    assert_int_equal(vfi_sim_ioas_mapping_count(sim, fd, ioas), 3);
     /* whole mappings with holes around them */
     len = 6 * PAGE;
     assert_int_equal(unmap(fd, ioas, 0, &len), 0);
     assert_int_equal(len, 3 * PAGE);
-    assert_int_equal(vfio_sim_ioas_mapping_count(sim, fd, ioas), 1);
+    assert_int_equal(vfi_sim_ioas_mapping_count(sim, fd, ioas), 1);
     assert_int_equal(map_fixed(fd, ioas, 0, PAGE), 0);
     len = UINT64_MAX;
     assert_int_equal(unmap(fd, ioas, 0, &len), 0);
     assert_int_equal(len, 3 * PAGE);
-    assert_int_equal(vfio_sim_ioas_mapping_count(sim, fd, ioas), 0);
-    assert_int_equal(vfio_kernel_close(fd), 0);
+    assert_int_equal(vfi_sim_ioas_mapping_count(sim, fd, ioas), 0);
+    assert_int_equal(vfi_kernel_close(fd), 0);
     test_sim_free_clean(sim);
 }
 
 static void test_iova_ranges(void **state)
 {
-    VfioSim *sim = test_sim_new(TOPOLOGY);
+    VfiSim *sim = test_sim_new(TOPOLOGY);
     int fd = iommufd_open();
     int d1 = dev_open(sim, "d1");
     struct iommu_iova_range ranges[4] = { 0 };
@@ -742,8 +742,8 @@ static void test_iova_ranges(void **state)
     assert_int_equal(ranges[1].last, (UINT64_C(1) << 48) - 1);
     r.ioas_id = 42;
     assert_int_equal(io(fd, IOMMU_IOAS_IOVA_RANGES, &r), -ENOENT);
-    assert_int_equal(vfio_kernel_close(d1), 0);
-    assert_int_equal(vfio_kernel_close(fd), 0);
+    assert_int_equal(vfi_kernel_close(d1), 0);
+    assert_int_equal(vfi_kernel_close(fd), 0);
     test_sim_free_clean(sim);
 }
 
@@ -751,7 +751,7 @@ static void test_iova_ranges(void **state)
 
 static void test_hw_info(void **state)
 {
-    VfioSim *sim = test_sim_new(TOPOLOGY);
+    VfiSim *sim = test_sim_new(TOPOLOGY);
     int fd = iommufd_open();
     int d1 = dev_open(sim, "d1"), d3 = dev_open(sim, "d3"), m1 = dev_open(sim, "m1");
     uint32_t d1_id = bind(d1, fd), d3_id = bind(d3, fd), m1_id = bind(m1, fd);
@@ -787,16 +787,16 @@ static void test_hw_info(void **state)
     h.flags = 1;
     assert_int_equal(io(fd, IOMMU_GET_HW_INFO, &h), -EOPNOTSUPP);
 
-    assert_int_equal(vfio_kernel_close(d1), 0);
-    assert_int_equal(vfio_kernel_close(d3), 0);
-    assert_int_equal(vfio_kernel_close(m1), 0);
-    assert_int_equal(vfio_kernel_close(fd), 0);
+    assert_int_equal(vfi_kernel_close(d1), 0);
+    assert_int_equal(vfi_kernel_close(d3), 0);
+    assert_int_equal(vfi_kernel_close(m1), 0);
+    assert_int_equal(vfi_kernel_close(fd), 0);
     test_sim_free_clean(sim);
 }
 
 static void test_hwpt_alloc(void **state)
 {
-    VfioSim *sim = test_sim_new(TOPOLOGY);
+    VfiSim *sim = test_sim_new(TOPOLOGY);
     int fd = iommufd_open();
     int d1 = dev_open(sim, "d1"), d3 = dev_open(sim, "d3"), m1 = dev_open(sim, "m1");
     uint32_t d1_id = bind(d1, fd), d3_id = bind(d3, fd), m1_id = bind(m1, fd);
@@ -814,7 +814,7 @@ static void test_hwpt_alloc(void **state)
     assert_int_equal(hwpt_alloc(fd, d1_id, 99, 0, NULL), -ENOENT);
     assert_int_equal(io(fd, IOMMU_HWPT_ALLOC, &h), -EINVAL);    /* type without data */
     assert_int_equal(hwpt_alloc(fd, d1_id, ioas, IOMMU_HWPT_ALLOC_DIRTY_TRACKING, &hwpt), 0);
-    assert_true(vfio_sim_object_exists(sim, fd, hwpt));
+    assert_true(vfi_sim_object_exists(sim, fd, hwpt));
     assert_int_equal(hwpt_alloc(fd, d1_id, hwpt, 0, NULL), -EINVAL);   /* no nesting */
     assert_int_equal(hwpt_alloc(fd, d3_id, ioas, 0, &out), 0);
     assert_int_equal(destroy(fd, ioas), -EBUSY);
@@ -822,10 +822,10 @@ static void test_hwpt_alloc(void **state)
     assert_int_equal(destroy(fd, out), 0);
     assert_int_equal(destroy(fd, ioas), 0);
 
-    assert_int_equal(vfio_kernel_close(d1), 0);
-    assert_int_equal(vfio_kernel_close(d3), 0);
-    assert_int_equal(vfio_kernel_close(m1), 0);
-    assert_int_equal(vfio_kernel_close(fd), 0);
+    assert_int_equal(vfi_kernel_close(d1), 0);
+    assert_int_equal(vfi_kernel_close(d3), 0);
+    assert_int_equal(vfi_kernel_close(m1), 0);
+    assert_int_equal(vfi_kernel_close(fd), 0);
     test_sim_free_clean(sim);
 }
 
@@ -833,7 +833,7 @@ static void test_hwpt_alloc(void **state)
 
 static void test_bind(void **state)
 {
-    VfioSim *sim = test_sim_new(TOPOLOGY);
+    VfiSim *sim = test_sim_new(TOPOLOGY);
     int fd = iommufd_open();
     int d1 = dev_open(sim, "d1"), d1b = dev_open(sim, "d1");
     struct vfio_device_bind_iommufd b = { .argsz = sizeof(b), .iommufd = fd };
@@ -854,7 +854,7 @@ static void test_bind(void **state)
     assert_int_equal(io(d1, VFIO_DEVICE_BIND_IOMMUFD, &b), -EBADF);
     b.iommufd = fd;
     assert_int_equal(io(d1, VFIO_DEVICE_BIND_IOMMUFD, &b), 0);
-    assert_true(vfio_sim_object_exists(sim, fd, b.out_devid));
+    assert_true(vfi_sim_object_exists(sim, fd, b.out_devid));
     assert_int_equal(io(d1, VFIO_DEVICE_BIND_IOMMUFD, &b), -EINVAL);   /* bound */
     assert_int_equal(io(d1b, VFIO_DEVICE_BIND_IOMMUFD, &b), -EINVAL);  /* other file */
 
@@ -867,17 +867,17 @@ static void test_bind(void **state)
     assert_int_equal(io(d1, VFIO_DEVICE_RESET, &info), -ENOTTY);
 
     /* closing the file unbinds: the other file may bind now */
-    assert_int_equal(vfio_kernel_close(d1), 0);
-    assert_int_equal(vfio_sim_live_objects(sim), 0);
+    assert_int_equal(vfi_kernel_close(d1), 0);
+    assert_int_equal(vfi_sim_live_objects(sim), 0);
     assert_int_equal(io(d1b, VFIO_DEVICE_BIND_IOMMUFD, &b), 0);
-    assert_int_equal(vfio_kernel_close(d1b), 0);
-    assert_int_equal(vfio_kernel_close(fd), 0);
+    assert_int_equal(vfi_kernel_close(d1b), 0);
+    assert_int_equal(vfi_kernel_close(fd), 0);
     test_sim_free_clean(sim);
 }
 
 static void test_attach_auto_domains(void **state)
 {
-    VfioSim *sim = test_sim_new(TOPOLOGY);
+    VfiSim *sim = test_sim_new(TOPOLOGY);
     int fd = iommufd_open();
     int d1 = dev_open(sim, "d1"), d2 = dev_open(sim, "d2"), d3 = dev_open(sim, "d3");
     uint32_t d1_id = bind(d1, fd);
@@ -901,7 +901,7 @@ static void test_attach_auto_domains(void **state)
     auto_a = pt;
     assert_int_not_equal(auto_a, ioas);
     assert_int_not_equal(auto_a, user);
-    assert_int_equal(vfio_sim_device_attached_pt(sim, "d1"), auto_a);
+    assert_int_equal(vfi_sim_device_attached_pt(sim, "d1"), auto_a);
     assert_int_equal(destroy(fd, auto_a), -EBUSY);
     /* same IOMMU instance: reused; another instance: a new one */
     pt = ioas;
@@ -914,33 +914,33 @@ static void test_attach_auto_domains(void **state)
     /* a HWPT of another instance is refused */
     pt = user;
     assert_int_equal(attach(d3, &pt), -EINVAL);
-    assert_int_equal(vfio_sim_device_attached_pt(sim, "d3"), auto_b);
+    assert_int_equal(vfi_sim_device_attached_pt(sim, "d3"), auto_b);
     /* the auto domain dies with its last device */
     assert_int_equal(detach(d3), 0);
-    assert_false(vfio_sim_object_exists(sim, fd, auto_b));
+    assert_false(vfi_sim_object_exists(sim, fd, auto_b));
     assert_int_equal(detach(d3), 0);          /* not attached: nothing to do */
-    assert_int_equal(vfio_sim_device_attached_pt(sim, "d3"), 0);
+    assert_int_equal(vfi_sim_device_attached_pt(sim, "d3"), 0);
     /* replace: d1 and d2 move to the user HWPT, the auto domain goes */
     pt = user;
     assert_int_equal(attach(d1, &pt), 0);
     assert_int_equal(pt, user);
-    assert_true(vfio_sim_object_exists(sim, fd, auto_a));
+    assert_true(vfi_sim_object_exists(sim, fd, auto_a));
     pt = user;
     assert_int_equal(attach(d2, &pt), 0);
-    assert_false(vfio_sim_object_exists(sim, fd, auto_a));
+    assert_false(vfi_sim_object_exists(sim, fd, auto_a));
     assert_int_equal(destroy(fd, user), -EBUSY);
     /* closing the device fd detaches */
-    assert_int_equal(vfio_kernel_close(d1), 0);
-    assert_int_equal(vfio_kernel_close(d2), 0);
+    assert_int_equal(vfi_kernel_close(d1), 0);
+    assert_int_equal(vfi_kernel_close(d2), 0);
     assert_int_equal(destroy(fd, user), 0);
-    assert_int_equal(vfio_kernel_close(d3), 0);
-    assert_int_equal(vfio_kernel_close(fd), 0);
+    assert_int_equal(vfi_kernel_close(d3), 0);
+    assert_int_equal(vfi_kernel_close(fd), 0);
     test_sim_free_clean(sim);
 }
 
 static void test_dirty_hwpt_compat(void **state)
 {
-    VfioSim *sim = test_sim_new("[iommu a]\ndirty-tracking=true\n[device d1]\niommu=a\n");
+    VfiSim *sim = test_sim_new("[iommu a]\ndirty-tracking=true\n[device d1]\niommu=a\n");
     int fd = iommufd_open();
     int d1 = dev_open(sim, "d1");
     uint32_t d1_id = bind(d1, fd), ioas = ioas_alloc(fd), hwpt, pt;
@@ -949,24 +949,24 @@ static void test_dirty_hwpt_compat(void **state)
     pt = ioas;
     assert_int_equal(attach(d1, &pt), 0);
     assert_int_equal(set_dirty(fd, pt, true), -EOPNOTSUPP);
-    assert_int_equal(vfio_sim_live_objects_fd(sim, fd), 3);
+    assert_int_equal(vfi_sim_live_objects_fd(sim, fd), 3);
     /* replace with a dirty HWPT: the auto domain goes */
     assert_int_equal(hwpt_alloc(fd, d1_id, ioas, IOMMU_HWPT_ALLOC_DIRTY_TRACKING, &hwpt), 0);
     pt = hwpt;
     assert_int_equal(attach(d1, &pt), 0);
-    assert_int_equal(vfio_sim_live_objects_fd(sim, fd), 3);
+    assert_int_equal(vfi_sim_live_objects_fd(sim, fd), 3);
     assert_int_equal(set_dirty(fd, hwpt, true), 0);
     /* re-attaching to the same HWPT is a no-op */
     assert_int_equal(attach(d1, &pt), 0);
     assert_int_equal(pt, hwpt);
-    assert_int_equal(vfio_kernel_close(d1), 0);
-    assert_int_equal(vfio_kernel_close(fd), 0);
+    assert_int_equal(vfi_kernel_close(d1), 0);
+    assert_int_equal(vfi_kernel_close(fd), 0);
     test_sim_free_clean(sim);
 }
 
 static void test_mdev(void **state)
 {
-    VfioSim *sim = test_sim_new(TOPOLOGY);
+    VfiSim *sim = test_sim_new(TOPOLOGY);
     int fd = iommufd_open();
     int m1 = dev_open(sim, "m1"), d1 = dev_open(sim, "d1");
     uint32_t m1_id = bind(m1, fd), d1_id = bind(d1, fd);
@@ -981,21 +981,21 @@ static void test_mdev(void **state)
     pt = ioas;
     assert_int_equal(attach(m1, &pt), 0);
     assert_int_equal(pt, ioas);
-    assert_int_equal(vfio_sim_device_attached_pt(sim, "m1"), ioas);
+    assert_int_equal(vfi_sim_device_attached_pt(sim, "m1"), ioas);
     assert_int_equal(io(m1, VFIO_DEVICE_GET_INFO, &info), 0);
     assert_int_equal(info.flags, VFIO_DEVICE_FLAGS_PCI);
     assert_int_equal(detach(m1), 0);
-    assert_int_equal(vfio_sim_device_attached_pt(sim, "m1"), 0);
+    assert_int_equal(vfi_sim_device_attached_pt(sim, "m1"), 0);
     pt = ioas;
     assert_int_equal(attach(m1, &pt), 0);
 
     /* closing the iommufd while devices are bound keeps its objects alive */
-    assert_int_equal(vfio_kernel_close(fd), 0);
-    assert_int_equal(vfio_sim_live_objects(sim), 4);
-    assert_int_equal(vfio_kernel_close(m1), 0);
-    assert_int_equal(vfio_sim_live_objects(sim), 3);
-    assert_int_equal(vfio_kernel_close(d1), 0);
-    assert_int_equal(vfio_sim_live_objects(sim), 0);
+    assert_int_equal(vfi_kernel_close(fd), 0);
+    assert_int_equal(vfi_sim_live_objects(sim), 4);
+    assert_int_equal(vfi_kernel_close(m1), 0);
+    assert_int_equal(vfi_sim_live_objects(sim), 3);
+    assert_int_equal(vfi_kernel_close(d1), 0);
+    assert_int_equal(vfi_sim_live_objects(sim), 0);
     test_sim_free_clean(sim);
 }
 
@@ -1122,14 +1122,14 @@ static void test_dirty_bitmap(void **state)
     /* the test control marks pages whether tracking is on or not; reading
      * needs it on, and enabling starts from a clean state */
     assert_int_equal(set_dirty(f.fd, f.hwpt, false), 0);
-    assert_ok(vfio_sim_hwpt_mark_dirty(f.sim, f.fd, f.hwpt, 4 * PAGE, PAGE, &err), err);
-    assert_false(vfio_sim_hwpt_mark_dirty(f.sim, f.fd, f.ioas, 0, PAGE, &err));
-    assert_gerror(err, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_INVALID_ARGUMENT);
+    assert_ok(vfi_sim_hwpt_mark_dirty(f.sim, f.fd, f.hwpt, 4 * PAGE, PAGE, &err), err);
+    assert_false(vfi_sim_hwpt_mark_dirty(f.sim, f.fd, f.ioas, 0, PAGE, &err));
+    assert_gerror(err, VFI_ERROR, VFI_ERROR_INVALID_ARGUMENT);
     assert_int_equal(get_dirty(f.fd, f.hwpt, 0, MiB, PAGE, 0, bm), -EINVAL);
     assert_int_equal(set_dirty(f.fd, f.hwpt, true), 0);
     assert_int_equal(get_dirty(f.fd, f.hwpt, 0, MiB, PAGE, 0, bm), 0);
     assert_int_equal(bm[0], 0);
-    assert_ok(vfio_sim_hwpt_mark_dirty(f.sim, f.fd, f.hwpt, 4 * PAGE, PAGE, &err), err);
+    assert_ok(vfi_sim_hwpt_mark_dirty(f.sim, f.fd, f.hwpt, 4 * PAGE, PAGE, &err), err);
     assert_int_equal(get_dirty(f.fd, f.hwpt, 0, MiB, PAGE, 0, bm), 0);
     assert_int_equal(bm[0], 1u << 4);
     /* off again: refused again */
@@ -1151,11 +1151,11 @@ static void test_dirty_large(void **state)
     fixture_init(&f);
     assert_int_equal(set_dirty(f.fd, f.hwpt, true), 0);     /* reads need it on */
     for (size_t i = 0; i < G_N_ELEMENTS(pages); i++) {
-        assert_ok(vfio_sim_hwpt_mark_dirty(f.sim, f.fd, f.hwpt, pages[i] * PAGE, PAGE, &err),
+        assert_ok(vfi_sim_hwpt_mark_dirty(f.sim, f.fd, f.hwpt, pages[i] * PAGE, PAGE, &err),
                   err);
     }
     /* a whole chunk dirty */
-    assert_ok(vfio_sim_hwpt_mark_dirty(f.sim, f.fd, f.hwpt, 10 * GiB, GiB, &err), err);
+    assert_ok(vfi_sim_hwpt_mark_dirty(f.sim, f.fd, f.hwpt, 10 * GiB, GiB, &err), err);
     assert_int_equal(get_dirty(f.fd, f.hwpt, 0, len, PAGE, 0, bm), 0);
     for (size_t i = 0; i < G_N_ELEMENTS(pages); i++) {
         assert_true(bm[pages[i] / 64] & (UINT64_C(1) << (pages[i] % 64)));
@@ -1168,7 +1168,7 @@ static void test_dirty_large(void **state)
     memset(bm, 0, 8);
     assert_int_equal(get_dirty(f.fd, f.hwpt, 0, len, PAGE, 0, bm), 0);
     assert_int_equal(bm[0], 0);     /* cleared by the first read */
-    assert_ok(vfio_sim_hwpt_mark_dirty(f.sim, f.fd, f.hwpt, 3 * GiB + PAGE, PAGE, &err), err);
+    assert_ok(vfi_sim_hwpt_mark_dirty(f.sim, f.fd, f.hwpt, 3 * GiB + PAGE, PAGE, &err), err);
     assert_int_equal(get_dirty(f.fd, f.hwpt, 0, len, GiB, 0, bm), 0);
     assert_int_equal(bm[0], 1u << 3);
     fixture_fini(&f);
@@ -1182,26 +1182,26 @@ static void test_dma_write(void **state)
     int d2;
 
     fixture_init(&f);
-    assert_false(vfio_sim_dma_write(f.sim, "nope", 0, PAGE, &err));
-    assert_gerror(err, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_INVALID_ARGUMENT);
-    assert_false(vfio_sim_dma_write(f.sim, "d1", GiB - PAGE, 2 * PAGE, &err));  /* unmapped */
-    assert_gerror(err, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_INVALID_ARGUMENT);
-    assert_false(vfio_sim_dma_write(f.sim, "d1", 0, 0, &err));
-    assert_gerror(err, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_INVALID_ARGUMENT);
+    assert_false(vfi_sim_dma_write(f.sim, "nope", 0, PAGE, &err));
+    assert_gerror(err, VFI_ERROR, VFI_ERROR_INVALID_ARGUMENT);
+    assert_false(vfi_sim_dma_write(f.sim, "d1", GiB - PAGE, 2 * PAGE, &err));  /* unmapped */
+    assert_gerror(err, VFI_ERROR, VFI_ERROR_INVALID_ARGUMENT);
+    assert_false(vfi_sim_dma_write(f.sim, "d1", 0, 0, &err));
+    assert_gerror(err, VFI_ERROR, VFI_ERROR_INVALID_ARGUMENT);
     assert_int_equal(map(f.fd, f.ioas, IOMMU_IOAS_MAP_FIXED_IOVA | IOMMU_IOAS_MAP_READABLE,
                          UVA, &iova, PAGE), 0);
-    assert_false(vfio_sim_dma_write(f.sim, "d1", iova, PAGE, &err));  /* read-only */
-    assert_gerror(err, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_INVALID_ARGUMENT);
+    assert_false(vfi_sim_dma_write(f.sim, "d1", iova, PAGE, &err));  /* read-only */
+    assert_gerror(err, VFI_ERROR, VFI_ERROR_INVALID_ARGUMENT);
     /* adjacent mappings cover a range together */
     assert_int_equal(map_fixed(f.fd, f.ioas, GiB, GiB), 0);
     dma(f.sim, "d1", GiB - PAGE, 2 * PAGE);
     d2 = dev_open(f.sim, "d2");
-    assert_false(vfio_sim_dma_write(f.sim, "d2", 0, PAGE, &err));     /* not bound */
-    assert_gerror(err, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_INVALID_ARGUMENT);
+    assert_false(vfi_sim_dma_write(f.sim, "d2", 0, PAGE, &err));     /* not bound */
+    assert_gerror(err, VFI_ERROR, VFI_ERROR_INVALID_ARGUMENT);
     bind(d2, f.fd);
-    assert_false(vfio_sim_dma_write(f.sim, "d2", 0, PAGE, &err));     /* not attached */
-    assert_gerror(err, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_INVALID_ARGUMENT);
-    assert_int_equal(vfio_kernel_close(d2), 0);
+    assert_false(vfi_sim_dma_write(f.sim, "d2", 0, PAGE, &err));     /* not attached */
+    assert_gerror(err, VFI_ERROR, VFI_ERROR_INVALID_ARGUMENT);
+    assert_int_equal(vfi_kernel_close(d2), 0);
     fixture_fini(&f);
 }
 
@@ -1290,7 +1290,7 @@ static void test_dma_logging(void **state)
     assert_int_equal(feature(f.d1, SET | VFIO_DEVICE_FEATURE_DMA_LOGGING_STOP, &ft), 0);
     ft.rep.page_size = PAGE;
     assert_int_equal(feature(f.d1, GET | VFIO_DEVICE_FEATURE_DMA_LOGGING_REPORT, &ft), -EINVAL);
-    assert_int_equal(vfio_kernel_close(d2), 0);
+    assert_int_equal(vfi_kernel_close(d2), 0);
     fixture_fini(&f);
 }
 
@@ -1298,33 +1298,33 @@ static void test_dma_logging(void **state)
 
 static void test_faults(void **state)
 {
-    VfioSim *sim = test_sim_new(TOPOLOGY);
+    VfiSim *sim = test_sim_new(TOPOLOGY);
     int fd = iommufd_open();
     struct iommu_ioas_alloc a = { .size = sizeof(a) };
     struct iommu_ioas_alloc rec;
     unsigned long req = 0;
-    uint64_t before = vfio_sim_ioctl_count(sim);
+    uint64_t before = vfi_sim_ioctl_count(sim);
 
-    vfio_sim_fail_nth(sim, 2, ENOMEM);
+    vfi_sim_fail_nth(sim, 2, ENOMEM);
     assert_int_equal(io(fd, IOMMU_IOAS_ALLOC, &a), 0);
     a.out_ioas_id = 0;
     assert_int_equal(io(fd, IOMMU_IOAS_ALLOC, &a), -ENOMEM);
     assert_int_equal(a.out_ioas_id, 0);
-    assert_int_equal(vfio_sim_live_objects_fd(sim, fd), 1);
+    assert_int_equal(vfi_sim_live_objects_fd(sim, fd), 1);
     assert_int_equal(io(fd, IOMMU_IOAS_ALLOC, &a), 0);
-    assert_int_equal(vfio_sim_op_count(sim, VFIO_SIM_OP_IOAS_ALLOC), 3);
-    assert_int_equal(vfio_sim_ioctl_count(sim) - before, 3);
+    assert_int_equal(vfi_sim_op_count(sim, VFI_SIM_OP_IOAS_ALLOC), 3);
+    assert_int_equal(vfi_sim_ioctl_count(sim) - before, 3);
 
-    vfio_sim_fail_next(sim, VFIO_SIM_OP_DESTROY, EIO);
+    vfi_sim_fail_next(sim, VFI_SIM_OP_DESTROY, EIO);
     assert_int_equal(io(fd, IOMMU_IOAS_ALLOC, &a), 0);
     assert_int_equal(destroy(fd, a.out_ioas_id), -EIO);
-    assert_true(vfio_sim_object_exists(sim, fd, a.out_ioas_id));
+    assert_true(vfi_sim_object_exists(sim, fd, a.out_ioas_id));
     assert_int_equal(destroy(fd, a.out_ioas_id), 0);
-    assert_int_equal(vfio_sim_op_count(sim, VFIO_SIM_OP_DESTROY), 2);
+    assert_int_equal(vfi_sim_op_count(sim, VFI_SIM_OP_DESTROY), 2);
 
-    vfio_sim_fail_next(sim, VFIO_SIM_OP_IOAS_ALLOC, EIO);
-    vfio_sim_fail_nth(sim, 5, EIO);
-    vfio_sim_fail_clear(sim);
+    vfi_sim_fail_next(sim, VFI_SIM_OP_IOAS_ALLOC, EIO);
+    vfi_sim_fail_nth(sim, 5, EIO);
+    vfi_sim_fail_clear(sim);
     assert_int_equal(io(fd, IOMMU_IOAS_ALLOC, &a), 0);
 
     /* the record is the argument before the model wrote its outputs */
@@ -1332,19 +1332,19 @@ static void test_faults(void **state)
     assert_int_equal(io(fd, IOMMU_IOAS_ALLOC, &a), 0);
     assert_int_not_equal(a.out_ioas_id, 0);
     memset(&rec, 0xaa, sizeof(rec));
-    assert_int_equal(vfio_sim_last_ioctl(sim, &req, &rec, sizeof(rec)), sizeof(a));
+    assert_int_equal(vfi_sim_last_ioctl(sim, &req, &rec, sizeof(rec)), sizeof(a));
     assert_int_equal(req, IOMMU_IOAS_ALLOC);
     assert_int_equal(rec.size, sizeof(a));
     assert_int_equal(rec.out_ioas_id, 0);
     assert_int_equal(io(fd, 0x1234, &a), -ENOTTY);
-    assert_int_equal(vfio_sim_op_count(sim, VFIO_SIM_OP_OTHER), 1);
-    assert_int_equal(vfio_kernel_close(fd), 0);
+    assert_int_equal(vfi_sim_op_count(sim, VFI_SIM_OP_OTHER), 1);
+    assert_int_equal(vfi_kernel_close(fd), 0);
     test_sim_free_clean(sim);
 }
 
 static void test_free_with_open_fds(void **state)
 {
-    VfioSim *sim = test_sim_new(TOPOLOGY);
+    VfiSim *sim = test_sim_new(TOPOLOGY);
     int fd = iommufd_open();
     int d1 = dev_open(sim, "d1");
     uint32_t pt = ioas_alloc(fd);
@@ -1352,9 +1352,9 @@ static void test_free_with_open_fds(void **state)
     bind(d1, fd);
     assert_int_equal(attach(d1, &pt), 0);
     assert_int_equal(map_fixed(fd, 1, 0, MiB), 0);
-    /* vfio_sim_free closes everything (checked by ASan / valgrind) */
-    vfio_sim_free(sim);
-    assert_true(vfio_kernel_is_linux());
+    /* vfi_sim_free closes everything (checked by ASan / valgrind) */
+    vfi_sim_free(sim);
+    assert_true(vfi_kernel_is_linux());
 }
 
 int main(void)

@@ -10,7 +10,7 @@
  *   guest-tests --mode mock    boot 2: the kernel's mock IOMMU
  *                              (CONFIG_IOMMUFD_TEST) for dirty tracking
  *   guest-tests --sim          the boot-1 scenarios on the kernel model
- *                              (sim/): a VfioSim mirroring the VM (one VT-d
+ *                              (sim/): a VfiSim mirroring the VM (one VT-d
  *                              instance without dirty tracking, two PCI
  *                              devices with the edu's ids 1234:11e8, one
  *                              mdev offering DMA logging), with the same
@@ -18,8 +18,8 @@
  *                              agree (meson suite "agreement"); only what
  *                              needs the real edu device is simulated
  *   guest-tests                a real host: the devices listed in
- *                              VFIO_IOMMUFD_TEST_DEVICES (already bound to
- *                              vfio-pci), optional VFIO_IOMMUFD_TEST_MDEV;
+ *                              VFI_TEST_DEVICES (already bound to
+ *                              vfio-pci), optional VFI_TEST_MDEV;
  *                              skips with a reason when none is given
  *
  * Everything goes through the library's public API, except the two things
@@ -49,9 +49,9 @@
 
 #include "vfio-iommufd/error.h"
 #include "vfio-iommufd/iommufd.h"
-#include "vfio-iommufd/vfio-device.h"
-#include "vfio-iommufd/vfio-container.h"
-#include "vfio-iommufd/vfio-dirty.h"
+#include "vfio-iommufd/device.h"
+#include "vfio-iommufd/container.h"
+#include "vfio-iommufd/dirty.h"
 #include "vfio-iommufd/kernel.h"
 #include "vfio-iommufd/sim.h"
 
@@ -76,19 +76,19 @@ typedef enum { MODE_HOST, MODE_IOMMU, MODE_MOCK, MODE_SIM } Mode;
 typedef struct Ctx {
     Mode mode;
     bool strict;                 /* the emulated platform: exact expectations */
-    VfioSim *sim;                /* --sim: the kernel model standing for the VM */
+    VfiSim *sim;                /* --sim: the kernel model standing for the VM */
     GString *why;                /* first failure / skip reason of a test */
 
     /* iommu / host mode */
-    IOMMUFDBackend *be;
+    VfiIommufd *be;
     uint32_t ioas;
     char *bdf[EDU_MAX];
     unsigned nr_pci;
     bool is_edu[EDU_MAX];
-    VFIODevice *pci[EDU_MAX];
+    VfiDevice *pci[EDU_MAX];
     char *mdev_path;
-    VFIODevice *mdev;
-    VFIOAddressSpace *as;
+    VfiDevice *mdev;
+    VfiAddressSpace *as;
 
     /* mock mode */
     int fd;                      /* the iommufd (backend's) */
@@ -100,7 +100,7 @@ typedef struct Ctx {
     void *mock_buf2;             /* the mapping unmapped during tracking */
     uint64_t mock_align;         /* the mock IOAS's IOVA alignment */
     /* dirty readers (the library's query path): a, b, both */
-    VFIODirtyReader *rd_a, *rd_b, *rd_ab;
+    VfiDirtyReader *rd_a, *rd_b, *rd_ab;
 } Ctx;
 
 typedef struct Test {
@@ -161,7 +161,7 @@ static TResult G_GNUC_PRINTF(3, 4) set_why(Ctx *c, TResult r, const char *fmt, .
             return set_why(c, T_FAIL, "line %d: %s succeeded, expected %s", \
                            __LINE__, #call, g_strerror(want));             \
         }                                                                  \
-        if (!g_error_matches(kerr_err_, VFIO_IOMMUFD_KERNEL_ERROR, want)) { \
+        if (!g_error_matches(kerr_err_, VFI_KERNEL_ERROR, want)) { \
             return set_why(c, T_FAIL, "line %d: %s: expected kernel %s, got %s", \
                            __LINE__, #call, g_strerror(want),              \
                            kerr_err_ ? kerr_err_->message : "(no GError)"); \
@@ -227,7 +227,7 @@ static bool read_sysfs_hex(const char *dir, const char *file, unsigned long *val
 /* <sysfs>/@rel: "/sys" on Linux, the model's tree in --sim mode. */
 static char *sysfs_path(const char *rel)
 {
-    return g_build_filename(vfio_kernel_sysfs_root(), rel, NULL);
+    return g_build_filename(vfi_kernel_sysfs_root(), rel, NULL);
 }
 
 static bool is_edu_bdf(const char *bdf)
@@ -268,11 +268,11 @@ static unsigned scan_edu(char **out, unsigned max)
 
 /* The mdev to test: in the VM the one /init made (VMTEST_MDEV, else the
  * only one in sysfs), on the model the only one in its sysfs; on a host
- * only VFIO_IOMMUFD_TEST_MDEV (never an mdev the user did not name). */
+ * only VFI_TEST_MDEV (never an mdev the user did not name). */
 static char *find_mdev(Mode mode)
 {
     const char *env = mode == MODE_SIM ? NULL :
-                      getenv(mode == MODE_IOMMU ? "VMTEST_MDEV" : "VFIO_IOMMUFD_TEST_MDEV");
+                      getenv(mode == MODE_IOMMU ? "VMTEST_MDEV" : "VFI_TEST_MDEV");
     g_autofree char *mdevs = sysfs_path("bus/mdev/devices");
     DIR *d;
     struct dirent *e;
@@ -297,7 +297,7 @@ static char *find_mdev(Mode mode)
     return found;
 }
 
-static bool in_ranges(const IOMMUFDIovaRange *r, size_t n, uint64_t start, uint64_t last)
+static bool in_ranges(const VfiIovaRange *r, size_t n, uint64_t start, uint64_t last)
 {
     size_t i;
 
@@ -309,7 +309,7 @@ static bool in_ranges(const IOMMUFDIovaRange *r, size_t n, uint64_t start, uint6
     return false;
 }
 
-static bool overlaps_ranges(const IOMMUFDIovaRange *r, size_t n, uint64_t start, uint64_t last)
+static bool overlaps_ranges(const VfiIovaRange *r, size_t n, uint64_t start, uint64_t last)
 {
     size_t i;
 
@@ -344,31 +344,31 @@ static double now_s(void)
 
 static TResult t_backend_connect(Ctx *c)
 {
-    c->be = iommufd_backend_new();
+    c->be = vfi_iommufd_new();
     CHECK(c->be != NULL, "no backend");
-    OK(iommufd_backend_connect(c->be, errp));
-    CHECK(iommufd_backend_get_fd(c->be) >= 0, "fd %d", iommufd_backend_get_fd(c->be));
-    CHECK(iommufd_backend_users(c->be) == 1, "users %u", iommufd_backend_users(c->be));
-    CHECK(!iommufd_backend_fd_is_borrowed(c->be), "owned fd reported borrowed");
+    OK(vfi_iommufd_connect(c->be, errp));
+    CHECK(vfi_iommufd_get_fd(c->be) >= 0, "fd %d", vfi_iommufd_get_fd(c->be));
+    CHECK(vfi_iommufd_users(c->be) == 1, "users %u", vfi_iommufd_users(c->be));
+    CHECK(!vfi_iommufd_fd_is_borrowed(c->be), "owned fd reported borrowed");
     return T_PASS;
 }
 
 static TResult t_ioas_alloc(Ctx *c)
 {
     CHECK(c->be, "no backend");
-    OK(iommufd_backend_alloc_ioas(c->be, &c->ioas, errp));
+    OK(vfi_iommufd_ioas_alloc(c->be, &c->ioas, errp));
     CHECK(c->ioas != 0, "ioas id 0");
     return T_PASS;
 }
 
 static TResult t_iova_ranges(Ctx *c)
 {
-    g_autofree IOMMUFDIovaRange *r = NULL;
+    g_autofree VfiIovaRange *r = NULL;
     size_t n = 0, i;
     uint64_t align = 0;
 
     CHECK(c->ioas, "no ioas");
-    OK(iommufd_backend_get_iova_ranges(c->be, c->ioas, &r, &n, &align, errp));
+    OK(vfi_iommufd_ioas_iova_ranges(c->be, c->ioas, &r, &n, &align, errp));
     CHECK(n >= 1, "no range");
     CHECK(align != 0 && (align & (align - 1)) == 0, "alignment 0x%" PRIx64, align);
     for (i = 0; i < n; i++) {
@@ -393,9 +393,9 @@ static TResult t_map_fixed(Ctx *c)
     CHECK(c->ioas, "no ioas");
     buf = alloc_pages(MAP_SIZE);
     CHECK(buf, "mmap");
-    OK(iommufd_backend_map_dma(c->be, c->ioas, 0x100000, MAP_SIZE, buf, false, errp));
+    OK(vfi_iommufd_ioas_map(c->be, c->ioas, 0x100000, MAP_SIZE, buf, false, errp));
     /* Overlapping the first mapping: EEXIST. */
-    KERR(iommufd_backend_map_dma(c->be, c->ioas, 0x108000, MAP_SIZE, buf, false, errp), EEXIST);
+    KERR(vfi_iommufd_ioas_map(c->be, c->ioas, 0x108000, MAP_SIZE, buf, false, errp), EEXIST);
     return T_PASS;
 }
 
@@ -403,14 +403,14 @@ static TResult t_map_any(Ctx *c)
 {
     void *buf = alloc_pages(MAP_SIZE);
     uint64_t iova = 0;
-    g_autofree IOMMUFDIovaRange *r = NULL;
+    g_autofree VfiIovaRange *r = NULL;
     size_t n = 0;
     uint64_t align = 0;
 
     CHECK(buf, "mmap");
-    OK(iommufd_backend_map_dma_any(c->be, c->ioas, MAP_SIZE, buf, false, &iova, errp));
+    OK(vfi_iommufd_ioas_map_any(c->be, c->ioas, MAP_SIZE, buf, false, &iova, errp));
     note(c, "kernel chose iova 0x%" PRIx64, iova);
-    OK(iommufd_backend_get_iova_ranges(c->be, c->ioas, &r, &n, &align, errp));
+    OK(vfi_iommufd_ioas_iova_ranges(c->be, c->ioas, &r, &n, &align, errp));
     CHECK(iova % align == 0, "iova 0x%" PRIx64 " not aligned to 0x%" PRIx64, iova, align);
     CHECK(in_ranges(r, n, iova, iova + MAP_SIZE - 1), "iova 0x%" PRIx64 " outside the ranges", iova);
     CHECK(iova + MAP_SIZE <= 0x100000 || iova >= 0x100000 + MAP_SIZE,
@@ -437,7 +437,7 @@ static TResult t_map_readonly(Ctx *c)
     void *buf = alloc_pages(MAP_SIZE);
 
     CHECK(buf, "mmap");
-    OK(iommufd_backend_map_dma(c->be, c->ioas, 0x200000, MAP_SIZE, buf, true, errp));
+    OK(vfi_iommufd_ioas_map(c->be, c->ioas, 0x200000, MAP_SIZE, buf, true, errp));
     return T_PASS;
 }
 
@@ -445,9 +445,9 @@ static TResult t_unmap(Ctx *c)
 {
     uint64_t unmapped = 0;
 
-    OK(iommufd_backend_unmap_dma(c->be, c->ioas, 0x100000, MAP_SIZE, &unmapped, errp));
+    OK(vfi_iommufd_ioas_unmap(c->be, c->ioas, 0x100000, MAP_SIZE, &unmapped, errp));
     CHECK(unmapped == MAP_SIZE, "unmapped 0x%" PRIx64, unmapped);
-    KERR(iommufd_backend_unmap_dma(c->be, c->ioas, 0x100000, MAP_SIZE, &unmapped, errp), ENOENT);
+    KERR(vfi_iommufd_ioas_unmap(c->be, c->ioas, 0x100000, MAP_SIZE, &unmapped, errp), ENOENT);
     return T_PASS;
 }
 
@@ -456,10 +456,10 @@ static TResult t_unmap_all(Ctx *c)
     uint64_t unmapped = 0;
 
     /* What is left: the kernel-chosen and the read-only mapping. */
-    OK(iommufd_backend_unmap_all(c->be, c->ioas, &unmapped, errp));
+    OK(vfi_iommufd_ioas_unmap_all(c->be, c->ioas, &unmapped, errp));
     CHECK(unmapped == 2 * MAP_SIZE, "unmapped 0x%" PRIx64, unmapped);
     unmapped = 1;
-    OK(iommufd_backend_unmap_all(c->be, c->ioas, &unmapped, errp));
+    OK(vfi_iommufd_ioas_unmap_all(c->be, c->ioas, &unmapped, errp));
     CHECK(unmapped == 0, "second unmap-all unmapped 0x%" PRIx64, unmapped);
     return T_PASS;
 }
@@ -474,7 +474,7 @@ static TResult t_find_devices(Ctx *c)
         c->nr_pci = scan_edu(c->bdf, EDU_MAX);
         CHECK(c->nr_pci == 2, "found %u edu devices (1234:11e8), want 2", c->nr_pci);
     } else {
-        const char *env = getenv("VFIO_IOMMUFD_TEST_DEVICES");
+        const char *env = getenv("VFI_TEST_DEVICES");
         g_auto(GStrv) list = env ? g_strsplit(env, ",", -1) : NULL;
 
         for (i = 0; list && list[i] && c->nr_pci < EDU_MAX; i++) {
@@ -484,7 +484,7 @@ static TResult t_find_devices(Ctx *c)
             }
         }
         if (!c->nr_pci) {
-            SKIP("VFIO_IOMMUFD_TEST_DEVICES not set");
+            SKIP("VFI_TEST_DEVICES not set");
         }
     }
     for (i = 0; i < c->nr_pci; i++) {
@@ -514,12 +514,12 @@ static TResult t_open_pci(Ctx *c)
         FAIL("no device found");
     }
     for (i = 0; i < c->nr_pci; i++) {
-        OK((c->pci[i] = vfio_device_open_pci(c->bdf[i], errp)) != NULL);
-        CHECK(vfio_device_get_fd(c->pci[i]) >= 0, "fd");
-        CHECK(!vfio_device_is_mdev(c->pci[i]), "%s detected as mdev", c->bdf[i]);
-        CHECK(strcmp(vfio_device_get_name(c->pci[i]), c->bdf[i]) == 0, "name %s",
-              vfio_device_get_name(c->pci[i]));
-        CHECK(!vfio_device_is_bound(c->pci[i]), "bound right after open");
+        OK((c->pci[i] = vfi_device_open_pci(c->bdf[i], errp)) != NULL);
+        CHECK(vfi_device_get_fd(c->pci[i]) >= 0, "fd");
+        CHECK(!vfi_device_is_mdev(c->pci[i]), "%s detected as mdev", c->bdf[i]);
+        CHECK(strcmp(vfi_device_get_name(c->pci[i]), c->bdf[i]) == 0, "name %s",
+              vfi_device_get_name(c->pci[i]));
+        CHECK(!vfi_device_is_bound(c->pci[i]), "bound right after open");
     }
     return T_PASS;
 }
@@ -531,25 +531,25 @@ static TResult t_bind(Ctx *c)
     if (!c->pci[0]) {
         return c->strict ? set_why(c, T_FAIL, "no device opened") : set_why(c, T_SKIP, "no device");
     }
-    users = iommufd_backend_users(c->be);
+    users = vfi_iommufd_users(c->be);
     for (i = 0; i < c->nr_pci; i++) {
-        OK(vfio_device_bind(c->pci[i], c->be, errp));
-        CHECK(vfio_device_is_bound(c->pci[i]), "not bound");
-        CHECK(vfio_device_get_backend(c->pci[i]) == c->be, "backend");
-        CHECK(vfio_device_get_devid(c->pci[i]) != 0, "devid 0");
-        CHECK(vfio_device_get_attached_pt(c->pci[i]) == 0, "attached right after bind");
-        note(c, "%s: devid %u", c->bdf[i], vfio_device_get_devid(c->pci[i]));
+        OK(vfi_device_bind(c->pci[i], c->be, errp));
+        CHECK(vfi_device_is_bound(c->pci[i]), "not bound");
+        CHECK(vfi_device_get_backend(c->pci[i]) == c->be, "backend");
+        CHECK(vfi_device_get_devid(c->pci[i]) != 0, "devid 0");
+        CHECK(vfi_device_get_attached_pt(c->pci[i]) == 0, "attached right after bind");
+        note(c, "%s: devid %u", c->bdf[i], vfi_device_get_devid(c->pci[i]));
         /* Object ids: the lowest free one (the IOAS has 1). */
-        EXPECT_VM(vfio_device_get_devid(c->pci[i]) == c->ioas + 1 + i, "devid %u",
-                  vfio_device_get_devid(c->pci[i]));
+        EXPECT_VM(vfi_device_get_devid(c->pci[i]) == c->ioas + 1 + i, "devid %u",
+                  vfi_device_get_devid(c->pci[i]));
     }
-    CHECK(iommufd_backend_users(c->be) == users + c->nr_pci, "users %u",
-          iommufd_backend_users(c->be));
+    CHECK(vfi_iommufd_users(c->be) == users + c->nr_pci, "users %u",
+          vfi_iommufd_users(c->be));
     /* A second bind is refused by the library. */
     {
         g_autoptr(GError) err = NULL;
-        CHECK(!vfio_device_bind(c->pci[0], c->be, &err), "second bind succeeded");
-        CHECK(g_error_matches(err, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_WRONG_STATE),
+        CHECK(!vfi_device_bind(c->pci[0], c->be, &err), "second bind succeeded");
+        CHECK(g_error_matches(err, VFI_ERROR, VFI_ERROR_WRONG_STATE),
               "second bind: %s", err->message);
     }
     return T_PASS;
@@ -559,13 +559,13 @@ static TResult t_device_info(Ctx *c)
 {
     unsigned i;
 
-    if (!c->pci[0] || !vfio_device_is_bound(c->pci[0])) {
+    if (!c->pci[0] || !vfi_device_is_bound(c->pci[0])) {
         return c->strict ? set_why(c, T_FAIL, "no bound device") : set_why(c, T_SKIP, "no device");
     }
     for (i = 0; i < c->nr_pci; i++) {
-        VFIODeviceInfo info = { 0 };
+        VfiDeviceInfo info = { 0 };
 
-        OK(vfio_device_get_info(c->pci[i], &info, errp));
+        OK(vfi_device_get_info(c->pci[i], &info, errp));
         note(c, "%s: flags 0x%x regions %u irqs %u", c->bdf[i], info.flags,
              info.num_regions, info.num_irqs);
         CHECK(info.flags & VFIO_DEVICE_FLAGS_PCI, "not a PCI device: flags 0x%x", info.flags);
@@ -579,14 +579,14 @@ static TResult t_hw_info(Ctx *c)
 {
     unsigned i;
 
-    if (!c->pci[0] || !vfio_device_is_bound(c->pci[0])) {
+    if (!c->pci[0] || !vfi_device_is_bound(c->pci[0])) {
         return c->strict ? set_why(c, T_FAIL, "no bound device") : set_why(c, T_SKIP, "no device");
     }
     for (i = 0; i < c->nr_pci; i++) {
         struct iommu_hw_info_vtd vtd = { 0 };
-        IOMMUFDHwInfo hw = { .data = &vtd, .data_len = sizeof(vtd) };
+        VfiHwInfo hw = { .data = &vtd, .data_len = sizeof(vtd) };
 
-        OK(vfio_device_get_hw_info(c->pci[i], &hw, errp));
+        OK(vfi_device_get_hw_info(c->pci[i], &hw, errp));
         note(c, "%s: hw info type %u capabilities 0x%" PRIx64 " data_len %u pasid %u",
              c->bdf[i], hw.type, hw.capabilities, hw.data_len, hw.max_pasid_log2);
         EXPECT_VM(hw.type == IOMMU_HW_INFO_TYPE_INTEL_VTD, "type %u", hw.type);
@@ -605,18 +605,18 @@ static TResult t_hw_info(Ctx *c)
 static TResult t_hwpt_dirty_refused(Ctx *c)
 {
     struct iommu_hw_info_vtd vtd;
-    IOMMUFDHwInfo hw = { .data = &vtd, .data_len = sizeof(vtd) };
+    VfiHwInfo hw = { .data = &vtd, .data_len = sizeof(vtd) };
     uint32_t id = 0;
 
-    if (!c->pci[0] || !vfio_device_is_bound(c->pci[0])) {
+    if (!c->pci[0] || !vfi_device_is_bound(c->pci[0])) {
         return c->strict ? set_why(c, T_FAIL, "no bound device") : set_why(c, T_SKIP, "no device");
     }
-    OK(vfio_device_get_hw_info(c->pci[0], &hw, errp));
+    OK(vfi_device_get_hw_info(c->pci[0], &hw, errp));
     if (hw.capabilities & IOMMU_HW_CAP_DIRTY_TRACKING) {
         EXPECT_VM(false, "dirty capability on the emulated IOMMU");
         SKIP("the IOMMU has dirty tracking");
     }
-    KERR(iommufd_backend_alloc_hwpt(c->be, vfio_device_get_devid(c->pci[0]), c->ioas,
+    KERR(vfi_iommufd_hwpt_alloc(c->be, vfi_device_get_devid(c->pci[0]), c->ioas,
                                     IOMMU_HWPT_ALLOC_DIRTY_TRACKING, IOMMU_HWPT_DATA_NONE, 0,
                                     NULL, &id, errp), EOPNOTSUPP);
     return T_PASS;
@@ -624,55 +624,55 @@ static TResult t_hwpt_dirty_refused(Ctx *c)
 
 static TResult t_destroy_busy(Ctx *c)
 {
-    VFIODevice *d = c->pci[0];
+    VfiDevice *d = c->pci[0];
     uint32_t ioas = 0, hwpt = 0, pt = 0;
 
-    if (!d || !vfio_device_is_bound(d)) {
+    if (!d || !vfi_device_is_bound(d)) {
         return c->strict ? set_why(c, T_FAIL, "no bound device") : set_why(c, T_SKIP, "no device");
     }
-    OK(iommufd_backend_alloc_ioas(c->be, &ioas, errp));
-    OK(iommufd_backend_alloc_hwpt(c->be, vfio_device_get_devid(d), ioas, 0,
+    OK(vfi_iommufd_ioas_alloc(c->be, &ioas, errp));
+    OK(vfi_iommufd_hwpt_alloc(c->be, vfi_device_get_devid(d), ioas, 0,
                                   IOMMU_HWPT_DATA_NONE, 0, NULL, &hwpt, errp));
     EXPECT_VM(ioas == c->ioas + 1 + c->nr_pci && hwpt == ioas + 1, "ioas %u hwpt %u", ioas, hwpt);
     /* An IOAS with a HWPT on it. */
-    KERR(iommufd_backend_free_id(c->be, ioas, errp), EBUSY);
-    OK(vfio_device_attach(d, hwpt, &pt, errp));
+    KERR(vfi_iommufd_destroy(c->be, ioas, errp), EBUSY);
+    OK(vfi_device_attach(d, hwpt, &pt, errp));
     CHECK(pt == hwpt, "attached to %u, want %u", pt, hwpt);
-    CHECK(vfio_device_get_attached_pt(d) == hwpt, "attached pt %u", vfio_device_get_attached_pt(d));
+    CHECK(vfi_device_get_attached_pt(d) == hwpt, "attached pt %u", vfi_device_get_attached_pt(d));
     /* A HWPT with a device attached. */
-    KERR(iommufd_backend_free_id(c->be, hwpt, errp), EBUSY);
-    OK(vfio_device_detach(d, errp));
-    CHECK(vfio_device_get_attached_pt(d) == 0, "still attached");
-    OK(iommufd_backend_free_id(c->be, hwpt, errp));
-    OK(iommufd_backend_free_id(c->be, ioas, errp));
-    KERR(iommufd_backend_free_id(c->be, hwpt, errp), ENOENT);
-    KERR(iommufd_backend_free_id(c->be, ioas, errp), ENOENT);
+    KERR(vfi_iommufd_destroy(c->be, hwpt, errp), EBUSY);
+    OK(vfi_device_detach(d, errp));
+    CHECK(vfi_device_get_attached_pt(d) == 0, "still attached");
+    OK(vfi_iommufd_destroy(c->be, hwpt, errp));
+    OK(vfi_iommufd_destroy(c->be, ioas, errp));
+    KERR(vfi_iommufd_destroy(c->be, hwpt, errp), ENOENT);
+    KERR(vfi_iommufd_destroy(c->be, ioas, errp), ENOENT);
     return T_PASS;
 }
 
 static TResult t_mdev_detect(Ctx *c)
 {
-    IOMMUFDHwInfo hw = { 0 };
+    VfiHwInfo hw = { 0 };
     g_autofree char *base = NULL;
 
     if (!c->mdev_path) {
-        return c->strict ? set_why(c, T_FAIL, "no mdev") : set_why(c, T_SKIP, "no mdev (VFIO_IOMMUFD_TEST_MDEV)");
+        return c->strict ? set_why(c, T_FAIL, "no mdev") : set_why(c, T_SKIP, "no mdev (VFI_TEST_MDEV)");
     }
-    OK((c->mdev = vfio_device_open_sysfs(c->mdev_path, errp)) != NULL);
-    CHECK(vfio_device_is_mdev(c->mdev), "%s not detected as mdev", c->mdev_path);
+    OK((c->mdev = vfi_device_open_sysfs(c->mdev_path, errp)) != NULL);
+    CHECK(vfi_device_is_mdev(c->mdev), "%s not detected as mdev", c->mdev_path);
     base = g_path_get_basename(c->mdev_path);
-    CHECK(strcmp(vfio_device_get_name(c->mdev), base) == 0, "name %s",
-          vfio_device_get_name(c->mdev));
-    OK(vfio_device_bind(c->mdev, c->be, errp));
-    note(c, "mdev: devid %u", vfio_device_get_devid(c->mdev));
+    CHECK(strcmp(vfi_device_get_name(c->mdev), base) == 0, "name %s",
+          vfi_device_get_name(c->mdev));
+    OK(vfi_device_bind(c->mdev, c->be, errp));
+    note(c, "mdev: devid %u", vfi_device_get_devid(c->mdev));
     /* Its access object gets the lowest free id: the one of the IOAS the
      * previous test destroyed. */
-    EXPECT_VM(vfio_device_get_devid(c->mdev) == c->ioas + 1 + c->nr_pci, "mdev devid %u",
-              vfio_device_get_devid(c->mdev));
-    KERR(vfio_device_get_hw_info(c->mdev, &hw, errp), ENOENT);
+    EXPECT_VM(vfi_device_get_devid(c->mdev) == c->ioas + 1 + c->nr_pci, "mdev devid %u",
+              vfi_device_get_devid(c->mdev));
+    KERR(vfi_device_get_hw_info(c->mdev, &hw, errp), ENOENT);
     /* A PCI device is not an mdev (checked again next to the mdev). */
     if (c->pci[0]) {
-        CHECK(!vfio_device_is_mdev(c->pci[0]), "PCI device detected as mdev");
+        CHECK(!vfi_device_is_mdev(c->pci[0]), "PCI device detected as mdev");
     }
     return T_PASS;
 }
@@ -695,104 +695,104 @@ static TResult need_devices(Ctx *c, bool two)
 
 static TResult t_container_attach(Ctx *c)
 {
-    VFIOContainer *ct;
-    VFIOHwpt *h;
+    VfiContainer *ct;
+    VfiHwpt *h;
     unsigned i;
 
     if (need_devices(c, false) != T_PASS) {
         return need_devices(c, false);
     }
-    c->as = vfio_address_space_new(c);
+    c->as = vfi_address_space_new(c);
     CHECK(c->as, "no address space");
-    OK(vfio_address_space_attach_device(c->as, c->be, c->pci[0], NULL, errp));
-    CHECK(vfio_address_space_container_count(c->as) == 1, "%u containers",
-          vfio_address_space_container_count(c->as));
-    ct = vfio_address_space_container(c->as, 0);
-    CHECK(vfio_device_get_container(c->pci[0]) == ct, "container");
-    CHECK(vfio_container_hwpt_count(ct) == 1, "%u hwpts", vfio_container_hwpt_count(ct));
-    h = vfio_device_get_hwpt(c->pci[0]);
-    CHECK(h && h == vfio_container_hwpt(ct, 0), "hwpt");
-    CHECK(vfio_device_get_attach_attempts(c->pci[0]) == 1, "%u attempts",
-          vfio_device_get_attach_attempts(c->pci[0]));
-    CHECK(vfio_device_get_attached_pt(c->pci[0]) == vfio_hwpt_get_id(h),
-          "attached pt %u, hwpt %u", vfio_device_get_attached_pt(c->pci[0]), vfio_hwpt_get_id(h));
-    EXPECT_VM(!(vfio_hwpt_get_flags(h) & IOMMU_HWPT_ALLOC_DIRTY_TRACKING),
-              "hwpt flags 0x%x", vfio_hwpt_get_flags(h));
-    note(c, "container: ioas %u hwpt %u", vfio_container_get_ioas_id(ct), vfio_hwpt_get_id(h));
-    EXPECT_VM(vfio_container_get_ioas_id(ct) == c->ioas + 2 + c->nr_pci &&
-              vfio_hwpt_get_id(h) == c->ioas + 3 + c->nr_pci,
-              "container ioas %u hwpt %u", vfio_container_get_ioas_id(ct), vfio_hwpt_get_id(h));
+    OK(vfi_address_space_attach_device(c->as, c->be, c->pci[0], NULL, errp));
+    CHECK(vfi_address_space_container_count(c->as) == 1, "%u containers",
+          vfi_address_space_container_count(c->as));
+    ct = vfi_address_space_container(c->as, 0);
+    CHECK(vfi_device_get_container(c->pci[0]) == ct, "container");
+    CHECK(vfi_container_hwpt_count(ct) == 1, "%u hwpts", vfi_container_hwpt_count(ct));
+    h = vfi_device_get_hwpt(c->pci[0]);
+    CHECK(h && h == vfi_container_hwpt(ct, 0), "hwpt");
+    CHECK(vfi_device_get_attach_attempts(c->pci[0]) == 1, "%u attempts",
+          vfi_device_get_attach_attempts(c->pci[0]));
+    CHECK(vfi_device_get_attached_pt(c->pci[0]) == vfi_hwpt_get_id(h),
+          "attached pt %u, hwpt %u", vfi_device_get_attached_pt(c->pci[0]), vfi_hwpt_get_id(h));
+    EXPECT_VM(!(vfi_hwpt_get_flags(h) & IOMMU_HWPT_ALLOC_DIRTY_TRACKING),
+              "hwpt flags 0x%x", vfi_hwpt_get_flags(h));
+    note(c, "container: ioas %u hwpt %u", vfi_container_get_ioas_id(ct), vfi_hwpt_get_id(h));
+    EXPECT_VM(vfi_container_get_ioas_id(ct) == c->ioas + 2 + c->nr_pci &&
+              vfi_hwpt_get_id(h) == c->ioas + 3 + c->nr_pci,
+              "container ioas %u hwpt %u", vfi_container_get_ioas_id(ct), vfi_hwpt_get_id(h));
     for (i = 1; i < c->nr_pci; i++) {
-        OK(vfio_address_space_attach_device(c->as, c->be, c->pci[i], NULL, errp));
+        OK(vfi_address_space_attach_device(c->as, c->be, c->pci[i], NULL, errp));
         note(c, "%s: hwpt %u after %u attempt(s)", c->bdf[i],
-             vfio_device_get_hwpt(c->pci[i]) ? vfio_hwpt_get_id(vfio_device_get_hwpt(c->pci[i])) : 0,
-             vfio_device_get_attach_attempts(c->pci[i]));
+             vfi_device_get_hwpt(c->pci[i]) ? vfi_hwpt_get_id(vfi_device_get_hwpt(c->pci[i])) : 0,
+             vfi_device_get_attach_attempts(c->pci[i]));
     }
     if (have_two(c)) {
-        EXPECT_VM(vfio_device_get_hwpt(c->pci[1]) == h, "second device in another hwpt");
-        EXPECT_VM(vfio_device_get_attach_attempts(c->pci[1]) == 1, "%u attempts",
-                  vfio_device_get_attach_attempts(c->pci[1]));
-        EXPECT_VM(vfio_container_hwpt_count(ct) == 1, "%u hwpts", vfio_container_hwpt_count(ct));
-        EXPECT_VM(vfio_hwpt_device_count(h) == 2, "%u devices in the hwpt",
-                  vfio_hwpt_device_count(h));
+        EXPECT_VM(vfi_device_get_hwpt(c->pci[1]) == h, "second device in another hwpt");
+        EXPECT_VM(vfi_device_get_attach_attempts(c->pci[1]) == 1, "%u attempts",
+                  vfi_device_get_attach_attempts(c->pci[1]));
+        EXPECT_VM(vfi_container_hwpt_count(ct) == 1, "%u hwpts", vfi_container_hwpt_count(ct));
+        EXPECT_VM(vfi_hwpt_device_count(h) == 2, "%u devices in the hwpt",
+                  vfi_hwpt_device_count(h));
     }
-    CHECK(vfio_address_space_container_count(c->as) == 1, "%u containers",
-          vfio_address_space_container_count(c->as));
+    CHECK(vfi_address_space_container_count(c->as) == 1, "%u containers",
+          vfi_address_space_container_count(c->as));
     return T_PASS;
 }
 
 static TResult t_container_mdev(Ctx *c)
 {
-    VFIOContainer *ct;
-    VFIOUntrackedReason why = VFIO_UNTRACKED_NOT;
+    VfiContainer *ct;
+    VfiUntrackedReason why = VFI_COVERED;
     unsigned n;
 
     if (!c->as || !c->mdev) {
         return c->strict ? set_why(c, T_FAIL, "no container or no mdev")
                          : set_why(c, T_SKIP, "no mdev");
     }
-    ct = vfio_address_space_container(c->as, 0);
-    n = vfio_container_device_count(ct);
-    OK(vfio_address_space_attach_device(c->as, c->be, c->mdev, NULL, errp));
-    CHECK(vfio_device_get_container(c->mdev) == ct, "mdev in another container");
-    CHECK(vfio_device_get_hwpt(c->mdev) == NULL, "mdev in a hwpt");
-    CHECK(vfio_device_get_attached_pt(c->mdev) == vfio_container_get_ioas_id(ct),
-          "mdev attached to %u, ioas %u", vfio_device_get_attached_pt(c->mdev),
-          vfio_container_get_ioas_id(ct));
-    CHECK(vfio_container_device_count(ct) == n + 1, "%u devices", vfio_container_device_count(ct));
-    CHECK(vfio_container_dirty_coverage(ct, c->mdev, &why) == VFIO_DIRTY_COVERAGE_NONE, "coverage");
+    ct = vfi_address_space_container(c->as, 0);
+    n = vfi_container_device_count(ct);
+    OK(vfi_address_space_attach_device(c->as, c->be, c->mdev, NULL, errp));
+    CHECK(vfi_device_get_container(c->mdev) == ct, "mdev in another container");
+    CHECK(vfi_device_get_hwpt(c->mdev) == NULL, "mdev in a hwpt");
+    CHECK(vfi_device_get_attached_pt(c->mdev) == vfi_container_get_ioas_id(ct),
+          "mdev attached to %u, ioas %u", vfi_device_get_attached_pt(c->mdev),
+          vfi_container_get_ioas_id(ct));
+    CHECK(vfi_container_device_count(ct) == n + 1, "%u devices", vfi_container_device_count(ct));
+    CHECK(vfi_container_dirty_coverage(ct, c->mdev, &why) == VFI_DIRTY_COVERAGE_NONE, "coverage");
     /* mtty implements VFIO DMA logging (vfio_log_ops) in 6.12: the first
      * reason that matches is "offers logging, not preferred". */
-    note(c, "mdev: %s", vfio_untracked_reason_str(why));
-    EXPECT_VM(why == VFIO_UNTRACKED_LOGGING_NOT_PREFERRED, "reason %d", why);
-    CHECK(why == VFIO_UNTRACKED_LOGGING_NOT_PREFERRED || why == VFIO_UNTRACKED_MDEV,
+    note(c, "mdev: %s", vfi_untracked_reason_str(why));
+    EXPECT_VM(why == VFI_UNTRACKED_LOGGING_NOT_PREFERRED, "reason %d", why);
+    CHECK(why == VFI_UNTRACKED_LOGGING_NOT_PREFERRED || why == VFI_UNTRACKED_MDEV,
           "reason %d", why);
-    why = VFIO_UNTRACKED_NOT;
-    EXPECT_VM(vfio_container_dirty_coverage(ct, c->pci[0], &why) == VFIO_DIRTY_COVERAGE_NONE &&
-              why == VFIO_UNTRACKED_NO_IOMMU_CAP, "edu coverage reason %d", why);
-    CHECK(!vfio_container_iommu_dirty_tracking_complete(ct), "tracking complete with an mdev");
+    why = VFI_COVERED;
+    EXPECT_VM(vfi_container_dirty_coverage(ct, c->pci[0], &why) == VFI_DIRTY_COVERAGE_NONE &&
+              why == VFI_UNTRACKED_NO_IOMMU_CAP, "edu coverage reason %d", why);
+    CHECK(!vfi_container_iommu_coverage_complete(ct), "tracking complete with an mdev");
     return T_PASS;
 }
 
 /* What the kernel says about the container's IOAS once devices are in it. */
 static TResult t_kernel_ranges_attached(Ctx *c)
 {
-    g_autofree IOMMUFDIovaRange *r = NULL;
+    g_autofree VfiIovaRange *r = NULL;
     size_t n = 0, i;
     uint64_t align = 0;
-    VFIOContainer *ct;
+    VfiContainer *ct;
     g_autoptr(GError) err = NULL;
     void *buf;
 
-    if (!c->as || !vfio_address_space_container_count(c->as)) {
+    if (!c->as || !vfi_address_space_container_count(c->as)) {
         FAIL("no container");
     }
-    ct = vfio_address_space_container(c->as, 0);
-    OK(iommufd_backend_get_iova_ranges(c->be, vfio_container_get_ioas_id(ct), &r, &n, &align,
+    ct = vfi_address_space_container(c->as, 0);
+    OK(vfi_iommufd_ioas_iova_ranges(c->be, vfi_container_get_ioas_id(ct), &r, &n, &align,
                                        errp));
     for (i = 0; i < n; i++) {
         note(c, "kernel: ioas %u range [0x%" PRIx64 ", 0x%" PRIx64 "]",
-             vfio_container_get_ioas_id(ct), r[i].start, r[i].last);
+             vfi_container_get_ioas_id(ct), r[i].start, r[i].last);
     }
     note(c, "kernel: alignment 0x%" PRIx64, align);
     CHECK(n >= 1, "no range");
@@ -805,10 +805,10 @@ static TResult t_kernel_ranges_attached(Ctx *c)
     /* A map into the reserved window is refused by the kernel. */
     buf = alloc_pages(4096);
     CHECK(buf, "mmap");
-    CHECK(!iommufd_backend_map_dma(c->be, vfio_container_get_ioas_id(ct), 0xfee00000, 4096, buf,
+    CHECK(!vfi_iommufd_ioas_map(c->be, vfi_container_get_ioas_id(ct), 0xfee00000, 4096, buf,
                                    false, &err), "map in the MSI window succeeded");
     note(c, "kernel: map at 0xfee00000: %s", err->message);
-    EXPECT_VM(g_error_matches(err, VFIO_IOMMUFD_KERNEL_ERROR, EINVAL), "%s", err->message);
+    EXPECT_VM(g_error_matches(err, VFI_KERNEL_ERROR, EINVAL), "%s", err->message);
     munmap(buf, 4096);
     return T_PASS;
 }
@@ -817,109 +817,109 @@ static TResult t_kernel_ranges_attached(Ctx *c)
  * before any ioctl). */
 static TResult t_container_ranges(Ctx *c)
 {
-    g_autofree IOMMUFDIovaRange *k = NULL;
-    const IOMMUFDIovaRange *r;
+    g_autofree VfiIovaRange *k = NULL;
+    const VfiIovaRange *r;
     size_t n = 0, nk = 0, i;
     uint64_t align = 0;
-    VFIOContainer *ct;
+    VfiContainer *ct;
     g_autoptr(GError) err = NULL;
     void *buf;
 
-    if (!c->as || !vfio_address_space_container_count(c->as)) {
+    if (!c->as || !vfi_address_space_container_count(c->as)) {
         FAIL("no container");
     }
-    ct = vfio_address_space_container(c->as, 0);
-    OK(iommufd_backend_get_iova_ranges(c->be, vfio_container_get_ioas_id(ct), &k, &nk, &align,
+    ct = vfi_address_space_container(c->as, 0);
+    OK(vfi_iommufd_ioas_iova_ranges(c->be, vfi_container_get_ioas_id(ct), &k, &nk, &align,
                                        errp));
-    r = vfio_container_get_iova_ranges(ct, &n);
+    r = vfi_container_get_iova_ranges(ct, &n);
     for (i = 0; i < n; i++) {
         note(c, "container: range [0x%" PRIx64 ", 0x%" PRIx64 "]", r[i].start, r[i].last);
     }
-    note(c, "container: alignment 0x%" PRIx64, vfio_container_get_iova_alignment(ct));
+    note(c, "container: alignment 0x%" PRIx64, vfi_container_get_iova_alignment(ct));
     CHECK(n == nk && !memcmp(r, k, n * sizeof(*r)),
           "container has %zu range(s) [0x%" PRIx64 "..], kernel %zu [0x%" PRIx64 "..]",
           n, n ? r[0].start : 0, nk, nk ? k[0].start : 0);
-    CHECK(vfio_container_get_iova_alignment(ct) == align, "container alignment 0x%" PRIx64
-          ", kernel 0x%" PRIx64, vfio_container_get_iova_alignment(ct), align);
+    CHECK(vfi_container_get_iova_alignment(ct) == align, "container alignment 0x%" PRIx64
+          ", kernel 0x%" PRIx64, vfi_container_get_iova_alignment(ct), align);
     /* So a map into the MSI window is refused before any ioctl. */
     buf = alloc_pages(4096);
     CHECK(buf, "mmap");
-    CHECK(!vfio_container_dma_map(ct, 0xfee00000, 4096, buf, false, &err),
+    CHECK(!vfi_container_dma_map(ct, 0xfee00000, 4096, buf, false, &err),
           "container map in the MSI window succeeded");
     munmap(buf, 4096);
-    CHECK(g_error_matches(err, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_INVALID_ARGUMENT),
+    CHECK(g_error_matches(err, VFI_ERROR, VFI_ERROR_INVALID_ARGUMENT),
           "container map in the MSI window: %s", err->message);
     return T_PASS;
 }
 
 /* Detach @devs in order; check the container goes away with the last one and
  * that its IOAS and HWPT ids are gone from the kernel (ENOENT). */
-static TResult teardown_order(Ctx *c, VFIODevice **devs, unsigned n)
+static TResult teardown_order(Ctx *c, VfiDevice **devs, unsigned n)
 {
-    VFIOContainer *ct = vfio_device_get_container(devs[0]);
+    VfiContainer *ct = vfi_device_get_container(devs[0]);
     uint32_t ioas, hwpts[EDU_MAX];
     unsigned nh, i;
 
     CHECK(ct, "not in a container");
-    ioas = vfio_container_get_ioas_id(ct);
-    nh = MIN(vfio_container_hwpt_count(ct), EDU_MAX);
+    ioas = vfi_container_get_ioas_id(ct);
+    nh = MIN(vfi_container_hwpt_count(ct), EDU_MAX);
     for (i = 0; i < nh; i++) {
-        hwpts[i] = vfio_hwpt_get_id(vfio_container_hwpt(ct, i));
+        hwpts[i] = vfi_hwpt_get_id(vfi_container_hwpt(ct, i));
     }
     for (i = 0; i < n; i++) {
-        OK(vfio_address_space_detach_device(c->as, devs[i], errp));
-        CHECK(vfio_device_get_container(devs[i]) == NULL, "still in a container");
-        CHECK(vfio_device_get_attached_pt(devs[i]) == 0, "still attached");
-        CHECK(vfio_device_is_bound(devs[i]), "unbound by detach");
-        CHECK(vfio_address_space_container_count(c->as) == (i + 1 < n ? 1u : 0u),
-              "%u containers after %u detaches", vfio_address_space_container_count(c->as), i + 1);
+        OK(vfi_address_space_detach_device(c->as, devs[i], errp));
+        CHECK(vfi_device_get_container(devs[i]) == NULL, "still in a container");
+        CHECK(vfi_device_get_attached_pt(devs[i]) == 0, "still attached");
+        CHECK(vfi_device_is_bound(devs[i]), "unbound by detach");
+        CHECK(vfi_address_space_container_count(c->as) == (i + 1 < n ? 1u : 0u),
+              "%u containers after %u detaches", vfi_address_space_container_count(c->as), i + 1);
     }
-    KERR(iommufd_backend_free_id(c->be, ioas, errp), ENOENT);
+    KERR(vfi_iommufd_destroy(c->be, ioas, errp), ENOENT);
     for (i = 0; i < nh; i++) {
-        KERR(iommufd_backend_free_id(c->be, hwpts[i], errp), ENOENT);
+        KERR(vfi_iommufd_destroy(c->be, hwpts[i], errp), ENOENT);
     }
     return T_PASS;
 }
 
-static TResult attach_all(Ctx *c, VFIODevice **devs, unsigned n)
+static TResult attach_all(Ctx *c, VfiDevice **devs, unsigned n)
 {
     unsigned i;
 
     for (i = 0; i < n; i++) {
-        OK(vfio_address_space_attach_device(c->as, c->be, devs[i], NULL, errp));
-        if (!vfio_device_is_mdev(devs[i]) && c->strict) {
-            CHECK(vfio_device_get_attach_attempts(devs[i]) == 1, "%s: %u attempts",
-                  vfio_device_get_name(devs[i]), vfio_device_get_attach_attempts(devs[i]));
+        OK(vfi_address_space_attach_device(c->as, c->be, devs[i], NULL, errp));
+        if (!vfi_device_is_mdev(devs[i]) && c->strict) {
+            CHECK(vfi_device_get_attach_attempts(devs[i]) == 1, "%s: %u attempts",
+                  vfi_device_get_name(devs[i]), vfi_device_get_attach_attempts(devs[i]));
         }
     }
-    CHECK(vfio_address_space_container_count(c->as) == 1, "%u containers",
-          vfio_address_space_container_count(c->as));
+    CHECK(vfi_address_space_container_count(c->as) == 1, "%u containers",
+          vfi_address_space_container_count(c->as));
     if (c->strict) {
-        VFIOContainer *ct = vfio_address_space_container(c->as, 0);
+        VfiContainer *ct = vfi_address_space_container(c->as, 0);
         unsigned phys = 0;
 
         for (i = 0; i < n; i++) {
-            phys += !vfio_device_is_mdev(devs[i]);
+            phys += !vfi_device_is_mdev(devs[i]);
         }
-        CHECK(vfio_container_hwpt_count(ct) == (phys ? 1u : 0u), "%u hwpts",
-              vfio_container_hwpt_count(ct));
-        CHECK(vfio_container_device_count(ct) == n, "%u devices", vfio_container_device_count(ct));
+        CHECK(vfi_container_hwpt_count(ct) == (phys ? 1u : 0u), "%u hwpts",
+              vfi_container_hwpt_count(ct));
+        CHECK(vfi_container_device_count(ct) == n, "%u devices", vfi_container_device_count(ct));
     }
     return T_PASS;
 }
 
 static TResult t_unplug_a(Ctx *c)
 {
-    VFIODevice *devs[EDU_MAX + 1];
+    VfiDevice *devs[EDU_MAX + 1];
     unsigned n = 0, i;
 
-    if (!c->as || !c->pci[0] || !vfio_device_get_container(c->pci[0])) {
+    if (!c->as || !c->pci[0] || !vfi_device_get_container(c->pci[0])) {
         FAIL("nothing attached");
     }
     for (i = 0; i < c->nr_pci; i++) {
         devs[n++] = c->pci[i];
     }
-    if (c->mdev && vfio_device_get_container(c->mdev)) {
+    if (c->mdev && vfi_device_get_container(c->mdev)) {
         devs[n++] = c->mdev;
     }
     return teardown_order(c, devs, n);
@@ -928,7 +928,7 @@ static TResult t_unplug_a(Ctx *c)
 static TResult t_replug_b(Ctx *c)
 {
     /* mdev first, then the PCI devices backwards; out: pci1, mdev, pci0. */
-    VFIODevice *in[EDU_MAX + 1], *out[EDU_MAX + 1];
+    VfiDevice *in[EDU_MAX + 1], *out[EDU_MAX + 1];
     unsigned n = 0, m = 0, i;
     TResult r;
 
@@ -958,32 +958,32 @@ static TResult t_replug_b(Ctx *c)
 
 static TResult t_replug_c(Ctx *c)
 {
-    VFIOHwpt *h;
-    VFIODevice *out[2];
+    VfiHwpt *h;
+    VfiDevice *out[2];
     uint32_t old_hwpt;
 
     if (need_devices(c, true) != T_PASS) {
         return need_devices(c, true);
     }
     /* Alone, out again: the container is gone. */
-    OK(vfio_address_space_attach_device(c->as, c->be, c->pci[0], NULL, errp));
-    h = vfio_device_get_hwpt(c->pci[0]);
+    OK(vfi_address_space_attach_device(c->as, c->be, c->pci[0], NULL, errp));
+    h = vfi_device_get_hwpt(c->pci[0]);
     CHECK(h, "no hwpt");
-    old_hwpt = vfio_hwpt_get_id(h);
-    OK(vfio_address_space_detach_device(c->as, c->pci[0], errp));
-    CHECK(vfio_address_space_container_count(c->as) == 0, "container left");
-    KERR(iommufd_backend_free_id(c->be, old_hwpt, errp), ENOENT);
+    old_hwpt = vfi_hwpt_get_id(h);
+    OK(vfi_address_space_detach_device(c->as, c->pci[0], errp));
+    CHECK(vfi_address_space_container_count(c->as) == 0, "container left");
+    KERR(vfi_iommufd_destroy(c->be, old_hwpt, errp), ENOENT);
     /* Both in, the first out and in again: it rejoins the second's HWPT. */
-    OK(vfio_address_space_attach_device(c->as, c->be, c->pci[0], NULL, errp));
-    OK(vfio_address_space_attach_device(c->as, c->be, c->pci[1], NULL, errp));
-    OK(vfio_address_space_detach_device(c->as, c->pci[0], errp));
-    h = vfio_device_get_hwpt(c->pci[1]);
+    OK(vfi_address_space_attach_device(c->as, c->be, c->pci[0], NULL, errp));
+    OK(vfi_address_space_attach_device(c->as, c->be, c->pci[1], NULL, errp));
+    OK(vfi_address_space_detach_device(c->as, c->pci[0], errp));
+    h = vfi_device_get_hwpt(c->pci[1]);
     CHECK(h, "pci1 has no hwpt");
-    CHECK(vfio_hwpt_device_count(h) == 1, "%u devices left in the hwpt", vfio_hwpt_device_count(h));
-    OK(vfio_address_space_attach_device(c->as, c->be, c->pci[0], NULL, errp));
-    EXPECT_VM(vfio_device_get_hwpt(c->pci[0]) == h, "did not rejoin the hwpt");
-    EXPECT_VM(vfio_device_get_attach_attempts(c->pci[0]) == 1, "%u attempts",
-              vfio_device_get_attach_attempts(c->pci[0]));
+    CHECK(vfi_hwpt_device_count(h) == 1, "%u devices left in the hwpt", vfi_hwpt_device_count(h));
+    OK(vfi_address_space_attach_device(c->as, c->be, c->pci[0], NULL, errp));
+    EXPECT_VM(vfi_device_get_hwpt(c->pci[0]) == h, "did not rejoin the hwpt");
+    EXPECT_VM(vfi_device_get_attach_attempts(c->pci[0]) == 1, "%u attempts",
+              vfi_device_get_attach_attempts(c->pci[0]));
     out[0] = c->pci[0];
     out[1] = c->pci[1];
     return teardown_order(c, out, 2);
@@ -1007,14 +1007,14 @@ typedef struct Edu {
     size_t bar_size;
 } Edu;
 
-static bool edu_open(Edu *e, VFIODevice *d, GString *why)
+static bool edu_open(Edu *e, VfiDevice *d, GString *why)
 {
     struct vfio_region_info ri = { .argsz = sizeof(ri), .index = VFIO_PCI_BAR0_REGION_INDEX };
     struct vfio_region_info cfg = { .argsz = sizeof(cfg), .index = VFIO_PCI_CONFIG_REGION_INDEX };
     uint16_t cmd;
     void *p;
 
-    e->fd = vfio_device_get_fd(d);
+    e->fd = vfi_device_get_fd(d);
     if (ioctl(e->fd, VFIO_DEVICE_GET_REGION_INFO, &ri) < 0 ||
         ioctl(e->fd, VFIO_DEVICE_GET_REGION_INFO, &cfg) < 0) {
         g_string_printf(why, "VFIO_DEVICE_GET_REGION_INFO: %s", g_strerror(errno));
@@ -1099,9 +1099,9 @@ static const char *sim_device_name(Ctx *c, const char *bdf)
     g_autofree const char **names = NULL;
     unsigned n = 0, k;
 
-    names = vfio_sim_device_names(c->sim, &n);
+    names = vfi_sim_device_names(c->sim, &n);
     for (k = 0; k < n; k++) {
-        const char *b = vfio_sim_device_bdf(c->sim, names[k]);
+        const char *b = vfi_sim_device_bdf(c->sim, names[k]);
 
         if (b && !strcmp(b, bdf)) {
             return names[k];
@@ -1111,18 +1111,18 @@ static const char *sim_device_name(Ctx *c, const char *bdf)
 }
 
 /* --sim: the edu's DMA engine is not modelled; the device writing the
- * range (vfio_sim_dma_write(), which faults where nothing is mapped in its
+ * range (vfi_sim_dma_write(), which faults where nothing is mapped in its
  * IOAS) stands for it. No data moves. */
 static bool sim_dma(Ctx *c, int i, uint64_t iova, uint64_t len, GError **errp)
 {
     const char *name = sim_device_name(c, c->bdf[i]);
 
     if (!name) {
-        g_set_error(errp, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_NOT_FOUND,
+        g_set_error(errp, VFI_ERROR, VFI_ERROR_NOT_FOUND,
                     "no model device at %s", c->bdf[i]);
         return false;
     }
-    return vfio_sim_dma_write(c->sim, name, iova, len, errp);
+    return vfi_sim_dma_write(c->sim, name, iova, len, errp);
 }
 
 static TResult t_dma_copy(Ctx *c)
@@ -1139,15 +1139,15 @@ static TResult t_dma_copy(Ctx *c)
                          : set_why(c, T_SKIP, "no edu device (no DMA on other devices)");
     }
     CHECK(c->as, "no address space");
-    OK(vfio_address_space_attach_device(c->as, c->be, c->pci[i], NULL, errp));
+    OK(vfi_address_space_attach_device(c->as, c->be, c->pci[i], NULL, errp));
     buf = alloc_pages(2 * 4096);
     CHECK(buf, "mmap");
     for (k = 0; k < 4096; k++) {
         buf[k] = (uint8_t)(k * 7 + 3);
     }
-    OK(vfio_address_space_dma_map(c->as, DMA_IOVA, 2 * 4096, buf, false, errp));
-    CHECK(vfio_address_space_mapping_count(c->as) == 1, "%u mappings",
-          vfio_address_space_mapping_count(c->as));
+    OK(vfi_address_space_dma_map(c->as, DMA_IOVA, 2 * 4096, buf, false, errp));
+    CHECK(vfi_address_space_mapping_count(c->as) == 1, "%u mappings",
+          vfi_address_space_mapping_count(c->as));
     if (c->sim) {
         note(c, "on the model: no edu DMA engine; the device writes the mapped range");
         OK(sim_dma(c, i, DMA_IOVA, 2 * 4096, errp));
@@ -1184,11 +1184,11 @@ static TResult t_dma_blocked_after_unmap(Ctx *c)
         return c->strict ? set_why(c, T_FAIL, "no edu device")
                          : set_why(c, T_SKIP, "no edu device");
     }
-    CHECK(c->as && vfio_address_space_mapping_count(c->as) == 1, "no mapping from the copy test");
+    CHECK(c->as && vfi_address_space_mapping_count(c->as) == 1, "no mapping from the copy test");
     /* Unmap what t_dma_copy mapped. */
-    OK(vfio_address_space_dma_unmap(c->as, DMA_IOVA, 2 * 4096, 0, errp));
-    CHECK(vfio_address_space_mapping_count(c->as) == 0, "%u mappings",
-          vfio_address_space_mapping_count(c->as));
+    OK(vfi_address_space_dma_unmap(c->as, DMA_IOVA, 2 * 4096, 0, errp));
+    CHECK(vfi_address_space_mapping_count(c->as) == 0, "%u mappings",
+          vfi_address_space_mapping_count(c->as));
     buf = alloc_pages(4096);
     CHECK(buf, "mmap");
     memset(buf, 0x5a, 4096);
@@ -1198,11 +1198,11 @@ static TResult t_dma_blocked_after_unmap(Ctx *c)
         note(c, "on the model: no edu DMA engine; the device writes the range");
         CHECK(!sim_dma(c, i, DMA_IOVA + 4096, 4096, &err), "DMA to the unmapped IOVA went through");
         note(c, "model: %s", err->message);
-        OK(vfio_address_space_dma_map(c->as, DMA_IOVA + 4096, 4096, buf, false, errp));
+        OK(vfi_address_space_dma_map(c->as, DMA_IOVA + 4096, 4096, buf, false, errp));
         OK(sim_dma(c, i, DMA_IOVA + 4096, 4096, errp));
-        OK(vfio_address_space_dma_unmap(c->as, DMA_IOVA + 4096, 4096, 0, errp));
-        OK(vfio_address_space_detach_device(c->as, c->pci[i], errp));
-        CHECK(vfio_address_space_container_count(c->as) == 0, "container left");
+        OK(vfi_address_space_dma_unmap(c->as, DMA_IOVA + 4096, 4096, 0, errp));
+        OK(vfi_address_space_detach_device(c->as, c->pci[i], errp));
+        CHECK(vfi_address_space_container_count(c->as) == 0, "container left");
         return T_PASS;
     }
     if (!edu_open(&e, c->pci[i], why)) {
@@ -1221,21 +1221,21 @@ static TResult t_dma_blocked_after_unmap(Ctx *c)
     if (r == T_PASS) {
         g_autoptr(GError) err = NULL;
 
-        if (!vfio_address_space_dma_map(c->as, DMA_IOVA + 4096, 4096, buf, false, &err)) {
+        if (!vfi_address_space_dma_map(c->as, DMA_IOVA + 4096, 4096, buf, false, &err)) {
             r = set_why(c, T_FAIL, "remap: %s", err->message);
         } else if (!edu_dma(&e, EDU_BUF, DMA_IOVA + 4096, 4096, true)) {
             r = set_why(c, T_FAIL, "DMA edu -> RAM timed out");
         } else if (buf[0] != 3 || buf[1] != 10) {
             r = set_why(c, T_FAIL, "remapped DMA did not land (0x%02x 0x%02x)", buf[0], buf[1]);
-        } else if (!vfio_address_space_dma_unmap(c->as, DMA_IOVA + 4096, 4096, 0, &err)) {
+        } else if (!vfi_address_space_dma_unmap(c->as, DMA_IOVA + 4096, 4096, 0, &err)) {
             r = set_why(c, T_FAIL, "unmap: %s", err->message);
         }
     }
     edu_close(&e);
     if (r == T_PASS) {
         /* The same mapping after the device left: attached to nothing. */
-        OK(vfio_address_space_detach_device(c->as, c->pci[i], errp));
-        CHECK(vfio_address_space_container_count(c->as) == 0, "container left");
+        OK(vfi_address_space_detach_device(c->as, c->pci[i], errp));
+        CHECK(vfi_address_space_container_count(c->as) == 0, "container left");
     }
     return r;
 }
@@ -1245,31 +1245,31 @@ static TResult t_teardown(Ctx *c)
     unsigned i;
 
     if (c->as) {
-        OK(vfio_address_space_free(c->as, errp));
+        OK(vfi_address_space_free(c->as, errp));
         c->as = NULL;
     }
     for (i = 0; i < c->nr_pci; i++) {
-        vfio_device_free(c->pci[i]);
+        vfi_device_free(c->pci[i]);
         c->pci[i] = NULL;
     }
-    vfio_device_free(c->mdev);
+    vfi_device_free(c->mdev);
     c->mdev = NULL;
     CHECK(c->be, "no backend");
-    CHECK(iommufd_backend_users(c->be) == 1, "%u users left (want the test's own)",
-          iommufd_backend_users(c->be));
+    CHECK(vfi_iommufd_users(c->be) == 1, "%u users left (want the test's own)",
+          vfi_iommufd_users(c->be));
     if (c->ioas) {
-        OK(iommufd_backend_free_id(c->be, c->ioas, errp));
-        KERR(iommufd_backend_free_id(c->be, c->ioas, errp), ENOENT);
+        OK(vfi_iommufd_destroy(c->be, c->ioas, errp));
+        KERR(vfi_iommufd_destroy(c->be, c->ioas, errp), ENOENT);
     }
-    iommufd_backend_disconnect(c->be);
-    CHECK(iommufd_backend_get_fd(c->be) == -1, "fd still open");
-    OK(iommufd_backend_free(c->be, errp));
+    vfi_iommufd_disconnect(c->be);
+    CHECK(vfi_iommufd_get_fd(c->be) == -1, "fd still open");
+    OK(vfi_iommufd_free(c->be, errp));
     c->be = NULL;
     if (c->sim) {
         /* What only the model can tell: no object and no fd left. */
-        CHECK(vfio_sim_live_objects(c->sim) == 0, "%u objects left",
-              vfio_sim_live_objects(c->sim));
-        CHECK(vfio_sim_open_fds(c->sim) == 0, "%u fds left", vfio_sim_open_fds(c->sim));
+        CHECK(vfi_sim_live_objects(c->sim) == 0, "%u objects left",
+              vfi_sim_live_objects(c->sim));
+        CHECK(vfi_sim_open_fds(c->sim) == 0, "%u fds left", vfi_sim_open_fds(c->sim));
     }
     return T_PASS;
 }
@@ -1418,28 +1418,28 @@ static bool half_dirty(const uint64_t *pages, uint64_t half)
  * stats must show the zero-copy path for a byte-aligned @log_bit and the
  * scratch path otherwise, one read per HWPT.
  */
-static TResult check_read(Ctx *c, VFIODirtyReader *rd, uint64_t off, uint64_t len,
+static TResult check_read(Ctx *c, VfiDirtyReader *rd, uint64_t off, uint64_t len,
                           uint64_t page_size, uint32_t flags, const uint64_t *pages,
                           unsigned log_bit, uint64_t fill, const char *what)
 {
     uint64_t bm[LOG_WORDS];
-    VFIODirtyLog log = {
+    VfiDirtyLog log = {
         .base_iova = MOCK_IOVA + off - (uint64_t)log_bit * page_size,
         .page_size = page_size,
         .bitmap = bm,
         .nr_pages = LOG_WORDS * 64,
     };
     uint64_t n = len / page_size, halves = page_size / MOCK_PG, srcs, b, k;
-    VFIODirtyStats st0, st1;
+    VfiDirtyStats st0, st1;
 
     CHECK(log_bit + n <= LOG_WORDS * 64, "%s: window too large for the test log", what);
     for (b = 0; b < LOG_WORDS; b++) {
         bm[b] = fill;
     }
-    srcs = vfio_dirty_reader_hwpt_count(rd);
-    vfio_dirty_reader_get_stats(rd, &st0);
-    OK(vfio_dirty_reader_query(rd, MOCK_IOVA + off, len, &log, flags, errp));
-    vfio_dirty_reader_get_stats(rd, &st1);
+    srcs = vfi_dirty_reader_hwpt_count(rd);
+    vfi_dirty_reader_get_stats(rd, &st0);
+    OK(vfi_dirty_reader_query(rd, MOCK_IOVA + off, len, &log, flags, errp));
+    vfi_dirty_reader_get_stats(rd, &st1);
     for (b = 0; b < LOG_WORDS * 64; b++) {
         bool exp = fill & (1ull << (b % 64));
 
@@ -1480,16 +1480,16 @@ static TResult check_read(Ctx *c, VFIODirtyReader *rd, uint64_t off, uint64_t le
 
 /* Shorthands: the whole mapping in 4 KiB pages at log bit 0, nothing preset. */
 #define ALL         0, (uint64_t)MOCK_PAGES * PG, PG
-#define NC          VFIO_DIRTY_QUERY_NO_CLEAR
+#define NC          VFI_DIRTY_QUERY_NO_CLEAR
 
 static TResult t_mock_setup(Ctx *c)
 {
     int ret;
 
-    c->be = iommufd_backend_new();
-    OK(iommufd_backend_connect(c->be, errp));
-    c->fd = iommufd_backend_get_fd(c->be);
-    OK(iommufd_backend_alloc_ioas(c->be, &c->mock_ioas, errp));
+    c->be = vfi_iommufd_new();
+    OK(vfi_iommufd_connect(c->be, errp));
+    c->fd = vfi_iommufd_get_fd(c->be);
+    OK(vfi_iommufd_ioas_alloc(c->be, &c->mock_ioas, errp));
     ret = mock_domain(c, c->mock_ioas, 0, &c->stdev, &c->auto_hwpt, &c->idev);
     if (ret == -ENOTTY) {
         return c->strict ? set_why(c, T_FAIL, "IOMMU_TEST_CMD: ENOTTY (no CONFIG_IOMMUFD_TEST)")
@@ -1510,10 +1510,10 @@ static TResult t_mock_setup(Ctx *c)
 static TResult t_mock_hw_info(Ctx *c)
 {
     struct iommu_test_hw_info ti = { 0 };
-    IOMMUFDHwInfo hw = { .data = &ti, .data_len = sizeof(ti) };
+    VfiHwInfo hw = { .data = &ti, .data_len = sizeof(ti) };
 
     NEED_MOCK();
-    OK(iommufd_backend_get_device_info(c->be, c->idev, &hw, errp));
+    OK(vfi_iommufd_get_hw_info(c->be, c->idev, &hw, errp));
     CHECK(hw.type == IOMMU_HW_INFO_TYPE_SELFTEST, "type 0x%x", hw.type);
     CHECK(hw.capabilities & IOMMU_HW_CAP_DIRTY_TRACKING, "capabilities 0x%" PRIx64,
           hw.capabilities);
@@ -1523,12 +1523,12 @@ static TResult t_mock_hw_info(Ctx *c)
 
 static TResult t_mock_map(Ctx *c)
 {
-    g_autofree IOMMUFDIovaRange *r = NULL;
+    g_autofree VfiIovaRange *r = NULL;
     size_t n = 0, i;
     uint64_t align = 0;
 
     NEED_MOCK();
-    OK(iommufd_backend_get_iova_ranges(c->be, c->mock_ioas, &r, &n, &align, errp));
+    OK(vfi_iommufd_ioas_iova_ranges(c->be, c->mock_ioas, &r, &n, &align, errp));
     for (i = 0; i < n; i++) {
         note(c, "mock ioas range [0x%" PRIx64 ", 0x%" PRIx64 "] alignment 0x%" PRIx64,
              r[i].start, r[i].last, align);
@@ -1537,7 +1537,7 @@ static TResult t_mock_map(Ctx *c)
     CHECK(!in_ranges(r, n, 0, MOCK_APERTURE_START - 1), "below the mock aperture allowed");
     c->mock_buf = alloc_pages(MOCK_PAGES * PG);
     CHECK(c->mock_buf, "mmap");
-    OK(iommufd_backend_map_dma(c->be, c->mock_ioas, MOCK_IOVA, MOCK_PAGES * PG, c->mock_buf,
+    OK(vfi_iommufd_ioas_map(c->be, c->mock_ioas, MOCK_IOVA, MOCK_PAGES * PG, c->mock_buf,
                                false, errp));
     return T_PASS;
 }
@@ -1547,9 +1547,9 @@ static TResult t_mock_hwpt_alloc(Ctx *c)
     int ret;
 
     NEED_MOCK();
-    OK(iommufd_backend_alloc_hwpt(c->be, c->idev, c->mock_ioas, IOMMU_HWPT_ALLOC_DIRTY_TRACKING,
+    OK(vfi_iommufd_hwpt_alloc(c->be, c->idev, c->mock_ioas, IOMMU_HWPT_ALLOC_DIRTY_TRACKING,
                                   IOMMU_HWPT_DATA_NONE, 0, NULL, &c->hwpt_a, errp));
-    OK(iommufd_backend_alloc_hwpt(c->be, c->idev, c->mock_ioas, IOMMU_HWPT_ALLOC_DIRTY_TRACKING,
+    OK(vfi_iommufd_hwpt_alloc(c->be, c->idev, c->mock_ioas, IOMMU_HWPT_ALLOC_DIRTY_TRACKING,
                                   IOMMU_HWPT_DATA_NONE, 0, NULL, &c->hwpt_b, errp));
     /* A device in each: the shape of a container with two dirty HWPTs. */
     ret = mock_domain(c, c->hwpt_a, 0, &c->stdev_a, NULL, NULL);
@@ -1562,7 +1562,7 @@ static TResult t_mock_hwpt_alloc(Ctx *c)
 
 static TResult t_mock_no_dirty_device(Ctx *c)
 {
-    IOMMUFDHwInfo hw = { 0 };
+    VfiHwInfo hw = { 0 };
     uint32_t id = 0;
     struct iommu_test_cmd cmd = { .op = IOMMU_TEST_OP_MOCK_DOMAIN_REPLACE };
     int ret;
@@ -1571,10 +1571,10 @@ static TResult t_mock_no_dirty_device(Ctx *c)
     CHECK(c->hwpt_a, "no dirty hwpt");
     ret = mock_domain(c, c->mock_ioas, MOCK_FLAGS_DEVICE_NO_DIRTY, &c->stdev_n, NULL, &c->idev_n);
     CHECK(ret == 0, "mock device without dirty tracking: %s", g_strerror(-ret));
-    OK(iommufd_backend_get_device_info(c->be, c->idev_n, &hw, errp));
+    OK(vfi_iommufd_get_hw_info(c->be, c->idev_n, &hw, errp));
     CHECK(!(hw.capabilities & IOMMU_HW_CAP_DIRTY_TRACKING), "capabilities 0x%" PRIx64,
           hw.capabilities);
-    KERR(iommufd_backend_alloc_hwpt(c->be, c->idev_n, c->mock_ioas,
+    KERR(vfi_iommufd_hwpt_alloc(c->be, c->idev_n, c->mock_ioas,
                                     IOMMU_HWPT_ALLOC_DIRTY_TRACKING, IOMMU_HWPT_DATA_NONE, 0,
                                     NULL, &id, errp), EOPNOTSUPP);
     /* Into a dirty-tracking HWPT: EINVAL, the library's "incompatible". */
@@ -1590,58 +1590,58 @@ static TResult t_mock_no_dirty_device(Ctx *c)
  * VFIO cdevs and cannot be put in a container. */
 static TResult t_mock_readers(Ctx *c)
 {
-    g_autofree IOMMUFDIovaRange *r = NULL;
+    g_autofree VfiIovaRange *r = NULL;
     g_autoptr(GError) err = NULL;
     size_t n = 0;
 
     NEED_MOCK();
     CHECK(c->hwpt_a && c->hwpt_b, "no dirty hwpt");
-    OK(iommufd_backend_get_iova_ranges(c->be, c->mock_ioas, &r, &n, &c->mock_align, errp));
+    OK(vfi_iommufd_ioas_iova_ranges(c->be, c->mock_ioas, &r, &n, &c->mock_align, errp));
     /* The mock IO page: what the reader must accept as a log page size. */
     CHECK(c->mock_align == MOCK_PG, "mock ioas alignment 0x%" PRIx64, c->mock_align);
-    c->rd_a = vfio_dirty_reader_new(c->be);
-    c->rd_b = vfio_dirty_reader_new(c->be);
-    c->rd_ab = vfio_dirty_reader_new(c->be);
-    CHECK(c->rd_a && c->rd_b && c->rd_ab, "vfio_dirty_reader_new");
-    OK(vfio_dirty_reader_set_iova_alignment(c->rd_a, c->mock_align, errp));
-    OK(vfio_dirty_reader_set_iova_alignment(c->rd_b, c->mock_align, errp));
-    OK(vfio_dirty_reader_set_iova_alignment(c->rd_ab, c->mock_align, errp));
-    OK(vfio_dirty_reader_add_hwpt(c->rd_a, c->hwpt_a, errp));
-    OK(vfio_dirty_reader_add_hwpt(c->rd_b, c->hwpt_b, errp));
-    OK(vfio_dirty_reader_add_hwpt(c->rd_ab, c->hwpt_a, errp));
-    OK(vfio_dirty_reader_add_hwpt(c->rd_ab, c->hwpt_b, errp));
-    CHECK(!vfio_dirty_reader_add_hwpt(c->rd_ab, c->hwpt_b, &err), "hwpt added twice");
-    CHECK(g_error_matches(err, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_INVALID_ARGUMENT),
+    c->rd_a = vfi_dirty_reader_new(c->be);
+    c->rd_b = vfi_dirty_reader_new(c->be);
+    c->rd_ab = vfi_dirty_reader_new(c->be);
+    CHECK(c->rd_a && c->rd_b && c->rd_ab, "vfi_dirty_reader_new");
+    OK(vfi_dirty_reader_set_iova_alignment(c->rd_a, c->mock_align, errp));
+    OK(vfi_dirty_reader_set_iova_alignment(c->rd_b, c->mock_align, errp));
+    OK(vfi_dirty_reader_set_iova_alignment(c->rd_ab, c->mock_align, errp));
+    OK(vfi_dirty_reader_add_hwpt(c->rd_a, c->hwpt_a, errp));
+    OK(vfi_dirty_reader_add_hwpt(c->rd_b, c->hwpt_b, errp));
+    OK(vfi_dirty_reader_add_hwpt(c->rd_ab, c->hwpt_a, errp));
+    OK(vfi_dirty_reader_add_hwpt(c->rd_ab, c->hwpt_b, errp));
+    CHECK(!vfi_dirty_reader_add_hwpt(c->rd_ab, c->hwpt_b, &err), "hwpt added twice");
+    CHECK(g_error_matches(err, VFI_ERROR, VFI_ERROR_INVALID_ARGUMENT),
           "%s", err->message);
-    CHECK(vfio_dirty_reader_hwpt_count(c->rd_ab) == 2, "%u sources",
-          vfio_dirty_reader_hwpt_count(c->rd_ab));
+    CHECK(vfi_dirty_reader_hwpt_count(c->rd_ab) == 2, "%u sources",
+          vfi_dirty_reader_hwpt_count(c->rd_ab));
     return T_PASS;
 }
 
 static TResult t_mock_plain_hwpt(Ctx *c)
 {
     g_autoptr(GError) err = NULL;
-    g_autoptr(VFIODirtyReader) rd = NULL;
+    g_autoptr(VfiDirtyReader) rd = NULL;
     uint64_t bm[2] = { 0 };
-    VFIODirtyLog log = { .base_iova = MOCK_IOVA, .page_size = PG, .bitmap = bm,
+    VfiDirtyLog log = { .base_iova = MOCK_IOVA, .page_size = PG, .bitmap = bm,
                          .nr_pages = 128 };
 
     NEED_MOCK();
-    OK(iommufd_backend_alloc_hwpt(c->be, c->idev, c->mock_ioas, 0, IOMMU_HWPT_DATA_NONE, 0,
+    OK(vfi_iommufd_hwpt_alloc(c->be, c->idev, c->mock_ioas, 0, IOMMU_HWPT_DATA_NONE, 0,
                                   NULL, &c->hwpt_plain, errp));
-    CHECK(!iommufd_backend_set_dirty_tracking(c->be, c->hwpt_plain, true, &err),
+    CHECK(!vfi_iommufd_hwpt_set_dirty_tracking(c->be, c->hwpt_plain, true, &err),
           "tracking started on a HWPT without the flag");
-    CHECK(g_error_matches(err, VFIO_IOMMUFD_KERNEL_ERROR, EOPNOTSUPP) ||
-          g_error_matches(err, VFIO_IOMMUFD_KERNEL_ERROR, EINVAL), "%s", err->message);
+    CHECK(g_error_matches(err, VFI_KERNEL_ERROR, EOPNOTSUPP) ||
+          g_error_matches(err, VFI_KERNEL_ERROR, EINVAL), "%s", err->message);
     note(c, "set tracking on a plain HWPT: %s", err->message);
     g_clear_error(&err);
-    KERR(iommufd_backend_get_dirty_bitmap(c->be, c->hwpt_plain, MOCK_IOVA, 64 * PG, PG, bm, 0,
+    KERR(vfi_iommufd_hwpt_get_dirty_bitmap(c->be, c->hwpt_plain, MOCK_IOVA, 64 * PG, PG, bm, 0,
                                           errp), EOPNOTSUPP);
     /* Through a reader: the kernel's errno, the HWPT named. */
-    rd = vfio_dirty_reader_new(c->be);
-    OK(vfio_dirty_reader_add_hwpt(rd, c->hwpt_plain, errp));
-    KERR(vfio_dirty_reader_query(rd, MOCK_IOVA, 64 * PG, &log, 0, errp), EOPNOTSUPP);
-    CHECK(!vfio_dirty_reader_query(rd, MOCK_IOVA, 64 * PG, &log, 0, &err), "query succeeded");
+    rd = vfi_dirty_reader_new(c->be);
+    OK(vfi_dirty_reader_add_hwpt(rd, c->hwpt_plain, errp));
+    KERR(vfi_dirty_reader_query(rd, MOCK_IOVA, 64 * PG, &log, 0, errp), EOPNOTSUPP);
+    CHECK(!vfi_dirty_reader_query(rd, MOCK_IOVA, 64 * PG, &log, 0, &err), "query succeeded");
     {
         g_autofree char *id = g_strdup_printf("hwpt %u", c->hwpt_plain);
 
@@ -1664,7 +1664,7 @@ static TResult t_mock_plain_hwpt(Ctx *c)
 static TResult t_mock_tracking_off(Ctx *c)
 {
     uint64_t bm[2] = { 0x5a, 0 };
-    VFIODirtyLog log = { .base_iova = MOCK_IOVA, .page_size = PG, .bitmap = bm,
+    VfiDirtyLog log = { .base_iova = MOCK_IOVA, .page_size = PG, .bitmap = bm,
                          .nr_pages = 128 };
     const uint32_t flags[] = { 0, IOMMU_HWPT_GET_DIRTY_BITMAP_NO_CLEAR };
 
@@ -1673,12 +1673,12 @@ static TResult t_mock_tracking_off(Ctx *c)
     for (unsigned i = 0; i < G_N_ELEMENTS(flags); i++) {
         g_autoptr(GError) err = NULL;
 
-        if (iommufd_backend_get_dirty_bitmap(c->be, c->hwpt_a, MOCK_IOVA, 64 * PG, PG, bm,
+        if (vfi_iommufd_hwpt_get_dirty_bitmap(c->be, c->hwpt_a, MOCK_IOVA, 64 * PG, PG, bm,
                                              flags[i], &err)) {
             note(c, "raw read with tracking off (flags %u): success, nothing read "
                  "(the driver's EINVAL is dropped by this kernel)", flags[i]);
         } else {
-            CHECK(g_error_matches(err, VFIO_IOMMUFD_KERNEL_ERROR, EINVAL), "%s",
+            CHECK(g_error_matches(err, VFI_KERNEL_ERROR, EINVAL), "%s",
                   err->message);
             note(c, "raw read with tracking off (flags %u): EINVAL", flags[i]);
         }
@@ -1689,9 +1689,9 @@ static TResult t_mock_tracking_off(Ctx *c)
         g_autoptr(GError) err = NULL;
         g_autofree char *id = g_strdup_printf("hwpt %u", c->hwpt_a);
 
-        if (!vfio_dirty_reader_query(c->rd_ab, MOCK_IOVA, 64 * PG, &log,
-                                     VFIO_DIRTY_QUERY_NO_CLEAR, &err)) {
-            CHECK(g_error_matches(err, VFIO_IOMMUFD_KERNEL_ERROR, EINVAL), "%s",
+        if (!vfi_dirty_reader_query(c->rd_ab, MOCK_IOVA, 64 * PG, &log,
+                                     VFI_DIRTY_QUERY_NO_CLEAR, &err)) {
+            CHECK(g_error_matches(err, VFI_KERNEL_ERROR, EINVAL), "%s",
                   err->message);
             CHECK(strstr(err->message, id), "message names no hwpt: %s", err->message);
             CHECK(strstr(err->message, "tracking is off"), "message: %s", err->message);
@@ -1706,9 +1706,9 @@ static TResult t_mock_start(Ctx *c)
 {
     NEED_MOCK();
     CHECK(c->hwpt_a && c->hwpt_b && c->rd_ab, "no dirty hwpt or reader");
-    OK(iommufd_backend_set_dirty_tracking(c->be, c->hwpt_a, true, errp));
-    OK(iommufd_backend_set_dirty_tracking(c->be, c->hwpt_a, true, errp));
-    OK(iommufd_backend_set_dirty_tracking(c->be, c->hwpt_b, true, errp));
+    OK(vfi_iommufd_hwpt_set_dirty_tracking(c->be, c->hwpt_a, true, errp));
+    OK(vfi_iommufd_hwpt_set_dirty_tracking(c->be, c->hwpt_a, true, errp));
+    OK(vfi_iommufd_hwpt_set_dirty_tracking(c->be, c->hwpt_b, true, errp));
     /* Nothing dirty right after the start. */
     CHECK_READ(c->rd_a, ALL, 0, NULL, 0, 0, "fresh hwpt a");
     CHECK_READ(c->rd_b, ALL, 0, NULL, 0, 0, "fresh hwpt b");
@@ -1727,15 +1727,15 @@ static TResult t_mock_no_clear(Ctx *c)
     CHECK(ret == 0, "IOMMU_TEST_OP_DIRTY: %s", g_strerror(-ret));
     CHECK(nr == popcount_words(PAT_A, 2), "%" PRIu64 " marked, want %u", nr,
           popcount_words(PAT_A, 2));
-    /* raw: iommufd_backend_get_dirty_bitmap() straight into a buffer */
-    OK(iommufd_backend_get_dirty_bitmap(c->be, c->hwpt_a, MOCK_IOVA, MOCK_PAGES * PG, PG, bm,
+    /* raw: vfi_iommufd_hwpt_get_dirty_bitmap() straight into a buffer */
+    OK(vfi_iommufd_hwpt_get_dirty_bitmap(c->be, c->hwpt_a, MOCK_IOVA, MOCK_PAGES * PG, PG, bm,
                                         IOMMU_HWPT_GET_DIRTY_BITMAP_NO_CLEAR, errp));
     CHECK(bm[0] == PAT_A[0] && bm[1] == PAT_A[1], "raw read %016" PRIx64 " %016" PRIx64
           ", want %016" PRIx64 " %016" PRIx64, bm[0], bm[1], PAT_A[0], PAT_A[1]);
     /* What the kernel accepts as a page size: below the IOAS alignment too,
      * when the range is aligned to it (the reader, like containers, refuses
      * such logs when told the alignment). */
-    if (iommufd_backend_get_dirty_bitmap(c->be, c->hwpt_a, MOCK_IOVA, 8 * PG, MOCK_PG / 2,
+    if (vfi_iommufd_hwpt_get_dirty_bitmap(c->be, c->hwpt_a, MOCK_IOVA, 8 * PG, MOCK_PG / 2,
                                          tiny, IOMMU_HWPT_GET_DIRTY_BITMAP_NO_CLEAR, &err)) {
         note(c, "kernel: page size 0x%x below the IOAS alignment 0x%" PRIx64 " accepted "
              "(%016" PRIx64 ")", MOCK_PG / 2, c->mock_align, tiny[0]);
@@ -1763,10 +1763,10 @@ static TResult t_mock_clear(Ctx *c)
 static TResult t_mock_offsets(Ctx *c)
 {
     uint64_t nr = 0, bm[LOG_WORDS] = { 0 };
-    VFIODirtyLog small = { .base_iova = MOCK_IOVA, .page_size = MOCK_PG / 2, .bitmap = bm,
+    VfiDirtyLog small = { .base_iova = MOCK_IOVA, .page_size = MOCK_PG / 2, .bitmap = bm,
                            .nr_pages = LOG_WORDS * 64 };
     g_autoptr(GError) err = NULL;
-    VFIODirtyStats st0, st1;
+    VfiDirtyStats st0, st1;
     int ret;
 
     NEED_MOCK();
@@ -1790,9 +1790,9 @@ static TResult t_mock_offsets(Ctx *c)
     CHECK_READ(c->rd_a, MOCK_PG, 100 * MOCK_PG, MOCK_PG, NC, PAT_A, 9, 0,
                "2 KiB pages from an odd half at bit 9");
     /* Below the alignment set: refused before any ioctl. */
-    CHECK(!vfio_dirty_reader_query(c->rd_a, MOCK_IOVA, 8 * PG, &small, NC, &err),
+    CHECK(!vfi_dirty_reader_query(c->rd_a, MOCK_IOVA, 8 * PG, &small, NC, &err),
           "page size 0x%x accepted", MOCK_PG / 2);
-    CHECK(g_error_matches(err, VFIO_IOMMUFD_ERROR, VFIO_IOMMUFD_ERROR_INVALID_ARGUMENT),
+    CHECK(g_error_matches(err, VFI_ERROR, VFI_ERROR_INVALID_ARGUMENT),
           "%s", err->message);
     CHECK(bm[0] == 0, "log written");
     /* Clearing read of a sub-range at a sub-byte bit leaves the rest dirty. */
@@ -1805,9 +1805,9 @@ static TResult t_mock_offsets(Ctx *c)
     }
     CHECK_READ(c->rd_a, ALL, 0, NULL, 0, 0, "all clear");
     /* Steady state: the scratch buffer no longer grows. */
-    vfio_dirty_reader_get_stats(c->rd_a, &st0);
+    vfi_dirty_reader_get_stats(c->rd_a, &st0);
     CHECK_READ(c->rd_a, ALL, 0, NULL, 3, 0, "scratch again");
-    vfio_dirty_reader_get_stats(c->rd_a, &st1);
+    vfi_dirty_reader_get_stats(c->rd_a, &st1);
     CHECK(st1.scratch_grows == st0.scratch_grows && st0.scratch_grows >= 1,
           "scratch grows %" PRIu64 " -> %" PRIu64, st0.scratch_grows, st1.scratch_grows);
     return T_PASS;
@@ -1845,7 +1845,7 @@ static TResult t_mock_unmap_no_clear(Ctx *c)
     const uint64_t off = 0x100000, len = 64 * (uint64_t)PG;   /* MOCK_IOVA + 1 MiB */
     const uint64_t pa[1] = { 0x8000000100000a05ull }, pb[1] = { 0x0000300000000180ull };
     uint64_t both[2] = { pa[0] | pb[0], 0 }, bm[LOG_WORDS] = { 0 }, nr = 0, unmapped = 0;
-    VFIODirtyLog log = { .base_iova = MOCK_IOVA + off - 5 * PG, .page_size = PG,
+    VfiDirtyLog log = { .base_iova = MOCK_IOVA + off - 5 * PG, .page_size = PG,
                          .bitmap = bm, .nr_pages = LOG_WORDS * 64 };
     unsigned i;
     int ret;
@@ -1853,7 +1853,7 @@ static TResult t_mock_unmap_no_clear(Ctx *c)
     NEED_MOCK();
     c->mock_buf2 = alloc_pages(len);
     CHECK(c->mock_buf2, "mmap");
-    OK(iommufd_backend_map_dma(c->be, c->mock_ioas, MOCK_IOVA + off, len, c->mock_buf2, false,
+    OK(vfi_iommufd_ioas_map(c->be, c->mock_ioas, MOCK_IOVA + off, len, c->mock_buf2, false,
                                errp));
     ret = mock_mark_at(c, c->hwpt_a, MOCK_IOVA + off, 64, pa, &nr);
     CHECK(ret == 0 && nr == popcount_words(pa, 1), "IOMMU_TEST_OP_DIRTY a: %s, %" PRIu64,
@@ -1862,8 +1862,8 @@ static TResult t_mock_unmap_no_clear(Ctx *c)
     CHECK(ret == 0 && nr == popcount_words(pb, 1), "IOMMU_TEST_OP_DIRTY b: %s, %" PRIu64,
           g_strerror(-ret), nr);
     /* NO_CLEAR read of the range about to go, at a sub-byte bit of the log */
-    OK(vfio_dirty_reader_query(c->rd_ab, MOCK_IOVA + off, len, &log, NC, errp));
-    OK(iommufd_backend_unmap_dma(c->be, c->mock_ioas, MOCK_IOVA + off, len, &unmapped, errp));
+    OK(vfi_dirty_reader_query(c->rd_ab, MOCK_IOVA + off, len, &log, NC, errp));
+    OK(vfi_iommufd_ioas_unmap(c->be, c->mock_ioas, MOCK_IOVA + off, len, &unmapped, errp));
     CHECK(unmapped == len, "unmapped 0x%" PRIx64, unmapped);
     for (i = 0; i < LOG_WORDS * 64; i++) {
         bool exp = i >= 5 && i < 5 + 64 && bit_of(both, i - 5);
@@ -1873,17 +1873,17 @@ static TResult t_mock_unmap_no_clear(Ctx *c)
     /* The dirty state went with the mapping: reading the range where
      * nothing is mapped any more succeeds (6.12) and finds nothing. */
     memset(bm, 0, sizeof(bm));
-    OK(vfio_dirty_reader_query(c->rd_ab, MOCK_IOVA + off, len, &log, NC, errp));
+    OK(vfi_dirty_reader_query(c->rd_ab, MOCK_IOVA + off, len, &log, NC, errp));
     CHECK(popcount_words(bm, LOG_WORDS) == 0, "bits read from an unmapped range");
     /* The main mapping was not touched: still clean. */
     CHECK_READ(c->rd_ab, ALL, NC, NULL, 0, 0, "main mapping after the unmap");
     /* Mapped again: clean. */
-    OK(iommufd_backend_map_dma(c->be, c->mock_ioas, MOCK_IOVA + off, len, c->mock_buf2, false,
+    OK(vfi_iommufd_ioas_map(c->be, c->mock_ioas, MOCK_IOVA + off, len, c->mock_buf2, false,
                                errp));
     memset(bm, 0, sizeof(bm));
-    OK(vfio_dirty_reader_query(c->rd_ab, MOCK_IOVA + off, len, &log, 0, errp));
+    OK(vfi_dirty_reader_query(c->rd_ab, MOCK_IOVA + off, len, &log, 0, errp));
     CHECK(popcount_words(bm, LOG_WORDS) == 0, "remapped range dirty");
-    OK(iommufd_backend_unmap_dma(c->be, c->mock_ioas, MOCK_IOVA + off, len, &unmapped, errp));
+    OK(vfi_iommufd_ioas_unmap(c->be, c->mock_ioas, MOCK_IOVA + off, len, &unmapped, errp));
     return T_PASS;
 }
 
@@ -1893,16 +1893,16 @@ static TResult t_mock_stop(Ctx *c)
     int ret;
 
     NEED_MOCK();
-    OK(iommufd_backend_set_dirty_tracking(c->be, c->hwpt_a, false, errp));
-    OK(iommufd_backend_set_dirty_tracking(c->be, c->hwpt_a, false, errp));
-    OK(iommufd_backend_set_dirty_tracking(c->be, c->hwpt_b, false, errp));
+    OK(vfi_iommufd_hwpt_set_dirty_tracking(c->be, c->hwpt_a, false, errp));
+    OK(vfi_iommufd_hwpt_set_dirty_tracking(c->be, c->hwpt_a, false, errp));
+    OK(vfi_iommufd_hwpt_set_dirty_tracking(c->be, c->hwpt_b, false, errp));
     /* The mock refuses to mark pages while tracking is off. */
     ret = mock_mark(c, c->hwpt_a, PAT_A, &nr);
     CHECK(ret == -EINVAL, "IOMMU_TEST_OP_DIRTY with tracking off: %s", g_strerror(-ret));
     /* Starting again starts clean. */
-    OK(iommufd_backend_set_dirty_tracking(c->be, c->hwpt_a, true, errp));
+    OK(vfi_iommufd_hwpt_set_dirty_tracking(c->be, c->hwpt_a, true, errp));
     CHECK_READ(c->rd_a, ALL, 0, NULL, 0, 0, "restart");
-    OK(iommufd_backend_set_dirty_tracking(c->be, c->hwpt_a, false, errp));
+    OK(vfi_iommufd_hwpt_set_dirty_tracking(c->be, c->hwpt_a, false, errp));
     return T_PASS;
 }
 
@@ -1914,12 +1914,12 @@ static TResult t_mock_teardown(Ctx *c)
 
     NEED_MOCK();
     /* The readers hold no kernel object. */
-    g_clear_pointer(&c->rd_a, vfio_dirty_reader_free);
-    g_clear_pointer(&c->rd_b, vfio_dirty_reader_free);
-    g_clear_pointer(&c->rd_ab, vfio_dirty_reader_free);
+    g_clear_pointer(&c->rd_a, vfi_dirty_reader_free);
+    g_clear_pointer(&c->rd_b, vfi_dirty_reader_free);
+    g_clear_pointer(&c->rd_ab, vfi_dirty_reader_free);
     /* A HWPT with a device in it. */
-    KERR(iommufd_backend_free_id(c->be, c->hwpt_a, errp), EBUSY);
-    KERR(iommufd_backend_free_id(c->be, c->mock_ioas, errp), EBUSY);
+    KERR(vfi_iommufd_destroy(c->be, c->hwpt_a, errp), EBUSY);
+    KERR(vfi_iommufd_destroy(c->be, c->mock_ioas, errp), EBUSY);
     /* Devices (their selftest objects), then HWPTs, then the IOAS. */
     objs[n++] = c->stdev_a;
     objs[n++] = c->stdev_b;
@@ -1933,19 +1933,19 @@ static TResult t_mock_teardown(Ctx *c)
         objs[n++] = c->hwpt_plain;
     }
     for (i = 0; i < n; i++) {
-        OK(iommufd_backend_free_id(c->be, objs[i], errp));
+        OK(vfi_iommufd_destroy(c->be, objs[i], errp));
     }
-    OK(iommufd_backend_unmap_all(c->be, c->mock_ioas, &unmapped, errp));
+    OK(vfi_iommufd_ioas_unmap_all(c->be, c->mock_ioas, &unmapped, errp));
     CHECK(unmapped == MOCK_PAGES * PG, "unmapped 0x%" PRIx64, unmapped);
-    OK(iommufd_backend_free_id(c->be, c->mock_ioas, errp));
+    OK(vfi_iommufd_destroy(c->be, c->mock_ioas, errp));
     objs[n++] = c->mock_ioas;
     /* The kernel-made HWPT of the first mock device went with it. */
     objs[n++] = c->auto_hwpt;
     for (i = 0; i < n; i++) {
-        KERR(iommufd_backend_free_id(c->be, objs[i], errp), ENOENT);
+        KERR(vfi_iommufd_destroy(c->be, objs[i], errp), ENOENT);
     }
-    iommufd_backend_disconnect(c->be);
-    OK(iommufd_backend_free(c->be, errp));
+    vfi_iommufd_disconnect(c->be);
+    OK(vfi_iommufd_free(c->be, errp));
     c->be = NULL;
     return T_PASS;
 }
@@ -2036,28 +2036,28 @@ int main(int argc, char **argv)
     } else if (c->mode == MODE_SIM) {
         g_autoptr(GError) err = NULL;
 
-        c->sim = vfio_sim_new(&err);
-        if (!c->sim || !vfio_sim_load_topology_data(c->sim, SIM_TOPOLOGY, &err)) {
+        c->sim = vfi_sim_new(&err);
+        if (!c->sim || !vfi_sim_load_topology_data(c->sim, SIM_TOPOLOGY, &err)) {
             printf("Bail out! kernel model: %s\n", err->message);
             g_string_free(c->why, true);
-            vfio_sim_free(c->sim);
+            vfi_sim_free(c->sim);
             return 1;
         }
-        vfio_sim_install(c->sim);
+        vfi_sim_install(c->sim);
         printf("# the boot-1 (iommu) scenarios on the kernel model, sysfs at %s\n",
-               vfio_kernel_sysfs_root());
+               vfi_kernel_sysfs_root());
         rc = run_tests(c, iommu_tests, G_N_ELEMENTS(iommu_tests));
-        vfio_sim_free(c->sim);
+        vfi_sim_free(c->sim);
         c->sim = NULL;
     } else {
-        const char *env = getenv("VFIO_IOMMUFD_TEST_DEVICES");
+        const char *env = getenv("VFI_TEST_DEVICES");
 
         if (!g_file_test("/dev/iommu", G_FILE_TEST_EXISTS)) {
             printf("1..0 # SKIP no /dev/iommu (kernel without CONFIG_IOMMUFD, or no IOMMU)\n");
             return 0;
         }
         if (!env || !*env) {
-            printf("1..0 # SKIP VFIO_IOMMUFD_TEST_DEVICES not set (a comma-separated list of "
+            printf("1..0 # SKIP VFI_TEST_DEVICES not set (a comma-separated list of "
                    "PCI addresses bound to vfio-pci)\n");
             return 0;
         }

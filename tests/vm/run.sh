@@ -19,10 +19,10 @@
 #                   docs/testing.md); no QEMU or kernel source needed
 # Environment:
 #   XDG_CACHE_HOME            kernel cache lives in ${XDG_CACHE_HOME:-~/.cache}/vfio-iommufd
-#   VFIO_IOMMUFD_VM_REQUIRED  1: fail (instead of skip, exit 77) when the
+#   VFI_VM_REQUIRED  1: fail (instead of skip, exit 77) when the
 #                             prerequisites are missing and cannot be installed
-#   VFIO_IOMMUFD_VM_TIMEOUT   seconds per boot (default 300)
-#   VFIO_IOMMUFD_VM_JOBS      make -j for the kernel (default: nproc)
+#   VFI_VM_TIMEOUT   seconds per boot (default 300)
+#   VFI_VM_JOBS      make -j for the kernel (default: nproc)
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -45,16 +45,16 @@ done
 mkdir -p "$workdir"
 workdir=$(cd "$workdir" && pwd)
 
-boot_timeout=${VFIO_IOMMUFD_VM_TIMEOUT:-300}
-jobs=${VFIO_IOMMUFD_VM_JOBS:-$(nproc)}
+boot_timeout=${VFI_VM_TIMEOUT:-300}
+jobs=${VFI_VM_JOBS:-$(nproc)}
 cache=${XDG_CACHE_HOME:-$HOME/.cache}/vfio-iommufd
 t_start=$(date +%s)
 
 log() { printf '[vm %4ss] %s\n' "$(( $(date +%s) - t_start ))" "$*"; }
 die() { printf '[vm] ERROR: %s\n' "$*" >&2; exit 1; }
 skip_or_die() {
-    if [ "${VFIO_IOMMUFD_VM_REQUIRED:-0}" = 1 ]; then
-        die "$* (VFIO_IOMMUFD_VM_REQUIRED=1)"
+    if [ "${VFI_VM_REQUIRED:-0}" = 1 ]; then
+        die "$* (VFI_VM_REQUIRED=1)"
     fi
     printf '[vm] SKIP: %s\n' "$*" >&2
     exit 77

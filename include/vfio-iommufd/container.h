@@ -3,7 +3,7 @@
  * vfio-iommufd: address spaces, containers and userspace auto domains.
  *
  * The VMM names each guest address space with an opaque handle
- * (VFIOAddressSpace). A container (VFIOContainer) is one IOAS of one backend
+ * (VfiAddressSpace). A container (VfiContainer) is one IOAS of one backend
  * in one address space. Attaching a device to an address space tries the
  * address space's containers on the same backend in turn; when none takes
  * it, a new container with a new IOAS is made.
@@ -29,40 +29,40 @@
  * the VMM serialises calls on one address space.
  *
  * A device normally leaves its container with
- * vfio_address_space_detach_device(). vfio_device_free() of a device still
+ * vfi_address_space_detach_device(). vfi_device_free() of a device still
  * in a container takes it out first (its DMA logging stopped, it leaves its
  * HWPT's and container's lists, an emptied HWPT or container is destroyed;
  * errors there are traced only), so the container never points to a freed
  * device.
  *
  * Mappings belong to the level that made them. Those made through the
- * address space (vfio_address_space_dma_map()) are in every container of
+ * address space (vfi_address_space_dma_map()) are in every container of
  * it and replayed into new ones; they are unmapped only with
- * vfio_address_space_dma_unmap(). Those made in one container
- * (vfio_container_dma_map()) are that container's alone and unmapped only
- * with vfio_container_dma_unmap() or vfio_container_dma_unmap_all(). A call
+ * vfi_address_space_dma_unmap(). Those made in one container
+ * (vfi_container_dma_map()) are that container's alone and unmapped only
+ * with vfi_container_dma_unmap() or vfi_container_dma_unmap_all(). A call
  * at one level over a mapping of the other is refused (WRONG_STATE, no
  * ioctl) with a message naming the mapping and the call to use.
  */
-#ifndef VFIO_IOMMUFD_VFIO_CONTAINER_H
-#define VFIO_IOMMUFD_VFIO_CONTAINER_H
+#ifndef VFI_CONTAINER_H
+#define VFI_CONTAINER_H
 
 #include <stdbool.h>
 #include <stdint.h>
 #include <glib.h>
 
 #include "vfio-iommufd/iommufd.h"
-#include "vfio-iommufd/vfio-device.h"
+#include "vfio-iommufd/device.h"
 #include "vfio-iommufd/visibility.h"
 
 G_BEGIN_DECLS
 
-typedef struct VFIOAddressSpace VFIOAddressSpace;
-typedef struct VFIOContainer VFIOContainer;
-typedef struct VFIOHwpt VFIOHwpt;
+typedef struct VfiAddressSpace VfiAddressSpace;
+typedef struct VfiContainer VfiContainer;
+typedef struct VfiHwpt VfiHwpt;
 
 /* What the VMM asks for one device at attach time. */
-typedef struct VFIOAttachOptions {
+typedef struct VfiAttachOptions {
     /* The VMM does not want IOMMU dirty tracking for this device (migration
      * off, or the device tracks its own DMA): it joins a plain HWPT whatever
      * its IOMMU can do. Default (false): wanted where available. */
@@ -71,77 +71,77 @@ typedef struct VFIOAttachOptions {
      * it offers it (probed at attach): the device is then placed in a plain
      * HWPT and covered by device logging. Default (false): device logging is
      * not used, and a device without IOMMU tracking is untracked
-     * (VFIO_UNTRACKED_LOGGING_NOT_PREFERRED when it offers logging). */
+     * (VFI_UNTRACKED_LOGGING_NOT_PREFERRED when it offers logging). */
     bool prefer_device_dirty_logging;
-} VFIOAttachOptions;
+} VfiAttachOptions;
 
 /* How a device's DMA writes are seen by dirty tracking. */
 typedef enum {
-    VFIO_DIRTY_COVERAGE_NONE = 0,    /* not tracked */
-    VFIO_DIRTY_COVERAGE_IOMMU,       /* its HWPT has IOMMU dirty tracking */
-    VFIO_DIRTY_COVERAGE_DEVICE_LOGGING, /* the device logs its own DMA
+    VFI_DIRTY_COVERAGE_NONE = 0,    /* not tracked */
+    VFI_DIRTY_COVERAGE_IOMMU,       /* its HWPT has IOMMU dirty tracking */
+    VFI_DIRTY_COVERAGE_DEVICE_LOGGING, /* the device logs its own DMA
                                          * (VFIO DMA logging) */
-} VFIODirtyCoverage;
+} VfiDirtyCoverage;
 
 /* Why a device is not covered by IOMMU dirty tracking. */
 typedef enum {
-    VFIO_UNTRACKED_NOT = 0,          /* it is covered */
-    VFIO_UNTRACKED_MDEV,             /* an mdev: no IOMMU domain of its own */
-    VFIO_UNTRACKED_NO_IOMMU_CAP,     /* its IOMMU lacks dirty tracking */
-    VFIO_UNTRACKED_KERNEL_REFUSED,   /* capability reported, but HWPT_ALLOC
+    VFI_COVERED = 0,          /* it is covered */
+    VFI_UNTRACKED_MDEV,             /* an mdev: no IOMMU domain of its own */
+    VFI_UNTRACKED_NO_IOMMU_CAP,     /* its IOMMU lacks dirty tracking */
+    VFI_UNTRACKED_KERNEL_REFUSED,   /* capability reported, but HWPT_ALLOC
                                       * refused the flag (EOPNOTSUPP) */
-    VFIO_UNTRACKED_VMM_OPT_OUT,      /* the VMM said no_iommu_dirty_tracking */
-    VFIO_UNTRACKED_NOT_ATTACHED,     /* the device is not in this container */
-    VFIO_UNTRACKED_LOGGING_NOT_PREFERRED, /* it offers DMA logging, but the VMM
+    VFI_UNTRACKED_VMM_OPT_OUT,      /* the VMM said no_iommu_dirty_tracking */
+    VFI_UNTRACKED_NOT_ATTACHED,     /* the device is not in this container */
+    VFI_UNTRACKED_LOGGING_NOT_PREFERRED, /* it offers DMA logging, but the VMM
                                       * did not set prefer_device_dirty_logging
                                       * and it has no IOMMU dirty tracking */
-} VFIOUntrackedReason;
+} VfiUntrackedReason;
 
 /* Unmap flags. */
 typedef enum {
     /* A range with nothing mapped is not an error (vIOMMU-style redundant
      * unmaps): *unmapped is 0 and the call succeeds. A range cutting a
-     * mapping is still refused (see vfio_container_dma_unmap()). */
-    VFIO_UNMAP_ALLOW_ABSENT = 1 << 0,
+     * mapping is still refused (see vfi_container_dma_unmap()). */
+    VFI_UNMAP_ALLOW_ABSENT = 1 << 0,
     /* While dirty tracking is on, a plain unmap is refused (WRONG_STATE) so
      * that no dirty page is lost silently; this flag says the caller does
-     * not need the range's dirty bits (see vfio_container_dma_unmap_dirty()
-     * in vfio-dirty.h to read them first). */
-    VFIO_UNMAP_DISCARD_DIRTY = 1 << 1,
-} VFIOUnmapFlags;
+     * not need the range's dirty bits (see vfi_container_dma_unmap_dirty()
+     * in dirty.h to read them first). */
+    VFI_UNMAP_DISCARD_DIRTY = 1 << 1,
+} VfiUnmapFlags;
 
 /* ---- address spaces ---------------------------------------------------- */
 
 /**
- * vfio_address_space_new:
+ * vfi_address_space_new:
  * @handle: the VMM's opaque name for a guest address space (not
- *   dereferenced); returned by vfio_address_space_get_handle().
+ *   dereferenced); returned by vfi_address_space_get_handle().
  *
  * Returns: a new address space with no container (free with
- * vfio_address_space_free()).
+ * vfi_address_space_free()).
  */
-VFIO_IOMMUFD_API VFIOAddressSpace *vfio_address_space_new(void *handle);
+VFI_API VfiAddressSpace *vfi_address_space_new(void *handle);
 
 /**
- * vfio_address_space_free:
+ * vfi_address_space_free:
  *
  * Refused (WRONG_STATE, nothing freed) while a device is still attached.
  * Containers left without devices by an earlier failed destroy (see
- * vfio_address_space_detach_device()) are destroyed here; if that fails
+ * vfi_address_space_detach_device()) are destroyed here; if that fails
  * again the kernel error is returned and nothing is freed. NULL is accepted.
  */
-VFIO_IOMMUFD_API bool vfio_address_space_free(VFIOAddressSpace *as, GError **errp);
+VFI_API bool vfi_address_space_free(VfiAddressSpace *as, GError **errp);
 
-VFIO_IOMMUFD_API void *vfio_address_space_get_handle(const VFIOAddressSpace *as);
-/* Returns: the number of mappings remembered by vfio_address_space_dma_map(). */
-VFIO_IOMMUFD_API unsigned vfio_address_space_mapping_count(const VFIOAddressSpace *as);
+VFI_API void *vfi_address_space_get_handle(const VfiAddressSpace *as);
+/* Returns: the number of mappings remembered by vfi_address_space_dma_map(). */
+VFI_API unsigned vfi_address_space_mapping_count(const VfiAddressSpace *as);
 /* Returns: the number of containers, and the @i-th (0-based, creation order). */
-VFIO_IOMMUFD_API unsigned vfio_address_space_container_count(const VFIOAddressSpace *as);
-VFIO_IOMMUFD_API VFIOContainer *vfio_address_space_container(const VFIOAddressSpace *as,
+VFI_API unsigned vfi_address_space_container_count(const VfiAddressSpace *as);
+VFI_API VfiContainer *vfi_address_space_container(const VfiAddressSpace *as,
                                                              unsigned i);
 
 /**
- * vfio_address_space_dma_map:
+ * vfi_address_space_dma_map:
  *
  * Map guest memory [@vaddr, @vaddr + @size) at @iova in every container of
  * @as, and remember the mapping so that containers made later get it too.
@@ -149,40 +149,40 @@ VFIO_IOMMUFD_API VFIOContainer *vfio_address_space_container(const VFIOAddressSp
  * non-zero, no overflow, no overlap with a remembered mapping, and every
  * container's IOVA ranges and alignment; WRONG_STATE when the range
  * overlaps a mapping made in one of the containers with
- * vfio_container_dma_map() (the message names the container's IOAS). With
+ * vfi_container_dma_map() (the message names the container's IOAS). With
  * no container yet the mapping
  * is only remembered; it is checked against a new container's ranges when
  * replayed (a mapping that does not fit there fails that attach). On
  * failure the containers already mapped are unmapped again.
  */
-VFIO_IOMMUFD_API bool vfio_address_space_dma_map(VFIOAddressSpace *as, uint64_t iova,
+VFI_API bool vfi_address_space_dma_map(VfiAddressSpace *as, uint64_t iova,
                                                  uint64_t size, void *vaddr, bool readonly,
                                                  GError **errp);
 
 /**
- * vfio_address_space_dma_unmap:
+ * vfi_address_space_dma_unmap:
  *
  * Unmap [@iova, @iova + @size) from every container and forget it. The range
  * must cover whole earlier mappings (INVALID_ARGUMENT otherwise). A range
- * holding a mapping made in a container with vfio_container_dma_map() is
+ * holding a mapping made in a container with vfi_container_dma_map() is
  * refused (WRONG_STATE naming the container's IOAS, no ioctl), whether or
  * not it also holds address-space mappings. Otherwise nothing of the
- * address space's mappings there gives VFIO_IOMMUFD_KERNEL_ERROR/ENOENT
- * without any ioctl, or success when @flags has VFIO_UNMAP_ALLOW_ABSENT. A
+ * address space's mappings there gives VFI_KERNEL_ERROR/ENOENT
+ * without any ioctl, or success when @flags has VFI_UNMAP_ALLOW_ABSENT. A
  * container that does not hold them (its earlier rollback failed) is left
  * alone. When a container's unmap
  * fails, the containers already unmapped are mapped again and the mappings
  * stay remembered. While dirty tracking is on in a container: WRONG_STATE
- * unless @flags has VFIO_UNMAP_DISCARD_DIRTY.
+ * unless @flags has VFI_UNMAP_DISCARD_DIRTY.
  */
-VFIO_IOMMUFD_API bool vfio_address_space_dma_unmap(VFIOAddressSpace *as, uint64_t iova,
-                                                   uint64_t size, VFIOUnmapFlags flags,
+VFI_API bool vfi_address_space_dma_unmap(VfiAddressSpace *as, uint64_t iova,
+                                                   uint64_t size, VfiUnmapFlags flags,
                                                    GError **errp);
 
 /* ---- attaching devices ------------------------------------------------- */
 
 /**
- * vfio_address_space_attach_device:
+ * vfi_address_space_attach_device:
  * @dev: an opened device; bound to @be here if it is not bound yet (it must
  *   not be bound to another backend).
  * @opts: NULL for the defaults.
@@ -192,45 +192,45 @@ VFIO_IOMMUFD_API bool vfio_address_space_dma_unmap(VFIOAddressSpace *as, uint64_
  * another backend, or was attached outside the container layer. On failure
  * nothing is left: no new HWPT, IOAS or container, the device detached.
  * A device this call bound stays bound (a cdev is unbound only when its fd
- * is closed, by vfio_device_free()); a bound, unattached device holds no
+ * is closed, by vfi_device_free()); a bound, unattached device holds no
  * kernel object but its binding, and a later attach reuses the binding.
  */
-VFIO_IOMMUFD_API bool vfio_address_space_attach_device(VFIOAddressSpace *as,
-                                                       IOMMUFDBackend *be, VFIODevice *dev,
-                                                       const VFIOAttachOptions *opts,
+VFI_API bool vfi_address_space_attach_device(VfiAddressSpace *as,
+                                                       VfiIommufd *be, VfiDevice *dev,
+                                                       const VfiAttachOptions *opts,
                                                        GError **errp);
 
 /**
- * vfio_address_space_detach_device:
+ * vfi_address_space_detach_device:
  *
  * Detach @dev from its container: VFIO_DEVICE_DETACH_IOMMUFD_PT first, then
  * it leaves its HWPT's list; an empty HWPT is destroyed; an empty container
  * destroys its IOAS and goes away. WRONG_STATE for a device that is in no
- * container of @as. The device stays bound (vfio_device_free() unbinds).
+ * container of @as. The device stays bound (vfi_device_free() unbinds).
  * A failed DETACH changes nothing. If the device is detached but destroying
  * the emptied HWPT (or the emptied container's IOAS) fails, the call returns
  * false with that kernel error although the device IS detached
- * (vfio_device_get_container() is NULL): the object that could not be
+ * (vfi_device_get_container() is NULL): the object that could not be
  * destroyed stays in the container's lists (an empty HWPT can be reused by
  * a later attach) and is destroyed by a later detach that empties the
- * container, or by vfio_address_space_free().
+ * container, or by vfi_address_space_free().
  */
-VFIO_IOMMUFD_API bool vfio_address_space_detach_device(VFIOAddressSpace *as,
-                                                       VFIODevice *dev, GError **errp);
+VFI_API bool vfi_address_space_detach_device(VfiAddressSpace *as,
+                                                       VfiDevice *dev, GError **errp);
 
 /* Returns: the container @dev is in, or NULL. */
-VFIO_IOMMUFD_API VFIOContainer *vfio_device_get_container(const VFIODevice *dev);
+VFI_API VfiContainer *vfi_device_get_container(const VfiDevice *dev);
 /* Returns: the HWPT @dev is attached to, or NULL (mdev, or not attached). */
-VFIO_IOMMUFD_API VFIOHwpt *vfio_device_get_hwpt(const VFIODevice *dev);
+VFI_API VfiHwpt *vfi_device_get_hwpt(const VfiDevice *dev);
 /* Returns: how many VFIO_DEVICE_ATTACH_IOMMUFD_PT calls the placement of
  * @dev in its current container took (0 when it is in no container). */
-VFIO_IOMMUFD_API unsigned vfio_device_get_attach_attempts(const VFIODevice *dev);
+VFI_API unsigned vfi_device_get_attach_attempts(const VfiDevice *dev);
 
 /* ---- containers -------------------------------------------------------- */
 
-VFIO_IOMMUFD_API uint32_t vfio_container_get_ioas_id(const VFIOContainer *c);
-VFIO_IOMMUFD_API IOMMUFDBackend *vfio_container_get_backend(const VFIOContainer *c);
-VFIO_IOMMUFD_API VFIOAddressSpace *vfio_container_get_address_space(const VFIOContainer *c);
+VFI_API uint32_t vfi_container_get_ioas_id(const VfiContainer *c);
+VFI_API VfiIommufd *vfi_container_get_backend(const VfiContainer *c);
+VFI_API VfiAddressSpace *vfi_container_get_address_space(const VfiContainer *c);
 /* The container's allowed IOVA ranges and alignment, as the kernel reported
  * them after the last attach or detach (they change with what is attached:
  * all 64 bits with alignment 1 for an IOAS without a domain, the domain's
@@ -238,54 +238,54 @@ VFIO_IOMMUFD_API VFIOAddressSpace *vfio_container_get_address_space(const VFIOCo
  * x86 MSI window). An attach fails if they cannot be read again; a detach
  * reports it, the older (stricter) ones staying. The array is owned by the
  * container and replaced by the next re-read. */
-VFIO_IOMMUFD_API const IOMMUFDIovaRange *vfio_container_get_iova_ranges(const VFIOContainer *c,
+VFI_API const VfiIovaRange *vfi_container_get_iova_ranges(const VfiContainer *c,
                                                                         size_t *n);
-VFIO_IOMMUFD_API uint64_t vfio_container_get_iova_alignment(const VFIOContainer *c);
+VFI_API uint64_t vfi_container_get_iova_alignment(const VfiContainer *c);
 
 /* Every device of the container (physical and mdev), attach order. */
-VFIO_IOMMUFD_API unsigned vfio_container_device_count(const VFIOContainer *c);
-VFIO_IOMMUFD_API VFIODevice *vfio_container_device(const VFIOContainer *c, unsigned i);
+VFI_API unsigned vfi_container_device_count(const VfiContainer *c);
+VFI_API VfiDevice *vfi_container_device(const VfiContainer *c, unsigned i);
 /* The HWPTs the container made, creation order. */
-VFIO_IOMMUFD_API unsigned vfio_container_hwpt_count(const VFIOContainer *c);
-VFIO_IOMMUFD_API VFIOHwpt *vfio_container_hwpt(const VFIOContainer *c, unsigned i);
+VFI_API unsigned vfi_container_hwpt_count(const VfiContainer *c);
+VFI_API VfiHwpt *vfi_container_hwpt(const VfiContainer *c, unsigned i);
 /* Returns: the container's HWPT with kernel id @hwpt_id, or NULL. */
-VFIO_IOMMUFD_API VFIOHwpt *vfio_container_find_hwpt(const VFIOContainer *c,
+VFI_API VfiHwpt *vfi_container_find_hwpt(const VfiContainer *c,
                                                     uint32_t hwpt_id);
 /* Returns: the container that made @h. */
-VFIO_IOMMUFD_API VFIOContainer *vfio_hwpt_get_container(const VFIOHwpt *h);
+VFI_API VfiContainer *vfi_hwpt_get_container(const VfiHwpt *h);
 
-VFIO_IOMMUFD_API uint32_t vfio_hwpt_get_id(const VFIOHwpt *h);
+VFI_API uint32_t vfi_hwpt_get_id(const VfiHwpt *h);
 /* IOMMU_HWPT_ALLOC_* flags it was allocated with. */
-VFIO_IOMMUFD_API uint32_t vfio_hwpt_get_flags(const VFIOHwpt *h);
-VFIO_IOMMUFD_API unsigned vfio_hwpt_device_count(const VFIOHwpt *h);
-VFIO_IOMMUFD_API VFIODevice *vfio_hwpt_device(const VFIOHwpt *h, unsigned i);
+VFI_API uint32_t vfi_hwpt_get_flags(const VfiHwpt *h);
+VFI_API unsigned vfi_hwpt_device_count(const VfiHwpt *h);
+VFI_API VfiDevice *vfi_hwpt_device(const VfiHwpt *h, unsigned i);
 
 /**
- * vfio_container_dirty_coverage:
- * @why: out (may be NULL): why it is not covered (VFIO_UNTRACKED_NOT when
- *   it is; VFIO_UNTRACKED_NOT_ATTACHED when @dev is not in @c).
+ * vfi_container_dirty_coverage:
+ * @why: out (may be NULL): why it is not covered (VFI_COVERED when
+ *   it is; VFI_UNTRACKED_NOT_ATTACHED when @dev is not in @c).
  *
- * VFIO_DIRTY_COVERAGE_DEVICE_LOGGING when @dev offers VFIO DMA logging and
- * the VMM set prefer_device_dirty_logging; else VFIO_DIRTY_COVERAGE_IOMMU
+ * VFI_DIRTY_COVERAGE_DEVICE_LOGGING when @dev offers VFIO DMA logging and
+ * the VMM set prefer_device_dirty_logging; else VFI_DIRTY_COVERAGE_IOMMU
  * iff @dev's HWPT was allocated with IOMMU_HWPT_ALLOC_DIRTY_TRACKING.
  * Otherwise the reason, first match: offers logging but not preferred,
  * mdev, VMM opt-out, kernel refused, no IOMMU capability.
  *
  * Computed from the container's current HWPTs and devices on every call.
  */
-VFIO_IOMMUFD_API VFIODirtyCoverage vfio_container_dirty_coverage(const VFIOContainer *c,
-                                                                 const VFIODevice *dev,
-                                                                 VFIOUntrackedReason *why);
+VFI_API VfiDirtyCoverage vfi_container_dirty_coverage(const VfiContainer *c,
+                                                                 const VfiDevice *dev,
+                                                                 VfiUntrackedReason *why);
 /* Returns: true when every device of the container is covered by IOMMU
  * dirty tracking (false for an empty container). */
-VFIO_IOMMUFD_API bool vfio_container_iommu_dirty_tracking_complete(const VFIOContainer *c);
+VFI_API bool vfi_container_iommu_coverage_complete(const VfiContainer *c);
 /* Returns: a short English phrase for @why ("mdev without an IOMMU domain"). */
-VFIO_IOMMUFD_API const char *vfio_untracked_reason_str(VFIOUntrackedReason why);
+VFI_API const char *vfi_untracked_reason_str(VfiUntrackedReason why);
 
 /* ---- DMA mapping in one container -------------------------------------- */
 
 /**
- * vfio_container_dma_map:
+ * vfi_container_dma_map:
  *
  * IOMMU_IOAS_MAP of [@vaddr, @vaddr + @size) at the fixed @iova, recorded
  * as a mapping of this container (not of its address space: it is not
@@ -293,14 +293,14 @@ VFIO_IOMMUFD_API const char *vfio_untracked_reason_str(VFIOUntrackedReason why);
  * (INVALID_ARGUMENT): @vaddr non-NULL, size non-zero, no overflow, @iova
  * and @size aligned to the container's IOVA alignment, the range inside one
  * of its IOVA ranges; WRONG_STATE when it overlaps a mapping made through
- * the address space (vfio_address_space_dma_map()). EEXIST from the kernel:
+ * the address space (vfi_address_space_dma_map()). EEXIST from the kernel:
  * overlaps another mapping of the container.
  */
-VFIO_IOMMUFD_API bool vfio_container_dma_map(VFIOContainer *c, uint64_t iova, uint64_t size,
+VFI_API bool vfi_container_dma_map(VfiContainer *c, uint64_t iova, uint64_t size,
                                              void *vaddr, bool readonly, GError **errp);
 
 /**
- * vfio_container_dma_unmap:
+ * vfi_container_dma_unmap:
  * @unmapped: out (may be NULL): bytes unmapped.
  *
  * IOMMU_IOAS_UNMAP of whole mappings in [@iova, @iova + @size). Checked
@@ -311,32 +311,32 @@ VFIO_IOMMUFD_API bool vfio_container_dma_map(VFIOContainer *c, uint64_t iova, ui
  * last byte falls inside a mapping makes it unmap the mappings before that
  * one and then fail with ENOENT, so such a range is refused before the
  * ioctl (INVALID_ARGUMENT naming the mapping it cuts), with or without
- * VFIO_UNMAP_ALLOW_ABSENT. A range holding a mapping made through the
- * address space: WRONG_STATE (use vfio_address_space_dma_unmap()). Nothing
+ * VFI_UNMAP_ALLOW_ABSENT. A range holding a mapping made through the
+ * address space: WRONG_STATE (use vfi_address_space_dma_unmap()). Nothing
  * mapped there: ENOENT kernel error, or success with *unmapped = 0 when
- * @flags has VFIO_UNMAP_ALLOW_ABSENT and the container records no mapping
+ * @flags has VFI_UNMAP_ALLOW_ABSENT and the container records no mapping
  * in the range (ENOENT over recorded mappings means a mapping made outside
  * the library crosses an edge: the recorded ones are unmapped one by one so
  * the record matches the kernel again, and the error is returned). While
  * dirty tracking is on: WRONG_STATE unless @flags has
- * VFIO_UNMAP_DISCARD_DIRTY.
+ * VFI_UNMAP_DISCARD_DIRTY.
  */
-VFIO_IOMMUFD_API bool vfio_container_dma_unmap(VFIOContainer *c, uint64_t iova, uint64_t size,
-                                               VFIOUnmapFlags flags, uint64_t *unmapped,
+VFI_API bool vfi_container_dma_unmap(VfiContainer *c, uint64_t iova, uint64_t size,
+                                               VfiUnmapFlags flags, uint64_t *unmapped,
                                                GError **errp);
 
 /* Unmap everything mapped in the container (one IOMMU_IOAS_UNMAP of the
  * whole IOVA space). Refused (WRONG_STATE, no ioctl) while the container
  * holds a mapping made through its address space (unmap those with
- * vfio_address_space_dma_unmap() first: they would be gone from this IOAS
+ * vfi_address_space_dma_unmap() first: they would be gone from this IOAS
  * while the address space still has them), and while its dirty tracking is
  * on. */
-VFIO_IOMMUFD_API bool vfio_container_dma_unmap_all(VFIOContainer *c, uint64_t *unmapped,
+VFI_API bool vfi_container_dma_unmap_all(VfiContainer *c, uint64_t *unmapped,
                                                    GError **errp);
 
 /* Returns: the number of mappings in the container's IOAS as the library
  * recorded them (address-space and container-level ones; 0 for NULL). */
-VFIO_IOMMUFD_API unsigned vfio_container_mapping_count(const VFIOContainer *c);
+VFI_API unsigned vfi_container_mapping_count(const VfiContainer *c);
 
 G_END_DECLS
 

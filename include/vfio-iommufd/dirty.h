@@ -6,11 +6,11 @@
  * device (mixed mode):
  *  - device DMA logging (VFIO_DEVICE_FEATURE_DMA_LOGGING_*) when the device
  *    offers it (probed at attach) and the VMM asked for it
- *    (VFIOAttachOptions.prefer_device_dirty_logging); such a device is
+ *    (VfiAttachOptions.prefer_device_dirty_logging); such a device is
  *    placed in a plain HWPT (it does not pay for IOMMU tracking);
  *  - else IOMMU dirty tracking when its HWPT was allocated with
  *    IOMMU_HWPT_ALLOC_DIRTY_TRACKING;
- *  - else it is untracked, and vfio_address_space_migration_blocker() names
+ *  - else it is untracked, and vfi_address_space_migration_blocker() names
  *    it with the reason.
  *
  * Starting tracking on a container switches IOMMU_HWPT_SET_DIRTY_TRACKING on
@@ -21,7 +21,7 @@
  *  - a tracked device cannot be detached (WRONG_STATE: its unread dirty
  *    pages would be lost; stop tracking after the final sync first);
  *  - a plain unmap is refused (WRONG_STATE) unless it says
- *    VFIO_UNMAP_DISCARD_DIRTY: use vfio_container_dma_unmap_dirty(), which
+ *    VFI_UNMAP_DISCARD_DIRTY: use vfi_container_dma_unmap_dirty(), which
  *    reads the range's dirty bits (NO_CLEAR) into the VMM's log first;
  *  - a map outside the ranges a logging device was started with is refused
  *    (WRONG_STATE): device logs cannot grow.
@@ -30,26 +30,26 @@
  * (WRONG_STATE) and the unmap-dirty functions just unmap.
  *
  * Reading: the VMM keeps one dirty log per guest-physical layout
- * (VFIODirtyLog); queries OR the bits of every source into it. When the
+ * (VfiDirtyLog); queries OR the bits of every source into it. When the
  * range starts on a byte boundary of the log, the log's own memory is
  * handed to the kernel (zero copy); otherwise a scratch buffer owned by the
  * container's reader (grown, never shrunk) is read and ORed in, shifted
  * word-wise. Steady-state syncs allocate nothing. The same reader is
- * available on its own for HWPTs the VMM manages (VFIODirtyReader below).
+ * available on its own for HWPTs the VMM manages (VfiDirtyReader below).
  *
  * Not thread-safe: the VMM serialises calls on one address space, and does
  * not modify a log while a query writes into it (the kernel ORs whole
  * 64-bit words of the buffer it is given).
  */
-#ifndef VFIO_IOMMUFD_VFIO_DIRTY_H
-#define VFIO_IOMMUFD_VFIO_DIRTY_H
+#ifndef VFI_DIRTY_H
+#define VFI_DIRTY_H
 
 #include <stdbool.h>
 #include <stdint.h>
 #include <glib.h>
 
-#include "vfio-iommufd/vfio-container.h"
-#include "vfio-iommufd/vfio-device.h"
+#include "vfio-iommufd/container.h"
+#include "vfio-iommufd/device.h"
 #include "vfio-iommufd/visibility.h"
 
 G_BEGIN_DECLS
@@ -58,30 +58,30 @@ G_BEGIN_DECLS
  * at base_iova + i * page_size. The bitmap holds DIV_ROUND_UP(nr_pages, 64)
  * words, owned by the VMM. page_size: a power of two, at least the IOVA
  * alignment of the container queried; base_iova aligned to it. */
-typedef struct VFIODirtyLog {
+typedef struct VfiDirtyLog {
     uint64_t base_iova;
     uint64_t page_size;
     uint64_t *bitmap;
     uint64_t nr_pages;
-} VFIODirtyLog;
+} VfiDirtyLog;
 
 typedef enum {
     /* Leave the IOMMU dirty state in place: the same bits come back on the
      * next read (IOMMU_HWPT_GET_DIRTY_BITMAP_NO_CLEAR). Device DMA logs have
      * no such mode in the UAPI: reading them always clears, the bits are in
      * the caller's log. */
-    VFIO_DIRTY_QUERY_NO_CLEAR = 1 << 0,
-} VFIODirtyQueryFlags;
+    VFI_DIRTY_QUERY_NO_CLEAR = 1 << 0,
+} VfiDirtyQueryFlags;
 
 /* The most IOVA ranges given to DMA_LOGGING_START (the vfio core's limit:
  * one page of 16-byte ranges). More mapped ranges are merged across the
  * smallest gaps; E2BIG from a driver with a lower limit halves the count. */
-#define VFIO_DMA_LOGGING_MAX_RANGES 256
+#define VFI_DMA_LOGGING_MAX_RANGES 256
 
 /* ---- start / stop ------------------------------------------------------ */
 
 /**
- * vfio_container_dirty_tracking_start:
+ * vfi_container_dirty_tracking_start:
  *
  * IOMMU_HWPT_SET_DIRTY_TRACKING(enable) on every HWPT of @c allocated with
  * the dirty flag, then DMA_LOGGING_START on every device using device
@@ -91,58 +91,58 @@ typedef enum {
  * switched back and the error names the HWPT (or device) and why. Enabling
  * clears stale IOMMU dirty bits (kernel semantics).
  */
-VFIO_IOMMUFD_API bool vfio_container_dirty_tracking_start(VFIOContainer *c, GError **errp);
+VFI_API bool vfi_container_dirty_tracking_start(VfiContainer *c, GError **errp);
 
 /**
- * vfio_container_dirty_tracking_stop:
+ * vfi_container_dirty_tracking_stop:
  *
  * DMA_LOGGING_STOP on the logging devices, then SET_DIRTY_TRACKING(disable)
  * on the HWPTs. Already off: a no-op. On failure the ones already stopped
  * are started again (their dirty state then starts empty: the kernel clears
  * on enable) and tracking stays on.
  */
-VFIO_IOMMUFD_API bool vfio_container_dirty_tracking_stop(VFIOContainer *c, GError **errp);
+VFI_API bool vfi_container_dirty_tracking_stop(VfiContainer *c, GError **errp);
 
 /* Returns: whether tracking is on for @c (false for NULL). */
-VFIO_IOMMUFD_API bool vfio_container_dirty_tracking_is_active(const VFIOContainer *c);
+VFI_API bool vfi_container_dirty_tracking_is_active(const VfiContainer *c);
 
 /* Returns: whether the library switched IOMMU_HWPT_SET_DIRTY_TRACKING on for
  * @h (false for NULL and for a HWPT without the dirty flag). Exactly these
  * HWPTs are read by its container's queries and syncs. */
-VFIO_IOMMUFD_API bool vfio_hwpt_dirty_tracking_is_on(const VFIOHwpt *h);
+VFI_API bool vfi_hwpt_dirty_tracking_is_on(const VfiHwpt *h);
 
 /**
- * vfio_address_space_dirty_tracking_start:
+ * vfi_address_space_dirty_tracking_start:
  *
  * Start tracking on every container of @as that is not tracking. On failure
  * the containers this call started are stopped again. Already on (see
- * vfio_address_space_dirty_tracking_is_active()): a no-op, no ioctl. With
+ * vfi_address_space_dirty_tracking_is_active()): a no-op, no ioctl. With
  * no container: success, nothing to start (and @as is not tracking).
  */
-VFIO_IOMMUFD_API bool vfio_address_space_dirty_tracking_start(VFIOAddressSpace *as,
+VFI_API bool vfi_address_space_dirty_tracking_start(VfiAddressSpace *as,
                                                               GError **errp);
 /* Stop tracking on every container that is tracking; on failure the
  * containers already stopped are started again. None tracking: a no-op. */
-VFIO_IOMMUFD_API bool vfio_address_space_dirty_tracking_stop(VFIOAddressSpace *as,
+VFI_API bool vfi_address_space_dirty_tracking_stop(VfiAddressSpace *as,
                                                              GError **errp);
 /**
- * vfio_address_space_dirty_tracking_is_active:
+ * vfi_address_space_dirty_tracking_is_active:
  *
  * Returns: whether @as is tracking: it has at least one container and every
  * one of them is tracking (false for NULL). Derived from the containers on
- * every call, never stored: vfio_container_dirty_tracking_stop() of one
+ * every call, never stored: vfi_container_dirty_tracking_stop() of one
  * container makes it false at once. A container made while it is true (a
  * device fitting none of the existing ones) starts tracking as part of that
  * attach; one made while it is false does not.
  */
-VFIO_IOMMUFD_API bool vfio_address_space_dirty_tracking_is_active(const VFIOAddressSpace *as);
+VFI_API bool vfi_address_space_dirty_tracking_is_active(const VfiAddressSpace *as);
 
 /* ---- reading dirty bits ------------------------------------------------ */
 
 /**
- * vfio_container_query_dirty:
+ * vfi_container_query_dirty:
  * @iova, @size: aligned to @log's page size, inside the log's span.
- * @flags: VFIODirtyQueryFlags.
+ * @flags: VfiDirtyQueryFlags.
  *
  * OR the dirty bits of [@iova, @iova + @size) from every HWPT of @c whose
  * dirty tracking is on and every device of @c whose DMA logging is started
@@ -158,86 +158,86 @@ VFIO_IOMMUFD_API bool vfio_address_space_dirty_tracking_is_active(const VFIOAddr
  * to read a HWPT whose tracking is off). On a kernel error the bits already
  * read are in @log.
  */
-VFIO_IOMMUFD_API bool vfio_container_query_dirty(VFIOContainer *c, uint64_t iova,
-                                                 uint64_t size, const VFIODirtyLog *log,
+VFI_API bool vfi_container_query_dirty(VfiContainer *c, uint64_t iova,
+                                                 uint64_t size, const VfiDirtyLog *log,
                                                  uint32_t flags, GError **errp);
 
 /**
- * vfio_container_sync_dirty:
+ * vfi_container_sync_dirty:
  *
  * Query (clearing) every range mapped in @c, clipped to @log's span and
  * widened to its page size. Bits of unmapped parts of the log are left
- * untouched. Same checks as vfio_container_query_dirty() (WRONG_STATE when
+ * untouched. Same checks as vfi_container_query_dirty() (WRONG_STATE when
  * tracking of @c is off).
  */
-VFIO_IOMMUFD_API bool vfio_container_sync_dirty(VFIOContainer *c, const VFIODirtyLog *log,
+VFI_API bool vfi_container_sync_dirty(VfiContainer *c, const VfiDirtyLog *log,
                                                 GError **errp);
 
-/* vfio_container_sync_dirty() of every container of @as, into one log. Every
+/* vfi_container_sync_dirty() of every container of @as, into one log. Every
  * container is checked before any ioctl: WRONG_STATE naming the first one
  * whose tracking is off. No container: success, nothing read. */
-VFIO_IOMMUFD_API bool vfio_address_space_sync_dirty(VFIOAddressSpace *as,
-                                                    const VFIODirtyLog *log, GError **errp);
+VFI_API bool vfi_address_space_sync_dirty(VfiAddressSpace *as,
+                                                    const VfiDirtyLog *log, GError **errp);
 
 /* ---- unmap during migration ---------------------------------------------- */
 
 /**
- * vfio_container_dma_unmap_dirty:
+ * vfi_container_dma_unmap_dirty:
  * @log: where the dirty bits of the range go (must cover every mapped part
- *   of the range), or NULL only with VFIO_UNMAP_DISCARD_DIRTY.
- * @flags: VFIOUnmapFlags.
+ *   of the range), or NULL only with VFI_UNMAP_DISCARD_DIRTY.
+ * @flags: VfiUnmapFlags.
  *
  * While tracking of @c is on: read the dirty bits of the mapped parts of
  * [@iova, @iova + @size) with NO_CLEAR into @log, then unmap as
- * vfio_container_dma_unmap(). While it is off there is nothing to read: it
+ * vfi_container_dma_unmap(). While it is off there is nothing to read: it
  * just unmaps (the arguments, @log included, are checked the same way). If
  * the unmap fails the bits read stay in @log (over-reporting is harmless;
  * losing a page is not).
  */
-VFIO_IOMMUFD_API bool vfio_container_dma_unmap_dirty(VFIOContainer *c, uint64_t iova,
-                                                     uint64_t size, const VFIODirtyLog *log,
-                                                     VFIOUnmapFlags flags, uint64_t *unmapped,
+VFI_API bool vfi_container_dma_unmap_dirty(VfiContainer *c, uint64_t iova,
+                                                     uint64_t size, const VfiDirtyLog *log,
+                                                     VfiUnmapFlags flags, uint64_t *unmapped,
                                                      GError **errp);
 
 /**
- * vfio_address_space_dma_unmap_dirty:
+ * vfi_address_space_dma_unmap_dirty:
  *
  * The same for an address space: the bits of every container whose tracking
  * is on into @log (containers not tracking have nothing to read), then
- * vfio_address_space_dma_unmap(). Every container's log checks are done
+ * vfi_address_space_dma_unmap(). Every container's log checks are done
  * before any ioctl. If the read of a later container fails, false is
  * returned with nothing unmapped, but the bits of the containers read before
  * it were already ORed into @log: they are true dirty bits (read with
  * NO_CLEAR, so they are read again by the next sync), and the VMM may keep
  * or clear them; the call can be retried.
  */
-VFIO_IOMMUFD_API bool vfio_address_space_dma_unmap_dirty(VFIOAddressSpace *as, uint64_t iova,
+VFI_API bool vfi_address_space_dma_unmap_dirty(VfiAddressSpace *as, uint64_t iova,
                                                          uint64_t size,
-                                                         const VFIODirtyLog *log,
-                                                         VFIOUnmapFlags flags, GError **errp);
+                                                         const VfiDirtyLog *log,
+                                                         VfiUnmapFlags flags, GError **errp);
 
 /* ---- coverage report ----------------------------------------------------- */
 
-typedef struct VFIODirtyDeviceReport {
-    VFIODevice *device;
-    VFIOContainer *container;
-    VFIODirtyCoverage coverage;
-    VFIOUntrackedReason reason;  /* VFIO_UNTRACKED_NOT when covered */
-} VFIODirtyDeviceReport;
+typedef struct VfiDirtyDeviceReport {
+    VfiDevice *device;
+    VfiContainer *container;
+    VfiDirtyCoverage coverage;
+    VfiUntrackedReason reason;  /* VFI_COVERED when covered */
+} VfiDirtyDeviceReport;
 
 /**
- * vfio_address_space_dirty_report:
+ * vfi_address_space_dirty_report:
  * @n: out: the number of entries.
  *
  * Returns: one entry per device of @as (containers in creation order,
  * devices in attach order), computed from the current state; free with
  * g_free(). NULL (and *n = 0) when there is no device.
  */
-VFIO_IOMMUFD_API VFIODirtyDeviceReport *vfio_address_space_dirty_report(
-    const VFIOAddressSpace *as, unsigned *n);
+VFI_API VfiDirtyDeviceReport *vfi_address_space_dirty_report(
+    const VfiAddressSpace *as, unsigned *n);
 
 /**
- * vfio_address_space_migration_blocker:
+ * vfi_address_space_migration_blocker:
  *
  * Returns: NULL when every device of @as is covered (or there is none),
  * else a message naming every untracked device and why, for example
@@ -245,39 +245,39 @@ VFIO_IOMMUFD_API VFIODirtyDeviceReport *vfio_address_space_dirty_report(
  * dirty tracking), 00000000-0000-0000-0000-000000000004 (mdev without an
  * IOMMU domain)". Free with g_free().
  */
-VFIO_IOMMUFD_API char *vfio_address_space_migration_blocker(const VFIOAddressSpace *as);
+VFI_API char *vfi_address_space_migration_blocker(const VfiAddressSpace *as);
 
 /* Returns: true when every device of @c is covered by IOMMU dirty tracking
  * or device DMA logging (false for an empty container). */
-VFIO_IOMMUFD_API bool vfio_container_dirty_tracking_complete(const VFIOContainer *c);
+VFI_API bool vfi_container_dirty_coverage_complete(const VfiContainer *c);
 
 /* Returns: whether @dev (in a container) offers VFIO DMA logging, as probed
  * when it was attached. */
-VFIO_IOMMUFD_API bool vfio_device_offers_dma_logging(const VFIODevice *dev);
+VFI_API bool vfi_device_offers_dma_logging(const VfiDevice *dev);
 /* Returns: whether @dev's DMA logging is started. */
-VFIO_IOMMUFD_API bool vfio_device_dma_logging_active(const VFIODevice *dev);
+VFI_API bool vfi_device_dma_logging_active(const VfiDevice *dev);
 
 /* ---- statistics ---------------------------------------------------------- */
 
-/* Counters of one dirty reader (a container's, or a VFIODirtyReader). */
-typedef struct VFIODirtyStats {
+/* Counters of one dirty reader (a container's, or a VfiDirtyReader). */
+typedef struct VfiDirtyStats {
     uint64_t zero_copy_reads;  /* reads (one per source) whose buffer was the
                                 * caller's log */
     uint64_t scratch_reads;    /* reads into the reader's scratch buffer */
     uint64_t scratch_grows;    /* allocations of the scratch buffer */
     uint64_t scratch_bytes;    /* its current size */
-} VFIODirtyStats;
+} VfiDirtyStats;
 
 /* Copy @c's counters into @st (zeros for NULL, or before @c's first dirty
  * HWPT or query). */
-VFIO_IOMMUFD_API void vfio_container_get_dirty_stats(const VFIOContainer *c,
-                                                     VFIODirtyStats *st);
+VFI_API void vfi_container_get_dirty_stats(const VfiContainer *c,
+                                                     VfiDirtyStats *st);
 
 /* ---- the dirty reader (hw/vfio/dirty-reader.c) ----------------------------
  *
- * The machinery behind vfio_container_query_dirty() and the sync and
+ * The machinery behind vfi_container_query_dirty() and the sync and
  * unmap-dirty paths, usable on its own: a set of sources (HWPTs of one
- * iommufd) read into the caller's VFIODirtyLog with their bits ORed. For
+ * iommufd) read into the caller's VfiDirtyLog with their bits ORed. For
  * VMMs that manage HWPTs themselves (and for tests on the kernel's mock
  * IOMMU, whose devices are no VFIO cdevs and cannot be put in a container).
  * Each container owns one internally, whose sources follow the container's
@@ -292,26 +292,26 @@ VFIO_IOMMUFD_API void vfio_container_get_dirty_stats(const VFIOContainer *c,
  * Steady state allocates nothing. Not thread-safe; the log must not be
  * modified while a query runs.
  */
-typedef struct VFIODirtyReader VFIODirtyReader;
+typedef struct VfiDirtyReader VfiDirtyReader;
 
 /**
- * vfio_dirty_reader_new:
+ * vfi_dirty_reader_new:
  * @be: the backend the HWPTs belong to; not owned: it must stay connected
  *   while queries run and outlive the reader.
  *
- * Returns: a reader without sources (free with vfio_dirty_reader_free()),
+ * Returns: a reader without sources (free with vfi_dirty_reader_free()),
  * or NULL when @be is NULL. No ioctl.
  */
-VFIO_IOMMUFD_API VFIODirtyReader *vfio_dirty_reader_new(IOMMUFDBackend *be);
+VFI_API VfiDirtyReader *vfi_dirty_reader_new(VfiIommufd *be);
 
 /* Free @r and its scratch buffer (the HWPTs are the caller's). NULL: no-op. */
-VFIO_IOMMUFD_API void vfio_dirty_reader_free(VFIODirtyReader *r);
+VFI_API void vfi_dirty_reader_free(VfiDirtyReader *r);
 
 /**
- * vfio_dirty_reader_set_iova_alignment:
+ * vfi_dirty_reader_set_iova_alignment:
  * @alignment: the IOVA alignment of the IOAS the HWPTs are built on (the
  *   out_iova_alignment of IOMMU_IOAS_IOVA_RANGES, see
- *   iommufd_backend_get_iova_ranges()); a power of two.
+ *   vfi_iommufd_ioas_iova_ranges()); a power of two.
  *
  * Optional. When set, a log whose page size is below @alignment is refused
  * before any ioctl (INVALID_ARGUMENT), as containers do; by default (1) the
@@ -319,11 +319,11 @@ VFIO_IOMMUFD_API void vfio_dirty_reader_free(VFIODirtyReader *r);
  * alignment to the kernel (EINVAL from IOMMU_HWPT_GET_DIRTY_BITMAP).
  * INVALID_ARGUMENT for a NULL @r or an @alignment that is not a power of two.
  */
-VFIO_IOMMUFD_API bool vfio_dirty_reader_set_iova_alignment(VFIODirtyReader *r,
+VFI_API bool vfi_dirty_reader_set_iova_alignment(VfiDirtyReader *r,
                                                            uint64_t alignment, GError **errp);
 
 /**
- * vfio_dirty_reader_add_hwpt:
+ * vfi_dirty_reader_add_hwpt:
  *
  * Add HWPT @hwpt_id (allocated with IOMMU_HWPT_ALLOC_DIRTY_TRACKING on @r's
  * backend; the caller keeps owning it and starts/stops its tracking) as a
@@ -332,27 +332,27 @@ VFIO_IOMMUFD_API bool vfio_dirty_reader_set_iova_alignment(VFIODirtyReader *r,
  * dirty flag is reported by the kernel at the first query (ENOENT,
  * EOPNOTSUPP). The reader does not know whether the caller switched the
  * HWPT's tracking on: a query while it is off fails with the kernel's EINVAL
- * (VFIO_IOMMUFD_KERNEL_ERROR, the message naming the HWPT and saying so),
+ * (VFI_KERNEL_ERROR, the message naming the HWPT and saying so),
  * the IOMMU drivers refusing to read a domain that is not tracking; remove
  * a HWPT whose tracking the caller stops, or do not query then.
  * INVALID_ARGUMENT for a NULL @r, id 0, or an id already added.
  */
-VFIO_IOMMUFD_API bool vfio_dirty_reader_add_hwpt(VFIODirtyReader *r, uint32_t hwpt_id,
+VFI_API bool vfi_dirty_reader_add_hwpt(VfiDirtyReader *r, uint32_t hwpt_id,
                                                  GError **errp);
 
 /* Remove HWPT @hwpt_id from @r's sources (do it before destroying the HWPT).
  * NOT_FOUND when it is not one; INVALID_ARGUMENT for a NULL @r. */
-VFIO_IOMMUFD_API bool vfio_dirty_reader_remove_hwpt(VFIODirtyReader *r, uint32_t hwpt_id,
+VFI_API bool vfi_dirty_reader_remove_hwpt(VfiDirtyReader *r, uint32_t hwpt_id,
                                                     GError **errp);
 
 /* Returns: the number of HWPT sources of @r (0 for NULL). */
-VFIO_IOMMUFD_API unsigned vfio_dirty_reader_hwpt_count(const VFIODirtyReader *r);
+VFI_API unsigned vfi_dirty_reader_hwpt_count(const VfiDirtyReader *r);
 
 /**
- * vfio_dirty_reader_query:
+ * vfi_dirty_reader_query:
  * @iova, @size: aligned to @log's page size, inside the log's span.
  * @log: the caller's log (owned by the caller; bits are only ever set).
- * @flags: VFIODirtyQueryFlags (VFIO_DIRTY_QUERY_NO_CLEAR leaves the dirty
+ * @flags: VfiDirtyQueryFlags (VFI_DIRTY_QUERY_NO_CLEAR leaves the dirty
  *   state in the kernel for the next read, for example before an unmap).
  *
  * OR the dirty bits of [@iova, @iova + @size) of every source of @r into
@@ -360,55 +360,55 @@ VFIO_IOMMUFD_API unsigned vfio_dirty_reader_hwpt_count(const VFIODirtyReader *r)
  * log outside the range are not changed. Checked before any ioctl
  * (INVALID_ARGUMENT): @r, @log and its bitmap non-NULL, page size a power of
  * two (and at least the alignment set with
- * vfio_dirty_reader_set_iova_alignment()), log base, @iova and @size aligned
+ * vfi_dirty_reader_set_iova_alignment()), log base, @iova and @size aligned
  * to it, @size non-zero, no overflow of the range or the log's span, the
  * range inside the log, unknown flags. No source: success, no ioctl. A
- * kernel error (VFIO_IOMMUFD_KERNEL_ERROR with the errno) names the HWPT; the
+ * kernel error (VFI_KERNEL_ERROR with the errno) names the HWPT; the
  * bits already read (and cleared in the kernel) are in @log.
  */
-VFIO_IOMMUFD_API bool vfio_dirty_reader_query(VFIODirtyReader *r, uint64_t iova,
-                                              uint64_t size, const VFIODirtyLog *log,
+VFI_API bool vfi_dirty_reader_query(VfiDirtyReader *r, uint64_t iova,
+                                              uint64_t size, const VfiDirtyLog *log,
                                               uint32_t flags, GError **errp);
 
 /* Copy @r's counters into @st (zeros for NULL). */
-VFIO_IOMMUFD_API void vfio_dirty_reader_get_stats(const VFIODirtyReader *r,
-                                                  VFIODirtyStats *st);
+VFI_API void vfi_dirty_reader_get_stats(const VfiDirtyReader *r,
+                                                  VfiDirtyStats *st);
 
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(VFIODirtyReader, vfio_dirty_reader_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(VfiDirtyReader, vfi_dirty_reader_free)
 
 /* ---- VFIO DMA logging of one device (hw/vfio/dma-logging.c) -------------- */
 
 /* One IOVA range for DMA_LOGGING_START. */
-typedef struct VFIODmaLoggingRange {
+typedef struct VfiDmaLoggingRange {
     uint64_t iova;
     uint64_t length;
-} VFIODmaLoggingRange;
+} VfiDmaLoggingRange;
 
 /**
- * vfio_device_dma_logging_probe:
+ * vfi_device_dma_logging_probe:
  * @offered: out: whether the device supports DMA logging.
  *
  * VFIO_DEVICE_FEATURE with PROBE|SET of DMA_LOGGING_START. ENOTTY from the
  * kernel means "not offered" (success, *@offered false); any other error is
  * returned. WRONG_STATE when @dev is not bound.
  */
-VFIO_IOMMUFD_API bool vfio_device_dma_logging_probe(VFIODevice *dev, bool *offered,
+VFI_API bool vfi_device_dma_logging_probe(VfiDevice *dev, bool *offered,
                                                     GError **errp);
 /* DMA_LOGGING_START with @n ranges (sorted, disjoint, @page_size-aligned). */
-VFIO_IOMMUFD_API bool vfio_device_dma_logging_start(VFIODevice *dev, uint64_t page_size,
-                                                    const VFIODmaLoggingRange *ranges,
+VFI_API bool vfi_device_dma_logging_start(VfiDevice *dev, uint64_t page_size,
+                                                    const VfiDmaLoggingRange *ranges,
                                                     unsigned n, GError **errp);
 /* DMA_LOGGING_STOP. */
-VFIO_IOMMUFD_API bool vfio_device_dma_logging_stop(VFIODevice *dev, GError **errp);
+VFI_API bool vfi_device_dma_logging_stop(VfiDevice *dev, GError **errp);
 /**
- * vfio_device_dma_logging_report:
+ * vfi_device_dma_logging_report:
  * @bitmap: any byte address; DIV_ROUND_UP(@size / @page_size, 64) words
  *   from there may be read and written (the kernel only sets bits).
  *
  * DMA_LOGGING_REPORT of [@iova, @iova + @size): ORs the logged pages into
  * @bitmap and clears them in the device.
  */
-VFIO_IOMMUFD_API bool vfio_device_dma_logging_report(VFIODevice *dev, uint64_t iova,
+VFI_API bool vfi_device_dma_logging_report(VfiDevice *dev, uint64_t iova,
                                                      uint64_t size, uint64_t page_size,
                                                      void *bitmap, GError **errp);
 

@@ -2,23 +2,23 @@
 /*
  * vfio-iommufd: VFIO devices through their cdev (/dev/vfio/devices/vfioN).
  *
- * A VFIODevice is one open VFIO device file. It is found from its sysfs
+ * A VfiDevice is one open VFIO device file. It is found from its sysfs
  * device directory or PCI address, or wraps a cdev fd the VMM passed in
- * (never closed by the library). It is bound to one IOMMUFDBackend
+ * (never closed by the library). It is bound to one VfiIommufd
  * (VFIO_DEVICE_BIND_IOMMUFD), which gives it a device id, and then attached
  * to a page table: an IOAS or a HWPT id.
  *
  * Lifetime: the device holds a user of its backend from bind until free. A
- * cdev is unbound by the kernel when its fd is closed: vfio_device_free()
+ * cdev is unbound by the kernel when its fd is closed: vfi_device_free()
  * closes an fd the library opened (so the device is unbound); a VMM-passed
  * fd stays open and bound.
  *
- * Errors: VFIO_IOMMUFD_ERROR (INVALID_ARGUMENT, WRONG_STATE, NOT_FOUND,
- * HOST) when the library refuses before any ioctl, VFIO_IOMMUFD_KERNEL_ERROR
+ * Errors: VFI_ERROR (INVALID_ARGUMENT, WRONG_STATE, NOT_FOUND,
+ * HOST) when the library refuses before any ioctl, VFI_KERNEL_ERROR
  * with the errno when the kernel refuses. A failed call changes nothing.
  */
-#ifndef VFIO_IOMMUFD_VFIO_DEVICE_H
-#define VFIO_IOMMUFD_VFIO_DEVICE_H
+#ifndef VFI_DEVICE_H
+#define VFI_DEVICE_H
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -29,17 +29,17 @@
 
 G_BEGIN_DECLS
 
-typedef struct VFIODevice VFIODevice;
+typedef struct VfiDevice VfiDevice;
 
 /* What VFIO_DEVICE_GET_INFO says. */
-typedef struct VFIODeviceInfo {
+typedef struct VfiDeviceInfo {
     uint32_t flags;        /* VFIO_DEVICE_FLAGS_* (PCI, RESET, ...) */
     uint32_t num_regions;
     uint32_t num_irqs;
-} VFIODeviceInfo;
+} VfiDeviceInfo;
 
 /**
- * vfio_device_open_sysfs:
+ * vfi_device_open_sysfs:
  * @sysfs_path: the device's sysfs directory (for example
  *   /sys/bus/pci/devices/0000:01:00.0, or an mdev's directory). It must
  *   resolve to a directory inside sysfs.
@@ -49,25 +49,25 @@ typedef struct VFIODeviceInfo {
  * bus). Errors: INVALID_ARGUMENT (NULL, or not a directory strictly inside
  * sysfs after resolving symlinks), NOT_FOUND (the path does not exist, or no
  * vfio-dev/vfioN entry: not bound to a VFIO driver), HOST (several vfioN
- * entries, unreadable sysfs), VFIO_IOMMUFD_KERNEL_ERROR with the errno of
+ * entries, unreadable sysfs), VFI_KERNEL_ERROR with the errno of
  * the open of /dev/vfio/devices/vfioN.
- * Returns: the device (vfio_device_free()), or NULL.
+ * Returns: the device (vfi_device_free()), or NULL.
  */
-VFIO_IOMMUFD_API VFIODevice *vfio_device_open_sysfs(const char *sysfs_path, GError **errp);
+VFI_API VfiDevice *vfi_device_open_sysfs(const char *sysfs_path, GError **errp);
 
 /**
- * vfio_device_open_pci:
+ * vfi_device_open_pci:
  * @bdf: a PCI address "DDDD:BB:DD.F" (domain, bus, device, function in hex).
  *
- * vfio_device_open_sysfs() of <sysfs>/bus/pci/devices/@bdf. A malformed
+ * vfi_device_open_sysfs() of <sysfs>/bus/pci/devices/@bdf. A malformed
  * address gives INVALID_ARGUMENT (exactly 4 hex digits of domain, 2 of bus,
  * 2 of device up to 1f, a function 0-7; hex digits in either case), an
  * address with no sysfs entry NOT_FOUND.
  */
-VFIO_IOMMUFD_API VFIODevice *vfio_device_open_pci(const char *bdf, GError **errp);
+VFI_API VfiDevice *vfi_device_open_pci(const char *bdf, GError **errp);
 
 /**
- * vfio_device_new_from_fd:
+ * vfi_device_new_from_fd:
  * @fd: an open VFIO cdev fd owned by the VMM (never closed by the library).
  * @sysfs_path: the device's sysfs directory, or NULL. With it, the name and
  *   mdev-ness come from sysfs; without it the device is named "fd<N>" and
@@ -76,11 +76,11 @@ VFIO_IOMMUFD_API VFIODevice *vfio_device_open_pci(const char *bdf, GError **errp
  * No ioctl and no open. Errors: INVALID_ARGUMENT (@fd < 0, @sysfs_path not a
  * directory inside sysfs), NOT_FOUND (@sysfs_path does not exist).
  */
-VFIO_IOMMUFD_API VFIODevice *vfio_device_new_from_fd(int fd, const char *sysfs_path,
+VFI_API VfiDevice *vfi_device_new_from_fd(int fd, const char *sysfs_path,
                                                      GError **errp);
 
 /**
- * vfio_device_free:
+ * vfi_device_free:
  *
  * Detach (if attached; a failure is only traced), close the fd if the
  * library opened it (the kernel unbinds the device), drop the device's user
@@ -88,38 +88,38 @@ VFIO_IOMMUFD_API VFIODevice *vfio_device_new_from_fd(int fd, const char *sysfs_p
  * it bound to the iommufd until the VMM closes it (there is no unbind ioctl).
  * NULL is accepted.
  */
-VFIO_IOMMUFD_API void vfio_device_free(VFIODevice *dev);
+VFI_API void vfi_device_free(VfiDevice *dev);
 
 /* Returns: the device's name: its sysfs directory's last component (a PCI
  * address or an mdev UUID), or "fd<N>". Owned by the device. */
-VFIO_IOMMUFD_API const char *vfio_device_get_name(const VFIODevice *dev);
+VFI_API const char *vfi_device_get_name(const VfiDevice *dev);
 /* Returns: the sysfs directory (resolved), or NULL when unknown. */
-VFIO_IOMMUFD_API const char *vfio_device_get_sysfs_path(const VFIODevice *dev);
+VFI_API const char *vfi_device_get_sysfs_path(const VfiDevice *dev);
 /* Returns: the cdev fd. */
-VFIO_IOMMUFD_API int vfio_device_get_fd(const VFIODevice *dev);
+VFI_API int vfi_device_get_fd(const VfiDevice *dev);
 /* Returns: true for a mediated device (sysfs subsystem is the mdev bus). */
-VFIO_IOMMUFD_API bool vfio_device_is_mdev(const VFIODevice *dev);
+VFI_API bool vfi_device_is_mdev(const VfiDevice *dev);
 /* Returns: the backend the device is bound to, or NULL. */
-VFIO_IOMMUFD_API IOMMUFDBackend *vfio_device_get_backend(const VFIODevice *dev);
+VFI_API VfiIommufd *vfi_device_get_backend(const VfiDevice *dev);
 /* Returns: whether the device is bound. */
-VFIO_IOMMUFD_API bool vfio_device_is_bound(const VFIODevice *dev);
+VFI_API bool vfi_device_is_bound(const VfiDevice *dev);
 /* Returns: the device id from the bind (valid only while bound). */
-VFIO_IOMMUFD_API uint32_t vfio_device_get_devid(const VFIODevice *dev);
+VFI_API uint32_t vfi_device_get_devid(const VfiDevice *dev);
 /* Returns: the pt id the device is attached to (as the kernel reported it
  * back: a HWPT id, also for an attach to an IOAS on a physical device), or 0
  * when detached. */
-VFIO_IOMMUFD_API uint32_t vfio_device_get_attached_pt(const VFIODevice *dev);
+VFI_API uint32_t vfi_device_get_attached_pt(const VfiDevice *dev);
 
 /**
- * vfio_device_bind:
+ * vfi_device_bind:
  *
  * Connect @be (a user) and VFIO_DEVICE_BIND_IOMMUFD; keeps the device id.
  * WRONG_STATE when already bound. On failure the backend user is dropped.
  */
-VFIO_IOMMUFD_API bool vfio_device_bind(VFIODevice *dev, IOMMUFDBackend *be, GError **errp);
+VFI_API bool vfi_device_bind(VfiDevice *dev, VfiIommufd *be, GError **errp);
 
 /**
- * vfio_device_attach:
+ * vfi_device_attach:
  * @pt_id: an IOAS id or a HWPT id of the device's iommufd.
  * @out_pt_id: out (may be NULL): the id the kernel reports attached (for an
  *   IOAS on a physical device: the HWPT the kernel made or reused).
@@ -129,36 +129,36 @@ VFIO_IOMMUFD_API bool vfio_device_bind(VFIODevice *dev, IOMMUFDBackend *be, GErr
  * can tell EINVAL (the domain is incompatible with this device) from other
  * failures.
  */
-VFIO_IOMMUFD_API bool vfio_device_attach(VFIODevice *dev, uint32_t pt_id, uint32_t *out_pt_id,
+VFI_API bool vfi_device_attach(VfiDevice *dev, uint32_t pt_id, uint32_t *out_pt_id,
                                          GError **errp);
 
 /**
- * vfio_device_detach:
+ * vfi_device_detach:
  *
  * VFIO_DEVICE_DETACH_IOMMUFD_PT. WRONG_STATE when not attached. The device
  * then blocks DMA.
  */
-VFIO_IOMMUFD_API bool vfio_device_detach(VFIODevice *dev, GError **errp);
+VFI_API bool vfi_device_detach(VfiDevice *dev, GError **errp);
 
 /**
- * vfio_device_get_info:
+ * vfi_device_get_info:
  *
  * VFIO_DEVICE_GET_INFO. WRONG_STATE when not bound.
  */
-VFIO_IOMMUFD_API bool vfio_device_get_info(VFIODevice *dev, VFIODeviceInfo *info,
+VFI_API bool vfi_device_get_info(VfiDevice *dev, VfiDeviceInfo *info,
                                            GError **errp);
 
 /**
- * vfio_device_get_hw_info:
+ * vfi_device_get_hw_info:
  *
  * IOMMU_GET_HW_INFO for this device through its backend (see
- * iommufd_backend_get_device_info()). WRONG_STATE when not bound; an mdev
+ * vfi_iommufd_get_hw_info()). WRONG_STATE when not bound; an mdev
  * gives ENOENT from the kernel.
  */
-VFIO_IOMMUFD_API bool vfio_device_get_hw_info(VFIODevice *dev, IOMMUFDHwInfo *info,
+VFI_API bool vfi_device_get_hw_info(VfiDevice *dev, VfiHwInfo *info,
                                               GError **errp);
 
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(VFIODevice, vfio_device_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(VfiDevice, vfi_device_free)
 
 G_END_DECLS
 
