@@ -78,6 +78,11 @@ typedef enum {
  * smallest gaps; E2BIG from a driver with a lower limit halves the count. */
 #define VFI_DMA_LOGGING_MAX_RANGES 256
 
+/* The smallest page size DMA_LOGGING_REPORT accepts (the vfio core refuses
+ * smaller ones with EINVAL); also the page size the library gives
+ * DMA_LOGGING_START. */
+#define VFI_DMA_LOGGING_MIN_PAGE_SIZE UINT64_C(4096)
+
 /* ---- start / stop ------------------------------------------------------ */
 
 /**

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * vfio-iommufd: VFIO device DMA logging (VFIO_DEVICE_FEATURE with
- * DMA_LOGGING_START / STOP / REPORT), one ioctl per function.
+ * DMA_LOGGING_START / STOP / REPORT), one ioctl per function, and the
+ * device's logging state they leave (offered, on, the logged ranges).
  *
  * The feature header (argsz, flags) is followed by the feature's payload in
  * one buffer; the buffers live on the stack (no allocation, so a report in a
@@ -22,8 +23,6 @@
 
 #define KVER_DMA_LOGGING "6.2"
 
-/* The vfio core refuses report pages below 4 KiB (EINVAL). */
-#define DMA_LOGGING_MIN_PAGE UINT64_C(4096)
 
 /* The feature header followed by a payload, 8-byte aligned. */
 #define FEATURE_BUF(name, payload_type)               \
@@ -32,6 +31,43 @@
         uint64_t align_;                              \
         uint8_t bytes[sizeof(struct vfio_device_feature) + sizeof(payload_type)]; \
     } name
+
+/* The device's logging is on, for these ranges (copied) and page size. */
+static void logging_record(VfiDevice *dev, uint64_t page_size,
+                           const VfiDmaLoggingRange *ranges, unsigned n)
+{
+    vfi_device_dma_logging_forget(dev);
+    dev->logged = g_array_sized_new(false, false, sizeof(VfiRange), n);
+    for (unsigned i = 0; i < n; i++) {
+        VfiRange r = { ranges[i].iova, ranges[i].iova + (ranges[i].length - 1) };
+
+        vfi_ranges_add_merged(dev->logged, r.iova, r.last);
+    }
+    dev->logging_page_size = page_size;
+    dev->logging_on = true;
+}
+
+void vfi_device_dma_logging_forget(VfiDevice *dev)
+{
+    dev->logging_on = false;
+    dev->logging_page_size = 0;
+    g_clear_pointer(&dev->logged, g_array_unref);
+}
+
+bool vfi_device_dma_logging_covers(const VfiDevice *dev, uint64_t iova, uint64_t last)
+{
+    return !dev->logging_on || vfi_ranges_contain(dev->logged, iova, last);
+}
+
+bool vfi_device_dma_logging_active(const VfiDevice *dev)
+{
+    return dev && dev->logging_on;
+}
+
+bool vfi_device_offers_dma_logging(const VfiDevice *dev)
+{
+    return dev && dev->logging_offered;
+}
 
 bool vfi_device_dma_logging_probe(VfiDevice *dev, bool *offered, GError **errp)
 {
@@ -46,11 +82,9 @@ bool vfi_device_dma_logging_probe(VfiDevice *dev, bool *offered, GError **errp)
     f.flags = VFIO_DEVICE_FEATURE_PROBE | VFIO_DEVICE_FEATURE_SET |
               VFIO_DEVICE_FEATURE_DMA_LOGGING_START;
     ret = VFI_KERNEL_IOCTL(vfi_device_get_fd(dev), VFIO_DEVICE_FEATURE, &f);
-    trace_vfi_dma_logging_probe(vfi_device_get_name(dev), ret < 0 ? -1 : 0,
-                                 ret < 0 ? -ret : 0);
     if (ret == -ENOTTY) {
         /* vfio core: the device's driver has no DMA logging ops */
-        *offered = false;
+        *offered = dev->logging_offered = false;
         return true;
     }
     if (ret < 0) {
@@ -58,7 +92,7 @@ bool vfi_device_dma_logging_probe(VfiDevice *dev, bool *offered, GError **errp)
                           "device %s: probing DMA_LOGGING_START", vfi_device_get_name(dev));
         return false;
     }
-    *offered = true;
+    *offered = dev->logging_offered = true;
     return true;
 }
 
@@ -93,8 +127,6 @@ bool vfi_device_dma_logging_start(VfiDevice *dev, uint64_t page_size,
     ctl.ranges = (uintptr_t)ranges;
     memcpy(buf.bytes + sizeof(struct vfio_device_feature), &ctl, sizeof(ctl));
     ret = VFI_KERNEL_IOCTL(vfi_device_get_fd(dev), VFIO_DEVICE_FEATURE, &buf);
-    trace_vfi_dma_logging_start(vfi_device_get_name(dev), page_size, n, ret < 0 ? -1 : 0,
-                                 ret < 0 ? -ret : 0);
     if (ret < 0) {
         vfi_kernel_error(errp, -ret, "VFIO_DEVICE_FEATURE", KVER_DMA_LOGGING,
                           "device %s: DMA_LOGGING_START of %u ranges, page size 0x%" PRIx64
@@ -102,6 +134,7 @@ bool vfi_device_dma_logging_start(VfiDevice *dev, uint64_t page_size,
                           ret == -E2BIG ? ": too many ranges for the device" : "");
         return false;
     }
+    logging_record(dev, page_size, ranges, n);
     return true;
 }
 
@@ -117,13 +150,12 @@ bool vfi_device_dma_logging_stop(VfiDevice *dev, GError **errp)
     f.argsz = sizeof(f);
     f.flags = VFIO_DEVICE_FEATURE_SET | VFIO_DEVICE_FEATURE_DMA_LOGGING_STOP;
     ret = VFI_KERNEL_IOCTL(vfi_device_get_fd(dev), VFIO_DEVICE_FEATURE, &f);
-    trace_vfi_dma_logging_stop(vfi_device_get_name(dev), ret < 0 ? -1 : 0,
-                                ret < 0 ? -ret : 0);
     if (ret < 0) {
         vfi_kernel_error(errp, -ret, "VFIO_DEVICE_FEATURE", KVER_DMA_LOGGING,
                           "device %s: DMA_LOGGING_STOP", vfi_device_get_name(dev));
         return false;
     }
+    vfi_device_dma_logging_forget(dev);
     return true;
 }
 
@@ -137,14 +169,15 @@ bool vfi_device_dma_logging_report(VfiDevice *dev, uint64_t iova, uint64_t size,
     if (!vfi_device_check_bound(dev, "DMA logging report", errp)) {
         return false;
     }
-    if (!bitmap || size == 0 || page_size < DMA_LOGGING_MIN_PAGE ||
+    if (!bitmap || size == 0 || page_size < VFI_DMA_LOGGING_MIN_PAGE_SIZE ||
         (page_size & (page_size - 1)) || ((iova | size) & (page_size - 1)) ||
         iova + (size - 1) < iova) {
         g_set_error(errp, VFI_ERROR, VFI_ERROR_INVALID_ARGUMENT,
                     "DMA logging report of device %s: bad arguments (page size: a power of "
                     "two of at least 4 KiB; iova 0x%" PRIx64
-                    " size 0x%" PRIx64 " page size 0x%" PRIx64 " bitmap %p)",
-                    vfi_device_get_name(dev), iova, size, page_size, bitmap);
+                    " size 0x%" PRIx64 " page size 0x%" PRIx64 "%s)",
+                    vfi_device_get_name(dev), iova, size, page_size,
+                    bitmap ? "" : ", no bitmap");
         return false;
     }
     memset(&buf, 0, sizeof(buf));
@@ -156,8 +189,6 @@ bool vfi_device_dma_logging_report(VfiDevice *dev, uint64_t iova, uint64_t size,
     rep.bitmap = (uintptr_t)bitmap;
     memcpy(buf.bytes + sizeof(struct vfio_device_feature), &rep, sizeof(rep));
     ret = VFI_KERNEL_IOCTL(vfi_device_get_fd(dev), VFIO_DEVICE_FEATURE, &buf);
-    trace_vfi_dma_logging_report(vfi_device_get_name(dev), iova, size, page_size, bitmap,
-                                  ret < 0 ? -1 : 0, ret < 0 ? -ret : 0);
     if (ret < 0) {
         vfi_kernel_error(errp, -ret, "VFIO_DEVICE_FEATURE", KVER_DMA_LOGGING,
                           "device %s: DMA_LOGGING_REPORT iova 0x%" PRIx64 " size 0x%" PRIx64

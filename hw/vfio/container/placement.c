@@ -1,12 +1,14 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * vfio-iommufd: userspace auto domains, the choice of a HWPT for a device
- * inside one container (docs/auto-domains.md).
+ * vfio-iommufd: placement (userspace auto domains), the choice of a HWPT
+ * for a device inside one container (docs/auto-domains.md).
  *
  *  - An mdev attaches to the IOAS itself: it has no IOMMU domain.
- *  - A physical device wants a dirty-tracking HWPT iff its IOMMU reports
- *    IOMMU_HW_CAP_DIRTY_TRACKING, the VMM did not opt out, and the kernel has
- *    not already refused the flag for it during this placement.
+ *  - A physical device wants a dirty-tracking HWPT iff the coverage rule
+ *    (coverage.c) gives it IOMMU coverage: its IOMMU reports
+ *    IOMMU_HW_CAP_DIRTY_TRACKING, the VMM did not opt out, it is not covered
+ *    by its own DMA logging, and the kernel has not already refused the
+ *    flag for it during this placement.
  *  - Candidates: the container's HWPTs whose dirty flag is what the device
  *    wants; first those holding a device with the same IOMMU hw info, then
  *    the rest, each group in creation order. EINVAL from the attach means
@@ -34,7 +36,7 @@
 #include "container-internal.h"
 #include "trace.h"
 
-bool vfi_auto_domain_read_hw_info(VfiContainerDevice *cd, GError **errp)
+bool vfi_placement_read_hw_info(VfiContainerDevice *cd, GError **errp)
 {
     VfiHwInfo *info = &cd->hw_info;
 
@@ -54,7 +56,7 @@ bool vfi_auto_domain_read_hw_info(VfiContainerDevice *cd, GError **errp)
     return true;
 }
 
-bool vfi_auto_domain_same_hw_info(const VfiContainerDevice *a,
+static bool same_hw_info(const VfiContainerDevice *a,
                                    const VfiContainerDevice *b)
 {
     uint32_t len;
@@ -77,7 +79,7 @@ static bool hwpt_has_same_hw_info(const VfiHwpt *h, const VfiContainerDevice *cd
         VfiContainerDevice *other =
             vfi_container_device_state(g_ptr_array_index(h->devices, i));
 
-        if (other && vfi_auto_domain_same_hw_info(other, cd)) {
+        if (other && same_hw_info(other, cd)) {
             return true;
         }
     }
@@ -220,9 +222,9 @@ static VfiPlaceResult place_physical(VfiContainer *c, VfiContainerDevice *cd,
                                       GError **errp)
 {
     bool cap = cd->hw_info.capabilities & IOMMU_HW_CAP_DIRTY_TRACKING;
-    /* A device covered by its own DMA logging does not pay for IOMMU tracking. */
-    bool want_dirty = cap && !cd->opts.no_iommu_dirty_tracking && !cd->kernel_refused_dirty &&
-                      !vfi_cd_uses_logging(cd);
+    /* The coverage rule decides: a device covered by its own DMA logging, or
+     * one that cannot have IOMMU tracking, joins a plain HWPT. */
+    bool want_dirty = vfi_coverage_rule(cd, NULL) == VFI_DIRTY_COVERAGE_IOMMU;
     g_autoptr(GError) err = NULL;
 
     trace_vfi_auto_domain_want(dev_name(cd), c->ioas_id, cap,
@@ -279,7 +281,7 @@ static VfiPlaceResult place_physical(VfiContainer *c, VfiContainerDevice *cd,
     }
 }
 
-VfiPlaceResult vfi_auto_domain_place(VfiContainer *c, VfiContainerDevice *cd,
+VfiPlaceResult vfi_placement_place(VfiContainer *c, VfiContainerDevice *cd,
                                        GError **errp)
 {
     g_autoptr(GError) err = NULL;

@@ -1,9 +1,13 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * vfio-iommufd: VfiHwpt, one HWPT the container layer allocated: its id,
- * its allocation flags and the list of devices attached to it.
+ * its allocation flags, the list of devices attached to it, and whether its
+ * dirty tracking is on (switched by the migration layer through
+ * vfi_hwpt_set_dirty_tracking(), which keeps the state with the kernel's).
  */
 #include <inttypes.h>
+
+#include <linux/iommufd.h>
 
 #include "vfio-iommufd/error.h"
 #include "vfio-iommufd/iommufd.h"
@@ -19,7 +23,6 @@ VfiHwpt *vfi_hwpt_new(VfiContainer *c, uint32_t id, uint32_t flags)
     h->flags = flags;
     h->devices = g_ptr_array_new();
     g_ptr_array_add(c->hwpts, h);
-    vfi_container_dirty_hwpt_added(c, h);
     trace_vfi_hwpt_new(c->ioas_id, id, flags, c->hwpts->len);
     return h;
 }
@@ -38,7 +41,6 @@ bool vfi_hwpt_destroy(VfiHwpt *h, GError **errp)
         return false;
     }
     trace_vfi_hwpt_destroy(c->ioas_id, h->id, true);
-    vfi_container_dirty_hwpt_removed(c, h);
     g_ptr_array_remove(c->hwpts, h);
     g_ptr_array_free(h->devices, true);
     g_free(h);
@@ -57,6 +59,24 @@ void vfi_hwpt_remove_device(VfiHwpt *h, VfiDevice *dev)
 
     g_assert(found);
     trace_vfi_hwpt_remove_device(h->id, vfi_device_get_name(dev), h->devices->len);
+}
+
+bool vfi_hwpt_is_dirty_capable(const VfiHwpt *h)
+{
+    return h->flags & IOMMU_HWPT_ALLOC_DIRTY_TRACKING;
+}
+
+bool vfi_hwpt_set_dirty_tracking(VfiHwpt *h, bool on, GError **errp)
+{
+    VfiContainer *c = h->container;
+
+    if (!vfi_iommufd_hwpt_set_dirty_tracking(c->be, h->id, on, errp)) {
+        g_prefix_error(errp, "dirty tracking %s: hwpt %u of ioas %u failed: ",
+                       on ? "start" : "stop", h->id, c->ioas_id);
+        return false;
+    }
+    h->dirty_on = on;
+    return true;
 }
 
 /* ---- public accessors -------------------------------------------------- */
@@ -82,4 +102,9 @@ VfiDevice *vfi_hwpt_device(const VfiHwpt *h, unsigned i)
         return NULL;
     }
     return g_ptr_array_index(h->devices, i);
+}
+
+bool vfi_hwpt_dirty_tracking_is_on(const VfiHwpt *h)
+{
+    return h && h->dirty_on;
 }

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * vfio-iommufd: dirty coverage of a device, computed from the container
- * layer's state on every call (never stored):
+ * vfio-iommufd: the one rule that says which dirty coverage a device gets.
+ * Placement follows it (a device gets a dirty-tracking HWPT iff the rule
+ * says IOMMU) and every report computes it from the current state (never
+ * stored):
  *  - covered by device DMA logging when the device offers it (probed at
  *    attach) and the VMM prefers it;
  *  - else covered by IOMMU dirty tracking iff the device's HWPT was
@@ -17,27 +19,15 @@
 #include "container-internal.h"
 #include "trace.h"
 
-static VfiUntrackedReason untracked_reason(const VfiContainer *c, const VfiDevice *dev,
-                                            VfiDirtyCoverage *cov)
+bool vfi_coverage_uses_logging(const VfiContainerDevice *cd)
 {
-    VfiContainerDevice *cd = vfi_container_device_state(dev);
+    return vfi_device_offers_dma_logging(cd->dev) && cd->opts.prefer_device_dirty_logging;
+}
 
-    *cov = VFI_DIRTY_COVERAGE_NONE;
-    if (!c || !cd || cd->container != c) {
-        return VFI_UNTRACKED_NOT_ATTACHED;
-    }
-    if (vfi_cd_uses_logging(cd)) {
-        *cov = VFI_DIRTY_COVERAGE_DEVICE_LOGGING;
-        return VFI_COVERED;
-    }
-    if (cd->hwpt && (cd->hwpt->flags & IOMMU_HWPT_ALLOC_DIRTY_TRACKING)) {
-        *cov = VFI_DIRTY_COVERAGE_IOMMU;
-        return VFI_COVERED;
-    }
-    if (cd->logging_offered) {
-        return VFI_UNTRACKED_LOGGING_NOT_PREFERRED;
-    }
-    if (vfi_device_is_mdev(dev)) {
+/* Why @cd's device cannot have IOMMU dirty tracking, or VFI_COVERED. */
+static VfiUntrackedReason iommu_obstacle(const VfiContainerDevice *cd)
+{
+    if (vfi_device_is_mdev(cd->dev)) {
         return VFI_UNTRACKED_MDEV;
     }
     if (cd->opts.no_iommu_dirty_tracking) {
@@ -46,18 +36,46 @@ static VfiUntrackedReason untracked_reason(const VfiContainer *c, const VfiDevic
     if (cd->kernel_refused_dirty) {
         return VFI_UNTRACKED_KERNEL_REFUSED;
     }
-    return VFI_UNTRACKED_NO_IOMMU_CAP;
+    if (!cd->has_hw_info || !(cd->hw_info.capabilities & IOMMU_HW_CAP_DIRTY_TRACKING)) {
+        return VFI_UNTRACKED_NO_IOMMU_CAP;
+    }
+    return VFI_COVERED;
+}
+
+VfiDirtyCoverage vfi_coverage_rule(const VfiContainerDevice *cd, VfiUntrackedReason *why)
+{
+    VfiUntrackedReason r = VFI_COVERED;
+    VfiDirtyCoverage cov = VFI_DIRTY_COVERAGE_NONE;
+
+    if (vfi_coverage_uses_logging(cd)) {
+        cov = VFI_DIRTY_COVERAGE_DEVICE_LOGGING;
+    } else if ((r = iommu_obstacle(cd)) == VFI_COVERED) {
+        cov = VFI_DIRTY_COVERAGE_IOMMU;
+    } else if (vfi_device_offers_dma_logging(cd->dev)) {
+        /* the reason the VMM can act on first */
+        r = VFI_UNTRACKED_LOGGING_NOT_PREFERRED;
+    }
+    if (why) {
+        *why = r;
+    }
+    return cov;
 }
 
 VfiDirtyCoverage vfi_container_dirty_coverage(const VfiContainer *c, const VfiDevice *dev,
-                                                VfiUntrackedReason *why)
+                                              VfiUntrackedReason *why)
 {
+    VfiContainerDevice *cd = vfi_container_device_state(dev);
+    VfiUntrackedReason r = VFI_UNTRACKED_NOT_ATTACHED;
     VfiDirtyCoverage cov = VFI_DIRTY_COVERAGE_NONE;
-    VfiUntrackedReason r = dev ? untracked_reason(c, dev, &cov) : VFI_UNTRACKED_NOT_ATTACHED;
 
+    if (c && cd && cd->container == c) {
+        cov = vfi_coverage_rule(cd, &r);
+        /* placement follows the rule: IOMMU coverage means a dirty HWPT */
+        g_assert(cov != VFI_DIRTY_COVERAGE_IOMMU || vfi_hwpt_is_dirty_capable(cd->hwpt));
+    }
     trace_vfi_container_dirty_coverage(c ? c->ioas_id : 0,
-                                        dev ? vfi_device_get_name(dev) : "(null)",
-                                        r == VFI_COVERED, vfi_untracked_reason_str(r));
+                                       dev ? vfi_device_get_name(dev) : "(null)",
+                                       r == VFI_COVERED, vfi_untracked_reason_str(r));
     if (why) {
         *why = r;
     }

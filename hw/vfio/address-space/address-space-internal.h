@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * vfio-iommufd: the address-space layer's internal interface
+ * (hw/vfio/address-space/), the top of the library: the VMM's object. An
+ * address space owns its containers (creation order) and the mappings made
+ * through it (sorted by IOVA, replayed into new containers). It is
+ * tracking iff it has a container and all of them are (derived, never
+ * stored).
+ */
+#ifndef VFI_HW_VFIO_ADDRESS_SPACE_INTERNAL_H
+#define VFI_HW_VFIO_ADDRESS_SPACE_INTERNAL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <glib.h>
+
+#include "vfio-iommufd/container.h"
+#include "migration/migration-internal.h"
+
+/* One mapping made through vfi_address_space_dma_map(). */
+typedef struct VfiAsMapping {
+    VfiRange r;               /* first: util/ranges.h */
+    void *vaddr;
+    bool readonly;
+} VfiAsMapping;
+
+struct VfiAddressSpace {
+    void *handle;
+    unsigned id;              /* "address space N" in messages and traces */
+    GPtrArray *containers;    /* VfiContainer *, creation order, owned */
+    GArray *mappings;         /* VfiAsMapping, sorted, disjoint */
+};
+
+/* @as's containers as an array for the migration layer. */
+static inline VfiContainer *const *vfi_as_containers(const VfiAddressSpace *as)
+{
+    return (VfiContainer *const *)as->containers->pdata;
+}
+
+/* @as non-NULL (INVALID_ARGUMENT naming @what otherwise). */
+bool vfi_as_check_given(const VfiAddressSpace *as, const char *what, GError **errp);
+
+/* Replay every mapping of @as into the new container @c (its ranges
+ * checked first). */
+bool vfi_as_replay(VfiAddressSpace *as, VfiContainer *c, GError **errp);
+
+#endif

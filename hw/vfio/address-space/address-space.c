@@ -1,0 +1,467 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * vfio-iommufd: address spaces and the choice of a container for a device.
+ *
+ * Attaching a device tries the address space's containers on the device's
+ * backend in creation order; a container "does not accept" the device only
+ * when placing it there met an incompatibility (placement.c). Any other
+ * error fails the attach. When no container accepts it, a new one is made
+ * (new IOAS, its IOVA ranges read, the address space's mappings replayed);
+ * while the address space is tracking, the new container starts tracking
+ * too, and a device joining a tracking container is brought into its state.
+ * The address space is the owner of its devices' placements: freeing a
+ * device still attached takes it out here (the device layer's hook).
+ */
+#include <errno.h>
+#include <inttypes.h>
+
+#include "vfio-iommufd/error.h"
+#include "vfio-iommufd/iommufd.h"
+#include "address-space-internal.h"
+#include "trace.h"
+
+/* ---- address spaces ---------------------------------------------------- */
+
+bool vfi_as_check_given(const VfiAddressSpace *as, const char *what, GError **errp)
+{
+    if (!as) {
+        g_set_error(errp, VFI_ERROR, VFI_ERROR_INVALID_ARGUMENT,
+                    "%s: no address space given", what);
+        return false;
+    }
+    return true;
+}
+
+VfiAddressSpace *vfi_address_space_new(void *handle)
+{
+    static unsigned next_id;
+    VfiAddressSpace *as = g_new0(VfiAddressSpace, 1);
+
+    as->handle = handle;
+    as->id = g_atomic_int_add(&next_id, 1) + 1;
+    as->containers = g_ptr_array_new();
+    as->mappings = g_array_new(false, false, sizeof(VfiAsMapping));
+    trace_vfi_as_new(as->id);
+    return as;
+}
+
+/* Clean up @c (an emptied container of @as): it leaves @as's list when it
+ * is freed, and stays in it (appended if new) when a destroy failed. */
+static bool as_cleanup(VfiAddressSpace *as, VfiContainer *c, GError **errp)
+{
+    guint idx;
+    bool in = g_ptr_array_find(as->containers, c, &idx);
+    bool freed;
+    bool ok = vfi_container_cleanup(c, &freed, errp);
+
+    if (freed && in) {
+        g_ptr_array_remove_index(as->containers, idx);
+    } else if (!freed && !in) {
+        g_ptr_array_add(as->containers, c);
+    }
+    return ok;
+}
+
+bool vfi_address_space_free(VfiAddressSpace *as, GError **errp)
+{
+    g_autoptr(GError) first = NULL;
+
+    if (!as) {
+        return true;
+    }
+    for (guint i = 0; i < as->containers->len; i++) {
+        VfiContainer *c = g_ptr_array_index(as->containers, i);
+
+        if (c->devices->len) {
+            g_set_error(errp, VFI_ERROR, VFI_ERROR_WRONG_STATE,
+                        "address space %u: device %s is still attached (ioas %u): "
+                        "detach it first", as->id,
+                        vfi_device_get_name(g_ptr_array_index(c->devices, 0)), c->ioas_id);
+            return false;
+        }
+    }
+    /* Containers without devices are left-overs of a destroy that failed
+     * earlier: try again. */
+    for (guint i = as->containers->len; i-- > 0;) {
+        g_autoptr(GError) err = NULL;
+
+        if (!as_cleanup(as, g_ptr_array_index(as->containers, i), &err) && !first) {
+            first = g_steal_pointer(&err);
+        }
+    }
+    if (first) {
+        g_propagate_prefixed_error(errp, g_steal_pointer(&first),
+                                   "address space %u not freed: ", as->id);
+        return false;
+    }
+    trace_vfi_as_free(as->id, as->mappings->len);
+    g_ptr_array_free(as->containers, true);
+    g_array_free(as->mappings, true);
+    g_free(as);
+    return true;
+}
+
+void *vfi_address_space_get_handle(const VfiAddressSpace *as)
+{
+    return as ? as->handle : NULL;
+}
+
+unsigned vfi_address_space_container_count(const VfiAddressSpace *as)
+{
+    return as ? as->containers->len : 0;
+}
+
+VfiContainer *vfi_address_space_container(const VfiAddressSpace *as, unsigned i)
+{
+    if (!as || i >= as->containers->len) {
+        return NULL;
+    }
+    return g_ptr_array_index(as->containers, i);
+}
+
+unsigned vfi_address_space_mapping_count(const VfiAddressSpace *as)
+{
+    return as ? as->mappings->len : 0;
+}
+
+/* ---- attaching devices ------------------------------------------------- */
+
+/*
+ * A new container (holding every mapping of @as) refused @cd's device with
+ * EADDRINUSE: some mapping lies where the device's IOMMU cannot map (outside
+ * its domain's aperture, in its reserved regions such as the x86 MSI window,
+ * or misaligned). Find which one: attach the device alone to a scratch IOAS
+ * (the kernel makes its domain and reservations), read that IOAS's ranges,
+ * undo, and name the first mapping of @as that does not fit. Best effort:
+ * any failure here leaves *@err as it is (traced).
+ */
+static bool probe_ranges(VfiIommufd *be, VfiDevice *dev, VfiIovaRange **r, size_t *n,
+                         uint64_t *align)
+{
+    g_autoptr(GError) perr = NULL;
+    uint32_t ioas = 0;
+    bool attached = false, ok;
+
+    if (!vfi_iommufd_connect(be, &perr)) {
+        trace_vfi_as_conflict_probe(vfi_device_get_name(dev), 0, 0, 0, perr->message);
+        return false;
+    }
+    ok = vfi_iommufd_ioas_alloc(be, &ioas, &perr) &&
+         (attached = vfi_device_attach(dev, ioas, NULL, &perr)) &&
+         vfi_iommufd_ioas_iova_ranges(be, ioas, r, n, align, &perr);
+    if (attached && !vfi_device_detach(dev, ok ? &perr : NULL)) {
+        ok = false;
+    }
+    if (ioas && !vfi_iommufd_destroy(be, ioas, ok ? &perr : NULL)) {
+        ok = false;
+    }
+    vfi_iommufd_disconnect(be);
+    trace_vfi_as_conflict_probe(vfi_device_get_name(dev), ioas, *n, *align, ok ? "read" :
+                                perr ? perr->message : "undo failed");
+    *align = *align ? *align : 1;
+    return ok;
+}
+
+static void as_explain_conflict(VfiAddressSpace *as, VfiIommufd *be, VfiDevice *dev,
+                                GError **err)
+{
+    g_autofree VfiIovaRange *r = NULL;
+    g_autoptr(GString) allowed = g_string_new(NULL);
+    size_t n = 0;
+    uint64_t align = 0;
+
+    if (!probe_ranges(be, dev, &r, &n, &align)) {
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        g_string_append_printf(allowed, "%s[0x%" PRIx64 ", 0x%" PRIx64 "]", i ? ", " : "",
+                               r[i].start, r[i].last);
+    }
+    for (guint i = 0; i < as->mappings->len; i++) {
+        VfiRange *m = &g_array_index(as->mappings, VfiAsMapping, i).r;
+        bool inside = false;
+        GError *e;
+
+        for (size_t j = 0; j < n && !inside; j++) {
+            inside = m->iova >= r[j].start && m->last <= r[j].last;
+        }
+        if (inside && !(m->iova % align) && !((m->last + 1) % align)) {
+            continue;
+        }
+        /* Same domain and code (the kernel's EADDRINUSE), clearer message. */
+        e = g_error_new((*err)->domain, (*err)->code,
+                        "device %s cannot be attached to address space %u: its mapping "
+                        "[0x%" PRIx64 ", 0x%" PRIx64 "] conflicts with what the device's "
+                        "IOMMU allows (IOVA ranges %s, alignment 0x%" PRIx64 ") in any "
+                        "container; unmap it first (%s)", vfi_device_get_name(dev), as->id,
+                        m->iova, m->last, allowed->str, align, (*err)->message);
+        g_error_free(*err);
+        *err = e;
+        return;
+    }
+}
+
+/* Refusals before any ioctl (INVALID_ARGUMENT, WRONG_STATE). */
+static bool attach_check(VfiAddressSpace *as, VfiIommufd *be, VfiDevice *dev, GError **errp)
+{
+    const char *name = dev ? vfi_device_get_name(dev) : NULL;
+    VfiContainerDevice *cd = vfi_container_device_state(dev);
+    const char *why = NULL;
+
+    if (!as || !be || !dev) {
+        g_set_error(errp, VFI_ERROR, VFI_ERROR_INVALID_ARGUMENT,
+                    "attach device: %s not given", !as ? "address space" :
+                    !be ? "backend" : "device");
+        return false;
+    }
+    if (cd) {
+        why = "already in a container";
+        g_set_error(errp, VFI_ERROR, VFI_ERROR_WRONG_STATE,
+                    "device %s is already in a container (ioas %u): detach it first",
+                    name, cd->container->ioas_id);
+    } else if (vfi_device_is_bound(dev) && vfi_device_get_backend(dev) != be) {
+        why = "bound to another backend";
+        g_set_error(errp, VFI_ERROR, VFI_ERROR_WRONG_STATE,
+                    "device %s is bound to another iommufd backend (iommufd %d)", name,
+                    vfi_iommufd_get_fd(vfi_device_get_backend(dev)));
+    } else if (vfi_device_get_attached_pt(dev)) {
+        why = "attached outside containers";
+        g_set_error(errp, VFI_ERROR, VFI_ERROR_WRONG_STATE,
+                    "device %s is attached to pt %u outside any container: detach it first",
+                    name, vfi_device_get_attached_pt(dev));
+    }
+    if (why) {
+        trace_vfi_as_attach_refused(name, why);
+    }
+    return !why;
+}
+
+/* Bind (if not bound yet), probe DMA logging, read the IOMMU hw info. */
+static bool attach_prepare(VfiAddressSpace *as, VfiIommufd *be, VfiContainerDevice *cd,
+                           GError **errp)
+{
+    VfiDevice *dev = cd->dev;
+    bool offered;
+
+    if (!vfi_device_is_bound(dev)) {
+        /* Bound here; a failure below leaves it bound (a cdev is only unbound
+         * by closing its fd: vfi_device_free()). */
+        if (!vfi_device_bind(dev, be, errp)) {
+            return false;
+        }
+        cd->bound_here = true;
+    }
+    trace_vfi_as_attach_device(vfi_device_get_name(dev), as->id, vfi_device_get_devid(dev),
+                               cd->bound_here, vfi_device_is_mdev(dev),
+                               cd->opts.no_iommu_dirty_tracking);
+    if (!vfi_device_dma_logging_probe(dev, &offered, errp)) {
+        g_prefix_error(errp, "device %s (devid %u): ", vfi_device_get_name(dev),
+                       vfi_device_get_devid(dev));
+        return false;
+    }
+    return vfi_device_is_mdev(dev) || vfi_placement_read_hw_info(cd, errp);
+}
+
+/* Place @cd in a new container of @as. Returns it, or NULL. */
+static VfiContainer *place_in_new(VfiAddressSpace *as, VfiIommufd *be,
+                                  VfiContainerDevice *cd, GError **errp)
+{
+    const char *name = vfi_device_get_name(cd->dev);
+    g_autoptr(GError) last = NULL;
+    g_autoptr(GError) err = NULL;
+    VfiContainer *c = vfi_container_new(as, be, errp);
+
+    if (!c) {
+        return NULL;
+    }
+    trace_vfi_as_new_container(name, c->ioas_id, as->containers->len);
+    if (vfi_as_replay(as, c, &last) &&
+        vfi_placement_place(c, cd, &last) == VFI_PLACE_OK) {
+        g_ptr_array_add(as->containers, c);
+        return c;
+    }
+    if (!as_cleanup(as, c, &err)) {
+        trace_vfi_as_cleanup_failed(name, err->message);
+    }
+    if (g_error_matches(last, VFI_KERNEL_ERROR, EADDRINUSE)) {
+        as_explain_conflict(as, be, cd->dev, &last);
+    }
+    g_propagate_error(errp, g_steal_pointer(&last));
+    return NULL;
+}
+
+/* Place @cd in the first container of @as on @be that accepts it, else in
+ * a new one (*@made). Returns the container, or NULL. */
+static VfiContainer *place(VfiAddressSpace *as, VfiIommufd *be, VfiContainerDevice *cd,
+                           bool *made, GError **errp)
+{
+    *made = false;
+    for (guint i = 0; i < as->containers->len; i++) {
+        VfiContainer *c = g_ptr_array_index(as->containers, i);
+        g_autoptr(GError) err = NULL;
+
+        if (c->be != be) {
+            continue;
+        }
+        switch (vfi_placement_place(c, cd, &err)) {
+        case VFI_PLACE_OK:
+            return c;
+        case VFI_PLACE_ERROR:
+            g_propagate_error(errp, g_steal_pointer(&err));
+            return NULL;
+        case VFI_PLACE_INCOMPATIBLE:
+            trace_vfi_as_container_refused(vfi_device_get_name(cd->dev), c->ioas_id,
+                                           err->message);
+        }
+    }
+    *made = true;
+    return place_in_new(as, be, cd, errp);
+}
+
+static bool as_forget_device(VfiAddressSpace *as, VfiContainerDevice *cd, GError **errp);
+static void as_release(VfiDeviceOwner *owner, VfiDevice *dev);
+
+/* The device is placed in @c: bring it into @c's state (ranges, tracking). */
+static bool attach_finish(VfiAddressSpace *as, VfiContainer *c, VfiContainerDevice *cd,
+                          bool made, GError **errp)
+{
+    /* The device's domain and reserved regions changed what the IOAS
+     * allows: without the new ranges the container's checks would not be
+     * the kernel's, so a failure to read them fails (and undoes) the attach. */
+    bool ok = vfi_container_refresh_ranges(c, errp);
+
+    if (ok && made) {
+        /* the address space is tracking without @c: @c joins in */
+        bool others = as->containers->len > 1;
+
+        for (guint i = 0; i < as->containers->len; i++) {
+            VfiContainer *o = g_ptr_array_index(as->containers, i);
+
+            others = others && (o == c || o->dirty_tracking);
+        }
+        ok = !others || vfi_container_dirty_tracking_start(c, errp);
+    } else if (ok) {
+        ok = vfi_dirty_tracking_catch_up(c, cd, errp);
+    }
+    if (!ok) {
+        g_autoptr(GError) err = NULL;
+        const char *name = vfi_device_get_name(cd->dev);
+
+        g_prefix_error(errp, "attach of device %s: ", name);
+        if (!vfi_device_detach(cd->dev, &err) || !as_forget_device(as, cd, &err)) {
+            trace_vfi_as_cleanup_failed(name, err->message);
+        }
+    }
+    return ok;
+}
+
+bool vfi_address_space_attach_device(VfiAddressSpace *as, VfiIommufd *be, VfiDevice *dev,
+                                     const VfiAttachOptions *opts, GError **errp)
+{
+    VfiContainerDevice *cd;
+    VfiContainer *c;
+    bool made;
+
+    if (!attach_check(as, be, dev, errp)) {
+        return false;
+    }
+    cd = vfi_container_device_new(dev, opts, as_release);
+    if (!attach_prepare(as, be, cd, errp) || !(c = place(as, be, cd, &made, errp))) {
+        trace_vfi_as_attach_failed(vfi_device_get_name(dev), cd->bound_here,
+                                   errp && *errp ? (*errp)->message : "");
+        g_free(cd);
+        return false;
+    }
+    vfi_container_add_device(c, cd);
+    if (!attach_finish(as, c, cd, made, errp)) {
+        trace_vfi_as_attach_failed(vfi_device_get_name(dev), false,
+                                   errp && *errp ? (*errp)->message : "");
+        return false;
+    }
+    return true;
+}
+
+/* ---- detaching devices ------------------------------------------------- */
+
+/*
+ * The bookkeeping half of a detach, once the device is detached in the
+ * kernel (or, for a device being freed, about to be by the close of its
+ * fd): it leaves its container (container layer), and an emptied container
+ * is cleaned up.
+ */
+static bool as_forget_device(VfiAddressSpace *as, VfiContainerDevice *cd, GError **errp)
+{
+    g_autofree char *name = g_strdup(vfi_device_get_name(cd->dev));
+    VfiContainer *c = cd->container;
+    g_autoptr(GError) err = NULL;
+
+    trace_vfi_as_detach_device(name, c->ioas_id, cd->hwpt ? cd->hwpt->id : 0);
+    if (!vfi_container_forget_device(c, cd, errp)) {
+        return false;
+    }
+    if (c->devices->len == 0 && !as_cleanup(as, c, &err)) {
+        g_propagate_prefixed_error(errp, g_steal_pointer(&err), "device %s detached, but: ",
+                                   name);
+        return false;
+    }
+    return true;
+}
+
+static bool as_detach(VfiAddressSpace *as, VfiDevice *dev, bool force, GError **errp)
+{
+    VfiContainerDevice *cd = vfi_container_device_state(dev);
+    VfiContainer *c;
+
+    if (!as || !dev) {
+        g_set_error(errp, VFI_ERROR, VFI_ERROR_INVALID_ARGUMENT,
+                    "detach device: %s not given", !as ? "address space" : "device");
+        return false;
+    }
+    if (!cd || cd->container->as != as) {
+        trace_vfi_as_detach_refused(vfi_device_get_name(dev), "in no container of this "
+                                    "address space");
+        g_set_error(errp, VFI_ERROR, VFI_ERROR_WRONG_STATE,
+                    "device %s is in no container of address space %u", vfi_device_get_name(dev),
+                    as->id);
+        return false;
+    }
+    c = cd->container;
+    if (!force && !vfi_container_check_detach(c, cd, errp)) {
+        return false;
+    }
+    if (force) {
+        /* The device goes away: stop its DMA logging first (traced only). */
+        vfi_dirty_tracking_drop_device(dev);
+    }
+    if (!vfi_device_detach(dev, errp)) {
+        g_prefix_error(errp, "detaching device %s (devid %u) from ioas %u hwpt %u: ",
+                       vfi_device_get_name(dev), vfi_device_get_devid(dev), c->ioas_id,
+                       cd->hwpt ? cd->hwpt->id : 0);
+        return false;
+    }
+    return as_forget_device(as, cd, errp);
+}
+
+bool vfi_address_space_detach_device(VfiAddressSpace *as, VfiDevice *dev, GError **errp)
+{
+    return as_detach(as, dev, false, errp);
+}
+
+/* The device layer's hook: @dev is being freed while in a container. */
+static void as_release(VfiDeviceOwner *owner, VfiDevice *dev)
+{
+    VfiContainerDevice *cd = (VfiContainerDevice *)owner;
+    VfiAddressSpace *as = cd->container->as;
+    g_autoptr(GError) err = NULL;
+
+    trace_vfi_as_release_device(vfi_device_get_name(dev), cd->container->ioas_id);
+    if (as_detach(as, dev, true, &err)) {
+        return;
+    }
+    trace_vfi_as_release_failed(vfi_device_get_name(dev), err->message);
+    g_clear_error(&err);
+    cd = vfi_container_device_state(dev);
+    if (cd && !as_forget_device(as, cd, &err)) {
+        trace_vfi_as_release_failed(vfi_device_get_name(dev), err->message);
+    }
+}

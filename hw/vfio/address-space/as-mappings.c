@@ -1,0 +1,253 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * vfio-iommufd: DMA mappings made for a whole address space.
+ *
+ * Mappings made through the address space are remembered (sorted by IOVA)
+ * so new containers get them; they are validated against every container
+ * before any ioctl and rolled back from the containers already done when
+ * one fails. A mapping belongs to the level that made it: the address space
+ * does not map over nor unmap a mapping made in one container with
+ * vfi_container_dma_map() (WRONG_STATE, naming the container), and the
+ * container level leaves the address space's mappings alone.
+ */
+#include <errno.h>
+#include <inttypes.h>
+
+#include "vfio-iommufd/error.h"
+#include "address-space-internal.h"
+#include "trace.h"
+
+bool vfi_as_replay(VfiAddressSpace *as, VfiContainer *c, GError **errp)
+{
+    for (guint i = 0; i < as->mappings->len; i++) {
+        VfiAsMapping *m = &g_array_index(as->mappings, VfiAsMapping, i);
+        uint64_t size = m->r.last - m->r.iova + 1;
+        bool ok = vfi_container_check_map(c, "replay of an address-space mapping",
+                                          m->r.iova, size, errp) &&
+                  vfi_container_map_unchecked(c, m->r.iova, size, m->vaddr, m->readonly,
+                                              true, errp);
+
+        trace_vfi_as_replay(c->ioas_id, m->r.iova, size, ok);
+        if (!ok) {
+            g_prefix_error(errp, "new container (ioas %u): ", c->ioas_id);
+            return false;
+        }
+    }
+    return true;
+}
+
+/* A container-level mapping of @c overlapping [iova, last]: WRONG_STATE. */
+static bool check_no_container_mapping(const VfiAddressSpace *as, const VfiContainer *c,
+                                       const char *what, uint64_t iova, uint64_t last,
+                                       GError **errp)
+{
+    const VfiContainerMapping *o = vfi_container_mapping_overlap(c, iova, last, false);
+
+    if (!o) {
+        return true;
+    }
+    trace_vfi_as_dma_refused(as->id, what, iova, last - iova + 1, c->ioas_id);
+    g_set_error(errp, VFI_ERROR, VFI_ERROR_WRONG_STATE,
+                "%s: [0x%" PRIx64 ", 0x%" PRIx64 "] overlaps the mapping [0x%" PRIx64
+                ", 0x%" PRIx64 "] made in the container of ioas %u (vfi_container_dma_map): "
+                "unmap it with vfi_container_dma_unmap first", what, iova, last, o->r.iova,
+                o->r.last, c->ioas_id);
+    return false;
+}
+
+static bool map_check(const VfiAddressSpace *as, uint64_t iova, uint64_t size, void *vaddr,
+                      GError **errp)
+{
+    const char *what = "address space dma map";
+    uint64_t last = iova + (size - 1);
+    gint o;
+
+    if (!vfi_as_check_given(as, what, errp) || !vfi_range_check(what, iova, size, errp)) {
+        return false;
+    }
+    if (!vaddr) {
+        g_set_error(errp, VFI_ERROR, VFI_ERROR_INVALID_ARGUMENT,
+                    "%s: NULL vaddr for iova 0x%" PRIx64, what, iova);
+        return false;
+    }
+    for (guint i = 0; i < as->containers->len; i++) {
+        VfiContainer *c = g_ptr_array_index(as->containers, i);
+
+        if (!vfi_container_check_map(c, what, iova, size, errp) ||
+            !check_no_container_mapping(as, c, what, iova, last, errp)) {
+            return false;
+        }
+    }
+    o = vfi_ranges_find_overlap(as->mappings, iova, last);
+    if (o >= 0) {
+        VfiRange *m = vfi_ranges_at(as->mappings, o);
+
+        trace_vfi_as_dma_refused(as->id, what, iova, size, 0);
+        g_set_error(errp, VFI_ERROR, VFI_ERROR_INVALID_ARGUMENT,
+                    "%s: [0x%" PRIx64 ", 0x%" PRIx64 "] overlaps the mapping [0x%" PRIx64
+                    ", 0x%" PRIx64 "]", what, iova, last, m->iova, m->last);
+        return false;
+    }
+    return true;
+}
+
+bool vfi_address_space_dma_map(VfiAddressSpace *as, uint64_t iova, uint64_t size,
+                               void *vaddr, bool readonly, GError **errp)
+{
+    VfiAsMapping m = { .r = { iova, iova + (size - 1) }, .vaddr = vaddr,
+                       .readonly = readonly };
+
+    if (!map_check(as, iova, size, vaddr, errp)) {
+        return false;
+    }
+    /* Every container checked above: map without checking again. */
+    for (guint i = 0; i < as->containers->len; i++) {
+        VfiContainer *c = g_ptr_array_index(as->containers, i);
+
+        if (vfi_container_map_unchecked(c, iova, size, vaddr, readonly, true, errp)) {
+            continue;
+        }
+        for (guint j = 0; j < i; j++) {
+            VfiContainer *done = g_ptr_array_index(as->containers, j);
+            bool ok = vfi_container_unmap_unchecked(done, iova, size, NULL);
+
+            trace_vfi_as_dma_rollback(done->ioas_id, "map", iova, size, ok);
+        }
+        return false;
+    }
+    vfi_ranges_insert(as->mappings, &m);
+    trace_vfi_as_dma_map(as->id, iova, size, readonly, as->containers->len);
+    return true;
+}
+
+/* The address space's mappings inside [iova, last]: *@first and *@n; a
+ * mapping cut by the range is INVALID_ARGUMENT. */
+static bool unmap_find(const VfiAddressSpace *as, uint64_t iova, uint64_t last,
+                       guint *first, guint *n, GError **errp)
+{
+    *first = vfi_ranges_first(as->mappings, iova);
+    *n = 0;
+    for (guint i = *first; i < as->mappings->len; i++) {
+        VfiRange *o = vfi_ranges_at(as->mappings, i);
+
+        if (o->iova > last) {
+            break;
+        }
+        if (o->iova < iova || o->last > last) {
+            g_set_error(errp, VFI_ERROR, VFI_ERROR_INVALID_ARGUMENT,
+                        "address space dma unmap: [0x%" PRIx64 ", 0x%" PRIx64 "] cuts the "
+                        "mapping [0x%" PRIx64 ", 0x%" PRIx64 "] (unmaps must cover whole "
+                        "mappings)", iova, last, o->iova, o->last);
+            return false;
+        }
+        (*n)++;
+    }
+    return true;
+}
+
+static bool unmap_check(const VfiAddressSpace *as, uint64_t iova, uint64_t size,
+                        VfiUnmapFlags flags, GError **errp)
+{
+    const char *what = "address space dma unmap";
+
+    if (!vfi_as_check_given(as, what, errp)) {
+        return false;
+    }
+    if (flags & ~(VFI_UNMAP_ALLOW_ABSENT | VFI_UNMAP_DISCARD_DIRTY)) {
+        g_set_error(errp, VFI_ERROR, VFI_ERROR_INVALID_ARGUMENT,
+                    "%s: unknown flags 0x%x", what, (unsigned)flags);
+        return false;
+    }
+    if (!vfi_range_check(what, iova, size, errp)) {
+        return false;
+    }
+    for (guint i = 0; i < as->containers->len; i++) {
+        if (!vfi_container_check_unmap_tracking(g_ptr_array_index(as->containers, i), what,
+                                                flags, errp)) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* Put the address space's mappings [first, first + n) back into the first
+ * @upto containers of @as that had them (@unmapped_in). */
+static void unmap_rollback(VfiAddressSpace *as, guint upto, const bool *unmapped_in,
+                           guint first, guint n)
+{
+    for (guint j = 0; j < upto; j++) {
+        VfiContainer *done = g_ptr_array_index(as->containers, j);
+
+        for (guint k = first; unmapped_in[j] && k < first + n; k++) {
+            VfiAsMapping *o = &g_array_index(as->mappings, VfiAsMapping, k);
+            bool ok = vfi_container_map_unchecked(done, o->r.iova, o->r.last - o->r.iova + 1,
+                                                  o->vaddr, o->readonly, true, NULL);
+
+            trace_vfi_as_dma_rollback(done->ioas_id, "unmap", o->r.iova,
+                                      o->r.last - o->r.iova + 1, ok);
+        }
+    }
+}
+
+/* Unmap [iova, last] from every container holding the address space's
+ * mappings there; on a failure the ones done are mapped again. */
+static bool unmap_containers(VfiAddressSpace *as, uint64_t iova, uint64_t last, guint first,
+                             guint n, GError **errp)
+{
+    g_autofree bool *unmapped_in = g_new0(bool, as->containers->len);
+
+    for (guint i = 0; i < as->containers->len; i++) {
+        VfiContainer *c = g_ptr_array_index(as->containers, i);
+        g_autoptr(GError) err = NULL;
+
+        if (!vfi_container_mapping_overlap(c, iova, last, true)) {
+            /* It does not hold them (a rollback that failed): nothing to do. */
+            trace_vfi_as_dma_unmap_skip(c->ioas_id, iova, last - iova + 1);
+            continue;
+        }
+        unmapped_in[i] = true;
+        if (vfi_container_unmap_unchecked(c, iova, last - iova + 1, &err)) {
+            continue;
+        }
+        unmap_rollback(as, i, unmapped_in, first, n);
+        g_propagate_prefixed_error(errp, g_steal_pointer(&err),
+                                   "address space dma unmap (ioas %u): ", c->ioas_id);
+        return false;
+    }
+    return true;
+}
+
+bool vfi_address_space_dma_unmap(VfiAddressSpace *as, uint64_t iova, uint64_t size,
+                                 VfiUnmapFlags flags, GError **errp)
+{
+    uint64_t last = iova + (size - 1);
+    guint first, n;
+
+    if (!unmap_check(as, iova, size, flags, errp) ||
+        !unmap_find(as, iova, last, &first, &n, errp)) {
+        return false;
+    }
+    /* Mappings made at container level are the containers' business. */
+    for (guint i = 0; i < as->containers->len; i++) {
+        if (!check_no_container_mapping(as, g_ptr_array_index(as->containers, i),
+                                        "address space dma unmap", iova, last, errp)) {
+            return false;
+        }
+    }
+    if (n == 0) {
+        trace_vfi_as_dma_unmap_absent(as->id, iova, size, flags);
+        if (flags & VFI_UNMAP_ALLOW_ABSENT) {
+            return true;
+        }
+        g_set_error(errp, VFI_KERNEL_ERROR, ENOENT,
+                    "address space dma unmap: nothing mapped in [0x%" PRIx64 ", 0x%" PRIx64
+                    "]", iova, last);
+        return false;
+    }
+    if (!unmap_containers(as, iova, last, first, n, errp)) {
+        return false;
+    }
+    g_array_remove_range(as->mappings, first, n);
+    trace_vfi_as_dma_unmap(as->id, iova, size, n, as->containers->len);
+    return true;
+}

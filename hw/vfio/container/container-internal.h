@@ -1,0 +1,219 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * vfio-iommufd: the container layer's internal interface (hw/vfio/container/).
+ *
+ * State lives in one place:
+ *  - a container owns its HWPTs (creation order), its device list (attach
+ *    order, physical devices and mdevs), the record of its IOAS's mappings
+ *    (each as made, with the level that made it, plus their merged view) and
+ *    whether a dirty-tracking session is on (written by the migration layer,
+ *    checked here on map, unmap and detach);
+ *  - a HWPT owns its device list and knows whether its dirty tracking is on;
+ *  - a device's VfiContainerDevice says where it is (container, HWPT) and
+ *    what was learnt while placing it (hw info, attach attempts, whether the
+ *    kernel refused a dirty-tracking HWPT for it); the device's own state
+ *    (binding, DMA logging) stays in the device layer.
+ * Dirty coverage is computed by one rule (coverage.c), used by placement
+ * and by every report. This layer never calls the layers above it; the
+ * address space it belongs to is only a pointer it hands back.
+ */
+#ifndef VFI_HW_VFIO_CONTAINER_INTERNAL_H
+#define VFI_HW_VFIO_CONTAINER_INTERNAL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <glib.h>
+
+#include "vfio-iommufd/iommufd.h"
+#include "vfio-iommufd/container.h"
+#include "vfio-iommufd/device.h"
+#include "vfio-iommufd/dirty.h"
+#include "util/ranges.h"
+#include "device/device-internal.h"
+
+/* Size of the vendor-data buffer passed to IOMMU_GET_HW_INFO. */
+#define VFI_HW_INFO_DATA_MAX 256
+
+/* One mapping of a container's IOAS as it was made (the kernel unmaps only
+ * whole mappings), and which level made it: the address space
+ * (vfi_address_space_dma_map(), replays) or the container itself
+ * (vfi_container_dma_map()). */
+typedef struct VfiContainerMapping {
+    VfiRange r;               /* first: util/ranges.h */
+    bool by_as;
+} VfiContainerMapping;
+
+/* The buffer and counters a dirty read uses (owned by a container, or by a
+ * public VfiDirtyReader): grown when too small, never shrunk. */
+typedef struct VfiDirtyScratch {
+    uint64_t *buf;
+    size_t size;              /* bytes */
+    VfiDirtyStats stats;
+} VfiDirtyScratch;
+
+struct VfiContainer {
+    VfiAddressSpace *as;      /* handed back only: never dereferenced here */
+    VfiIommufd *be;           /* we hold one user of it */
+    uint32_t ioas_id;
+    VfiIovaRange *ranges;     /* allowed IOVA ranges, ascending: re-read after
+                               * every placement and detach */
+    size_t nr_ranges;
+    uint64_t alignment;       /* IOVA alignment of the IOAS (>= 1) */
+    GPtrArray *devices;       /* VfiDevice *, attach order, not owned */
+    GPtrArray *hwpts;         /* VfiHwpt *, creation order, owned */
+    GArray *maps;             /* VfiContainerMapping: sorted, disjoint */
+    GArray *mapped;           /* VfiRange: @maps merged (adjacent joined),
+                               * what dirty reads and DMA logging look at;
+                               * updated with @maps by mappings.c only */
+    bool dirty_tracking;      /* a tracking session is on (migration layer) */
+    VfiDirtyScratch scratch;  /* for dirty reads of this container */
+};
+
+struct VfiHwpt {
+    VfiContainer *container;
+    uint32_t id;
+    uint32_t flags;           /* IOMMU_HWPT_ALLOC_* it was allocated with */
+    GPtrArray *devices;       /* VfiDevice *, attach order, not owned */
+    bool dirty_on;            /* SET_DIRTY_TRACKING enabled (vfi_hwpt_set_dirty_tracking) */
+};
+
+/* The container layer's per-device state, the device's owner while it is in
+ * a container (from the start of its placement until it leaves). */
+typedef struct VfiContainerDevice {
+    VfiDeviceOwner owner;     /* first: the device layer's hook */
+    VfiDevice *dev;
+    VfiContainer *container;  /* NULL while being placed */
+    VfiHwpt *hwpt;            /* NULL for an mdev */
+    unsigned attach_attempts; /* ATTACH calls of this placement */
+    VfiAttachOptions opts;
+    bool bound_here;          /* the attach made the VFIO_DEVICE_BIND_IOMMUFD */
+    bool has_hw_info;         /* physical devices: hw_info is valid */
+    VfiHwInfo hw_info;        /* hw_info.data points to hw_data */
+    uint8_t hw_data[VFI_HW_INFO_DATA_MAX];
+    bool kernel_refused_dirty; /* HWPT_ALLOC refused the dirty flag */
+} VfiContainerDevice;
+
+/* Returns: the placement state of @dev, or NULL when it is in no container. */
+VfiContainerDevice *vfi_container_device_state(const VfiDevice *dev);
+
+/* ---- container.c ------------------------------------------------------- */
+
+/* Connect a user of @be, IOMMU_IOAS_ALLOC, read the IOVA ranges: a new empty
+ * container of @as (not dereferenced). On failure nothing is left. */
+VfiContainer *vfi_container_new(VfiAddressSpace *as, VfiIommufd *be, GError **errp);
+
+/*
+ * Destroy what an unused container leaves: its empty HWPTs, then, when it
+ * has no device and no HWPT left, its IOAS, its backend user and the
+ * container itself (*@freed true). Returns false with @errp when a destroy
+ * failed: the objects that could not be destroyed stay in the lists and the
+ * container is not freed (its owner must keep it to retry).
+ */
+bool vfi_container_cleanup(VfiContainer *c, bool *freed, GError **errp);
+
+/* Read @c's IOVA ranges and alignment again (they change as domains and
+ * devices come and go). On failure @c keeps the ones it had. */
+bool vfi_container_refresh_ranges(VfiContainer *c, GError **errp);
+
+/* A container was given (INVALID_ARGUMENT naming @what otherwise). */
+bool vfi_container_check_given(const VfiContainer *c, const char *what, GError **errp);
+
+/* Map [iova, iova + size) inside @c's IOVA ranges and alignment
+ * (INVALID_ARGUMENT) and, while tracking is on, inside the ranges every
+ * logging device logs (WRONG_STATE). No ioctl. */
+bool vfi_container_check_map(const VfiContainer *c, const char *what, uint64_t iova,
+                             uint64_t size, GError **errp);
+/* While tracking is on, a plain unmap needs VFI_UNMAP_DISCARD_DIRTY
+ * (WRONG_STATE). No ioctl. */
+bool vfi_container_check_unmap_tracking(const VfiContainer *c, const char *what,
+                                        VfiUnmapFlags flags, GError **errp);
+
+/* The placement state of @dev about to be placed with @opts (NULL: the
+ * defaults); @release is the owner hook vfi_device_free() calls. Made the
+ * device's owner by vfi_container_add_device(). */
+VfiContainerDevice *vfi_container_device_new(VfiDevice *dev, const VfiAttachOptions *opts,
+                                             void (*release)(VfiDeviceOwner *, VfiDevice *));
+/* Add a device placed in @c (vfi_placement_place()) to @c's list; @cd
+ * becomes the device's owner. */
+void vfi_container_add_device(VfiContainer *c, VfiContainerDevice *cd);
+/*
+ * The bookkeeping half of a detach, once the device is detached in the
+ * kernel (or about to be, by the close of its fd): it leaves its HWPT's and
+ * @c's lists (its owner cleared, @cd freed), an emptied HWPT is destroyed,
+ * and @c's IOVA ranges are re-read while devices remain. False with @errp
+ * when that destroy or re-read failed: the device has left all the same
+ * (an empty HWPT stays in the list, reused or destroyed later).
+ */
+bool vfi_container_forget_device(VfiContainer *c, VfiContainerDevice *cd, GError **errp);
+
+/* While tracking is on, a tracked device may not leave (WRONG_STATE). */
+bool vfi_container_check_detach(const VfiContainer *c, const VfiContainerDevice *cd,
+                                GError **errp);
+
+/* ---- mappings.c -------------------------------------------------------- */
+
+/* Check a range to unmap from @c (INVALID_ARGUMENT): size, overflow,
+ * alignment, and no mapping of @c crossing one of its edges. */
+bool vfi_container_check_unmap_range(const VfiContainer *c, const char *what,
+                                     uint64_t iova, uint64_t size, GError **errp);
+/* IOMMU_IOAS_MAP in @c without any check (the caller made them), recorded
+ * as made by the address space (@by_as) or by the container. */
+bool vfi_container_map_unchecked(VfiContainer *c, uint64_t iova, uint64_t size,
+                                 void *vaddr, bool readonly, bool by_as, GError **errp);
+/* IOMMU_IOAS_UNMAP of [iova, iova + size) without any check, the record
+ * updated; ENOENT while mappings are recorded there resyncs the record
+ * (vfi_container_unmap_resync()) and fails only if some are still there. */
+bool vfi_container_unmap_unchecked(VfiContainer *c, uint64_t iova, uint64_t size,
+                                   GError **errp);
+/* Returns: the first mapping of @c overlapping [iova, last] made by the
+ * address space (@by_as) or by the container, or NULL. */
+const VfiContainerMapping *vfi_container_mapping_overlap(const VfiContainer *c,
+                                                         uint64_t iova, uint64_t last,
+                                                         bool by_as);
+
+/* ---- hwpt.c ------------------------------------------------------------ */
+
+/* A new HWPT record for kernel object @id, appended to @c's list. */
+VfiHwpt *vfi_hwpt_new(VfiContainer *c, uint32_t id, uint32_t flags);
+/* IOMMU_DESTROY of an empty HWPT, then remove it from its container and
+ * free it. On failure nothing changes (it stays in the list). */
+bool vfi_hwpt_destroy(VfiHwpt *h, GError **errp);
+void vfi_hwpt_add_device(VfiHwpt *h, VfiDevice *dev);
+void vfi_hwpt_remove_device(VfiHwpt *h, VfiDevice *dev);
+/* Whether @h was allocated with IOMMU_HWPT_ALLOC_DIRTY_TRACKING. */
+bool vfi_hwpt_is_dirty_capable(const VfiHwpt *h);
+/* IOMMU_HWPT_SET_DIRTY_TRACKING, and @h's state follows the kernel's. */
+bool vfi_hwpt_set_dirty_tracking(VfiHwpt *h, bool on, GError **errp);
+
+/* ---- placement.c (userspace auto domains) ------------------------------ */
+
+typedef enum {
+    VFI_PLACE_OK,             /* attached, recorded in its HWPT's list */
+    VFI_PLACE_INCOMPATIBLE,   /* this container cannot take the device */
+    VFI_PLACE_ERROR,          /* any other failure: the attach fails */
+} VfiPlaceResult;
+
+/* IOMMU_GET_HW_INFO of a physical device into @cd (once per placement). */
+bool vfi_placement_read_hw_info(VfiContainerDevice *cd, GError **errp);
+
+/*
+ * Place @cd's device in @c (userspace auto domains; see container.h).
+ * On OK the device is attached and in its HWPT's list (cd->hwpt set, NULL
+ * for an mdev); the caller adds it to the container (vfi_container_add_device).
+ * On INCOMPATIBLE or ERROR the device is detached, any HWPT made for it is
+ * destroyed again, and @errp says why.
+ */
+VfiPlaceResult vfi_placement_place(VfiContainer *c, VfiContainerDevice *cd, GError **errp);
+
+/* ---- coverage.c (the one coverage rule) -------------------------------- */
+
+/* Which coverage the rule gives @cd's device, and why not when NONE: the
+ * rule placement follows (a device gets a dirty-tracking HWPT iff this
+ * says IOMMU) and every report uses. */
+VfiDirtyCoverage vfi_coverage_rule(const VfiContainerDevice *cd, VfiUntrackedReason *why);
+
+/* Whether @cd's device is covered by its own DMA logging (offered, and
+ * preferred by the VMM). */
+bool vfi_coverage_uses_logging(const VfiContainerDevice *cd);
+
+#endif

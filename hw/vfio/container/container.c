@@ -1,0 +1,413 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * vfio-iommufd: VfiContainer, one IOAS of one backend: its life cycle, its
+ * IOVA ranges, its device list and the checks its own state imposes.
+ *
+ * A container connects a backend user, allocates an IOAS and reads the
+ * IOAS's allowed IOVA ranges and alignment. Those change with what is
+ * attached (an IOAS without a domain allows all 64 bits with alignment 1;
+ * a domain limits them to its aperture with its page size; a physical
+ * device reserves its reserved regions, the x86 MSI window), so they are
+ * read again after every placement and every detach. It goes away with its
+ * last device: its empty HWPTs and its IOAS are destroyed (destroying the
+ * IOAS drops its mappings) and the backend user is dropped.
+ *
+ * While a dirty-tracking session is on (c->dirty_tracking, written by the
+ * migration layer) the container refuses what would lose dirty pages: a
+ * map outside the ranges a logging device logs, a plain unmap, the detach
+ * of a tracked device. Its mappings are in mappings.c, its HWPTs in hwpt.c.
+ */
+#include <errno.h>
+#include <inttypes.h>
+
+#include "vfio-iommufd/error.h"
+#include "vfio-iommufd/iommufd.h"
+#include "container-internal.h"
+#include "trace.h"
+
+/* ---- checks ------------------------------------------------------------ */
+
+bool vfi_container_check_given(const VfiContainer *c, const char *what, GError **errp)
+{
+    if (!c) {
+        g_set_error(errp, VFI_ERROR, VFI_ERROR_INVALID_ARGUMENT,
+                    "%s: no container given", what);
+        return false;
+    }
+    return true;
+}
+
+/* While tracking is on: [iova, last] inside the ranges of every device
+ * whose DMA logging is on. */
+static bool check_map_logged(const VfiContainer *c, const char *what, uint64_t iova,
+                             uint64_t last, GError **errp)
+{
+    if (!c->dirty_tracking) {
+        return true;
+    }
+    for (guint i = 0; i < c->devices->len; i++) {
+        VfiDevice *dev = g_ptr_array_index(c->devices, i);
+
+        if (vfi_device_dma_logging_covers(dev, iova, last)) {
+            continue;
+        }
+        trace_vfi_container_refused(c->ioas_id, what, "outside a device's logged ranges",
+                                    iova, last - iova + 1);
+        g_set_error(errp, VFI_ERROR, VFI_ERROR_WRONG_STATE,
+                    "%s: [0x%" PRIx64 ", 0x%" PRIx64 "] is outside the IOVA ranges "
+                    "device %s logs its DMA for (given when dirty tracking of ioas %u "
+                    "started): stop tracking, map, and start it again", what, iova,
+                    last, vfi_device_get_name(dev), c->ioas_id);
+        return false;
+    }
+    return true;
+}
+
+bool vfi_container_check_map(const VfiContainer *c, const char *what, uint64_t iova,
+                             uint64_t size, GError **errp)
+{
+    uint64_t last;
+
+    if (!vfi_range_check(what, iova, size, errp)) {
+        return false;
+    }
+    last = iova + (size - 1);
+    if (iova % c->alignment || size % c->alignment) {
+        trace_vfi_container_refused(c->ioas_id, what, "misaligned", iova, size);
+        g_set_error(errp, VFI_ERROR, VFI_ERROR_INVALID_ARGUMENT,
+                    "%s: iova 0x%" PRIx64 " size 0x%" PRIx64 " not aligned to the IOVA "
+                    "alignment 0x%" PRIx64 " of ioas %u", what, iova, size, c->alignment,
+                    c->ioas_id);
+        return false;
+    }
+    for (size_t i = 0; i < c->nr_ranges; i++) {
+        if (iova >= c->ranges[i].start && last <= c->ranges[i].last) {
+            return check_map_logged(c, what, iova, last, errp);
+        }
+    }
+    trace_vfi_container_refused(c->ioas_id, what, "outside the allowed IOVA ranges", iova,
+                                size);
+    g_set_error(errp, VFI_ERROR, VFI_ERROR_INVALID_ARGUMENT,
+                "%s: [0x%" PRIx64 ", 0x%" PRIx64 "] is not inside one allowed IOVA range "
+                "of ioas %u", what, iova, last, c->ioas_id);
+    return false;
+}
+
+bool vfi_container_check_unmap_tracking(const VfiContainer *c, const char *what,
+                                        VfiUnmapFlags flags, GError **errp)
+{
+    if (!c->dirty_tracking || (flags & VFI_UNMAP_DISCARD_DIRTY)) {
+        return true;
+    }
+    trace_vfi_container_refused(c->ioas_id, what, "dirty tracking is on", 0, 0);
+    g_set_error(errp, VFI_ERROR, VFI_ERROR_WRONG_STATE,
+                "%s: dirty tracking is on for ioas %u: read the range's dirty bits first "
+                "(vfi_container_dma_unmap_dirty()) or pass VFI_UNMAP_DISCARD_DIRTY",
+                what, c->ioas_id);
+    return false;
+}
+
+bool vfi_container_check_detach(const VfiContainer *c, const VfiContainerDevice *cd,
+                                GError **errp)
+{
+    if (!c->dirty_tracking || vfi_coverage_rule(cd, NULL) == VFI_DIRTY_COVERAGE_NONE) {
+        return true;
+    }
+    trace_vfi_container_refused(c->ioas_id, "detach", "tracked device while tracking is on",
+                                0, 0);
+    g_set_error(errp, VFI_ERROR, VFI_ERROR_WRONG_STATE,
+                "device %s is dirty-tracked and tracking is on for ioas %u: its unread "
+                "dirty pages would be lost; sync and stop tracking before unplugging it",
+                vfi_device_get_name(cd->dev), c->ioas_id);
+    return false;
+}
+
+/* ---- life cycle -------------------------------------------------------- */
+
+static void container_free(VfiContainer *c)
+{
+    g_assert(c->devices->len == 0 && c->hwpts->len == 0);
+    g_ptr_array_free(c->devices, true);
+    g_ptr_array_free(c->hwpts, true);
+    g_array_free(c->maps, true);
+    g_array_free(c->mapped, true);
+    g_free(c->scratch.buf);
+    g_free(c->ranges);
+    g_free(c);
+}
+
+/* Destroy @c's HWPTs without devices (left over from a destroy that failed
+ * earlier). Returns: the first error, or NULL. */
+static GError *destroy_empty_hwpts(VfiContainer *c)
+{
+    GError *err = NULL;
+
+    for (guint i = 0; i < c->hwpts->len;) {
+        VfiHwpt *h = g_ptr_array_index(c->hwpts, i);
+        g_autoptr(GError) herr = NULL;
+
+        if (h->devices->len == 0 && vfi_hwpt_destroy(h, &herr)) {
+            continue;
+        }
+        if (herr) {
+            trace_vfi_container_cleanup_failed(c->ioas_id, herr->message);
+            if (!err) {
+                err = g_steal_pointer(&herr);
+            }
+        }
+        i++;
+    }
+    return err;
+}
+
+bool vfi_container_cleanup(VfiContainer *c, bool *freed, GError **errp)
+{
+    g_autoptr(GError) err = destroy_empty_hwpts(c);
+
+    *freed = false;
+    if (c->devices->len || c->hwpts->len) {
+        if (err) {
+            g_propagate_error(errp, g_steal_pointer(&err));
+            return false;
+        }
+        return true;
+    }
+    if (!vfi_iommufd_destroy(c->be, c->ioas_id, &err)) {
+        trace_vfi_container_cleanup_failed(c->ioas_id, err->message);
+        g_propagate_prefixed_error(errp, g_steal_pointer(&err),
+                                   "cannot destroy ioas %u of an empty container (kept): ",
+                                   c->ioas_id);
+        return false;
+    }
+    trace_vfi_container_destroy(c->ioas_id);
+    vfi_iommufd_disconnect(c->be);
+    container_free(c);
+    *freed = true;
+    return true;
+}
+
+VfiContainer *vfi_container_new(VfiAddressSpace *as, VfiIommufd *be, GError **errp)
+{
+    g_autoptr(GError) err = NULL;
+    VfiContainer *c;
+    uint32_t ioas_id;
+    bool freed;
+
+    if (!vfi_iommufd_connect(be, errp)) {
+        return NULL;
+    }
+    if (!vfi_iommufd_ioas_alloc(be, &ioas_id, errp)) {
+        vfi_iommufd_disconnect(be);
+        return NULL;
+    }
+    c = g_new0(VfiContainer, 1);
+    c->as = as;
+    c->be = be;
+    c->ioas_id = ioas_id;
+    c->alignment = 1;
+    c->devices = g_ptr_array_new();
+    c->hwpts = g_ptr_array_new();
+    c->maps = g_array_new(false, false, sizeof(VfiContainerMapping));
+    c->mapped = g_array_new(false, false, sizeof(VfiRange));
+    if (!vfi_container_refresh_ranges(c, errp)) {
+        if (!vfi_container_cleanup(c, &freed, &err)) {
+            /* The IOAS stays in the kernel: nothing of ours refers to it. */
+            trace_vfi_container_cleanup_failed(ioas_id, err->message);
+        }
+        return NULL;
+    }
+    trace_vfi_container_create(ioas_id, c->nr_ranges, c->alignment);
+    return c;
+}
+
+bool vfi_container_refresh_ranges(VfiContainer *c, GError **errp)
+{
+    g_autofree VfiIovaRange *ranges = NULL;
+    g_autoptr(GError) err = NULL;
+    size_t n = 0;
+    uint64_t align = 0;
+
+    if (!vfi_iommufd_ioas_iova_ranges(c->be, c->ioas_id, &ranges, &n, &align, &err)) {
+        trace_vfi_container_ranges_refresh(c->ioas_id, c->nr_ranges, c->alignment,
+                                            err->code);
+        g_propagate_prefixed_error(errp, g_steal_pointer(&err),
+                                   "re-reading the IOVA ranges of ioas %u (it keeps the "
+                                   "%zu it had): ", c->ioas_id, c->nr_ranges);
+        return false;
+    }
+    g_free(c->ranges);
+    c->ranges = g_steal_pointer(&ranges);
+    c->nr_ranges = n;
+    c->alignment = align ? align : 1;
+    trace_vfi_container_ranges_refresh(c->ioas_id, c->nr_ranges, c->alignment, 0);
+    return true;
+}
+
+/* ---- devices ----------------------------------------------------------- */
+
+VfiContainerDevice *vfi_container_device_state(const VfiDevice *dev)
+{
+    VfiDeviceOwner *o = vfi_device_get_owner(dev);
+
+    return o ? G_STRUCT_MEMBER_P(o, -G_STRUCT_OFFSET(VfiContainerDevice, owner)) : NULL;
+}
+
+VfiContainerDevice *vfi_container_device_new(VfiDevice *dev, const VfiAttachOptions *opts,
+                                             void (*release)(VfiDeviceOwner *, VfiDevice *))
+{
+    VfiContainerDevice *cd = g_new0(VfiContainerDevice, 1);
+
+    cd->owner.release = release;
+    cd->dev = dev;
+    if (opts) {
+        cd->opts = *opts;
+    }
+    return cd;
+}
+
+void vfi_container_add_device(VfiContainer *c, VfiContainerDevice *cd)
+{
+    cd->container = c;
+    g_ptr_array_add(c->devices, cd->dev);
+    vfi_device_set_owner(cd->dev, &cd->owner);
+    trace_vfi_container_add_device(c->ioas_id, vfi_device_get_name(cd->dev),
+                                   cd->hwpt ? cd->hwpt->id : 0, cd->attach_attempts,
+                                   c->devices->len);
+}
+
+bool vfi_container_forget_device(VfiContainer *c, VfiContainerDevice *cd, GError **errp)
+{
+    g_autofree char *name = g_strdup(vfi_device_get_name(cd->dev));
+    g_autoptr(GError) err = NULL;
+    VfiHwpt *h = cd->hwpt;
+    bool found;
+
+    if (h) {
+        vfi_hwpt_remove_device(h, cd->dev);
+    }
+    found = g_ptr_array_remove(c->devices, cd->dev);
+    g_assert(found);
+    vfi_device_set_owner(cd->dev, NULL);
+    trace_vfi_container_remove_device(c->ioas_id, name, c->devices->len);
+    g_free(cd);
+    if (h && h->devices->len == 0 && !vfi_hwpt_destroy(h, &err)) {
+        g_propagate_prefixed_error(errp, g_steal_pointer(&err), "device %s detached, but: ",
+                                   name);
+        return false;
+    }
+    /* The device's reservations (and its domain's aperture with the last
+     * HWPT) went away: read what the IOAS allows now. On failure the
+     * container keeps its older, stricter ranges until the next re-read. */
+    if (c->devices->len && !vfi_container_refresh_ranges(c, &err)) {
+        g_propagate_prefixed_error(errp, g_steal_pointer(&err), "device %s detached, but: ",
+                                   name);
+        return false;
+    }
+    return true;
+}
+
+/* ---- public accessors -------------------------------------------------- */
+
+uint32_t vfi_container_get_ioas_id(const VfiContainer *c)
+{
+    return c ? c->ioas_id : 0;
+}
+
+VfiIommufd *vfi_container_get_backend(const VfiContainer *c)
+{
+    return c ? c->be : NULL;
+}
+
+VfiAddressSpace *vfi_container_get_address_space(const VfiContainer *c)
+{
+    return c ? c->as : NULL;
+}
+
+const VfiIovaRange *vfi_container_get_iova_ranges(const VfiContainer *c, size_t *n)
+{
+    if (n) {
+        *n = c ? c->nr_ranges : 0;
+    }
+    return c ? c->ranges : NULL;
+}
+
+uint64_t vfi_container_get_iova_alignment(const VfiContainer *c)
+{
+    return c ? c->alignment : 0;
+}
+
+unsigned vfi_container_device_count(const VfiContainer *c)
+{
+    return c ? c->devices->len : 0;
+}
+
+VfiDevice *vfi_container_device(const VfiContainer *c, unsigned i)
+{
+    if (!c || i >= c->devices->len) {
+        return NULL;
+    }
+    return g_ptr_array_index(c->devices, i);
+}
+
+unsigned vfi_container_hwpt_count(const VfiContainer *c)
+{
+    return c ? c->hwpts->len : 0;
+}
+
+VfiHwpt *vfi_container_hwpt(const VfiContainer *c, unsigned i)
+{
+    if (!c || i >= c->hwpts->len) {
+        return NULL;
+    }
+    return g_ptr_array_index(c->hwpts, i);
+}
+
+VfiHwpt *vfi_container_find_hwpt(const VfiContainer *c, uint32_t hwpt_id)
+{
+    for (guint i = 0; c && i < c->hwpts->len; i++) {
+        VfiHwpt *h = g_ptr_array_index(c->hwpts, i);
+
+        if (h->id == hwpt_id) {
+            return h;
+        }
+    }
+    return NULL;
+}
+
+VfiContainer *vfi_hwpt_get_container(const VfiHwpt *h)
+{
+    return h ? h->container : NULL;
+}
+
+VfiContainer *vfi_device_get_container(const VfiDevice *dev)
+{
+    VfiContainerDevice *cd = vfi_container_device_state(dev);
+
+    return cd ? cd->container : NULL;
+}
+
+VfiHwpt *vfi_device_get_hwpt(const VfiDevice *dev)
+{
+    VfiContainerDevice *cd = vfi_container_device_state(dev);
+
+    return cd ? cd->hwpt : NULL;
+}
+
+unsigned vfi_device_get_attach_attempts(const VfiDevice *dev)
+{
+    VfiContainerDevice *cd = vfi_container_device_state(dev);
+
+    return cd ? cd->attach_attempts : 0;
+}
+
+void vfi_container_get_dirty_stats(const VfiContainer *c, VfiDirtyStats *st)
+{
+    if (st) {
+        *st = c ? c->scratch.stats : (VfiDirtyStats){ 0 };
+    }
+}
+
+bool vfi_container_dirty_tracking_is_active(const VfiContainer *c)
+{
+    return c && c->dirty_tracking;
+}

@@ -1,0 +1,338 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * vfio-iommufd: a container's DMA mappings and their record.
+ *
+ * Maps check their arguments against the container's IOVA ranges and
+ * alignment before any ioctl. Unmaps check only size, overflow and
+ * alignment, plus the edge rule below; where the range lies is the
+ * kernel's business (ENOENT when nothing is there).
+ *
+ * The container records its mappings one by one, as made, and which level
+ * made them (the address space or the container), with a merged view for
+ * dirty reads and DMA logging: the kernel unmaps whole mappings only, and a
+ * range whose edge cuts a mapping makes it unmap the mappings before that
+ * one and then fail with ENOENT, indistinguishable from "nothing there".
+ * Such a range is refused before the ioctl. A mapping belongs to the level
+ * that made it: the container level neither maps over nor unmaps an
+ * address-space mapping (it would be replayed into new containers, or stay
+ * forgotten in this one). Both lists are sorted (util/ranges.h).
+ */
+#include <errno.h>
+#include <inttypes.h>
+
+#include "vfio-iommufd/error.h"
+#include "vfio-iommufd/iommufd.h"
+#include "container-internal.h"
+#include "trace.h"
+
+/* ---- the record -------------------------------------------------------- */
+
+static void record_add(VfiContainer *c, uint64_t iova, uint64_t size, bool by_as)
+{
+    VfiContainerMapping n = { .r = { iova, iova + (size - 1) }, .by_as = by_as };
+
+    vfi_ranges_insert(c->maps, &n);
+    vfi_ranges_add_merged(c->mapped, n.r.iova, n.r.last);
+    trace_vfi_container_ranges(c->ioas_id, "add", iova, size, c->mapped->len);
+}
+
+/* Forget every mapping of @c overlapping [iova, last] (the kernel unmapped
+ * them: whole mappings only). */
+static void record_remove(VfiContainer *c, uint64_t iova, uint64_t last)
+{
+    for (guint i = vfi_ranges_first(c->maps, iova); i < c->maps->len;) {
+        VfiRange m = g_array_index(c->maps, VfiContainerMapping, i).r;
+
+        if (m.iova > last) {
+            break;
+        }
+        g_array_remove_index(c->maps, i);
+        vfi_ranges_remove(c->mapped, m.iova, m.last);
+    }
+    trace_vfi_container_ranges(c->ioas_id, "remove", iova, last - iova + 1, c->mapped->len);
+}
+
+const VfiContainerMapping *vfi_container_mapping_overlap(const VfiContainer *c,
+                                                         uint64_t iova, uint64_t last,
+                                                         bool by_as)
+{
+    for (guint i = vfi_ranges_first(c->maps, iova); i < c->maps->len; i++) {
+        const VfiContainerMapping *m = &g_array_index(c->maps, VfiContainerMapping, i);
+
+        if (m->r.iova > last) {
+            break;
+        }
+        if (m->by_as == by_as) {
+            return m;
+        }
+    }
+    return NULL;
+}
+
+/* The first mapping of @c crossing an edge of [iova, last], or NULL. */
+static const VfiContainerMapping *mapping_cut(const VfiContainer *c, uint64_t iova,
+                                              uint64_t last)
+{
+    for (guint i = vfi_ranges_first(c->maps, iova); i < c->maps->len; i++) {
+        const VfiContainerMapping *m = &g_array_index(c->maps, VfiContainerMapping, i);
+
+        if (m->r.iova > last) {
+            break;
+        }
+        if (m->r.iova < iova || m->r.last > last) {
+            return m;
+        }
+    }
+    return NULL;
+}
+
+/* Bytes and number of the mappings of @c inside [iova, last]. */
+static unsigned mappings_in(const VfiContainer *c, uint64_t iova, uint64_t last,
+                            uint64_t *bytes)
+{
+    unsigned n = 0;
+
+    *bytes = 0;
+    for (guint i = vfi_ranges_first(c->maps, iova); i < c->maps->len; i++) {
+        const VfiRange *m = &g_array_index(c->maps, VfiContainerMapping, i).r;
+
+        if (m->iova > last) {
+            break;
+        }
+        *bytes += m->last - m->iova + 1;
+        n++;
+    }
+    return n;
+}
+
+/*
+ * The kernel said ENOENT to an unmap of [iova, last] although @c records
+ * mappings there and none crosses its edges: either they are gone already,
+ * or a mapping the library does not know of (made on the IOAS directly)
+ * crosses an edge, the kernel having unmapped the recorded ones before it
+ * but not those after. Unmap each recorded one alone: whether it was still
+ * there (now unmapped) or already gone, it is not mapped any more, and the
+ * record says so (one whose own unmap fails otherwise stays recorded).
+ */
+static void unmap_resync(VfiContainer *c, uint64_t iova, uint64_t last)
+{
+    for (guint i = vfi_ranges_first(c->maps, iova); i < c->maps->len;) {
+        VfiRange m = g_array_index(c->maps, VfiContainerMapping, i).r;
+        g_autoptr(GError) err = NULL;
+        uint64_t size = m.last - m.iova + 1;
+        bool ok;
+
+        if (m.iova > last) {
+            break;
+        }
+        ok = vfi_iommufd_ioas_unmap(c->be, c->ioas_id, m.iova, size, NULL, &err);
+        trace_vfi_container_unmap_resync(c->ioas_id, m.iova, size, ok ? 0 : err->code);
+        if (ok || g_error_matches(err, VFI_KERNEL_ERROR, ENOENT)) {
+            record_remove(c, m.iova, m.last);
+            continue;
+        }
+        i++;
+    }
+}
+
+/* ---- checks ------------------------------------------------------------ */
+
+bool vfi_container_check_unmap_range(const VfiContainer *c, const char *what,
+                                     uint64_t iova, uint64_t size, GError **errp)
+{
+    const VfiContainerMapping *m;
+    uint64_t last;
+
+    if (!vfi_range_check(what, iova, size, errp)) {
+        return false;
+    }
+    if (iova % c->alignment || size % c->alignment) {
+        trace_vfi_container_refused(c->ioas_id, what, "misaligned", iova, size);
+        g_set_error(errp, VFI_ERROR, VFI_ERROR_INVALID_ARGUMENT,
+                    "%s: iova 0x%" PRIx64 " size 0x%" PRIx64 " not aligned to the IOVA "
+                    "alignment 0x%" PRIx64 " of ioas %u", what, iova, size, c->alignment,
+                    c->ioas_id);
+        return false;
+    }
+    last = iova + (size - 1);
+    m = mapping_cut(c, iova, last);
+    if (m) {
+        trace_vfi_container_refused(c->ioas_id, what, "cuts a mapping", iova, size);
+        g_set_error(errp, VFI_ERROR, VFI_ERROR_INVALID_ARGUMENT,
+                    "%s: [0x%" PRIx64 ", 0x%" PRIx64 "] cuts the %s mapping [0x%" PRIx64
+                    ", 0x%" PRIx64 "] of ioas %u (an unmap must cover whole mappings)",
+                    what, iova, last, m->by_as ? "address-space" : "container", m->r.iova,
+                    m->r.last, c->ioas_id);
+        return false;
+    }
+    return true;
+}
+
+/* Refuse (WRONG_STATE) a container-level call touching a mapping made
+ * through the address space. */
+static bool check_no_as_mapping(const VfiContainer *c, const char *what, uint64_t iova,
+                                uint64_t last, const char *use, GError **errp)
+{
+    const VfiContainerMapping *m = vfi_container_mapping_overlap(c, iova, last, true);
+
+    if (!m) {
+        return true;
+    }
+    trace_vfi_container_refused(c->ioas_id, what, "address-space mapping", iova,
+                                last - iova + 1);
+    g_set_error(errp, VFI_ERROR, VFI_ERROR_WRONG_STATE,
+                "%s: [0x%" PRIx64 ", 0x%" PRIx64 "] in ioas %u %s the mapping [0x%" PRIx64
+                ", 0x%" PRIx64 "] made through the address space: use %s", what, iova, last,
+                c->ioas_id, use ? "holds" : "overlaps", m->r.iova, m->r.last,
+                use ? use : "vfi_address_space_dma_map/_unmap for it");
+    return false;
+}
+
+/* ---- map --------------------------------------------------------------- */
+
+bool vfi_container_map_unchecked(VfiContainer *c, uint64_t iova, uint64_t size,
+                                 void *vaddr, bool readonly, bool by_as, GError **errp)
+{
+    if (!vfi_iommufd_ioas_map(c->be, c->ioas_id, iova, size, vaddr, readonly, errp)) {
+        return false;
+    }
+    record_add(c, iova, size, by_as);
+    return true;
+}
+
+bool vfi_container_dma_map(VfiContainer *c, uint64_t iova, uint64_t size, void *vaddr,
+                           bool readonly, GError **errp)
+{
+    if (!vfi_container_check_given(c, "dma map", errp)) {
+        return false;
+    }
+    if (!vaddr) {
+        trace_vfi_container_refused(c->ioas_id, "dma map", "no vaddr", iova, size);
+        g_set_error(errp, VFI_ERROR, VFI_ERROR_INVALID_ARGUMENT,
+                    "dma map: NULL vaddr for iova 0x%" PRIx64 " in ioas %u", iova,
+                    c->ioas_id);
+        return false;
+    }
+    if (!vfi_container_check_map(c, "dma map", iova, size, errp) ||
+        !check_no_as_mapping(c, "dma map", iova, iova + (size - 1), NULL, errp)) {
+        return false;
+    }
+    return vfi_container_map_unchecked(c, iova, size, vaddr, readonly, false, errp);
+}
+
+/* ---- unmap ------------------------------------------------------------- */
+
+bool vfi_container_unmap_unchecked(VfiContainer *c, uint64_t iova, uint64_t size,
+                                   GError **errp)
+{
+    uint64_t last = iova + (size - 1);
+    g_autoptr(GError) err = NULL;
+
+    if (vfi_iommufd_ioas_unmap(c->be, c->ioas_id, iova, size, NULL, &err)) {
+        record_remove(c, iova, last);
+        return true;
+    }
+    if (g_error_matches(err, VFI_KERNEL_ERROR, ENOENT)) {
+        /* No recorded mapping crosses the edges: gone already, or a mapping
+         * made behind the library's back does. Unmap the recorded ones one
+         * by one; those still recorded after that could not be unmapped. */
+        unmap_resync(c, iova, last);
+        if (vfi_ranges_find_overlap(c->maps, iova, last) < 0) {
+            return true;
+        }
+    }
+    g_propagate_error(errp, g_steal_pointer(&err));
+    return false;
+}
+
+/* The kernel refused an unmap of [iova, last] of @c holding @n recorded
+ * mappings there: absent (ENOENT, nothing recorded) is fine with
+ * ALLOW_ABSENT; otherwise resync the record and fail. */
+static bool unmap_failed(VfiContainer *c, uint64_t iova, uint64_t last, unsigned n,
+                         VfiUnmapFlags flags, GError *err, GError **errp)
+{
+    bool enoent = g_error_matches(err, VFI_KERNEL_ERROR, ENOENT);
+
+    if (enoent && n == 0 && (flags & VFI_UNMAP_ALLOW_ABSENT)) {
+        trace_vfi_container_dma_unmap_absent(c->ioas_id, iova, last - iova + 1);
+        g_error_free(err);
+        return true;
+    }
+    if (enoent && n) {
+        unmap_resync(c, iova, last);
+        g_prefix_error(&err, "dma unmap: ioas %u had %u recorded mapping(s) in "
+                       "[0x%" PRIx64 ", 0x%" PRIx64 "], now unmapped; a mapping "
+                       "not made through this library crosses an edge of the "
+                       "range: ", c->ioas_id, n, iova, last);
+    }
+    g_propagate_error(errp, err);
+    return false;
+}
+
+bool vfi_container_dma_unmap(VfiContainer *c, uint64_t iova, uint64_t size,
+                             VfiUnmapFlags flags, uint64_t *unmapped, GError **errp)
+{
+    GError *err = NULL;
+    uint64_t done = 0, recorded = 0, last = iova + (size - 1);
+    unsigned n;
+
+    if (!vfi_container_check_given(c, "dma unmap", errp)) {
+        return false;
+    }
+    if (flags & ~(VFI_UNMAP_ALLOW_ABSENT | VFI_UNMAP_DISCARD_DIRTY)) {
+        g_set_error(errp, VFI_ERROR, VFI_ERROR_INVALID_ARGUMENT,
+                    "dma unmap: unknown flags 0x%x", (unsigned)flags);
+        return false;
+    }
+    if (!vfi_container_check_unmap_range(c, "dma unmap", iova, size, errp) ||
+        !check_no_as_mapping(c, "dma unmap", iova, last, "vfi_address_space_dma_unmap",
+                             errp) ||
+        !vfi_container_check_unmap_tracking(c, "dma unmap", flags, errp)) {
+        return false;
+    }
+    n = mappings_in(c, iova, last, &recorded);
+    if (!vfi_iommufd_ioas_unmap(c->be, c->ioas_id, iova, size, &done, &err)) {
+        if (!unmap_failed(c, iova, last, n, flags, err, errp)) {
+            return false;
+        }
+        done = 0;           /* nothing was there, and that is allowed */
+    } else {
+        if (done != recorded) {
+            trace_vfi_container_unmap_mismatch(c->ioas_id, iova, size, recorded, done);
+        }
+        if (n) {
+            record_remove(c, iova, last);
+        }
+    }
+    if (unmapped) {
+        *unmapped = done;
+    }
+    return true;
+}
+
+bool vfi_container_dma_unmap_all(VfiContainer *c, uint64_t *unmapped, GError **errp)
+{
+    uint64_t done = 0;
+
+    if (!vfi_container_check_given(c, "dma unmap all", errp) ||
+        !check_no_as_mapping(c, "dma unmap all", 0, UINT64_MAX, "vfi_address_space_dma_unmap",
+                             errp) ||
+        !vfi_container_check_unmap_tracking(c, "dma unmap all", 0, errp)) {
+        return false;
+    }
+    if (!vfi_iommufd_ioas_unmap_all(c->be, c->ioas_id, &done, errp)) {
+        return false;
+    }
+    g_array_set_size(c->maps, 0);
+    g_array_set_size(c->mapped, 0);
+    trace_vfi_container_ranges(c->ioas_id, "remove all", 0, done, 0);
+    if (unmapped) {
+        *unmapped = done;
+    }
+    return true;
+}
+
+unsigned vfi_container_mapping_count(const VfiContainer *c)
+{
+    return c ? c->maps->len : 0;
+}

@@ -1,0 +1,79 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * vfio-iommufd: the device layer's internal interface (hw/vfio/device/).
+ *
+ * A VfiDevice is one open VFIO cdev. It knows what the kernel knows of it:
+ * its binding (backend, devid), the page table it is attached to, whether
+ * it offers DMA logging and whether its logging is on (with the ranges and
+ * page size given to DMA_LOGGING_START). Layers above read that state; they
+ * never keep a copy of it.
+ *
+ * The device learns of its owner (the layer that placed it somewhere)
+ * through a typed hook: vfi_device_free() of an owned device calls the
+ * owner's release() first, which must take the device out of the owner's
+ * structures and clear the owner (vfi_device_set_owner(dev, NULL)).
+ */
+#ifndef VFI_HW_VFIO_DEVICE_INTERNAL_H
+#define VFI_HW_VFIO_DEVICE_INTERNAL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <glib.h>
+
+#include "vfio-iommufd/device.h"
+#include "vfio-iommufd/dirty.h"
+#include "util/ranges.h"
+
+typedef struct VfiDeviceOwner VfiDeviceOwner;
+
+struct VfiDeviceOwner {
+    /* The device is being freed while owned: take it out (detach it, forget
+     * it) and clear the owner. Called with the device still bound. */
+    void (*release)(VfiDeviceOwner *owner, VfiDevice *dev);
+};
+
+struct VfiDevice {
+    char *name;              /* last component of the sysfs dir, or "fd<N>" */
+    char *sysfs_path;        /* resolved sysfs directory, or NULL */
+    int fd;                  /* the cdev fd */
+    bool fd_owned;           /* opened by us: closed (and so unbound) in free */
+    bool mdev;
+    VfiIommufd *be;          /* non-NULL while bound; we hold one user of it */
+    uint32_t devid;          /* from VFIO_DEVICE_BIND_IOMMUFD */
+    uint32_t attached_pt;    /* as the kernel reported it back; 0 = detached */
+    VfiDeviceOwner *owner;   /* who placed it (the container layer), or NULL */
+    /* DMA logging (dma-logging.c) */
+    bool logging_offered;    /* the last probe said the device offers it */
+    bool logging_on;         /* DMA_LOGGING_START done, no STOP since */
+    uint64_t logging_page_size;
+    GArray *logged;          /* VfiRange given to DMA_LOGGING_START, or NULL */
+};
+
+/* Set / get the owner of @dev (NULL: none). */
+void vfi_device_set_owner(VfiDevice *dev, VfiDeviceOwner *owner);
+VfiDeviceOwner *vfi_device_get_owner(const VfiDevice *dev);
+
+/* @dev non-NULL (INVALID_ARGUMENT) and bound to an iommufd (WRONG_STATE),
+ * @what naming the operation in the message; no ioctl. */
+bool vfi_device_check_bound(const VfiDevice *dev, const char *what, GError **errp);
+
+/* Whether every byte of [iova, last] lies inside one range @dev logs its DMA
+ * for (true when its logging is off: it logs nothing, so it needs nothing). */
+bool vfi_device_dma_logging_covers(const VfiDevice *dev, uint64_t iova, uint64_t last);
+
+/* Forget the logging state of a device whose fd is closed or detached for
+ * good (the kernel stops its logging with the fd). */
+void vfi_device_dma_logging_forget(VfiDevice *dev);
+
+/* ---- sysfs.c ----------------------------------------------------------- */
+
+/* "DDDD:BB:DD.F" checked and lower-cased (g_free()), or NULL if malformed. */
+char *vfi_sysfs_pci_address_normalize(const char *bdf);
+/* @path resolved, a directory strictly inside sysfs (g_free()), or NULL. */
+char *vfi_sysfs_resolve_device_dir(const char *path, GError **errp);
+/* The one vfioN entry of <@dir>/vfio-dev (g_free()), or NULL. */
+char *vfi_sysfs_find_cdev(const char *dir, const char *name, GError **errp);
+/* Whether <@dir>/subsystem resolves to the mdev bus. */
+bool vfi_sysfs_is_mdev(const char *dir, const char *name);
+
+#endif

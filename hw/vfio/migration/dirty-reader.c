@@ -1,0 +1,426 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * vfio-iommufd: reading dirty bits (docs/dirty-tracking.md, "Reading dirty
+ * bits"): every source (HWPTs with IOMMU_HWPT_GET_DIRTY_BITMAP, devices with
+ * DMA_LOGGING_REPORT) into the caller's log, bits ORed.
+ *
+ *  - zero copy when the range starts on a byte of the log: the kernel gets
+ *    the log's own memory (it only sets bits, and takes any byte address);
+ *    it reads and writes DIV_ROUND_UP(pages, 64) whole words from there, so
+ *    the tail that would run past the end of the log goes the scratch way;
+ *  - else every source is read into one scratch buffer (zeroed for the
+ *    range, grown when too small, never shrunk) and ORed into the log once,
+ *    word by word with a shift;
+ *  - everything is validated before the first ioctl.
+ *
+ * A container's sources are computed from its state at every read (its
+ * HWPTs whose tracking is on, its devices whose DMA logging is on): nothing
+ * is mirrored. The public VfiDirtyReader reads a list of HWPT ids a VMM
+ * manages itself.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <string.h>
+
+#include <linux/iommufd.h>
+
+#include "vfio-iommufd/error.h"
+#include "vfio-iommufd/iommufd.h"
+#include "vfio-iommufd/dirty.h"
+#include "migration-internal.h"
+#include "trace.h"
+
+struct VfiDirtyReader {
+    VfiIommufd *be;           /* not owned */
+    GArray *hwpts;            /* uint32_t, order added */
+    uint64_t alignment;       /* minimum log page size (>= 1) */
+    VfiDirtyScratch scratch;
+};
+
+VfiDirtySources vfi_dirty_sources_of(VfiContainer *c)
+{
+    return (VfiDirtySources){
+        .be = c->be, .ioas_id = c->ioas_id, .alignment = c->alignment,
+        .c = c, .scratch = &c->scratch,
+    };
+}
+
+static VfiDirtySources reader_sources(VfiDirtyReader *r)
+{
+    return (VfiDirtySources){
+        .be = r->be, .alignment = r->alignment, .hwpt_ids = r->hwpts,
+        .scratch = &r->scratch,
+    };
+}
+
+/* Whether a device's DMA logging is a source of @s. */
+static bool has_logging_source(const VfiDirtySources *s)
+{
+    for (guint i = 0; !s->hwpt_ids && i < s->c->devices->len; i++) {
+        if (vfi_device_dma_logging_active(g_ptr_array_index(s->c->devices, i))) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* ---- checks -------------------------------------------------------------- */
+
+/* Whether @s has any source to read now. */
+static bool has_sources(const VfiDirtySources *s)
+{
+    if (s->hwpt_ids) {
+        return s->hwpt_ids->len > 0;
+    }
+    for (guint i = 0; i < s->c->hwpts->len; i++) {
+        if (((const VfiHwpt *)g_ptr_array_index(s->c->hwpts, i))->dirty_on) {
+            return true;
+        }
+    }
+    return has_logging_source(s);
+}
+
+static const char *log_problem(const VfiDirtySources *s, const VfiDirtyLog *log)
+{
+    uint64_t ps;
+
+    if (!log) {
+        return "no dirty log given";
+    } else if (!log->bitmap) {
+        return "the log's bitmap is NULL";
+    } else if (log->nr_pages == 0) {
+        return "the log has no page";
+    } else if ((ps = log->page_size) == 0 || (ps & (ps - 1))) {
+        return "the log's page size is not a power of two";
+    } else if (ps < s->alignment) {
+        return "the log's page size is below the IOVA alignment of the IOAS";
+    } else if (ps < VFI_DMA_LOGGING_MIN_PAGE_SIZE && has_logging_source(s)) {
+        return "the log's page size is below 4 KiB, which DMA_LOGGING_REPORT refuses, "
+               "and a device's DMA logging is a source";
+    } else if (log->base_iova & (ps - 1)) {
+        return "the log's base IOVA is not aligned to its page size";
+    } else if (log->nr_pages - 1 > (UINT64_MAX - log->base_iova) / ps) {
+        return "the log's span overflows";
+    }
+    return NULL;
+}
+
+bool vfi_dirty_check_log(const VfiDirtySources *s, const VfiDirtyLog *log, const char *what,
+                         GError **errp)
+{
+    const char *why = log_problem(s, log);
+
+    if (!why) {
+        return true;
+    }
+    trace_vfi_dirty_refused(s->ioas_id, what, why);
+    g_set_error(errp, VFI_ERROR, VFI_ERROR_INVALID_ARGUMENT,
+                "%s (ioas %u): %s (base 0x%" PRIx64 " page size 0x%" PRIx64
+                " pages %" PRIu64 ")", what, s->ioas_id, why, log ? log->base_iova : 0,
+                log ? log->page_size : 0, log ? log->nr_pages : 0);
+    return false;
+}
+
+/* ---- reading ------------------------------------------------------------- */
+
+static bool read_hwpt(const VfiDirtySources *s, uint32_t id, uint64_t iova, uint64_t size,
+                      uint64_t ps, void *data, uint64_t kflags, GError **errp)
+{
+    g_autoptr(GError) err = NULL;
+    bool einval;
+
+    if (vfi_iommufd_hwpt_get_dirty_bitmap(s->be, id, iova, size, ps, data, kflags, &err)) {
+        return true;
+    }
+    /* The IOMMU drivers refuse to read a domain not tracking (EINVAL):
+     * containers never read one, a VMM's own reader may. */
+    einval = g_error_matches(err, VFI_KERNEL_ERROR, EINVAL);
+    g_propagate_prefixed_error(errp, g_steal_pointer(&err), "dirty query of ioas %u hwpt %u%s: ",
+                               s->ioas_id, id, einval ? " (EINVAL: its dirty tracking is "
+                               "off, or the range is not aligned to the IOAS)" : "");
+    return false;
+}
+
+/* Read [iova, iova + size) from every source of @s into @data. */
+static bool read_sources(const VfiDirtySources *s, uint64_t iova, uint64_t size, uint64_t ps,
+                         void *data, uint32_t flags, bool zero_copy, GError **errp)
+{
+    uint64_t kflags = (flags & VFI_DIRTY_QUERY_NO_CLEAR) ?
+                      IOMMU_HWPT_GET_DIRTY_BITMAP_NO_CLEAR : 0;
+    VfiDirtyStats *st = &s->scratch->stats;
+    uint64_t *counter = zero_copy ? &st->zero_copy_reads : &st->scratch_reads;
+    const GPtrArray *hwpts = s->hwpt_ids ? NULL : s->c->hwpts;
+    guint nh = s->hwpt_ids ? s->hwpt_ids->len : hwpts->len;
+
+    for (guint i = 0; i < nh; i++) {
+        const VfiHwpt *h = hwpts ? g_ptr_array_index(hwpts, i) : NULL;
+        uint32_t id = h ? h->id : g_array_index(s->hwpt_ids, uint32_t, i);
+
+        if (h && !h->dirty_on) {
+            continue;
+        }
+        (*counter)++;
+        if (!read_hwpt(s, id, iova, size, ps, data, kflags, errp)) {
+            return false;
+        }
+    }
+    for (guint i = 0; !s->hwpt_ids && i < s->c->devices->len; i++) {
+        VfiDevice *dev = g_ptr_array_index(s->c->devices, i);
+
+        if (!vfi_device_dma_logging_active(dev)) {
+            continue;
+        }
+        (*counter)++;
+        if (!vfi_device_dma_logging_report(dev, iova, size, ps, data, errp)) {
+            g_prefix_error(errp, "dirty query of ioas %u: ", s->ioas_id);
+            return false;
+        }
+    }
+    return true;
+}
+
+static void scratch_reserve(const VfiDirtySources *s, size_t bytes)
+{
+    VfiDirtyScratch *sc = s->scratch;
+
+    if (bytes <= sc->size) {
+        return;
+    }
+    trace_vfi_dirty_scratch_grow(s->ioas_id, sc->size, bytes);
+    g_free(sc->buf);
+    sc->buf = g_malloc(bytes);
+    sc->size = bytes;
+    sc->stats.scratch_grows++;
+    sc->stats.scratch_bytes = bytes;
+}
+
+/* OR @n bits of @src (bit 0 first) into @dst from bit @bit on, word-wise. */
+static void or_shifted(uint64_t *dst, uint64_t bit, const uint64_t *src, uint64_t n)
+{
+    uint64_t words = (n + 63) / 64;
+    unsigned sh = bit % 64;
+
+    for (uint64_t w = 0; w < words; w++) {
+        uint64_t v = src[w];
+        uint64_t idx = bit / 64 + w;
+
+        if (w == words - 1 && n % 64) {
+            v &= (UINT64_C(1) << (n % 64)) - 1;
+        }
+        if (!v) {
+            continue;
+        }
+        dst[idx] |= v << sh;
+        if (sh && (v >> (64 - sh))) {
+            dst[idx + 1] |= v >> (64 - sh);
+        }
+    }
+}
+
+/* Zero copy of as much of [*iova, + *n pages) as the log holds whole words
+ * for from bit *bit (a byte boundary); advances the three past it. */
+static bool read_zero_copy(const VfiDirtySources *s, uint64_t *iova, uint64_t *bit,
+                           uint64_t *n, const VfiDirtyLog *log, uint32_t flags,
+                           GError **errp)
+{
+    uint64_t ps = log->page_size;
+    /* The kernel may read and write DIV_ROUND_UP(n, 64) whole words from the
+     * start byte on: only as many as the log holds from there; the rest
+     * (less than 64 pages) goes through the scratch buffer. */
+    uint64_t log_bytes = (log->nr_pages + 63) / 64 * 8;
+    uint64_t avail = (log_bytes - *bit / 8) / 8 * 64;
+    uint64_t zc = MIN(*n, avail);
+
+    trace_vfi_dirty_query(s->ioas_id, *iova, zc * ps, ps, *bit, true, flags);
+    if (zc && !read_sources(s, *iova, zc * ps, ps, (uint8_t *)log->bitmap + *bit / 8, flags,
+                            true, errp)) {
+        return false;
+    }
+    *iova += zc * ps;
+    *bit += zc;
+    *n -= zc;
+    return true;
+}
+
+bool vfi_dirty_read(const VfiDirtySources *s, uint64_t iova, uint64_t size,
+                    const VfiDirtyLog *log, uint32_t flags, GError **errp)
+{
+    uint64_t ps = log->page_size;
+    uint64_t bit = (iova - log->base_iova) / ps;
+    uint64_t n = size / ps;
+    bool ok;
+
+    if (!has_sources(s)) {
+        return true;
+    }
+    if (bit % 8 == 0 && !read_zero_copy(s, &iova, &bit, &n, log, flags, errp)) {
+        return false;
+    }
+    if (n == 0) {
+        return true;
+    }
+    trace_vfi_dirty_query(s->ioas_id, iova, n * ps, ps, bit, false, flags);
+    scratch_reserve(s, (n + 63) / 64 * 8);
+    memset(s->scratch->buf, 0, (n + 63) / 64 * 8);
+    ok = read_sources(s, iova, n * ps, ps, s->scratch->buf, flags, false, errp);
+    /* Also after a failure: bits already read (and cleared) must not be lost. */
+    or_shifted(log->bitmap, bit, s->scratch->buf, n);
+    return ok;
+}
+
+/* ---- the public reader ---------------------------------------------------- */
+
+static bool check_reader(const VfiDirtyReader *r, const char *what, GError **errp)
+{
+    if (!r) {
+        g_set_error(errp, VFI_ERROR, VFI_ERROR_INVALID_ARGUMENT,
+                    "%s: no dirty reader given", what);
+        return false;
+    }
+    return true;
+}
+
+VfiDirtyReader *vfi_dirty_reader_new(VfiIommufd *be)
+{
+    VfiDirtyReader *r;
+
+    if (!be) {
+        return NULL;
+    }
+    r = g_new0(VfiDirtyReader, 1);
+    r->be = be;
+    r->hwpts = g_array_new(false, false, sizeof(uint32_t));
+    r->alignment = 1;
+    trace_vfi_dirty_reader_new(vfi_iommufd_get_fd(be));
+    return r;
+}
+
+void vfi_dirty_reader_free(VfiDirtyReader *r)
+{
+    if (!r) {
+        return;
+    }
+    trace_vfi_dirty_reader_free(vfi_iommufd_get_fd(r->be), r->hwpts->len, r->scratch.size);
+    g_array_free(r->hwpts, true);
+    g_free(r->scratch.buf);
+    g_free(r);
+}
+
+bool vfi_dirty_reader_set_iova_alignment(VfiDirtyReader *r, uint64_t alignment,
+                                         GError **errp)
+{
+    if (!check_reader(r, "dirty reader alignment", errp)) {
+        return false;
+    }
+    if (alignment == 0 || (alignment & (alignment - 1))) {
+        g_set_error(errp, VFI_ERROR, VFI_ERROR_INVALID_ARGUMENT,
+                    "dirty reader alignment (iommufd %d): 0x%" PRIx64 " is not a power of "
+                    "two", vfi_iommufd_get_fd(r->be), alignment);
+        return false;
+    }
+    r->alignment = alignment;
+    return true;
+}
+
+static bool find_hwpt(const VfiDirtyReader *r, uint32_t id, guint *idx)
+{
+    for (guint i = 0; i < r->hwpts->len; i++) {
+        if (g_array_index(r->hwpts, uint32_t, i) == id) {
+            *idx = i;
+            return true;
+        }
+    }
+    return false;
+}
+
+bool vfi_dirty_reader_add_hwpt(VfiDirtyReader *r, uint32_t hwpt_id, GError **errp)
+{
+    guint idx;
+
+    if (!check_reader(r, "dirty reader: add hwpt", errp)) {
+        return false;
+    }
+    if (hwpt_id == 0 || find_hwpt(r, hwpt_id, &idx)) {
+        g_set_error(errp, VFI_ERROR, VFI_ERROR_INVALID_ARGUMENT,
+                    "dirty reader (iommufd %d): add hwpt %u: %s", vfi_iommufd_get_fd(r->be),
+                    hwpt_id, hwpt_id ? "already a source" : "not a valid object id");
+        return false;
+    }
+    g_array_append_val(r->hwpts, hwpt_id);
+    trace_vfi_dirty_reader_source(vfi_iommufd_get_fd(r->be), hwpt_id, true);
+    return true;
+}
+
+bool vfi_dirty_reader_remove_hwpt(VfiDirtyReader *r, uint32_t hwpt_id, GError **errp)
+{
+    guint idx;
+
+    if (!check_reader(r, "dirty reader: remove hwpt", errp)) {
+        return false;
+    }
+    if (!find_hwpt(r, hwpt_id, &idx)) {
+        g_set_error(errp, VFI_ERROR, VFI_ERROR_NOT_FOUND,
+                    "dirty reader (iommufd %d): hwpt %u is not one of its sources",
+                    vfi_iommufd_get_fd(r->be), hwpt_id);
+        return false;
+    }
+    g_array_remove_index(r->hwpts, idx);
+    trace_vfi_dirty_reader_source(vfi_iommufd_get_fd(r->be), hwpt_id, false);
+    return true;
+}
+
+unsigned vfi_dirty_reader_hwpt_count(const VfiDirtyReader *r)
+{
+    return r ? r->hwpts->len : 0;
+}
+
+void vfi_dirty_reader_get_stats(const VfiDirtyReader *r, VfiDirtyStats *st)
+{
+    if (st) {
+        *st = r ? r->scratch.stats : (VfiDirtyStats){ 0 };
+    }
+}
+
+bool vfi_dirty_check_range(const VfiDirtyLog *log, uint64_t iova, uint64_t size,
+                           uint32_t flags, const char *what, GError **errp)
+{
+    if (flags & ~(uint32_t)VFI_DIRTY_QUERY_NO_CLEAR) {
+        g_set_error(errp, VFI_ERROR, VFI_ERROR_INVALID_ARGUMENT,
+                    "%s: unknown flags 0x%x", what, flags);
+        return false;
+    }
+    if (!vfi_range_check(what, iova, size, errp)) {
+        return false;
+    }
+    if ((iova | size) & (log->page_size - 1)) {
+        g_set_error(errp, VFI_ERROR, VFI_ERROR_INVALID_ARGUMENT,
+                    "%s: iova 0x%" PRIx64 " size 0x%" PRIx64 " not aligned to the log's "
+                    "page size 0x%" PRIx64, what, iova, size, log->page_size);
+        return false;
+    }
+    if (iova < log->base_iova || iova + (size - 1) > vfi_dirty_log_last(log)) {
+        g_set_error(errp, VFI_ERROR, VFI_ERROR_INVALID_ARGUMENT,
+                    "%s: [0x%" PRIx64 ", 0x%" PRIx64 "] is not inside the log's span "
+                    "[0x%" PRIx64 ", 0x%" PRIx64 "]", what, iova, iova + (size - 1),
+                    log->base_iova, vfi_dirty_log_last(log));
+        return false;
+    }
+    return true;
+}
+
+bool vfi_dirty_reader_query(VfiDirtyReader *r, uint64_t iova, uint64_t size,
+                            const VfiDirtyLog *log, uint32_t flags, GError **errp)
+{
+    const char *what = "dirty query";
+    VfiDirtySources s;
+
+    if (!check_reader(r, what, errp)) {
+        return false;
+    }
+    s = reader_sources(r);
+    if (!vfi_dirty_check_log(&s, log, what, errp) ||
+        !vfi_dirty_check_range(log, iova, size, flags, what, errp)) {
+        return false;
+    }
+    return vfi_dirty_read(&s, iova, size, log, flags, errp);
+}

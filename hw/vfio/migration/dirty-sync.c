@@ -1,0 +1,204 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * vfio-iommufd: queries, syncs and unmaps during migration
+ * (docs/dirty-tracking.md).
+ *
+ *  - queries and syncs read through the container's sources (dirty-reader.c)
+ *    and are refused while its tracking is off (WRONG_STATE): the kernel
+ *    refuses to read a HWPT whose tracking is off (EINVAL);
+ *  - a sync reads every mapped range of the container, clipped to the log
+ *    and widened to its pages;
+ *  - an unmap while tracking is on reads the range's bits with NO_CLEAR
+ *    first (or the caller says it does not care); with tracking off it just
+ *    unmaps.
+ */
+#include <errno.h>
+#include <inttypes.h>
+
+#include "vfio-iommufd/error.h"
+#include "vfio-iommufd/dirty.h"
+#include "migration-internal.h"
+#include "trace.h"
+
+/* WRONG_STATE unless @c is tracking. */
+static bool check_tracking(const VfiContainer *c, const char *what, GError **errp)
+{
+    if (c->dirty_tracking) {
+        return true;
+    }
+    trace_vfi_dirty_refused(c->ioas_id, what, "dirty tracking is off");
+    g_set_error(errp, VFI_ERROR, VFI_ERROR_WRONG_STATE,
+                "%s: dirty tracking is off for ioas %u: there are no dirty bits to read "
+                "(start tracking first)", what, c->ioas_id);
+    return false;
+}
+
+static bool check_log(VfiContainer *c, const VfiDirtyLog *log, const char *what,
+                      GError **errp)
+{
+    VfiDirtySources s = vfi_dirty_sources_of(c);
+
+    return vfi_dirty_check_log(&s, log, what, errp);
+}
+
+/*
+ * Read the parts of @c's mapped ranges inside [lo, hi] and the log's span,
+ * each widened to the log's pages (a page read twice is not read again).
+ */
+static bool read_window(VfiContainer *c, uint64_t lo, uint64_t hi, const VfiDirtyLog *log,
+                        uint32_t flags, GError **errp)
+{
+    VfiDirtySources s = vfi_dirty_sources_of(c);
+    uint64_t ps = log->page_size;
+    uint64_t done_last = 0;
+    bool any_done = false;
+
+    lo = MAX(lo, log->base_iova);
+    hi = MIN(hi, vfi_dirty_log_last(log));
+    for (guint i = vfi_ranges_first(c->mapped, lo); lo <= hi && i < c->mapped->len; i++) {
+        VfiRange *r = &g_array_index(c->mapped, VfiRange, i);
+        uint64_t a, b;
+
+        if (r->iova > hi) {
+            break;
+        }
+        a = MAX(r->iova, lo) & ~(ps - 1);
+        b = MIN(r->last, hi) | (ps - 1);
+        if (any_done) {
+            if (b <= done_last) {
+                continue;
+            }
+            a = MAX(a, done_last + 1);
+        }
+        if (!vfi_dirty_read(&s, a, b - a + 1, log, flags, errp)) {
+            return false;
+        }
+        done_last = b;
+        any_done = true;
+    }
+    return true;
+}
+
+bool vfi_container_query_dirty(VfiContainer *c, uint64_t iova, uint64_t size,
+                               const VfiDirtyLog *log, uint32_t flags, GError **errp)
+{
+    const char *what = "dirty query";
+    VfiDirtySources s;
+
+    if (!vfi_container_check_given(c, what, errp) || !check_tracking(c, what, errp)) {
+        return false;
+    }
+    s = vfi_dirty_sources_of(c);
+    if (!vfi_dirty_check_log(&s, log, what, errp) ||
+        !vfi_dirty_check_range(log, iova, size, flags, what, errp)) {
+        return false;
+    }
+    return vfi_dirty_read(&s, iova, size, log, flags, errp);
+}
+
+bool vfi_container_sync_dirty(VfiContainer *c, const VfiDirtyLog *log, GError **errp)
+{
+    if (!vfi_container_check_given(c, "dirty sync", errp)) {
+        return false;
+    }
+    return vfi_dirty_sync_all(&c, 1, log, errp);
+}
+
+bool vfi_dirty_sync_all(VfiContainer *const *cs, guint n, const VfiDirtyLog *log,
+                        GError **errp)
+{
+    const char *what = n == 1 ? "dirty sync" : "address space dirty sync";
+
+    for (guint i = 0; i < n; i++) {
+        if (!check_tracking(cs[i], what, errp) || !check_log(cs[i], log, what, errp)) {
+            return false;
+        }
+    }
+    for (guint i = 0; i < n; i++) {
+        if (!read_window(cs[i], 0, UINT64_MAX, log, 0, errp)) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* ---- unmap during migration ---------------------------------------------- */
+
+/* The mapped parts of [iova, last] in @c must lie inside @log's span. */
+static bool check_log_covers(const VfiContainer *c, const VfiDirtyLog *log, uint64_t iova,
+                             uint64_t last, const char *what, GError **errp)
+{
+    for (guint i = vfi_ranges_first(c->mapped, iova); i < c->mapped->len; i++) {
+        VfiRange *r = &g_array_index(c->mapped, VfiRange, i);
+        uint64_t a = MAX(r->iova, iova), b = MIN(r->last, last);
+
+        if (a > b) {
+            break;      /* this range and the ones after it start after @last */
+        }
+        if (a < log->base_iova || b > vfi_dirty_log_last(log)) {
+            g_set_error(errp, VFI_ERROR, VFI_ERROR_INVALID_ARGUMENT,
+                        "%s (ioas %u): mapped [0x%" PRIx64 ", 0x%" PRIx64 "] is outside the "
+                        "log's span [0x%" PRIx64 ", 0x%" PRIx64 "]: its dirty bits would be "
+                        "lost", what, c->ioas_id, a, b, log->base_iova,
+                        vfi_dirty_log_last(log));
+            return false;
+        }
+    }
+    return true;
+}
+
+bool vfi_dirty_check_unmap_args(const VfiDirtyLog *log, VfiUnmapFlags flags,
+                                const char *what, GError **errp)
+{
+    if (flags & ~(VFI_UNMAP_ALLOW_ABSENT | VFI_UNMAP_DISCARD_DIRTY)) {
+        g_set_error(errp, VFI_ERROR, VFI_ERROR_INVALID_ARGUMENT,
+                    "%s: unknown flags 0x%x", what, (unsigned)flags);
+        return false;
+    }
+    if (!log && !(flags & VFI_UNMAP_DISCARD_DIRTY)) {
+        g_set_error(errp, VFI_ERROR, VFI_ERROR_INVALID_ARGUMENT,
+                    "%s: no dirty log given (pass VFI_UNMAP_DISCARD_DIRTY to drop the "
+                    "range's dirty bits)", what);
+        return false;
+    }
+    return true;
+}
+
+bool vfi_dirty_read_before_unmap(VfiContainer *const *cs, guint n, uint64_t iova,
+                                 uint64_t size, const VfiDirtyLog *log, const char *what,
+                                 GError **errp)
+{
+    uint64_t last = iova + (size - 1);
+
+    for (guint i = 0; log && i < n; i++) {
+        if (!check_log(cs[i], log, what, errp) ||
+            !check_log_covers(cs[i], log, iova, last, what, errp)) {
+            return false;
+        }
+    }
+    for (guint i = 0; log && i < n; i++) {
+        trace_vfi_dirty_unmap(cs[i]->ioas_id, iova, size, cs[i]->dirty_tracking);
+        /* tracking off: nothing to read (and the kernel would say EINVAL) */
+        if (cs[i]->dirty_tracking &&
+            !read_window(cs[i], iova, last, log, VFI_DIRTY_QUERY_NO_CLEAR, errp)) {
+            return false;
+        }
+    }
+    return true;
+}
+
+bool vfi_container_dma_unmap_dirty(VfiContainer *c, uint64_t iova, uint64_t size,
+                                   const VfiDirtyLog *log, VfiUnmapFlags flags,
+                                   uint64_t *unmapped, GError **errp)
+{
+    const char *what = "dma unmap with dirty read";
+
+    if (!vfi_container_check_given(c, what, errp) ||
+        !vfi_dirty_check_unmap_args(log, flags, what, errp) ||
+        !vfi_container_check_unmap_range(c, what, iova, size, errp) ||
+        !vfi_dirty_read_before_unmap(&c, 1, iova, size, log, what, errp)) {
+        return false;
+    }
+    return vfi_container_dma_unmap(c, iova, size, flags | VFI_UNMAP_DISCARD_DIRTY,
+                                   unmapped, errp);
+}

@@ -1,0 +1,97 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * vfio-iommufd: the migration layer's internal interface (hw/vfio/migration/):
+ * dirty-tracking policy (start/stop with rollback, catch-up of a device
+ * placed while tracking is on) and reading dirty bits (queries, syncs, the
+ * read before an unmap). It writes the tracking state it decides into the
+ * structures that own it (a HWPT's dirty_on, a device's logging, a
+ * container's dirty_tracking) and keeps none of its own.
+ */
+#ifndef VFI_HW_VFIO_MIGRATION_INTERNAL_H
+#define VFI_HW_VFIO_MIGRATION_INTERNAL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <glib.h>
+
+#include "vfio-iommufd/dirty.h"
+#include "container/container-internal.h"
+
+/* ---- dirty-reader.c: reading a set of sources into a log ----------------- */
+
+/* What one read reads: the HWPT ids of a public reader, or (@hwpt_ids NULL)
+ * the sources of container @c, computed from its state at read time: its
+ * HWPTs whose tracking is on, then its devices whose DMA logging is on. */
+typedef struct VfiDirtySources {
+    VfiIommufd *be;
+    uint32_t ioas_id;            /* for messages, 0: not known */
+    uint64_t alignment;          /* minimum log page size (>= 1) */
+    const GArray *hwpt_ids;      /* uint32_t, or NULL */
+    const VfiContainer *c;       /* when @hwpt_ids is NULL */
+    VfiDirtyScratch *scratch;
+} VfiDirtySources;
+
+/* The sources of container @c (no allocation). */
+VfiDirtySources vfi_dirty_sources_of(VfiContainer *c);
+
+/* The log checks of vfi_dirty_reader_query() alone (INVALID_ARGUMENT,
+ * @what names the operation in the message). No ioctl. */
+bool vfi_dirty_check_log(const VfiDirtySources *s, const VfiDirtyLog *log, const char *what,
+                         GError **errp);
+
+/* The range checks of a query (INVALID_ARGUMENT), the log already checked:
+ * flags known, size non-zero, no overflow, aligned to the log's pages,
+ * inside its span. No ioctl. */
+bool vfi_dirty_check_range(const VfiDirtyLog *log, uint64_t iova, uint64_t size,
+                           uint32_t flags, const char *what, GError **errp);
+
+/* Read [iova, iova + size) (already validated: aligned to the log's pages,
+ * inside its span, flags known) from every source into @log: zero copy
+ * where the range starts on a byte of the log, else through the scratch
+ * buffer. On a kernel error the bits already read are in @log. */
+bool vfi_dirty_read(const VfiDirtySources *s, uint64_t iova, uint64_t size,
+                    const VfiDirtyLog *log, uint32_t flags, GError **errp);
+
+/* The last IOVA of @log's span (the log already checked). */
+static inline uint64_t vfi_dirty_log_last(const VfiDirtyLog *log)
+{
+    return log->base_iova + (log->nr_pages - 1) * log->page_size + (log->page_size - 1);
+}
+
+/* ---- tracking.c: start / stop -------------------------------------------- */
+
+/* Start (@on) or stop tracking on the @n containers of @cs that are not yet
+ * in that state; on failure the ones already switched are switched back.
+ * @what names the caller in messages. */
+bool vfi_dirty_tracking_switch_all(VfiContainer *const *cs, guint n, bool on,
+                                   GError **errp);
+
+/* Bring a device just placed in @c into @c's tracking state (its HWPT's
+ * tracking, its DMA logging). On failure nothing was left switched on for
+ * it. No-op while @c is not tracking. */
+bool vfi_dirty_tracking_catch_up(VfiContainer *c, VfiContainerDevice *cd, GError **errp);
+
+/* Stop @dev's DMA logging if it is on, errors traced only: the device goes
+ * away for good. */
+void vfi_dirty_tracking_drop_device(VfiDevice *dev);
+
+/* ---- dirty-sync.c: syncs and reads before unmaps over several containers - */
+
+/* vfi_container_sync_dirty() of @n containers into one log; every one is
+ * checked (tracking on, log fits) before any ioctl. */
+bool vfi_dirty_sync_all(VfiContainer *const *cs, guint n, const VfiDirtyLog *log,
+                        GError **errp);
+
+/* Before an unmap of [iova, iova + size) from @n containers: check @log
+ * against every one of them (it must cover each one's mapped parts of the
+ * range), then read those parts with NO_CLEAR from every container whose
+ * tracking is on. @what names the caller in messages. */
+bool vfi_dirty_read_before_unmap(VfiContainer *const *cs, guint n, uint64_t iova,
+                                 uint64_t size, const VfiDirtyLog *log, const char *what,
+                                 GError **errp);
+
+/* Unmap flags known, and a log given unless DISCARD_DIRTY (INVALID_ARGUMENT). */
+bool vfi_dirty_check_unmap_args(const VfiDirtyLog *log, VfiUnmapFlags flags,
+                                const char *what, GError **errp);
+
+#endif

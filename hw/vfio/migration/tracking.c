@@ -1,0 +1,371 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * vfio-iommufd: dirty-tracking policy (docs/dirty-tracking.md).
+ *
+ *  - start/stop of a container: SET_DIRTY_TRACKING on every HWPT with the
+ *    dirty flag, DMA logging on every device the coverage rule covers by
+ *    logging; whatever one call switched is switched back when a later step
+ *    fails; the container's dirty_tracking says the session is on;
+ *  - several containers (an address space) are switched together, with the
+ *    same rollback;
+ *  - a device placed while tracking is on is brought into that state.
+ * The state switched lives where it belongs (the HWPT, the device, the
+ * container); nothing is kept here.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+
+#include "vfio-iommufd/error.h"
+#include "vfio-iommufd/dirty.h"
+#include "migration-internal.h"
+#include "trace.h"
+
+/* ---- DMA logging of one device -------------------------------------------- */
+
+typedef struct Gap {
+    uint64_t size;
+    guint index;              /* between range index and index + 1 */
+} Gap;
+
+static int cmp_gap(const void *a, const void *b)
+{
+    const Gap *x = a, *y = b;
+
+    if (x->size != y->size) {
+        return x->size < y->size ? -1 : 1;
+    }
+    return x->index < y->index ? -1 : x->index > y->index;
+}
+
+/* @c's mapped ranges widened to the logging page size and merged. */
+static GArray *logging_pages(const VfiContainer *c)
+{
+    const uint64_t ps = VFI_DMA_LOGGING_MIN_PAGE_SIZE;
+    GArray *in = g_array_new(false, false, sizeof(VfiRange));
+
+    for (guint i = 0; i < c->mapped->len; i++) {
+        VfiRange r = g_array_index(c->mapped, VfiRange, i);
+
+        vfi_ranges_add_merged(in, r.iova & ~(ps - 1), r.last | (ps - 1));
+    }
+    return in;
+}
+
+/*
+ * The ranges to give DMA_LOGGING_START: @c's mapped ranges in logging pages,
+ * at most @max of them: when there are more, the neighbours with the
+ * smallest gaps between them are merged (the device then also logs the
+ * gaps, where nothing is mapped, so nothing is written).
+ */
+static GArray *logging_ranges(const VfiContainer *c, unsigned max)
+{
+    GArray *in = logging_pages(c);
+    g_autoptr(GArray) out = NULL;
+    g_autofree Gap *gaps = NULL;
+    g_autofree bool *merge = NULL;
+    guint n = in->len;
+
+    if (n <= max) {
+        return in;
+    }
+    out = g_array_new(false, false, sizeof(VfiRange));
+    gaps = g_new(Gap, n - 1);
+    merge = g_new0(bool, n - 1);
+    for (guint i = 0; i + 1 < n; i++) {
+        gaps[i].size = g_array_index(in, VfiRange, i + 1).iova -
+                       g_array_index(in, VfiRange, i).last;
+        gaps[i].index = i;
+    }
+    qsort(gaps, n - 1, sizeof(Gap), cmp_gap);
+    for (guint k = 0; k < n - max; k++) {
+        merge[gaps[k].index] = true;   /* merge that range with the next one */
+    }
+    for (guint i = 0; i < n; i++) {
+        VfiRange r = g_array_index(in, VfiRange, i);
+
+        if (i > 0 && merge[i - 1]) {
+            g_array_index(out, VfiRange, out->len - 1).last = r.last;
+        } else {
+            g_array_append_val(out, r);
+        }
+    }
+    g_array_free(in, true);
+    return g_steal_pointer(&out);
+}
+
+/* DMA_LOGGING_START of @dev over @c's mapped ranges (at most @max). */
+static bool logging_try(VfiContainer *c, VfiDevice *dev, unsigned max, unsigned *used,
+                        GError **errp)
+{
+    g_autoptr(GArray) ranges = logging_ranges(c, max);
+    g_autofree VfiDmaLoggingRange *arg = g_new(VfiDmaLoggingRange, ranges->len);
+
+    for (guint i = 0; i < ranges->len; i++) {
+        VfiRange *r = &g_array_index(ranges, VfiRange, i);
+
+        arg[i].iova = r->iova;
+        arg[i].length = r->last - r->iova + 1;
+    }
+    *used = ranges->len;
+    trace_vfi_dirty_logging_ranges(vfi_device_get_name(dev), c->mapped->len, ranges->len,
+                                   VFI_DMA_LOGGING_MIN_PAGE_SIZE);
+    return vfi_device_dma_logging_start(dev, VFI_DMA_LOGGING_MIN_PAGE_SIZE, arg,
+                                        ranges->len, errp);
+}
+
+static bool logging_start(VfiContainer *c, VfiDevice *dev, GError **errp)
+{
+    const char *name = vfi_device_get_name(dev);
+    unsigned max = VFI_DMA_LOGGING_MAX_RANGES, used;
+
+    if (c->mapped->len == 0) {
+        trace_vfi_dirty_refused(c->ioas_id, "DMA logging start", "nothing mapped");
+        g_set_error(errp, VFI_ERROR, VFI_ERROR_WRONG_STATE,
+                    "dirty tracking start: device %s logs its own DMA, but nothing is "
+                    "mapped in ioas %u yet (map guest memory before starting)", name,
+                    c->ioas_id);
+        return false;
+    }
+    for (;;) {
+        g_autoptr(GError) err = NULL;
+
+        if (logging_try(c, dev, max, &used, &err)) {
+            trace_vfi_dirty_tracking_device(c->ioas_id, name, true, true);
+            return true;
+        }
+        if (g_error_matches(err, VFI_KERNEL_ERROR, E2BIG) && used > 1) {
+            /* a driver with a lower limit than the vfio core's */
+            trace_vfi_dirty_logging_e2big(name, used, used / 2);
+            max = used / 2;
+            continue;
+        }
+        trace_vfi_dirty_tracking_device(c->ioas_id, name, true, false);
+        g_propagate_prefixed_error(errp, g_steal_pointer(&err),
+                                   "dirty tracking start: DMA logging of device %s "
+                                   "(ioas %u) failed: ", name, c->ioas_id);
+        return false;
+    }
+}
+
+static bool logging_stop(VfiContainer *c, VfiDevice *dev, GError **errp)
+{
+    bool ok = vfi_device_dma_logging_stop(dev, errp);
+
+    trace_vfi_dirty_tracking_device(c->ioas_id, vfi_device_get_name(dev), false, ok);
+    if (!ok) {
+        g_prefix_error(errp, "dirty tracking stop: DMA logging of device %s (ioas %u) "
+                       "failed: ", vfi_device_get_name(dev), c->ioas_id);
+    }
+    return ok;
+}
+
+/* Whether the coverage rule covers @dev (in @c) by its own DMA logging. */
+static bool logs_itself(const VfiDevice *dev)
+{
+    return vfi_coverage_uses_logging(vfi_container_device_state(dev));
+}
+
+/* ---- one container ----------------------------------------------------- */
+
+/* What one start or stop switched, to switch it back. */
+typedef struct Switched {
+    GPtrArray *hwpts;     /* VfiHwpt * */
+    GPtrArray *devs;      /* VfiDevice * */
+} Switched;
+
+static void undo_devices(VfiContainer *c, Switched *s, bool was_on)
+{
+    for (guint i = s->devs->len; i-- > 0;) {
+        VfiDevice *dev = g_ptr_array_index(s->devs, i);
+        bool ok = was_on ? logging_start(c, dev, NULL) : logging_stop(c, dev, NULL);
+
+        trace_vfi_dirty_tracking_rollback(c->ioas_id, was_on ? "logging stop of devid" :
+                                          "logging start of devid",
+                                          vfi_device_get_devid(dev), ok);
+    }
+}
+
+static void switched_undo(VfiContainer *c, Switched *s, bool was_on)
+{
+    /* Reverse order of the forward pass: devices, then HWPTs for a start;
+     * HWPTs, then devices for a stop. */
+    if (!was_on) {
+        undo_devices(c, s, was_on);
+    }
+    for (guint i = s->hwpts->len; i-- > 0;) {
+        VfiHwpt *h = g_ptr_array_index(s->hwpts, i);
+        bool ok = vfi_hwpt_set_dirty_tracking(h, was_on, NULL);
+
+        trace_vfi_dirty_tracking_rollback(c->ioas_id, was_on ? "stop of hwpt" :
+                                          "start of hwpt", h->id, ok);
+    }
+    if (was_on) {
+        undo_devices(c, s, was_on);
+    }
+}
+
+/* Switch every dirty-capable HWPT of @c not in state @on. */
+static bool switch_hwpts(VfiContainer *c, bool on, Switched *s, GError **errp)
+{
+    for (guint i = 0; i < c->hwpts->len; i++) {
+        VfiHwpt *h = g_ptr_array_index(c->hwpts, i);
+        bool ok;
+
+        if (!vfi_hwpt_is_dirty_capable(h) || h->dirty_on == on) {
+            continue;
+        }
+        ok = vfi_hwpt_set_dirty_tracking(h, on, errp);
+        trace_vfi_dirty_tracking_hwpt(c->ioas_id, h->id, on, ok);
+        if (!ok) {
+            return false;
+        }
+        g_ptr_array_add(s->hwpts, h);
+    }
+    return true;
+}
+
+/* Start (@on) the logging of every device of @c that logs itself, or stop
+ * every device logging. */
+static bool switch_devices(VfiContainer *c, bool on, Switched *s, GError **errp)
+{
+    for (guint i = 0; i < c->devices->len; i++) {
+        VfiDevice *dev = g_ptr_array_index(c->devices, i);
+
+        if (vfi_device_dma_logging_active(dev) == on || (on && !logs_itself(dev))) {
+            continue;
+        }
+        if (!(on ? logging_start(c, dev, errp) : logging_stop(c, dev, errp))) {
+            return false;
+        }
+        g_ptr_array_add(s->devs, dev);
+    }
+    return true;
+}
+
+/* A logging device of @c with nothing mapped: refused before any ioctl. */
+static bool check_start(VfiContainer *c, GError **errp)
+{
+    for (guint i = 0; i < c->devices->len; i++) {
+        VfiDevice *dev = g_ptr_array_index(c->devices, i);
+
+        if (logs_itself(dev) && c->mapped->len == 0) {
+            return logging_start(c, dev, errp);   /* refuses */
+        }
+    }
+    return true;
+}
+
+static bool container_switch(VfiContainer *c, bool on, GError **errp)
+{
+    Switched s = { g_ptr_array_new(), g_ptr_array_new() };
+    bool ok;
+
+    if (on) {
+        ok = check_start(c, errp) && switch_hwpts(c, true, &s, errp) &&
+             switch_devices(c, true, &s, errp);
+    } else {
+        ok = switch_devices(c, false, &s, errp) && switch_hwpts(c, false, &s, errp);
+    }
+    if (ok) {
+        c->dirty_tracking = on;
+    } else {
+        switched_undo(c, &s, !on);
+    }
+    trace_vfi_dirty_tracking(c->ioas_id, on ? "start" : "stop", ok);
+    g_ptr_array_free(s.hwpts, true);
+    g_ptr_array_free(s.devs, true);
+    return ok;
+}
+
+static bool container_set(VfiContainer *c, bool on, GError **errp)
+{
+    if (!vfi_container_check_given(c, on ? "dirty tracking start" : "dirty tracking stop",
+                                   errp)) {
+        return false;
+    }
+    if (c->dirty_tracking == on) {
+        trace_vfi_dirty_tracking_noop(c->ioas_id, on ? "start" : "stop");
+        return true;
+    }
+    return container_switch(c, on, errp);
+}
+
+bool vfi_container_dirty_tracking_start(VfiContainer *c, GError **errp)
+{
+    return container_set(c, true, errp);
+}
+
+bool vfi_container_dirty_tracking_stop(VfiContainer *c, GError **errp)
+{
+    return container_set(c, false, errp);
+}
+
+/* ---- several containers ------------------------------------------------- */
+
+bool vfi_dirty_tracking_switch_all(VfiContainer *const *cs, guint n, bool on,
+                                   GError **errp)
+{
+    g_autoptr(GPtrArray) done = g_ptr_array_new();
+
+    for (guint i = 0; i < n; i++) {
+        if (cs[i]->dirty_tracking == on) {
+            continue;
+        }
+        if (!container_switch(cs[i], on, errp)) {
+            for (guint j = done->len; j-- > 0;) {
+                VfiContainer *c = g_ptr_array_index(done, j);
+                bool ok = container_switch(c, !on, NULL);
+
+                trace_vfi_dirty_tracking_rollback(c->ioas_id, on ? "start of ioas" :
+                                                  "stop of ioas", c->ioas_id, ok);
+            }
+            return false;
+        }
+        g_ptr_array_add(done, cs[i]);
+    }
+    if (done->len == 0) {
+        trace_vfi_dirty_tracking_noop(0, on ? "containers start" : "containers stop");
+    }
+    return true;
+}
+
+/* ---- catch-up and leave ------------------------------------------------- */
+
+bool vfi_dirty_tracking_catch_up(VfiContainer *c, VfiContainerDevice *cd, GError **errp)
+{
+    VfiHwpt *h = cd->hwpt;
+    bool hwpt_switched = false;
+
+    if (!c->dirty_tracking) {
+        return true;
+    }
+    if (h && vfi_hwpt_is_dirty_capable(h) && !h->dirty_on) {
+        if (!vfi_hwpt_set_dirty_tracking(h, true, errp)) {
+            return false;
+        }
+        hwpt_switched = true;
+    }
+    if (vfi_coverage_uses_logging(cd) && !vfi_device_dma_logging_active(cd->dev) &&
+        !logging_start(c, cd->dev, errp)) {
+        if (hwpt_switched) {
+            bool ok = vfi_hwpt_set_dirty_tracking(h, false, NULL);
+
+            trace_vfi_dirty_tracking_rollback(c->ioas_id, "start of hwpt", h->id, ok);
+        }
+        return false;
+    }
+    trace_vfi_dirty_catch_up(c->ioas_id, vfi_device_get_name(cd->dev), hwpt_switched,
+                             vfi_device_dma_logging_active(cd->dev));
+    return true;
+}
+
+void vfi_dirty_tracking_drop_device(VfiDevice *dev)
+{
+    g_autoptr(GError) err = NULL;
+
+    if (vfi_device_dma_logging_active(dev) && !vfi_device_dma_logging_stop(dev, &err)) {
+        trace_vfi_dirty_forget_device(vfi_device_get_name(dev), err->message);
+        vfi_device_dma_logging_forget(dev);
+    }
+}
