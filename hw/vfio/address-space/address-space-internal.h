@@ -15,6 +15,7 @@
 #include <glib.h>
 
 #include "vfio-iommufd/container.h"
+#include "vfio-iommufd/error.h"
 #include "migration/migration-internal.h"
 
 /* One mapping made through vfi_address_space_dma_map(). */
@@ -38,7 +39,16 @@ static inline VfiContainer *const *vfi_as_containers(const VfiAddressSpace *as)
 }
 
 /* @as non-NULL (INVALID_ARGUMENT naming @what otherwise). */
-bool vfi_as_check_given(const VfiAddressSpace *as, const char *what, GError **errp);
+static inline bool vfi_as_check_given(const VfiAddressSpace *as, const char *what,
+                                      GError **errp)
+{
+    if (!as) {
+        g_set_error(errp, VFI_ERROR, VFI_ERROR_INVALID_ARGUMENT,
+                    "%s: no address space given", what);
+        return false;
+    }
+    return true;
+}
 
 /* Replay every mapping of @as into the new container @c (its ranges
  * checked first). */

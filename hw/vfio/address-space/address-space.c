@@ -22,16 +22,6 @@
 
 /* ---- address spaces ---------------------------------------------------- */
 
-bool vfi_as_check_given(const VfiAddressSpace *as, const char *what, GError **errp)
-{
-    if (!as) {
-        g_set_error(errp, VFI_ERROR, VFI_ERROR_INVALID_ARGUMENT,
-                    "%s: no address space given", what);
-        return false;
-    }
-    return true;
-}
-
 VfiAddressSpace *vfi_address_space_new(void *handle)
 {
     static unsigned next_id;

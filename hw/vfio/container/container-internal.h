@@ -93,8 +93,12 @@ typedef struct VfiContainerDevice {
     bool kernel_refused_dirty; /* HWPT_ALLOC refused the dirty flag */
 } VfiContainerDevice;
 
-/* Returns: the placement state of @dev, or NULL when it is in no container. */
-VfiContainerDevice *vfi_container_device_state(const VfiDevice *dev);
+/* Returns: the placement state of @dev, or NULL when it is in no container
+ * (the owner hook is the first member of its VfiContainerDevice). */
+static inline VfiContainerDevice *vfi_container_device_state(const VfiDevice *dev)
+{
+    return (VfiContainerDevice *)vfi_device_get_owner(dev);
+}
 
 /* ---- container.c ------------------------------------------------------- */
 

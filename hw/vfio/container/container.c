@@ -245,12 +245,7 @@ bool vfi_container_refresh_ranges(VfiContainer *c, GError **errp)
 
 /* ---- devices ----------------------------------------------------------- */
 
-VfiContainerDevice *vfi_container_device_state(const VfiDevice *dev)
-{
-    VfiDeviceOwner *o = vfi_device_get_owner(dev);
-
-    return o ? G_STRUCT_MEMBER_P(o, -G_STRUCT_OFFSET(VfiContainerDevice, owner)) : NULL;
-}
+G_STATIC_ASSERT(G_STRUCT_OFFSET(VfiContainerDevice, owner) == 0);
 
 VfiContainerDevice *vfi_container_device_new(VfiDevice *dev, const VfiAttachOptions *opts,
                                              void (*release)(VfiDeviceOwner *, VfiDevice *))

@@ -218,18 +218,15 @@ static NewResult alloc_and_attach(VfiContainer *c, VfiContainerDevice *cd, uint3
     return incompatible ? NEW_INCOMPATIBLE : NEW_ERROR;
 }
 
-static VfiPlaceResult place_physical(VfiContainer *c, VfiContainerDevice *cd,
-                                      GError **errp)
+/* Join an existing HWPT with the dirty flag @want_dirty, or make one. On
+ * *@refused (HWPT_ALLOC refused the dirty flag with EOPNOTSUPP) nothing was
+ * placed and @errp is not set. */
+static VfiPlaceResult join_or_alloc(VfiContainer *c, VfiContainerDevice *cd, bool want_dirty,
+                                    bool *refused, GError **errp)
 {
-    bool cap = cd->hw_info.capabilities & IOMMU_HW_CAP_DIRTY_TRACKING;
-    /* The coverage rule decides: a device covered by its own DMA logging, or
-     * one that cannot have IOMMU tracking, joins a plain HWPT. */
-    bool want_dirty = vfi_coverage_rule(cd, NULL) == VFI_DIRTY_COVERAGE_IOMMU;
     g_autoptr(GError) err = NULL;
 
-    trace_vfi_auto_domain_want(dev_name(cd), c->ioas_id, cap,
-                                cd->opts.no_iommu_dirty_tracking, cd->kernel_refused_dirty,
-                                want_dirty);
+    *refused = false;
     switch (try_existing(c, cd, want_dirty, errp)) {
     case TRY_ATTACHED:
         return VFI_PLACE_OK;
@@ -240,9 +237,7 @@ static VfiPlaceResult place_physical(VfiContainer *c, VfiContainerDevice *cd,
     case TRY_NONE:
         break;
     }
-
-    switch (alloc_and_attach(c, cd, want_dirty ? IOMMU_HWPT_ALLOC_DIRTY_TRACKING : 0,
-                             &err)) {
+    switch (alloc_and_attach(c, cd, want_dirty ? IOMMU_HWPT_ALLOC_DIRTY_TRACKING : 0, &err)) {
     case NEW_ATTACHED:
         return VFI_PLACE_OK;
     case NEW_INCOMPATIBLE:
@@ -254,31 +249,35 @@ static VfiPlaceResult place_physical(VfiContainer *c, VfiContainerDevice *cd,
     case NEW_REFUSED_DIRTY:
         break;
     }
-
-    /* The IOMMU reports the capability but the kernel refused the flag:
-     * place the device as one without it. */
-    cd->kernel_refused_dirty = true;
+    *refused = true;
     trace_vfi_auto_domain_kernel_refused(dev_name(cd), vfi_device_get_devid(cd->dev),
-                                          c->ioas_id, err->message);
-    g_clear_error(&err);
-    switch (try_existing(c, cd, false, errp)) {
-    case TRY_ATTACHED:
-        return VFI_PLACE_OK;
-    case TRY_CONFLICT:
-        return VFI_PLACE_INCOMPATIBLE;
-    case TRY_ERROR:
-        return VFI_PLACE_ERROR;
-    case TRY_NONE:
-        break;
+                                         c->ioas_id, err->message);
+    return VFI_PLACE_ERROR;
+}
+
+static VfiPlaceResult place_physical(VfiContainer *c, VfiContainerDevice *cd,
+                                     GError **errp)
+{
+    bool cap = cd->hw_info.capabilities & IOMMU_HW_CAP_DIRTY_TRACKING;
+    /* The coverage rule decides: a device covered by its own DMA logging, or
+     * one that cannot have IOMMU tracking, joins a plain HWPT. */
+    bool want_dirty = vfi_coverage_rule(cd, NULL) == VFI_DIRTY_COVERAGE_IOMMU;
+    VfiPlaceResult r;
+    bool refused;
+
+    trace_vfi_auto_domain_want(dev_name(cd), c->ioas_id, cap,
+                               cd->opts.no_iommu_dirty_tracking, cd->kernel_refused_dirty,
+                               want_dirty);
+    r = join_or_alloc(c, cd, want_dirty, &refused, errp);
+    if (!refused) {
+        return r;
     }
-    switch (alloc_and_attach(c, cd, 0, errp)) {
-    case NEW_ATTACHED:
-        return VFI_PLACE_OK;
-    case NEW_INCOMPATIBLE:
-        return VFI_PLACE_INCOMPATIBLE;
-    default:
-        return VFI_PLACE_ERROR;
-    }
+    /* The IOMMU reports the capability but the kernel refused the flag:
+     * place the device as one without it (the rule now says so too). */
+    cd->kernel_refused_dirty = true;
+    r = join_or_alloc(c, cd, false, &refused, errp);
+    g_assert(!refused);
+    return r;
 }
 
 VfiPlaceResult vfi_placement_place(VfiContainer *c, VfiContainerDevice *cd,

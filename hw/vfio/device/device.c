@@ -367,7 +367,7 @@ void vfi_device_free(VfiDevice *dev)
     if (dev->fd_owned) {
         vfi_kernel_close(dev->fd);
     }
-    vfi_device_dma_logging_forget(dev);
+    g_clear_pointer(&dev->logged, g_array_unref);   /* the kernel stops logging with the fd */
     /*
      * A borrowed fd stays open, so the kernel keeps it bound to the iommufd:
      * there is no unbind ioctl. We still drop our user of the backend; the

@@ -126,6 +126,28 @@ static bool is_vfio_cdev_name(const char *entry)
     return true;
 }
 
+/* Count the vfioN entries of @d; *@found is the first (g_free()).
+ * Returns: 0, or the errno of readdir(). */
+static int scan_cdevs(DIR *d, unsigned *count, char **found)
+{
+    struct dirent *de;
+
+    for (;;) {
+        errno = 0;
+        de = readdir(d);
+        if (!de) {
+            return errno;
+        }
+        if (!is_vfio_cdev_name(de->d_name)) {
+            continue;
+        }
+        (*count)++;
+        if (!*found) {
+            *found = g_strdup(de->d_name);
+        }
+    }
+}
+
 /*
  * Find the one vfioN entry of <@dir>/vfio-dev. Returns the entry name
  * (g_free()).
@@ -135,7 +157,6 @@ char *vfi_sysfs_find_cdev(const char *dir, const char *name, GError **errp)
     g_autofree char *vfio_dev = g_build_filename(dir, "vfio-dev", NULL);
     g_autofree char *found = NULL;
     unsigned count = 0;
-    struct dirent *de;
     DIR *d;
     int err;
 
@@ -153,21 +174,7 @@ char *vfi_sysfs_find_cdev(const char *dir, const char *name, GError **errp)
         }
         return NULL;
     }
-    for (;;) {
-        errno = 0;
-        de = readdir(d);
-        if (!de) {
-            break;
-        }
-        if (!is_vfio_cdev_name(de->d_name)) {
-            continue;
-        }
-        count++;
-        if (!found) {
-            found = g_strdup(de->d_name);
-        }
-    }
-    err = errno;
+    err = scan_cdevs(d, &count, &found);
     closedir(d);
     if (err) {
         g_set_error(errp, VFI_ERROR, VFI_ERROR_HOST,
