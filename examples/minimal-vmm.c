@@ -1,17 +1,19 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * The smallest VMM-side use of vfio-iommufd, built against the installed
- * library through pkg-config (see scripts/check-install.sh): it installs
- * the simulated kernel, plugs two devices into one guest address space,
- * maps guest memory, and tears down, checking nothing is left.
+ * libraries through pkg-config (see scripts/check-install.sh): it installs
+ * the simulated kernel (the kernel model, libvfio-iommufd-sim), plugs two
+ * devices into one guest address space, maps guest memory, and tears down,
+ * checking nothing is left. A VMM that does not use the model links
+ * vfio-iommufd alone.
  *
- *   cc -o minimal-vmm minimal-vmm.c $(pkg-config --cflags --libs vfio-iommufd)
+ *   cc -o minimal-vmm minimal-vmm.c $(pkg-config --cflags --libs vfio-iommufd-sim)
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/mman.h>
 
-#include <vfio-iommufd/sim.h>
+#include <vfio-iommufd-sim/sim.h>
 #include <vfio-iommufd/container.h>
 
 static const char topology[] =

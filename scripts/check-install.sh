@@ -1,9 +1,16 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: LGPL-2.1-or-later
-# Install the library from build dir $1 into a temporary prefix and build
-# examples/minimal-vmm.c against it with pkg-config, twice: shared and
-# static. Proves the installed headers, the .pc file and the exported
-# symbols are enough for a VMM.
+# Install the libraries from build dir $1 into a temporary prefix and check
+# what a VMM gets:
+#  - libvfio-iommufd (headers under include/vfio-iommufd/, vfio-iommufd.pc)
+#    holds nothing of the kernel model: its .so exports no vfi_sim_* and no
+#    sim-internal (sim_*) symbol (nm -D), and no sim header is installed
+#    with it;
+#  - the kernel model installs as its own library, libvfio-iommufd-sim (.so
+#    and .a, include/vfio-iommufd-sim/sim.h, vfio-iommufd-sim.pc requiring
+#    vfio-iommufd), exporting vfi_sim_* only;
+#  - examples/minimal-vmm.c (a VMM on the model) builds with pkg-config and
+#    runs, twice: shared and static.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build=${1:-build}
@@ -11,22 +18,55 @@ dest=$(mktemp -d)
 trap 'rm -rf "$dest"' EXIT
 
 meson install -C "$build" --destdir "$dest" --quiet
-prefix=$(meson introspect "$build" --buildoptions |
-         python3 -c 'import json,sys; print([o["value"] for o in json.load(sys.stdin) if o["name"]=="prefix"][0])')
-libdir=$(meson introspect "$build" --buildoptions |
-         python3 -c 'import json,sys; print([o["value"] for o in json.load(sys.stdin) if o["name"]=="libdir"][0])')
+opt() {
+    meson introspect "$build" --buildoptions |
+        python3 -c 'import json,sys; print([o["value"] for o in json.load(sys.stdin) if o["name"]==sys.argv[1]][0])' "$1"
+}
+prefix=$(opt prefix)
+libdir=$(opt libdir)
+includedir=$(opt includedir)
 case "$libdir" in /*) ;; *) libdir="$prefix/$libdir" ;; esac
-# Point the installed .pc file at the staging directory.
-sed -i "s|^prefix=.*|prefix=$dest$prefix|" "$dest$libdir/pkgconfig/vfio-iommufd.pc"
-export PKG_CONFIG_PATH="$dest$libdir/pkgconfig"
-pc() { pkg-config "$@"; }
+case "$includedir" in /*) ;; *) includedir="$prefix/$includedir" ;; esac
+lib="$dest$libdir"
+fail() { echo "check-install: $*" >&2; exit 1; }
+
+# --- what is installed --------------------------------------------------------
+for f in "$lib/libvfio-iommufd.so" "$lib/libvfio-iommufd.a" "$lib/pkgconfig/vfio-iommufd.pc" \
+         "$lib/libvfio-iommufd-sim.so" "$lib/libvfio-iommufd-sim.a" \
+         "$lib/pkgconfig/vfio-iommufd-sim.pc" \
+         "$dest$includedir/vfio-iommufd/kernel.h" "$dest$includedir/vfio-iommufd-sim/sim.h"; do
+    [ -e "$f" ] || fail "${f#"$dest"} is not installed"
+done
+[ ! -e "$dest$includedir/vfio-iommufd/sim.h" ] ||
+    fail "the model's header is installed with the production headers (vfio-iommufd/sim.h)"
+
+# --- the production .so exports nothing of the model --------------------------
+model_syms='^(vfi_sim_|sim_|_vfi_trace_vfi_sim_)'
+leaked=$(nm -D --defined-only "$lib/libvfio-iommufd.so" | awk '{print $NF}' | grep -E "$model_syms" || true)
+[ -z "$leaked" ] || fail "libvfio-iommufd.so exports symbols of the kernel model: $(echo $leaked | head -c 300)"
+nm -D --defined-only "$lib/libvfio-iommufd.so" | awk '{print $NF}' | grep -qx vfi_kernel_install ||
+    fail "libvfio-iommufd.so does not export vfi_kernel_install"
+# ... nor does a hidden copy of it sit in the library (the symbol table, if not stripped).
+leaked=$(nm --defined-only "$lib/libvfio-iommufd.so" 2>/dev/null | awk '{print $NF}' | grep -E "$model_syms" || true)
+[ -z "$leaked" ] || fail "libvfio-iommufd.so holds code of the kernel model: $(echo $leaked | head -c 300)"
+other=$(nm -D --defined-only "$lib/libvfio-iommufd-sim.so" | awk '{print $NF}' | grep -v '^vfi_sim_' || true)
+[ -z "$other" ] || fail "libvfio-iommufd-sim.so exports more than vfi_sim_*: $(echo $other | head -c 300)"
+
+# --- pkg-config ---------------------------------------------------------------
+# Point the installed .pc files at the staging directory.
+sed -i "s|^prefix=.*|prefix=$dest$prefix|" "$lib/pkgconfig/vfio-iommufd.pc" \
+    "$lib/pkgconfig/vfio-iommufd-sim.pc"
+export PKG_CONFIG_PATH="$lib/pkgconfig"
+pkg-config --print-requires vfio-iommufd-sim | grep -q '^vfio-iommufd\b' ||
+    fail "vfio-iommufd-sim.pc does not require vfio-iommufd"
 
 cc -std=gnu11 -Wall -Wextra -Werror -o "$dest/minimal-vmm" examples/minimal-vmm.c \
-    $(pc --cflags --libs vfio-iommufd)
-LD_LIBRARY_PATH="$dest$libdir" "$dest/minimal-vmm"
+    $(pkg-config --cflags --libs vfio-iommufd-sim)
+LD_LIBRARY_PATH="$lib" "$dest/minimal-vmm"
 
 cc -std=gnu11 -Wall -Wextra -Werror -o "$dest/minimal-vmm-static" examples/minimal-vmm.c \
-    $(pc --cflags vfio-iommufd) "$dest$libdir/libvfio-iommufd.a" \
-    $(pkg-config --libs glib-2.0)
+    $(pkg-config --cflags vfio-iommufd-sim) "$lib/libvfio-iommufd-sim.a" \
+    "$lib/libvfio-iommufd.a" $(pkg-config --libs glib-2.0)
 "$dest/minimal-vmm-static"
-echo "check-install: the installed library links and runs (shared and static)"
+echo "check-install: the production library holds nothing of the model; libvfio-iommufd-sim" \
+     "installs with its .pc; a VMM on the model links and runs (shared and static)"

@@ -15,7 +15,7 @@
 #include <glib.h>
 #include <linux/iommufd.h>
 
-#include "vfio-iommufd/sim.h"
+#include "vfio-iommufd-sim/sim.h"
 
 /* The model's IOMMU page size: the IOVA alignment of an IOAS with a domain
  * (or an mdev) on it. */

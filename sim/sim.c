@@ -4,7 +4,7 @@
  *
  * Installation as the process's kernel, the table of fds open on the model,
  * dispatch of ioctls by request number, fault injection, counters, the
- * record of the last ioctl, and the test controls of <vfio-iommufd/sim.h>.
+ * record of the last ioctl, and the test controls of <vfio-iommufd-sim/sim.h>.
  *
  * Every fd the model hands out is a real fd on /dev/null, so its number
  * never collides with an fd the process opened otherwise; the model closes

@@ -22,7 +22,7 @@
 #include <linux/iommufd.h>
 
 #include "vfio-iommufd/iommufd.h"
-#include "vfio-iommufd/sim.h"
+#include "vfio-iommufd-sim/sim.h"
 #include "vfio-iommufd/container.h"
 #include "vfio-iommufd/device.h"
 #include "vfio-iommufd/dirty.h"

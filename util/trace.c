@@ -1,6 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * vfio-iommufd: trace event switches and the "log" back end.
+ * vfio-iommufd: trace event switches and the "log" back end, the one trace
+ * runtime of the library and of its companion libraries (the kernel model):
+ * each registers its groups with vfi_trace_register_group()
+ * (<vfio-iommufd/trace.h>), usually from the constructor tracetool.py makes.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -8,7 +11,6 @@
 #include <unistd.h>
 
 #include "vfio-iommufd/trace.h"
-#include "util/trace-runtime.h"
 
 static VfiTraceGroup *groups;
 static FILE *trace_out;

@@ -1,12 +1,25 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * vfio-iommufd: the ioctl layer.
+ * vfio-iommufd: the ioctl layer, and how to test a VMM without hardware.
  *
  * Every request the library sends to the kernel (open of /dev/iommu or of a
  * VFIO cdev, close of such an fd, every ioctl) goes through one table of
- * operations.  By default it is the running Linux kernel.  A VMM's tests, the
- * library's own tests and the demo tool can install another "kernel" in its
- * place, for example the simulated kernel of <vfio-iommufd/sim.h>.
+ * operations.  By default it is the running Linux kernel.  This seam is the
+ * one way to run the library, and a VMM's passthrough and migration code on
+ * top of it, without IOMMU hardware or VFIO devices; there is no other hook:
+ *
+ *  - install the kernel model: link libvfio-iommufd-sim (pkg-config
+ *    vfio-iommufd-sim), #include <vfio-iommufd-sim/sim.h>, build a topology
+ *    and call vfi_sim_install(), which calls vfi_kernel_install() with the
+ *    model's operations and its simulated sysfs tree.  The model is a
+ *    separate library and talks to this one only through this header: the
+ *    production library holds none of its code;
+ *  - or install your own VfiKernelOps (a recording or fault-injecting
+ *    kernel, a wrapper around the installed one from vfi_kernel_get()).
+ *    The operations see what Linux would see: paths, fds, ioctl request
+ *    numbers and the UAPI structs of <linux/iommufd.h> and <linux/vfio.h>.
+ *    Sysfs lookups (the cdev of a PCI address or a sysfs path) read the
+ *    real files under the sysfs root given to vfi_kernel_install().
  *
  * The table is process-wide: install it before creating any backend or
  * device, and do not switch it while objects made under the previous one are

@@ -19,7 +19,7 @@
 
 #include "vfio-iommufd/kernel.h"
 #include "timed-kernel.h"
-#include "vfio-iommufd/sim.h"
+#include "vfio-iommufd-sim/sim.h"
 #include "vfio-iommufd/container.h"
 
 static uint64_t now_ns(void)

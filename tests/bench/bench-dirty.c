@@ -45,7 +45,7 @@
 
 #include "vfio-iommufd/kernel.h"
 #include "timed-kernel.h"
-#include "vfio-iommufd/sim.h"
+#include "vfio-iommufd-sim/sim.h"
 #include "vfio-iommufd/container.h"
 #include "vfio-iommufd/dirty.h"
 

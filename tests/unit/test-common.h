@@ -14,7 +14,7 @@
 #include <glib.h>
 
 #include "vfio-iommufd/error.h"
-#include "vfio-iommufd/sim.h"
+#include "vfio-iommufd-sim/sim.h"
 
 /* Make a model, load @topology (key-file text, may be NULL) and install it.
  * Fails the test on error. */

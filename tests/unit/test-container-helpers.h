@@ -17,7 +17,7 @@
 
 #include "test-common.h"
 #include "vfio-iommufd/iommufd.h"
-#include "vfio-iommufd/sim.h"
+#include "vfio-iommufd-sim/sim.h"
 #include "vfio-iommufd/container.h"
 #include "vfio-iommufd/device.h"
 

@@ -46,8 +46,13 @@ static void test_enable_pattern(void **state)
     assert_int_equal(vfi_trace_enable("vfi_kernel_ioctl", true), 1);
     assert_true(vfi_trace_is_enabled("vfi_kernel_ioctl"));
     assert_int_equal(vfi_trace_enable("nothing_matches_*", true), 0);
-    /* Events of every folder are registered. */
+    /* Events of every folder are registered, the kernel model's (its own
+     * library, registered through vfi_trace_register_group()) too: one
+     * switchboard. */
     assert_true(vfi_trace_enable("*", false) > 4);
+    assert_true(vfi_trace_enable("vfi_sim_*", true) > 0);
+    assert_true(vfi_trace_is_enabled("vfi_sim_attach"));
+    assert_true(vfi_trace_enable("vfi_sim_*", false) > 0);
 }
 
 static void test_log_output(void **state)

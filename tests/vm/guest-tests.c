@@ -53,7 +53,7 @@
 #include "vfio-iommufd/container.h"
 #include "vfio-iommufd/dirty.h"
 #include "vfio-iommufd/kernel.h"
-#include "vfio-iommufd/sim.h"
+#include "vfio-iommufd-sim/sim.h"
 
 /* The mock IOMMU's test ioctl: from the kernel source (run.sh adds its
  * drivers/iommu/iommufd to the include path). Without it the mock tests are

@@ -4,7 +4,8 @@
 # Real-kernel integration suite: builds a small Linux kernel with IOMMUFD,
 # VFIO cdev, vfio-pci, intel-iommu, the mtty sample mdev and the kernel's mock
 # IOMMU (IOMMUFD_TEST), links tests/vm/guest-tests.c statically against the
-# library, packs an initramfs and boots it twice under QEMU (TCG):
+# library (and the kernel model's, libvfio-iommufd-sim, for --sim), packs an
+# initramfs and boots it twice under QEMU (TCG):
 #
 #   boot 1 "iommu": q35 + intel-iommu + two edu devices + one mtty mdev
 #   boot 2 "mock":  no emulated IOMMU; the mock IOMMU's dirty tracking
@@ -38,7 +39,7 @@ while [ $# -gt 0 ]; do
         --no-setup) do_setup=0; shift ;;
         --only) only="$2"; shift 2 ;;
         --stage) stage="$2"; shift 2 ;;
-        -h|--help) sed -n '3,25p' "$0"; exit 0 ;;
+        -h|--help) sed -n '3,26p' "$0"; exit 0 ;;
         *) echo "run.sh: unknown argument $1" >&2; exit 2 ;;
     esac
 done
@@ -187,9 +188,11 @@ if [ ! -f "$vmbuild/build.ninja" ]; then
         -Dtrace_backends=log -Dbuildtype=debugoptimized >"$workdir/meson-setup.log" 2>&1 ||
         { tail -30 "$workdir/meson-setup.log"; die "meson setup of the static build failed"; }
 fi
-log "building the library (static)"
-ninja -C "$vmbuild" libvfio-iommufd.a >"$workdir/ninja.log" 2>&1 ||
-    { tail -40 "$workdir/ninja.log"; die "building libvfio-iommufd.a failed"; }
+log "building the libraries (static)"
+# The guest program also runs on the kernel model (--sim, the agreement
+# suite), which is its own library.
+ninja -C "$vmbuild" libvfio-iommufd.a sim/libvfio-iommufd-sim.a >"$workdir/ninja.log" 2>&1 ||
+    { tail -40 "$workdir/ninja.log"; die "building libvfio-iommufd.a / libvfio-iommufd-sim.a failed"; }
 
 guest="$workdir/guest-tests"
 log "linking $guest statically"
@@ -197,7 +200,8 @@ log "linking $guest statically"
 gcc -std=gnu11 -O2 -g -static -Wall -Wextra -Wshadow -Wstrict-prototypes \
     -Wmissing-prototypes -Wno-unused-parameter -Wformat=2 -Wno-format-nonliteral -Werror -D_GNU_SOURCE \
     -I"$srcroot/include" ${test_h_dir:+-I"$test_h_dir"} $(pkg-config --cflags glib-2.0) \
-    -o "$guest" "$here/guest-tests.c" "$vmbuild/libvfio-iommufd.a" \
+    -o "$guest" "$here/guest-tests.c" \
+    "$vmbuild/sim/libvfio-iommufd-sim.a" "$vmbuild/libvfio-iommufd.a" \
     $(pkg-config --static --libs glib-2.0) 2>"$workdir/link.log" ||
     { grep -v 'statically linked applications requires at runtime' "$workdir/link.log" >&2 || true;
       die "building the guest test program failed"; }

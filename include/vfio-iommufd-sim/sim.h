@@ -1,6 +1,13 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * vfio-iommufd: a simulated kernel (the kernel model).
+ * vfio-iommufd-sim: a simulated kernel (the kernel model), its own library.
+ *
+ * Link libvfio-iommufd-sim (pkg-config vfio-iommufd-sim; meson dependency
+ * 'vfio-iommufd-sim'), which requires libvfio-iommufd. The production library
+ * holds nothing of the model: the model plugs into it through the public
+ * ioctl seam of <vfio-iommufd/kernel.h>, as any other kernel would, and
+ * registers its trace events (vfi_sim_*) with the library's switchboard
+ * (<vfio-iommufd/trace.h>), so VFI_TRACE and vfi_trace_enable() switch them.
  *
  * A VfiSim is a model of the parts of Linux the library talks to: /dev/iommu
  * (IOMMUFD: objects, IOAS mappings, HWPTs, dirty tracking), VFIO cdev devices
