@@ -467,6 +467,52 @@ static int ioctl_ioas_iova_ranges(SimCtx *ctx, void *arg)
     return max < total ? -EMSGSIZE : 0;
 }
 
+/* IOMMU_IOAS_MAP with FIXED_IOVA: the checks of [iova, *last]. */
+static int ioas_map_fixed(SimObj *ioas, const struct iommu_ioas_map *cmd, uint64_t align,
+                          uint64_t *last)
+{
+    if (cmd->iova & (align - 1)) {
+        return refuse("IOMMU_IOAS_MAP", EINVAL, "iova not aligned");
+    }
+    if (__builtin_add_overflow(cmd->iova, cmd->length - 1, last)) {
+        return refuse("IOMMU_IOAS_MAP", EOVERFLOW, "iova + length overflows");
+    }
+    if (!iova_allowed(ioas, cmd->iova, *last)) {
+        return refuse("IOMMU_IOAS_MAP", EINVAL, "range reserved or outside the aperture");
+    }
+    if (maps_overlap(ioas->maps, cmd->iova, *last)) {
+        return refuse("IOMMU_IOAS_MAP", EEXIST, "overlaps a mapping");
+    }
+    return 0;
+}
+
+/* IOMMU_IOAS_MAP without FIXED_IOVA: the kernel chooses cmd->iova. */
+static int ioas_map_any(SimObj *ioas, struct iommu_ioas_map *cmd, uint64_t align,
+                        uint64_t *last)
+{
+    /* Like the kernel (iopt_alloc_iova()), align the chosen IOVA to the
+     * smaller of the length (rounded up to a power of two) and the user_va
+     * alignment, capped at the huge page size: the model is a kernel with
+     * CONFIG_TRANSPARENT_HUGEPAGE (2 MiB on x86; without it the kernel caps
+     * at 4 KiB). (The model keeps requiring a page-aligned user_va here.) */
+    uint64_t pow2 = cmd->length > (UINT64_C(1) << 63) ? UINT64_C(1) << 63 :
+                    cmd->length == 1 ? 1 :
+                    UINT64_C(1) << (64 - __builtin_clzll(cmd->length - 1));
+    uint64_t ua = MIN(MIN(UINT64_C(1) << __builtin_ctzll(cmd->user_va), pow2),
+                      SIM_HPAGE_SIZE);
+    uint64_t iova;
+
+    if ((cmd->user_va & (SIM_PAGE_SIZE - 1)) || ua < align) {
+        return refuse("IOMMU_IOAS_MAP", EINVAL, "user_va not page aligned");
+    }
+    if (!ioas_alloc_iova(ioas, cmd->length, ua, &iova)) {
+        return refuse("IOMMU_IOAS_MAP", ENOSPC, "no free IOVA range");
+    }
+    cmd->iova = iova;
+    *last = cmd->iova + cmd->length - 1;
+    return 0;
+}
+
 static int ioctl_ioas_map(SimCtx *ctx, void *arg)
 {
     struct iommu_ioas_map *cmd = arg;
@@ -475,6 +521,7 @@ static int ioctl_ioas_map(SimCtx *ctx, void *arg)
     SimObj *ioas;
     SimMapping m;
     uint64_t last, align;
+    int ret;
 
     if ((cmd->flags & ~known) || cmd->__reserved) {
         return refuse("IOMMU_IOAS_MAP", EOPNOTSUPP, "unknown flags or reserved");
@@ -490,47 +537,33 @@ static int ioctl_ioas_map(SimCtx *ctx, void *arg)
     if (!cmd->user_va) {
         return refuse("IOMMU_IOAS_MAP", EFAULT, "user_va is NULL");
     }
-    if (cmd->flags & IOMMU_IOAS_MAP_FIXED_IOVA) {
-        if (cmd->iova & (align - 1)) {
-            return refuse("IOMMU_IOAS_MAP", EINVAL, "iova not aligned");
-        }
-        if (__builtin_add_overflow(cmd->iova, cmd->length - 1, &last)) {
-            return refuse("IOMMU_IOAS_MAP", EOVERFLOW, "iova + length overflows");
-        }
-        if (!iova_allowed(ioas, cmd->iova, last)) {
-            return refuse("IOMMU_IOAS_MAP", EINVAL, "range reserved or outside the aperture");
-        }
-        if (maps_overlap(ioas->maps, cmd->iova, last)) {
-            return refuse("IOMMU_IOAS_MAP", EEXIST, "overlaps a mapping");
-        }
-    } else {
-        /* Like the kernel (iopt_alloc_iova()), align the chosen IOVA to the
-         * smaller of the length (rounded up to a power of two) and the
-         * user_va alignment, capped at the huge page size: the model is a
-         * kernel with CONFIG_TRANSPARENT_HUGEPAGE (2 MiB on x86; without
-         * it the kernel caps at 4 KiB). (The model keeps requiring a
-         * page-aligned user_va here.) */
-        uint64_t pow2 = cmd->length > (UINT64_C(1) << 63) ? UINT64_C(1) << 63 :
-                        cmd->length == 1 ? 1 :
-                        UINT64_C(1) << (64 - __builtin_clzll(cmd->length - 1));
-        uint64_t ua = MIN(MIN(UINT64_C(1) << __builtin_ctzll(cmd->user_va), pow2),
-                          SIM_HPAGE_SIZE);
-        uint64_t iova;
-
-        if ((cmd->user_va & (SIM_PAGE_SIZE - 1)) || ua < align) {
-            return refuse("IOMMU_IOAS_MAP", EINVAL, "user_va not page aligned");
-        }
-        if (!ioas_alloc_iova(ioas, cmd->length, ua, &iova)) {
-            return refuse("IOMMU_IOAS_MAP", ENOSPC, "no free IOVA range");
-        }
-        cmd->iova = iova;
-        last = cmd->iova + cmd->length - 1;
+    ret = (cmd->flags & IOMMU_IOAS_MAP_FIXED_IOVA) ? ioas_map_fixed(ioas, cmd, align, &last) :
+                                                     ioas_map_any(ioas, cmd, align, &last);
+    if (ret) {
+        return ret;
     }
     m = (SimMapping) {
         .iova = cmd->iova, .last = last, .user_va = cmd->user_va, .flags = cmd->flags,
     };
     g_array_insert_val(ioas->maps, maps_lower_bound(ioas->maps, m.iova), m);
     trace_vfi_sim_ioas_map(ioas->id, cmd->iova, cmd->length, cmd->flags);
+    return 0;
+}
+
+/* Unmap everything; an empty IOAS is a success with length 0. */
+static int ioas_unmap_all(SimObj *ioas, struct iommu_ioas_unmap *cmd)
+{
+    uint64_t unmapped = 0;
+
+    for (guint i = 0; i < ioas->maps->len; i++) {
+        SimMapping *m = &g_array_index(ioas->maps, SimMapping, i);
+
+        unmapped += m->last - m->iova + 1;
+        ioas_drop_dirty(ioas, m->iova, m->last);
+    }
+    g_array_set_size(ioas->maps, 0);
+    cmd->length = unmapped;
+    trace_vfi_sim_ioas_unmap(ioas->id, 0, UINT64_MAX, unmapped);
     return 0;
 }
 
@@ -545,17 +578,7 @@ static int ioctl_ioas_unmap(SimCtx *ctx, void *arg)
         return refuse("IOMMU_IOAS_UNMAP", ENOENT, "not an IOAS");
     }
     if (cmd->iova == 0 && cmd->length == UINT64_MAX) {
-        /* unmap everything; an empty IOAS is a success with length 0 */
-        for (guint i = 0; i < ioas->maps->len; i++) {
-            SimMapping *m = &g_array_index(ioas->maps, SimMapping, i);
-
-            unmapped += m->last - m->iova + 1;
-            ioas_drop_dirty(ioas, m->iova, m->last);
-        }
-        g_array_set_size(ioas->maps, 0);
-        cmd->length = unmapped;
-        trace_vfi_sim_ioas_unmap(ioas->id, 0, UINT64_MAX, unmapped);
-        return 0;
+        return ioas_unmap_all(ioas, cmd);
     }
     if (!cmd->length) {
         return refuse("IOMMU_IOAS_UNMAP", EINVAL, "length 0");

@@ -104,6 +104,62 @@ static bool name_taken(GArray *iommus, GArray *devices, const char *name, bool i
     return false;
 }
 
+/* One [iommu NAME] section. */
+static bool parse_iommu(VfiSim *sim, GKeyFile *kf, const char *g, const char *name,
+                        GArray *iommus, GArray *devices, GError **errp)
+{
+    TopoIommu t = { 0 };
+
+    if (sim_find_iommu(sim, name) || name_taken(iommus, devices, name, true)) {
+        return invalid(errp, "[%s]: IOMMU %s defined twice", g, name);
+    }
+    if (!get_bool(kf, g, "dirty-tracking", &t.cfg.dirty_tracking, errp)) {
+        return false;
+    }
+    t.name = g_strdup(name);
+    g_array_append_val(iommus, t);
+    return true;
+}
+
+/* One [device NAME] section. */
+static bool parse_device(VfiSim *sim, GKeyFile *kf, const char *g, const char *name,
+                         GArray *iommus, GArray *devices, GError **errp)
+{
+    TopoDevice t = { .pci_vendor = VFI_SIM_PCI_VENDOR_DEFAULT,
+                     .pci_device = VFI_SIM_PCI_DEVICE_DEFAULT };
+    bool mdev = false;
+    g_autofree char *pci_id = NULL;
+
+    if (sim_find_device(sim, name) || name_taken(iommus, devices, name, false)) {
+        return invalid(errp, "[%s]: device %s defined twice", g, name);
+    }
+    if (!get_bool(kf, g, "mdev", &mdev, errp) ||
+        !get_bool(kf, g, "dma-logging", &t.dma_logging, errp)) {
+        return false;
+    }
+    pci_id = g_key_file_get_string(kf, g, "pci-id", NULL);
+    if (pci_id && mdev) {
+        return invalid(errp, "[%s]: an mdev has no PCI id (%s)", g, pci_id);
+    }
+    if (pci_id && !parse_pci_id(pci_id, &t.pci_vendor, &t.pci_device)) {
+        return invalid(errp, "[%s]: pci-id %s is not VENDOR:DEVICE (hex)", g, pci_id);
+    }
+    t.name = g_strdup(name);
+    t.iommu = g_key_file_get_string(kf, g, "iommu", NULL);
+    g_array_append_val(devices, t);     /* owns the strings from here */
+    if (mdev && t.iommu) {
+        return invalid(errp, "[%s]: an mdev sits behind no IOMMU (%s)", g, t.iommu);
+    }
+    if (!mdev && !t.iommu) {
+        return invalid(errp, "[%s]: names no IOMMU and is no mdev%s", g, "");
+    }
+    if (t.iommu && !sim_find_iommu(sim, t.iommu) &&
+        !name_taken(iommus, devices, t.iommu, true)) {
+        return invalid(errp, "[%s]: unknown IOMMU %s", g, t.iommu);
+    }
+    return true;
+}
+
 static bool topo_parse(VfiSim *sim, GKeyFile *kf, GArray *iommus, GArray *devices,
                        GError **errp)
 {
@@ -115,6 +171,7 @@ static bool topo_parse(VfiSim *sim, GKeyFile *kf, GArray *iommus, GArray *device
             const char *space = strchr(*g, ' ');
             g_autofree char *kind = g_strndup(*g, space ? (gsize)(space - *g) : strlen(*g));
             const char *name = space ? space + 1 : "";
+            bool ok = true;
 
             if (!g_str_equal(kind, "iommu") && !g_str_equal(kind, "device")) {
                 return invalid(errp, "[%s]: unknown section kind %s", *g, kind);
@@ -123,51 +180,12 @@ static bool topo_parse(VfiSim *sim, GKeyFile *kf, GArray *iommus, GArray *device
                 return invalid(errp, "[%s]: section without a name%s", *g, "");
             }
             if (g_str_equal(kind, "iommu") && pass == 0) {
-                TopoIommu t = { 0 };
-
-                if (sim_find_iommu(sim, name) || name_taken(iommus, devices, name, true)) {
-                    return invalid(errp, "[%s]: IOMMU %s defined twice", *g, name);
-                }
-                if (!get_bool(kf, *g, "dirty-tracking", &t.cfg.dirty_tracking, errp)) {
-                    return false;
-                }
-                t.name = g_strdup(name);
-                g_array_append_val(iommus, t);
+                ok = parse_iommu(sim, kf, *g, name, iommus, devices, errp);
             } else if (g_str_equal(kind, "device") && pass == 1) {
-                TopoDevice t = { .pci_vendor = VFI_SIM_PCI_VENDOR_DEFAULT,
-                                 .pci_device = VFI_SIM_PCI_DEVICE_DEFAULT };
-                bool mdev = false;
-                g_autofree char *pci_id = NULL;
-
-                if (sim_find_device(sim, name) || name_taken(iommus, devices, name, false)) {
-                    return invalid(errp, "[%s]: device %s defined twice", *g, name);
-                }
-                if (!get_bool(kf, *g, "mdev", &mdev, errp) ||
-                    !get_bool(kf, *g, "dma-logging", &t.dma_logging, errp)) {
-                    return false;
-                }
-                pci_id = g_key_file_get_string(kf, *g, "pci-id", NULL);
-                if (pci_id && mdev) {
-                    return invalid(errp, "[%s]: an mdev has no PCI id (%s)", *g, pci_id);
-                }
-                if (pci_id && !parse_pci_id(pci_id, &t.pci_vendor, &t.pci_device)) {
-                    return invalid(errp, "[%s]: pci-id %s is not VENDOR:DEVICE (hex)", *g,
-                                   pci_id);
-                }
-                t.name = g_strdup(name);
-                t.iommu = g_key_file_get_string(kf, *g, "iommu", NULL);
-                g_array_append_val(devices, t);     /* owns the strings from here */
-                if (mdev && t.iommu) {
-                    return invalid(errp, "[%s]: an mdev sits behind no IOMMU (%s)", *g,
-                                   t.iommu);
-                }
-                if (!mdev && !t.iommu) {
-                    return invalid(errp, "[%s]: names no IOMMU and is no mdev%s", *g, "");
-                }
-                if (t.iommu && !sim_find_iommu(sim, t.iommu) &&
-                    !name_taken(iommus, devices, t.iommu, true)) {
-                    return invalid(errp, "[%s]: unknown IOMMU %s", *g, t.iommu);
-                }
+                ok = parse_device(sim, kf, *g, name, iommus, devices, errp);
+            }
+            if (!ok) {
+                return false;
             }
         }
     }
