@@ -3,7 +3,8 @@
 #
 # Install what is missing (Debian 12, as root), build with -Werror and run
 # every test: the unit tests plain, under AddressSanitizer + UBSan and under
-# valgrind, the agreement suite (the real-kernel scenarios on the kernel
+# valgrind, the abi suite (exported and global symbols, interposition,
+# version), the agreement suite (the real-kernel scenarios on the kernel
 # model), the benchmarks' short versions, and the real-kernel suite (builds
 # a kernel once, cached in ${XDG_CACHE_HOME:-~/.cache}/vfio-iommufd, and
 # boots it under QEMU).
@@ -35,6 +36,9 @@ ninja -C build
 
 step "install + link a VMM against it with pkg-config (examples/minimal-vmm.c)"
 bash scripts/check-install.sh build
+
+step "abi: exported and archive-global symbols = the public API, no PLT to itself, interposition, version"
+meson test -C build --suite abi --print-errorlogs --logbase abi
 
 step "unit tests (plain)"
 meson test -C build --suite unit --print-errorlogs --num-processes 2 --logbase unit-plain
@@ -70,7 +74,7 @@ VFI_VM_REQUIRED=1 \
     meson test -C build --suite vm --print-errorlogs --num-processes 1 --logbase vm
 
 step "summary"
-python3 scripts/test-summary.py build/meson-logs/unit-plain.json \
+python3 scripts/test-summary.py build/meson-logs/abi.json build/meson-logs/unit-plain.json \
     build-asan/meson-logs/unit-asan.json build/meson-logs/unit-valgrind.json \
     build/meson-logs/agreement.json build-asan/meson-logs/agreement-asan.json \
     build/meson-logs/tool.json build/meson-logs/bench.json build/meson-logs/vm.json
