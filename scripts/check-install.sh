@@ -11,6 +11,8 @@
 #    vfio-iommufd), exporting vfi_sim_* only;
 #  - examples/minimal-vmm.c (a VMM on the model) builds with pkg-config and
 #    runs, twice: shared and static.
+#  - each installed static archive leaves exactly the public API of its
+#    installed headers global (scripts/abi.py check-archive, docs/abi.md).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build=${1:-build}
@@ -42,15 +44,24 @@ done
 
 # --- the production .so exports nothing of the model --------------------------
 model_syms='^(vfi_sim_|sim_|_vfi_trace_vfi_sim_)'
-leaked=$(nm -D --defined-only "$lib/libvfio-iommufd.so" | awk '{print $NF}' | grep -E "$model_syms" || true)
+# (nm -D names carry their version, name@@VFI_0.2: drop it)
+dsyms() { nm -D --defined-only "$1" | awk '$2 != "A" {sub(/@.*/, "", $NF); print $NF}'; }
+leaked=$(dsyms "$lib/libvfio-iommufd.so" | grep -E "$model_syms" || true)
 [ -z "$leaked" ] || fail "libvfio-iommufd.so exports symbols of the kernel model: $(echo $leaked | head -c 300)"
-nm -D --defined-only "$lib/libvfio-iommufd.so" | awk '{print $NF}' | grep -qx vfi_kernel_install ||
+dsyms "$lib/libvfio-iommufd.so" | grep -qx vfi_kernel_install ||
     fail "libvfio-iommufd.so does not export vfi_kernel_install"
 # ... nor does a hidden copy of it sit in the library (the symbol table, if not stripped).
 leaked=$(nm --defined-only "$lib/libvfio-iommufd.so" 2>/dev/null | awk '{print $NF}' | grep -E "$model_syms" || true)
 [ -z "$leaked" ] || fail "libvfio-iommufd.so holds code of the kernel model: $(echo $leaked | head -c 300)"
-other=$(nm -D --defined-only "$lib/libvfio-iommufd-sim.so" | awk '{print $NF}' | grep -v '^vfi_sim_' || true)
+other=$(dsyms "$lib/libvfio-iommufd-sim.so" | grep -v '^vfi_sim_' || true)
 [ -z "$other" ] || fail "libvfio-iommufd-sim.so exports more than vfi_sim_*: $(echo $other | head -c 300)"
+
+# --- static archives: only the public API is global ---------------------------
+# Each installed library, with the folder of its installed public headers.
+for lib_headers in vfio-iommufd:vfio-iommufd vfio-iommufd-sim:vfio-iommufd-sim; do
+    python3 scripts/abi.py check-archive --nm nm --archive "$lib/lib${lib_headers%%:*}.a" \
+        "$dest$includedir/${lib_headers#*:}"
+done
 
 # --- pkg-config ---------------------------------------------------------------
 # Point the installed .pc files at the staging directory.
@@ -64,9 +75,17 @@ cc -std=gnu11 -Wall -Wextra -Werror -o "$dest/minimal-vmm" examples/minimal-vmm.
     $(pkg-config --cflags --libs vfio-iommufd-sim)
 LD_LIBRARY_PATH="$lib" "$dest/minimal-vmm"
 
+# Static: what `pkg-config --static` says, with the project's archives in
+# place of its -lvfio-iommufd* (-l:libvfio-iommufd*.a); glib as the system
+# has it.
+static_libs() { sed -E 's/(^| )-l(vfio-iommufd[a-z-]*)/\1-l:lib\2.a/g'; }
 cc -std=gnu11 -Wall -Wextra -Werror -o "$dest/minimal-vmm-static" examples/minimal-vmm.c \
-    $(pkg-config --cflags vfio-iommufd-sim) "$lib/libvfio-iommufd-sim.a" \
-    "$lib/libvfio-iommufd.a" $(pkg-config --libs glib-2.0)
+    $(pkg-config --cflags vfio-iommufd-sim) $(pkg-config --static --libs vfio-iommufd-sim | static_libs)
+needed=$(readelf -d "$dest/minimal-vmm-static" | grep NEEDED || true)
+case "$needed" in
+    *libvfio-iommufd*) fail "minimal-vmm-static needs a shared libvfio-iommufd" ;;
+esac
 "$dest/minimal-vmm-static"
 echo "check-install: the production library holds nothing of the model; libvfio-iommufd-sim" \
-     "installs with its .pc; a VMM on the model links and runs (shared and static)"
+     "installs with its .pc; each archive leaves only its public API global; a VMM on the" \
+     "model links and runs (shared and static)"

@@ -3,11 +3,12 @@
 #
 # Install what is missing (Debian 12, as root), build with -Werror and run
 # every test: the unit tests plain, under AddressSanitizer + UBSan and under
-# valgrind, the abi suite (the production library holds nothing of the
-# kernel model, libvfio-iommufd-sim), the agreement suite (the real-kernel
-# scenarios on the kernel model), the benchmarks' short versions, and the
-# real-kernel suite (builds a kernel once, cached in
-# ${XDG_CACHE_HOME:-~/.cache}/vfio-iommufd, and boots it under QEMU).
+# valgrind, the abi suite (exported and global symbols, nothing of the
+# kernel model in the production library, interposition, version), the
+# agreement suite (the real-kernel scenarios on the kernel model), the
+# benchmarks' short versions, and the real-kernel suite (builds a kernel
+# once, cached in ${XDG_CACHE_HOME:-~/.cache}/vfio-iommufd, and boots it
+# under QEMU).
 #
 #   scripts/run-tests.sh            everything
 #   VFI_SKIP_SETUP=1 ...   do not run scripts/setup-debian.sh
@@ -37,7 +38,7 @@ ninja -C build
 step "install + link a VMM against it with pkg-config (examples/minimal-vmm.c)"
 bash scripts/check-install.sh build
 
-step "abi: nothing of the kernel model in libvfio-iommufd (.so and .a)"
+step "abi: exported and archive-global symbols = the public API, no PLT to itself, no model in the library, interposition, version"
 meson test -C build --suite abi --print-errorlogs --logbase abi
 
 step "unit tests (plain)"

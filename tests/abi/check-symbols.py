@@ -38,7 +38,10 @@ def nm(tool, path, *flags):
     for line in r.stdout.splitlines():
         parts = line.split()
         if len(parts) >= 2 and len(parts[-2]) == 1:
-            out.append((parts[-1], parts[-2]))
+            if parts[-2] == 'A':
+                continue        # a version node (VFI_0.2), not a symbol
+            # drop the symbol version (name@@VFI_0.2) the version script gives
+            out.append((parts[-1].split('@')[0], parts[-2]))
     return out
 
 
