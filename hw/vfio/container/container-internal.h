@@ -122,6 +122,10 @@ bool vfi_container_refresh_ranges(VfiContainer *c, GError **errp);
 /* A container was given (INVALID_ARGUMENT naming @what otherwise). */
 bool vfi_container_check_given(const VfiContainer *c, const char *what, GError **errp);
 
+/* Size non-zero, no overflow, @iova and @size multiples of @c's IOVA
+ * alignment (INVALID_ARGUMENT naming @what). No ioctl. */
+bool vfi_container_check_sized(const VfiContainer *c, const char *what, uint64_t iova,
+                               uint64_t size, GError **errp);
 /* Map [iova, iova + size) inside @c's IOVA ranges and alignment
  * (INVALID_ARGUMENT) and, while tracking is on, inside the ranges every
  * logging device logs (WRONG_STATE). No ioctl. */

@@ -63,15 +63,12 @@ static bool check_map_logged(const VfiContainer *c, const char *what, uint64_t i
     return true;
 }
 
-bool vfi_container_check_map(const VfiContainer *c, const char *what, uint64_t iova,
-                             uint64_t size, GError **errp)
+bool vfi_container_check_sized(const VfiContainer *c, const char *what, uint64_t iova,
+                               uint64_t size, GError **errp)
 {
-    uint64_t last;
-
     if (!vfi_range_check(what, iova, size, errp)) {
         return false;
     }
-    last = iova + (size - 1);
     if (iova % c->alignment || size % c->alignment) {
         trace_vfi_container_refused(c->ioas_id, what, "misaligned", iova, size);
         g_set_error(errp, VFI_ERROR, VFI_ERROR_INVALID_ARGUMENT,
@@ -80,6 +77,18 @@ bool vfi_container_check_map(const VfiContainer *c, const char *what, uint64_t i
                     c->ioas_id);
         return false;
     }
+    return true;
+}
+
+bool vfi_container_check_map(const VfiContainer *c, const char *what, uint64_t iova,
+                             uint64_t size, GError **errp)
+{
+    uint64_t last;
+
+    if (!vfi_container_check_sized(c, what, iova, size, errp)) {
+        return false;
+    }
+    last = iova + (size - 1);
     for (size_t i = 0; i < c->nr_ranges; i++) {
         if (iova >= c->ranges[i].start && last <= c->ranges[i].last) {
             return check_map_logged(c, what, iova, last, errp);

@@ -143,15 +143,7 @@ bool vfi_container_check_unmap_range(const VfiContainer *c, const char *what,
     const VfiContainerMapping *m;
     uint64_t last;
 
-    if (!vfi_range_check(what, iova, size, errp)) {
-        return false;
-    }
-    if (iova % c->alignment || size % c->alignment) {
-        trace_vfi_container_refused(c->ioas_id, what, "misaligned", iova, size);
-        g_set_error(errp, VFI_ERROR, VFI_ERROR_INVALID_ARGUMENT,
-                    "%s: iova 0x%" PRIx64 " size 0x%" PRIx64 " not aligned to the IOVA "
-                    "alignment 0x%" PRIx64 " of ioas %u", what, iova, size, c->alignment,
-                    c->ioas_id);
+    if (!vfi_container_check_sized(c, what, iova, size, errp)) {
         return false;
     }
     last = iova + (size - 1);

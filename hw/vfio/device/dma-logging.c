@@ -69,19 +69,26 @@ bool vfi_device_offers_dma_logging(const VfiDevice *dev)
     return dev && dev->logging_offered;
 }
 
-bool vfi_device_dma_logging_probe(VfiDevice *dev, bool *offered, GError **errp)
+/* VFIO_DEVICE_FEATURE with a header only (@flags): 0 or -errno. */
+static int feature_bare(VfiDevice *dev, uint32_t flags)
 {
     struct vfio_device_feature f;
+
+    memset(&f, 0, sizeof(f));
+    f.argsz = sizeof(f);
+    f.flags = flags;
+    return VFI_KERNEL_IOCTL(vfi_device_get_fd(dev), VFIO_DEVICE_FEATURE, &f);
+}
+
+bool vfi_device_dma_logging_probe(VfiDevice *dev, bool *offered, GError **errp)
+{
     int ret;
 
     if (!vfi_device_check_bound(dev, "DMA logging probe", errp)) {
         return false;
     }
-    memset(&f, 0, sizeof(f));
-    f.argsz = sizeof(f);
-    f.flags = VFIO_DEVICE_FEATURE_PROBE | VFIO_DEVICE_FEATURE_SET |
-              VFIO_DEVICE_FEATURE_DMA_LOGGING_START;
-    ret = VFI_KERNEL_IOCTL(vfi_device_get_fd(dev), VFIO_DEVICE_FEATURE, &f);
+    ret = feature_bare(dev, VFIO_DEVICE_FEATURE_PROBE | VFIO_DEVICE_FEATURE_SET |
+                            VFIO_DEVICE_FEATURE_DMA_LOGGING_START);
     if (ret == -ENOTTY) {
         /* vfio core: the device's driver has no DMA logging ops */
         *offered = dev->logging_offered = false;
@@ -140,16 +147,12 @@ bool vfi_device_dma_logging_start(VfiDevice *dev, uint64_t page_size,
 
 bool vfi_device_dma_logging_stop(VfiDevice *dev, GError **errp)
 {
-    struct vfio_device_feature f;
     int ret;
 
     if (!vfi_device_check_bound(dev, "DMA logging stop", errp)) {
         return false;
     }
-    memset(&f, 0, sizeof(f));
-    f.argsz = sizeof(f);
-    f.flags = VFIO_DEVICE_FEATURE_SET | VFIO_DEVICE_FEATURE_DMA_LOGGING_STOP;
-    ret = VFI_KERNEL_IOCTL(vfi_device_get_fd(dev), VFIO_DEVICE_FEATURE, &f);
+    ret = feature_bare(dev, VFIO_DEVICE_FEATURE_SET | VFIO_DEVICE_FEATURE_DMA_LOGGING_STOP);
     if (ret < 0) {
         vfi_kernel_error(errp, -ret, "VFIO_DEVICE_FEATURE", KVER_DMA_LOGGING,
                           "device %s: DMA_LOGGING_STOP", vfi_device_get_name(dev));

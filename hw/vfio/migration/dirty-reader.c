@@ -418,9 +418,15 @@ bool vfi_dirty_reader_query(VfiDirtyReader *r, uint64_t iova, uint64_t size,
         return false;
     }
     s = reader_sources(r);
-    if (!vfi_dirty_check_log(&s, log, what, errp) ||
+    return vfi_dirty_query(&s, iova, size, log, flags, what, errp);
+}
+
+bool vfi_dirty_query(const VfiDirtySources *s, uint64_t iova, uint64_t size,
+                     const VfiDirtyLog *log, uint32_t flags, const char *what, GError **errp)
+{
+    if (!vfi_dirty_check_log(s, log, what, errp) ||
         !vfi_dirty_check_range(log, iova, size, flags, what, errp)) {
         return false;
     }
-    return vfi_dirty_read(&s, iova, size, log, flags, errp);
+    return vfi_dirty_read(s, iova, size, log, flags, errp);
 }

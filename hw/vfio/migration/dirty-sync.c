@@ -89,11 +89,7 @@ bool vfi_container_query_dirty(VfiContainer *c, uint64_t iova, uint64_t size,
         return false;
     }
     s = vfi_dirty_sources_of(c);
-    if (!vfi_dirty_check_log(&s, log, what, errp) ||
-        !vfi_dirty_check_range(log, iova, size, flags, what, errp)) {
-        return false;
-    }
-    return vfi_dirty_read(&s, iova, size, log, flags, errp);
+    return vfi_dirty_query(&s, iova, size, log, flags, what, errp);
 }
 
 bool vfi_container_sync_dirty(VfiContainer *c, const VfiDirtyLog *log, GError **errp)

@@ -52,6 +52,11 @@ bool vfi_dirty_check_range(const VfiDirtyLog *log, uint64_t iova, uint64_t size,
 bool vfi_dirty_read(const VfiDirtySources *s, uint64_t iova, uint64_t size,
                     const VfiDirtyLog *log, uint32_t flags, GError **errp);
 
+/* A checked query: vfi_dirty_check_log() and vfi_dirty_check_range(), then
+ * vfi_dirty_read(). */
+bool vfi_dirty_query(const VfiDirtySources *s, uint64_t iova, uint64_t size,
+                     const VfiDirtyLog *log, uint32_t flags, const char *what, GError **errp);
+
 /* The last IOVA of @log's span (the log already checked). */
 static inline uint64_t vfi_dirty_log_last(const VfiDirtyLog *log)
 {
