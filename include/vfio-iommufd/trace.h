@@ -20,6 +20,7 @@
 #define VFI_TRACE_H
 
 #include <stdbool.h>
+#include <stdio.h>
 #include <glib.h>
 
 #include "vfio-iommufd/visibility.h"
