@@ -5,10 +5,11 @@
 # every test: the unit tests plain, under AddressSanitizer + UBSan and under
 # valgrind, the abi suite (exported and global symbols, nothing of the
 # kernel model in the production library, interposition, version), the
-# agreement suite (the real-kernel scenarios on the kernel model), the
-# benchmarks' short versions, and the real-kernel suite (builds a kernel
-# once, cached in ${XDG_CACHE_HOME:-~/.cache}/vfio-iommufd, and boots it
-# under QEMU).
+# project checks (headers alone, README samples, use as a subproject, no
+# installs from tests), the API reference (doxygen), the agreement suite
+# (the real-kernel scenarios on the kernel model), the benchmarks' short
+# versions, and the real-kernel suite (builds a kernel once, cached in
+# ${XDG_CACHE_HOME:-~/.cache}/vfio-iommufd, and boots it under QEMU).
 #
 #   scripts/run-tests.sh            everything
 #   VFI_SKIP_SETUP=1 ...   do not run scripts/setup-debian.sh
@@ -34,6 +35,18 @@ setup_build() {
 step "build (plain, -Werror)"
 setup_build build -Dwerror=true
 ninja -C build
+
+step "the project as others meet it: every header alone (C, C++), the README's samples, as a meson subproject, no test installs packages"
+meson test -C build --suite headers --suite readme --suite subproject --suite policy \
+    --print-errorlogs --num-processes 2 --logbase meta
+
+step "API reference (doxygen; an undocumented public symbol or any doxygen warning fails)"
+if [ "${VFI_SKIP_SETUP:-0}" != 1 ]; then
+    bash scripts/setup-debian.sh --docs
+fi
+setup_build build-docs -Dwerror=true -Ddocs=enabled -Dtests=false -Dtool=false
+ninja -C build-docs docs/api
+echo "API reference: build-docs/docs/api/html/index.html"
 
 step "install + link a VMM against it with pkg-config (examples/minimal-vmm.c)"
 bash scripts/check-install.sh build
@@ -78,4 +91,5 @@ step "summary"
 python3 scripts/test-summary.py build/meson-logs/abi.json build/meson-logs/unit-plain.json \
     build-asan/meson-logs/unit-asan.json build/meson-logs/unit-valgrind.json \
     build/meson-logs/agreement.json build-asan/meson-logs/agreement-asan.json \
-    build/meson-logs/tool.json build/meson-logs/bench.json build/meson-logs/vm.json
+    build/meson-logs/tool.json build/meson-logs/bench.json build/meson-logs/vm.json \
+    build/meson-logs/meta.json

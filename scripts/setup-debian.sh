@@ -6,13 +6,17 @@
 #
 #   scripts/setup-debian.sh          build + unit-test dependencies
 #   scripts/setup-debian.sh --vm     also what the real-kernel (QEMU) suite needs
+#   scripts/setup-debian.sh --docs   also doxygen, for the API reference
+#                                    (meson -Ddocs=enabled)
 set -euo pipefail
 
 want_vm=0
+want_docs=0
 for a in "$@"; do
     case "$a" in
         --vm) want_vm=1 ;;
-        *) echo "usage: $0 [--vm]" >&2; exit 2 ;;
+        --docs) want_docs=1 ;;
+        *) echo "usage: $0 [--vm] [--docs]" >&2; exit 2 ;;
     esac
 done
 
@@ -43,6 +47,10 @@ if [ "$want_vm" = 1 ]; then
     # static archives of glib and pcre2 for the statically linked guest program.
     pkgs+=(busybox-static bc bison flex libelf-dev libssl-dev cpio xz-utils make
            gzip libglib2.0-dev libpcre2-dev)
+fi
+if [ "$want_docs" = 1 ]; then
+    # docs/meson.build: the API reference (no graphviz: no diagrams).
+    pkgs+=(doxygen)
 fi
 
 missing=()

@@ -41,6 +41,7 @@
 
 G_BEGIN_DECLS
 
+/* A simulated kernel (opaque; vfi_sim_new()). */
 typedef struct VfiSim VfiSim;
 
 /* Counters a test can read: one per kind of ioctl handled. */

@@ -57,8 +57,12 @@
 
 G_BEGIN_DECLS
 
+/* One guest address space of the VMM (opaque; vfi_address_space_new()). */
 typedef struct VfiAddressSpace VfiAddressSpace;
+/* One IOAS of one backend in one address space, made and freed by the
+ * library as devices come and go (opaque). */
 typedef struct VfiContainer VfiContainer;
+/* A HWPT (IOMMU domain) the library allocated in a container (opaque). */
 typedef struct VfiHwpt VfiHwpt;
 
 /* What the VMM asks for one device at attach time. */
@@ -132,6 +136,7 @@ VFI_API VfiAddressSpace *vfi_address_space_new(void *handle);
  */
 VFI_API bool vfi_address_space_free(VfiAddressSpace *as, GError **errp);
 
+/* Returns: the handle given to vfi_address_space_new(). */
 VFI_API void *vfi_address_space_get_handle(const VfiAddressSpace *as);
 /* Returns: the number of mappings remembered by vfi_address_space_dma_map(). */
 VFI_API unsigned vfi_address_space_mapping_count(const VfiAddressSpace *as);
@@ -228,8 +233,11 @@ VFI_API unsigned vfi_device_get_attach_attempts(const VfiDevice *dev);
 
 /* ---- containers -------------------------------------------------------- */
 
+/* Returns: the kernel id of the container's IOAS. */
 VFI_API uint32_t vfi_container_get_ioas_id(const VfiContainer *c);
+/* Returns: the backend (iommufd) the container's IOAS belongs to. */
 VFI_API VfiIommufd *vfi_container_get_backend(const VfiContainer *c);
+/* Returns: the address space the container is part of. */
 VFI_API VfiAddressSpace *vfi_container_get_address_space(const VfiContainer *c);
 /* The container's allowed IOVA ranges and alignment, as the kernel reported
  * them after the last attach or detach (they change with what is attached:
@@ -254,9 +262,11 @@ VFI_API VfiHwpt *vfi_container_find_hwpt(const VfiContainer *c,
 /* Returns: the container that made @h. */
 VFI_API VfiContainer *vfi_hwpt_get_container(const VfiHwpt *h);
 
+/* Returns: the kernel id of the HWPT. */
 VFI_API uint32_t vfi_hwpt_get_id(const VfiHwpt *h);
 /* IOMMU_HWPT_ALLOC_* flags it was allocated with. */
 VFI_API uint32_t vfi_hwpt_get_flags(const VfiHwpt *h);
+/* The devices attached to the HWPT, attach order. */
 VFI_API unsigned vfi_hwpt_device_count(const VfiHwpt *h);
 VFI_API VfiDevice *vfi_hwpt_device(const VfiHwpt *h, unsigned i);
 

@@ -29,13 +29,14 @@
 
 G_BEGIN_DECLS
 
+/* One open VFIO device file (opaque; vfi_device_open_sysfs()). */
 typedef struct VfiDevice VfiDevice;
 
 /* What VFIO_DEVICE_GET_INFO says. */
 typedef struct VfiDeviceInfo {
     uint32_t flags;        /* VFIO_DEVICE_FLAGS_* (PCI, RESET, ...) */
-    uint32_t num_regions;
-    uint32_t num_irqs;
+    uint32_t num_regions;  /* number of region indexes (BARs, ROM, config space, ...) */
+    uint32_t num_irqs;     /* number of IRQ indexes (INTx, MSI, MSI-X, ...) */
 } VfiDeviceInfo;
 
 /**

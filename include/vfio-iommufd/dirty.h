@@ -59,12 +59,14 @@ G_BEGIN_DECLS
  * words, owned by the VMM. page_size: a power of two, at least the IOVA
  * alignment of the container queried; base_iova aligned to it. */
 typedef struct VfiDirtyLog {
-    uint64_t base_iova;
-    uint64_t page_size;
-    uint64_t *bitmap;
-    uint64_t nr_pages;
+    uint64_t base_iova;    /* the IOVA of bit 0 */
+    uint64_t page_size;    /* the bytes one bit stands for */
+    uint64_t *bitmap;      /* DIV_ROUND_UP(nr_pages, 64) words */
+    uint64_t nr_pages;     /* the number of bits */
 } VfiDirtyLog;
 
+/* Flags of the dirty queries (vfi_container_query_dirty(),
+ * vfi_dirty_reader_query()). */
 typedef enum {
     /* Leave the IOMMU dirty state in place: the same bits come back on the
      * next read (IOMMU_HWPT_GET_DIRTY_BITMAP_NO_CLEAR). Device DMA logs have
@@ -223,10 +225,11 @@ VFI_API bool vfi_address_space_dma_unmap_dirty(VfiAddressSpace *as, uint64_t iov
 
 /* ---- coverage report ----------------------------------------------------- */
 
+/* One device of vfi_address_space_dirty_report(). */
 typedef struct VfiDirtyDeviceReport {
-    VfiDevice *device;
-    VfiContainer *container;
-    VfiDirtyCoverage coverage;
+    VfiDevice *device;          /* the device */
+    VfiContainer *container;    /* the container it is in */
+    VfiDirtyCoverage coverage;  /* how its DMA writes are tracked */
     VfiUntrackedReason reason;  /* VFI_COVERED when covered */
 } VfiDirtyDeviceReport;
 
@@ -385,8 +388,8 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(VfiDirtyReader, vfi_dirty_reader_free)
 
 /* One IOVA range for DMA_LOGGING_START. */
 typedef struct VfiDmaLoggingRange {
-    uint64_t iova;
-    uint64_t length;
+    uint64_t iova;     /* start of the range */
+    uint64_t length;   /* its length in bytes */
 } VfiDmaLoggingRange;
 
 /**

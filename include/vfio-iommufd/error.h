@@ -27,6 +27,7 @@
 
 G_BEGIN_DECLS
 
+/* The codes of the VFI_ERROR domain. */
 typedef enum {
     /* A bad argument: NULL, zero size, overflow, misalignment, out of range. */
     VFI_ERROR_INVALID_ARGUMENT = 1,
@@ -45,7 +46,9 @@ typedef enum {
 /* Domain of errors the kernel returned: the code is the positive errno. */
 #define VFI_KERNEL_ERROR (vfi_kernel_error_quark())
 
+/* Returns: the quark of the VFI_ERROR domain. */
 VFI_API GQuark vfi_error_quark(void);
+/* Returns: the quark of the VFI_KERNEL_ERROR domain. */
 VFI_API GQuark vfi_kernel_error_quark(void);
 
 G_END_DECLS

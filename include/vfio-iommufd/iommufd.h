@@ -32,12 +32,13 @@
 
 G_BEGIN_DECLS
 
+/* One iommufd, owned or borrowed (opaque; vfi_iommufd_new()). */
 typedef struct VfiIommufd VfiIommufd;
 
 /* One allowed IOVA range, both ends inclusive. */
 typedef struct VfiIovaRange {
-    uint64_t start;
-    uint64_t last;
+    uint64_t start;   /* first IOVA of the range */
+    uint64_t last;    /* last IOVA of the range (not one past it) */
 } VfiIovaRange;
 
 /*

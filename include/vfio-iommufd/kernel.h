@@ -36,6 +36,8 @@
 
 G_BEGIN_DECLS
 
+/* The kernel as the library sees it: every request goes through these
+ * operations (vfi_kernel_install()). */
 typedef struct VfiKernelOps {
     /* Open a device node (/dev/iommu, /dev/vfio/devices/vfioN).
      * Returns an fd >= 0, or a negative errno. */

@@ -64,8 +64,8 @@ VFI_API void vfi_trace_set_output(FILE *fp);
 /* One event: its name (unique over all groups) and its switch, read by the
  * generated trace_<name>() inline function before it logs. */
 typedef struct VfiTraceEvent {
-    const char *name;
-    bool *on;
+    const char *name;             /* the event's name, unique over all groups */
+    bool *on;                     /* its switch (set by the runtime) */
 } VfiTraceEvent;
 
 /* The events of one trace-events file. */

@@ -5,8 +5,10 @@
 #define VFI_VISIBILITY_H
 
 #if defined(VFI_BUILDING)
+/* Marks a function of the API: exported from the library. */
 #define VFI_API __attribute__((visibility("default")))
 #else
+/* Marks a function of the API (nothing to do on the users' side). */
 #define VFI_API
 #endif
 

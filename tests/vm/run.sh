@@ -15,13 +15,15 @@
 #
 # Usage: tests/vm/run.sh [--workdir DIR] [--no-setup] [--only iommu|mock]
 #                        [--stage kernel|guest]
+#   --no-setup      accepted, does nothing (nothing is ever installed here)
 #   --stage kernel  only build (or find cached) the kernel
 #   --stage guest   only build the test program (for a real host: see
 #                   docs/testing.md); no QEMU or kernel source needed
 # Environment:
 #   XDG_CACHE_HOME            kernel cache lives in ${XDG_CACHE_HOME:-~/.cache}/vfio-iommufd
 #   VFI_VM_REQUIRED  1: fail (instead of skip, exit 77) when the
-#                             prerequisites are missing and cannot be installed
+#                             prerequisites are missing (this script installs
+#                             nothing: scripts/setup-debian.sh --vm does)
 #   VFI_VM_TIMEOUT   seconds per boot (default 300)
 #   VFI_VM_JOBS      make -j for the kernel (default: nproc)
 set -euo pipefail
@@ -30,16 +32,15 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 srcroot=$(cd "$here/../.." && pwd)
 
 workdir="$srcroot/build-vm"
-do_setup=1
 only=""
 stage=""
 while [ $# -gt 0 ]; do
     case "$1" in
         --workdir) workdir="$2"; shift 2 ;;
-        --no-setup) do_setup=0; shift ;;
+        --no-setup) shift ;;   # accepted as before: nothing is ever installed
         --only) only="$2"; shift 2 ;;
         --stage) stage="$2"; shift 2 ;;
-        -h|--help) sed -n '3,26p' "$0"; exit 0 ;;
+        -h|--help) sed -n '3,28p' "$0"; exit 0 ;;
         *) echo "run.sh: unknown argument $1" >&2; exit 2 ;;
     esac
 done
@@ -85,14 +86,10 @@ missing_prereqs() {
     return 0
 }
 
-if [ "$do_setup" = 1 ] && [ -n "$(missing_prereqs)" ]; then
-    if [ "$(id -u)" = 0 ] || sudo -n true 2>/dev/null; then
-        log "installing prerequisites (scripts/setup-debian.sh --vm)"
-        bash "$srcroot/scripts/setup-debian.sh" --vm
-    fi
-fi
+# A test installs nothing (tests/meta/check-no-installs.py): scripts/run-tests.sh
+# runs scripts/setup-debian.sh --vm before the suites; by hand, run that once.
 m=$(missing_prereqs)
-[ -z "$m" ] || skip_or_die "missing prerequisite: $m (run scripts/setup-debian.sh --vm as root)"
+[ -z "$m" ] || skip_or_die "missing prerequisite: $m (scripts/setup-debian.sh --vm installs it, as root)"
 
 # --- 2. kernel: extracted once, built once per (source version, fragment) ------
 if [ "$stage" != guest ]; then
