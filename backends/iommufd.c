@@ -4,9 +4,14 @@
  *
  * A backend is an iommufd plus a count of users. Each wrapper below checks
  * its arguments and the backend's state first (nothing reaches the kernel
- * when they are wrong), then issues exactly one IOMMUFD ioctl through the
- * ioctl layer (util/kernel-internal.h), except the IOVA ranges query which
- * calls again with a bigger array when the kernel asks for one.
+ * when they are wrong: trace event vfi_iommufd_reject says why), then issues
+ * exactly one IOMMUFD ioctl through the ioctl layer (util/kernel-internal.h),
+ * except the IOVA ranges query which calls again with a bigger array when
+ * the kernel asks for one (vfi_iommufd_ioas_iova_ranges_retry).
+ *
+ * The ioctl layer traces every ioctl (vfi_kernel_ioctl, arguments decoded),
+ * so the wrappers add no event of their own for it. Events and messages
+ * name a backend by its iommufd, never by a pointer.
  *
  * Every argument struct is zero-initialised with its size field set to
  * sizeof, and user pointers travel as u64 through uintptr_t.
@@ -58,7 +63,7 @@ reject_arg(const VfiIommufd *be, const char *func, GError **errp, const char *fm
     va_start(ap, fmt);
     why = g_strdup_vprintf(fmt, ap);
     va_end(ap);
-    trace_vfi_iommufd_reject((void *)be, func, why);
+    trace_vfi_iommufd_reject(be ? be->fd : -1, func, why);
     g_set_error(errp, VFI_ERROR, VFI_ERROR_INVALID_ARGUMENT,
                 "%s: %s", func, why);
     return false;
@@ -71,10 +76,10 @@ static bool check_backend(const VfiIommufd *be, const char *func, GError **errp)
         return reject_arg(be, func, errp, "no backend (NULL)");
     }
     if (be->fd < 0) {
-        trace_vfi_iommufd_reject((void *)be, func, "not connected");
+        trace_vfi_iommufd_reject(-1, func, "not connected");
         g_set_error(errp, VFI_ERROR, VFI_ERROR_WRONG_STATE,
-                    "%s: iommufd backend %p is not connected (no iommufd open): "
-                    "call vfi_iommufd_connect() first", func, (void *)be);
+                    "%s: the iommufd backend is not connected (no iommufd open): "
+                    "call vfi_iommufd_connect() first", func);
         return false;
     }
     return true;
@@ -91,7 +96,7 @@ VfiIommufd *vfi_iommufd_new(void)
     VfiIommufd *be = g_new0(VfiIommufd, 1);
 
     be->fd = -1;
-    trace_vfi_iommufd_new(be);
+    trace_vfi_iommufd_new();
     return be;
 }
 
@@ -100,7 +105,7 @@ VfiIommufd *vfi_iommufd_new_from_fd(int fd, GError **errp)
     VfiIommufd *be;
 
     if (fd < 0) {
-        trace_vfi_iommufd_reject(NULL, __func__, "negative fd");
+        trace_vfi_iommufd_reject(fd, __func__, "negative fd");
         g_set_error(errp, VFI_ERROR, VFI_ERROR_INVALID_ARGUMENT,
                     "%s: invalid iommufd %d", __func__, fd);
         return NULL;
@@ -108,7 +113,7 @@ VfiIommufd *vfi_iommufd_new_from_fd(int fd, GError **errp)
     be = g_new0(VfiIommufd, 1);
     be->fd = fd;
     be->borrowed = true;
-    trace_vfi_iommufd_new_from_fd(be, fd);
+    trace_vfi_iommufd_new_from_fd(fd);
     return be;
 }
 
@@ -118,14 +123,14 @@ bool vfi_iommufd_free(VfiIommufd *be, GError **errp)
         return true;
     }
     if (be->users) {
-        trace_vfi_iommufd_free(be, be->fd, be->borrowed, be->users, false);
+        trace_vfi_iommufd_free(be->fd, be->borrowed, be->users, false);
         g_set_error(errp, VFI_ERROR, VFI_ERROR_WRONG_STATE,
-                    "iommufd backend %p (fd %d) still has %u user(s) connected: "
-                    "not freed", (void *)be, be->fd, be->users);
+                    "iommufd backend of fd %d still has %u user(s) connected: "
+                    "not freed", be->fd, be->users);
         return false;
     }
     /* An owned fd was closed by the last disconnect; a borrowed one stays. */
-    trace_vfi_iommufd_free(be, be->fd, be->borrowed, 0, true);
+    trace_vfi_iommufd_free(be->fd, be->borrowed, 0, true);
     g_free(be);
     return true;
 }
@@ -136,25 +141,25 @@ bool vfi_iommufd_connect(VfiIommufd *be, GError **errp)
         return reject_arg(be, __func__, errp, "no backend (NULL)");
     }
     if (be->users == UINT_MAX) {
-        trace_vfi_iommufd_reject(be, __func__, "user count at its maximum");
+        trace_vfi_iommufd_reject(be->fd, __func__, "user count at its maximum");
         g_set_error(errp, VFI_ERROR, VFI_ERROR_WRONG_STATE,
-                    "iommufd backend %p: too many users", (void *)be);
+                    "iommufd backend of fd %d: too many users", be->fd);
         return false;
     }
     if (!be->borrowed && be->users == 0) {
+        /* The open is the ioctl layer's event vfi_kernel_open. */
         int fd = vfi_kernel_open("/dev/iommu", O_RDWR);
 
-        trace_vfi_iommufd_open(be, fd < 0 ? -1 : fd, fd < 0 ? -fd : 0);
         if (fd < 0) {
-            trace_vfi_iommufd_connect(be, -1, false, 0, -fd);
+            trace_vfi_iommufd_connect(-1, false, 0, -fd);
             vfi_kernel_error(errp, -fd, "open(/dev/iommu)", NULL,
-                              "iommufd backend %p: cannot open the iommufd", (void *)be);
+                              "iommufd backend: cannot open the iommufd");
             return false;
         }
         be->fd = fd;
     }
     be->users++;
-    trace_vfi_iommufd_connect(be, be->fd, be->borrowed, be->users, 0);
+    trace_vfi_iommufd_connect(be->fd, be->borrowed, be->users, 0);
     return true;
 }
 
@@ -165,21 +170,23 @@ void vfi_iommufd_disconnect(VfiIommufd *be)
         return;
     }
     if (be->users == 0) {
-        trace_vfi_iommufd_disconnect_unbalanced(be);
-        g_critical("vfi_iommufd_disconnect: iommufd backend %p (fd %d) has no "
-                   "user connected", (void *)be, be->fd);
+        trace_vfi_iommufd_disconnect_unbalanced(be->fd);
+        g_critical("vfi_iommufd_disconnect: iommufd backend of fd %d has no "
+                   "user connected", be->fd);
         return;
     }
     be->users--;
-    trace_vfi_iommufd_disconnect(be, be->fd, be->borrowed, be->users);
     if (!be->borrowed && be->users == 0) {
         int fd = be->fd;
-        /* The fd is gone whatever close() says: forget it in any case. */
-        int ret = vfi_kernel_close(fd);
 
+        /* The fd is gone whatever close() says (the ioctl layer's event
+         * vfi_kernel_close has the result): forget it in any case. */
+        (void)vfi_kernel_close(fd);
         be->fd = -1;
-        trace_vfi_iommufd_close(be, fd, ret);
+        trace_vfi_iommufd_disconnect(fd, false, 0, true);
+        return;
     }
+    trace_vfi_iommufd_disconnect(be->fd, be->borrowed, be->users, false);
 }
 
 int vfi_iommufd_get_fd(const VfiIommufd *be)
@@ -211,8 +218,6 @@ bool vfi_iommufd_ioas_alloc(VfiIommufd *be, uint32_t *ioas_id, GError **errp)
     memset(&arg, 0, sizeof(arg));
     arg.size = sizeof(arg);
     ret = VFI_KERNEL_IOCTL(be->fd, IOMMU_IOAS_ALLOC, &arg);
-    trace_vfi_iommufd_ioas_alloc(be->fd, ret < 0 ? 0 : arg.out_ioas_id,
-                                     ret < 0 ? -1 : 0, ret < 0 ? -ret : 0);
     if (ret < 0) {
         vfi_kernel_error(errp, -ret, "IOMMU_IOAS_ALLOC", KVER_IOAS, "iommufd %d", be->fd);
         return false;
@@ -233,7 +238,6 @@ bool vfi_iommufd_destroy(VfiIommufd *be, uint32_t id, GError **errp)
     arg.size = sizeof(arg);
     arg.id = id;
     ret = VFI_KERNEL_IOCTL(be->fd, IOMMU_DESTROY, &arg);
-    trace_vfi_iommufd_destroy(be->fd, id, ret < 0 ? -1 : 0, ret < 0 ? -ret : 0);
     if (ret == -EBUSY) {
         vfi_kernel_error(errp, EBUSY, "IOMMU_DESTROY", KVER_IOAS,
                           "iommufd %d: object %u is still in use (a device attached, "
@@ -253,14 +257,11 @@ bool vfi_iommufd_destroy(VfiIommufd *be, uint32_t id, GError **errp)
     return true;
 }
 
-/* IOMMU_IOAS_MAP, at @iova if @fixed, else wherever the kernel likes. */
-static bool map_common(VfiIommufd *be, const char *func, uint32_t ioas_id,
-                       uint64_t iova, uint64_t size, void *vaddr, bool readonly,
-                       bool fixed, uint64_t *out_iova, GError **errp)
+/* The arguments of a map, checked before any ioctl. */
+static bool map_check(VfiIommufd *be, const char *func, uint32_t ioas_id, uint64_t iova,
+                      uint64_t size, void *vaddr, bool fixed, uint64_t *out_iova,
+                      GError **errp)
 {
-    struct iommu_ioas_map arg;
-    int ret;
-
     if (!check_backend(be, func, errp)) {
         return false;
     }
@@ -268,12 +269,12 @@ static bool map_common(VfiIommufd *be, const char *func, uint32_t ioas_id,
         return reject_arg(be, func, errp, "vaddr is NULL (ioas %u)", ioas_id);
     }
     if (size == 0) {
-        return reject_arg(be, func, errp, "size 0 (ioas %u vaddr %p)", ioas_id, vaddr);
+        return reject_arg(be, func, errp, "size 0 (ioas %u)", ioas_id);
     }
     if (range_overflows((uintptr_t)vaddr, size)) {
         return reject_arg(be, func, errp,
-                          "vaddr %p + size 0x%" PRIx64 " overflows (ioas %u)",
-                          vaddr, size, ioas_id);
+                          "vaddr + size 0x%" PRIx64 " overflows the address space (ioas %u)",
+                          size, ioas_id);
     }
     if (fixed && range_overflows(iova, size)) {
         return reject_arg(be, func, errp,
@@ -283,7 +284,46 @@ static bool map_common(VfiIommufd *be, const char *func, uint32_t ioas_id,
     if (!fixed && !out_iova) {
         return reject_arg(be, func, errp, "iova out pointer is NULL (ioas %u)", ioas_id);
     }
+    return true;
+}
 
+/* The error of a failed IOMMU_IOAS_MAP (@err: positive errno). */
+static void map_error(const VfiIommufd *be, int err, uint32_t ioas_id, uint64_t iova,
+                      uint64_t size, bool readonly, bool fixed, GError **errp)
+{
+    const char *hint = "";
+
+    if (err == EEXIST) {
+        hint = ": overlaps an existing mapping";
+    } else if (err == ENOMEM) {
+        hint = ": out of memory or over RLIMIT_MEMLOCK";
+    } else if (err == ENOSPC) {
+        hint = ": no free IOVA space large enough";
+    }
+    if (fixed) {
+        vfi_kernel_error(errp, err, "IOMMU_IOAS_MAP", KVER_IOAS,
+                          "iommufd %d ioas %u iova 0x%" PRIx64 " size 0x%" PRIx64
+                          "%s%s", be->fd, ioas_id, iova, size,
+                          readonly ? " read-only" : "", hint);
+    } else {
+        vfi_kernel_error(errp, err, "IOMMU_IOAS_MAP", KVER_IOAS,
+                          "iommufd %d ioas %u (any iova) size 0x%" PRIx64
+                          "%s%s", be->fd, ioas_id, size,
+                          readonly ? " read-only" : "", hint);
+    }
+}
+
+/* IOMMU_IOAS_MAP, at @iova if @fixed, else wherever the kernel likes. */
+static bool map_common(VfiIommufd *be, const char *func, uint32_t ioas_id,
+                       uint64_t iova, uint64_t size, void *vaddr, bool readonly,
+                       bool fixed, uint64_t *out_iova, GError **errp)
+{
+    struct iommu_ioas_map arg;
+    int ret;
+
+    if (!map_check(be, func, ioas_id, iova, size, vaddr, fixed, out_iova, errp)) {
+        return false;
+    }
     memset(&arg, 0, sizeof(arg));
     arg.size = sizeof(arg);
     arg.flags = IOMMU_IOAS_MAP_READABLE;
@@ -298,29 +338,8 @@ static bool map_common(VfiIommufd *be, const char *func, uint32_t ioas_id,
     arg.user_va = (uintptr_t)vaddr;
     arg.length = size;
     ret = VFI_KERNEL_IOCTL(be->fd, IOMMU_IOAS_MAP, &arg);
-    trace_vfi_iommufd_ioas_map(be->fd, ioas_id, ret < 0 ? iova : arg.iova, size, vaddr,
-                                  readonly, fixed, ret < 0 ? -1 : 0, ret < 0 ? -ret : 0);
     if (ret < 0) {
-        const char *hint = "";
-
-        if (ret == -EEXIST) {
-            hint = ": overlaps an existing mapping";
-        } else if (ret == -ENOMEM) {
-            hint = ": out of memory or over RLIMIT_MEMLOCK";
-        } else if (ret == -ENOSPC) {
-            hint = ": no free IOVA space large enough";
-        }
-        if (fixed) {
-            vfi_kernel_error(errp, -ret, "IOMMU_IOAS_MAP", KVER_IOAS,
-                              "iommufd %d ioas %u iova 0x%" PRIx64 " size 0x%" PRIx64
-                              " vaddr %p%s%s", be->fd, ioas_id, iova, size, vaddr,
-                              readonly ? " read-only" : "", hint);
-        } else {
-            vfi_kernel_error(errp, -ret, "IOMMU_IOAS_MAP", KVER_IOAS,
-                              "iommufd %d ioas %u (any iova) size 0x%" PRIx64
-                              " vaddr %p%s%s", be->fd, ioas_id, size, vaddr,
-                              readonly ? " read-only" : "", hint);
-        }
+        map_error(be, -ret, ioas_id, iova, size, readonly, fixed, errp);
         return false;
     }
     if (out_iova) {
@@ -377,8 +396,6 @@ static bool unmap_common(VfiIommufd *be, const char *func, uint32_t ioas_id,
     arg.iova = iova;
     arg.length = size;
     ret = VFI_KERNEL_IOCTL(be->fd, IOMMU_IOAS_UNMAP, &arg);
-    trace_vfi_iommufd_ioas_unmap(be->fd, ioas_id, iova, size, ret < 0 ? 0 : arg.length,
-                                    ret < 0 ? -1 : 0, ret < 0 ? -ret : 0);
     if (ret == -ENOENT && all) {
         vfi_kernel_error(errp, ENOENT, "IOMMU_IOAS_UNMAP", KVER_IOAS,
                           "iommufd %d: unmap-all of ioas %u: no IOAS %u", be->fd,
@@ -417,6 +434,61 @@ bool vfi_iommufd_ioas_unmap_all(VfiIommufd *be, uint32_t ioas_id, uint64_t *unma
     return unmap_common(be, __func__, ioas_id, 0, UINT64_MAX, true, unmapped, errp);
 }
 
+/*
+ * IOMMU_IOAS_IOVA_RANGES into a growing array: on EMSGSIZE call again with
+ * the size the kernel asks for, at most IOVA_RANGES_TRIES times. On success
+ * *@buf holds @arg->num_iovas ranges (no more than the array's size).
+ */
+static bool query_ranges(VfiIommufd *be, uint32_t ioas_id, struct iommu_iova_range **buf,
+                         struct iommu_ioas_iova_ranges *arg, GError **errp)
+{
+    uint32_t capacity = IOVA_RANGES_FIRST;
+    int ret;
+
+    for (unsigned tries = 1;; tries++) {
+        *buf = g_renew(struct iommu_iova_range, *buf, capacity);
+        memset(*buf, 0, sizeof(**buf) * capacity);
+        memset(arg, 0, sizeof(*arg));
+        arg->size = sizeof(*arg);
+        arg->ioas_id = ioas_id;
+        arg->num_iovas = capacity;
+        arg->allowed_iovas = (uintptr_t)*buf;
+        ret = VFI_KERNEL_IOCTL(be->fd, IOMMU_IOAS_IOVA_RANGES, arg);
+        if (ret != -EMSGSIZE) {
+            break;
+        }
+        if (tries == IOVA_RANGES_TRIES || arg->num_iovas > IOVA_RANGES_MAX) {
+            /* The ranges keep changing under us, or an absurd count. */
+            trace_vfi_iommufd_ioas_iova_ranges_give_up(be->fd, ioas_id, arg->num_iovas,
+                                                       capacity, tries);
+            vfi_kernel_error(errp, EMSGSIZE, "IOMMU_IOAS_IOVA_RANGES", KVER_IOAS,
+                              "iommufd %d ioas %u: still %u ranges for an array of %u "
+                              "after %u calls", be->fd, ioas_id, arg->num_iovas,
+                              capacity, tries);
+            return false;
+        }
+        /* The kernel fills num_iovas with the count it needs; a reply that
+         * does not ask for more still gets a bigger array. */
+        uint32_t grown = arg->num_iovas > capacity ? arg->num_iovas : capacity * 2;
+
+        trace_vfi_iommufd_ioas_iova_ranges_retry(be->fd, ioas_id, capacity, grown);
+        capacity = grown;
+    }
+    if (ret < 0) {
+        vfi_kernel_error(errp, -ret, "IOMMU_IOAS_IOVA_RANGES", KVER_IOAS,
+                          "iommufd %d ioas %u", be->fd, ioas_id);
+        return false;
+    }
+    if (arg->num_iovas > capacity) {
+        /* Success must fit the array: a kernel bug, do not read past it. */
+        vfi_kernel_error(errp, EMSGSIZE, "IOMMU_IOAS_IOVA_RANGES", KVER_IOAS,
+                          "iommufd %d ioas %u: kernel reports %u ranges for an array "
+                          "of %u", be->fd, ioas_id, arg->num_iovas, capacity);
+        return false;
+    }
+    return true;
+}
+
 bool vfi_iommufd_ioas_iova_ranges(VfiIommufd *be, uint32_t ioas_id,
                                      VfiIovaRange **ranges, size_t *nr_ranges,
                                      uint64_t *alignment, GError **errp)
@@ -424,9 +496,6 @@ bool vfi_iommufd_ioas_iova_ranges(VfiIommufd *be, uint32_t ioas_id,
     g_autofree struct iommu_iova_range *buf = NULL;
     struct iommu_ioas_iova_ranges arg;
     VfiIovaRange *out;
-    uint32_t capacity = IOVA_RANGES_FIRST;
-    unsigned tries;
-    int ret;
 
     if (!check_backend(be, __func__, errp)) {
         return false;
@@ -435,57 +504,13 @@ bool vfi_iommufd_ioas_iova_ranges(VfiIommufd *be, uint32_t ioas_id,
         return reject_arg(be, __func__, errp, "ranges or nr_ranges is NULL (ioas %u)",
                           ioas_id);
     }
-
-    for (tries = 1;; tries++) {
-        buf = g_renew(struct iommu_iova_range, buf, capacity);
-        memset(buf, 0, sizeof(*buf) * capacity);
-        memset(&arg, 0, sizeof(arg));
-        arg.size = sizeof(arg);
-        arg.ioas_id = ioas_id;
-        arg.num_iovas = capacity;
-        arg.allowed_iovas = (uintptr_t)buf;
-        ret = VFI_KERNEL_IOCTL(be->fd, IOMMU_IOAS_IOVA_RANGES, &arg);
-        trace_vfi_iommufd_ioas_iova_ranges(be->fd, ioas_id, capacity, arg.num_iovas,
-                                              arg.out_iova_alignment, ret < 0 ? -1 : 0,
-                                              ret < 0 ? -ret : 0);
-        if (ret != -EMSGSIZE) {
-            break;
-        }
-        if (tries == IOVA_RANGES_TRIES || arg.num_iovas > IOVA_RANGES_MAX) {
-            /* The ranges keep changing under us, or an absurd count. */
-            vfi_kernel_error(errp, EMSGSIZE, "IOMMU_IOAS_IOVA_RANGES", KVER_IOAS,
-                              "iommufd %d ioas %u: still %u ranges for an array of %u "
-                              "after %u calls", be->fd, ioas_id, arg.num_iovas,
-                              capacity, tries);
-            return false;
-        }
-        {
-            /* The kernel fills num_iovas with the count it needs; a reply
-             * that does not ask for more still gets a bigger array. */
-            uint32_t grown = arg.num_iovas > capacity ? arg.num_iovas : capacity * 2;
-
-            trace_vfi_iommufd_ioas_iova_ranges_retry(be->fd, ioas_id, capacity, grown);
-            capacity = grown;
-        }
-    }
-    if (ret < 0) {
-        vfi_kernel_error(errp, -ret, "IOMMU_IOAS_IOVA_RANGES", KVER_IOAS,
-                          "iommufd %d ioas %u", be->fd, ioas_id);
+    if (!query_ranges(be, ioas_id, &buf, &arg, errp)) {
         return false;
     }
-    if (arg.num_iovas > capacity) {
-        /* Success must fit the array: a kernel bug, do not read past it. */
-        vfi_kernel_error(errp, EMSGSIZE, "IOMMU_IOAS_IOVA_RANGES", KVER_IOAS,
-                          "iommufd %d ioas %u: kernel reports %u ranges for an array "
-                          "of %u", be->fd, ioas_id, arg.num_iovas, capacity);
-        return false;
-    }
-
     out = g_new0(VfiIovaRange, arg.num_iovas);
     for (uint32_t i = 0; i < arg.num_iovas; i++) {
         out[i].start = buf[i].start;
         out[i].last = buf[i].last;
-        trace_vfi_iommufd_iova_range(ioas_id, i, out[i].start, out[i].last);
     }
     *ranges = out;
     *nr_ranges = arg.num_iovas;
@@ -522,10 +547,6 @@ bool vfi_iommufd_get_hw_info(VfiIommufd *be, uint32_t dev_id,
 #if HAVE_IOMMU_HW_INFO_MAX_PASID
     max_pasid_log2 = arg.out_max_pasid_log2;
 #endif
-    trace_vfi_iommufd_get_hw_info(be->fd, dev_id, info->data, info->data_len,
-                                          arg.out_data_type, arg.out_capabilities,
-                                          max_pasid_log2, arg.data_len,
-                                          ret < 0 ? -1 : 0, ret < 0 ? -ret : 0);
     if (ret < 0) {
         vfi_kernel_error(errp, -ret, "IOMMU_GET_HW_INFO", KVER_HW_INFO,
                           "iommufd %d dev %u%s", be->fd, dev_id,
@@ -568,9 +589,6 @@ bool vfi_iommufd_hwpt_alloc(VfiIommufd *be, uint32_t dev_id, uint32_t pt_id,
     arg.data_len = data_len;
     arg.data_uptr = (uintptr_t)data;
     ret = VFI_KERNEL_IOCTL(be->fd, IOMMU_HWPT_ALLOC, &arg);
-    trace_vfi_iommufd_hwpt_alloc(be->fd, dev_id, pt_id, flags, data_type, data_len, data,
-                                     ret < 0 ? 0 : arg.out_hwpt_id, ret < 0 ? -1 : 0,
-                                     ret < 0 ? -ret : 0);
     if (ret < 0) {
         const char *hint = "";
 
@@ -603,8 +621,6 @@ bool vfi_iommufd_hwpt_set_dirty_tracking(VfiIommufd *be, uint32_t hwpt_id, bool 
     arg.flags = start ? IOMMU_HWPT_DIRTY_TRACKING_ENABLE : 0;
     arg.hwpt_id = hwpt_id;
     ret = VFI_KERNEL_IOCTL(be->fd, IOMMU_HWPT_SET_DIRTY_TRACKING, &arg);
-    trace_vfi_iommufd_hwpt_set_dirty_tracking(be->fd, hwpt_id, start, ret < 0 ? -1 : 0,
-                                             ret < 0 ? -ret : 0);
     if (ret < 0) {
         vfi_kernel_error(errp, -ret, "IOMMU_HWPT_SET_DIRTY_TRACKING", KVER_DIRTY,
                           "iommufd %d hwpt %u %s%s", be->fd, hwpt_id,
@@ -664,8 +680,6 @@ bool vfi_iommufd_hwpt_get_dirty_bitmap(VfiIommufd *be, uint32_t hwpt_id, uint64_
     arg.page_size = page_size;
     arg.data = (uintptr_t)bitmap;
     ret = VFI_KERNEL_IOCTL(be->fd, IOMMU_HWPT_GET_DIRTY_BITMAP, &arg);
-    trace_vfi_iommufd_hwpt_get_dirty_bitmap(be->fd, hwpt_id, iova, size, page_size, bitmap,
-                                           flags, ret < 0 ? -1 : 0, ret < 0 ? -ret : 0);
     if (ret < 0) {
         vfi_kernel_error(errp, -ret, "IOMMU_HWPT_GET_DIRTY_BITMAP", KVER_DIRTY,
                           "iommufd %d hwpt %u iova 0x%" PRIx64 " size 0x%" PRIx64

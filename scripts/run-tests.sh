@@ -51,6 +51,9 @@ echo "API reference: build-docs/docs/api/html/index.html"
 step "install + link a VMM against it with pkg-config (examples/minimal-vmm.c)"
 bash scripts/check-install.sh build
 
+step "layering: no call from a lower layer up, no circle of files inside one (tests/layering)"
+meson test -C build --suite layering --print-errorlogs --logbase layering
+
 step "abi: exported and archive-global symbols = the public API, no PLT to itself, no model in the library, interposition, version"
 meson test -C build --suite abi --print-errorlogs --logbase abi
 
@@ -88,7 +91,7 @@ VFI_VM_REQUIRED=1 \
     meson test -C build --suite vm --print-errorlogs --num-processes 1 --logbase vm
 
 step "summary"
-python3 scripts/test-summary.py build/meson-logs/abi.json build/meson-logs/unit-plain.json \
+python3 scripts/test-summary.py build/meson-logs/layering.json build/meson-logs/abi.json build/meson-logs/unit-plain.json \
     build-asan/meson-logs/unit-asan.json build/meson-logs/unit-valgrind.json \
     build/meson-logs/agreement.json build-asan/meson-logs/agreement-asan.json \
     build/meson-logs/tool.json build/meson-logs/bench.json build/meson-logs/vm.json \

@@ -13,8 +13,10 @@
 int vfi_kernel_open(const char *path, int flags);
 /* Close @fd through the installed kernel. Returns 0 or -errno. */
 int vfi_kernel_close(int fd);
-/* ioctl through the installed kernel; @name is the request's name for the
- * trace. Returns the result (>= 0) or -errno. */
+/* ioctl through the installed kernel. Emits one vfi_kernel_ioctl event:
+ * fd, the request's name (from the table of util/ioctl-table.c; @name only
+ * for a request the table lacks), its arguments decoded from the UAPI
+ * struct, result and errno. Returns the result (>= 0) or -errno. */
 int vfi_kernel_ioctl(int fd, unsigned long request, void *arg, const char *name);
 
 #define VFI_KERNEL_IOCTL(fd, req, arg) vfi_kernel_ioctl((fd), (req), (arg), #req)

@@ -14,6 +14,7 @@
 #include "vfio-iommufd/error.h"
 #include "vfio-iommufd/kernel.h"
 #include "util/kernel-internal.h"
+#include "util/ioctl-table.h"
 #include "trace-root.h"
 
 static int linux_open(void *opaque, const char *path, int flags)
@@ -101,11 +102,27 @@ int vfi_kernel_close(int fd)
     return ret;
 }
 
+/*
+ * One event per ioctl, described from the UAPI struct: the inputs before the
+ * call (the kernel overwrites in/out fields), the outputs after it. Nothing
+ * is read or formatted while the event is off.
+ */
 int vfi_kernel_ioctl(int fd, unsigned long request, void *arg, const char *name)
 {
-    int ret = kernel_ops->ioctl(kernel_opaque, fd, request, arg);
+    bool traced = trace_vfi_kernel_ioctl_enabled();
+    VfiIoctlText text;
+    const char *known;
+    int ret;
 
-    trace_vfi_kernel_ioctl(fd, name, request, ret < 0 ? -1 : ret, ret < 0 ? -ret : 0);
+    if (!traced) {
+        return kernel_ops->ioctl(kernel_opaque, fd, request, arg);
+    }
+    vfi_ioctl_describe_in(&text, request, arg);
+    ret = kernel_ops->ioctl(kernel_opaque, fd, request, arg);
+    vfi_ioctl_describe_out(&text, request, arg, ret);
+    known = vfi_ioctl_name(request);
+    trace_vfi_kernel_ioctl(fd, known ? known : name ? name : "?", text.buf,
+                           ret < 0 ? -1 : ret, ret < 0 ? -ret : 0);
     return ret;
 }
 

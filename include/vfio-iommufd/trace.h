@@ -12,7 +12,9 @@
  *    stderr as "<seconds.micro> <pid> <event> <message>". Switch events on
  *    with the environment variable VFI_TRACE, a comma-separated list
  *    of names or glob patterns ('*' and '?'); a leading '-' switches off, for
- *    example VFI_TRACE='vfi_iommufd_*,-vfi_iommufd_ioas_map'.
+ *    example VFI_TRACE='vfi_kernel_*,-vfi_kernel_install,vfi_auto_domain_*'.
+ *    Each ioctl is one event, vfi_kernel_ioctl, with the request's name and
+ *    its arguments decoded from the UAPI struct.
  *  - dtrace: each event is also a USDT probe of provider vfi
  *    (perf probe, bpftrace usdt:...:vfi:EVENT).
  */
@@ -29,7 +31,7 @@ G_BEGIN_DECLS
 
 /**
  * vfi_trace_enable:
- * @pattern: an event name or glob pattern ("vfi_iommufd_*", "*").
+ * @pattern: an event name or glob pattern ("vfi_kernel_*", "*").
  * @on: switch the matching events on or off.
  *
  * Returns: the number of events that matched.

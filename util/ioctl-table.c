@@ -1,0 +1,542 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * vfio-iommufd: names and descriptions of the requests that leave the
+ * library (see util/ioctl-table.h).
+ *
+ * Every IOMMUFD struct starts with its size and every VFIO device struct
+ * with its argsz (both u32): a struct shorter than the fields a description
+ * reads is described by its size only.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <glib.h>
+#include <linux/iommufd.h>
+#include <linux/vfio.h>
+
+#include "config.h"
+#include "util/ioctl-table.h"
+
+/* Ranges of IOMMU_IOAS_IOVA_RANGES written out; the others are counted. */
+#define RANGES_SHOWN 4
+
+#define END_OF(type, field) (offsetof(type, field) + sizeof(((type *)0)->field))
+
+typedef struct IoctlEntry {
+    unsigned long request;
+    const char *name;
+    size_t min_size;     /* bytes of the struct the descriptions read */
+    void (*in)(VfiIoctlText *t, const void *arg);
+    void (*out)(VfiIoctlText *t, const void *arg, int ret);
+    int out_errno;       /* a failure that still has outputs (0: none) */
+} IoctlEntry;
+
+static void G_GNUC_PRINTF(2, 3) add(VfiIoctlText *t, const char *fmt, ...)
+{
+    size_t room = sizeof(t->buf) - t->len;
+    va_list ap;
+    int n;
+
+    if (room <= 1) {
+        return;
+    }
+    va_start(ap, fmt);
+    n = g_vsnprintf(t->buf + t->len, room, fmt, ap);
+    va_end(ap);
+    if (n < 0 || (size_t)n >= room) {
+        /* Truncated: say so in the last bytes. */
+        memcpy(t->buf + sizeof(t->buf) - 4, "...", 4);
+        t->len = sizeof(t->buf) - 1;
+        return;
+    }
+    t->len += (size_t)n;
+}
+
+static unsigned long long u64(uint64_t v)
+{
+    return (unsigned long long)v;
+}
+
+/* ---- IOMMUFD ------------------------------------------------------------ */
+
+static void destroy_in(VfiIoctlText *t, const void *arg)
+{
+    const struct iommu_destroy *a = arg;
+
+    add(t, " id %u", a->id);
+}
+
+static void ioas_alloc_in(VfiIoctlText *t, const void *arg)
+{
+    const struct iommu_ioas_alloc *a = arg;
+
+    if (a->flags) {
+        add(t, " flags 0x%x", a->flags);
+    }
+}
+
+static void ioas_alloc_out(VfiIoctlText *t, const void *arg, int ret)
+{
+    const struct iommu_ioas_alloc *a = arg;
+
+    add(t, " ioas_id %u", a->out_ioas_id);
+}
+
+static void iova_ranges_in(VfiIoctlText *t, const void *arg)
+{
+    const struct iommu_ioas_iova_ranges *a = arg;
+
+    add(t, " ioas_id %u num_iovas %u", a->ioas_id, a->num_iovas);
+    t->kept = a->num_iovas;
+}
+
+/*
+ * EMSGSIZE: num_iovas is the count the kernel needs. Success: it filled
+ * num_iovas entries of the array; the first RANGES_SHOWN are shown, never
+ * more than the array the caller gave (kept by iova_ranges_in).
+ */
+static void iova_ranges_out(VfiIoctlText *t, const void *arg, int ret)
+{
+    const struct iommu_ioas_iova_ranges *a = arg;
+    const struct iommu_iova_range *r = (const void *)(uintptr_t)a->allowed_iovas;
+
+    add(t, " num_iovas %u", a->num_iovas);
+    if (ret < 0) {
+        return;
+    }
+    add(t, " alignment 0x%llx", u64(a->out_iova_alignment));
+    if (!r) {
+        return;
+    }
+    for (uint32_t i = 0; i < a->num_iovas && i < t->kept && i < RANGES_SHOWN; i++) {
+        add(t, " [0x%llx, 0x%llx]", u64(r[i].start), u64(r[i].last));
+    }
+    if (a->num_iovas > RANGES_SHOWN) {
+        add(t, " ...");
+    }
+}
+
+static void allow_iovas_in(VfiIoctlText *t, const void *arg)
+{
+    const struct iommu_ioas_allow_iovas *a = arg;
+
+    add(t, " ioas_id %u num_iovas %u", a->ioas_id, a->num_iovas);
+}
+
+static void ioas_map_in(VfiIoctlText *t, const void *arg)
+{
+    const struct iommu_ioas_map *a = arg;
+
+    add(t, " ioas_id %u flags 0x%x", a->ioas_id, a->flags);
+    if (a->flags & IOMMU_IOAS_MAP_FIXED_IOVA) {
+        add(t, " iova 0x%llx", u64(a->iova));
+    }
+    add(t, " length 0x%llx", u64(a->length));
+}
+
+static void ioas_map_out(VfiIoctlText *t, const void *arg, int ret)
+{
+    const struct iommu_ioas_map *a = arg;
+
+    add(t, " iova 0x%llx", u64(a->iova));
+}
+
+static void ioas_copy_in(VfiIoctlText *t, const void *arg)
+{
+    const struct iommu_ioas_copy *a = arg;
+
+    add(t, " dst_ioas_id %u src_ioas_id %u flags 0x%x src_iova 0x%llx length 0x%llx",
+        a->dst_ioas_id, a->src_ioas_id, a->flags, u64(a->src_iova), u64(a->length));
+    if (a->flags & IOMMU_IOAS_MAP_FIXED_IOVA) {
+        add(t, " dst_iova 0x%llx", u64(a->dst_iova));
+    }
+}
+
+static void ioas_copy_out(VfiIoctlText *t, const void *arg, int ret)
+{
+    const struct iommu_ioas_copy *a = arg;
+
+    add(t, " dst_iova 0x%llx", u64(a->dst_iova));
+}
+
+static void ioas_unmap_in(VfiIoctlText *t, const void *arg)
+{
+    const struct iommu_ioas_unmap *a = arg;
+
+    add(t, " ioas_id %u iova 0x%llx length 0x%llx", a->ioas_id, u64(a->iova),
+        u64(a->length));
+}
+
+static void ioas_unmap_out(VfiIoctlText *t, const void *arg, int ret)
+{
+    const struct iommu_ioas_unmap *a = arg;
+
+    add(t, " length 0x%llx", u64(a->length));
+}
+
+static void option_in(VfiIoctlText *t, const void *arg)
+{
+    const struct iommu_option *a = arg;
+
+    add(t, " option_id %u op %s object_id %u", a->option_id,
+        a->op == IOMMU_OPTION_OP_GET ? "get" : a->op == IOMMU_OPTION_OP_SET ? "set" : "?",
+        a->object_id);
+    if (a->op == IOMMU_OPTION_OP_SET) {
+        add(t, " val64 0x%llx", u64(a->val64));
+    }
+}
+
+static void option_out(VfiIoctlText *t, const void *arg, int ret)
+{
+    const struct iommu_option *a = arg;
+
+    if (a->op == IOMMU_OPTION_OP_GET) {
+        add(t, " val64 0x%llx", u64(a->val64));
+    }
+}
+
+static void vfio_ioas_in(VfiIoctlText *t, const void *arg)
+{
+    const struct iommu_vfio_ioas *a = arg;
+
+    add(t, " op %u", a->op);
+    if (a->op == IOMMU_VFIO_IOAS_SET) {
+        add(t, " ioas_id %u", a->ioas_id);
+    }
+}
+
+static void vfio_ioas_out(VfiIoctlText *t, const void *arg, int ret)
+{
+    const struct iommu_vfio_ioas *a = arg;
+
+    if (a->op == IOMMU_VFIO_IOAS_GET) {
+        add(t, " ioas_id %u", a->ioas_id);
+    }
+}
+
+static void hwpt_alloc_in(VfiIoctlText *t, const void *arg)
+{
+    const struct iommu_hwpt_alloc *a = arg;
+
+    add(t, " dev_id %u pt_id %u flags 0x%x data_type %u data_len %u", a->dev_id,
+        a->pt_id, a->flags, a->data_type, a->data_len);
+}
+
+static void hwpt_alloc_out(VfiIoctlText *t, const void *arg, int ret)
+{
+    const struct iommu_hwpt_alloc *a = arg;
+
+    add(t, " hwpt_id %u", a->out_hwpt_id);
+}
+
+static void hw_info_in(VfiIoctlText *t, const void *arg)
+{
+    const struct iommu_hw_info *a = arg;
+
+    add(t, " dev_id %u data_len %u", a->dev_id, a->data_len);
+}
+
+static void hw_info_out(VfiIoctlText *t, const void *arg, int ret)
+{
+    const struct iommu_hw_info *a = arg;
+
+    add(t, " data_type %u data_len %u capabilities 0x%llx", a->out_data_type,
+        a->data_len, u64(a->out_capabilities));
+#if HAVE_IOMMU_HW_INFO_MAX_PASID
+    add(t, " max_pasid_log2 %u", a->out_max_pasid_log2);
+#endif
+}
+
+static void set_dirty_in(VfiIoctlText *t, const void *arg)
+{
+    const struct iommu_hwpt_set_dirty_tracking *a = arg;
+
+    add(t, " hwpt_id %u flags 0x%x", a->hwpt_id, a->flags);
+}
+
+static void get_dirty_in(VfiIoctlText *t, const void *arg)
+{
+    const struct iommu_hwpt_get_dirty_bitmap *a = arg;
+
+    add(t, " hwpt_id %u flags 0x%x iova 0x%llx length 0x%llx page_size 0x%llx",
+        a->hwpt_id, a->flags, u64(a->iova), u64(a->length), u64(a->page_size));
+}
+
+#ifdef IOMMU_HWPT_INVALIDATE
+static void invalidate_in(VfiIoctlText *t, const void *arg)
+{
+    const struct iommu_hwpt_invalidate *a = arg;
+
+    add(t, " hwpt_id %u data_type %u entry_len %u entry_num %u", a->hwpt_id,
+        a->data_type, a->entry_len, a->entry_num);
+}
+
+static void invalidate_out(VfiIoctlText *t, const void *arg, int ret)
+{
+    const struct iommu_hwpt_invalidate *a = arg;
+
+    add(t, " entry_num %u", a->entry_num);
+}
+#endif
+
+#ifdef IOMMU_FAULT_QUEUE_ALLOC
+static void fault_alloc_out(VfiIoctlText *t, const void *arg, int ret)
+{
+    const struct iommu_fault_alloc *a = arg;
+
+    add(t, " fault_id %u fault_fd %u", a->out_fault_id, a->out_fault_fd);
+}
+#endif
+
+/* ---- VFIO device -------------------------------------------------------- */
+
+static void flags_in(VfiIoctlText *t, uint32_t flags)
+{
+    if (flags) {
+        add(t, " flags 0x%x", flags);
+    }
+}
+
+static void bind_in(VfiIoctlText *t, const void *arg)
+{
+    const struct vfio_device_bind_iommufd *a = arg;
+
+    add(t, " iommufd %d", a->iommufd);
+    flags_in(t, a->flags);
+}
+
+static void bind_out(VfiIoctlText *t, const void *arg, int ret)
+{
+    const struct vfio_device_bind_iommufd *a = arg;
+
+    add(t, " dev_id %u", a->out_devid);
+}
+
+static void attach_in(VfiIoctlText *t, const void *arg)
+{
+    const struct vfio_device_attach_iommufd_pt *a = arg;
+
+    add(t, " pt_id %u", a->pt_id);
+    flags_in(t, a->flags);
+}
+
+/* The kernel answers with the HWPT it attached to (an IOAS id asks it to
+ * pick or make one). */
+static void attach_out(VfiIoctlText *t, const void *arg, int ret)
+{
+    const struct vfio_device_attach_iommufd_pt *a = arg;
+
+    add(t, " pt_id %u", a->pt_id);
+}
+
+static void detach_in(VfiIoctlText *t, const void *arg)
+{
+    const struct vfio_device_detach_iommufd_pt *a = arg;
+
+    flags_in(t, a->flags);
+}
+
+static void get_info_out(VfiIoctlText *t, const void *arg, int ret)
+{
+    const struct vfio_device_info *a = arg;
+
+    add(t, " flags 0x%x num_regions %u num_irqs %u", a->flags, a->num_regions,
+        a->num_irqs);
+}
+
+static const char *const feature_names[] = {
+    [VFIO_DEVICE_FEATURE_PCI_VF_TOKEN] = "PCI_VF_TOKEN",
+    [VFIO_DEVICE_FEATURE_MIGRATION] = "MIGRATION",
+    [VFIO_DEVICE_FEATURE_MIG_DEVICE_STATE] = "MIG_DEVICE_STATE",
+    [VFIO_DEVICE_FEATURE_LOW_POWER_ENTRY] = "LOW_POWER_ENTRY",
+    [VFIO_DEVICE_FEATURE_LOW_POWER_ENTRY_WITH_WAKEUP] = "LOW_POWER_ENTRY_WITH_WAKEUP",
+    [VFIO_DEVICE_FEATURE_LOW_POWER_EXIT] = "LOW_POWER_EXIT",
+    [VFIO_DEVICE_FEATURE_DMA_LOGGING_START] = "DMA_LOGGING_START",
+    [VFIO_DEVICE_FEATURE_DMA_LOGGING_STOP] = "DMA_LOGGING_STOP",
+    [VFIO_DEVICE_FEATURE_DMA_LOGGING_REPORT] = "DMA_LOGGING_REPORT",
+    [VFIO_DEVICE_FEATURE_MIG_DATA_SIZE] = "MIG_DATA_SIZE",
+};
+
+/* Copy the payload after the feature header into @out, if argsz covers
+ * @size bytes of it (copied: the caller's buffer may be byte-aligned). */
+static bool feature_payload(const struct vfio_device_feature *f, void *out, size_t size)
+{
+    if (f->argsz < sizeof(*f) + size) {
+        return false;
+    }
+    memcpy(out, f->data, size);
+    return true;
+}
+
+/* The DMA logging payloads the library sends: page size and range count
+ * to start, the range and page size of a report. */
+static void feature_payload_in(VfiIoctlText *t, const struct vfio_device_feature *f)
+{
+    uint32_t index = f->flags & VFIO_DEVICE_FEATURE_MASK;
+    struct vfio_device_feature_dma_logging_control ctl;
+    struct vfio_device_feature_dma_logging_report rep;
+
+    if (f->flags & VFIO_DEVICE_FEATURE_PROBE) {
+        return;
+    }
+    if (index == VFIO_DEVICE_FEATURE_DMA_LOGGING_START &&
+        feature_payload(f, &ctl, sizeof(ctl))) {
+        add(t, " page_size 0x%llx num_ranges %u", u64(ctl.page_size), ctl.num_ranges);
+    } else if (index == VFIO_DEVICE_FEATURE_DMA_LOGGING_REPORT &&
+               feature_payload(f, &rep, sizeof(rep))) {
+        add(t, " iova 0x%llx length 0x%llx page_size 0x%llx", u64(rep.iova),
+            u64(rep.length), u64(rep.page_size));
+    }
+}
+
+static void feature_in(VfiIoctlText *t, const void *arg)
+{
+    const struct vfio_device_feature *f = arg;
+    uint32_t index = f->flags & VFIO_DEVICE_FEATURE_MASK;
+    const char *name = index < G_N_ELEMENTS(feature_names) ? feature_names[index] : NULL;
+
+    if (name) {
+        add(t, " feature %s", name);
+    } else {
+        add(t, " feature %u", index);
+    }
+    add(t, " flags 0x%x%s%s%s", f->flags,
+        f->flags & VFIO_DEVICE_FEATURE_GET ? " get" : "",
+        f->flags & VFIO_DEVICE_FEATURE_SET ? " set" : "",
+        f->flags & VFIO_DEVICE_FEATURE_PROBE ? " probe" : "");
+    feature_payload_in(t, f);
+}
+
+/* ---- the table ----------------------------------------------------------- */
+
+#define ENTRY(req, type, last, in_fn, out_fn) \
+    { req, #req, END_OF(type, last), in_fn, out_fn, 0 }
+
+static const IoctlEntry table[] = {
+    ENTRY(IOMMU_DESTROY, struct iommu_destroy, id, destroy_in, NULL),
+    ENTRY(IOMMU_IOAS_ALLOC, struct iommu_ioas_alloc, out_ioas_id, ioas_alloc_in,
+          ioas_alloc_out),
+    { IOMMU_IOAS_IOVA_RANGES, "IOMMU_IOAS_IOVA_RANGES",
+      END_OF(struct iommu_ioas_iova_ranges, out_iova_alignment), iova_ranges_in,
+      iova_ranges_out, EMSGSIZE },
+    ENTRY(IOMMU_IOAS_ALLOW_IOVAS, struct iommu_ioas_allow_iovas, num_iovas,
+          allow_iovas_in, NULL),
+    ENTRY(IOMMU_IOAS_MAP, struct iommu_ioas_map, iova, ioas_map_in, ioas_map_out),
+    ENTRY(IOMMU_IOAS_COPY, struct iommu_ioas_copy, src_iova, ioas_copy_in,
+          ioas_copy_out),
+    ENTRY(IOMMU_IOAS_UNMAP, struct iommu_ioas_unmap, length, ioas_unmap_in,
+          ioas_unmap_out),
+    ENTRY(IOMMU_OPTION, struct iommu_option, val64, option_in, option_out),
+    ENTRY(IOMMU_VFIO_IOAS, struct iommu_vfio_ioas, op, vfio_ioas_in, vfio_ioas_out),
+    ENTRY(IOMMU_HWPT_ALLOC, struct iommu_hwpt_alloc, data_len, hwpt_alloc_in,
+          hwpt_alloc_out),
+    ENTRY(IOMMU_GET_HW_INFO, struct iommu_hw_info, out_capabilities, hw_info_in,
+          hw_info_out),
+    ENTRY(IOMMU_HWPT_SET_DIRTY_TRACKING, struct iommu_hwpt_set_dirty_tracking, hwpt_id,
+          set_dirty_in, NULL),
+    ENTRY(IOMMU_HWPT_GET_DIRTY_BITMAP, struct iommu_hwpt_get_dirty_bitmap, page_size,
+          get_dirty_in, NULL),
+#ifdef IOMMU_HWPT_INVALIDATE
+    ENTRY(IOMMU_HWPT_INVALIDATE, struct iommu_hwpt_invalidate, entry_num,
+          invalidate_in, invalidate_out),
+#endif
+#ifdef IOMMU_FAULT_QUEUE_ALLOC
+    ENTRY(IOMMU_FAULT_QUEUE_ALLOC, struct iommu_fault_alloc, out_fault_fd, NULL,
+          fault_alloc_out),
+#endif
+    ENTRY(VFIO_DEVICE_BIND_IOMMUFD, struct vfio_device_bind_iommufd, out_devid, bind_in,
+          bind_out),
+    ENTRY(VFIO_DEVICE_ATTACH_IOMMUFD_PT, struct vfio_device_attach_iommufd_pt, pt_id,
+          attach_in, attach_out),
+    ENTRY(VFIO_DEVICE_DETACH_IOMMUFD_PT, struct vfio_device_detach_iommufd_pt, flags,
+          detach_in, NULL),
+    ENTRY(VFIO_DEVICE_GET_INFO, struct vfio_device_info, num_irqs, NULL, get_info_out),
+    ENTRY(VFIO_DEVICE_FEATURE, struct vfio_device_feature, flags, feature_in, NULL),
+    /* Known by name only: the library does not make them (yet). */
+    ENTRY(VFIO_DEVICE_GET_REGION_INFO, struct vfio_region_info, argsz, NULL, NULL),
+    ENTRY(VFIO_DEVICE_GET_IRQ_INFO, struct vfio_irq_info, argsz, NULL, NULL),
+    ENTRY(VFIO_DEVICE_SET_IRQS, struct vfio_irq_set, argsz, NULL, NULL),
+    { VFIO_DEVICE_RESET, "VFIO_DEVICE_RESET", 0, NULL, NULL, 0 },
+};
+
+static const IoctlEntry *find(unsigned long request)
+{
+    for (size_t i = 0; i < G_N_ELEMENTS(table); i++) {
+        if (table[i].request == request) {
+            return &table[i];
+        }
+    }
+    return NULL;
+}
+
+/* Can the descriptions of @e read @arg? (Its first u32 is its size.) */
+static bool readable(const IoctlEntry *e, const void *arg)
+{
+    uint32_t size;
+
+    if (!arg || e->min_size == 0) {
+        return false;
+    }
+    memcpy(&size, arg, sizeof(size));
+    return size >= e->min_size;
+}
+
+const char *vfi_ioctl_name(unsigned long request)
+{
+    const IoctlEntry *e = find(request);
+
+    return e ? e->name : NULL;
+}
+
+void vfi_ioctl_describe_in(VfiIoctlText *t, unsigned long request, const void *arg)
+{
+    const IoctlEntry *e = find(request);
+
+    t->len = 0;
+    t->buf[0] = '\0';
+    t->kept = 0;
+    if (!e) {
+        add(t, " nr 0x%lx", request);
+        return;
+    }
+    if (e->min_size && !arg) {
+        add(t, " arg NULL");
+        return;
+    }
+    if (e->min_size && !readable(e, arg)) {
+        uint32_t size;
+
+        memcpy(&size, arg, sizeof(size));
+        add(t, " size %u (short: not decoded)", size);
+        return;
+    }
+    if (e->in) {
+        e->in(t, arg);
+    }
+}
+
+void vfi_ioctl_describe_out(VfiIoctlText *t, unsigned long request, const void *arg,
+                            int ret)
+{
+    const IoctlEntry *e = find(request);
+    size_t mark = t->len;
+    size_t before;
+
+    if (!e || !e->out || !readable(e, arg)) {
+        return;
+    }
+    if (ret < 0 && (e->out_errno == 0 || -ret != e->out_errno)) {
+        return;
+    }
+    add(t, " ->");
+    before = t->len;
+    e->out(t, arg, ret);
+    if (t->len == before) {
+        /* No output for this variant (an option set, say): no arrow. */
+        t->len = mark;
+        t->buf[mark] = '\0';
+    }
+}
