@@ -210,14 +210,11 @@ static bool switch_hwpts(VfiContainer *c, bool on, Switched *s, GError **errp)
 {
     for (guint i = 0; i < c->hwpts->len; i++) {
         VfiHwpt *h = g_ptr_array_index(c->hwpts, i);
-        bool ok;
 
         if (!vfi_hwpt_is_dirty_capable(h) || h->dirty_on == on) {
             continue;
         }
-        ok = vfi_hwpt_set_dirty_tracking(h, on, errp);
-        trace_vfi_dirty_tracking_hwpt(c->ioas_id, h->id, on, ok);
-        if (!ok) {
+        if (!vfi_hwpt_set_dirty_tracking(h, on, errp)) {
             return false;
         }
         g_ptr_array_add(s->hwpts, h);
