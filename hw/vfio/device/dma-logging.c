@@ -24,13 +24,10 @@
 #define KVER_DMA_LOGGING "6.2"
 
 
-/* The feature header followed by a payload, 8-byte aligned. */
-#define FEATURE_BUF(name, payload_type)               \
-    union {                                           \
-        struct vfio_device_feature hdr;               \
-        uint64_t align_;                              \
-        uint8_t bytes[sizeof(struct vfio_device_feature) + sizeof(payload_type)]; \
-    } name
+/* The largest feature payload sent here. */
+#define FEATURE_PAYLOAD_MAX sizeof(struct vfio_device_feature_dma_logging_report)
+G_STATIC_ASSERT(sizeof(struct vfio_device_feature_dma_logging_control) <=
+                FEATURE_PAYLOAD_MAX);
 
 /* The device's logging is on, for these ranges (copied) and page size. */
 static void logging_record(VfiDevice *dev, uint64_t page_size,
@@ -69,15 +66,26 @@ bool vfi_device_offers_dma_logging(const VfiDevice *dev)
     return dev && dev->logging_offered;
 }
 
-/* VFIO_DEVICE_FEATURE with a header only (@flags): 0 or -errno. */
-static int feature_bare(VfiDevice *dev, uint32_t flags)
+/* VFIO_DEVICE_FEATURE with @flags and @len bytes of @payload after the
+ * header, in one buffer on the stack (no allocation: a report in a
+ * migration's sync loop costs nothing but the ioctl). 0 or -errno. */
+static int feature_call(VfiDevice *dev, uint32_t flags, const void *payload, size_t len)
 {
-    struct vfio_device_feature f;
+    union {
+        struct vfio_device_feature hdr;
+        uint64_t align_;
+        uint8_t bytes[sizeof(struct vfio_device_feature) + FEATURE_PAYLOAD_MAX];
+    } buf;
+    size_t total = sizeof(struct vfio_device_feature) + len;
 
-    memset(&f, 0, sizeof(f));
-    f.argsz = sizeof(f);
-    f.flags = flags;
-    return VFI_KERNEL_IOCTL(vfi_device_get_fd(dev), VFIO_DEVICE_FEATURE, &f);
+    g_assert(len <= FEATURE_PAYLOAD_MAX);
+    memset(&buf, 0, sizeof(buf));
+    buf.hdr.argsz = total;
+    buf.hdr.flags = flags;
+    if (len) {
+        memcpy(buf.bytes + sizeof(struct vfio_device_feature), payload, len);
+    }
+    return VFI_KERNEL_IOCTL(vfi_device_get_fd(dev), VFIO_DEVICE_FEATURE, &buf);
 }
 
 bool vfi_device_dma_logging_probe(VfiDevice *dev, bool *offered, GError **errp)
@@ -87,8 +95,8 @@ bool vfi_device_dma_logging_probe(VfiDevice *dev, bool *offered, GError **errp)
     if (!vfi_device_check_bound(dev, "DMA logging probe", errp)) {
         return false;
     }
-    ret = feature_bare(dev, VFIO_DEVICE_FEATURE_PROBE | VFIO_DEVICE_FEATURE_SET |
-                            VFIO_DEVICE_FEATURE_DMA_LOGGING_START);
+    ret = feature_call(dev, VFIO_DEVICE_FEATURE_PROBE | VFIO_DEVICE_FEATURE_SET |
+                            VFIO_DEVICE_FEATURE_DMA_LOGGING_START, NULL, 0);
     if (ret == -ENOTTY) {
         /* vfio core: the device's driver has no DMA logging ops */
         *offered = dev->logging_offered = false;
@@ -107,7 +115,6 @@ bool vfi_device_dma_logging_start(VfiDevice *dev, uint64_t page_size,
                                    const VfiDmaLoggingRange *ranges, unsigned n,
                                    GError **errp)
 {
-    FEATURE_BUF(buf, struct vfio_device_feature_dma_logging_control);
     struct vfio_device_feature_dma_logging_control ctl;
     int ret;
 
@@ -125,15 +132,12 @@ bool vfi_device_dma_logging_start(VfiDevice *dev, uint64_t page_size,
                     !ranges || n == 0 ? "no range" : "page size not a power of two");
         return false;
     }
-    memset(&buf, 0, sizeof(buf));
-    buf.hdr.argsz = sizeof(buf);
-    buf.hdr.flags = VFIO_DEVICE_FEATURE_SET | VFIO_DEVICE_FEATURE_DMA_LOGGING_START;
     memset(&ctl, 0, sizeof(ctl));
     ctl.page_size = page_size;
     ctl.num_ranges = n;
     ctl.ranges = (uintptr_t)ranges;
-    memcpy(buf.bytes + sizeof(struct vfio_device_feature), &ctl, sizeof(ctl));
-    ret = VFI_KERNEL_IOCTL(vfi_device_get_fd(dev), VFIO_DEVICE_FEATURE, &buf);
+    ret = feature_call(dev, VFIO_DEVICE_FEATURE_SET | VFIO_DEVICE_FEATURE_DMA_LOGGING_START,
+                       &ctl, sizeof(ctl));
     if (ret < 0) {
         vfi_kernel_error(errp, -ret, "VFIO_DEVICE_FEATURE", KVER_DMA_LOGGING,
                           "device %s: DMA_LOGGING_START of %u ranges, page size 0x%" PRIx64
@@ -152,7 +156,8 @@ bool vfi_device_dma_logging_stop(VfiDevice *dev, GError **errp)
     if (!vfi_device_check_bound(dev, "DMA logging stop", errp)) {
         return false;
     }
-    ret = feature_bare(dev, VFIO_DEVICE_FEATURE_SET | VFIO_DEVICE_FEATURE_DMA_LOGGING_STOP);
+    ret = feature_call(dev, VFIO_DEVICE_FEATURE_SET | VFIO_DEVICE_FEATURE_DMA_LOGGING_STOP,
+                       NULL, 0);
     if (ret < 0) {
         vfi_kernel_error(errp, -ret, "VFIO_DEVICE_FEATURE", KVER_DMA_LOGGING,
                           "device %s: DMA_LOGGING_STOP", vfi_device_get_name(dev));
@@ -165,7 +170,6 @@ bool vfi_device_dma_logging_stop(VfiDevice *dev, GError **errp)
 bool vfi_device_dma_logging_report(VfiDevice *dev, uint64_t iova, uint64_t size,
                                     uint64_t page_size, void *bitmap, GError **errp)
 {
-    FEATURE_BUF(buf, struct vfio_device_feature_dma_logging_report);
     struct vfio_device_feature_dma_logging_report rep;
     int ret;
 
@@ -183,15 +187,12 @@ bool vfi_device_dma_logging_report(VfiDevice *dev, uint64_t iova, uint64_t size,
                     bitmap ? "" : ", no bitmap");
         return false;
     }
-    memset(&buf, 0, sizeof(buf));
-    buf.hdr.argsz = sizeof(buf);
-    buf.hdr.flags = VFIO_DEVICE_FEATURE_GET | VFIO_DEVICE_FEATURE_DMA_LOGGING_REPORT;
     rep.iova = iova;
     rep.length = size;
     rep.page_size = page_size;
     rep.bitmap = (uintptr_t)bitmap;
-    memcpy(buf.bytes + sizeof(struct vfio_device_feature), &rep, sizeof(rep));
-    ret = VFI_KERNEL_IOCTL(vfi_device_get_fd(dev), VFIO_DEVICE_FEATURE, &buf);
+    ret = feature_call(dev, VFIO_DEVICE_FEATURE_GET | VFIO_DEVICE_FEATURE_DMA_LOGGING_REPORT,
+                       &rep, sizeof(rep));
     if (ret < 0) {
         vfi_kernel_error(errp, -ret, "VFIO_DEVICE_FEATURE", KVER_DMA_LOGGING,
                           "device %s: DMA_LOGGING_REPORT iova 0x%" PRIx64 " size 0x%" PRIx64
