@@ -483,6 +483,11 @@ static int ioas_map_fixed(SimObj *ioas, const struct iommu_ioas_map *cmd, uint64
     if (maps_overlap(ioas->maps, cmd->iova, *last)) {
         return refuse("IOMMU_IOAS_MAP", EEXIST, "overlaps a mapping");
     }
+    /* iopt_insert_area(): the user_va's offset in its page must be aligned
+     * as the IOAS's IOVAs are (4 KiB once a domain is attached). */
+    if ((cmd->user_va % SIM_PAGE_SIZE) & (align - 1)) {
+        return refuse("IOMMU_IOAS_MAP", EINVAL, "user_va's page offset not aligned");
+    }
     return 0;
 }
 

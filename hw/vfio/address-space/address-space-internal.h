@@ -54,4 +54,14 @@ static inline bool vfi_as_check_given(const VfiAddressSpace *as, const char *wha
  * checked first). */
 bool vfi_as_replay(VfiAddressSpace *as, VfiContainer *c, GError **errp);
 
+/* Every check of vfi_address_space_dma_unmap(), before any ioctl: the
+ * address space's mappings in the range are [*first, *first + *n) (none,
+ * with VFI_UNMAP_ALLOW_ABSENT: *n is 0). */
+bool vfi_as_unmap_prepare(const VfiAddressSpace *as, uint64_t iova, uint64_t size,
+                          VfiUnmapFlags flags, guint *first, guint *n, GError **errp);
+/* Unmap a prepared range from every container and forget its mappings
+ * (on a failure the containers already unmapped are mapped again). */
+bool vfi_as_unmap_commit(VfiAddressSpace *as, uint64_t iova, uint64_t size, guint first,
+                         guint n, GError **errp);
+
 #endif

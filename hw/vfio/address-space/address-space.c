@@ -118,77 +118,25 @@ unsigned vfi_address_space_mapping_count(const VfiAddressSpace *as)
 
 /*
  * A new container (holding every mapping of @as) refused @cd's device with
- * EADDRINUSE: some mapping lies where the device's IOMMU cannot map (outside
- * its domain's aperture, in its reserved regions such as the x86 MSI window,
- * or misaligned). Find which one: attach the device alone to a scratch IOAS
- * (the kernel makes its domain and reservations), read that IOAS's ranges,
- * undo, and name the first mapping of @as that does not fit. Best effort:
- * any failure here leaves *@err as it is (traced).
+ * EADDRINUSE: some mapping of @as lies where the device's IOMMU cannot map
+ * (outside its domain's aperture, in a reserved region such as the x86 MSI
+ * window, or misaligned for it). Say so, with the kernel's error: finding
+ * which mapping would take attaching the device somewhere else, and an undo
+ * that could fail, so the library does not probe.
  */
-static bool probe_ranges(VfiIommufd *be, VfiDevice *dev, VfiIovaRange **r, size_t *n,
-                         uint64_t *align)
+static void as_explain_conflict(VfiAddressSpace *as, VfiDevice *dev, GError **err)
 {
-    g_autoptr(GError) perr = NULL;
-    uint32_t ioas = 0;
-    bool attached = false, ok;
+    GError *e = g_error_new((*err)->domain, (*err)->code,
+                            "device %s cannot be attached to address space %u: one of its "
+                            "%u mappings lies where the device's IOMMU cannot map (outside "
+                            "its aperture, in a reserved region such as the x86 MSI window, "
+                            "or misaligned for it; vfi_container_get_iova_ranges() of a "
+                            "container holding the device shows what it allows); unmap it "
+                            "first (%s)", vfi_device_get_name(dev), as->id,
+                            as->mappings->len, (*err)->message);
 
-    if (!vfi_iommufd_connect(be, &perr)) {
-        trace_vfi_as_conflict_probe(vfi_device_get_name(dev), 0, 0, 0, perr->message);
-        return false;
-    }
-    ok = vfi_iommufd_ioas_alloc(be, &ioas, &perr) &&
-         (attached = vfi_device_attach(dev, ioas, NULL, &perr)) &&
-         vfi_iommufd_ioas_iova_ranges(be, ioas, r, n, align, &perr);
-    if (attached && !vfi_device_detach(dev, ok ? &perr : NULL)) {
-        ok = false;
-    }
-    if (ioas && !vfi_iommufd_destroy(be, ioas, ok ? &perr : NULL)) {
-        ok = false;
-    }
-    vfi_iommufd_disconnect(be);
-    trace_vfi_as_conflict_probe(vfi_device_get_name(dev), ioas, *n, *align, ok ? "read" :
-                                perr ? perr->message : "undo failed");
-    *align = *align ? *align : 1;
-    return ok;
-}
-
-static void as_explain_conflict(VfiAddressSpace *as, VfiIommufd *be, VfiDevice *dev,
-                                GError **err)
-{
-    g_autofree VfiIovaRange *r = NULL;
-    g_autoptr(GString) allowed = g_string_new(NULL);
-    size_t n = 0;
-    uint64_t align = 0;
-
-    if (!probe_ranges(be, dev, &r, &n, &align)) {
-        return;
-    }
-    for (size_t i = 0; i < n; i++) {
-        g_string_append_printf(allowed, "%s[0x%" PRIx64 ", 0x%" PRIx64 "]", i ? ", " : "",
-                               r[i].start, r[i].last);
-    }
-    for (guint i = 0; i < as->mappings->len; i++) {
-        VfiRange *m = &g_array_index(as->mappings, VfiAsMapping, i).r;
-        bool inside = false;
-        GError *e;
-
-        for (size_t j = 0; j < n && !inside; j++) {
-            inside = m->iova >= r[j].start && m->last <= r[j].last;
-        }
-        if (inside && !(m->iova % align) && !((m->last + 1) % align)) {
-            continue;
-        }
-        /* Same domain and code (the kernel's EADDRINUSE), clearer message. */
-        e = g_error_new((*err)->domain, (*err)->code,
-                        "device %s cannot be attached to address space %u: its mapping "
-                        "[0x%" PRIx64 ", 0x%" PRIx64 "] conflicts with what the device's "
-                        "IOMMU allows (IOVA ranges %s, alignment 0x%" PRIx64 ") in any "
-                        "container; unmap it first (%s)", vfi_device_get_name(dev), as->id,
-                        m->iova, m->last, allowed->str, align, (*err)->message);
-        g_error_free(*err);
-        *err = e;
-        return;
-    }
+    g_error_free(*err);
+    *err = e;
 }
 
 /* Refusals before any ioctl (INVALID_ARGUMENT, WRONG_STATE). */
@@ -274,7 +222,7 @@ static VfiContainer *place_in_new(VfiAddressSpace *as, VfiIommufd *be,
         trace_vfi_as_cleanup_failed(name, err->message);
     }
     if (g_error_matches(last, VFI_KERNEL_ERROR, EADDRINUSE)) {
-        as_explain_conflict(as, be, cd->dev, &last);
+        as_explain_conflict(as, cd->dev, &last);
     }
     g_propagate_error(errp, g_steal_pointer(&last));
     return NULL;

@@ -56,16 +56,25 @@ bool vfi_address_space_dma_unmap_dirty(VfiAddressSpace *as, uint64_t iova, uint6
                                        GError **errp)
 {
     const char *what = "address space dma unmap with dirty read";
+    guint first, n;
 
+    /* Every refusal before the read: a refused call must not have read (and
+     * so, for device logs, cleared) dirty bits. */
     if (!vfi_as_check_given(as, what, errp) ||
         !vfi_dirty_check_unmap_args(log, flags, what, errp) ||
         !vfi_range_check(what, iova, size, errp) ||
-        !vfi_dirty_read_before_unmap(vfi_as_containers(as), as->containers->len, iova, size,
-                                     log, what, errp)) {
+        !vfi_dirty_check_before_unmap(vfi_as_containers(as), as->containers->len, iova, size,
+                                      log, what, errp) ||
+        !vfi_as_unmap_prepare(as, iova, size, flags | VFI_UNMAP_DISCARD_DIRTY, &first, &n,
+                              errp)) {
         return false;
     }
-    return vfi_address_space_dma_unmap(as, iova, size, flags | VFI_UNMAP_DISCARD_DIRTY,
-                                       errp);
+    if (n == 0) {
+        return true;        /* nothing of the address space there: nothing to read */
+    }
+    return vfi_dirty_read_before_unmap(vfi_as_containers(as), as->containers->len, iova,
+                                       size, log, errp) &&
+           vfi_as_unmap_commit(as, iova, size, first, n, errp);
 }
 
 /* ---- coverage report ----------------------------------------------------- */

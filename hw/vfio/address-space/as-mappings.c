@@ -217,14 +217,13 @@ static bool unmap_containers(VfiAddressSpace *as, uint64_t iova, uint64_t last, 
     return true;
 }
 
-bool vfi_address_space_dma_unmap(VfiAddressSpace *as, uint64_t iova, uint64_t size,
-                                 VfiUnmapFlags flags, GError **errp)
+bool vfi_as_unmap_prepare(const VfiAddressSpace *as, uint64_t iova, uint64_t size,
+                          VfiUnmapFlags flags, guint *first, guint *n, GError **errp)
 {
     uint64_t last = iova + (size - 1);
-    guint first, n;
 
     if (!unmap_check(as, iova, size, flags, errp) ||
-        !unmap_find(as, iova, last, &first, &n, errp)) {
+        !unmap_find(as, iova, last, first, n, errp)) {
         return false;
     }
     /* Mappings made at container level are the containers' business. */
@@ -234,20 +233,37 @@ bool vfi_address_space_dma_unmap(VfiAddressSpace *as, uint64_t iova, uint64_t si
             return false;
         }
     }
-    if (n == 0) {
+    if (*n == 0) {
         trace_vfi_as_dma_unmap_absent(as->id, iova, size, flags);
-        if (flags & VFI_UNMAP_ALLOW_ABSENT) {
-            return true;
+        if (!(flags & VFI_UNMAP_ALLOW_ABSENT)) {
+            g_set_error(errp, VFI_KERNEL_ERROR, ENOENT,
+                        "address space dma unmap: nothing mapped in [0x%" PRIx64 ", 0x%"
+                        PRIx64 "]", iova, last);
+            return false;
         }
-        g_set_error(errp, VFI_KERNEL_ERROR, ENOENT,
-                    "address space dma unmap: nothing mapped in [0x%" PRIx64 ", 0x%" PRIx64
-                    "]", iova, last);
-        return false;
     }
-    if (!unmap_containers(as, iova, last, first, n, errp)) {
+    return true;
+}
+
+bool vfi_as_unmap_commit(VfiAddressSpace *as, uint64_t iova, uint64_t size, guint first,
+                         guint n, GError **errp)
+{
+    if (n == 0) {
+        return true;
+    }
+    if (!unmap_containers(as, iova, iova + (size - 1), first, n, errp)) {
         return false;
     }
     g_array_remove_range(as->mappings, first, n);
     trace_vfi_as_dma_unmap(as->id, iova, size, n, as->containers->len);
     return true;
+}
+
+bool vfi_address_space_dma_unmap(VfiAddressSpace *as, uint64_t iova, uint64_t size,
+                                 VfiUnmapFlags flags, GError **errp)
+{
+    guint first, n;
+
+    return vfi_as_unmap_prepare(as, iova, size, flags, &first, &n, errp) &&
+           vfi_as_unmap_commit(as, iova, size, first, n, errp);
 }

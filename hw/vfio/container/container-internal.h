@@ -164,6 +164,11 @@ bool vfi_container_check_detach(const VfiContainer *c, const VfiContainerDevice 
  * alignment, and no mapping of @c crossing one of its edges. */
 bool vfi_container_check_unmap_range(const VfiContainer *c, const char *what,
                                      uint64_t iova, uint64_t size, GError **errp);
+/* Every check of vfi_container_dma_unmap() (flags, range, edges, no
+ * address-space mapping, tracking state): INVALID_ARGUMENT / WRONG_STATE,
+ * no ioctl. */
+bool vfi_container_check_unmap(const VfiContainer *c, const char *what, uint64_t iova,
+                               uint64_t size, VfiUnmapFlags flags, GError **errp);
 /* IOMMU_IOAS_MAP in @c without any check (the caller made them), recorded
  * as made by the address space (@by_as) or by the container. */
 bool vfi_container_map_unchecked(VfiContainer *c, uint64_t iova, uint64_t size,

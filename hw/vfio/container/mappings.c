@@ -180,6 +180,20 @@ static bool check_no_as_mapping(const VfiContainer *c, const char *what, uint64_
     return false;
 }
 
+bool vfi_container_check_unmap(const VfiContainer *c, const char *what, uint64_t iova,
+                               uint64_t size, VfiUnmapFlags flags, GError **errp)
+{
+    if (flags & ~(VFI_UNMAP_ALLOW_ABSENT | VFI_UNMAP_DISCARD_DIRTY)) {
+        g_set_error(errp, VFI_ERROR, VFI_ERROR_INVALID_ARGUMENT,
+                    "%s: unknown flags 0x%x", what, (unsigned)flags);
+        return false;
+    }
+    return vfi_container_check_unmap_range(c, what, iova, size, errp) &&
+           check_no_as_mapping(c, what, iova, iova + (size - 1),
+                               "vfi_address_space_dma_unmap", errp) &&
+           vfi_container_check_unmap_tracking(c, what, flags, errp);
+}
+
 /* ---- map --------------------------------------------------------------- */
 
 bool vfi_container_map_unchecked(VfiContainer *c, uint64_t iova, uint64_t size,
@@ -268,18 +282,8 @@ bool vfi_container_dma_unmap(VfiContainer *c, uint64_t iova, uint64_t size,
     uint64_t done = 0, recorded = 0, last = iova + (size - 1);
     unsigned n;
 
-    if (!vfi_container_check_given(c, "dma unmap", errp)) {
-        return false;
-    }
-    if (flags & ~(VFI_UNMAP_ALLOW_ABSENT | VFI_UNMAP_DISCARD_DIRTY)) {
-        g_set_error(errp, VFI_ERROR, VFI_ERROR_INVALID_ARGUMENT,
-                    "dma unmap: unknown flags 0x%x", (unsigned)flags);
-        return false;
-    }
-    if (!vfi_container_check_unmap_range(c, "dma unmap", iova, size, errp) ||
-        !check_no_as_mapping(c, "dma unmap", iova, last, "vfi_address_space_dma_unmap",
-                             errp) ||
-        !vfi_container_check_unmap_tracking(c, "dma unmap", flags, errp)) {
+    if (!vfi_container_check_given(c, "dma unmap", errp) ||
+        !vfi_container_check_unmap(c, "dma unmap", iova, size, flags, errp)) {
         return false;
     }
     n = mappings_in(c, iova, last, &recorded);

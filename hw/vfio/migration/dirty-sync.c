@@ -160,23 +160,28 @@ bool vfi_dirty_check_unmap_args(const VfiDirtyLog *log, VfiUnmapFlags flags,
     return true;
 }
 
-bool vfi_dirty_read_before_unmap(VfiContainer *const *cs, guint n, uint64_t iova,
-                                 uint64_t size, const VfiDirtyLog *log, const char *what,
-                                 GError **errp)
+bool vfi_dirty_check_before_unmap(VfiContainer *const *cs, guint n, uint64_t iova,
+                                  uint64_t size, const VfiDirtyLog *log, const char *what,
+                                  GError **errp)
 {
-    uint64_t last = iova + (size - 1);
-
     for (guint i = 0; log && i < n; i++) {
         if (!check_log(cs[i], log, what, errp) ||
-            !check_log_covers(cs[i], log, iova, last, what, errp)) {
+            !check_log_covers(cs[i], log, iova, iova + (size - 1), what, errp)) {
             return false;
         }
     }
+    return true;
+}
+
+bool vfi_dirty_read_before_unmap(VfiContainer *const *cs, guint n, uint64_t iova,
+                                 uint64_t size, const VfiDirtyLog *log, GError **errp)
+{
     for (guint i = 0; log && i < n; i++) {
         trace_vfi_dirty_unmap(cs[i]->ioas_id, iova, size, cs[i]->dirty_tracking);
         /* tracking off: nothing to read (and the kernel would say EINVAL) */
         if (cs[i]->dirty_tracking &&
-            !read_window(cs[i], iova, last, log, VFI_DIRTY_QUERY_NO_CLEAR, errp)) {
+            !read_window(cs[i], iova, iova + (size - 1), log, VFI_DIRTY_QUERY_NO_CLEAR,
+                         errp)) {
             return false;
         }
     }
@@ -189,10 +194,15 @@ bool vfi_container_dma_unmap_dirty(VfiContainer *c, uint64_t iova, uint64_t size
 {
     const char *what = "dma unmap with dirty read";
 
+    /* Every refusal before the read: a refused call must not have read (and
+     * so, for device logs, cleared) dirty bits. */
     if (!vfi_container_check_given(c, what, errp) ||
         !vfi_dirty_check_unmap_args(log, flags, what, errp) ||
         !vfi_container_check_unmap_range(c, what, iova, size, errp) ||
-        !vfi_dirty_read_before_unmap(&c, 1, iova, size, log, what, errp)) {
+        !vfi_dirty_check_before_unmap(&c, 1, iova, size, log, what, errp) ||
+        !vfi_container_check_unmap(c, what, iova, size, flags | VFI_UNMAP_DISCARD_DIRTY,
+                                   errp) ||
+        !vfi_dirty_read_before_unmap(&c, 1, iova, size, log, errp)) {
         return false;
     }
     return vfi_container_dma_unmap(c, iova, size, flags | VFI_UNMAP_DISCARD_DIRTY,

@@ -89,11 +89,14 @@ bool vfi_dirty_sync_all(VfiContainer *const *cs, guint n, const VfiDirtyLog *log
 
 /* Before an unmap of [iova, iova + size) from @n containers: check @log
  * against every one of them (it must cover each one's mapped parts of the
- * range), then read those parts with NO_CLEAR from every container whose
- * tracking is on. @what names the caller in messages. */
+ * range; INVALID_ARGUMENT, no ioctl). NULL @log: nothing to check. */
+bool vfi_dirty_check_before_unmap(VfiContainer *const *cs, guint n, uint64_t iova,
+                                  uint64_t size, const VfiDirtyLog *log, const char *what,
+                                  GError **errp);
+/* Then read those parts with NO_CLEAR from every container whose tracking is
+ * on (every refusal of the unmap must have been made before). */
 bool vfi_dirty_read_before_unmap(VfiContainer *const *cs, guint n, uint64_t iova,
-                                 uint64_t size, const VfiDirtyLog *log, const char *what,
-                                 GError **errp);
+                                 uint64_t size, const VfiDirtyLog *log, GError **errp);
 
 /* Unmap flags known, and a log given unless DISCARD_DIRTY (INVALID_ARGUMENT). */
 bool vfi_dirty_check_unmap_args(const VfiDirtyLog *log, VfiUnmapFlags flags,
