@@ -200,6 +200,50 @@ static bool attach_prepare(VfiAddressSpace *as, VfiIommufd *be, VfiContainerDevi
     return vfi_device_is_mdev(dev) || vfi_placement_read_hw_info(cd, errp);
 }
 
+/* Whether @as is tracking leaving @except (NULL: none) aside: it has another
+ * container and every one of them is tracking. */
+static bool as_tracking(const VfiAddressSpace *as, const VfiContainer *except)
+{
+    guint n = 0;
+
+    for (guint i = 0; i < as->containers->len; i++) {
+        const VfiContainer *o = g_ptr_array_index(as->containers, i);
+
+        if (o == except) {
+            continue;
+        }
+        if (!o->dirty_tracking) {
+            return false;
+        }
+        n++;
+    }
+    return n > 0;
+}
+
+/*
+ * A device covered by its own DMA logging may not join a tracking container
+ * (@c, or a new one of a tracking @as when @c is NULL) with nothing mapped:
+ * its DMA_LOGGING_START needs the mapped ranges. Refused before its attach
+ * (WRONG_STATE), so a refusal changes nothing.
+ */
+static bool check_logging_join(const VfiAddressSpace *as, const VfiContainer *c,
+                               const VfiContainerDevice *cd, GError **errp)
+{
+    bool tracking = c ? c->dirty_tracking : as_tracking(as, NULL);
+    bool empty = c ? c->mapped->len == 0 : as->mappings->len == 0;
+
+    if (!tracking || !empty || !vfi_coverage_uses_logging(cd)) {
+        return true;
+    }
+    trace_vfi_as_attach_refused(vfi_device_get_name(cd->dev), "logs its DMA, nothing mapped");
+    g_set_error(errp, VFI_ERROR, VFI_ERROR_WRONG_STATE,
+                "device %s logs its own DMA, but dirty tracking is on in %s%u with nothing "
+                "mapped (DMA_LOGGING_START needs the mapped ranges): map guest memory "
+                "first, or stop tracking", vfi_device_get_name(cd->dev),
+                c ? "ioas " : "address space ", c ? c->ioas_id : as->id);
+    return false;
+}
+
 /* Place @cd in a new container of @as. Returns it, or NULL. */
 static VfiContainer *place_in_new(VfiAddressSpace *as, VfiIommufd *be,
                                   VfiContainerDevice *cd, GError **errp)
@@ -207,9 +251,9 @@ static VfiContainer *place_in_new(VfiAddressSpace *as, VfiIommufd *be,
     const char *name = vfi_device_get_name(cd->dev);
     g_autoptr(GError) last = NULL;
     g_autoptr(GError) err = NULL;
-    VfiContainer *c = vfi_container_new(as, be, errp);
+    VfiContainer *c;
 
-    if (!c) {
+    if (!check_logging_join(as, NULL, cd, errp) || !(c = vfi_container_new(as, be, errp))) {
         return NULL;
     }
     trace_vfi_as_new_container(name, c->ioas_id, as->containers->len);
@@ -218,11 +262,16 @@ static VfiContainer *place_in_new(VfiAddressSpace *as, VfiIommufd *be,
         g_ptr_array_add(as->containers, c);
         return c;
     }
-    if (!as_cleanup(as, c, &err)) {
-        trace_vfi_as_cleanup_failed(name, err->message);
-    }
     if (g_error_matches(last, VFI_KERNEL_ERROR, EADDRINUSE)) {
         as_explain_conflict(as, cd->dev, &last);
+    }
+    if (!as_cleanup(as, c, &err)) {
+        /* The empty container stays in the address space, as its IOAS in the
+         * kernel: a later attach may use it, vfi_address_space_free()
+         * destroys it. */
+        trace_vfi_as_cleanup_failed(name, err->message);
+        g_prefix_error(&last, "(the new container's ioas %u stays in address space %u, "
+                       "empty: %s) ", c->ioas_id, as->id, err->message);
     }
     g_propagate_error(errp, g_steal_pointer(&last));
     return NULL;
@@ -240,6 +289,9 @@ static VfiContainer *place(VfiAddressSpace *as, VfiIommufd *be, VfiContainerDevi
 
         if (c->be != be) {
             continue;
+        }
+        if (!check_logging_join(as, c, cd, errp)) {
+            return NULL;
         }
         switch (vfi_placement_place(c, cd, &err)) {
         case VFI_PLACE_OK:
@@ -259,6 +311,29 @@ static VfiContainer *place(VfiAddressSpace *as, VfiIommufd *be, VfiContainerDevi
 static bool as_forget_device(VfiAddressSpace *as, VfiContainerDevice *cd, GError **errp);
 static void as_release(VfiDeviceOwner *owner, VfiDevice *dev);
 
+/* Undo a placement that could not be finished: detach, forget. When the
+ * detach fails the device stays in @c, as in the kernel, and @errp says so. */
+static void attach_undo(VfiAddressSpace *as, VfiContainer *c, VfiContainerDevice *cd,
+                        GError **errp)
+{
+    g_autofree char *name = g_strdup(vfi_device_get_name(cd->dev));
+    uint32_t pt = vfi_device_get_attached_pt(cd->dev);
+    g_autoptr(GError) err = NULL;
+
+    g_prefix_error(errp, "attach of device %s: ", name);
+    if (!vfi_device_detach(cd->dev, &err)) {
+        trace_vfi_as_cleanup_failed(name, err->message);
+        g_prefix_error(errp, "device %s stays attached to pt %u of ioas %u (its detach "
+                       "failed: %s), and is in that container: ", name, pt, c->ioas_id,
+                       err->message);
+        return;
+    }
+    if (!as_forget_device(as, cd, &err)) {
+        trace_vfi_as_cleanup_failed(name, err->message);
+        g_prefix_error(errp, "(device %s detached, but %s) ", name, err->message);
+    }
+}
+
 /* The device is placed in @c: bring it into @c's state (ranges, tracking). */
 static bool attach_finish(VfiAddressSpace *as, VfiContainer *c, VfiContainerDevice *cd,
                           bool made, GError **errp)
@@ -270,25 +345,12 @@ static bool attach_finish(VfiAddressSpace *as, VfiContainer *c, VfiContainerDevi
 
     if (ok && made) {
         /* the address space is tracking without @c: @c joins in */
-        bool others = as->containers->len > 1;
-
-        for (guint i = 0; i < as->containers->len; i++) {
-            VfiContainer *o = g_ptr_array_index(as->containers, i);
-
-            others = others && (o == c || o->dirty_tracking);
-        }
-        ok = !others || vfi_container_dirty_tracking_start(c, errp);
+        ok = !as_tracking(as, c) || vfi_container_dirty_tracking_start(c, errp);
     } else if (ok) {
         ok = vfi_dirty_tracking_catch_up(c, cd, errp);
     }
     if (!ok) {
-        g_autoptr(GError) err = NULL;
-        const char *name = vfi_device_get_name(cd->dev);
-
-        g_prefix_error(errp, "attach of device %s: ", name);
-        if (!vfi_device_detach(cd->dev, &err) || !as_forget_device(as, cd, &err)) {
-            trace_vfi_as_cleanup_failed(name, err->message);
-        }
+        attach_undo(as, c, cd, errp);
     }
     return ok;
 }

@@ -174,24 +174,31 @@ typedef struct Switched {
     GPtrArray *devs;      /* VfiDevice * */
 } Switched;
 
-static void undo_devices(VfiContainer *c, Switched *s, bool was_on)
+static void undo_devices(VfiContainer *c, Switched *s, bool was_on, GError **errp)
 {
     for (guint i = s->devs->len; i-- > 0;) {
         VfiDevice *dev = g_ptr_array_index(s->devs, i);
-        bool ok = was_on ? logging_start(c, dev, NULL) : logging_stop(c, dev, NULL);
+        g_autoptr(GError) err = NULL;
+        bool ok = was_on ? logging_start(c, dev, &err) : logging_stop(c, dev, &err);
 
         trace_vfi_dirty_tracking_rollback(c->ioas_id, was_on ? "logging stop of devid" :
                                           "logging start of devid",
                                           vfi_device_get_devid(dev), ok);
+        if (!ok) {
+            g_prefix_error(errp, "(undo failed: the DMA logging of device %s stays %s) ",
+                           vfi_device_get_name(dev), was_on ? "off" : "on");
+        }
     }
 }
 
-static void switched_undo(VfiContainer *c, Switched *s, bool was_on)
+/* Switch back what one start (@was_on false) or stop switched; what cannot
+ * be switched back keeps the state the kernel has, and @errp says so. */
+static void switched_undo(VfiContainer *c, Switched *s, bool was_on, GError **errp)
 {
     /* Reverse order of the forward pass: devices, then HWPTs for a start;
      * HWPTs, then devices for a stop. */
     if (!was_on) {
-        undo_devices(c, s, was_on);
+        undo_devices(c, s, was_on, errp);
     }
     for (guint i = s->hwpts->len; i-- > 0;) {
         VfiHwpt *h = g_ptr_array_index(s->hwpts, i);
@@ -199,9 +206,13 @@ static void switched_undo(VfiContainer *c, Switched *s, bool was_on)
 
         trace_vfi_dirty_tracking_rollback(c->ioas_id, was_on ? "stop of hwpt" :
                                           "start of hwpt", h->id, ok);
+        if (!ok) {
+            g_prefix_error(errp, "(undo failed: the dirty tracking of hwpt %u stays %s) ",
+                           h->id, was_on ? "off" : "on");
+        }
     }
     if (was_on) {
-        undo_devices(c, s, was_on);
+        undo_devices(c, s, was_on, errp);
     }
 }
 
@@ -267,7 +278,7 @@ static bool container_switch(VfiContainer *c, bool on, GError **errp)
     if (ok) {
         c->dirty_tracking = on;
     } else {
-        switched_undo(c, &s, !on);
+        switched_undo(c, &s, !on, errp);
     }
     trace_vfi_dirty_tracking(c->ioas_id, on ? "start" : "stop", ok);
     g_ptr_array_free(s.hwpts, true);
@@ -300,23 +311,41 @@ bool vfi_container_dirty_tracking_stop(VfiContainer *c, GError **errp)
 
 /* ---- several containers ------------------------------------------------- */
 
+/* Switch back the containers of @done (an undo): one that cannot be keeps
+ * the state the kernel has, and @errp says which. */
+static void switch_back(GPtrArray *done, bool on, GError **errp)
+{
+    for (guint j = done->len; j-- > 0;) {
+        VfiContainer *c = g_ptr_array_index(done, j);
+        g_autoptr(GError) err = NULL;
+        bool ok = container_switch(c, !on, &err);
+
+        trace_vfi_dirty_tracking_rollback(c->ioas_id, on ? "start of ioas" : "stop of ioas",
+                                          c->ioas_id, ok);
+        if (!ok) {
+            g_prefix_error(errp, "(undo failed: ioas %u stays %s: %s) ", c->ioas_id,
+                           on ? "tracking" : "not tracking", err->message);
+        }
+    }
+}
+
 bool vfi_dirty_tracking_switch_all(VfiContainer *const *cs, guint n, bool on,
                                    GError **errp)
 {
     g_autoptr(GPtrArray) done = g_ptr_array_new();
 
+    /* Every refusal first, before any container is switched. */
+    for (guint i = 0; on && i < n; i++) {
+        if (!cs[i]->dirty_tracking && !check_start(cs[i], errp)) {
+            return false;
+        }
+    }
     for (guint i = 0; i < n; i++) {
         if (cs[i]->dirty_tracking == on) {
             continue;
         }
         if (!container_switch(cs[i], on, errp)) {
-            for (guint j = done->len; j-- > 0;) {
-                VfiContainer *c = g_ptr_array_index(done, j);
-                bool ok = container_switch(c, !on, NULL);
-
-                trace_vfi_dirty_tracking_rollback(c->ioas_id, on ? "start of ioas" :
-                                                  "stop of ioas", c->ioas_id, ok);
-            }
+            switch_back(done, on, errp);
             return false;
         }
         g_ptr_array_add(done, cs[i]);
@@ -349,6 +378,10 @@ bool vfi_dirty_tracking_catch_up(VfiContainer *c, VfiContainerDevice *cd, GError
             bool ok = vfi_hwpt_set_dirty_tracking(h, false, NULL);
 
             trace_vfi_dirty_tracking_rollback(c->ioas_id, "start of hwpt", h->id, ok);
+            if (!ok) {
+                g_prefix_error(errp, "(undo failed: the dirty tracking of hwpt %u stays "
+                               "on) ", h->id);
+            }
         }
         return false;
     }
