@@ -221,12 +221,36 @@ static bool topo_load(VfiSim *sim, GKeyFile *kf, GError **errp)
     return true;
 }
 
+/* GKeyFile merges two sections of the same name: refuse that instead. */
+static bool check_sections_unique(const char *data, GError **errp)
+{
+    g_auto(GStrv) lines = g_strsplit(data, "\n", -1);
+    g_autoptr(GHashTable) seen = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+
+    for (char **l = lines; *l; l++) {
+        g_autofree char *s = g_strstrip(g_strdup(*l));
+        size_t n = strlen(s);
+
+        if (n < 2 || s[0] != '[' || s[n - 1] != ']') {
+            continue;
+        }
+        if (!g_hash_table_add(seen, g_strndup(s + 1, n - 2))) {
+            return invalid(errp, "%s: section defined twice%s", s, "");
+        }
+    }
+    return true;
+}
+
 bool vfi_sim_load_topology_data(VfiSim *sim, const char *data, GError **errp)
 {
     g_autoptr(GKeyFile) kf = g_key_file_new();
     g_autoptr(GError) local = NULL;
 
-    if (!g_key_file_load_from_data(kf, data ? data : "", -1, G_KEY_FILE_NONE, &local)) {
+    data = data ? data : "";
+    if (!check_sections_unique(data, errp)) {
+        return false;
+    }
+    if (!g_key_file_load_from_data(kf, data, -1, G_KEY_FILE_NONE, &local)) {
         g_set_error(errp, VFI_ERROR, VFI_ERROR_HOST,
                     "topology: %s", local->message);
         return false;
@@ -236,13 +260,17 @@ bool vfi_sim_load_topology_data(VfiSim *sim, const char *data, GError **errp)
 
 bool vfi_sim_load_topology(VfiSim *sim, const char *path, GError **errp)
 {
-    g_autoptr(GKeyFile) kf = g_key_file_new();
+    g_autofree char *data = NULL;
     g_autoptr(GError) local = NULL;
 
-    if (!g_key_file_load_from_file(kf, path, G_KEY_FILE_NONE, &local)) {
+    if (!g_file_get_contents(path, &data, NULL, &local)) {
         g_set_error(errp, VFI_ERROR, VFI_ERROR_HOST,
                     "topology %s: %s", path, local->message);
         return false;
     }
-    return topo_load(sim, kf, errp);
+    if (!vfi_sim_load_topology_data(sim, data, errp)) {
+        g_prefix_error(errp, "%s: ", path);
+        return false;
+    }
+    return true;
 }

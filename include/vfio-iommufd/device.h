@@ -91,6 +91,18 @@ VFI_API VfiDevice *vfi_device_new_from_fd(int fd, const char *sysfs_path,
  */
 VFI_API void vfi_device_free(VfiDevice *dev);
 
+/**
+ * vfi_device_destroy:
+ *
+ * vfi_device_free() that reports what the kernel kept: @dev is freed in
+ * every case, and the call returns false (VFI_KERNEL_ERROR with the errno of
+ * the failed VFIO_DEVICE_DETACH_IOMMUFD_PT) when a device from a VMM-passed
+ * fd stayed attached to its page table: its DMA still reaches it until the
+ * VMM closes the fd. A device still in a container leaves it first, as with
+ * vfi_device_free(). NULL: true.
+ */
+VFI_API bool vfi_device_destroy(VfiDevice *dev, GError **errp);
+
 /* Returns: the device's name: its sysfs directory's last component (a PCI
  * address or an mdev UUID), or "fd<N>". Owned by the device. */
 VFI_API const char *vfi_device_get_name(const VfiDevice *dev);

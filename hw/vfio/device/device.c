@@ -209,6 +209,26 @@ bool vfi_device_check_bound(const VfiDevice *dev, const char *what, GError **err
 /* ------------------------------------------------------------------------ */
 /* ioctls                                                                   */
 
+/* VFIO_DEVICE_BIND_IOMMUFD failed with @err. ENOTTY is either an fd that is
+ * no VFIO device at all (a VMM-passed fd of something else) or a kernel
+ * without VFIO cdev binding (before 6.6): VFIO_DEVICE_GET_INFO, which every
+ * VFIO device answers, tells which. */
+static void bind_error(VfiDevice *dev, int err, int iommufd, GError **errp)
+{
+    struct vfio_device_info vinfo = { .argsz = sizeof(vinfo) };
+
+    if (err == ENOTTY &&
+        VFI_KERNEL_IOCTL(dev->fd, VFIO_DEVICE_GET_INFO, &vinfo) == -ENOTTY) {
+        g_set_error(errp, VFI_KERNEL_ERROR, ENOTTY,
+                    "VFIO_DEVICE_BIND_IOMMUFD: device %s: fd %d is not a VFIO device "
+                    "(it answers neither VFIO_DEVICE_BIND_IOMMUFD nor VFIO_DEVICE_GET_INFO: "
+                    "ENOTTY)", dev->name, dev->fd);
+        return;
+    }
+    vfi_kernel_error(errp, err, "VFIO_DEVICE_BIND_IOMMUFD", "6.6",
+                     "device %s (fd %d) to iommufd %d", dev->name, dev->fd, iommufd);
+}
+
 bool vfi_device_bind(VfiDevice *dev, VfiIommufd *be, GError **errp)
 {
     struct vfio_device_bind_iommufd bind = {
@@ -237,9 +257,7 @@ bool vfi_device_bind(VfiDevice *dev, VfiIommufd *be, GError **errp)
     bind.iommufd = vfi_iommufd_get_fd(be);
     ret = VFI_KERNEL_IOCTL(dev->fd, VFIO_DEVICE_BIND_IOMMUFD, &bind);
     if (ret < 0) {
-        vfi_kernel_error(errp, -ret, "VFIO_DEVICE_BIND_IOMMUFD", "6.6",
-                          "device %s (fd %d) to iommufd %d", dev->name, dev->fd,
-                          bind.iommufd);
+        bind_error(dev, -ret, bind.iommufd, errp);
         vfi_iommufd_disconnect(be);
         return false;
     }
@@ -348,22 +366,41 @@ bool vfi_device_get_hw_info(VfiDevice *dev, VfiHwInfo *info, GError **errp)
 /* ------------------------------------------------------------------------ */
 /* freeing                                                                  */
 
-void vfi_device_free(VfiDevice *dev)
+/* The device stayed attached after its owner let it go: detach it. For a
+ * VMM-passed fd whose DETACH fails the kernel keeps it attached (no close
+ * here): @errp says so. */
+static bool free_detach(VfiDevice *dev, GError **errp)
 {
     g_autoptr(GError) err = NULL;
 
+    if (!dev->attached_pt || vfi_device_detach(dev, &err)) {
+        return true;
+    }
+    trace_vfi_device_free_detach_failed(dev->name, err->message);
+    if (dev->fd_owned) {
+        return true;        /* closing the fd detaches and unbinds anyway */
+    }
+    g_propagate_prefixed_error(errp, g_steal_pointer(&err),
+                               "device %s (VMM-passed fd %d) freed, but it stays attached "
+                               "to pt %u: DMA through it still reaches that page table "
+                               "until the fd is closed: ", dev->name, dev->fd,
+                               dev->attached_pt);
+    return false;
+}
+
+bool vfi_device_destroy(VfiDevice *dev, GError **errp)
+{
+    bool ok;
+
     if (!dev) {
-        return;
+        return true;
     }
     trace_vfi_device_free(dev->name, dev->fd, dev->fd_owned, dev->devid, dev->attached_pt);
     if (dev->owner) {
         dev->owner->release(dev->owner, dev);
         g_assert(!dev->owner);
     }
-    if (dev->attached_pt && !vfi_device_detach(dev, &err)) {
-        /* Closing the fd below detaches and unbinds anyway (an owned fd). */
-        trace_vfi_device_free_detach_failed(dev->name, err->message);
-    }
+    ok = free_detach(dev, errp);
     if (dev->fd_owned) {
         vfi_kernel_close(dev->fd);
     }
@@ -379,6 +416,12 @@ void vfi_device_free(VfiDevice *dev)
     g_free(dev->name);
     g_free(dev->sysfs_path);
     g_free(dev);
+    return ok;
+}
+
+void vfi_device_free(VfiDevice *dev)
+{
+    vfi_device_destroy(dev, NULL);
 }
 
 

@@ -179,19 +179,34 @@ static bool read_sources(const VfiDirtySources *s, uint64_t iova, uint64_t size,
     return true;
 }
 
-static void scratch_reserve(const VfiDirtySources *s, size_t bytes)
+/* A zeroed scratch bitmap for @pages bits (the buffer grown, never shrunk).
+ * A range too large for memory fails (VFI_ERROR_HOST, before any ioctl of
+ * the range) instead of aborting the process. */
+static bool scratch_reserve(const VfiDirtySources *s, uint64_t pages, GError **errp)
 {
     VfiDirtyScratch *sc = s->scratch;
+    size_t bytes = pages <= (uint64_t)(SIZE_MAX / 8 - 1) * 64 ? (pages + 63) / 64 * 8 : 0;
+    uint64_t *buf;
 
-    if (bytes <= sc->size) {
-        return;
+    if (bytes && bytes <= sc->size) {
+        memset(sc->buf, 0, bytes);
+        return true;
+    }
+    buf = bytes ? g_try_malloc0(bytes) : NULL;
+    if (!buf) {
+        g_set_error(errp, VFI_ERROR, VFI_ERROR_HOST,
+                    "dirty query of ioas %u: cannot allocate a %zu-byte scratch bitmap "
+                    "for %" PRIu64 " pages (ENOMEM): read a smaller range or align it to "
+                    "a byte of the log", s->ioas_id, bytes, pages);
+        return false;
     }
     trace_vfi_dirty_scratch_grow(s->ioas_id, sc->size, bytes);
     g_free(sc->buf);
-    sc->buf = g_malloc(bytes);
+    sc->buf = buf;
     sc->size = bytes;
     sc->stats.scratch_grows++;
     sc->stats.scratch_bytes = bytes;
+    return true;
 }
 
 /* OR @n bits of @src (bit 0 first) into @dst from bit @bit on, word-wise. */
@@ -260,8 +275,9 @@ bool vfi_dirty_read(const VfiDirtySources *s, uint64_t iova, uint64_t size,
         return true;
     }
     trace_vfi_dirty_query(s->ioas_id, iova, n * ps, ps, bit, false, flags);
-    scratch_reserve(s, (n + 63) / 64 * 8);
-    memset(s->scratch->buf, 0, (n + 63) / 64 * 8);
+    if (!scratch_reserve(s, n, errp)) {
+        return false;
+    }
     ok = read_sources(s, iova, n * ps, ps, s->scratch->buf, flags, false, errp);
     /* Also after a failure: bits already read (and cleared) must not be lost. */
     or_shifted(log->bitmap, bit, s->scratch->buf, n);
