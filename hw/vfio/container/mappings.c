@@ -49,6 +49,10 @@ static void record_remove(VfiContainer *c, uint64_t iova, uint64_t last)
         g_array_remove_index(c->maps, i);
         vfi_ranges_remove(c->mapped, m.iova, m.last);
     }
+    /* The pages devices logged there and the library kept are unmapped. */
+    for (guint i = 0; i < c->devices->len; i++) {
+        vfi_device_dma_logging_unmapped(g_ptr_array_index(c->devices, i), iova, last);
+    }
     trace_vfi_container_ranges(c->ioas_id, "remove", iova, last - iova + 1, c->mapped->len);
 }
 
@@ -321,6 +325,9 @@ bool vfi_container_dma_unmap_all(VfiContainer *c, uint64_t *unmapped, GError **e
     }
     g_array_set_size(c->maps, 0);
     g_array_set_size(c->mapped, 0);
+    for (guint i = 0; i < c->devices->len; i++) {
+        vfi_device_dma_logging_unmapped(g_ptr_array_index(c->devices, i), 0, UINT64_MAX);
+    }
     trace_vfi_container_ranges(c->ioas_id, "remove all", 0, done, 0);
     if (unmapped) {
         *unmapped = done;

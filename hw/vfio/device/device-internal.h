@@ -47,6 +47,9 @@ struct VfiDevice {
     bool logging_on;         /* DMA_LOGGING_START done, no STOP since */
     uint64_t logging_page_size;
     GArray *logged;          /* VfiRange given to DMA_LOGGING_START, or NULL */
+    GArray *kept;            /* VfiRange: pages read with NO_CLEAR since their last
+                              * clearing read (DMA_LOGGING_REPORT always clears in
+                              * the device), or NULL */
 };
 
 /* Set / get the owner of @dev (NULL: none). */
@@ -64,6 +67,22 @@ bool vfi_device_dma_logging_covers(const VfiDevice *dev, uint64_t iova, uint64_t
 /* Forget the logging state of a device whose fd is closed or detached for
  * good (the kernel stops its logging with the fd). */
 void vfi_device_dma_logging_forget(VfiDevice *dev);
+
+/*
+ * DMA_LOGGING_REPORT of [iova, iova + size) ORed into @bitmap (as
+ * vfi_device_dma_logging_report()), with the meaning of NO_CLEAR the HWPT
+ * reads have: with @keep, the pages read are kept by the library and
+ * reported again by every later read of them until one without @keep (the
+ * device itself always clears what it reports); every read reports the kept
+ * pages of its range, one without @keep forgets them. The kept pages take
+ * one VfiRange per run of dirty pages, dropped at an unmap of their range
+ * and at logging stop.
+ */
+bool vfi_device_dma_logging_read(VfiDevice *dev, uint64_t iova, uint64_t size,
+                                 uint64_t page_size, void *bitmap, bool keep, GError **errp);
+
+/* [iova, last] is unmapped: forget the pages kept there. */
+void vfi_device_dma_logging_unmapped(VfiDevice *dev, uint64_t iova, uint64_t last);
 
 /* ---- sysfs.c ----------------------------------------------------------- */
 

@@ -404,7 +404,9 @@ bool vfi_device_destroy(VfiDevice *dev, GError **errp)
     if (dev->fd_owned) {
         vfi_kernel_close(dev->fd);
     }
-    g_clear_pointer(&dev->logged, g_array_unref);   /* the kernel stops logging with the fd */
+    /* the kernel stops logging with the fd */
+    g_clear_pointer(&dev->logged, g_array_unref);
+    g_clear_pointer(&dev->kept, g_array_unref);
     /*
      * A borrowed fd stays open, so the kernel keeps it bound to the iommufd:
      * there is no unbind ioctl. We still drop our user of the backend; the

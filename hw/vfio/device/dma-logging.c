@@ -49,6 +49,60 @@ void vfi_device_dma_logging_forget(VfiDevice *dev)
     dev->logging_on = false;
     dev->logging_page_size = 0;
     g_clear_pointer(&dev->logged, g_array_unref);
+    g_clear_pointer(&dev->kept, g_array_unref);
+}
+
+void vfi_device_dma_logging_unmapped(VfiDevice *dev, uint64_t iova, uint64_t last)
+{
+    if (dev->kept) {
+        vfi_ranges_remove(dev->kept, iova, last);
+    }
+}
+
+/* Set bit @p of the 64-bit-word bitmap at byte address @bitmap (any
+ * alignment, as the kernel takes it). */
+static void bitmap_set_bit(void *bitmap, uint64_t p)
+{
+    uint8_t *w = (uint8_t *)bitmap + p / 64 * 8;
+    uint64_t v;
+
+    memcpy(&v, w, sizeof(v));
+    v |= UINT64_C(1) << (p % 64);
+    memcpy(w, &v, sizeof(v));
+}
+
+/* OR the pages kept in [iova, iova + n * ps) into @bitmap (bit 0: @iova). */
+static void report_kept(const VfiDevice *dev, uint64_t iova, uint64_t n, uint64_t ps,
+                        void *bitmap)
+{
+    uint64_t last = iova + (n * ps - 1);
+
+    for (guint i = dev->kept ? vfi_ranges_first(dev->kept, iova) : 0;
+         dev->kept && i < dev->kept->len; i++) {
+        VfiRange *r = &g_array_index(dev->kept, VfiRange, i);
+
+        if (r->iova > last) {
+            break;
+        }
+        for (uint64_t p = (MAX(r->iova, iova) - iova) / ps;
+             p <= (MIN(r->last, last) - iova) / ps; p++) {
+            bitmap_set_bit(bitmap, p);
+        }
+    }
+}
+
+/* Keep the pages set in @bits (bit 0: @iova, @n pages of @ps). */
+static void keep_pages(VfiDevice *dev, uint64_t iova, uint64_t n, uint64_t ps,
+                       const uint64_t *bits)
+{
+    if (!dev->kept) {
+        dev->kept = g_array_new(false, false, sizeof(VfiRange));
+    }
+    for (uint64_t p = 0; p < n; p++) {
+        if (bits[p / 64] & (UINT64_C(1) << (p % 64))) {
+            vfi_ranges_add_merged(dev->kept, iova + p * ps, iova + p * ps + (ps - 1));
+        }
+    }
 }
 
 bool vfi_device_dma_logging_covers(const VfiDevice *dev, uint64_t iova, uint64_t last)
@@ -167,8 +221,8 @@ bool vfi_device_dma_logging_stop(VfiDevice *dev, GError **errp)
     return true;
 }
 
-bool vfi_device_dma_logging_report(VfiDevice *dev, uint64_t iova, uint64_t size,
-                                    uint64_t page_size, void *bitmap, GError **errp)
+static bool report_ioctl(VfiDevice *dev, uint64_t iova, uint64_t size, uint64_t page_size,
+                         void *bitmap, GError **errp)
 {
     struct vfio_device_feature_dma_logging_report rep;
     int ret;
@@ -201,4 +255,54 @@ bool vfi_device_dma_logging_report(VfiDevice *dev, uint64_t iova, uint64_t size,
         return false;
     }
     return true;
+}
+
+/* A NO_CLEAR read: the report into a buffer of its own, whose pages are
+ * kept before they are ORed into @bitmap. */
+static bool read_keep(VfiDevice *dev, uint64_t iova, uint64_t size, uint64_t ps, void *bitmap,
+                      GError **errp)
+{
+    uint64_t n = size / ps, words = (n + 63) / 64;
+    g_autofree uint64_t *bits = words <= SIZE_MAX / 8 ? g_try_new0(uint64_t, words) : NULL;
+
+    if (!bits) {
+        g_set_error(errp, VFI_ERROR, VFI_ERROR_HOST,
+                    "DMA logging read of device %s: no memory for %" PRIu64 " pages (ENOMEM)",
+                    vfi_device_get_name(dev), n);
+        return false;
+    }
+    if (!report_ioctl(dev, iova, size, ps, bits, errp)) {
+        return false;
+    }
+    keep_pages(dev, iova, n, ps, bits);
+    for (uint64_t w = 0; w < words; w++) {
+        uint8_t *dst = (uint8_t *)bitmap + w * 8;
+        uint64_t v;
+
+        memcpy(&v, dst, sizeof(v));
+        v |= bits[w];
+        memcpy(dst, &v, sizeof(v));
+    }
+    return true;
+}
+
+bool vfi_device_dma_logging_read(VfiDevice *dev, uint64_t iova, uint64_t size,
+                                 uint64_t page_size, void *bitmap, bool keep, GError **errp)
+{
+    bool ok = keep ? read_keep(dev, iova, size, page_size, bitmap, errp) :
+                     report_ioctl(dev, iova, size, page_size, bitmap, errp);
+
+    if (ok) {
+        report_kept(dev, iova, size / page_size, page_size, bitmap);
+        if (!keep && dev->kept) {
+            vfi_ranges_remove(dev->kept, iova, iova + (size - 1));
+        }
+    }
+    return ok;
+}
+
+bool vfi_device_dma_logging_report(VfiDevice *dev, uint64_t iova, uint64_t size,
+                                   uint64_t page_size, void *bitmap, GError **errp)
+{
+    return vfi_device_dma_logging_read(dev, iova, size, page_size, bitmap, false, errp);
 }

@@ -171,7 +171,8 @@ static bool read_sources(const VfiDirtySources *s, uint64_t iova, uint64_t size,
             continue;
         }
         (*counter)++;
-        if (!vfi_device_dma_logging_report(dev, iova, size, ps, data, errp)) {
+        if (!vfi_device_dma_logging_read(dev, iova, size, ps, data,
+                                         flags & VFI_DIRTY_QUERY_NO_CLEAR, errp)) {
             g_prefix_error(errp, "dirty query of ioas %u: ", s->ioas_id);
             return false;
         }
