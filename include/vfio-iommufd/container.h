@@ -193,9 +193,16 @@ VFI_API bool vfi_address_space_dma_unmap(VfiAddressSpace *as, uint64_t iova,
  * @opts: NULL for the defaults.
  *
  * Place @dev in a container of @as (userspace auto domains, see above).
- * WRONG_STATE when the device is already in a container, is bound to
- * another backend, or was attached outside the container layer. On failure
- * nothing is left: no new HWPT, IOAS or container, the device detached.
+ * WRONG_STATE before any ioctl when the device is already in a container, is
+ * bound to another backend, or was attached outside the container layer.
+ * Then the device is bound (if it is not), probed for DMA logging and its
+ * IOMMU hw info read, and refused (WRONG_STATE, before any attach) when it
+ * would log its own DMA in a container that tracks with nothing mapped
+ * (DMA_LOGGING_START needs the mapped ranges). On failure nothing is left:
+ * no new HWPT, IOAS or container, the device detached. When an undo fails
+ * itself, the error says what stayed (the device still attached, an empty
+ * container kept in @as, destroyed by a later detach or by
+ * vfi_address_space_free()) and the lists say the same as the kernel.
  * A device this call bound stays bound (a cdev is unbound only when its fd
  * is closed, by vfi_device_free()); a bound, unattached device holds no
  * kernel object but its binding, and a later attach reuses the binding.

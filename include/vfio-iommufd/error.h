@@ -14,7 +14,10 @@
  *
  *  - VFI_ERROR: the library refused the call itself, before any
  *    ioctl was made (bad argument, wrong state, lookup failure).  Nothing was
- *    changed.  The code is a VfiErrorCode.
+ *    changed.  The code is a VfiErrorCode.  One call documents an exception:
+ *    vfi_address_space_attach_device() asks the kernel what the device offers
+ *    (binding it first if needed) before the refusals that depend on it;
+ *    those ioctls only read, and the binding stays.
  */
 #ifndef VFI_ERROR_H
 #define VFI_ERROR_H
