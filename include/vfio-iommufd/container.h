@@ -77,6 +77,10 @@ typedef struct VfiAttachOptions {
      * not used, and a device without IOMMU tracking is untracked
      * (VFI_UNTRACKED_LOGGING_NOT_PREFERRED when it offers logging). */
     bool prefer_device_dirty_logging;
+    /* The VMM's name for the device (vfi_device_set_label()), applied before
+     * anything else and kept whether the attach succeeds or not; NULL: the
+     * device keeps the label it has. */
+    const char *label;
 } VfiAttachOptions;
 
 /* How a device's DMA writes are seen by dirty tracking. */
@@ -184,6 +188,32 @@ VFI_API bool vfi_address_space_dma_unmap(VfiAddressSpace *as, uint64_t iova,
                                                    uint64_t size, VfiUnmapFlags flags,
                                                    GError **errp);
 
+/* Which level made a mapping. */
+typedef enum {
+    VFI_MAPPING_BY_ADDRESS_SPACE = 0, /* vfi_address_space_dma_map(): in every container */
+    VFI_MAPPING_BY_CONTAINER,         /* vfi_container_dma_map(): that container's alone */
+} VfiMappingOwner;
+
+/* One DMA mapping, as the queries below return it. */
+typedef struct VfiMappingInfo {
+    uint64_t iova;
+    uint64_t size;
+    void *vaddr;              /* the process memory mapped there (not owned) */
+    bool readonly;
+    VfiMappingOwner owner;
+} VfiMappingInfo;
+
+/**
+ * vfi_address_space_mapping:
+ * @i: 0 to vfi_address_space_mapping_count() - 1, in IOVA order.
+ * @out: out: the mapping.
+ *
+ * Returns: false (and @out untouched) when @as is NULL or @i out of range.
+ * No ioctl.
+ */
+VFI_API bool vfi_address_space_mapping(const VfiAddressSpace *as, unsigned i,
+                                       VfiMappingInfo *out);
+
 /* ---- attaching devices ------------------------------------------------- */
 
 /**
@@ -256,6 +286,25 @@ VFI_API VfiAddressSpace *vfi_container_get_address_space(const VfiContainer *c);
 VFI_API const VfiIovaRange *vfi_container_get_iova_ranges(const VfiContainer *c,
                                                                         size_t *n);
 VFI_API uint64_t vfi_container_get_iova_alignment(const VfiContainer *c);
+/**
+ * vfi_container_mapping:
+ * @i: 0 to vfi_container_mapping_count() - 1, in IOVA order: every mapping of
+ *   the container's IOAS, of both levels (@out->owner says which).
+ * @out: out: the mapping.
+ *
+ * Returns: false (and @out untouched) when @c is NULL or @i out of range.
+ * No ioctl.
+ */
+VFI_API bool vfi_container_mapping(const VfiContainer *c, unsigned i, VfiMappingInfo *out);
+/**
+ * vfi_device_dirty_coverage:
+ * @why: out (may be NULL): why @dev is not covered (VFI_COVERED when it is,
+ *   VFI_UNTRACKED_NOT_ATTACHED when it is in no container).
+ *
+ * vfi_container_dirty_coverage() of the container @dev is in.
+ */
+VFI_API VfiDirtyCoverage vfi_device_dirty_coverage(const VfiDevice *dev,
+                                                   VfiUntrackedReason *why);
 
 /* Every device of the container (physical and mdev), attach order. */
 VFI_API unsigned vfi_container_device_count(const VfiContainer *c);

@@ -106,6 +106,21 @@ VFI_API bool vfi_device_destroy(VfiDevice *dev, GError **errp);
 /* Returns: the device's name: its sysfs directory's last component (a PCI
  * address or an mdev UUID), or "fd<N>". Owned by the device. */
 VFI_API const char *vfi_device_get_name(const VfiDevice *dev);
+/**
+ * vfi_device_set_label:
+ * @label: the VMM's name for the device (for example QEMU's `-device id=`),
+ *   copied; NULL or "" removes it.
+ *
+ * From then on errors, the coverage report's blocker message and trace
+ * events name the device "label (name)", the name being its BDF, mdev UUID
+ * or "fd<N>" (vfi_device_get_name() stays the name). No ioctl.
+ */
+VFI_API void vfi_device_set_label(VfiDevice *dev, const char *label);
+/* Returns: the label, or NULL when none was given. Owned by the device. */
+VFI_API const char *vfi_device_get_label(const VfiDevice *dev);
+/* Returns: how messages name the device: "label (name)", or the name.
+ * Owned by the device, valid until the next vfi_device_set_label(). */
+VFI_API const char *vfi_device_get_display_name(const VfiDevice *dev);
 /* Returns: the sysfs directory (resolved), or NULL when unknown. */
 VFI_API const char *vfi_device_get_sysfs_path(const VfiDevice *dev);
 /* Returns: the cdev fd. */

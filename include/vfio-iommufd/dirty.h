@@ -223,6 +223,30 @@ VFI_API bool vfi_address_space_dma_unmap_dirty(VfiAddressSpace *as, uint64_t iov
                                                          const VfiDirtyLog *log,
                                                          VfiUnmapFlags flags, GError **errp);
 
+/* ---- hot-unplug during migration ---------------------------------------- */
+
+/**
+ * vfi_address_space_detach_device_dirty:
+ * @log: where the device's last dirty bits go: it must cover every range
+ *   mapped in the device's container (NULL only when there is nothing to
+ *   read: tracking off, or the device untracked).
+ *
+ * Unplug @dev while dirty tracking is on without losing a page: its last
+ * dirty bits are read (clearing) into @log over the container's mapped
+ * ranges — its own DMA log if it logs its DMA, and its HWPT's bits if it is
+ * the last device of that HWPT (otherwise the HWPT keeps tracking the
+ * devices that stay and the next sync reads it) — then its logging stops
+ * and it is detached as by vfi_address_space_detach_device(); the other
+ * devices keep tracking. With tracking off, or for an untracked device, it
+ * is the plain detach. Refused before any ioctl: INVALID_ARGUMENT (NULLs, no
+ * log, a log not covering the mapped ranges), WRONG_STATE (@dev in no
+ * container of @as). If the read or the logging stop fails, the device
+ * stays attached and the bits read so far are in @log.
+ */
+VFI_API bool vfi_address_space_detach_device_dirty(VfiAddressSpace *as, VfiDevice *dev,
+                                                   const VfiDirtyLog *log, GError **errp);
+
+
 /* ---- coverage report ----------------------------------------------------- */
 
 /* One device of vfi_address_space_dirty_report(). */
@@ -419,6 +443,18 @@ VFI_API bool vfi_device_dma_logging_stop(VfiDevice *dev, GError **errp);
 VFI_API bool vfi_device_dma_logging_report(VfiDevice *dev, uint64_t iova,
                                                      uint64_t size, uint64_t page_size,
                                                      void *bitmap, GError **errp);
+
+/**
+ * vfi_device_dma_logging_ranges:
+ * @n: out: the number of ranges (0 while the device's logging is off).
+ * @page_size: out (may be NULL): the page size its logging was started with.
+ *
+ * Returns: a copy (g_free()) of the IOVA ranges @dev logs its DMA for, as
+ * given to DMA_LOGGING_START, ascending; NULL while its logging is off. No
+ * ioctl.
+ */
+VFI_API VfiDmaLoggingRange *vfi_device_dma_logging_ranges(const VfiDevice *dev, unsigned *n,
+                                                          uint64_t *page_size);
 
 G_END_DECLS
 

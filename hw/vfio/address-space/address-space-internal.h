@@ -54,6 +54,15 @@ static inline bool vfi_as_check_given(const VfiAddressSpace *as, const char *wha
  * checked first). */
 bool vfi_as_replay(VfiAddressSpace *as, VfiContainer *c, GError **errp);
 
+/* The placement of @dev in @as; NULL with INVALID_ARGUMENT (NULLs) or
+ * WRONG_STATE (in no container of @as), @what naming the call. No ioctl. */
+VfiContainerDevice *vfi_as_device(const VfiAddressSpace *as, const VfiDevice *dev,
+                                  const char *what, GError **errp);
+/* Detach @dev from its container of @as (vfi_address_space_detach_device();
+ * @force: it goes away, its tracking state notwithstanding, its DMA logging
+ * stopped first). */
+bool vfi_as_detach(VfiAddressSpace *as, VfiDevice *dev, bool force, GError **errp);
+
 /* Every check of vfi_address_space_dma_unmap(), before any ioctl: the
  * address space's mappings in the range are [*first, *first + *n) (none,
  * with VFI_UNMAP_ALLOW_ABSENT: *n is 0). */

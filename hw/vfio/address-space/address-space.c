@@ -66,7 +66,7 @@ bool vfi_address_space_free(VfiAddressSpace *as, GError **errp)
             g_set_error(errp, VFI_ERROR, VFI_ERROR_WRONG_STATE,
                         "address space %u: device %s is still attached (ioas %u): "
                         "detach it first", as->id,
-                        vfi_device_get_name(g_ptr_array_index(c->devices, 0)), c->ioas_id);
+                        vfi_device_get_display_name(g_ptr_array_index(c->devices, 0)), c->ioas_id);
             return false;
         }
     }
@@ -132,7 +132,7 @@ static void as_explain_conflict(VfiAddressSpace *as, VfiDevice *dev, GError **er
                             "its aperture, in a reserved region such as the x86 MSI window, "
                             "or misaligned for it; vfi_container_get_iova_ranges() of a "
                             "container holding the device shows what it allows); unmap it "
-                            "first (%s)", vfi_device_get_name(dev), as->id,
+                            "first (%s)", vfi_device_get_display_name(dev), as->id,
                             as->mappings->len, (*err)->message);
 
     g_error_free(*err);
@@ -142,7 +142,7 @@ static void as_explain_conflict(VfiAddressSpace *as, VfiDevice *dev, GError **er
 /* Refusals before any ioctl (INVALID_ARGUMENT, WRONG_STATE). */
 static bool attach_check(VfiAddressSpace *as, VfiIommufd *be, VfiDevice *dev, GError **errp)
 {
-    const char *name = dev ? vfi_device_get_name(dev) : NULL;
+    const char *name = dev ? vfi_device_get_display_name(dev) : NULL;
     VfiContainerDevice *cd = vfi_container_device_state(dev);
     const char *why = NULL;
 
@@ -189,11 +189,11 @@ static bool attach_prepare(VfiAddressSpace *as, VfiIommufd *be, VfiContainerDevi
         }
         cd->bound_here = true;
     }
-    trace_vfi_as_attach_device(vfi_device_get_name(dev), as->id, vfi_device_get_devid(dev),
+    trace_vfi_as_attach_device(vfi_device_get_display_name(dev), as->id, vfi_device_get_devid(dev),
                                cd->bound_here, vfi_device_is_mdev(dev),
                                cd->opts.no_iommu_dirty_tracking);
     if (!vfi_device_dma_logging_probe(dev, &offered, errp)) {
-        g_prefix_error(errp, "device %s (devid %u): ", vfi_device_get_name(dev),
+        g_prefix_error(errp, "device %s (devid %u): ", vfi_device_get_display_name(dev),
                        vfi_device_get_devid(dev));
         return false;
     }
@@ -235,11 +235,11 @@ static bool check_logging_join(const VfiAddressSpace *as, const VfiContainer *c,
     if (!tracking || !empty || !vfi_coverage_uses_logging(cd)) {
         return true;
     }
-    trace_vfi_as_attach_refused(vfi_device_get_name(cd->dev), "logs its DMA, nothing mapped");
+    trace_vfi_as_attach_refused(vfi_device_get_display_name(cd->dev), "logs its DMA, nothing mapped");
     g_set_error(errp, VFI_ERROR, VFI_ERROR_WRONG_STATE,
                 "device %s logs its own DMA, but dirty tracking is on in %s%u with nothing "
                 "mapped (DMA_LOGGING_START needs the mapped ranges): map guest memory "
-                "first, or stop tracking", vfi_device_get_name(cd->dev),
+                "first, or stop tracking", vfi_device_get_display_name(cd->dev),
                 c ? "ioas " : "address space ", c ? c->ioas_id : as->id);
     return false;
 }
@@ -248,7 +248,7 @@ static bool check_logging_join(const VfiAddressSpace *as, const VfiContainer *c,
 static VfiContainer *place_in_new(VfiAddressSpace *as, VfiIommufd *be,
                                   VfiContainerDevice *cd, GError **errp)
 {
-    const char *name = vfi_device_get_name(cd->dev);
+    const char *name = vfi_device_get_display_name(cd->dev);
     g_autoptr(GError) last = NULL;
     g_autoptr(GError) err = NULL;
     VfiContainer *c;
@@ -300,7 +300,7 @@ static VfiContainer *place(VfiAddressSpace *as, VfiIommufd *be, VfiContainerDevi
             g_propagate_error(errp, g_steal_pointer(&err));
             return NULL;
         case VFI_PLACE_INCOMPATIBLE:
-            trace_vfi_as_container_refused(vfi_device_get_name(cd->dev), c->ioas_id,
+            trace_vfi_as_container_refused(vfi_device_get_display_name(cd->dev), c->ioas_id,
                                            err->message);
         }
     }
@@ -316,7 +316,7 @@ static void as_release(VfiDeviceOwner *owner, VfiDevice *dev);
 static void attach_undo(VfiAddressSpace *as, VfiContainer *c, VfiContainerDevice *cd,
                         GError **errp)
 {
-    g_autofree char *name = g_strdup(vfi_device_get_name(cd->dev));
+    g_autofree char *name = g_strdup(vfi_device_get_display_name(cd->dev));
     uint32_t pt = vfi_device_get_attached_pt(cd->dev);
     g_autoptr(GError) err = NULL;
 
@@ -365,16 +365,19 @@ bool vfi_address_space_attach_device(VfiAddressSpace *as, VfiIommufd *be, VfiDev
     if (!attach_check(as, be, dev, errp)) {
         return false;
     }
+    if (opts && opts->label) {
+        vfi_device_set_label(dev, opts->label);
+    }
     cd = vfi_container_device_new(dev, opts, as_release);
     if (!attach_prepare(as, be, cd, errp) || !(c = place(as, be, cd, &made, errp))) {
-        trace_vfi_as_attach_failed(vfi_device_get_name(dev), cd->bound_here,
+        trace_vfi_as_attach_failed(vfi_device_get_display_name(dev), cd->bound_here,
                                    errp && *errp ? (*errp)->message : "");
         g_free(cd);
         return false;
     }
     vfi_container_add_device(c, cd);
     if (!attach_finish(as, c, cd, made, errp)) {
-        trace_vfi_as_attach_failed(vfi_device_get_name(dev), false,
+        trace_vfi_as_attach_failed(vfi_device_get_display_name(dev), false,
                                    errp && *errp ? (*errp)->message : "");
         return false;
     }
@@ -391,7 +394,7 @@ bool vfi_address_space_attach_device(VfiAddressSpace *as, VfiIommufd *be, VfiDev
  */
 static bool as_forget_device(VfiAddressSpace *as, VfiContainerDevice *cd, GError **errp)
 {
-    g_autofree char *name = g_strdup(vfi_device_get_name(cd->dev));
+    g_autofree char *name = g_strdup(vfi_device_get_display_name(cd->dev));
     VfiContainer *c = cd->container;
     g_autoptr(GError) err = NULL;
 
@@ -407,22 +410,33 @@ static bool as_forget_device(VfiAddressSpace *as, VfiContainerDevice *cd, GError
     return true;
 }
 
-static bool as_detach(VfiAddressSpace *as, VfiDevice *dev, bool force, GError **errp)
+VfiContainerDevice *vfi_as_device(const VfiAddressSpace *as, const VfiDevice *dev,
+                                  const char *what, GError **errp)
 {
     VfiContainerDevice *cd = vfi_container_device_state(dev);
-    VfiContainer *c;
 
     if (!as || !dev) {
         g_set_error(errp, VFI_ERROR, VFI_ERROR_INVALID_ARGUMENT,
-                    "detach device: %s not given", !as ? "address space" : "device");
-        return false;
+                    "%s: %s not given", what, !as ? "address space" : "device");
+        return NULL;
     }
     if (!cd || cd->container->as != as) {
-        trace_vfi_as_detach_refused(vfi_device_get_name(dev), "in no container of this "
-                                    "address space");
+        trace_vfi_as_detach_refused(vfi_device_get_display_name(dev),
+                                    "in no container of this address space");
         g_set_error(errp, VFI_ERROR, VFI_ERROR_WRONG_STATE,
-                    "device %s is in no container of address space %u", vfi_device_get_name(dev),
-                    as->id);
+                    "%s: device %s is in no container of address space %u", what,
+                    vfi_device_get_display_name(dev), as->id);
+        return NULL;
+    }
+    return cd;
+}
+
+bool vfi_as_detach(VfiAddressSpace *as, VfiDevice *dev, bool force, GError **errp)
+{
+    VfiContainerDevice *cd = vfi_as_device(as, dev, "detach device", errp);
+    VfiContainer *c;
+
+    if (!cd) {
         return false;
     }
     c = cd->container;
@@ -435,8 +449,8 @@ static bool as_detach(VfiAddressSpace *as, VfiDevice *dev, bool force, GError **
     }
     if (!vfi_device_detach(dev, errp)) {
         g_prefix_error(errp, "detaching device %s (devid %u) from ioas %u hwpt %u: ",
-                       vfi_device_get_name(dev), vfi_device_get_devid(dev), c->ioas_id,
-                       cd->hwpt ? cd->hwpt->id : 0);
+                       vfi_device_get_display_name(dev), vfi_device_get_devid(dev),
+                       c->ioas_id, cd->hwpt ? cd->hwpt->id : 0);
         return false;
     }
     return as_forget_device(as, cd, errp);
@@ -444,7 +458,7 @@ static bool as_detach(VfiAddressSpace *as, VfiDevice *dev, bool force, GError **
 
 bool vfi_address_space_detach_device(VfiAddressSpace *as, VfiDevice *dev, GError **errp)
 {
-    return as_detach(as, dev, false, errp);
+    return vfi_as_detach(as, dev, false, errp);
 }
 
 /* The device layer's hook: @dev is being freed while in a container. */
@@ -454,14 +468,14 @@ static void as_release(VfiDeviceOwner *owner, VfiDevice *dev)
     VfiAddressSpace *as = cd->container->as;
     g_autoptr(GError) err = NULL;
 
-    trace_vfi_as_release_device(vfi_device_get_name(dev), cd->container->ioas_id);
-    if (as_detach(as, dev, true, &err)) {
+    trace_vfi_as_release_device(vfi_device_get_display_name(dev), cd->container->ioas_id);
+    if (vfi_as_detach(as, dev, true, &err)) {
         return;
     }
-    trace_vfi_as_release_failed(vfi_device_get_name(dev), err->message);
+    trace_vfi_as_release_failed(vfi_device_get_display_name(dev), err->message);
     g_clear_error(&err);
     cd = vfi_container_device_state(dev);
     if (cd && !as_forget_device(as, cd, &err)) {
-        trace_vfi_as_release_failed(vfi_device_get_name(dev), err->message);
+        trace_vfi_as_release_failed(vfi_device_get_display_name(dev), err->message);
     }
 }

@@ -77,6 +77,39 @@ bool vfi_address_space_dma_unmap_dirty(VfiAddressSpace *as, uint64_t iova, uint6
            vfi_as_unmap_commit(as, iova, size, first, n, errp);
 }
 
+bool vfi_address_space_detach_device_dirty(VfiAddressSpace *as, VfiDevice *dev,
+                                           const VfiDirtyLog *log, GError **errp)
+{
+    const char *what = "detach device with dirty read";
+    VfiContainerDevice *cd = vfi_as_device(as, dev, what, errp);
+    VfiContainer *c = cd ? cd->container : NULL;
+
+    if (!cd) {
+        return false;
+    }
+    if (!c->dirty_tracking || vfi_coverage_rule(cd, NULL) == VFI_DIRTY_COVERAGE_NONE) {
+        return vfi_as_detach(as, dev, false, errp);    /* nothing to read */
+    }
+    if (!log) {
+        g_set_error(errp, VFI_ERROR, VFI_ERROR_INVALID_ARGUMENT,
+                    "%s: no dirty log given for device %s", what,
+                    vfi_device_get_display_name(dev));
+        return false;
+    }
+    if (!vfi_dirty_check_before_unmap(&c, 1, 0, UINT64_MAX, log, what, errp) ||
+        !vfi_dirty_read_leaving(c, cd, log, errp)) {
+        return false;
+    }
+    /* its last bits are in @log: stop its logging (reporting a failure: the
+     * device then stays, still logging), then the forced detach */
+    if (vfi_device_dma_logging_active(dev) && !vfi_device_dma_logging_stop(dev, errp)) {
+        g_prefix_error(errp, "%s: device %s stays attached: ", what,
+                       vfi_device_get_display_name(dev));
+        return false;
+    }
+    return vfi_as_detach(as, dev, true, errp);
+}
+
 /* ---- coverage report ----------------------------------------------------- */
 
 VfiDirtyDeviceReport *vfi_address_space_dirty_report(const VfiAddressSpace *as,
@@ -125,7 +158,7 @@ char *vfi_address_space_migration_blocker(const VfiAddressSpace *as)
         } else {
             g_string_append(list, ", ");
         }
-        g_string_append_printf(list, "%s (%s)", vfi_device_get_name(rep[i].device),
+        g_string_append_printf(list, "%s (%s)", vfi_device_get_display_name(rep[i].device),
                                vfi_untracked_reason_str(rep[i].reason));
         untracked++;
     }

@@ -91,6 +91,21 @@ static bool map_check(const VfiAddressSpace *as, uint64_t iova, uint64_t size, v
     return true;
 }
 
+bool vfi_address_space_mapping(const VfiAddressSpace *as, unsigned i, VfiMappingInfo *out)
+{
+    const VfiAsMapping *m;
+
+    if (!as || !out || i >= as->mappings->len) {
+        return false;
+    }
+    m = &g_array_index(as->mappings, VfiAsMapping, i);
+    *out = (VfiMappingInfo){
+        .iova = m->r.iova, .size = m->r.last - m->r.iova + 1, .vaddr = m->vaddr,
+        .readonly = m->readonly, .owner = VFI_MAPPING_BY_ADDRESS_SPACE,
+    };
+    return true;
+}
+
 bool vfi_address_space_dma_map(VfiAddressSpace *as, uint64_t iova, uint64_t size,
                                void *vaddr, bool readonly, GError **errp)
 {

@@ -40,6 +40,8 @@
  * (vfi_container_dma_map()). */
 typedef struct VfiContainerMapping {
     VfiRange r;               /* first: util/ranges.h */
+    void *vaddr;
+    bool readonly;
     bool by_as;
 } VfiContainerMapping;
 

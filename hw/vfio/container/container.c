@@ -57,7 +57,7 @@ static bool check_map_logged(const VfiContainer *c, const char *what, uint64_t i
                     "%s: [0x%" PRIx64 ", 0x%" PRIx64 "] is outside the IOVA ranges "
                     "device %s logs its DMA for (given when dirty tracking of ioas %u "
                     "started): stop tracking, map, and start it again", what, iova,
-                    last, vfi_device_get_name(dev), c->ioas_id);
+                    last, vfi_device_get_display_name(dev), c->ioas_id);
         return false;
     }
     return true;
@@ -127,7 +127,7 @@ bool vfi_container_check_detach(const VfiContainer *c, const VfiContainerDevice 
     g_set_error(errp, VFI_ERROR, VFI_ERROR_WRONG_STATE,
                 "device %s is dirty-tracked and tracking is on for ioas %u: its unread "
                 "dirty pages would be lost; sync and stop tracking before unplugging it",
-                vfi_device_get_name(cd->dev), c->ioas_id);
+                vfi_device_get_display_name(cd->dev), c->ioas_id);
     return false;
 }
 
@@ -274,14 +274,14 @@ void vfi_container_add_device(VfiContainer *c, VfiContainerDevice *cd)
     cd->container = c;
     g_ptr_array_add(c->devices, cd->dev);
     vfi_device_set_owner(cd->dev, &cd->owner);
-    trace_vfi_container_add_device(c->ioas_id, vfi_device_get_name(cd->dev),
+    trace_vfi_container_add_device(c->ioas_id, vfi_device_get_display_name(cd->dev),
                                    cd->hwpt ? cd->hwpt->id : 0, cd->attach_attempts,
                                    c->devices->len);
 }
 
 bool vfi_container_forget_device(VfiContainer *c, VfiContainerDevice *cd, GError **errp)
 {
-    g_autofree char *name = g_strdup(vfi_device_get_name(cd->dev));
+    g_autofree char *name = g_strdup(vfi_device_get_display_name(cd->dev));
     g_autoptr(GError) err = NULL;
     VfiHwpt *h = cd->hwpt;
     bool found;

@@ -74,12 +74,19 @@ VfiDirtyCoverage vfi_container_dirty_coverage(const VfiContainer *c, const VfiDe
         g_assert(cov != VFI_DIRTY_COVERAGE_IOMMU || vfi_hwpt_is_dirty_capable(cd->hwpt));
     }
     trace_vfi_container_dirty_coverage(c ? c->ioas_id : 0,
-                                       dev ? vfi_device_get_name(dev) : "(null)",
+                                       dev ? vfi_device_get_display_name(dev) : "(null)",
                                        r == VFI_COVERED, vfi_untracked_reason_str(r));
     if (why) {
         *why = r;
     }
     return cov;
+}
+
+VfiDirtyCoverage vfi_device_dirty_coverage(const VfiDevice *dev, VfiUntrackedReason *why)
+{
+    VfiContainerDevice *cd = vfi_container_device_state(dev);
+
+    return vfi_container_dirty_coverage(cd ? cd->container : NULL, dev, why);
 }
 
 /* Whether @c has a device and every device is covered: by IOMMU dirty

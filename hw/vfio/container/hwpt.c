@@ -50,7 +50,7 @@ bool vfi_hwpt_destroy(VfiHwpt *h, GError **errp)
 void vfi_hwpt_add_device(VfiHwpt *h, VfiDevice *dev)
 {
     g_ptr_array_add(h->devices, dev);
-    trace_vfi_hwpt_add_device(h->id, vfi_device_get_name(dev), h->devices->len);
+    trace_vfi_hwpt_add_device(h->id, vfi_device_get_display_name(dev), h->devices->len);
 }
 
 void vfi_hwpt_remove_device(VfiHwpt *h, VfiDevice *dev)
@@ -58,7 +58,7 @@ void vfi_hwpt_remove_device(VfiHwpt *h, VfiDevice *dev)
     bool found = g_ptr_array_remove(h->devices, dev);
 
     g_assert(found);
-    trace_vfi_hwpt_remove_device(h->id, vfi_device_get_name(dev), h->devices->len);
+    trace_vfi_hwpt_remove_device(h->id, vfi_device_get_display_name(dev), h->devices->len);
 }
 
 bool vfi_hwpt_is_dirty_capable(const VfiHwpt *h)

@@ -27,9 +27,11 @@
 
 /* ---- the record -------------------------------------------------------- */
 
-static void record_add(VfiContainer *c, uint64_t iova, uint64_t size, bool by_as)
+static void record_add(VfiContainer *c, uint64_t iova, uint64_t size, void *vaddr,
+                       bool readonly, bool by_as)
 {
-    VfiContainerMapping n = { .r = { iova, iova + (size - 1) }, .by_as = by_as };
+    VfiContainerMapping n = { .r = { iova, iova + (size - 1) }, .vaddr = vaddr,
+                              .readonly = readonly, .by_as = by_as };
 
     vfi_ranges_insert(c->maps, &n);
     vfi_ranges_add_merged(c->mapped, n.r.iova, n.r.last);
@@ -206,7 +208,7 @@ bool vfi_container_map_unchecked(VfiContainer *c, uint64_t iova, uint64_t size,
     if (!vfi_iommufd_ioas_map(c->be, c->ioas_id, iova, size, vaddr, readonly, errp)) {
         return false;
     }
-    record_add(c, iova, size, by_as);
+    record_add(c, iova, size, vaddr, readonly, by_as);
     return true;
 }
 
@@ -338,4 +340,20 @@ bool vfi_container_dma_unmap_all(VfiContainer *c, uint64_t *unmapped, GError **e
 unsigned vfi_container_mapping_count(const VfiContainer *c)
 {
     return c ? c->maps->len : 0;
+}
+
+bool vfi_container_mapping(const VfiContainer *c, unsigned i, VfiMappingInfo *out)
+{
+    const VfiContainerMapping *m;
+
+    if (!c || !out || i >= c->maps->len) {
+        return false;
+    }
+    m = &g_array_index(c->maps, VfiContainerMapping, i);
+    *out = (VfiMappingInfo){
+        .iova = m->r.iova, .size = m->r.last - m->r.iova + 1, .vaddr = m->vaddr,
+        .readonly = m->readonly,
+        .owner = m->by_as ? VFI_MAPPING_BY_ADDRESS_SPACE : VFI_MAPPING_BY_CONTAINER,
+    };
+    return true;
 }

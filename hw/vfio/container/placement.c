@@ -46,12 +46,12 @@ bool vfi_placement_read_hw_info(VfiContainerDevice *cd, GError **errp)
     info->data_len = sizeof(cd->hw_data);
     if (!vfi_device_get_hw_info(cd->dev, info, errp)) {
         g_prefix_error(errp, "device %s (devid %u): reading its IOMMU hw info: ",
-                       vfi_device_get_name(cd->dev), vfi_device_get_devid(cd->dev));
+                       vfi_device_get_display_name(cd->dev), vfi_device_get_devid(cd->dev));
         return false;
     }
     info->data = cd->hw_data;
     cd->has_hw_info = true;
-    trace_vfi_auto_domain_hw_info(vfi_device_get_name(cd->dev), info->type,
+    trace_vfi_auto_domain_hw_info(vfi_device_get_display_name(cd->dev), info->type,
                                    info->capabilities, info->data_len);
     return true;
 }
@@ -88,7 +88,7 @@ static bool hwpt_has_same_hw_info(const VfiHwpt *h, const VfiContainerDevice *cd
 
 static const char *dev_name(const VfiContainerDevice *cd)
 {
-    return vfi_device_get_name(cd->dev);
+    return vfi_device_get_display_name(cd->dev);
 }
 
 static void attach_error(GError **errp, GError *err, const VfiContainerDevice *cd,

@@ -34,6 +34,8 @@ struct VfiDeviceOwner {
 
 struct VfiDevice {
     char *name;              /* last component of the sysfs dir, or "fd<N>" */
+    char *label;             /* the VMM's name for it, or NULL */
+    char *display;           /* "label (name)", or the name: what messages say */
     char *sysfs_path;        /* resolved sysfs directory, or NULL */
     int fd;                  /* the cdev fd */
     bool fd_owned;           /* opened by us: closed (and so unbound) in free */

@@ -36,9 +36,10 @@ static VfiDevice *vfi_device_new(int fd, bool owned, const char *name,
     dev->fd = fd;
     dev->fd_owned = owned;
     dev->name = g_strdup(name);
+    dev->display = g_strdup(name);
     dev->sysfs_path = g_strdup(sysfs_path);
     dev->mdev = mdev;
-    trace_vfi_device_new(dev->name, fd, owned, mdev);
+    trace_vfi_device_new(dev->display, fd, owned, mdev);
     return dev;
 }
 
@@ -138,6 +139,29 @@ const char *vfi_device_get_name(const VfiDevice *dev)
     return dev ? dev->name : NULL;
 }
 
+void vfi_device_set_label(VfiDevice *dev, const char *label)
+{
+    if (!dev) {
+        return;
+    }
+    g_free(dev->label);
+    g_free(dev->display);
+    dev->label = label && *label ? g_strdup(label) : NULL;
+    dev->display = dev->label ? g_strdup_printf("%s (%s)", dev->label, dev->name) :
+                                g_strdup(dev->name);
+    trace_vfi_device_label(dev->name, dev->label ? dev->label : "");
+}
+
+const char *vfi_device_get_label(const VfiDevice *dev)
+{
+    return dev ? dev->label : NULL;
+}
+
+const char *vfi_device_get_display_name(const VfiDevice *dev)
+{
+    return dev ? dev->display : NULL;
+}
+
 const char *vfi_device_get_sysfs_path(const VfiDevice *dev)
 {
     return dev ? dev->sysfs_path : NULL;
@@ -192,10 +216,10 @@ static bool check_bound(const VfiDevice *dev, const char *what, GError **errp)
         return false;
     }
     if (!dev->be) {
-        trace_vfi_device_refused(dev->name, "not bound", 0);
+        trace_vfi_device_refused(dev->display, "not bound", 0);
         g_set_error(errp, VFI_ERROR, VFI_ERROR_WRONG_STATE,
                     "%s: device %s is not bound to an iommufd: bind it first",
-                    what, dev->name);
+                    what, dev->display);
         return false;
     }
     return true;
@@ -217,16 +241,25 @@ static void bind_error(VfiDevice *dev, int err, int iommufd, GError **errp)
 {
     struct vfio_device_info vinfo = { .argsz = sizeof(vinfo) };
 
+    if (err == EINVAL && !dev->fd_owned) {
+        g_set_error(errp, VFI_KERNEL_ERROR, EINVAL,
+                    "VFIO_DEVICE_BIND_IOMMUFD: device %s (VMM-passed fd %d) to iommufd %d: "
+                    "Invalid argument (errno 22): a cdev is bound once per open file, and "
+                    "this fd may have been bound before (a device freed keeps its fd "
+                    "bound): close the fd and open the cdev again", dev->display, dev->fd,
+                    iommufd);
+        return;
+    }
     if (err == ENOTTY &&
         VFI_KERNEL_IOCTL(dev->fd, VFIO_DEVICE_GET_INFO, &vinfo) == -ENOTTY) {
         g_set_error(errp, VFI_KERNEL_ERROR, ENOTTY,
                     "VFIO_DEVICE_BIND_IOMMUFD: device %s: fd %d is not a VFIO device "
                     "(it answers neither VFIO_DEVICE_BIND_IOMMUFD nor VFIO_DEVICE_GET_INFO: "
-                    "ENOTTY)", dev->name, dev->fd);
+                    "ENOTTY)", dev->display, dev->fd);
         return;
     }
     vfi_kernel_error(errp, err, "VFIO_DEVICE_BIND_IOMMUFD", "6.6",
-                     "device %s (fd %d) to iommufd %d", dev->name, dev->fd, iommufd);
+                     "device %s (fd %d) to iommufd %d", dev->display, dev->fd, iommufd);
 }
 
 bool vfi_device_bind(VfiDevice *dev, VfiIommufd *be, GError **errp)
@@ -242,13 +275,13 @@ bool vfi_device_bind(VfiDevice *dev, VfiIommufd *be, GError **errp)
     }
     if (!be) {
         g_set_error(errp, VFI_ERROR, VFI_ERROR_INVALID_ARGUMENT,
-                    "bind: no iommufd backend given for device %s", dev->name);
+                    "bind: no iommufd backend given for device %s", dev->display);
         return false;
     }
     if (dev->be) {
-        trace_vfi_device_refused(dev->name, "already bound", 0);
+        trace_vfi_device_refused(dev->display, "already bound", 0);
         g_set_error(errp, VFI_ERROR, VFI_ERROR_WRONG_STATE,
-                    "device %s is already bound (devid %u)", dev->name, dev->devid);
+                    "device %s is already bound (devid %u)", dev->display, dev->devid);
         return false;
     }
     if (!vfi_iommufd_connect(be, errp)) {
@@ -279,16 +312,16 @@ bool vfi_device_attach(VfiDevice *dev, uint32_t pt_id, uint32_t *out_pt_id, GErr
         return false;
     }
     if (dev->attached_pt) {
-        trace_vfi_device_refused(dev->name, "already attached", 0);
+        trace_vfi_device_refused(dev->display, "already attached", 0);
         g_set_error(errp, VFI_ERROR, VFI_ERROR_WRONG_STATE,
                     "device %s is already attached to pt %u: detach first",
-                    dev->name, dev->attached_pt);
+                    dev->display, dev->attached_pt);
         return false;
     }
     ret = VFI_KERNEL_IOCTL(dev->fd, VFIO_DEVICE_ATTACH_IOMMUFD_PT, &attach);
     if (ret < 0) {
         vfi_kernel_error(errp, -ret, "VFIO_DEVICE_ATTACH_IOMMUFD_PT", "6.6",
-                          "device %s (devid %u) to pt %u%s", dev->name, dev->devid, pt_id,
+                          "device %s (devid %u) to pt %u%s", dev->display, dev->devid, pt_id,
                           -ret == EINVAL ? " (the page table is incompatible with the "
                           "device)" : "");
         return false;
@@ -312,15 +345,15 @@ bool vfi_device_detach(VfiDevice *dev, GError **errp)
         return false;
     }
     if (!dev->be || !dev->attached_pt) {
-        trace_vfi_device_refused(dev->name, "not attached", 0);
+        trace_vfi_device_refused(dev->display, "not attached", 0);
         g_set_error(errp, VFI_ERROR, VFI_ERROR_WRONG_STATE,
-                    "device %s is not attached", dev->name);
+                    "device %s is not attached", dev->display);
         return false;
     }
     ret = VFI_KERNEL_IOCTL(dev->fd, VFIO_DEVICE_DETACH_IOMMUFD_PT, &detach);
     if (ret < 0) {
         vfi_kernel_error(errp, -ret, "VFIO_DEVICE_DETACH_IOMMUFD_PT", "6.6",
-                          "device %s (devid %u) from pt %u", dev->name, dev->devid,
+                          "device %s (devid %u) from pt %u", dev->display, dev->devid,
                           dev->attached_pt);
         return false;
     }
@@ -340,13 +373,13 @@ bool vfi_device_get_info(VfiDevice *dev, VfiDeviceInfo *info, GError **errp)
     }
     if (!info) {
         g_set_error(errp, VFI_ERROR, VFI_ERROR_INVALID_ARGUMENT,
-                    "get_info: no output given for device %s", dev->name);
+                    "get_info: no output given for device %s", dev->display);
         return false;
     }
     ret = VFI_KERNEL_IOCTL(dev->fd, VFIO_DEVICE_GET_INFO, &vinfo);
     if (ret < 0) {
         vfi_kernel_error(errp, -ret, "VFIO_DEVICE_GET_INFO", NULL, "device %s (devid %u)",
-                          dev->name, dev->devid);
+                          dev->display, dev->devid);
         return false;
     }
     info->flags = vinfo.flags;
@@ -376,14 +409,14 @@ static bool free_detach(VfiDevice *dev, GError **errp)
     if (!dev->attached_pt || vfi_device_detach(dev, &err)) {
         return true;
     }
-    trace_vfi_device_free_detach_failed(dev->name, err->message);
+    trace_vfi_device_free_detach_failed(dev->display, err->message);
     if (dev->fd_owned) {
         return true;        /* closing the fd detaches and unbinds anyway */
     }
     g_propagate_prefixed_error(errp, g_steal_pointer(&err),
                                "device %s (VMM-passed fd %d) freed, but it stays attached "
                                "to pt %u: DMA through it still reaches that page table "
-                               "until the fd is closed: ", dev->name, dev->fd,
+                               "until the fd is closed: ", dev->display, dev->fd,
                                dev->attached_pt);
     return false;
 }
@@ -395,7 +428,7 @@ bool vfi_device_destroy(VfiDevice *dev, GError **errp)
     if (!dev) {
         return true;
     }
-    trace_vfi_device_free(dev->name, dev->fd, dev->fd_owned, dev->devid, dev->attached_pt);
+    trace_vfi_device_free(dev->display, dev->fd, dev->fd_owned, dev->devid, dev->attached_pt);
     if (dev->owner) {
         dev->owner->release(dev->owner, dev);
         g_assert(!dev->owner);
@@ -416,6 +449,8 @@ bool vfi_device_destroy(VfiDevice *dev, GError **errp)
         vfi_iommufd_disconnect(dev->be);
     }
     g_free(dev->name);
+    g_free(dev->label);
+    g_free(dev->display);
     g_free(dev->sysfs_path);
     g_free(dev);
     return ok;

@@ -115,6 +115,30 @@ bool vfi_device_dma_logging_active(const VfiDevice *dev)
     return dev && dev->logging_on;
 }
 
+VfiDmaLoggingRange *vfi_device_dma_logging_ranges(const VfiDevice *dev, unsigned *n,
+                                                  uint64_t *page_size)
+{
+    VfiDmaLoggingRange *out;
+    guint len = dev && dev->logging_on ? dev->logged->len : 0;
+
+    if (n) {
+        *n = len;
+    }
+    if (page_size) {
+        *page_size = len ? dev->logging_page_size : 0;
+    }
+    if (!len) {
+        return NULL;
+    }
+    out = g_new(VfiDmaLoggingRange, len);
+    for (guint i = 0; i < len; i++) {
+        VfiRange *r = &g_array_index(dev->logged, VfiRange, i);
+
+        out[i] = (VfiDmaLoggingRange){ .iova = r->iova, .length = r->last - r->iova + 1 };
+    }
+    return out;
+}
+
 bool vfi_device_offers_dma_logging(const VfiDevice *dev)
 {
     return dev && dev->logging_offered;
@@ -158,7 +182,7 @@ bool vfi_device_dma_logging_probe(VfiDevice *dev, bool *offered, GError **errp)
     }
     if (ret < 0) {
         vfi_kernel_error(errp, -ret, "VFIO_DEVICE_FEATURE", KVER_DMA_LOGGING,
-                          "device %s: probing DMA_LOGGING_START", vfi_device_get_name(dev));
+                          "device %s: probing DMA_LOGGING_START", vfi_device_get_display_name(dev));
         return false;
     }
     *offered = dev->logging_offered = true;
@@ -182,7 +206,7 @@ bool vfi_device_dma_logging_start(VfiDevice *dev, uint64_t page_size,
     }
     if (!ranges || n == 0 || page_size == 0 || (page_size & (page_size - 1))) {
         g_set_error(errp, VFI_ERROR, VFI_ERROR_INVALID_ARGUMENT,
-                    "DMA logging start of device %s: %s", vfi_device_get_name(dev),
+                    "DMA logging start of device %s: %s", vfi_device_get_display_name(dev),
                     !ranges || n == 0 ? "no range" : "page size not a power of two");
         return false;
     }
@@ -195,7 +219,7 @@ bool vfi_device_dma_logging_start(VfiDevice *dev, uint64_t page_size,
     if (ret < 0) {
         vfi_kernel_error(errp, -ret, "VFIO_DEVICE_FEATURE", KVER_DMA_LOGGING,
                           "device %s: DMA_LOGGING_START of %u ranges, page size 0x%" PRIx64
-                          "%s", vfi_device_get_name(dev), n, page_size,
+                          "%s", vfi_device_get_display_name(dev), n, page_size,
                           ret == -E2BIG ? ": too many ranges for the device" : "");
         return false;
     }
@@ -214,7 +238,7 @@ bool vfi_device_dma_logging_stop(VfiDevice *dev, GError **errp)
                        NULL, 0);
     if (ret < 0) {
         vfi_kernel_error(errp, -ret, "VFIO_DEVICE_FEATURE", KVER_DMA_LOGGING,
-                          "device %s: DMA_LOGGING_STOP", vfi_device_get_name(dev));
+                          "device %s: DMA_LOGGING_STOP", vfi_device_get_display_name(dev));
         return false;
     }
     vfi_device_dma_logging_forget(dev);
@@ -237,7 +261,7 @@ static bool report_ioctl(VfiDevice *dev, uint64_t iova, uint64_t size, uint64_t 
                     "DMA logging report of device %s: bad arguments (page size: a power of "
                     "two of at least 4 KiB; iova 0x%" PRIx64
                     " size 0x%" PRIx64 " page size 0x%" PRIx64 "%s)",
-                    vfi_device_get_name(dev), iova, size, page_size,
+                    vfi_device_get_display_name(dev), iova, size, page_size,
                     bitmap ? "" : ", no bitmap");
         return false;
     }
@@ -250,7 +274,7 @@ static bool report_ioctl(VfiDevice *dev, uint64_t iova, uint64_t size, uint64_t 
     if (ret < 0) {
         vfi_kernel_error(errp, -ret, "VFIO_DEVICE_FEATURE", KVER_DMA_LOGGING,
                           "device %s: DMA_LOGGING_REPORT iova 0x%" PRIx64 " size 0x%" PRIx64
-                          " page size 0x%" PRIx64, vfi_device_get_name(dev), iova, size,
+                          " page size 0x%" PRIx64, vfi_device_get_display_name(dev), iova, size,
                           page_size);
         return false;
     }
@@ -268,7 +292,7 @@ static bool read_keep(VfiDevice *dev, uint64_t iova, uint64_t size, uint64_t ps,
     if (!bits) {
         g_set_error(errp, VFI_ERROR, VFI_ERROR_HOST,
                     "DMA logging read of device %s: no memory for %" PRIu64 " pages (ENOMEM)",
-                    vfi_device_get_name(dev), n);
+                    vfi_device_get_display_name(dev), n);
         return false;
     }
     if (!report_ioctl(dev, iova, size, ps, bits, errp)) {

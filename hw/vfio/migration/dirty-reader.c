@@ -56,7 +56,10 @@ static VfiDirtySources reader_sources(VfiDirtyReader *r)
 /* Whether a device's DMA logging is a source of @s. */
 static bool has_logging_source(const VfiDirtySources *s)
 {
-    for (guint i = 0; !s->hwpt_ids && i < s->c->devices->len; i++) {
+    if (s->hwpt_ids) {
+        return s->device && vfi_device_dma_logging_active(s->device);
+    }
+    for (guint i = 0; i < s->c->devices->len; i++) {
         if (vfi_device_dma_logging_active(g_ptr_array_index(s->c->devices, i))) {
             return true;
         }
@@ -70,7 +73,7 @@ static bool has_logging_source(const VfiDirtySources *s)
 static bool has_sources(const VfiDirtySources *s)
 {
     if (s->hwpt_ids) {
-        return s->hwpt_ids->len > 0;
+        return s->hwpt_ids->len > 0 || has_logging_source(s);
     }
     for (guint i = 0; i < s->c->hwpts->len; i++) {
         if (((const VfiHwpt *)g_ptr_array_index(s->c->hwpts, i))->dirty_on) {
@@ -164,10 +167,10 @@ static bool read_sources(const VfiDirtySources *s, uint64_t iova, uint64_t size,
             return false;
         }
     }
-    for (guint i = 0; !s->hwpt_ids && i < s->c->devices->len; i++) {
-        VfiDevice *dev = g_ptr_array_index(s->c->devices, i);
+    for (guint i = 0; i < (s->hwpt_ids ? 1 : s->c->devices->len); i++) {
+        VfiDevice *dev = s->hwpt_ids ? s->device : g_ptr_array_index(s->c->devices, i);
 
-        if (!vfi_device_dma_logging_active(dev)) {
+        if (!dev || !vfi_device_dma_logging_active(dev)) {
             continue;
         }
         (*counter)++;

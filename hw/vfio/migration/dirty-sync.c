@@ -45,10 +45,9 @@ static bool check_log(VfiContainer *c, const VfiDirtyLog *log, const char *what,
  * Read the parts of @c's mapped ranges inside [lo, hi] and the log's span,
  * each widened to the log's pages (a page read twice is not read again).
  */
-static bool read_window(VfiContainer *c, uint64_t lo, uint64_t hi, const VfiDirtyLog *log,
-                        uint32_t flags, GError **errp)
+static bool read_window(VfiContainer *c, const VfiDirtySources *s, uint64_t lo, uint64_t hi,
+                        const VfiDirtyLog *log, uint32_t flags, GError **errp)
 {
-    VfiDirtySources s = vfi_dirty_sources_of(c);
     uint64_t ps = log->page_size;
     uint64_t done_last = 0;
     bool any_done = false;
@@ -70,7 +69,7 @@ static bool read_window(VfiContainer *c, uint64_t lo, uint64_t hi, const VfiDirt
             }
             a = MAX(a, done_last + 1);
         }
-        if (!vfi_dirty_read(&s, a, b - a + 1, log, flags, errp)) {
+        if (!vfi_dirty_read(s, a, b - a + 1, log, flags, errp)) {
             return false;
         }
         done_last = b;
@@ -111,7 +110,9 @@ bool vfi_dirty_sync_all(VfiContainer *const *cs, guint n, const VfiDirtyLog *log
         }
     }
     for (guint i = 0; i < n; i++) {
-        if (!read_window(cs[i], 0, UINT64_MAX, log, 0, errp)) {
+        VfiDirtySources s = vfi_dirty_sources_of(cs[i]);
+
+        if (!read_window(cs[i], &s, 0, UINT64_MAX, log, 0, errp)) {
             return false;
         }
     }
@@ -177,10 +178,12 @@ bool vfi_dirty_read_before_unmap(VfiContainer *const *cs, guint n, uint64_t iova
                                  uint64_t size, const VfiDirtyLog *log, GError **errp)
 {
     for (guint i = 0; log && i < n; i++) {
+        VfiDirtySources s = vfi_dirty_sources_of(cs[i]);
+
         trace_vfi_dirty_unmap(cs[i]->ioas_id, iova, size, cs[i]->dirty_tracking);
         /* tracking off: nothing to read (and the kernel would say EINVAL) */
         if (cs[i]->dirty_tracking &&
-            !read_window(cs[i], iova, iova + (size - 1), log, VFI_DIRTY_QUERY_NO_CLEAR,
+            !read_window(cs[i], &s, iova, iova + (size - 1), log, VFI_DIRTY_QUERY_NO_CLEAR,
                          errp)) {
             return false;
         }
@@ -207,4 +210,21 @@ bool vfi_container_dma_unmap_dirty(VfiContainer *c, uint64_t iova, uint64_t size
     }
     return vfi_container_dma_unmap(c, iova, size, flags | VFI_UNMAP_DISCARD_DIRTY,
                                    unmapped, errp);
+}
+
+bool vfi_dirty_read_leaving(VfiContainer *c, VfiContainerDevice *cd, const VfiDirtyLog *log,
+                            GError **errp)
+{
+    g_autoptr(GArray) ids = g_array_new(false, false, sizeof(uint32_t));
+    VfiDirtySources s = vfi_dirty_sources_of(c);
+    VfiHwpt *h = cd->hwpt;
+
+    if (h && h->dirty_on && h->devices->len == 1) {
+        g_array_append_val(ids, h->id);
+    }
+    s.hwpt_ids = ids;
+    s.device = cd->dev;
+    trace_vfi_dirty_leaving(c->ioas_id, vfi_device_get_display_name(cd->dev), ids->len,
+                            vfi_device_dma_logging_active(cd->dev));
+    return read_window(c, &s, 0, UINT64_MAX, log, 0, errp);
 }

@@ -19,14 +19,16 @@
 
 /* ---- dirty-reader.c: reading a set of sources into a log ----------------- */
 
-/* What one read reads: the HWPT ids of a public reader, or (@hwpt_ids NULL)
- * the sources of container @c, computed from its state at read time: its
- * HWPTs whose tracking is on, then its devices whose DMA logging is on. */
+/* What one read reads: the sources of container @c, computed from its
+ * state at read time (its HWPTs whose tracking is on, then its devices whose
+ * DMA logging is on), or, when @hwpt_ids is set, those HWPTs and @device's
+ * log (if set) alone (a public reader, a device leaving). */
 typedef struct VfiDirtySources {
     VfiIommufd *be;
     uint32_t ioas_id;            /* for messages, 0: not known */
     uint64_t alignment;          /* minimum log page size (>= 1) */
     const GArray *hwpt_ids;      /* uint32_t, or NULL */
+    VfiDevice *device;           /* with @hwpt_ids: a device log to read, or NULL */
     const VfiContainer *c;       /* when @hwpt_ids is NULL */
     VfiDirtyScratch *scratch;
 } VfiDirtySources;
@@ -62,6 +64,14 @@ static inline uint64_t vfi_dirty_log_last(const VfiDirtyLog *log)
 {
     return log->base_iova + (log->nr_pages - 1) * log->page_size + (log->page_size - 1);
 }
+
+/* Read, clearing, the last dirty bits of @cd's device, leaving @c while
+ * tracking is on, into @log over @c's mapped ranges: its DMA log if it
+ * logs its own DMA, and its HWPT's bits if it is that HWPT's last device
+ * (otherwise the HWPT keeps tracking the devices that stay, and the next
+ * sync reads its bits). @log already checked against @c. */
+bool vfi_dirty_read_leaving(VfiContainer *c, VfiContainerDevice *cd, const VfiDirtyLog *log,
+                            GError **errp);
 
 /* ---- tracking.c: start / stop -------------------------------------------- */
 

@@ -108,7 +108,7 @@ static bool logging_try(VfiContainer *c, VfiDevice *dev, unsigned max, unsigned 
         arg[i].length = r->last - r->iova + 1;
     }
     *used = ranges->len;
-    trace_vfi_dirty_logging_ranges(vfi_device_get_name(dev), c->mapped->len, ranges->len,
+    trace_vfi_dirty_logging_ranges(vfi_device_get_display_name(dev), c->mapped->len, ranges->len,
                                    VFI_DMA_LOGGING_MIN_PAGE_SIZE);
     return vfi_device_dma_logging_start(dev, VFI_DMA_LOGGING_MIN_PAGE_SIZE, arg,
                                         ranges->len, errp);
@@ -116,7 +116,7 @@ static bool logging_try(VfiContainer *c, VfiDevice *dev, unsigned max, unsigned 
 
 static bool logging_start(VfiContainer *c, VfiDevice *dev, GError **errp)
 {
-    const char *name = vfi_device_get_name(dev);
+    const char *name = vfi_device_get_display_name(dev);
     unsigned max = VFI_DMA_LOGGING_MAX_RANGES, used;
 
     if (c->mapped->len == 0) {
@@ -152,10 +152,10 @@ static bool logging_stop(VfiContainer *c, VfiDevice *dev, GError **errp)
 {
     bool ok = vfi_device_dma_logging_stop(dev, errp);
 
-    trace_vfi_dirty_tracking_device(c->ioas_id, vfi_device_get_name(dev), false, ok);
+    trace_vfi_dirty_tracking_device(c->ioas_id, vfi_device_get_display_name(dev), false, ok);
     if (!ok) {
         g_prefix_error(errp, "dirty tracking stop: DMA logging of device %s (ioas %u) "
-                       "failed: ", vfi_device_get_name(dev), c->ioas_id);
+                       "failed: ", vfi_device_get_display_name(dev), c->ioas_id);
     }
     return ok;
 }
@@ -186,7 +186,7 @@ static void undo_devices(VfiContainer *c, Switched *s, bool was_on, GError **err
                                           vfi_device_get_devid(dev), ok);
         if (!ok) {
             g_prefix_error(errp, "(undo failed: the DMA logging of device %s stays %s) ",
-                           vfi_device_get_name(dev), was_on ? "off" : "on");
+                           vfi_device_get_display_name(dev), was_on ? "off" : "on");
         }
     }
 }
@@ -385,7 +385,7 @@ bool vfi_dirty_tracking_catch_up(VfiContainer *c, VfiContainerDevice *cd, GError
         }
         return false;
     }
-    trace_vfi_dirty_catch_up(c->ioas_id, vfi_device_get_name(cd->dev), hwpt_switched,
+    trace_vfi_dirty_catch_up(c->ioas_id, vfi_device_get_display_name(cd->dev), hwpt_switched,
                              vfi_device_dma_logging_active(cd->dev));
     return true;
 }
@@ -395,7 +395,7 @@ void vfi_dirty_tracking_drop_device(VfiDevice *dev)
     g_autoptr(GError) err = NULL;
 
     if (vfi_device_dma_logging_active(dev) && !vfi_device_dma_logging_stop(dev, &err)) {
-        trace_vfi_dirty_forget_device(vfi_device_get_name(dev), err->message);
+        trace_vfi_dirty_forget_device(vfi_device_get_display_name(dev), err->message);
         vfi_device_dma_logging_forget(dev);
     }
 }
