@@ -244,10 +244,10 @@ static void bind_error(VfiDevice *dev, int err, int iommufd, GError **errp)
     if (err == EINVAL && !dev->fd_owned) {
         g_set_error(errp, VFI_KERNEL_ERROR, EINVAL,
                     "VFIO_DEVICE_BIND_IOMMUFD: device %s (VMM-passed fd %d) to iommufd %d: "
-                    "Invalid argument (errno 22): a cdev is bound once per open file, and "
-                    "this fd may have been bound before (a device freed keeps its fd "
-                    "bound): close the fd and open the cdev again", dev->display, dev->fd,
-                    iommufd);
+                    "Invalid argument (errno 22): the device is bound already, through this "
+                    "fd before (a cdev is bound once per open file, and a device freed "
+                    "keeps its fd bound: close the fd and open the cdev again) or through "
+                    "another open file of its cdev", dev->display, dev->fd, iommufd);
         return;
     }
     if (err == ENOTTY &&
