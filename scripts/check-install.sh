@@ -12,7 +12,8 @@
 #  - examples/minimal-vmm.c (a VMM on the model) builds with pkg-config and
 #    runs, twice: shared and static.
 #  - each installed static archive leaves exactly the public API of its
-#    installed headers global (scripts/abi.py check-archive, docs/abi.md).
+#    installed headers global (scripts/abi.py check-archive, docs/abi.md);
+#  - the vfio-iommufd tool, when installed, comes with its manual page.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build=${1:-build}
@@ -41,6 +42,15 @@ for f in "$lib/libvfio-iommufd.so" "$lib/libvfio-iommufd.a" "$lib/pkgconfig/vfio
 done
 [ ! -e "$dest$includedir/vfio-iommufd/sim.h" ] ||
     fail "the model's header is installed with the production headers (vfio-iommufd/sim.h)"
+# The tool (-Dtool) comes with its manual page.
+mandir=$(opt mandir)
+bindir=$(opt bindir)
+case "$mandir" in /*) ;; *) mandir="$prefix/$mandir" ;; esac
+case "$bindir" in /*) ;; *) bindir="$prefix/$bindir" ;; esac
+if [ -e "$dest$bindir/vfio-iommufd" ]; then
+    [ -e "$dest$mandir/man1/vfio-iommufd.1" ] ||
+        fail "the tool is installed without its manual page ($mandir/man1/vfio-iommufd.1)"
+fi
 
 # --- the production .so exports nothing of the model --------------------------
 model_syms='^(vfi_sim_|sim_|_vfi_trace_vfi_sim_)'

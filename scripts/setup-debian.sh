@@ -40,11 +40,14 @@ else
     updated=${VFI_APT_UPDATED:-0}
 fi
 
-pkgs=(meson ninja-build pkg-config gcc libglib2.0-dev libcmocka-dev
+# zlib1g-dev: the tool's check-host inflates /proc/config.gz (libglib2.0-dev
+# depends on it anyway; named here because the tool links it directly).
+pkgs=(meson ninja-build pkg-config gcc libglib2.0-dev zlib1g-dev libcmocka-dev
       systemtap-sdt-dev valgrind python3)
 if [ "$want_vm" = 1 ]; then
     # tests/vm/run.sh: kernel build tools, busybox for the initramfs, and the
-    # static archives of glib and pcre2 for the statically linked guest program.
+    # static archives of glib, pcre2 and zlib for the statically linked guest
+    # program and tool.
     pkgs+=(busybox-static bc bison flex libelf-dev libssl-dev cpio xz-utils make
            gzip libglib2.0-dev libpcre2-dev)
 fi

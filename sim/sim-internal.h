@@ -90,6 +90,7 @@ typedef struct SimDevice {
     char *bdf;                  /* PCI address, NULL for an mdev */
     uint16_t pci_vendor;        /* sysfs vendor/device of a PCI device */
     uint16_t pci_device;
+    unsigned iommu_group;       /* sysfs kernel/iommu_groups/<N> (PCI devices) */
     char *uuid;                 /* mdev UUID, NULL for a PCI device */
     char *sysfs_path;           /* its directory under devices/ */
     SimDeviceFile *bound;       /* the device file it is bound through */
@@ -212,6 +213,8 @@ void sim_device_detach(SimObj *devobj);
 
 /* Make <root>/bus/{pci,mdev}/devices and <root>/devices. */
 bool sim_sysfs_init(const char *root, GError **errp);
+/* Make the sysfs entries of IOMMU instance @name. */
+bool sim_sysfs_add_iommu(const char *root, const char *name, GError **errp);
 /* Make the sysfs entries of @dev; sets dev->sysfs_path. */
 bool sim_sysfs_add_device(const char *root, SimDevice *dev, GError **errp);
 /* Remove the whole tree at @root (symlinks are not followed). */

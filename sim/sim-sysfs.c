@@ -6,7 +6,14 @@
  *   <root>/devices/pci0000:00/<BDF>/vfio-dev/vfioN/dev
  *   <root>/devices/pci0000:00/<BDF>/{vendor,device}   ("0x1234\n")
  *   <root>/devices/pci0000:00/<BDF>/subsystem -> ../../../bus/pci
+ *   <root>/devices/pci0000:00/<BDF>/driver -> ../../../bus/pci/drivers/vfio-pci
+ *   <root>/devices/pci0000:00/<BDF>/iommu_group -> ../../../kernel/iommu_groups/<G>
+ *   <root>/devices/pci0000:00/<BDF>/iommu -> ../../virtual/iommu/<IOMMU>
  *   <root>/bus/pci/devices/<BDF> -> ../../../devices/pci0000:00/<BDF>
+ *   <root>/bus/pci/drivers/vfio-pci/<BDF> -> ../../../../devices/pci0000:00/<BDF>
+ *   <root>/kernel/iommu_groups/<G>/devices/<BDF> -> ../../../../devices/pci0000:00/<BDF>
+ *   <root>/devices/virtual/iommu/<IOMMU>/           (one per IOMMU instance)
+ *   <root>/class/iommu/<IOMMU> -> ../../devices/virtual/iommu/<IOMMU>
  *   <root>/devices/virtual/mdev_parent/<UUID>/vfio-dev/vfioN/dev
  *   <root>/devices/virtual/mdev_parent/<UUID>/subsystem -> ../../../../bus/mdev
  *   <root>/bus/mdev/devices/<UUID> -> ../../../devices/virtual/mdev_parent/<UUID>
@@ -67,8 +74,9 @@ static bool write_attr(const char *path, const char *text, GError **errp)
 bool sim_sysfs_init(const char *root, GError **errp)
 {
     static const char *const dirs[] = {
-        "bus/pci/devices", "bus/mdev/devices", "devices/pci0000:00",
-        "devices/virtual/mdev_parent",
+        "bus/pci/devices", "bus/pci/drivers/vfio-pci", "bus/mdev/devices",
+        "devices/pci0000:00", "devices/virtual/mdev_parent", "devices/virtual/iommu",
+        "class/iommu", "kernel/iommu_groups",
     };
 
     for (size_t i = 0; i < G_N_ELEMENTS(dirs); i++) {
@@ -79,6 +87,44 @@ bool sim_sysfs_init(const char *root, GError **errp)
         }
     }
     return true;
+}
+
+bool sim_sysfs_add_iommu(const char *root, const char *name, GError **errp)
+{
+    g_autofree char *dir = g_build_filename(root, "devices", "virtual", "iommu", name, NULL);
+    g_autofree char *link = g_build_filename(root, "class", "iommu", name, NULL);
+    g_autofree char *target = g_build_filename("..", "..", "devices", "virtual", "iommu",
+                                               name, NULL);
+
+    return make_dir(dir, errp) && make_link(target, link, errp);
+}
+
+/* A PCI device as bound to vfio-pci, alone in its IOMMU group, behind its
+ * IOMMU instance. */
+static bool add_pci_links(const char *root, const char *dir, const SimDevice *dev,
+                          GError **errp)
+{
+    g_autofree char *group = g_strdup_printf("%u", dev->iommu_group);
+    g_autofree char *dev_target = g_build_filename("..", "..", "..", "..", "devices",
+                                                   "pci0000:00", dev->bdf, NULL);
+    g_autofree char *drv = g_build_filename(root, "bus", "pci", "drivers", "vfio-pci",
+                                            dev->bdf, NULL);
+    g_autofree char *grp_dir = g_build_filename(root, "kernel", "iommu_groups", group,
+                                                "devices", NULL);
+    g_autofree char *grp = g_build_filename(grp_dir, dev->bdf, NULL);
+    g_autofree char *drv_link = g_build_filename(dir, "driver", NULL);
+    g_autofree char *grp_link = g_build_filename(dir, "iommu_group", NULL);
+    g_autofree char *grp_target = g_build_filename("..", "..", "..", "kernel", "iommu_groups",
+                                                   group, NULL);
+    g_autofree char *iommu_link = g_build_filename(dir, "iommu", NULL);
+    g_autofree char *iommu_target = g_build_filename("..", "..", "virtual", "iommu",
+                                                     dev->iommu->name, NULL);
+
+    return make_link(dev_target, drv, errp) &&
+           make_link("../../../bus/pci/drivers/vfio-pci", drv_link, errp) &&
+           make_dir(grp_dir, errp) && make_link(dev_target, grp, errp) &&
+           make_link(grp_target, grp_link, errp) &&
+           make_link(iommu_target, iommu_link, errp);
 }
 
 bool sim_sysfs_add_device(const char *root, SimDevice *dev, GError **errp)
@@ -109,7 +155,8 @@ bool sim_sysfs_add_device(const char *root, SimDevice *dev, GError **errp)
         g_autofree char *vendor_text = g_strdup_printf("0x%04x\n", dev->pci_vendor);
         g_autofree char *device_text = g_strdup_printf("0x%04x\n", dev->pci_device);
 
-        if (!write_attr(vendor, vendor_text, errp) || !write_attr(device, device_text, errp)) {
+        if (!write_attr(vendor, vendor_text, errp) || !write_attr(device, device_text, errp) ||
+            !add_pci_links(root, dir, dev, errp)) {
             return false;
         }
     }

@@ -90,6 +90,9 @@ bool vfi_sim_add_iommu(VfiSim *sim, const char *name, const VfiSimIommuConfig *c
                     "IOMMU instance %s already exists", name);
         return false;
     }
+    if (!sim_sysfs_add_iommu(sim->sysfs_root, name, errp)) {
+        return false;
+    }
     iommu = g_new0(SimIommu, 1);
     iommu->name = g_strdup(name);
     iommu->index = sim->iommus->len;
@@ -150,6 +153,7 @@ bool sim_add_device(VfiSim *sim, const char *name, const char *iommu_name, bool 
 
         dev->pci_vendor = pci_vendor;
         dev->pci_device = pci_device;
+        dev->iommu_group = k;   /* each PCI device alone in its group */
 
         /* 31 devices per bus, slots 1..31 */
         dev->bdf = g_strdup_printf("0000:%02x:%02x.0", k / 31, k % 31 + 1);

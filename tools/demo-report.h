@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * vfio-iommufd tool: what the demo saw, printed as text or JSON.
+ * vfio-iommufd demo: what the demo saw, printed as text or JSON.
  */
 #ifndef VFI_DEMO_REPORT_H
 #define VFI_DEMO_REPORT_H
@@ -10,6 +10,7 @@
 #include <glib.h>
 
 #include "vfio-iommufd/container.h"
+#include "json.h"
 
 typedef struct DemoDevice {
     char *name;                /* topology name, or the BDF/path given */
@@ -25,21 +26,9 @@ typedef struct DemoDevice {
     unsigned pages_found;      /* of those, found dirty by the sync */
 } DemoDevice;
 
-typedef struct DemoHwpt {
-    uint32_t id;
-    uint32_t flags;
-    GPtrArray *devices;        /* char * names */
-} DemoHwpt;
-
-typedef struct DemoContainer {
-    uint32_t ioas_id;
-    GArray *hwpts;             /* DemoHwpt */
-    GPtrArray *ioas_devices;   /* char * names of mdevs on the IOAS */
-} DemoContainer;
-
 typedef struct DemoReport {
     const char *kernel;        /* "simulated" or "linux" */
-    GArray *containers;        /* DemoContainer, snapshot after plugging */
+    GArray *containers;        /* PlacedContainer, snapshot after plugging */
     GArray *devices;           /* DemoDevice */
     char *replugged;           /* name of the re-plugged device, or NULL */
     int64_t leaked_objects;    /* -1 when not known (real kernel) */
@@ -55,7 +44,8 @@ void demo_report_free(DemoReport *r);
 void demo_report_snapshot(DemoReport *r, VfiAddressSpace *as);
 void demo_report_log(DemoReport *r, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
 void demo_report_print_text(const DemoReport *r, FILE *out);
-void demo_report_print_json(const DemoReport *r, FILE *out);
+/* The report's members into the open object @j. */
+void demo_report_json(const DemoReport *r, Json *j);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(DemoReport, demo_report_free)
 

@@ -23,7 +23,7 @@ def check(cond, what):
 
 
 def run(*args):
-    return subprocess.run([tool, *args], capture_output=True, text=True, timeout=120)
+    return subprocess.run([tool, 'demo', *args], capture_output=True, text=True, timeout=120)
 
 
 # Built-in heterogeneous topology.

@@ -229,6 +229,44 @@ static char *resolve(const char *path)
     return r;
 }
 
+/* <dir>/<link> resolved, compared with <root>/<rel>. */
+static void assert_link(const char *dir, const char *link, const char *root, const char *rel)
+{
+    g_autofree char *path = g_build_filename(dir, link, NULL);
+    g_autofree char *got = resolve(path);
+    g_autofree char *want = g_build_filename(root, rel, NULL);
+
+    assert_string_equal(got, want);
+}
+
+/* PCI devices as Linux shows a device bound to vfio-pci: the driver link
+ * and the driver's list, one IOMMU group each (kernel/iommu_groups), the
+ * iommu link to their IOMMU instance (devices/virtual/iommu, class/iommu). */
+static void test_topology_sysfs_links(void **state)
+{
+    VfiSim *sim = test_sim_new(TOPOLOGY);
+    g_autofree char *root = resolve(vfi_sim_sysfs_root(sim));
+    g_autofree char *d1 = resolve(vfi_sim_device_sysfs_path(sim, "d1"));
+    g_autofree char *d3 = resolve(vfi_sim_device_sysfs_path(sim, "d3"));
+    g_autofree char *m1 = resolve(vfi_sim_device_sysfs_path(sim, "m1"));
+    g_autofree char *drv = g_build_filename(root, "bus/pci/drivers/vfio-pci", NULL);
+    g_autofree char *grp = g_build_filename(root, "kernel/iommu_groups/2/devices", NULL);
+    g_autofree char *cls = g_build_filename(root, "class/iommu", NULL);
+    g_autofree char *mdrv = g_build_filename(m1, "driver", NULL);
+
+    assert_link(d1, "driver", root, "bus/pci/drivers/vfio-pci");
+    assert_link(drv, "0000:00:03.0", root, "devices/pci0000:00/0000:00:03.0");
+    assert_link(d1, "iommu_group", root, "kernel/iommu_groups/0");
+    assert_link(d3, "iommu_group", root, "kernel/iommu_groups/2");
+    assert_link(grp, "0000:00:03.0", root, "devices/pci0000:00/0000:00:03.0");
+    assert_link(d1, "iommu", root, "devices/virtual/iommu/a");
+    assert_link(d3, "iommu", root, "devices/virtual/iommu/b");
+    assert_link(cls, "a", root, "devices/virtual/iommu/a");
+    assert_link(cls, "b", root, "devices/virtual/iommu/b");
+    assert_false(g_file_test(mdrv, G_FILE_TEST_EXISTS));
+    test_sim_free_clean(sim);
+}
+
 static void test_topology_sysfs(void **state)
 {
     VfiSim *sim = test_sim_new(TOPOLOGY);
@@ -1361,6 +1399,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_topology_sysfs),
+        cmocka_unit_test(test_topology_sysfs_links),
         cmocka_unit_test(test_topology_errors),
         cmocka_unit_test(test_topology_pci_id),
         cmocka_unit_test(test_open_close),

@@ -5,7 +5,9 @@
 # vmtest=iommu: bind the edu devices to vfio-pci, create one mtty mdev, run
 #               the device/container/DMA tests.
 # vmtest=mock:  run the mock-IOMMU dirty-tracking tests.
-# Prints VMTEST-BEGIN, the TAP of /bin/guest-tests, VMTEST-END, then powers off.
+# Prints VMTEST-BEGIN, the TAP of /bin/guest-tests, VMTEST-END (and in mode
+# iommu the same for the vfio-iommufd tool, /bin/tool-tests, as block
+# "tool"), then powers off.
 
 /bin/busybox mkdir -p /proc /sys /dev /tmp /usr/bin /usr/sbin /sbin
 /bin/busybox --install -s
@@ -60,6 +62,11 @@ echo "VMTEST-BEGIN $mode"
 /bin/guest-tests --mode "$mode"
 rc=$?
 echo "VMTEST-END $mode rc=$rc"
+if [ "$mode" = iommu ]; then
+    echo "VMTEST-BEGIN tool"
+    /bin/busybox sh /bin/tool-tests /bin/vfio-iommufd
+    echo "VMTEST-END tool rc=$?"
+fi
 echo "VMTEST-DMESG (last 40 lines)"
 dmesg | tail -40
 sync

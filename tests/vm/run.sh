@@ -3,11 +3,13 @@
 #
 # Real-kernel integration suite: builds a small Linux kernel with IOMMUFD,
 # VFIO cdev, vfio-pci, intel-iommu, the mtty sample mdev and the kernel's mock
-# IOMMU (IOMMUFD_TEST), links tests/vm/guest-tests.c statically against the
-# library (and the kernel model's, libvfio-iommufd-sim, for --sim), packs an
-# initramfs and boots it twice under QEMU (TCG):
+# IOMMU (IOMMUFD_TEST), links tests/vm/guest-tests.c and the vfio-iommufd
+# tool (tools/) statically against the library (and the kernel model's,
+# libvfio-iommufd-sim, for --sim), packs an initramfs and boots it twice
+# under QEMU (TCG):
 #
-#   boot 1 "iommu": q35 + intel-iommu + two edu devices + one mtty mdev
+#   boot 1 "iommu": q35 + intel-iommu + two edu devices + one mtty mdev;
+#                   the guest tests, then the tool's (tests/vm/tool-tests.sh)
 #   boot 2 "mock":  no emulated IOMMU; the mock IOMMU's dirty tracking
 #
 # The guest prints TAP on the serial console; this script fails on any
@@ -17,8 +19,8 @@
 #                        [--stage kernel|guest]
 #   --no-setup      accepted, does nothing (nothing is ever installed here)
 #   --stage kernel  only build (or find cached) the kernel
-#   --stage guest   only build the test program (for a real host: see
-#                   docs/testing.md); no QEMU or kernel source needed
+#   --stage guest   only build the test program and the tool (for a real
+#                   host: see docs/testing.md); no QEMU or kernel source needed
 # Environment:
 #   XDG_CACHE_HOME            kernel cache lives in ${XDG_CACHE_HOME:-~/.cache}/vfio-iommufd
 #   VFI_VM_REQUIRED  1: fail (instead of skip, exit 77) when the
@@ -78,6 +80,9 @@ missing_prereqs() {
     local libdir
     libdir=$(pkg-config --variable=libdir glib-2.0 2>/dev/null || true)
     [ -n "$libdir" ] && [ -f "$libdir/libglib-2.0.a" ] || { echo "libglib-2.0.a"; return 0; }
+    # the tool inflates /proc/config.gz with zlib
+    libdir=$(pkg-config --variable=libdir zlib 2>/dev/null || true)
+    [ -n "$libdir" ] && [ -f "$libdir/libz.a" ] || { echo "libz.a (zlib1g-dev)"; return 0; }
     [ "$stage" = guest ] && return 0
     [ -x /bin/busybox ] && /bin/busybox --list 2>/dev/null | grep -qx sh || { echo busybox-static; return 0; }
     [ -f "$src_tar" ] || { echo "$src_tar"; return 0; }
@@ -203,8 +208,22 @@ gcc -std=gnu11 -O2 -g -static -Wall -Wextra -Wshadow -Wstrict-prototypes \
     { grep -v 'statically linked applications requires at runtime' "$workdir/link.log" >&2 || true;
       die "building the guest test program failed"; }
 
+# The tool, static too: its sources are tools/*.c, <vfio-iommufd/version.h>
+# is generated in the build directory.
+tool="$workdir/vfio-iommufd"
+log "linking $tool statically"
+# shellcheck disable=SC2046
+gcc -std=gnu11 -O2 -g -static -Wall -Wextra -Wshadow -Wstrict-prototypes \
+    -Wmissing-prototypes -Wno-unused-parameter -Wformat=2 -Wno-format-nonliteral -Werror -D_GNU_SOURCE \
+    -I"$srcroot/include" -I"$vmbuild/include" $(pkg-config --cflags glib-2.0 zlib) \
+    -o "$tool" "$srcroot"/tools/*.c \
+    "$vmbuild/sim/libvfio-iommufd-sim.a" "$vmbuild/libvfio-iommufd.a" \
+    $(pkg-config --static --libs glib-2.0 zlib) 2>"$workdir/link-tool.log" ||
+    { grep -v 'statically linked applications requires at runtime' "$workdir/link-tool.log" >&2 || true;
+      die "building the vfio-iommufd tool failed"; }
+
 if [ "$stage" = guest ]; then
-    log "test program: $guest"
+    log "test program: $guest, tool: $tool"
     exit 0
 fi
 
@@ -215,8 +234,11 @@ rm -rf "$root"
 mkdir -p "$root"/{bin,sbin,dev,proc,sys,tmp,usr/bin,usr/sbin}
 cp /bin/busybox "$root/bin/busybox"
 cp "$guest" "$root/bin/guest-tests"
+cp "$tool" "$root/bin/vfio-iommufd"
+cp "$here/tool-tests.sh" "$root/bin/tool-tests"
 cp "$here/init.sh" "$root/init"
-chmod 755 "$root/init" "$root/bin/busybox" "$root/bin/guest-tests"
+chmod 755 "$root/init" "$root/bin/busybox" "$root/bin/guest-tests" "$root/bin/vfio-iommufd" \
+    "$root/bin/tool-tests"
 ( cd "$root" && find . -print0 | cpio --null -o -H newc --quiet | gzip -1 ) >"$initrd"
 log "initramfs: $initrd ($(stat -c %s "$initrd") bytes)"
 
@@ -225,14 +247,15 @@ qemu_version=$(qemu-system-x86_64 --version | head -1)
 log "kernel: linux-source-6.12 $srcver ($bzimage)"
 log "qemu:   $qemu_version"
 
-# check_tap LOGFILE NAME: the TAP between the guest's markers must be complete
-# and all "ok" (no "not ok", no SKIP, every planned number exactly once).
+# check_tap LOGFILE NAME BLOCK: the TAP between the guest's markers
+# "VMTEST-BEGIN BLOCK" and "VMTEST-END BLOCK rc=N" must be complete and all
+# "ok" (no "not ok", no SKIP, every planned number exactly once).
 check_tap() {
-    local logf="$1" name="$2"
-    awk -v name="$name" '
+    local logf="$1" name="$2" block="$3"
+    awk -v name="$name/$block" -v block="$block" '
         { sub(/\r$/, "") }
-        /^VMTEST-BEGIN/ { inside = 1; next }
-        /^VMTEST-END/   { inside = 0; ended = 1; rc = $3; sub(/^rc=/, "", rc); next }
+        /^VMTEST-BEGIN/ { inside = ($2 == block); next }
+        /^VMTEST-END/   { if (inside) { ended = 1; rc = $3; sub(/^rc=/, "", rc) } inside = 0; next }
         !inside { next }
         /^1\.\.[0-9]+/ { plan = substr($0, 4) + 0; next }
         /^not ok [0-9]+/ { fail++; print "[vm] " name ": FAILED: " $0; n = $3 + 0; seen[n]++; next }
@@ -283,8 +306,12 @@ boot() {
         echo "[vm] $name: KERNEL PANIC" >&2
         bad=1
     fi
-    grep -E '^(ok|not ok|#|1\.\.)' "$logf" | sed 's/\r$//' | sed "s/^/  [$name] /" || true
-    check_tap "$logf" "$name" || bad=1
+    grep -E '^(ok|not ok|#|1\.\.|VMTEST-BEGIN)' "$logf" | sed 's/\r$//' | sed "s/^/  [$name] /" || true
+    # boot iommu also runs the tool's tests, in a block of their own
+    local block
+    for block in "$name" $([ "$name" = iommu ] && echo tool); do
+        check_tap "$logf" "$name" "$block" || bad=1
+    done
     if [ "$bad" != 0 ]; then
         echo "[vm] $name: last console lines:" >&2
         tail -40 "$logf" | sed 's/^/    /' >&2

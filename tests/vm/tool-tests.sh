@@ -1,0 +1,180 @@
+#!/bin/busybox sh
+# SPDX-License-Identifier: LGPL-2.1-or-later
+#
+# The vfio-iommufd tool on the real kernel (boot 'iommu' of tests/vm/run.sh,
+# run by /init after the guest tests): intel-iommu without dirty tracking,
+# two edu devices bound to vfio-pci, one mtty mdev (VMTEST_MDEV, offering
+# VFIO DMA logging in 6.12). TAP on stdout, the plan first; the output of a
+# failed check follows it as "#" lines.
+#
+# usage: tool-tests.sh [PATH-TO-vfio-iommufd]
+
+tool=${1:-/bin/vfio-iommufd}
+out=/tmp/tool-out
+n=0
+fails=0
+PLAN=$(grep -c '^t "' "$0")    # one result per t line below
+echo "1..$PLAN"
+
+# t DESCRIPTION COMMAND...: one result (the output of the last run after a
+# failure).
+t() {
+    desc=$1
+    shift
+    n=$((n + 1))
+    if "$@"; then
+        echo "ok $n - $desc"
+    else
+        echo "not ok $n - $desc"
+        fails=$((fails + 1))
+        sed 's/^/# /' "$out" | head -60
+    fi
+}
+
+# run EXPECTED-EXIT ARGS...: run the tool into $out, check its exit status.
+run() {
+    want=$1
+    shift
+    "$tool" "$@" >"$out" 2>&1
+    rc=$?
+    [ "$rc" = "$want" ] || { echo "exit status $rc, expected $want: vfio-iommufd $*" >>"$out"; return 1; }
+}
+
+has() { grep -q -E -- "$1" "$out"; }
+hasnt() { ! grep -q -E -- "$1" "$out"; }
+
+# The lines of the JSON object of device $1 in $out (from its "address" to
+# the next one).
+obj() {
+    awk -v a="\"address\": \"$1\"" 'index($0, a) { on = 1; print; next }
+        on && /"address":/ { exit } on { print }' "$out"
+}
+obj_has() { obj "$1" | grep -q -E -- "$2"; }
+
+edus=""
+for d in /sys/bus/pci/devices/*; do
+    [ "$(cat "$d/vendor")" = 0x1234 ] && [ "$(cat "$d/device")" = 0x11e8 ] && edus="$edus ${d##*/}"
+done
+set -- $edus
+edu1=${1:-none}
+edu2=${2:-none}
+short1=${edu1#0000:}
+mdev=$(basename "${VMTEST_MDEV:-none}")
+echo "# edu devices: $edu1 $edu2, mdev: $mdev"
+
+# --- version, check-host -----------------------------------------------------------
+host_config() {
+    has '^  ok +kernel-config +read from /proc/config.gz' &&
+        has '^  ok +config-iommufd +CONFIG_IOMMUFD=y' &&
+        has '^  ok +config-vfio-device-cdev +CONFIG_VFIO_DEVICE_CDEV=y'
+}
+host_devices() {
+    has '^  ok +dev-iommu ' &&
+        has "^  ok +vfio-pci-driver .*2 device\(s\) bound: $edu1, $edu2"
+}
+host_json() {
+    run 0 check-host --json && has '"ready": true' && has '"schema": 1' &&
+        has '"config_source": "/proc/config.gz"'
+}
+t "--version" run 0 --version
+t "check-host: ready (exit 0)" run 0 check-host
+t "check-host: CONFIG_IOMMUFD=y and CONFIG_VFIO_DEVICE_CDEV=y from /proc/config.gz" host_config
+t "check-host: /dev/iommu opens, vfio-pci has both edus" host_devices
+t "check-host: the edus and the mdev bind" \
+    has "^  ok +bind +3 device\(s\) bind to an iommufd: $edu1, $edu2, $mdev"
+t "check-host: no IOMMU dirty tracking, the mdev logs its DMA" \
+    has "^  ok +dirty-tracking +IOMMU dirty tracking: none; device DMA logging: $mdev"
+t "check-host --json: ready, schema 1" host_json
+
+# --- list ------------------------------------------------------------------------
+list_edus() {
+    has "^$edu1 +1234:11e8 +vfio-pci +[0-9]+ +vfio[0-9]+ +dmar[0-9]+/intel-vtd +no +no" &&
+        has "^$edu2 +1234:11e8 +vfio-pci +[0-9]+ +vfio[0-9]+ +dmar[0-9]+/intel-vtd +no +no"
+}
+list_edu_json() {
+    obj_has "$edu1" '"type": "intel-vtd"' && obj_has "$edu1" '"dirty_tracking": false' &&
+        obj_has "$edu1" '"driver": "vfio-pci"' && obj_has "$edu1" '"error": null' &&
+        obj_has "$edu1" '"iommu_group": [0-9]+'
+}
+list_mdev_json() {
+    obj_has "$mdev" '"kind": "mdev"' && obj_has "$mdev" '"iommu_hw_info": null' &&
+        obj_has "$mdev" '"dma_logging": true'
+}
+t "list: exit 0" run 0 list
+t "list: the edus on vfio-pci behind a VT-d IOMMU, no dirty tracking, no logging" list_edus
+t "list: the mtty mdev with its cdev, offering DMA logging" \
+    has "^$mdev +mdev +[^ ]+ +[-0-9]+ +vfio[0-9]+ +\(mdev\) +- +yes"
+t "list --json: exit 0" run 0 list --json
+t "list --json: edu 1 probed (VT-d, no dirty tracking, on vfio-pci, in a group)" list_edu_json
+t "list --json: the mdev: no IOMMU hw info, DMA logging" list_mdev_json
+t "list --no-probe: exit 0" run 0 list --no-probe --json
+t "list --no-probe: nothing probed" hasnt '"iommu_hw_info"'
+
+# --- info --------------------------------------------------------------------------
+info_json() {
+    has "\"address\": \"$edu1\"" && has '"regions": 9' && has '"type": "intel-vtd"' &&
+        has '"dirty_tracking": false' && has '"vtd_cap_reg": "0x' &&
+        has '"iommu_group": [0-9]+' && has '"driver": "vfio-pci"'
+}
+info_text() {
+    has '^  driver: +vfio-pci' && has '^  VFIO cdev: +/dev/vfio/devices/vfio' &&
+        has '^  IOMMU hw info: +intel-vtd, capabilities 0x0, dirty tracking no'
+}
+t "info $short1 (short address): exit 0" run 0 info --json "$short1"
+t "info: the full address, 9 regions, VT-d without dirty tracking, group, driver" info_json
+t "info (text): exit 0" run 0 info "$edu1"
+t "info (text): driver, cdev, hw info" info_text
+t "info of an absent device: exit 3" run 3 info 00:1f.7
+t "info of a malformed address: exit 2" run 2 info 0000:zz:00.0
+
+# --- plan --------------------------------------------------------------------------
+plan_text() {
+    has "^    HWPT [0-9]+ \[plain\]: $edu1 $edu2\$" &&
+        has "^    on the IOAS itself \(mdev\): $mdev\$" &&
+        [ "$(grep -c -E '^    HWPT ' "$out")" = 1 ] &&
+        has '^Torn down: every object made was destroyed'
+}
+plan_json() {
+    [ "$(grep -c '"attach_attempts": 1' "$out")" = 3 ] && has '"torn_down": true' &&
+        has '"migration_possible": false' && has '"dirty_tracking": false'
+}
+t "plan edu edu mtty: exit 0" run 0 plan "$edu1" "$edu2" "$mdev"
+t "plan: both edus in one plain HWPT, the mdev on the IOAS, torn down" plan_text
+t "plan --json: exit 0" run 0 plan --json "$edu1" "$edu2" "$mdev"
+t "plan --json: one attach attempt each, no dirty HWPT, torn down" plan_json
+
+# --- migration-check ----------------------------------------------------------------
+mig_coverage() {
+    obj_has "$edu1" '"dirty_coverage": "none"' && obj_has "$edu2" '"dirty_coverage": "none"' &&
+        obj_has "$mdev" '"dirty_coverage": "device-logging"'
+}
+t "migration-check edu edu mtty: not possible (exit 1)" \
+    run 1 migration-check --json "$edu1" "$edu2" "$mdev"
+t "migration-check: the blocker names both edus, not the logging mdev" \
+    has "\"migration_blocker\": \"dirty tracking does not cover 2 devices: $edu1 \(its IOMMU has no dirty tracking\), $edu2 \(its IOMMU has no dirty tracking\)\""
+t "migration-check: coverage none, none, device-logging" mig_coverage
+t "migration-check --no-device-logging: exit 1" \
+    run 1 migration-check --no-device-logging "$edu1" "$edu2" "$mdev"
+t "migration-check --no-device-logging: the mdev is named too" \
+    has "does not cover 3 devices: .*$mdev"
+t "migration-check of the mdev alone: possible (exit 0)" run 0 migration-check "$mdev"
+
+# --- nothing left behind --------------------------------------------------------------
+t "check-host again: ready" run 0 check-host
+t "check-host again: every device binds" has '^  ok +bind +3 device'
+t "plan again: the same placement" run 0 plan "$edu1" "$edu2" "$mdev"
+t "plan again: both edus in one plain HWPT" plan_text
+t "a usage error with --json: exit 2" run 2 plan --json zz
+t "a usage error with --json: an error object" has '"domain": "usage"'
+
+[ "$n" = "$PLAN" ] || echo "# ran $n checks, planned $PLAN"
+
+# What the tool says here, for the console log.
+for args in check-host list "info $edu1" "plan $edu1 $edu2 $mdev" \
+            "migration-check $edu1 $edu2 $mdev"; do
+    echo "# \$ vfio-iommufd $args"
+    # shellcheck disable=SC2086
+    "$tool" $args 2>&1 | sed 's/^/#   /'
+done
+
+[ "$fails" = 0 ] && [ "$n" = "$PLAN" ]
