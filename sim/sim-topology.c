@@ -223,6 +223,7 @@ static bool topo_load(VfiSim *sim, GKeyFile *kf, GError **errp)
 
 bool vfi_sim_load_topology_data(VfiSim *sim, const char *data, GError **errp)
 {
+    SIM_LOCKED(sim);
     g_autoptr(GKeyFile) kf = g_key_file_new();
     g_autoptr(GError) local = NULL;
 
@@ -236,6 +237,7 @@ bool vfi_sim_load_topology_data(VfiSim *sim, const char *data, GError **errp)
 
 bool vfi_sim_load_topology(VfiSim *sim, const char *path, GError **errp)
 {
+    SIM_LOCKED(sim);
     g_autoptr(GKeyFile) kf = g_key_file_new();
     g_autoptr(GError) local = NULL;
 
