@@ -94,6 +94,7 @@ static bool map_check(const VfiAddressSpace *as, uint64_t iova, uint64_t size, v
 bool vfi_address_space_dma_map(VfiAddressSpace *as, uint64_t iova, uint64_t size,
                                void *vaddr, bool readonly, GError **errp)
 {
+    VFI_LOCK_GUARD(vfi_as_lock(as));
     VfiAsMapping m = { .r = { iova, iova + (size - 1) }, .vaddr = vaddr,
                        .readonly = readonly };
 
@@ -220,6 +221,7 @@ static bool unmap_containers(VfiAddressSpace *as, uint64_t iova, uint64_t last, 
 bool vfi_address_space_dma_unmap(VfiAddressSpace *as, uint64_t iova, uint64_t size,
                                  VfiUnmapFlags flags, GError **errp)
 {
+    VFI_LOCK_GUARD(vfi_as_lock(as));
     uint64_t last = iova + (size - 1);
     guint first, n;
 

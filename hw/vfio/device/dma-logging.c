@@ -58,11 +58,15 @@ bool vfi_device_dma_logging_covers(const VfiDevice *dev, uint64_t iova, uint64_t
 
 bool vfi_device_dma_logging_active(const VfiDevice *dev)
 {
+    VFI_LOCK_GUARD(vfi_device_lock(dev));
+
     return dev && dev->logging_on;
 }
 
 bool vfi_device_offers_dma_logging(const VfiDevice *dev)
 {
+    VFI_LOCK_GUARD(vfi_device_lock(dev));
+
     return dev && dev->logging_offered;
 }
 
@@ -90,6 +94,7 @@ static int feature_call(VfiDevice *dev, uint32_t flags, const void *payload, siz
 
 bool vfi_device_dma_logging_probe(VfiDevice *dev, bool *offered, GError **errp)
 {
+    VFI_LOCK_GUARD(vfi_device_lock(dev));
     int ret;
 
     if (!vfi_device_check_bound(dev, "DMA logging probe", errp)) {
@@ -115,6 +120,7 @@ bool vfi_device_dma_logging_start(VfiDevice *dev, uint64_t page_size,
                                    const VfiDmaLoggingRange *ranges, unsigned n,
                                    GError **errp)
 {
+    VFI_LOCK_GUARD(vfi_device_lock(dev));
     struct vfio_device_feature_dma_logging_control ctl;
     int ret;
 
@@ -151,6 +157,7 @@ bool vfi_device_dma_logging_start(VfiDevice *dev, uint64_t page_size,
 
 bool vfi_device_dma_logging_stop(VfiDevice *dev, GError **errp)
 {
+    VFI_LOCK_GUARD(vfi_device_lock(dev));
     int ret;
 
     if (!vfi_device_check_bound(dev, "DMA logging stop", errp)) {
@@ -170,6 +177,7 @@ bool vfi_device_dma_logging_stop(VfiDevice *dev, GError **errp)
 bool vfi_device_dma_logging_report(VfiDevice *dev, uint64_t iova, uint64_t size,
                                     uint64_t page_size, void *bitmap, GError **errp)
 {
+    VFI_LOCK_GUARD(vfi_device_lock(dev));
     struct vfio_device_feature_dma_logging_report rep;
     int ret;
 
