@@ -40,6 +40,8 @@ else
     updated=${VFI_APT_UPDATED:-0}
 fi
 
+# gcc brings ThreadSanitizer's run time (libtsan2, through libgcc-12-dev)
+# for the tsan suite: nothing more to install for it.
 pkgs=(meson ninja-build pkg-config gcc libglib2.0-dev libcmocka-dev
       systemtap-sdt-dev valgrind python3)
 if [ "$want_vm" = 1 ]; then
