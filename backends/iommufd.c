@@ -29,6 +29,7 @@
 #include "vfio-iommufd/error.h"
 #include "vfio-iommufd/iommufd.h"
 #include "util/kernel-internal.h"
+#include "util/lock.h"
 #include "trace.h"
 
 /* Kernel versions that added the ioctls, for the ENOTTY message. */
@@ -47,7 +48,15 @@
 #define IOVA_RANGES_TRIES  4
 #define IOVA_RANGES_MAX    65536u
 
+/*
+ * Thread safety: @lock guards @users and the lazy open and close of an owned
+ * @fd, so address spaces (and devices) in different threads may share one
+ * backend. The ioctl wrappers read @fd without it: their caller holds a
+ * user, so the fd cannot change under it, and that user's connect, made
+ * under @lock, ordered the open before it.
+ */
 struct VfiIommufd {
+    VfiLock *lock;
     int fd;            /* -1 while an owned fd is not open */
     bool borrowed;     /* fd passed in by the VMM: never closed here */
     unsigned users;
@@ -95,6 +104,7 @@ VfiIommufd *vfi_iommufd_new(void)
 {
     VfiIommufd *be = g_new0(VfiIommufd, 1);
 
+    be->lock = vfi_lock_new();
     be->fd = -1;
     trace_vfi_iommufd_new();
     return be;
@@ -111,6 +121,7 @@ VfiIommufd *vfi_iommufd_new_from_fd(int fd, GError **errp)
         return NULL;
     }
     be = g_new0(VfiIommufd, 1);
+    be->lock = vfi_lock_new();
     be->fd = fd;
     be->borrowed = true;
     trace_vfi_iommufd_new_from_fd(fd);
@@ -119,6 +130,8 @@ VfiIommufd *vfi_iommufd_new_from_fd(int fd, GError **errp)
 
 bool vfi_iommufd_free(VfiIommufd *be, GError **errp)
 {
+    g_autoptr(VfiLockGuard) guard = vfi_lock_guard(be ? be->lock : NULL);
+
     if (!be) {
         return true;
     }
@@ -131,12 +144,17 @@ bool vfi_iommufd_free(VfiIommufd *be, GError **errp)
     }
     /* An owned fd was closed by the last disconnect; a borrowed one stays. */
     trace_vfi_iommufd_free(be->fd, be->borrowed, 0, true);
+    /* Given back before it is freed (no other thread may wait for it now). */
+    vfi_lock_release(g_steal_pointer(&guard));
+    vfi_lock_free(be->lock);
     g_free(be);
     return true;
 }
 
 bool vfi_iommufd_connect(VfiIommufd *be, GError **errp)
 {
+    VFI_LOCK_GUARD(be ? be->lock : NULL);
+
     if (!be) {
         return reject_arg(be, __func__, errp, "no backend (NULL)");
     }
@@ -165,6 +183,8 @@ bool vfi_iommufd_connect(VfiIommufd *be, GError **errp)
 
 void vfi_iommufd_disconnect(VfiIommufd *be)
 {
+    VFI_LOCK_GUARD(be ? be->lock : NULL);
+
     if (!be) {
         g_critical("vfi_iommufd_disconnect: no backend (NULL)");
         return;
@@ -191,11 +211,15 @@ void vfi_iommufd_disconnect(VfiIommufd *be)
 
 int vfi_iommufd_get_fd(const VfiIommufd *be)
 {
+    VFI_LOCK_GUARD(be ? be->lock : NULL);
+
     return be ? be->fd : -1;
 }
 
 unsigned vfi_iommufd_users(const VfiIommufd *be)
 {
+    VFI_LOCK_GUARD(be ? be->lock : NULL);
+
     return be ? be->users : 0;
 }
 

@@ -3,13 +3,14 @@
 #
 # Install what is missing (Debian 12, as root), build with -Werror and run
 # every test: the unit tests plain, under AddressSanitizer + UBSan and under
-# valgrind, the abi suite (exported and global symbols, nothing of the
-# kernel model in the production library, interposition, version), the
-# project checks (headers alone, README samples, use as a subproject, no
-# installs from tests), the API reference (doxygen), the agreement suite
-# (the real-kernel scenarios on the kernel model), the benchmarks' short
-# versions, and the real-kernel suite (builds a kernel once, cached in
-# ${XDG_CACHE_HOME:-~/.cache}/vfio-iommufd, and boots it under QEMU).
+# valgrind, threads under ThreadSanitizer, the abi suite (exported and global
+# symbols, nothing of the kernel model in the production library,
+# interposition, version), the project checks (headers alone, README
+# samples, use as a subproject, no installs from tests), the API reference
+# (doxygen), the agreement suite (the real-kernel scenarios on the kernel
+# model), the benchmarks' short versions, and the real-kernel suite (builds
+# a kernel once, cached in ${XDG_CACHE_HOME:-~/.cache}/vfio-iommufd, and
+# boots it under QEMU).
 #
 #   scripts/run-tests.sh            everything
 #   VFI_SKIP_SETUP=1 ...   do not run scripts/setup-debian.sh
@@ -60,6 +61,9 @@ meson test -C build --suite abi --print-errorlogs --logbase abi
 step "unit tests (plain)"
 meson test -C build --suite unit --print-errorlogs --num-processes 2 --logbase unit-plain
 
+step "threads under ThreadSanitizer: syncs, maps, unmaps, hot-plug and a shared backend at once (tests/tsan)"
+meson test -C build --suite tsan --print-errorlogs --logbase tsan
+
 step "build (AddressSanitizer + UndefinedBehaviorSanitizer, -Werror)"
 setup_build build-asan -Dwerror=true -Db_sanitize=address,undefined -Db_lundef=false \
     -Dbuildtype=debug
@@ -92,7 +96,7 @@ VFI_VM_REQUIRED=1 \
 
 step "summary"
 python3 scripts/test-summary.py build/meson-logs/layering.json build/meson-logs/abi.json build/meson-logs/unit-plain.json \
-    build-asan/meson-logs/unit-asan.json build/meson-logs/unit-valgrind.json \
+    build/meson-logs/tsan.json build-asan/meson-logs/unit-asan.json build/meson-logs/unit-valgrind.json \
     build/meson-logs/agreement.json build-asan/meson-logs/agreement-asan.json \
     build/meson-logs/tool.json build/meson-logs/bench.json build/meson-logs/vm.json \
     build/meson-logs/meta.json

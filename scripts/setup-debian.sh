@@ -42,6 +42,8 @@ fi
 
 # zlib1g-dev: the tool's check-host inflates /proc/config.gz (libglib2.0-dev
 # depends on it anyway; named here because the tool links it directly).
+# gcc brings ThreadSanitizer's run time (libtsan2, through libgcc-12-dev)
+# for the tsan suite: nothing more to install for it.
 pkgs=(meson ninja-build pkg-config gcc libglib2.0-dev zlib1g-dev libcmocka-dev
       systemtap-sdt-dev valgrind python3)
 if [ "$want_vm" = 1 ]; then

@@ -64,6 +64,12 @@ def parse(path):
     return events
 
 
+def switch_load(name):
+    """The read of an event's switch: a relaxed atomic load (a plain load on
+    every target), so vfi_trace_enable() may run while other threads emit."""
+    return f'__atomic_load_n(&_vfi_trace_{name}_on, __ATOMIC_RELAXED)'
+
+
 def header_event(name, args, fmt, backends):
     """The inline functions of one event: trace_NAME() and trace_NAME_enabled()."""
     params = ', '.join(f'{t} {n}' for t, n in args) or 'void'
@@ -75,7 +81,7 @@ def header_event(name, args, fmt, backends):
         else:
             h.append(f'    DTRACE_PROBE(vfi, {name});')
     if 'log' in backends:
-        h.append(f'    if (__builtin_expect(_vfi_trace_{name}_on, 0)) {{')
+        h.append(f'    if (__builtin_expect({switch_load(name)}, 0)) {{')
         h.append(f'        vfi_trace_log("{name}", {fmt}{names});')
         h.append('    }')
     else:
@@ -84,7 +90,7 @@ def header_event(name, args, fmt, backends):
     h += ['}', '']
     states = []
     if 'log' in backends:
-        states.append(f'__builtin_expect(_vfi_trace_{name}_on, 0)')
+        states.append(f'__builtin_expect({switch_load(name)}, 0)')
     if 'dtrace' in backends:
         states.append(f'__builtin_expect(vfi_{name}_semaphore != 0, 0)')
     h += [f'static inline bool trace_{name}_enabled(void)', '{',

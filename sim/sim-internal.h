@@ -10,6 +10,7 @@
 #ifndef VFI_SIM_INTERNAL_H
 #define VFI_SIM_INTERNAL_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <glib.h>
@@ -234,6 +235,9 @@ typedef struct SimFile {
 } SimFile;
 
 struct VfiSim {
+    /* One recursive lock around everything below: the open/close/ioctl
+     * dispatch and every control call of sim.h take it (SIM_LOCKED). */
+    pthread_mutex_t lock;
     char *sysfs_root;
     GPtrArray *iommus;          /* SimIommu, in order of creation */
     GPtrArray *devices;         /* SimDevice, in order of creation */
@@ -253,6 +257,28 @@ struct VfiSim {
     size_t last_size;
     uint8_t last_arg[256];
 };
+
+/* Hold @sim's lock until the end of the enclosing block: SIM_LOCKED(sim).
+ * Locking does not change the model's state, so it takes a const model. */
+typedef VfiSim SimLocked;
+
+static inline SimLocked *sim_lock(const VfiSim *sim)
+{
+    SimLocked *l = (SimLocked *)sim;
+
+    pthread_mutex_lock(&l->lock);
+    return l;
+}
+
+static inline void sim_unlock(SimLocked *l)
+{
+    pthread_mutex_unlock(&l->lock);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(SimLocked, sim_unlock)
+
+#define SIM_LOCKED(sim) \
+    g_autoptr(SimLocked) G_PASTE(sim_locked_, __LINE__) G_GNUC_UNUSED = sim_lock(sim)
 
 SimIommu *sim_find_iommu(const VfiSim *sim, const char *name);
 SimDevice *sim_find_device(const VfiSim *sim, const char *name);

@@ -243,6 +243,7 @@ static bool check_sections_unique(const char *data, GError **errp)
 
 bool vfi_sim_load_topology_data(VfiSim *sim, const char *data, GError **errp)
 {
+    SIM_LOCKED(sim);
     g_autoptr(GKeyFile) kf = g_key_file_new();
     g_autoptr(GError) local = NULL;
 

@@ -78,6 +78,7 @@ SimDevice *sim_find_device(const VfiSim *sim, const char *name)
 bool vfi_sim_add_iommu(VfiSim *sim, const char *name, const VfiSimIommuConfig *cfg,
                         GError **errp)
 {
+    SIM_LOCKED(sim);
     SimIommu *iommu;
 
     if (!name || !*name) {
@@ -115,6 +116,7 @@ bool vfi_sim_add_iommu(VfiSim *sim, const char *name, const VfiSimIommuConfig *c
 bool vfi_sim_add_device(VfiSim *sim, const char *name, const char *iommu_name,
                          bool dma_logging, GError **errp)
 {
+    SIM_LOCKED(sim);
     return sim_add_device(sim, name, iommu_name, dma_logging, VFI_SIM_PCI_VENDOR_DEFAULT,
                           VFI_SIM_PCI_DEVICE_DEFAULT, errp);
 }
@@ -180,6 +182,7 @@ const char *vfi_sim_sysfs_root(const VfiSim *sim)
 
 const char *vfi_sim_device_sysfs_path(const VfiSim *sim, const char *name)
 {
+    SIM_LOCKED(sim);
     SimDevice *dev = sim_find_device(sim, name);
 
     return dev ? dev->sysfs_path : NULL;
@@ -187,6 +190,7 @@ const char *vfi_sim_device_sysfs_path(const VfiSim *sim, const char *name)
 
 const char *vfi_sim_device_bdf(const VfiSim *sim, const char *name)
 {
+    SIM_LOCKED(sim);
     SimDevice *dev = sim_find_device(sim, name);
 
     return dev ? dev->bdf : NULL;
@@ -194,6 +198,7 @@ const char *vfi_sim_device_bdf(const VfiSim *sim, const char *name)
 
 const char **vfi_sim_device_names(const VfiSim *sim, unsigned *n)
 {
+    SIM_LOCKED(sim);
     const char **names = g_new0(const char *, sim->devices->len + 1);
 
     for (guint i = 0; i < sim->devices->len; i++) {
@@ -207,6 +212,7 @@ const char **vfi_sim_device_names(const VfiSim *sim, unsigned *n)
 
 uint32_t vfi_sim_device_attached_pt(const VfiSim *sim, const char *name)
 {
+    SIM_LOCKED(sim);
     SimDevice *dev = sim_find_device(sim, name);
 
     if (!dev || !dev->bound || !dev->bound->obj || !dev->bound->obj->attached) {
@@ -222,6 +228,18 @@ static void sim_file_free(gpointer p)
     g_free(p);
 }
 
+/* The model's lock is recursive: a control call may make another (loading
+ * a topology adds devices; freeing the model uninstalls it). */
+static void sim_lock_init(VfiSim *sim)
+{
+    pthread_mutexattr_t attr;
+
+    pthread_mutexattr_init(&attr);
+    pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_RECURSIVE);
+    pthread_mutex_init(&sim->lock, &attr);
+    pthread_mutexattr_destroy(&attr);
+}
+
 VfiSim *vfi_sim_new(GError **errp)
 {
     g_autoptr(GError) local = NULL;
@@ -234,6 +252,7 @@ VfiSim *vfi_sim_new(GError **errp)
         return NULL;
     }
     sim = g_new0(VfiSim, 1);
+    sim_lock_init(sim);
     sim->sysfs_root = root;
     sim->iommus = g_ptr_array_new_with_free_func(sim_iommu_free);
     sim->devices = g_ptr_array_new_with_free_func(sim_device_free);
@@ -292,6 +311,7 @@ void vfi_sim_free(VfiSim *sim)
     g_ptr_array_free(sim->iommus, TRUE);
     sim_sysfs_remove_tree(sim->sysfs_root);
     g_free(sim->sysfs_root);
+    pthread_mutex_destroy(&sim->lock);
     g_free(sim);
 }
 
@@ -322,6 +342,7 @@ static SimDevice *sim_device_by_cdev(VfiSim *sim, const char *path)
 
 static int sim_open(void *opaque, const char *path, int flags)
 {
+    SIM_LOCKED((VfiSim *)opaque);
     VfiSim *sim = opaque;
     SimDevice *dev = NULL;
     SimFile *f;
@@ -360,6 +381,7 @@ static int sim_open(void *opaque, const char *path, int flags)
 
 static int sim_close(void *opaque, int fd)
 {
+    SIM_LOCKED((VfiSim *)opaque);
     VfiSim *sim = opaque;
 
     if (!g_hash_table_contains(sim->files, GINT_TO_POINTER(fd))) {
@@ -371,6 +393,7 @@ static int sim_close(void *opaque, int fd)
 
 unsigned vfi_sim_open_fds(const VfiSim *sim)
 {
+    SIM_LOCKED(sim);
     return g_hash_table_size(sim->files);
 }
 
@@ -452,6 +475,7 @@ static int sim_take_fault(VfiSim *sim, VfiSimOp op)
 
 static int sim_ioctl(void *opaque, int fd, unsigned long request, void *arg)
 {
+    SIM_LOCKED((VfiSim *)opaque);
     VfiSim *sim = opaque;
     VfiSimOp op = sim_classify(request);
     SimFile *f;
@@ -487,6 +511,7 @@ static const VfiKernelOps sim_ops = {
 
 void vfi_sim_install(VfiSim *sim)
 {
+    SIM_LOCKED(sim);
     vfi_kernel_install(&sim_ops, sim, sim->sysfs_root);
     installed_sim = sim;
     trace_vfi_sim_install(sim->sysfs_root);
@@ -494,6 +519,7 @@ void vfi_sim_install(VfiSim *sim)
 
 void vfi_sim_uninstall(VfiSim *sim)
 {
+    SIM_LOCKED(sim);
     if (installed_sim == sim) {
         vfi_kernel_install(NULL, NULL, NULL);
         installed_sim = NULL;
@@ -505,18 +531,21 @@ void vfi_sim_uninstall(VfiSim *sim)
 
 void vfi_sim_fail_nth(VfiSim *sim, unsigned n, int err)
 {
+    SIM_LOCKED(sim);
     sim->fail_nth = n;
     sim->fail_nth_err = err;
 }
 
 void vfi_sim_fail_next(VfiSim *sim, VfiSimOp op, int err)
 {
+    SIM_LOCKED(sim);
     g_return_if_fail(op >= 0 && op < VFI_SIM_OP__COUNT);
     sim->fail_op_err[op] = err;
 }
 
 void vfi_sim_fail_clear(VfiSim *sim)
 {
+    SIM_LOCKED(sim);
     sim->fail_nth = 0;
     sim->fail_nth_err = 0;
     memset(sim->fail_op_err, 0, sizeof(sim->fail_op_err));
@@ -524,17 +553,20 @@ void vfi_sim_fail_clear(VfiSim *sim)
 
 uint64_t vfi_sim_op_count(const VfiSim *sim, VfiSimOp op)
 {
+    SIM_LOCKED(sim);
     g_return_val_if_fail(op >= 0 && op < VFI_SIM_OP__COUNT, 0);
     return sim->op_count[op];
 }
 
 uint64_t vfi_sim_ioctl_count(const VfiSim *sim)
 {
+    SIM_LOCKED(sim);
     return sim->ioctl_count;
 }
 
 size_t vfi_sim_last_ioctl(const VfiSim *sim, unsigned long *request, void *buf, size_t len)
 {
+    SIM_LOCKED(sim);
     if (request) {
         *request = sim->last_request;
     }
@@ -548,6 +580,7 @@ size_t vfi_sim_last_ioctl(const VfiSim *sim, unsigned long *request, void *buf, 
 
 unsigned vfi_sim_live_objects(const VfiSim *sim)
 {
+    SIM_LOCKED(sim);
     unsigned n = 0;
 
     for (guint i = 0; i < sim->contexts->len; i++) {
@@ -560,6 +593,7 @@ unsigned vfi_sim_live_objects(const VfiSim *sim)
 
 int vfi_sim_live_objects_fd(const VfiSim *sim, int iommufd)
 {
+    SIM_LOCKED(sim);
     SimCtx *ctx = sim_lookup_iommufd((VfiSim *)sim, iommufd);
 
     return ctx ? (int)g_hash_table_size(ctx->objects) : -1;
@@ -567,6 +601,7 @@ int vfi_sim_live_objects_fd(const VfiSim *sim, int iommufd)
 
 bool vfi_sim_object_exists(const VfiSim *sim, int iommufd, uint32_t id)
 {
+    SIM_LOCKED(sim);
     SimCtx *ctx = sim_lookup_iommufd((VfiSim *)sim, iommufd);
 
     return ctx && sim_ctx_lookup(ctx, id);
@@ -574,6 +609,7 @@ bool vfi_sim_object_exists(const VfiSim *sim, int iommufd, uint32_t id)
 
 int vfi_sim_ioas_mapping_count(const VfiSim *sim, int iommufd, uint32_t ioas_id)
 {
+    SIM_LOCKED(sim);
     SimCtx *ctx = sim_lookup_iommufd((VfiSim *)sim, iommufd);
     SimObj *obj = ctx ? sim_ctx_lookup(ctx, ioas_id) : NULL;
 
@@ -598,6 +634,7 @@ static bool sim_check_range(uint64_t iova, uint64_t len, GError **errp)
 bool vfi_sim_dma_write(VfiSim *sim, const char *name, uint64_t iova, uint64_t len,
                         GError **errp)
 {
+    SIM_LOCKED(sim);
     SimDevice *dev = sim_find_device(sim, name);
     SimObj *target, *ioas, *hwpt = NULL;
     bool marked_hwpt = false, marked_log = false;
@@ -654,6 +691,7 @@ bool vfi_sim_dma_write(VfiSim *sim, const char *name, uint64_t iova, uint64_t le
 bool vfi_sim_hwpt_mark_dirty(VfiSim *sim, int iommufd, uint32_t hwpt_id, uint64_t iova,
                               uint64_t len, GError **errp)
 {
+    SIM_LOCKED(sim);
     SimCtx *ctx = sim_lookup_iommufd(sim, iommufd);
     SimObj *obj = ctx ? sim_ctx_lookup(ctx, hwpt_id) : NULL;
 

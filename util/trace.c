@@ -4,7 +4,13 @@
  * runtime of the library and of its companion libraries (the kernel model):
  * each registers its groups with vfi_trace_register_group()
  * (<vfio-iommufd/trace.h>), usually from the constructor tracetool.py makes.
+ *
+ * Threads: the group list and the output are guarded by a POSIX mutex (one
+ * ThreadSanitizer sees); a switch is read and written with relaxed atomics,
+ * so an event switched on or off while other threads emit it is seen by
+ * them at their next event, at the cost of a plain load.
  */
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -14,7 +20,7 @@
 
 static VfiTraceGroup *groups;
 static FILE *trace_out;
-static GMutex trace_lock;
+static pthread_mutex_t trace_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static unsigned set_matching(VfiTraceGroup *list, const char *pattern, bool on)
 {
@@ -24,7 +30,7 @@ static unsigned set_matching(VfiTraceGroup *list, const char *pattern, bool on)
     for (VfiTraceGroup *g = list; g; g = g->next) {
         for (VfiTraceEvent *ev = g->events; ev->name; ev++) {
             if (g_pattern_spec_match_string(spec, ev->name)) {
-                *ev->on = on;
+                __atomic_store_n(ev->on, on, __ATOMIC_RELAXED);
                 n++;
             }
         }
@@ -61,11 +67,11 @@ static void apply_env(VfiTraceGroup *group)
 
 void vfi_trace_register_group(VfiTraceGroup *group)
 {
-    g_mutex_lock(&trace_lock);
+    pthread_mutex_lock(&trace_lock);
     apply_env(group);
     group->next = groups;
     groups = group;
-    g_mutex_unlock(&trace_lock);
+    pthread_mutex_unlock(&trace_lock);
 }
 
 unsigned vfi_trace_enable(const char *pattern, bool on)
@@ -73,30 +79,43 @@ unsigned vfi_trace_enable(const char *pattern, bool on)
     unsigned n;
 
     g_return_val_if_fail(pattern != NULL, 0);
-    g_mutex_lock(&trace_lock);
+    pthread_mutex_lock(&trace_lock);
     n = set_matching(groups, pattern, on);
-    g_mutex_unlock(&trace_lock);
+    pthread_mutex_unlock(&trace_lock);
     return n;
+}
+
+/* The event named @name, or NULL; the caller holds trace_lock. */
+static const VfiTraceEvent *find_event(const char *name)
+{
+    for (VfiTraceGroup *g = groups; g; g = g->next) {
+        for (VfiTraceEvent *ev = g->events; ev->name; ev++) {
+            if (strcmp(ev->name, name) == 0) {
+                return ev;
+            }
+        }
+    }
+    return NULL;
 }
 
 bool vfi_trace_is_enabled(const char *name)
 {
+    const VfiTraceEvent *ev;
+    bool on;
+
     g_return_val_if_fail(name != NULL, false);
-    for (VfiTraceGroup *g = groups; g; g = g->next) {
-        for (VfiTraceEvent *ev = g->events; ev->name; ev++) {
-            if (strcmp(ev->name, name) == 0) {
-                return *ev->on;
-            }
-        }
-    }
-    return false;
+    pthread_mutex_lock(&trace_lock);
+    ev = find_event(name);
+    on = ev && __atomic_load_n(ev->on, __ATOMIC_RELAXED);
+    pthread_mutex_unlock(&trace_lock);
+    return on;
 }
 
 void vfi_trace_set_output(FILE *fp)
 {
-    g_mutex_lock(&trace_lock);
+    pthread_mutex_lock(&trace_lock);
     trace_out = fp;
-    g_mutex_unlock(&trace_lock);
+    pthread_mutex_unlock(&trace_lock);
 }
 
 void vfi_trace_log(const char *event, const char *fmt, ...)
@@ -104,7 +123,7 @@ void vfi_trace_log(const char *event, const char *fmt, ...)
     gint64 now = g_get_real_time();
     va_list ap;
 
-    g_mutex_lock(&trace_lock);
+    pthread_mutex_lock(&trace_lock);
     FILE *out = trace_out ? trace_out : stderr;
     fprintf(out, "%" G_GINT64_FORMAT ".%06" G_GINT64_FORMAT " %d %s ",
             now / G_USEC_PER_SEC, now % G_USEC_PER_SEC, (int)getpid(), event);
@@ -113,5 +132,5 @@ void vfi_trace_log(const char *event, const char *fmt, ...)
     va_end(ap);
     fputc('\n', out);
     fflush(out);
-    g_mutex_unlock(&trace_lock);
+    pthread_mutex_unlock(&trace_lock);
 }

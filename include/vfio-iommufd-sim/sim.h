@@ -29,6 +29,14 @@
  *    <sysfs>/bus/pci/devices) or is an mdev (under <sysfs>/bus/mdev/devices,
  *    attachable only to an IOAS).
  * The sysfs tree lives in a temporary directory owned by the VfiSim.
+ *
+ * Threads: one lock per model serialises its open, close and ioctl dispatch
+ * and its control calls: every function below but vfi_sim_new() and
+ * vfi_sim_free() may be called from any thread, so a test may run threads
+ * on it (a simulated device writing from one while the
+ * library syncs and maps from others, docs/concurrency.md). vfi_sim_free()
+ * must not overlap other calls on the model; strings it returns stay valid
+ * until it is freed.
  */
 #ifndef VFI_SIM_H
 #define VFI_SIM_H

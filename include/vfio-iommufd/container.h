@@ -25,8 +25,19 @@
  *
  * Ownership: the VMM owns address spaces, backends and devices; the library
  * owns containers and HWPTs (pointers to them are valid until the change
- * that removes them: the last device detached). None of this is thread-safe:
- * the VMM serialises calls on one address space.
+ * that removes them: the last device detached).
+ *
+ * Threads (docs/concurrency.md): every function of this header on one
+ * address space, on its containers and HWPTs and on the devices in them may
+ * be called from several threads at once: each call holds the address
+ * space's lock (a recursive mutex, no allocation) from start to end, so
+ * calls on one address space run one after the other and each sees the
+ * state the previous one left. Two address spaces are independent, also
+ * when they share a backend. Not covered: a free must not overlap other
+ * calls on the same object; a container or HWPT pointer (and an index into
+ * a list) may go stale when another thread detaches the last device of the
+ * container; attaching, detaching or freeing a device must not overlap
+ * other calls on that device.
  *
  * A device normally leaves its container with
  * vfi_address_space_detach_device(). vfi_device_free() of a device still
@@ -126,7 +137,7 @@ typedef enum {
  *   dereferenced); returned by vfi_address_space_get_handle().
  *
  * Returns: a new address space with no container (free with
- * vfi_address_space_free()).
+ * vfi_address_space_free()), with its own lock: any thread may use it.
  */
 VFI_API VfiAddressSpace *vfi_address_space_new(void *handle);
 
@@ -137,6 +148,7 @@ VFI_API VfiAddressSpace *vfi_address_space_new(void *handle);
  * Containers left without devices by an earlier failed destroy (see
  * vfi_address_space_detach_device()) are destroyed here; if that fails
  * again the kernel error is returned and nothing is freed. NULL is accepted.
+ * No other call on @as, its containers or HWPTs may overlap it.
  */
 VFI_API bool vfi_address_space_free(VfiAddressSpace *as, GError **errp);
 
@@ -144,7 +156,9 @@ VFI_API bool vfi_address_space_free(VfiAddressSpace *as, GError **errp);
 VFI_API void *vfi_address_space_get_handle(const VfiAddressSpace *as);
 /* Returns: the number of mappings remembered by vfi_address_space_dma_map(). */
 VFI_API unsigned vfi_address_space_mapping_count(const VfiAddressSpace *as);
-/* Returns: the number of containers, and the @i-th (0-based, creation order). */
+/* Returns: the number of containers, and the @i-th (0-based, creation order).
+ * With another thread hot-plugging, the count and the index may be stale
+ * once the call returns (docs/concurrency.md). */
 VFI_API unsigned vfi_address_space_container_count(const VfiAddressSpace *as);
 VFI_API VfiContainer *vfi_address_space_container(const VfiAddressSpace *as,
                                                              unsigned i);
@@ -282,7 +296,8 @@ VFI_API VfiAddressSpace *vfi_container_get_address_space(const VfiContainer *c);
  * aperture and page size, less the devices' reserved regions such as the
  * x86 MSI window). An attach fails if they cannot be read again; a detach
  * reports it, the older (stricter) ones staying. The array is owned by the
- * container and replaced by the next re-read. */
+ * container and replaced by the next re-read, that is by an attach or detach
+ * in its address space: with another thread hot-plugging, copy it first. */
 VFI_API const VfiIovaRange *vfi_container_get_iova_ranges(const VfiContainer *c,
                                                                         size_t *n);
 VFI_API uint64_t vfi_container_get_iova_alignment(const VfiContainer *c);
@@ -306,7 +321,9 @@ VFI_API bool vfi_container_mapping(const VfiContainer *c, unsigned i, VfiMapping
 VFI_API VfiDirtyCoverage vfi_device_dirty_coverage(const VfiDevice *dev,
                                                    VfiUntrackedReason *why);
 
-/* Every device of the container (physical and mdev), attach order. */
+/* Every device of the container (physical and mdev), attach order. As for
+ * every list below, a count and an index may be stale once the call returns
+ * when another thread attaches or detaches. */
 VFI_API unsigned vfi_container_device_count(const VfiContainer *c);
 VFI_API VfiDevice *vfi_container_device(const VfiContainer *c, unsigned i);
 /* The HWPTs the container made, creation order. */

@@ -16,6 +16,14 @@
  * Errors: VFI_ERROR (INVALID_ARGUMENT, WRONG_STATE, NOT_FOUND,
  * HOST) when the library refuses before any ioctl, VFI_KERNEL_ERROR
  * with the errno when the kernel refuses. A failed call changes nothing.
+ *
+ * Threads (docs/concurrency.md): a device in no container belongs to one
+ * thread at a time (nothing locks it). Once it is in a container of an
+ * address space (vfi_address_space_attach_device()), its calls hold that
+ * address space's lock, so they may run at the same time as calls on the
+ * address space from other threads. Attaching it, detaching it and freeing
+ * it change which lock guards it: those must not overlap other calls on the
+ * same device. The name, sysfs path, fd and mdev-ness never change.
  */
 #ifndef VFI_DEVICE_H
 #define VFI_DEVICE_H
@@ -87,7 +95,8 @@ VFI_API VfiDevice *vfi_device_new_from_fd(int fd, const char *sysfs_path,
  * library opened it (the kernel unbinds the device), drop the device's user
  * of its backend (if bound). A VMM-passed fd is left open: the kernel keeps
  * it bound to the iommufd until the VMM closes it (there is no unbind ioctl).
- * NULL is accepted.
+ * NULL is accepted. A device in a container is taken out under its address
+ * space's lock; no other call on @dev may overlap this one.
  */
 VFI_API void vfi_device_free(VfiDevice *dev);
 

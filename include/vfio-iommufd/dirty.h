@@ -37,9 +37,15 @@
  * word-wise. Steady-state syncs allocate nothing. The same reader is
  * available on its own for HWPTs the VMM manages (VfiDirtyReader below).
  *
- * Not thread-safe: the VMM serialises calls on one address space, and does
- * not modify a log while a query writes into it (the kernel ORs whole
- * 64-bit words of the buffer it is given).
+ * Threads (docs/concurrency.md): the functions on address spaces,
+ * containers, HWPTs and devices in containers hold the address space's lock,
+ * as those of container.h: a migration thread may sync while the main thread
+ * maps, unmaps and hot-plugs. An unmap with a dirty read reads and unmaps
+ * under one hold of the lock. The VMM does not modify a log, nor hand it to
+ * another query, while a query writes into it (the kernel ORs whole 64-bit
+ * words of the buffer it is given). The functions on a device in no
+ * container are for one thread at a time, and a VfiDirtyReader is not
+ * thread-safe (below).
  */
 #ifndef VFI_DIRTY_H
 #define VFI_DIRTY_H
@@ -321,7 +327,9 @@ VFI_API void vfi_container_get_dirty_stats(const VfiContainer *c,
  * of a range whose whole words would run past the end of the log) it reads
  * every source into the reader's scratch buffer (zeroed per range, grown when
  * too small, never shrunk) and ORs it into the log once, shifted word-wise.
- * Steady state allocates nothing. Not thread-safe; the log must not be
+ * Steady state allocates nothing. Not thread-safe: one thread at a time
+ * per reader (its sources and scratch buffer have no lock; two readers may
+ * be used by two threads, also on one backend); the log must not be
  * modified while a query runs.
  */
 typedef struct VfiDirtyReader VfiDirtyReader;

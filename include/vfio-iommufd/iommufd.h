@@ -18,6 +18,15 @@
  *    means the running kernel lacks the ioctl (the message says which kernel
  *    version added it).
  * Nothing is changed when a call fails.
+ *
+ * Threads (docs/concurrency.md): a backend may be shared by threads and by
+ * address spaces used in different threads. Its lock makes connect,
+ * disconnect, the user count and the lazy open and close of an owned fd
+ * atomic (vfi_iommufd_connect(), vfi_iommufd_disconnect(),
+ * vfi_iommufd_users(), vfi_iommufd_get_fd()). The ioctl wrappers take no
+ * lock (the kernel serialises what it must): any thread may call them while
+ * it holds a user, so the fd stays open under it. vfi_iommufd_free() must
+ * not overlap any other call on the backend.
  */
 #ifndef VFI_IOMMUFD_H
 #define VFI_IOMMUFD_H

@@ -23,7 +23,11 @@
  *
  * The table is process-wide: install it before creating any backend or
  * device, and do not switch it while objects made under the previous one are
- * alive.
+ * alive (nor while another thread calls the library). Its operations are
+ * called from the VMM's threads, for different address spaces at the same
+ * time, with the library's locks held: an installed kernel must be
+ * thread-safe when the VMM uses threads (Linux and the kernel model are) and
+ * must not call back into the library.
  */
 #ifndef VFI_KERNEL_H
 #define VFI_KERNEL_H

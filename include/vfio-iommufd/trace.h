@@ -34,6 +34,8 @@ G_BEGIN_DECLS
  * @pattern: an event name or glob pattern ("vfi_kernel_*", "*").
  * @on: switch the matching events on or off.
  *
+ * Thread-safe, also while other threads emit the events (a switch is an
+ * atomic flag: they see it at their next event).
  * Returns: the number of events that matched.
  */
 VFI_API unsigned vfi_trace_enable(const char *pattern, bool on);
@@ -41,6 +43,7 @@ VFI_API unsigned vfi_trace_enable(const char *pattern, bool on);
 /**
  * vfi_trace_is_enabled:
  *
+ * Thread-safe.
  * Returns: whether the event named @name is switched on (false if unknown).
  */
 VFI_API bool vfi_trace_is_enabled(const char *name);
@@ -48,6 +51,8 @@ VFI_API bool vfi_trace_is_enabled(const char *name);
 /**
  * vfi_trace_set_output:
  * @fp: where the log back end writes (NULL: stderr). Not owned.
+ *
+ * Thread-safe: each event is written whole, to the output set before it.
  */
 VFI_API void vfi_trace_set_output(FILE *fp);
 

@@ -16,6 +16,7 @@
 
 #include "vfio-iommufd/container.h"
 #include "vfio-iommufd/error.h"
+#include "util/lock.h"
 #include "migration/migration-internal.h"
 
 /* One mapping made through vfi_address_space_dma_map(). */
@@ -26,11 +27,19 @@ typedef struct VfiAsMapping {
 } VfiAsMapping;
 
 struct VfiAddressSpace {
+    VfiLock *lock;            /* owned: taken by every public call on it, its
+                               * containers, HWPTs and placed devices */
     void *handle;
     unsigned id;              /* "address space N" in messages and traces */
     GPtrArray *containers;    /* VfiContainer *, creation order, owned */
     GArray *mappings;         /* VfiAsMapping, sorted, disjoint */
 };
+
+/* The lock of @as, NULL for NULL (VFI_LOCK_GUARD takes nothing then). */
+static inline VfiLock *vfi_as_lock(const VfiAddressSpace *as)
+{
+    return as ? as->lock : NULL;
+}
 
 /* @as's containers as an array for the migration layer. */
 static inline VfiContainer *const *vfi_as_containers(const VfiAddressSpace *as)

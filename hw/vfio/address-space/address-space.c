@@ -27,6 +27,7 @@ VfiAddressSpace *vfi_address_space_new(void *handle)
     static unsigned next_id;
     VfiAddressSpace *as = g_new0(VfiAddressSpace, 1);
 
+    as->lock = vfi_lock_new();
     as->handle = handle;
     as->id = g_atomic_int_add(&next_id, 1) + 1;
     as->containers = g_ptr_array_new();
@@ -54,6 +55,7 @@ static bool as_cleanup(VfiAddressSpace *as, VfiContainer *c, GError **errp)
 
 bool vfi_address_space_free(VfiAddressSpace *as, GError **errp)
 {
+    g_autoptr(VfiLockGuard) guard = vfi_lock_guard(vfi_as_lock(as));
     g_autoptr(GError) first = NULL;
 
     if (!as) {
@@ -85,6 +87,9 @@ bool vfi_address_space_free(VfiAddressSpace *as, GError **errp)
         return false;
     }
     trace_vfi_as_free(as->id, as->mappings->len);
+    /* Given back before it is freed (no other thread may wait for it now). */
+    vfi_lock_release(g_steal_pointer(&guard));
+    vfi_lock_free(as->lock);
     g_ptr_array_free(as->containers, true);
     g_array_free(as->mappings, true);
     g_free(as);
@@ -98,11 +103,15 @@ void *vfi_address_space_get_handle(const VfiAddressSpace *as)
 
 unsigned vfi_address_space_container_count(const VfiAddressSpace *as)
 {
+    VFI_LOCK_GUARD(vfi_as_lock(as));
+
     return as ? as->containers->len : 0;
 }
 
 VfiContainer *vfi_address_space_container(const VfiAddressSpace *as, unsigned i)
 {
+    VFI_LOCK_GUARD(vfi_as_lock(as));
+
     if (!as || i >= as->containers->len) {
         return NULL;
     }
@@ -111,6 +120,8 @@ VfiContainer *vfi_address_space_container(const VfiAddressSpace *as, unsigned i)
 
 unsigned vfi_address_space_mapping_count(const VfiAddressSpace *as)
 {
+    VFI_LOCK_GUARD(vfi_as_lock(as));
+
     return as ? as->mappings->len : 0;
 }
 
@@ -253,7 +264,7 @@ static VfiContainer *place_in_new(VfiAddressSpace *as, VfiIommufd *be,
     g_autoptr(GError) err = NULL;
     VfiContainer *c;
 
-    if (!check_logging_join(as, NULL, cd, errp) || !(c = vfi_container_new(as, be, errp))) {
+    if (!check_logging_join(as, NULL, cd, errp) || !(c = vfi_container_new(as, as->lock, be, errp))) {
         return NULL;
     }
     trace_vfi_as_new_container(name, c->ioas_id, as->containers->len);
@@ -358,6 +369,7 @@ static bool attach_finish(VfiAddressSpace *as, VfiContainer *c, VfiContainerDevi
 bool vfi_address_space_attach_device(VfiAddressSpace *as, VfiIommufd *be, VfiDevice *dev,
                                      const VfiAttachOptions *opts, GError **errp)
 {
+    VFI_LOCK_GUARD(vfi_as_lock(as));
     VfiContainerDevice *cd;
     VfiContainer *c;
     bool made;
@@ -458,6 +470,8 @@ bool vfi_as_detach(VfiAddressSpace *as, VfiDevice *dev, bool force, GError **err
 
 bool vfi_address_space_detach_device(VfiAddressSpace *as, VfiDevice *dev, GError **errp)
 {
+    VFI_LOCK_GUARD(vfi_as_lock(as));
+
     return vfi_as_detach(as, dev, false, errp);
 }
 
@@ -466,6 +480,7 @@ static void as_release(VfiDeviceOwner *owner, VfiDevice *dev)
 {
     VfiContainerDevice *cd = (VfiContainerDevice *)owner;
     VfiAddressSpace *as = cd->container->as;
+    VFI_LOCK_GUARD(as->lock);
     g_autoptr(GError) err = NULL;
 
     trace_vfi_as_release_device(vfi_device_get_display_name(dev), cd->container->ioas_id);

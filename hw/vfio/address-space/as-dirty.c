@@ -13,6 +13,8 @@
 
 bool vfi_address_space_dirty_tracking_start(VfiAddressSpace *as, GError **errp)
 {
+    VFI_LOCK_GUARD(vfi_as_lock(as));
+
     if (!vfi_as_check_given(as, "dirty tracking start", errp)) {
         return false;
     }
@@ -22,6 +24,8 @@ bool vfi_address_space_dirty_tracking_start(VfiAddressSpace *as, GError **errp)
 
 bool vfi_address_space_dirty_tracking_stop(VfiAddressSpace *as, GError **errp)
 {
+    VFI_LOCK_GUARD(vfi_as_lock(as));
+
     if (!vfi_as_check_given(as, "dirty tracking stop", errp)) {
         return false;
     }
@@ -31,6 +35,8 @@ bool vfi_address_space_dirty_tracking_stop(VfiAddressSpace *as, GError **errp)
 
 bool vfi_address_space_dirty_tracking_is_active(const VfiAddressSpace *as)
 {
+    VFI_LOCK_GUARD(vfi_as_lock(as));
+
     if (!as || as->containers->len == 0) {
         return false;
     }
@@ -45,6 +51,8 @@ bool vfi_address_space_dirty_tracking_is_active(const VfiAddressSpace *as)
 bool vfi_address_space_sync_dirty(VfiAddressSpace *as, const VfiDirtyLog *log,
                                   GError **errp)
 {
+    VFI_LOCK_GUARD(vfi_as_lock(as));
+
     if (!vfi_as_check_given(as, "dirty sync", errp)) {
         return false;
     }
@@ -55,6 +63,7 @@ bool vfi_address_space_dma_unmap_dirty(VfiAddressSpace *as, uint64_t iova, uint6
                                        const VfiDirtyLog *log, VfiUnmapFlags flags,
                                        GError **errp)
 {
+    VFI_LOCK_GUARD(vfi_as_lock(as));
     const char *what = "address space dma unmap with dirty read";
     guint first, n;
 
@@ -80,6 +89,7 @@ bool vfi_address_space_dma_unmap_dirty(VfiAddressSpace *as, uint64_t iova, uint6
 bool vfi_address_space_detach_device_dirty(VfiAddressSpace *as, VfiDevice *dev,
                                            const VfiDirtyLog *log, GError **errp)
 {
+    VFI_LOCK_GUARD(vfi_as_lock(as));
     const char *what = "detach device with dirty read";
     VfiContainerDevice *cd = vfi_as_device(as, dev, what, errp);
     VfiContainer *c = cd ? cd->container : NULL;
@@ -115,6 +125,7 @@ bool vfi_address_space_detach_device_dirty(VfiAddressSpace *as, VfiDevice *dev,
 VfiDirtyDeviceReport *vfi_address_space_dirty_report(const VfiAddressSpace *as,
                                                      unsigned *n)
 {
+    VFI_LOCK_GUARD(vfi_as_lock(as));
     VfiDirtyDeviceReport *out;
     unsigned total = 0, k = 0;
 
@@ -144,6 +155,7 @@ VfiDirtyDeviceReport *vfi_address_space_dirty_report(const VfiAddressSpace *as,
 
 char *vfi_address_space_migration_blocker(const VfiAddressSpace *as)
 {
+    VFI_LOCK_GUARD(vfi_as_lock(as));
     g_autofree VfiDirtyDeviceReport *rep = NULL;
     g_autoptr(GString) list = NULL;
     unsigned n = 0, untracked = 0;

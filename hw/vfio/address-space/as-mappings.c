@@ -93,6 +93,7 @@ static bool map_check(const VfiAddressSpace *as, uint64_t iova, uint64_t size, v
 
 bool vfi_address_space_mapping(const VfiAddressSpace *as, unsigned i, VfiMappingInfo *out)
 {
+    VFI_LOCK_GUARD(vfi_as_lock(as));
     const VfiAsMapping *m;
 
     if (!as || !out || i >= as->mappings->len) {
@@ -109,6 +110,7 @@ bool vfi_address_space_mapping(const VfiAddressSpace *as, unsigned i, VfiMapping
 bool vfi_address_space_dma_map(VfiAddressSpace *as, uint64_t iova, uint64_t size,
                                void *vaddr, bool readonly, GError **errp)
 {
+    VFI_LOCK_GUARD(vfi_as_lock(as));
     VfiAsMapping m = { .r = { iova, iova + (size - 1) }, .vaddr = vaddr,
                        .readonly = readonly };
 
@@ -235,6 +237,7 @@ static bool unmap_containers(VfiAddressSpace *as, uint64_t iova, uint64_t last, 
 bool vfi_as_unmap_prepare(const VfiAddressSpace *as, uint64_t iova, uint64_t size,
                           VfiUnmapFlags flags, guint *first, guint *n, GError **errp)
 {
+    VFI_LOCK_GUARD(vfi_as_lock(as));
     uint64_t last = iova + (size - 1);
 
     if (!unmap_check(as, iova, size, flags, errp) ||

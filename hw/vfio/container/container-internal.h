@@ -54,6 +54,9 @@ typedef struct VfiDirtyScratch {
 } VfiDirtyScratch;
 
 struct VfiContainer {
+    VfiLock *lock;            /* its address space's (not owned, given at
+                               * creation): taken by the public calls on the
+                               * container, its HWPTs and devices */
     VfiAddressSpace *as;      /* handed back only: never dereferenced here */
     VfiIommufd *be;           /* we hold one user of it */
     uint32_t ioas_id;
@@ -95,6 +98,17 @@ typedef struct VfiContainerDevice {
     bool kernel_refused_dirty; /* HWPT_ALLOC refused the dirty flag */
 } VfiContainerDevice;
 
+/* The lock of @c (of @h's container), NULL for NULL. */
+static inline VfiLock *vfi_container_lock(const VfiContainer *c)
+{
+    return c ? c->lock : NULL;
+}
+
+static inline VfiLock *vfi_hwpt_lock(const VfiHwpt *h)
+{
+    return h ? h->container->lock : NULL;
+}
+
 /* Returns: the placement state of @dev, or NULL when it is in no container
  * (the owner hook is the first member of its VfiContainerDevice). */
 static inline VfiContainerDevice *vfi_container_device_state(const VfiDevice *dev)
@@ -105,8 +119,10 @@ static inline VfiContainerDevice *vfi_container_device_state(const VfiDevice *de
 /* ---- container.c ------------------------------------------------------- */
 
 /* Connect a user of @be, IOMMU_IOAS_ALLOC, read the IOVA ranges: a new empty
- * container of @as (not dereferenced). On failure nothing is left. */
-VfiContainer *vfi_container_new(VfiAddressSpace *as, VfiIommufd *be, GError **errp);
+ * container of @as (not dereferenced), guarded by @lock (not owned: the
+ * address space's). On failure nothing is left. */
+VfiContainer *vfi_container_new(VfiAddressSpace *as, VfiLock *lock, VfiIommufd *be,
+                                GError **errp);
 
 /*
  * Destroy what an unused container leaves: its empty HWPTs, then, when it

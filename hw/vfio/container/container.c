@@ -195,7 +195,8 @@ bool vfi_container_cleanup(VfiContainer *c, bool *freed, GError **errp)
     return true;
 }
 
-VfiContainer *vfi_container_new(VfiAddressSpace *as, VfiIommufd *be, GError **errp)
+VfiContainer *vfi_container_new(VfiAddressSpace *as, VfiLock *lock, VfiIommufd *be,
+                                GError **errp)
 {
     g_autoptr(GError) err = NULL;
     VfiContainer *c;
@@ -210,6 +211,7 @@ VfiContainer *vfi_container_new(VfiAddressSpace *as, VfiIommufd *be, GError **er
         return NULL;
     }
     c = g_new0(VfiContainer, 1);
+    c->lock = lock;
     c->as = as;
     c->be = be;
     c->ioas_id = ioas_id;
@@ -272,6 +274,7 @@ VfiContainerDevice *vfi_container_device_new(VfiDevice *dev, const VfiAttachOpti
 void vfi_container_add_device(VfiContainer *c, VfiContainerDevice *cd)
 {
     cd->container = c;
+    cd->owner.lock = c->lock;
     g_ptr_array_add(c->devices, cd->dev);
     vfi_device_set_owner(cd->dev, &cd->owner);
     trace_vfi_container_add_device(c->ioas_id, vfi_device_get_display_name(cd->dev),
@@ -329,6 +332,8 @@ VfiAddressSpace *vfi_container_get_address_space(const VfiContainer *c)
 
 const VfiIovaRange *vfi_container_get_iova_ranges(const VfiContainer *c, size_t *n)
 {
+    VFI_LOCK_GUARD(vfi_container_lock(c));
+
     if (n) {
         *n = c ? c->nr_ranges : 0;
     }
@@ -337,16 +342,22 @@ const VfiIovaRange *vfi_container_get_iova_ranges(const VfiContainer *c, size_t 
 
 uint64_t vfi_container_get_iova_alignment(const VfiContainer *c)
 {
+    VFI_LOCK_GUARD(vfi_container_lock(c));
+
     return c ? c->alignment : 0;
 }
 
 unsigned vfi_container_device_count(const VfiContainer *c)
 {
+    VFI_LOCK_GUARD(vfi_container_lock(c));
+
     return c ? c->devices->len : 0;
 }
 
 VfiDevice *vfi_container_device(const VfiContainer *c, unsigned i)
 {
+    VFI_LOCK_GUARD(vfi_container_lock(c));
+
     if (!c || i >= c->devices->len) {
         return NULL;
     }
@@ -355,11 +366,15 @@ VfiDevice *vfi_container_device(const VfiContainer *c, unsigned i)
 
 unsigned vfi_container_hwpt_count(const VfiContainer *c)
 {
+    VFI_LOCK_GUARD(vfi_container_lock(c));
+
     return c ? c->hwpts->len : 0;
 }
 
 VfiHwpt *vfi_container_hwpt(const VfiContainer *c, unsigned i)
 {
+    VFI_LOCK_GUARD(vfi_container_lock(c));
+
     if (!c || i >= c->hwpts->len) {
         return NULL;
     }
@@ -368,6 +383,8 @@ VfiHwpt *vfi_container_hwpt(const VfiContainer *c, unsigned i)
 
 VfiHwpt *vfi_container_find_hwpt(const VfiContainer *c, uint32_t hwpt_id)
 {
+    VFI_LOCK_GUARD(vfi_container_lock(c));
+
     for (guint i = 0; c && i < c->hwpts->len; i++) {
         VfiHwpt *h = g_ptr_array_index(c->hwpts, i);
 
@@ -385,6 +402,7 @@ VfiContainer *vfi_hwpt_get_container(const VfiHwpt *h)
 
 VfiContainer *vfi_device_get_container(const VfiDevice *dev)
 {
+    VFI_LOCK_GUARD(vfi_device_lock(dev));
     VfiContainerDevice *cd = vfi_container_device_state(dev);
 
     return cd ? cd->container : NULL;
@@ -392,6 +410,7 @@ VfiContainer *vfi_device_get_container(const VfiDevice *dev)
 
 VfiHwpt *vfi_device_get_hwpt(const VfiDevice *dev)
 {
+    VFI_LOCK_GUARD(vfi_device_lock(dev));
     VfiContainerDevice *cd = vfi_container_device_state(dev);
 
     return cd ? cd->hwpt : NULL;
@@ -399,6 +418,7 @@ VfiHwpt *vfi_device_get_hwpt(const VfiDevice *dev)
 
 unsigned vfi_device_get_attach_attempts(const VfiDevice *dev)
 {
+    VFI_LOCK_GUARD(vfi_device_lock(dev));
     VfiContainerDevice *cd = vfi_container_device_state(dev);
 
     return cd ? cd->attach_attempts : 0;
@@ -406,6 +426,8 @@ unsigned vfi_device_get_attach_attempts(const VfiDevice *dev)
 
 void vfi_container_get_dirty_stats(const VfiContainer *c, VfiDirtyStats *st)
 {
+    VFI_LOCK_GUARD(vfi_container_lock(c));
+
     if (st) {
         *st = c ? c->scratch.stats : (VfiDirtyStats){ 0 };
     }
@@ -413,5 +435,7 @@ void vfi_container_get_dirty_stats(const VfiContainer *c, VfiDirtyStats *st)
 
 bool vfi_container_dirty_tracking_is_active(const VfiContainer *c)
 {
+    VFI_LOCK_GUARD(vfi_container_lock(c));
+
     return c && c->dirty_tracking;
 }

@@ -64,6 +64,7 @@ VfiDirtyCoverage vfi_coverage_rule(const VfiContainerDevice *cd, VfiUntrackedRea
 VfiDirtyCoverage vfi_container_dirty_coverage(const VfiContainer *c, const VfiDevice *dev,
                                               VfiUntrackedReason *why)
 {
+    VFI_LOCK_GUARD(vfi_container_lock(c));
     VfiContainerDevice *cd = vfi_container_device_state(dev);
     VfiUntrackedReason r = VFI_UNTRACKED_NOT_ATTACHED;
     VfiDirtyCoverage cov = VFI_DIRTY_COVERAGE_NONE;
@@ -84,6 +85,7 @@ VfiDirtyCoverage vfi_container_dirty_coverage(const VfiContainer *c, const VfiDe
 
 VfiDirtyCoverage vfi_device_dirty_coverage(const VfiDevice *dev, VfiUntrackedReason *why)
 {
+    VFI_LOCK_GUARD(vfi_device_lock(dev));
     VfiContainerDevice *cd = vfi_container_device_state(dev);
 
     return vfi_container_dirty_coverage(cd ? cd->container : NULL, dev, why);
@@ -109,11 +111,15 @@ static bool all_devices_covered(const VfiContainer *c, bool iommu_only)
 
 bool vfi_container_iommu_coverage_complete(const VfiContainer *c)
 {
+    VFI_LOCK_GUARD(vfi_container_lock(c));
+
     return all_devices_covered(c, true);
 }
 
 bool vfi_container_dirty_coverage_complete(const VfiContainer *c)
 {
+    VFI_LOCK_GUARD(vfi_container_lock(c));
+
     return all_devices_covered(c, false);
 }
 

@@ -93,11 +93,15 @@ uint32_t vfi_hwpt_get_flags(const VfiHwpt *h)
 
 unsigned vfi_hwpt_device_count(const VfiHwpt *h)
 {
+    VFI_LOCK_GUARD(vfi_hwpt_lock(h));
+
     return h ? h->devices->len : 0;
 }
 
 VfiDevice *vfi_hwpt_device(const VfiHwpt *h, unsigned i)
 {
+    VFI_LOCK_GUARD(vfi_hwpt_lock(h));
+
     if (!h || i >= h->devices->len) {
         return NULL;
     }
@@ -106,5 +110,7 @@ VfiDevice *vfi_hwpt_device(const VfiHwpt *h, unsigned i)
 
 bool vfi_hwpt_dirty_tracking_is_on(const VfiHwpt *h)
 {
+    VFI_LOCK_GUARD(vfi_hwpt_lock(h));
+
     return h && h->dirty_on;
 }

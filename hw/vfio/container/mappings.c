@@ -215,6 +215,8 @@ bool vfi_container_map_unchecked(VfiContainer *c, uint64_t iova, uint64_t size,
 bool vfi_container_dma_map(VfiContainer *c, uint64_t iova, uint64_t size, void *vaddr,
                            bool readonly, GError **errp)
 {
+    VFI_LOCK_GUARD(vfi_container_lock(c));
+
     if (!vfi_container_check_given(c, "dma map", errp)) {
         return false;
     }
@@ -284,6 +286,7 @@ static bool unmap_failed(VfiContainer *c, uint64_t iova, uint64_t last, unsigned
 bool vfi_container_dma_unmap(VfiContainer *c, uint64_t iova, uint64_t size,
                              VfiUnmapFlags flags, uint64_t *unmapped, GError **errp)
 {
+    VFI_LOCK_GUARD(vfi_container_lock(c));
     GError *err = NULL;
     uint64_t done = 0, recorded = 0, last = iova + (size - 1);
     unsigned n;
@@ -314,6 +317,7 @@ bool vfi_container_dma_unmap(VfiContainer *c, uint64_t iova, uint64_t size,
 
 bool vfi_container_dma_unmap_all(VfiContainer *c, uint64_t *unmapped, GError **errp)
 {
+    VFI_LOCK_GUARD(vfi_container_lock(c));
     uint64_t done = 0;
 
     if (!vfi_container_check_given(c, "dma unmap all", errp) ||
@@ -339,11 +343,14 @@ bool vfi_container_dma_unmap_all(VfiContainer *c, uint64_t *unmapped, GError **e
 
 unsigned vfi_container_mapping_count(const VfiContainer *c)
 {
+    VFI_LOCK_GUARD(vfi_container_lock(c));
+
     return c ? c->maps->len : 0;
 }
 
 bool vfi_container_mapping(const VfiContainer *c, unsigned i, VfiMappingInfo *out)
 {
+    VFI_LOCK_GUARD(vfi_container_lock(c));
     const VfiContainerMapping *m;
 
     if (!c || !out || i >= c->maps->len) {

@@ -22,14 +22,19 @@
 
 #include "vfio-iommufd/device.h"
 #include "vfio-iommufd/dirty.h"
+#include "util/lock.h"
 #include "util/ranges.h"
 
 typedef struct VfiDeviceOwner VfiDeviceOwner;
 
 struct VfiDeviceOwner {
     /* The device is being freed while owned: take it out (detach it, forget
-     * it) and clear the owner. Called with the device still bound. */
+     * it) and clear the owner. Called with the device still bound, without
+     * @lock held (the hook takes it). */
     void (*release)(VfiDeviceOwner *owner, VfiDevice *dev);
+    /* The lock that guards the device while it is owned (its address
+     * space's), taken by the device's public calls; not owned. */
+    VfiLock *lock;
 };
 
 struct VfiDevice {
@@ -53,6 +58,13 @@ struct VfiDevice {
                               * clearing read (DMA_LOGGING_REPORT always clears in
                               * the device), or NULL */
 };
+
+/* The lock guarding @dev: its owner's, NULL when it has none (its calls are
+ * then the calling thread's alone, docs/concurrency.md). */
+static inline VfiLock *vfi_device_lock(const VfiDevice *dev)
+{
+    return dev && dev->owner ? dev->owner->lock : NULL;
+}
 
 /* Set / get the owner of @dev (NULL: none). */
 void vfi_device_set_owner(VfiDevice *dev, VfiDeviceOwner *owner);

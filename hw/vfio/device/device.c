@@ -141,6 +141,7 @@ const char *vfi_device_get_name(const VfiDevice *dev)
 
 void vfi_device_set_label(VfiDevice *dev, const char *label)
 {
+    VFI_LOCK_GUARD(vfi_device_lock(dev));
     if (!dev) {
         return;
     }
@@ -179,21 +180,29 @@ bool vfi_device_is_mdev(const VfiDevice *dev)
 
 VfiIommufd *vfi_device_get_backend(const VfiDevice *dev)
 {
+    VFI_LOCK_GUARD(vfi_device_lock(dev));
+
     return dev ? dev->be : NULL;
 }
 
 bool vfi_device_is_bound(const VfiDevice *dev)
 {
+    VFI_LOCK_GUARD(vfi_device_lock(dev));
+
     return dev && dev->be;
 }
 
 uint32_t vfi_device_get_devid(const VfiDevice *dev)
 {
+    VFI_LOCK_GUARD(vfi_device_lock(dev));
+
     return dev && dev->be ? dev->devid : 0;
 }
 
 uint32_t vfi_device_get_attached_pt(const VfiDevice *dev)
 {
+    VFI_LOCK_GUARD(vfi_device_lock(dev));
+
     return dev ? dev->attached_pt : 0;
 }
 
@@ -264,6 +273,7 @@ static void bind_error(VfiDevice *dev, int err, int iommufd, GError **errp)
 
 bool vfi_device_bind(VfiDevice *dev, VfiIommufd *be, GError **errp)
 {
+    VFI_LOCK_GUARD(vfi_device_lock(dev));
     struct vfio_device_bind_iommufd bind = {
         .argsz = sizeof(bind),
         .flags = 0,
@@ -301,6 +311,7 @@ bool vfi_device_bind(VfiDevice *dev, VfiIommufd *be, GError **errp)
 
 bool vfi_device_attach(VfiDevice *dev, uint32_t pt_id, uint32_t *out_pt_id, GError **errp)
 {
+    VFI_LOCK_GUARD(vfi_device_lock(dev));
     struct vfio_device_attach_iommufd_pt attach = {
         .argsz = sizeof(attach),
         .flags = 0,
@@ -335,6 +346,7 @@ bool vfi_device_attach(VfiDevice *dev, uint32_t pt_id, uint32_t *out_pt_id, GErr
 
 bool vfi_device_detach(VfiDevice *dev, GError **errp)
 {
+    VFI_LOCK_GUARD(vfi_device_lock(dev));
     struct vfio_device_detach_iommufd_pt detach = {
         .argsz = sizeof(detach),
         .flags = 0,
@@ -363,6 +375,7 @@ bool vfi_device_detach(VfiDevice *dev, GError **errp)
 
 bool vfi_device_get_info(VfiDevice *dev, VfiDeviceInfo *info, GError **errp)
 {
+    VFI_LOCK_GUARD(vfi_device_lock(dev));
     struct vfio_device_info vinfo = {
         .argsz = sizeof(vinfo),
     };
@@ -390,6 +403,8 @@ bool vfi_device_get_info(VfiDevice *dev, VfiDeviceInfo *info, GError **errp)
 
 bool vfi_device_get_hw_info(VfiDevice *dev, VfiHwInfo *info, GError **errp)
 {
+    VFI_LOCK_GUARD(vfi_device_lock(dev));
+
     if (!check_bound(dev, "get_hw_info", errp)) {
         return false;
     }

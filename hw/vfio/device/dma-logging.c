@@ -112,12 +112,15 @@ bool vfi_device_dma_logging_covers(const VfiDevice *dev, uint64_t iova, uint64_t
 
 bool vfi_device_dma_logging_active(const VfiDevice *dev)
 {
+    VFI_LOCK_GUARD(vfi_device_lock(dev));
+
     return dev && dev->logging_on;
 }
 
 VfiDmaLoggingRange *vfi_device_dma_logging_ranges(const VfiDevice *dev, unsigned *n,
                                                   uint64_t *page_size)
 {
+    VFI_LOCK_GUARD(vfi_device_lock(dev));
     VfiDmaLoggingRange *out;
     guint len = dev && dev->logging_on ? dev->logged->len : 0;
 
@@ -141,6 +144,8 @@ VfiDmaLoggingRange *vfi_device_dma_logging_ranges(const VfiDevice *dev, unsigned
 
 bool vfi_device_offers_dma_logging(const VfiDevice *dev)
 {
+    VFI_LOCK_GUARD(vfi_device_lock(dev));
+
     return dev && dev->logging_offered;
 }
 
@@ -168,6 +173,7 @@ static int feature_call(VfiDevice *dev, uint32_t flags, const void *payload, siz
 
 bool vfi_device_dma_logging_probe(VfiDevice *dev, bool *offered, GError **errp)
 {
+    VFI_LOCK_GUARD(vfi_device_lock(dev));
     int ret;
 
     if (!vfi_device_check_bound(dev, "DMA logging probe", errp)) {
@@ -193,6 +199,7 @@ bool vfi_device_dma_logging_start(VfiDevice *dev, uint64_t page_size,
                                    const VfiDmaLoggingRange *ranges, unsigned n,
                                    GError **errp)
 {
+    VFI_LOCK_GUARD(vfi_device_lock(dev));
     struct vfio_device_feature_dma_logging_control ctl;
     int ret;
 
@@ -229,6 +236,7 @@ bool vfi_device_dma_logging_start(VfiDevice *dev, uint64_t page_size,
 
 bool vfi_device_dma_logging_stop(VfiDevice *dev, GError **errp)
 {
+    VFI_LOCK_GUARD(vfi_device_lock(dev));
     int ret;
 
     if (!vfi_device_check_bound(dev, "DMA logging stop", errp)) {
@@ -248,6 +256,7 @@ bool vfi_device_dma_logging_stop(VfiDevice *dev, GError **errp)
 static bool report_ioctl(VfiDevice *dev, uint64_t iova, uint64_t size, uint64_t page_size,
                          void *bitmap, GError **errp)
 {
+    VFI_LOCK_GUARD(vfi_device_lock(dev));
     struct vfio_device_feature_dma_logging_report rep;
     int ret;
 

@@ -81,6 +81,7 @@ static bool read_window(VfiContainer *c, const VfiDirtySources *s, uint64_t lo, 
 bool vfi_container_query_dirty(VfiContainer *c, uint64_t iova, uint64_t size,
                                const VfiDirtyLog *log, uint32_t flags, GError **errp)
 {
+    VFI_LOCK_GUARD(vfi_container_lock(c));
     const char *what = "dirty query";
     VfiDirtySources s;
 
@@ -93,6 +94,8 @@ bool vfi_container_query_dirty(VfiContainer *c, uint64_t iova, uint64_t size,
 
 bool vfi_container_sync_dirty(VfiContainer *c, const VfiDirtyLog *log, GError **errp)
 {
+    VFI_LOCK_GUARD(vfi_container_lock(c));
+
     if (!vfi_container_check_given(c, "dirty sync", errp)) {
         return false;
     }
@@ -195,6 +198,7 @@ bool vfi_container_dma_unmap_dirty(VfiContainer *c, uint64_t iova, uint64_t size
                                    const VfiDirtyLog *log, VfiUnmapFlags flags,
                                    uint64_t *unmapped, GError **errp)
 {
+    VFI_LOCK_GUARD(vfi_container_lock(c));
     const char *what = "dma unmap with dirty read";
 
     /* Every refusal before the read: a refused call must not have read (and

@@ -301,11 +301,15 @@ static bool container_set(VfiContainer *c, bool on, GError **errp)
 
 bool vfi_container_dirty_tracking_start(VfiContainer *c, GError **errp)
 {
+    VFI_LOCK_GUARD(vfi_container_lock(c));
+
     return container_set(c, true, errp);
 }
 
 bool vfi_container_dirty_tracking_stop(VfiContainer *c, GError **errp)
 {
+    VFI_LOCK_GUARD(vfi_container_lock(c));
+
     return container_set(c, false, errp);
 }
 
