@@ -11,15 +11,10 @@ import subprocess
 import sys
 import tempfile
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from tap import check, done  # noqa: E402
+
 tool = sys.argv[1]
-failures = 0
-
-
-def check(cond, what):
-    global failures
-    print(('ok' if cond else 'FAIL') + ' - ' + what)
-    if not cond:
-        failures += 1
 
 
 def run(*args):
@@ -94,5 +89,4 @@ try:
 finally:
     os.unlink(bad)
 
-print(f'check-demo: {failures} failure(s)')
-sys.exit(1 if failures else 0)
+sys.exit(done())

@@ -13,15 +13,10 @@ import shutil
 import subprocess
 import sys
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from tap import check, done  # noqa: E402
+
 tool, page = sys.argv[1], sys.argv[2]
-failures = 0
-
-
-def check(cond, what):
-    global failures
-    print(('ok' if cond else 'FAIL') + ' - ' + what)
-    if not cond:
-        failures += 1
 
 
 def help_text(*args):
@@ -111,5 +106,4 @@ if man:
 else:
     print('# man not found: man -l is not tried')
 
-print(f'check-manpage: {failures} failure(s)')
-sys.exit(1 if failures else 0)
+sys.exit(done())

@@ -11,17 +11,12 @@ import json
 import os
 import subprocess
 import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from tap import check, done  # noqa: E402
 import tempfile
 
 tool, version = sys.argv[1], sys.argv[2]
-failures = 0
-
-
-def check(cond, what):
-    global failures
-    print(('ok' if cond else 'FAIL') + ' - ' + what)
-    if not cond:
-        failures += 1
 
 
 def run(*args):
@@ -370,5 +365,4 @@ try:
 except (ValueError, KeyError) as ex:
     check(False, f'check-host here: JSON with the checks ({ex}): {p.stdout[:200]!r}')
 
-print(f'check-tool: {failures} failure(s)')
-sys.exit(1 if failures else 0)
+sys.exit(done())
