@@ -217,6 +217,23 @@ const FzIoctl *fz_io_first_failure(const Fz *f)
 
 /* ---- fault injection ----------------------------------------------------- */
 
+const char *fz_sim_op_name(int op)
+{
+    static const char *const names[VFI_SIM_OP__COUNT] = {
+        [VFI_SIM_OP_DESTROY] = "DESTROY", [VFI_SIM_OP_IOAS_ALLOC] = "IOAS_ALLOC",
+        [VFI_SIM_OP_IOAS_IOVA_RANGES] = "IOVA_RANGES", [VFI_SIM_OP_IOAS_MAP] = "IOAS_MAP",
+        [VFI_SIM_OP_IOAS_UNMAP] = "IOAS_UNMAP", [VFI_SIM_OP_GET_HW_INFO] = "GET_HW_INFO",
+        [VFI_SIM_OP_HWPT_ALLOC] = "HWPT_ALLOC",
+        [VFI_SIM_OP_HWPT_SET_DIRTY_TRACKING] = "SET_DIRTY_TRACKING",
+        [VFI_SIM_OP_HWPT_GET_DIRTY_BITMAP] = "GET_DIRTY_BITMAP",
+        [VFI_SIM_OP_DEVICE_BIND] = "BIND", [VFI_SIM_OP_DEVICE_ATTACH] = "ATTACH",
+        [VFI_SIM_OP_DEVICE_DETACH] = "DETACH", [VFI_SIM_OP_DEVICE_GET_INFO] = "GET_INFO",
+        [VFI_SIM_OP_DEVICE_FEATURE] = "DEVICE_FEATURE", [VFI_SIM_OP_OTHER] = "OTHER",
+    };
+
+    return op >= 0 && op < VFI_SIM_OP__COUNT ? names[op] : "?";
+}
+
 static const int fault_errnos[] = { EINVAL, ENOMEM, EIO, EBUSY, EFAULT, EADDRINUSE };
 
 /* Undo paths fail most where a second fault can reach them. */

@@ -157,9 +157,8 @@ static void print_fault(const Fz *f)
                                g_strerror(f->fault_err));
     }
     if (f->fault2_kind >= 0) {
-        g_string_append_printf(s, "%sthe next ioctl of kind %d (VfiSimOp) fails with %s",
-                               s->len ? "; " : "", f->fault2_kind,
-                               g_strerror(f->fault2_err));
+        g_string_append_printf(s, "%sthe next %s fails with %s", s->len ? "; " : "",
+                               fz_sim_op_name(f->fault2_kind), g_strerror(f->fault2_err));
     }
     g_printerr("  fault: %s\n", s->len ? s->str : "none armed");
 }

@@ -189,6 +189,7 @@ bool fz_report(Fz *f, const FzOp *o);
 
 /* fuzz-fixture.c: the kernel wrapper, the fixture, check (d) */
 const char *fz_io_name(FzIoKind k);
+const char *fz_sim_op_name(int op);
 /* Whether an ioctl of one of @kinds_mask (FZ_BIT()s) failed in this step
  * (only injected failures when @injected_only). */
 bool fz_io_failed(const Fz *f, unsigned kinds_mask, bool injected_only);
