@@ -114,6 +114,10 @@ typedef enum {
     VFI_UNTRACKED_LOGGING_NOT_PREFERRED, /* it offers DMA logging, but the VMM
                                       * did not set prefer_device_dirty_logging
                                       * and it has no IOMMU dirty tracking */
+    VFI_UNTRACKED_SWITCH_FAILED,    /* tracking is on in its container, but its
+                                      * HWPT's tracking or its DMA logging is
+                                      * off: a switch and its undo failed
+                                      * (stop and start tracking again) */
 } VfiUntrackedReason;
 
 /* Unmap flags. */

@@ -264,11 +264,11 @@ static VfiContainer *place_in_new(VfiAddressSpace *as, VfiIommufd *be,
     g_autoptr(GError) err = NULL;
     VfiContainer *c;
 
-    if (!check_logging_join(as, NULL, cd, errp) || !(c = vfi_container_new(as, as->lock, be, errp))) {
+    if (!(c = vfi_container_new(as, as->lock, be, errp))) {
         return NULL;
     }
     trace_vfi_as_new_container(name, c->ioas_id, as->containers->len);
-    if (vfi_as_replay(as, c, &last) &&
+    if (vfi_container_refresh_ranges(c, &last) && vfi_as_replay(as, c, &last) &&
         vfi_placement_place(c, cd, &last) == VFI_PLACE_OK) {
         g_ptr_array_add(as->containers, c);
         return c;
@@ -294,15 +294,24 @@ static VfiContainer *place(VfiAddressSpace *as, VfiIommufd *be, VfiContainerDevi
                            bool *made, GError **errp)
 {
     *made = false;
+    /* The logging refusals of every container it could go to (and of a new
+     * one), before any attach ioctl. */
+    for (guint i = 0; i < as->containers->len; i++) {
+        VfiContainer *c = g_ptr_array_index(as->containers, i);
+
+        if (c->be == be && !check_logging_join(as, c, cd, errp)) {
+            return NULL;
+        }
+    }
+    if (!check_logging_join(as, NULL, cd, errp)) {
+        return NULL;
+    }
     for (guint i = 0; i < as->containers->len; i++) {
         VfiContainer *c = g_ptr_array_index(as->containers, i);
         g_autoptr(GError) err = NULL;
 
         if (c->be != be) {
             continue;
-        }
-        if (!check_logging_join(as, c, cd, errp)) {
-            return NULL;
         }
         switch (vfi_placement_place(c, cd, &err)) {
         case VFI_PLACE_OK:

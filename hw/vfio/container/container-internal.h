@@ -118,9 +118,10 @@ static inline VfiContainerDevice *vfi_container_device_state(const VfiDevice *de
 
 /* ---- container.c ------------------------------------------------------- */
 
-/* Connect a user of @be, IOMMU_IOAS_ALLOC, read the IOVA ranges: a new empty
- * container of @as (not dereferenced), guarded by @lock (not owned: the
- * address space's). On failure nothing is left. */
+/* Connect a user of @be, IOMMU_IOAS_ALLOC: a new empty container of @as
+ * (not dereferenced), guarded by @lock (not owned: the address space's),
+ * without IOVA ranges yet (vfi_container_refresh_ranges()). On failure
+ * nothing is left. */
 VfiContainer *vfi_container_new(VfiAddressSpace *as, VfiLock *lock, VfiIommufd *be,
                                 GError **errp);
 

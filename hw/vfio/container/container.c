@@ -198,10 +198,8 @@ bool vfi_container_cleanup(VfiContainer *c, bool *freed, GError **errp)
 VfiContainer *vfi_container_new(VfiAddressSpace *as, VfiLock *lock, VfiIommufd *be,
                                 GError **errp)
 {
-    g_autoptr(GError) err = NULL;
     VfiContainer *c;
     uint32_t ioas_id;
-    bool freed;
 
     if (!vfi_iommufd_connect(be, errp)) {
         return NULL;
@@ -220,14 +218,7 @@ VfiContainer *vfi_container_new(VfiAddressSpace *as, VfiLock *lock, VfiIommufd *
     c->hwpts = g_ptr_array_new();
     c->maps = g_array_new(false, false, sizeof(VfiContainerMapping));
     c->mapped = g_array_new(false, false, sizeof(VfiRange));
-    if (!vfi_container_refresh_ranges(c, errp)) {
-        if (!vfi_container_cleanup(c, &freed, &err)) {
-            /* The IOAS stays in the kernel: nothing of ours refers to it. */
-            trace_vfi_container_cleanup_failed(ioas_id, err->message);
-        }
-        return NULL;
-    }
-    trace_vfi_container_create(ioas_id, c->nr_ranges, c->alignment);
+    trace_vfi_container_create(ioas_id);
     return c;
 }
 

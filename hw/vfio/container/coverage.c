@@ -61,6 +61,22 @@ VfiDirtyCoverage vfi_coverage_rule(const VfiContainerDevice *cd, VfiUntrackedRea
     return cov;
 }
 
+/* What the rule's @cov is worth while @c tracks: a source that a failed
+ * switch (and its failed undo) left off covers nothing. */
+static VfiDirtyCoverage actual_coverage(const VfiContainer *c, const VfiContainerDevice *cd,
+                                        VfiDirtyCoverage cov, VfiUntrackedReason *why)
+{
+    bool off = (cov == VFI_DIRTY_COVERAGE_DEVICE_LOGGING &&
+                !vfi_device_dma_logging_active(cd->dev)) ||
+               (cov == VFI_DIRTY_COVERAGE_IOMMU && !cd->hwpt->dirty_on);
+
+    if (!c->dirty_tracking || !off) {
+        return cov;
+    }
+    *why = VFI_UNTRACKED_SWITCH_FAILED;
+    return VFI_DIRTY_COVERAGE_NONE;
+}
+
 VfiDirtyCoverage vfi_container_dirty_coverage(const VfiContainer *c, const VfiDevice *dev,
                                               VfiUntrackedReason *why)
 {
@@ -71,6 +87,7 @@ VfiDirtyCoverage vfi_container_dirty_coverage(const VfiContainer *c, const VfiDe
 
     if (c && cd && cd->container == c) {
         cov = vfi_coverage_rule(cd, &r);
+        cov = actual_coverage(c, cd, cov, &r);
         /* placement follows the rule: IOMMU coverage means a dirty HWPT */
         g_assert(cov != VFI_DIRTY_COVERAGE_IOMMU || vfi_hwpt_is_dirty_capable(cd->hwpt));
     }
@@ -140,6 +157,9 @@ const char *vfi_untracked_reason_str(VfiUntrackedReason why)
         return "not in this container";
     case VFI_UNTRACKED_LOGGING_NOT_PREFERRED:
         return "it offers DMA logging, but the VMM did not ask for it";
+    case VFI_UNTRACKED_SWITCH_FAILED:
+        return "tracking is on, but its HWPT's tracking or its DMA logging could not be "
+               "switched on (stop and start tracking again)";
     }
     return "unknown reason";
 }

@@ -211,6 +211,8 @@ static NewResult alloc_and_attach(VfiContainer *c, VfiContainerDevice *cd, uint3
         if (!vfi_hwpt_destroy(h, &derr)) {
             trace_vfi_auto_domain_rollback_failed(dev_name(cd), hwpt_id, c->ioas_id,
                                                    derr->message);
+            g_prefix_error(&err, "(hwpt %u made for it stays in ioas %u, empty: %s) ",
+                           hwpt_id, c->ioas_id, derr->message);
         }
     }
     incompatible = g_error_matches(err, VFI_KERNEL_ERROR, EINVAL) || is_conflict(err);

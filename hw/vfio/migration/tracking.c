@@ -172,14 +172,39 @@ static bool logs_itself(const VfiDevice *dev)
 typedef struct Switched {
     GPtrArray *hwpts;     /* VfiHwpt * */
     GPtrArray *devs;      /* VfiDevice * */
+    GArray *logged;       /* SavedLogging, per device of @devs a stop stopped */
 } Switched;
+
+/* What a device logged before a stop stopped it: an undo restarts exactly
+ * that (the mapped ranges may be gone since). */
+typedef struct SavedLogging {
+    VfiDmaLoggingRange *ranges;
+    unsigned n;
+    uint64_t page_size;
+} SavedLogging;
+
+static void saved_logging_clear(gpointer p)
+{
+    g_free(((SavedLogging *)p)->ranges);
+}
+
+/* Restart the logging of the @i-th device a stop stopped. */
+static bool logging_restart(VfiContainer *c, Switched *s, guint i, GError **errp)
+{
+    VfiDevice *dev = g_ptr_array_index(s->devs, i);
+    SavedLogging *l = &g_array_index(s->logged, SavedLogging, i);
+    bool ok = vfi_device_dma_logging_start(dev, l->page_size, l->ranges, l->n, errp);
+
+    trace_vfi_dirty_tracking_device(c->ioas_id, vfi_device_get_display_name(dev), true, ok);
+    return ok;
+}
 
 static void undo_devices(VfiContainer *c, Switched *s, bool was_on, GError **errp)
 {
     for (guint i = s->devs->len; i-- > 0;) {
         VfiDevice *dev = g_ptr_array_index(s->devs, i);
         g_autoptr(GError) err = NULL;
-        bool ok = was_on ? logging_start(c, dev, &err) : logging_stop(c, dev, &err);
+        bool ok = was_on ? logging_restart(c, s, i, &err) : logging_stop(c, dev, &err);
 
         trace_vfi_dirty_tracking_rollback(c->ioas_id, was_on ? "logging stop of devid" :
                                           "logging start of devid",
@@ -240,13 +265,20 @@ static bool switch_devices(VfiContainer *c, bool on, Switched *s, GError **errp)
     for (guint i = 0; i < c->devices->len; i++) {
         VfiDevice *dev = g_ptr_array_index(c->devices, i);
 
+        SavedLogging l = { 0 };
+
         if (vfi_device_dma_logging_active(dev) == on || (on && !logs_itself(dev))) {
             continue;
         }
+        if (!on) {
+            l.ranges = vfi_device_dma_logging_ranges(dev, &l.n, &l.page_size);
+        }
         if (!(on ? logging_start(c, dev, errp) : logging_stop(c, dev, errp))) {
+            g_free(l.ranges);
             return false;
         }
         g_ptr_array_add(s->devs, dev);
+        g_array_append_val(s->logged, l);
     }
     return true;
 }
@@ -266,7 +298,8 @@ static bool check_start(VfiContainer *c, GError **errp)
 
 static bool container_switch(VfiContainer *c, bool on, GError **errp)
 {
-    Switched s = { g_ptr_array_new(), g_ptr_array_new() };
+    Switched s = { g_ptr_array_new(), g_ptr_array_new(),
+                   g_array_new(false, true, sizeof(SavedLogging)) };
     bool ok;
 
     if (on) {
@@ -283,6 +316,8 @@ static bool container_switch(VfiContainer *c, bool on, GError **errp)
     trace_vfi_dirty_tracking(c->ioas_id, on ? "start" : "stop", ok);
     g_ptr_array_free(s.hwpts, true);
     g_ptr_array_free(s.devs, true);
+    g_array_set_clear_func(s.logged, saved_logging_clear);
+    g_array_free(s.logged, true);
     return ok;
 }
 
