@@ -1063,6 +1063,36 @@ static TResult t_migration_calls(Ctx *c)
     return T_PASS;
 }
 
+/* A fixed map whose user_va page offset the IOAS alignment forbids: taken
+ * by an IOAS without a domain (alignment 1), then a domain is refused
+ * (EADDRINUSE); refused (EINVAL) once the IOAS has a domain
+ * (iopt_insert_area()). The model follows the kernel here. */
+static TResult t_unaligned_user_va(Ctx *c)
+{
+    uint8_t *buf;
+    uint32_t ioas = 0;
+
+    if (!have_two(c)) {
+        return need_devices(c, true);
+    }
+    buf = mmap(NULL, 2 * 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    CHECK(buf != MAP_FAILED, "mmap");
+    if (!vfi_device_is_bound(c->pci[1])) {
+        OK(vfi_device_bind(c->pci[1], c->be, errp));
+    }
+    OK(vfi_iommufd_ioas_alloc(c->be, &ioas, errp));
+    OK(vfi_iommufd_ioas_map(c->be, ioas, 0x3000000, 4096, buf + 0x800, false, errp));
+    KERR(vfi_device_attach(c->pci[1], ioas, NULL, errp), EADDRINUSE);
+    OK(vfi_iommufd_ioas_unmap_all(c->be, ioas, NULL, errp));
+    OK(vfi_device_attach(c->pci[1], ioas, NULL, errp));
+    KERR(vfi_iommufd_ioas_map(c->be, ioas, 0x3000000, 4096, buf + 0x800, false, errp), EINVAL);
+    OK(vfi_iommufd_ioas_map(c->be, ioas, 0x3000000, 4096, buf, false, errp));
+    OK(vfi_device_detach(c->pci[1], errp));
+    OK(vfi_iommufd_destroy(c->be, ioas, errp));
+    munmap(buf, 2 * 4096);
+    return T_PASS;
+}
+
 /* The vfioN cdev name of PCI device @i (the one entry of its vfio-dev/). */
 static char *cdev_of(Ctx *c, unsigned i)
 {
@@ -1430,6 +1460,7 @@ static const Test iommu_tests[] = {
     { "migration: labels, mapping queries, logged ranges, unplug with a dirty read",
       t_migration_calls },
     { "devices: a passed fd bound before: EINVAL says why", t_rebind_passed_fd },
+    { "kernel: a map's user_va page offset against the IOAS alignment", t_unaligned_user_va },
     { "DMA: edu copies RAM -> device -> RAM through the mapping", t_dma_copy },
     { "DMA: after unmap the DMA does not reach memory", t_dma_blocked_after_unmap },
     { "teardown: nothing left", t_teardown },
