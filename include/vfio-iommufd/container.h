@@ -196,11 +196,11 @@ typedef enum {
 
 /* One DMA mapping, as the queries below return it. */
 typedef struct VfiMappingInfo {
-    uint64_t iova;
-    uint64_t size;
+    uint64_t iova;            /* the first IOVA */
+    uint64_t size;            /* bytes mapped */
     void *vaddr;              /* the process memory mapped there (not owned) */
-    bool readonly;
-    VfiMappingOwner owner;
+    bool readonly;            /* mapped without write permission for devices */
+    VfiMappingOwner owner;    /* the level that made it */
 } VfiMappingInfo;
 
 /**
