@@ -128,7 +128,7 @@ missing_prereqs() {
 # A test installs nothing (tests/meta/check-no-installs.py): scripts/run-tests.sh
 # runs scripts/setup-debian.sh --vm before the suites; by hand, run that once.
 m=$(missing_prereqs)
-[ -z "$m" ] || skip_or_die "missing prerequisite: $m (scripts/setup-debian.sh --vm installs it, as root)"
+[ -z "$m" ] || skip_or_die "missing prerequisite: $m (scripts/setup-debian.sh --vm provides it, as root)"
 
 # --- 2. kernel: extracted once, built once per (source version, fragment) ------
 if [ "$stage" != guest ]; then
