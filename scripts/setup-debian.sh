@@ -127,14 +127,21 @@ debian_mirror() {
     echo "${uri:-http://deb.debian.org/debian}"
 }
 
-# Does the system's Debian archive keyring hold the trixie keys?
+# Does the system's Debian archive keyring hold the trixie keys? (gpg with a
+# throw-away home, so that it needs no ~/.gnupg; without gpg: the per-release
+# keyring the same debian-archive-keyring version ships.)
 keyring_has_trixie() {
+    local home rc=1
     if command -v gpg >/dev/null 2>&1; then
-        gpg --no-default-keyring --keyring "$k73_keyring" --with-colons --list-keys 2>/dev/null |
-            grep -q '^uid:.*(13/trixie)'
-    else
-        [ -f /usr/share/keyrings/debian-archive-trixie-automatic.gpg ]
+        home=$(mktemp -d)
+        if GNUPGHOME="$home" gpg --batch --no-default-keyring --keyring "$k73_keyring" \
+                --with-colons --list-keys 2>/dev/null | grep -q '^uid:.*(13/trixie)'; then
+            rc=0
+        fi
+        rm -rf "$home"
+        return "$rc"
     fi
+    [ -f /usr/share/keyrings/debian-archive-trixie-automatic.gpg ]
 }
 
 # unpack_deb DEB DIR: DEB's files under DIR (replaced as a whole), DIR/.version.
