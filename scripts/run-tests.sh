@@ -10,7 +10,11 @@
 # (doxygen), the agreement suite (the real-kernel scenarios on the kernel
 # model), the benchmarks' short versions, and the real-kernel suite (builds
 # a kernel once, cached in ${XDG_CACHE_HOME:-~/.cache}/vfio-iommufd, and
-# boots it under QEMU).
+# boots it under QEMU), on Linux 6.12. Then a second build against Linux
+# 7.3's UAPI headers (the trixie-backports linux-libc-dev that
+# setup-debian.sh --vm unpacks into that cache): -Werror, its unit and
+# agreement tests, and the real-kernel suite on Linux 7.3 with the test
+# program of that build.
 #
 #   scripts/run-tests.sh            everything
 #   VFI_SKIP_SETUP=1 ...   do not run scripts/setup-debian.sh
@@ -90,13 +94,33 @@ meson test -C build --suite tool --print-errorlogs --logbase tool
 step "benchmarks (short run: fails only on a crash)"
 meson test -C build --suite bench --print-errorlogs --num-processes 1 --logbase bench
 
-step "real-kernel suite (a Linux kernel with IOMMUFD under QEMU; a skip fails)"
+step "real-kernel suite on Linux 6.12 (a kernel with IOMMUFD under QEMU; a skip fails, but one a newer kernel needs)"
 VFI_VM_REQUIRED=1 \
     meson test -C build --suite vm --print-errorlogs --num-processes 1 --logbase vm
+
+# The newest UAPI: everything the probes find compiled in.
+uapi73=${XDG_CACHE_HOME:-$HOME/.cache}/vfio-iommufd/pkg/linux-libc-dev-7.3/usr/include
+if [ ! -f "$uapi73/linux/iommufd.h" ]; then
+    echo "run-tests: no Linux 7.3 UAPI headers in $uapi73 (scripts/setup-debian.sh --vm unpacks them)" >&2
+    exit 1
+fi
+
+step "build against Linux 7.3's UAPI headers (-Duapi_include, -Werror)"
+setup_build build-7.3 -Dwerror=true -Duapi_include="$uapi73" -Dvm_kernel=7.3
+ninja -C build-7.3
+
+step "unit tests and agreement, built against 7.3's headers"
+meson test -C build-7.3 --suite unit --suite agreement --print-errorlogs --num-processes 2 \
+    --logbase unit-7.3
+
+step "real-kernel suite on Linux 7.3 (its test program built against 7.3's headers; no skip allowed)"
+VFI_VM_REQUIRED=1 \
+    meson test -C build-7.3 --suite vm --print-errorlogs --num-processes 1 --logbase vm-7.3
 
 step "summary"
 python3 scripts/test-summary.py build/meson-logs/layering.json build/meson-logs/abi.json build/meson-logs/unit-plain.json \
     build/meson-logs/tsan.json build-asan/meson-logs/unit-asan.json build/meson-logs/unit-valgrind.json \
     build/meson-logs/agreement.json build-asan/meson-logs/agreement-asan.json \
     build/meson-logs/tool.json build/meson-logs/bench.json build/meson-logs/vm.json \
-    build/meson-logs/meta.json
+    build/meson-logs/meta.json build-7.3/meson-logs/unit-7.3.json \
+    build-7.3/meson-logs/vm-7.3.json

@@ -5,7 +5,9 @@
 # Idempotent: does nothing that is already done. Needs root (or sudo).
 #
 #   scripts/setup-debian.sh          build + unit-test dependencies
-#   scripts/setup-debian.sh --vm     also what the real-kernel (QEMU) suite needs
+#   scripts/setup-debian.sh --vm     also what the real-kernel (QEMU) suite needs,
+#                                    and Linux 7.3 (source and UAPI headers) from
+#                                    trixie-backports, fetched into the cache only
 #   scripts/setup-debian.sh --docs   also doxygen, for the API reference
 #                                    (meson -Ddocs=enabled)
 set -euo pipefail
@@ -94,4 +96,116 @@ if [ "${#missing[@]}" -gt 0 ] || [ "$need_headers" = 1 ] || [ "${#bp_missing[@]}
         echo "setup: installing ${bp_missing[*]} from bookworm-backports"
         $SUDO apt-get install -y -q --no-install-recommends -t bookworm-backports "${bp_missing[@]}"
     fi
+fi
+
+# --- Linux 7.3 from trixie-backports, into the cache only ----------------------
+# The vm suite's second kernel and the second build's UAPI headers: the
+# packages linux-source-7.3 and linux-libc-dev of the same version, fetched
+# by name with `apt-get download` under a private apt configuration (its own
+# sources list naming trixie-backports only, its own state and cache
+# directories, no dpkg status) and unpacked with `dpkg-deb -x` into
+#   ${XDG_CACHE_HOME:-~/.cache}/vfio-iommufd/pkg/linux-source-7.3/    (usr/src/linux-source-7.3.tar.xz)
+#   ${XDG_CACHE_HOME:-~/.cache}/vfio-iommufd/pkg/linux-libc-dev-7.3/  (usr/include, -Duapi_include)
+# each with a .version file. Nothing of trixie is installed into this Debian
+# 12 system and its own apt sources are left alone. Runs as the calling
+# user (no root needed); done once: present directories are kept.
+k73_cache=${XDG_CACHE_HOME:-$HOME/.cache}/vfio-iommufd/pkg
+k73_suite=trixie-backports
+k73_keyring=/usr/share/keyrings/debian-archive-keyring.gpg
+
+# The Debian mirror this system uses (the URI of its bookworm-backports or
+# bookworm entry, one-line or deb822 format), else deb.debian.org.
+debian_mirror() {
+    local uri
+    uri=$( { cat /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null || true; } |
+          awk '$1 == "deb" { i = 2; if ($i ~ /^\[/) { while ($i !~ /\]$/) i++; i++ }
+                             if ($(i + 1) ~ /^bookworm(-backports|-updates)?$/) { print $i; exit } }')
+    if [ -z "$uri" ]; then
+        uri=$( { cat /etc/apt/sources.list.d/*.sources 2>/dev/null || true; } |
+              awk 'tolower($1) == "uris:" { u = $2 }
+                   tolower($1) == "suites:" && $0 ~ /[[:space:]]bookworm([[:space:]]|-backports|-updates|$)/ { if (u != "") { print u; exit } }
+                   /^[[:space:]]*$/ { u = "" }')
+    fi
+    echo "${uri:-http://deb.debian.org/debian}"
+}
+
+# Does the system's Debian archive keyring hold the trixie keys? (gpg with a
+# throw-away home, so that it needs no ~/.gnupg; without gpg: the per-release
+# keyring the same debian-archive-keyring version ships.)
+keyring_has_trixie() {
+    local home rc=1
+    if command -v gpg >/dev/null 2>&1; then
+        home=$(mktemp -d)
+        if GNUPGHOME="$home" gpg --batch --no-default-keyring --keyring "$k73_keyring" \
+                --with-colons --list-keys 2>/dev/null | grep -q '^uid:.*(13/trixie)'; then
+            rc=0
+        fi
+        rm -rf "$home"
+        return "$rc"
+    fi
+    [ -f /usr/share/keyrings/debian-archive-trixie-automatic.gpg ]
+}
+
+# unpack_deb DEB DIR: DEB's files under DIR (replaced as a whole), DIR/.version.
+unpack_deb() {
+    local deb=$1 dir=$2 ver
+    ver=$(dpkg-deb -f "$deb" Version)
+    rm -rf "$dir.new"
+    dpkg-deb -x "$deb" "$dir.new"
+    echo "$ver" >"$dir.new/.version"
+    rm -rf "$dir"
+    mv "$dir.new" "$dir"
+}
+
+fetch_k73() {
+    local apt_root="$k73_cache/apt-$k73_suite" mirror ver tmp
+    local -a apt_opts
+    if [ -f "$k73_cache/linux-source-7.3/.version" ] &&
+       [ -f "$k73_cache/linux-libc-dev-7.3/.version" ]; then
+        return 0
+    fi
+    if ! keyring_has_trixie; then
+        # bookworm's own debian-archive-keyring update carries the trixie keys
+        echo "setup: $k73_keyring lacks the trixie keys: updating debian-archive-keyring"
+        $SUDO apt-get install -y -q --no-install-recommends debian-archive-keyring
+        keyring_has_trixie || { echo "setup: $k73_keyring still has no trixie key" >&2; exit 1; }
+    fi
+    mirror=$(debian_mirror)
+    echo "setup: fetching linux-source-7.3 and linux-libc-dev from $k73_suite ($mirror) into $k73_cache"
+    mkdir -p "$apt_root/lists/partial" "$apt_root/archives/partial" "$apt_root/preferences.d"
+    echo "deb [signed-by=$k73_keyring] $mirror $k73_suite main" >"$apt_root/sources.list"
+    : >"$apt_root/status"
+    apt_opts=(-q -o Dir::Etc::sourcelist="$apt_root/sources.list" -o Dir::Etc::sourceparts=-
+              -o Dir::Etc::preferences="$apt_root/preferences"
+              -o Dir::Etc::preferencesparts="$apt_root/preferences.d"
+              -o Dir::State="$apt_root" -o Dir::State::lists="$apt_root/lists"
+              -o Dir::State::status="$apt_root/status"
+              -o Dir::Cache="$apt_root" -o Dir::Cache::archives="$apt_root/archives"
+              -o Dir::Cache::pkgcache= -o Dir::Cache::srcpkgcache=)
+    if [ "$(id -u)" = 0 ]; then
+        # apt downloads as user _apt, who cannot write under root's home
+        apt_opts+=(-o APT::Sandbox::User=root)
+    fi
+    apt-get "${apt_opts[@]}" update
+    ver=$(apt-cache "${apt_opts[@]}" policy linux-source-7.3 | awk '$1 == "Candidate:" { print $2 }')
+    if [ -z "$ver" ] || [ "$ver" = "(none)" ]; then
+        echo "setup: $k73_suite ($mirror) has no linux-source-7.3" >&2
+        exit 1
+    fi
+    tmp=$(mktemp -d "$k73_cache/.fetch.XXXXXX")
+    # the UAPI headers of the same version as the source
+    ( cd "$tmp" && apt-get "${apt_opts[@]}" download "linux-source-7.3=$ver" "linux-libc-dev=$ver" )
+    unpack_deb "$tmp/linux-libc-dev_"*.deb "$k73_cache/linux-libc-dev-7.3"
+    unpack_deb "$tmp/linux-source-7.3_"*.deb "$k73_cache/linux-source-7.3"
+    rm -rf "$tmp"
+    [ -f "$k73_cache/linux-source-7.3/usr/src/linux-source-7.3.tar.xz" ] ||
+        { echo "setup: linux-source-7.3 $ver has no usr/src/linux-source-7.3.tar.xz" >&2; exit 1; }
+    [ -f "$k73_cache/linux-libc-dev-7.3/usr/include/linux/iommufd.h" ] ||
+        { echo "setup: linux-libc-dev $ver has no usr/include/linux/iommufd.h" >&2; exit 1; }
+    echo "setup: Linux 7.3 ($ver): source and UAPI headers in $k73_cache"
+}
+
+if [ "$want_vm" = 1 ]; then
+    mkdir -p "$k73_cache"
+    fetch_k73
 fi

@@ -237,6 +237,14 @@ static void hw_info_in(VfiIoctlText *t, const void *arg)
     const struct iommu_hw_info *a = arg;
 
     add(t, " dev_id %u data_len %u", a->dev_id, a->data_len);
+    if (a->flags) {
+        add(t, " flags 0x%x", a->flags);
+    }
+#if HAVE_IOMMU_HW_INFO_FLAG_INPUT_TYPE
+    if (a->flags & IOMMU_HW_INFO_FLAG_INPUT_TYPE) {
+        add(t, " in_data_type %u", a->in_data_type);
+    }
+#endif
 }
 
 static void hw_info_out(VfiIoctlText *t, const void *arg, int ret)
@@ -265,7 +273,7 @@ static void get_dirty_in(VfiIoctlText *t, const void *arg)
         a->hwpt_id, a->flags, u64(a->iova), u64(a->length), u64(a->page_size));
 }
 
-#ifdef IOMMU_HWPT_INVALIDATE
+#if HAVE_IOMMU_HWPT_INVALIDATE
 static void invalidate_in(VfiIoctlText *t, const void *arg)
 {
     const struct iommu_hwpt_invalidate *a = arg;
@@ -282,12 +290,103 @@ static void invalidate_out(VfiIoctlText *t, const void *arg, int ret)
 }
 #endif
 
-#ifdef IOMMU_FAULT_QUEUE_ALLOC
+#if HAVE_IOMMU_FAULT_QUEUE_ALLOC
 static void fault_alloc_out(VfiIoctlText *t, const void *arg, int ret)
 {
     const struct iommu_fault_alloc *a = arg;
 
     add(t, " fault_id %u fault_fd %u", a->out_fault_id, a->out_fault_fd);
+}
+#endif
+
+/* Newer than 6.12: named and decoded when the headers have them (config.h),
+ * though the library makes none of them yet. */
+#if HAVE_IOMMU_IOAS_MAP_FILE
+static void ioas_map_file_in(VfiIoctlText *t, const void *arg)
+{
+    const struct iommu_ioas_map_file *a = arg;
+
+    add(t, " ioas_id %u flags 0x%x fd %d start 0x%llx", a->ioas_id, a->flags, a->fd,
+        u64(a->start));
+    if (a->flags & IOMMU_IOAS_MAP_FIXED_IOVA) {
+        add(t, " iova 0x%llx", u64(a->iova));
+    }
+    add(t, " length 0x%llx", u64(a->length));
+}
+
+static void ioas_map_file_out(VfiIoctlText *t, const void *arg, int ret)
+{
+    const struct iommu_ioas_map_file *a = arg;
+
+    add(t, " iova 0x%llx", u64(a->iova));
+}
+#endif
+
+#if HAVE_IOMMU_VIOMMU_ALLOC
+static void viommu_alloc_in(VfiIoctlText *t, const void *arg)
+{
+    const struct iommu_viommu_alloc *a = arg;
+
+    add(t, " flags 0x%x type %u dev_id %u hwpt_id %u data_len %u", a->flags, a->type,
+        a->dev_id, a->hwpt_id, a->data_len);
+}
+
+static void viommu_alloc_out(VfiIoctlText *t, const void *arg, int ret)
+{
+    const struct iommu_viommu_alloc *a = arg;
+
+    add(t, " viommu_id %u", a->out_viommu_id);
+}
+#endif
+
+#if HAVE_IOMMU_VDEVICE_ALLOC
+static void vdevice_alloc_in(VfiIoctlText *t, const void *arg)
+{
+    const struct iommu_vdevice_alloc *a = arg;
+
+    add(t, " viommu_id %u dev_id %u virt_id 0x%llx", a->viommu_id, a->dev_id,
+        u64(a->virt_id));
+}
+
+static void vdevice_alloc_out(VfiIoctlText *t, const void *arg, int ret)
+{
+    const struct iommu_vdevice_alloc *a = arg;
+
+    add(t, " vdevice_id %u", a->out_vdevice_id);
+}
+#endif
+
+#if HAVE_IOMMU_VEVENTQ_ALLOC
+static void veventq_alloc_in(VfiIoctlText *t, const void *arg)
+{
+    const struct iommu_veventq_alloc *a = arg;
+
+    add(t, " flags 0x%x viommu_id %u type %u depth %u", a->flags, a->viommu_id, a->type,
+        a->veventq_depth);
+}
+
+static void veventq_alloc_out(VfiIoctlText *t, const void *arg, int ret)
+{
+    const struct iommu_veventq_alloc *a = arg;
+
+    add(t, " veventq_id %u veventq_fd %u", a->out_veventq_id, a->out_veventq_fd);
+}
+#endif
+
+#if HAVE_IOMMU_HW_QUEUE_ALLOC
+static void hw_queue_alloc_in(VfiIoctlText *t, const void *arg)
+{
+    const struct iommu_hw_queue_alloc *a = arg;
+
+    add(t, " flags 0x%x viommu_id %u type %u index %u iova 0x%llx length 0x%llx", a->flags,
+        a->viommu_id, a->type, a->index, u64(a->nesting_parent_iova), u64(a->length));
+}
+
+static void hw_queue_alloc_out(VfiIoctlText *t, const void *arg, int ret)
+{
+    const struct iommu_hw_queue_alloc *a = arg;
+
+    add(t, " hw_queue_id %u", a->out_hw_queue_id);
 }
 #endif
 
@@ -321,6 +420,12 @@ static void attach_in(VfiIoctlText *t, const void *arg)
 
     add(t, " pt_id %u", a->pt_id);
     flags_in(t, a->flags);
+#if HAVE_VFIO_DEVICE_ATTACH_PASID
+    if ((a->flags & VFIO_DEVICE_ATTACH_PASID) &&
+        a->argsz >= END_OF(struct vfio_device_attach_iommufd_pt, pasid)) {
+        add(t, " pasid %u", a->pasid);
+    }
+#endif
 }
 
 /* The kernel answers with the HWPT it attached to (an IOAS id asks it to
@@ -337,6 +442,12 @@ static void detach_in(VfiIoctlText *t, const void *arg)
     const struct vfio_device_detach_iommufd_pt *a = arg;
 
     flags_in(t, a->flags);
+#if HAVE_VFIO_DEVICE_ATTACH_PASID
+    if ((a->flags & VFIO_DEVICE_DETACH_PASID) &&
+        a->argsz >= END_OF(struct vfio_device_detach_iommufd_pt, pasid)) {
+        add(t, " pasid %u", a->pasid);
+    }
+#endif
 }
 
 static void get_info_out(VfiIoctlText *t, const void *arg, int ret)
@@ -358,6 +469,18 @@ static const char *const feature_names[] = {
     [VFIO_DEVICE_FEATURE_DMA_LOGGING_STOP] = "DMA_LOGGING_STOP",
     [VFIO_DEVICE_FEATURE_DMA_LOGGING_REPORT] = "DMA_LOGGING_REPORT",
     [VFIO_DEVICE_FEATURE_MIG_DATA_SIZE] = "MIG_DATA_SIZE",
+#ifdef VFIO_DEVICE_FEATURE_BUS_MASTER
+    [VFIO_DEVICE_FEATURE_BUS_MASTER] = "BUS_MASTER",
+#endif
+#if HAVE_VFIO_DEVICE_FEATURE_DMA_BUF
+    [VFIO_DEVICE_FEATURE_DMA_BUF] = "DMA_BUF",
+#endif
+#ifdef VFIO_DEVICE_FEATURE_MIG_PRECOPY_INFOv2
+    [VFIO_DEVICE_FEATURE_MIG_PRECOPY_INFOv2] = "MIG_PRECOPY_INFOv2",
+#endif
+#ifdef VFIO_DEVICE_FEATURE_ZPCI_ERROR
+    [VFIO_DEVICE_FEATURE_ZPCI_ERROR] = "ZPCI_ERROR",
+#endif
 };
 
 /* Copy the payload after the feature header into @out, if argsz covers
@@ -439,13 +562,39 @@ static const IoctlEntry table[] = {
           set_dirty_in, NULL),
     ENTRY(IOMMU_HWPT_GET_DIRTY_BITMAP, struct iommu_hwpt_get_dirty_bitmap, page_size,
           get_dirty_in, NULL),
-#ifdef IOMMU_HWPT_INVALIDATE
+#if HAVE_IOMMU_HWPT_INVALIDATE
     ENTRY(IOMMU_HWPT_INVALIDATE, struct iommu_hwpt_invalidate, entry_num,
           invalidate_in, invalidate_out),
 #endif
-#ifdef IOMMU_FAULT_QUEUE_ALLOC
+#if HAVE_IOMMU_FAULT_QUEUE_ALLOC
     ENTRY(IOMMU_FAULT_QUEUE_ALLOC, struct iommu_fault_alloc, out_fault_fd, NULL,
           fault_alloc_out),
+#endif
+#if HAVE_IOMMU_IOAS_MAP_FILE
+    ENTRY(IOMMU_IOAS_MAP_FILE, struct iommu_ioas_map_file, iova, ioas_map_file_in,
+          ioas_map_file_out),
+#endif
+#if HAVE_IOMMU_VIOMMU_ALLOC
+    ENTRY(IOMMU_VIOMMU_ALLOC, struct iommu_viommu_alloc, data_len, viommu_alloc_in,
+          viommu_alloc_out),
+#endif
+#if HAVE_IOMMU_VDEVICE_ALLOC
+    ENTRY(IOMMU_VDEVICE_ALLOC, struct iommu_vdevice_alloc, virt_id, vdevice_alloc_in,
+          vdevice_alloc_out),
+#endif
+#if HAVE_IOMMU_IOAS_CHANGE_PROCESS
+    ENTRY(IOMMU_IOAS_CHANGE_PROCESS, struct iommu_ioas_change_process, size, NULL, NULL),
+#endif
+#if HAVE_IOMMU_VEVENTQ_ALLOC
+    ENTRY(IOMMU_VEVENTQ_ALLOC, struct iommu_veventq_alloc, out_veventq_fd, veventq_alloc_in,
+          veventq_alloc_out),
+#endif
+#if HAVE_IOMMU_HW_QUEUE_ALLOC
+    ENTRY(IOMMU_HW_QUEUE_ALLOC, struct iommu_hw_queue_alloc, length, hw_queue_alloc_in,
+          hw_queue_alloc_out),
+#endif
+#ifdef IOMMU_IOAS_NOIOMMU_GET_PA
+    ENTRY(IOMMU_IOAS_NOIOMMU_GET_PA, struct iommu_ioas_noiommu_get_pa, length, NULL, NULL),
 #endif
     ENTRY(VFIO_DEVICE_BIND_IOMMUFD, struct vfio_device_bind_iommufd, out_devid, bind_in,
           bind_out),

@@ -42,11 +42,13 @@
 #include <dirent.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/utsname.h>
 #include <linux/iommufd.h>
 #include <linux/vfio.h>
 #include <linux/pci_regs.h>
 #include <glib.h>
 
+#include "vfio-iommufd/build.h"
 #include "vfio-iommufd/error.h"
 #include "vfio-iommufd/iommufd.h"
 #include "vfio-iommufd/device.h"
@@ -99,6 +101,10 @@ typedef struct Ctx {
     void *mock_buf;
     void *mock_buf2;             /* the mapping unmapped during tracking */
     uint64_t mock_align;         /* the mock IOAS's IOVA alignment */
+    struct MockLayout *lay;      /* the IOPTEs of the main mapping (mock_buf) */
+    uint64_t mock_marked[2][4];  /* the test's model: per dirty HWPT (a, b), the 2 KiB
+                                  * pages of the main mapping marked dirty and
+                                  * not cleared since */
     /* dirty readers (the library's query path): a, b, both */
     VfiDirtyReader *rd_a, *rd_b, *rd_ab;
 } Ctx;
@@ -330,6 +336,26 @@ static void *alloc_pages(size_t size)
     }
     memset(p, 0, size);
     return p;
+}
+
+/* The running kernel's release (uname): @major.@minor; 0.0 if unreadable. */
+static void kernel_release(unsigned *major, unsigned *minor)
+{
+    struct utsname u;
+
+    *major = *minor = 0;
+    if (uname(&u) == 0 && sscanf(u.release, "%u.%u", major, minor) != 2) {
+        *major = *minor = 0;
+    }
+}
+
+/* Whether the running kernel is release @major.@minor or later. */
+static bool kernel_at_least(unsigned major, unsigned minor)
+{
+    unsigned ma, mi;
+
+    kernel_release(&ma, &mi);
+    return ma > major || (ma == major && mi >= minor);
 }
 
 static double now_s(void)
@@ -1399,6 +1425,85 @@ static TResult t_dma_blocked_after_unmap(Ctx *c)
     return r;
 }
 
+/* ---- newer UAPI ------------------------------------------------------------ */
+
+/* The IOMMUFD requests after Linux 6.12 that the UAPI headers of this build
+ * have (the same -isystem as the library's), with the release that added
+ * each. The library makes none of them yet; the kernel must know them. */
+typedef struct NewerRequest {
+    unsigned long request;
+    const char *name;
+    unsigned major, minor;
+} NewerRequest;
+
+#define NEWER(req, ma, mi) { req, #req, ma, mi }
+static const NewerRequest newer_requests[] = {
+#ifdef IOMMU_IOAS_MAP_FILE
+    NEWER(IOMMU_IOAS_MAP_FILE, 6, 13),
+#endif
+#ifdef IOMMU_VIOMMU_ALLOC
+    NEWER(IOMMU_VIOMMU_ALLOC, 6, 13),
+#endif
+#ifdef IOMMU_VDEVICE_ALLOC
+    NEWER(IOMMU_VDEVICE_ALLOC, 6, 13),
+#endif
+#ifdef IOMMU_IOAS_CHANGE_PROCESS
+    NEWER(IOMMU_IOAS_CHANGE_PROCESS, 6, 13),
+#endif
+#ifdef IOMMU_VEVENTQ_ALLOC
+    NEWER(IOMMU_VEVENTQ_ALLOC, 6, 15),
+#endif
+#ifdef IOMMU_HW_QUEUE_ALLOC
+    NEWER(IOMMU_HW_QUEUE_ALLOC, 6, 17),
+#endif
+    { 0, NULL, 0, 0 },
+};
+
+/*
+ * Each request of newer_requests with a size field of 0 (below every
+ * struct's minimum): a kernel that has the request answers EINVAL, one
+ * without it ENOTTY. A kernel of the release that added a request must have
+ * it; an older one may not (a note if it does, a backport). Skipped, with
+ * "needs Linux 6.13", when the headers have none of them or the kernel
+ * knows none and is older than 6.13 (the harness allows such a skip on an
+ * older kernel only). The kernel model speaks 6.12: ENOTTY for each.
+ */
+static TResult t_newer_uapi(Ctx *c)
+{
+    const VfiKernelOps *ops = NULL;
+    void *opaque = NULL;
+    unsigned i, known = 0;
+    int fd;
+
+    CHECK(c->be && (fd = vfi_iommufd_get_fd(c->be)) >= 0, "no backend");
+    if (!newer_requests[0].name) {
+        SKIP("needs Linux 6.13: built against UAPI headers without IOMMU_IOAS_MAP_FILE, "
+             "IOMMU_VIOMMU_ALLOC, ... (build with -Duapi_include= newer headers)");
+    }
+    vfi_kernel_get(&ops, &opaque);
+    for (i = 0; newer_requests[i].name; i++) {
+        const NewerRequest *r = &newer_requests[i];
+        uint32_t arg[16] = { 0 };   /* size 0, the rest zeroed */
+        int ret = ops->ioctl(opaque, fd, r->request, arg);
+        bool due = kernel_at_least(r->major, r->minor);
+
+        note(c, "%s (Linux %u.%u): %s", r->name, r->major, r->minor,
+             ret == 0 ? "success" : g_strerror(-ret));
+        if (c->sim) {
+            CHECK(ret == -ENOTTY, "%s: the model (6.12) answered %d", r->name, ret);
+            continue;
+        }
+        CHECK(ret == -EINVAL || ret == -ENOTTY, "%s with size 0: %d", r->name, ret);
+        CHECK(ret == -EINVAL || !due, "%s: ENOTTY from a kernel since %u.%u", r->name,
+              r->major, r->minor);
+        known += ret == -EINVAL;
+    }
+    if (!c->sim && known == 0 && !kernel_at_least(6, 13)) {
+        SKIP("needs Linux 6.13: this kernel knows none of the newer IOMMUFD requests");
+    }
+    return T_PASS;
+}
+
 static TResult t_teardown(Ctx *c)
 {
     unsigned i;
@@ -1463,6 +1568,8 @@ static const Test iommu_tests[] = {
     { "kernel: a map's user_va page offset against the IOAS alignment", t_unaligned_user_va },
     { "DMA: edu copies RAM -> device -> RAM through the mapping", t_dma_copy },
     { "DMA: after unmap the DMA does not reach memory", t_dma_blocked_after_unmap },
+    { "newer UAPI: the kernel knows the IOMMUFD requests of the headers (6.13+)",
+      t_newer_uapi },
     { "teardown: nothing left", t_teardown },
 };
 
@@ -1473,6 +1580,7 @@ static const Test iommu_tests[] = {
 #define MOCK_PAGES  128u           /* 4 KiB pages mapped */
 #define PG          4096u
 #define MOCK_PG     2048u          /* the mock's IO page: PAGE_SIZE / 2 */
+#define DIV_ROUND_UP_U(n, d) (((n) + (d) - 1) / (d))
 
 static int test_cmd(Ctx *c, struct iommu_test_cmd *cmd)
 {
@@ -1502,42 +1610,6 @@ static int mock_domain(Ctx *c, uint32_t pt, uint32_t dev_flags, uint32_t *stdev,
     return ret;
 }
 
-/* Mark the 4 KiB pages whose bits are set in @pages (bit i: page i of
- * @iova, @npages of them) dirty in @hwpt; the mock works in 2 KiB pages: odd
- * pages get their upper half marked, even pages their lower half. */
-static int mock_mark_at(Ctx *c, uint32_t hwpt, uint64_t iova, unsigned npages,
-                        const uint64_t *pages, uint64_t *nr)
-{
-    uint64_t bits[MOCK_PAGES * 2 / 64] = { 0 };
-    struct iommu_test_cmd cmd = {
-        .op = IOMMU_TEST_OP_DIRTY,
-        .id = hwpt,
-        .dirty = {
-            .iova = iova,
-            .length = (uint64_t)npages * PG,
-            .page_size = MOCK_PG,
-            .uptr = (uintptr_t)bits,
-        },
-    };
-    unsigned i;
-    int ret;
-
-    g_assert(npages <= MOCK_PAGES);
-    for (i = 0; i < npages; i++) {
-        if (pages[i / 64] & (1ull << (i % 64))) {
-            unsigned half = 2 * i + (i & 1);
-            bits[half / 64] |= 1ull << (half % 64);
-        }
-    }
-    ret = test_cmd(c, &cmd);
-    *nr = cmd.dirty.out_nr_dirty;
-    return ret;
-}
-
-static int mock_mark(Ctx *c, uint32_t hwpt, const uint64_t *pages, uint64_t *nr)
-{
-    return mock_mark_at(c, hwpt, MOCK_IOVA, MOCK_PAGES, pages, nr);
-}
 
 static unsigned popcount_words(const uint64_t *w, unsigned n)
 {
@@ -1560,63 +1632,209 @@ static const uint64_t PAT_B[MOCK_PAGES / 64] = { 0x0000000100000f00ull, 0x800000
 static const uint64_t PAT_AB[MOCK_PAGES / 64] = { 0x80000001000000a3ull | 0x0000000100000f00ull,
                                                   0x0000000000000181ull | 0x8000000000000001ull };
 
-/* Whether the mock's 2 KiB page @half (of MOCK_IOVA) was marked, for pages
- * marked with @pages through mock_mark(). */
-static bool half_dirty(const uint64_t *pages, uint64_t half)
-{
-    uint64_t page = half / 2;
+/*
+ * The IOPTEs of a mapping, as its dirty bits show them, and a model of what
+ * a read reports. How kernels record a marked IOVA differs
+ * (docs/dirty-tracking.md, "Granularity"): 6.12's mock keeps one dirty bit
+ * per 2 KiB IO page (an xarray entry each, MOCK_IO_PAGE_SIZE); the mock on
+ * the generic page table (7.3: AMD v1 format with a 2 KiB granule) sets the
+ * dirty bit of the IOPTE holding the IOVA and reports and clears whole
+ * IOPTEs, as real IOMMU drivers do. Its IOPTEs are the largest pages the
+ * IOVA, the physical address and the length of each physically contiguous
+ * run allow: at least the 4 KiB CPU page for a page-aligned mapping, more
+ * where the pinned pages happen to be contiguous. So the test learns them
+ * (mock_probe_layout()) and predicts each read with model_read().
+ */
+#define MOCK_UNITS (MOCK_PAGES * 2)   /* 2 KiB pages ("units") of the main mapping */
+#define UNIT_WORDS (MOCK_UNITS / 64)
+G_STATIC_ASSERT(sizeof(((Ctx *)0)->mock_marked[0]) == UNIT_WORDS * sizeof(uint64_t));
 
-    return pages && page < MOCK_PAGES && bit_of(pages, page) && (half & 1) == (page & 1);
+typedef struct MockLayout {
+    unsigned units;                /* 2 KiB pages of the mapping */
+    uint16_t first[MOCK_UNITS];    /* per 2 KiB page: the first of its IOPTE */
+    uint16_t count[MOCK_UNITS];    /* and the IOPTE's 2 KiB pages */
+} MockLayout;
+
+/* One IOPTE per 2 KiB page: what 6.12 reports, and the start value. */
+static void layout_exact(MockLayout *lay, unsigned units)
+{
+    unsigned k;
+
+    lay->units = units;
+    for (k = 0; k < units; k++) {
+        lay->first[k] = k;
+        lay->count[k] = 1;
+    }
+}
+
+/* Is every IOPTE of @lay one 2 KiB page? */
+static bool layout_is_exact(const MockLayout *lay)
+{
+    unsigned k;
+
+    for (k = 0; k < lay->units; k++) {
+        if (lay->count[k] != 1) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* Any bit of [@from, @to) set in @w? */
+static bool any_bit(const uint64_t *w, unsigned from, unsigned to)
+{
+    unsigned k;
+
+    for (k = from; k < to; k++) {
+        if (bit_of(w, k)) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/*
+ * What the kernel does reading @n units from unit @u0 of a mapping with
+ * IOPTEs @lay at log pages of @k units, @marked being its marked units:
+ * every IOPTE overlapping the range that holds a marked unit sets the bits
+ * of the log pages it covers, counted from the range's start (bit b: units
+ * u0 + b * k ...) and also past the range's end, up to the IOPTE's; one
+ * starting before @u0 sets none (iova_bitmap_set() drops an IOVA below the
+ * bitmap's). A clearing read (@clear) makes every overlapping IOPTE clean,
+ * reported or not. @out gets @max bits (zeroed first). On a layout of 2 KiB
+ * IOPTEs (6.12) this is exactly: the marked units of the range.
+ */
+static void model_read(const MockLayout *lay, uint64_t *marked, unsigned u0, unsigned n,
+                       unsigned k, bool clear, uint64_t *out, unsigned max)
+{
+    unsigned u = u0, f, e, j;
+
+    memset(out, 0, DIV_ROUND_UP_U(max, 64) * sizeof(uint64_t));
+    while (u < u0 + n && u < lay->units) {
+        f = lay->first[u];
+        e = f + lay->count[u];
+        if (any_bit(marked, f, e)) {
+            for (j = f; j < e && f >= u0; j++) {
+                if ((j - u0) / k < max) {
+                    out[(j - u0) / k / 64] |= 1ull << ((j - u0) / k % 64);
+                }
+            }
+            for (j = f; j < e && clear; j++) {
+                marked[j / 64] &= ~(1ull << (j % 64));
+            }
+        }
+        u = e;
+    }
+}
+
+/* The units mock_mark() marks for the 4 KiB pages @pages (@npages of them):
+ * odd pages their upper half, even pages their lower half. */
+static void units_of_pages(const uint64_t *pages, unsigned npages, uint64_t *units)
+{
+    unsigned i, half;
+
+    memset(units, 0, UNIT_WORDS * sizeof(uint64_t));
+    for (i = 0; pages && i < npages; i++) {
+        if (bit_of(pages, i)) {
+            half = 2 * i + (i & 1);
+            units[half / 64] |= 1ull << (half % 64);
+        }
+    }
+}
+
+/* The model's marked units of @hwpt in the main mapping (NULL: not a
+ * dirty HWPT of the test). */
+static uint64_t *marked_of(Ctx *c, uint32_t hwpt)
+{
+    return hwpt == c->hwpt_a ? c->mock_marked[0] : hwpt == c->hwpt_b ? c->mock_marked[1] : NULL;
 }
 
 #define LOG_WORDS 8                  /* the test logs: 512 pages */
 
+/* The test logs: in one page, so that bits the kernel sets past a range
+ * (an IOPTE ending after it) stay inside the log (it writes up to the end
+ * of the bitmap's last page). */
+static uint64_t test_log[512] __attribute__((aligned(4096)));
+
+/* The log bits @rd's HWPTs report reading @len bytes from @off of MOCK_IOVA
+ * at @page_size, ORed into @exp from bit @log_bit on (past the range too
+ * when the reader hands the kernel the log itself, the zero-copy path of a
+ * byte-aligned @log_bit; its scratch path keeps the range's bits only). A
+ * clearing read clears the model. */
+static void expect_read(Ctx *c, VfiDirtyReader *rd, uint64_t off, uint64_t len,
+                        uint64_t page_size, uint32_t flags, unsigned log_bit, uint64_t *exp)
+{
+    unsigned k = page_size / MOCK_PG, n = len / page_size, max, b, i;
+    uint32_t hwpts[2] = { rd != c->rd_b ? c->hwpt_a : 0, rd != c->rd_a ? c->hwpt_b : 0 };
+    uint64_t got[LOG_WORDS + 1];
+
+    max = log_bit % 8 == 0 ? LOG_WORDS * 64 - log_bit : n;
+    for (i = 0; i < 2; i++) {
+        if (!hwpts[i]) {
+            continue;
+        }
+        model_read(c->lay, marked_of(c, hwpts[i]), off / MOCK_PG, n * k, k,
+                   !(flags & VFI_DIRTY_QUERY_NO_CLEAR), got, max);
+        for (b = 0; b < max; b++) {
+            if (bit_of(got, b)) {
+                exp[(log_bit + b) / 64] |= 1ull << ((log_bit + b) % 64);
+            }
+        }
+    }
+}
+
+/* A sentinel for check_read()'s @pages: no 6.12-view expectation given. */
+static const uint64_t MODEL_ONLY[UNIT_WORDS];
+
 /*
  * Read [@off, @off + @len) of MOCK_IOVA with page size @page_size through the
- * dirty reader @rd into a VMM-style log whose bit @log_bit is the range's
- * first page (the log's base moved accordingly), prefilled with @fill in
- * every word; @pages: the 4 KiB pages marked (mock_mark()) and not yet
- * cleared. Every bit of the log must be its fill bit, ORed inside the range
- * with the dirty state of the 2 KiB mock pages it covers; the reader's
- * stats must show the zero-copy path for a byte-aligned @log_bit and the
- * scratch path otherwise, one read per HWPT.
+ * dirty reader @rd (c->rd_a, rd_b or rd_ab) into a VMM-style log whose bit
+ * @log_bit is the range's first page (the log's base moved accordingly),
+ * prefilled with @fill in every word. Every bit of the log must be its fill
+ * bit ORed with what the model predicts for the reader's HWPTs
+ * (expect_read()). @pages: the 4 KiB pages the test expects marked and not
+ * yet cleared in those HWPTs, as on 6.12 (checked against the model when
+ * the IOPTEs are 2 KiB pages; MODEL_ONLY: none given). The reader's stats
+ * must show the zero-copy path for a byte-aligned @log_bit and the scratch
+ * path otherwise, one read per HWPT.
  */
 static TResult check_read(Ctx *c, VfiDirtyReader *rd, uint64_t off, uint64_t len,
                           uint64_t page_size, uint32_t flags, const uint64_t *pages,
                           unsigned log_bit, uint64_t fill, const char *what)
 {
-    uint64_t bm[LOG_WORDS];
+    uint64_t *bm = test_log, exp[LOG_WORDS], units[UNIT_WORDS], both[UNIT_WORDS];
     VfiDirtyLog log = {
         .base_iova = MOCK_IOVA + off - (uint64_t)log_bit * page_size,
         .page_size = page_size,
         .bitmap = bm,
         .nr_pages = LOG_WORDS * 64,
     };
-    uint64_t n = len / page_size, halves = page_size / MOCK_PG, srcs, b, k;
+    uint64_t n = len / page_size, srcs, b;
     VfiDirtyStats st0, st1;
 
     CHECK(log_bit + n <= LOG_WORDS * 64, "%s: window too large for the test log", what);
+    if (pages != MODEL_ONLY && layout_is_exact(c->lay)) {
+        units_of_pages(pages, MOCK_PAGES, units);
+        for (b = 0; b < UNIT_WORDS; b++) {
+            both[b] = (rd != c->rd_b ? c->mock_marked[0][b] : 0) |
+                      (rd != c->rd_a ? c->mock_marked[1][b] : 0);
+        }
+        CHECK(!memcmp(units, both, sizeof(units)), "%s: the test's model differs from the "
+              "pages it expects marked", what);
+    }
     for (b = 0; b < LOG_WORDS; b++) {
-        bm[b] = fill;
+        bm[b] = exp[b] = fill;
     }
     srcs = vfi_dirty_reader_hwpt_count(rd);
     vfi_dirty_reader_get_stats(rd, &st0);
     OK(vfi_dirty_reader_query(rd, MOCK_IOVA + off, len, &log, flags, errp));
     vfi_dirty_reader_get_stats(rd, &st1);
+    expect_read(c, rd, off, len, page_size, flags, log_bit, exp);
     for (b = 0; b < LOG_WORDS * 64; b++) {
-        bool exp = fill & (1ull << (b % 64));
-
-        if (b >= log_bit && b < log_bit + n) {
-            uint64_t h0 = (off + (b - log_bit) * page_size) / MOCK_PG;
-
-            for (k = 0; k < halves; k++) {
-                exp |= half_dirty(pages, h0 + k);
-            }
-        }
-        CHECK(bit_of(bm, b) == exp, "%s: log bit %" PRIu64 " is %d, want %d (range bits "
-              "%u..%" PRIu64 ", words %016" PRIx64 " %016" PRIx64 " %016" PRIx64 " %016"
-              PRIx64 ")", what, b, bit_of(bm, b), exp, log_bit, log_bit + n - 1, bm[0], bm[1],
-              bm[2], bm[3]);
+        CHECK(bit_of(bm, b) == bit_of(exp, b), "%s: log bit %" PRIu64 " is %d, want %d (range "
+              "bits %u..%" PRIu64 ", words %016" PRIx64 " %016" PRIx64 " %016" PRIx64 " %016"
+              PRIx64 ")", what, b, bit_of(bm, b), bit_of(exp, b), log_bit, log_bit + n - 1,
+              bm[0], bm[1], bm[2], bm[3]);
     }
     if (log_bit % 8 == 0) {
         CHECK(st1.zero_copy_reads - st0.zero_copy_reads == srcs &&
@@ -1634,8 +1852,53 @@ static TResult check_read(Ctx *c, VfiDirtyReader *rd, uint64_t off, uint64_t len
     return T_PASS;
 }
 
+/* Mark the 4 KiB pages whose bits are set in @pages (bit i: page i of
+ * @iova, @npages of them) dirty in @hwpt; the mock works in 2 KiB pages: odd
+ * pages get their upper half marked, even pages their lower half. Marks in
+ * the main mapping go into the test's model too. */
+static int mock_mark_at(Ctx *c, uint32_t hwpt, uint64_t iova, unsigned npages,
+                        const uint64_t *pages, uint64_t *nr)
+{
+    uint64_t units[UNIT_WORDS];
+    struct iommu_test_cmd cmd = {
+        .op = IOMMU_TEST_OP_DIRTY,
+        .id = hwpt,
+        .dirty = {
+            .iova = iova,
+            .length = (uint64_t)npages * PG,
+            .page_size = MOCK_PG,
+            .uptr = (uintptr_t)units,
+        },
+    };
+    uint64_t *marked = iova == MOCK_IOVA ? marked_of(c, hwpt) : NULL;
+    unsigned i;
+    int ret;
+
+    g_assert(npages <= MOCK_PAGES);
+    units_of_pages(pages, npages, units);
+    ret = test_cmd(c, &cmd);
+    *nr = cmd.dirty.out_nr_dirty;
+    for (i = 0; ret == 0 && marked && i < UNIT_WORDS; i++) {
+        marked[i] |= units[i];
+    }
+    return ret;
+}
+
+static int mock_mark(Ctx *c, uint32_t hwpt, const uint64_t *pages, uint64_t *nr)
+{
+    return mock_mark_at(c, hwpt, MOCK_IOVA, MOCK_PAGES, pages, nr);
+}
+
 #define CHECK_READ(...) do {                                               \
         TResult r_ = check_read(c, __VA_ARGS__);                           \
+        if (r_ != T_PASS) {                                                \
+            return r_;                                                     \
+        }                                                                  \
+    } while (0)
+
+/* A helper returning a TResult: return it unless it passed. */
+#define CHECK_RESULT(call) do {                                            \
+        TResult r_ = (call);                                               \
         if (r_ != T_PASS) {                                                \
             return r_;                                                     \
         }                                                                  \
@@ -1702,6 +1965,9 @@ static TResult t_mock_map(Ctx *c)
     CHECK(c->mock_buf, "mmap");
     OK(vfi_iommufd_ioas_map(c->be, c->mock_ioas, MOCK_IOVA, MOCK_PAGES * PG, c->mock_buf,
                                false, errp));
+    /* Until t_mock_layout() learns the IOPTEs: one per 2 KiB page. */
+    c->lay = g_new0(MockLayout, 1);
+    layout_exact(c->lay, MOCK_UNITS);
     return T_PASS;
 }
 
@@ -1746,6 +2012,44 @@ static TResult t_mock_no_dirty_device(Ctx *c)
     ret = test_cmd(c, &cmd);
     CHECK(ret == -EINVAL, "replace into a dirty hwpt: %s", g_strerror(-ret));
     return T_PASS;
+}
+
+/*
+ * A PASID-capable mock device (6.15: MOCK_FLAGS_DEVICE_PASID in the kernel
+ * source's iommufd_test.h) reports its PASID width through GET_HW_INFO's
+ * out_max_pasid_log2 (6.15 UAPI), which the library passes on when it was
+ * built with headers that have the field (VFI_BUILD_HW_INFO_MAX_PASID); the
+ * plain mock device reports 0. "needs Linux 6.15" skips otherwise.
+ */
+static TResult t_mock_pasid_hw_info(Ctx *c)
+{
+#ifdef MOCK_PASID_WIDTH
+    VfiHwInfo hw = { 0 };
+    uint32_t stdev = 0, idev = 0;
+    int ret;
+
+    NEED_MOCK();
+    if (!(vfi_build_features() & VFI_BUILD_HW_INFO_MAX_PASID)) {
+        SKIP("needs Linux 6.15 UAPI headers: the library was built without "
+             "iommu_hw_info.out_max_pasid_log2");
+    }
+    ret = mock_domain(c, c->mock_ioas, MOCK_FLAGS_DEVICE_PASID, &stdev, NULL, &idev);
+    CHECK(ret == 0, "mock device with PASID: %s", g_strerror(-ret));
+    OK(vfi_iommufd_get_hw_info(c->be, idev, &hw, errp));
+    note(c, "PASID mock device: idev %u max_pasid_log2 %u", idev, hw.max_pasid_log2);
+    CHECK(hw.max_pasid_log2 == MOCK_PASID_WIDTH, "max_pasid_log2 %u, want %u",
+          hw.max_pasid_log2, MOCK_PASID_WIDTH);
+    /* (its data_len came back as the mock's: no data asked for again) */
+    hw = (VfiHwInfo){ 0 };
+    OK(vfi_iommufd_destroy(c->be, stdev, errp));
+    OK(vfi_iommufd_get_hw_info(c->be, c->idev, &hw, errp));
+    CHECK(hw.max_pasid_log2 == 0, "plain mock device: max_pasid_log2 %u", hw.max_pasid_log2);
+    return T_PASS;
+#else
+    NEED_MOCK();
+    SKIP("needs Linux 6.15: this kernel's iommufd_test.h has no PASID-capable mock device "
+         "(MOCK_FLAGS_DEVICE_PASID)");
+#endif
 }
 
 /* Dirty readers on the two HWPTs: the library's query path (the one its
@@ -1872,16 +2176,139 @@ static TResult t_mock_start(Ctx *c)
     OK(vfi_iommufd_hwpt_set_dirty_tracking(c->be, c->hwpt_a, true, errp));
     OK(vfi_iommufd_hwpt_set_dirty_tracking(c->be, c->hwpt_a, true, errp));
     OK(vfi_iommufd_hwpt_set_dirty_tracking(c->be, c->hwpt_b, true, errp));
+    /* Enabling starts clean (the kernel clears what was dirty). */
+    memset(c->mock_marked, 0, sizeof(c->mock_marked));
     /* Nothing dirty right after the start. */
     CHECK_READ(c->rd_a, ALL, 0, NULL, 0, 0, "fresh hwpt a");
     CHECK_READ(c->rd_b, ALL, 0, NULL, 0, 0, "fresh hwpt b");
     return T_PASS;
 }
 
+/* Mark the 2 KiB page @u of the mapping at @iova dirty in @hwpt. */
+static int mock_mark_unit(Ctx *c, uint32_t hwpt, uint64_t iova, unsigned u)
+{
+    uint64_t one = 1;
+    struct iommu_test_cmd cmd = {
+        .op = IOMMU_TEST_OP_DIRTY,
+        .id = hwpt,
+        .dirty = { .iova = iova + (uint64_t)u * MOCK_PG, .length = MOCK_PG,
+                   .page_size = MOCK_PG, .uptr = (uintptr_t)&one },
+    };
+    int ret = test_cmd(c, &cmd);
+
+    return ret == 0 && cmd.dirty.out_nr_dirty != 1 ? -EIO : ret;
+}
+
+/*
+ * Learn the IOPTEs of the mapping [@iova, @iova + @units * 2 KiB) in @hwpt
+ * (tracking on, nothing dirty): mark the first 2 KiB page not covered yet,
+ * read the mapping at 2 KiB pages (clearing): the bits set are its IOPTE,
+ * which must start there and be an aligned power-of-two run of 2 KiB pages.
+ */
+static TResult mock_probe_layout(Ctx *c, uint32_t hwpt, uint64_t iova, unsigned units,
+                                 MockLayout *lay)
+{
+    uint64_t bm[MOCK_UNITS / 64];
+    unsigned u = 0, n, k;
+    int ret;
+
+    CHECK(units <= MOCK_UNITS && units % 64 == 0, "%u units", units);
+    lay->units = units;
+    while (u < units) {
+        ret = mock_mark_unit(c, hwpt, iova, u);
+        CHECK(ret == 0, "IOMMU_TEST_OP_DIRTY at 2 KiB page %u: %s", u, g_strerror(-ret));
+        memset(bm, 0, sizeof(bm));
+        OK(vfi_iommufd_hwpt_get_dirty_bitmap(c->be, hwpt, iova, (uint64_t)units * MOCK_PG,
+                                             MOCK_PG, bm, 0, errp));
+        n = popcount_words(bm, units / 64);
+        CHECK(n > 0 && bit_of(bm, u), "hwpt %u: 2 KiB page %u marked, not reported", hwpt, u);
+        for (k = u; k < u + n; k++) {
+            CHECK(k < units && bit_of(bm, k), "hwpt %u: 2 KiB page %u reports %u pages that "
+                  "are no run from it (%016" PRIx64 " %016" PRIx64 " ...)", hwpt, u, n, bm[0],
+                  bm[1]);
+            lay->first[k] = u;
+            lay->count[k] = n;
+        }
+        CHECK((n & (n - 1)) == 0 && (iova / MOCK_PG + u) % n == 0,
+              "hwpt %u: IOPTE of %u x 2 KiB at 2 KiB page %u: no aligned power of two",
+              hwpt, n, u);
+        u += n;
+    }
+    return T_PASS;
+}
+
+/* The IOPTE sizes of @lay, as a note ("64 x 4 KiB, 2 x 8 KiB"), and
+ * whether each is at least @min_units 2 KiB pages (and at most @max_units). */
+static bool layout_summary(const MockLayout *lay, unsigned min_units, unsigned max_units,
+                           GString *out)
+{
+    unsigned hist[16] = { 0 }, k, lg;
+    bool ok = true;
+
+    for (k = 0; k < lay->units; k += lay->count[k]) {
+        ok = ok && lay->count[k] >= min_units && lay->count[k] <= max_units;
+        lg = (unsigned)__builtin_ctz(lay->count[k]);
+        hist[lg < 16 ? lg : 15]++;
+    }
+    for (lg = 0; lg < 16; lg++) {
+        if (hist[lg]) {
+            g_string_append_printf(out, "%s%u x %u KiB", out->len ? ", " : "", hist[lg],
+                                   2u << lg);
+        }
+    }
+    return ok;
+}
+
+/* Same IOPTEs in both layouts? */
+static bool layout_equal(const MockLayout *a, const MockLayout *b)
+{
+    return a->units == b->units &&
+           !memcmp(a->first, b->first, a->units * sizeof(a->first[0])) &&
+           !memcmp(a->count, b->count, a->units * sizeof(a->count[0]));
+}
+
+/*
+ * The granularity the kernel reports dirty pages at, learnt on both HWPTs
+ * (the same pages mapped the same way: the same IOPTEs), checked against
+ * what the kernel is known to do: 6.12 (and older) exactly per 2 KiB IO
+ * page; 7.x per IOPTE, each IOPTE of this page-aligned mapping at least a
+ * 4 KiB CPU page. Other releases: noted only.
+ */
+static TResult t_mock_layout(Ctx *c)
+{
+    g_autofree MockLayout *b = g_new0(MockLayout, 1);
+    g_autoptr(GString) sizes = g_string_new(NULL);
+    unsigned ma, mi;
+    bool ok;
+
+    NEED_MOCK();
+    CHECK(c->hwpt_a && c->hwpt_b && c->lay, "no dirty hwpt");
+    CHECK_RESULT(mock_probe_layout(c, c->hwpt_a, MOCK_IOVA, MOCK_UNITS, c->lay));
+    CHECK_RESULT(mock_probe_layout(c, c->hwpt_b, MOCK_IOVA, MOCK_UNITS, b));
+    CHECK(layout_equal(c->lay, b), "hwpts %u and %u map the same pages with other IOPTEs",
+          c->hwpt_a, c->hwpt_b);
+    kernel_release(&ma, &mi);
+    if (ma < 6 || (ma == 6 && mi <= 12)) {
+        ok = layout_summary(c->lay, 1, 1, sizes);
+        note(c, "Linux %u.%u: dirty bits per 2 KiB IO page (%s)", ma, mi, sizes->str);
+        CHECK(ok, "Linux %u.%u's mock reports per 2 KiB page, here: %s", ma, mi, sizes->str);
+    } else if (ma >= 7) {
+        ok = layout_summary(c->lay, PG / MOCK_PG, MOCK_UNITS, sizes);
+        note(c, "Linux %u.%u: dirty bits per IOPTE: %s", ma, mi, sizes->str);
+        CHECK(ok, "Linux %u.%u: IOPTEs below the 4 KiB CPU page: %s", ma, mi, sizes->str);
+    } else {
+        layout_summary(c->lay, 1, MOCK_UNITS, sizes);
+        note(c, "Linux %u.%u: IOPTEs as dirty bits show them: %s", ma, mi, sizes->str);
+    }
+    /* The probes cleared what they marked. */
+    CHECK_READ(c->rd_ab, ALL, NC, NULL, 0, 0, "after the probes");
+    return T_PASS;
+}
+
 /* The raw ioctl as the baseline, then the reader agreeing with it. */
 static TResult t_mock_no_clear(Ctx *c)
 {
-    uint64_t nr = 0, bm[2] = { 0 }, tiny[8] = { 0 };
+    uint64_t nr = 0, bm[2] = { 0 }, want[2], tiny[8] = { 0 };
     g_autoptr(GError) err = NULL;
     int ret;
 
@@ -1890,11 +2317,13 @@ static TResult t_mock_no_clear(Ctx *c)
     CHECK(ret == 0, "IOMMU_TEST_OP_DIRTY: %s", g_strerror(-ret));
     CHECK(nr == popcount_words(PAT_A, 2), "%" PRIu64 " marked, want %u", nr,
           popcount_words(PAT_A, 2));
-    /* raw: vfi_iommufd_hwpt_get_dirty_bitmap() straight into a buffer */
+    /* raw: vfi_iommufd_hwpt_get_dirty_bitmap() straight into a buffer; the
+     * marked pages, widened to their IOPTEs */
+    model_read(c->lay, c->mock_marked[0], 0, MOCK_UNITS, PG / MOCK_PG, false, want, MOCK_PAGES);
     OK(vfi_iommufd_hwpt_get_dirty_bitmap(c->be, c->hwpt_a, MOCK_IOVA, MOCK_PAGES * PG, PG, bm,
                                         IOMMU_HWPT_GET_DIRTY_BITMAP_NO_CLEAR, errp));
-    CHECK(bm[0] == PAT_A[0] && bm[1] == PAT_A[1], "raw read %016" PRIx64 " %016" PRIx64
-          ", want %016" PRIx64 " %016" PRIx64, bm[0], bm[1], PAT_A[0], PAT_A[1]);
+    CHECK(bm[0] == want[0] && bm[1] == want[1], "raw read %016" PRIx64 " %016" PRIx64
+          ", want %016" PRIx64 " %016" PRIx64, bm[0], bm[1], want[0], want[1]);
     /* What the kernel accepts as a page size: below the IOAS alignment too,
      * when the range is aligned to it (the reader, like containers, refuses
      * such logs when told the alignment). */
@@ -1998,6 +2427,89 @@ static TResult t_mock_two_hwpts(Ctx *c)
     return T_PASS;
 }
 
+/* An IOPTE of the main mapping starting at unit 64 or later whose next 64
+ * units are mapped: its first unit, and its size in units (*count). */
+static unsigned edge_iopte(const MockLayout *lay, unsigned *count)
+{
+    unsigned u;
+
+    for (u = 64; u + 65 <= lay->units; u += lay->count[u]) {
+        if (lay->first[u] == u) {
+            *count = lay->count[u];
+            return u;
+        }
+    }
+    *count = 0;
+    return 0;
+}
+
+/* Raw read of @n units from unit @u0 of the main mapping in hwpt a at
+ * 2 KiB pages into @buf (two words, page-aligned: the second is a guard),
+ * checked against the model (which it updates). */
+static TResult raw_edge_read(Ctx *c, unsigned u0, unsigned n, uint32_t flags, uint64_t *buf,
+                             const char *what)
+{
+    uint64_t exp[2];
+
+    buf[0] = buf[1] = 0;
+    OK(vfi_iommufd_hwpt_get_dirty_bitmap(c->be, c->hwpt_a, MOCK_IOVA + (uint64_t)u0 * MOCK_PG,
+                                        (uint64_t)n * MOCK_PG, MOCK_PG, buf, flags, errp));
+    model_read(c->lay, c->mock_marked[0], u0, n, 1,
+               !(flags & IOMMU_HWPT_GET_DIRTY_BITMAP_NO_CLEAR), exp, 128);
+    note(c, "%s: units %u..%u read %016" PRIx64 ", guard %016" PRIx64, what, u0, u0 + n - 1,
+         buf[0], buf[1]);
+    CHECK(buf[0] == exp[0] && buf[1] == exp[1], "%s: read %016" PRIx64 " %016" PRIx64
+          ", want %016" PRIx64 " %016" PRIx64, what, buf[0], buf[1], exp[0], exp[1]);
+    return T_PASS;
+}
+
+/*
+ * Reads that end or start inside an IOPTE: raw, at 2 KiB pages, 64 bits into
+ * a page-aligned buffer whose second word is a guard. The generic page
+ * table (7.x) records a dirty IOPTE from its start to its end: one ending
+ * after the range sets bits past the range's end, in the caller's memory
+ * after the bitmap (the guard word: the kernel writes up to the end of the
+ * bitmap's last page); one starting before the range has no bit and is
+ * dropped, yet a clearing read makes it clean: its dirty pages are lost.
+ * 6.12's IOPTEs are 2 KiB pages: neither can happen, the reads are exact.
+ */
+static TResult t_mock_edges(Ctx *c)
+{
+    uint64_t *buf = alloc_pages(PG);
+    unsigned f, cnt;
+    bool exact, lost;
+    int ret;
+
+    NEED_MOCK();
+    CHECK(buf && c->lay, "mmap");
+    f = edge_iopte(c->lay, &cnt);
+    CHECK(cnt, "no IOPTE with 64 mapped units after it");
+    exact = layout_is_exact(c->lay);
+    note(c, "IOPTE of %u x 2 KiB at unit %u", cnt, f);
+    ret = mock_mark_unit(c, c->hwpt_a, MOCK_IOVA, f);
+    CHECK(ret == 0, "IOMMU_TEST_OP_DIRTY: %s", g_strerror(-ret));
+    c->mock_marked[0][f / 64] |= 1ull << (f % 64);
+    /* ends inside: the IOPTE's first unit is the range's last */
+    CHECK_RESULT(raw_edge_read(c, f - 63, 64, IOMMU_HWPT_GET_DIRTY_BITMAP_NO_CLEAR, buf,
+                               "ending inside"));
+    CHECK(exact == (buf[1] == 0), "%s: bits past the range: %016" PRIx64,
+          exact ? "2 KiB IOPTEs" : "IOPTEs of 4 KiB and more", buf[1]);
+    /* starts inside, clearing: nothing read, and cleared */
+    CHECK_RESULT(raw_edge_read(c, f + 1, 64, 0, buf, "starting inside"));
+    lost = !(c->mock_marked[0][f / 64] & (1ull << (f % 64)));
+    CHECK(lost == !exact, "the marked unit %s", lost ? "was lost" : "is still dirty");
+    munmap(buf, PG);
+    if (lost) {
+        note(c, "the dirty IOPTE at unit %u was cleared by a read starting inside it and "
+             "reported nowhere: its pages are lost", f);
+    }
+    /* what is left, through the reader; then clean */
+    CHECK_READ(c->rd_a, ALL, NC, MODEL_ONLY, 0, 0, "after the edge reads");
+    CHECK_READ(c->rd_a, ALL, 0, MODEL_ONLY, 0, 0, "clearing after the edge reads");
+    CHECK_READ(c->rd_a, ALL, NC, NULL, 0, 0, "clean after the edge reads");
+    return T_PASS;
+}
+
 /*
  * Unmap during migration: read a mapping's bits with NO_CLEAR, then unmap
  * it. The dirty state goes with the mapping (reading the range afterwards
@@ -2007,9 +2519,12 @@ static TResult t_mock_unmap_no_clear(Ctx *c)
 {
     const uint64_t off = 0x100000, len = 64 * (uint64_t)PG;   /* MOCK_IOVA + 1 MiB */
     const uint64_t pa[1] = { 0x8000000100000a05ull }, pb[1] = { 0x0000300000000180ull };
-    uint64_t both[2] = { pa[0] | pb[0], 0 }, bm[LOG_WORDS] = { 0 }, nr = 0, unmapped = 0;
+    uint64_t ma[UNIT_WORDS], mb[UNIT_WORDS], ra[1], rb[1], both[1];
+    uint64_t bm[LOG_WORDS] = { 0 }, nr = 0, unmapped = 0;
     VfiDirtyLog log = { .base_iova = MOCK_IOVA + off - 5 * PG, .page_size = PG,
                          .bitmap = bm, .nr_pages = LOG_WORDS * 64 };
+    g_autofree MockLayout *la = g_new0(MockLayout, 1);
+    g_autofree MockLayout *lb = g_new0(MockLayout, 1);
     unsigned i;
     int ret;
 
@@ -2018,6 +2533,17 @@ static TResult t_mock_unmap_no_clear(Ctx *c)
     CHECK(c->mock_buf2, "mmap");
     OK(vfi_iommufd_ioas_map(c->be, c->mock_ioas, MOCK_IOVA + off, len, c->mock_buf2, false,
                                errp));
+    /* This mapping's own IOPTEs (t_mock_layout()), the same in both HWPTs:
+     * the pages read dirty are those of the IOPTEs holding a marked one. */
+    CHECK_RESULT(mock_probe_layout(c, c->hwpt_a, MOCK_IOVA + off, 128, la));
+    CHECK_RESULT(mock_probe_layout(c, c->hwpt_b, MOCK_IOVA + off, 128, lb));
+    CHECK(layout_equal(la, lb), "hwpts %u and %u map the same pages with other IOPTEs",
+          c->hwpt_a, c->hwpt_b);
+    units_of_pages(pa, 64, ma);
+    units_of_pages(pb, 64, mb);
+    model_read(la, ma, 0, 128, PG / MOCK_PG, false, ra, 64);
+    model_read(lb, mb, 0, 128, PG / MOCK_PG, false, rb, 64);
+    both[0] = ra[0] | rb[0];
     ret = mock_mark_at(c, c->hwpt_a, MOCK_IOVA + off, 64, pa, &nr);
     CHECK(ret == 0 && nr == popcount_words(pa, 1), "IOMMU_TEST_OP_DIRTY a: %s, %" PRIu64,
           g_strerror(-ret), nr);
@@ -2064,6 +2590,7 @@ static TResult t_mock_stop(Ctx *c)
     CHECK(ret == -EINVAL, "IOMMU_TEST_OP_DIRTY with tracking off: %s", g_strerror(-ret));
     /* Starting again starts clean. */
     OK(vfi_iommufd_hwpt_set_dirty_tracking(c->be, c->hwpt_a, true, errp));
+    memset(c->mock_marked[0], 0, sizeof(c->mock_marked[0]));
     CHECK_READ(c->rd_a, ALL, 0, NULL, 0, 0, "restart");
     OK(vfi_iommufd_hwpt_set_dirty_tracking(c->be, c->hwpt_a, false, errp));
     return T_PASS;
@@ -2076,6 +2603,7 @@ static TResult t_mock_teardown(Ctx *c)
     uint64_t unmapped = 0;
 
     NEED_MOCK();
+    g_clear_pointer(&c->lay, g_free);
     /* The readers hold no kernel object. */
     g_clear_pointer(&c->rd_a, vfi_dirty_reader_free);
     g_clear_pointer(&c->rd_b, vfi_dirty_reader_free);
@@ -2119,17 +2647,23 @@ static const Test mock_tests[] = {
     { "mock: IOVA ranges = the mock aperture, map", t_mock_map },
     { "mock: two dirty-tracking HWPTs with a device each", t_mock_hwpt_alloc },
     { "mock: device without dirty capability: EOPNOTSUPP, EINVAL", t_mock_no_dirty_device },
+    { "mock: a PASID-capable device: hw info max_pasid_log2 (6.15+)", t_mock_pasid_hw_info },
     { "mock: dirty readers on the HWPTs (alignment = the mock IO page)", t_mock_readers },
     { "mock: HWPT without the flag: no tracking, the reader reports EOPNOTSUPP",
       t_mock_plain_hwpt },
     { "mock: tracking off: GET_DIRTY_BITMAP reads nothing (EINVAL or 0), raw and reader",
       t_mock_tracking_off },
     { "mock: start tracking (twice), nothing dirty", t_mock_start },
-    { "mock: raw baseline, then the reader: exact, NO_CLEAR keeps them", t_mock_no_clear },
+    { "mock: the IOPTEs as dirty bits show them: per 2 KiB page (6.12), per IOPTE (7.x)",
+      t_mock_layout },
+    { "mock: raw baseline, then the reader: as the IOPTEs report, NO_CLEAR keeps them",
+      t_mock_no_clear },
     { "mock: reader: a clearing read clears", t_mock_clear },
     { "mock: reader: sub-ranges at aligned and sub-byte log bits, 2/4/8 KiB pages, OR",
       t_mock_offsets },
     { "mock: reader: two HWPTs ORed into one log", t_mock_two_hwpts },
+    { "mock: reads ending / starting inside an IOPTE: bits past the end, a dirty IOPTE lost "
+      "(7.x)", t_mock_edges },
     { "mock: reader: NO_CLEAR read, then unmap: the bits were captured",
       t_mock_unmap_no_clear },
     { "mock: stop tracking (twice), restart clean", t_mock_stop },

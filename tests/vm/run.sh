@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: LGPL-2.1-or-later
 #
-# Real-kernel integration suite: builds a small Linux kernel with IOMMUFD,
-# VFIO cdev, vfio-pci, intel-iommu, the mtty sample mdev and the kernel's mock
-# IOMMU (IOMMUFD_TEST), links tests/vm/guest-tests.c and the vfio-iommufd
+# Real-kernel integration suite: builds a small Linux kernel (6.12 or 7.3,
+# --kernel) with IOMMUFD, VFIO cdev, vfio-pci, intel-iommu, the mtty sample
+# mdev and the kernel's mock IOMMU (IOMMUFD_TEST), links
+# tests/vm/guest-tests.c and the vfio-iommufd
 # tool (tools/) statically against the library (and the kernel model's,
 # libvfio-iommufd-sim, for --sim), packs an initramfs and boots it twice
 # under QEMU (TCG):
@@ -13,10 +14,19 @@
 #   boot 2 "mock":  no emulated IOMMU; the mock IOMMU's dirty tracking
 #
 # The guest prints TAP on the serial console; this script fails on any
-# "not ok", a missing result, a skipped test, a kernel panic or a timeout.
+# "not ok", a missing result, a skipped test (but a "# SKIP needs Linux X.Y"
+# on a kernel older than X.Y), a kernel panic or a timeout.
 #
-# Usage: tests/vm/run.sh [--workdir DIR] [--no-setup] [--only iommu|mock]
-#                        [--stage kernel|guest]
+# Usage: tests/vm/run.sh [--workdir DIR] [--kernel 6.12|7.3] [--uapi-include DIR]
+#                        [--only iommu|mock] [--stage kernel|guest] [--no-setup]
+#   --kernel        the kernel to build and boot (default 6.12): 6.12 from
+#                   Debian's linux-source-6.12 (bookworm-backports, installed),
+#                   7.3 from linux-source-7.3 (trixie-backports, unpacked into
+#                   the cache by scripts/setup-debian.sh --vm); fragments
+#                   kernel.config (+ kernel-7.3.config)
+#   --uapi-include  build the libraries, the test program and the tool
+#                   against the Linux UAPI headers in DIR (meson
+#                   -Duapi_include=DIR) instead of the system's
 #   --no-setup      accepted, does nothing (nothing is ever installed here)
 #   --stage kernel  only build (or find cached) the kernel
 #   --stage guest   only build the test program and the tool (for a real
@@ -36,13 +46,17 @@ srcroot=$(cd "$here/../.." && pwd)
 workdir="$srcroot/build-vm"
 only=""
 stage=""
+kernel=6.12
+uapi_include=""
 while [ $# -gt 0 ]; do
     case "$1" in
         --workdir) workdir="$2"; shift 2 ;;
         --no-setup) shift ;;   # accepted as before: nothing is ever installed
         --only) only="$2"; shift 2 ;;
         --stage) stage="$2"; shift 2 ;;
-        -h|--help) sed -n '3,28p' "$0"; exit 0 ;;
+        --kernel) kernel="$2"; shift 2 ;;
+        --uapi-include) uapi_include="$2"; shift 2 ;;
+        -h|--help) sed -n '3,40p' "$0"; exit 0 ;;
         *) echo "run.sh: unknown argument $1" >&2; exit 2 ;;
     esac
 done
@@ -65,7 +79,27 @@ skip_or_die() {
 }
 
 # --- 1. prerequisites ---------------------------------------------------------
-src_tar=/usr/src/linux-source-6.12.tar.xz
+# The kernels: where the source tarball is, its package version, the config
+# fragments merged on tinyconfig (in order). A new kernel is one more entry
+# (docs/testing.md, "Adding a kernel").
+case "$kernel" in
+    6.12)
+        src_tar=/usr/src/linux-source-6.12.tar.xz
+        srcver=$(dpkg-query -W -f='${Version}' linux-source-6.12 2>/dev/null || true)
+        fragments=("$here/kernel.config")
+        ;;
+    7.3)
+        k73_pkg="$cache/pkg/linux-source-7.3"
+        src_tar="$k73_pkg/usr/src/linux-source-7.3.tar.xz"
+        srcver=$(cat "$k73_pkg/.version" 2>/dev/null || true)
+        fragments=("$here/kernel.config" "$here/kernel-7.3.config")
+        ;;
+    *) echo "run.sh: unknown kernel '$kernel' (6.12 or 7.3)" >&2; exit 2 ;;
+esac
+if [ -n "$uapi_include" ] && [ ! -f "$uapi_include/linux/iommufd.h" ]; then
+    echo "run.sh: --uapi-include $uapi_include has no linux/iommufd.h" >&2
+    exit 2
+fi
 need_tools=(qemu-system-x86_64 make gcc bc bison flex cpio xz gzip pkg-config meson ninja)
 
 if [ "$stage" = guest ]; then
@@ -85,7 +119,7 @@ missing_prereqs() {
     [ -n "$libdir" ] && [ -f "$libdir/libz.a" ] || { echo "libz.a (zlib1g-dev)"; return 0; }
     [ "$stage" = guest ] && return 0
     [ -x /bin/busybox ] && /bin/busybox --list 2>/dev/null | grep -qx sh || { echo busybox-static; return 0; }
-    [ -f "$src_tar" ] || { echo "$src_tar"; return 0; }
+    [ -f "$src_tar" ] || { echo "$src_tar (linux-source-$kernel)"; return 0; }
     [ -f /usr/include/libelf.h ] || { echo libelf-dev; return 0; }
     [ -f /usr/include/openssl/ssl.h ] || { echo libssl-dev; return 0; }
     return 0
@@ -94,16 +128,16 @@ missing_prereqs() {
 # A test installs nothing (tests/meta/check-no-installs.py): scripts/run-tests.sh
 # runs scripts/setup-debian.sh --vm before the suites; by hand, run that once.
 m=$(missing_prereqs)
-[ -z "$m" ] || skip_or_die "missing prerequisite: $m (scripts/setup-debian.sh --vm installs it, as root)"
+[ -z "$m" ] || skip_or_die "missing prerequisite: $m (scripts/setup-debian.sh --vm provides it, as root)"
 
 # --- 2. kernel: extracted once, built once per (source version, fragment) ------
 if [ "$stage" != guest ]; then
-fragment="$here/kernel.config"
-srcver=$(dpkg-query -W -f='${Version}' linux-source-6.12 2>/dev/null || true)
-[ -n "$srcver" ] || srcver="unknown-$(stat -c %Y "$src_tar")"
-fragsum=$(sha256sum "$fragment" | cut -c1-16)
+[ -n "$srcver" ] || srcver="$kernel-unknown-$(stat -c %Y "$src_tar")"
+# The cache key: the package version and the fragments' text (one fragment:
+# the hash of that file, as before there were two kernels).
+fragsum=$(cat "${fragments[@]}" | sha256sum | cut -c1-16)
 ksrc_top="$cache/linux-source-$srcver"
-ksrc="$ksrc_top/linux-source-6.12"
+ksrc="$ksrc_top/linux-source-$kernel"
 kkey="$srcver-$fragsum"
 kout="$cache/kernel-$kkey"
 bzimage="$kout/bzImage"
@@ -126,10 +160,12 @@ fi
 build_kernel() {
     local kbuild="$cache/kbuild-$kkey"
     local kmake=(make -C "$ksrc" O="$kbuild" ARCH=x86_64 -j"$jobs")
-    log "building kernel $srcver (fragment $fragsum) in $kbuild, -j$jobs"
+    local t0
+    t0=$(date +%s)
+    log "building kernel $kernel ($srcver, fragments ${fragments[*]##*/}: $fragsum) in $kbuild, -j$jobs"
     mkdir -p "$kbuild"
     "${kmake[@]}" -s tinyconfig >"$kbuild/config.log" 2>&1 || { tail -30 "$kbuild/config.log"; die "make tinyconfig failed"; }
-    ( cd "$kbuild" && "$ksrc/scripts/kconfig/merge_config.sh" -m -O "$kbuild" "$kbuild/.config" "$fragment" ) \
+    ( cd "$kbuild" && "$ksrc/scripts/kconfig/merge_config.sh" -m -O "$kbuild" "$kbuild/.config" "${fragments[@]}" ) \
         >>"$kbuild/config.log" 2>&1 || { tail -30 "$kbuild/config.log"; die "merge_config.sh failed"; }
     "${kmake[@]}" -s olddefconfig >>"$kbuild/config.log" 2>&1 || { tail -30 "$kbuild/config.log"; die "make olddefconfig failed"; }
     # Every option of the fragment must have survived (a dependency missing
@@ -141,8 +177,8 @@ build_kernel() {
             echo "[vm] kernel config: '$line' did not survive olddefconfig" >&2
             bad=1
         fi
-    done <"$fragment"
-    [ "$bad" = 0 ] || die "kernel.config needs fixing (missing dependencies)"
+    done < <(cat "${fragments[@]}")
+    [ "$bad" = 0 ] || die "${fragments[*]##*/}: needs fixing for $kernel (missing dependencies)"
     if ! "${kmake[@]}" bzImage >"$kbuild/build.log" 2>&1; then
         tail -40 "$kbuild/build.log"
         die "kernel build failed (full log: $kbuild/build.log)"
@@ -154,7 +190,7 @@ build_kernel() {
     rm -rf "$kout"
     mv "$kout.tmp" "$kout"
     rm -rf "$kbuild"
-    log "kernel built: $bzimage ($(stat -c %s "$bzimage") bytes)"
+    log "kernel built: $bzimage ($(stat -c %s "$bzimage") bytes, $(( $(date +%s) - t0 ))s)"
 }
 
 if [ -f "$bzimage" ]; then
@@ -170,7 +206,7 @@ fi
 # iommufd_test.h (the mock IOMMU's test ioctl) from the extracted source;
 # never copied into the repository.
 test_h_dir=""
-for d in "${ksrc:-}" "$cache"/linux-source-*/linux-source-6.12; do
+for d in "${ksrc:-}" "$cache"/linux-source-*/linux-source-"$kernel"; do
     if [ -n "$d" ] && [ -f "$d/drivers/iommu/iommufd/iommufd_test.h" ]; then
         test_h_dir="$d/drivers/iommu/iommufd"
         break
@@ -182,14 +218,34 @@ if [ -z "$test_h_dir" ]; then
 fi
 
 # --- 3. the guest test program, static ---------------------------------------
+# The UAPI headers: the system's, or --uapi-include's (and its multiarch
+# directory, for asm/), before the system's, as meson's -Duapi_include does.
+uapi_flags=()
+if [ -n "$uapi_include" ]; then
+    uapi_flags=(-isystem "$uapi_include")
+    multiarch=$(gcc -print-multiarch 2>/dev/null || true)
+    if [ -n "$multiarch" ] && [ -d "$uapi_include/$multiarch" ]; then
+        uapi_flags+=(-isystem "$uapi_include/$multiarch")
+    fi
+fi
 vmbuild="$workdir/build-static"
 if [ ! -f "$vmbuild/build.ninja" ]; then
     log "configuring static library build in $vmbuild"
     rm -rf "$vmbuild"
     meson setup "$vmbuild" "$srcroot" -Ddefault_library=static -Dtests=false \
-        -Dtrace_backends=log -Dbuildtype=debugoptimized >"$workdir/meson-setup.log" 2>&1 ||
+        -Dtrace_backends=log -Dbuildtype=debugoptimized -Duapi_include="$uapi_include" \
+        >"$workdir/meson-setup.log" 2>&1 ||
         { tail -30 "$workdir/meson-setup.log"; die "meson setup of the static build failed"; }
+elif [ "$(meson introspect --buildoptions "$vmbuild" |
+          python3 -c 'import json, sys; print(next(o["value"] for o in json.load(sys.stdin) if o["name"] == "uapi_include"))')" != "$uapi_include" ]; then
+    log "static library build: uapi_include is now '${uapi_include}'"
+    meson configure "$vmbuild" -Duapi_include="$uapi_include" >"$workdir/meson-setup.log" 2>&1 ||
+        { tail -30 "$workdir/meson-setup.log"; die "meson configure of the static build failed"; }
 fi
+uapi_version=$(awk '/define LINUX_VERSION_(MAJOR|PATCHLEVEL|SUBLEVEL)/ { printf "%s%s", sep, $3; sep = "." }' \
+    "${uapi_include:-/usr/include}/linux/version.h")
+uapi_where=${uapi_include:-/usr/include}
+log "UAPI headers: $uapi_where (Linux $uapi_version)"
 log "building the libraries (static)"
 # The guest program also runs on the kernel model (--sim, the agreement
 # suite), which is its own library.
@@ -201,7 +257,8 @@ log "linking $guest statically"
 # shellcheck disable=SC2046
 gcc -std=gnu11 -O2 -g -static -Wall -Wextra -Wshadow -Wstrict-prototypes \
     -Wmissing-prototypes -Wno-unused-parameter -Wformat=2 -Wno-format-nonliteral -Werror -D_GNU_SOURCE \
-    -I"$srcroot/include" ${test_h_dir:+-I"$test_h_dir"} $(pkg-config --cflags glib-2.0) \
+    "${uapi_flags[@]}" -I"$srcroot/include" -I"$vmbuild/include" ${test_h_dir:+-I"$test_h_dir"} \
+    $(pkg-config --cflags glib-2.0) \
     -o "$guest" "$here/guest-tests.c" \
     "$vmbuild/sim/libvfio-iommufd-sim.a" "$vmbuild/libvfio-iommufd.a" \
     $(pkg-config --static --libs glib-2.0) 2>"$workdir/link.log" ||
@@ -215,7 +272,7 @@ log "linking $tool statically"
 # shellcheck disable=SC2046
 gcc -std=gnu11 -O2 -g -static -Wall -Wextra -Wshadow -Wstrict-prototypes \
     -Wmissing-prototypes -Wno-unused-parameter -Wformat=2 -Wno-format-nonliteral -Werror -D_GNU_SOURCE \
-    -I"$srcroot/include" -I"$vmbuild/include" $(pkg-config --cflags glib-2.0 zlib) \
+    "${uapi_flags[@]}" -I"$srcroot/include" -I"$vmbuild/include" $(pkg-config --cflags glib-2.0 zlib) \
     -o "$tool" "$srcroot"/tools/*.c \
     "$vmbuild/sim/libvfio-iommufd-sim.a" "$vmbuild/libvfio-iommufd.a" \
     $(pkg-config --static --libs glib-2.0 zlib) 2>"$workdir/link-tool.log" ||
@@ -244,15 +301,20 @@ log "initramfs: $initrd ($(stat -c %s "$initrd") bytes)"
 
 # --- 5. boots -----------------------------------------------------------------
 qemu_version=$(qemu-system-x86_64 --version | head -1)
-log "kernel: linux-source-6.12 $srcver ($bzimage)"
+log "kernel: linux-source-$kernel $srcver ($bzimage)"
 log "qemu:   $qemu_version"
 
 # check_tap LOGFILE NAME BLOCK: the TAP between the guest's markers
 # "VMTEST-BEGIN BLOCK" and "VMTEST-END BLOCK rc=N" must be complete and all
-# "ok" (no "not ok", no SKIP, every planned number exactly once).
+# "ok" (no "not ok", every planned number exactly once), and skip nothing
+# but what this kernel is too old for: "# SKIP needs Linux X.Y ..." with X.Y
+# newer than the booted kernel ($kernel). Any other skip, or such a skip on
+# a kernel of X.Y or later, fails.
 check_tap() {
     local logf="$1" name="$2" block="$3"
-    awk -v name="$name/$block" -v block="$block" '
+    awk -v name="$name/$block" -v block="$block" -v kver="$kernel" '
+        # "... X.Y" -> X * 1000 + Y
+        function vcode(v,    p) { sub(/.* /, "", v); split(v, p, "."); return p[1] * 1000 + p[2] }
         { sub(/\r$/, "") }
         /^VMTEST-BEGIN/ { inside = ($2 == block); next }
         /^VMTEST-END/   { if (inside) { ended = 1; rc = $3; sub(/^rc=/, "", rc) } inside = 0; next }
@@ -261,8 +323,14 @@ check_tap() {
         /^not ok [0-9]+/ { fail++; print "[vm] " name ": FAILED: " $0; n = $3 + 0; seen[n]++; next }
         /^ok [0-9]+/ {
             n = $2 + 0; seen[n]++
-            if ($0 ~ /# *[Ss][Kk][Ii][Pp]/) { skip++; print "[vm] " name ": SKIPPED (not allowed in the VM): " $0 }
-            else ok++
+            if ($0 ~ /# *[Ss][Kk][Ii][Pp]/) {
+                if (match($0, /# *SKIP needs Linux [0-9]+\.[0-9]+/) &&
+                    vcode(substr($0, RSTART, RLENGTH)) > vcode(kver)) {
+                    older++; print "[vm] " name ": skipped on Linux " kver " (too old): " $0
+                } else {
+                    skip++; print "[vm] " name ": SKIPPED (not allowed on Linux " kver "): " $0
+                }
+            } else ok++
             next
         }
         END {
@@ -276,7 +344,8 @@ check_tap() {
             for (k in seen) if (k + 0 > plan || k + 0 < 1) { print "[vm] " name ": result " k " outside the plan 1.." plan; bad = 1 }
             if (ended && rc != "0") { print "[vm] " name ": the guest test program exited with " rc; bad = 1 }
             if (fail || skip) bad = 1
-            printf "[vm] %s: planned %d, ok %d, not ok %d, skipped %d\n", name, plan, ok, fail + 0, skip + 0
+            printf "[vm] %s: planned %d, ok %d, not ok %d, skipped %d, skipped (kernel too old) %d\n", \
+                name, plan, ok, fail + 0, skip + 0, older + 0
             exit bad
         }' "$logf"
 }
@@ -330,7 +399,7 @@ if [ -z "$only" ] || [ "$only" = mock ]; then
         -append "console=ttyS0 rdinit=/init panic=-1 vmtest=mock" || status=1
 fi
 
-log "kernel: linux-source-6.12 $srcver; $qemu_version"
+log "kernel: linux-source-$kernel $srcver; $qemu_version"
 if [ "$status" = 0 ]; then
     log "PASS: all guest tests passed"
 else
