@@ -63,7 +63,12 @@ G_BEGIN_DECLS
 /* The VMM's dirty log for a guest-physical layout: bit i stands for the page
  * at base_iova + i * page_size. The bitmap holds DIV_ROUND_UP(nr_pages, 64)
  * words, owned by the VMM. page_size: a power of two, at least the IOVA
- * alignment of the container queried; base_iova aligned to it. */
+ * alignment of the container queried; base_iova aligned to it. Allocate the
+ * bitmap in whole memory pages: the library hands it to the kernel (zero
+ * copy), and a kernel whose dirty IOPTEs are larger than page_size (Linux
+ * 7.3's generic page table, huge IOPTEs) may set bits past a read's range up
+ * to the end of the memory page holding its last bitmap byte
+ * (docs/dirty-tracking.md, "Granularity"). */
 typedef struct VfiDirtyLog {
     uint64_t base_iova;    /* the IOVA of bit 0 */
     uint64_t page_size;    /* the bytes one bit stands for */

@@ -20,6 +20,7 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <linux/iommufd.h>
@@ -183,33 +184,42 @@ static bool read_sources(const VfiDirtySources *s, uint64_t iova, uint64_t size,
     return true;
 }
 
+/* The kernel may set bits past a read's end, up to the end of the memory
+ * page holding the bitmap's last byte (a dirty IOPTE larger than the log's
+ * page that the range ends inside: Linux 7.3's generic page table, huge
+ * IOPTEs): the scratch buffer is page-aligned and whole pages long, so such
+ * bits land in it and are never ORed into the log. */
+#define SCRATCH_ALIGN 4096
+
 /* A zeroed scratch bitmap for @pages bits (the buffer grown, never shrunk).
  * A range too large for memory fails (VFI_ERROR_HOST, before any ioctl of
  * the range) instead of aborting the process. */
 static bool scratch_reserve(const VfiDirtySources *s, uint64_t pages, GError **errp)
 {
     VfiDirtyScratch *sc = s->scratch;
-    size_t bytes = pages <= (uint64_t)(SIZE_MAX / 8 - 1) * 64 ? (pages + 63) / 64 * 8 : 0;
-    uint64_t *buf;
+    size_t bytes = pages <= (uint64_t)(SIZE_MAX / 8 - 1) * 64 - SCRATCH_ALIGN * 8 ?
+                   (pages + 63) / 64 * 8 : 0;
+    size_t alloc = (bytes + SCRATCH_ALIGN - 1) / SCRATCH_ALIGN * SCRATCH_ALIGN;
+    void *buf = NULL;
 
-    if (bytes && bytes <= sc->size) {
+    if (bytes && alloc <= sc->size) {
         memset(sc->buf, 0, bytes);
         return true;
     }
-    buf = bytes ? g_try_malloc0(bytes) : NULL;
-    if (!buf) {
+    if (!bytes || posix_memalign(&buf, SCRATCH_ALIGN, alloc) != 0) {
         g_set_error(errp, VFI_ERROR, VFI_ERROR_HOST,
                     "dirty query of ioas %u: cannot allocate a %zu-byte scratch bitmap "
                     "for %" PRIu64 " pages (ENOMEM): read a smaller range or align it to "
-                    "a byte of the log", s->ioas_id, bytes, pages);
+                    "a byte of the log", s->ioas_id, alloc, pages);
         return false;
     }
-    trace_vfi_dirty_scratch_grow(s->ioas_id, sc->size, bytes);
-    g_free(sc->buf);
+    memset(buf, 0, bytes);
+    trace_vfi_dirty_scratch_grow(s->ioas_id, sc->size, alloc);
+    free(sc->buf);
     sc->buf = buf;
-    sc->size = bytes;
+    sc->size = alloc;
     sc->stats.scratch_grows++;
-    sc->stats.scratch_bytes = bytes;
+    sc->stats.scratch_bytes = alloc;
     return true;
 }
 
