@@ -411,8 +411,11 @@ void vfi_dirty_reader_get_stats(const VfiDirtyReader *r, VfiDirtyStats *st)
     }
 }
 
-bool vfi_dirty_check_range(const VfiDirtyLog *log, uint64_t iova, uint64_t size,
-                           uint32_t flags, const char *what, GError **errp)
+/* The range checks of a query (INVALID_ARGUMENT), the log already checked:
+ * flags known, size non-zero, no overflow, aligned to the log's pages,
+ * inside its span. No ioctl. */
+static bool check_range(const VfiDirtyLog *log, uint64_t iova, uint64_t size,
+                        uint32_t flags, const char *what, GError **errp)
 {
     if (flags & ~(uint32_t)VFI_DIRTY_QUERY_NO_CLEAR) {
         g_set_error(errp, VFI_ERROR, VFI_ERROR_INVALID_ARGUMENT,
@@ -455,7 +458,7 @@ bool vfi_dirty_query(const VfiDirtySources *s, uint64_t iova, uint64_t size,
                      const VfiDirtyLog *log, uint32_t flags, const char *what, GError **errp)
 {
     if (!vfi_dirty_check_log(s, log, what, errp) ||
-        !vfi_dirty_check_range(log, iova, size, flags, what, errp)) {
+        !check_range(log, iova, size, flags, what, errp)) {
         return false;
     }
     return vfi_dirty_read(s, iova, size, log, flags, errp);

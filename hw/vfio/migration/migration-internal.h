@@ -41,12 +41,6 @@ VfiDirtySources vfi_dirty_sources_of(VfiContainer *c);
 bool vfi_dirty_check_log(const VfiDirtySources *s, const VfiDirtyLog *log, const char *what,
                          GError **errp);
 
-/* The range checks of a query (INVALID_ARGUMENT), the log already checked:
- * flags known, size non-zero, no overflow, aligned to the log's pages,
- * inside its span. No ioctl. */
-bool vfi_dirty_check_range(const VfiDirtyLog *log, uint64_t iova, uint64_t size,
-                           uint32_t flags, const char *what, GError **errp);
-
 /* Read [iova, iova + size) (already validated: aligned to the log's pages,
  * inside its span, flags known) from every source into @log: zero copy
  * where the range starts on a byte of the log, else through the scratch
@@ -54,7 +48,7 @@ bool vfi_dirty_check_range(const VfiDirtyLog *log, uint64_t iova, uint64_t size,
 bool vfi_dirty_read(const VfiDirtySources *s, uint64_t iova, uint64_t size,
                     const VfiDirtyLog *log, uint32_t flags, GError **errp);
 
-/* A checked query: vfi_dirty_check_log() and vfi_dirty_check_range(), then
+/* A checked query: vfi_dirty_check_log() and the range checks, then
  * vfi_dirty_read(). */
 bool vfi_dirty_query(const VfiDirtySources *s, uint64_t iova, uint64_t size,
                      const VfiDirtyLog *log, uint32_t flags, const char *what, GError **errp);
