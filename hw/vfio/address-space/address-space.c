@@ -241,7 +241,7 @@ static bool check_logging_join(const VfiAddressSpace *as, const VfiContainer *c,
                                const VfiContainerDevice *cd, GError **errp)
 {
     bool tracking = c ? c->dirty_tracking : as_tracking(as, NULL);
-    bool empty = c ? c->mapped->len == 0 : as->mappings->len == 0;
+    bool empty = c ? vfi_container_mapped_count(c) == 0 : as->mappings->len == 0;
 
     if (!tracking || !empty || !vfi_coverage_uses_logging(cd)) {
         return true;

@@ -202,6 +202,20 @@ bool vfi_container_unmap_unchecked(VfiContainer *c, uint64_t iova, uint64_t size
 const VfiContainerMapping *vfi_container_mapping_overlap(const VfiContainer *c,
                                                          uint64_t iova, uint64_t last,
                                                          bool by_as);
+/* Returns: the mapping of @c holding @iova, or NULL. */
+const VfiContainerMapping *vfi_container_mapping_at(const VfiContainer *c, uint64_t iova);
+/* The merged view (what dirty reads and DMA logging look at), read only
+ * through these (the layers above never touch @maps or @mapped):
+ * the first merged range of @c whose last byte is >= @iova into *@r (true),
+ * false when there is none; */
+bool vfi_container_mapped_next(const VfiContainer *c, uint64_t iova, VfiRange *r);
+/* how many merged ranges @c has (0: nothing mapped). */
+guint vfi_container_mapped_count(const VfiContainer *c);
+/* Iterate @c's merged ranges from the one ending at or after @from:
+ * VFI_CONTAINER_FOREACH_MAPPED(c, from, r) { ... r.iova ... } */
+#define VFI_CONTAINER_FOREACH_MAPPED(c, from, r)                                  \
+    for (bool r##_ok = vfi_container_mapped_next((c), (from), &(r)); r##_ok;     \
+         r##_ok = (r).last != UINT64_MAX && vfi_container_mapped_next((c), (r).last + 1, &(r)))
 
 /* ---- hwpt.c ------------------------------------------------------------ */
 

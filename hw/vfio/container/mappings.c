@@ -75,6 +75,34 @@ const VfiContainerMapping *vfi_container_mapping_overlap(const VfiContainer *c,
     return NULL;
 }
 
+const VfiContainerMapping *vfi_container_mapping_at(const VfiContainer *c, uint64_t iova)
+{
+    guint i = vfi_ranges_first(c->maps, iova);
+    const VfiContainerMapping *m;
+
+    if (i >= c->maps->len) {
+        return NULL;
+    }
+    m = &g_array_index(c->maps, VfiContainerMapping, i);
+    return m->r.iova <= iova ? m : NULL;
+}
+
+bool vfi_container_mapped_next(const VfiContainer *c, uint64_t iova, VfiRange *r)
+{
+    guint i = vfi_ranges_first(c->mapped, iova);
+
+    if (i >= c->mapped->len) {
+        return false;
+    }
+    *r = g_array_index(c->mapped, VfiRange, i);
+    return true;
+}
+
+guint vfi_container_mapped_count(const VfiContainer *c)
+{
+    return c->mapped->len;
+}
+
 /* The first mapping of @c crossing an edge of [iova, last], or NULL. */
 static const VfiContainerMapping *mapping_cut(const VfiContainer *c, uint64_t iova,
                                               uint64_t last)

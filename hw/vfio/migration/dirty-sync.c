@@ -51,18 +51,21 @@ static bool read_window(VfiContainer *c, const VfiDirtySources *s, uint64_t lo, 
     uint64_t ps = log->page_size;
     uint64_t done_last = 0;
     bool any_done = false;
+    VfiRange r;
 
     lo = MAX(lo, log->base_iova);
     hi = MIN(hi, vfi_dirty_log_last(log));
-    for (guint i = vfi_ranges_first(c->mapped, lo); lo <= hi && i < c->mapped->len; i++) {
-        VfiRange *r = &g_array_index(c->mapped, VfiRange, i);
+    if (lo > hi) {
+        return true;
+    }
+    VFI_CONTAINER_FOREACH_MAPPED(c, lo, r) {
         uint64_t a, b;
 
-        if (r->iova > hi) {
+        if (r.iova > hi) {
             break;
         }
-        a = MAX(r->iova, lo) & ~(ps - 1);
-        b = MIN(r->last, hi) | (ps - 1);
+        a = MAX(r.iova, lo) & ~(ps - 1);
+        b = MIN(r.last, hi) | (ps - 1);
         if (any_done) {
             if (b <= done_last) {
                 continue;
@@ -128,9 +131,10 @@ bool vfi_dirty_sync_all(VfiContainer *const *cs, guint n, const VfiDirtyLog *log
 static bool check_log_covers(const VfiContainer *c, const VfiDirtyLog *log, uint64_t iova,
                              uint64_t last, const char *what, GError **errp)
 {
-    for (guint i = vfi_ranges_first(c->mapped, iova); i < c->mapped->len; i++) {
-        VfiRange *r = &g_array_index(c->mapped, VfiRange, i);
-        uint64_t a = MAX(r->iova, iova), b = MIN(r->last, last);
+    VfiRange r;
+
+    VFI_CONTAINER_FOREACH_MAPPED(c, iova, r) {
+        uint64_t a = MAX(r.iova, iova), b = MIN(r.last, last);
 
         if (a > b) {
             break;      /* this range and the ones after it start after @last */

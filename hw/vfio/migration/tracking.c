@@ -43,10 +43,9 @@ static GArray *logging_pages(const VfiContainer *c)
 {
     const uint64_t ps = VFI_DMA_LOGGING_MIN_PAGE_SIZE;
     GArray *in = g_array_new(false, false, sizeof(VfiRange));
+    VfiRange r;
 
-    for (guint i = 0; i < c->mapped->len; i++) {
-        VfiRange r = g_array_index(c->mapped, VfiRange, i);
-
+    VFI_CONTAINER_FOREACH_MAPPED(c, 0, r) {
         vfi_ranges_add_merged(in, r.iova & ~(ps - 1), r.last | (ps - 1));
     }
     return in;
@@ -108,7 +107,7 @@ static bool logging_try(VfiContainer *c, VfiDevice *dev, unsigned max, unsigned 
         arg[i].length = r->last - r->iova + 1;
     }
     *used = ranges->len;
-    trace_vfi_dirty_logging_ranges(vfi_device_get_display_name(dev), c->mapped->len, ranges->len,
+    trace_vfi_dirty_logging_ranges(vfi_device_get_display_name(dev), vfi_container_mapped_count(c), ranges->len,
                                    VFI_DMA_LOGGING_MIN_PAGE_SIZE);
     return vfi_device_dma_logging_start(dev, VFI_DMA_LOGGING_MIN_PAGE_SIZE, arg,
                                         ranges->len, errp);
@@ -119,7 +118,7 @@ static bool logging_start(VfiContainer *c, VfiDevice *dev, GError **errp)
     const char *name = vfi_device_get_display_name(dev);
     unsigned max = VFI_DMA_LOGGING_MAX_RANGES, used;
 
-    if (c->mapped->len == 0) {
+    if (vfi_container_mapped_count(c) == 0) {
         trace_vfi_dirty_refused(c->ioas_id, "DMA logging start", "nothing mapped");
         g_set_error(errp, VFI_ERROR, VFI_ERROR_WRONG_STATE,
                     "dirty tracking start: device %s logs its own DMA, but nothing is "
@@ -289,7 +288,7 @@ static bool check_start(VfiContainer *c, GError **errp)
     for (guint i = 0; i < c->devices->len; i++) {
         VfiDevice *dev = g_ptr_array_index(c->devices, i);
 
-        if (logs_itself(dev) && c->mapped->len == 0) {
+        if (logs_itself(dev) && vfi_container_mapped_count(c) == 0) {
             return logging_start(c, dev, errp);   /* refuses */
         }
     }
