@@ -394,6 +394,39 @@ VFI_API bool vfi_dirty_reader_remove_hwpt(VfiDirtyReader *r, uint32_t hwpt_id,
 VFI_API unsigned vfi_dirty_reader_hwpt_count(const VfiDirtyReader *r);
 
 /**
+ * vfi_dirty_reader_add_mapping:
+ * @r: the reader.
+ * @iova, @size: a mapping of the IOAS the reader's HWPTs translate, as the
+ *   caller made it (one IOMMU_IOAS_MAP).
+ *
+ * Tell @r of a mapping, so that a query whose range cuts it reads it whole
+ * from the HWPTs: the IOMMU records dirtiness per IOPTE, which never crosses
+ * a mapping's edge but may cross any other IOVA, and a kernel read whose edge
+ * cuts a dirty IOPTE larger than the log's page loses it (Linux 7.3: one
+ * starting before the read is cleared, unreported) or sets bits past the
+ * range (docs/dirty-tracking.md, "Granularity"). The bits of the mapping
+ * outside the queried range are kept by @r and ORed into the log by the
+ * query of their pages. Without mappings told, @r reads exactly the ranges
+ * queried: then query whole mappings. No ioctl. INVALID_ARGUMENT for a
+ * NULL @r, a size of 0, an overflowing range, or one overlapping a mapping
+ * told before (nothing changes).
+ */
+VFI_API bool vfi_dirty_reader_add_mapping(VfiDirtyReader *r, uint64_t iova, uint64_t size,
+                                          GError **errp);
+
+/**
+ * vfi_dirty_reader_remove_mapping:
+ *
+ * Forget the mapping [@iova, @iova + @size) told with
+ * vfi_dirty_reader_add_mapping() (the caller unmapped it, after reading its
+ * bits with a query if it needs them) and the pages @r kept of it. No
+ * ioctl. NOT_FOUND unless exactly that mapping was told (nothing changes),
+ * INVALID_ARGUMENT for a NULL @r or a bad range.
+ */
+VFI_API bool vfi_dirty_reader_remove_mapping(VfiDirtyReader *r, uint64_t iova,
+                                             uint64_t size, GError **errp);
+
+/**
  * vfi_dirty_reader_query:
  * @iova, @size: aligned to @log's page size, inside the log's span.
  * @log: the caller's log (owned by the caller; bits are only ever set).

@@ -16,7 +16,9 @@
 
 /* One container: dirty HWPTs of a and b, l0 and ml logging; [0, 64 MiB)
  * mapped; tracking on. */
-static Fixture *query_fixture(void)
+/* Two HWPT-tracked devices, two logging ones, [iova, iova + size) mapped,
+ * tracking on. */
+static Fixture *query_fixture_at(uint64_t iova, uint64_t size)
 {
     Fixture *f = fixture_new(dirty_topo);
     g_autoptr(GError) err = NULL;
@@ -25,9 +27,14 @@ static Fixture *query_fixture(void)
     attach_ok(f, "b0", NULL);
     attach_ok(f, "l0", &prefer_logging);
     attach_ok(f, "ml", &prefer_logging);
-    map_ok(f, 0, RAM);
+    map_ok(f, iova, size);
     assert_ok(vfi_address_space_dirty_tracking_start(f->as, &err), err);
     return f;
+}
+
+static Fixture *query_fixture(void)
+{
+    return query_fixture_at(0, RAM);
 }
 
 static void query_fixture_free(Fixture *f)
@@ -99,10 +106,10 @@ static void test_no_clear(void **state)
     assert_int_equal(log_count(log), 0);
     query_fixture_free(f);
 
-    /* the exact argument struct */
+    /* the exact argument struct: a query of a whole mapping */
     f = fixture_new(dirty_topo);
     attach_ok(f, "a0", NULL);
-    map_ok(f, 0, RAM);
+    map_ok(f, 8 * PAGE, 64 * PAGE);
     c = container_of_dev(f, "a0");
     assert_ok(vfi_container_dirty_tracking_start(c, &err), err);
     assert_ok(vfi_container_query_dirty(c, 8 * PAGE, 64 * PAGE, log,
@@ -199,7 +206,7 @@ static void test_sub_byte_offsets(void **state)
  * the bitmap is exactly DIV_ROUND_UP(nr_pages, 64) words (ASan checks). */
 static void test_log_end(void **state)
 {
-    Fixture *f = query_fixture();
+    Fixture *f = query_fixture_at(8 * PAGE, 92 * PAGE);
     VfiContainer *c = container_of_dev(f, "a0");
     VfiDirtyLog *log = log_new(0, PAGE, 100);
     g_autoptr(GError) err = NULL;
@@ -218,6 +225,89 @@ static void test_log_end(void **state)
     assert_int_equal(st1.scratch_reads - st0.scratch_reads, 4);
     log_free(log);
     query_fixture_free(f);
+}
+
+/* The last GET_DIRTY_BITMAP's range. */
+static void assert_last_read(Fixture *f, uint64_t iova, uint64_t length)
+{
+    struct iommu_hwpt_get_dirty_bitmap g;
+    unsigned long req;
+
+    assert_int_equal(vfi_sim_last_ioctl(f->sim, &req, &g, sizeof(g)), sizeof(g));
+    assert_int_equal(req, IOMMU_HWPT_GET_DIRTY_BITMAP);
+    assert_int_equal(g.iova, iova);
+    assert_int_equal(g.length, length);
+}
+
+static void query_ok(VfiContainer *c, uint64_t iova, uint64_t size, VfiDirtyLog *log,
+                     uint32_t flags)
+{
+    g_autoptr(GError) err = NULL;
+
+    log_clear(log);
+    assert_ok(vfi_container_query_dirty(c, iova, size, log, flags, &err), err);
+}
+
+/*
+ * A query cutting a mapping: the HWPTs read the whole mapping (an IOPTE
+ * never crosses a mapping's edge, docs/dirty-tracking.md "Granularity"), the
+ * range's bits go to the log, the others are kept and come with the query
+ * of their pages; NO_CLEAR keeps nothing (the kernel still has them); an
+ * unmap delivers then forgets the kept pages of its range.
+ */
+static void test_window_kept(void **state)
+{
+    Fixture *f = fixture_new(dirty_topo);
+    VfiDirtyLog *log = log_new(0, PAGE, 64);
+    g_autoptr(GError) err = NULL;
+    VfiContainer *c;
+
+    attach_ok(f, "a0", NULL);
+    map_ok(f, 0, 32 * PAGE);
+    map_ok(f, 32 * PAGE, 32 * PAGE);
+    c = container_of_dev(f, "a0");
+    assert_ok(vfi_container_dirty_tracking_start(c, &err), err);
+    dma_ok(f, "a0", 5 * PAGE, PAGE);
+    dma_ok(f, "a0", 20 * PAGE, PAGE);
+    dma_ok(f, "a0", 40 * PAGE, PAGE);
+    query_ok(c, 8 * PAGE, 8 * PAGE, log, 0);
+    assert_last_read(f, 0, 32 * PAGE);          /* the first mapping whole */
+    assert_int_equal(log_count(log), 0);
+    query_ok(c, 0, 8 * PAGE, log, 0);
+    assert_int_equal(log_count(log), 1);         /* page 5, kept */
+    assert_true(log_test(log, 5));
+    assert_last_read(f, 0, 32 * PAGE);
+    /* across both mappings: from the first's start to the second's end */
+    query_ok(c, 16 * PAGE, 20 * PAGE, log, 0);
+    assert_last_read(f, 0, 64 * PAGE);
+    assert_int_equal(log_count(log), 1);
+    assert_true(log_test(log, 20));
+    query_ok(c, 0, 64 * PAGE, log, 0);
+    assert_int_equal(log_count(log), 1);         /* page 40, kept */
+    assert_true(log_test(log, 40));
+    query_ok(c, 0, 64 * PAGE, log, 0);
+    assert_int_equal(log_count(log), 0);
+
+    /* NO_CLEAR: nothing kept, the kernel keeps it */
+    dma_ok(f, "a0", 3 * PAGE, PAGE);
+    query_ok(c, 8 * PAGE, 8 * PAGE, log, VFI_DIRTY_QUERY_NO_CLEAR);
+    assert_int_equal(log_count(log), 0);
+    query_ok(c, 0, 8 * PAGE, log, 0);
+    assert_true(log_test(log, 3) && log_count(log) == 1);
+
+    /* an unmap reads its range's kept pages, then forgets them */
+    dma_ok(f, "a0", 50 * PAGE, PAGE);
+    query_ok(c, 32 * PAGE, 8 * PAGE, log, 0);   /* page 50 kept */
+    log_clear(log);
+    assert_ok(vfi_address_space_dma_unmap_dirty(f->as, 32 * PAGE, 32 * PAGE, log, 0, &err),
+              err);
+    assert_true(log_test(log, 50) && log_count(log) == 1);
+    map_ok(f, 32 * PAGE, 32 * PAGE);
+    query_ok(c, 0, 64 * PAGE, log, 0);
+    assert_int_equal(log_count(log), 0);
+    log_free(log);
+    stop_all(f);
+    fixture_free(f);
 }
 
 static void test_holes_untouched(void **state)
@@ -428,6 +518,7 @@ int main(void)
         cmocka_unit_test(test_no_clear),
         cmocka_unit_test(test_sub_byte_offsets),
         cmocka_unit_test(test_log_end),
+        cmocka_unit_test(test_window_kept),
         cmocka_unit_test(test_holes_untouched),
         cmocka_unit_test(test_query_checks),
         cmocka_unit_test(test_steady_state_no_alloc),

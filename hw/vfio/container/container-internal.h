@@ -29,6 +29,7 @@
 #include "vfio-iommufd/device.h"
 #include "vfio-iommufd/dirty.h"
 #include "util/ranges.h"
+#include "util/kept.h"
 #include "device/device-internal.h"
 
 /* Size of the vendor-data buffer passed to IOMMU_GET_HW_INFO. */
@@ -71,6 +72,10 @@ struct VfiContainer {
                                * what dirty reads and DMA logging look at;
                                * updated with @maps by mappings.c only */
     bool dirty_tracking;      /* a tracking session is on (migration layer) */
+    GArray *kept;             /* util/kept.h: IOMMU dirty pages a read took
+                               * from the kernel around the range it was
+                               * asked for (whole mappings: migration layer),
+                               * not yet delivered; forgotten when unmapped */
     VfiDirtyScratch scratch;  /* for dirty reads of this container */
 };
 

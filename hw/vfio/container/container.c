@@ -140,6 +140,7 @@ static void container_free(VfiContainer *c)
     g_ptr_array_free(c->hwpts, true);
     g_array_free(c->maps, true);
     g_array_free(c->mapped, true);
+    g_clear_pointer(&c->kept, g_array_unref);
     g_free(c->scratch.buf);
     g_free(c->ranges);
     g_free(c);

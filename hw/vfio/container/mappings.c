@@ -51,7 +51,8 @@ static void record_remove(VfiContainer *c, uint64_t iova, uint64_t last)
         g_array_remove_index(c->maps, i);
         vfi_ranges_remove(c->mapped, m.iova, m.last);
     }
-    /* The pages devices logged there and the library kept are unmapped. */
+    /* The pages the library kept there are unmapped. */
+    vfi_kept_forget(c->kept, iova, last);
     for (guint i = 0; i < c->devices->len; i++) {
         vfi_device_dma_logging_unmapped(g_ptr_array_index(c->devices, i), iova, last);
     }

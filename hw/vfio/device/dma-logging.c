@@ -18,6 +18,7 @@
 #include "vfio-iommufd/error.h"
 #include "vfio-iommufd/dirty.h"
 #include "util/kernel-internal.h"
+#include "util/kept.h"
 #include "device-internal.h"
 #include "trace.h"
 
@@ -54,55 +55,7 @@ void vfi_device_dma_logging_forget(VfiDevice *dev)
 
 void vfi_device_dma_logging_unmapped(VfiDevice *dev, uint64_t iova, uint64_t last)
 {
-    if (dev->kept) {
-        vfi_ranges_remove(dev->kept, iova, last);
-    }
-}
-
-/* Set bit @p of the 64-bit-word bitmap at byte address @bitmap (any
- * alignment, as the kernel takes it). */
-static void bitmap_set_bit(void *bitmap, uint64_t p)
-{
-    uint8_t *w = (uint8_t *)bitmap + p / 64 * 8;
-    uint64_t v;
-
-    memcpy(&v, w, sizeof(v));
-    v |= UINT64_C(1) << (p % 64);
-    memcpy(w, &v, sizeof(v));
-}
-
-/* OR the pages kept in [iova, iova + n * ps) into @bitmap (bit 0: @iova). */
-static void report_kept(const VfiDevice *dev, uint64_t iova, uint64_t n, uint64_t ps,
-                        void *bitmap)
-{
-    uint64_t last = iova + (n * ps - 1);
-
-    for (guint i = dev->kept ? vfi_ranges_first(dev->kept, iova) : 0;
-         dev->kept && i < dev->kept->len; i++) {
-        VfiRange *r = &g_array_index(dev->kept, VfiRange, i);
-
-        if (r->iova > last) {
-            break;
-        }
-        for (uint64_t p = (MAX(r->iova, iova) - iova) / ps;
-             p <= (MIN(r->last, last) - iova) / ps; p++) {
-            bitmap_set_bit(bitmap, p);
-        }
-    }
-}
-
-/* Keep the pages set in @bits (bit 0: @iova, @n pages of @ps). */
-static void keep_pages(VfiDevice *dev, uint64_t iova, uint64_t n, uint64_t ps,
-                       const uint64_t *bits)
-{
-    if (!dev->kept) {
-        dev->kept = g_array_new(false, false, sizeof(VfiRange));
-    }
-    for (uint64_t p = 0; p < n; p++) {
-        if (bits[p / 64] & (UINT64_C(1) << (p % 64))) {
-            vfi_ranges_add_merged(dev->kept, iova + p * ps, iova + p * ps + (ps - 1));
-        }
-    }
+    vfi_kept_forget(dev->kept, iova, last);
 }
 
 bool vfi_device_dma_logging_covers(const VfiDevice *dev, uint64_t iova, uint64_t last)
@@ -307,7 +260,7 @@ static bool read_keep(VfiDevice *dev, uint64_t iova, uint64_t size, uint64_t ps,
     if (!report_ioctl(dev, iova, size, ps, bits, errp)) {
         return false;
     }
-    keep_pages(dev, iova, n, ps, bits);
+    vfi_kept_add(&dev->kept, iova, ps, bits, 0, n);
     for (uint64_t w = 0; w < words; w++) {
         uint8_t *dst = (uint8_t *)bitmap + w * 8;
         uint64_t v;
@@ -326,9 +279,9 @@ bool vfi_device_dma_logging_read(VfiDevice *dev, uint64_t iova, uint64_t size,
                      report_ioctl(dev, iova, size, page_size, bitmap, errp);
 
     if (ok) {
-        report_kept(dev, iova, size / page_size, page_size, bitmap);
-        if (!keep && dev->kept) {
-            vfi_ranges_remove(dev->kept, iova, iova + (size - 1));
+        vfi_kept_report(dev->kept, iova, iova + (size - 1), page_size, bitmap, iova);
+        if (!keep) {
+            vfi_kept_forget(dev->kept, iova, iova + (size - 1));
         }
     }
     return ok;

@@ -34,6 +34,8 @@
 struct VfiDirtyReader {
     VfiIommufd *be;           /* not owned */
     GArray *hwpts;            /* uint32_t, order added */
+    GArray *mappings;         /* VfiRange: the IOAS's mappings the VMM told of */
+    GArray *kept;             /* util/kept.h */
     uint64_t alignment;       /* minimum log page size (>= 1) */
     VfiDirtyScratch scratch;
 };
@@ -42,7 +44,7 @@ VfiDirtySources vfi_dirty_sources_of(VfiContainer *c)
 {
     return (VfiDirtySources){
         .be = c->be, .ioas_id = c->ioas_id, .alignment = c->alignment,
-        .c = c, .scratch = &c->scratch,
+        .c = c, .kept = &c->kept, .scratch = &c->scratch,
     };
 }
 
@@ -50,7 +52,7 @@ static VfiDirtySources reader_sources(VfiDirtyReader *r)
 {
     return (VfiDirtySources){
         .be = r->be, .alignment = r->alignment, .hwpt_ids = r->hwpts,
-        .scratch = &r->scratch,
+        .mappings = r->mappings, .kept = &r->kept, .scratch = &r->scratch,
     };
 }
 
@@ -70,18 +72,24 @@ static bool has_logging_source(const VfiDirtySources *s)
 
 /* ---- checks -------------------------------------------------------------- */
 
-/* Whether @s has any source to read now. */
-static bool has_sources(const VfiDirtySources *s)
+/* Whether a HWPT is a source of @s. */
+static bool has_hwpt_source(const VfiDirtySources *s)
 {
     if (s->hwpt_ids) {
-        return s->hwpt_ids->len > 0 || has_logging_source(s);
+        return s->hwpt_ids->len > 0;
     }
     for (guint i = 0; i < s->c->hwpts->len; i++) {
         if (((const VfiHwpt *)g_ptr_array_index(s->c->hwpts, i))->dirty_on) {
             return true;
         }
     }
-    return has_logging_source(s);
+    return false;
+}
+
+/* Whether @s has any source to read now. */
+static bool has_sources(const VfiDirtySources *s)
+{
+    return has_hwpt_source(s) || has_logging_source(s);
 }
 
 static const char *log_problem(const VfiDirtySources *s, const VfiDirtyLog *log)
@@ -145,16 +153,21 @@ static bool read_hwpt(const VfiDirtySources *s, uint32_t id, uint64_t iova, uint
     return false;
 }
 
-/* Read [iova, iova + size) from every source of @s into @data. */
-static bool read_sources(const VfiDirtySources *s, uint64_t iova, uint64_t size, uint64_t ps,
-                         void *data, uint32_t flags, bool zero_copy, GError **errp)
+/* Which sources a read reads. */
+enum { SRC_HWPTS = 1, SRC_DEVICES = 2, SRC_ALL = 3 };
+
+/* Read [iova, iova + size) from the sources of @s in @which into @data. */
+static bool read_sources(const VfiDirtySources *s, unsigned which, uint64_t iova,
+                         uint64_t size, uint64_t ps, void *data, uint32_t flags,
+                         bool zero_copy, GError **errp)
 {
     uint64_t kflags = (flags & VFI_DIRTY_QUERY_NO_CLEAR) ?
                       IOMMU_HWPT_GET_DIRTY_BITMAP_NO_CLEAR : 0;
     VfiDirtyStats *st = &s->scratch->stats;
     uint64_t *counter = zero_copy ? &st->zero_copy_reads : &st->scratch_reads;
     const GPtrArray *hwpts = s->hwpt_ids ? NULL : s->c->hwpts;
-    guint nh = s->hwpt_ids ? s->hwpt_ids->len : hwpts->len;
+    guint nh = !(which & SRC_HWPTS) ? 0 : s->hwpt_ids ? s->hwpt_ids->len : hwpts->len;
+    guint nd = !(which & SRC_DEVICES) ? 0 : s->hwpt_ids ? 1 : s->c->devices->len;
 
     for (guint i = 0; i < nh; i++) {
         const VfiHwpt *h = hwpts ? g_ptr_array_index(hwpts, i) : NULL;
@@ -168,7 +181,7 @@ static bool read_sources(const VfiDirtySources *s, uint64_t iova, uint64_t size,
             return false;
         }
     }
-    for (guint i = 0; i < (s->hwpt_ids ? 1 : s->c->devices->len); i++) {
+    for (guint i = 0; i < nd; i++) {
         VfiDevice *dev = s->hwpt_ids ? s->device : g_ptr_array_index(s->c->devices, i);
 
         if (!dev || !vfi_device_dma_logging_active(dev)) {
@@ -223,19 +236,32 @@ static bool scratch_reserve(const VfiDirtySources *s, uint64_t pages, GError **e
     return true;
 }
 
-/* OR @n bits of @src (bit 0 first) into @dst from bit @bit on, word-wise. */
-static void or_shifted(uint64_t *dst, uint64_t bit, const uint64_t *src, uint64_t n)
+/* The 64 bits of @src from bit @pos on, of which only the first @n (1..64)
+ * are read: no word past them is touched. */
+static uint64_t bits_at(const uint64_t *src, uint64_t pos, unsigned n)
 {
-    uint64_t words = (n + 63) / 64;
+    uint64_t k = pos / 64;
+    unsigned sh = pos % 64;
+    uint64_t v = src[k] >> sh;
+
+    if (sh && n > 64 - sh) {
+        v |= src[k + 1] << (64 - sh);
+    }
+    return n == 64 ? v : v & ((UINT64_C(1) << n) - 1);
+}
+
+/* OR the @n bits of @src from bit @from on into @dst from bit @bit on,
+ * word-wise. */
+static void or_bits(uint64_t *dst, uint64_t bit, const uint64_t *src, uint64_t from,
+                    uint64_t n)
+{
     unsigned sh = bit % 64;
 
-    for (uint64_t w = 0; w < words; w++) {
-        uint64_t v = src[w];
-        uint64_t idx = bit / 64 + w;
+    for (uint64_t done = 0; done < n; done += 64) {
+        unsigned take = n - done < 64 ? (unsigned)(n - done) : 64;
+        uint64_t v = bits_at(src, from + done, take);
+        uint64_t idx = (bit + done) / 64;
 
-        if (w == words - 1 && n % 64) {
-            v &= (UINT64_C(1) << (n % 64)) - 1;
-        }
         if (!v) {
             continue;
         }
@@ -248,9 +274,9 @@ static void or_shifted(uint64_t *dst, uint64_t bit, const uint64_t *src, uint64_
 
 /* Zero copy of as much of [*iova, + *n pages) as the log holds whole words
  * for from bit *bit (a byte boundary); advances the three past it. */
-static bool read_zero_copy(const VfiDirtySources *s, uint64_t *iova, uint64_t *bit,
-                           uint64_t *n, const VfiDirtyLog *log, uint32_t flags,
-                           GError **errp)
+static bool read_zero_copy(const VfiDirtySources *s, unsigned which, uint64_t *iova,
+                           uint64_t *bit, uint64_t *n, const VfiDirtyLog *log,
+                           uint32_t flags, GError **errp)
 {
     uint64_t ps = log->page_size;
     /* The kernel may read and write DIV_ROUND_UP(n, 64) whole words from the
@@ -261,8 +287,8 @@ static bool read_zero_copy(const VfiDirtySources *s, uint64_t *iova, uint64_t *b
     uint64_t zc = MIN(*n, avail);
 
     trace_vfi_dirty_query(s->ioas_id, *iova, zc * ps, ps, *bit, true, flags);
-    if (zc && !read_sources(s, *iova, zc * ps, ps, (uint8_t *)log->bitmap + *bit / 8, flags,
-                            true, errp)) {
+    if (zc && !read_sources(s, which, *iova, zc * ps, ps, (uint8_t *)log->bitmap + *bit / 8,
+                            flags, true, errp)) {
         return false;
     }
     *iova += zc * ps;
@@ -271,18 +297,16 @@ static bool read_zero_copy(const VfiDirtySources *s, uint64_t *iova, uint64_t *b
     return true;
 }
 
-bool vfi_dirty_read(const VfiDirtySources *s, uint64_t iova, uint64_t size,
-                    const VfiDirtyLog *log, uint32_t flags, GError **errp)
+/* Read [iova, iova + size) from the sources of @s in @which into @log. */
+static bool read_plain(const VfiDirtySources *s, unsigned which, uint64_t iova,
+                       uint64_t size, const VfiDirtyLog *log, uint32_t flags, GError **errp)
 {
     uint64_t ps = log->page_size;
     uint64_t bit = (iova - log->base_iova) / ps;
     uint64_t n = size / ps;
     bool ok;
 
-    if (!has_sources(s)) {
-        return true;
-    }
-    if (bit % 8 == 0 && !read_zero_copy(s, &iova, &bit, &n, log, flags, errp)) {
+    if (bit % 8 == 0 && !read_zero_copy(s, which, &iova, &bit, &n, log, flags, errp)) {
         return false;
     }
     if (n == 0) {
@@ -292,10 +316,120 @@ bool vfi_dirty_read(const VfiDirtySources *s, uint64_t iova, uint64_t size,
     if (!scratch_reserve(s, n, errp)) {
         return false;
     }
-    ok = read_sources(s, iova, n * ps, ps, s->scratch->buf, flags, false, errp);
+    ok = read_sources(s, which, iova, n * ps, ps, s->scratch->buf, flags, false, errp);
     /* Also after a failure: bits already read (and cleared) must not be lost. */
-    or_shifted(log->bitmap, bit, s->scratch->buf, n);
+    or_bits(log->bitmap, bit, s->scratch->buf, 0, n);
     return ok;
+}
+
+/* The mapping of @s's IOAS holding @iova into *@m, as far as @s knows. */
+static bool mapping_at(const VfiDirtySources *s, uint64_t iova, VfiRange *m)
+{
+    const VfiContainerMapping *cm;
+    gint i;
+
+    if (s->c) {
+        cm = vfi_container_mapping_at(s->c, iova);
+        if (cm) {
+            *m = cm->r;
+        }
+        return cm != NULL;
+    }
+    i = s->mappings ? vfi_ranges_find_overlap(s->mappings, iova, iova) : -1;
+    if (i >= 0) {
+        *m = *vfi_ranges_at(s->mappings, (guint)i);
+    }
+    return i >= 0;
+}
+
+/*
+ * The window the HWPTs must read for [iova, last]: from the start of the
+ * mapping holding @iova to the end of the one holding @last (those @s
+ * knows: its container's, or those a public reader was told of), in the
+ * log's pages. The IOMMU records dirtiness per IOPTE, and an
+ * IOPTE never crosses a mapping's edge but may cross any other IOVA; a read
+ * whose edge cuts a dirty IOPTE larger than the log's page loses it (Linux
+ * 7.3: one starting before the read is cleared unreported) or spills its
+ * bits past the read's end. Returns whether the window exceeds the range.
+ */
+static bool hwpt_window(const VfiDirtySources *s, uint64_t iova, uint64_t last, uint64_t ps,
+                        uint64_t *wi, uint64_t *wl)
+{
+    VfiRange m;
+
+    *wi = iova;
+    *wl = last;
+    if (mapping_at(s, iova, &m) && m.iova < iova) {
+        *wi = m.iova & ~(ps - 1);
+    }
+    if (mapping_at(s, last, &m) && m.last > last) {
+        *wl = m.last | (ps - 1);
+    }
+    return *wi != iova || *wl != last;
+}
+
+/* The HWPTs read over the window [wi, wl] around [iova, last] into the
+ * scratch buffer: the range's bits ORed into @log, the others kept (unless
+ * NO_CLEAR: then the kernel still has them), to be delivered by the read of
+ * their pages. */
+static bool read_hwpt_window(const VfiDirtySources *s, uint64_t iova, uint64_t last,
+                             uint64_t wi, uint64_t wl, const VfiDirtyLog *log,
+                             uint32_t flags, GError **errp)
+{
+    uint64_t ps = log->page_size;
+    uint64_t n = (wl - wi) / ps + 1;
+    uint64_t head = (iova - wi) / ps, mid = (last - iova) / ps + 1;
+    bool ok;
+
+    trace_vfi_dirty_window(s->ioas_id, iova, last, wi, wl);
+    trace_vfi_dirty_query(s->ioas_id, wi, n * ps, ps, (iova - log->base_iova) / ps, false,
+                          flags);
+    if (!scratch_reserve(s, n, errp)) {
+        return false;
+    }
+    ok = read_sources(s, SRC_HWPTS, wi, n * ps, ps, s->scratch->buf, flags, false, errp);
+    /* Also after a failure: bits already read (and cleared) must not be lost. */
+    or_bits(log->bitmap, (iova - log->base_iova) / ps, s->scratch->buf, head, mid);
+    if (!(flags & VFI_DIRTY_QUERY_NO_CLEAR)) {
+        vfi_kept_add(s->kept, wi, ps, s->scratch->buf, 0, head);
+        vfi_kept_add(s->kept, wi, ps, s->scratch->buf, head + mid, n - head - mid);
+    }
+    return ok;
+}
+
+/* Deliver the pages of [iova, last] that an earlier read kept into @log
+ * (and forget them unless NO_CLEAR). */
+static void deliver_kept(const VfiDirtySources *s, uint64_t iova, uint64_t last,
+                         const VfiDirtyLog *log, uint32_t flags)
+{
+    bool forget = !(flags & VFI_DIRTY_QUERY_NO_CLEAR);
+
+    if (!s->kept || !vfi_kept_any(*s->kept, iova, last)) {
+        return;
+    }
+    trace_vfi_dirty_kept_deliver(s->ioas_id, iova, last, forget);
+    vfi_kept_report(*s->kept, iova, last, log->page_size, log->bitmap, log->base_iova);
+    if (forget) {
+        vfi_kept_forget(*s->kept, iova, last);
+    }
+}
+
+bool vfi_dirty_read(const VfiDirtySources *s, uint64_t iova, uint64_t size,
+                    const VfiDirtyLog *log, uint32_t flags, GError **errp)
+{
+    uint64_t last = iova + (size - 1), wi, wl;
+
+    if (!has_sources(s)) {
+        return true;
+    }
+    deliver_kept(s, iova, last, log, flags);
+    if (!has_hwpt_source(s) || !hwpt_window(s, iova, last, log->page_size, &wi, &wl)) {
+        return read_plain(s, SRC_ALL, iova, size, log, flags, errp);
+    }
+    if (has_logging_source(s) && !read_plain(s, SRC_DEVICES, iova, size, log, flags, errp)) {
+        return false;
+    }
+    return read_hwpt_window(s, iova, last, wi, wl, log, flags, errp);
 }
 
 /* ---- the public reader ---------------------------------------------------- */
@@ -320,6 +454,7 @@ VfiDirtyReader *vfi_dirty_reader_new(VfiIommufd *be)
     r = g_new0(VfiDirtyReader, 1);
     r->be = be;
     r->hwpts = g_array_new(false, false, sizeof(uint32_t));
+    r->mappings = g_array_new(false, false, sizeof(VfiRange));
     r->alignment = 1;
     trace_vfi_dirty_reader_new(vfi_iommufd_get_fd(be));
     return r;
@@ -332,6 +467,8 @@ void vfi_dirty_reader_free(VfiDirtyReader *r)
     }
     trace_vfi_dirty_reader_free(vfi_iommufd_get_fd(r->be), r->hwpts->len, r->scratch.size);
     g_array_free(r->hwpts, true);
+    g_array_free(r->mappings, true);
+    g_clear_pointer(&r->kept, g_array_unref);
     g_free(r->scratch.buf);
     g_free(r);
 }
@@ -396,6 +533,51 @@ bool vfi_dirty_reader_remove_hwpt(VfiDirtyReader *r, uint32_t hwpt_id, GError **
     }
     g_array_remove_index(r->hwpts, idx);
     trace_vfi_dirty_reader_source(vfi_iommufd_get_fd(r->be), hwpt_id, false);
+    return true;
+}
+
+bool vfi_dirty_reader_add_mapping(VfiDirtyReader *r, uint64_t iova, uint64_t size,
+                                  GError **errp)
+{
+    const char *what = "dirty reader: add mapping";
+    VfiRange n;
+
+    if (!check_reader(r, what, errp) || !vfi_range_check(what, iova, size, errp)) {
+        return false;
+    }
+    n = (VfiRange){ iova, iova + (size - 1) };
+    if (vfi_ranges_find_overlap(r->mappings, n.iova, n.last) >= 0) {
+        g_set_error(errp, VFI_ERROR, VFI_ERROR_INVALID_ARGUMENT,
+                    "%s (iommufd %d): [0x%" PRIx64 ", 0x%" PRIx64 "] overlaps a mapping "
+                    "already told", what, vfi_iommufd_get_fd(r->be), n.iova, n.last);
+        return false;
+    }
+    vfi_ranges_insert(r->mappings, &n);
+    trace_vfi_dirty_reader_mapping(vfi_iommufd_get_fd(r->be), iova, size, true);
+    return true;
+}
+
+bool vfi_dirty_reader_remove_mapping(VfiDirtyReader *r, uint64_t iova, uint64_t size,
+                                     GError **errp)
+{
+    const char *what = "dirty reader: remove mapping";
+    gint i;
+
+    if (!check_reader(r, what, errp) || !vfi_range_check(what, iova, size, errp)) {
+        return false;
+    }
+    i = vfi_ranges_find_overlap(r->mappings, iova, iova);
+    if (i < 0 || vfi_ranges_at(r->mappings, (guint)i)->iova != iova ||
+        vfi_ranges_at(r->mappings, (guint)i)->last != iova + (size - 1)) {
+        g_set_error(errp, VFI_ERROR, VFI_ERROR_NOT_FOUND,
+                    "%s (iommufd %d): [0x%" PRIx64 ", +0x%" PRIx64 ") is not a mapping "
+                    "told", what, vfi_iommufd_get_fd(r->be), iova, size);
+        return false;
+    }
+    g_array_remove_index(r->mappings, (guint)i);
+    /* its pages are unmapped: what was kept of them goes */
+    vfi_kept_forget(r->kept, iova, iova + (size - 1));
+    trace_vfi_dirty_reader_mapping(vfi_iommufd_get_fd(r->be), iova, size, false);
     return true;
 }
 

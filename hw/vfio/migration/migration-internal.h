@@ -29,7 +29,13 @@ typedef struct VfiDirtySources {
     uint64_t alignment;          /* minimum log page size (>= 1) */
     const GArray *hwpt_ids;      /* uint32_t, or NULL */
     VfiDevice *device;           /* with @hwpt_ids: a device log to read, or NULL */
-    const VfiContainer *c;       /* when @hwpt_ids is NULL */
+    VfiContainer *c;             /* its container (NULL for a public reader);
+                                  * with @hwpt_ids NULL its sources */
+    const GArray *mappings;      /* without @c: the VfiRange mappings a public
+                                  * reader was told of, or NULL */
+    GArray **kept;               /* util/kept.h: the pages a read took from
+                                  * the HWPTs around its range (whole
+                                  * mappings), until a read of them */
     VfiDirtyScratch *scratch;
 } VfiDirtySources;
 

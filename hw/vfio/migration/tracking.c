@@ -309,6 +309,9 @@ static bool container_switch(VfiContainer *c, bool on, GError **errp)
     }
     if (ok) {
         c->dirty_tracking = on;
+        /* a new session starts clean; a stopped one has nothing to read */
+        trace_vfi_dirty_kept_drop(c->ioas_id, c->kept ? c->kept->len : 0);
+        g_clear_pointer(&c->kept, g_array_unref);
     } else {
         switched_undo(c, &s, !on, errp);
     }
