@@ -67,6 +67,7 @@ static void devices_json(const Trial *t, Json *j, bool placement)
         }
         json_bool(j, "dma_logging", d->offers_logging);
         json_string(j, "dirty_coverage", placement_coverage_str(d->coverage));
+        json_string(j, "dirty_granularity", vfi_dirty_coverage_granularity(d->coverage, NULL));
         json_string(j, "untracked_reason", why_str(d));
         json_end_object(j);
     }

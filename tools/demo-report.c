@@ -125,6 +125,7 @@ static void device_json(const DemoDevice *d, Json *j)
     json_uint(j, "attach_attempts", d->attach_attempts);
     json_bool(j, "iommu_dirty_tracking", d->coverage == VFI_DIRTY_COVERAGE_IOMMU);
     json_string(j, "dirty_coverage", placement_coverage_str(d->coverage));
+    json_string(j, "dirty_granularity", vfi_dirty_coverage_granularity(d->coverage, NULL));
     json_uint(j, "pages_written", d->pages_written);
     json_uint(j, "pages_found", d->pages_found);
     json_string(j, "untracked_reason",

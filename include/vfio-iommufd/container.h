@@ -369,6 +369,26 @@ VFI_API bool vfi_container_iommu_coverage_complete(const VfiContainer *c);
 /* Returns: a short English phrase for @why ("mdev without an IOMMU domain"). */
 VFI_API const char *vfi_untracked_reason_str(VfiUntrackedReason why);
 
+/**
+ * vfi_dirty_coverage_granularity:
+ * @cov: a device's coverage (vfi_device_dirty_coverage()).
+ * @bytes: out (may be NULL): the size each dirty bit of that source stands
+ *   for when it is fixed, else 0.
+ *
+ * How finely a source reports dirty pages, so at which granularity it may
+ * over-report (a page read dirty that the device did not write: harmless
+ * for migration, the page is sent again; docs/dirty-tracking.md,
+ * "Granularity"). IOMMU dirty tracking records per IOPTE, the IOMMU's
+ * page-table entry: at least the CPU page, as large as the IOMMU page the
+ * mapping's alignment and physical contiguity allow (2 MiB, 1 GiB, any
+ * power of two with AMD v1), never more than one mapping: *@bytes 0, it
+ * varies. Device DMA logging reports per logging page: *@bytes 4096
+ * (VFI_DMA_LOGGING_MIN_PAGE_SIZE, what the library starts logging with).
+ * Untracked: every page it may write must be taken as dirty, *@bytes 0.
+ * Returns: a static English phrase saying so.
+ */
+VFI_API const char *vfi_dirty_coverage_granularity(VfiDirtyCoverage cov, uint64_t *bytes);
+
 /* ---- DMA mapping in one container -------------------------------------- */
 
 /**

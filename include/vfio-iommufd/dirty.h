@@ -63,12 +63,14 @@ G_BEGIN_DECLS
 /* The VMM's dirty log for a guest-physical layout: bit i stands for the page
  * at base_iova + i * page_size. The bitmap holds DIV_ROUND_UP(nr_pages, 64)
  * words, owned by the VMM. page_size: a power of two, at least the IOVA
- * alignment of the container queried; base_iova aligned to it. Allocate the
- * bitmap in whole memory pages: the library hands it to the kernel (zero
- * copy), and a kernel whose dirty IOPTEs are larger than page_size (Linux
- * 7.3's generic page table, huge IOPTEs) may set bits past a read's range up
- * to the end of the memory page holding its last bitmap byte
- * (docs/dirty-tracking.md, "Granularity"). */
+ * alignment of the container queried; base_iova aligned to it. The library
+ * hands the bitmap to the kernel (zero copy) only for a read that cuts no
+ * mapping it knows of; a public reader not told of its mappings
+ * (vfi_dirty_reader_add_mapping()) reads what it is asked, and a kernel whose
+ * dirty IOPTEs are larger than page_size (Linux 7.3's generic page table,
+ * huge IOPTEs) may then set bits past the range up to the end of the memory
+ * page holding its last bitmap byte: allocate the bitmap in whole memory
+ * pages (docs/dirty-tracking.md, "Granularity"). */
 typedef struct VfiDirtyLog {
     uint64_t base_iova;    /* the IOVA of bit 0 */
     uint64_t page_size;    /* the bytes one bit stands for */
@@ -174,7 +176,11 @@ VFI_API bool vfi_address_space_dirty_tracking_is_active(const VfiAddressSpace *a
  * the range inside the log, unknown flags. WRONG_STATE, before any ioctl,
  * when tracking of @c is off (there is nothing to read: the kernel refuses
  * to read a HWPT whose tracking is off). On a kernel error the bits already
- * read are in @log.
+ * read are in @log. A range cutting a mapping is read from the HWPTs over
+ * the whole mapping (an IOPTE never crosses a mapping's edge): the pages
+ * outside the range are kept by @c and ORed into the log by the query of
+ * their pages, so none is lost and no bit outside the range is set
+ * (docs/dirty-tracking.md, "Granularity").
  */
 VFI_API bool vfi_container_query_dirty(VfiContainer *c, uint64_t iova,
                                                  uint64_t size, const VfiDirtyLog *log,

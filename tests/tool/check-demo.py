@@ -32,8 +32,12 @@ hw = {tuple(h['devices']): h['dirty_tracking'] for h in c['hwpts']}
 devs = {x['name']: x for x in d['devices']}
 for name, x in devs.items():
     for key in ('attach_attempts', 'iommu_dirty_tracking', 'dirty_coverage',
-                'pages_written', 'pages_found'):
+                'dirty_granularity', 'pages_written', 'pages_found'):
         check(key in x, f'{name} has {key}')
+    want = {'iommu': 'per IOPTE', 'device-logging': 'per 4 KiB DMA logging page',
+            'none': 'untracked'}[x['dirty_coverage']]
+    check(x['dirty_granularity'].startswith(want),
+          f"{name}: granularity {x['dirty_granularity']!r} for {x['dirty_coverage']}")
 # Every device with IOMMU coverage sits in a dirty HWPT, and vice versa.
 for h in c['hwpts']:
     for name in h['devices']:

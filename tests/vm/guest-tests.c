@@ -2510,6 +2510,87 @@ static TResult t_mock_edges(Ctx *c)
     return T_PASS;
 }
 
+/* A query of @n units from unit @u0 of the main mapping through @rd at
+ * 2 KiB log pages into @log (based at MOCK_IOVA, zeroed first). */
+static bool unit_query(VfiDirtyReader *rd, VfiDirtyLog *log, unsigned u0, unsigned n,
+                       GError **errp)
+{
+    memset(log->bitmap, 0, LOG_WORDS * sizeof(uint64_t));
+    return vfi_dirty_reader_query(rd, MOCK_IOVA + (uint64_t)u0 * MOCK_PG,
+                                  (uint64_t)n * MOCK_PG, log, 0, errp);
+}
+
+/* The log bits set outside [from, to), or the count of those inside. */
+static unsigned bits_outside(const uint64_t *bm, unsigned from, unsigned to)
+{
+    unsigned k, n = 0;
+
+    for (k = 0; k < LOG_WORDS * 64; k++) {
+        n += (k < from || k >= to) && bit_of(bm, k);
+    }
+    return n;
+}
+
+/*
+ * The library's guard of those edges: a reader told of the mapping
+ * (vfi_dirty_reader_add_mapping()) reads it whole when a query cuts it,
+ * delivers the range's bits and keeps the others for the query of their
+ * pages. The same assertions on every kernel: a marked unit is reported by
+ * the query of its page (7.3 without the guard: lost), every unit of its
+ * IOPTE inside a range is reported (2 KiB IOPTEs on 6.12: itself only), no
+ * bit lands outside a range, and nothing is left afterwards.
+ */
+static TResult t_mock_edges_guarded(Ctx *c)
+{
+    uint64_t bm[LOG_WORDS];
+    VfiDirtyLog log = { .base_iova = MOCK_IOVA, .page_size = MOCK_PG, .bitmap = bm,
+                        .nr_pages = LOG_WORDS * 64 };
+    g_autoptr(VfiDirtyReader) rd = NULL;
+    unsigned f, cnt, last, k;
+    int ret;
+
+    NEED_MOCK();
+    CHECK(c->lay, "no IOPTE layout learnt");
+    f = edge_iopte(c->lay, &cnt);
+    CHECK(cnt, "no IOPTE with 64 mapped units after it");
+    last = f + cnt - 1;
+    rd = vfi_dirty_reader_new(c->be);
+    OK(vfi_dirty_reader_set_iova_alignment(rd, c->mock_align, errp));
+    OK(vfi_dirty_reader_add_hwpt(rd, c->hwpt_a, errp));
+    OK(vfi_dirty_reader_add_mapping(rd, MOCK_IOVA, MOCK_PAGES * (uint64_t)PG, errp));
+    /* starting inside: unit f marked, the query from the IOPTE's last unit */
+    ret = mock_mark_unit(c, c->hwpt_a, MOCK_IOVA, f);
+    CHECK(ret == 0, "IOMMU_TEST_OP_DIRTY: %s", g_strerror(-ret));
+    OK(unit_query(rd, &log, last, 64, errp));
+    CHECK(bit_of(bm, last) && bits_outside(bm, last, last + 1) == 0,
+          "query from unit %u: bit %d, %u others", last, bit_of(bm, last),
+          bits_outside(bm, last, last + 1));
+    OK(unit_query(rd, &log, f, cnt, errp));
+    for (k = f; k < last; k++) {
+        CHECK(bit_of(bm, k), "unit %u of the dirty IOPTE at %u (%u units) lost", k, f, cnt);
+    }
+    CHECK(bits_outside(bm, f, f + cnt) == 0, "bits outside the IOPTE");
+    /* ending inside: its last unit marked, the query up to its first unit */
+    ret = mock_mark_unit(c, c->hwpt_a, MOCK_IOVA, last);
+    CHECK(ret == 0, "IOMMU_TEST_OP_DIRTY: %s", g_strerror(-ret));
+    OK(unit_query(rd, &log, f - 63, 64, errp));
+    CHECK(bit_of(bm, f) && bits_outside(bm, f - 63, f + 1) == 0,
+          "query up to unit %u: bit %d, %u bits past it", f, bit_of(bm, f),
+          bits_outside(bm, f - 63, f + 1));
+    if (cnt > 1) {
+        OK(unit_query(rd, &log, f + 1, cnt - 1, errp));
+        CHECK(bit_of(bm, last), "the marked unit %u lost", last);
+    }
+    /* nothing left; then forget the mapping */
+    OK(unit_query(rd, &log, 0, 2 * MOCK_PAGES, errp));
+    CHECK(popcount_words(bm, LOG_WORDS) == 0, "%u bits left",
+          popcount_words(bm, LOG_WORDS));
+    OK(vfi_dirty_reader_remove_mapping(rd, MOCK_IOVA, MOCK_PAGES * (uint64_t)PG, errp));
+    memset(c->mock_marked[0], 0, sizeof(c->mock_marked[0]));
+    note(c, "IOPTE of %u x 2 KiB at unit %u: nothing lost at either edge", cnt, f);
+    return T_PASS;
+}
+
 /*
  * Unmap during migration: read a mapping's bits with NO_CLEAR, then unmap
  * it. The dirty state goes with the mapping (reading the range afterwards
@@ -2664,6 +2745,8 @@ static const Test mock_tests[] = {
     { "mock: reader: two HWPTs ORed into one log", t_mock_two_hwpts },
     { "mock: reads ending / starting inside an IOPTE: bits past the end, a dirty IOPTE lost "
       "(7.x)", t_mock_edges },
+    { "mock: reader told of the mapping: queries cutting an IOPTE lose nothing, spill nothing",
+      t_mock_edges_guarded },
     { "mock: reader: NO_CLEAR read, then unmap: the bits were captured",
       t_mock_unmap_no_clear },
     { "mock: stop tracking (twice), restart clean", t_mock_stop },

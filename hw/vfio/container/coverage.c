@@ -140,6 +140,30 @@ bool vfi_container_dirty_coverage_complete(const VfiContainer *c)
     return all_devices_covered(c, false);
 }
 
+const char *vfi_dirty_coverage_granularity(VfiDirtyCoverage cov, uint64_t *bytes)
+{
+    uint64_t b = 0;
+    const char *what;
+
+    switch (cov) {
+    case VFI_DIRTY_COVERAGE_IOMMU:
+        what = "per IOPTE: the CPU page or larger (up to the IOMMU page a mapping's "
+               "alignment and physical contiguity allow), never more than a mapping";
+        break;
+    case VFI_DIRTY_COVERAGE_DEVICE_LOGGING:
+        b = VFI_DMA_LOGGING_MIN_PAGE_SIZE;
+        what = "per 4 KiB DMA logging page";
+        break;
+    default:
+        what = "untracked: every page the device may write counts as dirty";
+        break;
+    }
+    if (bytes) {
+        *bytes = b;
+    }
+    return what;
+}
+
 const char *vfi_untracked_reason_str(VfiUntrackedReason why)
 {
     switch (why) {
