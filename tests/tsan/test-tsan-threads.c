@@ -5,7 +5,8 @@
  * on the kernel model, built with ThreadSanitizer (docs/concurrency.md).
  *
  *  - thread "sync" (a migration thread): dirty syncs of address space 1
- *    while its tracking is on, with queries, reports and getters between;
+ *    while its tracking is on, serial and parallel (a pool of 2 threads
+ *    splitting mappings), with queries, reports and getters between;
  *  - thread "dma" (the device): simulated DMA writes of device dma0 to the
  *    mapped pages of address space 1 (vfi_sim_dma_write());
  *  - thread "main" (the VMM's main thread): maps and unmaps address space 1
@@ -45,6 +46,7 @@
 
 #include "vfio-iommufd/container.h"
 #include "vfio-iommufd/dirty.h"
+#include "vfio-iommufd/dirty-pool.h"
 #include "vfio-iommufd/iommufd.h"
 #include "vfio-iommufd/trace.h"
 #include "vfio-iommufd-sim/sim.h"
@@ -77,6 +79,7 @@ typedef struct Slot {
 
 typedef struct World {
     VfiSim *sim;
+    VfiDirtyPool *pool;       /* parallel syncs of the "sync" thread */
     VfiIommufd *be;           /* shared by both address spaces */
     VfiIommufd *be2;          /* opened and closed by "fd" and "as2" */
     VfiAddressSpace *as1, *as2;
@@ -190,10 +193,11 @@ static void sync_look_around(VfiContainer *c)
     }
 }
 
-/* One sync (of the address space, or of its first container when @whole is
- * false) with the device held off the static slots: every page it wrote
- * there since the last sync must be in this one. */
-static void sync_once(VfiContainer *c, bool whole)
+/* One sync (of the address space when @mode is odd, else of its first
+ * container; parallel when @mode & 2) with the device held off the static
+ * slots: every page it wrote there since the last sync must be in this
+ * one. */
+static void sync_once(VfiContainer *c, unsigned mode)
 {
     uint64_t bits[AS1_PAGES / 64] = { 0 };
     VfiDirtyLog log = as1_log(bits);
@@ -204,10 +208,19 @@ static void sync_once(VfiContainer *c, bool whole)
         expect[s] = w.slots[s].pending;
         w.slots[s].pending = 0;
     }
-    if (whole) {
-        CHECK("sync", vfi_address_space_sync_dirty(w.as1, &log, errp_));
-    } else {
+    switch (mode % 4) {
+    case 0:
         CHECK("sync", vfi_container_sync_dirty(c, &log, errp_));
+        break;
+    case 1:
+        CHECK("sync", vfi_address_space_sync_dirty(w.as1, &log, errp_));
+        break;
+    case 2:
+        CHECK("sync", vfi_container_sync_dirty_parallel(c, &log, w.pool, errp_));
+        break;
+    default:
+        CHECK("sync", vfi_address_space_sync_dirty_parallel(w.as1, &log, w.pool, errp_));
+        break;
     }
     for (unsigned s = NR_STATIC; s-- > 0;) {
         pthread_mutex_unlock(&w.slots[s].lock);
@@ -235,7 +248,7 @@ static void *sync_thread(void *arg)
     unsigned long *rounds = arg;
 
     while (!stopping()) {
-        sync_once(c, *rounds % 2);
+        sync_once(c, (unsigned)(*rounds % 4));
         /* A query that leaves the bits in place: harmless to the others. */
         CHECK("sync", vfi_container_query_dirty(c, AS1_BASE, NR_STATIC * SLOT_SIZE, &peek,
                                                 VFI_DIRTY_QUERY_NO_CLEAR, errp_));
@@ -414,6 +427,10 @@ static void setup(void)
     vfi_sim_install(w.sim);
     w.trace_sink = fopen("/dev/null", "w");
     vfi_trace_set_output(w.trace_sink);
+    w.pool = vfi_dirty_pool_new(2, &err);
+    if (!w.pool || !vfi_dirty_pool_set_split_alignment(w.pool, 4 * PAGE, &err)) {
+        die("setup", "dirty pool", err);
+    }
     w.be = vfi_iommufd_new();
     w.be2 = vfi_iommufd_new();
     w.as1 = vfi_address_space_new(&w.as1);
@@ -490,6 +507,7 @@ static void teardown(void)
         die("teardown", "objects or fds left in the kernel model", NULL);
     }
     vfi_sim_free(w.sim);
+    vfi_dirty_pool_free(w.pool);
     vfi_trace_set_output(NULL);
     fclose(w.trace_sink);
 }

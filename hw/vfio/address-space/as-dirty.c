@@ -59,6 +59,18 @@ bool vfi_address_space_sync_dirty(VfiAddressSpace *as, const VfiDirtyLog *log,
     return vfi_dirty_sync_all(vfi_as_containers(as), as->containers->len, log, errp);
 }
 
+bool vfi_address_space_sync_dirty_parallel(VfiAddressSpace *as, const VfiDirtyLog *log,
+                                           VfiDirtyPool *pool, GError **errp)
+{
+    VFI_LOCK_GUARD(vfi_as_lock(as));
+
+    if (!vfi_as_check_given(as, "address space parallel dirty sync", errp)) {
+        return false;
+    }
+    return vfi_dirty_sync_all_parallel(vfi_as_containers(as), as->containers->len, log, pool,
+                                       errp);
+}
+
 bool vfi_address_space_dma_unmap_dirty(VfiAddressSpace *as, uint64_t iova, uint64_t size,
                                        const VfiDirtyLog *log, VfiUnmapFlags flags,
                                        GError **errp)

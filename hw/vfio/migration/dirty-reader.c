@@ -28,6 +28,7 @@
 #include "vfio-iommufd/error.h"
 #include "vfio-iommufd/iommufd.h"
 #include "vfio-iommufd/dirty.h"
+#include "util/bitops.h"
 #include "migration-internal.h"
 #include "trace.h"
 
@@ -207,10 +208,9 @@ static bool read_sources(const VfiDirtySources *s, unsigned which, uint64_t iova
 /* A zeroed scratch bitmap for @pages bits (the buffer grown, never shrunk).
  * A range too large for memory fails (VFI_ERROR_HOST, before any ioctl of
  * the range) instead of aborting the process. */
-static bool scratch_reserve(const VfiDirtySources *s, uint64_t pages, GError **errp)
-{
-    VfiDirtyScratch *sc = s->scratch;
-    size_t bytes = pages <= (uint64_t)(SIZE_MAX / 8 - 1) * 64 - SCRATCH_ALIGN * 8 ?
+bool vfi_dirty_scratch_reserve(VfiDirtyScratch *sc, uint32_t ioas_id, uint64_t pages,
+                               GError **errp)
+{    size_t bytes = pages <= (uint64_t)(SIZE_MAX / 8 - 1) * 64 - SCRATCH_ALIGN * 8 ?
                    (pages + 63) / 64 * 8 : 0;
     size_t alloc = (bytes + SCRATCH_ALIGN - 1) / SCRATCH_ALIGN * SCRATCH_ALIGN;
     void *buf = NULL;
@@ -223,11 +223,11 @@ static bool scratch_reserve(const VfiDirtySources *s, uint64_t pages, GError **e
         g_set_error(errp, VFI_ERROR, VFI_ERROR_HOST,
                     "dirty query of ioas %u: cannot allocate a %zu-byte scratch bitmap "
                     "for %" PRIu64 " pages (ENOMEM): read a smaller range or align it to "
-                    "a byte of the log", s->ioas_id, alloc, pages);
+                    "a byte of the log", ioas_id, alloc, pages);
         return false;
     }
     memset(buf, 0, bytes);
-    trace_vfi_dirty_scratch_grow(s->ioas_id, sc->size, alloc);
+    trace_vfi_dirty_scratch_grow(ioas_id, sc->size, alloc);
     free(sc->buf);
     sc->buf = buf;
     sc->size = alloc;
@@ -236,40 +236,9 @@ static bool scratch_reserve(const VfiDirtySources *s, uint64_t pages, GError **e
     return true;
 }
 
-/* The 64 bits of @src from bit @pos on, of which only the first @n (1..64)
- * are read: no word past them is touched. */
-static uint64_t bits_at(const uint64_t *src, uint64_t pos, unsigned n)
+static bool scratch_reserve(const VfiDirtySources *s, uint64_t pages, GError **errp)
 {
-    uint64_t k = pos / 64;
-    unsigned sh = pos % 64;
-    uint64_t v = src[k] >> sh;
-
-    if (sh && n > 64 - sh) {
-        v |= src[k + 1] << (64 - sh);
-    }
-    return n == 64 ? v : v & ((UINT64_C(1) << n) - 1);
-}
-
-/* OR the @n bits of @src from bit @from on into @dst from bit @bit on,
- * word-wise. */
-static void or_bits(uint64_t *dst, uint64_t bit, const uint64_t *src, uint64_t from,
-                    uint64_t n)
-{
-    unsigned sh = bit % 64;
-
-    for (uint64_t done = 0; done < n; done += 64) {
-        unsigned take = n - done < 64 ? (unsigned)(n - done) : 64;
-        uint64_t v = bits_at(src, from + done, take);
-        uint64_t idx = (bit + done) / 64;
-
-        if (!v) {
-            continue;
-        }
-        dst[idx] |= v << sh;
-        if (sh && (v >> (64 - sh))) {
-            dst[idx + 1] |= v >> (64 - sh);
-        }
-    }
+    return vfi_dirty_scratch_reserve(s->scratch, s->ioas_id, pages, errp);
 }
 
 /* Zero copy of as much of [*iova, + *n pages) as the log holds whole words
@@ -318,7 +287,7 @@ static bool read_plain(const VfiDirtySources *s, unsigned which, uint64_t iova,
     }
     ok = read_sources(s, which, iova, n * ps, ps, s->scratch->buf, flags, false, errp);
     /* Also after a failure: bits already read (and cleared) must not be lost. */
-    or_bits(log->bitmap, bit, s->scratch->buf, 0, n);
+    vfi_bits_or(log->bitmap, bit, s->scratch->buf, 0, n, false);
     return ok;
 }
 
@@ -389,7 +358,7 @@ static bool read_hwpt_window(const VfiDirtySources *s, uint64_t iova, uint64_t l
     }
     ok = read_sources(s, SRC_HWPTS, wi, n * ps, ps, s->scratch->buf, flags, false, errp);
     /* Also after a failure: bits already read (and cleared) must not be lost. */
-    or_bits(log->bitmap, (iova - log->base_iova) / ps, s->scratch->buf, head, mid);
+    vfi_bits_or(log->bitmap, (iova - log->base_iova) / ps, s->scratch->buf, head, mid, false);
     if (!(flags & VFI_DIRTY_QUERY_NO_CLEAR)) {
         vfi_kept_add(s->kept, wi, ps, s->scratch->buf, 0, head);
         vfi_kept_add(s->kept, wi, ps, s->scratch->buf, head + mid, n - head - mid);
@@ -399,8 +368,8 @@ static bool read_hwpt_window(const VfiDirtySources *s, uint64_t iova, uint64_t l
 
 /* Deliver the pages of [iova, last] that an earlier read kept into @log
  * (and forget them unless NO_CLEAR). */
-static void deliver_kept(const VfiDirtySources *s, uint64_t iova, uint64_t last,
-                         const VfiDirtyLog *log, uint32_t flags)
+void vfi_dirty_deliver_kept(const VfiDirtySources *s, uint64_t iova, uint64_t last,
+                            const VfiDirtyLog *log, uint32_t flags)
 {
     bool forget = !(flags & VFI_DIRTY_QUERY_NO_CLEAR);
 
@@ -414,6 +383,13 @@ static void deliver_kept(const VfiDirtySources *s, uint64_t iova, uint64_t last,
     }
 }
 
+bool vfi_dirty_read_devices(const VfiDirtySources *s, uint64_t iova, uint64_t size,
+                            const VfiDirtyLog *log, uint32_t flags, GError **errp)
+{
+    return !has_logging_source(s) ||
+           read_plain(s, SRC_DEVICES, iova, size, log, flags, errp);
+}
+
 bool vfi_dirty_read(const VfiDirtySources *s, uint64_t iova, uint64_t size,
                     const VfiDirtyLog *log, uint32_t flags, GError **errp)
 {
@@ -422,11 +398,11 @@ bool vfi_dirty_read(const VfiDirtySources *s, uint64_t iova, uint64_t size,
     if (!has_sources(s)) {
         return true;
     }
-    deliver_kept(s, iova, last, log, flags);
+    vfi_dirty_deliver_kept(s, iova, last, log, flags);
     if (!has_hwpt_source(s) || !hwpt_window(s, iova, last, log->page_size, &wi, &wl)) {
         return read_plain(s, SRC_ALL, iova, size, log, flags, errp);
     }
-    if (has_logging_source(s) && !read_plain(s, SRC_DEVICES, iova, size, log, flags, errp)) {
+    if (!vfi_dirty_read_devices(s, iova, size, log, flags, errp)) {
         return false;
     }
     return read_hwpt_window(s, iova, last, wi, wl, log, flags, errp);

@@ -105,15 +105,24 @@ bool vfi_container_sync_dirty(VfiContainer *c, const VfiDirtyLog *log, GError **
     return vfi_dirty_sync_all(&c, 1, log, errp);
 }
 
+bool vfi_dirty_sync_check_all(VfiContainer *const *cs, guint n, const VfiDirtyLog *log,
+                              const char *what, GError **errp)
+{
+    for (guint i = 0; i < n; i++) {
+        if (!check_tracking(cs[i], what, errp) || !check_log(cs[i], log, what, errp)) {
+            return false;
+        }
+    }
+    return true;
+}
+
 bool vfi_dirty_sync_all(VfiContainer *const *cs, guint n, const VfiDirtyLog *log,
                         GError **errp)
 {
     const char *what = n == 1 ? "dirty sync" : "address space dirty sync";
 
-    for (guint i = 0; i < n; i++) {
-        if (!check_tracking(cs[i], what, errp) || !check_log(cs[i], log, what, errp)) {
-            return false;
-        }
+    if (!vfi_dirty_sync_check_all(cs, n, log, what, errp)) {
+        return false;
     }
     for (guint i = 0; i < n; i++) {
         VfiDirtySources s = vfi_dirty_sources_of(cs[i]);

@@ -15,6 +15,7 @@
 #include <glib.h>
 
 #include "vfio-iommufd/dirty.h"
+#include "vfio-iommufd/dirty-pool.h"
 #include "container/container-internal.h"
 
 /* ---- dirty-reader.c: reading a set of sources into a log ----------------- */
@@ -54,6 +55,19 @@ bool vfi_dirty_check_log(const VfiDirtySources *s, const VfiDirtyLog *log, const
 bool vfi_dirty_read(const VfiDirtySources *s, uint64_t iova, uint64_t size,
                     const VfiDirtyLog *log, uint32_t flags, GError **errp);
 
+/* The pieces of vfi_dirty_read() a parallel sync (dirty-pool.c) does in
+ * the calling thread: the devices' DMA logs over the range, and the pages
+ * kept of it (forgotten unless NO_CLEAR). */
+bool vfi_dirty_read_devices(const VfiDirtySources *s, uint64_t iova, uint64_t size,
+                            const VfiDirtyLog *log, uint32_t flags, GError **errp);
+void vfi_dirty_deliver_kept(const VfiDirtySources *s, uint64_t iova, uint64_t last,
+                            const VfiDirtyLog *log, uint32_t flags);
+
+/* A zeroed, page-aligned scratch bitmap of @pages bits in @sc (grown, never
+ * shrunk); VFI_ERROR_HOST when it cannot be allocated. */
+bool vfi_dirty_scratch_reserve(VfiDirtyScratch *sc, uint32_t ioas_id, uint64_t pages,
+                               GError **errp);
+
 /* A checked query: vfi_dirty_check_log() and the range checks, then
  * vfi_dirty_read(). */
 bool vfi_dirty_query(const VfiDirtySources *s, uint64_t iova, uint64_t size,
@@ -92,6 +106,11 @@ void vfi_dirty_tracking_drop_device(VfiDevice *dev);
 
 /* ---- dirty-sync.c: syncs and reads before unmaps over several containers - */
 
+/* The checks of a sync of @n containers into @log (tracking on, log fits),
+ * every one before any ioctl. */
+bool vfi_dirty_sync_check_all(VfiContainer *const *cs, guint n, const VfiDirtyLog *log,
+                              const char *what, GError **errp);
+
 /* vfi_container_sync_dirty() of @n containers into one log; every one is
  * checked (tracking on, log fits) before any ioctl. */
 bool vfi_dirty_sync_all(VfiContainer *const *cs, guint n, const VfiDirtyLog *log,
@@ -111,5 +130,12 @@ bool vfi_dirty_read_before_unmap(VfiContainer *const *cs, guint n, uint64_t iova
 /* Unmap flags known, and a log given unless DISCARD_DIRTY (INVALID_ARGUMENT). */
 bool vfi_dirty_check_unmap_args(const VfiDirtyLog *log, VfiUnmapFlags flags,
                                 const char *what, GError **errp);
+
+/* ---- dirty-pool.c: parallel syncs ---------------------------------------- */
+
+/* vfi_dirty_sync_all() with the HWPT reads of whole mappings spread over
+ * @pool (include/vfio-iommufd/dirty-pool.h). */
+bool vfi_dirty_sync_all_parallel(VfiContainer *const *cs, guint n, const VfiDirtyLog *log,
+                                 VfiDirtyPool *pool, GError **errp);
 
 #endif

@@ -1,0 +1,450 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * vfio-iommufd: parallel dirty syncs (include/vfio-iommufd/dirty-pool.h,
+ * docs/dirty-tracking.md "Parallel syncs").
+ *
+ * A sync is planned in the calling thread: the pages kept from earlier
+ * reads, the device DMA logs and the pieces of mappings the log's span cuts
+ * are read there first (the serial code, writing the log with plain
+ * stores); every whole mapping inside the span, aligned to the log's pages,
+ * becomes one job per HWPT tracking it (or several, split at the pool's
+ * split alignment). Then the jobs run on the pool's workers and the calling
+ * thread: each takes the next job (an atomic index), reads it into its own
+ * page-aligned buffer and ORs it into the log with atomic word ORs, so the
+ * workers never share a word of memory the kernel writes. Nothing is
+ * allocated per sync once the job array and the buffers have grown.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <string.h>
+#include <inttypes.h>
+#include <stdlib.h>
+
+#include "vfio-iommufd/error.h"
+#include "vfio-iommufd/iommufd.h"
+#include "util/bitops.h"
+#include "migration-internal.h"
+#include "trace.h"
+
+#define POOL_MAX_WIDTH 64
+
+typedef struct PoolJob {
+    VfiIommufd *be;
+    uint32_t ioas_id;
+    uint32_t hwpt_id;
+    uint64_t iova;
+    uint64_t size;
+} PoolJob;
+
+struct VfiDirtyPool {
+    unsigned width;               /* participants of a sync: workers + caller */
+    uint64_t split;               /* 0: mappings whole */
+    VfiDirtyPoolSubmitFn submit;  /* external executor, or NULL */
+    void *opaque;
+    pthread_t *threads;           /* own workers (width - 1), or NULL */
+    /* POSIX and not GLib's: ThreadSanitizer cannot see GLib's futexes
+     * (util/lock.h) */
+    pthread_mutex_t mu;
+    pthread_cond_t start, done;
+    unsigned generation;          /* bumped per sync (mu) */
+    unsigned running;             /* workers not done with this sync (mu) */
+    bool quit;                    /* (mu) */
+    GArray *jobs;                 /* PoolJob of the current sync */
+    const VfiDirtyLog *log;       /* of the current sync */
+    gint next_job;                /* atomic */
+    gint next_slot;               /* atomic: a buffer per participant */
+    VfiDirtyScratch *bufs;        /* width */
+    GError *error;                /* the first error of the sync (mu) */
+};
+
+/* ---- running jobs ---------------------------------------------------------- */
+
+static void job_failed(VfiDirtyPool *p, const PoolJob *j, GError *err)
+{
+    pthread_mutex_lock(&p->mu);
+    if (!p->error) {
+        g_prefix_error(&err, "parallel dirty sync of ioas %u hwpt %u [0x%" PRIx64
+                       ", +0x%" PRIx64 "): ", j->ioas_id, j->hwpt_id, j->iova, j->size);
+        p->error = err;
+        err = NULL;
+    }
+    pthread_mutex_unlock(&p->mu);
+    g_clear_error(&err);
+}
+
+static void run_job(VfiDirtyPool *p, VfiDirtyScratch *sc, const PoolJob *j)
+{
+    const VfiDirtyLog *log = p->log;
+    uint64_t ps = log->page_size, n = j->size / ps;
+    GError *err = NULL;
+    bool ok;
+
+    if (!vfi_dirty_scratch_reserve(sc, j->ioas_id, n, &err)) {
+        job_failed(p, j, err);
+        return;
+    }
+    ok = vfi_iommufd_hwpt_get_dirty_bitmap(j->be, j->hwpt_id, j->iova, j->size, ps, sc->buf,
+                                            0, &err);
+    /* Also after a failure: bits already read (and cleared) must not be lost. */
+    vfi_bits_or(log->bitmap, (j->iova - log->base_iova) / ps, sc->buf, 0, n, true);
+    if (!ok) {
+        job_failed(p, j, err);
+    }
+}
+
+/* Take jobs until none is left, with a buffer of one's own. */
+static void run_jobs(VfiDirtyPool *p)
+{
+    gint slot = g_atomic_int_add(&p->next_slot, 1);
+    VfiDirtyScratch *sc = &p->bufs[slot];
+    gint i;
+
+    g_assert((unsigned)slot < p->width);
+    while ((i = g_atomic_int_add(&p->next_job, 1)) < (gint)p->jobs->len) {
+        run_job(p, sc, &g_array_index(p->jobs, PoolJob, i));
+    }
+}
+
+static void worker_done(VfiDirtyPool *p)
+{
+    pthread_mutex_lock(&p->mu);
+    p->running--;
+    pthread_cond_broadcast(&p->done);
+    pthread_mutex_unlock(&p->mu);
+}
+
+static void *worker_main(void *data)
+{
+    VfiDirtyPool *p = data;
+    unsigned seen = 0;
+
+    pthread_mutex_lock(&p->mu);
+    for (;;) {
+        while (!p->quit && p->generation == seen) {
+            pthread_cond_wait(&p->start, &p->mu);
+        }
+        if (p->quit) {
+            break;
+        }
+        seen = p->generation;
+        pthread_mutex_unlock(&p->mu);
+        run_jobs(p);
+        worker_done(p);
+        pthread_mutex_lock(&p->mu);
+    }
+    pthread_mutex_unlock(&p->mu);
+    return NULL;
+}
+
+static void external_main(void *data)
+{
+    VfiDirtyPool *p = data;
+
+    run_jobs(p);
+    worker_done(p);
+}
+
+/* Every participant's buffer large enough for the largest job, grown here
+ * (which participant takes which job is not known in advance). */
+static bool reserve_buffers(VfiDirtyPool *p, uint64_t ps, GError **errp)
+{
+    uint64_t max = 0;
+    const PoolJob *big = NULL;
+
+    for (guint i = 0; i < p->jobs->len; i++) {
+        const PoolJob *j = &g_array_index(p->jobs, PoolJob, i);
+
+        if (j->size / ps > max) {
+            max = j->size / ps;
+            big = j;
+        }
+    }
+    for (unsigned k = 0; big && k < p->width; k++) {
+        if (p->bufs[k].size < (max + 63) / 64 * 8 &&
+            !vfi_dirty_scratch_reserve(&p->bufs[k], big->ioas_id, max, errp)) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* Run the planned jobs on every participant, the caller included; returns
+ * the first error. */
+static bool run_sync(VfiDirtyPool *p, const VfiDirtyLog *log, GError **errp)
+{
+    unsigned workers = p->width - 1;
+
+    if (!reserve_buffers(p, log->page_size, errp)) {
+        return false;
+    }
+    p->log = log;
+    g_atomic_int_set(&p->next_job, 0);
+    g_atomic_int_set(&p->next_slot, 0);
+    pthread_mutex_lock(&p->mu);
+    p->running = workers;
+    p->generation++;
+    pthread_cond_broadcast(&p->start);
+    pthread_mutex_unlock(&p->mu);
+    for (unsigned i = 0; p->submit && i < workers; i++) {
+        p->submit(p->opaque, external_main, p);
+    }
+    run_jobs(p);
+    pthread_mutex_lock(&p->mu);
+    while (p->running) {
+        pthread_cond_wait(&p->done, &p->mu);
+    }
+    pthread_mutex_unlock(&p->mu);
+    p->log = NULL;
+    if (p->error) {
+        g_propagate_error(errp, p->error);
+        p->error = NULL;
+        return false;
+    }
+    return true;
+}
+
+/* ---- planning ------------------------------------------------------------ */
+
+/* One job per HWPT of @c tracking, per piece of [iova, last] (a whole
+ * mapping) cut at multiples of a power of two no smaller than the split
+ * alignment, about two pieces per participant. */
+static void add_jobs(VfiDirtyPool *p, VfiContainer *c, uint64_t iova, uint64_t last)
+{
+    uint64_t size = last - iova + 1, piece = p->split;
+
+    while (piece && piece < size / (2 * p->width) && piece < (UINT64_C(1) << 62)) {
+        piece <<= 1;
+    }
+    for (guint i = 0; i < c->hwpts->len; i++) {
+        const VfiHwpt *h = g_ptr_array_index(c->hwpts, i);
+        uint64_t a = iova, b;
+
+        if (!h->dirty_on) {
+            continue;
+        }
+        do {
+            PoolJob j;
+
+            b = piece ? MIN(last, a | (piece - 1)) : last;
+            j = (PoolJob){ c->be, c->ioas_id, h->id, a, b - a + 1 };
+            g_array_append_val(p->jobs, j);
+            c->scratch.stats.scratch_reads++;
+            a = b + 1;
+        } while (b != last);
+    }
+}
+
+/* A mapping read by jobs: inside the log's span [lo, hi] and aligned to its
+ * pages at both ends. */
+static bool whole(const VfiRange *m, uint64_t lo, uint64_t hi, uint64_t ps)
+{
+    return m->iova >= lo && m->last <= hi && !(m->iova & (ps - 1)) && !((m->last + 1) & (ps - 1));
+}
+
+/* What the calling thread read of the log's pages so far. */
+typedef struct SerialDone {
+    bool any;
+    uint64_t last;
+} SerialDone;
+
+/* The calling thread's part of mapping piece [a, b] (of @m): a whole
+ * mapping's kept pages and device logs, else everything, widened to the
+ * log's pages (a page is read once). */
+static bool plan_piece(VfiDirtyPool *p, VfiContainer *c, const VfiDirtySources *s,
+                       const VfiRange *m, uint64_t a, uint64_t b, const VfiDirtyLog *log,
+                       SerialDone *done, GError **errp)
+{
+    uint64_t ps = log->page_size;
+
+    if (whole(m, log->base_iova, vfi_dirty_log_last(log), ps)) {
+        vfi_dirty_deliver_kept(s, a, b, log, 0);
+        add_jobs(p, c, a, b);
+        return vfi_dirty_read_devices(s, a, b - a + 1, log, 0, errp);
+    }
+    a &= ~(ps - 1);
+    b |= ps - 1;
+    if (done->any) {
+        if (b <= done->last) {
+            return true;
+        }
+        a = MAX(a, done->last + 1);
+    }
+    done->any = true;
+    done->last = b;
+    return vfi_dirty_read(s, a, b - a + 1, log, 0, errp);
+}
+
+/* Plan @c: serial reads now, jobs for later. */
+static bool plan_container(VfiDirtyPool *p, VfiContainer *c, const VfiDirtyLog *log,
+                           GError **errp)
+{
+    VfiDirtySources s = vfi_dirty_sources_of(c);
+    uint64_t lo = log->base_iova, hi = vfi_dirty_log_last(log);
+    SerialDone done = { false, 0 };
+    VfiRange r;
+
+    VFI_CONTAINER_FOREACH_MAPPED(c, lo, r) {
+        uint64_t x = MAX(r.iova, lo), end = MIN(r.last, hi);
+
+        if (r.iova > hi) {
+            break;
+        }
+        for (;;) {
+            const VfiContainerMapping *m = vfi_container_mapping_at(c, x);
+            uint64_t b = MIN(m->r.last, end);
+
+            if (!plan_piece(p, c, &s, &m->r, x, b, log, &done, errp)) {
+                return false;
+            }
+            if (b == end) {
+                break;
+            }
+            x = b + 1;
+        }
+    }
+    return true;
+}
+
+bool vfi_dirty_sync_all_parallel(VfiContainer *const *cs, guint n, const VfiDirtyLog *log,
+                                 VfiDirtyPool *pool, GError **errp)
+{
+    const char *what = n == 1 ? "parallel dirty sync" : "address space parallel dirty sync";
+
+    if (!pool) {
+        return vfi_dirty_sync_all(cs, n, log, errp);
+    }
+    if (!vfi_dirty_sync_check_all(cs, n, log, what, errp)) {
+        return false;
+    }
+    g_array_set_size(pool->jobs, 0);
+    for (guint i = 0; i < n; i++) {
+        if (!plan_container(pool, cs[i], log, errp)) {
+            return false;
+        }
+    }
+    trace_vfi_dirty_pool_sync(n, pool->jobs->len, pool->width, pool->split);
+    return pool->jobs->len == 0 || run_sync(pool, log, errp);
+}
+
+/* ---- the pool -------------------------------------------------------------- */
+
+static VfiDirtyPool *pool_alloc(unsigned width)
+{
+    VfiDirtyPool *p = g_new0(VfiDirtyPool, 1);
+
+    p->width = width;
+    pthread_mutex_init(&p->mu, NULL);
+    pthread_cond_init(&p->start, NULL);
+    pthread_cond_init(&p->done, NULL);
+    p->jobs = g_array_new(false, false, sizeof(PoolJob));
+    p->bufs = g_new0(VfiDirtyScratch, width);
+    return p;
+}
+
+static bool check_width(unsigned n, const char *what, GError **errp)
+{
+    if (n >= 1 && n <= POOL_MAX_WIDTH) {
+        return true;
+    }
+    g_set_error(errp, VFI_ERROR, VFI_ERROR_INVALID_ARGUMENT,
+                "%s: %u threads (1 to %u)", what, n, POOL_MAX_WIDTH);
+    return false;
+}
+
+VfiDirtyPool *vfi_dirty_pool_new(unsigned threads, GError **errp)
+{
+    VfiDirtyPool *p;
+
+    if (!check_width(threads, "dirty pool", errp)) {
+        return NULL;
+    }
+    p = pool_alloc(threads + 1);
+    p->threads = g_new0(pthread_t, threads);
+    for (unsigned i = 0; i < threads; i++) {
+        int e = pthread_create(&p->threads[i], NULL, worker_main, p);
+
+        if (e) {
+            g_set_error(errp, VFI_ERROR, VFI_ERROR_HOST,
+                        "dirty pool: cannot start thread %u of %u: %s (%s)", i + 1, threads,
+                        g_strerror(e), e == EAGAIN ? "EAGAIN" : "pthread_create");
+            p->width = i + 1;       /* the ones started are joined */
+            vfi_dirty_pool_free(p);
+            return NULL;
+        }
+    }
+    trace_vfi_dirty_pool_new(threads, false);
+    return p;
+}
+
+VfiDirtyPool *vfi_dirty_pool_new_external(unsigned width, VfiDirtyPoolSubmitFn submit,
+                                          void *opaque, GError **errp)
+{
+    VfiDirtyPool *p;
+
+    if (!check_width(width, "external dirty pool", errp)) {
+        return NULL;
+    }
+    if (!submit) {
+        g_set_error(errp, VFI_ERROR, VFI_ERROR_INVALID_ARGUMENT,
+                    "external dirty pool: no submit function given");
+        return NULL;
+    }
+    p = pool_alloc(width + 1);
+    p->submit = submit;
+    p->opaque = opaque;
+    trace_vfi_dirty_pool_new(width, true);
+    return p;
+}
+
+void vfi_dirty_pool_free(VfiDirtyPool *p)
+{
+    if (!p) {
+        return;
+    }
+    pthread_mutex_lock(&p->mu);
+    p->quit = true;
+    pthread_cond_broadcast(&p->start);
+    pthread_mutex_unlock(&p->mu);
+    for (unsigned i = 0; p->threads && i + 1 < p->width; i++) {
+        pthread_join(p->threads[i], NULL);
+    }
+    for (unsigned i = 0; i < p->width; i++) {
+        free(p->bufs[i].buf);
+    }
+    g_free(p->bufs);
+    g_free(p->threads);
+    g_array_free(p->jobs, true);
+    pthread_cond_destroy(&p->start);
+    pthread_cond_destroy(&p->done);
+    pthread_mutex_destroy(&p->mu);
+    g_free(p);
+}
+
+bool vfi_dirty_pool_set_split_alignment(VfiDirtyPool *p, uint64_t alignment, GError **errp)
+{
+    if (!p || (alignment && (alignment < 4096 || (alignment & (alignment - 1))))) {
+        g_set_error(errp, VFI_ERROR, VFI_ERROR_INVALID_ARGUMENT,
+                    "dirty pool split alignment 0x%" PRIx64 ": %s", alignment,
+                    p ? "not 0 or a power of two of at least 4 KiB" : "no pool given");
+        return false;
+    }
+    p->split = alignment;
+    trace_vfi_dirty_pool_split(alignment);
+    return true;
+}
+
+unsigned vfi_dirty_pool_width(const VfiDirtyPool *p)
+{
+    return p ? p->width : 0;
+}
+
+bool vfi_container_sync_dirty_parallel(VfiContainer *c, const VfiDirtyLog *log,
+                                       VfiDirtyPool *pool, GError **errp)
+{
+    VFI_LOCK_GUARD(vfi_container_lock(c));
+
+    if (!vfi_container_check_given(c, "parallel dirty sync", errp)) {
+        return false;
+    }
+    return vfi_dirty_sync_all_parallel(&c, 1, log, pool, errp);
+}
