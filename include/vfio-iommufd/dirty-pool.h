@@ -112,6 +112,23 @@ VFI_API bool vfi_container_sync_dirty_parallel(VfiContainer *c, const VfiDirtyLo
 VFI_API bool vfi_address_space_sync_dirty_parallel(VfiAddressSpace *as, const VfiDirtyLog *log,
                                                    VfiDirtyPool *pool, GError **errp);
 
+/**
+ * vfi_dirty_reader_query_parallel:
+ *
+ * vfi_dirty_reader_query() with the HWPT reads spread over @pool: each
+ * mapping told with vfi_dirty_reader_add_mapping() that lies inside the
+ * range (aligned to the log's pages) is one job per HWPT (or several,
+ * split at the split alignment); the rest of the range (mappings cut by it,
+ * IOVAs not told of) is read by the calling thread first. The same checks
+ * before any ioctl, the same bits in @log. On a kernel error every job still
+ * runs to its end, the bits read are in @log, the first error is returned.
+ * NULL @pool: vfi_dirty_reader_query(). The reader and the pool are not
+ * locked: one query at a time on each.
+ */
+VFI_API bool vfi_dirty_reader_query_parallel(VfiDirtyReader *r, uint64_t iova, uint64_t size,
+                                             const VfiDirtyLog *log, uint32_t flags,
+                                             VfiDirtyPool *pool, GError **errp);
+
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(VfiDirtyPool, vfi_dirty_pool_free)
 
 G_END_DECLS

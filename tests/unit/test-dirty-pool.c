@@ -124,6 +124,49 @@ static void test_same_as_serial(void **state)
     }
 }
 
+/* A public reader told of the mappings: its parallel query gives its
+ * serial query's bits (device logs are not its sources: HWPTs only). */
+static void test_reader_parallel(void **state)
+{
+    Fixture *f = pool_fixture();
+    VfiDirtyLog *ls = log_new(0, PAGE, LOG_PAGES), *lp = log_new(0, PAGE, LOG_PAGES);
+    g_autoptr(GError) err = NULL;
+    g_autoptr(VfiDirtyPool) pool = vfi_dirty_pool_new(2, &err);
+    VfiDirtyReader *rd = vfi_dirty_reader_new(f->be);
+    static const uint64_t maps[][2] = {
+        { 0, 6 * MIB }, { 6 * MIB, 64 * PAGE }, { 6 * MIB + 64 * PAGE, 3 * PAGE },
+        { 8 * MIB, 8 * MIB + 32 * PAGE },
+    };
+
+    assert_ok(vfi_dirty_reader_add_hwpt(rd, vfi_hwpt_get_id(vfi_device_get_hwpt(fdev(f, "a0"))),
+                                        &err), err);
+    assert_ok(vfi_dirty_reader_add_hwpt(rd, vfi_hwpt_get_id(vfi_device_get_hwpt(fdev(f, "b0"))),
+                                        &err), err);
+    for (unsigned i = 0; i < G_N_ELEMENTS(maps); i++) {
+        assert_ok(vfi_dirty_reader_add_mapping(rd, maps[i][0], maps[i][1], &err), err);
+    }
+    assert_ok(vfi_dirty_pool_set_split_alignment(pool, 256 * 1024, &err), err);
+    for (guint32 seed = 20; seed < 26; seed++) {
+        /* [4 pages, 15 MiB): cuts the first and the last mapping, holds a hole */
+        uint64_t iova = 4 * PAGE, size = 15 * MIB - iova;
+
+        write_pattern(f, seed, 300);
+        log_clear(ls);
+        assert_ok(vfi_dirty_reader_query(rd, iova, size, ls, 0, &err), err);
+        write_pattern(f, seed, 300);
+        log_clear(lp);
+        assert_ok(vfi_dirty_reader_query_parallel(rd, iova, size, lp, 0, pool, &err), err);
+        assert_true(log_count(ls) > 0);
+        assert_same(ls, lp, "reader");
+        sync_serial(f, ls);            /* the logging devices' pages, the rest */
+    }
+    vfi_dirty_reader_free(rd);         /* before its backend */
+    log_free(ls);
+    log_free(lp);
+    stop_all(f);
+    fixture_free(f);
+}
+
 /* ---- the VMM's executor ---------------------------------------------------- */
 
 typedef struct Executor {
@@ -290,6 +333,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_same_as_serial),
+        cmocka_unit_test(test_reader_parallel),
         cmocka_unit_test(test_external_executor),
         cmocka_unit_test(test_errors),
         cmocka_unit_test(test_no_alloc),

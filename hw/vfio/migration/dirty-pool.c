@@ -22,6 +22,7 @@
 
 #include "vfio-iommufd/error.h"
 #include "vfio-iommufd/iommufd.h"
+#include <linux/iommufd.h>
 #include "util/bitops.h"
 #include "migration-internal.h"
 #include "trace.h"
@@ -51,6 +52,7 @@ struct VfiDirtyPool {
     bool quit;                    /* (mu) */
     GArray *jobs;                 /* PoolJob of the current sync */
     const VfiDirtyLog *log;       /* of the current sync */
+    uint32_t flags;               /* VfiDirtyQueryFlags of the current sync */
     gint next_job;                /* atomic */
     gint next_slot;               /* atomic: a buffer per participant */
     VfiDirtyScratch *bufs;        /* width */
@@ -84,7 +86,8 @@ static void run_job(VfiDirtyPool *p, VfiDirtyScratch *sc, const PoolJob *j)
         return;
     }
     ok = vfi_iommufd_hwpt_get_dirty_bitmap(j->be, j->hwpt_id, j->iova, j->size, ps, sc->buf,
-                                            0, &err);
+                                            (p->flags & VFI_DIRTY_QUERY_NO_CLEAR) ?
+                                            IOMMU_HWPT_GET_DIRTY_BITMAP_NO_CLEAR : 0, &err);
     /* Also after a failure: bits already read (and cleared) must not be lost. */
     vfi_bits_or(log->bitmap, (j->iova - log->base_iova) / ps, sc->buf, 0, n, true);
     if (!ok) {
@@ -205,40 +208,35 @@ static bool run_sync(VfiDirtyPool *p, const VfiDirtyLog *log, GError **errp)
 
 /* ---- planning ------------------------------------------------------------ */
 
-/* One job per HWPT of @c tracking, per piece of [iova, last] (a whole
+/* One job per HWPT source of @s, per piece of [iova, last] (a whole
  * mapping) cut at multiples of a power of two no smaller than the split
  * alignment, about two pieces per participant. */
-static void add_jobs(VfiDirtyPool *p, VfiContainer *c, uint64_t iova, uint64_t last)
+static void add_jobs(VfiDirtyPool *p, const VfiDirtySources *s, uint64_t iova, uint64_t last)
 {
     uint64_t size = last - iova + 1, piece = p->split;
+    guint nh = s->hwpt_ids ? s->hwpt_ids->len : s->c->hwpts->len;
 
     while (piece && piece < size / (2 * p->width) && piece < (UINT64_C(1) << 62)) {
         piece <<= 1;
     }
-    for (guint i = 0; i < c->hwpts->len; i++) {
-        const VfiHwpt *h = g_ptr_array_index(c->hwpts, i);
+    for (guint i = 0; i < nh; i++) {
+        const VfiHwpt *h = s->hwpt_ids ? NULL : g_ptr_array_index(s->c->hwpts, i);
+        uint32_t id = h ? h->id : g_array_index(s->hwpt_ids, uint32_t, i);
         uint64_t a = iova, b;
 
-        if (!h->dirty_on) {
+        if (h && !h->dirty_on) {
             continue;
         }
         do {
             PoolJob j;
 
             b = piece ? MIN(last, a | (piece - 1)) : last;
-            j = (PoolJob){ c->be, c->ioas_id, h->id, a, b - a + 1 };
+            j = (PoolJob){ s->be, s->ioas_id, id, a, b - a + 1 };
             g_array_append_val(p->jobs, j);
-            c->scratch.stats.scratch_reads++;
+            s->scratch->stats.scratch_reads++;
             a = b + 1;
         } while (b != last);
     }
-}
-
-/* A mapping read by jobs: inside the log's span [lo, hi] and aligned to its
- * pages at both ends. */
-static bool whole(const VfiRange *m, uint64_t lo, uint64_t hi, uint64_t ps)
-{
-    return m->iova >= lo && m->last <= hi && !(m->iova & (ps - 1)) && !((m->last + 1) & (ps - 1));
 }
 
 /* What the calling thread read of the log's pages so far. */
@@ -247,20 +245,14 @@ typedef struct SerialDone {
     uint64_t last;
 } SerialDone;
 
-/* The calling thread's part of mapping piece [a, b] (of @m): a whole
- * mapping's kept pages and device logs, else everything, widened to the
- * log's pages (a page is read once). */
-static bool plan_piece(VfiDirtyPool *p, VfiContainer *c, const VfiDirtySources *s,
-                       const VfiRange *m, uint64_t a, uint64_t b, const VfiDirtyLog *log,
-                       SerialDone *done, GError **errp)
+/* The calling thread reads [a, b] from every source, widened to the log's
+ * pages (a page is read once). */
+static bool plan_serial(const VfiDirtySources *s, uint64_t a, uint64_t b,
+                        const VfiDirtyLog *log, uint32_t flags, SerialDone *done,
+                        GError **errp)
 {
     uint64_t ps = log->page_size;
 
-    if (whole(m, log->base_iova, vfi_dirty_log_last(log), ps)) {
-        vfi_dirty_deliver_kept(s, a, b, log, 0);
-        add_jobs(p, c, a, b);
-        return vfi_dirty_read_devices(s, a, b - a + 1, log, 0, errp);
-    }
     a &= ~(ps - 1);
     b |= ps - 1;
     if (done->any) {
@@ -271,7 +263,25 @@ static bool plan_piece(VfiDirtyPool *p, VfiContainer *c, const VfiDirtySources *
     }
     done->any = true;
     done->last = b;
-    return vfi_dirty_read(s, a, b - a + 1, log, 0, errp);
+    return vfi_dirty_read(s, a, b - a + 1, log, flags, errp);
+}
+
+/* Piece [a, b] of mapping @m of a read of [lo, hi]: a mapping inside it,
+ * aligned to the log's pages, goes to jobs (the caller reads its kept pages
+ * and device logs now), anything else is read now. */
+static bool plan_piece(VfiDirtyPool *p, const VfiDirtySources *s, const VfiRange *m,
+                       uint64_t a, uint64_t b, uint64_t lo, uint64_t hi,
+                       const VfiDirtyLog *log, SerialDone *done, GError **errp)
+{
+    uint64_t ps = log->page_size;
+
+    if (m->iova >= lo && m->last <= hi && !(m->iova & (ps - 1)) &&
+        !((m->last + 1) & (ps - 1))) {
+        vfi_dirty_deliver_kept(s, a, b, log, p->flags);
+        add_jobs(p, s, a, b);
+        return vfi_dirty_read_devices(s, a, b - a + 1, log, p->flags, errp);
+    }
+    return plan_serial(s, a, b, log, p->flags, done, errp);
 }
 
 /* Plan @c: serial reads now, jobs for later. */
@@ -293,7 +303,7 @@ static bool plan_container(VfiDirtyPool *p, VfiContainer *c, const VfiDirtyLog *
             const VfiContainerMapping *m = vfi_container_mapping_at(c, x);
             uint64_t b = MIN(m->r.last, end);
 
-            if (!plan_piece(p, c, &s, &m->r, x, b, log, &done, errp)) {
+            if (!plan_piece(p, &s, &m->r, x, b, lo, hi, log, &done, errp)) {
                 return false;
             }
             if (b == end) {
@@ -303,6 +313,50 @@ static bool plan_container(VfiDirtyPool *p, VfiContainer *c, const VfiDirtyLog *
         }
     }
     return true;
+}
+
+/* Plan a public reader's query of [iova, last]: the mappings it was told
+ * of as a container's, the rest (not told) read now as asked. */
+static bool plan_reader(VfiDirtyPool *p, const VfiDirtySources *s, uint64_t iova,
+                        uint64_t last, const VfiDirtyLog *log, GError **errp)
+{
+    SerialDone done = { false, 0 };
+    uint64_t x = iova, b;
+
+    for (;;) {
+        guint i = vfi_ranges_first(s->mappings, x);
+        const VfiRange *m = i < s->mappings->len ? vfi_ranges_at(s->mappings, i) : NULL;
+        bool ok;
+
+        if (m && m->iova <= x) {
+            b = MIN(m->last, last);
+            ok = plan_piece(p, s, m, x, b, iova, last, log, &done, errp);
+        } else {
+            b = m && m->iova <= last ? m->iova - 1 : last;
+            ok = plan_serial(s, x, b, log, p->flags, &done, errp);
+        }
+        if (!ok) {
+            return false;
+        }
+        if (b == last) {
+            return true;
+        }
+        x = b + 1;
+    }
+}
+
+/* A public reader's query (checked) spread over @pool. */
+static bool query_parallel(const VfiDirtySources *s, uint64_t iova, uint64_t size,
+                           const VfiDirtyLog *log, uint32_t flags, VfiDirtyPool *pool,
+                           GError **errp)
+{
+    g_array_set_size(pool->jobs, 0);
+    pool->flags = flags;
+    if (!plan_reader(pool, s, iova, iova + (size - 1), log, errp)) {
+        return false;
+    }
+    trace_vfi_dirty_pool_sync(0, pool->jobs->len, pool->width, pool->split);
+    return pool->jobs->len == 0 || run_sync(pool, log, errp);
 }
 
 bool vfi_dirty_sync_all_parallel(VfiContainer *const *cs, guint n, const VfiDirtyLog *log,
@@ -317,6 +371,7 @@ bool vfi_dirty_sync_all_parallel(VfiContainer *const *cs, guint n, const VfiDirt
         return false;
     }
     g_array_set_size(pool->jobs, 0);
+    pool->flags = 0;
     for (guint i = 0; i < n; i++) {
         if (!plan_container(pool, cs[i], log, errp)) {
             return false;
@@ -447,4 +502,22 @@ bool vfi_container_sync_dirty_parallel(VfiContainer *c, const VfiDirtyLog *log,
         return false;
     }
     return vfi_dirty_sync_all_parallel(&c, 1, log, pool, errp);
+}
+
+bool vfi_dirty_reader_query_parallel(VfiDirtyReader *r, uint64_t iova, uint64_t size,
+                                     const VfiDirtyLog *log, uint32_t flags,
+                                     VfiDirtyPool *pool, GError **errp)
+{
+    const char *what = "parallel dirty query";
+    VfiDirtySources s;
+
+    if (!pool) {
+        return vfi_dirty_reader_query(r, iova, size, log, flags, errp);
+    }
+    if (!vfi_dirty_reader_sources(r, what, &s, errp) ||
+        !vfi_dirty_check_query(&s, iova, size, log, flags, what, errp)) {
+        return false;
+    }
+    return !vfi_dirty_has_sources(&s) ||
+           query_parallel(&s, iova, size, log, flags, pool, errp);
 }

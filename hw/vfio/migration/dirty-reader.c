@@ -621,3 +621,26 @@ bool vfi_dirty_query(const VfiDirtySources *s, uint64_t iova, uint64_t size,
     }
     return vfi_dirty_read(s, iova, size, log, flags, errp);
 }
+
+bool vfi_dirty_reader_sources(VfiDirtyReader *r, const char *what, VfiDirtySources *out,
+                              GError **errp)
+{
+    if (!check_reader(r, what, errp)) {
+        return false;
+    }
+    *out = reader_sources(r);
+    return true;
+}
+
+bool vfi_dirty_check_query(const VfiDirtySources *s, uint64_t iova, uint64_t size,
+                           const VfiDirtyLog *log, uint32_t flags, const char *what,
+                           GError **errp)
+{
+    return vfi_dirty_check_log(s, log, what, errp) &&
+           check_range(log, iova, size, flags, what, errp);
+}
+
+bool vfi_dirty_has_sources(const VfiDirtySources *s)
+{
+    return has_sources(s);
+}

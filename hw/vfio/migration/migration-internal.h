@@ -68,6 +68,17 @@ void vfi_dirty_deliver_kept(const VfiDirtySources *s, uint64_t iova, uint64_t la
 bool vfi_dirty_scratch_reserve(VfiDirtyScratch *sc, uint32_t ioas_id, uint64_t pages,
                                GError **errp);
 
+/* The sources of public reader @r (INVALID_ARGUMENT naming @what for
+ * NULL). */
+bool vfi_dirty_reader_sources(VfiDirtyReader *r, const char *what, VfiDirtySources *out,
+                              GError **errp);
+/* The checks of a query: the log's and the range's (INVALID_ARGUMENT). */
+bool vfi_dirty_check_query(const VfiDirtySources *s, uint64_t iova, uint64_t size,
+                           const VfiDirtyLog *log, uint32_t flags, const char *what,
+                           GError **errp);
+/* Whether @s has a source to read now. */
+bool vfi_dirty_has_sources(const VfiDirtySources *s);
+
 /* A checked query: vfi_dirty_check_log() and the range checks, then
  * vfi_dirty_read(). */
 bool vfi_dirty_query(const VfiDirtySources *s, uint64_t iova, uint64_t size,
@@ -137,5 +148,6 @@ bool vfi_dirty_check_unmap_args(const VfiDirtyLog *log, VfiUnmapFlags flags,
  * @pool (include/vfio-iommufd/dirty-pool.h). */
 bool vfi_dirty_sync_all_parallel(VfiContainer *const *cs, guint n, const VfiDirtyLog *log,
                                  VfiDirtyPool *pool, GError **errp);
+
 
 #endif
