@@ -102,6 +102,7 @@ SimObj *sim_hwpt_new(SimCtx *ctx, SimObj *ioas, SimIommu *iommu, uint32_t flags,
     hwpt->alloc_flags = flags;
     hwpt->auto_domain = auto_domain;
     hwpt->dirty = sim_dirty_new();
+    hwpt->iopte_sizes = ctx->sim->iopte_sizes;
     return hwpt;
 }
 
@@ -148,6 +149,11 @@ static guint maps_lower_bound(const GArray *maps, uint64_t iova)
         }
     }
     return lo;
+}
+
+guint sim_ioas_first_map(const SimObj *ioas, uint64_t iova)
+{
+    return maps_lower_bound(ioas->maps, iova);
 }
 
 static bool maps_overlap(const GArray *maps, uint64_t iova, uint64_t last)
@@ -752,6 +758,7 @@ static int ioctl_get_dirty_bitmap(SimCtx *ctx, void *arg)
     struct iommu_hwpt_get_dirty_bitmap *cmd = arg;
     SimObj *hwpt;
     uint64_t last, align;
+    int rc;
 
     if ((cmd->flags & ~IOMMU_HWPT_GET_DIRTY_BITMAP_NO_CLEAR) || cmd->__reserved) {
         return refuse("IOMMU_HWPT_GET_DIRTY_BITMAP", EOPNOTSUPP, "flags or reserved");
@@ -793,9 +800,12 @@ static int ioctl_get_dirty_bitmap(SimCtx *ctx, void *arg)
     if (!hwpt->dirty_enabled) {
         return refuse("IOMMU_HWPT_GET_DIRTY_BITMAP", EINVAL, "dirty tracking is off");
     }
-    sim_dirty_report(hwpt->dirty, cmd->iova, cmd->length, cmd->page_size,
-                     (void *)(uintptr_t)cmd->data,
-                     !(cmd->flags & IOMMU_HWPT_GET_DIRTY_BITMAP_NO_CLEAR));
+    rc = sim_hwpt_read_dirty(hwpt, cmd->iova, cmd->length, cmd->page_size,
+                             (void *)(uintptr_t)cmd->data,
+                             cmd->flags & IOMMU_HWPT_GET_DIRTY_BITMAP_NO_CLEAR);
+    if (rc) {
+        return rc;
+    }
     trace_vfi_sim_dirty_read(hwpt->id, cmd->iova, cmd->length, cmd->page_size,
                          !(cmd->flags & IOMMU_HWPT_GET_DIRTY_BITMAP_NO_CLEAR));
     return 0;
