@@ -106,6 +106,7 @@ typedef struct SimDevice {
     uint64_t log_page_size;
     GArray *log_ranges;         /* SimLogRange */
     SimDirty *log;
+    uint8_t max_pasid_log2;     /* GET_HW_INFO out_max_pasid_log2 */
 } SimDevice;
 
 /* ---- iommufd objects (sim-iommufd.c) ----------------------------------- */

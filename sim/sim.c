@@ -765,3 +765,24 @@ VfiSimDirtyCost vfi_sim_get_dirty_cost(const VfiSim *sim)
     SIM_LOCKED(sim);
     return sim->dirty_cost;
 }
+
+bool vfi_sim_set_device_max_pasid_log2(VfiSim *sim, const char *name, unsigned log2,
+                                       GError **errp)
+{
+    SIM_LOCKED(sim);
+    SimDevice *dev = sim_find_device(sim, name);
+
+    if (!dev || !dev->iommu) {
+        g_set_error(errp, VFI_ERROR, VFI_ERROR_INVALID_ARGUMENT,
+                    "%s is no PCI device of the model", name ? name : "(null)");
+        return false;
+    }
+    if (log2 > 20) {
+        g_set_error(errp, VFI_ERROR, VFI_ERROR_INVALID_ARGUMENT,
+                    "device %s: a PASID is at most 20 bits, not %u", name, log2);
+        return false;
+    }
+    dev->max_pasid_log2 = (uint8_t)log2;
+    trace_vfi_sim_device_max_pasid(name, log2);
+    return true;
+}

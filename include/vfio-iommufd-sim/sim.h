@@ -259,6 +259,19 @@ VFI_API bool vfi_sim_set_dirty_cost(VfiSim *sim, VfiSimDirtyCost cost, GError **
 /* Returns: the current dirty read cost mode. */
 VFI_API VfiSimDirtyCost vfi_sim_get_dirty_cost(const VfiSim *sim);
 
+/**
+ * vfi_sim_set_device_max_pasid_log2:
+ * @name: a PCI device (not an mdev).
+ * @log2: the width of its PASIDs, 0 (the default: no PASID) to 20.
+ *
+ * What IOMMU_GET_HW_INFO reports as out_max_pasid_log2 for the device
+ * (ilog2 of the kernel's dev->iommu->max_pasids), from the next call on.
+ * Returns: false (INVALID_ARGUMENT) for an unknown device, an mdev or
+ * @log2 above 20.
+ */
+VFI_API bool vfi_sim_set_device_max_pasid_log2(VfiSim *sim, const char *name,
+                                               unsigned log2, GError **errp);
+
 /* Returns: how many ioctls of kind @op were handled (including failed ones). */
 VFI_API uint64_t vfi_sim_op_count(const VfiSim *sim, VfiSimOp op);
 /* Returns: how many ioctls were handled in all. */
