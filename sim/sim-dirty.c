@@ -375,3 +375,39 @@ void sim_dirty_report(SimDirty *d, uint64_t iova, uint64_t len, uint64_t page_si
 
     for_each_chunk(d, r.first, (iova + len - 1) >> SIM_PAGE_SHIFT, report_fn, &r);
 }
+
+/* The first set bit of chunk-local pages [lo, hi] of @c, or -1. */
+static int64_t chunk_next(const SimDirtyChunk *c, uint64_t lo, uint64_t hi)
+{
+    for (uint64_t w = lo / 64; w <= hi / 64; w++) {
+        unsigned b0 = w == lo / 64 ? lo % 64 : 0;
+        unsigned b1 = w == hi / 64 ? hi % 64 : 63;
+        uint64_t bits = c->words[w] & word_mask(b0, b1);
+
+        if (bits) {
+            return (int64_t)(w * 64 + (uint64_t)__builtin_ctzll(bits));
+        }
+    }
+    return -1;
+}
+
+bool sim_dirty_next(const SimDirty *d, uint64_t iova, uint64_t last, uint64_t *found)
+{
+    uint64_t first = iova >> SIM_PAGE_SHIFT, lastp = last >> SIM_PAGE_SHIFT;
+
+    for (uint64_t i = first >> CHUNK_SHIFT; i <= lastp >> CHUNK_SHIFT; i++) {
+        SimDirtyChunk *c = chunk_get(d, i);
+        int64_t b;
+
+        if (!c || !c->any) {
+            continue;
+        }
+        b = chunk_next(c, i == first >> CHUNK_SHIFT ? first % CHUNK_PAGES : 0,
+                       i == lastp >> CHUNK_SHIFT ? lastp % CHUNK_PAGES : CHUNK_PAGES - 1);
+        if (b >= 0) {
+            *found = ((i << CHUNK_SHIFT) + (uint64_t)b) << SIM_PAGE_SHIFT;
+            return true;
+        }
+    }
+    return false;
+}

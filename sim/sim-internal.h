@@ -67,6 +67,12 @@ void sim_dirty_report(SimDirty *d, uint64_t iova, uint64_t len, uint64_t page_si
                       void *bitmap, bool clear);
 /* Returns: whether the 4 KiB page at @iova is dirty (for tests). */
 bool sim_dirty_test(const SimDirty *d, uint64_t iova);
+/*
+ * The first dirty 4 KiB page in [iova, last] (page-aligned @iova): sets
+ * *@found to its IOVA and returns true, or false when there is none.
+ * Visits the chunks of the range in order, skipping absent ones.
+ */
+bool sim_dirty_next(const SimDirty *d, uint64_t iova, uint64_t last, uint64_t *found);
 
 /* ---- topology (sim.c, sim-topology.c) ---------------------------------- */
 
@@ -100,6 +106,7 @@ typedef struct SimDevice {
     uint64_t log_page_size;
     GArray *log_ranges;         /* SimLogRange */
     SimDirty *log;
+    uint8_t max_pasid_log2;     /* GET_HW_INFO out_max_pasid_log2 */
 } SimDevice;
 
 /* ---- iommufd objects (sim-iommufd.c) ----------------------------------- */
@@ -139,6 +146,10 @@ struct SimObj {
     bool auto_domain;           /* made by the kernel for an IOAS attach */
     bool dirty_enabled;
     SimDirty *dirty;
+    /* IOPTE page sizes the HWPT's IOAS mappings are made of, fixed when it
+     * is allocated (vfi_sim_set_iopte_sizes()); 0: one dirty bit per
+     * 4 KiB page and reads as before IOPTEs were modelled */
+    uint64_t iopte_sizes;
 
     /* SIM_OBJ_DEVICE, SIM_OBJ_ACCESS */
     SimDevice *dev;
@@ -175,6 +186,8 @@ unsigned sim_ioas_allowed(const SimObj *ioas, struct iommu_iova_range out[SIM_MA
 uint64_t sim_ioas_alignment(const SimObj *ioas);
 bool sim_ioas_has_domain(const SimObj *ioas);
 bool sim_ioas_has_physical_device(const SimObj *ioas);
+/* The index in @ioas->maps of the first mapping whose last >= @iova. */
+guint sim_ioas_first_map(const SimObj *ioas, uint64_t iova);
 /* Whether a mapping of @ioas overlaps [iova, last]. */
 bool sim_ioas_maps_overlap(const SimObj *ioas, uint64_t iova, uint64_t last);
 /* 0, or -EADDRINUSE when adding a domain to @ioas would leave a mapping
@@ -191,6 +204,24 @@ SimObj *sim_hwpt_new(SimCtx *ctx, SimObj *ioas, SimIommu *iommu, uint32_t flags,
                      bool auto_domain);
 /* Handle an IOMMUFD ioctl on @ctx. Returns 0 or -errno. */
 int sim_iommufd_ioctl(SimCtx *ctx, unsigned long request, void *arg);
+
+/* ---- IOPTEs and kernel-shaped dirty reads (sim-iopte.c) --------------- */
+
+/*
+ * Mark [iova, iova + len) dirty in @hwpt: per 4 KiB page without IOPTE
+ * sizes, else every IOPTE the range touches in the IOAS's mappings, whole
+ * (nothing where nothing is mapped).
+ */
+void sim_hwpt_mark(SimObj *hwpt, uint64_t iova, uint64_t len);
+/*
+ * IOMMU_HWPT_GET_DIRTY_BITMAP once the arguments are checked: read
+ * [iova, iova + len) of @hwpt at @page_size into the user bitmap @data,
+ * clearing unless @no_clear, the fast way or the kernel's
+ * (VfiSim.dirty_cost). Returns 0 or -errno (-EINVAL: with IOPTE sizes, a
+ * hole in the range; nothing is read then).
+ */
+int sim_hwpt_read_dirty(SimObj *hwpt, uint64_t iova, uint64_t len, uint64_t page_size,
+                        void *data, bool no_clear);
 
 /* ---- device files (sim-vfio.c) ----------------------------------------- */
 
@@ -251,6 +282,10 @@ struct VfiSim {
     int fail_op_err[VFI_SIM_OP__COUNT];
     uint64_t op_count[VFI_SIM_OP__COUNT];
     uint64_t ioctl_count;
+
+    /* dirty reads: IOPTE sizes of new HWPTs (0: per 4 KiB page), cost */
+    uint64_t iopte_sizes;
+    VfiSimDirtyCost dirty_cost;
 
     /* the last ioctl */
     unsigned long last_request;

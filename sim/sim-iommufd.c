@@ -14,6 +14,7 @@
 #include <string.h>
 #include <linux/iommufd.h>
 
+#include "config.h"
 #include "sim-internal.h"
 #include "trace.h"
 
@@ -102,6 +103,7 @@ SimObj *sim_hwpt_new(SimCtx *ctx, SimObj *ioas, SimIommu *iommu, uint32_t flags,
     hwpt->alloc_flags = flags;
     hwpt->auto_domain = auto_domain;
     hwpt->dirty = sim_dirty_new();
+    hwpt->iopte_sizes = ctx->sim->iopte_sizes;
     return hwpt;
 }
 
@@ -148,6 +150,11 @@ static guint maps_lower_bound(const GArray *maps, uint64_t iova)
         }
     }
     return lo;
+}
+
+guint sim_ioas_first_map(const SimObj *ioas, uint64_t iova)
+{
+    return maps_lower_bound(ioas->maps, iova);
 }
 
 static bool maps_overlap(const GArray *maps, uint64_t iova, uint64_t last)
@@ -628,6 +635,56 @@ static int ioctl_ioas_unmap(SimCtx *ctx, void *arg)
     return 0;
 }
 
+#if HAVE_IOMMU_HW_INFO_FLAG_INPUT_TYPE
+#define HW_INFO_FLAGS ((uint32_t)IOMMU_HW_INFO_FLAG_INPUT_TYPE)
+#else
+#define HW_INFO_FLAGS 0u                /* 6.12: no flag at all */
+#endif
+
+/*
+ * The type of hw info GET_HW_INFO asks for (7.3's iommufd_get_hw_info():
+ * in_data_type counts only with IOMMU_HW_INFO_FLAG_INPUT_TYPE, else it is
+ * the default, 0) and the driver's answer to it (intel_iommu_hw_info() and
+ * the other drivers: a type other than the default or their own is
+ * EOPNOTSUPP). Returns 0 or -errno.
+ */
+static int hw_info_input_type(const struct iommu_hw_info *cmd, uint32_t type)
+{
+#if HAVE_IOMMU_HW_INFO_FLAG_INPUT_TYPE
+    uint32_t in = (cmd->flags & IOMMU_HW_INFO_FLAG_INPUT_TYPE) ? cmd->in_data_type :
+                  IOMMU_HW_INFO_TYPE_DEFAULT;
+
+    if (in != IOMMU_HW_INFO_TYPE_DEFAULT && in != type) {
+        trace_vfi_sim_hw_info_type(cmd->dev_id, in, type, EOPNOTSUPP);
+        return refuse("IOMMU_GET_HW_INFO", EOPNOTSUPP, "the IOMMU has no such data type");
+    }
+    trace_vfi_sim_hw_info_type(cmd->dev_id, in, type, 0);
+#else
+    (void)cmd;
+    (void)type;
+#endif
+    return 0;
+}
+
+/* Copy @len bytes of vendor data into the caller's @data_len bytes at
+ * @uptr, zeroing the rest. */
+static int hw_info_copy(uint64_t uptr, uint32_t data_len, const void *data, uint32_t len)
+{
+    uint8_t *out = (void *)(uintptr_t)uptr;
+
+    if (!data_len) {
+        return 0;
+    }
+    if (!out) {
+        return -EFAULT;
+    }
+    memcpy(out, data, MIN(data_len, len));
+    if (data_len > len) {
+        memset(out + len, 0, data_len - len);
+    }
+    return 0;
+}
+
 static int ioctl_get_hw_info(SimCtx *ctx, void *arg)
 {
     struct iommu_hw_info *cmd = arg;
@@ -635,8 +692,10 @@ static int ioctl_get_hw_info(SimCtx *ctx, void *arg)
     SimIommu *iommu;
     struct iommu_hw_info_vtd vtd = { 0 };
     uint32_t type, len = 0;
+    int rc;
 
-    if (cmd->flags || cmd->__reserved[0] || cmd->__reserved[1] || cmd->__reserved[2]) {
+    if ((cmd->flags & ~HW_INFO_FLAGS) ||
+        cmd->__reserved[0] || cmd->__reserved[1] || cmd->__reserved[2]) {
         return refuse("IOMMU_GET_HW_INFO", EOPNOTSUPP, "flags or reserved");
     }
     devobj = sim_ctx_get(ctx, cmd->dev_id, SIM_OBJ_DEVICE);
@@ -645,25 +704,24 @@ static int ioctl_get_hw_info(SimCtx *ctx, void *arg)
     }
     iommu = devobj->dev->iommu;
     type = iommu->cfg.hw_info_type ? iommu->cfg.hw_info_type : IOMMU_HW_INFO_TYPE_INTEL_VTD;
+    rc = hw_info_input_type(cmd, type);
+    if (rc) {
+        return rc;
+    }
     if (type == IOMMU_HW_INFO_TYPE_INTEL_VTD) {
         vtd.cap_reg = iommu->cfg.cap_reg;
         vtd.ecap_reg = iommu->cfg.ecap_reg;
         len = sizeof(vtd);
     }
-    if (cmd->data_len) {
-        uint8_t *out = (void *)(uintptr_t)cmd->data_uptr;
-
-        if (!out) {
-            return -EFAULT;
-        }
-        memcpy(out, &vtd, MIN(cmd->data_len, len));
-        if (cmd->data_len > len) {
-            memset(out + len, 0, cmd->data_len - len);
-        }
+    rc = hw_info_copy(cmd->data_uptr, cmd->data_len, &vtd, len);
+    if (rc) {
+        return rc;
     }
     cmd->data_len = len;
     cmd->out_data_type = type;
-    cmd->out_max_pasid_log2 = 0;
+#if HAVE_IOMMU_HW_INFO_MAX_PASID
+    cmd->out_max_pasid_log2 = devobj->dev->max_pasid_log2;
+#endif
     cmd->out_capabilities = iommu->cfg.dirty_tracking ? IOMMU_HW_CAP_DIRTY_TRACKING : 0;
     return 0;
 }
@@ -752,6 +810,7 @@ static int ioctl_get_dirty_bitmap(SimCtx *ctx, void *arg)
     struct iommu_hwpt_get_dirty_bitmap *cmd = arg;
     SimObj *hwpt;
     uint64_t last, align;
+    int rc;
 
     if ((cmd->flags & ~IOMMU_HWPT_GET_DIRTY_BITMAP_NO_CLEAR) || cmd->__reserved) {
         return refuse("IOMMU_HWPT_GET_DIRTY_BITMAP", EOPNOTSUPP, "flags or reserved");
@@ -793,9 +852,12 @@ static int ioctl_get_dirty_bitmap(SimCtx *ctx, void *arg)
     if (!hwpt->dirty_enabled) {
         return refuse("IOMMU_HWPT_GET_DIRTY_BITMAP", EINVAL, "dirty tracking is off");
     }
-    sim_dirty_report(hwpt->dirty, cmd->iova, cmd->length, cmd->page_size,
-                     (void *)(uintptr_t)cmd->data,
-                     !(cmd->flags & IOMMU_HWPT_GET_DIRTY_BITMAP_NO_CLEAR));
+    rc = sim_hwpt_read_dirty(hwpt, cmd->iova, cmd->length, cmd->page_size,
+                             (void *)(uintptr_t)cmd->data,
+                             cmd->flags & IOMMU_HWPT_GET_DIRTY_BITMAP_NO_CLEAR);
+    if (rc) {
+        return rc;
+    }
     trace_vfi_sim_dirty_read(hwpt->id, cmd->iova, cmd->length, cmd->page_size,
                          !(cmd->flags & IOMMU_HWPT_GET_DIRTY_BITMAP_NO_CLEAR));
     return 0;
@@ -829,6 +891,59 @@ static const IommufdOp iommufd_ops[] = {
        ioctl_get_dirty_bitmap),
 };
 
+/*
+ * IOMMUFD requests the kernel the model follows has and the model does not
+ * implement (yet): ENOTTY, as from a kernel without them, with a trace
+ * event naming them. Those after 6.12 only where the build's headers have
+ * them; with 6.12's headers their numbers are simply unknown.
+ */
+typedef struct NotModelled {
+    unsigned long request;
+    const char *name;
+} NotModelled;
+
+#define NM(req) { req, #req }
+
+static const NotModelled iommufd_not_modelled[] = {
+    NM(IOMMU_IOAS_ALLOW_IOVAS), NM(IOMMU_IOAS_COPY), NM(IOMMU_OPTION), NM(IOMMU_VFIO_IOAS),
+#if HAVE_IOMMU_HWPT_INVALIDATE
+    NM(IOMMU_HWPT_INVALIDATE),
+#endif
+#if HAVE_IOMMU_FAULT_QUEUE_ALLOC
+    NM(IOMMU_FAULT_QUEUE_ALLOC),
+#endif
+#if HAVE_IOMMU_IOAS_MAP_FILE
+    NM(IOMMU_IOAS_MAP_FILE),
+#endif
+#if HAVE_IOMMU_IOAS_CHANGE_PROCESS
+    NM(IOMMU_IOAS_CHANGE_PROCESS),
+#endif
+#if HAVE_IOMMU_VIOMMU_ALLOC
+    NM(IOMMU_VIOMMU_ALLOC),
+#endif
+#if HAVE_IOMMU_VDEVICE_ALLOC
+    NM(IOMMU_VDEVICE_ALLOC),
+#endif
+#if HAVE_IOMMU_VEVENTQ_ALLOC
+    NM(IOMMU_VEVENTQ_ALLOC),
+#endif
+#if HAVE_IOMMU_HW_QUEUE_ALLOC
+    NM(IOMMU_HW_QUEUE_ALLOC),
+#endif
+};
+
+static int ioctl_unknown(SimCtx *ctx, unsigned long request)
+{
+    for (size_t i = 0; i < G_N_ELEMENTS(iommufd_not_modelled); i++) {
+        if (iommufd_not_modelled[i].request == request) {
+            trace_vfi_sim_ioctl_not_modelled(ctx->fd, iommufd_not_modelled[i].name, ENOTTY);
+            return -ENOTTY;
+        }
+    }
+    trace_vfi_sim_ioctl_unknown(ctx->fd, request);
+    return -ENOTTY;
+}
+
 int sim_iommufd_ioctl(SimCtx *ctx, unsigned long request, void *arg)
 {
     const IommufdOp *op = NULL;
@@ -843,8 +958,7 @@ int sim_iommufd_ioctl(SimCtx *ctx, unsigned long request, void *arg)
         }
     }
     if (!op) {
-        trace_vfi_sim_ioctl_unknown(ctx->fd, request);
-        return -ENOTTY;
+        return ioctl_unknown(ctx, request);
     }
     G_STATIC_ASSERT(sizeof(struct iommu_hwpt_alloc) <= sizeof(cmd));
     memcpy(&user_size, arg, sizeof(user_size));

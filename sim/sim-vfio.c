@@ -16,6 +16,7 @@
 #include <linux/iommufd.h>
 #include <linux/vfio.h>
 
+#include "config.h"
 #include "sim-internal.h"
 #include "trace.h"
 
@@ -174,13 +175,47 @@ static int attach_emulated(SimDeviceFile *df, SimObj *pt)
     return 0;
 }
 
+/*
+ * The PASID flags of ATTACH/DETACH (headers of 6.15 and later). Linux 7.3's
+ * vfio_df_ioctl_attach_pt()/_detach_pt() refuse other flags with EINVAL and
+ * the PASID flag with EOPNOTSUPP when the device has no PASID attach
+ * operation; PASID attach is not modelled yet, so every device answers as
+ * one without it. Returns: 0 when @flags are 0, else -errno.
+ */
+static int check_pt_flags(SimDeviceFile *df, const char *what, uint32_t flags,
+                          uint32_t pasid_flag, const char *pasid_name)
+{
+    if (flags & ~pasid_flag) {
+        return refuse(df, what, EINVAL, "unknown flags");
+    }
+    if (flags) {
+        trace_vfi_sim_ioctl_not_modelled(df->fd, pasid_name, EOPNOTSUPP);
+        return refuse(df, what, EOPNOTSUPP, "PASID attach is not modelled yet");
+    }
+    return 0;
+}
+
+#if HAVE_VFIO_DEVICE_ATTACH_PASID
+#define ATTACH_PASID_FLAG VFIO_DEVICE_ATTACH_PASID
+#define DETACH_PASID_FLAG VFIO_DEVICE_DETACH_PASID
+#else
+#define ATTACH_PASID_FLAG 0u        /* 6.12: every flag is EINVAL */
+#define DETACH_PASID_FLAG 0u
+#endif
+
 static int vfio_attach(SimDeviceFile *df, void *arg)
 {
     struct vfio_device_attach_iommufd_pt *cmd = arg;
     SimObj *pt;
+    int rc;
 
-    if (cmd->argsz < ARGSZ_MIN(struct vfio_device_attach_iommufd_pt, pt_id) || cmd->flags) {
-        return refuse(df, "VFIO_DEVICE_ATTACH_IOMMUFD_PT", EINVAL, "argsz or flags");
+    if (cmd->argsz < ARGSZ_MIN(struct vfio_device_attach_iommufd_pt, pt_id)) {
+        return refuse(df, "VFIO_DEVICE_ATTACH_IOMMUFD_PT", EINVAL, "argsz");
+    }
+    rc = check_pt_flags(df, "VFIO_DEVICE_ATTACH_IOMMUFD_PT", cmd->flags, ATTACH_PASID_FLAG,
+                        "VFIO_DEVICE_ATTACH_PASID");
+    if (rc) {
+        return rc;
     }
     pt = sim_ctx_lookup(df->ctx, cmd->pt_id);
     if (!pt) {
@@ -195,9 +230,15 @@ static int vfio_attach(SimDeviceFile *df, void *arg)
 static int vfio_detach(SimDeviceFile *df, void *arg)
 {
     struct vfio_device_detach_iommufd_pt *cmd = arg;
+    int rc;
 
-    if (cmd->argsz < ARGSZ_MIN(struct vfio_device_detach_iommufd_pt, flags) || cmd->flags) {
-        return refuse(df, "VFIO_DEVICE_DETACH_IOMMUFD_PT", EINVAL, "argsz or flags");
+    if (cmd->argsz < ARGSZ_MIN(struct vfio_device_detach_iommufd_pt, flags)) {
+        return refuse(df, "VFIO_DEVICE_DETACH_IOMMUFD_PT", EINVAL, "argsz");
+    }
+    rc = check_pt_flags(df, "VFIO_DEVICE_DETACH_IOMMUFD_PT", cmd->flags, DETACH_PASID_FLAG,
+                        "VFIO_DEVICE_DETACH_PASID");
+    if (rc) {
+        return rc;
     }
     /* detaching a device that is not attached does nothing */
     sim_device_detach(df->obj);

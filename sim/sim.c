@@ -240,6 +240,24 @@ static void sim_lock_init(VfiSim *sim)
     pthread_mutexattr_destroy(&attr);
 }
 
+/* VFI_SIM_DIRTY_COST=kernel (or fast) chooses the cost of dirty reads of
+ * a new model, so a benchmark run switches it without a code change. */
+static void sim_dirty_cost_from_env(VfiSim *sim)
+{
+    const char *env = g_getenv("VFI_SIM_DIRTY_COST");
+
+    if (!env) {
+        return;
+    }
+    if (g_str_equal(env, "kernel")) {
+        sim->dirty_cost = VFI_SIM_DIRTY_COST_KERNEL;
+    } else if (!g_str_equal(env, "fast")) {
+        trace_vfi_sim_dirty_cost("fast", "VFI_SIM_DIRTY_COST unknown: ignored");
+        return;
+    }
+    trace_vfi_sim_dirty_cost(env, "VFI_SIM_DIRTY_COST");
+}
+
 VfiSim *vfi_sim_new(GError **errp)
 {
     g_autoptr(GError) local = NULL;
@@ -262,6 +280,7 @@ VfiSim *vfi_sim_new(GError **errp)
         vfi_sim_free(sim);
         return NULL;
     }
+    sim_dirty_cost_from_env(sim);
     trace_vfi_sim_new(root);
     return sim;
 }
@@ -668,7 +687,7 @@ bool vfi_sim_dma_write(VfiSim *sim, const char *name, uint64_t iova, uint64_t le
         return false;
     }
     if (hwpt && hwpt->dirty_enabled) {
-        sim_dirty_mark(hwpt->dirty, iova, len);
+        sim_hwpt_mark(hwpt, iova, len);
         marked_hwpt = true;
     }
     if (dev->logging) {
@@ -703,7 +722,67 @@ bool vfi_sim_hwpt_mark_dirty(VfiSim *sim, int iommufd, uint32_t hwpt_id, uint64_
     if (!sim_check_range(iova, len, errp)) {
         return false;
     }
-    sim_dirty_mark(obj->dirty, iova, len);
+    sim_hwpt_mark(obj, iova, len);
     trace_vfi_sim_hwpt_mark_dirty(hwpt_id, iova, len);
+    return true;
+}
+
+/* ---- dirty read options ------------------------------------------------- */
+
+bool vfi_sim_set_iopte_sizes(VfiSim *sim, uint64_t pgsize_bitmap, GError **errp)
+{
+    SIM_LOCKED(sim);
+
+    if (pgsize_bitmap &&
+        (!(pgsize_bitmap & SIM_PAGE_SIZE) || (pgsize_bitmap & (SIM_PAGE_SIZE - 1)))) {
+        g_set_error(errp, VFI_ERROR, VFI_ERROR_INVALID_ARGUMENT,
+                    "IOPTE sizes 0x%" G_GINT64_MODIFIER "x: must hold 4096 and "
+                    "nothing smaller", pgsize_bitmap);
+        return false;
+    }
+    sim->iopte_sizes = pgsize_bitmap;
+    trace_vfi_sim_iopte_sizes(pgsize_bitmap);
+    return true;
+}
+
+bool vfi_sim_set_dirty_cost(VfiSim *sim, VfiSimDirtyCost cost, GError **errp)
+{
+    SIM_LOCKED(sim);
+
+    if (cost != VFI_SIM_DIRTY_COST_FAST && cost != VFI_SIM_DIRTY_COST_KERNEL) {
+        g_set_error(errp, VFI_ERROR, VFI_ERROR_INVALID_ARGUMENT,
+                    "unknown dirty read cost %d", (int)cost);
+        return false;
+    }
+    sim->dirty_cost = cost;
+    trace_vfi_sim_dirty_cost(cost == VFI_SIM_DIRTY_COST_KERNEL ? "kernel" : "fast",
+                             "vfi_sim_set_dirty_cost");
+    return true;
+}
+
+VfiSimDirtyCost vfi_sim_get_dirty_cost(const VfiSim *sim)
+{
+    SIM_LOCKED(sim);
+    return sim->dirty_cost;
+}
+
+bool vfi_sim_set_device_max_pasid_log2(VfiSim *sim, const char *name, unsigned log2,
+                                       GError **errp)
+{
+    SIM_LOCKED(sim);
+    SimDevice *dev = sim_find_device(sim, name);
+
+    if (!dev || !dev->iommu) {
+        g_set_error(errp, VFI_ERROR, VFI_ERROR_INVALID_ARGUMENT,
+                    "%s is no PCI device of the model", name ? name : "(null)");
+        return false;
+    }
+    if (log2 > 20) {
+        g_set_error(errp, VFI_ERROR, VFI_ERROR_INVALID_ARGUMENT,
+                    "device %s: a PASID is at most 20 bits, not %u", name, log2);
+        return false;
+    }
+    dev->max_pasid_log2 = (uint8_t)log2;
+    trace_vfi_sim_device_max_pasid(name, log2);
     return true;
 }

@@ -204,6 +204,74 @@ VFI_API void vfi_sim_fail_nth(VfiSim *sim, unsigned n, int err);
 VFI_API void vfi_sim_fail_next(VfiSim *sim, VfiSimOp op, int err);
 VFI_API void vfi_sim_fail_clear(VfiSim *sim);
 
+/**
+ * vfi_sim_set_iopte_sizes:
+ * @pgsize_bitmap: the IOPTE page sizes, one bit per power of two (as an
+ *   IOMMU driver's pgsize_bitmap): 4096 and larger, 4096 included; 0 for
+ *   the default.
+ *
+ * Model IOPTEs in the HWPTs allocated from now on (user-allocated ones and
+ * kernel auto domains; HWPTs that exist keep what they had), as Linux 7.3's
+ * generic page table (its mock IOMMU, VT-d, AMD) and any driver with huge
+ * IOPTEs. Each IOAS mapping is made of IOPTEs: from its start, greedily the
+ * largest size to which the IOVA and the user address (the model's
+ * physical address) are aligned and that fits in the rest of the mapping;
+ * an IOPTE never crosses a mapping. A DMA write (vfi_sim_dma_write(),
+ * vfi_sim_hwpt_mark_dirty()) anywhere in an IOPTE dirties the whole IOPTE.
+ * IOMMU_HWPT_GET_DIRTY_BITMAP then reads as 7.3 does: every dirty IOPTE
+ * overlapping the range is reported from its start for its whole size
+ * through iova_bitmap_set(): bits below the range's start are dropped (an
+ * IOPTE straddling the start reports nothing, yet a clearing read cleans
+ * it); bits past the range's end are written into the caller's bitmap as
+ * far as the user pages the kernel pins reach (docs/kernel-model.md,
+ * "IOPTEs": the page holding the bitmap's last byte, one page more when the
+ * first dirty IOPTE's byte is not page-aligned), so the caller must own
+ * that memory. The range must be mapped without a hole (EINVAL; see
+ * docs/kernel-model.md for what the kernel does).
+ *
+ * The default, 0, is one dirty bit per 4 KiB page, no IOPTE edges, and
+ * reads of unmapped IOVAs allowed: the model as it was.
+ * Returns: false (INVALID_ARGUMENT, nothing changed) for a bitmap with bits
+ * below 4096 or without 4096.
+ */
+VFI_API bool vfi_sim_set_iopte_sizes(VfiSim *sim, uint64_t pgsize_bitmap, GError **errp);
+
+/* How IOMMU_HWPT_GET_DIRTY_BITMAP computes its answer (never what). */
+typedef enum {
+    /* word-wise over the dirty store: what unit tests use */
+    VFI_SIM_DIRTY_COST_FAST = 0,
+    /* a kernel's shape: one test-and-clear per IOPTE (per 4 KiB page
+     * without IOPTE sizes) of the range, bits set one IOPTE at a time as
+     * iova_bitmap_set() does; for benchmarks */
+    VFI_SIM_DIRTY_COST_KERNEL = 1,
+} VfiSimDirtyCost;
+
+/**
+ * vfi_sim_set_dirty_cost:
+ *
+ * Choose how dirty bitmap reads are computed, from the next read on. The
+ * results are bit-identical; only the work differs (docs/kernel-model.md,
+ * "Dirty read cost"). vfi_sim_new() starts with VFI_SIM_DIRTY_COST_KERNEL
+ * when the environment has VFI_SIM_DIRTY_COST=kernel, else FAST.
+ * Returns: false (INVALID_ARGUMENT, nothing changed) for an unknown @cost.
+ */
+VFI_API bool vfi_sim_set_dirty_cost(VfiSim *sim, VfiSimDirtyCost cost, GError **errp);
+/* Returns: the current dirty read cost mode. */
+VFI_API VfiSimDirtyCost vfi_sim_get_dirty_cost(const VfiSim *sim);
+
+/**
+ * vfi_sim_set_device_max_pasid_log2:
+ * @name: a PCI device (not an mdev).
+ * @log2: the width of its PASIDs, 0 (the default: no PASID) to 20.
+ *
+ * What IOMMU_GET_HW_INFO reports as out_max_pasid_log2 for the device
+ * (ilog2 of the kernel's dev->iommu->max_pasids), from the next call on.
+ * Returns: false (INVALID_ARGUMENT) for an unknown device, an mdev or
+ * @log2 above 20.
+ */
+VFI_API bool vfi_sim_set_device_max_pasid_log2(VfiSim *sim, const char *name,
+                                               unsigned log2, GError **errp);
+
 /* Returns: how many ioctls of kind @op were handled (including failed ones). */
 VFI_API uint64_t vfi_sim_op_count(const VfiSim *sim, VfiSimOp op);
 /* Returns: how many ioctls were handled in all. */

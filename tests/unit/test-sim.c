@@ -12,6 +12,7 @@
 #include <linux/vfio.h>
 #include <glib/gstdio.h>
 
+#include "config.h"
 #include "test-common.h"
 #include "vfio-iommufd/kernel.h"
 #include "util/kernel-internal.h"
@@ -822,12 +823,130 @@ static void test_hw_info(void **state)
     h.dev_id = ioas_alloc(fd);
     assert_int_equal(io(fd, IOMMU_GET_HW_INFO, &h), -ENOENT);
     h.dev_id = d1_id;
-    h.flags = 1;
+    h.flags = 2;                /* unknown to 6.12 and 7.3 alike */
     assert_int_equal(io(fd, IOMMU_GET_HW_INFO, &h), -EOPNOTSUPP);
 
     assert_int_equal(vfi_kernel_close(d1), 0);
     assert_int_equal(vfi_kernel_close(d3), 0);
     assert_int_equal(vfi_kernel_close(m1), 0);
+    assert_int_equal(vfi_kernel_close(fd), 0);
+    test_sim_free_clean(sim);
+}
+
+/* out_max_pasid_log2 from the device's setting (6.12 and 7.3 alike:
+ * ilog2(dev->iommu->max_pasids)); 7.3's IOMMU_HW_INFO_FLAG_INPUT_TYPE. */
+static void test_hw_info_pasid(void **state)
+{
+    VfiSim *sim = test_sim_new(TOPOLOGY);
+    int fd = iommufd_open();
+    int d1 = dev_open(sim, "d1"), d2 = dev_open(sim, "d2");
+    uint32_t d1_id = bind(d1, fd), d2_id = bind(d2, fd);
+    struct iommu_hw_info_vtd vtd;
+    struct iommu_hw_info h = { .size = sizeof(h), .dev_id = d1_id, .data_len = sizeof(vtd),
+                               .data_uptr = (uintptr_t)&vtd };
+    g_autoptr(GError) err = NULL;
+
+    assert_int_equal(io(fd, IOMMU_GET_HW_INFO, &h), 0);
+    assert_int_equal(h.out_max_pasid_log2, 0);
+    assert_ok(vfi_sim_set_device_max_pasid_log2(sim, "d1", 20, &err), err);
+    assert_int_equal(io(fd, IOMMU_GET_HW_INFO, &h), 0);
+    assert_int_equal(h.out_max_pasid_log2, 20);
+    assert_int_equal(h.out_capabilities, IOMMU_HW_CAP_DIRTY_TRACKING);
+    h.dev_id = d2_id;
+    assert_int_equal(io(fd, IOMMU_GET_HW_INFO, &h), 0);
+    assert_int_equal(h.out_max_pasid_log2, 0);
+    assert_false(vfi_sim_set_device_max_pasid_log2(sim, "d1", 21, &err));
+    assert_gerror(err, VFI_ERROR, VFI_ERROR_INVALID_ARGUMENT);
+    assert_false(vfi_sim_set_device_max_pasid_log2(sim, "m1", 5, &err));
+    assert_gerror(err, VFI_ERROR, VFI_ERROR_INVALID_ARGUMENT);
+    assert_false(vfi_sim_set_device_max_pasid_log2(sim, "nope", 5, &err));
+    assert_gerror(err, VFI_ERROR, VFI_ERROR_INVALID_ARGUMENT);
+#if HAVE_IOMMU_HW_INFO_FLAG_INPUT_TYPE
+    /* iommufd_get_hw_info(): in_data_type counts only with the flag; the
+     * driver refuses a type other than the default or its own */
+    h.dev_id = d1_id;
+    h.in_data_type = IOMMU_HW_INFO_TYPE_ARM_SMMUV3;
+    assert_int_equal(io(fd, IOMMU_GET_HW_INFO, &h), 0);        /* no flag: ignored */
+    assert_int_equal(h.out_data_type, IOMMU_HW_INFO_TYPE_INTEL_VTD);
+    h.flags = IOMMU_HW_INFO_FLAG_INPUT_TYPE;
+    h.in_data_type = IOMMU_HW_INFO_TYPE_ARM_SMMUV3;
+    assert_int_equal(io(fd, IOMMU_GET_HW_INFO, &h), -EOPNOTSUPP);
+    h.in_data_type = IOMMU_HW_INFO_TYPE_INTEL_VTD;
+    assert_int_equal(io(fd, IOMMU_GET_HW_INFO, &h), 0);
+    assert_int_equal(h.out_data_type, IOMMU_HW_INFO_TYPE_INTEL_VTD);
+    assert_int_equal(h.data_len, sizeof(struct iommu_hw_info_vtd));
+    h.in_data_type = IOMMU_HW_INFO_TYPE_DEFAULT;
+    assert_int_equal(io(fd, IOMMU_GET_HW_INFO, &h), 0);
+    assert_int_equal(h.out_data_type, IOMMU_HW_INFO_TYPE_INTEL_VTD);
+    /* the flag is checked before the device: an unknown one first */
+    h.flags = IOMMU_HW_INFO_FLAG_INPUT_TYPE | 2;
+    assert_int_equal(io(fd, IOMMU_GET_HW_INFO, &h), -EOPNOTSUPP);
+    h.flags = IOMMU_HW_INFO_FLAG_INPUT_TYPE;
+    h.in_data_type = IOMMU_HW_INFO_TYPE_ARM_SMMUV3;
+    h.dev_id = 999;
+    assert_int_equal(io(fd, IOMMU_GET_HW_INFO, &h), -ENOENT);
+#else
+    h.flags = 1;                /* 6.12: no flag known */
+    assert_int_equal(io(fd, IOMMU_GET_HW_INFO, &h), -EOPNOTSUPP);
+#endif
+    assert_int_equal(vfi_kernel_close(d1), 0);
+    assert_int_equal(vfi_kernel_close(d2), 0);
+    assert_int_equal(vfi_kernel_close(fd), 0);
+    test_sim_free_clean(sim);
+}
+
+/* Requests the model does not implement yet: ENOTTY (the kernel's answer
+ * where it lacks them); the PASID flags of ATTACH/DETACH: EOPNOTSUPP, 7.3's
+ * answer for a device without PASID attach. */
+static void test_not_modelled(void **state)
+{
+    VfiSim *sim = test_sim_new(TOPOLOGY);
+    int fd = iommufd_open();
+    int d1 = dev_open(sim, "d1");
+    uint64_t zero[16] = { 0 };
+    const unsigned long requests[] = {
+        IOMMU_IOAS_COPY, IOMMU_OPTION,
+#if HAVE_IOMMU_IOAS_MAP_FILE
+        IOMMU_IOAS_MAP_FILE,
+#endif
+#if HAVE_IOMMU_IOAS_CHANGE_PROCESS
+        IOMMU_IOAS_CHANGE_PROCESS,
+#endif
+#if HAVE_IOMMU_VIOMMU_ALLOC
+        IOMMU_VIOMMU_ALLOC,
+#endif
+#if HAVE_IOMMU_VDEVICE_ALLOC
+        IOMMU_VDEVICE_ALLOC,
+#endif
+#if HAVE_IOMMU_VEVENTQ_ALLOC
+        IOMMU_VEVENTQ_ALLOC,
+#endif
+#if HAVE_IOMMU_HW_QUEUE_ALLOC
+        IOMMU_HW_QUEUE_ALLOC,
+#endif
+    };
+    struct vfio_device_attach_iommufd_pt at = { .argsz = sizeof(at), .pt_id = ioas_alloc(fd) };
+    struct vfio_device_detach_iommufd_pt de = { .argsz = sizeof(de) };
+
+    for (size_t i = 0; i < G_N_ELEMENTS(requests); i++) {
+        zero[0] = 64;           /* a size, as a caller would pass */
+        assert_int_equal(io(fd, requests[i], zero), -ENOTTY);
+    }
+    bind(d1, fd);
+    at.flags = 2;
+    assert_int_equal(io(d1, VFIO_DEVICE_ATTACH_IOMMUFD_PT, &at), -EINVAL);
+    de.flags = 2;
+    assert_int_equal(io(d1, VFIO_DEVICE_DETACH_IOMMUFD_PT, &de), -EINVAL);
+#if HAVE_VFIO_DEVICE_ATTACH_PASID
+    at.flags = VFIO_DEVICE_ATTACH_PASID;
+    assert_int_equal(io(d1, VFIO_DEVICE_ATTACH_IOMMUFD_PT, &at), -EOPNOTSUPP);
+    de.flags = VFIO_DEVICE_DETACH_PASID;
+    assert_int_equal(io(d1, VFIO_DEVICE_DETACH_IOMMUFD_PT, &de), -EOPNOTSUPP);
+#endif
+    assert_int_equal(vfi_sim_device_attached_pt(sim, "d1"), 0);
+    at.flags = 0;
+    assert_int_equal(io(d1, VFIO_DEVICE_ATTACH_IOMMUFD_PT, &at), 0);
+    assert_int_equal(vfi_kernel_close(d1), 0);
     assert_int_equal(vfi_kernel_close(fd), 0);
     test_sim_free_clean(sim);
 }
@@ -920,8 +1039,9 @@ static void test_attach_auto_domains(void **state)
     int d1 = dev_open(sim, "d1"), d2 = dev_open(sim, "d2"), d3 = dev_open(sim, "d3");
     uint32_t d1_id = bind(d1, fd);
     uint32_t ioas = ioas_alloc(fd), user, pt, auto_a, auto_b;
-    struct vfio_device_attach_iommufd_pt a = { .argsz = sizeof(a), .flags = 1, .pt_id = ioas };
-    struct vfio_device_detach_iommufd_pt dt = { .argsz = sizeof(dt), .flags = 1 };
+    /* flags unknown to 6.12 and 7.3 alike (bit 0 is 7.3's PASID flag) */
+    struct vfio_device_attach_iommufd_pt a = { .argsz = sizeof(a), .flags = 2, .pt_id = ioas };
+    struct vfio_device_detach_iommufd_pt dt = { .argsz = sizeof(dt), .flags = 2 };
 
     bind(d2, fd);
     bind(d3, fd);
@@ -1410,6 +1530,8 @@ int main(void)
         cmocka_unit_test(test_iova_ranges),
         cmocka_unit_test(test_iova_state),
         cmocka_unit_test(test_hw_info),
+        cmocka_unit_test(test_hw_info_pasid),
+        cmocka_unit_test(test_not_modelled),
         cmocka_unit_test(test_hwpt_alloc),
         cmocka_unit_test(test_bind),
         cmocka_unit_test(test_attach_auto_domains),
