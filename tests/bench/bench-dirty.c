@@ -1,86 +1,196 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * Benchmark: reading dirty bits during migration.
+ * Benchmark: reading dirty bits during migration (docs/benchmarks.md,
+ * "bench-dirty").
  *
- * A guest mapped as 64 contiguous ranges from 4 GiB up (above the x86 MSI
- * window), one or two dirty-tracking HWPTs in one container (two IOMMU
- * instances, one device each), 5% of the pages dirty at random in each
- * HWPT (fixed seed), on the simulated kernel. Each round times, side by
- * side and in rotating order:
- *   a. the library's sync into a VMM-style dirty log covering the guest
- *      (vfi_container_sync_dirty(): the log goes to the kernel as is);
- *   b. the same sync done the way upstream VMMs do it: per range and HWPT a
- *      zeroed scratch bitmap (g_malloc0), the ioctl into it, a word-wise OR
- *      into the log, g_free;
- *   c. the bare ioctls alone, each range and HWPT straight into the
- *      (zeroed) log: the kernel's share;
- *   and a memcpy of the log's size per HWPT: the memory-bandwidth floor.
- * The same pages are dirtied again before every pass and the log is zeroed,
- * outside the timed window; every pass's log is checked against the
- * expected one. Each ratio (a/c, b/a, c/memcpy) is the median over the
- * rounds (9 by default, 3 with --short) of the ratio within the round; the
- * times printed are medians too. Targets (4 KiB pages): a/c <= 1.10 and
- * b/a >= 1.5. The container keeps adjacent mappings merged, so the library
- * reads the 64 ranges with one ioctl per HWPT where b and c make 64; the
- * text output shows the ioctl counts and a's time inside its ioctls.
+ * A guest of N RAM sections ("slots", each one IOAS mapping followed by a
+ * one-page hole), one or two dirty-tracking HWPTs, 5% of its 4 KiB pages
+ * dirty at random in each HWPT (fixed seed). Two places to run:
  *
- *   bench-dirty [--short] [--rounds R] [--json] [--wall]
+ *   model   the kernel model (sim/), switched to its kernel-cost mode (a
+ *           test-and-clear per IOPTE, as a kernel walks its page table),
+ *           the guest in one container (vfi_container_sync_dirty*());
+ *   kernel  a real kernel's mock IOMMU (IOMMUFD_TEST, tests/vm/run.sh's
+ *           boot "mock", --kernel): mock devices are no VFIO cdevs, so the
+ *           library reads through a VfiDirtyReader told of every mapping;
+ *           one user buffer is mapped at every slot (the VM has 1 GiB).
  *
- * Times are the CPU time of the benchmark's thread (which runs the simulated
- * kernel too): time lost to other processes is left out; --wall measures
- * wall-clock time instead.
+ * Each round times, side by side and in an order rotated from round to
+ * round, with CLOCK_MONOTONIC:
+ *   bare        GET_DIRTY_BITMAP per mapping and HWPT straight into the log
+ *               (vfi_iommufd_hwpt_get_dirty_bitmap()): the kernel's share;
+ *   lib         the library's serial sync into the VMM's log (a VMM whose
+ *               dirty log is the library's layout needs nothing more);
+ *   lib+merge   the same, then the merge a QEMU-like VMM does into its
+ *               dirty memory (below), clearing the log's non-zero words;
+ *   qemu        what QEMU does, written from a reading of its code: per RAM
+ *               section one zeroed scratch bitmap, every HWPT's
+ *               GET_DIRTY_BITMAP into it (the kernel ORs), then the merge,
+ *               then free;
+ *   parallel    the library's sync spread over a VfiDirtyPool (threads - 1
+ *               workers and the caller).
+ * The merge: for every non-zero word, a popcount (the dirty page count)
+ * and an atomic OR into two client bitmaps (migration and VGA) laid out as
+ * QEMU's, in blocks of 2^21 pages. Before each pass the same pages are
+ * dirtied again and the log and clients are zeroed, outside the timed
+ * window; after it the log (or the clients and the count) must equal the
+ * expected bits, in every mode. Ratios are medians of the per-round ratios.
  *
- * --short runs small guests (seconds) through every path; it never fails on
- * a missed target. The full run exits 1 when a target is missed. Any error
- * or a wrong dirty log exits 1 in both modes.
+ *   bench-dirty [--short] [--kernel] [--rounds R] [--threads N] [--json]
+ *
+ * Targets (full runs only; a miss exits 1): lib/bare <= 1.10 and
+ * parallel/serial <= 0.70 with 2 threads. --short checks every path and
+ * prints the ratios, fails only on an error or a wrong log.
  */
+#include <errno.h>
 #include <getopt.h>
+#include <stdarg.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
 
 #include <linux/iommufd.h>
+#include <glib.h>
 
-#include "vfio-iommufd/kernel.h"
-#include "timed-kernel.h"
-#include "vfio-iommufd-sim/sim.h"
+#include "vfio-iommufd/iommufd.h"
 #include "vfio-iommufd/container.h"
 #include "vfio-iommufd/dirty.h"
+#include "vfio-iommufd/dirty-pool.h"
+#include "vfio-iommufd-sim/sim.h"
 
-#define NR_RANGES 64
-#define GUEST_BASE (UINT64_C(4) << 30)          /* above the MSI window */
-#define FAKE_VADDR UINT64_C(0x7f0000000000)     /* never touched by the model */
+/* The mock IOMMU's test ioctl, from the kernel source: only tests/vm/run.sh's
+ * build has it on the include path (never copied into the repository). */
+#if defined(__has_include)
+#if __has_include("iommufd_test.h")
+#include "iommufd_test.h"
+#define HAVE_MOCK 1
+#endif
+#endif
+
+#define PS UINT64_C(4096)                       /* the log's page */
+#define MOCK_UNIT UINT64_C(2048)                /* the mock's IO page */
+#define MODEL_BASE (UINT64_C(4) << 30)          /* above the x86 MSI window */
+#define KERNEL_BASE (UINT64_C(1) << 24)         /* MOCK_APERTURE_START */
+#define FAKE_VADDR UINT64_C(0x7f0000000000)     /* the model never touches it */
 #define DIRTY_PERCENT 5
 #define SEED UINT64_C(0x5eed5eed)
+#define BLOCK_PAGES (UINT64_C(1) << 21)         /* a QEMU dirty-memory block */
+#define SPLIT_ALIGNMENT (UINT64_C(2) << 20)
 #define TARGET_LIB_OVER_BARE 1.10
-#define TARGET_BASELINE_OVER_LIB 1.5
+#define TARGET_PARALLEL 0.70
 
-/*
- * The clock of every measurement: by default the CPU time of this thread
- * (the simulated kernel runs in this thread, so it is all the work there
- * is, and time spent preempted by other processes is left out); --wall
- * switches to CLOCK_MONOTONIC. The ioctls of pass a only are timed (so that
- * the clock reads do not weigh on the 64 times more ioctls of b and c).
- */
-static clockid_t bench_clock = CLOCK_THREAD_CPUTIME_ID;
+typedef enum { WHERE_MODEL, WHERE_KERNEL } Where;
 
-static uint64_t now_ns(void)
-{
-    return bench_now_ns(bench_clock);
-}
+typedef enum {
+    PASS_BARE,
+    PASS_LIB,
+    PASS_LIB_MERGED,
+    PASS_QEMU,
+    PASS_PARALLEL,
+    PASS__COUNT,
+} PassKind;
+
+static const char *const pass_names[PASS__COUNT] = {
+    "bare ioctls", "library sync", "library sync + merge", "QEMU-like sync", "parallel sync",
+};
+
+typedef struct BenchCase {
+    uint64_t guest_bytes;
+    unsigned slots;           /* RAM sections: one mapping each */
+    unsigned hwpts;
+} BenchCase;
+
+/* A VMM's dirty memory as QEMU lays it out: per client, blocks of
+ * BLOCK_PAGES bits indexed by the page's offset in guest RAM. */
+typedef struct Clients {
+    unsigned nr_blocks;
+    uint64_t **mig, **vga;
+    uint64_t dirty_pages;     /* the popcounts summed */
+} Clients;
+
+typedef struct Bench Bench;
+
+/* What differs between the model and the kernel. */
+typedef struct BenchOps {
+    void (*setup)(Bench *b);                    /* map the case, make its reader */
+    void (*teardown)(Bench *b);
+    void (*mark)(Bench *b, unsigned h);          /* dirty HWPT h's pages again */
+    bool (*sync)(Bench *b, VfiDirtyPool *pool, GError **errp); /* NULL pool: serial */
+} BenchOps;
+
+/* What lives for the whole run. */
+typedef struct Env {
+    Where where;
+    const BenchOps *ops;
+    VfiIommufd *be;
+    VfiDirtyPool *pool;
+    unsigned threads;
+    uint32_t hwpt[2];
+    /* model */
+    VfiSim *sim;
+    VfiDevice *devs[2];
+    /* kernel */
+    int fd;
+    uint32_t ioas, stdev, stdev_h[2];
+    void *buf;
+    uint64_t buf_bytes;
+} Env;
+
+struct Bench {
+    Env *env;
+    BenchCase bc;
+    uint64_t base, slot_bytes, map_bytes, nr_pages;
+    size_t log_words;
+    VfiDirtyLog log;
+    uint64_t *expected;
+    uint64_t *dirty[2];       /* the pages marked in each HWPT */
+    uint64_t *units[2];       /* the same in 2 KiB units (the mock's marks) */
+    uint64_t nr_marked[2];
+    uint64_t over_reported;   /* bits the kernel reports beyond the marks */
+    Clients cl;
+    /* model */
+    VfiAddressSpace *as;
+    VfiContainer *c;
+    /* kernel */
+    VfiDirtyReader *rd;
+};
+
+typedef struct CaseResult {
+    BenchCase bc;
+    double ms[PASS__COUNT];   /* median times */
+    double lib_over_bare, qemu_over_lib, qemu_over_lib_merged, parallel_over_serial;
+    double bare_ns_per_page;  /* per 4 KiB page and HWPT */
+    uint64_t over_reported;
+} CaseResult;
 
 static G_NORETURN void die(GError *err)
 {
-    fprintf(stderr, "bench-dirty: %s\n", err->message);
+    fprintf(stderr, "bench-dirty: %s\n", err ? err->message : "(no error)");
     exit(1);
 }
 
-static G_NORETURN void fail(const char *msg)
+static G_NORETURN void G_GNUC_PRINTF(1, 2) fail(const char *fmt, ...)
 {
-    fprintf(stderr, "bench-dirty: %s\n", msg);
+    va_list ap;
+
+    va_start(ap, fmt);
+    fprintf(stderr, "bench-dirty: ");
+    vfprintf(stderr, fmt, ap);
+    fprintf(stderr, "\n");
+    va_end(ap);
     exit(1);
+}
+
+static uint64_t now_ns(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
 /* splitmix64: a small, fixed-seed generator (same pages on every run). */
@@ -93,306 +203,305 @@ static uint64_t rng_next(uint64_t *state)
     return z ^ (z >> 31);
 }
 
-typedef struct BenchCase {
-    uint64_t guest_bytes;
-    uint64_t page_size;
-    unsigned hwpts;
-} BenchCase;
-
-typedef enum {
-    PASS_LIB,           /* a */
-    PASS_BASELINE,      /* b */
-    PASS_BARE,          /* c */
-    PASS_MEMCPY,
-    PASS__COUNT,
-} PassKind;
-
-static const char *const pass_names[PASS__COUNT] = {
-    "library sync", "upstream-style sync", "bare ioctls", "memcpy",
-};
-
-typedef struct CaseResult {
-    BenchCase bc;
-    double ns[PASS__COUNT];     /* medians */
-    uint64_t ioctls[PASS__COUNT]; /* ioctls per pass */
-    /* medians of the ratios within each round */
-    double a_c, b_a, c_m, b_c;
-} CaseResult;
-
-/* What one case sets up: the guest, its container and its dirty pages. */
-typedef struct Bench {
-    VfiSim *sim;
-    TimedKernel *tk;
-    VfiDevice **devs;
-    BenchCase bc;
-    VfiIommufd *be;         /* shared by all cases */
-    VfiAddressSpace *as;
-    VfiContainer *c;
-    uint32_t hwpt_ids[2];
-    uint64_t range_bytes;       /* IOVA span of one range's slot */
-    uint64_t map_bytes;         /* mapped part of it: a one-page hole
-                                 * follows, as real guests' RAM ranges are
-                                 * not adjacent (the library cannot merge
-                                 * them into one read) */
-    uint64_t nr_pages;          /* log bits */
-    size_t log_words;
-    uint64_t *log;              /* the VMM's dirty log */
-    uint64_t *expected;         /* OR of the dirty sets */
-    uint64_t *dirty[2];         /* pages dirtied in each HWPT */
-} Bench;
-
-static void bench_setup(Bench *b)
+/* Zeroed, page-aligned, whole pages (a kernel may write up to the end of
+ * the last page of a bitmap it is given). */
+static uint64_t *alloc_words(size_t words)
 {
-    g_autoptr(GError) err = NULL;
-    const BenchCase *bc = &b->bc;
+    size_t bytes = (words * 8 + 4095) / 4096 * 4096;
+    void *p = NULL;
 
-    b->range_bytes = bc->guest_bytes / NR_RANGES;
-    if (b->range_bytes % bc->page_size || (b->range_bytes / bc->page_size) % 64) {
-        fail("layout: each range must be a whole number of 64-page log words");
+    if (posix_memalign(&p, 4096, bytes ? bytes : 4096)) {
+        fail("out of memory (%zu bytes)", bytes);
     }
-    b->map_bytes = b->range_bytes - bc->page_size;
-    b->nr_pages = bc->guest_bytes / bc->page_size;
-    b->log_words = b->nr_pages / 64;
+    memset(p, 0, bytes ? bytes : 4096);
+    return p;
+}
 
-    b->as = vfi_address_space_new(NULL);
-    for (unsigned h = 0; h < bc->hwpts; h++) {
-        if (!vfi_address_space_attach_device(b->as, b->be, b->devs[h], NULL, &err)) {
-            die(err);
-        }
-    }
-    if (vfi_address_space_container_count(b->as) != 1) {
-        fail("expected one container");
-    }
-    b->c = vfi_address_space_container(b->as, 0);
-    if (vfi_container_hwpt_count(b->c) != bc->hwpts) {
-        fail("expected one HWPT per IOMMU instance");
-    }
-    for (unsigned h = 0; h < bc->hwpts; h++) {
-        VfiHwpt *hwpt = vfi_container_hwpt(b->c, h);
+static uint64_t popcount_words(const uint64_t *w, size_t n)
+{
+    uint64_t s = 0;
 
-        if (!(vfi_hwpt_get_flags(hwpt) & IOMMU_HWPT_ALLOC_DIRTY_TRACKING)) {
-            fail("a HWPT was allocated without dirty tracking");
-        }
-        b->hwpt_ids[h] = vfi_hwpt_get_id(hwpt);
+    for (size_t i = 0; i < n; i++) {
+        s += (uint64_t)__builtin_popcountll(w[i]);
     }
-    for (unsigned i = 0; i < NR_RANGES; i++) {
-        uint64_t off = i * b->range_bytes;
+    return s;
+}
 
-        if (!vfi_address_space_dma_map(b->as, GUEST_BASE + off, b->map_bytes,
-                                        (void *)(uintptr_t)(FAKE_VADDR + off), false,
-                                        &err)) {
-            die(err);
-        }
-    }
-    if (!vfi_container_dirty_tracking_start(b->c, &err)) {
-        die(err);
-    }
+/* ---- the VMM's side: QEMU-like dirty memory -------------------------------- */
 
-    /* Touch every buffer once so that no pass pays for page faults. */
-    b->log = g_new0(uint64_t, b->log_words);
-    b->expected = g_new0(uint64_t, b->log_words);
-    memset(b->log, 0xff, b->log_words * 8);
-    for (unsigned h = 0; h < bc->hwpts; h++) {
-        uint64_t state = SEED + h;
-        const uint64_t threshold = UINT64_MAX / 100 * DIRTY_PERCENT;
-
-        b->dirty[h] = g_new0(uint64_t, b->log_words);
-        uint64_t range_pages = b->range_bytes / bc->page_size;
-
-        for (uint64_t p = 0; p < b->nr_pages; p++) {
-            /* the holes between ranges are never written */
-            if (p % range_pages == range_pages - 1) {
-                continue;
-            }
-            if (rng_next(&state) < threshold) {
-                b->dirty[h][p / 64] |= UINT64_C(1) << (p % 64);
-            }
-        }
-        for (size_t w = 0; w < b->log_words; w++) {
-            b->expected[w] |= b->dirty[h][w];
-        }
+static void clients_init(Clients *cl, uint64_t nr_pages)
+{
+    cl->nr_blocks = (unsigned)((nr_pages + BLOCK_PAGES - 1) / BLOCK_PAGES);
+    cl->mig = g_new0(uint64_t *, cl->nr_blocks);
+    cl->vga = g_new0(uint64_t *, cl->nr_blocks);
+    for (unsigned i = 0; i < cl->nr_blocks; i++) {
+        cl->mig[i] = alloc_words(BLOCK_PAGES / 64);
+        cl->vga[i] = alloc_words(BLOCK_PAGES / 64);
     }
 }
 
-static void bench_teardown(Bench *b)
+static void clients_free(Clients *cl)
 {
-    g_autoptr(GError) err = NULL;
-
-    if (!vfi_container_dirty_tracking_stop(b->c, &err)) {
-        die(err);
+    for (unsigned i = 0; i < cl->nr_blocks; i++) {
+        free(cl->mig[i]);
+        free(cl->vga[i]);
     }
-    for (unsigned i = 0; i < NR_RANGES; i++) {
-        if (!vfi_address_space_dma_unmap(b->as, GUEST_BASE + i * b->range_bytes,
-                                          b->map_bytes, 0, &err)) {
-            die(err);
-        }
-    }
-    for (unsigned h = 0; h < b->bc.hwpts; h++) {
-        if (!vfi_address_space_detach_device(b->as, b->devs[h], &err)) {
-            die(err);
-        }
-        g_free(b->dirty[h]);
-    }
-    if (!vfi_address_space_free(b->as, &err)) {
-        die(err);
-    }
-    g_free(b->log);
-    g_free(b->expected);
+    g_free(cl->mig);
+    g_free(cl->vga);
 }
 
-/* Dirty the case's pages again in every HWPT (runs of pages in one call). */
-static void bench_redirty(Bench *b)
+static void clients_zero(Clients *cl, uint64_t nr_pages)
 {
-    g_autoptr(GError) err = NULL;
-    int fd = vfi_iommufd_get_fd(b->be);
-    uint64_t ps = b->bc.page_size;
+    for (unsigned i = 0; i < cl->nr_blocks; i++) {
+        uint64_t pages = MIN(BLOCK_PAGES, nr_pages - (uint64_t)i * BLOCK_PAGES);
 
-    for (unsigned h = 0; h < b->bc.hwpts; h++) {
-        const uint64_t *bits = b->dirty[h];
-        uint64_t p = 0;
-
-        while (p < b->nr_pages) {
-            uint64_t w = bits[p / 64] >> (p % 64);
-            uint64_t run;
-
-            if (!w) {
-                p = (p / 64 + 1) * 64;
-                continue;
-            }
-            p += __builtin_ctzll(w);
-            for (run = 1; p + run < b->nr_pages &&
-                          (bits[(p + run) / 64] >> ((p + run) % 64)) & 1; run++) {
-            }
-            if (!vfi_sim_hwpt_mark_dirty(b->sim, fd, b->hwpt_ids[h], GUEST_BASE + p * ps,
-                                          run * ps, &err)) {
-                die(err);
-            }
-            p += run;
-        }
+        memset(cl->mig[i], 0, (pages + 63) / 64 * 8);
+        memset(cl->vga[i], 0, (pages + 63) / 64 * 8);
     }
+    cl->dirty_pages = 0;
 }
 
-/* b: what upstream VMMs do, per range and HWPT. */
-static void sync_baseline(Bench *b)
+/*
+ * The merge a QEMU-like VMM does of a little-endian bitmap of @nwords words
+ * whose bit 0 is guest page @first_page (a multiple of 64): per non-zero
+ * word, a popcount and an atomic OR into each client's block. @clear: zero
+ * the merged words (a log that is reused instead of freed).
+ */
+static void clients_merge(Clients *cl, uint64_t *bm, uint64_t first_page, size_t nwords,
+                          bool clear)
+{
+    uint64_t n = 0;
+
+    for (size_t k = 0; k < nwords; k++) {
+        uint64_t w = bm[k], page = first_page + (uint64_t)k * 64;
+        size_t blk = page / BLOCK_PAGES, off = (page % BLOCK_PAGES) / 64;
+
+        if (!w) {
+            continue;
+        }
+        n += (uint64_t)__builtin_popcountll(w);
+        __atomic_fetch_or(&cl->mig[blk][off], w, __ATOMIC_SEQ_CST);
+        __atomic_fetch_or(&cl->vga[blk][off], w, __ATOMIC_SEQ_CST);
+        if (clear) {
+            bm[k] = 0;
+        }
+    }
+    cl->dirty_pages += n;
+}
+
+static bool clients_equal(const Clients *cl, const uint64_t *expected, size_t words)
+{
+    for (size_t k = 0; k < words; k++) {
+        size_t blk = k / (BLOCK_PAGES / 64), off = k % (BLOCK_PAGES / 64);
+
+        if (cl->mig[blk][off] != expected[k] || cl->vga[blk][off] != expected[k]) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* ---- the passes -------------------------------------------------------------- */
+
+static uint64_t slot_iova(const Bench *b, unsigned i)
+{
+    return b->base + (uint64_t)i * b->slot_bytes;
+}
+
+/* bare: the ioctls alone, each mapping and HWPT straight into the log. */
+static void sync_bare(Bench *b, uint64_t *into)
 {
     g_autoptr(GError) err = NULL;
-    uint64_t ps = b->bc.page_size;
-    size_t range_words = (b->map_bytes / ps + 63) / 64;
 
-    for (unsigned i = 0; i < NR_RANGES; i++) {
-        uint64_t iova = GUEST_BASE + i * b->range_bytes;
-        uint64_t *dst = b->log + (iova - GUEST_BASE) / ps / 64;
+    for (unsigned i = 0; i < b->bc.slots; i++) {
+        uint64_t iova = slot_iova(b, i);
 
         for (unsigned h = 0; h < b->bc.hwpts; h++) {
-            uint64_t *scratch = g_malloc0(range_words * 8);
-
-            if (!vfi_iommufd_hwpt_get_dirty_bitmap(b->be, b->hwpt_ids[h], iova,
-                                                  b->map_bytes, ps, scratch, 0, &err)) {
+            if (!vfi_iommufd_hwpt_get_dirty_bitmap(b->env->be, b->env->hwpt[h], iova,
+                                                   b->map_bytes, PS,
+                                                   into + (iova - b->base) / PS / 64, 0,
+                                                   &err)) {
                 die(err);
             }
-            for (size_t w = 0; w < range_words; w++) {
-                dst[w] |= scratch[w];
-            }
-            g_free(scratch);
         }
     }
 }
 
-/* c: the ioctls alone, straight into the log. */
-static void sync_bare(Bench *b)
+/* qemu: per RAM section a zeroed scratch bitmap that every HWPT's read ORs
+ * into, merged into the clients, freed. */
+static void sync_qemu(Bench *b)
 {
     g_autoptr(GError) err = NULL;
-    uint64_t ps = b->bc.page_size;
+    size_t words = (b->map_bytes / PS + 63) / 64;
 
-    for (unsigned i = 0; i < NR_RANGES; i++) {
-        uint64_t iova = GUEST_BASE + i * b->range_bytes;
+    for (unsigned i = 0; i < b->bc.slots; i++) {
+        uint64_t iova = slot_iova(b, i);
+        uint64_t *scratch = g_try_malloc0(words * 8);
 
+        if (!scratch) {
+            fail("out of memory");
+        }
         for (unsigned h = 0; h < b->bc.hwpts; h++) {
-            if (!vfi_iommufd_hwpt_get_dirty_bitmap(b->be, b->hwpt_ids[h], iova,
-                                                  b->map_bytes, ps,
-                                                  b->log + (iova - GUEST_BASE) / ps / 64, 0,
-                                                  &err)) {
+            if (!vfi_iommufd_hwpt_get_dirty_bitmap(b->env->be, b->env->hwpt[h], iova,
+                                                   b->map_bytes, PS, scratch, 0, &err)) {
                 die(err);
             }
         }
+        clients_merge(&b->cl, scratch, (iova - b->base) / PS, words, false);
+        g_free(scratch);
     }
 }
 
-static void sync_lib(Bench *b)
+static void sync_lib(Bench *b, VfiDirtyPool *pool)
 {
     g_autoptr(GError) err = NULL;
-    const VfiDirtyLog log = {
-        .base_iova = GUEST_BASE,
-        .page_size = b->bc.page_size,
-        .bitmap = b->log,
-        .nr_pages = b->nr_pages,
-    };
 
-    if (!vfi_container_sync_dirty(b->c, &log, &err)) {
+    if (!b->env->ops->sync(b, pool, &err)) {
         die(err);
+    }
+}
+
+static void run_timed(Bench *b, PassKind kind)
+{
+    switch (kind) {
+    case PASS_BARE:
+        sync_bare(b, b->log.bitmap);
+        break;
+    case PASS_LIB:
+        sync_lib(b, NULL);
+        break;
+    case PASS_LIB_MERGED:
+        sync_lib(b, NULL);
+        clients_merge(&b->cl, b->log.bitmap, 0, b->log_words, true);
+        break;
+    case PASS_QEMU:
+        sync_qemu(b);
+        break;
+    default:
+        sync_lib(b, b->env->pool);
+        break;
+    }
+}
+
+static void check_pass(Bench *b, PassKind kind)
+{
+    size_t bytes = b->log_words * 8;
+    bool merged = kind == PASS_LIB_MERGED || kind == PASS_QEMU;
+    bool ok;
+
+    if (merged) {
+        ok = clients_equal(&b->cl, b->expected, b->log_words) &&
+             b->cl.dirty_pages == popcount_words(b->expected, b->log_words) &&
+             (kind != PASS_LIB_MERGED || !popcount_words(b->log.bitmap, b->log_words));
+    } else {
+        ok = !memcmp(b->log.bitmap, b->expected, bytes);
+    }
+    if (!ok) {
+        fail("%s gave wrong dirty bits (guest %" PRIu64 " MiB, %u HWPT(s))", pass_names[kind],
+             b->bc.guest_bytes >> 20, b->bc.hwpts);
     }
 }
 
 /* Returns: the time of one pass of @kind, in ns. */
-static uint64_t run_pass(Bench *b, PassKind kind, uint64_t *ioctls)
+static uint64_t run_pass(Bench *b, PassKind kind)
 {
-    size_t bytes = b->log_words * 8;
     uint64_t t0, t1;
 
-    if (kind == PASS_MEMCPY) {
-        t0 = now_ns();
-        for (unsigned h = 0; h < b->bc.hwpts; h++) {
-            memcpy(b->log, b->expected, bytes);
-        }
-        t1 = now_ns();
-        /* keeps the copy observable */
-        if (memcmp(b->log, b->expected, bytes)) {
-            fail("memcpy");
-        }
-        return t1 - t0;
+    for (unsigned h = 0; h < b->bc.hwpts; h++) {
+        b->env->ops->mark(b, h);
     }
-
-    bench_redirty(b);
-    memset(b->log, 0, bytes);
-    /* The wrapper only counts ioctls here: timing each one would add two
-     * clock reads per ioctl to the pass. */
-    b->tk->ioctls = 0;
+    memset(b->log.bitmap, 0, b->log_words * 8);
+    clients_zero(&b->cl, b->nr_pages);
     t0 = now_ns();
-    switch (kind) {
-    case PASS_LIB:
-        sync_lib(b);
-        break;
-    case PASS_BASELINE:
-        sync_baseline(b);
-        break;
-    default:
-        sync_bare(b);
-        break;
-    }
+    run_timed(b, kind);
     t1 = now_ns();
-    *ioctls = b->tk->ioctls;
-    if (memcmp(b->log, b->expected, bytes)) {
-        g_autofree char *msg = g_strdup_printf("%s gave a wrong dirty log "
-                                               "(guest %" PRIu64 " GiB, page %" PRIu64
-                                               ", %u HWPT(s))", pass_names[kind],
-                                               b->bc.guest_bytes >> 30, b->bc.page_size,
-                                               b->bc.hwpts);
-        fail(msg);
-    }
+    check_pass(b, kind);
     return t1 - t0;
 }
 
-static int cmp_u64(const void *x, const void *y)
-{
-    uint64_t a = *(const uint64_t *)x, b = *(const uint64_t *)y;
+/* ---- a case --------------------------------------------------------------------- */
 
-    return a < b ? -1 : a > b;
+static void random_marks(Bench *b)
+{
+    const uint64_t threshold = UINT64_MAX / 100 * DIRTY_PERCENT;
+    uint64_t slot_pages = b->slot_bytes / PS;
+
+    for (unsigned h = 0; h < b->bc.hwpts; h++) {
+        uint64_t state = SEED + h;
+
+        b->dirty[h] = alloc_words(b->log_words);
+        b->units[h] = alloc_words(b->log_words * 2);
+        for (uint64_t p = 0; p < b->nr_pages; p++) {
+            /* the holes after the mappings are never written */
+            if (p % slot_pages == slot_pages - 1 || rng_next(&state) >= threshold) {
+                continue;
+            }
+            b->dirty[h][p / 64] |= UINT64_C(1) << (p % 64);
+            /* the mock marks 2 KiB units: the first half of the page */
+            b->units[h][2 * p / 64] |= UINT64_C(1) << (2 * p % 64);
+        }
+        b->nr_marked[h] = popcount_words(b->dirty[h], b->log_words);
+    }
 }
 
-static double median(uint64_t *v, unsigned n)
+/* What the kernel reports for the marks: read once with the bare ioctls.
+ * It must hold every marked page; the model (4 KiB entries) and 6.12's mock
+ * (2 KiB IO pages) report exactly those, 7.x's mock whole IOPTEs, which may
+ * be larger than a page. */
+static void learn_expected(Bench *b)
 {
-    qsort(v, n, sizeof(*v), cmp_u64);
-    return n % 2 ? (double)v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2.0;
+    g_autofree uint64_t *marks = g_new0(uint64_t, b->log_words);
+
+    for (unsigned h = 0; h < b->bc.hwpts; h++) {
+        for (size_t w = 0; w < b->log_words; w++) {
+            marks[w] |= b->dirty[h][w];
+        }
+        b->env->ops->mark(b, h);
+    }
+    sync_bare(b, b->expected);
+    for (size_t w = 0; w < b->log_words; w++) {
+        if (marks[w] & ~b->expected[w]) {
+            fail("the bare read lost marked pages (word %zu: marked 0x%" PRIx64 ", read 0x%"
+                 PRIx64 ")", w, marks[w], b->expected[w]);
+        }
+    }
+    b->over_reported = popcount_words(b->expected, b->log_words) -
+                       popcount_words(marks, b->log_words);
+    if (b->env->where == WHERE_MODEL && b->over_reported) {
+        fail("the model reported %" PRIu64 " pages never marked", b->over_reported);
+    }
+}
+
+static void bench_init(Bench *b, Env *env, const BenchCase *bc)
+{
+    *b = (Bench){ .env = env, .bc = *bc };
+    b->base = env->where == WHERE_KERNEL ? KERNEL_BASE : MODEL_BASE;
+    b->slot_bytes = bc->guest_bytes / bc->slots;
+    if (b->slot_bytes % (64 * PS) || bc->hwpts < 1 || bc->hwpts > 2) {
+        fail("bad case: each slot must be a whole number of 64-page log words");
+    }
+    b->map_bytes = b->slot_bytes - PS;
+    b->nr_pages = bc->guest_bytes / PS;
+    b->log_words = b->nr_pages / 64;
+    b->log = (VfiDirtyLog){ .base_iova = b->base, .page_size = PS,
+                            .bitmap = alloc_words(b->log_words), .nr_pages = b->nr_pages };
+    b->expected = alloc_words(b->log_words);
+    clients_init(&b->cl, b->nr_pages);
+    random_marks(b);
+    env->ops->setup(b);
+    learn_expected(b);
+}
+
+static void bench_fini(Bench *b)
+{
+    b->env->ops->teardown(b);
+    for (unsigned h = 0; h < b->bc.hwpts; h++) {
+        free(b->dirty[h]);
+        free(b->units[h]);
+    }
+    clients_free(&b->cl);
+    free(b->log.bitmap);
+    free(b->expected);
 }
 
 static int cmp_double(const void *x, const void *y)
@@ -402,9 +511,14 @@ static int cmp_double(const void *x, const void *y)
     return a < b ? -1 : a > b;
 }
 
-/* The median over the rounds of t[num][r] / t[den][r]: both passes of a
- * ratio ran in the same round, a few milliseconds apart, so a slow phase of
- * the machine weighs on both. */
+static double median(double *v, unsigned n)
+{
+    qsort(v, n, sizeof(*v), cmp_double);
+    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2.0;
+}
+
+/* The median over the rounds of t[num][r] / t[den][r] (both passes ran in
+ * the same round, a few hundred milliseconds apart at most). */
 static double median_ratio(const uint64_t *t, unsigned rounds, PassKind num, PassKind den)
 {
     g_autofree double *v = g_new(double, rounds);
@@ -412,211 +526,544 @@ static double median_ratio(const uint64_t *t, unsigned rounds, PassKind num, Pas
     for (unsigned r = 0; r < rounds; r++) {
         uint64_t d = t[den * rounds + r];
 
-        v[r] = d ? (double)t[num * rounds + r] / d : 0;
+        v[r] = d ? (double)t[num * rounds + r] / (double)d : 0;
     }
-    qsort(v, rounds, sizeof(*v), cmp_double);
-    return rounds % 2 ? v[rounds / 2] : (v[rounds / 2 - 1] + v[rounds / 2]) / 2.0;
+    return median(v, rounds);
 }
 
-static void run_case(VfiSim *sim, TimedKernel *tk, VfiIommufd *be, VfiDevice **devs,
-                     const BenchCase *bc, unsigned rounds, CaseResult *res)
+static void run_case(Env *env, const BenchCase *bc, unsigned rounds, CaseResult *res)
 {
-    Bench b = { .sim = sim, .tk = tk, .be = be, .devs = devs, .bc = *bc };
+    Bench b;
     g_autofree uint64_t *t = g_new0(uint64_t, (size_t)PASS__COUNT * rounds);
+    g_autofree double *v = g_new(double, rounds);
 
-    bench_setup(&b);
+    bench_init(&b, env, bc);
     for (unsigned r = 0; r < rounds; r++) {
         /* rotate the order so that no kind always runs first */
         for (unsigned k = 0; k < PASS__COUNT; k++) {
             PassKind kind = (k + r) % PASS__COUNT;
-            uint64_t ioctls = 0;
 
-            t[kind * rounds + r] = run_pass(&b, kind, &ioctls);
-            res->ioctls[kind] = ioctls;
+            t[kind * rounds + r] = run_pass(&b, kind);
         }
     }
-    bench_teardown(&b);
-
     res->bc = *bc;
-    res->a_c = median_ratio(t, rounds, PASS_LIB, PASS_BARE);
-    res->b_a = median_ratio(t, rounds, PASS_BASELINE, PASS_LIB);
-    res->c_m = median_ratio(t, rounds, PASS_BARE, PASS_MEMCPY);
-    res->b_c = median_ratio(t, rounds, PASS_BASELINE, PASS_BARE);
+    res->over_reported = b.over_reported;
+    bench_fini(&b);
+
+    res->lib_over_bare = median_ratio(t, rounds, PASS_LIB, PASS_BARE);
+    res->qemu_over_lib = median_ratio(t, rounds, PASS_QEMU, PASS_LIB);
+    res->qemu_over_lib_merged = median_ratio(t, rounds, PASS_QEMU, PASS_LIB_MERGED);
+    res->parallel_over_serial = median_ratio(t, rounds, PASS_PARALLEL, PASS_LIB);
     for (unsigned k = 0; k < PASS__COUNT; k++) {
-        res->ns[k] = median(t + k * rounds, rounds);
+        for (unsigned r = 0; r < rounds; r++) {
+            v[r] = (double)t[k * rounds + r];
+        }
+        res->ms[k] = median(v, rounds) / 1e6;
+    }
+    res->bare_ns_per_page = res->ms[PASS_BARE] * 1e6 /
+                            ((double)(bc->guest_bytes / PS) * bc->hwpts);
+}
+
+/* ---- the model ------------------------------------------------------------------ */
+
+static void model_setup(Bench *b)
+{
+    g_autoptr(GError) err = NULL;
+    Env *env = b->env;
+
+    b->as = vfi_address_space_new(NULL);
+    for (unsigned h = 0; h < b->bc.hwpts; h++) {
+        if (!vfi_address_space_attach_device(b->as, env->be, env->devs[h], NULL, &err)) {
+            die(err);
+        }
+    }
+    if (vfi_address_space_container_count(b->as) != 1) {
+        fail("expected one container");
+    }
+    b->c = vfi_address_space_container(b->as, 0);
+    if (vfi_container_hwpt_count(b->c) != b->bc.hwpts) {
+        fail("expected one HWPT per IOMMU instance");
+    }
+    for (unsigned h = 0; h < b->bc.hwpts; h++) {
+        VfiHwpt *hwpt = vfi_container_hwpt(b->c, h);
+
+        if (!(vfi_hwpt_get_flags(hwpt) & IOMMU_HWPT_ALLOC_DIRTY_TRACKING)) {
+            fail("a HWPT was allocated without dirty tracking");
+        }
+        env->hwpt[h] = vfi_hwpt_get_id(hwpt);
+    }
+    for (unsigned i = 0; i < b->bc.slots; i++) {
+        uint64_t off = (uint64_t)i * b->slot_bytes;
+
+        if (!vfi_address_space_dma_map(b->as, b->base + off, b->map_bytes,
+                                       (void *)(uintptr_t)(FAKE_VADDR + off), false, &err)) {
+            die(err);
+        }
+    }
+    if (!vfi_container_dirty_tracking_start(b->c, &err)) {
+        die(err);
     }
 }
 
-static char *size_str(uint64_t bytes)
+static void model_teardown(Bench *b)
 {
-    if (bytes >= (UINT64_C(1) << 40) && !(bytes % (UINT64_C(1) << 40))) {
-        return g_strdup_printf("%" PRIu64 " TiB", bytes >> 40);
+    g_autoptr(GError) err = NULL;
+
+    if (!vfi_container_dirty_tracking_stop(b->c, &err)) {
+        die(err);
     }
-    if (bytes >= (UINT64_C(1) << 30) && !(bytes % (UINT64_C(1) << 30))) {
-        return g_strdup_printf("%" PRIu64 " GiB", bytes >> 30);
+    for (unsigned i = 0; i < b->bc.slots; i++) {
+        if (!vfi_address_space_dma_unmap(b->as, slot_iova(b, i), b->map_bytes, 0, &err)) {
+            die(err);
+        }
     }
-    if (bytes >= (UINT64_C(1) << 20) && !(bytes % (UINT64_C(1) << 20))) {
-        return g_strdup_printf("%" PRIu64 " MiB", bytes >> 20);
+    for (unsigned h = 0; h < b->bc.hwpts; h++) {
+        if (!vfi_address_space_detach_device(b->as, b->env->devs[h], &err)) {
+            die(err);
+        }
     }
-    if (bytes >= 1024 && !(bytes % 1024)) {
-        return g_strdup_printf("%" PRIu64 " KiB", bytes >> 10);
+    if (!vfi_address_space_free(b->as, &err)) {
+        die(err);
     }
-    return g_strdup_printf("%" PRIu64 " bytes", bytes);
 }
 
-/* The targets are about the cost of moving 4 KiB-page bitmaps; with larger
- * pages the bitmap is tiny and the kernel's walk is all there is. */
-static bool targets_apply(const BenchCase *bc)
+/* Dirty HWPT @h's pages again in the model (runs of pages in one call). */
+static void model_mark(Bench *b, unsigned h)
 {
-    return bc->page_size == 4096;
+    g_autoptr(GError) err = NULL;
+    const uint64_t *bits = b->dirty[h];
+    int fd = vfi_iommufd_get_fd(b->env->be);
+    uint64_t p = 0;
+
+    while (p < b->nr_pages) {
+        uint64_t w = bits[p / 64] >> (p % 64), run;
+
+        if (!w) {
+            p = (p / 64 + 1) * 64;
+            continue;
+        }
+        p += (uint64_t)__builtin_ctzll(w);
+        for (run = 1; p + run < b->nr_pages &&
+                      (bits[(p + run) / 64] >> ((p + run) % 64)) & 1; run++) {
+        }
+        if (!vfi_sim_hwpt_mark_dirty(b->env->sim, fd, b->env->hwpt[h], b->base + p * PS,
+                                     run * PS, &err)) {
+            die(err);
+        }
+        p += run;
+    }
+}
+
+static bool model_sync(Bench *b, VfiDirtyPool *pool, GError **errp)
+{
+    return pool ? vfi_container_sync_dirty_parallel(b->c, &b->log, pool, errp)
+                : vfi_container_sync_dirty(b->c, &b->log, errp);
+}
+
+static const BenchOps model_ops = {
+    .setup = model_setup,
+    .teardown = model_teardown,
+    .mark = model_mark,
+    .sync = model_sync,
+};
+
+static void model_env_init(Env *env)
+{
+    g_autoptr(GError) err = NULL;
+
+    env->sim = vfi_sim_new(&err);
+    if (!env->sim) {
+        die(err);
+    }
+    /* The kernel's shape of a read (a test-and-clear per IOPTE), not the
+     * unit tests' word-wise fast path. */
+    if (!vfi_sim_set_dirty_cost(env->sim, VFI_SIM_DIRTY_COST_KERNEL, &err) ||
+        !vfi_sim_load_topology_data(env->sim, "[iommu iommu0]\ndirty-tracking=true\n"
+                                    "[iommu iommu1]\ndirty-tracking=true\n"
+                                    "[device dev0]\niommu=iommu0\n"
+                                    "[device dev1]\niommu=iommu1\n", &err)) {
+        die(err);
+    }
+    vfi_sim_install(env->sim);
+    for (unsigned i = 0; i < 2; i++) {
+        g_autofree char *name = g_strdup_printf("dev%u", i);
+
+        env->devs[i] = vfi_device_open_sysfs(vfi_sim_device_sysfs_path(env->sim, name), &err);
+        if (!env->devs[i]) {
+            die(err);
+        }
+    }
+    /* One backend for the whole run: the devices stay bound to it. */
+    env->be = vfi_iommufd_new();
+    if (!vfi_iommufd_connect(env->be, &err)) {
+        die(err);
+    }
+}
+
+static void model_env_fini(Env *env)
+{
+    g_autoptr(GError) err = NULL;
+    unsigned left;
+
+    for (unsigned i = 0; i < 2; i++) {
+        vfi_device_free(env->devs[i]);
+    }
+    vfi_iommufd_disconnect(env->be);
+    if (!vfi_iommufd_free(env->be, &err)) {
+        die(err);
+    }
+    left = vfi_sim_live_objects(env->sim);
+    if (left) {
+        fail("%u kernel object(s) left", left);
+    }
+    vfi_sim_free(env->sim);
+}
+
+/* ---- the real kernel's mock IOMMU --------------------------------------------- */
+
+#ifdef HAVE_MOCK
+static int test_cmd(Env *env, struct iommu_test_cmd *cmd)
+{
+    cmd->size = sizeof(*cmd);
+    return ioctl(env->fd, IOMMU_TEST_CMD, cmd) < 0 ? -errno : 0;
+}
+
+/* A mock device attached to @pt (IOMMU_TEST_OP_MOCK_DOMAIN). */
+static uint32_t mock_device(Env *env, uint32_t pt, uint32_t *idev)
+{
+    struct iommu_test_cmd cmd = { .op = IOMMU_TEST_OP_MOCK_DOMAIN, .id = pt };
+    int ret = test_cmd(env, &cmd);
+
+    if (ret) {
+        fail("IOMMU_TEST_OP_MOCK_DOMAIN on %u: %s", pt, g_strerror(-ret));
+    }
+    if (idev) {
+        *idev = cmd.mock_domain.out_idev_id;
+    }
+    return cmd.mock_domain.out_stdev_id;
+}
+
+static void kernel_setup(Bench *b)
+{
+    g_autoptr(GError) err = NULL;
+    Env *env = b->env;
+
+    if (b->map_bytes > env->buf_bytes) {
+        fail("a mapping of %" PRIu64 " bytes is larger than the buffer", b->map_bytes);
+    }
+    b->rd = vfi_dirty_reader_new(env->be);
+    if (!vfi_dirty_reader_set_iova_alignment(b->rd, MOCK_UNIT, &err)) {
+        die(err);
+    }
+    for (unsigned h = 0; h < b->bc.hwpts; h++) {
+        if (!vfi_dirty_reader_add_hwpt(b->rd, env->hwpt[h], &err)) {
+            die(err);
+        }
+    }
+    /* The same user memory at every slot: the guest may be larger than the
+     * VM's RAM. */
+    for (unsigned i = 0; i < b->bc.slots; i++) {
+        if (!vfi_iommufd_ioas_map(env->be, env->ioas, slot_iova(b, i), b->map_bytes,
+                                  env->buf, false, &err) ||
+            !vfi_dirty_reader_add_mapping(b->rd, slot_iova(b, i), b->map_bytes, &err)) {
+            die(err);
+        }
+    }
+}
+
+static void kernel_teardown(Bench *b)
+{
+    g_autoptr(GError) err = NULL;
+
+    for (unsigned i = 0; i < b->bc.slots; i++) {
+        uint64_t unmapped = 0;
+
+        if (!vfi_iommufd_ioas_unmap(b->env->be, b->env->ioas, slot_iova(b, i), b->map_bytes,
+                                    &unmapped, &err)) {
+            die(err);
+        }
+    }
+    vfi_dirty_reader_free(b->rd);
+}
+
+/* Dirty HWPT @h's pages again: IOMMU_TEST_OP_DIRTY per mapping, 2 KiB units. */
+static void kernel_mark(Bench *b, unsigned h)
+{
+    uint64_t marked = 0;
+
+    for (unsigned i = 0; i < b->bc.slots; i++) {
+        struct iommu_test_cmd cmd = {
+            .op = IOMMU_TEST_OP_DIRTY,
+            .id = b->env->hwpt[h],
+            .dirty = {
+                .iova = slot_iova(b, i),
+                .length = b->map_bytes,
+                .page_size = MOCK_UNIT,
+                .uptr = (uintptr_t)(b->units[h] + (uint64_t)i * b->slot_bytes / MOCK_UNIT / 64),
+            },
+        };
+        int ret = test_cmd(b->env, &cmd);
+
+        if (ret) {
+            fail("IOMMU_TEST_OP_DIRTY: %s", g_strerror(-ret));
+        }
+        marked += cmd.dirty.out_nr_dirty;
+    }
+    if (marked != b->nr_marked[h]) {
+        fail("the mock marked %" PRIu64 " pages of %" PRIu64, marked, b->nr_marked[h]);
+    }
+}
+
+static bool kernel_sync(Bench *b, VfiDirtyPool *pool, GError **errp)
+{
+    uint64_t span = (uint64_t)b->bc.slots * b->slot_bytes - PS;
+
+    return pool ? vfi_dirty_reader_query_parallel(b->rd, b->base, span, &b->log, 0, pool, errp)
+                : vfi_dirty_reader_query(b->rd, b->base, span, &b->log, 0, errp);
+}
+
+static const BenchOps kernel_ops = {
+    .setup = kernel_setup,
+    .teardown = kernel_teardown,
+    .mark = kernel_mark,
+    .sync = kernel_sync,
+};
+
+/* The IOAS, a mock device on it (its kernel-made HWPT), two dirty-tracking
+ * HWPTs with a mock device each, tracking on, and the user buffer. */
+static void kernel_env_init(Env *env, uint64_t buf_bytes)
+{
+    g_autoptr(GError) err = NULL;
+    uint32_t idev = 0;
+
+    env->be = vfi_iommufd_new();
+    if (!vfi_iommufd_connect(env->be, &err) ||
+        !vfi_iommufd_ioas_alloc(env->be, &env->ioas, &err)) {
+        die(err);
+    }
+    env->fd = vfi_iommufd_get_fd(env->be);
+    env->stdev = mock_device(env, env->ioas, &idev);
+    for (unsigned h = 0; h < 2; h++) {
+        if (!vfi_iommufd_hwpt_alloc(env->be, idev, env->ioas, IOMMU_HWPT_ALLOC_DIRTY_TRACKING,
+                                    IOMMU_HWPT_DATA_NONE, 0, NULL, &env->hwpt[h], &err)) {
+            die(err);
+        }
+        env->stdev_h[h] = mock_device(env, env->hwpt[h], NULL);
+        if (!vfi_iommufd_hwpt_set_dirty_tracking(env->be, env->hwpt[h], true, &err)) {
+            die(err);
+        }
+    }
+    env->buf_bytes = buf_bytes;
+    env->buf = mmap(NULL, buf_bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (env->buf == MAP_FAILED) {
+        fail("mmap of %" PRIu64 " bytes: %s", buf_bytes, g_strerror(errno));
+    }
+    /* no huge pages: an IOPTE is then never larger than what the physical
+     * layout of 4 KiB pages makes (7.x's mock); no THP in the VM anyway */
+    (void)madvise(env->buf, buf_bytes, MADV_NOHUGEPAGE);
+    memset(env->buf, 0x5a, buf_bytes);
+}
+
+static void kernel_env_fini(Env *env)
+{
+    g_autoptr(GError) err = NULL;
+    const uint32_t objs[] = { env->stdev_h[0], env->stdev_h[1], env->stdev,
+                              env->hwpt[0], env->hwpt[1], env->ioas };
+
+    for (unsigned i = 0; i < G_N_ELEMENTS(objs); i++) {
+        if (!vfi_iommufd_destroy(env->be, objs[i], &err)) {
+            die(err);
+        }
+    }
+    munmap(env->buf, env->buf_bytes);
+    vfi_iommufd_disconnect(env->be);
+    if (!vfi_iommufd_free(env->be, &err)) {
+        die(err);
+    }
+}
+#endif /* HAVE_MOCK */
+
+/* ---- output, main --------------------------------------------------------------- */
+
+static const char *where_name(Where w)
+{
+    return w == WHERE_KERNEL ? "kernel" : "model";
+}
+
+static const char *verdict(bool met)
+{
+    return met ? "met" : "MISSED";
+}
+
+/* Returns: whether the case met its targets. */
+static bool print_text(FILE *f, const Env *env, const CaseResult *r, unsigned rounds)
+{
+    static const char *const labels[PASS__COUNT] = {
+        "bare ioctls        ", "library sync       ", "library sync+merge ",
+        "QEMU-like sync     ", "parallel sync      ",
+    };
+    bool met_lib = r->lib_over_bare <= TARGET_LIB_OVER_BARE;
+    bool met_par = env->threads < 2 || r->parallel_over_serial <= TARGET_PARALLEL;
+
+    fprintf(f, "%s: guest %" PRIu64 " MiB in %u sections, 4 KiB pages, %d%% dirty, %u HWPT(s), "
+            "%u threads (median of %u rounds, wall clock)\n", where_name(env->where),
+            r->bc.guest_bytes >> 20, r->bc.slots, DIRTY_PERCENT, r->bc.hwpts, env->threads,
+            rounds);
+    for (unsigned k = 0; k < PASS__COUNT; k++) {
+        fprintf(f, "  %s %10.3f ms\n", labels[k], r->ms[k]);
+    }
+    fprintf(f, "  bare: %.1f ns per page and HWPT; %" PRIu64 " bits over-reported (IOPTEs "
+            "larger than a page)\n", r->bare_ns_per_page, r->over_reported);
+    fprintf(f, "  lib/bare %.3f (target <= %.2f: %s)  parallel/serial %.3f (target <= %.2f: "
+            "%s)\n", r->lib_over_bare, TARGET_LIB_OVER_BARE, verdict(met_lib),
+            r->parallel_over_serial, TARGET_PARALLEL,
+            env->threads < 2 ? "n/a" : verdict(met_par));
+    fprintf(f, "  qemu/lib %.3f (a VMM using the library's log as its own)  "
+            "qemu/(lib+merge) %.3f (a VMM merging into QEMU-like dirty memory)\n",
+            r->qemu_over_lib, r->qemu_over_lib_merged);
+    fflush(f);
+    return met_lib && met_par;
+}
+
+static void print_json(const Env *env, const CaseResult *r, unsigned rounds, bool first)
+{
+    printf("%s{\"where\": \"%s\", \"guest_bytes\": %" PRIu64 ", \"page_size\": %" PRIu64
+           ", \"hwpts\": %u, \"threads\": %u, \"lib_over_bare\": %.3f, \"qemu_over_lib\": %.3f"
+           ", \"qemu_over_lib_merged\": %.3f, \"parallel_over_serial\": %.3f"
+           ", \"bare_ms\": %.3f, \"lib_ms\": %.3f, \"lib_merged_ms\": %.3f, \"qemu_ms\": %.3f"
+           ", \"parallel_ms\": %.3f, \"bare_ns_per_page\": %.1f, \"sections\": %u"
+           ", \"rounds\": %u, \"over_reported\": %" PRIu64 "}",
+           first ? "" : ", ", where_name(env->where), r->bc.guest_bytes, PS, r->bc.hwpts,
+           env->threads, r->lib_over_bare, r->qemu_over_lib, r->qemu_over_lib_merged,
+           r->parallel_over_serial, r->ms[PASS_BARE], r->ms[PASS_LIB], r->ms[PASS_LIB_MERGED],
+           r->ms[PASS_QEMU], r->ms[PASS_PARALLEL], r->bare_ns_per_page, r->bc.slots, rounds,
+           r->over_reported);
+    fflush(stdout);
+}
+
+typedef struct Options {
+    bool json, short_run, kernel;
+    unsigned rounds, threads;
+} Options;
+
+static void parse_options(int argc, char **argv, Options *o)
+{
+    static const struct option longopts[] = {
+        { "short", no_argument, NULL, 's' },
+        { "kernel", no_argument, NULL, 'k' },
+        { "rounds", required_argument, NULL, 'r' },
+        { "threads", required_argument, NULL, 't' },
+        { "json", no_argument, NULL, 'j' },
+        { NULL, 0, NULL, 0 },
+    };
+    int opt;
+
+    *o = (Options){ .threads = 2 };
+    while ((opt = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+        switch (opt) {
+        case 's': o->short_run = true; break;
+        case 'k': o->kernel = true; break;
+        case 'r': o->rounds = (unsigned)strtoul(optarg, NULL, 0); break;
+        case 't': o->threads = (unsigned)strtoul(optarg, NULL, 0); break;
+        case 'j': o->json = true; break;
+        default:
+            fprintf(stderr, "usage: bench-dirty [--short] [--kernel] [--rounds R] "
+                    "[--threads N] [--json]\n");
+            exit(2);
+        }
+    }
+    if (o->threads < 1 || o->threads > 65) {
+        fail("--threads: 1 to 65");
+    }
+    if (!o->rounds) {
+        o->rounds = o->short_run ? 3 : o->kernel ? 5 : 9;
+    }
+}
+
+static const BenchCase model_full[] = {
+    { UINT64_C(2) << 30, 16, 1 }, { UINT64_C(2) << 30, 16, 2 },
+    { UINT64_C(64) << 30, 64, 1 }, { UINT64_C(64) << 30, 64, 2 },
+};
+static const BenchCase model_short[] = {
+    { UINT64_C(2) << 30, 16, 1 }, { UINT64_C(2) << 30, 16, 2 },
+};
+/* The mock's aperture is [16 MiB, 2 GiB): 15 sections of 128 MiB. */
+static const BenchCase kernel_full[] = {
+    { UINT64_C(1920) << 20, 15, 1 }, { UINT64_C(1920) << 20, 15, 2 },
+};
+static const BenchCase kernel_short[] = {
+    { UINT64_C(256) << 20, 4, 1 }, { UINT64_C(256) << 20, 4, 2 },
+};
+
+static void env_init(Env *env, const Options *o)
+{
+    g_autoptr(GError) err = NULL;
+
+    *env = (Env){ .where = o->kernel ? WHERE_KERNEL : WHERE_MODEL, .threads = o->threads };
+    if (o->kernel) {
+#ifdef HAVE_MOCK
+        env->ops = &kernel_ops;
+        kernel_env_init(env, (o->short_run ? kernel_short : kernel_full)[0].guest_bytes /
+                             (o->short_run ? kernel_short : kernel_full)[0].slots - PS);
+#else
+        fail("--kernel: built without the kernel's iommufd_test.h (tests/vm/run.sh builds it)");
+#endif
+    } else {
+        env->ops = &model_ops;
+        model_env_init(env);
+    }
+    if (o->threads > 1) {
+        env->pool = vfi_dirty_pool_new(o->threads - 1, &err);
+        if (!env->pool ||
+            !vfi_dirty_pool_set_split_alignment(env->pool, SPLIT_ALIGNMENT, &err)) {
+            die(err);
+        }
+    }
+}
+
+static void env_fini(Env *env)
+{
+    vfi_dirty_pool_free(env->pool);
+#ifdef HAVE_MOCK
+    if (env->where == WHERE_KERNEL) {
+        kernel_env_fini(env);
+        return;
+    }
+#endif
+    model_env_fini(env);
 }
 
 int main(int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        { "short", no_argument, NULL, 's' },
-        { "rounds", required_argument, NULL, 'r' },
-        { "json", no_argument, NULL, 'j' },
-        { "wall", no_argument, NULL, 'w' },
-        { NULL, 0, NULL, 0 },
-    };
-    static const BenchCase full_cases[] = {
-        { UINT64_C(1) << 40, 4096, 1 },
-        { UINT64_C(1) << 40, 4096, 2 },
-        { UINT64_C(1) << 40, 2 << 20, 1 },
-        { UINT64_C(1) << 40, 2 << 20, 2 },
-        { UINT64_C(64) << 30, 4096, 1 },
-        { UINT64_C(64) << 30, 4096, 2 },
-    };
-    static const BenchCase short_cases[] = {
-        { UINT64_C(8) << 30, 4096, 1 },
-        { UINT64_C(8) << 30, 4096, 2 },
-        { UINT64_C(8) << 30, 2 << 20, 1 },
-        { UINT64_C(8) << 30, 2 << 20, 2 },
-    };
-    bool json = false, short_run = false;
-    unsigned rounds = 0;
-    int opt;
-
-    while ((opt = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
-        switch (opt) {
-        case 's': short_run = true; break;
-        case 'r': rounds = strtoul(optarg, NULL, 0); break;
-        case 'j': json = true; break;
-        case 'w': bench_clock = CLOCK_MONOTONIC; break;
-        default:
-            fprintf(stderr, "usage: bench-dirty [--short] [--rounds R] [--json] [--wall]\n");
-            return 2;
-        }
-    }
-    if (!rounds) {
-        rounds = short_run ? 3 : 9;
-    }
-    const BenchCase *cases = short_run ? short_cases : full_cases;
-    unsigned nr_cases = short_run ? G_N_ELEMENTS(short_cases) : G_N_ELEMENTS(full_cases);
-
-    g_autoptr(GError) err = NULL;
-    g_autoptr(VfiSim) sim = vfi_sim_new(&err);
-    if (!sim || !vfi_sim_load_topology_data(sim,
-                                             "[iommu iommu0]\ndirty-tracking=true\n"
-                                             "[iommu iommu1]\ndirty-tracking=true\n"
-                                             "[device dev0]\niommu=iommu0\n"
-                                             "[device dev1]\niommu=iommu1\n", &err)) {
-        die(err);
-    }
-    vfi_sim_install(sim);
-
-    TimedKernel tk = { 0 };
-    timed_kernel_install(&tk, bench_clock);
-
-    VfiDevice *devs[2];
-    for (unsigned i = 0; i < 2; i++) {
-        g_autofree char *name = g_strdup_printf("dev%u", i);
-        devs[i] = vfi_device_open_sysfs(vfi_sim_device_sysfs_path(sim, name), &err);
-        if (!devs[i]) {
-            die(err);
-        }
-    }
-
-    /* One backend for the whole run: the devices stay bound to it. */
-    VfiIommufd *be = vfi_iommufd_new();
-    if (!vfi_iommufd_connect(be, &err)) {
-        die(err);
-    }
-
-    g_autofree CaseResult *res = g_new0(CaseResult, nr_cases);
+    Options o;
+    Env env;
+    const BenchCase *cases;
+    unsigned n;
     bool all_met = true;
 
-    if (json) {
+    parse_options(argc, argv, &o);
+    cases = o.kernel ? (o.short_run ? kernel_short : kernel_full)
+                     : (o.short_run ? model_short : model_full);
+    n = o.kernel ? (o.short_run ? G_N_ELEMENTS(kernel_short) : G_N_ELEMENTS(kernel_full))
+                 : (o.short_run ? G_N_ELEMENTS(model_short) : G_N_ELEMENTS(model_full));
+    env_init(&env, &o);
+    if (o.json) {
         printf("{\"cases\": [");
     }
-    for (unsigned i = 0; i < nr_cases; i++) {
-        CaseResult *r = &res[i];
-        run_case(sim, &tk, be, devs, &cases[i], rounds, r);
+    for (unsigned i = 0; i < n; i++) {
+        CaseResult r = { 0 };
 
-        double a = r->ns[PASS_LIB], bl = r->ns[PASS_BASELINE];
-        double c = r->ns[PASS_BARE], m = r->ns[PASS_MEMCPY];
-        double a_c = r->a_c, b_a = r->b_a, c_m = r->c_m;
-        bool apply = targets_apply(&r->bc);
-        bool met_ac = a_c <= TARGET_LIB_OVER_BARE, met_ba = b_a >= TARGET_BASELINE_OVER_LIB;
-
-        if (apply) {
-            all_met &= met_ac && met_ba;
+        run_case(&env, &cases[i], o.rounds, &r);
+        all_met &= print_text(o.json ? stderr : stdout, &env, &r, o.rounds);
+        if (o.json) {
+            print_json(&env, &r, o.rounds, i == 0);
         }
-        if (json) {
-            printf("%s{\"guest_bytes\": %" PRIu64 ", \"page_size\": %" PRIu64
-                   ", \"hwpts\": %u, \"lib_over_bare\": %.3f, \"baseline_over_lib\": %.3f, "
-                   "\"bare_over_memcpy\": %.3f, \"lib_ms\": %.3f, \"baseline_ms\": %.3f, "
-                   "\"bare_ms\": %.3f, \"memcpy_ms\": %.3f}", i ? ", " : "",
-                   r->bc.guest_bytes, r->bc.page_size, r->bc.hwpts, a_c, b_a, c_m, a / 1e6,
-                   bl / 1e6, c / 1e6, m / 1e6);
-            fflush(stdout);
-            continue;
-        }
-
-        g_autofree char *gs = size_str(r->bc.guest_bytes);
-        g_autofree char *ps = size_str(r->bc.page_size);
-        g_autofree char *ls = size_str((r->bc.guest_bytes / r->bc.page_size) / 8);
-        printf("guest %s, %s pages, %u ranges, %d%% dirty, %u HWPT(s), log %s "
-               "(median of %u rounds, %s time)\n", gs, ps, NR_RANGES, DIRTY_PERCENT,
-               r->bc.hwpts, ls, rounds, bench_clock == CLOCK_MONOTONIC ? "wall" : "CPU");
-        printf("  a. library sync       %10.3f ms  %4" PRIu64 " ioctl(s)\n",
-               a / 1e6, r->ioctls[PASS_LIB]);
-        printf("  b. upstream-style     %10.3f ms  %4" PRIu64 " ioctl(s)\n", bl / 1e6,
-               r->ioctls[PASS_BASELINE]);
-        printf("  c. bare ioctls        %10.3f ms  %4" PRIu64 " ioctl(s)\n", c / 1e6,
-               r->ioctls[PASS_BARE]);
-        printf("     memcpy x%u          %10.3f ms\n", r->bc.hwpts, m / 1e6);
-        printf("  a/c %.3f (target <= %.2f: %s)  b/a %.3f (target >= %.2f: %s)  "
-               "c/memcpy %.1f  (b/c %.2f)\n", a_c, TARGET_LIB_OVER_BARE,
-               !apply ? "n/a" : met_ac ? "met" : "MISSED", b_a, TARGET_BASELINE_OVER_LIB,
-               !apply ? "n/a" : met_ba ? "met" : "MISSED", c_m, r->b_c);
-        fflush(stdout);
     }
-    if (json) {
+    if (o.json) {
         printf("]}\n");
     }
-    fflush(stdout);
-
-    for (unsigned i = 0; i < 2; i++) {
-        vfi_device_free(devs[i]);
-    }
-    vfi_iommufd_disconnect(be);
-    if (!vfi_iommufd_free(be, &err)) {
-        die(err);
-    }
-    timed_kernel_uninstall(&tk);
-
-    unsigned left = vfi_sim_live_objects(sim);
-    if (left) {
-        fprintf(stderr, "bench-dirty: %u kernel object(s) left\n", left);
-        return 1;
-    }
-    if (!json) {
-        printf("targets (4 KiB pages): %s\n", all_met ? "all met" :
-               short_run ? "missed (short run: not a failure)" : "MISSED");
-    } else if (!all_met && !short_run) {
-        fprintf(stderr, "bench-dirty: targets MISSED\n");
-    }
-    return all_met || short_run ? 0 : 1;
+    env_fini(&env);
+    fprintf(o.json ? stderr : stdout, "targets: %s\n", all_met ? "all met" :
+            o.short_run ? "missed (short run: not a failure)" : "MISSED");
+    return all_met || o.short_run ? 0 : 1;
 }
