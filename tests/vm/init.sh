@@ -4,7 +4,8 @@
 # /init of the test guest (tests/vm/run.sh packs it into the initramfs).
 # vmtest=iommu: bind the edu devices to vfio-pci, create one mtty mdev, run
 #               the device/container/DMA tests.
-# vmtest=mock:  run the mock-IOMMU dirty-tracking tests.
+# vmtest=mock:  run the mock-IOMMU dirty-tracking tests, then (vmbench=short
+#               or full) the dirty-sync benchmark.
 # Prints VMTEST-BEGIN, the TAP of /bin/guest-tests, VMTEST-END (and in mode
 # iommu the same for the vfio-iommufd tool, /bin/tool-tests, as block
 # "tool"), then powers off.
@@ -19,9 +20,11 @@ mount -t devtmpfs devtmpfs /dev 2>/dev/null
 mount -t tmpfs tmpfs /tmp
 
 mode=iommu
+bench=off
 for arg in $(cat /proc/cmdline); do
     case "$arg" in
         vmtest=*) mode="${arg#vmtest=}" ;;
+        vmbench=*) bench="${arg#vmbench=}" ;;
     esac
 done
 
@@ -62,6 +65,23 @@ echo "VMTEST-BEGIN $mode"
 /bin/guest-tests --mode "$mode"
 rc=$?
 echo "VMTEST-END $mode rc=$rc"
+# vmbench=short|full (boot mock): the dirty-sync benchmark on the mock IOMMU
+# (tests/bench/bench-dirty.c --kernel), its text and one JSON line between
+# the markers; run.sh saves the JSON.
+if [ "$mode" = mock ] && [ "$bench" != off ]; then
+    echo "VMBENCH-BEGIN $bench"
+    if [ ! -x /bin/bench-dirty ]; then
+        echo "no /bin/bench-dirty in the initramfs"
+        brc=127
+    elif [ "$bench" = full ]; then
+        /bin/bench-dirty --kernel --json 2>&1
+        brc=$?
+    else
+        /bin/bench-dirty --kernel --short --json 2>&1
+        brc=$?
+    fi
+    echo "VMBENCH-END rc=$brc"
+fi
 if [ "$mode" = iommu ]; then
     echo "VMTEST-BEGIN tool"
     /bin/busybox sh /bin/tool-tests /bin/vfio-iommufd

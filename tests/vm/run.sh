@@ -38,6 +38,11 @@
 #                             nothing: scripts/setup-debian.sh --vm does)
 #   VFI_VM_TIMEOUT   seconds per boot (default 300)
 #   VFI_VM_JOBS      make -j for the kernel (default: nproc)
+#   VFI_VM_BENCH     the dirty-sync benchmark in boot "mock" (tests/bench/
+#                    bench-dirty.c --kernel): short (default, about a minute:
+#                    checks every path, prints the ratios), full (the
+#                    targets; fails on a miss; boot timeout at least 1800 s)
+#                    or off; its JSON: <workdir>/bench-dirty-kernel.json
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -64,6 +69,11 @@ mkdir -p "$workdir"
 workdir=$(cd "$workdir" && pwd)
 
 boot_timeout=${VFI_VM_TIMEOUT:-300}
+vm_bench=${VFI_VM_BENCH:-short}
+case "$vm_bench" in
+    short|full|off) ;;
+    *) echo "run.sh: VFI_VM_BENCH must be short, full or off" >&2; exit 2 ;;
+esac
 jobs=${VFI_VM_JOBS:-$(nproc)}
 cache=${XDG_CACHE_HOME:-$HOME/.cache}/vfio-iommufd
 t_start=$(date +%s)
@@ -265,6 +275,23 @@ gcc -std=gnu11 -O2 -g -static -Wall -Wextra -Wshadow -Wstrict-prototypes \
     { grep -v 'statically linked applications requires at runtime' "$workdir/link.log" >&2 || true;
       die "building the guest test program failed"; }
 
+# The dirty-sync benchmark (tests/bench/bench-dirty.c, --kernel: on the mock
+# IOMMU), static too, with iommufd_test.h like the test program.
+bench="$workdir/bench-dirty"
+if [ -n "$test_h_dir" ]; then
+    log "linking $bench statically"
+    # shellcheck disable=SC2046
+    gcc -std=gnu11 -O2 -g -static -Wall -Wextra -Wshadow -Wstrict-prototypes \
+        -Wmissing-prototypes -Wno-unused-parameter -Wformat=2 -Wno-format-nonliteral -Werror -D_GNU_SOURCE \
+        "${uapi_flags[@]}" -I"$srcroot/include" -I"$vmbuild/include" -I"$test_h_dir" \
+        $(pkg-config --cflags glib-2.0) \
+        -o "$bench" "$srcroot/tests/bench/bench-dirty.c" \
+        "$vmbuild/sim/libvfio-iommufd-sim.a" "$vmbuild/libvfio-iommufd.a" \
+        $(pkg-config --static --libs glib-2.0) 2>"$workdir/link-bench.log" ||
+        { grep -v 'statically linked applications requires at runtime' "$workdir/link-bench.log" >&2 || true;
+          die "building the dirty-sync benchmark failed"; }
+fi
+
 # The tool, static too: its sources are tools/*.c, <vfio-iommufd/version.h>
 # is generated in the build directory.
 tool="$workdir/vfio-iommufd"
@@ -294,6 +321,9 @@ cp "$guest" "$root/bin/guest-tests"
 cp "$tool" "$root/bin/vfio-iommufd"
 cp "$here/tool-tests.sh" "$root/bin/tool-tests"
 cp "$here/init.sh" "$root/init"
+if [ -x "$bench" ] && [ -n "$test_h_dir" ]; then
+    cp "$bench" "$root/bin/bench-dirty"
+fi
 chmod 755 "$root/init" "$root/bin/busybox" "$root/bin/guest-tests" "$root/bin/vfio-iommufd" \
     "$root/bin/tool-tests"
 ( cd "$root" && find . -print0 | cpio --null -o -H newc --quiet | gzip -1 ) >"$initrd"
@@ -350,14 +380,44 @@ check_tap() {
         }' "$logf"
 }
 
+# check_bench LOGFILE: the benchmark's output between "VMBENCH-BEGIN" and
+# "VMBENCH-END rc=N" (boot mock): printed, its JSON line saved in
+# $workdir/bench-dirty-kernel.json; fails unless it ran to its end with rc 0.
+check_bench() {
+    local logf="$1" out="$workdir/bench-dirty-kernel.json" txt="$workdir/bench-dirty-kernel.txt"
+    local rc
+    rm -f "$out" "$txt"
+    [ "$vm_bench" != off ] || return 0
+    awk '{ sub(/\r$/, "") } /^VMBENCH-BEGIN/ { inside = 1; next } /^VMBENCH-END/ { inside = 0 }
+         inside' "$logf" >"$txt"
+    grep '^{"cases"' "$txt" >"$out" || true
+    sed 's/^/  [bench] /' "$txt"
+    rc=$(sed -n 's/^VMBENCH-END rc=\([0-9]*\).*/\1/p' "$logf" | tail -1)
+    if [ -z "$rc" ]; then
+        echo "[vm] bench: the benchmark did not finish (no VMBENCH-END)"
+        return 1
+    elif [ "$rc" != 0 ]; then
+        echo "[vm] bench: bench-dirty --kernel ($vm_bench) exited with $rc"
+        return 1
+    elif [ ! -s "$out" ]; then
+        echo "[vm] bench: no JSON line"
+        return 1
+    fi
+    log "bench-dirty --kernel ($vm_bench) on Linux $kernel: $out"
+    return 0
+}
+
 # boot NAME QEMU-ARGS...: run one guest, save the console, check it.
 boot() {
     local name="$1"; shift
-    local logf="$workdir/console-$name.log" rc=0 t0
+    local logf="$workdir/console-$name.log" rc=0 t0 tmo=$boot_timeout
+    if [ "$name" = mock ] && [ "$vm_bench" = full ] && [ "$tmo" -lt 1800 ]; then
+        tmo=1800
+    fi
     t0=$(date +%s)
-    log "boot '$name' (timeout ${boot_timeout}s), console -> $logf"
-    timeout -k 10 "$boot_timeout" qemu-system-x86_64 \
-        -machine q35,kernel-irqchip=split -accel tcg -cpu max -m 1G -smp 2 \
+    log "boot '$name' (timeout ${tmo}s), console -> $logf"
+    timeout -k 10 "$tmo" qemu-system-x86_64 \
+        -machine q35,kernel-irqchip=split -accel tcg,thread=multi -cpu max -m 1G -smp 2 \
         "$@" \
         -kernel "$bzimage" -initrd "$initrd" \
         -display none -serial stdio -monitor none -no-reboot \
@@ -365,7 +425,7 @@ boot() {
     log "boot '$name' finished in $(( $(date +%s) - t0 ))s (qemu exit $rc)"
     local bad=0
     if [ "$rc" = 124 ] || [ "$rc" = 137 ]; then
-        echo "[vm] $name: TIMEOUT after ${boot_timeout}s" >&2
+        echo "[vm] $name: TIMEOUT after ${tmo}s" >&2
         bad=1
     elif [ "$rc" != 0 ]; then
         echo "[vm] $name: qemu exited with $rc" >&2
@@ -381,6 +441,9 @@ boot() {
     for block in "$name" $([ "$name" = iommu ] && echo tool); do
         check_tap "$logf" "$name" "$block" || bad=1
     done
+    if [ "$name" = mock ]; then
+        check_bench "$logf" || bad=1
+    fi
     if [ "$bad" != 0 ]; then
         echo "[vm] $name: last console lines:" >&2
         tail -40 "$logf" | sed 's/^/    /' >&2
@@ -396,7 +459,7 @@ if [ -z "$only" ] || [ "$only" = iommu ]; then
 fi
 if [ -z "$only" ] || [ "$only" = mock ]; then
     boot mock \
-        -append "console=ttyS0 rdinit=/init panic=-1 vmtest=mock" || status=1
+        -append "console=ttyS0 rdinit=/init panic=-1 vmtest=mock vmbench=$vm_bench" || status=1
 fi
 
 log "kernel: linux-source-$kernel $srcver; $qemu_version"
