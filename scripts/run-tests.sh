@@ -91,10 +91,10 @@ UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 step "the demo tool end to end"
 meson test -C build --suite tool --print-errorlogs --logbase tool
 
-step "benchmarks (short run: fails only on a crash)"
+step "benchmarks (short runs on the model: fail only on a crash or a wrong dirty log)"
 meson test -C build --suite bench --print-errorlogs --num-processes 1 --logbase bench
 
-step "real-kernel suite on Linux 6.12 (a kernel with IOMMUFD under QEMU; a skip fails, but one a newer kernel needs)"
+step "real-kernel suite on Linux 6.12 (a kernel with IOMMUFD under QEMU; a skip fails, but one a newer kernel needs; the short dirty-sync benchmark in boot mock, JSON in build/tests/vm/bench-dirty-kernel.json)"
 VFI_VM_REQUIRED=1 \
     meson test -C build --suite vm --print-errorlogs --num-processes 1 --logbase vm
 
@@ -113,7 +113,7 @@ step "unit tests and agreement, built against 7.3's headers"
 meson test -C build-7.3 --suite unit --suite agreement --print-errorlogs --num-processes 2 \
     --logbase unit-7.3
 
-step "real-kernel suite on Linux 7.3 (its test program built against 7.3's headers; no skip allowed)"
+step "real-kernel suite on Linux 7.3 (its test program built against 7.3's headers; no skip allowed; the short dirty-sync benchmark, JSON in build-7.3/tests/vm/bench-dirty-kernel.json)"
 VFI_VM_REQUIRED=1 \
     meson test -C build-7.3 --suite vm --print-errorlogs --num-processes 1 --logbase vm-7.3
 
