@@ -239,39 +239,12 @@ static void add_jobs(VfiDirtyPool *p, const VfiDirtySources *s, uint64_t iova, u
     }
 }
 
-/* What the calling thread read of the log's pages so far. */
-typedef struct SerialDone {
-    bool any;
-    uint64_t last;
-} SerialDone;
-
-/* The calling thread reads [a, b] from every source, widened to the log's
- * pages (a page is read once). */
-static bool plan_serial(const VfiDirtySources *s, uint64_t a, uint64_t b,
-                        const VfiDirtyLog *log, uint32_t flags, SerialDone *done,
-                        GError **errp)
-{
-    uint64_t ps = log->page_size;
-
-    a &= ~(ps - 1);
-    b |= ps - 1;
-    if (done->any) {
-        if (b <= done->last) {
-            return true;
-        }
-        a = MAX(a, done->last + 1);
-    }
-    done->any = true;
-    done->last = b;
-    return vfi_dirty_read(s, a, b - a + 1, log, flags, errp);
-}
-
 /* Piece [a, b] of mapping @m of a read of [lo, hi]: a mapping inside it,
  * aligned to the log's pages, goes to jobs (the caller reads its kept pages
  * and device logs now), anything else is read now. */
 static bool plan_piece(VfiDirtyPool *p, const VfiDirtySources *s, const VfiRange *m,
                        uint64_t a, uint64_t b, uint64_t lo, uint64_t hi,
-                       const VfiDirtyLog *log, SerialDone *done, GError **errp)
+                       const VfiDirtyLog *log, GError **errp)
 {
     uint64_t ps = log->page_size;
 
@@ -281,7 +254,7 @@ static bool plan_piece(VfiDirtyPool *p, const VfiDirtySources *s, const VfiRange
         add_jobs(p, s, a, b);
         return vfi_dirty_read_devices(s, a, b - a + 1, log, p->flags, errp);
     }
-    return plan_serial(s, a, b, log, p->flags, done, errp);
+    return vfi_dirty_read_piece(s, a, b, log, p->flags, errp);
 }
 
 /* Plan @c: serial reads now, jobs for later. */
@@ -290,7 +263,6 @@ static bool plan_container(VfiDirtyPool *p, VfiContainer *c, const VfiDirtyLog *
 {
     VfiDirtySources s = vfi_dirty_sources_of(c);
     uint64_t lo = log->base_iova, hi = vfi_dirty_log_last(log);
-    SerialDone done = { false, 0 };
     VfiRange r;
 
     VFI_CONTAINER_FOREACH_MAPPED(c, lo, r) {
@@ -303,7 +275,7 @@ static bool plan_container(VfiDirtyPool *p, VfiContainer *c, const VfiDirtyLog *
             const VfiContainerMapping *m = vfi_container_mapping_at(c, x);
             uint64_t b = MIN(m->r.last, end);
 
-            if (!plan_piece(p, &s, &m->r, x, b, lo, hi, log, &done, errp)) {
+            if (!plan_piece(p, &s, &m->r, x, b, lo, hi, log, errp)) {
                 return false;
             }
             if (b == end) {
@@ -320,7 +292,6 @@ static bool plan_container(VfiDirtyPool *p, VfiContainer *c, const VfiDirtyLog *
 static bool plan_reader(VfiDirtyPool *p, const VfiDirtySources *s, uint64_t iova,
                         uint64_t last, const VfiDirtyLog *log, GError **errp)
 {
-    SerialDone done = { false, 0 };
     uint64_t x = iova, b;
 
     for (;;) {
@@ -330,10 +301,10 @@ static bool plan_reader(VfiDirtyPool *p, const VfiDirtySources *s, uint64_t iova
 
         if (m && m->iova <= x) {
             b = MIN(m->last, last);
-            ok = plan_piece(p, s, m, x, b, iova, last, log, &done, errp);
+            ok = plan_piece(p, s, m, x, b, iova, last, log, errp);
         } else {
             b = m && m->iova <= last ? m->iova - 1 : last;
-            ok = plan_serial(s, x, b, log, p->flags, &done, errp);
+            ok = vfi_dirty_read_piece(s, x, b, log, p->flags, errp);
         }
         if (!ok) {
             return false;
