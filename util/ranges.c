@@ -178,39 +178,52 @@ static uint64_t node_total(const VfiRangeNode *n)
     return total;
 }
 
+/* Ask for the cache lines of [p, p + bytes) at once: a search of a node
+ * not in the cache then waits for memory once, not once per probe (done
+ * for each node a descent enters). */
+static inline void prefetch_node(const void *p, size_t bytes)
+{
+    for (size_t off = 0; off < bytes; off += 64) {
+        __builtin_prefetch((const char *)p + off);
+    }
+}
+
+/*
+ * The first of @n items @stride bytes apart from @base whose uint64_t at
+ * offset @key_off is >= @iova (@n if none): a binary search without
+ * branches on the data (the probes' outcomes are random, mispredicted
+ * branches would cost more than the search).
+ */
+static inline guint lower_bound(const char *base, guint n, size_t stride, size_t key_off,
+                                uint64_t iova)
+{
+#define KEY_AT(i) (*(const uint64_t *)(const void *)(base + (size_t)(i) * stride + key_off))
+    guint lo = 0, len = n;
+
+    if (n == 0) {
+        return 0;
+    }
+    while (len > 1) {
+        guint half = len / 2;
+
+        lo = KEY_AT(lo + half - 1) < iova ? lo + half : lo;
+        len -= half;
+    }
+    return lo + (KEY_AT(lo) < iova);
+#undef KEY_AT
+}
+
 /* The first element of leaf @n ending at or after @iova (n->n if none). */
 static guint leaf_lower(const VfiRangeTree *t, const VfiRangeNode *n, uint64_t iova)
 {
-    guint lo = 0, hi = n->n;
-
-    while (lo < hi) {
-        guint mid = lo + (hi - lo) / 2;
-
-        if (leaf_range(t, n, mid)->last < iova) {
-            lo = mid + 1;
-        } else {
-            hi = mid;
-        }
-    }
-    return lo;
+    return lower_bound((const char *)n->data, n->n, t->esize, offsetof(VfiRange, last), iova);
 }
 
 /* The first child of internal @n whose key is >= @iova (n->n if none). */
 static guint inner_lower(const VfiRangeNode *n, uint64_t iova)
 {
-    const VfiRangeEntry *e = node_ent(n);
-    guint lo = 0, hi = n->n;
-
-    while (lo < hi) {
-        guint mid = lo + (hi - lo) / 2;
-
-        if (e[mid].key < iova) {
-            lo = mid + 1;
-        } else {
-            hi = mid;
-        }
-    }
-    return lo;
+    return lower_bound((const char *)n->data, n->n, sizeof(VfiRangeEntry),
+                       offsetof(VfiRangeEntry, key), iova);
 }
 
 static VfiRangeNode *node_new(VfiRangeTree *t, bool leaf)
@@ -328,22 +341,39 @@ static VfiRangeNode *descend(const VfiRangeTree *t, uint64_t iova, bool clamp,
             p->idx[p->depth++] = j;
         }
         n = node_ent(n)[j].child;
+        prefetch_node(n, VFI_RANGE_NODE_BYTES);   /* header and data at once */
     }
     return n;
 }
 
-void *vfi_range_tree_first(const VfiRangeTree *t, uint64_t iova, VfiRangeIter *it)
+void *vfi_range_tree_seek(const VfiRangeTree *t, uint64_t iova, VfiRangeIter *it,
+                          guint *index)
 {
-    VfiRangeNode *leaf = descend(t, iova, false, NULL, NULL);
+    VfiRangeNode *leaf;
     guint i;
 
+    if (index) {
+        *index = 0;
+    }
+    leaf = descend(t, iova, false, NULL, index);
     if (!leaf || (i = leaf_lower(t, leaf, iova)) == leaf->n) {
+        if (index) {
+            *index = t->len;
+        }
         return NULL;
+    }
+    if (index) {
+        *index += i;
     }
     if (it) {
         *it = (VfiRangeIter){ .t = t, .leaf = leaf, .i = i };
     }
     return node_at(t, leaf, i);
+}
+
+void *vfi_range_tree_first(const VfiRangeTree *t, uint64_t iova, VfiRangeIter *it)
+{
+    return vfi_range_tree_seek(t, iova, it, NULL);
 }
 
 void *vfi_range_tree_overlap(const VfiRangeTree *t, uint64_t iova, uint64_t last,
@@ -363,10 +393,10 @@ bool vfi_range_tree_contain(const VfiRangeTree *t, uint64_t iova, uint64_t last)
 
 guint vfi_range_tree_index(const VfiRangeTree *t, uint64_t iova)
 {
-    guint index = 0;
-    VfiRangeNode *leaf = descend(t, iova, false, NULL, &index);
+    guint index;
 
-    return leaf ? index + leaf_lower(t, leaf, iova) : t->len;
+    vfi_range_tree_seek(t, iova, NULL, &index);
+    return index;
 }
 
 void *vfi_range_tree_nth(const VfiRangeTree *t, guint i, VfiRangeIter *it)
@@ -414,13 +444,26 @@ void *vfi_range_iter_prev(VfiRangeIter *it)
 
 /* ---- insert ------------------------------------------------------------ */
 
+/* Copy one element or entry of @es bytes (the usual sizes inlined). */
+static inline void copy_one(void *dst, const void *src, size_t es)
+{
+    switch (es) {
+    case 16: memcpy(dst, src, 16); break;
+    case 24: memcpy(dst, src, 24); break;
+    case 32: memcpy(dst, src, 32); break;
+    default: memcpy(dst, src, es); break;
+    }
+}
+
 /* Put @src at position @i of @n, which has room. */
 static void node_put(const VfiRangeTree *t, VfiRangeNode *n, guint i, const void *src)
 {
     size_t es = node_esize(t, n);
 
-    memmove(node_at(t, n, i + 1), node_at(t, n, i), (n->n - i) * es);
-    memcpy(node_at(t, n, i), src, es);
+    if (i < n->n) {
+        memmove(node_at(t, n, i + 1), node_at(t, n, i), (n->n - i) * es);
+    }
+    copy_one(node_at(t, n, i), src, es);
     n->n++;
 }
 
@@ -462,6 +505,13 @@ static VfiRangeNode *node_insert(VfiRangeTree *t, VfiRangeNode *n, guint i,
 
 void vfi_range_tree_insert(VfiRangeTree *t, const void *elem)
 {
+    G_GNUC_UNUSED const void *o = vfi_range_tree_insert_new(t, elem);
+
+    g_assert(!o);
+}
+
+const void *vfi_range_tree_insert_new(VfiRangeTree *t, const void *elem)
+{
     const VfiRange *r = elem;
     VfiRangePath p;
     VfiRangeNode *leaf, *split;
@@ -474,6 +524,9 @@ void vfi_range_tree_insert(VfiRangeTree *t, const void *elem)
     }
     leaf = descend(t, r->iova, true, &p, NULL);
     i = leaf_lower(t, leaf, r->iova);
+    if (i < leaf->n && leaf_range(t, leaf, i)->iova <= r->last) {
+        return node_at(t, leaf, i);     /* the first it overlaps: not inserted */
+    }
     at_end = !leaf->next && i == leaf->n;
     split = node_insert(t, leaf, i, elem, at_end);
     t->len++;
@@ -502,6 +555,7 @@ void vfi_range_tree_insert(VfiRangeTree *t, const void *elem)
         t->height++;
         g_assert(t->height < VFI_RANGE_MAX_HEIGHT);
     }
+    return NULL;
 }
 
 /* ---- remove ------------------------------------------------------------ */
@@ -510,7 +564,9 @@ static void node_cut(const VfiRangeTree *t, VfiRangeNode *n, guint i)
 {
     size_t es = node_esize(t, n);
 
-    memmove(node_at(t, n, i), node_at(t, n, i + 1), (n->n - i - 1) * es);
+    if (i + 1 < n->n) {
+        memmove(node_at(t, n, i), node_at(t, n, i + 1), (n->n - i - 1) * es);
+    }
     n->n--;
 }
 
@@ -577,17 +633,13 @@ static void fix_child(VfiRangeTree *t, VfiRangeNode *parent, guint j)
     }
 }
 
-void vfi_range_tree_remove(VfiRangeTree *t, uint64_t iova)
+/* Remove element @i of @leaf, reached by @p. */
+static void remove_at(VfiRangeTree *t, VfiRangePath *p, VfiRangeNode *leaf, guint i)
 {
-    VfiRangePath p;
-    VfiRangeNode *leaf = descend(t, iova, false, &p, NULL);
-    guint i = leaf ? leaf_lower(t, leaf, iova) : 0;
-
-    g_assert(leaf && i < leaf->n && leaf_range(t, leaf, i)->iova == iova);
     node_cut(t, leaf, i);
     t->len--;
-    while (p.depth--) {
-        fix_child(t, p.node[p.depth], p.idx[p.depth]);
+    while (p->depth--) {
+        fix_child(t, p->node[p->depth], p->idx[p->depth]);
     }
     while (!t->root->leaf && t->root->n == 1) {
         VfiRangeNode *old = t->root;
@@ -601,6 +653,32 @@ void vfi_range_tree_remove(VfiRangeTree *t, uint64_t iova)
         t->root = NULL;
         t->height = 0;
     }
+}
+
+void vfi_range_tree_remove(VfiRangeTree *t, uint64_t iova)
+{
+    VfiRangePath p;
+    VfiRangeNode *leaf = descend(t, iova, false, &p, NULL);
+    guint i = leaf ? leaf_lower(t, leaf, iova) : 0;
+
+    g_assert(leaf && i < leaf->n && leaf_range(t, leaf, i)->iova == iova);
+    remove_at(t, &p, leaf, i);
+}
+
+bool vfi_range_tree_remove_overlap(VfiRangeTree *t, uint64_t iova, uint64_t last, void *out)
+{
+    VfiRangePath p;
+    VfiRangeNode *leaf = descend(t, iova, false, &p, NULL);
+    guint i = leaf ? leaf_lower(t, leaf, iova) : 0;
+
+    if (!leaf || i == leaf->n || leaf_range(t, leaf, i)->iova > last) {
+        return false;
+    }
+    if (out) {
+        copy_one(out, node_at(t, leaf, i), t->esize);
+    }
+    remove_at(t, &p, leaf, i);
+    return true;
 }
 
 void vfi_range_tree_reshape(VfiRangeTree *t, uint64_t iova, uint64_t new_iova,

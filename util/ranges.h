@@ -82,6 +82,10 @@ size_t vfi_range_tree_bytes(const VfiRangeTree *t);
 /* The first element whose last byte is >= @iova, or NULL; @it (may be
  * NULL) is set to it. */
 void *vfi_range_tree_first(const VfiRangeTree *t, uint64_t iova, VfiRangeIter *it);
+/* The same, *@index (may be NULL) set to its position (the number of
+ * elements before it; the length when there is none). */
+void *vfi_range_tree_seek(const VfiRangeTree *t, uint64_t iova, VfiRangeIter *it,
+                          guint *index);
 /* The first element overlapping [iova, last], or NULL; @it as above. */
 void *vfi_range_tree_overlap(const VfiRangeTree *t, uint64_t iova, uint64_t last,
                              VfiRangeIter *it);
@@ -98,8 +102,15 @@ void *vfi_range_iter_prev(VfiRangeIter *it);
 
 /* Insert a copy of @elem, whose range overlaps no element of @t. */
 void vfi_range_tree_insert(VfiRangeTree *t, const void *elem);
+/* Insert a copy of @elem unless its range overlaps an element of @t:
+ * NULL when inserted, else the first element it overlaps (@t unchanged;
+ * valid until @t next changes). One search for both. */
+const void *vfi_range_tree_insert_new(VfiRangeTree *t, const void *elem);
 /* Remove the element whose range starts at @iova (there must be one). */
 void vfi_range_tree_remove(VfiRangeTree *t, uint64_t iova);
+/* Remove the first element overlapping [iova, last], copied into @out
+ * (may be NULL) first: false when there is none. */
+bool vfi_range_tree_remove_overlap(VfiRangeTree *t, uint64_t iova, uint64_t last, void *out);
 /* Give the element starting at @iova (there must be one) the range
  * [new_iova, new_last], which must keep the elements sorted and disjoint. */
 void vfi_range_tree_reshape(VfiRangeTree *t, uint64_t iova, uint64_t new_iova,
