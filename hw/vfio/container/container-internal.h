@@ -40,7 +40,7 @@
  * (vfi_address_space_dma_map(), replays) or the container itself
  * (vfi_container_dma_map()). */
 typedef struct VfiContainerMapping {
-    VfiRange r;               /* first: util/ranges.h */
+    VfiRange r;               /* first: util/ranges.h (a VfiRangeTree's element) */
     void *vaddr;
     bool readonly;
     bool by_as;
@@ -67,10 +67,16 @@ struct VfiContainer {
     uint64_t alignment;       /* IOVA alignment of the IOAS (>= 1) */
     GPtrArray *devices;       /* VfiDevice *, attach order, not owned */
     GPtrArray *hwpts;         /* VfiHwpt *, creation order, owned */
-    GArray *maps;             /* VfiContainerMapping: sorted, disjoint */
-    GArray *mapped;           /* VfiRange: @maps merged (adjacent joined),
+    VfiRangeTree *maps;       /* VfiContainerMapping: sorted, disjoint */
+    VfiRangeTree *mapped;     /* VfiRange: @maps merged (adjacent joined),
                                * what dirty reads and DMA logging look at;
-                               * updated with @maps by mappings.c only */
+                               * kept in step with @maps (mappings.c only)
+                               * while tracking is on, else emptied at the
+                               * first change and built again from @maps
+                               * when next read (@mapped_valid false) */
+    bool mapped_valid;        /* @mapped is @maps merged */
+    guint nr_container_maps;  /* how many of @maps the container made (the
+                               * others: the address space) */
     bool dirty_tracking;      /* a tracking session is on (migration layer) */
     GArray *kept;             /* util/kept.h: IOMMU dirty pages a read took
                                * from the kernel around the range it was
