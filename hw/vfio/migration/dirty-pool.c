@@ -47,6 +47,8 @@ struct VfiDirtyPool {
      * (util/lock.h) */
     pthread_mutex_t mu;
     pthread_cond_t start, done;
+    pthread_mutex_t busy;         /* held for a whole sync: one at a time
+                                   * (taken after the address space's lock) */
     unsigned generation;          /* bumped per sync (mu) */
     unsigned running;             /* workers not done with this sync (mu) */
     bool quit;                    /* (mu) */
@@ -321,19 +323,23 @@ static bool query_parallel(const VfiDirtySources *s, uint64_t iova, uint64_t siz
                            const VfiDirtyLog *log, uint32_t flags, VfiDirtyPool *pool,
                            GError **errp)
 {
+    bool ok;
+
+    pthread_mutex_lock(&pool->busy);
     g_array_set_size(pool->jobs, 0);
     pool->flags = flags;
-    if (!plan_reader(pool, s, iova, iova + (size - 1), log, errp)) {
-        return false;
-    }
+    ok = plan_reader(pool, s, iova, iova + (size - 1), log, errp);
     trace_vfi_dirty_pool_sync(0, pool->jobs->len, pool->width, pool->split);
-    return pool->jobs->len == 0 || run_sync(pool, log, errp);
+    ok = ok && (pool->jobs->len == 0 || run_sync(pool, log, errp));
+    pthread_mutex_unlock(&pool->busy);
+    return ok;
 }
 
 bool vfi_dirty_sync_all_parallel(VfiContainer *const *cs, guint n, const VfiDirtyLog *log,
                                  VfiDirtyPool *pool, GError **errp)
 {
     const char *what = n == 1 ? "parallel dirty sync" : "address space parallel dirty sync";
+    bool ok = true;
 
     if (!pool) {
         return vfi_dirty_sync_all(cs, n, log, errp);
@@ -341,15 +347,16 @@ bool vfi_dirty_sync_all_parallel(VfiContainer *const *cs, guint n, const VfiDirt
     if (!vfi_dirty_sync_check_all(cs, n, log, what, errp)) {
         return false;
     }
+    pthread_mutex_lock(&pool->busy);
     g_array_set_size(pool->jobs, 0);
     pool->flags = 0;
-    for (guint i = 0; i < n; i++) {
-        if (!plan_container(pool, cs[i], log, errp)) {
-            return false;
-        }
+    for (guint i = 0; ok && i < n; i++) {
+        ok = plan_container(pool, cs[i], log, errp);
     }
     trace_vfi_dirty_pool_sync(n, pool->jobs->len, pool->width, pool->split);
-    return pool->jobs->len == 0 || run_sync(pool, log, errp);
+    ok = ok && (pool->jobs->len == 0 || run_sync(pool, log, errp));
+    pthread_mutex_unlock(&pool->busy);
+    return ok;
 }
 
 /* ---- the pool -------------------------------------------------------------- */
@@ -360,6 +367,7 @@ static VfiDirtyPool *pool_alloc(unsigned width)
 
     p->width = width;
     pthread_mutex_init(&p->mu, NULL);
+    pthread_mutex_init(&p->busy, NULL);
     pthread_cond_init(&p->start, NULL);
     pthread_cond_init(&p->done, NULL);
     p->jobs = g_array_new(false, false, sizeof(PoolJob));
@@ -443,6 +451,7 @@ void vfi_dirty_pool_free(VfiDirtyPool *p)
     pthread_cond_destroy(&p->start);
     pthread_cond_destroy(&p->done);
     pthread_mutex_destroy(&p->mu);
+    pthread_mutex_destroy(&p->busy);
     g_free(p);
 }
 
