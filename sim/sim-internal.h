@@ -176,6 +176,8 @@ const char *sim_obj_type_name(SimObjType type);
 /* Returns: whether [iova, iova + len) is mapped in @ioas, writeable too
  * when @write. */
 bool sim_ioas_covers(const SimObj *ioas, uint64_t iova, uint64_t len, bool write);
+/* How many bytes from @iova (at most @len) are mapped without a hole. */
+uint64_t sim_ioas_contig_len(const SimObj *ioas, uint64_t iova, uint64_t len);
 /*
  * The IOVA state of an IOAS, computed from what is attached (see
  * sim-iommufd.c): its allowed ranges (ascending; returns how many), its

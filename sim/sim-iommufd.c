@@ -183,6 +183,25 @@ bool sim_ioas_covers(const SimObj *ioas, uint64_t iova, uint64_t len, bool write
     return false;
 }
 
+uint64_t sim_ioas_contig_len(const SimObj *ioas, uint64_t iova, uint64_t len)
+{
+    uint64_t last = iova + len - 1, cur = iova;
+    guint i = maps_lower_bound(ioas->maps, iova);
+
+    for (; i < ioas->maps->len; i++) {
+        const SimMapping *m = &g_array_index(ioas->maps, SimMapping, i);
+
+        if (m->iova > cur) {
+            break;
+        }
+        if (m->last >= last) {
+            return len;
+        }
+        cur = m->last + 1;
+    }
+    return cur - iova;
+}
+
 /*
  * The IOVA state of an IOAS, computed from what is attached, as the kernel's
  * io_pagetable keeps it:

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* vfio-iommufd: sorted IOVA range lists (util/ranges.h). */
 #include <inttypes.h>
+#include <stddef.h>
 #include <string.h>
 
 #include "vfio-iommufd/error.h"
@@ -83,6 +84,749 @@ void vfi_ranges_remove(GArray *a, uint64_t iova, uint64_t last)
             g_array_insert_val(a, i++, tail);
         }
     }
+}
+
+/* ---- VfiRangeTree: a B+ tree ------------------------------------------ */
+
+/*
+ * Every node is VFI_RANGE_NODE_BYTES long. A leaf holds up to lcap
+ * elements in IOVA order and is linked to its neighbours; an internal node
+ * holds up to icap entries, one per child: the child, the number of
+ * elements under it and the last byte of its last element (the key: the
+ * first child whose key is >= an IOVA holds the first element ending at or
+ * after it). No node but the root is empty; a node under a quarter full
+ * is merged with, or takes elements from, a sibling.
+ */
+#define VFI_RANGE_NODE_BYTES 1024
+#define VFI_RANGE_MAX_HEIGHT 32
+
+typedef struct VfiRangeEntry {
+    uint64_t key;             /* last byte of the child's last element */
+    uint64_t count;           /* elements under the child */
+    VfiRangeNode *child;
+} VfiRangeEntry;
+
+struct VfiRangeNode {
+    VfiRangeNode *prev, *next; /* leaves: their neighbours in IOVA order */
+    uint16_t n;
+    bool leaf;
+    uint64_t data[];          /* elements (leaf) or VfiRangeEntry */
+};
+
+#define VFI_RANGE_NODE_DATA (VFI_RANGE_NODE_BYTES - offsetof(VfiRangeNode, data))
+
+struct VfiRangeTree {
+    size_t esize;
+    guint lcap, icap;
+    guint len;
+    unsigned height;          /* 0: empty */
+    size_t nodes;
+    VfiRangeNode *root;
+    VfiRangeNode *spare;      /* one freed node, for the next split */
+};
+
+/* The way down to a leaf: the node and child index at each level. */
+typedef struct VfiRangePath {
+    VfiRangeNode *node[VFI_RANGE_MAX_HEIGHT];
+    guint idx[VFI_RANGE_MAX_HEIGHT];
+    unsigned depth;
+} VfiRangePath;
+
+static inline size_t node_esize(const VfiRangeTree *t, const VfiRangeNode *n)
+{
+    return n->leaf ? t->esize : sizeof(VfiRangeEntry);
+}
+
+static inline guint node_cap(const VfiRangeTree *t, const VfiRangeNode *n)
+{
+    return n->leaf ? t->lcap : t->icap;
+}
+
+static inline void *node_at(const VfiRangeTree *t, const VfiRangeNode *n, guint i)
+{
+    return (char *)n->data + (size_t)i * node_esize(t, n);
+}
+
+static inline VfiRangeEntry *node_ent(const VfiRangeNode *n)
+{
+    return (VfiRangeEntry *)n->data;
+}
+
+static inline const VfiRange *leaf_range(const VfiRangeTree *t, const VfiRangeNode *n,
+                                         guint i)
+{
+    return (const VfiRange *)(const void *)((const char *)n->data + (size_t)i * t->esize);
+}
+
+/* The key of @n (not empty): the last byte of its last element. */
+static uint64_t node_key(const VfiRangeTree *t, const VfiRangeNode *n)
+{
+    return n->leaf ? leaf_range(t, n, n->n - 1)->last : node_ent(n)[n->n - 1].key;
+}
+
+/* The number of elements under @n. */
+static uint64_t node_total(const VfiRangeNode *n)
+{
+    uint64_t total = 0;
+
+    if (n->leaf) {
+        return n->n;
+    }
+    for (guint i = 0; i < n->n; i++) {
+        total += node_ent(n)[i].count;
+    }
+    return total;
+}
+
+/* Ask for the cache lines of [p, p + bytes) at once: a search of a node
+ * not in the cache then waits for memory once, not once per probe (done
+ * for each node a descent enters). */
+static inline void prefetch_node(const void *p, size_t bytes)
+{
+    for (size_t off = 0; off < bytes; off += 64) {
+        __builtin_prefetch((const char *)p + off);
+    }
+}
+
+/*
+ * The first of @n items @stride bytes apart from @base whose uint64_t at
+ * offset @key_off is >= @iova (@n if none): a binary search without
+ * branches on the data (the probes' outcomes are random, mispredicted
+ * branches would cost more than the search).
+ */
+static inline guint lower_bound(const char *base, guint n, size_t stride, size_t key_off,
+                                uint64_t iova)
+{
+#define KEY_AT(i) (*(const uint64_t *)(const void *)(base + (size_t)(i) * stride + key_off))
+    guint lo = 0, len = n;
+
+    if (n == 0) {
+        return 0;
+    }
+    while (len > 1) {
+        guint half = len / 2;
+
+        lo = KEY_AT(lo + half - 1) < iova ? lo + half : lo;
+        len -= half;
+    }
+    return lo + (KEY_AT(lo) < iova);
+#undef KEY_AT
+}
+
+/* The first element of leaf @n ending at or after @iova (n->n if none). */
+static guint leaf_lower(const VfiRangeTree *t, const VfiRangeNode *n, uint64_t iova)
+{
+    return lower_bound((const char *)n->data, n->n, t->esize, offsetof(VfiRange, last), iova);
+}
+
+/* The first child of internal @n whose key is >= @iova (n->n if none). */
+static guint inner_lower(const VfiRangeNode *n, uint64_t iova)
+{
+    return lower_bound((const char *)n->data, n->n, sizeof(VfiRangeEntry),
+                       offsetof(VfiRangeEntry, key), iova);
+}
+
+static VfiRangeNode *node_new(VfiRangeTree *t, bool leaf)
+{
+    VfiRangeNode *n = t->spare ? t->spare : g_malloc(VFI_RANGE_NODE_BYTES);
+
+    t->spare = NULL;
+    n->prev = n->next = NULL;
+    n->n = 0;
+    n->leaf = leaf;
+    t->nodes++;
+    return n;
+}
+
+/* Free @n, unlinked from its neighbours first (a leaf). */
+static void node_drop(VfiRangeTree *t, VfiRangeNode *n)
+{
+    if (n->prev) {
+        n->prev->next = n->next;
+    }
+    if (n->next) {
+        n->next->prev = n->prev;
+    }
+    t->nodes--;
+    if (t->spare) {
+        g_free(n);
+    } else {
+        t->spare = n;
+    }
+}
+
+VfiRangeTree *vfi_range_tree_new(size_t elem_size)
+{
+    VfiRangeTree *t = g_new0(VfiRangeTree, 1);
+
+    g_assert(elem_size >= sizeof(VfiRange) && elem_size % 8 == 0);
+    t->esize = elem_size;
+    t->lcap = VFI_RANGE_NODE_DATA / elem_size;
+    t->icap = VFI_RANGE_NODE_DATA / sizeof(VfiRangeEntry);
+    g_assert(t->lcap >= 4 && t->lcap <= UINT16_MAX);
+    return t;
+}
+
+static void free_subtree(VfiRangeTree *t, VfiRangeNode *n)
+{
+    if (!n->leaf) {
+        for (guint i = 0; i < n->n; i++) {
+            free_subtree(t, node_ent(n)[i].child);
+        }
+    }
+    n->prev = n->next = NULL;   /* the whole level goes: no relinking */
+    node_drop(t, n);
+}
+
+void vfi_range_tree_clear(VfiRangeTree *t)
+{
+    if (t->root) {
+        free_subtree(t, t->root);
+    }
+    t->root = NULL;
+    t->height = 0;
+    t->len = 0;
+}
+
+void vfi_range_tree_free(VfiRangeTree *t)
+{
+    if (!t) {
+        return;
+    }
+    vfi_range_tree_clear(t);
+    g_free(t->spare);
+    g_free(t);
+}
+
+guint vfi_range_tree_len(const VfiRangeTree *t)
+{
+    return t->len;
+}
+
+size_t vfi_range_tree_bytes(const VfiRangeTree *t)
+{
+    return sizeof(*t) + (t->nodes + (t->spare ? 1 : 0)) * VFI_RANGE_NODE_BYTES;
+}
+
+/* ---- searches ---------------------------------------------------------- */
+
+/*
+ * Go down to the leaf holding the first element ending at or after @iova;
+ * with @clamp, when there is none, to the last leaf (where such an element
+ * would be appended), else return NULL. @p (may be NULL) records the way,
+ * *@index (may be NULL) gets the elements of the leaves before it.
+ */
+static VfiRangeNode *descend(const VfiRangeTree *t, uint64_t iova, bool clamp,
+                             VfiRangePath *p, guint *index)
+{
+    VfiRangeNode *n = t->root;
+
+    if (p) {
+        p->depth = 0;
+    }
+    while (n && !n->leaf) {
+        guint j = inner_lower(n, iova);
+
+        if (j == n->n) {
+            if (!clamp) {
+                return NULL;
+            }
+            j = n->n - 1;
+        }
+        for (guint k = 0; index && k < j; k++) {
+            *index += (guint)node_ent(n)[k].count;
+        }
+        if (p) {
+            p->node[p->depth] = n;
+            p->idx[p->depth++] = j;
+        }
+        n = node_ent(n)[j].child;
+        prefetch_node(n, VFI_RANGE_NODE_BYTES);   /* header and data at once */
+    }
+    return n;
+}
+
+void *vfi_range_tree_seek(const VfiRangeTree *t, uint64_t iova, VfiRangeIter *it,
+                          guint *index)
+{
+    VfiRangeNode *leaf;
+    guint i;
+
+    if (index) {
+        *index = 0;
+    }
+    leaf = descend(t, iova, false, NULL, index);
+    if (!leaf || (i = leaf_lower(t, leaf, iova)) == leaf->n) {
+        if (index) {
+            *index = t->len;
+        }
+        return NULL;
+    }
+    if (index) {
+        *index += i;
+    }
+    if (it) {
+        *it = (VfiRangeIter){ .t = t, .leaf = leaf, .i = i };
+    }
+    return node_at(t, leaf, i);
+}
+
+void *vfi_range_tree_first(const VfiRangeTree *t, uint64_t iova, VfiRangeIter *it)
+{
+    return vfi_range_tree_seek(t, iova, it, NULL);
+}
+
+void *vfi_range_tree_overlap(const VfiRangeTree *t, uint64_t iova, uint64_t last,
+                             VfiRangeIter *it)
+{
+    VfiRange *r = vfi_range_tree_first(t, iova, it);
+
+    return r && r->iova <= last ? r : NULL;
+}
+
+bool vfi_range_tree_contain(const VfiRangeTree *t, uint64_t iova, uint64_t last)
+{
+    const VfiRange *r = vfi_range_tree_first(t, iova, NULL);
+
+    return r && r->iova <= iova && r->last >= last;
+}
+
+guint vfi_range_tree_index(const VfiRangeTree *t, uint64_t iova)
+{
+    guint index;
+
+    vfi_range_tree_seek(t, iova, NULL, &index);
+    return index;
+}
+
+void *vfi_range_tree_nth(const VfiRangeTree *t, guint i, VfiRangeIter *it)
+{
+    VfiRangeNode *n = t->root;
+
+    if (i >= t->len) {
+        return NULL;
+    }
+    while (!n->leaf) {
+        const VfiRangeEntry *e = node_ent(n);
+        guint j = 0;
+
+        while (i >= e[j].count) {
+            i -= (guint)e[j++].count;
+        }
+        n = e[j].child;
+    }
+    if (it) {
+        *it = (VfiRangeIter){ .t = t, .leaf = n, .i = i };
+    }
+    return node_at(t, n, i);
+}
+
+void *vfi_range_iter_next(VfiRangeIter *it)
+{
+    if (++it->i >= it->leaf->n) {
+        it->leaf = it->leaf->next;
+        it->i = 0;
+    }
+    return it->leaf ? node_at(it->t, it->leaf, it->i) : NULL;
+}
+
+void *vfi_range_iter_prev(VfiRangeIter *it)
+{
+    if (it->i == 0) {
+        it->leaf = it->leaf->prev;
+        it->i = it->leaf ? it->leaf->n : 0;
+    }
+    if (!it->leaf) {
+        return NULL;
+    }
+    return node_at(it->t, it->leaf, --it->i);
+}
+
+/* ---- insert ------------------------------------------------------------ */
+
+/* Copy one element or entry of @es bytes (the usual sizes inlined). */
+static inline void copy_one(void *dst, const void *src, size_t es)
+{
+    switch (es) {
+    case 16: memcpy(dst, src, 16); break;
+    case 24: memcpy(dst, src, 24); break;
+    case 32: memcpy(dst, src, 32); break;
+    default: memcpy(dst, src, es); break;
+    }
+}
+
+/* Put @src at position @i of @n, which has room. */
+static void node_put(const VfiRangeTree *t, VfiRangeNode *n, guint i, const void *src)
+{
+    size_t es = node_esize(t, n);
+
+    if (i < n->n) {
+        memmove(node_at(t, n, i + 1), node_at(t, n, i), (n->n - i) * es);
+    }
+    copy_one(node_at(t, n, i), src, es);
+    n->n++;
+}
+
+/*
+ * Insert @src at position @i of @n; when @n is full, split it first and
+ * return the new right half (linked after it): in the middle, or, for an
+ * append at the end of the tree (@at_end), leaving @n full.
+ */
+static VfiRangeNode *node_insert(VfiRangeTree *t, VfiRangeNode *n, guint i,
+                                 const void *src, bool at_end)
+{
+    guint cap = node_cap(t, n), m;
+    VfiRangeNode *r;
+
+    if (n->n < cap) {
+        node_put(t, n, i, src);
+        return NULL;
+    }
+    m = at_end && i == cap ? cap : cap / 2;
+    r = node_new(t, n->leaf);
+    memcpy(r->data, node_at(t, n, m), (n->n - m) * node_esize(t, n));
+    r->n = n->n - m;
+    n->n = m;
+    if (n->leaf) {
+        r->prev = n;
+        r->next = n->next;
+        if (n->next) {
+            n->next->prev = r;
+        }
+        n->next = r;
+    }
+    if (i < m || (i == m && m < cap)) {
+        node_put(t, n, i, src);
+    } else {
+        node_put(t, r, i - m, src);
+    }
+    return r;
+}
+
+void vfi_range_tree_insert(VfiRangeTree *t, const void *elem)
+{
+    G_GNUC_UNUSED const void *o = vfi_range_tree_insert_new(t, elem);
+
+    g_assert(!o);
+}
+
+const void *vfi_range_tree_insert_new(VfiRangeTree *t, const void *elem)
+{
+    const VfiRange *r = elem;
+    VfiRangePath p;
+    VfiRangeNode *leaf, *split;
+    guint i;
+    bool at_end;
+
+    if (!t->root) {
+        t->root = node_new(t, true);
+        t->height = 1;
+    }
+    leaf = descend(t, r->iova, true, &p, NULL);
+    i = leaf_lower(t, leaf, r->iova);
+    if (i < leaf->n && leaf_range(t, leaf, i)->iova <= r->last) {
+        return node_at(t, leaf, i);     /* the first it overlaps: not inserted */
+    }
+    at_end = !leaf->next && i == leaf->n;
+    split = node_insert(t, leaf, i, elem, at_end);
+    t->len++;
+    /* Up the way: counts and keys, the new halves entered in their parents. */
+    while (p.depth--) {
+        VfiRangeNode *parent = p.node[p.depth];
+        guint j = p.idx[p.depth];
+        VfiRangeEntry *e = &node_ent(parent)[j];
+
+        e->key = node_key(t, e->child);
+        e->count = split ? node_total(e->child) : e->count + 1;
+        if (split) {
+            VfiRangeEntry ne = { node_key(t, split), node_total(split), split };
+
+            split = node_insert(t, parent, j + 1, &ne, at_end);
+        }
+    }
+    if (split) {
+        VfiRangeNode *root = node_new(t, false);
+        VfiRangeEntry l = { node_key(t, t->root), node_total(t->root), t->root };
+        VfiRangeEntry h = { node_key(t, split), node_total(split), split };
+
+        node_put(t, root, 0, &l);
+        node_put(t, root, 1, &h);
+        t->root = root;
+        t->height++;
+        g_assert(t->height < VFI_RANGE_MAX_HEIGHT);
+    }
+    return NULL;
+}
+
+/* ---- remove ------------------------------------------------------------ */
+
+static void node_cut(const VfiRangeTree *t, VfiRangeNode *n, guint i)
+{
+    size_t es = node_esize(t, n);
+
+    if (i + 1 < n->n) {
+        memmove(node_at(t, n, i), node_at(t, n, i + 1), (n->n - i - 1) * es);
+    }
+    n->n--;
+}
+
+/* Move the first (@to_left) or last @k elements of @from to the end or the
+ * start of its sibling @to. */
+static void node_shift(const VfiRangeTree *t, VfiRangeNode *from, VfiRangeNode *to, guint k,
+                       bool to_left)
+{
+    size_t es = node_esize(t, from);
+
+    if (to_left) {
+        memcpy(node_at(t, to, to->n), from->data, k * es);
+        memmove(from->data, node_at(t, from, k), (from->n - k) * es);
+    } else {
+        memmove(node_at(t, to, k), to->data, to->n * es);
+        memcpy(to->data, node_at(t, from, from->n - k), k * es);
+    }
+    from->n -= k;
+    to->n += k;
+}
+
+/* Children @a and @a + 1 of @parent: merge them when they fit in one node,
+ * else share their elements evenly. */
+static void rebalance(VfiRangeTree *t, VfiRangeNode *parent, guint a)
+{
+    VfiRangeEntry *e = node_ent(parent);
+    VfiRangeNode *l = e[a].child, *r = e[a + 1].child;
+    guint sum = l->n + r->n;
+
+    if (sum <= node_cap(t, l)) {
+        node_shift(t, r, l, r->n, true);
+        e[a].count += e[a + 1].count;
+        e[a].key = e[a + 1].key;
+        node_drop(t, r);
+        node_cut(t, parent, a + 1);
+        return;
+    }
+    if (l->n < sum / 2) {
+        node_shift(t, r, l, sum / 2 - l->n, true);
+    } else {
+        node_shift(t, l, r, l->n - sum / 2, false);
+    }
+    e[a].key = node_key(t, l);
+    e[a].count = node_total(l);
+    e[a + 1].count = node_total(r);
+}
+
+/* After a removal under child @j of @parent: its count and key, and the
+ * child dropped when empty or rebalanced when under a quarter full. */
+static void fix_child(VfiRangeTree *t, VfiRangeNode *parent, guint j)
+{
+    VfiRangeEntry *e = &node_ent(parent)[j];
+    VfiRangeNode *c = e->child;
+
+    e->count--;
+    if (c->n == 0) {
+        node_drop(t, c);
+        node_cut(t, parent, j);
+        return;
+    }
+    e->key = node_key(t, c);
+    if (c->n < node_cap(t, c) / 4 && parent->n > 1) {
+        rebalance(t, parent, j + 1 < parent->n ? j : j - 1);
+    }
+}
+
+/* Remove element @i of @leaf, reached by @p. */
+static void remove_at(VfiRangeTree *t, VfiRangePath *p, VfiRangeNode *leaf, guint i)
+{
+    node_cut(t, leaf, i);
+    t->len--;
+    while (p->depth--) {
+        fix_child(t, p->node[p->depth], p->idx[p->depth]);
+    }
+    while (!t->root->leaf && t->root->n == 1) {
+        VfiRangeNode *old = t->root;
+
+        t->root = node_ent(old)[0].child;
+        node_drop(t, old);
+        t->height--;
+    }
+    if (t->root->n == 0) {
+        node_drop(t, t->root);
+        t->root = NULL;
+        t->height = 0;
+    }
+}
+
+void vfi_range_tree_remove(VfiRangeTree *t, uint64_t iova)
+{
+    VfiRangePath p;
+    VfiRangeNode *leaf = descend(t, iova, false, &p, NULL);
+    guint i = leaf ? leaf_lower(t, leaf, iova) : 0;
+
+    g_assert(leaf && i < leaf->n && leaf_range(t, leaf, i)->iova == iova);
+    remove_at(t, &p, leaf, i);
+}
+
+bool vfi_range_tree_remove_overlap(VfiRangeTree *t, uint64_t iova, uint64_t last, void *out)
+{
+    VfiRangePath p;
+    VfiRangeNode *leaf = descend(t, iova, false, &p, NULL);
+    guint i = leaf ? leaf_lower(t, leaf, iova) : 0;
+
+    if (!leaf || i == leaf->n || leaf_range(t, leaf, i)->iova > last) {
+        return false;
+    }
+    if (out) {
+        copy_one(out, node_at(t, leaf, i), t->esize);
+    }
+    remove_at(t, &p, leaf, i);
+    return true;
+}
+
+void vfi_range_tree_reshape(VfiRangeTree *t, uint64_t iova, uint64_t new_iova,
+                            uint64_t new_last)
+{
+    VfiRangePath p;
+    VfiRangeNode *leaf = descend(t, iova, false, &p, NULL);
+    guint i = leaf ? leaf_lower(t, leaf, iova) : 0;
+    VfiRange *r = leaf ? node_at(t, leaf, i) : NULL;
+
+    g_assert(r && i < leaf->n && r->iova == iova);
+    r->iova = new_iova;
+    r->last = new_last;
+    while (p.depth--) {
+        VfiRangeEntry *e = &node_ent(p.node[p.depth])[p.idx[p.depth]];
+
+        e->key = node_key(t, e->child);
+    }
+}
+
+/* ---- merged lists ------------------------------------------------------ */
+
+static bool touches(const VfiRange *r, uint64_t last)
+{
+    return last == UINT64_MAX || r->iova <= last + 1;
+}
+
+void vfi_range_tree_add_merged(VfiRangeTree *t, uint64_t iova, uint64_t last)
+{
+    VfiRangeIter it;
+    VfiRange *e = vfi_range_tree_first(t, iova ? iova - 1 : 0, &it), n = { iova, last };
+    uint64_t e_iova, e_last;
+    guint absorbed = 0;
+
+    g_assert(t->esize == sizeof(VfiRange));
+    if (!e || !touches(e, last)) {
+        vfi_range_tree_insert(t, &n);
+        return;
+    }
+    e_iova = e->iova;
+    e_last = e->last;
+    n.iova = MIN(n.iova, e->iova);
+    n.last = MAX(n.last, e->last);
+    for (VfiRange *x = vfi_range_iter_next(&it); x && touches(x, n.last);
+         x = vfi_range_iter_next(&it)) {
+        n.last = MAX(n.last, x->last);
+        absorbed++;
+    }
+    while (absorbed--) {
+        vfi_range_tree_remove(t, ((VfiRange *)vfi_range_tree_first(t, e_last + 1, NULL))->iova);
+    }
+    vfi_range_tree_reshape(t, e_iova, n.iova, n.last);
+}
+
+void vfi_range_tree_remove_cut(VfiRangeTree *t, uint64_t iova, uint64_t last)
+{
+    g_assert(t->esize == sizeof(VfiRange));
+    for (;;) {
+        VfiRange *e = vfi_range_tree_overlap(t, iova, last, NULL), r;
+
+        if (!e) {
+            return;
+        }
+        r = *e;
+        if (r.iova < iova && r.last > last) {
+            VfiRange tail = { last + 1, r.last };
+
+            vfi_range_tree_reshape(t, r.iova, r.iova, iova - 1);
+            vfi_range_tree_insert(t, &tail);
+            return;
+        }
+        if (r.iova < iova) {
+            vfi_range_tree_reshape(t, r.iova, r.iova, iova - 1);
+        } else if (r.last > last) {
+            vfi_range_tree_reshape(t, r.iova, last + 1, r.last);
+            return;
+        } else {
+            vfi_range_tree_remove(t, r.iova);
+        }
+        if (r.last >= last) {
+            return;
+        }
+    }
+}
+
+/* ---- self-check (tests) ------------------------------------------------ */
+
+typedef struct CheckState {
+    const VfiRangeNode *prev_leaf;
+    const VfiRange *prev;
+    guint seen;
+} CheckState;
+
+static char *check_node(const VfiRangeTree *t, const VfiRangeNode *n, unsigned depth,
+                        CheckState *st)
+{
+    if (n->n == 0 || n->n > node_cap(t, n)) {
+        return g_strdup_printf("node at depth %u holds %u", depth, n->n);
+    }
+    if (n->leaf != (depth == t->height - 1)) {
+        return g_strdup_printf("leaf at depth %u of %u", depth, t->height);
+    }
+    if (n->leaf) {
+        if (n->prev != st->prev_leaf || (st->prev_leaf && st->prev_leaf->next != n)) {
+            return g_strdup("leaf links broken");
+        }
+        for (guint i = 0; i < n->n; i++) {
+            const VfiRange *r = leaf_range(t, n, i);
+
+            if (r->last < r->iova || (st->prev && st->prev->last >= r->iova)) {
+                return g_strdup_printf("element %u out of order", st->seen);
+            }
+            st->prev = r;
+            st->seen++;
+        }
+        st->prev_leaf = n;
+        return NULL;
+    }
+    for (guint i = 0; i < n->n; i++) {
+        const VfiRangeEntry *e = &node_ent(n)[i];
+        char *err = check_node(t, e->child, depth + 1, st);
+
+        if (err) {
+            return err;
+        }
+        if (e->key != node_key(t, e->child) || e->count != node_total(e->child)) {
+            return g_strdup_printf("stale key or count at depth %u", depth);
+        }
+    }
+    return NULL;
+}
+
+char *vfi_range_tree_check(const VfiRangeTree *t)
+{
+    CheckState st = { 0 };
+    char *err;
+
+    if (!t->root) {
+        return t->len || t->height ? g_strdup("empty root, elements counted") : NULL;
+    }
+    err = check_node(t, t->root, 0, &st);
+    if (!err && st.seen != t->len) {
+        err = g_strdup_printf("%u elements found, %u counted", st.seen, t->len);
+    }
+    if (!err && st.prev_leaf->next) {
+        err = g_strdup("last leaf has a next");
+    }
+    return err;
 }
 
 bool vfi_range_check(const char *what, uint64_t iova, uint64_t size, GError **errp)

@@ -32,11 +32,18 @@
 
 G_BEGIN_DECLS
 
+/*
+ * The threads (or the VMM's executor) and buffers of parallel syncs. A pool
+ * runs one sync at a time: syncs of two address spaces on one pool wait for
+ * each other (a pool each lets them run at once).
+ */
 typedef struct VfiDirtyPool VfiDirtyPool;
 
-/* A job of a parallel sync, handed to an external executor: run
- * @fn(@job) once, on any thread. */
+/* A job of a parallel sync, as an external executor runs it: fn(job). */
 typedef void (*VfiDirtyPoolJobFn)(void *job);
+/* An external executor's entry: run @fn(@job) once, soon, on a thread of
+ * its own choice (vfi_dirty_pool_new_external()); @opaque is the one given
+ * there. */
 typedef void (*VfiDirtyPoolSubmitFn)(void *opaque, VfiDirtyPoolJobFn fn, void *job);
 
 /**
@@ -122,8 +129,8 @@ VFI_API bool vfi_address_space_sync_dirty_parallel(VfiAddressSpace *as, const Vf
  * IOVAs not told of) is read by the calling thread first. The same checks
  * before any ioctl, the same bits in @log. On a kernel error every job still
  * runs to its end, the bits read are in @log, the first error is returned.
- * NULL @pool: vfi_dirty_reader_query(). The reader and the pool are not
- * locked: one query at a time on each.
+ * NULL @pool: vfi_dirty_reader_query(). The reader is not locked: one query
+ * at a time on it.
  */
 VFI_API bool vfi_dirty_reader_query_parallel(VfiDirtyReader *r, uint64_t iova, uint64_t size,
                                              const VfiDirtyLog *log, uint32_t flags,

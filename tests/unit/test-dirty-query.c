@@ -367,6 +367,40 @@ static void test_window_iopte(void **state)
     fixture_free(f);
 }
 
+/* Mappings not on a 2 MiB log's pages, with holes between them, on the
+ * model's kernel-exact mode (a read starting in a hole reads nothing, one
+ * crossing a hole stops there): every dirty page is still found, so no read
+ * of the library covers a hole. */
+static void test_holes_kernel_exact(void **state)
+{
+    Fixture *f = fixture_new(dirty_topo);
+    VfiDirtyLog *huge = log_new(0, 2 * MIB, 8);
+    g_autoptr(GError) err = NULL;
+    VfiContainer *c;
+
+    assert_ok(vfi_sim_set_iopte_sizes(f->sim, PAGE, &err), err);
+    attach_ok(f, "a0", NULL);
+    attach_ok(f, "b0", NULL);
+    map_ok(f, 16 * PAGE, 32 * PAGE);
+    map_ok(f, 100 * PAGE, 3 * PAGE);
+    map_ok(f, 900 * PAGE, 1100 * PAGE);
+    c = container_of_dev(f, "a0");
+    assert_ok(vfi_address_space_dirty_tracking_start(f->as, &err), err);
+    dma_ok(f, "a0", 20 * PAGE, PAGE);
+    dma_ok(f, "b0", 102 * PAGE, PAGE);
+    dma_ok(f, "a0", 950 * PAGE, PAGE);
+    dma_ok(f, "b0", 1500 * PAGE, PAGE);
+    assert_ok(vfi_container_sync_dirty(c, huge, &err), err);
+    assert_int_equal(huge->bitmap[0], 0x7);   /* 2 MiB pages 0, 1 and 2 */
+    log_clear(huge);
+    dma_ok(f, "a0", 1999 * PAGE, PAGE);
+    assert_ok(vfi_container_query_dirty(c, 0, 8 * MIB, huge, 0, &err), err);
+    assert_int_equal(huge->bitmap[0], 0x8);   /* page 1999: 2 MiB page 3 */
+    log_free(huge);
+    stop_all(f);
+    fixture_free(f);
+}
+
 static void test_holes_untouched(void **state)
 {
     Fixture *f = fixture_new(dirty_topo);
@@ -578,6 +612,7 @@ int main(void)
         cmocka_unit_test(test_window_kept),
         cmocka_unit_test(test_window_iopte),
         cmocka_unit_test(test_holes_untouched),
+        cmocka_unit_test(test_holes_kernel_exact),
         cmocka_unit_test(test_query_checks),
         cmocka_unit_test(test_steady_state_no_alloc),
     };

@@ -254,14 +254,21 @@ static void test_attach_while_tracking(void **state)
     assert_ptr_not_equal(c, c2);
     assert_true(vfi_container_dirty_tracking_is_active(c2));
 
-    /* the catch-up fails at its last ioctl: the attach fails, nothing left */
-    ioctls = vfi_sim_ioctl_count(f->sim);
+    /* the catch-up fails at its last ioctl: the attach fails, nothing left.
+     * The ioctls are counted on a second attach: the first one taught the
+     * container which HWPTs refuse l1, the failing one is like the second. */
     attach_ok(f, "l1", &prefer_logging);
-    n = vfi_sim_ioctl_count(f->sim) - ioctls;
     assert_true(vfi_device_dma_logging_active(fdev(f, "l1")));
-    assert_ok(vfi_container_dirty_tracking_stop(c, &err), err);
-    detach_ok(f, "l1");
-    assert_ok(vfi_container_dirty_tracking_start(c, &err), err);
+    for (int i = 0; i < 2; i++) {
+        if (i) {
+            ioctls = vfi_sim_ioctl_count(f->sim);
+            attach_ok(f, "l1", &prefer_logging);
+            n = vfi_sim_ioctl_count(f->sim) - ioctls;
+        }
+        assert_ok(vfi_container_dirty_tracking_stop(c, &err), err);
+        detach_ok(f, "l1");
+        assert_ok(vfi_container_dirty_tracking_start(c, &err), err);
+    }
     objects = vfi_sim_live_objects(f->sim);    /* l1 stays bound */
     vfi_sim_fail_nth(f->sim, (unsigned)(n - 1), EIO);  /* the DMA_LOGGING_START */
     assert_false(vfi_address_space_attach_device(f->as, f->be, fdev(f, "l1"),

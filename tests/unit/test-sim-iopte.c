@@ -295,7 +295,9 @@ static void test_edge_page_sizes(void **state)
     fixture_fini(&f);
 }
 
-/* The range must be mapped without a hole (iopt_area_contig_done()). */
+/* A hole ends the read (iopt_area_contig_done() fails inside the kernel,
+ * whose iommu_read_and_clear_dirty() drops the error): the mappings before
+ * it are read (and cleared), nothing after it, and the call succeeds. */
 static void test_holes(void **state)
 {
     Fixture f;
@@ -305,14 +307,21 @@ static void test_holes(void **state)
     map(&f, 2 * MiB, 2 * MiB, UVA + 2 * MiB);      /* adjacent: contiguous */
     map(&f, 6 * MiB, 2 * MiB, UVA + 6 * MiB);
     dma(&f, 0, 1);
+    dma(&f, 6 * MiB, 1);
     assert_int_equal(rd(&f, 0, 4 * MiB, 2 * MiB, NO_CLEAR, 0), 0);
     assert_int_equal(word(&f, 0), 1);
-    assert_int_equal(rd(&f, 0, 8 * MiB, 2 * MiB, 0, 0), -EINVAL);
+    /* across the hole: the first two mappings only, cleared */
+    assert_int_equal(rd(&f, 0, 8 * MiB, 2 * MiB, 0, 0), 0);
+    assert_int_equal(word(&f, 0), 1);
+    assert_int_equal(rd(&f, 0, 4 * MiB, 2 * MiB, 0, 0), 0);
     assert_int_equal(word(&f, 0), 0);
-    assert_int_equal(rd(&f, 4 * MiB, 2 * MiB, 2 * MiB, 0, 0), -EINVAL);
-    assert_int_equal(rd(&f, 5 * MiB, 2 * MiB, MiB, 0, 0), -EINVAL);
-    /* the refused read changed nothing */
-    assert_int_equal(rd(&f, 0, 2 * MiB, 2 * MiB, 0, 0), 0);
+    /* starting in the hole: nothing read, even what lies after it */
+    assert_int_equal(rd(&f, 4 * MiB, 4 * MiB, 2 * MiB, 0, 0), 0);
+    assert_int_equal(word(&f, 0), 0);
+    assert_int_equal(rd(&f, 5 * MiB, 2 * MiB, MiB, 0, 0), 0);
+    assert_int_equal(word(&f, 0), 0);
+    /* the mapping after the hole still has its bit */
+    assert_int_equal(rd(&f, 6 * MiB, 2 * MiB, 2 * MiB, 0, 0), 0);
     assert_int_equal(word(&f, 0), 1);
     fixture_fini(&f);
 }
@@ -428,7 +437,7 @@ static void test_cost_identical(void **state)
     for (unsigned seed = 1; seed <= 40; seed++) {
         g_autoptr(GRand) r = g_rand_new_with_seed(seed);
         uint64_t sizes = size_sets[seed % G_N_ELEMENTS(size_sets)];
-        unsigned outcome[3] = { 0 };      /* bits, EINVAL (a hole), no bit */
+        unsigned outcome[3] = { 0 };      /* bits, an error, no bit */
         Fixture f;
 
         fixture_init(&f, sizes);
@@ -449,17 +458,16 @@ static void test_cost_identical(void **state)
             case 0:
                 outcome[0]++;
                 break;
-            case EINVAL:
-                outcome[1]++;
+            case -1:
+                outcome[2]++;
                 break;
             default:
-                outcome[2]++;
+                outcome[1]++;
             }
         }
-        /* the reads found bits; with IOPTEs some met a hole */
+        /* the reads found bits; none failed (a hole ends a read quietly) */
         assert_true(outcome[0] > 20);
-        assert_true(!sizes || outcome[1] > 0);
-        assert_true(sizes || outcome[1] == 0);
+        assert_int_equal(outcome[1], 0);
         fixture_fini(&f);
     }
 }

@@ -21,7 +21,7 @@
 
 /* One mapping made through vfi_address_space_dma_map(). */
 typedef struct VfiAsMapping {
-    VfiRange r;               /* first: util/ranges.h */
+    VfiRange r;               /* first: util/ranges.h (a VfiRangeTree's element) */
     void *vaddr;
     bool readonly;
 } VfiAsMapping;
@@ -32,7 +32,7 @@ struct VfiAddressSpace {
     void *handle;
     unsigned id;              /* "address space N" in messages and traces */
     GPtrArray *containers;    /* VfiContainer *, creation order, owned */
-    GArray *mappings;         /* VfiAsMapping, sorted, disjoint */
+    VfiRangeTree *mappings;   /* VfiAsMapping, sorted, disjoint (O(log n)) */
 };
 
 /* The lock of @as, NULL for NULL (VFI_LOCK_GUARD takes nothing then). */
@@ -72,9 +72,11 @@ VfiContainerDevice *vfi_as_device(const VfiAddressSpace *as, const VfiDevice *de
  * stopped first). */
 bool vfi_as_detach(VfiAddressSpace *as, VfiDevice *dev, bool force, GError **errp);
 
-/* Every check of vfi_address_space_dma_unmap(), before any ioctl: the
- * address space's mappings in the range are [*first, *first + *n) (none,
- * with VFI_UNMAP_ALLOW_ABSENT: *n is 0). */
+/* Every check of vfi_address_space_dma_unmap(), before any ioctl (the
+ * caller holds @as's lock from here to vfi_as_unmap_commit()): the
+ * address space's mappings in the range are [*first, *first + *n) by
+ * position (vfi_address_space_mapping()); none, with VFI_UNMAP_ALLOW_ABSENT:
+ * *n is 0. */
 bool vfi_as_unmap_prepare(const VfiAddressSpace *as, uint64_t iova, uint64_t size,
                           VfiUnmapFlags flags, guint *first, guint *n, GError **errp);
 /* Unmap a prepared range from every container and forget its mappings

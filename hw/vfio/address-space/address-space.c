@@ -31,7 +31,7 @@ VfiAddressSpace *vfi_address_space_new(void *handle)
     as->handle = handle;
     as->id = g_atomic_int_add(&next_id, 1) + 1;
     as->containers = g_ptr_array_new();
-    as->mappings = g_array_new(false, false, sizeof(VfiAsMapping));
+    as->mappings = vfi_range_tree_new(sizeof(VfiAsMapping));
     trace_vfi_as_new(as->id);
     return as;
 }
@@ -86,12 +86,12 @@ bool vfi_address_space_free(VfiAddressSpace *as, GError **errp)
                                    "address space %u not freed: ", as->id);
         return false;
     }
-    trace_vfi_as_free(as->id, as->mappings->len);
+    trace_vfi_as_free(as->id, vfi_range_tree_len(as->mappings));
     /* Given back before it is freed (no other thread may wait for it now). */
     vfi_lock_release(g_steal_pointer(&guard));
     vfi_lock_free(as->lock);
     g_ptr_array_free(as->containers, true);
-    g_array_free(as->mappings, true);
+    vfi_range_tree_free(as->mappings);
     g_free(as);
     return true;
 }
@@ -122,7 +122,7 @@ unsigned vfi_address_space_mapping_count(const VfiAddressSpace *as)
 {
     VFI_LOCK_GUARD(vfi_as_lock(as));
 
-    return as ? as->mappings->len : 0;
+    return as ? vfi_range_tree_len(as->mappings) : 0;
 }
 
 /* ---- attaching devices ------------------------------------------------- */
@@ -144,7 +144,7 @@ static void as_explain_conflict(VfiAddressSpace *as, VfiDevice *dev, GError **er
                             "or misaligned for it; vfi_container_get_iova_ranges() of a "
                             "container holding the device shows what it allows); unmap it "
                             "first (%s)", vfi_device_get_display_name(dev), as->id,
-                            as->mappings->len, (*err)->message);
+                            vfi_range_tree_len(as->mappings), (*err)->message);
 
     g_error_free(*err);
     *err = e;
@@ -241,7 +241,7 @@ static bool check_logging_join(const VfiAddressSpace *as, const VfiContainer *c,
                                const VfiContainerDevice *cd, GError **errp)
 {
     bool tracking = c ? c->dirty_tracking : as_tracking(as, NULL);
-    bool empty = c ? vfi_container_mapped_count(c) == 0 : as->mappings->len == 0;
+    bool empty = c ? vfi_container_mapped_count(c) == 0 : vfi_range_tree_len(as->mappings) == 0;
 
     if (!tracking || !empty || !vfi_coverage_uses_logging(cd)) {
         return true;

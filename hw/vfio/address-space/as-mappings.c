@@ -2,8 +2,8 @@
 /*
  * vfio-iommufd: DMA mappings made for a whole address space.
  *
- * Mappings made through the address space are remembered (sorted by IOVA)
- * so new containers get them; they are validated against every container
+ * Mappings made through the address space are remembered (sorted by IOVA,
+ * a VfiRangeTree: O(log n) per map and unmap) so new containers get them; they are validated against every container
  * before any ioctl and rolled back from the containers already done when
  * one fails. A mapping belongs to the level that made it: the address space
  * does not map over nor unmap a mapping made in one container with
@@ -19,8 +19,10 @@
 
 bool vfi_as_replay(VfiAddressSpace *as, VfiContainer *c, GError **errp)
 {
-    for (guint i = 0; i < as->mappings->len; i++) {
-        VfiAsMapping *m = &g_array_index(as->mappings, VfiAsMapping, i);
+    VfiRangeIter it;
+
+    for (const VfiAsMapping *m = vfi_range_tree_nth(as->mappings, 0, &it); m;
+         m = vfi_range_iter_next(&it)) {
         uint64_t size = m->r.last - m->r.iova + 1;
         bool ok = vfi_container_check_map(c, "replay of an address-space mapping",
                                           m->r.iova, size, errp) &&
@@ -55,12 +57,13 @@ static bool check_no_container_mapping(const VfiAddressSpace *as, const VfiConta
     return false;
 }
 
+/* Every check of a map of [iova, iova + size) but the overlap with the
+ * address space's own mappings (map_record()). */
 static bool map_check(const VfiAddressSpace *as, uint64_t iova, uint64_t size, void *vaddr,
                       GError **errp)
 {
     const char *what = "address space dma map";
     uint64_t last = iova + (size - 1);
-    gint o;
 
     if (!vfi_as_check_given(as, what, errp) || !vfi_range_check(what, iova, size, errp)) {
         return false;
@@ -78,17 +81,24 @@ static bool map_check(const VfiAddressSpace *as, uint64_t iova, uint64_t size, v
             return false;
         }
     }
-    o = vfi_ranges_find_overlap(as->mappings, iova, last);
-    if (o >= 0) {
-        VfiRange *m = vfi_ranges_at(as->mappings, o);
-
-        trace_vfi_as_dma_refused(as->id, what, iova, size, 0);
-        g_set_error(errp, VFI_ERROR, VFI_ERROR_INVALID_ARGUMENT,
-                    "%s: [0x%" PRIx64 ", 0x%" PRIx64 "] overlaps the mapping [0x%" PRIx64
-                    ", 0x%" PRIx64 "]", what, iova, last, m->iova, m->last);
-        return false;
-    }
     return true;
+}
+
+/* Record @m in @as unless it overlaps one of its mappings
+ * (INVALID_ARGUMENT): the check and the insert in one search. */
+static bool map_record(VfiAddressSpace *as, const VfiAsMapping *m, GError **errp)
+{
+    const VfiRange *o = vfi_range_tree_insert_new(as->mappings, m);
+
+    if (!o) {
+        return true;
+    }
+    trace_vfi_as_dma_refused(as->id, "address space dma map", m->r.iova,
+                             m->r.last - m->r.iova + 1, 0);
+    g_set_error(errp, VFI_ERROR, VFI_ERROR_INVALID_ARGUMENT,
+                "address space dma map: [0x%" PRIx64 ", 0x%" PRIx64 "] overlaps the mapping "
+                "[0x%" PRIx64 ", 0x%" PRIx64 "]", m->r.iova, m->r.last, o->iova, o->last);
+    return false;
 }
 
 bool vfi_address_space_mapping(const VfiAddressSpace *as, unsigned i, VfiMappingInfo *out)
@@ -96,10 +106,9 @@ bool vfi_address_space_mapping(const VfiAddressSpace *as, unsigned i, VfiMapping
     VFI_LOCK_GUARD(vfi_as_lock(as));
     const VfiAsMapping *m;
 
-    if (!as || !out || i >= as->mappings->len) {
+    if (!as || !out || !(m = vfi_range_tree_nth(as->mappings, i, NULL))) {
         return false;
     }
-    m = &g_array_index(as->mappings, VfiAsMapping, i);
     *out = (VfiMappingInfo){
         .iova = m->r.iova, .size = m->r.last - m->r.iova + 1, .vaddr = m->vaddr,
         .readonly = m->readonly, .owner = VFI_MAPPING_BY_ADDRESS_SPACE,
@@ -114,7 +123,7 @@ bool vfi_address_space_dma_map(VfiAddressSpace *as, uint64_t iova, uint64_t size
     VfiAsMapping m = { .r = { iova, iova + (size - 1) }, .vaddr = vaddr,
                        .readonly = readonly };
 
-    if (!map_check(as, iova, size, vaddr, errp)) {
+    if (!map_check(as, iova, size, vaddr, errp) || !map_record(as, &m, errp)) {
         return false;
     }
     /* Every container checked above: map without checking again. */
@@ -130,9 +139,9 @@ bool vfi_address_space_dma_map(VfiAddressSpace *as, uint64_t iova, uint64_t size
 
             trace_vfi_as_dma_rollback(done->ioas_id, "map", iova, size, ok);
         }
+        vfi_range_tree_remove(as->mappings, iova);
         return false;
     }
-    vfi_ranges_insert(as->mappings, &m);
     trace_vfi_as_dma_map(as->id, iova, size, readonly, as->containers->len);
     return true;
 }
@@ -142,14 +151,11 @@ bool vfi_address_space_dma_map(VfiAddressSpace *as, uint64_t iova, uint64_t size
 static bool unmap_find(const VfiAddressSpace *as, uint64_t iova, uint64_t last,
                        guint *first, guint *n, GError **errp)
 {
-    *first = vfi_ranges_first(as->mappings, iova);
-    *n = 0;
-    for (guint i = *first; i < as->mappings->len; i++) {
-        VfiRange *o = vfi_ranges_at(as->mappings, i);
+    VfiRangeIter it;
 
-        if (o->iova > last) {
-            break;
-        }
+    *n = 0;
+    for (const VfiRange *o = vfi_range_tree_seek(as->mappings, iova, &it, first);
+         o && o->iova <= last; o = vfi_range_iter_next(&it)) {
         if (o->iova < iova || o->last > last) {
             g_set_error(errp, VFI_ERROR, VFI_ERROR_INVALID_ARGUMENT,
                         "address space dma unmap: [0x%" PRIx64 ", 0x%" PRIx64 "] cuts the "
@@ -194,9 +200,11 @@ static void unmap_rollback(VfiAddressSpace *as, guint upto, const bool *unmapped
 {
     for (guint j = 0; j < upto; j++) {
         VfiContainer *done = g_ptr_array_index(as->containers, j);
+        VfiRangeIter it;
+        const VfiAsMapping *o = unmapped_in[j] ? vfi_range_tree_nth(as->mappings, first, &it)
+                                               : NULL;
 
-        for (guint k = first; unmapped_in[j] && k < first + n; k++) {
-            VfiAsMapping *o = &g_array_index(as->mappings, VfiAsMapping, k);
+        for (guint k = 0; o && k < n; k++, o = vfi_range_iter_next(&it)) {
             bool ok = vfi_container_map_unchecked(done, o->r.iova, o->r.last - o->r.iova + 1,
                                                   o->vaddr, o->readonly, true, NULL);
 
@@ -211,7 +219,10 @@ static void unmap_rollback(VfiAddressSpace *as, guint upto, const bool *unmapped
 static bool unmap_containers(VfiAddressSpace *as, uint64_t iova, uint64_t last, guint first,
                              guint n, GError **errp)
 {
-    g_autofree bool *unmapped_in = g_new0(bool, as->containers->len);
+    bool on_stack[8] = { false };
+    g_autofree bool *on_heap = as->containers->len > G_N_ELEMENTS(on_stack) ?
+                               g_new0(bool, as->containers->len) : NULL;
+    bool *unmapped_in = on_heap ? on_heap : on_stack;
 
     for (guint i = 0; i < as->containers->len; i++) {
         VfiContainer *c = g_ptr_array_index(as->containers, i);
@@ -237,7 +248,6 @@ static bool unmap_containers(VfiAddressSpace *as, uint64_t iova, uint64_t last, 
 bool vfi_as_unmap_prepare(const VfiAddressSpace *as, uint64_t iova, uint64_t size,
                           VfiUnmapFlags flags, guint *first, guint *n, GError **errp)
 {
-    VFI_LOCK_GUARD(vfi_as_lock(as));
     uint64_t last = iova + (size - 1);
 
     if (!unmap_check(as, iova, size, flags, errp) ||
@@ -272,7 +282,9 @@ bool vfi_as_unmap_commit(VfiAddressSpace *as, uint64_t iova, uint64_t size, guin
     if (!unmap_containers(as, iova, iova + (size - 1), first, n, errp)) {
         return false;
     }
-    g_array_remove_range(as->mappings, first, n);
+    for (guint k = 0; k < n; k++) {
+        vfi_range_tree_remove_overlap(as->mappings, iova, iova + (size - 1), NULL);
+    }
     trace_vfi_as_dma_unmap(as->id, iova, size, n, as->containers->len);
     return true;
 }
@@ -280,8 +292,10 @@ bool vfi_as_unmap_commit(VfiAddressSpace *as, uint64_t iova, uint64_t size, guin
 bool vfi_address_space_dma_unmap(VfiAddressSpace *as, uint64_t iova, uint64_t size,
                                  VfiUnmapFlags flags, GError **errp)
 {
+    VFI_LOCK_GUARD(vfi_as_lock(as));
     guint first, n;
 
+    /* One hold of the lock over both: nothing may change in between. */
     return vfi_as_unmap_prepare(as, iova, size, flags, &first, &n, errp) &&
            vfi_as_unmap_commit(as, iova, size, first, n, errp);
 }

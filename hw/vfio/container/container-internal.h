@@ -40,7 +40,7 @@
  * (vfi_address_space_dma_map(), replays) or the container itself
  * (vfi_container_dma_map()). */
 typedef struct VfiContainerMapping {
-    VfiRange r;               /* first: util/ranges.h */
+    VfiRange r;               /* first: util/ranges.h (a VfiRangeTree's element) */
     void *vaddr;
     bool readonly;
     bool by_as;
@@ -67,16 +67,24 @@ struct VfiContainer {
     uint64_t alignment;       /* IOVA alignment of the IOAS (>= 1) */
     GPtrArray *devices;       /* VfiDevice *, attach order, not owned */
     GPtrArray *hwpts;         /* VfiHwpt *, creation order, owned */
-    GArray *maps;             /* VfiContainerMapping: sorted, disjoint */
-    GArray *mapped;           /* VfiRange: @maps merged (adjacent joined),
+    VfiRangeTree *maps;       /* VfiContainerMapping: sorted, disjoint */
+    VfiRangeTree *mapped;     /* VfiRange: @maps merged (adjacent joined),
                                * what dirty reads and DMA logging look at;
-                               * updated with @maps by mappings.c only */
+                               * kept in step with @maps (mappings.c only)
+                               * while tracking is on, else emptied at the
+                               * first change and built again from @maps
+                               * when next read (@mapped_valid false) */
+    bool mapped_valid;        /* @mapped is @maps merged */
+    guint nr_container_maps;  /* how many of @maps the container made (the
+                               * others: the address space) */
     bool dirty_tracking;      /* a tracking session is on (migration layer) */
     GArray *kept;             /* util/kept.h: IOMMU dirty pages a read took
                                * from the kernel around the range it was
                                * asked for (whole mappings: migration layer),
                                * not yet delivered; forgotten when unmapped */
     VfiDirtyScratch scratch;  /* for dirty reads of this container */
+    struct VfiPlacementMemo *memo; /* what the kernel said to placements
+                               * (placement-memo.c); NULL without HWPTs */
 };
 
 struct VfiHwpt {
@@ -85,6 +93,8 @@ struct VfiHwpt {
     uint32_t flags;           /* IOMMU_HWPT_ALLOC_* it was allocated with */
     GPtrArray *devices;       /* VfiDevice *, attach order, not owned */
     bool dirty_on;            /* SET_DIRTY_TRACKING enabled (vfi_hwpt_set_dirty_tracking) */
+    struct VfiHwptMemo *memo; /* the records of its container's memo that
+                               * name it (placement-memo.c) */
 };
 
 /* The container layer's per-device state, the device's owner while it is in
@@ -255,6 +265,41 @@ bool vfi_placement_read_hw_info(VfiContainerDevice *cd, GError **errp);
  * destroyed again, and @errp says why.
  */
 VfiPlaceResult vfi_placement_place(VfiContainer *c, VfiContainerDevice *cd, GError **errp);
+
+/* ---- placement-memo.c (what the kernel said, per fingerprint) --------- */
+
+typedef struct VfiPlacementMemo VfiPlacementMemo;
+typedef struct VfiHwptMemo VfiHwptMemo;
+
+/* A physical device's fingerprint: its IOMMU hw info (the "class") and its
+ * IOMMU instance when sysfs tells it. A view of the device's own state. */
+typedef struct VfiFingerprint {
+    guint hash;               /* of all below */
+    guint class_hash;         /* of type, caps and data */
+    uint32_t type;
+    uint64_t caps;
+    uint32_t data_len;
+    const uint8_t *data;
+    const char *instance;     /* vfi_device_get_iommu_instance(), NULL unknown */
+} VfiFingerprint;
+
+/* The fingerprint of @cd's device (hw info read), pointing into @cd. */
+void vfi_fingerprint_init(VfiFingerprint *fp, const VfiContainerDevice *cd);
+/* A new HWPT (vfi_hwpt_new()) enters its container's memo; its destroy
+ * forgets every record naming it (before it leaves the list). */
+void vfi_memo_hwpt_new(VfiHwpt *h);
+void vfi_memo_hwpt_forget(VfiHwpt *h);
+/* The kernel took / refused (EINVAL) the device @name of fingerprint @fp
+ * on @h. */
+void vfi_memo_accepted(VfiHwpt *h, const VfiFingerprint *fp, const char *name);
+void vfi_memo_refused(VfiHwpt *h, const VfiFingerprint *fp, const char *name);
+/* The HWPTs of @c with the dirty flag @want_dirty that accepted @fp, in
+ * order of acceptance (try them first); then the others still worth a try,
+ * in creation order, refusals with an unknown instance last (g_ptr_array_unref). */
+GPtrArray *vfi_memo_remembered(VfiContainer *c, const VfiFingerprint *fp, bool want_dirty,
+                               const char *name);
+GPtrArray *vfi_memo_others(VfiContainer *c, const VfiFingerprint *fp, bool want_dirty,
+                           const char *name);
 
 /* ---- coverage.c (the one coverage rule) -------------------------------- */
 

@@ -138,8 +138,8 @@ static void container_free(VfiContainer *c)
     g_assert(c->devices->len == 0 && c->hwpts->len == 0);
     g_ptr_array_free(c->devices, true);
     g_ptr_array_free(c->hwpts, true);
-    g_array_free(c->maps, true);
-    g_array_free(c->mapped, true);
+    vfi_range_tree_free(c->maps);
+    vfi_range_tree_free(c->mapped);
     g_clear_pointer(&c->kept, g_array_unref);
     g_free(c->scratch.buf);
     g_free(c->ranges);
@@ -217,8 +217,9 @@ VfiContainer *vfi_container_new(VfiAddressSpace *as, VfiLock *lock, VfiIommufd *
     c->alignment = 1;
     c->devices = g_ptr_array_new();
     c->hwpts = g_ptr_array_new();
-    c->maps = g_array_new(false, false, sizeof(VfiContainerMapping));
-    c->mapped = g_array_new(false, false, sizeof(VfiRange));
+    c->maps = vfi_range_tree_new(sizeof(VfiContainerMapping));
+    c->mapped = vfi_range_tree_new(sizeof(VfiRange));
+    c->mapped_valid = true;
     trace_vfi_container_create(ioas_id);
     return c;
 }

@@ -4,6 +4,8 @@
  * its allocation flags, the list of devices attached to it, and whether its
  * dirty tracking is on (switched by the migration layer through
  * vfi_hwpt_set_dirty_tracking(), which keeps the state with the kernel's).
+ * The placement records naming it (placement-memo.c) are made with it and
+ * forgotten by its destroy.
  */
 #include <inttypes.h>
 
@@ -22,6 +24,7 @@ VfiHwpt *vfi_hwpt_new(VfiContainer *c, uint32_t id, uint32_t flags)
     h->id = id;
     h->flags = flags;
     h->devices = g_ptr_array_new();
+    vfi_memo_hwpt_new(h);
     g_ptr_array_add(c->hwpts, h);
     trace_vfi_hwpt_new(c->ioas_id, id, flags, c->hwpts->len);
     return h;
@@ -41,6 +44,8 @@ bool vfi_hwpt_destroy(VfiHwpt *h, GError **errp)
         return false;
     }
     trace_vfi_hwpt_destroy(c->ioas_id, h->id, true);
+    /* its id may come back for another HWPT: what it said goes with it */
+    vfi_memo_hwpt_forget(h);
     g_ptr_array_remove(c->hwpts, h);
     g_ptr_array_free(h->devices, true);
     g_free(h);

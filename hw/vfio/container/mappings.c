@@ -15,7 +15,13 @@
  * Such a range is refused before the ioctl. A mapping belongs to the level
  * that made it: the container level neither maps over nor unmaps an
  * address-space mapping (it would be replayed into new containers, or stay
- * forgotten in this one). Both lists are sorted (util/ranges.h).
+ * forgotten in this one). Both lists are B+ trees (util/ranges.h): every
+ * search, insert and remove is O(log n) in the number of mappings. The
+ * merged view follows each map and unmap in O(log n) while a tracking
+ * session is on (dirty reads and unmaps with a dirty read use it); with
+ * tracking off the first change empties it and the next read builds it
+ * again from the mappings (O(n), once), so plain maps and unmaps do not
+ * pay for it.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -27,48 +33,115 @@
 
 /* ---- the record -------------------------------------------------------- */
 
-static void record_add(VfiContainer *c, uint64_t iova, uint64_t size, void *vaddr,
-                       bool readonly, bool by_as)
+/* @c's mappings changed: keep the merged view in step (true) while
+ * tracking is on, else let it go until it is read again (false). */
+static bool merged_view_follows(VfiContainer *c)
 {
-    VfiContainerMapping n = { .r = { iova, iova + (size - 1) }, .vaddr = vaddr,
-                              .readonly = readonly, .by_as = by_as };
+    if (c->mapped_valid && c->dirty_tracking) {
+        return true;
+    }
+    if (c->mapped_valid) {
+        vfi_range_tree_clear(c->mapped);
+        c->mapped_valid = false;
+        trace_vfi_container_merged_view(c->ioas_id, "dropped (tracking off)",
+                                        vfi_range_tree_len(c->maps), 0);
+    }
+    return false;
+}
 
-    vfi_ranges_insert(c->maps, &n);
-    vfi_ranges_add_merged(c->mapped, n.r.iova, n.r.last);
-    trace_vfi_container_ranges(c->ioas_id, "add", iova, size, c->mapped->len);
+/* The merged view of @c's mappings, built again if it was let go (the
+ * record is logically unchanged: the view is a cache of @maps). */
+static const VfiRangeTree *merged_view(const VfiContainer *cc)
+{
+    VfiContainer *c = (VfiContainer *)cc;
+    VfiRangeIter it;
+    VfiRange cur = { 1, 0 };   /* empty */
+
+    if (c->mapped_valid) {
+        return c->mapped;
+    }
+    for (const VfiRange *m = vfi_range_tree_nth(c->maps, 0, &it); m;
+         m = vfi_range_iter_next(&it)) {
+        if (cur.iova <= cur.last && cur.last + 1 == m->iova) {
+            cur.last = m->last;
+            continue;
+        }
+        if (cur.iova <= cur.last) {
+            vfi_range_tree_insert(c->mapped, &cur);
+        }
+        cur = *m;
+    }
+    if (cur.iova <= cur.last) {
+        vfi_range_tree_insert(c->mapped, &cur);
+    }
+    c->mapped_valid = true;
+    trace_vfi_container_merged_view(c->ioas_id, "built", vfi_range_tree_len(c->maps),
+                                    vfi_range_tree_len(c->mapped));
+    return c->mapped;
 }
 
 /* Forget every mapping of @c overlapping [iova, last] (the kernel unmapped
  * them: whole mappings only). */
 static void record_remove(VfiContainer *c, uint64_t iova, uint64_t last)
 {
-    for (guint i = vfi_ranges_first(c->maps, iova); i < c->maps->len;) {
-        VfiRange m = g_array_index(c->maps, VfiContainerMapping, i).r;
+    bool follow = merged_view_follows(c);
+    VfiContainerMapping o;
 
-        if (m.iova > last) {
-            break;
+    while (vfi_range_tree_remove_overlap(c->maps, iova, last, &o)) {
+        c->nr_container_maps -= !o.by_as;
+        if (follow) {
+            vfi_range_tree_remove_cut(c->mapped, o.r.iova, o.r.last);
         }
-        g_array_remove_index(c->maps, i);
-        vfi_ranges_remove(c->mapped, m.iova, m.last);
+        if (o.r.last >= last) {
+            break;          /* none can follow it in the range */
+        }
     }
     /* The pages the library kept there are unmapped. */
     vfi_kept_forget(c->kept, iova, last);
     for (guint i = 0; i < c->devices->len; i++) {
         vfi_device_dma_logging_unmapped(g_ptr_array_index(c->devices, i), iova, last);
     }
-    trace_vfi_container_ranges(c->ioas_id, "remove", iova, last - iova + 1, c->mapped->len);
+    trace_vfi_container_ranges(c->ioas_id, "remove", iova, last - iova + 1,
+                               vfi_range_tree_len(c->maps));
+}
+
+static void record_add(VfiContainer *c, uint64_t iova, uint64_t size, void *vaddr,
+                       bool readonly, bool by_as)
+{
+    VfiContainerMapping n = { .r = { iova, iova + (size - 1) }, .vaddr = vaddr,
+                              .readonly = readonly, .by_as = by_as };
+
+    const VfiContainerMapping *o;
+
+    /* The kernel just mapped the range, so nothing is mapped there: a
+     * recorded mapping overlapping it is stale (gone behind the record's
+     * back), and forgotten. */
+    while ((o = vfi_range_tree_insert_new(c->maps, &n))) {
+        VfiRange stale = o->r;
+
+        trace_vfi_container_record_stale(c->ioas_id, stale.iova, stale.last - stale.iova + 1);
+        record_remove(c, stale.iova, stale.last);
+    }
+    if (merged_view_follows(c)) {
+        vfi_range_tree_add_merged(c->mapped, n.r.iova, n.r.last);
+    }
+    c->nr_container_maps += !by_as;
+    trace_vfi_container_ranges(c->ioas_id, "add", iova, size, vfi_range_tree_len(c->maps));
 }
 
 const VfiContainerMapping *vfi_container_mapping_overlap(const VfiContainer *c,
                                                          uint64_t iova, uint64_t last,
                                                          bool by_as)
 {
-    for (guint i = vfi_ranges_first(c->maps, iova); i < c->maps->len; i++) {
-        const VfiContainerMapping *m = &g_array_index(c->maps, VfiContainerMapping, i);
+    guint mine = by_as ? vfi_range_tree_len(c->maps) - c->nr_container_maps :
+                 c->nr_container_maps;
+    VfiRangeIter it;
 
-        if (m->r.iova > last) {
-            break;
-        }
+    if (mine == 0) {
+        return NULL;        /* none made by that level: nothing to look for */
+    }
+    for (const VfiContainerMapping *m = vfi_range_tree_overlap(c->maps, iova, last, &it);
+         m && m->r.iova <= last; m = vfi_range_iter_next(&it)) {
         if (m->by_as == by_as) {
             return m;
         }
@@ -78,47 +151,41 @@ const VfiContainerMapping *vfi_container_mapping_overlap(const VfiContainer *c,
 
 const VfiContainerMapping *vfi_container_mapping_at(const VfiContainer *c, uint64_t iova)
 {
-    guint i = vfi_ranges_first(c->maps, iova);
-    const VfiContainerMapping *m;
-
-    if (i >= c->maps->len) {
-        return NULL;
-    }
-    m = &g_array_index(c->maps, VfiContainerMapping, i);
-    return m->r.iova <= iova ? m : NULL;
+    return vfi_range_tree_overlap(c->maps, iova, iova, NULL);
 }
 
 bool vfi_container_mapped_next(const VfiContainer *c, uint64_t iova, VfiRange *r)
 {
-    guint i = vfi_ranges_first(c->mapped, iova);
+    const VfiRange *m = vfi_range_tree_first(merged_view(c), iova, NULL);
 
-    if (i >= c->mapped->len) {
+    if (!m) {
         return false;
     }
-    *r = g_array_index(c->mapped, VfiRange, i);
+    *r = *m;
     return true;
 }
 
 guint vfi_container_mapped_count(const VfiContainer *c)
 {
-    return c->mapped->len;
+    return vfi_range_tree_len(merged_view(c));
 }
 
-/* The first mapping of @c crossing an edge of [iova, last], or NULL. */
+/* The first mapping of @c crossing an edge of [iova, last], or NULL: the
+ * one holding @iova when it starts before, else the one holding @last when
+ * it ends after (mappings are disjoint: only those two can). */
 static const VfiContainerMapping *mapping_cut(const VfiContainer *c, uint64_t iova,
                                               uint64_t last)
 {
-    for (guint i = vfi_ranges_first(c->maps, iova); i < c->maps->len; i++) {
-        const VfiContainerMapping *m = &g_array_index(c->maps, VfiContainerMapping, i);
+    const VfiContainerMapping *m = vfi_range_tree_overlap(c->maps, iova, last, NULL);
 
-        if (m->r.iova > last) {
-            break;
-        }
-        if (m->r.iova < iova || m->r.last > last) {
-            return m;
-        }
+    if (!m) {
+        return NULL;
     }
-    return NULL;
+    if (m->r.iova < iova || m->r.last >= last) {
+        return m->r.iova < iova || m->r.last > last ? m : NULL;
+    }
+    m = vfi_range_tree_overlap(c->maps, last, last, NULL);
+    return m && m->r.last > last ? m : NULL;
 }
 
 /* Bytes and number of the mappings of @c inside [iova, last]. */
@@ -127,13 +194,11 @@ static unsigned mappings_in(const VfiContainer *c, uint64_t iova, uint64_t last,
 {
     unsigned n = 0;
 
-    *bytes = 0;
-    for (guint i = vfi_ranges_first(c->maps, iova); i < c->maps->len; i++) {
-        const VfiRange *m = &g_array_index(c->maps, VfiContainerMapping, i).r;
+    VfiRangeIter it;
 
-        if (m->iova > last) {
-            break;
-        }
+    *bytes = 0;
+    for (const VfiRange *m = vfi_range_tree_overlap(c->maps, iova, last, &it);
+         m && m->iova <= last; m = vfi_range_iter_next(&it)) {
         *bytes += m->last - m->iova + 1;
         n++;
     }
@@ -151,22 +216,22 @@ static unsigned mappings_in(const VfiContainer *c, uint64_t iova, uint64_t last,
  */
 static void unmap_resync(VfiContainer *c, uint64_t iova, uint64_t last)
 {
-    for (guint i = vfi_ranges_first(c->maps, iova); i < c->maps->len;) {
-        VfiRange m = g_array_index(c->maps, VfiContainerMapping, i).r;
+    const VfiContainerMapping *o;
+
+    while ((o = vfi_range_tree_overlap(c->maps, iova, last, NULL))) {
+        VfiRange m = o->r;
         g_autoptr(GError) err = NULL;
         uint64_t size = m.last - m.iova + 1;
-        bool ok;
+        bool ok = vfi_iommufd_ioas_unmap(c->be, c->ioas_id, m.iova, size, NULL, &err);
 
-        if (m.iova > last) {
-            break;
-        }
-        ok = vfi_iommufd_ioas_unmap(c->be, c->ioas_id, m.iova, size, NULL, &err);
         trace_vfi_container_unmap_resync(c->ioas_id, m.iova, size, ok ? 0 : err->code);
         if (ok || g_error_matches(err, VFI_KERNEL_ERROR, ENOENT)) {
             record_remove(c, m.iova, m.last);
-            continue;
         }
-        i++;
+        if (m.last >= last) {
+            break;
+        }
+        iova = m.last + 1;  /* on to the next one (this one stays on a failure) */
     }
 }
 
@@ -280,7 +345,7 @@ bool vfi_container_unmap_unchecked(VfiContainer *c, uint64_t iova, uint64_t size
          * made behind the library's back does. Unmap the recorded ones one
          * by one; those still recorded after that could not be unmapped. */
         unmap_resync(c, iova, last);
-        if (vfi_ranges_find_overlap(c->maps, iova, last) < 0) {
+        if (!vfi_range_tree_overlap(c->maps, iova, last, NULL)) {
             return true;
         }
     }
@@ -358,8 +423,10 @@ bool vfi_container_dma_unmap_all(VfiContainer *c, uint64_t *unmapped, GError **e
     if (!vfi_iommufd_ioas_unmap_all(c->be, c->ioas_id, &done, errp)) {
         return false;
     }
-    g_array_set_size(c->maps, 0);
-    g_array_set_size(c->mapped, 0);
+    vfi_range_tree_clear(c->maps);
+    vfi_range_tree_clear(c->mapped);
+    c->mapped_valid = true;
+    c->nr_container_maps = 0;
     for (guint i = 0; i < c->devices->len; i++) {
         vfi_device_dma_logging_unmapped(g_ptr_array_index(c->devices, i), 0, UINT64_MAX);
     }
@@ -374,7 +441,7 @@ unsigned vfi_container_mapping_count(const VfiContainer *c)
 {
     VFI_LOCK_GUARD(vfi_container_lock(c));
 
-    return c ? c->maps->len : 0;
+    return c ? vfi_range_tree_len(c->maps) : 0;
 }
 
 bool vfi_container_mapping(const VfiContainer *c, unsigned i, VfiMappingInfo *out)
@@ -382,10 +449,9 @@ bool vfi_container_mapping(const VfiContainer *c, unsigned i, VfiMappingInfo *ou
     VFI_LOCK_GUARD(vfi_container_lock(c));
     const VfiContainerMapping *m;
 
-    if (!c || !out || i >= c->maps->len) {
+    if (!c || !out || !(m = vfi_range_tree_nth(c->maps, i, NULL))) {
         return false;
     }
-    m = &g_array_index(c->maps, VfiContainerMapping, i);
     *out = (VfiMappingInfo){
         .iova = m->r.iova, .size = m->r.last - m->r.iova + 1, .vaddr = m->vaddr,
         .readonly = m->readonly,

@@ -10,9 +10,11 @@
  *    by its own DMA logging, and the kernel has not already refused the
  *    flag for it during this placement.
  *  - Candidates: the container's HWPTs whose dirty flag is what the device
- *    wants; first those holding a device with the same IOMMU hw info, then
- *    the rest, each group in creation order. EINVAL from the attach means
- *    "incompatible": the next candidate is tried. Any other error fails.
+ *    wants; first those that accepted the device's fingerprint (hw info and
+ *    IOMMU instance), then the others the records of the container do not
+ *    rule out (placement-memo.c), in creation order. EINVAL from the attach
+ *    means "incompatible": it is recorded, and the next candidate is tried.
+ *    Any other error fails.
  *  - None fits: a HWPT is allocated for the device on the IOAS and the
  *    device attached to it; if that attach fails the HWPT is destroyed again.
  *    HWPT_ALLOC refusing the dirty flag with EOPNOTSUPP is recorded (the
@@ -56,36 +58,6 @@ bool vfi_placement_read_hw_info(VfiContainerDevice *cd, GError **errp)
     return true;
 }
 
-static bool same_hw_info(const VfiContainerDevice *a,
-                                   const VfiContainerDevice *b)
-{
-    uint32_t len;
-
-    if (!a->has_hw_info || !b->has_hw_info) {
-        return false;
-    }
-    if (a->hw_info.type != b->hw_info.type ||
-        a->hw_info.capabilities != b->hw_info.capabilities ||
-        a->hw_info.data_len != b->hw_info.data_len) {
-        return false;
-    }
-    len = MIN(a->hw_info.data_len, (uint32_t)VFI_HW_INFO_DATA_MAX);
-    return memcmp(a->hw_data, b->hw_data, len) == 0;
-}
-
-static bool hwpt_has_same_hw_info(const VfiHwpt *h, const VfiContainerDevice *cd)
-{
-    for (guint i = 0; i < h->devices->len; i++) {
-        VfiContainerDevice *other =
-            vfi_container_device_state(g_ptr_array_index(h->devices, i));
-
-        if (other && same_hw_info(other, cd)) {
-            return true;
-        }
-    }
-    return false;
-}
-
 static const char *dev_name(const VfiContainerDevice *cd)
 {
     return vfi_device_get_display_name(cd->dev);
@@ -114,39 +86,29 @@ static bool is_conflict(const GError *err)
     return g_error_matches(err, VFI_KERNEL_ERROR, EADDRINUSE);
 }
 
-/* Try the existing HWPTs of @c with the dirty flag @want_dirty. */
-static TryResult try_existing(VfiContainer *c, VfiContainerDevice *cd, bool want_dirty,
-                              GError **errp)
+/* Try the HWPTs of @list in order; an EINVAL is recorded as a refusal of
+ * @fp by that HWPT, a success as an acceptance. */
+static TryResult try_list(VfiContainer *c, VfiContainerDevice *cd, const VfiFingerprint *fp,
+                          GPtrArray *list, bool remembered, GError **errp)
 {
-    g_autoptr(GPtrArray) order = g_ptr_array_new();
-    g_autoptr(GPtrArray) rest = g_ptr_array_new();
-
-    for (guint i = 0; i < c->hwpts->len; i++) {
-        VfiHwpt *h = g_ptr_array_index(c->hwpts, i);
-
-        if (!!(h->flags & IOMMU_HWPT_ALLOC_DIRTY_TRACKING) != want_dirty) {
-            continue;
-        }
-        g_ptr_array_add(hwpt_has_same_hw_info(h, cd) ? order : rest, h);
-    }
-    g_ptr_array_extend(order, rest, NULL, NULL);
-
-    for (guint i = 0; i < order->len; i++) {
-        VfiHwpt *h = g_ptr_array_index(order, i);
+    for (guint i = 0; i < list->len; i++) {
+        VfiHwpt *h = g_ptr_array_index(list, i);
         g_autoptr(GError) err = NULL;
         bool conflict;
 
         cd->attach_attempts++;
-        trace_vfi_auto_domain_try(dev_name(cd), h->id, h->flags, i < order->len - rest->len,
+        trace_vfi_auto_domain_try(dev_name(cd), h->id, h->flags, remembered,
                                    cd->attach_attempts);
         if (vfi_device_attach(cd->dev, h->id, NULL, &err)) {
             vfi_hwpt_add_device(h, cd->dev);
             cd->hwpt = h;
+            vfi_memo_accepted(h, fp, dev_name(cd));
             trace_vfi_auto_domain_attached(dev_name(cd), h->id, cd->attach_attempts, true);
             return TRY_ATTACHED;
         }
         if (g_error_matches(err, VFI_KERNEL_ERROR, EINVAL)) {
             trace_vfi_auto_domain_incompatible(dev_name(cd), h->id, c->ioas_id);
+            vfi_memo_refused(h, fp, dev_name(cd));
             continue;
         }
         trace_vfi_auto_domain_failed(dev_name(cd), h->id, c->ioas_id, err->code,
@@ -158,6 +120,22 @@ static TryResult try_existing(VfiContainer *c, VfiContainerDevice *cd, bool want
     return TRY_NONE;
 }
 
+/* Try the existing HWPTs of @c with the dirty flag @want_dirty: those that
+ * accepted @fp first, then the others the records do not rule out. */
+static TryResult try_existing(VfiContainer *c, VfiContainerDevice *cd,
+                              const VfiFingerprint *fp, bool want_dirty, GError **errp)
+{
+    g_autoptr(GPtrArray) first = vfi_memo_remembered(c, fp, want_dirty, dev_name(cd));
+    g_autoptr(GPtrArray) others = NULL;
+    TryResult r = try_list(c, cd, fp, first, true, errp);
+
+    if (r != TRY_NONE) {
+        return r;
+    }
+    others = vfi_memo_others(c, fp, want_dirty, dev_name(cd));
+    return try_list(c, cd, fp, others, false, errp);
+}
+
 typedef enum {
     NEW_ATTACHED,
     NEW_INCOMPATIBLE,  /* EINVAL from HWPT_ALLOC or from the attach */
@@ -166,8 +144,8 @@ typedef enum {
 } NewResult;
 
 /* Allocate a HWPT for the device on @c's IOAS and attach to it. */
-static NewResult alloc_and_attach(VfiContainer *c, VfiContainerDevice *cd, uint32_t flags,
-                                  GError **errp)
+static NewResult alloc_and_attach(VfiContainer *c, VfiContainerDevice *cd,
+                                  const VfiFingerprint *fp, uint32_t flags, GError **errp)
 {
     uint32_t devid = vfi_device_get_devid(cd->dev);
     g_autoptr(GError) err = NULL;
@@ -199,6 +177,7 @@ static NewResult alloc_and_attach(VfiContainer *c, VfiContainerDevice *cd, uint3
     if (vfi_device_attach(cd->dev, h->id, NULL, &err)) {
         vfi_hwpt_add_device(h, cd->dev);
         cd->hwpt = h;
+        vfi_memo_accepted(h, fp, dev_name(cd));
         trace_vfi_auto_domain_attached(dev_name(cd), h->id, cd->attach_attempts, false);
         return NEW_ATTACHED;
     }
@@ -223,13 +202,14 @@ static NewResult alloc_and_attach(VfiContainer *c, VfiContainerDevice *cd, uint3
 /* Join an existing HWPT with the dirty flag @want_dirty, or make one. On
  * *@refused (HWPT_ALLOC refused the dirty flag with EOPNOTSUPP) nothing was
  * placed and @errp is not set. */
-static VfiPlaceResult join_or_alloc(VfiContainer *c, VfiContainerDevice *cd, bool want_dirty,
-                                    bool *refused, GError **errp)
+static VfiPlaceResult join_or_alloc(VfiContainer *c, VfiContainerDevice *cd,
+                                    const VfiFingerprint *fp, bool want_dirty, bool *refused,
+                                    GError **errp)
 {
     g_autoptr(GError) err = NULL;
 
     *refused = false;
-    switch (try_existing(c, cd, want_dirty, errp)) {
+    switch (try_existing(c, cd, fp, want_dirty, errp)) {
     case TRY_ATTACHED:
         return VFI_PLACE_OK;
     case TRY_CONFLICT:
@@ -239,7 +219,7 @@ static VfiPlaceResult join_or_alloc(VfiContainer *c, VfiContainerDevice *cd, boo
     case TRY_NONE:
         break;
     }
-    switch (alloc_and_attach(c, cd, want_dirty ? IOMMU_HWPT_ALLOC_DIRTY_TRACKING : 0, &err)) {
+    switch (alloc_and_attach(c, cd, fp, want_dirty ? IOMMU_HWPT_ALLOC_DIRTY_TRACKING : 0, &err)) {
     case NEW_ATTACHED:
         return VFI_PLACE_OK;
     case NEW_INCOMPATIBLE:
@@ -264,20 +244,23 @@ static VfiPlaceResult place_physical(VfiContainer *c, VfiContainerDevice *cd,
     /* The coverage rule decides: a device covered by its own DMA logging, or
      * one that cannot have IOMMU tracking, joins a plain HWPT. */
     bool want_dirty = vfi_coverage_rule(cd, NULL) == VFI_DIRTY_COVERAGE_IOMMU;
+    VfiFingerprint fp;
     VfiPlaceResult r;
     bool refused;
 
+    vfi_fingerprint_init(&fp, cd);
+    trace_vfi_auto_domain_fingerprint(dev_name(cd), fp.hash, fp.instance ? fp.instance : "(unknown)");
     trace_vfi_auto_domain_want(dev_name(cd), c->ioas_id, cap,
                                cd->opts.no_iommu_dirty_tracking, cd->kernel_refused_dirty,
                                want_dirty);
-    r = join_or_alloc(c, cd, want_dirty, &refused, errp);
+    r = join_or_alloc(c, cd, &fp, want_dirty, &refused, errp);
     if (!refused) {
         return r;
     }
     /* The IOMMU reports the capability but the kernel refused the flag:
      * place the device as one without it (the rule now says so too). */
     cd->kernel_refused_dirty = true;
-    r = join_or_alloc(c, cd, false, &refused, errp);
+    r = join_or_alloc(c, cd, &fp, false, &refused, errp);
     g_assert(!refused);
     return r;
 }

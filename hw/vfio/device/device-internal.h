@@ -42,6 +42,8 @@ struct VfiDevice {
     char *label;             /* the VMM's name for it, or NULL */
     char *display;           /* "label (name)", or the name: what messages say */
     char *sysfs_path;        /* resolved sysfs directory, or NULL */
+    char *iommu_instance;    /* resolved <sysfs_path>/iommu: its IOMMU
+                              * instance, or NULL (unknown, or an mdev) */
     int fd;                  /* the cdev fd */
     bool fd_owned;           /* opened by us: closed (and so unbound) in free */
     bool mdev;
@@ -69,6 +71,11 @@ static inline VfiLock *vfi_device_lock(const VfiDevice *dev)
 /* Set / get the owner of @dev (NULL: none). */
 void vfi_device_set_owner(VfiDevice *dev, VfiDeviceOwner *owner);
 VfiDeviceOwner *vfi_device_get_owner(const VfiDevice *dev);
+
+/* The IOMMU instance @dev sits behind (its sysfs iommu link resolved, read
+ * at open: a path unique on the host), or NULL when unknown (no sysfs path,
+ * no link) or for an mdev. */
+const char *vfi_device_get_iommu_instance(const VfiDevice *dev);
 
 /* @dev non-NULL (INVALID_ARGUMENT) and bound to an iommufd (WRONG_STATE),
  * @what naming the operation in the message; no ioctl. */
@@ -108,5 +115,7 @@ char *vfi_sysfs_resolve_device_dir(const char *path, GError **errp);
 char *vfi_sysfs_find_cdev(const char *dir, const char *name, GError **errp);
 /* Whether <@dir>/subsystem resolves to the mdev bus. */
 bool vfi_sysfs_is_mdev(const char *dir, const char *name);
+/* What <@dir>/iommu resolves to (g_free()), or NULL. */
+char *vfi_sysfs_iommu_instance(const char *dir, const char *name);
 
 #endif

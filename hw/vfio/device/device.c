@@ -39,6 +39,9 @@ static VfiDevice *vfi_device_new(int fd, bool owned, const char *name,
     dev->display = g_strdup(name);
     dev->sysfs_path = g_strdup(sysfs_path);
     dev->mdev = mdev;
+    if (sysfs_path && !mdev) {
+        dev->iommu_instance = vfi_sysfs_iommu_instance(sysfs_path, name);
+    }
     trace_vfi_device_new(dev->display, fd, owned, mdev);
     return dev;
 }
@@ -166,6 +169,11 @@ const char *vfi_device_get_display_name(const VfiDevice *dev)
 const char *vfi_device_get_sysfs_path(const VfiDevice *dev)
 {
     return dev ? dev->sysfs_path : NULL;
+}
+
+const char *vfi_device_get_iommu_instance(const VfiDevice *dev)
+{
+    return dev ? dev->iommu_instance : NULL;
 }
 
 int vfi_device_get_fd(const VfiDevice *dev)
@@ -467,6 +475,7 @@ bool vfi_device_destroy(VfiDevice *dev, GError **errp)
     g_free(dev->label);
     g_free(dev->display);
     g_free(dev->sysfs_path);
+    g_free(dev->iommu_instance);
     g_free(dev);
     return ok;
 }

@@ -5,8 +5,10 @@
  * A device's sysfs directory (given, or <sysfs>/bus/pci/devices/<BDF>) is
  * resolved and must lie inside sysfs; <dir>/vfio-dev/ holds exactly one
  * vfioN entry, whose node is /dev/vfio/devices/vfioN. An mdev is a device
- * whose <dir>/subsystem link resolves to the mdev bus. No ioctl here: every
- * decision is a trace event.
+ * whose <dir>/subsystem link resolves to the mdev bus. A physical device's
+ * IOMMU instance is what its <dir>/iommu link resolves to (Linux:
+ * /sys/bus/pci/devices/<BDF>/iommu -> ../../devices/.../iommu/<name>). No
+ * ioctl here: every decision is a trace event.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -210,4 +212,15 @@ bool vfi_sysfs_is_mdev(const char *dir, const char *name)
 
     trace_vfi_device_subsystem(name, subsystem ? subsystem : "(none)", mdev);
     return mdev;
+}
+
+/* The resolved target of <@dir>/iommu: the device's IOMMU instance, unique
+ * on the host (g_free()), or NULL when the link is missing or dangling. */
+char *vfi_sysfs_iommu_instance(const char *dir, const char *name)
+{
+    g_autofree char *link = g_build_filename(dir, "iommu", NULL);
+    char *real = realpath(link, NULL);
+
+    trace_vfi_device_iommu_instance(name, real ? real : "(unknown)");
+    return real;
 }

@@ -47,6 +47,8 @@ struct VfiDirtyPool {
      * (util/lock.h) */
     pthread_mutex_t mu;
     pthread_cond_t start, done;
+    pthread_mutex_t busy;         /* held for a whole sync: one at a time
+                                   * (taken after the address space's lock) */
     unsigned generation;          /* bumped per sync (mu) */
     unsigned running;             /* workers not done with this sync (mu) */
     bool quit;                    /* (mu) */
@@ -239,39 +241,12 @@ static void add_jobs(VfiDirtyPool *p, const VfiDirtySources *s, uint64_t iova, u
     }
 }
 
-/* What the calling thread read of the log's pages so far. */
-typedef struct SerialDone {
-    bool any;
-    uint64_t last;
-} SerialDone;
-
-/* The calling thread reads [a, b] from every source, widened to the log's
- * pages (a page is read once). */
-static bool plan_serial(const VfiDirtySources *s, uint64_t a, uint64_t b,
-                        const VfiDirtyLog *log, uint32_t flags, SerialDone *done,
-                        GError **errp)
-{
-    uint64_t ps = log->page_size;
-
-    a &= ~(ps - 1);
-    b |= ps - 1;
-    if (done->any) {
-        if (b <= done->last) {
-            return true;
-        }
-        a = MAX(a, done->last + 1);
-    }
-    done->any = true;
-    done->last = b;
-    return vfi_dirty_read(s, a, b - a + 1, log, flags, errp);
-}
-
 /* Piece [a, b] of mapping @m of a read of [lo, hi]: a mapping inside it,
  * aligned to the log's pages, goes to jobs (the caller reads its kept pages
  * and device logs now), anything else is read now. */
 static bool plan_piece(VfiDirtyPool *p, const VfiDirtySources *s, const VfiRange *m,
                        uint64_t a, uint64_t b, uint64_t lo, uint64_t hi,
-                       const VfiDirtyLog *log, SerialDone *done, GError **errp)
+                       const VfiDirtyLog *log, GError **errp)
 {
     uint64_t ps = log->page_size;
 
@@ -281,7 +256,7 @@ static bool plan_piece(VfiDirtyPool *p, const VfiDirtySources *s, const VfiRange
         add_jobs(p, s, a, b);
         return vfi_dirty_read_devices(s, a, b - a + 1, log, p->flags, errp);
     }
-    return plan_serial(s, a, b, log, p->flags, done, errp);
+    return vfi_dirty_read_piece(s, a, b, log, p->flags, errp);
 }
 
 /* Plan @c: serial reads now, jobs for later. */
@@ -290,7 +265,6 @@ static bool plan_container(VfiDirtyPool *p, VfiContainer *c, const VfiDirtyLog *
 {
     VfiDirtySources s = vfi_dirty_sources_of(c);
     uint64_t lo = log->base_iova, hi = vfi_dirty_log_last(log);
-    SerialDone done = { false, 0 };
     VfiRange r;
 
     VFI_CONTAINER_FOREACH_MAPPED(c, lo, r) {
@@ -303,7 +277,7 @@ static bool plan_container(VfiDirtyPool *p, VfiContainer *c, const VfiDirtyLog *
             const VfiContainerMapping *m = vfi_container_mapping_at(c, x);
             uint64_t b = MIN(m->r.last, end);
 
-            if (!plan_piece(p, &s, &m->r, x, b, lo, hi, log, &done, errp)) {
+            if (!plan_piece(p, &s, &m->r, x, b, lo, hi, log, errp)) {
                 return false;
             }
             if (b == end) {
@@ -320,7 +294,6 @@ static bool plan_container(VfiDirtyPool *p, VfiContainer *c, const VfiDirtyLog *
 static bool plan_reader(VfiDirtyPool *p, const VfiDirtySources *s, uint64_t iova,
                         uint64_t last, const VfiDirtyLog *log, GError **errp)
 {
-    SerialDone done = { false, 0 };
     uint64_t x = iova, b;
 
     for (;;) {
@@ -330,10 +303,10 @@ static bool plan_reader(VfiDirtyPool *p, const VfiDirtySources *s, uint64_t iova
 
         if (m && m->iova <= x) {
             b = MIN(m->last, last);
-            ok = plan_piece(p, s, m, x, b, iova, last, log, &done, errp);
+            ok = plan_piece(p, s, m, x, b, iova, last, log, errp);
         } else {
             b = m && m->iova <= last ? m->iova - 1 : last;
-            ok = plan_serial(s, x, b, log, p->flags, &done, errp);
+            ok = vfi_dirty_read_piece(s, x, b, log, p->flags, errp);
         }
         if (!ok) {
             return false;
@@ -350,19 +323,23 @@ static bool query_parallel(const VfiDirtySources *s, uint64_t iova, uint64_t siz
                            const VfiDirtyLog *log, uint32_t flags, VfiDirtyPool *pool,
                            GError **errp)
 {
+    bool ok;
+
+    pthread_mutex_lock(&pool->busy);
     g_array_set_size(pool->jobs, 0);
     pool->flags = flags;
-    if (!plan_reader(pool, s, iova, iova + (size - 1), log, errp)) {
-        return false;
-    }
+    ok = plan_reader(pool, s, iova, iova + (size - 1), log, errp);
     trace_vfi_dirty_pool_sync(0, pool->jobs->len, pool->width, pool->split);
-    return pool->jobs->len == 0 || run_sync(pool, log, errp);
+    ok = ok && (pool->jobs->len == 0 || run_sync(pool, log, errp));
+    pthread_mutex_unlock(&pool->busy);
+    return ok;
 }
 
 bool vfi_dirty_sync_all_parallel(VfiContainer *const *cs, guint n, const VfiDirtyLog *log,
                                  VfiDirtyPool *pool, GError **errp)
 {
     const char *what = n == 1 ? "parallel dirty sync" : "address space parallel dirty sync";
+    bool ok = true;
 
     if (!pool) {
         return vfi_dirty_sync_all(cs, n, log, errp);
@@ -370,15 +347,16 @@ bool vfi_dirty_sync_all_parallel(VfiContainer *const *cs, guint n, const VfiDirt
     if (!vfi_dirty_sync_check_all(cs, n, log, what, errp)) {
         return false;
     }
+    pthread_mutex_lock(&pool->busy);
     g_array_set_size(pool->jobs, 0);
     pool->flags = 0;
-    for (guint i = 0; i < n; i++) {
-        if (!plan_container(pool, cs[i], log, errp)) {
-            return false;
-        }
+    for (guint i = 0; ok && i < n; i++) {
+        ok = plan_container(pool, cs[i], log, errp);
     }
     trace_vfi_dirty_pool_sync(n, pool->jobs->len, pool->width, pool->split);
-    return pool->jobs->len == 0 || run_sync(pool, log, errp);
+    ok = ok && (pool->jobs->len == 0 || run_sync(pool, log, errp));
+    pthread_mutex_unlock(&pool->busy);
+    return ok;
 }
 
 /* ---- the pool -------------------------------------------------------------- */
@@ -389,6 +367,7 @@ static VfiDirtyPool *pool_alloc(unsigned width)
 
     p->width = width;
     pthread_mutex_init(&p->mu, NULL);
+    pthread_mutex_init(&p->busy, NULL);
     pthread_cond_init(&p->start, NULL);
     pthread_cond_init(&p->done, NULL);
     p->jobs = g_array_new(false, false, sizeof(PoolJob));
@@ -472,6 +451,7 @@ void vfi_dirty_pool_free(VfiDirtyPool *p)
     pthread_cond_destroy(&p->start);
     pthread_cond_destroy(&p->done);
     pthread_mutex_destroy(&p->mu);
+    pthread_mutex_destroy(&p->busy);
     g_free(p);
 }
 

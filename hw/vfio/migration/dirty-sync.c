@@ -14,6 +14,7 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <string.h>
 
 #include "vfio-iommufd/error.h"
 #include "vfio-iommufd/dirty.h"
@@ -41,16 +42,58 @@ static bool check_log(VfiContainer *c, const VfiDirtyLog *log, const char *what,
     return vfi_dirty_check_log(&s, log, what, errp);
 }
 
+/* Fold the set bits of @fine (bit i: the page of @g bytes at @a + i * @g,
+ * @n of them) into @log's pages. */
+static void fold_into(const VfiDirtyLog *log, const uint64_t *fine, uint64_t a, uint64_t g,
+                      uint64_t n)
+{
+    for (uint64_t i = 0; i < n; i++) {
+        if (fine[i / 64] >> (i % 64) & 1) {
+            uint64_t bit = (a + i * g - log->base_iova) / log->page_size;
+
+            log->bitmap[bit / 64] |= UINT64_C(1) << (bit % 64);
+        }
+    }
+}
+
+bool vfi_dirty_read_piece(const VfiDirtySources *s, uint64_t a, uint64_t b,
+                          const VfiDirtyLog *log, uint32_t flags, GError **errp)
+{
+    uint64_t ps = log->page_size, g = ps;
+    g_autofree uint64_t *fine = NULL;
+    VfiDirtyLog tmp;
+    bool ok;
+
+    if (!(a & (ps - 1)) && !((b + 1) & (ps - 1))) {
+        return vfi_dirty_read(s, a, b - a + 1, log, flags, errp);
+    }
+    while (g > s->alignment && ((a | (b + 1)) & (g - 1))) {
+        g >>= 1;
+    }
+    tmp = (VfiDirtyLog){ .base_iova = a, .page_size = g, .nr_pages = (b - a + 1) / g };
+    fine = g_try_new0(uint64_t, (tmp.nr_pages + 63) / 64);
+    if (!fine) {
+        g_set_error(errp, VFI_ERROR, VFI_ERROR_HOST,
+                    "dirty read of ioas %u [0x%" PRIx64 ", 0x%" PRIx64 "]: no memory for its "
+                    "%" PRIu64 "-page bitmap (ENOMEM)", s->ioas_id, a, b, tmp.nr_pages);
+        return false;
+    }
+    tmp.bitmap = fine;
+    trace_vfi_dirty_fine_read(s->ioas_id, a, b, ps, g);
+    ok = vfi_dirty_read(s, a, b - a + 1, &tmp, flags, errp);
+    /* also after a failure: the bits read are cleared in the kernel */
+    fold_into(log, fine, a, g, tmp.nr_pages);
+    return ok;
+}
+
 /*
- * Read the parts of @c's mapped ranges inside [lo, hi] and the log's span,
- * each widened to the log's pages (a page read twice is not read again).
+ * Read the parts of @c's mapped ranges inside [lo, hi] and the log's span.
+ * Every kernel read covers mapped IOVAs only: one starting in a hole reads
+ * nothing, one crossing a hole stops there (and says nothing).
  */
 static bool read_window(VfiContainer *c, const VfiDirtySources *s, uint64_t lo, uint64_t hi,
                         const VfiDirtyLog *log, uint32_t flags, GError **errp)
 {
-    uint64_t ps = log->page_size;
-    uint64_t done_last = 0;
-    bool any_done = false;
     VfiRange r;
 
     lo = MAX(lo, log->base_iova);
@@ -59,24 +102,12 @@ static bool read_window(VfiContainer *c, const VfiDirtySources *s, uint64_t lo, 
         return true;
     }
     VFI_CONTAINER_FOREACH_MAPPED(c, lo, r) {
-        uint64_t a, b;
-
         if (r.iova > hi) {
             break;
         }
-        a = MAX(r.iova, lo) & ~(ps - 1);
-        b = MIN(r.last, hi) | (ps - 1);
-        if (any_done) {
-            if (b <= done_last) {
-                continue;
-            }
-            a = MAX(a, done_last + 1);
-        }
-        if (!vfi_dirty_read(s, a, b - a + 1, log, flags, errp)) {
+        if (!vfi_dirty_read_piece(s, MAX(r.iova, lo), MIN(r.last, hi), log, flags, errp)) {
             return false;
         }
-        done_last = b;
-        any_done = true;
     }
     return true;
 }
@@ -92,7 +123,8 @@ bool vfi_container_query_dirty(VfiContainer *c, uint64_t iova, uint64_t size,
         return false;
     }
     s = vfi_dirty_sources_of(c);
-    return vfi_dirty_query(&s, iova, size, log, flags, what, errp);
+    return vfi_dirty_check_query(&s, iova, size, log, flags, what, errp) &&
+           read_window(c, &s, iova, iova + (size - 1), log, flags, errp);
 }
 
 bool vfi_container_sync_dirty(VfiContainer *c, const VfiDirtyLog *log, GError **errp)

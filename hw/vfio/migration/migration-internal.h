@@ -117,6 +117,13 @@ void vfi_dirty_tracking_drop_device(VfiDevice *dev);
 
 /* ---- dirty-sync.c: syncs and reads before unmaps over several containers - */
 
+/* Read [a, b] (mapped without a hole, inside @log's span) into @log: with
+ * vfi_dirty_read() when its ends are on the log's pages, else at the
+ * largest page size both ends are aligned to (a kernel read must start at a
+ * mapped IOVA aligned to its page size), folded into the log's pages. */
+bool vfi_dirty_read_piece(const VfiDirtySources *s, uint64_t a, uint64_t b,
+                          const VfiDirtyLog *log, uint32_t flags, GError **errp);
+
 /* The checks of a sync of @n containers into @log (tracking on, log fits),
  * every one before any ioctl. */
 bool vfi_dirty_sync_check_all(VfiContainer *const *cs, guint n, const VfiDirtyLog *log,
