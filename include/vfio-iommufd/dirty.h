@@ -412,8 +412,12 @@ VFI_API unsigned vfi_dirty_reader_hwpt_count(const VfiDirtyReader *r);
  * starting before the read is cleared, unreported) or sets bits past the
  * range (docs/dirty-tracking.md, "Granularity"). The bits of the mapping
  * outside the queried range are kept by @r and ORed into the log by the
- * query of their pages. Without mappings told, @r reads exactly the ranges
- * queried: then query whole mappings. No ioctl. INVALID_ARGUMENT for a
+ * query of their pages. A query is also cut at the edges of the mappings
+ * told: the kernel stops a read at the first unmapped IOVA and still
+ * succeeds (what lies after a hole is not read), and reads nothing from a
+ * range starting in one. Without mappings told, @r reads exactly the ranges
+ * queried: then query whole mappings, one range per run of mappings
+ * without a hole. No ioctl. INVALID_ARGUMENT for a
  * NULL @r, a size of 0, an overflowing range, or one overlapping a mapping
  * told before (nothing changes).
  */

@@ -21,11 +21,14 @@ static const char *const devs[] = { "a0", "b0", "l0", "ml" };
 /* Two HWPTs (a0, b0), two logging devices, guest memory as several
  * mappings: two large, one small, one not aligned to 2 pages, one past the
  * log's end. Tracking on. */
-static Fixture *pool_fixture(void)
+static Fixture *pool_fixture_with(uint64_t iopte_sizes)
 {
     Fixture *f = fixture_new(dirty_topo);
     g_autoptr(GError) err = NULL;
 
+    if (iopte_sizes) {
+        assert_ok(vfi_sim_set_iopte_sizes(f->sim, iopte_sizes, &err), err);
+    }
     attach_ok(f, "a0", NULL);
     attach_ok(f, "b0", NULL);
     attach_ok(f, "l0", &prefer_logging);
@@ -36,6 +39,11 @@ static Fixture *pool_fixture(void)
     map_ok(f, 8 * MIB, 8 * MIB + 32 * PAGE);   /* crosses the log's end */
     assert_ok(vfi_address_space_dirty_tracking_start(f->as, &err), err);
     return f;
+}
+
+static Fixture *pool_fixture(void)
+{
+    return pool_fixture_with(0);
 }
 
 /* The same random DMA writes for a given seed. */
@@ -163,6 +171,44 @@ static void test_reader_parallel(void **state)
     vfi_dirty_reader_free(rd);         /* before its backend */
     log_free(ls);
     log_free(lp);
+    stop_all(f);
+    fixture_free(f);
+}
+
+/* On the model's kernel-exact mode (a read crossing a hole stops there), a
+ * reader told of its mappings finds the pages after a hole, serially and in
+ * parallel; one not told reads what it is asked, and loses them. */
+static void test_reader_holes(void **state)
+{
+    Fixture *f = pool_fixture_with(PAGE);
+    VfiDirtyLog *log = log_new(0, PAGE, LOG_PAGES);
+    g_autoptr(GError) err = NULL;
+    g_autoptr(VfiDirtyPool) pool = vfi_dirty_pool_new(1, &err);
+    VfiDirtyReader *rd = vfi_dirty_reader_new(f->be);
+    uint32_t a0 = vfi_hwpt_get_id(vfi_device_get_hwpt(fdev(f, "a0")));
+
+    assert_ok(vfi_dirty_reader_add_hwpt(rd, a0, &err), err);
+    /* not told: the read of [0, 16 MiB) stops at the hole after 6 MiB + 67 pages */
+    dma_ok(f, "a0", 5 * PAGE, PAGE);
+    dma_ok(f, "a0", 9 * MIB, PAGE);
+    log_clear(log);
+    assert_ok(vfi_dirty_reader_query(rd, 0, 16 * MIB, log, 0, &err), err);
+    assert_true(log_test(log, 5) && log_count(log) == 1);
+    /* told: the pieces between holes read one by one */
+    assert_ok(vfi_dirty_reader_add_mapping(rd, 0, 6 * MIB, &err), err);
+    assert_ok(vfi_dirty_reader_add_mapping(rd, 6 * MIB, 67 * PAGE, &err), err);
+    assert_ok(vfi_dirty_reader_add_mapping(rd, 8 * MIB, 8 * MIB + 32 * PAGE, &err), err);
+    log_clear(log);
+    assert_ok(vfi_dirty_reader_query(rd, 0, 16 * MIB, log, 0, &err), err);
+    assert_true(log_test(log, 9 * MIB / PAGE) && log_count(log) == 1);
+    dma_ok(f, "a0", 6 * MIB + 66 * PAGE, PAGE);
+    dma_ok(f, "a0", 12 * MIB, PAGE);
+    log_clear(log);
+    assert_ok(vfi_dirty_reader_query_parallel(rd, 0, 16 * MIB, log, 0, pool, &err), err);
+    assert_true(log_test(log, (6 * MIB) / PAGE + 66) && log_test(log, 12 * MIB / PAGE));
+    assert_int_equal(log_count(log), 2);
+    vfi_dirty_reader_free(rd);
+    log_free(log);
     stop_all(f);
     fixture_free(f);
 }
@@ -334,6 +380,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_same_as_serial),
         cmocka_unit_test(test_reader_parallel),
+        cmocka_unit_test(test_reader_holes),
         cmocka_unit_test(test_external_executor),
         cmocka_unit_test(test_errors),
         cmocka_unit_test(test_no_alloc),

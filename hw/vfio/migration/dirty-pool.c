@@ -55,6 +55,8 @@ struct VfiDirtyPool {
     GArray *jobs;                 /* PoolJob of the current sync */
     const VfiDirtyLog *log;       /* of the current sync */
     uint32_t flags;               /* VfiDirtyQueryFlags of the current sync */
+    const VfiDirtyLog *log_plan;  /* while a reader's query is planned: its log */
+    uint64_t span_lo, span_hi;    /* and its range */
     gint next_job;                /* atomic */
     gint next_slot;               /* atomic: a buffer per participant */
     VfiDirtyScratch *bufs;        /* width */
@@ -289,33 +291,17 @@ static bool plan_container(VfiDirtyPool *p, VfiContainer *c, const VfiDirtyLog *
     return true;
 }
 
-/* Plan a public reader's query of [iova, last]: the mappings it was told
- * of as a container's, the rest (not told) read now as asked. */
-static bool plan_reader(VfiDirtyPool *p, const VfiDirtySources *s, uint64_t iova,
-                        uint64_t last, const VfiDirtyLog *log, GError **errp)
+/* A piece of a public reader's parallel query: a told mapping planned as a
+ * container's, the rest read now as asked. */
+static bool plan_told_piece(void *opaque, const VfiDirtySources *s, const VfiRange *m,
+                            uint64_t a, uint64_t b, GError **errp)
 {
-    uint64_t x = iova, b;
+    VfiDirtyPool *p = opaque;
 
-    for (;;) {
-        guint i = vfi_ranges_first(s->mappings, x);
-        const VfiRange *m = i < s->mappings->len ? vfi_ranges_at(s->mappings, i) : NULL;
-        bool ok;
-
-        if (m && m->iova <= x) {
-            b = MIN(m->last, last);
-            ok = plan_piece(p, s, m, x, b, iova, last, log, errp);
-        } else {
-            b = m && m->iova <= last ? m->iova - 1 : last;
-            ok = vfi_dirty_read_piece(s, x, b, log, p->flags, errp);
-        }
-        if (!ok) {
-            return false;
-        }
-        if (b == last) {
-            return true;
-        }
-        x = b + 1;
+    if (m) {
+        return plan_piece(p, s, m, a, b, p->span_lo, p->span_hi, p->log_plan, errp);
     }
+    return vfi_dirty_read_piece(s, a, b, p->log_plan, p->flags, errp);
 }
 
 /* A public reader's query (checked) spread over @pool. */
@@ -328,7 +314,10 @@ static bool query_parallel(const VfiDirtySources *s, uint64_t iova, uint64_t siz
     pthread_mutex_lock(&pool->busy);
     g_array_set_size(pool->jobs, 0);
     pool->flags = flags;
-    ok = plan_reader(pool, s, iova, iova + (size - 1), log, errp);
+    pool->span_lo = iova;
+    pool->span_hi = iova + (size - 1);
+    pool->log_plan = log;
+    ok = vfi_dirty_split_told(s, iova, iova + (size - 1), plan_told_piece, pool, errp);
     trace_vfi_dirty_pool_sync(0, pool->jobs->len, pool->width, pool->split);
     ok = ok && (pool->jobs->len == 0 || run_sync(pool, log, errp));
     pthread_mutex_unlock(&pool->busy);

@@ -408,6 +408,50 @@ bool vfi_dirty_read(const VfiDirtySources *s, uint64_t iova, uint64_t size,
     return read_hwpt_window(s, iova, last, wi, wl, log, flags, errp);
 }
 
+/* Fold the set bits of @fine (bit i: the page of @g bytes at @a + i * @g,
+ * @n of them) into @log's pages. */
+static void fold_into(const VfiDirtyLog *log, const uint64_t *fine, uint64_t a, uint64_t g,
+                      uint64_t n)
+{
+    for (uint64_t i = 0; i < n; i++) {
+        if (fine[i / 64] >> (i % 64) & 1) {
+            uint64_t bit = (a + i * g - log->base_iova) / log->page_size;
+
+            log->bitmap[bit / 64] |= UINT64_C(1) << (bit % 64);
+        }
+    }
+}
+
+bool vfi_dirty_read_piece(const VfiDirtySources *s, uint64_t a, uint64_t b,
+                          const VfiDirtyLog *log, uint32_t flags, GError **errp)
+{
+    uint64_t ps = log->page_size, g = ps;
+    g_autofree uint64_t *fine = NULL;
+    VfiDirtyLog tmp;
+    bool ok;
+
+    if (!(a & (ps - 1)) && !((b + 1) & (ps - 1))) {
+        return vfi_dirty_read(s, a, b - a + 1, log, flags, errp);
+    }
+    while (g > s->alignment && ((a | (b + 1)) & (g - 1))) {
+        g >>= 1;
+    }
+    tmp = (VfiDirtyLog){ .base_iova = a, .page_size = g, .nr_pages = (b - a + 1) / g };
+    fine = g_try_new0(uint64_t, (tmp.nr_pages + 63) / 64);
+    if (!fine) {
+        g_set_error(errp, VFI_ERROR, VFI_ERROR_HOST,
+                    "dirty read of ioas %u [0x%" PRIx64 ", 0x%" PRIx64 "]: no memory for its "
+                    "%" PRIu64 "-page bitmap (ENOMEM)", s->ioas_id, a, b, tmp.nr_pages);
+        return false;
+    }
+    tmp.bitmap = fine;
+    trace_vfi_dirty_fine_read(s->ioas_id, a, b, ps, g);
+    ok = vfi_dirty_read(s, a, b - a + 1, &tmp, flags, errp);
+    /* also after a failure: the bits read are cleared in the kernel */
+    fold_into(log, fine, a, g, tmp.nr_pages);
+    return ok;
+}
+
 /* ---- the public reader ---------------------------------------------------- */
 
 static bool check_reader(const VfiDirtyReader *r, const char *what, GError **errp)
@@ -599,17 +643,61 @@ static bool check_range(const VfiDirtyLog *log, uint64_t iova, uint64_t size,
     return true;
 }
 
+bool vfi_dirty_split_told(const VfiDirtySources *s, uint64_t iova, uint64_t last,
+                          VfiDirtyPieceFn fn, void *opaque, GError **errp)
+{
+    uint64_t x = iova, b;
+
+    for (;;) {
+        guint i = vfi_ranges_first(s->mappings, x);
+        const VfiRange *m = i < s->mappings->len ? vfi_ranges_at(s->mappings, i) : NULL;
+
+        if (m && m->iova <= x) {
+            b = MIN(m->last, last);
+        } else {
+            b = m && m->iova <= last ? m->iova - 1 : last;
+            m = NULL;
+        }
+        if (!fn(opaque, s, m, x, b, errp)) {
+            return false;
+        }
+        if (b == last) {
+            return true;
+        }
+        x = b + 1;
+    }
+}
+
+/* A piece of a serial query: read as it is. */
+static bool read_told_piece(void *opaque, const VfiDirtySources *s, const VfiRange *m,
+                            uint64_t a, uint64_t b, GError **errp)
+{
+    const VfiDirtyQueryArgs *q = opaque;
+
+    return vfi_dirty_read_piece(s, a, b, q->log, q->flags, errp);
+}
+
 bool vfi_dirty_reader_query(VfiDirtyReader *r, uint64_t iova, uint64_t size,
                             const VfiDirtyLog *log, uint32_t flags, GError **errp)
 {
     const char *what = "dirty query";
+    VfiDirtyQueryArgs q;
     VfiDirtySources s;
 
     if (!check_reader(r, what, errp)) {
         return false;
     }
     s = reader_sources(r);
-    return vfi_dirty_query(&s, iova, size, log, flags, what, errp);
+    if (!r->mappings->len) {
+        return vfi_dirty_query(&s, iova, size, log, flags, what, errp);
+    }
+    if (!vfi_dirty_check_log(&s, log, what, errp) ||
+        !check_range(log, iova, size, flags, what, errp)) {
+        return false;
+    }
+    q = (VfiDirtyQueryArgs){ log, flags };
+    return !has_sources(&s) ||
+           vfi_dirty_split_told(&s, iova, iova + (size - 1), read_told_piece, &q, errp);
 }
 
 bool vfi_dirty_query(const VfiDirtySources *s, uint64_t iova, uint64_t size,

@@ -42,50 +42,6 @@ static bool check_log(VfiContainer *c, const VfiDirtyLog *log, const char *what,
     return vfi_dirty_check_log(&s, log, what, errp);
 }
 
-/* Fold the set bits of @fine (bit i: the page of @g bytes at @a + i * @g,
- * @n of them) into @log's pages. */
-static void fold_into(const VfiDirtyLog *log, const uint64_t *fine, uint64_t a, uint64_t g,
-                      uint64_t n)
-{
-    for (uint64_t i = 0; i < n; i++) {
-        if (fine[i / 64] >> (i % 64) & 1) {
-            uint64_t bit = (a + i * g - log->base_iova) / log->page_size;
-
-            log->bitmap[bit / 64] |= UINT64_C(1) << (bit % 64);
-        }
-    }
-}
-
-bool vfi_dirty_read_piece(const VfiDirtySources *s, uint64_t a, uint64_t b,
-                          const VfiDirtyLog *log, uint32_t flags, GError **errp)
-{
-    uint64_t ps = log->page_size, g = ps;
-    g_autofree uint64_t *fine = NULL;
-    VfiDirtyLog tmp;
-    bool ok;
-
-    if (!(a & (ps - 1)) && !((b + 1) & (ps - 1))) {
-        return vfi_dirty_read(s, a, b - a + 1, log, flags, errp);
-    }
-    while (g > s->alignment && ((a | (b + 1)) & (g - 1))) {
-        g >>= 1;
-    }
-    tmp = (VfiDirtyLog){ .base_iova = a, .page_size = g, .nr_pages = (b - a + 1) / g };
-    fine = g_try_new0(uint64_t, (tmp.nr_pages + 63) / 64);
-    if (!fine) {
-        g_set_error(errp, VFI_ERROR, VFI_ERROR_HOST,
-                    "dirty read of ioas %u [0x%" PRIx64 ", 0x%" PRIx64 "]: no memory for its "
-                    "%" PRIu64 "-page bitmap (ENOMEM)", s->ioas_id, a, b, tmp.nr_pages);
-        return false;
-    }
-    tmp.bitmap = fine;
-    trace_vfi_dirty_fine_read(s->ioas_id, a, b, ps, g);
-    ok = vfi_dirty_read(s, a, b - a + 1, &tmp, flags, errp);
-    /* also after a failure: the bits read are cleared in the kernel */
-    fold_into(log, fine, a, g, tmp.nr_pages);
-    return ok;
-}
-
 /*
  * Read the parts of @c's mapped ranges inside [lo, hi] and the log's span.
  * Every kernel read covers mapped IOVAs only: one starting in a hole reads

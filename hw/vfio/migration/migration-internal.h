@@ -68,6 +68,21 @@ void vfi_dirty_deliver_kept(const VfiDirtySources *s, uint64_t iova, uint64_t la
 bool vfi_dirty_scratch_reserve(VfiDirtyScratch *sc, uint32_t ioas_id, uint64_t pages,
                                GError **errp);
 
+/* A query's log and flags, for the callbacks below. */
+typedef struct VfiDirtyQueryArgs {
+    const VfiDirtyLog *log;
+    uint32_t flags;
+} VfiDirtyQueryArgs;
+
+/* One piece [a, b] of a public reader's range: inside told mapping @m, or
+ * between told mappings (@m NULL). */
+typedef bool (*VfiDirtyPieceFn)(void *opaque, const VfiDirtySources *s, const VfiRange *m,
+                                uint64_t a, uint64_t b, GError **errp);
+/* Cut [iova, last] at the edges of the mappings public reader @s was told
+ * of and call @fn on each piece in order; stops at the first false. */
+bool vfi_dirty_split_told(const VfiDirtySources *s, uint64_t iova, uint64_t last,
+                          VfiDirtyPieceFn fn, void *opaque, GError **errp);
+
 /* The sources of public reader @r (INVALID_ARGUMENT naming @what for
  * NULL). */
 bool vfi_dirty_reader_sources(VfiDirtyReader *r, const char *what, VfiDirtySources *out,
