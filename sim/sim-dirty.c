@@ -62,6 +62,30 @@ static SimDirtyChunk *chunk_get_or_new(SimDirty *d, uint64_t index)
     return c;
 }
 
+/* The stored words and flags are read and cleared by dirty reads of one
+ * HWPT that may run at once (sim-internal.h, VfiSim.readers; marks run
+ * alone): every access is atomic, relaxed (two readers clearing the same
+ * word at once may both report it: over-reporting, never a lost bit). */
+static inline uint64_t wload(const uint64_t *w)
+{
+    return __atomic_load_n(w, __ATOMIC_RELAXED);
+}
+
+static inline void wstore(uint64_t *w, uint64_t v)
+{
+    __atomic_store_n(w, v, __ATOMIC_RELAXED);
+}
+
+static inline bool any_of(const SimDirtyChunk *c)
+{
+    return __atomic_load_n(&c->any, __ATOMIC_RELAXED);
+}
+
+static inline void set_any(SimDirtyChunk *c, bool v)
+{
+    __atomic_store_n(&c->any, v, __ATOMIC_RELAXED);
+}
+
 /* Mask of bits [lo, hi] of one word (0 <= lo <= hi <= 63). */
 static inline uint64_t word_mask(unsigned lo, unsigned hi)
 {
@@ -81,15 +105,15 @@ static void chunk_bits(SimDirtyChunk *c, uint64_t lo, uint64_t hi, bool set)
         uint64_t m = word_mask(b0, b1);
 
         if (set) {
-            c->words[w] |= m;
+            __atomic_fetch_or(&c->words[w], m, __ATOMIC_RELAXED);
         } else {
-            c->words[w] &= ~m;
+            __atomic_fetch_and(&c->words[w], ~m, __ATOMIC_RELAXED);
         }
     }
     if (set) {
-        c->any = true;
+        set_any(c, true);
     } else if (lo == 0 && hi == CHUNK_PAGES - 1) {
-        c->any = false;
+        set_any(c, false);
     }
 }
 
@@ -147,7 +171,7 @@ void sim_dirty_mark(SimDirty *d, uint64_t iova, uint64_t len)
 static void clear_fn(SimDirtyChunk *c, uint64_t lo, uint64_t hi, void *opaque)
 {
     (void)opaque;
-    if (c->any) {
+    if (any_of(c)) {
         chunk_bits(c, lo, hi, false);
     }
 }
@@ -169,7 +193,7 @@ bool sim_dirty_test(const SimDirty *d, uint64_t iova)
     SimDirtyChunk *c = chunk_get(d, page >> CHUNK_SHIFT);
     uint64_t bit = page % CHUNK_PAGES;
 
-    return c && (c->words[bit / 64] >> (bit % 64)) & 1;
+    return c && (wload(&c->words[bit / 64]) >> (bit % 64)) & 1;
 }
 
 typedef struct ReportCtx {
@@ -204,7 +228,7 @@ static void report_bits(SimDirtyChunk *c, uint64_t lo, uint64_t hi, ReportCtx *r
     for (uint64_t w = lo / 64; w <= hi / 64; w++) {
         unsigned b0 = w == lo / 64 ? lo % 64 : 0;
         unsigned b1 = w == hi / 64 ? hi % 64 : 63;
-        uint64_t bits = c->words[w] & word_mask(b0, b1);
+        uint64_t bits = wload(&c->words[w]) & word_mask(b0, b1);
         uint64_t page0 = base + w * 64;     /* page of bit 0 of this word */
 
         if (!bits) {
@@ -260,10 +284,10 @@ static void report_words(uint8_t *bitmap, uint64_t off, uint64_t *words, uint64_
 
     if (!sh) {
         for (uint64_t k = 0; k < n; k++) {
-            uint64_t v = words[k];
+            uint64_t v = wload(&words[k]);
 
-            if (clear) {
-                words[k] = 0;
+            if (clear && v) {
+                wstore(&words[k], 0);
             }
             out_or(out, k, v);
         }
@@ -271,10 +295,10 @@ static void report_words(uint8_t *bitmap, uint64_t off, uint64_t *words, uint64_
     }
     /* every bit of these words is inside the report, so is word k + 1 */
     for (uint64_t k = 0; k < n; k++) {
-        uint64_t v = words[k];
+        uint64_t v = wload(&words[k]);
 
-        if (clear) {
-            words[k] = 0;
+        if (clear && v) {
+            wstore(&words[k], 0);
         }
         out_or(out, k, v << sh);
         out_or(out, k + 1, v >> (64 - sh));
@@ -295,7 +319,7 @@ static void report_fn(SimDirtyChunk *c, uint64_t lo, uint64_t hi, void *opaque)
     uint64_t base = c->index << CHUNK_SHIFT;
     uint64_t w0 = lo / 64, w1 = hi / 64;
 
-    if (!c->any) {
+    if (!any_of(c)) {
         return;
     }
     if (r->shift != 0 && r->shift < 6) {
@@ -318,10 +342,10 @@ static void report_fn(SimDirtyChunk *c, uint64_t lo, uint64_t hi, void *opaque)
             report_words(r->bitmap, page0 - r->first, words, n, r->clear);
         } else {
             for (uint64_t k = 0; k < n; k++) {
-                if (words[k]) {
+                if (wload(&words[k])) {
                     out_set(r->bitmap, (page0 + k * 64 - r->first) >> r->shift);
                     if (r->clear) {
-                        words[k] = 0;
+                        wstore(&words[k], 0);
                     }
                 }
             }
@@ -333,7 +357,7 @@ static void report_fn(SimDirtyChunk *c, uint64_t lo, uint64_t hi, void *opaque)
             chunk_bits(c, w1 * 64, hi, false);
         }
         if (lo == 0 && hi == CHUNK_PAGES - 1) {
-            c->any = false;
+            set_any(c, false);
         }
     }
 }
@@ -382,7 +406,7 @@ static int64_t chunk_next(const SimDirtyChunk *c, uint64_t lo, uint64_t hi)
     for (uint64_t w = lo / 64; w <= hi / 64; w++) {
         unsigned b0 = w == lo / 64 ? lo % 64 : 0;
         unsigned b1 = w == hi / 64 ? hi % 64 : 63;
-        uint64_t bits = c->words[w] & word_mask(b0, b1);
+        uint64_t bits = wload(&c->words[w]) & word_mask(b0, b1);
 
         if (bits) {
             return (int64_t)(w * 64 + (uint64_t)__builtin_ctzll(bits));
@@ -399,7 +423,7 @@ bool sim_dirty_next(const SimDirty *d, uint64_t iova, uint64_t last, uint64_t *f
         SimDirtyChunk *c = chunk_get(d, i);
         int64_t b;
 
-        if (!c || !c->any) {
+        if (!c || !any_of(c)) {
             continue;
         }
         b = chunk_next(c, i == first >> CHUNK_SHIFT ? first % CHUNK_PAGES : 0,

@@ -271,6 +271,13 @@ struct VfiSim {
     /* One recursive lock around everything below: the open/close/ioctl
      * dispatch and every control call of sim.h take it (SIM_LOCKED). */
     pthread_mutex_t lock;
+    /* Dirty reads run outside @lock, as the kernel reads under its IOAS's
+     * iova_rwsem taken for reading: a GET_DIRTY_BITMAP holds @readers for
+     * reading while it walks; every holder of @lock holds it for writing
+     * (taken when @lock_depth goes from 0 to 1), so nothing changes under
+     * a read. Readers of one HWPT clear its words atomically. */
+    pthread_rwlock_t readers;
+    unsigned lock_depth;        /* under @lock */
     char *sysfs_root;
     GPtrArray *iommus;          /* SimIommu, in order of creation */
     GPtrArray *devices;         /* SimDevice, in order of creation */
@@ -304,15 +311,48 @@ static inline SimLocked *sim_lock(const VfiSim *sim)
     SimLocked *l = (SimLocked *)sim;
 
     pthread_mutex_lock(&l->lock);
+    if (l->lock_depth++ == 0) {
+        pthread_rwlock_wrlock(&l->readers);
+    }
     return l;
 }
 
 static inline void sim_unlock(SimLocked *l)
 {
+    if (--l->lock_depth == 0) {
+        pthread_rwlock_unlock(&l->readers);
+    }
     pthread_mutex_unlock(&l->lock);
 }
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(SimLocked, sim_unlock)
+
+/* In an ioctl holding @sim once (the dispatcher's hold), turn the hold into
+ * a read hold of @sim->readers and let other callers in; returns false (and
+ * keeps the lock) for a nested hold (a control call making an ioctl).
+ * sim_lock_from_read() takes the dispatcher's hold back. */
+static inline bool sim_lock_to_read(VfiSim *sim)
+{
+    if (sim->lock_depth != 1) {
+        return false;
+    }
+    sim->lock_depth = 0;
+    pthread_rwlock_unlock(&sim->readers);
+    pthread_rwlock_rdlock(&sim->readers);
+    pthread_mutex_unlock(&sim->lock);
+    return true;
+}
+
+static inline void sim_lock_from_read(VfiSim *sim, bool switched)
+{
+    if (!switched) {
+        return;
+    }
+    pthread_rwlock_unlock(&sim->readers);
+    pthread_mutex_lock(&sim->lock);
+    sim->lock_depth = 1;
+    pthread_rwlock_wrlock(&sim->readers);
+}
 
 #define SIM_LOCKED(sim) \
     g_autoptr(SimLocked) G_PASTE(sim_locked_, __LINE__) G_GNUC_UNUSED = sim_lock(sim)

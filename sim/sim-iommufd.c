@@ -824,6 +824,21 @@ static int ioctl_set_dirty_tracking(SimCtx *ctx, void *arg)
     return 0;
 }
 
+/* The walk of a checked read, outside the model's lock under a read hold,
+ * as the kernel's under its iova_rwsem: reads run at once, nothing else
+ * does. */
+static int read_unlocked(VfiSim *sim, SimObj *hwpt,
+                         const struct iommu_hwpt_get_dirty_bitmap *cmd)
+{
+    bool switched = sim_lock_to_read(sim);
+    int rc = sim_hwpt_read_dirty(hwpt, cmd->iova, cmd->length, cmd->page_size,
+                                 (void *)(uintptr_t)cmd->data,
+                                 cmd->flags & IOMMU_HWPT_GET_DIRTY_BITMAP_NO_CLEAR);
+
+    sim_lock_from_read(sim, switched);
+    return rc;
+}
+
 static int ioctl_get_dirty_bitmap(SimCtx *ctx, void *arg)
 {
     struct iommu_hwpt_get_dirty_bitmap *cmd = arg;
@@ -871,9 +886,7 @@ static int ioctl_get_dirty_bitmap(SimCtx *ctx, void *arg)
     if (!hwpt->dirty_enabled) {
         return refuse("IOMMU_HWPT_GET_DIRTY_BITMAP", EINVAL, "dirty tracking is off");
     }
-    rc = sim_hwpt_read_dirty(hwpt, cmd->iova, cmd->length, cmd->page_size,
-                             (void *)(uintptr_t)cmd->data,
-                             cmd->flags & IOMMU_HWPT_GET_DIRTY_BITMAP_NO_CLEAR);
+    rc = read_unlocked(ctx->sim, hwpt, cmd);
     if (rc) {
         return rc;
     }

@@ -238,6 +238,7 @@ static void sim_lock_init(VfiSim *sim)
     pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_RECURSIVE);
     pthread_mutex_init(&sim->lock, &attr);
     pthread_mutexattr_destroy(&attr);
+    pthread_rwlock_init(&sim->readers, NULL);
 }
 
 /* VFI_SIM_DIRTY_COST=kernel (or fast) chooses the cost of dirty reads of
@@ -331,6 +332,7 @@ void vfi_sim_free(VfiSim *sim)
     sim_sysfs_remove_tree(sim->sysfs_root);
     g_free(sim->sysfs_root);
     pthread_mutex_destroy(&sim->lock);
+    pthread_rwlock_destroy(&sim->readers);
     g_free(sim);
 }
 
