@@ -117,6 +117,13 @@ static void test_backend(void **state)
     assert_refused(f, vfi_iommufd_ioas_map_file(f->be, ioas, VFI_IOVA_ANY, fd, 0, PAGE,
                                                 false, NULL, errp),
                    VFI_ERROR_INVALID_ARGUMENT);
+    /* a kernel before 6.13 */
+    vfi_sim_fail_next(f->sim, VFI_SIM_OP_IOAS_MAP_FILE, ENOTTY);
+    assert_false(vfi_iommufd_ioas_map_file(f->be, ioas, 0x200000, fd, 0, PAGE, false, NULL,
+                                           &err));
+    assert_non_null(strstr(err->message, "not supported by this kernel"));
+    assert_non_null(strstr(err->message, "it exists from Linux 6.13"));
+    assert_gerror(err, VFI_KERNEL_ERROR, ENOTTY);
     assert_ok(vfi_iommufd_ioas_unmap_all(f->be, ioas, &iova, &err), err);
     assert_int_equal(iova, 6 * PAGE);
     assert_ok(vfi_iommufd_destroy(f->be, ioas, &err), err);
