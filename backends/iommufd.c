@@ -36,6 +36,7 @@
 #define KVER_IOAS          "6.2"
 #define KVER_HW_INFO       "6.6"
 #define KVER_DIRTY         "6.7"
+#define KVER_MAP_FILE      "6.13"
 
 /*
  * Size of the first array given to IOMMU_IOAS_IOVA_RANGES. An x86 IOAS has
@@ -382,6 +383,103 @@ bool vfi_iommufd_ioas_map_any(VfiIommufd *be, uint32_t ioas_id, uint64_t size,
                                  void *vaddr, bool readonly, uint64_t *iova, GError **errp)
 {
     return map_common(be, __func__, ioas_id, 0, size, vaddr, readonly, false, iova, errp);
+}
+
+/* The arguments of a map by file, checked before any ioctl. */
+static bool map_file_check(VfiIommufd *be, const char *func, uint32_t ioas_id, uint64_t iova,
+                           int fd, uint64_t start, uint64_t size, uint64_t *iova_out,
+                           GError **errp)
+{
+    if (!check_backend(be, func, errp)) {
+        return false;
+    }
+    if (fd < 0) {
+        return reject_arg(be, func, errp, "invalid file fd %d (ioas %u)", fd, ioas_id);
+    }
+    if (size == 0) {
+        return reject_arg(be, func, errp, "size 0 (ioas %u file fd %d)", ioas_id, fd);
+    }
+    if (range_overflows(start, size)) {
+        return reject_arg(be, func, errp,
+                          "file offset 0x%" PRIx64 " + size 0x%" PRIx64 " overflows (ioas %u "
+                          "file fd %d)", start, size, ioas_id, fd);
+    }
+    if (iova != VFI_IOVA_ANY && range_overflows(iova, size)) {
+        return reject_arg(be, func, errp,
+                          "iova 0x%" PRIx64 " + size 0x%" PRIx64 " overflows (ioas %u)",
+                          iova, size, ioas_id);
+    }
+    if (iova == VFI_IOVA_ANY && !iova_out) {
+        return reject_arg(be, func, errp, "iova out pointer is NULL (ioas %u)", ioas_id);
+    }
+    return true;
+}
+
+#if HAVE_IOMMU_IOAS_MAP_FILE
+/* The error of a failed IOMMU_IOAS_MAP_FILE (@err: positive errno). */
+static void map_file_error(const VfiIommufd *be, int err, uint32_t ioas_id, uint64_t iova,
+                           int fd, uint64_t start, uint64_t size, bool readonly,
+                           GError **errp)
+{
+    g_autofree char *at = iova == VFI_IOVA_ANY ? g_strdup("(any iova)") :
+                          g_strdup_printf("iova 0x%" PRIx64, iova);
+    const char *hint = "";
+
+    if (err == EBADF) {
+        hint = ": the file fd is not open";
+    } else if (err == EINVAL) {
+        hint = ": bad alignment, a reserved range, or a file the kernel cannot pin (not "
+               "a memfd, shmem or hugetlbfs file, or the range passes its end)";
+    } else if (err == EEXIST) {
+        hint = ": overlaps an existing mapping";
+    } else if (err == ENOMEM) {
+        hint = ": out of memory or over RLIMIT_MEMLOCK";
+    } else if (err == ENOSPC) {
+        hint = ": no free IOVA space large enough";
+    }
+    vfi_kernel_error(errp, err, "IOMMU_IOAS_MAP_FILE", KVER_MAP_FILE,
+                     "iommufd %d ioas %u %s size 0x%" PRIx64 " file fd %d offset 0x%"
+                     PRIx64 "%s%s", be->fd, ioas_id, at, size, fd, start,
+                     readonly ? " read-only" : "", hint);
+}
+#endif
+
+bool vfi_iommufd_ioas_map_file(VfiIommufd *be, uint32_t ioas_id, uint64_t iova, int fd,
+                               uint64_t start, uint64_t size, bool readonly,
+                               uint64_t *iova_out, GError **errp)
+{
+    if (!map_file_check(be, __func__, ioas_id, iova, fd, start, size, iova_out, errp)) {
+        return false;
+    }
+#if HAVE_IOMMU_IOAS_MAP_FILE
+    struct iommu_ioas_map_file arg;
+    int ret;
+
+    memset(&arg, 0, sizeof(arg));
+    arg.size = sizeof(arg);
+    arg.flags = IOMMU_IOAS_MAP_READABLE | (readonly ? 0 : IOMMU_IOAS_MAP_WRITEABLE);
+    if (iova != VFI_IOVA_ANY) {
+        arg.flags |= IOMMU_IOAS_MAP_FIXED_IOVA;
+        arg.iova = iova;
+    }
+    arg.ioas_id = ioas_id;
+    arg.fd = fd;
+    arg.start = start;
+    arg.length = size;
+    ret = VFI_KERNEL_IOCTL(be->fd, IOMMU_IOAS_MAP_FILE, &arg);
+    if (ret < 0) {
+        map_file_error(be, -ret, ioas_id, iova, fd, start, size, readonly, errp);
+        return false;
+    }
+    if (iova_out) {
+        *iova_out = arg.iova;
+    }
+    return true;
+#else
+    trace_vfi_iommufd_reject(be->fd, __func__, "built without IOMMU_IOAS_MAP_FILE");
+    vfi_kernel_uapi_missing(errp, __func__, "IOMMU_IOAS_MAP_FILE", KVER_MAP_FILE);
+    return false;
+#endif
 }
 
 /*

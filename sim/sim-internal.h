@@ -124,8 +124,14 @@ typedef struct SimObj SimObj;
 typedef struct SimMapping {
     uint64_t iova;
     uint64_t last;
-    uint64_t user_va;
+    uint64_t user_va;           /* the model's physical address (IOPTE layout,
+                                 * alignment checks): the user VA, or for a
+                                 * file mapping its offset in the file */
     uint32_t flags;             /* IOMMU_IOAS_MAP_* */
+    bool by_file;               /* IOMMU_IOAS_MAP_FILE: */
+    int fd;                     /*   the caller's fd number at the map (the
+                                 *   model keeps no reference: -1 otherwise) */
+    uint64_t dev, ino;          /*   the file it named (fstat) */
 } SimMapping;
 
 struct SimObj {

@@ -11,8 +11,12 @@
  */
 #include <errno.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
 #include <linux/iommufd.h>
+#include <linux/magic.h>
 
 #include "config.h"
 #include "sim-internal.h"
@@ -493,93 +497,200 @@ static int ioctl_ioas_iova_ranges(SimCtx *ctx, void *arg)
     return max < total ? -EMSGSIZE : 0;
 }
 
-/* IOMMU_IOAS_MAP with FIXED_IOVA: the checks of [iova, *last]. */
-static int ioas_map_fixed(SimObj *ioas, const struct iommu_ioas_map *cmd, uint64_t align,
-                          uint64_t *last)
+/* A map with FIXED_IOVA (@what: MAP or MAP_FILE): the checks of [iova,
+ * *last]; @addr is the model's physical address (user_va, file offset). */
+static int ioas_map_fixed(SimObj *ioas, const char *what, uint64_t iova, uint64_t length,
+                          uint64_t addr, uint64_t align, uint64_t *last)
 {
-    if (cmd->iova & (align - 1)) {
-        return refuse("IOMMU_IOAS_MAP", EINVAL, "iova not aligned");
+    if (iova & (align - 1)) {
+        return refuse(what, EINVAL, "iova not aligned");
     }
-    if (__builtin_add_overflow(cmd->iova, cmd->length - 1, last)) {
-        return refuse("IOMMU_IOAS_MAP", EOVERFLOW, "iova + length overflows");
+    if (__builtin_add_overflow(iova, length - 1, last)) {
+        return refuse(what, EOVERFLOW, "iova + length overflows");
     }
-    if (!iova_allowed(ioas, cmd->iova, *last)) {
-        return refuse("IOMMU_IOAS_MAP", EINVAL, "range reserved or outside the aperture");
+    if (!iova_allowed(ioas, iova, *last)) {
+        return refuse(what, EINVAL, "range reserved or outside the aperture");
     }
-    if (maps_overlap(ioas->maps, cmd->iova, *last)) {
-        return refuse("IOMMU_IOAS_MAP", EEXIST, "overlaps a mapping");
+    if (maps_overlap(ioas->maps, iova, *last)) {
+        return refuse(what, EEXIST, "overlaps a mapping");
     }
-    /* iopt_insert_area(): the user_va's offset in its page must be aligned
-     * as the IOAS's IOVAs are (4 KiB once a domain is attached). */
-    if ((cmd->user_va % SIM_PAGE_SIZE) & (align - 1)) {
-        return refuse("IOMMU_IOAS_MAP", EINVAL, "user_va's page offset not aligned");
+    /* iopt_insert_area(): the user_va's (the file offset's) offset in its
+     * page must be aligned as the IOAS's IOVAs are (4 KiB once a domain is
+     * attached). */
+    if ((addr % SIM_PAGE_SIZE) & (align - 1)) {
+        return refuse(what, EINVAL, "page offset of the address not aligned");
     }
     return 0;
 }
 
-/* IOMMU_IOAS_MAP without FIXED_IOVA: the kernel chooses cmd->iova. */
-static int ioas_map_any(SimObj *ioas, struct iommu_ioas_map *cmd, uint64_t align,
-                        uint64_t *last)
+/* A map without FIXED_IOVA: the kernel chooses *@iova. */
+static int ioas_map_any(SimObj *ioas, const char *what, uint64_t length, uint64_t addr,
+                        uint64_t align, uint64_t *iova, uint64_t *last)
 {
     /* Like the kernel (iopt_alloc_iova()), align the chosen IOVA to the
-     * smaller of the length (rounded up to a power of two) and the user_va
-     * alignment, capped at the huge page size: the model is a kernel with
-     * CONFIG_TRANSPARENT_HUGEPAGE (2 MiB on x86; without it the kernel caps
-     * at 4 KiB). (The model keeps requiring a page-aligned user_va here.) */
-    uint64_t pow2 = cmd->length > (UINT64_C(1) << 63) ? UINT64_C(1) << 63 :
-                    cmd->length == 1 ? 1 :
-                    UINT64_C(1) << (64 - __builtin_clzll(cmd->length - 1));
-    uint64_t ua = MIN(MIN(UINT64_C(1) << __builtin_ctzll(cmd->user_va), pow2),
+     * smaller of the length (rounded up to a power of two) and the address's
+     * alignment (none for address 0, a file's start), capped at the huge
+     * page size: the model is a kernel with CONFIG_TRANSPARENT_HUGEPAGE (2
+     * MiB on x86; without it the kernel caps at 4 KiB). (The model keeps
+     * requiring a page-aligned address here.) */
+    uint64_t pow2 = length > (UINT64_C(1) << 63) ? UINT64_C(1) << 63 :
+                    length == 1 ? 1 : UINT64_C(1) << (64 - __builtin_clzll(length - 1));
+    uint64_t ua = MIN(addr ? MIN(UINT64_C(1) << __builtin_ctzll(addr), pow2) : pow2,
                       SIM_HPAGE_SIZE);
-    uint64_t iova;
 
-    if ((cmd->user_va & (SIM_PAGE_SIZE - 1)) || ua < align) {
-        return refuse("IOMMU_IOAS_MAP", EINVAL, "user_va not page aligned");
+    if ((addr & (SIM_PAGE_SIZE - 1)) || ua < align) {
+        return refuse(what, EINVAL, "address not page aligned");
     }
-    if (!ioas_alloc_iova(ioas, cmd->length, ua, &iova)) {
-        return refuse("IOMMU_IOAS_MAP", ENOSPC, "no free IOVA range");
+    if (!ioas_alloc_iova(ioas, length, ua, iova)) {
+        return refuse(what, ENOSPC, "no free IOVA range");
     }
-    cmd->iova = iova;
-    *last = cmd->iova + cmd->length - 1;
+    *last = *iova + length - 1;
     return 0;
+}
+
+/* Record @m in @ioas (checked: nothing overlaps it). */
+static void ioas_insert(SimObj *ioas, const SimMapping *m)
+{
+    g_array_insert_val(ioas->maps, maps_lower_bound(ioas->maps, m->iova), *m);
 }
 
 static int ioctl_ioas_map(SimCtx *ctx, void *arg)
 {
     struct iommu_ioas_map *cmd = arg;
+    const char *what = "IOMMU_IOAS_MAP";
     const uint32_t known = IOMMU_IOAS_MAP_FIXED_IOVA | IOMMU_IOAS_MAP_WRITEABLE |
                            IOMMU_IOAS_MAP_READABLE;
     SimObj *ioas;
-    SimMapping m;
-    uint64_t last, align;
+    uint64_t iova, last, align;
     int ret;
 
     if ((cmd->flags & ~known) || cmd->__reserved) {
-        return refuse("IOMMU_IOAS_MAP", EOPNOTSUPP, "unknown flags or reserved");
+        return refuse(what, EOPNOTSUPP, "unknown flags or reserved");
     }
     ioas = sim_ctx_get(ctx, cmd->ioas_id, SIM_OBJ_IOAS);
     if (!ioas) {
-        return refuse("IOMMU_IOAS_MAP", ENOENT, "not an IOAS");
+        return refuse(what, ENOENT, "not an IOAS");
     }
     align = sim_ioas_alignment(ioas);
     if (!cmd->length || (cmd->length & (align - 1))) {
-        return refuse("IOMMU_IOAS_MAP", EINVAL, "length zero or not aligned");
+        return refuse(what, EINVAL, "length zero or not aligned");
     }
     if (!cmd->user_va) {
-        return refuse("IOMMU_IOAS_MAP", EFAULT, "user_va is NULL");
+        return refuse(what, EFAULT, "user_va is NULL");
     }
-    ret = (cmd->flags & IOMMU_IOAS_MAP_FIXED_IOVA) ? ioas_map_fixed(ioas, cmd, align, &last) :
-                                                     ioas_map_any(ioas, cmd, align, &last);
+    iova = cmd->iova;
+    ret = (cmd->flags & IOMMU_IOAS_MAP_FIXED_IOVA) ?
+          ioas_map_fixed(ioas, what, iova, cmd->length, cmd->user_va, align, &last) :
+          ioas_map_any(ioas, what, cmd->length, cmd->user_va, align, &iova, &last);
     if (ret) {
         return ret;
     }
-    m = (SimMapping) {
+    cmd->iova = iova;
+    ioas_insert(ioas, &(SimMapping) {
         .iova = cmd->iova, .last = last, .user_va = cmd->user_va, .flags = cmd->flags,
-    };
-    g_array_insert_val(ioas->maps, maps_lower_bound(ioas->maps, m.iova), m);
+        .fd = -1,
+    });
     trace_vfi_sim_ioas_map(ioas->id, cmd->iova, cmd->length, cmd->flags);
     return 0;
 }
+
+#if HAVE_IOMMU_IOAS_MAP_FILE
+/*
+ * What pinning the file's pages would refuse (memfd_pin_folios(): a file
+ * that is neither shmem nor hugetlbfs, a range reaching past i_size:
+ * EINVAL). The kernel pins when the IOAS has a domain (at the map, or when
+ * the first domain is added); the model checks at the map, always (the
+ * stricter side). The model keeps no reference on the file.
+ */
+static int map_file_pin_check(const char *what, int fd, uint64_t start, uint64_t last)
+{
+    struct stat st;
+    struct statfs sfs;
+
+    if (fstat(fd, &st) < 0 || fstatfs(fd, &sfs) < 0) {
+        return refuse(what, EBADF, "fd not open");
+    }
+    if (sfs.f_type != TMPFS_MAGIC && sfs.f_type != HUGETLBFS_MAGIC) {
+        return refuse(what, EINVAL, "not a shmem (memfd, tmpfs) or hugetlbfs file");
+    }
+    if (last >= (uint64_t)st.st_size) {
+        return refuse(what, EINVAL, "range reaches past the end of the file");
+    }
+    return 0;
+}
+
+/* The checks iommufd_ioas_map_file() and iopt_map_file_pages() make before
+ * the IOVA's (7.3's order). */
+static int map_file_args(SimCtx *ctx, const struct iommu_ioas_map_file *cmd, SimObj **ioas,
+                         struct stat *st)
+{
+    const char *what = "IOMMU_IOAS_MAP_FILE";
+    const uint32_t known = IOMMU_IOAS_MAP_FIXED_IOVA | IOMMU_IOAS_MAP_WRITEABLE |
+                           IOMMU_IOAS_MAP_READABLE;
+    uint64_t last;
+
+    if (cmd->flags & ~known) {
+        return refuse(what, EOPNOTSUPP, "unknown flags");
+    }
+    if (cmd->iova >= UINT64_MAX || cmd->length >= UINT64_MAX) {
+        return refuse(what, EOVERFLOW, "iova or length ULONG_MAX");
+    }
+    if (!(cmd->flags & (IOMMU_IOAS_MAP_WRITEABLE | IOMMU_IOAS_MAP_READABLE))) {
+        return refuse(what, EINVAL, "neither readable nor writeable");
+    }
+    *ioas = sim_ctx_get(ctx, cmd->ioas_id, SIM_OBJ_IOAS);
+    if (!*ioas) {
+        return refuse(what, ENOENT, "not an IOAS");
+    }
+    if (!cmd->length) {
+        return refuse(what, EINVAL, "length 0");
+    }
+    if (__builtin_add_overflow(cmd->start, cmd->length - 1, &last)) {
+        return refuse(what, EOVERFLOW, "start + length overflows");
+    }
+    if (cmd->fd < 0 || fstat(cmd->fd, st) < 0) {
+        return refuse(what, EBADF, "fd not open");
+    }
+    if (cmd->length > SIZE_MAX - SIM_PAGE_SIZE) {
+        return refuse(what, EINVAL, "length too large");
+    }
+    return 0;
+}
+
+static int ioctl_ioas_map_file(SimCtx *ctx, void *arg)
+{
+    struct iommu_ioas_map_file *cmd = arg;
+    const char *what = "IOMMU_IOAS_MAP_FILE";
+    SimObj *ioas = NULL;
+    struct stat st;
+    uint64_t iova, last, align;
+    int ret = map_file_args(ctx, cmd, &ioas, &st);
+
+    if (ret) {
+        return ret;
+    }
+    align = sim_ioas_alignment(ioas);
+    if (cmd->length & (align - 1)) {
+        return refuse(what, EINVAL, "length not aligned");
+    }
+    iova = cmd->iova;
+    ret = (cmd->flags & IOMMU_IOAS_MAP_FIXED_IOVA) ?
+          ioas_map_fixed(ioas, what, iova, cmd->length, cmd->start, align, &last) :
+          ioas_map_any(ioas, what, cmd->length, cmd->start, align, &iova, &last);
+    if (ret || (ret = map_file_pin_check(what, cmd->fd, cmd->start,
+                                         cmd->start + cmd->length - 1))) {
+        return ret;
+    }
+    cmd->iova = iova;
+    ioas_insert(ioas, &(SimMapping) {
+        .iova = cmd->iova, .last = last, .user_va = cmd->start, .flags = cmd->flags,
+        .by_file = true, .fd = cmd->fd, .dev = st.st_dev, .ino = st.st_ino,
+    });
+    trace_vfi_sim_ioas_map_file(ioas->id, cmd->iova, cmd->length, cmd->flags, cmd->fd,
+                                cmd->start);
+    return 0;
+}
+#endif
 
 /* Unmap everything; an empty IOAS is a success with length 0. */
 static int ioas_unmap_all(SimObj *ioas, struct iommu_ioas_unmap *cmd)
@@ -915,6 +1026,9 @@ static const IommufdOp iommufd_ops[] = {
        ioctl_ioas_iova_ranges),
     OP(IOMMU_IOAS_MAP, struct iommu_ioas_map, iova, ioctl_ioas_map),
     OP(IOMMU_IOAS_UNMAP, struct iommu_ioas_unmap, length, ioctl_ioas_unmap),
+#if HAVE_IOMMU_IOAS_MAP_FILE
+    OP(IOMMU_IOAS_MAP_FILE, struct iommu_ioas_map_file, iova, ioctl_ioas_map_file),
+#endif
     OP(IOMMU_GET_HW_INFO, struct iommu_hw_info, __reserved, ioctl_get_hw_info),
     OP(IOMMU_HWPT_ALLOC, struct iommu_hwpt_alloc, __reserved, ioctl_hwpt_alloc),
     OP(IOMMU_HWPT_SET_DIRTY_TRACKING, struct iommu_hwpt_set_dirty_tracking, __reserved,
@@ -943,9 +1057,6 @@ static const NotModelled iommufd_not_modelled[] = {
 #endif
 #if HAVE_IOMMU_FAULT_QUEUE_ALLOC
     NM(IOMMU_FAULT_QUEUE_ALLOC),
-#endif
-#if HAVE_IOMMU_IOAS_MAP_FILE
-    NM(IOMMU_IOAS_MAP_FILE),
 #endif
 #if HAVE_IOMMU_IOAS_CHANGE_PROCESS
     NM(IOMMU_IOAS_CHANGE_PROCESS),

@@ -18,6 +18,7 @@
 #include <linux/iommufd.h>
 #include <linux/vfio.h>
 
+#include "config.h"
 #include "sim-internal.h"
 #include "vfio-iommufd/error.h"
 #include "vfio-iommufd/kernel.h"
@@ -433,6 +434,10 @@ static VfiSimOp sim_classify(unsigned long request)
         return VFI_SIM_OP_IOAS_MAP;
     case IOMMU_IOAS_UNMAP:
         return VFI_SIM_OP_IOAS_UNMAP;
+#if HAVE_IOMMU_IOAS_MAP_FILE
+    case IOMMU_IOAS_MAP_FILE:
+        return VFI_SIM_OP_IOAS_MAP_FILE;
+#endif
     case IOMMU_GET_HW_INFO:
         return VFI_SIM_OP_GET_HW_INFO;
     case IOMMU_HWPT_ALLOC:

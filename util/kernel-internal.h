@@ -30,4 +30,11 @@ void vfi_kernel_error(GError **errp, int err, const char *what,
                        const char *min_kernel, const char *fmt, ...)
     G_GNUC_PRINTF(5, 6);
 
+/* Set *errp to VFI_ERROR / VFI_ERROR_NOT_SUPPORTED for a call the UAPI
+ * headers of this build lack: "<what>: built against Linux UAPI headers
+ * without <symbol> (<since> has it): rebuild with newer headers". One trace
+ * event (vfi_uapi_missing). */
+void vfi_kernel_uapi_missing(GError **errp, const char *what, const char *symbol,
+                             const char *since);
+
 #endif

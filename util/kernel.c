@@ -129,6 +129,15 @@ int vfi_kernel_ioctl(int fd, unsigned long request, void *arg, const char *name)
 G_DEFINE_QUARK(vfi-error-quark, vfi_error)
 G_DEFINE_QUARK(vfi-kernel-error-quark, vfi_kernel_error)
 
+void vfi_kernel_uapi_missing(GError **errp, const char *what, const char *symbol,
+                             const char *since)
+{
+    trace_vfi_uapi_missing(what, symbol, since);
+    g_set_error(errp, VFI_ERROR, VFI_ERROR_NOT_SUPPORTED,
+                "%s: built against Linux UAPI headers without %s (%s has it): rebuild "
+                "with newer headers (meson -Duapi_include=DIR)", what, symbol, since);
+}
+
 void vfi_kernel_error(GError **errp, int err, const char *what, const char *min_kernel,
                        const char *fmt, ...)
 {

@@ -69,6 +69,8 @@ typedef enum {
     VFI_SIM_OP_DEVICE_GET_INFO,
     VFI_SIM_OP_DEVICE_FEATURE,
     VFI_SIM_OP_OTHER,     /* any ioctl the model does not know: ENOTTY */
+    VFI_SIM_OP_IOAS_MAP_FILE, /* IOMMU_IOAS_MAP_FILE (builds with 6.13+ headers;
+                               * after OTHER so the older values stay) */
     VFI_SIM_OP__COUNT,
 } VfiSimOp;
 

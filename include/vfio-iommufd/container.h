@@ -187,6 +187,36 @@ VFI_API bool vfi_address_space_dma_map(VfiAddressSpace *as, uint64_t iova,
                                                  GError **errp);
 
 /**
+ * vfi_address_space_dma_map_file:
+ * @iova: the IOVA, or VFI_IOVA_ANY: the kernel chooses it in the address
+ *   space's first container (there must be one: WRONG_STATE otherwise) and
+ *   the others map it at the same IOVA.
+ * @fd: the file (a memfd, or a file on shmem or hugetlbfs), the VMM's: not
+ *   closed, and not needed after the call (see below).
+ * @offset: the file offset of the first byte mapped.
+ * @iova_out: out (may be NULL for a fixed @iova): the IOVA mapped.
+ *
+ * Like vfi_address_space_dma_map(), but the memory is [@offset, @offset +
+ * @size) of a file (IOMMU_IOAS_MAP_FILE, Linux 6.13): mapped in every
+ * container of @as and remembered so that containers made later get it
+ * too, with the same checks, ownership and whole-mapping unmap rules
+ * (vfi_address_space_dma_unmap()). The address space keeps a duplicate of
+ * @fd (F_DUPFD_CLOEXEC, made before any ioctl) for those replays, closed
+ * when the mapping is unmapped or the address space freed; the VMM may
+ * close its own @fd at once. Checked before any ioctl as the memory map,
+ * plus: @fd open (INVALID_ARGUMENT), @offset + @size not overflowing, the
+ * offset's position in its page aligned as the containers' IOVAs. A build
+ * without IOMMU_IOAS_MAP_FILE in its UAPI headers: NOT_SUPPORTED; a running
+ * kernel before 6.13: VFI_KERNEL_ERROR / ENOTTY. A file the kernel cannot
+ * pin (not shmem or hugetlbfs, or the range past its end): EINVAL from the
+ * kernel (with no container yet, at the replay: that attach fails).
+ */
+VFI_API bool vfi_address_space_dma_map_file(VfiAddressSpace *as, uint64_t iova,
+                                            uint64_t size, int fd, uint64_t offset,
+                                            bool readonly, uint64_t *iova_out,
+                                            GError **errp);
+
+/**
  * vfi_address_space_dma_unmap:
  *
  * Unmap [@iova, @iova + @size) from every container and forget it. The range
@@ -219,6 +249,12 @@ typedef struct VfiMappingInfo {
     void *vaddr;              /* the process memory mapped there (not owned) */
     bool readonly;            /* mapped without IOMMU write permission */
     VfiMappingOwner owner;    /* the level that made it */
+    /* Added in 0.2: mappings by file (vfi_*_dma_map_file()). */
+    bool by_file;             /* mapped from a file (vaddr NULL), not from memory */
+    int fd;                   /* by_file: the library's duplicate of the VMM's fd
+                               * (valid while the mapping lasts; not the VMM's
+                               * own, never to be closed by the caller); else -1 */
+    uint64_t offset;          /* by_file: the file offset of the first byte; else 0 */
 } VfiMappingInfo;
 
 /**
@@ -405,6 +441,31 @@ VFI_API const char *vfi_dirty_coverage_granularity(VfiDirtyCoverage cov, uint64_
  */
 VFI_API bool vfi_container_dma_map(VfiContainer *c, uint64_t iova, uint64_t size,
                                              void *vaddr, bool readonly, GError **errp);
+
+/**
+ * vfi_container_dma_map_file:
+ * @iova: the IOVA, or VFI_IOVA_ANY for one the kernel chooses.
+ * @fd: the file (a memfd, or a file on shmem or hugetlbfs), the VMM's: not
+ *   closed, and not needed after the call.
+ * @offset: the file offset of the first byte mapped.
+ * @iova_out: out (may be NULL for a fixed @iova): the IOVA mapped.
+ *
+ * Like vfi_container_dma_map(), but from [@offset, @offset + @size) of a
+ * file (IOMMU_IOAS_MAP_FILE, Linux 6.13): a mapping of this container
+ * only, unmapped with vfi_container_dma_unmap() like the others. The
+ * container's record keeps a duplicate of @fd (F_DUPFD_CLOEXEC, made before
+ * the ioctl), closed when the mapping goes (unmap, unmap-all, the container
+ * freed). Checked before any ioctl: @fd open, @size non-zero, no overflow,
+ * @size (and a fixed @iova) aligned to the container's IOVA alignment, and
+ * so the offset's position in its page, a fixed range inside one IOVA
+ * range and clear of the address space's mappings (as the memory map). A
+ * kernel-chosen IOVA is checked once chosen (while tracking is on, against
+ * the ranges the logging devices log): a refusal unmaps it again. Build
+ * without IOMMU_IOAS_MAP_FILE: NOT_SUPPORTED; kernel before 6.13: ENOTTY.
+ */
+VFI_API bool vfi_container_dma_map_file(VfiContainer *c, uint64_t iova, uint64_t size,
+                                        int fd, uint64_t offset, bool readonly,
+                                        uint64_t *iova_out, GError **errp);
 
 /**
  * vfi_container_dma_unmap:

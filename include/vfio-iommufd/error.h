@@ -42,6 +42,11 @@ typedef enum {
     /* A host-side operation outside the ioctl layer failed (reading sysfs,
      * parsing a file). The message carries the errno where there is one. */
     VFI_ERROR_HOST,
+    /* The library was built without what the call needs: the Linux UAPI
+     * headers it was compiled against lack the request (the message names
+     * it, the release that added it, and says to rebuild with newer
+     * headers). Nothing was changed. */
+    VFI_ERROR_NOT_SUPPORTED,
 } VfiErrorCode;
 
 /* Domain of errors the library detects itself (VfiErrorCode). */

@@ -154,6 +154,39 @@ VFI_API bool vfi_iommufd_ioas_map_any(VfiIommufd *be, uint32_t ioas_id,
                                                   uint64_t size, void *vaddr, bool readonly,
                                                   uint64_t *iova, GError **errp);
 
+/*
+ * The IOVA argument of a map that lets the kernel choose the IOVA
+ * (vfi_iommufd_ioas_map_file(), vfi_container_dma_map_file(),
+ * vfi_address_space_dma_map_file()). No fixed mapping can start there: the
+ * kernel refuses an IOVA of ULONG_MAX (EOVERFLOW).
+ */
+#define VFI_IOVA_ANY UINT64_MAX
+
+/**
+ * vfi_iommufd_ioas_map_file:
+ * @iova: the fixed IOVA, or VFI_IOVA_ANY for one the kernel chooses (the
+ *   lowest free one suitably aligned, never 0).
+ * @fd: the file: a memfd, or a file on shmem (tmpfs) or hugetlbfs; the
+ *   caller's, never closed here. The kernel takes its own reference on the
+ *   file, so @fd may be closed once the call returns.
+ * @start: the byte offset in the file of the first byte mapped.
+ * @size: bytes to map, non-zero; @start + @size must not overflow, nor
+ *   @iova + @size for a fixed @iova.
+ * @iova_out: out: the IOVA mapped (may be NULL for a fixed @iova).
+ *
+ * IOMMU_IOAS_MAP_FILE (Linux 6.13): map [@start, @start + @size) of the
+ * file at @iova, readable, and writeable unless @readonly. Unmapped with
+ * vfi_iommufd_ioas_unmap() like any mapping. The kernel pins the file's
+ * pages when the IOAS has a domain (at once, or when the first one is
+ * attached): a file that is not shmem or hugetlbfs, or a range past its
+ * end, gives EINVAL then; a closed @fd gives EBADF. ENOTTY: the running
+ * kernel predates 6.13. A build against UAPI headers without the request
+ * (before 6.13) fails with VFI_ERROR / VFI_ERROR_NOT_SUPPORTED, no ioctl.
+ */
+VFI_API bool vfi_iommufd_ioas_map_file(VfiIommufd *be, uint32_t ioas_id, uint64_t iova,
+                                       int fd, uint64_t start, uint64_t size,
+                                       bool readonly, uint64_t *iova_out, GError **errp);
+
 /**
  * vfi_iommufd_ioas_unmap:
  * @unmapped: out (may be NULL): the number of bytes unmapped.

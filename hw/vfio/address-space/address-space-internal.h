@@ -19,10 +19,13 @@
 #include "util/lock.h"
 #include "migration/migration-internal.h"
 
-/* One mapping made through vfi_address_space_dma_map(). */
+/* One mapping made through vfi_address_space_dma_map() or
+ * vfi_address_space_dma_map_file(). A file's fd is the address space's own
+ * duplicate (replays need it after the VMM closed its own), lent to the
+ * containers' records and closed when the mapping is forgotten. */
 typedef struct VfiAsMapping {
     VfiRange r;               /* first: util/ranges.h (a VfiRangeTree's element) */
-    void *vaddr;
+    VfiMapSource src;
     bool readonly;
 } VfiAsMapping;
 
@@ -62,6 +65,10 @@ static inline bool vfi_as_check_given(const VfiAddressSpace *as, const char *wha
 /* Replay every mapping of @as into the new container @c (its ranges
  * checked first). */
 bool vfi_as_replay(VfiAddressSpace *as, VfiContainer *c, GError **errp);
+
+/* Forget every remembered mapping of @as, closing their files' fds (the
+ * address space is freed). */
+void vfi_as_forget_all_mappings(VfiAddressSpace *as);
 
 /* The placement of @dev in @as; NULL with INVALID_ARGUMENT (NULLs) or
  * WRONG_STATE (in no container of @as), @what naming the call. No ioctl. */

@@ -91,6 +91,7 @@ bool vfi_address_space_free(VfiAddressSpace *as, GError **errp)
     vfi_lock_release(g_steal_pointer(&guard));
     vfi_lock_free(as->lock);
     g_ptr_array_free(as->containers, true);
+    vfi_as_forget_all_mappings(as);
     vfi_range_tree_free(as->mappings);
     g_free(as);
     return true;

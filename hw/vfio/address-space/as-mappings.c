@@ -17,17 +17,25 @@
 #include "address-space-internal.h"
 #include "trace.h"
 
+/* Map @m, a mapping of @as, in @c without any check. */
+static bool map_one(VfiContainer *c, const VfiAsMapping *m, GError **errp)
+{
+    return vfi_container_map_src_unchecked(c, m->r.iova, m->r.last - m->r.iova + 1, &m->src,
+                                           m->readonly, true, NULL, errp);
+}
+
 bool vfi_as_replay(VfiAddressSpace *as, VfiContainer *c, GError **errp)
 {
+    const char *what = "replay of an address-space mapping";
     VfiRangeIter it;
 
     for (const VfiAsMapping *m = vfi_range_tree_nth(as->mappings, 0, &it); m;
          m = vfi_range_iter_next(&it)) {
         uint64_t size = m->r.last - m->r.iova + 1;
-        bool ok = vfi_container_check_map(c, "replay of an address-space mapping",
-                                          m->r.iova, size, errp) &&
-                  vfi_container_map_unchecked(c, m->r.iova, size, m->vaddr, m->readonly,
-                                              true, errp);
+        bool ok = vfi_container_check_map(c, what, m->r.iova, size, errp) &&
+                  (m->src.fd < 0 ||
+                   vfi_container_check_file_offset(c, what, m->src.offset, errp)) &&
+                  map_one(c, m, errp);
 
         trace_vfi_as_replay(c->ioas_id, m->r.iova, size, ok);
         if (!ok) {
@@ -36,6 +44,17 @@ bool vfi_as_replay(VfiAddressSpace *as, VfiContainer *c, GError **errp)
         }
     }
     return true;
+}
+
+void vfi_as_forget_all_mappings(VfiAddressSpace *as)
+{
+    VfiRangeIter it;
+
+    for (const VfiAsMapping *m = vfi_range_tree_nth(as->mappings, 0, &it); m;
+         m = vfi_range_iter_next(&it)) {
+        vfi_container_file_close("address-space mapping forgotten", m->src.fd);
+    }
+    vfi_range_tree_clear(as->mappings);
 }
 
 /* A container-level mapping of @c overlapping [iova, last]: WRONG_STATE. */
@@ -57,18 +76,17 @@ static bool check_no_container_mapping(const VfiAddressSpace *as, const VfiConta
     return false;
 }
 
-/* Every check of a map of [iova, iova + size) but the overlap with the
- * address space's own mappings (map_record()). */
-static bool map_check(const VfiAddressSpace *as, uint64_t iova, uint64_t size, void *vaddr,
-                      GError **errp)
+/* Every check of a map of @src at [iova, iova + size) but the overlap with
+ * the address space's own mappings (map_record()). */
+static bool map_check(const VfiAddressSpace *as, const char *what, uint64_t iova,
+                      uint64_t size, const VfiMapSource *src, GError **errp)
 {
-    const char *what = "address space dma map";
     uint64_t last = iova + (size - 1);
 
     if (!vfi_as_check_given(as, what, errp) || !vfi_range_check(what, iova, size, errp)) {
         return false;
     }
-    if (!vaddr) {
+    if (src->fd < 0 && !src->vaddr) {
         g_set_error(errp, VFI_ERROR, VFI_ERROR_INVALID_ARGUMENT,
                     "%s: NULL vaddr for iova 0x%" PRIx64, what, iova);
         return false;
@@ -77,6 +95,7 @@ static bool map_check(const VfiAddressSpace *as, uint64_t iova, uint64_t size, v
         VfiContainer *c = g_ptr_array_index(as->containers, i);
 
         if (!vfi_container_check_map(c, what, iova, size, errp) ||
+            (src->fd >= 0 && !vfi_container_check_file_offset(c, what, src->offset, errp)) ||
             !check_no_container_mapping(as, c, what, iova, last, errp)) {
             return false;
         }
@@ -110,9 +129,36 @@ bool vfi_address_space_mapping(const VfiAddressSpace *as, unsigned i, VfiMapping
         return false;
     }
     *out = (VfiMappingInfo){
-        .iova = m->r.iova, .size = m->r.last - m->r.iova + 1, .vaddr = m->vaddr,
+        .iova = m->r.iova, .size = m->r.last - m->r.iova + 1, .vaddr = m->src.vaddr,
         .readonly = m->readonly, .owner = VFI_MAPPING_BY_ADDRESS_SPACE,
+        .by_file = m->src.fd >= 0, .fd = m->src.fd, .offset = m->src.offset,
     };
+    return true;
+}
+
+/* Map the recorded @m in the containers of @as from the @from-th on (all
+ * checked); on a failure unmap it from the containers before the failing
+ * one (those before @from included) and forget it. */
+static bool map_containers(VfiAddressSpace *as, const VfiAsMapping *m, guint from,
+                           GError **errp)
+{
+    uint64_t size = m->r.last - m->r.iova + 1;
+
+    for (guint i = from; i < as->containers->len; i++) {
+        VfiContainer *c = g_ptr_array_index(as->containers, i);
+
+        if (map_one(c, m, errp)) {
+            continue;
+        }
+        for (guint j = 0; j < i; j++) {
+            VfiContainer *done = g_ptr_array_index(as->containers, j);
+            bool ok = vfi_container_unmap_unchecked(done, m->r.iova, size, NULL);
+
+            trace_vfi_as_dma_rollback(done->ioas_id, "map", m->r.iova, size, ok);
+        }
+        vfi_range_tree_remove(as->mappings, m->r.iova);
+        return false;
+    }
     return true;
 }
 
@@ -120,29 +166,79 @@ bool vfi_address_space_dma_map(VfiAddressSpace *as, uint64_t iova, uint64_t size
                                void *vaddr, bool readonly, GError **errp)
 {
     VFI_LOCK_GUARD(vfi_as_lock(as));
-    VfiAsMapping m = { .r = { iova, iova + (size - 1) }, .vaddr = vaddr,
+    VfiAsMapping m = { .r = { iova, iova + (size - 1) }, .src = VFI_MAP_SOURCE_MEM(vaddr),
                        .readonly = readonly };
 
-    if (!map_check(as, iova, size, vaddr, errp) || !map_record(as, &m, errp)) {
-        return false;
-    }
-    /* Every container checked above: map without checking again. */
-    for (guint i = 0; i < as->containers->len; i++) {
-        VfiContainer *c = g_ptr_array_index(as->containers, i);
-
-        if (vfi_container_map_unchecked(c, iova, size, vaddr, readonly, true, errp)) {
-            continue;
-        }
-        for (guint j = 0; j < i; j++) {
-            VfiContainer *done = g_ptr_array_index(as->containers, j);
-            bool ok = vfi_container_unmap_unchecked(done, iova, size, NULL);
-
-            trace_vfi_as_dma_rollback(done->ioas_id, "map", iova, size, ok);
-        }
-        vfi_range_tree_remove(as->mappings, iova);
+    /* Every container checked first: then mapped without checking again. */
+    if (!map_check(as, "address space dma map", iova, size, &m.src, errp) ||
+        !map_record(as, &m, errp) || !map_containers(as, &m, 0, errp)) {
         return false;
     }
     trace_vfi_as_dma_map(as->id, iova, size, readonly, as->containers->len);
+    return true;
+}
+
+/* A map by file at a kernel-chosen IOVA: chosen in the first container,
+ * then checked against the others and the address space's mappings as a
+ * fixed one (a refusal unmaps it there again), recorded and mapped at the
+ * same IOVA in the others. */
+static bool map_file_any(VfiAddressSpace *as, const char *what, VfiAsMapping *m,
+                         uint64_t size, GError **errp)
+{
+    VfiContainer *c0;
+    uint64_t at;
+
+    if (as->containers->len == 0) {
+        trace_vfi_as_dma_refused(as->id, what, VFI_IOVA_ANY, size, 0);
+        g_set_error(errp, VFI_ERROR, VFI_ERROR_WRONG_STATE,
+                    "%s: a kernel-chosen IOVA needs a container (attach a device first, "
+                    "or give the IOVA)", what);
+        return false;
+    }
+    c0 = g_ptr_array_index(as->containers, 0);
+    if (!vfi_container_check_file_offset(c0, what, m->src.offset, errp) ||
+        !vfi_container_check_sized(c0, what, 0, size, errp) ||
+        !vfi_container_map_src_unchecked(c0, VFI_IOVA_ANY, size, &m->src, m->readonly, true,
+                                         &at, errp)) {
+        return false;
+    }
+    m->r = (VfiRange){ at, at + (size - 1) };
+    if (!map_check(as, what, at, size, &m->src, errp) || !map_record(as, m, errp)) {
+        bool ok = vfi_container_unmap_unchecked(c0, at, size, NULL);
+
+        trace_vfi_as_dma_rollback(c0->ioas_id, "map", at, size, ok);
+        return false;
+    }
+    return map_containers(as, m, 1, errp);
+}
+
+bool vfi_address_space_dma_map_file(VfiAddressSpace *as, uint64_t iova, uint64_t size,
+                                    int fd, uint64_t offset, bool readonly,
+                                    uint64_t *iova_out, GError **errp)
+{
+    VFI_LOCK_GUARD(vfi_as_lock(as));
+    const char *what = "address space dma map file";
+    VfiAsMapping m = { .r = { iova, iova + (size - 1) }, .src = { .fd = -1, .offset = offset },
+                       .readonly = readonly };
+    bool ok;
+
+    if (!vfi_as_check_given(as, what, errp) ||
+        !vfi_container_file_dup(what, fd, offset, size, &m.src.fd, errp)) {
+        return false;
+    }
+    ok = iova == VFI_IOVA_ANY ? map_file_any(as, what, &m, size, errp) :
+         map_check(as, what, iova, size, &m.src, errp) && map_record(as, &m, errp) &&
+         map_containers(as, &m, 0, errp);
+    if (!ok) {
+        vfi_container_file_close(what, m.src.fd);
+        return false;
+    }
+    /* From here the remembered mapping owns the duplicate. */
+    trace_vfi_as_dma_map_file(as->id, m.r.iova, size, fd, m.src.fd, offset, readonly,
+                              as->containers->len);
+    if (iova_out) {
+        *iova_out = m.r.iova;
+    }
     return true;
 }
 
@@ -205,8 +301,7 @@ static void unmap_rollback(VfiAddressSpace *as, guint upto, const bool *unmapped
                                                : NULL;
 
         for (guint k = 0; o && k < n; k++, o = vfi_range_iter_next(&it)) {
-            bool ok = vfi_container_map_unchecked(done, o->r.iova, o->r.last - o->r.iova + 1,
-                                                  o->vaddr, o->readonly, true, NULL);
+            bool ok = map_one(done, o, NULL);
 
             trace_vfi_as_dma_rollback(done->ioas_id, "unmap", o->r.iova,
                                       o->r.last - o->r.iova + 1, ok);
@@ -283,7 +378,11 @@ bool vfi_as_unmap_commit(VfiAddressSpace *as, uint64_t iova, uint64_t size, guin
         return false;
     }
     for (guint k = 0; k < n; k++) {
-        vfi_range_tree_remove_overlap(as->mappings, iova, iova + (size - 1), NULL);
+        VfiAsMapping o;
+
+        if (vfi_range_tree_remove_overlap(as->mappings, iova, iova + (size - 1), &o)) {
+            vfi_container_file_close("address-space mapping unmapped", o.src.fd);
+        }
     }
     trace_vfi_as_dma_unmap(as->id, iova, size, n, as->containers->len);
     return true;

@@ -35,13 +35,28 @@
 /* Size of the vendor-data buffer passed to IOMMU_GET_HW_INFO. */
 #define VFI_HW_INFO_DATA_MAX 256
 
+/* Where a mapping's memory comes from: process memory at @vaddr
+ * (IOMMU_IOAS_MAP), or [@offset, ...) of the file @fd (IOMMU_IOAS_MAP_FILE;
+ * @vaddr NULL). */
+typedef struct VfiMapSource {
+    void *vaddr;
+    int fd;                   /* -1: memory */
+    uint64_t offset;
+} VfiMapSource;
+
+/* A memory source (fd -1). */
+#define VFI_MAP_SOURCE_MEM(va) ((VfiMapSource){ .vaddr = (va), .fd = -1 })
+
 /* One mapping of a container's IOAS as it was made (the kernel unmaps only
  * whole mappings), and which level made it: the address space
  * (vfi_address_space_dma_map(), replays) or the container itself
- * (vfi_container_dma_map()). */
+ * (vfi_container_dma_map()). A file mapping's fd is the container's own
+ * duplicate when the container made it (closed when the record forgets
+ * it), the address space's (borrowed: it outlives every container's copy
+ * of the mapping) when the address space did. */
 typedef struct VfiContainerMapping {
     VfiRange r;               /* first: util/ranges.h (a VfiRangeTree's element) */
-    void *vaddr;
+    VfiMapSource src;
     bool readonly;
     bool by_as;
 } VfiContainerMapping;
@@ -207,6 +222,33 @@ bool vfi_container_check_unmap(const VfiContainer *c, const char *what, uint64_t
  * as made by the address space (@by_as) or by the container. */
 bool vfi_container_map_unchecked(VfiContainer *c, uint64_t iova, uint64_t size,
                                  void *vaddr, bool readonly, bool by_as, GError **errp);
+/* IOMMU_IOAS_MAP or IOMMU_IOAS_MAP_FILE of @src in @c without any check
+ * (the caller made them), recorded as made by the address space (@by_as:
+ * a file's fd is borrowed) or by the container (the record owns the fd, a
+ * duplicate, closed when the mapping is forgotten; on failure the caller
+ * still owns it). @iova VFI_IOVA_ANY (files only): the kernel chooses,
+ * *@iova_out (may be NULL for a fixed @iova) gets it. */
+bool vfi_container_map_src_unchecked(VfiContainer *c, uint64_t iova, uint64_t size,
+                                     const VfiMapSource *src, bool readonly, bool by_as,
+                                     uint64_t *iova_out, GError **errp);
+/* Before any ioctl of a map by file: the build has IOMMU_IOAS_MAP_FILE
+ * (NOT_SUPPORTED), @fd >= 0, @size non-zero, @offset + @size not
+ * overflowing (INVALID_ARGUMENT); then *@dup is a duplicate of @fd
+ * (F_DUPFD_CLOEXEC: INVALID_ARGUMENT for a closed @fd, HOST otherwise),
+ * the caller's to close (vfi_container_file_close()). @what names the
+ * call. */
+bool vfi_container_file_dup(const char *what, int fd, uint64_t offset, uint64_t size,
+                            int *dup, GError **errp);
+/* Close a duplicate made by vfi_container_file_dup() (-1: nothing). */
+void vfi_container_file_close(const char *what, int fd);
+/* The offset of a file mapping against @c's IOVA alignment: its position
+ * in its page must be aligned as the IOVAs are (the kernel's
+ * iopt_insert_area()): INVALID_ARGUMENT. No ioctl. */
+bool vfi_container_check_file_offset(const VfiContainer *c, const char *what,
+                                     uint64_t offset, GError **errp);
+/* Forget every mapping of @c's record, closing the fds it owns (the IOAS
+ * was unmapped whole or is destroyed). */
+void vfi_container_forget_all_mappings(VfiContainer *c);
 /* IOMMU_IOAS_UNMAP of [iova, iova + size) without any check, the record
  * updated; ENOENT while mappings are recorded there resyncs the record
  * (vfi_container_unmap_resync()) and fails only if some are still there. */

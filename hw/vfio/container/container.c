@@ -18,6 +18,7 @@
  * of a tracked device. Its mappings are in mappings.c, its HWPTs in hwpt.c.
  */
 #include <errno.h>
+#include <unistd.h>
 #include <inttypes.h>
 
 #include "vfio-iommufd/error.h"
@@ -133,11 +134,37 @@ bool vfi_container_check_detach(const VfiContainer *c, const VfiContainerDevice 
 
 /* ---- life cycle -------------------------------------------------------- */
 
+void vfi_container_file_close(const char *what, int fd)
+{
+    if (fd >= 0) {
+        /* A host fd of the library's own (not a kernel-seam fd): the file
+         * stays alive while the kernel's mappings reference it. */
+        int ret = close(fd);
+
+        trace_vfi_container_file_close(what, fd, ret < 0 ? errno : 0);
+    }
+}
+
+void vfi_container_forget_all_mappings(VfiContainer *c)
+{
+    VfiRangeIter it;
+
+    for (const VfiContainerMapping *m = vfi_range_tree_nth(c->maps, 0, &it); m;
+         m = vfi_range_iter_next(&it)) {
+        if (!m->by_as) {
+            vfi_container_file_close("container mapping forgotten", m->src.fd);
+        }
+    }
+    vfi_range_tree_clear(c->maps);
+    c->nr_container_maps = 0;
+}
+
 static void container_free(VfiContainer *c)
 {
     g_assert(c->devices->len == 0 && c->hwpts->len == 0);
     g_ptr_array_free(c->devices, true);
     g_ptr_array_free(c->hwpts, true);
+    vfi_container_forget_all_mappings(c);
     vfi_range_tree_free(c->maps);
     vfi_range_tree_free(c->mapped);
     g_clear_pointer(&c->kept, g_array_unref);

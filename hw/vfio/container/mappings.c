@@ -24,12 +24,19 @@
  * pay for it.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
+#include <unistd.h>
 
+#include "config.h"
 #include "vfio-iommufd/error.h"
 #include "vfio-iommufd/iommufd.h"
 #include "container-internal.h"
+#include "util/kernel-internal.h"
 #include "trace.h"
+
+/* The kernel's PAGE_SIZE (x86): a file offset's position in its page. */
+#define VFI_PAGE_SIZE 4096u
 
 /* ---- the record -------------------------------------------------------- */
 
@@ -89,6 +96,9 @@ static void record_remove(VfiContainer *c, uint64_t iova, uint64_t last)
 
     while (vfi_range_tree_remove_overlap(c->maps, iova, last, &o)) {
         c->nr_container_maps -= !o.by_as;
+        if (!o.by_as) {
+            vfi_container_file_close("container mapping forgotten", o.src.fd);
+        }
         if (follow) {
             vfi_range_tree_remove_cut(c->mapped, o.r.iova, o.r.last);
         }
@@ -105,10 +115,10 @@ static void record_remove(VfiContainer *c, uint64_t iova, uint64_t last)
                                vfi_range_tree_len(c->maps));
 }
 
-static void record_add(VfiContainer *c, uint64_t iova, uint64_t size, void *vaddr,
-                       bool readonly, bool by_as)
+static void record_add(VfiContainer *c, uint64_t iova, uint64_t size,
+                       const VfiMapSource *src, bool readonly, bool by_as)
 {
-    VfiContainerMapping n = { .r = { iova, iova + (size - 1) }, .vaddr = vaddr,
+    VfiContainerMapping n = { .r = { iova, iova + (size - 1) }, .src = *src,
                               .readonly = readonly, .by_as = by_as };
 
     const VfiContainerMapping *o;
@@ -296,14 +306,79 @@ bool vfi_container_check_unmap(const VfiContainer *c, const char *what, uint64_t
 
 /* ---- map --------------------------------------------------------------- */
 
+bool vfi_container_map_src_unchecked(VfiContainer *c, uint64_t iova, uint64_t size,
+                                     const VfiMapSource *src, bool readonly, bool by_as,
+                                     uint64_t *iova_out, GError **errp)
+{
+    uint64_t at = iova;
+
+    if (src->fd < 0) {
+        if (!vfi_iommufd_ioas_map(c->be, c->ioas_id, iova, size, src->vaddr, readonly,
+                                  errp)) {
+            return false;
+        }
+    } else if (!vfi_iommufd_ioas_map_file(c->be, c->ioas_id, iova, src->fd, src->offset,
+                                          size, readonly, &at, errp)) {
+        return false;
+    }
+    record_add(c, at, size, src, readonly, by_as);
+    if (iova_out) {
+        *iova_out = at;
+    }
+    return true;
+}
+
 bool vfi_container_map_unchecked(VfiContainer *c, uint64_t iova, uint64_t size,
                                  void *vaddr, bool readonly, bool by_as, GError **errp)
 {
-    if (!vfi_iommufd_ioas_map(c->be, c->ioas_id, iova, size, vaddr, readonly, errp)) {
+    VfiMapSource src = VFI_MAP_SOURCE_MEM(vaddr);
+
+    return vfi_container_map_src_unchecked(c, iova, size, &src, readonly, by_as, NULL, errp);
+}
+
+/* ---- files ------------------------------------------------------------- */
+
+bool vfi_container_file_dup(const char *what, int fd, uint64_t offset, uint64_t size,
+                            int *dup, GError **errp)
+{
+    if (!HAVE_IOMMU_IOAS_MAP_FILE) {
+        vfi_kernel_uapi_missing(errp, what, "IOMMU_IOAS_MAP_FILE", "6.13");
         return false;
     }
-    record_add(c, iova, size, vaddr, readonly, by_as);
+    if (fd < 0 || size == 0 || offset + (size - 1) < offset) {
+        trace_vfi_container_file_refused(what, fd, offset, size);
+        g_set_error(errp, VFI_ERROR, VFI_ERROR_INVALID_ARGUMENT,
+                    "%s: file fd %d offset 0x%" PRIx64 " size 0x%" PRIx64 ": %s", what, fd,
+                    offset, size, fd < 0 ? "invalid fd" : size == 0 ? "size 0" :
+                    "offset + size overflows");
+        return false;
+    }
+    *dup = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+    trace_vfi_container_file_dup(what, fd, *dup, *dup < 0 ? errno : 0);
+    if (*dup < 0) {
+        int err = errno;
+
+        g_set_error(errp, VFI_ERROR, err == EBADF ? VFI_ERROR_INVALID_ARGUMENT : VFI_ERROR_HOST,
+                    "%s: cannot duplicate file fd %d (F_DUPFD_CLOEXEC): %s (errno %d)%s",
+                    what, fd, g_strerror(err), err, err == EBADF ? ": not an open fd" : "");
+        return false;
+    }
     return true;
+}
+
+bool vfi_container_check_file_offset(const VfiContainer *c, const char *what,
+                                     uint64_t offset, GError **errp)
+{
+    if ((offset % VFI_PAGE_SIZE) % c->alignment == 0) {
+        return true;
+    }
+    trace_vfi_container_refused(c->ioas_id, what, "file offset's page offset not aligned",
+                                offset, 0);
+    g_set_error(errp, VFI_ERROR, VFI_ERROR_INVALID_ARGUMENT,
+                "%s: file offset 0x%" PRIx64 ": its offset in its page is not aligned to "
+                "the IOVA alignment 0x%" PRIx64 " of ioas %u", what, offset, c->alignment,
+                c->ioas_id);
+    return false;
 }
 
 bool vfi_container_dma_map(VfiContainer *c, uint64_t iova, uint64_t size, void *vaddr,
@@ -326,6 +401,66 @@ bool vfi_container_dma_map(VfiContainer *c, uint64_t iova, uint64_t size, void *
         return false;
     }
     return vfi_container_map_unchecked(c, iova, size, vaddr, readonly, false, errp);
+}
+
+/* The checks of a container-level map by file at a fixed @iova, or of
+ * @size alone for a kernel-chosen one (no ioctl). */
+static bool map_file_check(const VfiContainer *c, const char *what, uint64_t iova,
+                           uint64_t size, uint64_t offset, GError **errp)
+{
+    if (!vfi_container_check_file_offset(c, what, offset, errp)) {
+        return false;
+    }
+    if (iova == VFI_IOVA_ANY) {
+        return vfi_container_check_sized(c, what, 0, size, errp);
+    }
+    return vfi_container_check_map(c, what, iova, size, errp) &&
+           check_no_as_mapping(c, what, iova, iova + (size - 1), NULL, errp);
+}
+
+/* A kernel-chosen IOVA for @c's new mapping [iova, iova + size): checked as
+ * a fixed one would have been; a refusal unmaps it again. */
+static bool map_file_chosen(VfiContainer *c, const char *what, uint64_t iova, uint64_t size,
+                            GError **errp)
+{
+    if (vfi_container_check_map(c, what, iova, size, errp)) {
+        return true;
+    }
+    if (!vfi_container_unmap_unchecked(c, iova, size, NULL)) {
+        /* It stays recorded as the kernel has it: the VMM may unmap it. */
+        g_prefix_error(errp, "(the mapping at the kernel-chosen iova 0x%" PRIx64
+                       " could not be unmapped again and stays) ", iova);
+    }
+    return false;
+}
+
+bool vfi_container_dma_map_file(VfiContainer *c, uint64_t iova, uint64_t size, int fd,
+                                uint64_t offset, bool readonly, uint64_t *iova_out,
+                                GError **errp)
+{
+    VFI_LOCK_GUARD(vfi_container_lock(c));
+    const char *what = "dma map file";
+    VfiMapSource src = { .fd = -1, .offset = offset };
+    uint64_t at = iova;
+
+    if (!vfi_container_check_given(c, what, errp) ||
+        !vfi_container_file_dup(what, fd, offset, size, &src.fd, errp)) {
+        return false;
+    }
+    if (!map_file_check(c, what, iova, size, offset, errp) ||
+        !vfi_container_map_src_unchecked(c, iova, size, &src, readonly, false, &at, errp)) {
+        vfi_container_file_close(what, src.fd);
+        return false;
+    }
+    /* From here the record owns the duplicate. */
+    if (iova == VFI_IOVA_ANY && !map_file_chosen(c, what, at, size, errp)) {
+        return false;
+    }
+    trace_vfi_container_dma_map_file(c->ioas_id, at, size, fd, src.fd, offset, readonly);
+    if (iova_out) {
+        *iova_out = at;
+    }
+    return true;
 }
 
 /* ---- unmap ------------------------------------------------------------- */
@@ -423,10 +558,9 @@ bool vfi_container_dma_unmap_all(VfiContainer *c, uint64_t *unmapped, GError **e
     if (!vfi_iommufd_ioas_unmap_all(c->be, c->ioas_id, &done, errp)) {
         return false;
     }
-    vfi_range_tree_clear(c->maps);
+    vfi_container_forget_all_mappings(c);
     vfi_range_tree_clear(c->mapped);
     c->mapped_valid = true;
-    c->nr_container_maps = 0;
     for (guint i = 0; i < c->devices->len; i++) {
         vfi_device_dma_logging_unmapped(g_ptr_array_index(c->devices, i), 0, UINT64_MAX);
     }
@@ -453,9 +587,10 @@ bool vfi_container_mapping(const VfiContainer *c, unsigned i, VfiMappingInfo *ou
         return false;
     }
     *out = (VfiMappingInfo){
-        .iova = m->r.iova, .size = m->r.last - m->r.iova + 1, .vaddr = m->vaddr,
+        .iova = m->r.iova, .size = m->r.last - m->r.iova + 1, .vaddr = m->src.vaddr,
         .readonly = m->readonly,
         .owner = m->by_as ? VFI_MAPPING_BY_ADDRESS_SPACE : VFI_MAPPING_BY_CONTAINER,
+        .by_file = m->src.fd >= 0, .fd = m->src.fd, .offset = m->src.offset,
     };
     return true;
 }
