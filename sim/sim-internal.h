@@ -284,6 +284,8 @@ struct VfiSim {
      * a read. Readers of one HWPT clear its words atomically. */
     pthread_rwlock_t readers;
     unsigned lock_depth;        /* under @lock */
+    bool readers_not_held;      /* under @lock: the dispatcher's hold came
+                                 * back from a read without @readers */
     char *sysfs_root;
     GPtrArray *iommus;          /* SimIommu, in order of creation */
     GPtrArray *devices;         /* SimDevice, in order of creation */
@@ -323,10 +325,29 @@ static inline SimLocked *sim_lock(const VfiSim *sim)
     return l;
 }
 
+/* The dispatcher's hold of an ioctl that only reads dirty bits
+ * (GET_DIRTY_BITMAP): the lock without @readers, so other reads keep walking
+ * while its checks run (holders of the lock change nothing under a walk:
+ * every other hold takes @readers for writing). */
+static inline SimLocked *sim_lock_reader(const VfiSim *sim)
+{
+    SimLocked *l = (SimLocked *)sim;
+
+    pthread_mutex_lock(&l->lock);
+    if (l->lock_depth++ == 0) {
+        l->readers_not_held = true;
+    }
+    return l;
+}
+
 static inline void sim_unlock(SimLocked *l)
 {
     if (--l->lock_depth == 0) {
-        pthread_rwlock_unlock(&l->readers);
+        if (l->readers_not_held) {
+            l->readers_not_held = false;
+        } else {
+            pthread_rwlock_unlock(&l->readers);
+        }
     }
     pthread_mutex_unlock(&l->lock);
 }
@@ -343,12 +364,19 @@ static inline bool sim_lock_to_read(VfiSim *sim)
         return false;
     }
     sim->lock_depth = 0;
-    pthread_rwlock_unlock(&sim->readers);
+    if (sim->readers_not_held) {
+        sim->readers_not_held = false;
+    } else {
+        pthread_rwlock_unlock(&sim->readers);
+    }
+    /* no writer holds it: writers hold the lock, which this caller has */
     pthread_rwlock_rdlock(&sim->readers);
     pthread_mutex_unlock(&sim->lock);
     return true;
 }
 
+/* The dispatcher's hold comes back as the lock alone: other reads may still
+ * walk, so the caller may only return (trace) before its unlock. */
 static inline void sim_lock_from_read(VfiSim *sim, bool switched)
 {
     if (!switched) {
@@ -357,7 +385,7 @@ static inline void sim_lock_from_read(VfiSim *sim, bool switched)
     pthread_rwlock_unlock(&sim->readers);
     pthread_mutex_lock(&sim->lock);
     sim->lock_depth = 1;
-    pthread_rwlock_wrlock(&sim->readers);
+    sim->readers_not_held = true;
 }
 
 #define SIM_LOCKED(sim) \

@@ -501,7 +501,8 @@ static int sim_take_fault(VfiSim *sim, VfiSimOp op)
 
 static int sim_ioctl(void *opaque, int fd, unsigned long request, void *arg)
 {
-    SIM_LOCKED((VfiSim *)opaque);
+    g_autoptr(SimLocked) guard G_GNUC_UNUSED =
+        request == IOMMU_HWPT_GET_DIRTY_BITMAP ? sim_lock_reader(opaque) : sim_lock(opaque);
     VfiSim *sim = opaque;
     VfiSimOp op = sim_classify(request);
     SimFile *f;
