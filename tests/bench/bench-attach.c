@@ -31,6 +31,7 @@
 #include "timed-kernel.h"
 #include "vfio-iommufd-sim/sim.h"
 #include "vfio-iommufd/container.h"
+#include "bench-stats.h"
 
 #define TARGET_IOCTLS 1.1
 #define TARGET_TENTHS 2.0
@@ -54,19 +55,6 @@ static void die(GError *err)
 {
     fprintf(stderr, "bench-attach: %s\n", err->message);
     exit(1);
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-
-    return x < y ? -1 : x > y;
-}
-
-static double median(double *v, unsigned n)
-{
-    qsort(v, n, sizeof(*v), cmp_double);
-    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
 static VfiSim *make_sim(const Case *k)

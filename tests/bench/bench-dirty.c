@@ -61,6 +61,7 @@
 #include "vfio-iommufd/dirty.h"
 #include "vfio-iommufd/dirty-pool.h"
 #include "vfio-iommufd-sim/sim.h"
+#include "bench-stats.h"
 
 /* The mock IOMMU's test ioctl, from the kernel source: only tests/vm/run.sh's
  * build has it on the include path (never copied into the repository). */
@@ -502,19 +503,6 @@ static void bench_fini(Bench *b)
     clients_free(&b->cl);
     free(b->log.bitmap);
     free(b->expected);
-}
-
-static int cmp_double(const void *x, const void *y)
-{
-    double a = *(const double *)x, b = *(const double *)y;
-
-    return a < b ? -1 : a > b;
-}
-
-static double median(double *v, unsigned n)
-{
-    qsort(v, n, sizeof(*v), cmp_double);
-    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2.0;
 }
 
 /* The median over the rounds of t[num][r] / t[den][r] (both passes ran in

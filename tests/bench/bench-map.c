@@ -51,6 +51,7 @@
 #include "timed-kernel.h"
 #include "vfio-iommufd-sim/sim.h"
 #include "vfio-iommufd/container.h"
+#include "bench-stats.h"
 
 #define PAGE UINT64_C(4096)
 #define BASE (UINT64_C(4) << 30)                 /* above the MSI window */
@@ -177,19 +178,6 @@ static void undo_op(Bench *b, Level level, Pattern pat, bool bare, uint64_t slot
     } else {
         op_unmap(b, level, bare, slot);
     }
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-
-    return x < y ? -1 : x > y;
-}
-
-static double median(double *v, unsigned n)
-{
-    qsort(v, n, sizeof(*v), cmp_double);
-    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
 static void calibrate_clock(Bench *b)

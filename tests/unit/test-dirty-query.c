@@ -367,25 +367,36 @@ static void test_window_iopte(void **state)
     fixture_free(f);
 }
 
+/* a0 and b0 (two dirty HWPTs), pages [16, 48), [100, 103) and [900, 2000)
+ * mapped (holes between them), tracking on; IOPTE sizes first if given. */
+static Fixture *holes_fixture(uint64_t iopte_sizes)
+{
+    Fixture *f = fixture_new(dirty_topo);
+    g_autoptr(GError) err = NULL;
+
+    if (iopte_sizes) {
+        assert_ok(vfi_sim_set_iopte_sizes(f->sim, iopte_sizes, &err), err);
+    }
+    attach_ok(f, "a0", NULL);
+    attach_ok(f, "b0", NULL);
+    map_ok(f, 16 * PAGE, 32 * PAGE);
+    map_ok(f, 100 * PAGE, 3 * PAGE);
+    map_ok(f, 900 * PAGE, 1100 * PAGE);
+    assert_ok(vfi_address_space_dirty_tracking_start(f->as, &err), err);
+    return f;
+}
+
 /* Mappings not on a 2 MiB log's pages, with holes between them, on the
  * model's kernel-exact mode (a read starting in a hole reads nothing, one
  * crossing a hole stops there): every dirty page is still found, so no read
  * of the library covers a hole. */
 static void test_holes_kernel_exact(void **state)
 {
-    Fixture *f = fixture_new(dirty_topo);
+    Fixture *f = holes_fixture(PAGE);
     VfiDirtyLog *huge = log_new(0, 2 * MIB, 8);
     g_autoptr(GError) err = NULL;
-    VfiContainer *c;
+    VfiContainer *c = container_of_dev(f, "a0");
 
-    assert_ok(vfi_sim_set_iopte_sizes(f->sim, PAGE, &err), err);
-    attach_ok(f, "a0", NULL);
-    attach_ok(f, "b0", NULL);
-    map_ok(f, 16 * PAGE, 32 * PAGE);
-    map_ok(f, 100 * PAGE, 3 * PAGE);
-    map_ok(f, 900 * PAGE, 1100 * PAGE);
-    c = container_of_dev(f, "a0");
-    assert_ok(vfi_address_space_dirty_tracking_start(f->as, &err), err);
     dma_ok(f, "a0", 20 * PAGE, PAGE);
     dma_ok(f, "b0", 102 * PAGE, PAGE);
     dma_ok(f, "a0", 950 * PAGE, PAGE);
@@ -403,20 +414,12 @@ static void test_holes_kernel_exact(void **state)
 
 static void test_holes_untouched(void **state)
 {
-    Fixture *f = fixture_new(dirty_topo);
+    Fixture *f = holes_fixture(0);       /* [900, 2000) goes beyond the log */
     VfiDirtyLog *log = log_new(0, PAGE, 1024);
     g_autoptr(GError) err = NULL;
-    VfiContainer *c;
+    VfiContainer *c = container_of_dev(f, "a0");
     uint64_t reads;
 
-    attach_ok(f, "a0", NULL);
-    attach_ok(f, "b0", NULL);
-    /* pages [16, 48) and [100, 103) and [900, 2000) (beyond the log) */
-    map_ok(f, 16 * PAGE, 32 * PAGE);
-    map_ok(f, 100 * PAGE, 3 * PAGE);
-    map_ok(f, 900 * PAGE, 1100 * PAGE);
-    c = container_of_dev(f, "a0");
-    assert_ok(vfi_address_space_dirty_tracking_start(f->as, &err), err);
     dma_ok(f, "a0", 16 * PAGE, PAGE);
     dma_ok(f, "b0", 102 * PAGE, PAGE);
     dma_ok(f, "a0", 1500 * PAGE, PAGE);
