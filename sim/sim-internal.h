@@ -107,6 +107,10 @@ typedef struct SimDevice {
     GArray *log_ranges;         /* SimLogRange */
     SimDirty *log;
     uint8_t max_pasid_log2;     /* GET_HW_INFO out_max_pasid_log2 */
+    /* hot reset: the devices of one reset group share one bus reset (the
+     * kernel's dev_set); NULL: no slot or bus reset (ENODEV) */
+    char *reset_group;
+    unsigned resets;            /* VFIO_DEVICE_PCI_HOT_RESETs done */
 } SimDevice;
 
 /* ---- iommufd objects (sim-iommufd.c) ----------------------------------- */

@@ -9,6 +9,10 @@
  *   iommu=vtd0
  *   dma-logging=false
  *   pci-id=1234:11e8       (sysfs vendor:device, hex; default 1b36:0005)
+ *   reset-group=bus1       (devices naming one group share one bus reset,
+ *                           VFIO_DEVICE_PCI_HOT_RESET; without it a device
+ *                           has no slot or bus reset, as an integrated
+ *                           endpoint on a root bus: ENODEV)
  *
  *   [device mtty0]
  *   mdev=true
@@ -33,6 +37,7 @@ typedef struct TopoDevice {
     bool dma_logging;
     uint16_t pci_vendor;
     uint16_t pci_device;
+    char *reset_group;          /* NULL: no slot or bus reset */
 } TopoDevice;
 
 static void topo_iommu_clear(gpointer p)
@@ -44,6 +49,7 @@ static void topo_device_clear(gpointer p)
 {
     g_free(((TopoDevice *)p)->name);
     g_free(((TopoDevice *)p)->iommu);
+    g_free(((TopoDevice *)p)->reset_group);
 }
 
 static bool invalid(GError **errp, const char *fmt, const char *a, const char *b)
@@ -146,7 +152,12 @@ static bool parse_device(VfiSim *sim, GKeyFile *kf, const char *g, const char *n
     }
     t.name = g_strdup(name);
     t.iommu = g_key_file_get_string(kf, g, "iommu", NULL);
+    t.reset_group = g_key_file_get_string(kf, g, "reset-group", NULL);
     g_array_append_val(devices, t);     /* owns the strings from here */
+    if (mdev && t.reset_group) {
+        return invalid(errp, "[%s]: an mdev has no PCI reset (reset-group %s)", g,
+                       t.reset_group);
+    }
     if (mdev && t.iommu) {
         return invalid(errp, "[%s]: an mdev sits behind no IOMMU (%s)", g, t.iommu);
     }
@@ -216,6 +227,7 @@ static bool topo_load(VfiSim *sim, GKeyFile *kf, GError **errp)
                             t->pci_device, errp)) {
             return false;
         }
+        sim_find_device(sim, t->name)->reset_group = g_strdup(t->reset_group);
     }
     trace_vfi_sim_topology_loaded(iommus->len, devices->len);
     return true;

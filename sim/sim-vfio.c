@@ -12,6 +12,7 @@
  */
 #include <errno.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <string.h>
 #include <linux/iommufd.h>
 #include <linux/vfio.h>
@@ -495,6 +496,117 @@ static int vfio_feature(SimDeviceFile *df, void *arg)
     return rc == 1 ? log_report(df, f->data) : rc;
 }
 
+/* ---- hot reset ----------------------------------------------------------- */
+
+/*
+ * The devices a hot reset of @df's device affects, in BDF order (as
+ * pci_walk_bus() visits them): every PCI device of its reset group (the
+ * kernel's dev_set of a slot or bus reset). Returns: their count, 0 when
+ * the device has no slot or bus reset.
+ */
+static GPtrArray *reset_set(SimDeviceFile *df)
+{
+    GPtrArray *set = g_ptr_array_new();
+    const char *group = df->dev->reset_group;
+
+    for (guint i = 0; group && i < df->sim->devices->len; i++) {
+        SimDevice *d = g_ptr_array_index(df->sim->devices, i);
+
+        if (d->bdf && d->reset_group && g_str_equal(d->reset_group, group)) {
+            g_ptr_array_add(set, d);
+        }
+    }
+    return set;
+}
+
+/* vfio_iommufd_get_dev_id() of @d for @ctx: its devid when bound to @ctx,
+ * else VFIO_PCI_DEVID_NOT_OWNED (each device of the model is alone in its
+ * IOMMU group, so the kernel's "its group is owned" case never arises). */
+static uint32_t reset_devid(const SimDevice *d, const SimCtx *ctx)
+{
+    if (d->bound && d->bound->ctx == ctx) {
+        return d->bound->obj->id;
+    }
+    return (uint32_t)VFIO_PCI_DEVID_NOT_OWNED;
+}
+
+static void fill_dependent(struct vfio_pci_dependent_device *out, const SimDevice *d,
+                           const SimCtx *ctx)
+{
+    unsigned seg, bus, slot, fn;
+
+    sscanf(d->bdf, "%x:%x:%x.%x", &seg, &bus, &slot, &fn);
+    out->segment = seg;
+    out->bus = bus;
+    out->devfn = (slot << 3) | fn;
+    out->devid = reset_devid(d, ctx);
+}
+
+/* vfio_pci_ioctl_get_pci_hot_reset_info() for a cdev-opened device. */
+static int vfio_hot_reset_info(SimDeviceFile *df, void *arg)
+{
+    const char *what = "VFIO_DEVICE_GET_PCI_HOT_RESET_INFO";
+    struct vfio_pci_hot_reset_info *info = arg;
+    g_autoptr(GPtrArray) set = NULL;
+    uint32_t flags = VFIO_PCI_HOT_RESET_FLAG_DEV_ID | VFIO_PCI_HOT_RESET_FLAG_DEV_ID_OWNED;
+
+    if (info->argsz < ARGSZ_MIN(struct vfio_pci_hot_reset_info, count)) {
+        return refuse(df, what, EINVAL, "argsz");
+    }
+    set = reset_set(df);
+    if (!set->len) {
+        return refuse(df, what, ENODEV, "no slot or bus reset (no reset-group)");
+    }
+    if (set->len > (info->argsz - sizeof(*info)) / sizeof(info->devices[0])) {
+        info->flags = 0;
+        info->count = set->len;
+        return refuse(df, what, ENOSPC, "array too small (count reported)");
+    }
+    for (guint i = 0; i < set->len; i++) {
+        fill_dependent(&info->devices[i], g_ptr_array_index(set, i), df->ctx);
+        if (info->devices[i].devid == (uint32_t)VFIO_PCI_DEVID_NOT_OWNED) {
+            flags &= ~VFIO_PCI_HOT_RESET_FLAG_DEV_ID_OWNED;
+        }
+    }
+    info->flags = flags;
+    info->count = set->len;
+    trace_vfi_sim_hot_reset_info(df->dev->name, set->len, flags);
+    return 0;
+}
+
+/* vfio_pci_ioctl_pci_hot_reset() for a cdev-opened device with a zero-length
+ * array: vfio_pci_dev_set_hot_reset() with the caller's iommufd ctx. */
+static int vfio_hot_reset(SimDeviceFile *df, void *arg)
+{
+    const char *what = "VFIO_DEVICE_PCI_HOT_RESET";
+    struct vfio_pci_hot_reset *r = arg;
+    g_autoptr(GPtrArray) set = NULL;
+
+    if (r->argsz < ARGSZ_MIN(struct vfio_pci_hot_reset, count) || r->flags) {
+        return refuse(df, what, EINVAL, "argsz or flags");
+    }
+    if (r->count) {
+        return refuse(df, what, EINVAL, "group fds given for a cdev-opened device");
+    }
+    set = reset_set(df);
+    if (!set->len) {
+        return refuse(df, what, ENODEV, "no slot or bus reset (no reset-group)");
+    }
+    for (guint i = 0; i < set->len; i++) {
+        SimDevice *d = g_ptr_array_index(set, i);
+
+        if (reset_devid(d, df->ctx) == (uint32_t)VFIO_PCI_DEVID_NOT_OWNED) {
+            trace_vfi_sim_hot_reset_not_owned(df->dev->name, d->name);
+            return refuse(df, what, EINVAL, "a device of the reset is not owned");
+        }
+    }
+    for (guint i = 0; i < set->len; i++) {
+        ((SimDevice *)g_ptr_array_index(set, i))->resets++;
+    }
+    trace_vfi_sim_hot_reset(df->dev->name, set->len);
+    return 0;
+}
+
 /* ---- dispatch ----------------------------------------------------------- */
 
 int sim_vfio_ioctl(SimDeviceFile *df, unsigned long request, void *arg)
@@ -515,6 +627,10 @@ int sim_vfio_ioctl(SimDeviceFile *df, unsigned long request, void *arg)
         return vfio_get_info(df, arg);
     case VFIO_DEVICE_FEATURE:
         return vfio_feature(df, arg);
+    case VFIO_DEVICE_GET_PCI_HOT_RESET_INFO:
+        return vfio_hot_reset_info(df, arg);
+    case VFIO_DEVICE_PCI_HOT_RESET:
+        return vfio_hot_reset(df, arg);
     default:
         trace_vfi_sim_ioctl_unknown(df->fd, request);
         return -ENOTTY;

@@ -49,6 +49,7 @@ static void sim_device_free(gpointer p)
     g_free(dev->bdf);
     g_free(dev->uuid);
     g_free(dev->sysfs_path);
+    g_free(dev->reset_group);
     g_free(dev);
 }
 
@@ -195,6 +196,14 @@ const char *vfi_sim_device_bdf(const VfiSim *sim, const char *name)
     SimDevice *dev = sim_find_device(sim, name);
 
     return dev ? dev->bdf : NULL;
+}
+
+unsigned vfi_sim_device_reset_count(const VfiSim *sim, const char *name)
+{
+    SIM_LOCKED(sim);
+    SimDevice *dev = sim_find_device(sim, name);
+
+    return dev ? dev->resets : 0;
 }
 
 const char **vfi_sim_device_names(const VfiSim *sim, unsigned *n)
@@ -456,6 +465,10 @@ static VfiSimOp sim_classify(unsigned long request)
         return VFI_SIM_OP_DEVICE_GET_INFO;
     case VFIO_DEVICE_FEATURE:
         return VFI_SIM_OP_DEVICE_FEATURE;
+    case VFIO_DEVICE_GET_PCI_HOT_RESET_INFO:
+        return VFI_SIM_OP_DEVICE_HOT_RESET_INFO;
+    case VFIO_DEVICE_PCI_HOT_RESET:
+        return VFI_SIM_OP_DEVICE_HOT_RESET;
     default:
         return VFI_SIM_OP_OTHER;
     }

@@ -458,6 +458,35 @@ static void get_info_out(VfiIoctlText *t, const void *arg, int ret)
         a->num_irqs);
 }
 
+static void hot_reset_info_in(VfiIoctlText *t, const void *arg)
+{
+    const struct vfio_pci_hot_reset_info *a = arg;
+
+    add(t, " argsz %u (room for %u devices)", a->argsz,
+        a->argsz >= sizeof(*a) ? (unsigned)((a->argsz - sizeof(*a)) /
+                                            sizeof(a->devices[0])) : 0);
+}
+
+/* The header only (the devices follow in the caller's array: too long for
+ * the event; the library traces what it makes of them). */
+static void hot_reset_info_out(VfiIoctlText *t, const void *arg, int ret)
+{
+    const struct vfio_pci_hot_reset_info *a = arg;
+
+    add(t, " flags 0x%x%s%s count %u%s", a->flags,
+        a->flags & VFIO_PCI_HOT_RESET_FLAG_DEV_ID ? " dev_id" : "",
+        a->flags & VFIO_PCI_HOT_RESET_FLAG_DEV_ID_OWNED ? " owned" : "", a->count,
+        ret == -ENOSPC ? " (array too small)" : "");
+}
+
+static void hot_reset_in(VfiIoctlText *t, const void *arg)
+{
+    const struct vfio_pci_hot_reset *a = arg;
+
+    add(t, " flags 0x%x count %u%s", a->flags, a->count,
+        a->count ? "" : " (cdev: the iommufd's ownership)");
+}
+
 static const char *const feature_names[] = {
     [VFIO_DEVICE_FEATURE_PCI_VF_TOKEN] = "PCI_VF_TOKEN",
     [VFIO_DEVICE_FEATURE_MIGRATION] = "MIGRATION",
@@ -604,6 +633,10 @@ static const IoctlEntry table[] = {
           detach_in, NULL),
     ENTRY(VFIO_DEVICE_GET_INFO, struct vfio_device_info, num_irqs, NULL, get_info_out),
     ENTRY(VFIO_DEVICE_FEATURE, struct vfio_device_feature, flags, feature_in, NULL),
+    { VFIO_DEVICE_GET_PCI_HOT_RESET_INFO, "VFIO_DEVICE_GET_PCI_HOT_RESET_INFO",
+      END_OF(struct vfio_pci_hot_reset_info, count), hot_reset_info_in, hot_reset_info_out,
+      ENOSPC },
+    ENTRY(VFIO_DEVICE_PCI_HOT_RESET, struct vfio_pci_hot_reset, count, hot_reset_in, NULL),
     /* Known by name only: the library does not make them (yet). */
     ENTRY(VFIO_DEVICE_GET_REGION_INFO, struct vfio_region_info, argsz, NULL, NULL),
     ENTRY(VFIO_DEVICE_GET_IRQ_INFO, struct vfio_irq_info, argsz, NULL, NULL),

@@ -71,6 +71,8 @@ typedef enum {
     VFI_SIM_OP_OTHER,     /* any ioctl the model does not know: ENOTTY */
     VFI_SIM_OP_IOAS_MAP_FILE, /* IOMMU_IOAS_MAP_FILE (builds with 6.13+ headers;
                                * after OTHER so the older values stay) */
+    VFI_SIM_OP_DEVICE_HOT_RESET_INFO, /* VFIO_DEVICE_GET_PCI_HOT_RESET_INFO */
+    VFI_SIM_OP_DEVICE_HOT_RESET,      /* VFIO_DEVICE_PCI_HOT_RESET */
     VFI_SIM_OP__COUNT,
 } VfiSimOp;
 
@@ -168,6 +170,9 @@ VFI_API const char *vfi_sim_device_bdf(const VfiSim *sim, const char *name);
 /* Returns: the device names in the order they were added (free with g_free();
  * the strings are owned by @sim). */
 VFI_API const char **vfi_sim_device_names(const VfiSim *sim, unsigned *n);
+/* Returns: how many VFIO_DEVICE_PCI_HOT_RESETs reset the device (the
+ * topology's reset-group=), 0 for an unknown name. */
+VFI_API unsigned vfi_sim_device_reset_count(const VfiSim *sim, const char *name);
 /* Returns: the pt id the device is attached to in its iommufd (the HWPT id,
  * also for a kernel-made auto domain; the IOAS id for an mdev), 0 if none. */
 VFI_API uint32_t vfi_sim_device_attached_pt(const VfiSim *sim, const char *name);

@@ -195,7 +195,67 @@ VFI_API bool vfi_device_get_info(VfiDevice *dev, VfiDeviceInfo *info,
 VFI_API bool vfi_device_get_hw_info(VfiDevice *dev, VfiHwInfo *info,
                                               GError **errp);
 
+/* ---- PCI hot reset (VFIO_DEVICE_GET_PCI_HOT_RESET_INFO / _PCI_HOT_RESET) */
+
+/* One device a hot reset affects. */
+typedef struct VfiHotResetDevice {
+    uint16_t segment;      /* PCI domain */
+    uint8_t bus;
+    uint8_t devfn;         /* slot << 3 | function */
+    bool owned;            /* the kernel counts it as the calling iommufd's:
+                            * bound to it, or in an IOMMU group it owns */
+    uint32_t devid;        /* its device id in the calling iommufd, 0 when
+                            * it has none there (owned through its group, or
+                            * not owned) */
+    bool open;             /* @name is that of a VfiDevice bound with @devid
+                            * through the same backend */
+    char *name;            /* that device's display name ("label (BDF)"),
+                            * else the PCI address "SSSS:BB:DD.F" */
+} VfiHotResetDevice;
+
+/* What a hot reset of one device affects (vfi_hot_reset_info_free()). */
+typedef struct VfiHotResetInfo {
+    uint32_t flags;        /* VFIO_PCI_HOT_RESET_FLAG_* as the kernel said */
+    bool all_owned;        /* VFIO_PCI_HOT_RESET_FLAG_DEV_ID_OWNED: every
+                            * device is owned, a reset is allowed */
+    unsigned n_devices;
+    VfiHotResetDevice *devices;  /* in the kernel's order (bus order) */
+} VfiHotResetInfo;
+
+/**
+ * vfi_device_get_hot_reset_info:
+ *
+ * VFIO_DEVICE_GET_PCI_HOT_RESET_INFO: the devices a slot or bus reset of
+ * @dev resets with it, each with its PCI address, whether the device's
+ * iommufd owns it and its device id there. Devices the library has bound
+ * through the same backend are named as the VMM knows them. The array is
+ * sized as the kernel reports (ENOSPC, then again). WRONG_STATE when not
+ * bound; VFI_KERNEL_ERROR with the kernel's errno otherwise: ENODEV when
+ * the device has neither a slot nor a bus reset (for example an
+ * integrated endpoint on a root bus).
+ * Returns: the info (vfi_hot_reset_info_free()), or NULL.
+ */
+VFI_API VfiHotResetInfo *vfi_device_get_hot_reset_info(VfiDevice *dev, GError **errp);
+
+/* Free @info (NULL is accepted). */
+VFI_API void vfi_hot_reset_info_free(VfiHotResetInfo *info);
+
+/**
+ * vfi_device_hot_reset:
+ *
+ * Reset @dev and every device sharing its slot or bus reset:
+ * vfi_device_get_hot_reset_info() first, then VFIO_DEVICE_PCI_HOT_RESET
+ * in its cdev form (no group fds: the kernel checks that the device's
+ * iommufd owns every affected device). Refused before the reset ioctl
+ * (WRONG_STATE, naming the devices not owned) unless the info says every
+ * device is owned. Errors of either ioctl: VFI_KERNEL_ERROR with the errno
+ * and the devices' names. The devices stay bound and attached; their
+ * config space and BARs are reset by the kernel.
+ */
+VFI_API bool vfi_device_hot_reset(VfiDevice *dev, GError **errp);
+
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(VfiDevice, vfi_device_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(VfiHotResetInfo, vfi_hot_reset_info_free)
 
 G_END_DECLS
 

@@ -230,6 +230,8 @@ const char *fz_sim_op_name(int op)
         [VFI_SIM_OP_DEVICE_DETACH] = "DETACH", [VFI_SIM_OP_DEVICE_GET_INFO] = "GET_INFO",
         [VFI_SIM_OP_DEVICE_FEATURE] = "DEVICE_FEATURE", [VFI_SIM_OP_OTHER] = "OTHER",
         [VFI_SIM_OP_IOAS_MAP_FILE] = "IOAS_MAP_FILE",
+        [VFI_SIM_OP_DEVICE_HOT_RESET_INFO] = "HOT_RESET_INFO",
+        [VFI_SIM_OP_DEVICE_HOT_RESET] = "HOT_RESET",
     };
 
     return op >= 0 && op < VFI_SIM_OP__COUNT ? names[op] : "?";

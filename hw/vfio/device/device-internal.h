@@ -105,6 +105,10 @@ bool vfi_device_dma_logging_read(VfiDevice *dev, uint64_t iova, uint64_t size,
 /* [iova, last] is unmapped: forget the pages kept there. */
 void vfi_device_dma_logging_unmapped(VfiDevice *dev, uint64_t iova, uint64_t last);
 
+/* The display name of the device bound to @be with @devid (g_free()), or
+ * NULL when the library has none (the registry of bound devices). */
+char *vfi_device_bound_name(const VfiIommufd *be, uint32_t devid);
+
 /* ---- sysfs.c ----------------------------------------------------------- */
 
 /* "DDDD:BB:DD.F" checked and lower-cased (g_free()), or NULL if malformed. */

@@ -28,6 +28,46 @@
 
 #define VFI_CDEV_DIR "/dev/vfio/devices"
 
+/* Every bound device, for naming the devices a hot reset affects; its
+ * mutex also guards the display names (a leaf lock). */
+static GMutex registry_lock;
+static GPtrArray *registry;
+
+static void registry_add(VfiDevice *dev)
+{
+    g_mutex_lock(&registry_lock);
+    if (!registry) {
+        registry = g_ptr_array_new();
+    }
+    g_ptr_array_add(registry, dev);
+    g_mutex_unlock(&registry_lock);
+}
+
+static void registry_remove(VfiDevice *dev)
+{
+    g_mutex_lock(&registry_lock);
+    if (registry) {
+        g_ptr_array_remove_fast(registry, dev);
+    }
+    g_mutex_unlock(&registry_lock);
+}
+
+char *vfi_device_bound_name(const VfiIommufd *be, uint32_t devid)
+{
+    char *name = NULL;
+
+    g_mutex_lock(&registry_lock);
+    for (guint i = 0; registry && !name && i < registry->len; i++) {
+        VfiDevice *d = g_ptr_array_index(registry, i);
+
+        if (d->be == be && d->devid == devid) {
+            name = g_strdup(d->display);
+        }
+    }
+    g_mutex_unlock(&registry_lock);
+    return name;
+}
+
 static VfiDevice *vfi_device_new(int fd, bool owned, const char *name,
                                    const char *sysfs_path, bool mdev)
 {
@@ -148,11 +188,13 @@ void vfi_device_set_label(VfiDevice *dev, const char *label)
     if (!dev) {
         return;
     }
+    g_mutex_lock(&registry_lock);
     g_free(dev->label);
     g_free(dev->display);
     dev->label = label && *label ? g_strdup(label) : NULL;
     dev->display = dev->label ? g_strdup_printf("%s (%s)", dev->label, dev->name) :
                                 g_strdup(dev->name);
+    g_mutex_unlock(&registry_lock);
     trace_vfi_device_label(dev->name, dev->label ? dev->label : "");
 }
 
@@ -314,6 +356,7 @@ bool vfi_device_bind(VfiDevice *dev, VfiIommufd *be, GError **errp)
     }
     dev->be = be;
     dev->devid = bind.out_devid;
+    registry_add(dev);
     return true;
 }
 
@@ -469,6 +512,7 @@ bool vfi_device_destroy(VfiDevice *dev, GError **errp)
      * VMM owns the rest of that fd's life.
      */
     if (dev->be) {
+        registry_remove(dev);
         vfi_iommufd_disconnect(dev->be);
     }
     g_free(dev->name);
