@@ -271,6 +271,44 @@ VFI_API bool vfi_address_space_mapping(const VfiAddressSpace *as, unsigned i,
 /* ---- attaching devices ------------------------------------------------- */
 
 /**
+ * VfiDeviceHooks:
+ * @attached: called with the address space's lock held after a device is
+ *   attached and brought into its container's state (mappings, tracking),
+ *   with the device's fd, so that the VMM registers it with its hypervisor
+ *   (for example KVM's VFIO device, KVM_DEV_VFIO_FILE_ADD: the library never
+ *   opens /dev/kvm). False with @errp fails the attach, which is then undone
+ *   completely (the device detached as when it is freed, nothing left), the
+ *   hook's message in the attach's error. NULL: none.
+ * @detaching: called with the lock held before a device leaves (a detach, a
+ *   hot-unplug during migration, vfi_device_free() of an attached device,
+ *   the undo of a failed @attached is not one: that device was never
+ *   registered), so the VMM unregisters it (KVM_DEV_VFIO_FILE_DEL). It
+ *   cannot fail; when the detach that follows fails, the device stays
+ *   attached, unregistered. NULL: none.
+ * @opaque: passed to both.
+ *
+ * The VMM's hooks for the devices of an address space. They must not call
+ * back into the library on the same address space (its lock is held).
+ */
+typedef struct VfiDeviceHooks {
+    bool (*attached)(void *opaque, VfiDevice *dev, int device_fd, GError **errp);
+    void (*detaching)(void *opaque, VfiDevice *dev, int device_fd);
+    void *opaque;
+} VfiDeviceHooks;
+
+/**
+ * vfi_address_space_set_device_hooks:
+ * @hooks: copied; NULL removes them.
+ *
+ * Set the hooks called for every device attached to or leaving @as from now
+ * on. Only while @as has no device (WRONG_STATE otherwise: the devices
+ * already attached would never have been registered); INVALID_ARGUMENT for
+ * a NULL @as. No ioctl.
+ */
+VFI_API bool vfi_address_space_set_device_hooks(VfiAddressSpace *as,
+                                                const VfiDeviceHooks *hooks, GError **errp);
+
+/**
  * vfi_address_space_attach_device:
  * @dev: an opened device; bound to @be here if it is not bound yet (it must
  *   not be bound to another backend).

@@ -47,6 +47,9 @@ typedef enum {
      * it, the release that added it, and says to rebuild with newer
      * headers). Nothing was changed. */
     VFI_ERROR_NOT_SUPPORTED,
+    /* A hook of the VMM refused (VfiDeviceHooks): its message follows; what
+     * the call had done was undone. */
+    VFI_ERROR_VMM,
 } VfiErrorCode;
 
 /* Domain of errors the library detects itself (VfiErrorCode). */

@@ -36,6 +36,7 @@ struct VfiAddressSpace {
     unsigned id;              /* "address space N" in messages and traces */
     GPtrArray *containers;    /* VfiContainer *, creation order, owned */
     VfiRangeTree *mappings;   /* VfiAsMapping, sorted, disjoint (O(log n)) */
+    VfiDeviceHooks hooks;     /* the VMM's, zeroed: none */
 };
 
 /* The lock of @as, NULL for NULL (VFI_LOCK_GUARD takes nothing then). */
@@ -74,6 +75,10 @@ void vfi_as_forget_all_mappings(VfiAddressSpace *as);
  * WRONG_STATE (in no container of @as), @what naming the call. No ioctl. */
 VfiContainerDevice *vfi_as_device(const VfiAddressSpace *as, const VfiDevice *dev,
                                   const char *what, GError **errp);
+/* The forced detach of vfi_as_detach() without the VMM's detaching hook:
+ * the undo of an attach whose attached hook failed. */
+bool vfi_as_detach_unhooked(VfiAddressSpace *as, VfiDevice *dev, GError **errp);
+
 /* Detach @dev from its container of @as (vfi_address_space_detach_device();
  * @force: it goes away, its tracking state notwithstanding, its DMA logging
  * stopped first). */

@@ -376,6 +376,58 @@ static bool attach_finish(VfiAddressSpace *as, VfiContainer *c, VfiContainerDevi
     return ok;
 }
 
+/* The VMM's attached hook of @dev, placed and in its container's state; on
+ * its failure the attach is undone as when the device goes away. */
+static bool hook_attached(VfiAddressSpace *as, VfiDevice *dev, GError **errp)
+{
+    const char *name = vfi_device_get_display_name(dev);
+    g_autoptr(GError) err = NULL;
+    g_autoptr(GError) undo = NULL;
+    bool ok;
+
+    if (!as->hooks.attached) {
+        return true;
+    }
+    ok = as->hooks.attached(as->hooks.opaque, dev, vfi_device_get_fd(dev), &err);
+    trace_vfi_as_hook(as->id, "attached", name, ok);
+    if (ok) {
+        return true;
+    }
+    if (!vfi_as_detach_unhooked(as, dev, &undo)) {
+        trace_vfi_as_cleanup_failed(name, undo->message);
+    }
+    g_set_error(errp, VFI_ERROR, VFI_ERROR_VMM,
+                "attach of device %s to address space %u: the VMM's attached hook "
+                "failed: %s%s%s", name, as->id, err ? err->message : "(no message)",
+                undo ? "; undoing the attach failed too: " : " (the attach was undone)",
+                undo ? undo->message : "");
+    return false;
+}
+
+bool vfi_address_space_set_device_hooks(VfiAddressSpace *as, const VfiDeviceHooks *hooks,
+                                        GError **errp)
+{
+    VFI_LOCK_GUARD(vfi_as_lock(as));
+
+    if (!vfi_as_check_given(as, "set device hooks", errp)) {
+        return false;
+    }
+    for (guint i = 0; i < as->containers->len; i++) {
+        VfiContainer *c = g_ptr_array_index(as->containers, i);
+
+        if (c->devices->len) {
+            g_set_error(errp, VFI_ERROR, VFI_ERROR_WRONG_STATE,
+                        "set device hooks of address space %u: device %s is attached "
+                        "(set the hooks before the first attach)", as->id,
+                        vfi_device_get_display_name(g_ptr_array_index(c->devices, 0)));
+            return false;
+        }
+    }
+    as->hooks = hooks ? *hooks : (VfiDeviceHooks){ 0 };
+    trace_vfi_as_hooks_set(as->id, as->hooks.attached != NULL, as->hooks.detaching != NULL);
+    return true;
+}
+
 bool vfi_address_space_attach_device(VfiAddressSpace *as, VfiIommufd *be, VfiDevice *dev,
                                      const VfiAttachOptions *opts, GError **errp)
 {
@@ -398,7 +450,7 @@ bool vfi_address_space_attach_device(VfiAddressSpace *as, VfiIommufd *be, VfiDev
         return false;
     }
     vfi_container_add_device(c, cd);
-    if (!attach_finish(as, c, cd, made, errp)) {
+    if (!attach_finish(as, c, cd, made, errp) || !hook_attached(as, dev, errp)) {
         trace_vfi_as_attach_failed(vfi_device_get_display_name(dev), false,
                                    errp && *errp ? (*errp)->message : "");
         return false;
@@ -453,17 +505,16 @@ VfiContainerDevice *vfi_as_device(const VfiAddressSpace *as, const VfiDevice *de
     return cd;
 }
 
-bool vfi_as_detach(VfiAddressSpace *as, VfiDevice *dev, bool force, GError **errp)
+/* The detach itself, @cd's checks made; @hook: call the VMM's detaching
+ * hook first. */
+static bool as_detach_checked(VfiAddressSpace *as, VfiDevice *dev, VfiContainerDevice *cd,
+                              bool force, bool hook, GError **errp)
 {
-    VfiContainerDevice *cd = vfi_as_device(as, dev, "detach device", errp);
-    VfiContainer *c;
+    VfiContainer *c = cd->container;
 
-    if (!cd) {
-        return false;
-    }
-    c = cd->container;
-    if (!force && !vfi_container_check_detach(c, cd, errp)) {
-        return false;
+    if (hook && as->hooks.detaching) {
+        as->hooks.detaching(as->hooks.opaque, dev, vfi_device_get_fd(dev));
+        trace_vfi_as_hook(as->id, "detaching", vfi_device_get_display_name(dev), true);
     }
     if (force) {
         /* The device goes away: stop its DMA logging first (traced only). */
@@ -476,6 +527,26 @@ bool vfi_as_detach(VfiAddressSpace *as, VfiDevice *dev, bool force, GError **err
         return false;
     }
     return as_forget_device(as, cd, errp);
+}
+
+bool vfi_as_detach(VfiAddressSpace *as, VfiDevice *dev, bool force, GError **errp)
+{
+    VfiContainerDevice *cd = vfi_as_device(as, dev, "detach device", errp);
+
+    if (!cd) {
+        return false;
+    }
+    if (!force && !vfi_container_check_detach(cd->container, cd, errp)) {
+        return false;
+    }
+    return as_detach_checked(as, dev, cd, force, true, errp);
+}
+
+bool vfi_as_detach_unhooked(VfiAddressSpace *as, VfiDevice *dev, GError **errp)
+{
+    VfiContainerDevice *cd = vfi_as_device(as, dev, "undo attach", errp);
+
+    return cd && as_detach_checked(as, dev, cd, true, false, errp);
 }
 
 bool vfi_address_space_detach_device(VfiAddressSpace *as, VfiDevice *dev, GError **errp)
