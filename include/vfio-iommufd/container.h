@@ -270,29 +270,28 @@ VFI_API bool vfi_address_space_mapping(const VfiAddressSpace *as, unsigned i,
 
 /* ---- attaching devices ------------------------------------------------- */
 
-/**
- * VfiDeviceHooks:
- * @attached: called with the address space's lock held after a device is
- *   attached and brought into its container's state (mappings, tracking),
- *   with the device's fd, so that the VMM registers it with its hypervisor
- *   (for example KVM's VFIO device, KVM_DEV_VFIO_FILE_ADD: the library never
- *   opens /dev/kvm). False with @errp fails the attach, which is then undone
- *   completely (the device detached as when it is freed, nothing left), the
- *   hook's message in the attach's error. NULL: none.
- * @detaching: called with the lock held before a device leaves (a detach, a
- *   hot-unplug during migration, vfi_device_free() of an attached device,
- *   the undo of a failed @attached is not one: that device was never
- *   registered), so the VMM unregisters it (KVM_DEV_VFIO_FILE_DEL). It
- *   cannot fail; when the detach that follows fails, the device stays
- *   attached, unregistered. NULL: none.
- * @opaque: passed to both.
- *
- * The VMM's hooks for the devices of an address space. They must not call
- * back into the library on the same address space (its lock is held).
+/*
+ * The VMM's hooks for the devices of an address space
+ * (vfi_address_space_set_device_hooks()). They run with the address space's
+ * lock held and must not call back into the library on it.
  */
 typedef struct VfiDeviceHooks {
+    /* Called after a device is attached and brought into its container's
+     * state (mappings, tracking), with the device's fd, so that the VMM
+     * registers it with its hypervisor (for example KVM's VFIO device,
+     * KVM_DEV_VFIO_FILE_ADD: the library never opens /dev/kvm). False with
+     * @errp fails the attach, which is then undone completely (the device
+     * detached as when it is freed, its binding kept), the hook's message in
+     * the attach's error (VFI_ERROR_VMM). NULL: none. */
     bool (*attached)(void *opaque, VfiDevice *dev, int device_fd, GError **errp);
+    /* Called before a device leaves (a detach, a hot-unplug during
+     * migration, vfi_device_free() of an attached device; not the undo of a
+     * failed attached hook: that device was never registered), so that the
+     * VMM unregisters it (KVM_DEV_VFIO_FILE_DEL). It cannot fail; when the
+     * detach that follows fails, the device stays attached, unregistered.
+     * NULL: none. */
     void (*detaching)(void *opaque, VfiDevice *dev, int device_fd);
+    /* Passed to both. */
     void *opaque;
 } VfiDeviceHooks;
 

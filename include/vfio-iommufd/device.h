@@ -200,7 +200,7 @@ VFI_API bool vfi_device_get_hw_info(VfiDevice *dev, VfiHwInfo *info,
 /* One device a hot reset affects. */
 typedef struct VfiHotResetDevice {
     uint16_t segment;      /* PCI domain */
-    uint8_t bus;
+    uint8_t bus;           /* PCI bus */
     uint8_t devfn;         /* slot << 3 | function */
     bool owned;            /* the kernel counts it as the calling iommufd's:
                             * bound to it, or in an IOMMU group it owns */
@@ -218,7 +218,7 @@ typedef struct VfiHotResetInfo {
     uint32_t flags;        /* VFIO_PCI_HOT_RESET_FLAG_* as the kernel said */
     bool all_owned;        /* VFIO_PCI_HOT_RESET_FLAG_DEV_ID_OWNED: every
                             * device is owned, a reset is allowed */
-    unsigned n_devices;
+    unsigned n_devices;    /* entries of @devices */
     VfiHotResetDevice *devices;  /* in the kernel's order (bus order) */
 } VfiHotResetInfo;
 
