@@ -35,7 +35,8 @@
 struct VfiDirtyReader {
     VfiIommufd *be;           /* not owned */
     GArray *hwpts;            /* uint32_t, order added */
-    GArray *mappings;         /* VfiRange: the IOAS's mappings the VMM told of */
+    VfiRangeTree *mappings;   /* VfiRange: the IOAS's mappings the VMM told of
+                               * (O(log n): a vIOMMU shadow makes many) */
     GArray *kept;             /* util/kept.h */
     uint64_t alignment;       /* minimum log page size (>= 1) */
     VfiDirtyScratch scratch;
@@ -295,7 +296,7 @@ static bool read_plain(const VfiDirtySources *s, unsigned which, uint64_t iova,
 static bool mapping_at(const VfiDirtySources *s, uint64_t iova, VfiRange *m)
 {
     const VfiContainerMapping *cm;
-    gint i;
+    const VfiRange *t;
 
     if (s->c) {
         cm = vfi_container_mapping_at(s->c, iova);
@@ -304,11 +305,11 @@ static bool mapping_at(const VfiDirtySources *s, uint64_t iova, VfiRange *m)
         }
         return cm != NULL;
     }
-    i = s->mappings ? vfi_ranges_find_overlap(s->mappings, iova, iova) : -1;
-    if (i >= 0) {
-        *m = *vfi_ranges_at(s->mappings, (guint)i);
+    t = s->mappings ? vfi_range_tree_overlap(s->mappings, iova, iova, NULL) : NULL;
+    if (t) {
+        *m = *t;
     }
-    return i >= 0;
+    return t != NULL;
 }
 
 /*
@@ -474,7 +475,7 @@ VfiDirtyReader *vfi_dirty_reader_new(VfiIommufd *be)
     r = g_new0(VfiDirtyReader, 1);
     r->be = be;
     r->hwpts = g_array_new(false, false, sizeof(uint32_t));
-    r->mappings = g_array_new(false, false, sizeof(VfiRange));
+    r->mappings = vfi_range_tree_new(sizeof(VfiRange));
     r->alignment = 1;
     trace_vfi_dirty_reader_new(vfi_iommufd_get_fd(be));
     return r;
@@ -487,7 +488,7 @@ void vfi_dirty_reader_free(VfiDirtyReader *r)
     }
     trace_vfi_dirty_reader_free(vfi_iommufd_get_fd(r->be), r->hwpts->len, r->scratch.size);
     g_array_free(r->hwpts, true);
-    g_array_free(r->mappings, true);
+    vfi_range_tree_free(r->mappings);
     g_clear_pointer(&r->kept, g_array_unref);
     g_free(r->scratch.buf);
     g_free(r);
@@ -566,13 +567,12 @@ bool vfi_dirty_reader_add_mapping(VfiDirtyReader *r, uint64_t iova, uint64_t siz
         return false;
     }
     n = (VfiRange){ iova, iova + (size - 1) };
-    if (vfi_ranges_find_overlap(r->mappings, n.iova, n.last) >= 0) {
+    if (vfi_range_tree_insert_new(r->mappings, &n)) {
         g_set_error(errp, VFI_ERROR, VFI_ERROR_INVALID_ARGUMENT,
                     "%s (iommufd %d): [0x%" PRIx64 ", 0x%" PRIx64 "] overlaps a mapping "
                     "already told", what, vfi_iommufd_get_fd(r->be), n.iova, n.last);
         return false;
     }
-    vfi_ranges_insert(r->mappings, &n);
     trace_vfi_dirty_reader_mapping(vfi_iommufd_get_fd(r->be), iova, size, true);
     return true;
 }
@@ -581,20 +581,19 @@ bool vfi_dirty_reader_remove_mapping(VfiDirtyReader *r, uint64_t iova, uint64_t 
                                      GError **errp)
 {
     const char *what = "dirty reader: remove mapping";
-    gint i;
+    const VfiRange *m;
 
     if (!check_reader(r, what, errp) || !vfi_range_check(what, iova, size, errp)) {
         return false;
     }
-    i = vfi_ranges_find_overlap(r->mappings, iova, iova);
-    if (i < 0 || vfi_ranges_at(r->mappings, (guint)i)->iova != iova ||
-        vfi_ranges_at(r->mappings, (guint)i)->last != iova + (size - 1)) {
+    m = vfi_range_tree_overlap(r->mappings, iova, iova, NULL);
+    if (!m || m->iova != iova || m->last != iova + (size - 1)) {
         g_set_error(errp, VFI_ERROR, VFI_ERROR_NOT_FOUND,
                     "%s (iommufd %d): [0x%" PRIx64 ", +0x%" PRIx64 ") is not a mapping "
                     "told", what, vfi_iommufd_get_fd(r->be), iova, size);
         return false;
     }
-    g_array_remove_index(r->mappings, (guint)i);
+    vfi_range_tree_remove(r->mappings, iova);
     /* its pages are unmapped: what was kept of them goes */
     vfi_kept_forget(r->kept, iova, iova + (size - 1));
     trace_vfi_dirty_reader_mapping(vfi_iommufd_get_fd(r->be), iova, size, false);
@@ -649,8 +648,7 @@ bool vfi_dirty_split_told(const VfiDirtySources *s, uint64_t iova, uint64_t last
     uint64_t x = iova, b;
 
     for (;;) {
-        guint i = vfi_ranges_first(s->mappings, x);
-        const VfiRange *m = i < s->mappings->len ? vfi_ranges_at(s->mappings, i) : NULL;
+        const VfiRange *m = vfi_range_tree_first(s->mappings, x, NULL);
 
         if (m && m->iova <= x) {
             b = MIN(m->last, last);
@@ -688,7 +686,7 @@ bool vfi_dirty_reader_query(VfiDirtyReader *r, uint64_t iova, uint64_t size,
         return false;
     }
     s = reader_sources(r);
-    if (!r->mappings->len) {
+    if (!vfi_range_tree_len(r->mappings)) {
         return vfi_dirty_query(&s, iova, size, log, flags, what, errp);
     }
     if (!vfi_dirty_check_log(&s, log, what, errp) ||

@@ -32,7 +32,7 @@ typedef struct VfiDirtySources {
     VfiDevice *device;           /* with @hwpt_ids: a device log to read, or NULL */
     VfiContainer *c;             /* its container (NULL for a public reader);
                                   * with @hwpt_ids NULL its sources */
-    const GArray *mappings;      /* without @c: the VfiRange mappings a public
+    const VfiRangeTree *mappings; /* without @c: the VfiRange mappings a public
                                   * reader was told of, or NULL */
     GArray **kept;               /* util/kept.h: the pages a read took from
                                   * the HWPTs around its range (whole
