@@ -9,7 +9,8 @@
 # libvfio-iommufd-sim, for --sim), packs an initramfs and boots it twice
 # under QEMU (TCG):
 #
-#   boot 1 "iommu": q35 + intel-iommu + two edu devices + one mtty mdev;
+#   boot 1 "iommu": q35 + intel-iommu + two edu devices (one on the root bus, one
+#     behind a PCIe root port, so that it has a bus to reset) + one mtty mdev;
 #                   the guest tests, then the tool's (tests/vm/tool-tests.sh)
 #   boot 2 "mock":  no emulated IOMMU; the mock IOMMU's dirty tracking
 #
@@ -454,7 +455,8 @@ boot() {
 status=0
 if [ -z "$only" ] || [ "$only" = iommu ]; then
     boot iommu -device intel-iommu,intremap=on,caching-mode=on \
-        -device edu -device edu \
+        -device edu \
+        -device pcie-root-port,id=rp1,chassis=1,slot=1 -device edu,bus=rp1 \
         -append "console=ttyS0 rdinit=/init panic=-1 intel_iommu=on vmtest=iommu" || status=1
 fi
 if [ -z "$only" ] || [ "$only" = mock ]; then
