@@ -223,7 +223,7 @@ static void test_attach_while_tracking(void **state)
     VfiIommufd *be2 = vfi_iommufd_new();
     g_autoptr(GError) err = NULL;
     VfiDirtyLog *log = log_new(0, PAGE, 16 * MIB / PAGE);
-    uint64_t sets, ioctls, n;
+    uint64_t sets, ioctls, n = 0;
     VfiContainer *c, *c2;
     unsigned objects;
 
