@@ -299,8 +299,8 @@ static void fault_alloc_out(VfiIoctlText *t, const void *arg, int ret)
 }
 #endif
 
-/* Newer than 6.12: named and decoded when the headers have them (config.h),
- * though the library makes none of them yet. */
+/* Newer than 6.12: named and decoded when the headers have them (config.h);
+ * of these the library makes IOMMU_IOAS_MAP_FILE so far. */
 #if HAVE_IOMMU_IOAS_MAP_FILE
 static void ioas_map_file_in(VfiIoctlText *t, const void *arg)
 {
