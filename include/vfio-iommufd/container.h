@@ -92,7 +92,31 @@ typedef struct VfiAttachOptions {
      * anything else and kept whether the attach succeeds or not; NULL: the
      * device keeps the label it has. */
     const char *label;
+    /* Added in 0.2: nested translation (docs/nesting.md, "Nest-parent
+     * placement"). The VMM will give the guest a vIOMMU for this device:
+     * it is placed in a nest-parent HWPT (IOMMU_HWPT_ALLOC_NEST_PARENT,
+     * with DIRTY_TRACKING too where the coverage rule gives it IOMMU
+     * tracking and the kernel takes the pair), never in a plain one. An
+     * address space's vfi_address_space_set_nesting() asks the same for
+     * every device. Default (false): a plain HWPT. */
+    bool nest_parent;
 } VfiAttachOptions;
+
+/* What the VMM asks of an address space whose guest has a vIOMMU
+ * (vfi_address_space_set_nesting()). */
+typedef struct VfiNestingOptions {
+    /* Every device attached from now on gets a nest-parent HWPT, as with
+     * VfiAttachOptions.nest_parent. */
+    bool nest_parent;
+    /* Intel's erratum 772415 (IOMMU_HW_INFO_VTD_ERRATA_772415_SPR17 in the
+     * VT-d hw info) forbids read-only mappings in a nest-parent domain.
+     * false (default): a read-only map into a container whose nest parent
+     * serves such a device is refused (INVALID_ARGUMENT, before any ioctl),
+     * and such a device is not placed as a nest parent where read-only
+     * mappings are. true: the VMM accepts that read-only guest memory is
+     * mapped read-write there (the device could write it). */
+    bool readonly_as_writeable;
+} VfiNestingOptions;
 
 /* How a device's DMA writes are seen by dirty tracking. */
 typedef enum {
@@ -118,6 +142,12 @@ typedef enum {
                                       * HWPT's tracking or its DMA logging is
                                       * off: a switch and its undo failed
                                       * (stop and start tracking again) */
+    VFI_UNTRACKED_NEST_PARENT_REFUSED, /* added in 0.2: a nest parent; its IOMMU
+                                      * reports dirty tracking, but HWPT_ALLOC
+                                      * refused DIRTY_TRACKING together with
+                                      * NEST_PARENT (EOPNOTSUPP or EINVAL, as
+                                      * ARM SMMUv3 does): placed in a nest
+                                      * parent without the flag */
 } VfiUntrackedReason;
 
 /* Unmap flags. */
@@ -306,6 +336,20 @@ typedef struct VfiDeviceHooks {
  */
 VFI_API bool vfi_address_space_set_device_hooks(VfiAddressSpace *as,
                                                 const VfiDeviceHooks *hooks, GError **errp);
+
+/**
+ * vfi_address_space_set_nesting:
+ * @opts: copied; NULL: the defaults (no nest parents).
+ *
+ * Say that the guest of @as has a vIOMMU: the devices attached from now on
+ * get nest-parent HWPTs (VfiNestingOptions.nest_parent), and how read-only
+ * mappings meet the VT-d erratum 772415 (readonly_as_writeable; see
+ * docs/nesting.md). Only while @as has no container (WRONG_STATE
+ * otherwise: its HWPTs and mappings were made under the old options);
+ * INVALID_ARGUMENT for a NULL @as. No ioctl.
+ */
+VFI_API bool vfi_address_space_set_nesting(VfiAddressSpace *as, const VfiNestingOptions *opts,
+                                           GError **errp);
 
 /**
  * vfi_address_space_attach_device:
