@@ -20,6 +20,11 @@
  *    capability and the VMM did not opt out, and the device is attached to
  *    it (the HWPT is destroyed again if that fails).
  *  - an mdev attaches to the IOAS itself.
+ *  - a device the VMM asks a nest parent for (a guest vIOMMU:
+ *    VfiAttachOptions.nest_parent, vfi_address_space_set_nesting()) gets
+ *    IOMMU_HWPT_ALLOC_NEST_PARENT too, and joins only nest parents; where the
+ *    kernel refuses NEST_PARENT | DIRTY_TRACKING it gets NEST_PARENT alone
+ *    and is untracked for that reason (docs/nesting.md).
  * Each HWPT keeps its device list; the last device out destroys it; the last
  * device out of a container destroys its IOAS and the container.
  *
@@ -473,7 +478,8 @@ VFI_API VfiDevice *vfi_hwpt_device(const VfiHwpt *h, unsigned i);
  * the VMM set prefer_device_dirty_logging; else VFI_DIRTY_COVERAGE_IOMMU
  * iff @dev's HWPT was allocated with IOMMU_HWPT_ALLOC_DIRTY_TRACKING.
  * Otherwise the reason, first match: offers logging but not preferred,
- * mdev, VMM opt-out, kernel refused, no IOMMU capability.
+ * mdev, VMM opt-out, kernel refused (VFI_UNTRACKED_NEST_PARENT_REFUSED for
+ * a nest parent whose pair of flags was refused), no IOMMU capability.
  *
  * Computed from the container's current HWPTs and devices on every call.
  */
