@@ -840,7 +840,8 @@ static int ioctl_get_hw_info(SimCtx *ctx, void *arg)
         return rc;
     }
     if (type == IOMMU_HW_INFO_TYPE_INTEL_VTD) {
-        vtd.flags = iommu->cfg.vtd_errata_772415 ? IOMMU_HW_INFO_VTD_ERRATA_772415_SPR17 : 0;
+        /* IOMMU_HW_INFO_VTD_ERRATA_772415_SPR17 (6.8 UAPI: after the floor) */
+        vtd.flags = iommu->cfg.vtd_errata_772415 ? 1u << 0 : 0;
         vtd.cap_reg = iommu->cfg.cap_reg;
         vtd.ecap_reg = iommu->cfg.ecap_reg;
         len = sizeof(vtd);

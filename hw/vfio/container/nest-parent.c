@@ -30,6 +30,10 @@
 #include "container-internal.h"
 #include "trace.h"
 
+/* IOMMU_HW_INFO_VTD_ERRATA_772415_SPR17: Linux 6.8's UAPI, newer than the
+ * 6.7 floor of the build (a fixed bit of the ABI). */
+#define VTD_ERRATA_772415 (1u << 0)
+
 bool vfi_nest_parent_ro_erratum(const VfiContainerDevice *cd)
 {
     struct iommu_hw_info_vtd vtd;
@@ -39,7 +43,7 @@ bool vfi_nest_parent_ro_erratum(const VfiContainerDevice *cd)
         return false;
     }
     memcpy(&vtd.flags, cd->hw_data, sizeof(vtd.flags));
-    return vtd.flags & IOMMU_HW_INFO_VTD_ERRATA_772415_SPR17;
+    return vtd.flags & VTD_ERRATA_772415;
 }
 
 VfiDevice *vfi_nest_parent_ro_forbidder(const VfiContainer *c)
