@@ -286,8 +286,9 @@ static uint32_t wanted_flags(const VfiContainerDevice *cd)
 }
 
 /* Place @cd as one the kernel refused @want for: without the dirty flag
- * (the rule now says so too). An EINVAL for the pair that the retry meets
- * again was the container's, not the flags'. */
+ * (the rule now says so too). When the container does not take it that
+ * way either, the refusal of the pair may have been the container's (an
+ * EINVAL says both): forgotten, the next container asks again. */
 static VfiPlaceResult place_refused(VfiContainer *c, VfiContainerDevice *cd,
                                     const VfiFingerprint *fp, uint32_t want, GError **errp)
 {
