@@ -235,6 +235,23 @@ try:
     check(d.get('migration_possible') is False, 'global --topology before the command')
 finally:
     os.unlink(topo)
+with tempfile.NamedTemporaryFile('w', suffix='.ini', delete=False) as f:
+    f.write('[iommu v]\ndirty-tracking=true\nnesting=true\n'
+            '[iommu s]\ndirty-tracking=true\nnesting=true\ndirty-nest-parent=EOPNOTSUPP\n'
+            '[device a]\niommu=v\nnest-parent=true\n[device b]\niommu=s\nnest-parent=true\n'
+            '[device c]\niommu=v\n')
+    topo = f.name
+try:
+    d = run_json('demo', '--topology', topo)
+    hw = [h for c in d.get('containers', []) for h in c['hwpts']]
+    dv = {x['name']: x for x in d.get('devices', [])}
+    check(sorted((h['nest_parent'], h['dirty_tracking']) for h in hw) ==
+          [(False, True), (True, False), (True, True)] and
+          dv['a']['dirty_coverage'] == 'iommu' and dv['c']['dirty_coverage'] == 'iommu' and
+          'NEST_PARENT' in (dv['b']['untracked_reason'] or ''),
+          'demo with nest-parent wishes: nest parents apart, the pair refused named')
+finally:
+    os.unlink(topo)
 
 # ---- check-host on the model ---------------------------------------------------
 IDS = ['kernel', 'kernel-config', 'config-iommufd', 'config-vfio-device-cdev',
