@@ -426,4 +426,16 @@ SimCtx *sim_lookup_iommufd(VfiSim *sim, int fd);
 /* Set up DMA log state of a device and release it. */
 void sim_device_logging_stop(SimDevice *dev);
 
+/* ---- nest parents (sim-nest-parent.c) ---------------------------------- */
+
+/* The driver's answer to HWPT_ALLOC @flags on @iommu as far as nesting
+ * goes (after the core's checks): 0 or -errno. */
+int sim_nest_parent_alloc_check(const SimIommu *iommu, uint32_t flags);
+/* Filling a new domain of @flags on @iommu with @ioas's mappings: -EINVAL
+ * for a nest parent with the VT-d erratum and a read-only mapping, else 0. */
+int sim_nest_parent_fill_check(const SimIommu *iommu, const SimObj *ioas, uint32_t flags);
+/* A map of @flags (IOMMU_IOAS_MAP_*) into @ioas: -EINVAL when read-only
+ * and a nest-parent domain with the VT-d erratum is on @ioas, else 0. */
+int sim_nest_parent_map_check(SimCtx *ctx, const SimObj *ioas, uint32_t flags);
+
 #endif

@@ -546,7 +546,7 @@ static int ioctl_ioas_map(SimCtx *ctx, void *arg)
     ret = (cmd->flags & IOMMU_IOAS_MAP_FIXED_IOVA) ?
           ioas_map_fixed(ioas, what, iova, cmd->length, cmd->user_va, align, &last) :
           ioas_map_any(ioas, what, cmd->length, cmd->user_va, align, &iova, &last);
-    if (ret) {
+    if (ret || (ret = sim_nest_parent_map_check(ctx, ioas, cmd->flags))) {
         return ret;
     }
     cmd->iova = iova;
@@ -642,7 +642,8 @@ static int ioctl_ioas_map_file(SimCtx *ctx, void *arg)
           ioas_map_fixed(ioas, what, iova, cmd->length, cmd->start, align, &last) :
           ioas_map_any(ioas, what, cmd->length, cmd->start, align, &iova, &last);
     if (ret || (ret = map_file_pin_check(what, cmd->fd, cmd->start,
-                                         cmd->start + cmd->length - 1))) {
+                                         cmd->start + cmd->length - 1)) ||
+        (ret = sim_nest_parent_map_check(ctx, ioas, cmd->flags))) {
         return ret;
     }
     cmd->iova = iova;
@@ -800,6 +801,8 @@ static int ioctl_get_hw_info(SimCtx *ctx, void *arg)
         return rc;
     }
     if (type == IOMMU_HW_INFO_TYPE_INTEL_VTD) {
+        /* IOMMU_HW_INFO_VTD_ERRATA_772415_SPR17 (6.8 UAPI: after the floor) */
+        vtd.flags = iommu->cfg.vtd_errata_772415 ? 1u << 0 : 0;
         vtd.cap_reg = iommu->cfg.cap_reg;
         vtd.ecap_reg = iommu->cfg.ecap_reg;
         len = sizeof(vtd);
@@ -824,6 +827,7 @@ static int ioctl_hwpt_alloc(SimCtx *ctx, void *arg)
                            IOMMU_HWPT_FAULT_ID_VALID;
     SimObj *devobj, *pt, *hwpt;
     SimIommu *iommu;
+    int rc;
 
     if ((cmd->flags & ~known) || cmd->__reserved) {
         return refuse("IOMMU_HWPT_ALLOC", EOPNOTSUPP, "unknown flags or reserved");
@@ -844,11 +848,11 @@ static int ioctl_hwpt_alloc(SimCtx *ctx, void *arg)
         /* a HWPT parent would be a nested allocation: not modelled */
         return refuse("IOMMU_HWPT_ALLOC", EINVAL, "pt_id is not an IOAS (no nesting)");
     }
-    if (cmd->flags & IOMMU_HWPT_ALLOC_NEST_PARENT) {
-        return refuse("IOMMU_HWPT_ALLOC", EOPNOTSUPP, "nesting not supported");
-    }
     if ((cmd->flags & IOMMU_HWPT_ALLOC_DIRTY_TRACKING) && !iommu->cfg.dirty_tracking) {
         return refuse("IOMMU_HWPT_ALLOC", EOPNOTSUPP, "IOMMU cannot track dirty pages");
+    }
+    if ((rc = sim_nest_parent_alloc_check(iommu, cmd->flags))) {
+        return rc;
     }
     if (cmd->data_type != IOMMU_HWPT_DATA_NONE || cmd->data_len) {
         return refuse("IOMMU_HWPT_ALLOC", EINVAL, "driver data for a paging HWPT");
@@ -862,6 +866,9 @@ static int ioctl_hwpt_alloc(SimCtx *ctx, void *arg)
          * aligned to the domain's page size */
         return refuse("IOMMU_HWPT_ALLOC", EADDRINUSE,
                       "a mapping lies outside the domain's aperture");
+    }
+    if ((rc = sim_nest_parent_fill_check(iommu, pt, cmd->flags))) {
+        return rc;
     }
     hwpt = sim_hwpt_new(ctx, pt, iommu, cmd->flags, false);
     cmd->out_hwpt_id = hwpt->id;

@@ -37,6 +37,7 @@ struct VfiAddressSpace {
     GPtrArray *containers;    /* VfiContainer *, creation order, owned */
     VfiRangeTree *mappings;   /* VfiAsMapping, sorted, disjoint (O(log n)) */
     VfiDeviceHooks hooks;     /* the VMM's, zeroed: none */
+    VfiNestingOptions nesting; /* the VMM's (vfi_address_space_set_nesting()) */
 };
 
 /* The lock of @as, NULL for NULL (VFI_LOCK_GUARD takes nothing then). */
