@@ -38,8 +38,8 @@ int sim_nest_parent_alloc_check(const SimIommu *iommu, uint32_t flags)
 
 static bool has_readonly(const SimObj *ioas)
 {
-    for (guint i = 0; i < ioas->maps->len; i++) {
-        if (!(g_array_index(ioas->maps, SimMapping, i).flags & IOMMU_IOAS_MAP_WRITEABLE)) {
+    SIM_MAPS_FOREACH_FROM(m, ioas->maps, 0) {
+        if (!(m->flags & IOMMU_IOAS_MAP_WRITEABLE)) {
             return true;
         }
     }
