@@ -46,10 +46,34 @@ static int linux_ioctl(void *opaque, int fd, unsigned long request, void *arg)
     return ret < 0 ? -errno : ret;
 }
 
+static ssize_t linux_read(void *opaque, int fd, void *buf, size_t len)
+{
+    ssize_t ret;
+
+    (void)opaque;
+    do {
+        ret = read(fd, buf, len);
+    } while (ret < 0 && errno == EINTR);
+    return ret < 0 ? -errno : ret;
+}
+
+static ssize_t linux_write(void *opaque, int fd, const void *buf, size_t len)
+{
+    ssize_t ret;
+
+    (void)opaque;
+    do {
+        ret = write(fd, buf, len);
+    } while (ret < 0 && errno == EINTR);
+    return ret < 0 ? -errno : ret;
+}
+
 static const VfiKernelOps linux_ops = {
     .open = linux_open,
     .close = linux_close,
     .ioctl = linux_ioctl,
+    .read = linux_read,
+    .write = linux_write,
 };
 
 static const VfiKernelOps *kernel_ops = &linux_ops;
@@ -99,6 +123,24 @@ int vfi_kernel_close(int fd)
     int ret = kernel_ops->close(kernel_opaque, fd);
 
     trace_vfi_kernel_close(fd, ret);
+    return ret;
+}
+
+ssize_t vfi_kernel_read(int fd, void *buf, size_t len)
+{
+    ssize_t ret = kernel_ops->read ? kernel_ops->read(kernel_opaque, fd, buf, len) :
+                  linux_read(NULL, fd, buf, len);
+
+    trace_vfi_kernel_read(fd, len, ret < 0 ? -1 : ret, ret < 0 ? (int)-ret : 0);
+    return ret;
+}
+
+ssize_t vfi_kernel_write(int fd, const void *buf, size_t len)
+{
+    ssize_t ret = kernel_ops->write ? kernel_ops->write(kernel_opaque, fd, buf, len) :
+                  linux_write(NULL, fd, buf, len);
+
+    trace_vfi_kernel_write(fd, len, ret < 0 ? -1 : ret, ret < 0 ? (int)-ret : 0);
     return ret;
 }
 
