@@ -305,6 +305,9 @@ static void sim_file_close(VfiSim *sim, int fd)
         sim_device_file_unbind(f->df);
         trace_vfi_sim_close(fd, "device", f->df->dev->name);
         g_free(f->df);
+    } else if (f->kind == SIM_FILE_QUEUE) {
+        trace_vfi_sim_close(fd, "queue", sim_obj_type_name(f->queue->type));
+        sim_queue_closed(f->queue);
     } else {
         trace_vfi_sim_close(fd, "iommufd", "/dev/iommu");
         sim_ctx_close(f->ctx);
@@ -420,6 +423,50 @@ static int sim_close(void *opaque, int fd)
     }
     sim_file_close(sim, fd);
     return 0;
+}
+
+int sim_queue_open(SimObj *obj)
+{
+    VfiSim *sim = obj->ctx->sim;
+    SimFile *f;
+    int fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+
+    if (fd < 0) {
+        return -errno;
+    }
+    f = g_new0(SimFile, 1);
+    f->kind = SIM_FILE_QUEUE;
+    f->queue = obj;
+    obj->qfd = fd;
+    obj->users++;               /* the file's reference */
+    obj->ctx->queue_fds++;      /* and on the context */
+    g_hash_table_insert(sim->files, GINT_TO_POINTER(fd), f);
+    trace_vfi_sim_open(sim_obj_type_name(obj->type), fd);
+    return fd;
+}
+
+/* read(2) / write(2): only a queue fd has them (/dev/iommu and a VFIO
+ * device file have no read that the library uses: EINVAL). */
+static ssize_t sim_read(void *opaque, int fd, void *buf, size_t len)
+{
+    SIM_LOCKED((VfiSim *)opaque);
+    SimFile *f = g_hash_table_lookup(((VfiSim *)opaque)->files, GINT_TO_POINTER(fd));
+
+    if (!f) {
+        return -EBADF;
+    }
+    return f->kind == SIM_FILE_QUEUE ? sim_queue_read(f->queue, buf, len) : -EINVAL;
+}
+
+static ssize_t sim_write(void *opaque, int fd, const void *buf, size_t len)
+{
+    SIM_LOCKED((VfiSim *)opaque);
+    SimFile *f = g_hash_table_lookup(((VfiSim *)opaque)->files, GINT_TO_POINTER(fd));
+
+    if (!f) {
+        return -EBADF;
+    }
+    return f->kind == SIM_FILE_QUEUE ? sim_queue_write(f->queue, buf, len) : -EINVAL;
 }
 
 unsigned vfi_sim_open_fds(const VfiSim *sim)
@@ -547,6 +594,8 @@ static const VfiKernelOps sim_ops = {
     .open = sim_open,
     .close = sim_close,
     .ioctl = sim_ioctl,
+    .read = sim_read,
+    .write = sim_write,
 };
 
 void vfi_sim_install(VfiSim *sim)

@@ -1661,16 +1661,16 @@ static const NewerRequest newer_requests[] = {
     { IOMMU_IOAS_MAP_FILE, "IOMMU_IOAS_MAP_FILE", 6, 13, true },
 #endif
 #ifdef IOMMU_VIOMMU_ALLOC
-    NEWER(IOMMU_VIOMMU_ALLOC, 6, 13),
+    { IOMMU_VIOMMU_ALLOC, "IOMMU_VIOMMU_ALLOC", 6, 13, true },
 #endif
 #ifdef IOMMU_VDEVICE_ALLOC
-    NEWER(IOMMU_VDEVICE_ALLOC, 6, 13),
+    { IOMMU_VDEVICE_ALLOC, "IOMMU_VDEVICE_ALLOC", 6, 13, true },
 #endif
 #ifdef IOMMU_IOAS_CHANGE_PROCESS
     NEWER(IOMMU_IOAS_CHANGE_PROCESS, 6, 13),
 #endif
 #ifdef IOMMU_VEVENTQ_ALLOC
-    NEWER(IOMMU_VEVENTQ_ALLOC, 6, 15),
+    { IOMMU_VEVENTQ_ALLOC, "IOMMU_VEVENTQ_ALLOC", 6, 15, true },
 #endif
 #ifdef IOMMU_HW_QUEUE_ALLOC
     NEWER(IOMMU_HW_QUEUE_ALLOC, 6, 17),
@@ -1686,7 +1686,8 @@ static const NewerRequest newer_requests[] = {
  * "needs Linux 6.13", when the headers have none of them or the kernel
  * knows none and is older than 6.13 (the harness allows such a skip on an
  * older kernel only). The kernel model answers ENOTTY for each but those
- * it implements (IOMMU_IOAS_MAP_FILE): EINVAL, as a kernel that has them.
+ * it implements (IOMMU_IOAS_MAP_FILE, IOMMU_VIOMMU_ALLOC, IOMMU_VDEVICE_ALLOC,
+ * IOMMU_VEVENTQ_ALLOC): EINVAL, as a kernel that has them.
  */
 static TResult t_newer_uapi(Ctx *c)
 {
