@@ -24,9 +24,9 @@ typedef struct ViObj {
  * backend user; on failure the kernel object is destroyed and @fd closed. */
 bool vfi_viobj_init(ViObj *o, VfiIommufd *be, const char *kind, uint32_t id, int fd,
                     GError **errp);
-/* IOMMU_DESTROY of @o, then close of its fd and the user dropped. @gone_ok:
- * ENOENT (the kernel destroyed it already) is not an error. False with
- * nothing changed when the kernel refuses. */
+/* Close of @o's fd (the kernel's fd holds the object), IOMMU_DESTROY, the
+ * user dropped. @gone_ok: ENOENT (the kernel destroyed it already) is not
+ * an error. False when the kernel refuses: the object stays (fd closed). */
 bool vfi_viobj_destroy(ViObj *o, bool gone_ok, GError **errp);
 /* The backend and id of a vIOMMU (non-NULL). */
 VfiIommufd *vfi_viommu_backend_of(const VfiViommu *viommu);

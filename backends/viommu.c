@@ -8,8 +8,8 @@
  * arguments and the backend first (nothing reaches the kernel when they are
  * wrong), makes exactly one ioctl, and takes the backend user only once the
  * kernel said yes, so a failure leaves nothing. Each free destroys the
- * kernel object first and only then closes the fd and drops the user: a
- * refused destroy (EBUSY) leaves the object whole.
+ * kernel object and drops the user: a refused destroy (EBUSY) leaves the
+ * object (a queue's fd is closed first: the kernel's fd holds the queue).
  *
  * Requests newer than the build's UAPI headers compile out to
  * VFI_ERROR_NOT_SUPPORTED (vfi_kernel_uapi_missing()), before any ioctl.
@@ -74,14 +74,21 @@ bool vfi_viobj_init(ViObj *o, VfiIommufd *be, const char *kind, uint32_t id, int
     return true;
 }
 
-/* Destroy @o's kernel object, close its fd, drop the user. @gone_ok: an
- * ENOENT means the kernel destroyed it already (a vDEVICE at its device's
- * unbind). Returns false with nothing changed when the kernel refuses. */
+/* Destroy @o's kernel object, close its fd, drop the user. A queue's fd
+ * holds a reference on the queue in the kernel (IOMMU_DESTROY says EBUSY
+ * while it is open), so it is closed first; when the destroy then fails
+ * (a HWPT still names a fault queue) the object stays, without its fd, for
+ * a later free. @gone_ok: an ENOENT means the kernel destroyed it already
+ * (a vDEVICE at its device's unbind). */
 bool vfi_viobj_destroy(ViObj *o, bool gone_ok, GError **errp)
 {
     g_autoptr(GError) err = NULL;
     bool gone = false;
 
+    if (o->fd >= 0) {
+        (void)vfi_kernel_close(o->fd);
+        o->fd = -1;
+    }
     if (!vfi_iommufd_destroy(o->be, o->id, &err)) {
         if (!gone_ok || !g_error_matches(err, VFI_KERNEL_ERROR, ENOENT)) {
             trace_vfi_viommu_obj_free(vfi_iommufd_get_fd(o->be), o->kind, o->id, false, false);
@@ -89,9 +96,6 @@ bool vfi_viobj_destroy(ViObj *o, bool gone_ok, GError **errp)
             return false;
         }
         gone = true;
-    }
-    if (o->fd >= 0) {
-        (void)vfi_kernel_close(o->fd);
     }
     trace_vfi_viommu_obj_free(vfi_iommufd_get_fd(o->be), o->kind, o->id, true, gone);
     vfi_iommufd_disconnect(o->be);

@@ -869,7 +869,7 @@ static int ioctl_get_hw_info(SimCtx *ctx, void *arg)
     return 0;
 }
 
-#ifndef IOMMU_HWPT_ALLOC_PASID
+#if !HAVE_IOMMU_HWPT_ALLOC_PASID
 #define IOMMU_HWPT_ALLOC_PASID 0u       /* 6.12 headers: no such flag */
 #endif
 
@@ -887,6 +887,9 @@ static int hwpt_alloc_paging(SimCtx *ctx, struct iommu_hwpt_alloc *cmd, SimIommu
     }
     if (cmd->data_type != IOMMU_HWPT_DATA_NONE || cmd->data_len) {
         return refuse("IOMMU_HWPT_ALLOC", EINVAL, "driver data for a paging HWPT");
+    }
+    if ((cmd->flags & IOMMU_HWPT_FAULT_ID_VALID) && (cmd->flags & IOMMU_HWPT_ALLOC_NEST_PARENT)) {
+        return refuse("IOMMU_HWPT_ALLOC", EOPNOTSUPP, "a nest parent with a fault queue");
     }
     if ((cmd->flags & IOMMU_HWPT_FAULT_ID_VALID) && sim_hwpt_check_fault(ctx, cmd->fault_id)) {
         return -ENOENT;

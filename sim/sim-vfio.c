@@ -116,6 +116,12 @@ static int attach_physical(SimDeviceFile *df, SimObj *pt, uint32_t *pt_id)
             *pt_id = cur->id;
             return 0;
         }
+        /* an auto domain is made without IOMMU_HWPT_ALLOC_PASID: the PASID
+         * compatibility check refuses it while PASIDs are attached */
+        if (devobj->pasids && g_hash_table_size(devobj->pasids)) {
+            return refuse(df, "VFIO_DEVICE_ATTACH_IOMMUFD_PT", EINVAL,
+                          "PASIDs attached: an auto domain takes none");
+        }
         /* The device's reserved regions first, then (for a new auto domain)
          * the domain's aperture: both EADDRINUSE on a conflicting mapping. */
         if (!(cur && cur->ioas == pt) && sim_ioas_check_dev_resv(pt)) {

@@ -26,7 +26,7 @@
 #include "vfio-iommufd/error.h"
 #include "trace.h"
 
-#ifndef IOMMU_HWPT_ALLOC_PASID
+#if !HAVE_IOMMU_HWPT_ALLOC_PASID
 #define IOMMU_HWPT_ALLOC_PASID 0u       /* 6.12 headers: no such flag */
 #endif
 
@@ -496,10 +496,10 @@ static int pasid_check(SimObj *devobj, uint32_t pasid, SimObj *pt)
     uint8_t width = devobj->dev->max_pasid_log2;
 
     if (pt->type != SIM_OBJ_HWPT) {
-        /* the kernel would find or make a PASID-capable auto domain */
-        trace_vfi_sim_ioctl_not_modelled(devobj->ctx->fd, "VFIO_DEVICE_ATTACH_PASID to an IOAS",
-                                         EOPNOTSUPP);
-        return refuse("VFIO_DEVICE_ATTACH_PASID", EOPNOTSUPP, "an IOAS: not modelled");
+        /* iommufd_device_auto_get_domain(): the auto domain it finds or
+         * makes is allocated without IOMMU_HWPT_ALLOC_PASID, so the PASID
+         * compatibility check refuses it */
+        return refuse("VFIO_DEVICE_ATTACH_PASID", EINVAL, "an IOAS: its auto domain takes no PASID");
     }
     if (pt->iommu != devobj->dev->iommu || pasid == 0) {
         return refuse("VFIO_DEVICE_ATTACH_PASID", EINVAL, "another IOMMU, or PASID 0");

@@ -18,9 +18,11 @@
  *
  * Ownership: each object holds one user of its backend (the iommufd stays
  * open under it) and owns its kernel id, and its fd for the queues. Its
- * _free() call destroys the kernel object (IOMMU_DESTROY), closes its fd and
- * drops the user; when the kernel refuses (EBUSY: something still depends on
- * it) nothing is freed and the object stays valid. The order the kernel
+ * _free() call destroys the kernel object (IOMMU_DESTROY) and drops the
+ * user; when the kernel refuses (EBUSY: something still depends on it)
+ * nothing is freed and the object stays valid. A queue's fd holds the queue
+ * in the kernel, so a queue's free closes the fd first: a refused free
+ * leaves the queue without its fd (reads fail), to be freed again later. The order the kernel
  * requires (docs/nesting.md): a device off a nested HWPT before the HWPT; a
  * nested HWPT, vDEVICEs, vEVENTQs and HW queues of a vIOMMU before the
  * vIOMMU; the vIOMMU and nested HWPTs before their parent HWPT. A vDEVICE
@@ -207,7 +209,7 @@ VFI_API bool vfi_veventq_read(VfiVeventq *q, GArray **events, uint64_t *lost,
 /**
  * vfi_veventq_free:
  *
- * IOMMU_DESTROY of the queue and close of its fd. NULL is accepted.
+ * Close of its fd, then IOMMU_DESTROY of the queue. NULL is accepted.
  */
 VFI_API bool vfi_veventq_free(VfiVeventq *q, GError **errp);
 
@@ -259,8 +261,9 @@ VFI_API bool vfi_faultq_respond(VfiFaultq *q, uint32_t cookie, uint32_t code, GE
 /**
  * vfi_faultq_free:
  *
- * IOMMU_DESTROY of the queue and close of its fd. EBUSY (nothing freed):
- * a HWPT still names it. NULL is accepted.
+ * Close of its fd, then IOMMU_DESTROY of the queue. EBUSY: a HWPT still
+ * names it; the queue stays, its fd closed: free it again once the HWPT is
+ * gone. NULL is accepted.
  */
 VFI_API bool vfi_faultq_free(VfiFaultq *q, GError **errp);
 

@@ -897,7 +897,7 @@ static void test_hw_info_pasid(void **state)
 
 /* Requests the model does not implement yet: ENOTTY (the kernel's answer
  * where it lacks them); other ATTACH/DETACH flags: EINVAL; a PASID attach
- * to an IOAS: EOPNOTSUPP (not modelled, test-viommu.c has the rest). */
+ * to an IOAS: EINVAL (test-viommu.c has the rest). */
 static void test_not_modelled(void **state)
 {
     VfiSim *sim = test_sim_new(TOPOLOGY);
@@ -926,11 +926,11 @@ static void test_not_modelled(void **state)
     de.flags = 2;
     assert_int_equal(io(d1, VFIO_DEVICE_DETACH_IOMMUFD_PT, &de), -EINVAL);
 #if HAVE_VFIO_DEVICE_ATTACH_PASID
-    /* a PASID attach to an IOAS (an auto domain) is not modelled; a detach
+    /* a PASID attach to an IOAS: its auto domain takes no PASID; a detach
      * of a PASID that is not attached does nothing (sim-viommu.c) */
     at.flags = VFIO_DEVICE_ATTACH_PASID;
     at.pasid = 1;
-    assert_int_equal(io(d1, VFIO_DEVICE_ATTACH_IOMMUFD_PT, &at), -EOPNOTSUPP);
+    assert_int_equal(io(d1, VFIO_DEVICE_ATTACH_IOMMUFD_PT, &at), -EINVAL);
     de.flags = VFIO_DEVICE_DETACH_PASID;
     de.pasid = 1;
     assert_int_equal(io(d1, VFIO_DEVICE_DETACH_IOMMUFD_PT, &de), 0);
