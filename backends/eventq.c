@@ -154,10 +154,12 @@ static size_t vevent_parse(VfiVeventq *q, const uint8_t *rec, size_t have, GArra
 }
 #endif
 
-/* One read(2); returns the bytes read, or -errno. */
-static ssize_t veventq_read_once(VfiVeventq *q, GArray *out, uint64_t *lost, GError **errp)
+/* One read(2) into @out, the lost events added to *@extra (a ReadOnce). */
+static ssize_t veventq_read_once(void *queue, GArray *out, void *extra, GError **errp)
 {
 #if HAVE_IOMMU_VEVENTQ_ALLOC
+    VfiVeventq *q = queue;
+    uint64_t *lost = extra;
     size_t cap = MAX(QUEUE_READ_BYTES, sizeof(struct iommufd_vevent_header) + q->event_len);
     g_autofree uint8_t *buf = g_malloc(cap);
     ssize_t n = vfi_kernel_read(q->o.fd, buf, cap);
@@ -179,31 +181,45 @@ static ssize_t veventq_read_once(VfiVeventq *q, GArray *out, uint64_t *lost, GEr
     }
     return n;
 #else
-    (void)q, (void)out, (void)lost, (void)errp;
+    (void)queue, (void)out, (void)extra, (void)errp;
     return 0;
 #endif
+}
+
+/* One read(2) of a queue into @out: the bytes read, or -errno (@errp set). */
+typedef ssize_t (*ReadOnce)(void *q, GArray *out, void *extra, GError **errp);
+
+/* read(2) until empty. A failure after something was read ends the loop
+ * with what was read; a first read that fails is the error. */
+static bool read_all(void *q, ReadOnce once, GArray *out, void *extra, GError **errp)
+{
+    ssize_t n;
+
+    do {
+        g_autoptr(GError) err = NULL;
+
+        n = once(q, out, extra, &err);
+        if (n < 0 && out->len == 0) {
+            g_propagate_error(errp, g_steal_pointer(&err));
+            return false;
+        }
+    } while (n > 0);
+    return true;
 }
 
 bool vfi_veventq_read(VfiVeventq *q, GArray **events, uint64_t *lost, GError **errp)
 {
     g_autoptr(GArray) out = g_array_new(FALSE, TRUE, sizeof(VfiVevent));
     uint64_t total = 0;
-    ssize_t n;
 
     g_array_set_clear_func(out, vevent_clear);
     if (!q || !events) {
         return vfi_iommufd_reject(q ? q->o.be : NULL, __func__, errp,
                                   !q ? "no queue (NULL)" : "events is NULL");
     }
-    do {
-        g_autoptr(GError) err = NULL;
-
-        n = veventq_read_once(q, out, &total, &err);
-        if (n < 0 && out->len == 0) {
-            g_propagate_error(errp, g_steal_pointer(&err));
-            return false;
-        }
-    } while (n > 0);
+    if (!read_all(q, veventq_read_once, out, &total, errp)) {
+        return false;
+    }
     trace_vfi_veventq_read(q->o.id, out->len, total);
     if (lost) {
         *lost = total;
@@ -214,14 +230,7 @@ bool vfi_veventq_read(VfiVeventq *q, GArray **events, uint64_t *lost, GError **e
 
 bool vfi_veventq_free(VfiVeventq *q, GError **errp)
 {
-    if (!q) {
-        return true;
-    }
-    if (!vfi_viobj_destroy(&q->o, false, errp)) {
-        return false;
-    }
-    g_free(q);
-    return true;
+    return vfi_viobj_free(q ? &q->o : NULL, false, errp);
 }
 
 /* ---- fault queue ----------------------------------------------------------- */
@@ -266,9 +275,10 @@ int vfi_faultq_get_fd(const VfiFaultq *q)
 }
 
 #if HAVE_IOMMU_FAULT_QUEUE_ALLOC
-/* One read(2) of whole faults into @out; returns the bytes read or -errno. */
-static ssize_t faultq_read_once(VfiFaultq *q, GArray *out, GError **errp)
+/* One read(2) of whole faults into @out (a ReadOnce). */
+static ssize_t faultq_read_once(void *queue, GArray *out, void *extra, GError **errp)
 {
+    VfiFaultq *q = queue;
     const size_t rec = sizeof(struct iommu_hwpt_pgfault);
     g_autofree struct iommu_hwpt_pgfault *buf = g_malloc(QUEUE_READ_BYTES / rec * rec);
     ssize_t n = vfi_kernel_read(q->o.fd, buf, QUEUE_READ_BYTES / rec * rec);
@@ -295,21 +305,14 @@ bool vfi_faultq_read(VfiFaultq *q, GArray **faults, GError **errp)
 {
 #if HAVE_IOMMU_FAULT_QUEUE_ALLOC
     g_autoptr(GArray) out = g_array_new(FALSE, TRUE, sizeof(VfiPageFault));
-    ssize_t n;
 
     if (!q || !faults) {
         return vfi_iommufd_reject(q ? q->o.be : NULL, __func__, errp,
                                   !q ? "no queue (NULL)" : "faults is NULL");
     }
-    do {
-        g_autoptr(GError) err = NULL;
-
-        n = faultq_read_once(q, out, &err);
-        if (n < 0 && out->len == 0) {
-            g_propagate_error(errp, g_steal_pointer(&err));
-            return false;
-        }
-    } while (n > 0);
+    if (!read_all(q, faultq_read_once, out, NULL, errp)) {
+        return false;
+    }
     trace_vfi_faultq_read(q->o.id, out->len);
     *faults = g_steal_pointer(&out);
     return true;
@@ -351,12 +354,5 @@ bool vfi_faultq_respond(VfiFaultq *q, uint32_t cookie, uint32_t code, GError **e
 
 bool vfi_faultq_free(VfiFaultq *q, GError **errp)
 {
-    if (!q) {
-        return true;
-    }
-    if (!vfi_viobj_destroy(&q->o, false, errp)) {
-        return false;
-    }
-    g_free(q);
-    return true;
+    return vfi_viobj_free(q ? &q->o : NULL, false, errp);
 }

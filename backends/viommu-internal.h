@@ -12,7 +12,8 @@
 
 #include "vfio-iommufd/viommu.h"
 
-/* One kernel object of an iommufd, owned. */
+/* One kernel object of an iommufd, owned: the first member of each object
+ * of viommu.h (VfiViommu, ...). */
 typedef struct ViObj {
     VfiIommufd *be;     /* we hold one user of it */
     uint32_t id;        /* the kernel object */
@@ -28,6 +29,9 @@ bool vfi_viobj_init(ViObj *o, VfiIommufd *be, const char *kind, uint32_t id, int
  * user dropped. @gone_ok: ENOENT (the kernel destroyed it already) is not
  * an error. False when the kernel refuses: the object stays (fd closed). */
 bool vfi_viobj_destroy(ViObj *o, bool gone_ok, GError **errp);
+/* vfi_viobj_destroy(), then g_free() of the object @o is the first member
+ * of. NULL: true. */
+bool vfi_viobj_free(ViObj *o, bool gone_ok, GError **errp);
 /* The backend and id of a vIOMMU (non-NULL). */
 VfiIommufd *vfi_viommu_backend_of(const VfiViommu *viommu);
 uint32_t vfi_viommu_id_of(const VfiViommu *viommu);

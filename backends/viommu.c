@@ -102,6 +102,18 @@ bool vfi_viobj_destroy(ViObj *o, bool gone_ok, GError **errp)
     return true;
 }
 
+bool vfi_viobj_free(ViObj *o, bool gone_ok, GError **errp)
+{
+    if (!o) {
+        return true;
+    }
+    if (!vfi_viobj_destroy(o, gone_ok, errp)) {
+        return false;
+    }
+    g_free(o);      /* the first member: the object itself */
+    return true;
+}
+
 /* ---- vIOMMU ---------------------------------------------------------------- */
 
 VfiViommu *vfi_viommu_alloc(VfiIommufd *be, uint32_t dev_id, uint32_t parent_hwpt_id,
@@ -153,14 +165,7 @@ VfiIommufd *vfi_viommu_get_backend(const VfiViommu *viommu)
 
 bool vfi_viommu_free(VfiViommu *viommu, GError **errp)
 {
-    if (!viommu) {
-        return true;
-    }
-    if (!vfi_viobj_destroy(&viommu->o, false, errp)) {
-        return false;
-    }
-    g_free(viommu);
-    return true;
+    return vfi_viobj_free(viommu ? &viommu->o : NULL, false, errp);
 }
 
 /* ---- vDEVICE --------------------------------------------------------------- */
@@ -216,14 +221,7 @@ uint64_t vfi_vdevice_get_virt_id(const VfiVdevice *vdev)
 
 bool vfi_vdevice_free(VfiVdevice *vdev, GError **errp)
 {
-    if (!vdev) {
-        return true;
-    }
-    if (!vfi_viobj_destroy(&vdev->o, true, errp)) {
-        return false;
-    }
-    g_free(vdev);
-    return true;
+    return vfi_viobj_free(vdev ? &vdev->o : NULL, true, errp);
 }
 
 /* ---- nested HWPT ----------------------------------------------------------- */
@@ -288,14 +286,7 @@ uint32_t vfi_nested_hwpt_get_id(const VfiNestedHwpt *hwpt)
 
 bool vfi_nested_hwpt_free(VfiNestedHwpt *hwpt, GError **errp)
 {
-    if (!hwpt) {
-        return true;
-    }
-    if (!vfi_viobj_destroy(&hwpt->o, false, errp)) {
-        return false;
-    }
-    g_free(hwpt);
-    return true;
+    return vfi_viobj_free(hwpt ? &hwpt->o : NULL, false, errp);
 }
 
 /* ---- invalidation ---------------------------------------------------------- */
@@ -395,14 +386,7 @@ uint32_t vfi_hw_queue_get_id(const VfiHwQueue *q)
 
 bool vfi_hw_queue_free(VfiHwQueue *q, GError **errp)
 {
-    if (!q) {
-        return true;
-    }
-    if (!vfi_viobj_destroy(&q->o, false, errp)) {
-        return false;
-    }
-    g_free(q);
-    return true;
+    return vfi_viobj_free(q ? &q->o : NULL, false, errp);
 }
 
 VfiIommufd *vfi_viommu_backend_of(const VfiViommu *viommu)

@@ -31,16 +31,6 @@ typedef struct Fix {
     uint32_t ioas;
 } Fix;
 
-/* A refused call: VFI_ERROR @code and no ioctl. */
-#define assert_refused(f, call, code) do {                                   \
-        g_autoptr(GError) e_ = NULL;                                         \
-        uint64_t n_ = vfi_sim_ioctl_count((f)->sim);                        \
-        GError **errp = &e_;                                                 \
-        assert_false(call);                                                  \
-        assert_gerror(e_, VFI_ERROR, (code));                               \
-        assert_int_equal(vfi_sim_ioctl_count((f)->sim), n_);               \
-    } while (0)
-
 static Fix *fix_new(bool nesting)
 {
     g_autoptr(GError) err = NULL;
