@@ -168,6 +168,47 @@ bool vfi_viommu_free(VfiViommu *viommu, GError **errp)
     return vfi_viobj_free(viommu ? &viommu->o : NULL, false, errp);
 }
 
+bool vfi_viommu_mmap(VfiViommu *viommu, uint64_t offset, uint64_t length, void **addr,
+                     GError **errp)
+{
+    VfiIommufd *be = viommu ? viommu->o.be : NULL;
+    int ret;
+
+    if (!viommu || !addr || !length || length > SIZE_MAX) {
+        return vfi_iommufd_reject(be, __func__, errp, !viommu ? "no vIOMMU (NULL)" :
+                                  !addr ? "addr is NULL" : "length 0 or too large");
+    }
+    if (!vfi_iommufd_check(be, __func__, errp)) {
+        return false;
+    }
+    ret = vfi_kernel_mmap(vfi_iommufd_get_fd(be), (size_t)length, offset, addr);
+    if (ret < 0) {
+        vfi_kernel_error(errp, -ret, "mmap(iommufd)", NULL, "iommufd %d viommu %u offset 0x%"
+                         PRIx64 " length 0x%" PRIx64 "%s", vfi_iommufd_get_fd(be),
+                         viommu->o.id, offset, length, -ret == ENXIO ?
+                         " (not a window the kernel offered, or not its length)" : "");
+        return false;
+    }
+    return true;
+}
+
+bool vfi_viommu_munmap(VfiViommu *viommu, void *addr, uint64_t length, GError **errp)
+{
+    int ret;
+
+    if (!viommu || !addr || !length) {
+        return vfi_iommufd_reject(viommu ? viommu->o.be : NULL, __func__, errp,
+                                  "no vIOMMU, addr or length");
+    }
+    ret = vfi_kernel_munmap(addr, (size_t)length);
+    if (ret < 0) {
+        vfi_kernel_error(errp, -ret, "munmap(iommufd window)", NULL, "viommu %u length 0x%"
+                         PRIx64, viommu->o.id, length);
+        return false;
+    }
+    return true;
+}
+
 /* ---- vDEVICE --------------------------------------------------------------- */
 
 VfiVdevice *vfi_vdevice_alloc(VfiViommu *viommu, uint32_t dev_id, uint64_t virt_id,

@@ -188,6 +188,9 @@ struct SimObj {
                                  * vDEVICE: the device's cache */
     uint32_t vtype;             /* vIOMMU, vEVENTQ, HW queue: the type */
     uint64_t virt_id;           /* vDEVICE */
+    bool has_window;            /* vIOMMU: offers an mmap window (its data
+                                 * was given), offset id << 12, two pages, */
+    uint32_t window_word;       /*   its first word the data's in_data */
     SimObj *devobj;             /* vDEVICE: its device's binding */
     SimObj *vdev;               /* DEVICE: its vDEVICE, or NULL */
     SimObj *event_viommu;       /* DEVICE: the vIOMMU of the nested HWPT it
@@ -208,8 +211,9 @@ struct SimCtx {
     int fd;                     /* -1 once closed while devices are bound */
     GHashTable *objects;        /* id -> SimObj (owned) */
     unsigned bound_devices;
-    unsigned queue_fds;         /* vEVENTQ and fault fds open: like bound
-                                 * devices, they keep the context alive */
+    unsigned queue_fds;         /* vEVENTQ and fault fds open, and mmaps of
+                                 * vIOMMU windows: like bound devices, they
+                                 * keep the context alive */
     GHashTable *tombstones;     /* ids the kernel destroyed itself (a vDEVICE
                                  * at its device's unbind): never reused, and
                                  * ENOENT to IOMMU_DESTROY; NULL: none */
@@ -314,6 +318,9 @@ ssize_t sim_queue_read(SimObj *obj, void *buf, size_t len);
 ssize_t sim_queue_write(SimObj *obj, const void *buf, size_t len);
 /* A queue's fd is closed: its reference on @obj goes. */
 void sim_queue_closed(SimObj *obj);
+/* mmap / munmap of a vIOMMU window of iommufd @ctx (sim-viommu.c). */
+int sim_window_mmap(SimCtx *ctx, size_t len, uint64_t offset, void **addr);
+int sim_window_munmap(VfiSim *sim, void *addr, size_t len);
 /* Open a model fd for queue @obj (the fd holds a reference). Returns the fd
  * or -errno (sim.c). */
 int sim_queue_open(SimObj *obj);
@@ -399,6 +406,7 @@ struct VfiSim {
     unsigned next_pci_slot;
     GHashTable *files;          /* fd -> SimFile (owned) */
     GPtrArray *contexts;        /* every live SimCtx, open or closing */
+    GHashTable *windows;        /* mapped vIOMMU window address -> its vIOMMU */
 
     /* fault injection and counters */
     unsigned fail_nth;          /* 0: none */

@@ -19,6 +19,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <linux/iommufd.h>
 
 #include "config.h"
@@ -111,6 +112,8 @@ static int viommu_data(SimObj *viommu, const struct iommu_viommu_alloc *cmd)
     }
     memcpy(&d, user, MIN(cmd->data_len, sizeof(d)));
     d.out_data = d.in_data;
+    viommu->has_window = true;
+    viommu->window_word = d.in_data;
     d.out_mmap_length = 2 * SIM_PAGE_SIZE;
     d.out_mmap_offset = (uint64_t)viommu->id << SIM_PAGE_SHIFT;
     memcpy(user, &d, MIN(cmd->data_len, sizeof(d)));
@@ -548,6 +551,65 @@ void sim_pasid_detach(SimObj *devobj, uint32_t pasid)
     unref(old);
     g_hash_table_remove(devobj->pasids, GUINT_TO_POINTER(pasid));
     trace_vfi_sim_pasid(devobj->dev->name, pasid, 0, old->id);
+}
+
+/* ---- mmap of a vIOMMU window ---------------------------------------------- */
+
+/* iommufd_fops_mmap(): only the exact window, its exact length; the mapping
+ * holds a reference on the vIOMMU (and on the context). The model maps two
+ * anonymous shared pages, the first word the data's in_data, as the mock's
+ * loopback page. */
+int sim_window_mmap(SimCtx *ctx, size_t len, uint64_t offset, void **addr)
+{
+    GHashTableIter it;
+    gpointer value;
+    SimObj *viommu = NULL;
+    void *p;
+
+    g_hash_table_iter_init(&it, ctx->objects);
+    while (g_hash_table_iter_next(&it, NULL, &value)) {
+        SimObj *o = value;
+
+        if (o->type == SIM_OBJ_VIOMMU && o->has_window &&
+            ((uint64_t)o->id << SIM_PAGE_SHIFT) == offset) {
+            viommu = o;
+        }
+    }
+    if (len & (SIM_PAGE_SIZE - 1)) {
+        return refuse("mmap(iommufd)", EINVAL, "length not page aligned");
+    }
+    if (!viommu || len != 2 * SIM_PAGE_SIZE) {
+        return refuse("mmap(iommufd)", ENXIO, "not a window, or not its length");
+    }
+    p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) {
+        return -ENOMEM;
+    }
+    memcpy(p, &viommu->window_word, sizeof(viommu->window_word));
+    ref(viommu);
+    ctx->queue_fds++;
+    g_hash_table_insert(ctx->sim->windows, p, viommu);
+    *addr = p;
+    trace_vfi_sim_viommu(viommu->id, "window mapped", 0, 0);
+    return 0;
+}
+
+int sim_window_munmap(VfiSim *sim, void *addr, size_t len)
+{
+    SimObj *viommu = g_hash_table_lookup(sim->windows, addr);
+    SimCtx *ctx;
+
+    if (!viommu || len != 2 * SIM_PAGE_SIZE) {
+        return refuse("munmap(iommufd window)", EINVAL, "not a mapped window");
+    }
+    ctx = viommu->ctx;
+    g_hash_table_remove(sim->windows, addr);
+    munmap(addr, len);
+    unref(viommu);
+    trace_vfi_sim_viommu(viommu->id, "window unmapped", 0, 0);
+    ctx->queue_fds--;
+    sim_ctx_maybe_free(ctx);
+    return 0;
 }
 
 /* ---- controls (sim.h) ---------------------------------------------------------- */

@@ -287,6 +287,7 @@ VfiSim *vfi_sim_new(GError **errp)
     sim->devices = g_ptr_array_new_with_free_func(sim_device_free);
     sim->files = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, sim_file_free);
     sim->contexts = g_ptr_array_new();
+    sim->windows = g_hash_table_new(g_direct_hash, g_direct_equal);
     if (!sim_sysfs_init(root, errp)) {
         vfi_sim_free(sim);
         return NULL;
@@ -340,6 +341,7 @@ void vfi_sim_free(VfiSim *sim)
     g_assert(sim->contexts->len == 0);
     g_ptr_array_free(sim->contexts, TRUE);
     g_hash_table_destroy(sim->files);
+    g_hash_table_destroy(sim->windows);
     g_ptr_array_free(sim->devices, TRUE);
     g_ptr_array_free(sim->iommus, TRUE);
     sim_sysfs_remove_tree(sim->sysfs_root);
@@ -469,6 +471,24 @@ static ssize_t sim_write(void *opaque, int fd, const void *buf, size_t len)
     return f->kind == SIM_FILE_QUEUE ? sim_queue_write(f->queue, buf, len) : -EINVAL;
 }
 
+static int sim_mmap(void *opaque, int fd, size_t len, uint64_t offset, void **addr)
+{
+    SIM_LOCKED((VfiSim *)opaque);
+    SimFile *f = g_hash_table_lookup(((VfiSim *)opaque)->files, GINT_TO_POINTER(fd));
+
+    if (!f) {
+        return -EBADF;
+    }
+    /* only an iommufd has windows (a VFIO device's regions are not modelled) */
+    return f->kind == SIM_FILE_IOMMUFD ? sim_window_mmap(f->ctx, len, offset, addr) : -ENODEV;
+}
+
+static int sim_munmap(void *opaque, void *addr, size_t len)
+{
+    SIM_LOCKED((VfiSim *)opaque);
+    return sim_window_munmap(opaque, addr, len);
+}
+
 unsigned vfi_sim_open_fds(const VfiSim *sim)
 {
     SIM_LOCKED(sim);
@@ -596,6 +616,8 @@ static const VfiKernelOps sim_ops = {
     .ioctl = sim_ioctl,
     .read = sim_read,
     .write = sim_write,
+    .mmap = sim_mmap,
+    .munmap = sim_munmap,
 };
 
 void vfi_sim_install(VfiSim *sim)

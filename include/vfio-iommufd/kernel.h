@@ -33,6 +33,7 @@
 #define VFI_KERNEL_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <sys/types.h>
 #include <glib.h>
@@ -58,6 +59,13 @@ typedef struct VfiKernelOps {
     /* write(2) on such an fd (a fault queue's page responses). Returns the
      * bytes written or a negative errno. NULL: Linux's write(2). */
     ssize_t (*write)(void *opaque, int fd, const void *buf, size_t len);
+    /* mmap(2) of @len bytes at @offset of an iommufd (a vIOMMU's window),
+     * shared, readable and writeable. Returns 0 with *@addr set, or a
+     * negative errno. NULL: Linux's mmap(2). */
+    int (*mmap)(void *opaque, int fd, size_t len, uint64_t offset, void **addr);
+    /* munmap(2) of such a mapping. Returns 0 or a negative errno. NULL:
+     * Linux's munmap(2). */
+    int (*munmap)(void *opaque, void *addr, size_t len);
 } VfiKernelOps;
 
 /**

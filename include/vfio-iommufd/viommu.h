@@ -92,6 +92,28 @@ VFI_API VfiIommufd *vfi_viommu_get_backend(const VfiViommu *viommu);
 VFI_API bool vfi_viommu_free(VfiViommu *viommu, GError **errp);
 
 /**
+ * vfi_viommu_mmap:
+ * @offset, @length: a window of the vIOMMU the kernel offered (its vendor
+ *   data's out_mmap_offset / out_mmap_length), @length a multiple of the page
+ *   size.
+ * @addr: out: the mapping (shared, read and write), the caller's to unmap
+ *   with vfi_viommu_munmap() before the vIOMMU is freed (the kernel refuses
+ *   the vIOMMU's destroy with EBUSY while it is mapped).
+ *
+ * mmap(2) of the iommufd at @offset (Linux 6.17). ENXIO: not a window (or
+ * not its exact length).
+ */
+VFI_API bool vfi_viommu_mmap(VfiViommu *viommu, uint64_t offset, uint64_t length, void **addr,
+                             GError **errp);
+
+/**
+ * vfi_viommu_munmap:
+ *
+ * munmap(2) of a mapping vfi_viommu_mmap() made (@length the same).
+ */
+VFI_API bool vfi_viommu_munmap(VfiViommu *viommu, void *addr, uint64_t length, GError **errp);
+
+/**
  * vfi_vdevice_alloc:
  * @dev_id: a bound device behind the vIOMMU's IOMMU instance.
  * @virt_id: the device's id in the guest's IOMMU (a vRID, a stream id).

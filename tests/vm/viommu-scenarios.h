@@ -90,6 +90,9 @@ typedef struct VsRun {
     VfiFaultq *faultq;
     uint32_t hwpt[2];           /* paging HWPTs of a scenario */
     uint32_t pasid;             /* attached, or 0 */
+    uint64_t win_offset;        /* the vIOMMU's mmap window (its data's out) */
+    uint64_t win_length;
+    void *win;                  /* mapped there, or NULL */
 } VsRun;
 
 #define VS_VIRT_ID 0x42u
@@ -130,6 +133,7 @@ static G_GNUC_UNUSED const char *vs_cleanup(VsPlatform *p, VsRun *r, const char 
     VS_FREE(vfi_nested_hwpt_free(r->s1, &e_), "nested HWPT");
     VS_FREE(vfi_faultq_free(r->faultq, &e_), "fault queue");
     VS_FREE(vfi_vdevice_free(r->vdev, &e_), "vDEVICE");
+    VS_FREE(!r->win || vfi_viommu_munmap(r->viommu, r->win, r->win_length, &e_), "window");
     VS_FREE(vfi_viommu_free(r->viommu, &e_), "vIOMMU");
     VS_FREE(!r->parent || vfi_iommufd_destroy(p->be, r->parent, &e_), "nest parent");
     for (unsigned i = 0; i < 2; i++) {
@@ -156,6 +160,8 @@ static G_GNUC_UNUSED const char *vs_nest_make(VsPlatform *p, VsRun *n, uint32_t 
     VS_CHECK(n->viommu, "%s", vs_msg(err));
     VS_CHECK(vd.out_data == 0x1234 && vd.out_mmap_length, "loopback %x, mmap length %llu",
              vd.out_data, (unsigned long long)vd.out_mmap_length);
+    n->win_offset = vd.out_mmap_offset;
+    n->win_length = vd.out_mmap_length;
     VS_CHECK(!vfi_iommufd_destroy(p->be, n->parent, &err) && vs_kerr(&err, EBUSY),
              "the parent under a vIOMMU destroyed");
     n->vdev = vfi_vdevice_alloc(n->viommu, p->dev_id, VS_VIRT_ID, &err);
@@ -211,6 +217,19 @@ static G_GNUC_UNUSED const char *vs_nested_attach(VsPlatform *p, VsRun *n)
              "a vIOMMU with a vDEVICE freed");
     VS_CHECK(vfi_vdevice_free(n->vdev, &err), "%s", vs_msg(err));
     n->vdev = NULL;
+    /* the vIOMMU's mmap window: the mock's loopback page; a mapping holds
+     * the vIOMMU */
+    VS_CHECK(!vfi_viommu_mmap(n->viommu, n->win_offset, n->win_length / 2, &n->win, &err) &&
+             vs_kerr(&err, ENXIO), "half the window mapped");
+    n->win = NULL;
+    VS_CHECK(vfi_viommu_mmap(n->viommu, n->win_offset, n->win_length, &n->win, &err), "%s",
+             vs_msg(err));
+    VS_CHECK(*(volatile uint32_t *)n->win == 0x1234, "window word 0x%x",
+             *(volatile uint32_t *)n->win);
+    VS_CHECK(!vfi_viommu_free(n->viommu, &err) && vs_kerr(&err, EBUSY),
+             "a vIOMMU with its window mapped freed");
+    VS_CHECK(vfi_viommu_munmap(n->viommu, n->win, n->win_length, &err), "%s", vs_msg(err));
+    n->win = NULL;
     VS_CHECK(vfi_viommu_free(n->viommu, &err), "%s", vs_msg(err));
     n->viommu = NULL;
     return NULL;
@@ -412,7 +431,8 @@ typedef struct VsScenario {
 } VsScenario;
 
 static G_GNUC_UNUSED const VsScenario vs_scenarios[] = {
-    { "nested HWPT alloc, attach, replace, teardown order", vs_nested_attach },
+    { "nested HWPT alloc, attach, replace, vIOMMU mmap window, teardown order",
+      vs_nested_attach },
     { "invalidation with partial completion (HWPT and vIOMMU)", vs_invalidate },
     { "vEVENTQ events, a provoked loss", vs_veventq },
     { "fault queue: page requests and responses", vs_fault },
