@@ -3178,7 +3178,7 @@ static const Test mock_tests[] = {
     { "mock: reader: NO_CLEAR read, then unmap: the bits were captured",
       t_mock_unmap_no_clear },
     { "mock: stop tracking (twice), restart clean", t_mock_stop },
-    { "mock: vIOMMU: nested HWPT alloc, attach, replace, teardown order (6.15+)",
+    { "mock: vIOMMU: nested HWPT alloc, attach, replace, mmap window, teardown order (6.15+)",
       t_mock_vs_nested },
     { "mock: vIOMMU: invalidation with partial completion (6.15+)", t_mock_vs_invalidate },
     { "mock: vIOMMU: vEVENTQ events and a provoked loss (6.15+)", t_mock_vs_veventq },
