@@ -30,6 +30,7 @@
 #include "vfio-iommufd/iommufd.h"
 #include "util/kernel-internal.h"
 #include "util/lock.h"
+#include "iommufd-internal.h"
 #include "trace.h"
 
 /* Kernel versions that added the ioctls, for the ENOTTY message. */
@@ -811,4 +812,17 @@ bool vfi_iommufd_hwpt_get_dirty_bitmap(VfiIommufd *be, uint32_t hwpt_id, uint64_
         return false;
     }
     return true;
+}
+
+/* ---- for the other files of backends/ (iommufd-internal.h) --------------- */
+
+bool vfi_iommufd_check(const VfiIommufd *be, const char *func, GError **errp)
+{
+    return check_backend(be, func, errp);
+}
+
+bool vfi_iommufd_reject(const VfiIommufd *be, const char *func, GError **errp,
+                        const char *why)
+{
+    return reject_arg(be, func, errp, "%s", why);
 }

@@ -13,6 +13,7 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 #include <glib.h>
 #include <linux/iommufd.h>
 
@@ -120,7 +121,15 @@ typedef enum {
     SIM_OBJ_HWPT,
     SIM_OBJ_DEVICE,     /* a physical device bound to the iommufd */
     SIM_OBJ_ACCESS,     /* an mdev bound to the iommufd */
+    SIM_OBJ_VIOMMU,     /* sim-viommu.c from here */
+    SIM_OBJ_VDEVICE,
+    SIM_OBJ_VEVENTQ,
+    SIM_OBJ_FAULT,
+    SIM_OBJ_HW_QUEUE,
 } SimObjType;
+
+/* The mock IOMMU's IOTLB / device cache entries (iommufd_test.h). */
+#define SIM_MOCK_CACHE_NUM 4
 
 typedef struct SimCtx SimCtx;
 typedef struct SimObj SimObj;
@@ -186,6 +195,35 @@ struct SimObj {
     /* SIM_OBJ_DEVICE, SIM_OBJ_ACCESS */
     SimDevice *dev;
     SimObj *attached;           /* HWPT (device) or IOAS (access), or NULL */
+
+    /* nesting (sim-viommu.c); a reference is a users count taken */
+    bool nested;                /* HWPT: a nested (stage-1) one */
+    SimObj *parent;             /* nested HWPT, vIOMMU: the nest parent
+                                 * (referenced, but not by a nested HWPT of
+                                 * a vIOMMU: its vIOMMU holds the parent) */
+    SimObj *viommu;             /* nested HWPT, vDEVICE, vEVENTQ, HW queue:
+                                 * their vIOMMU (referenced) */
+    SimObj *fault;              /* HWPT: its fault queue (referenced) */
+    uint32_t cache[SIM_MOCK_CACHE_NUM]; /* nested HWPT: the mock IOTLB;
+                                 * vDEVICE: the device's cache */
+    uint32_t vtype;             /* vIOMMU, vEVENTQ, HW queue: the type */
+    uint64_t virt_id;           /* vDEVICE */
+    bool has_window;            /* vIOMMU: offers an mmap window (its data
+                                 * was given), offset id << 12, two pages, */
+    uint32_t window_word;       /*   its first word the data's in_data */
+    SimObj *devobj;             /* vDEVICE: its device's binding */
+    SimObj *vdev;               /* DEVICE: its vDEVICE, or NULL */
+    SimObj *event_viommu;       /* DEVICE: the vIOMMU of the nested HWPT it
+                                 * was attached to, and its virtual id then */
+    uint64_t event_virt_id;     /*   (the mock's mdev->viommu, vdev_id) */
+    GHashTable *pasids;         /* DEVICE: PASID -> HWPT (referenced), or NULL */
+    int qfd;                    /* vEVENTQ, FAULT: its fd, -1 once closed */
+    GQueue *queue;              /* vEVENTQ: SimVevent; FAULT: SimFault */
+    uint32_t depth;             /* vEVENTQ: the most events it keeps */
+    uint32_t num_events;        /*   events queued (not the lost record) */
+    uint32_t sequence;          /*   the next event's sequence */
+    GHashTable *responses;      /* FAULT: cookie -> SimFault read, awaiting
+                                 * its response */
 };
 
 struct SimCtx {
@@ -193,6 +231,12 @@ struct SimCtx {
     int fd;                     /* -1 once closed while devices are bound */
     GHashTable *objects;        /* id -> SimObj (owned) */
     unsigned bound_devices;
+    unsigned queue_fds;         /* vEVENTQ and fault fds open, and mmaps of
+                                 * vIOMMU windows: like bound devices, they
+                                 * keep the context alive */
+    GHashTable *tombstones;     /* ids the kernel destroyed itself (a vDEVICE
+                                 * at its device's unbind): never reused, and
+                                 * ENOENT to IOMMU_DESTROY; NULL: none */
 };
 
 SimCtx *sim_ctx_new(VfiSim *sim, int fd);
@@ -236,6 +280,68 @@ SimObj *sim_hwpt_new(SimCtx *ctx, SimObj *ioas, SimIommu *iommu, uint32_t flags,
                      bool auto_domain);
 /* Handle an IOMMUFD ioctl on @ctx. Returns 0 or -errno. */
 int sim_iommufd_ioctl(SimCtx *ctx, unsigned long request, void *arg);
+
+/* ---- nesting, vIOMMU objects, PASID (sim-viommu.c, sim-eventq.c) ----- */
+
+/* One queued vEVENT, or the lost-events record (IOMMU_VEVENTQ_FLAG_LOST_EVENTS). */
+typedef struct SimVevent {
+    uint32_t flags;
+    uint32_t sequence;
+    uint32_t data_len;
+    uint8_t data[8];
+} SimVevent;
+
+/* One page-request fault (a group of one) queued or awaiting a response. */
+typedef struct SimFault {
+    uint32_t flags, dev_id, pasid, grpid, perm, cookie;
+    uint64_t addr;
+} SimFault;
+
+/* Is @id a tombstone of @ctx? */
+bool sim_ctx_tombstoned(const SimCtx *ctx, uint32_t id);
+/* IOMMU_HWPT_ALLOC with a HWPT or vIOMMU as pt_id (a nested HWPT), once the
+ * common checks are done. Returns 0 or -errno. */
+int sim_hwpt_alloc_nested(SimCtx *ctx, struct iommu_hwpt_alloc *cmd, SimObj *devobj,
+                          SimObj *pt);
+/* The fault queue part of an IOMMU_HWPT_ALLOC (IOMMU_HWPT_FAULT_ID_VALID):
+ * 0, or -ENOENT when @fault_id is no fault queue. */
+int sim_hwpt_check_fault(SimCtx *ctx, uint32_t fault_id);
+/* Take the fault queue @fault_id for @hwpt (checked). */
+void sim_hwpt_set_fault(SimObj *hwpt, uint32_t fault_id);
+/* IOMMU_DESTROY of @obj with no users: drop what it references (its
+ * IOAS, parent, vIOMMU, fault queue, device). */
+void sim_obj_unref_all(SimObj *obj);
+/* Free what sim-viommu.c hung on @obj (queues, tables), before it is freed. */
+void sim_obj_clear_nesting(SimObj *obj);
+/* The device's attach to HWPT @hwpt: 0, or -errno when the kernel refuses
+ * (a vIOMMU's nested HWPT without the device's vDEVICE: ENOENT; a HWPT
+ * without PASID support while PASIDs are attached: EINVAL). On 0 the
+ * device's vEVENT source is updated (the mock's attach). */
+int sim_attach_nested_check(SimObj *devobj, SimObj *hwpt);
+/* A device binding goes (unbind): its vDEVICE is destroyed, its id a
+ * tombstone; its PASIDs are detached. */
+void sim_device_unbind_nesting(SimObj *devobj);
+/* VFIO_DEVICE_ATTACH_PASID / DETACH_PASID of a physical device. */
+int sim_pasid_attach(SimObj *devobj, uint32_t pasid, SimObj *pt, uint32_t *pt_id);
+void sim_pasid_detach(SimObj *devobj, uint32_t pasid);
+/* The ioctls of sim-viommu.c and sim-eventq.c (the dispatch table of
+ * sim-iommufd.c). */
+int sim_ioctl_viommu_alloc(SimCtx *ctx, void *arg);
+int sim_ioctl_vdevice_alloc(SimCtx *ctx, void *arg);
+int sim_ioctl_hwpt_invalidate(SimCtx *ctx, void *arg);
+int sim_ioctl_veventq_alloc(SimCtx *ctx, void *arg);
+int sim_ioctl_fault_alloc(SimCtx *ctx, void *arg);
+/* read(2) / write(2) on a queue fd of @obj. Returns bytes or -errno. */
+ssize_t sim_queue_read(SimObj *obj, void *buf, size_t len);
+ssize_t sim_queue_write(SimObj *obj, const void *buf, size_t len);
+/* A queue's fd is closed: its reference on @obj goes. */
+void sim_queue_closed(SimObj *obj);
+/* mmap / munmap of a vIOMMU window of iommufd @ctx (sim-viommu.c). */
+int sim_window_mmap(SimCtx *ctx, size_t len, uint64_t offset, void **addr);
+int sim_window_munmap(VfiSim *sim, void *addr, size_t len);
+/* Open a model fd for queue @obj (the fd holds a reference). Returns the fd
+ * or -errno (sim.c). */
+int sim_queue_open(SimObj *obj);
 
 /* ---- IOPTEs and kernel-shaped dirty reads (sim-iopte.c) --------------- */
 
@@ -289,12 +395,14 @@ void sim_sysfs_remove_tree(const char *root);
 typedef enum {
     SIM_FILE_IOMMUFD,
     SIM_FILE_DEVICE,
+    SIM_FILE_QUEUE,             /* a vEVENTQ's or fault queue's fd */
 } SimFileKind;
 
 typedef struct SimFile {
     SimFileKind kind;
     SimCtx *ctx;                /* SIM_FILE_IOMMUFD */
     SimDeviceFile *df;          /* SIM_FILE_DEVICE */
+    SimObj *queue;              /* SIM_FILE_QUEUE */
 } SimFile;
 
 struct VfiSim {
@@ -316,6 +424,7 @@ struct VfiSim {
     unsigned next_pci_slot;
     GHashTable *files;          /* fd -> SimFile (owned) */
     GPtrArray *contexts;        /* every live SimCtx, open or closing */
+    GHashTable *windows;        /* mapped vIOMMU window address -> its vIOMMU */
 
     /* fault injection and counters */
     unsigned fail_nth;          /* 0: none */

@@ -46,6 +46,16 @@ const char *sim_obj_type_name(SimObjType type)
         return "device";
     case SIM_OBJ_ACCESS:
         return "access";
+    case SIM_OBJ_VIOMMU:
+        return "viommu";
+    case SIM_OBJ_VDEVICE:
+        return "vdevice";
+    case SIM_OBJ_VEVENTQ:
+        return "veventq";
+    case SIM_OBJ_FAULT:
+        return "fault";
+    case SIM_OBJ_HW_QUEUE:
+        return "hw-queue";
     }
     return "?";
 }
@@ -74,7 +84,8 @@ SimObj *sim_obj_new(SimCtx *ctx, SimObjType type)
      * tests/vm: an mdev bound after an IOAS and a HWPT were destroyed gets
      * the IOAS's old id). */
     obj->id = 1;
-    while (sim_ctx_lookup(ctx, obj->id)) {
+    obj->qfd = -1;
+    while (sim_ctx_lookup(ctx, obj->id) || sim_ctx_tombstoned(ctx, obj->id)) {
         obj->id++;
     }
     if (type == SIM_OBJ_IOAS) {
@@ -91,6 +102,7 @@ void sim_obj_free(SimObj *obj)
     g_hash_table_remove(obj->ctx->objects, GUINT_TO_POINTER(obj->id));
     sim_maps_free(obj->maps);
     sim_dirty_free(obj->dirty);
+    sim_obj_clear_nesting(obj);
     g_free(obj);
 }
 
@@ -115,13 +127,14 @@ static void sim_ctx_free(SimCtx *ctx)
 
     g_list_free_full(objs, (GDestroyNotify)sim_obj_free);
     g_hash_table_destroy(ctx->objects);
+    g_clear_pointer(&ctx->tombstones, g_hash_table_destroy);
     g_ptr_array_remove(ctx->sim->contexts, ctx);
     g_free(ctx);
 }
 
 void sim_ctx_maybe_free(SimCtx *ctx)
 {
-    if (ctx->fd < 0 && !ctx->bound_devices) {
+    if (ctx->fd < 0 && !ctx->bound_devices && !ctx->queue_fds) {
         sim_ctx_free(ctx);
     }
 }
@@ -417,11 +430,11 @@ static int ioctl_destroy(SimCtx *ctx, void *arg)
         return refuse("IOMMU_DESTROY", EBUSY, "device bindings die with their fd");
     }
     if (obj->users) {
+        /* a nest parent under a vIOMMU, a vIOMMU under its vDEVICEs, a queue
+         * whose fd is open, ...: the users count says it */
         return refuse("IOMMU_DESTROY", EBUSY, "object in use");
     }
-    if (obj->type == SIM_OBJ_HWPT) {
-        obj->ioas->users--;
-    }
+    sim_obj_unref_all(obj);
     sim_obj_free(obj);
     return 0;
 }
@@ -820,34 +833,17 @@ static int ioctl_get_hw_info(SimCtx *ctx, void *arg)
     return 0;
 }
 
-static int ioctl_hwpt_alloc(SimCtx *ctx, void *arg)
+#if !HAVE_IOMMU_HWPT_ALLOC_PASID
+#define IOMMU_HWPT_ALLOC_PASID 0u       /* 6.12 headers: no such flag */
+#endif
+
+/* A paging HWPT on IOAS @pt (iommufd_hwpt_paging_alloc()). */
+static int hwpt_alloc_paging(SimCtx *ctx, struct iommu_hwpt_alloc *cmd, SimIommu *iommu,
+                             SimObj *pt)
 {
-    struct iommu_hwpt_alloc *cmd = arg;
-    const uint32_t known = IOMMU_HWPT_ALLOC_NEST_PARENT | IOMMU_HWPT_ALLOC_DIRTY_TRACKING |
-                           IOMMU_HWPT_FAULT_ID_VALID;
-    SimObj *devobj, *pt, *hwpt;
-    SimIommu *iommu;
+    SimObj *hwpt;
     int rc;
 
-    if ((cmd->flags & ~known) || cmd->__reserved) {
-        return refuse("IOMMU_HWPT_ALLOC", EOPNOTSUPP, "unknown flags or reserved");
-    }
-    if (!cmd->data_len && cmd->data_type != IOMMU_HWPT_DATA_NONE) {
-        return refuse("IOMMU_HWPT_ALLOC", EINVAL, "data_type without data");
-    }
-    devobj = sim_ctx_get(ctx, cmd->dev_id, SIM_OBJ_DEVICE);
-    if (!devobj) {
-        return refuse("IOMMU_HWPT_ALLOC", ENOENT, "dev_id is not a physical device");
-    }
-    iommu = devobj->dev->iommu;
-    pt = sim_ctx_lookup(ctx, cmd->pt_id);
-    if (!pt) {
-        return refuse("IOMMU_HWPT_ALLOC", ENOENT, "no such pt_id");
-    }
-    if (pt->type != SIM_OBJ_IOAS) {
-        /* a HWPT parent would be a nested allocation: not modelled */
-        return refuse("IOMMU_HWPT_ALLOC", EINVAL, "pt_id is not an IOAS (no nesting)");
-    }
     if ((cmd->flags & IOMMU_HWPT_ALLOC_DIRTY_TRACKING) && !iommu->cfg.dirty_tracking) {
         return refuse("IOMMU_HWPT_ALLOC", EOPNOTSUPP, "IOMMU cannot track dirty pages");
     }
@@ -857,9 +853,11 @@ static int ioctl_hwpt_alloc(SimCtx *ctx, void *arg)
     if (cmd->data_type != IOMMU_HWPT_DATA_NONE || cmd->data_len) {
         return refuse("IOMMU_HWPT_ALLOC", EINVAL, "driver data for a paging HWPT");
     }
-    if (cmd->flags & IOMMU_HWPT_FAULT_ID_VALID) {
-        /* the model has no fault queue objects */
-        return refuse("IOMMU_HWPT_ALLOC", ENOENT, "no such fault object");
+    if ((cmd->flags & IOMMU_HWPT_FAULT_ID_VALID) && (cmd->flags & IOMMU_HWPT_ALLOC_NEST_PARENT)) {
+        return refuse("IOMMU_HWPT_ALLOC", EOPNOTSUPP, "a nest parent with a fault queue");
+    }
+    if ((cmd->flags & IOMMU_HWPT_FAULT_ID_VALID) && sim_hwpt_check_fault(ctx, cmd->fault_id)) {
+        return -ENOENT;
     }
     if (sim_ioas_check_new_domain(pt)) {
         /* iopt_table_add_domain(): mappings beyond the aperture, or not
@@ -871,9 +869,40 @@ static int ioctl_hwpt_alloc(SimCtx *ctx, void *arg)
         return rc;
     }
     hwpt = sim_hwpt_new(ctx, pt, iommu, cmd->flags, false);
+    if (cmd->flags & IOMMU_HWPT_FAULT_ID_VALID) {
+        sim_hwpt_set_fault(hwpt, cmd->fault_id);
+    }
     cmd->out_hwpt_id = hwpt->id;
     trace_vfi_sim_hwpt_alloc(hwpt->id, pt->id, iommu->name, cmd->flags);
     return 0;
+}
+
+static int ioctl_hwpt_alloc(SimCtx *ctx, void *arg)
+{
+    struct iommu_hwpt_alloc *cmd = arg;
+    const uint32_t known = IOMMU_HWPT_ALLOC_NEST_PARENT | IOMMU_HWPT_ALLOC_DIRTY_TRACKING |
+                           IOMMU_HWPT_FAULT_ID_VALID | IOMMU_HWPT_ALLOC_PASID;
+    SimObj *devobj, *pt;
+
+    if ((cmd->flags & ~known) || cmd->__reserved) {
+        return refuse("IOMMU_HWPT_ALLOC", EOPNOTSUPP, "unknown flags or reserved");
+    }
+    if (!cmd->data_len && cmd->data_type != IOMMU_HWPT_DATA_NONE) {
+        return refuse("IOMMU_HWPT_ALLOC", EINVAL, "data_type without data");
+    }
+    devobj = sim_ctx_get(ctx, cmd->dev_id, SIM_OBJ_DEVICE);
+    if (!devobj) {
+        return refuse("IOMMU_HWPT_ALLOC", ENOENT, "dev_id is not a physical device");
+    }
+    pt = sim_ctx_lookup(ctx, cmd->pt_id);
+    if (!pt) {
+        return refuse("IOMMU_HWPT_ALLOC", ENOENT, "no such pt_id");
+    }
+    if (pt->type != SIM_OBJ_IOAS) {
+        /* a HWPT or vIOMMU parent: a nested allocation (sim-viommu.c) */
+        return sim_hwpt_alloc_nested(ctx, cmd, devobj, pt);
+    }
+    return hwpt_alloc_paging(ctx, cmd, devobj->dev->iommu, pt);
 }
 
 static int ioctl_set_dirty_tracking(SimCtx *ctx, void *arg)
@@ -1003,6 +1032,23 @@ static const IommufdOp iommufd_ops[] = {
        ioctl_set_dirty_tracking),
     OP(IOMMU_HWPT_GET_DIRTY_BITMAP, struct iommu_hwpt_get_dirty_bitmap, data,
        ioctl_get_dirty_bitmap),
+    /* sim-viommu.c, sim-eventq.c */
+#if HAVE_IOMMU_HWPT_INVALIDATE
+    OP(IOMMU_HWPT_INVALIDATE, struct iommu_hwpt_invalidate, __reserved,
+       sim_ioctl_hwpt_invalidate),
+#endif
+#if HAVE_IOMMU_FAULT_QUEUE_ALLOC
+    OP(IOMMU_FAULT_QUEUE_ALLOC, struct iommu_fault_alloc, out_fault_fd, sim_ioctl_fault_alloc),
+#endif
+#if HAVE_IOMMU_VIOMMU_ALLOC
+    OP(IOMMU_VIOMMU_ALLOC, struct iommu_viommu_alloc, data_uptr, sim_ioctl_viommu_alloc),
+#endif
+#if HAVE_IOMMU_VDEVICE_ALLOC
+    OP(IOMMU_VDEVICE_ALLOC, struct iommu_vdevice_alloc, virt_id, sim_ioctl_vdevice_alloc),
+#endif
+#if HAVE_IOMMU_VEVENTQ_ALLOC
+    OP(IOMMU_VEVENTQ_ALLOC, struct iommu_veventq_alloc, __reserved, sim_ioctl_veventq_alloc),
+#endif
 };
 
 /*
@@ -1020,23 +1066,8 @@ typedef struct NotModelled {
 
 static const NotModelled iommufd_not_modelled[] = {
     NM(IOMMU_IOAS_ALLOW_IOVAS), NM(IOMMU_IOAS_COPY), NM(IOMMU_OPTION), NM(IOMMU_VFIO_IOAS),
-#if HAVE_IOMMU_HWPT_INVALIDATE
-    NM(IOMMU_HWPT_INVALIDATE),
-#endif
-#if HAVE_IOMMU_FAULT_QUEUE_ALLOC
-    NM(IOMMU_FAULT_QUEUE_ALLOC),
-#endif
 #if HAVE_IOMMU_IOAS_CHANGE_PROCESS
     NM(IOMMU_IOAS_CHANGE_PROCESS),
-#endif
-#if HAVE_IOMMU_VIOMMU_ALLOC
-    NM(IOMMU_VIOMMU_ALLOC),
-#endif
-#if HAVE_IOMMU_VDEVICE_ALLOC
-    NM(IOMMU_VDEVICE_ALLOC),
-#endif
-#if HAVE_IOMMU_VEVENTQ_ALLOC
-    NM(IOMMU_VEVENTQ_ALLOC),
 #endif
 #if HAVE_IOMMU_HW_QUEUE_ALLOC
     NM(IOMMU_HW_QUEUE_ALLOC),
@@ -1054,6 +1085,12 @@ static int ioctl_unknown(SimCtx *ctx, unsigned long request)
     trace_vfi_sim_ioctl_unknown(ctx->fd, request);
     return -ENOTTY;
 }
+
+#if HAVE_IOMMU_HWPT_INVALIDATE
+#define INVALIDATE_FN sim_ioctl_hwpt_invalidate
+#else
+#define INVALIDATE_FN NULL
+#endif
 
 int sim_iommufd_ioctl(SimCtx *ctx, unsigned long request, void *arg)
 {
@@ -1086,7 +1123,9 @@ int sim_iommufd_ioctl(SimCtx *ctx, unsigned long request, void *arg)
     memset(cmd, 0, sizeof(cmd));
     memcpy(cmd, arg, MIN(user_size, op->size));
     rc = op->fn(ctx, cmd);
-    if (rc == 0 || rc == -EMSGSIZE) {
+    /* IOMMU_HWPT_INVALIDATE reports the requests it consumed on failure
+     * too (iommufd_hwpt_invalidate() responds in every case) */
+    if (rc == 0 || rc == -EMSGSIZE || op->fn == INVALIDATE_FN) {
         memcpy(arg, cmd, MIN(user_size, op->size));
     }
     return rc;

@@ -107,14 +107,20 @@ static int attach_physical(SimDeviceFile *df, SimObj *pt, uint32_t *pt_id)
     SimObj *devobj = df->obj;
     SimIommu *iommu = df->dev->iommu;
     SimObj *hwpt;
+    int rc;
 
     if (pt->type == SIM_OBJ_IOAS) {
         SimObj *cur = devobj->attached;
-        int rc;
 
         if (cur && cur->auto_domain && cur->ioas == pt) {
             *pt_id = cur->id;
             return 0;
+        }
+        /* an auto domain is made without IOMMU_HWPT_ALLOC_PASID: the PASID
+         * compatibility check refuses it while PASIDs are attached */
+        if (devobj->pasids && g_hash_table_size(devobj->pasids)) {
+            return refuse(df, "VFIO_DEVICE_ATTACH_IOMMUFD_PT", EINVAL,
+                          "PASIDs attached: an auto domain takes none");
         }
         /* The device's reserved regions first, then (for a new auto domain)
          * the domain's aperture: both EADDRINUSE on a conflicting mapping. */
@@ -148,6 +154,11 @@ static int attach_physical(SimDeviceFile *df, SimObj *pt, uint32_t *pt_id)
             return refuse(df, "VFIO_DEVICE_ATTACH_IOMMUFD_PT", EADDRINUSE,
                           "a mapping overlaps the device's reserved region (MSI window)");
         }
+        /* nesting and PASID rules (sim-viommu.c) */
+        rc = sim_attach_nested_check(devobj, hwpt);
+        if (rc) {
+            return rc;
+        }
     } else {
         return refuse(df, "VFIO_DEVICE_ATTACH_IOMMUFD_PT", EINVAL,
                       "pt_id is neither an IOAS nor a HWPT");
@@ -179,19 +190,17 @@ static int attach_emulated(SimDeviceFile *df, SimObj *pt)
 /*
  * The PASID flags of ATTACH/DETACH (headers of 6.15 and later). Linux 7.3's
  * vfio_df_ioctl_attach_pt()/_detach_pt() refuse other flags with EINVAL and
- * the PASID flag with EOPNOTSUPP when the device has no PASID attach
- * operation; PASID attach is not modelled yet, so every device answers as
- * one without it. Returns: 0 when @flags are 0, else -errno.
+ * the PASID flag with EOPNOTSUPP for a device without a PASID attach
+ * operation (an mdev: vfio-pci devices have one). Returns: 0, or -errno.
  */
 static int check_pt_flags(SimDeviceFile *df, const char *what, uint32_t flags,
-                          uint32_t pasid_flag, const char *pasid_name)
+                          uint32_t pasid_flag)
 {
     if (flags & ~pasid_flag) {
         return refuse(df, what, EINVAL, "unknown flags");
     }
-    if (flags) {
-        trace_vfi_sim_ioctl_not_modelled(df->fd, pasid_name, EOPNOTSUPP);
-        return refuse(df, what, EOPNOTSUPP, "PASID attach is not modelled yet");
+    if (flags && !df->dev->iommu) {
+        return refuse(df, what, EOPNOTSUPP, "an mdev has no PASID attach");
     }
     return 0;
 }
@@ -204,6 +213,27 @@ static int check_pt_flags(SimDeviceFile *df, const char *what, uint32_t flags,
 #define DETACH_PASID_FLAG 0u
 #endif
 
+/* VFIO_DEVICE_ATTACH_PASID: the struct up to pasid, then sim-viommu.c. */
+static int vfio_attach_pasid(SimDeviceFile *df, void *arg)
+{
+#if HAVE_VFIO_DEVICE_ATTACH_PASID
+    struct vfio_device_attach_iommufd_pt *cmd = arg;
+    SimObj *pt;
+
+    if (cmd->argsz < ARGSZ_MIN(struct vfio_device_attach_iommufd_pt, pasid)) {
+        return refuse(df, "VFIO_DEVICE_ATTACH_PASID", EINVAL, "argsz");
+    }
+    pt = sim_ctx_lookup(df->ctx, cmd->pt_id);
+    if (!pt) {
+        return refuse(df, "VFIO_DEVICE_ATTACH_PASID", ENOENT, "no such pt_id");
+    }
+    return sim_pasid_attach(df->obj, cmd->pasid, pt, &cmd->pt_id);
+#else
+    (void)df, (void)arg;
+    return -EINVAL;
+#endif
+}
+
 static int vfio_attach(SimDeviceFile *df, void *arg)
 {
     struct vfio_device_attach_iommufd_pt *cmd = arg;
@@ -213,10 +243,12 @@ static int vfio_attach(SimDeviceFile *df, void *arg)
     if (cmd->argsz < ARGSZ_MIN(struct vfio_device_attach_iommufd_pt, pt_id)) {
         return refuse(df, "VFIO_DEVICE_ATTACH_IOMMUFD_PT", EINVAL, "argsz");
     }
-    rc = check_pt_flags(df, "VFIO_DEVICE_ATTACH_IOMMUFD_PT", cmd->flags, ATTACH_PASID_FLAG,
-                        "VFIO_DEVICE_ATTACH_PASID");
+    rc = check_pt_flags(df, "VFIO_DEVICE_ATTACH_IOMMUFD_PT", cmd->flags, ATTACH_PASID_FLAG);
     if (rc) {
         return rc;
+    }
+    if (cmd->flags) {
+        return vfio_attach_pasid(df, arg);
     }
     pt = sim_ctx_lookup(df->ctx, cmd->pt_id);
     if (!pt) {
@@ -236,11 +268,19 @@ static int vfio_detach(SimDeviceFile *df, void *arg)
     if (cmd->argsz < ARGSZ_MIN(struct vfio_device_detach_iommufd_pt, flags)) {
         return refuse(df, "VFIO_DEVICE_DETACH_IOMMUFD_PT", EINVAL, "argsz");
     }
-    rc = check_pt_flags(df, "VFIO_DEVICE_DETACH_IOMMUFD_PT", cmd->flags, DETACH_PASID_FLAG,
-                        "VFIO_DEVICE_DETACH_PASID");
+    rc = check_pt_flags(df, "VFIO_DEVICE_DETACH_IOMMUFD_PT", cmd->flags, DETACH_PASID_FLAG);
     if (rc) {
         return rc;
     }
+#if HAVE_VFIO_DEVICE_ATTACH_PASID
+    if (cmd->flags) {
+        if (cmd->argsz < ARGSZ_MIN(struct vfio_device_detach_iommufd_pt, pasid)) {
+            return refuse(df, "VFIO_DEVICE_DETACH_PASID", EINVAL, "argsz");
+        }
+        sim_pasid_detach(df->obj, cmd->pasid);
+        return 0;
+    }
+#endif
     /* detaching a device that is not attached does nothing */
     sim_device_detach(df->obj);
     return 0;
@@ -290,6 +330,7 @@ void sim_device_file_unbind(SimDeviceFile *df)
         return;
     }
     trace_vfi_sim_unbind(df->dev->name, df->obj->id);
+    sim_device_unbind_nesting(df->obj);
     sim_device_detach(df->obj);
     sim_device_logging_stop(df->dev);
     sim_obj_free(df->obj);

@@ -287,6 +287,7 @@ VfiSim *vfi_sim_new(GError **errp)
     sim->devices = g_ptr_array_new_with_free_func(sim_device_free);
     sim->files = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, sim_file_free);
     sim->contexts = g_ptr_array_new();
+    sim->windows = g_hash_table_new(g_direct_hash, g_direct_equal);
     if (!sim_sysfs_init(root, errp)) {
         vfi_sim_free(sim);
         return NULL;
@@ -305,6 +306,9 @@ static void sim_file_close(VfiSim *sim, int fd)
         sim_device_file_unbind(f->df);
         trace_vfi_sim_close(fd, "device", f->df->dev->name);
         g_free(f->df);
+    } else if (f->kind == SIM_FILE_QUEUE) {
+        trace_vfi_sim_close(fd, "queue", sim_obj_type_name(f->queue->type));
+        sim_queue_closed(f->queue);
     } else {
         trace_vfi_sim_close(fd, "iommufd", "/dev/iommu");
         sim_ctx_close(f->ctx);
@@ -337,6 +341,7 @@ void vfi_sim_free(VfiSim *sim)
     g_assert(sim->contexts->len == 0);
     g_ptr_array_free(sim->contexts, TRUE);
     g_hash_table_destroy(sim->files);
+    g_hash_table_destroy(sim->windows);
     g_ptr_array_free(sim->devices, TRUE);
     g_ptr_array_free(sim->iommus, TRUE);
     sim_sysfs_remove_tree(sim->sysfs_root);
@@ -420,6 +425,68 @@ static int sim_close(void *opaque, int fd)
     }
     sim_file_close(sim, fd);
     return 0;
+}
+
+int sim_queue_open(SimObj *obj)
+{
+    VfiSim *sim = obj->ctx->sim;
+    SimFile *f;
+    int fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+
+    if (fd < 0) {
+        return -errno;
+    }
+    f = g_new0(SimFile, 1);
+    f->kind = SIM_FILE_QUEUE;
+    f->queue = obj;
+    obj->qfd = fd;
+    obj->users++;               /* the file's reference */
+    obj->ctx->queue_fds++;      /* and on the context */
+    g_hash_table_insert(sim->files, GINT_TO_POINTER(fd), f);
+    trace_vfi_sim_open(sim_obj_type_name(obj->type), fd);
+    return fd;
+}
+
+/* read(2) / write(2): only a queue fd has them (/dev/iommu and a VFIO
+ * device file have no read that the library uses: EINVAL). */
+static ssize_t sim_read(void *opaque, int fd, void *buf, size_t len)
+{
+    SIM_LOCKED((VfiSim *)opaque);
+    SimFile *f = g_hash_table_lookup(((VfiSim *)opaque)->files, GINT_TO_POINTER(fd));
+
+    if (!f) {
+        return -EBADF;
+    }
+    return f->kind == SIM_FILE_QUEUE ? sim_queue_read(f->queue, buf, len) : -EINVAL;
+}
+
+static ssize_t sim_write(void *opaque, int fd, const void *buf, size_t len)
+{
+    SIM_LOCKED((VfiSim *)opaque);
+    SimFile *f = g_hash_table_lookup(((VfiSim *)opaque)->files, GINT_TO_POINTER(fd));
+
+    if (!f) {
+        return -EBADF;
+    }
+    return f->kind == SIM_FILE_QUEUE ? sim_queue_write(f->queue, buf, len) : -EINVAL;
+}
+
+static int sim_mmap(void *opaque, int fd, size_t len, uint64_t offset, void **addr)
+{
+    SIM_LOCKED((VfiSim *)opaque);
+    SimFile *f = g_hash_table_lookup(((VfiSim *)opaque)->files, GINT_TO_POINTER(fd));
+
+    if (!f) {
+        return -EBADF;
+    }
+    /* only an iommufd has windows (a VFIO device's regions are not modelled) */
+    return f->kind == SIM_FILE_IOMMUFD ? sim_window_mmap(f->ctx, len, offset, addr) : -ENODEV;
+}
+
+static int sim_munmap(void *opaque, void *addr, size_t len)
+{
+    SIM_LOCKED((VfiSim *)opaque);
+    return sim_window_munmap(opaque, addr, len);
 }
 
 unsigned vfi_sim_open_fds(const VfiSim *sim)
@@ -547,6 +614,10 @@ static const VfiKernelOps sim_ops = {
     .open = sim_open,
     .close = sim_close,
     .ioctl = sim_ioctl,
+    .read = sim_read,
+    .write = sim_write,
+    .mmap = sim_mmap,
+    .munmap = sim_munmap,
 };
 
 void vfi_sim_install(VfiSim *sim)

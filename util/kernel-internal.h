@@ -8,6 +8,8 @@
 #define VFI_KERNEL_INTERNAL_H
 
 #include <glib.h>
+#include <stdint.h>
+#include <sys/types.h>
 
 /* Open @path through the installed kernel. Returns fd >= 0 or -errno. */
 int vfi_kernel_open(const char *path, int flags);
@@ -18,6 +20,17 @@ int vfi_kernel_close(int fd);
  * for a request the table lacks), its arguments decoded from the UAPI
  * struct, result and errno. Returns the result (>= 0) or -errno. */
 int vfi_kernel_ioctl(int fd, unsigned long request, void *arg, const char *name);
+
+/* read(2) / write(2) through the installed kernel (an fd an ioctl handed
+ * out: vEVENTQ, fault queue), retried on EINTR. One vfi_kernel_read /
+ * vfi_kernel_write event each. Returns the bytes done or -errno. */
+ssize_t vfi_kernel_read(int fd, void *buf, size_t len);
+ssize_t vfi_kernel_write(int fd, const void *buf, size_t len);
+
+/* mmap(2) (shared, read and write) / munmap(2) through the installed kernel,
+ * one vfi_kernel_mmap / vfi_kernel_munmap event each. Return 0 or -errno. */
+int vfi_kernel_mmap(int fd, size_t len, uint64_t offset, void **addr);
+int vfi_kernel_munmap(void *addr, size_t len);
 
 #define VFI_KERNEL_IOCTL(fd, req, arg) vfi_kernel_ioctl((fd), (req), (arg), #req)
 

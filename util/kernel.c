@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "vfio-iommufd/error.h"
@@ -46,10 +47,55 @@ static int linux_ioctl(void *opaque, int fd, unsigned long request, void *arg)
     return ret < 0 ? -errno : ret;
 }
 
+static ssize_t linux_read(void *opaque, int fd, void *buf, size_t len)
+{
+    ssize_t ret;
+
+    (void)opaque;
+    do {
+        ret = read(fd, buf, len);
+    } while (ret < 0 && errno == EINTR);
+    return ret < 0 ? -errno : ret;
+}
+
+static ssize_t linux_write(void *opaque, int fd, const void *buf, size_t len)
+{
+    ssize_t ret;
+
+    (void)opaque;
+    do {
+        ret = write(fd, buf, len);
+    } while (ret < 0 && errno == EINTR);
+    return ret < 0 ? -errno : ret;
+}
+
+static int linux_mmap(void *opaque, int fd, size_t len, uint64_t offset, void **addr)
+{
+    void *p;
+
+    (void)opaque;
+    p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, (off_t)offset);
+    if (p == MAP_FAILED) {
+        return -errno;
+    }
+    *addr = p;
+    return 0;
+}
+
+static int linux_munmap(void *opaque, void *addr, size_t len)
+{
+    (void)opaque;
+    return munmap(addr, len) < 0 ? -errno : 0;
+}
+
 static const VfiKernelOps linux_ops = {
     .open = linux_open,
     .close = linux_close,
     .ioctl = linux_ioctl,
+    .read = linux_read,
+    .write = linux_write,
+    .mmap = linux_mmap,
+    .munmap = linux_munmap,
 };
 
 static const VfiKernelOps *kernel_ops = &linux_ops;
@@ -99,6 +145,42 @@ int vfi_kernel_close(int fd)
     int ret = kernel_ops->close(kernel_opaque, fd);
 
     trace_vfi_kernel_close(fd, ret);
+    return ret;
+}
+
+ssize_t vfi_kernel_read(int fd, void *buf, size_t len)
+{
+    ssize_t ret = kernel_ops->read ? kernel_ops->read(kernel_opaque, fd, buf, len) :
+                  linux_read(NULL, fd, buf, len);
+
+    trace_vfi_kernel_read(fd, len, ret < 0 ? -1 : ret, ret < 0 ? (int)-ret : 0);
+    return ret;
+}
+
+ssize_t vfi_kernel_write(int fd, const void *buf, size_t len)
+{
+    ssize_t ret = kernel_ops->write ? kernel_ops->write(kernel_opaque, fd, buf, len) :
+                  linux_write(NULL, fd, buf, len);
+
+    trace_vfi_kernel_write(fd, len, ret < 0 ? -1 : ret, ret < 0 ? (int)-ret : 0);
+    return ret;
+}
+
+int vfi_kernel_mmap(int fd, size_t len, uint64_t offset, void **addr)
+{
+    int ret = kernel_ops->mmap ? kernel_ops->mmap(kernel_opaque, fd, len, offset, addr) :
+              linux_mmap(NULL, fd, len, offset, addr);
+
+    trace_vfi_kernel_mmap(fd, len, offset, ret < 0 ? -ret : 0);
+    return ret;
+}
+
+int vfi_kernel_munmap(void *addr, size_t len)
+{
+    int ret = kernel_ops->munmap ? kernel_ops->munmap(kernel_opaque, addr, len) :
+              linux_munmap(NULL, addr, len);
+
+    trace_vfi_kernel_munmap(len, ret < 0 ? -ret : 0);
     return ret;
 }
 

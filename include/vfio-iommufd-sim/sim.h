@@ -315,13 +315,125 @@ VFI_API size_t vfi_sim_last_ioctl(const VfiSim *sim, unsigned long *request,
 VFI_API unsigned vfi_sim_live_objects(const VfiSim *sim);
 /* Returns: the number of live objects of one iommufd (-1 if @iommufd unknown). */
 VFI_API int vfi_sim_live_objects_fd(const VfiSim *sim, int iommufd);
-/* Returns: the number of fds open on the model (/dev/iommu and devices). */
+/* Returns: the number of fds open on the model (/dev/iommu, devices, and
+ * the vEVENTQ and fault queue fds the ioctls hand out). */
 VFI_API unsigned vfi_sim_open_fds(const VfiSim *sim);
 /* Returns: whether @id is a live object of @iommufd. */
 VFI_API bool vfi_sim_object_exists(const VfiSim *sim, int iommufd, uint32_t id);
 /* Returns: the number of mappings in IOAS @ioas_id (-1 if not an IOAS). */
 VFI_API int vfi_sim_ioas_mapping_count(const VfiSim *sim, int iommufd,
                                                  uint32_t ioas_id);
+
+/*
+ * Nesting as Linux 7.3's mock IOMMU (CONFIG_IOMMUFD_TEST, the kernel source's
+ * drivers/iommu/iommufd/iommufd_test.h) does it, for an IOMMU instance
+ * switched on with vfi_sim_set_iommu_nesting(): IOMMU_HWPT_ALLOC_NEST_PARENT,
+ * nested HWPTs of the selftest data type (mock IOTLB of 4 entries set from
+ * it), vIOMMUs of the selftest type (its data a loopback with an mmap
+ * window), vDEVICEs (a device cache of 4 entries each), invalidation of both
+ * with partial completion, a vEVENTQ of the selftest type, fault queues, and
+ * PASID attach of a physical device to a HWPT allocated with
+ * IOMMU_HWPT_ALLOC_PASID. The values and layouts below are the mock's.
+ */
+#define VFI_SIM_HWPT_DATA_SELFTEST 0xdeadu              /* nested HWPT data type */
+#define VFI_SIM_HWPT_INVALIDATE_DATA_SELFTEST 0xdeadbeefu
+#define VFI_SIM_VIOMMU_TYPE_SELFTEST 0xdeadbeefu
+#define VFI_SIM_VIOMMU_INVALIDATE_DATA_SELFTEST 0xdeadbeefu
+#define VFI_SIM_VEVENTQ_TYPE_SELFTEST 0xbeefbeefu
+#define VFI_SIM_IOTLB_DEFAULT 0xbadbeefu                /* a nested HWPT's IOTLB value */
+#define VFI_SIM_DEV_CACHE_DEFAULT 0xbaddadu             /* a new vDEVICE's cache value */
+#define VFI_SIM_INVALIDATE_FLAG_ALL 1u                  /* invalidate every entry */
+
+/* The nested HWPT data of VFI_SIM_HWPT_DATA_SELFTEST. */
+typedef struct VfiSimHwptSelftest {
+    uint32_t iotlb;            /* the value of every mock IOTLB entry */
+    uint32_t pagetable_type;   /* 0 */
+} VfiSimHwptSelftest;
+
+/* One request of VFI_SIM_HWPT_INVALIDATE_DATA_SELFTEST. */
+typedef struct VfiSimInvalidateSelftest {
+    uint32_t flags;            /* 0 or VFI_SIM_INVALIDATE_FLAG_ALL */
+    uint32_t iotlb_id;         /* the entry (0..3) cleared without FLAG_ALL */
+} VfiSimInvalidateSelftest;
+
+/* The vIOMMU data of VFI_SIM_VIOMMU_TYPE_SELFTEST. */
+typedef struct VfiSimViommuSelftest {
+    uint32_t in_data;          /* any value */
+    uint32_t out_data;         /* out: @in_data */
+    uint64_t out_mmap_offset;  /* out: the mmap offset of its window */
+    uint64_t out_mmap_length;  /* out: its length (two pages) */
+} VfiSimViommuSelftest;
+
+/* One request of VFI_SIM_VIOMMU_INVALIDATE_DATA_SELFTEST. */
+typedef struct VfiSimViommuInvalidateSelftest {
+    uint32_t flags;            /* 0 or VFI_SIM_INVALIDATE_FLAG_ALL */
+    uint32_t vdev_id;          /* the vDEVICE's virtual id */
+    uint32_t cache_id;         /* the cache entry (0..3) cleared without FLAG_ALL */
+} VfiSimViommuInvalidateSelftest;
+
+/* The data of one event of VFI_SIM_VEVENTQ_TYPE_SELFTEST. */
+typedef struct VfiSimVeventSelftest {
+    uint32_t virt_id;          /* the device's virtual id */
+} VfiSimVeventSelftest;
+
+/**
+ * vfi_sim_set_iommu_nesting:
+ * @name: an IOMMU instance.
+ * @on: whether it nests as the mock IOMMU (off by default: NEST_PARENT,
+ *   vIOMMUs and nested HWPTs answer EOPNOTSUPP, as a VT-d without nesting).
+ *
+ * Returns: false (INVALID_ARGUMENT) for an unknown instance.
+ */
+VFI_API bool vfi_sim_set_iommu_nesting(VfiSim *sim, const char *name, bool on,
+                                       GError **errp);
+
+/**
+ * vfi_sim_nested_iotlb:
+ * @value: out: mock IOTLB entry @index (0..3) of nested HWPT @hwpt_id of
+ *   @iommufd (IOMMU_TEST_OP_MD_CHECK_IOTLB's value).
+ *
+ * Returns: false (INVALID_ARGUMENT) when there is no such HWPT or entry.
+ */
+VFI_API bool vfi_sim_nested_iotlb(const VfiSim *sim, int iommufd, uint32_t hwpt_id,
+                                  unsigned index, uint32_t *value, GError **errp);
+
+/**
+ * vfi_sim_vdevice_cache:
+ * @value: out: cache entry @index (0..3) of vDEVICE @vdevice_id's device
+ *   (IOMMU_TEST_OP_DEV_CHECK_CACHE's value; the model keeps it with the
+ *   vDEVICE, VFI_SIM_DEV_CACHE_DEFAULT at its alloc).
+ *
+ * Returns: false (INVALID_ARGUMENT) when there is no such vDEVICE or entry.
+ */
+VFI_API bool vfi_sim_vdevice_cache(const VfiSim *sim, int iommufd, uint32_t vdevice_id,
+                                   unsigned index, uint32_t *value, GError **errp);
+
+/**
+ * vfi_sim_trigger_vevent:
+ * @dev_id: a bound physical device of @iommufd.
+ *
+ * The mock's IOMMU_TEST_OP_TRIGGER_VEVENT: the device's vIOMMU (the one of
+ * the nested HWPT it was attached to) reports one event of
+ * VFI_SIM_VEVENTQ_TYPE_SELFTEST with the device's virtual id to its queue
+ * of that type; a full queue loses it (the lost-events record).
+ * Returns: false with VFI_KERNEL_ERROR ENOENT (not attached through a
+ * vIOMMU) or EOPNOTSUPP (no such queue), INVALID_ARGUMENT (no such device).
+ */
+VFI_API bool vfi_sim_trigger_vevent(VfiSim *sim, int iommufd, uint32_t dev_id, GError **errp);
+
+/**
+ * vfi_sim_trigger_iopf:
+ * @pasid: 0 for the device's own page table, else an attached PASID's.
+ * @grpid, @perm, @addr: the page request (IOMMU_PGFAULT_PERM_*).
+ *
+ * The mock's IOMMU_TEST_OP_TRIGGER_IOPF: a page-request fault of one page
+ * (LAST_PAGE, PASID_VALID for a PASID) on the HWPT the device (or PASID) is
+ * attached to, queued to its fault queue; a HWPT without one answers the
+ * request itself (nothing queued).
+ * Returns: false (INVALID_ARGUMENT) when there is no such device.
+ */
+VFI_API bool vfi_sim_trigger_iopf(VfiSim *sim, int iommufd, uint32_t dev_id, uint32_t pasid,
+                                  uint32_t grpid, uint32_t perm, uint64_t addr, GError **errp);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(VfiSim, vfi_sim_free)
 

@@ -33,7 +33,9 @@
 #define VFI_KERNEL_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <sys/types.h>
 #include <glib.h>
 
 #include "vfio-iommufd/visibility.h"
@@ -50,6 +52,20 @@ typedef struct VfiKernelOps {
     int (*close)(void *opaque, int fd);
     /* Issue an ioctl. Returns the (non-negative) result or a negative errno. */
     int (*ioctl)(void *opaque, int fd, unsigned long request, void *arg);
+    /* read(2) on an fd an ioctl returned (a vEVENTQ or a fault queue).
+     * Returns the bytes read (0: nothing queued) or a negative errno. NULL:
+     * the running Linux kernel's read(2) on the fd. */
+    ssize_t (*read)(void *opaque, int fd, void *buf, size_t len);
+    /* write(2) on such an fd (a fault queue's page responses). Returns the
+     * bytes written or a negative errno. NULL: Linux's write(2). */
+    ssize_t (*write)(void *opaque, int fd, const void *buf, size_t len);
+    /* mmap(2) of @len bytes at @offset of an iommufd (a vIOMMU's window),
+     * shared, readable and writeable. Returns 0 with *@addr set, or a
+     * negative errno. NULL: Linux's mmap(2). */
+    int (*mmap)(void *opaque, int fd, size_t len, uint64_t offset, void **addr);
+    /* munmap(2) of such a mapping. Returns 0 or a negative errno. NULL:
+     * Linux's munmap(2). */
+    int (*munmap)(void *opaque, void *addr, size_t len);
 } VfiKernelOps;
 
 /**

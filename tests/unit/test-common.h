@@ -31,4 +31,15 @@ void test_assert_gerror(GError **err, GQuark domain, int code, const char *file,
 #define assert_ok(ok, err) test_assert_ok((ok), &(err), __FILE__, __LINE__)
 void test_assert_ok(bool ok, GError **err, const char *file, int line);
 
+/* A call refused before any ioctl: false with VFI_ERROR @code, and the
+ * model's ioctl count unchanged. @call may use `errp`; @f has a `sim`. */
+#define assert_refused(f, call, code) do {                                   \
+        g_autoptr(GError) e_ = NULL;                                         \
+        uint64_t n_ = vfi_sim_ioctl_count((f)->sim);                        \
+        GError **errp = &e_;                                                 \
+        assert_false(call);                                                  \
+        assert_gerror(e_, VFI_ERROR, (code));                               \
+        assert_int_equal(vfi_sim_ioctl_count((f)->sim), n_);               \
+    } while (0)
+
 #endif

@@ -59,16 +59,6 @@ static int ioas_maps(Fixture *f, VfiContainer *c)
                                        vfi_container_get_ioas_id(c));
 }
 
-/* A refused call: @code of VFI_ERROR, and no ioctl. */
-#define assert_refused(f, call, code) do {                                   \
-        g_autoptr(GError) e_ = NULL;                                         \
-        uint64_t n_ = vfi_sim_ioctl_count((f)->sim);                        \
-        GError **errp = &e_;                                                 \
-        assert_false(call);                                                  \
-        assert_gerror(e_, VFI_ERROR, (code));                               \
-        assert_int_equal(vfi_sim_ioctl_count((f)->sim), n_);               \
-    } while (0)
-
 /* A kernel refusal with errno @code. */
 #define assert_kernel(call, code) do {                                       \
         g_autoptr(GError) e_ = NULL;                                         \

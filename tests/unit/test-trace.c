@@ -54,7 +54,7 @@ static void test_env_switches(void **state)
 static void test_enable_pattern(void **state)
 {
     (void)state;
-    assert_int_equal(vfi_trace_enable("vfi_kernel_*", false), 4);
+    assert_int_equal(vfi_trace_enable("vfi_kernel_*", false), 8);
     assert_false(vfi_trace_is_enabled("vfi_kernel_open"));
     assert_int_equal(vfi_trace_enable("vfi_kernel_ioctl", true), 1);
     assert_true(vfi_trace_is_enabled("vfi_kernel_ioctl"));

@@ -55,7 +55,10 @@
 #include "vfio-iommufd/container.h"
 #include "vfio-iommufd/dirty.h"
 #include "vfio-iommufd/kernel.h"
+#include "vfio-iommufd/device-pasid.h"
+#include "vfio-iommufd/viommu.h"
 #include "vfio-iommufd-sim/sim.h"
+#include "viommu-scenarios.h"
 
 /* The mock IOMMU's test ioctl: from the kernel source (run.sh adds its
  * drivers/iommu/iommufd to the include path). Without it the mock tests are
@@ -1661,16 +1664,16 @@ static const NewerRequest newer_requests[] = {
     { IOMMU_IOAS_MAP_FILE, "IOMMU_IOAS_MAP_FILE", 6, 13, true },
 #endif
 #ifdef IOMMU_VIOMMU_ALLOC
-    NEWER(IOMMU_VIOMMU_ALLOC, 6, 13),
+    { IOMMU_VIOMMU_ALLOC, "IOMMU_VIOMMU_ALLOC", 6, 13, true },
 #endif
 #ifdef IOMMU_VDEVICE_ALLOC
-    NEWER(IOMMU_VDEVICE_ALLOC, 6, 13),
+    { IOMMU_VDEVICE_ALLOC, "IOMMU_VDEVICE_ALLOC", 6, 13, true },
 #endif
 #ifdef IOMMU_IOAS_CHANGE_PROCESS
     NEWER(IOMMU_IOAS_CHANGE_PROCESS, 6, 13),
 #endif
 #ifdef IOMMU_VEVENTQ_ALLOC
-    NEWER(IOMMU_VEVENTQ_ALLOC, 6, 15),
+    { IOMMU_VEVENTQ_ALLOC, "IOMMU_VEVENTQ_ALLOC", 6, 15, true },
 #endif
 #ifdef IOMMU_HW_QUEUE_ALLOC
     NEWER(IOMMU_HW_QUEUE_ALLOC, 6, 17),
@@ -1686,7 +1689,8 @@ static const NewerRequest newer_requests[] = {
  * "needs Linux 6.13", when the headers have none of them or the kernel
  * knows none and is older than 6.13 (the harness allows such a skip on an
  * older kernel only). The kernel model answers ENOTTY for each but those
- * it implements (IOMMU_IOAS_MAP_FILE): EINVAL, as a kernel that has them.
+ * it implements (IOMMU_IOAS_MAP_FILE, IOMMU_VIOMMU_ALLOC, IOMMU_VDEVICE_ALLOC,
+ * IOMMU_VEVENTQ_ALLOC): EINVAL, as a kernel that has them.
  */
 static TResult t_newer_uapi(Ctx *c)
 {
@@ -1846,6 +1850,41 @@ static TResult t_teardown(Ctx *c)
     return T_PASS;
 }
 
+/*
+ * VFIO_DEVICE_ATTACH_PASID for an edu, which has no PASID capability (its
+ * IOMMU reports a max PASID width of 0): the library asks GET_HW_INFO and
+ * refuses with its own message, VFI_ERROR_NOT_SUPPORTED, before the attach.
+ * Built against headers without the request (6.12's), the call refuses as
+ * a build without it, before any ioctl. The address space goes first: a
+ * device it places is its container's to move.
+ */
+static TResult t_edu_attach_pasid(Ctx *c)
+{
+    g_autoptr(GError) err = NULL;
+    bool have = vfi_build_features() & VFI_BUILD_DEVICE_PASID;
+    VfiDevice *dev = c->pci[0];
+
+    if (!dev || !vfi_device_is_bound(dev)) {
+        return c->strict ? set_why(c, T_FAIL, "no bound device") : set_why(c, T_SKIP, "no device");
+    }
+    if (c->as) {
+        OK(vfi_address_space_free(c->as, errp));
+        c->as = NULL;
+    }
+    CHECK(!vfi_device_attach_pasid(dev, 1, c->ioas, NULL, &err), "ATTACH_PASID succeeded");
+    note(c, "%s", err->message);
+    CHECK(g_error_matches(err, VFI_ERROR, VFI_ERROR_NOT_SUPPORTED), "error %s/%d",
+          g_quark_to_string(err->domain), err->code);
+    CHECK(strstr(err->message, have ? "has no PASID support" : "built against Linux UAPI"),
+          "message: %s", err->message);
+    CHECK(vfi_device_get_pasid_pt(dev, 1) == 0, "PASID 1 recorded as attached");
+    g_clear_error(&err);
+    CHECK(!vfi_device_detach_pasid(dev, 1, &err) &&
+          g_error_matches(err, VFI_ERROR, have ? VFI_ERROR_WRONG_STATE : VFI_ERROR_NOT_SUPPORTED),
+          "DETACH_PASID of a PASID never attached: %s", err ? err->message : "succeeded");
+    return T_PASS;
+}
+
 static const Test iommu_tests[] = {
     { "backend: connect", t_backend_connect },
     { "backend: IOAS alloc", t_ioas_alloc },
@@ -1885,6 +1924,7 @@ static const Test iommu_tests[] = {
     { "nest parents: VT-d erratum 772415 in hw info, NEST_PARENT (+DIRTY) EOPNOTSUPP, "
       "the address space's nest-parent attach fails clean, read-only refused first",
       t_nest_parent },
+    { "devices: ATTACH_PASID of an edu (no PASID) refused with our message", t_edu_attach_pasid },
     { "teardown: nothing left", t_teardown },
 };
 
@@ -3089,6 +3129,169 @@ static TResult t_mock_teardown(Ctx *c)
     return T_PASS;
 }
 
+/* ---- mock IOMMU: vIOMMU objects (issue 13), the shared scenarios -------- */
+
+#ifdef IOMMU_VEVENTQ_ALLOC
+/* The mock platform: a PASID-capable mock device per scenario, moved and
+ * triggered by the mock's test ops. */
+typedef struct MockVs {
+    Ctx *c;
+    uint32_t stdev, idev;
+} MockVs;
+
+static bool mock_op(MockVs *m, struct iommu_test_cmd *cmd, const char *what, GError **errp)
+{
+    int ret = test_cmd(m->c, cmd);
+
+    if (ret) {
+        g_set_error(errp, VFI_KERNEL_ERROR, -ret, "%s: %s", what, g_strerror(-ret));
+    }
+    return ret == 0;
+}
+
+static bool mvs_replace(void *opaque, uint32_t pt, GError **errp)
+{
+    MockVs *m = opaque;
+    struct iommu_test_cmd cmd = {
+        .op = IOMMU_TEST_OP_MOCK_DOMAIN_REPLACE, .id = m->stdev,
+        .mock_domain_replace.pt_id = pt,
+    };
+
+    return mock_op(m, &cmd, "IOMMU_TEST_OP_MOCK_DOMAIN_REPLACE", errp);
+}
+
+static bool mvs_pasid(void *opaque, int op, uint32_t pasid, uint32_t pt, GError **errp)
+{
+    MockVs *m = opaque;
+    struct iommu_test_cmd cmd = { .id = m->stdev };
+
+    cmd.op = op == 0 ? IOMMU_TEST_OP_PASID_ATTACH : op == 1 ? IOMMU_TEST_OP_PASID_REPLACE :
+             IOMMU_TEST_OP_PASID_DETACH;
+    cmd.pasid_attach.pasid = pasid;
+    cmd.pasid_attach.pt_id = pt;
+    return mock_op(m, &cmd, "IOMMU_TEST_OP_PASID_*", errp);
+}
+
+static bool mvs_vevent(void *opaque, GError **errp)
+{
+    MockVs *m = opaque;
+    struct iommu_test_cmd cmd = {
+        .op = IOMMU_TEST_OP_TRIGGER_VEVENT, .trigger_vevent.dev_id = m->idev,
+    };
+
+    return mock_op(m, &cmd, "IOMMU_TEST_OP_TRIGGER_VEVENT", errp);
+}
+
+static bool mvs_iopf(void *opaque, uint32_t pasid, uint32_t grpid, uint32_t perm,
+                     uint64_t addr, GError **errp)
+{
+    MockVs *m = opaque;
+    struct iommu_test_cmd cmd = {
+        .op = IOMMU_TEST_OP_TRIGGER_IOPF,
+        .trigger_iopf = { .dev_id = m->idev, .pasid = pasid, .grpid = grpid, .perm = perm,
+                          .addr = addr },
+    };
+
+    return mock_op(m, &cmd, "IOMMU_TEST_OP_TRIGGER_IOPF", errp);
+}
+
+static bool mvs_iotlb_is(void *opaque, uint32_t hwpt, unsigned i, uint32_t want)
+{
+    MockVs *m = opaque;
+    struct iommu_test_cmd cmd = {
+        .op = IOMMU_TEST_OP_MD_CHECK_IOTLB, .id = hwpt,
+        .check_iotlb = { .id = i, .iotlb = want },
+    };
+
+    return test_cmd(m->c, &cmd) == 0;
+}
+
+static bool mvs_cache_is(void *opaque, uint32_t vdev, unsigned i, uint32_t want)
+{
+    MockVs *m = opaque;
+    struct iommu_test_cmd cmd = {
+        .op = IOMMU_TEST_OP_DEV_CHECK_CACHE, .id = m->idev,
+        .check_dev_cache = { .id = i, .cache = want },
+    };
+
+    (void)vdev;
+    return test_cmd(m->c, &cmd) == 0;
+}
+
+/* Scenario @i of viommu-scenarios.h on a new PASID-capable mock device on
+ * the mock IOAS (destroyed after it): the same function, the same
+ * assertions as test-viommu on the model. */
+static TResult mock_vs(Ctx *c, size_t i)
+{
+    MockVs m = { .c = c };
+    VsPlatform p = {
+        .be = c->be, .ioas = c->mock_ioas, .home_pt = c->mock_ioas, .opaque = &m,
+        .replace = mvs_replace, .pasid = mvs_pasid, .trigger_vevent = mvs_vevent,
+        .trigger_iopf = mvs_iopf, .iotlb_is = mvs_iotlb_is, .dev_cache_is = mvs_cache_is,
+    };
+    const char *why;
+    int ret;
+
+    NEED_MOCK();
+    ret = mock_domain(c, c->mock_ioas, MOCK_FLAGS_DEVICE_PASID, &m.stdev, NULL, &m.idev);
+    CHECK(ret == 0, "PASID-capable mock device: %s", g_strerror(-ret));
+    p.dev_id = m.idev;
+    why = vs_run(&p, &vs_scenarios[i]);
+    OK(vfi_iommufd_destroy(c->be, m.stdev, errp));
+    CHECK(!why, "%s", why);
+    return T_PASS;
+}
+#define MOCK_VS(n, i) static TResult n(Ctx *c) { return mock_vs(c, i); }
+#else
+#define MOCK_VS(n, i) static TResult n(Ctx *c)                                \
+    {                                                                          \
+        NEED_MOCK();                                                           \
+        SKIP("needs Linux 6.15 UAPI headers: built without IOMMU_VEVENTQ_ALLOC, "   \
+             "IOMMU_VIOMMU_ALLOC and the PASID attach (6.12's have none)");   \
+    }
+#endif
+MOCK_VS(t_mock_vs_nested, 0)
+MOCK_VS(t_mock_vs_invalidate, 1)
+MOCK_VS(t_mock_vs_veventq, 2)
+MOCK_VS(t_mock_vs_fault, 3)
+MOCK_VS(t_mock_vs_pasid, 4)
+
+/* IOMMU_HW_QUEUE_ALLOC (6.17) on a vIOMMU of the mock's type: a queue of
+ * the mock's type at an IOVA of the parent's IOAS, freed before its
+ * vIOMMU (EBUSY before). */
+static TResult t_mock_hw_queue(Ctx *c)
+{
+#if defined(IOMMU_HW_QUEUE_ALLOC) && defined(IOMMU_HW_QUEUE_TYPE_SELFTEST)
+    g_autoptr(GError) err = NULL;
+    uint32_t stdev = 0, idev = 0, parent = 0;
+    VfiViommu *v;
+    VfiHwQueue *q;
+    int ret;
+
+    NEED_MOCK();
+    ret = mock_domain(c, c->mock_ioas, 0, &stdev, NULL, &idev);
+    CHECK(ret == 0, "mock device: %s", g_strerror(-ret));
+    OK(vfi_iommufd_hwpt_alloc(c->be, idev, c->mock_ioas, IOMMU_HWPT_ALLOC_NEST_PARENT,
+                              IOMMU_HWPT_DATA_NONE, 0, NULL, &parent, errp));
+    v = vfi_viommu_alloc(c->be, idev, parent, IOMMU_VIOMMU_TYPE_SELFTEST, NULL, 0, &err);
+    CHECK(v, "%s", err ? err->message : "");
+    q = vfi_hw_queue_alloc(v, IOMMU_HW_QUEUE_TYPE_SELFTEST, 0, MOCK_IOVA, PG, &err);
+    CHECK(q, "%s", err ? err->message : "");
+    note(c, "HW queue %u on vIOMMU %u", vfi_hw_queue_get_id(q), vfi_viommu_get_id(v));
+    CHECK(!vfi_viommu_free(v, &err) && g_error_matches(err, VFI_KERNEL_ERROR, EBUSY),
+          "a vIOMMU with a HW queue freed");
+    g_clear_error(&err);
+    OK(vfi_hw_queue_free(q, errp));
+    OK(vfi_viommu_free(v, errp));
+    OK(vfi_iommufd_destroy(c->be, parent, errp));
+    OK(vfi_iommufd_destroy(c->be, stdev, errp));
+    return T_PASS;
+#else
+    NEED_MOCK();
+    SKIP("needs Linux 6.17 UAPI headers and iommufd_test.h: no IOMMU_HW_QUEUE_ALLOC");
+#endif
+}
+
 static const Test mock_tests[] = {
     { "mock: backend, IOAS and a mock device (IOMMU_TEST_OP_MOCK_DOMAIN)", t_mock_setup },
     { "mock: hw info reports the dirty capability", t_mock_hw_info },
@@ -3119,6 +3322,13 @@ static const Test mock_tests[] = {
     { "mock: stop tracking (twice), restart clean", t_mock_stop },
     { "mock: nest parents: NEST_PARENT (+DIRTY_TRACKING) taken, the pair refused without "
       "the capability, a dirty nest parent reads as a plain dirty HWPT", t_mock_nest_parent },
+    { "mock: vIOMMU: nested HWPT alloc, attach, replace, mmap window, teardown order (6.15+)",
+      t_mock_vs_nested },
+    { "mock: vIOMMU: invalidation with partial completion (6.15+)", t_mock_vs_invalidate },
+    { "mock: vIOMMU: vEVENTQ events and a provoked loss (6.15+)", t_mock_vs_veventq },
+    { "mock: vIOMMU: fault queue, page request and response (6.15+)", t_mock_vs_fault },
+    { "mock: PASID attach, replace, detach (6.15+)", t_mock_vs_pasid },
+    { "mock: vIOMMU HW queue (6.17+)", t_mock_hw_queue },
     { "mock: teardown, EBUSY then ENOENT", t_mock_teardown },
 };
 #endif /* HAVE_IOMMUFD_TEST_H */

@@ -56,6 +56,8 @@ struct VfiDevice {
     bool logging_on;         /* DMA_LOGGING_START done, no STOP since */
     uint64_t logging_page_size;
     GArray *logged;          /* VfiRange given to DMA_LOGGING_START, or NULL */
+    GHashTable *pasids;      /* PASID -> the pt it is attached to, as the
+                              * kernel reported it (pasid.c), or NULL */
     GArray *kept;            /* VfiRange: pages read with NO_CLEAR since their last
                               * clearing read (DMA_LOGGING_REPORT always clears in
                               * the device), or NULL */

@@ -506,6 +506,9 @@ bool vfi_device_destroy(VfiDevice *dev, GError **errp)
     /* the kernel stops logging with the fd */
     g_clear_pointer(&dev->logged, g_array_unref);
     g_clear_pointer(&dev->kept, g_array_unref);
+    /* the kernel detaches every PASID with the fd (a borrowed fd keeps
+     * them: the VMM's to detach, as its attach) */
+    g_clear_pointer(&dev->pasids, g_hash_table_unref);
     /*
      * A borrowed fd stays open, so the kernel keeps it bound to the iommufd:
      * there is no unbind ioctl. We still drop our user of the backend; the
