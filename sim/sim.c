@@ -50,6 +50,7 @@ static void sim_device_free(gpointer p)
     g_free(dev->uuid);
     g_free(dev->sysfs_path);
     g_free(dev->reset_group);
+    g_free(dev->bar0);
     g_free(dev);
 }
 
@@ -336,6 +337,7 @@ void vfi_sim_free(VfiSim *sim)
     }
     g_assert(sim->contexts->len == 0);
     g_ptr_array_free(sim->contexts, TRUE);
+    sim_dmabuf_free_all(sim);
     g_hash_table_destroy(sim->files);
     g_ptr_array_free(sim->devices, TRUE);
     g_ptr_array_free(sim->iommus, TRUE);
