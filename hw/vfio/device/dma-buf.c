@@ -175,7 +175,7 @@ bool vfi_device_dma_buf_probe(VfiDevice *dev, bool *offered, GError **errp)
     (void)dev;
     (void)offered;
     vfi_kernel_uapi_missing(errp, "dma-buf probe", "VFIO_DEVICE_FEATURE_DMA_BUF",
-                            "Linux " KVER_DMA_BUF);
+                            KVER_DMA_BUF);
     return false;
 }
 
@@ -188,7 +188,7 @@ bool vfi_device_export_dma_buf(VfiDevice *dev, unsigned region, const VfiDmaBufR
         return false;
     }
     vfi_kernel_uapi_missing(errp, "dma-buf export", "VFIO_DEVICE_FEATURE_DMA_BUF",
-                            "Linux " KVER_DMA_BUF);
+                            KVER_DMA_BUF);
     return false;
 }
 
