@@ -32,35 +32,12 @@ static const char topo[] =
     "[device noprov]\niommu=a\np2p-provider=false\n"
     "[device m0]\nmdev=true\n";
 
-static unsigned count_fds(void)
-{
-    DIR *d = opendir("/proc/self/fd");
-    unsigned n = 0;
-
-    assert_non_null(d);
-    while (readdir(d)) {
-        n++;
-    }
-    closedir(d);
-    return n;
-}
-
 static void bind_ok(Fixture *f, const char *name)
 {
     g_autoptr(GError) err = NULL;
 
     assert_ok(vfi_device_bind(fdev(f, name), f->be, &err), err);
 }
-
-/* A refused call: @code of VFI_ERROR, and no ioctl. */
-#define assert_refused(f, call, code) do {                                   \
-        g_autoptr(GError) e_ = NULL;                                         \
-        uint64_t n_ = vfi_sim_ioctl_count((f)->sim);                        \
-        GError **errp = &e_;                                                 \
-        assert_false(call);                                                  \
-        assert_gerror(e_, VFI_ERROR, (code));                               \
-        assert_int_equal(vfi_sim_ioctl_count((f)->sim), n_);               \
-    } while (0)
 
 /* Bad inputs: refused before any ioctl, with or without the feature. */
 static void test_refused_before_ioctl(void **state)

@@ -27,20 +27,6 @@ static const char topo[] =
     "[iommu b]\ndirty-tracking=false\n"
     "[device a0]\niommu=a\n[device b0]\niommu=b\n";
 
-/* The number of fds open in this process. */
-static unsigned count_fds(void)
-{
-    DIR *d = opendir("/proc/self/fd");
-    unsigned n = 0;
-
-    assert_non_null(d);
-    while (readdir(d)) {
-        n++;
-    }
-    closedir(d);
-    return n;
-}
-
 /* A memfd of @size bytes. */
 static int memfd(uint64_t size)
 {
@@ -58,16 +44,6 @@ static int ioas_maps(Fixture *f, VfiContainer *c)
     return vfi_sim_ioas_mapping_count(f->sim, vfi_iommufd_get_fd(f->be),
                                        vfi_container_get_ioas_id(c));
 }
-
-/* A refused call: @code of VFI_ERROR, and no ioctl. */
-#define assert_refused(f, call, code) do {                                   \
-        g_autoptr(GError) e_ = NULL;                                         \
-        uint64_t n_ = vfi_sim_ioctl_count((f)->sim);                        \
-        GError **errp = &e_;                                                 \
-        assert_false(call);                                                  \
-        assert_gerror(e_, VFI_ERROR, (code));                               \
-        assert_int_equal(vfi_sim_ioctl_count((f)->sim), n_);               \
-    } while (0)
 
 /* A kernel refusal with errno @code. */
 #define assert_kernel(call, code) do {                                       \
