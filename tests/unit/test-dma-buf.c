@@ -170,6 +170,15 @@ static void test_map_device_bar(void **state)
     assert_false(vfi_sim_dma_write_data(f->sim, "dma0", iova, &iova, 8, &err));
     g_clear_error(&err);
     assert_int_equal(vfi_sim_live_dma_bufs(f->sim), 2);
+    /* a refused map names the BAR and what the errno means; the dma-buf
+     * is gone with the call's fd */
+    vfi_sim_fail_next(f->sim, VFI_SIM_OP_IOAS_MAP_FILE, ENODEV);
+    assert_false(vfi_address_space_dma_map_device_bar(f->as, VFI_IOVA_ANY, fdev(f, "bar0"), 0,
+                                                      0, PAGE, false, NULL, &err));
+    assert_non_null(strstr(err->message, "BAR 0"));
+    assert_non_null(strstr(err->message, "revoked"));
+    assert_gerror(err, VFI_KERNEL_ERROR, ENODEV);
+    assert_int_equal(vfi_sim_live_dma_bufs(f->sim), 2);
     assert_ok(vfi_address_space_dma_unmap(f->as, iova, PAGE, 0, &err), err);
     assert_ok(vfi_address_space_dma_unmap(f->as, P2P_IOVA, 4 * PAGE, 0, &err), err);
     assert_int_equal(vfi_sim_live_dma_bufs(f->sim), 0);

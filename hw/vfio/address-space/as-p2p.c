@@ -9,6 +9,7 @@
  * closed before it returns, so a failure anywhere leaves no fd and no
  * dma-buf behind.
  */
+#include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <unistd.h>
@@ -17,6 +18,25 @@
 #include "vfio-iommufd/device.h"
 #include "address-space-internal.h"
 #include "trace.h"
+
+/* What iommufd's errno means for a VFIO dma-buf (7.3's
+ * iopt_map_file_pages() and vfio_pci_dma_buf_iommufd_map()). */
+static const char *map_hint(const GError *err)
+{
+    if (err->domain != VFI_KERNEL_ERROR) {
+        return "";
+    }
+    switch (err->code) {
+    case ENODEV:
+        return ": the dma-buf is revoked (the device's memory decoding is off, it is being "
+               "reset, or it was closed)";
+    case EOPNOTSUPP:
+        return ": this kernel's iommufd does not map this dma-buf (it maps VFIO dma-bufs "
+               "of one range, from Linux 6.19 with CONFIG_VFIO_PCI_DMABUF)";
+    default:
+        return "";
+    }
+}
 
 bool vfi_address_space_dma_map_device_bar(VfiAddressSpace *as, uint64_t iova,
                                           VfiDevice *dev, unsigned region, uint64_t offset,
@@ -39,10 +59,10 @@ bool vfi_address_space_dma_map_device_bar(VfiAddressSpace *as, uint64_t iova,
     ok = vfi_address_space_dma_map_file(as, iova, size, fd, 0, readonly, iova_out, &local);
     close(fd);
     if (!ok) {
-        g_propagate_prefixed_error(errp, g_steal_pointer(&local),
-                                   "peer-to-peer map of device %s BAR %u offset 0x%" PRIx64
-                                   " (dma-buf, closed again): ",
-                                   vfi_device_get_display_name(dev), region, offset);
+        g_set_error(errp, local->domain, local->code,
+                    "peer-to-peer map of device %s BAR %u offset 0x%" PRIx64
+                    " (dma-buf, closed again): %s%s", vfi_device_get_display_name(dev), region,
+                    offset, local->message, map_hint(local));
         return false;
     }
     trace_vfi_as_dma_map_device_bar(vfi_device_get_display_name(dev), region, offset, size,
