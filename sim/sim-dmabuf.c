@@ -352,6 +352,27 @@ int sim_dmabuf_map_check(VfiSim *sim, int fd, uint64_t start, uint64_t length, u
     return 0;
 }
 
+bool sim_dmabuf_revoked_in(const VfiSim *sim, const SimObj *ioas, uint64_t iova, uint64_t len)
+{
+    uint64_t last = iova + len - 1;
+
+    if (!sim->dmabufs) {
+        return false;
+    }
+    SIM_MAPS_FOREACH_FROM(m, ioas->maps, iova) {
+        SimDmaBuf *db;
+
+        if (m->iova > last) {
+            break;
+        }
+        db = m->dmabuf ? g_hash_table_lookup(sim->dmabufs, &m->dmabuf) : NULL;
+        if (db && db->revoked) {
+            return true;
+        }
+    }
+    return false;
+}
+
 /* ---- data DMA and the BAR ---------------------------------------------------- */
 
 /* The IOAS @dev's DMA goes through, or NULL (not attached). */

@@ -294,6 +294,9 @@ int sim_dmabuf_map_check(VfiSim *sim, int fd, uint64_t start, uint64_t length, u
 /* The device's file is closed (vfio_pci_dma_buf_cleanup()): revoke its
  * dma-bufs. */
 void sim_dmabuf_device_closed(VfiSim *sim, SimDevice *dev);
+/* Whether a mapping of @ioas in [iova, iova + len) is of a revoked
+ * dma-buf (its IOMMU entries are gone: DMA there faults). */
+bool sim_dmabuf_revoked_in(const VfiSim *sim, const SimObj *ioas, uint64_t iova, uint64_t len);
 /* Free the table (vfi_sim_free()). */
 void sim_dmabuf_free_all(VfiSim *sim);
 

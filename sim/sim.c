@@ -701,7 +701,8 @@ bool vfi_sim_dma_write(VfiSim *sim, const char *name, uint64_t iova, uint64_t le
     } else {
         ioas = target;
     }
-    if (!sim_ioas_covers(ioas, iova, len, true)) {
+    if (!sim_ioas_covers(ioas, iova, len, true) ||
+        sim_dmabuf_revoked_in(sim, ioas, iova, len)) {     /* sim-dmabuf.c */
         trace_vfi_sim_dma_fault(name, iova, len);
         g_set_error(errp, VFI_ERROR, VFI_ERROR_INVALID_ARGUMENT,
                     "DMA write of device %s to 0x%" G_GINT64_MODIFIER "x+0x%"

@@ -188,7 +188,7 @@ VFI_API uint32_t vfi_sim_device_attached_pt(const VfiSim *sim, const char *name)
  * tracking is on, and in the device's DMA log when its logging is on.
  * Returns: false (INVALID_ARGUMENT) when the device is unknown, not attached,
  * or part of the range is not mapped in its IOAS (an IOMMU fault: nothing is
- * marked).
+ * marked), or a mapping there is of a revoked dma-buf.
  */
 VFI_API bool vfi_sim_dma_write(VfiSim *sim, const char *name, uint64_t iova,
                                          uint64_t len, GError **errp);

@@ -243,6 +243,8 @@ static void test_kernel_refusals(void **state)
     assert_false(vfi_sim_dma_write_data(f->sim, "dma0", P2P_IOVA, &r, 8, &err));
     assert_non_null(strstr(err->message, "revoked"));
     g_clear_error(&err);
+    assert_false(vfi_sim_dma_write(f->sim, "dma0", P2P_IOVA, PAGE, &err));  /* no data */
+    g_clear_error(&err);
     assert_kernel(vfi_address_space_dma_map_file(f->as, P2P_IOVA + PAGE, PAGE, fd, 0, false,
                                                  NULL, errp), ENODEV, "IOMMU_IOAS_MAP_FILE");
     close(fd);
