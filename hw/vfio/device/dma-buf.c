@@ -36,49 +36,65 @@
 /* struct vfio_device_feature_dma_buf before its ranges: four u32 */
 #define PAYLOAD_HEAD 16u
 
+/* Why the export's inputs are refused (before any ioctl), NULL if they are
+ * fine; *@bad: the range at fault. */
+static const char *export_refusal(unsigned region, const VfiDmaBufRange *ranges, unsigned n,
+                                  int open_flags, unsigned *bad)
+{
+    uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE), total = 0, end;
+
+    if (region >= BAR_REGIONS) {
+        return "the region is not a PCI BAR (0-5)";
+    }
+    if (!ranges || n == 0) {
+        return "no range";
+    }
+    if (n > (UINT32_MAX - sizeof(struct vfio_device_feature) - PAYLOAD_HEAD) /
+            sizeof(VfiDmaBufRange)) {
+        return "too many ranges";
+    }
+    if (open_flags & ~DMA_BUF_OPEN_FLAGS) {
+        return "open flags other than O_CLOEXEC, O_NONBLOCK and an access mode";
+    }
+    for (*bad = 0; *bad < n; (*bad)++) {
+        const VfiDmaBufRange *r = &ranges[*bad];
+
+        if (!r->length) {
+            return "a range is empty";
+        }
+        if ((r->offset | r->length) & (page - 1)) {
+            return "a range is not page aligned";
+        }
+        if (__builtin_add_overflow(r->offset, r->length, &end) ||
+            __builtin_add_overflow(total, r->length, &total)) {
+            return "a range overflows";
+        }
+    }
+    return NULL;
+}
+
 /* The checks made before any ioctl; false with INVALID_ARGUMENT. */
 static bool check_export(VfiDevice *dev, unsigned region, const VfiDmaBufRange *ranges,
                          unsigned n, int open_flags, GError **errp)
 {
-    uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE), total = 0, end;
-    const char *name = vfi_device_get_display_name(dev);
+    unsigned bad = n;
+    const char *why = export_refusal(region, ranges, n, open_flags, &bad);
 
-    if (region >= BAR_REGIONS) {
+    if (!why) {
+        return true;
+    }
+    trace_vfi_device_refused(vfi_device_get_display_name(dev), why, 0);
+    if (bad < n) {
         g_set_error(errp, VFI_ERROR, VFI_ERROR_INVALID_ARGUMENT,
-                    "dma-buf export of device %s: region %u is not a PCI BAR (0-5)", name,
-                    region);
-        return false;
-    }
-    if (!ranges || n == 0 ||
-        n > (UINT32_MAX - sizeof(struct vfio_device_feature) - PAYLOAD_HEAD) /
-            sizeof(VfiDmaBufRange)) {
+                    "dma-buf export of device %s BAR %u: %s (range %u: offset 0x%" PRIx64
+                    " length 0x%" PRIx64 ")", vfi_device_get_display_name(dev), region, why,
+                    bad, ranges[bad].offset, ranges[bad].length);
+    } else {
         g_set_error(errp, VFI_ERROR, VFI_ERROR_INVALID_ARGUMENT,
-                    "dma-buf export of device %s BAR %u: %s", name, region,
-                    !ranges || n == 0 ? "no range" : "too many ranges");
-        return false;
+                    "dma-buf export of device %s region %u: %s (open flags 0x%x)",
+                    vfi_device_get_display_name(dev), region, why, (unsigned)open_flags);
     }
-    if (open_flags & ~DMA_BUF_OPEN_FLAGS) {
-        g_set_error(errp, VFI_ERROR, VFI_ERROR_INVALID_ARGUMENT,
-                    "dma-buf export of device %s BAR %u: open flags 0x%x: only O_CLOEXEC, "
-                    "O_NONBLOCK and an access mode", name, region, (unsigned)open_flags);
-        return false;
-    }
-    for (unsigned i = 0; i < n; i++) {
-        const VfiDmaBufRange *r = &ranges[i];
-
-        if (!r->length || (r->offset | r->length) & (page - 1) ||
-            __builtin_add_overflow(r->offset, r->length, &end) ||
-            __builtin_add_overflow(total, r->length, &total)) {
-            g_set_error(errp, VFI_ERROR, VFI_ERROR_INVALID_ARGUMENT,
-                        "dma-buf export of device %s BAR %u: range %u (offset 0x%" PRIx64
-                        " length 0x%" PRIx64 ") %s", name, region, i, r->offset, r->length,
-                        !r->length ? "is empty" :
-                        (r->offset | r->length) & (page - 1) ? "is not page aligned" :
-                        "overflows");
-            return false;
-        }
-    }
-    return true;
+    return false;
 }
 
 #if HAVE_VFIO_DEVICE_FEATURE_DMA_BUF
