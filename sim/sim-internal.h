@@ -112,6 +112,11 @@ typedef struct SimDevice {
      * kernel's dev_set); NULL: no slot or bus reset (ENODEV) */
     char *reset_group;
     unsigned resets;            /* VFIO_DEVICE_PCI_HOT_RESETs done */
+    /* BAR0 (sim-dmabuf.c): SIM_BAR0_SIZE bytes of MMIO, its contents
+     * allocated on first use; whether it has a P2P provider (dma-buf
+     * export; topology p2p-provider=, default true) */
+    uint8_t *bar0;
+    bool no_p2p_provider;
 } SimDevice;
 
 /* ---- iommufd objects (sim-iommufd.c) ----------------------------------- */
@@ -145,6 +150,7 @@ typedef struct SimMapping {
     int fd;                     /*   the caller's fd number at the map (the
                                  *   model keeps no reference: -1 otherwise) */
     uint64_t dev, ino;          /*   the file it named (fstat) */
+    uint64_t dmabuf;            /*   a model dma-buf: its id (sim-dmabuf.c), 0: none */
     GSequenceIter *it;          /* its place in the IOAS's SimMaps */
 } SimMapping;
 
@@ -379,6 +385,27 @@ int sim_vfio_ioctl(SimDeviceFile *df, unsigned long request, void *arg);
  * their last device). */
 void sim_device_detach(SimObj *devobj);
 
+/* ---- dma-bufs of device BARs (sim-dmabuf.c) ----------------------------- */
+
+/* The size of every PCI device's BAR0 in the model (the edu's). */
+#define SIM_BAR0_SIZE (UINT64_C(1) << 20)
+
+/* VFIO_DEVICE_FEATURE_DMA_BUF on @df (vfio_pci_core_feature_dma_buf()):
+ * returns the new fd, 0 for a probe, or -errno. */
+int sim_dmabuf_feature(SimDeviceFile *df, uint32_t flags, void *data, size_t data_size);
+/* IOMMU_IOAS_MAP_FILE of @fd: 0 with *@id 0 when @fd is no model dma-buf,
+ * 0 with its id when iommufd takes [start, start + length) of it, else
+ * -errno (iopt_alloc_dmabuf_pages(), vfio_pci_dma_buf_iommufd_map()). */
+int sim_dmabuf_map_check(VfiSim *sim, int fd, uint64_t start, uint64_t length, uint64_t *id);
+/* The device's file is closed (vfio_pci_dma_buf_cleanup()): revoke its
+ * dma-bufs. */
+void sim_dmabuf_device_closed(VfiSim *sim, SimDevice *dev);
+/* Whether a mapping of @ioas in [iova, iova + len) is of a revoked
+ * dma-buf (its IOMMU entries are gone: DMA there faults). */
+bool sim_dmabuf_revoked_in(const VfiSim *sim, const SimObj *ioas, uint64_t iova, uint64_t len);
+/* Free the table (vfi_sim_free()). */
+void sim_dmabuf_free_all(VfiSim *sim);
+
 /* ---- sysfs (sim-sysfs.c) ------------------------------------------------ */
 
 /* Make <root>/bus/{pci,mdev}/devices and <root>/devices. */
@@ -436,6 +463,11 @@ struct VfiSim {
     /* dirty reads: IOPTE sizes of new HWPTs (0: per 4 KiB page), cost */
     uint64_t iopte_sizes;
     VfiSimDirtyCost dirty_cost;
+
+    /* dma-bufs exported from device BARs (sim-dmabuf.c): id -> SimDmaBuf,
+     * NULL until the first export */
+    GHashTable *dmabufs;
+    uint64_t next_dmabuf;
 
     /* the last ioctl */
     unsigned long last_request;

@@ -641,9 +641,12 @@ static int ioctl_ioas_map_file(SimCtx *ctx, void *arg)
     SimObj *ioas = NULL;
     struct stat st;
     uint64_t iova, last, align;
+    uint64_t dmabuf = 0;
     int ret = map_file_args(ctx, cmd, &ioas, &st);
 
-    if (ret) {
+    /* a dma-buf is checked when iommufd attaches to it, before the IOVA */
+    if (ret || (ret = sim_dmabuf_map_check(ctx->sim, cmd->fd, cmd->start, cmd->length,
+                                           &dmabuf))) {
         return ret;
     }
     align = sim_ioas_alignment(ioas);
@@ -663,6 +666,7 @@ static int ioctl_ioas_map_file(SimCtx *ctx, void *arg)
     ioas_insert(ioas, &(SimMapping) {
         .iova = cmd->iova, .last = last, .user_va = cmd->start, .flags = cmd->flags,
         .by_file = true, .fd = cmd->fd, .dev = st.st_dev, .ino = st.st_ino,
+        .dmabuf = dmabuf,
     });
     trace_vfi_sim_ioas_map_file(ioas->id, cmd->iova, cmd->length, cmd->flags, cmd->fd,
                                 cmd->start);

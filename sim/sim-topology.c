@@ -18,6 +18,8 @@
  *                           VFIO_DEVICE_PCI_HOT_RESET; without it a device
  *                           has no slot or bus reset, as an integrated
  *                           endpoint on a root bus: ENODEV)
+ *   p2p-provider=false     (its BAR0 has no P2P provider: a dma-buf export
+ *                           of it gives EINVAL; default true)
  *
  *   [device mtty0]
  *   mdev=true
@@ -44,6 +46,7 @@ typedef struct TopoDevice {
     uint16_t pci_vendor;
     uint16_t pci_device;
     char *reset_group;          /* NULL: no slot or bus reset */
+    bool p2p_provider;          /* BAR0 has a P2P provider (dma-buf export) */
 } TopoDevice;
 
 static void topo_iommu_clear(gpointer p)
@@ -163,7 +166,7 @@ static bool parse_device(VfiSim *sim, GKeyFile *kf, const char *g, const char *n
                          GArray *iommus, GArray *devices, GError **errp)
 {
     TopoDevice t = { .pci_vendor = VFI_SIM_PCI_VENDOR_DEFAULT,
-                     .pci_device = VFI_SIM_PCI_DEVICE_DEFAULT };
+                     .pci_device = VFI_SIM_PCI_DEVICE_DEFAULT, .p2p_provider = true };
     bool mdev = false;
     g_autofree char *pci_id = NULL;
 
@@ -171,7 +174,8 @@ static bool parse_device(VfiSim *sim, GKeyFile *kf, const char *g, const char *n
         return invalid(errp, "[%s]: device %s defined twice", g, name);
     }
     if (!get_bool(kf, g, "mdev", &mdev, errp) ||
-        !get_bool(kf, g, "dma-logging", &t.dma_logging, errp)) {
+        !get_bool(kf, g, "dma-logging", &t.dma_logging, errp) ||
+        !get_bool(kf, g, "p2p-provider", &t.p2p_provider, errp)) {
         return false;
     }
     pci_id = g_key_file_get_string(kf, g, "pci-id", NULL);
@@ -259,6 +263,7 @@ static bool topo_load(VfiSim *sim, GKeyFile *kf, GError **errp)
             return false;
         }
         sim_find_device(sim, t->name)->reset_group = g_strdup(t->reset_group);
+        sim_find_device(sim, t->name)->no_p2p_provider = !t->p2p_provider;
     }
     trace_vfi_sim_topology_loaded(iommus->len, devices->len);
     return true;

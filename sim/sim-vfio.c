@@ -333,6 +333,7 @@ void sim_device_file_unbind(SimDeviceFile *df)
     sim_device_unbind_nesting(df->obj);
     sim_device_detach(df->obj);
     sim_device_logging_stop(df->dev);
+    sim_dmabuf_device_closed(df->sim, df->dev);
     sim_obj_free(df->obj);
     df->obj = NULL;
     df->ctx = NULL;
@@ -513,6 +514,10 @@ static int vfio_feature(SimDeviceFile *df, void *arg)
             return refuse(df, "VFIO_DEVICE_FEATURE", ENOTTY, "no DMA logging");
         }
         break;
+#if HAVE_VFIO_DEVICE_FEATURE_DMA_BUF
+    case VFIO_DEVICE_FEATURE_DMA_BUF:
+        return sim_dmabuf_feature(df, f->flags, f->data, data_size);   /* sim-dmabuf.c */
+#endif
     default:
         return refuse(df, "VFIO_DEVICE_FEATURE", ENOTTY, "feature not offered");
     }

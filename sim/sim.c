@@ -50,6 +50,7 @@ static void sim_device_free(gpointer p)
     g_free(dev->uuid);
     g_free(dev->sysfs_path);
     g_free(dev->reset_group);
+    g_free(dev->bar0);
     g_free(dev);
 }
 
@@ -340,6 +341,7 @@ void vfi_sim_free(VfiSim *sim)
     }
     g_assert(sim->contexts->len == 0);
     g_ptr_array_free(sim->contexts, TRUE);
+    sim_dmabuf_free_all(sim);
     g_hash_table_destroy(sim->files);
     g_hash_table_destroy(sim->windows);
     g_ptr_array_free(sim->devices, TRUE);
@@ -770,7 +772,8 @@ bool vfi_sim_dma_write(VfiSim *sim, const char *name, uint64_t iova, uint64_t le
     } else {
         ioas = target;
     }
-    if (!sim_ioas_covers(ioas, iova, len, true)) {
+    if (!sim_ioas_covers(ioas, iova, len, true) ||
+        sim_dmabuf_revoked_in(sim, ioas, iova, len)) {     /* sim-dmabuf.c */
         trace_vfi_sim_dma_fault(name, iova, len);
         g_set_error(errp, VFI_ERROR, VFI_ERROR_INVALID_ARGUMENT,
                     "DMA write of device %s to 0x%" G_GINT64_MODIFIER "x+0x%"

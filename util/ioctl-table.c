@@ -542,6 +542,19 @@ static void feature_payload_in(VfiIoctlText *t, const struct vfio_device_feature
         add(t, " iova 0x%llx length 0x%llx page_size 0x%llx", u64(rep.iova),
             u64(rep.length), u64(rep.page_size));
     }
+#if HAVE_VFIO_DEVICE_FEATURE_DMA_BUF
+    struct vfio_device_feature_dma_buf db;
+    struct vfio_region_dma_range r0;
+
+    if (index == VFIO_DEVICE_FEATURE_DMA_BUF && feature_payload(f, &db, sizeof(db))) {
+        add(t, " region %u open_flags 0x%x flags 0x%x nr_ranges %u", db.region_index,
+            db.open_flags, db.flags, db.nr_ranges);
+        if (db.nr_ranges && f->argsz >= sizeof(*f) + sizeof(db) + sizeof(r0)) {
+            memcpy(&r0, f->data + sizeof(db), sizeof(r0));
+            add(t, " [0] offset 0x%llx length 0x%llx", u64(r0.offset), u64(r0.length));
+        }
+    }
+#endif
 }
 
 static void feature_in(VfiIoctlText *t, const void *arg)

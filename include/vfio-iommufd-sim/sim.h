@@ -165,7 +165,10 @@ VFI_API bool vfi_sim_add_device(VfiSim *sim, const char *name, const char *iommu
  * vfi_sim_load_topology:
  * @path: a key file with [iommu NAME] sections (dirty-tracking=bool) and
  *   [device NAME] sections (iommu=NAME, or mdev=true; dma-logging=bool;
- *   pci-id=VVVV:DDDD, hex, the sysfs vendor/device of a PCI device).
+ *   pci-id=VVVV:DDDD, hex, the sysfs vendor/device of a PCI device;
+ *   reset-group=NAME; p2p-provider=bool, default true: whether its BAR0
+ *   can be exported as a dma-buf, VFIO_DEVICE_FEATURE_DMA_BUF, which the
+ *   model offers when built with headers that have it).
  *   Other keys (for example want-dirty-tracking, which is the VMM's and not
  *   the kernel's) are ignored.
  *
@@ -201,10 +204,47 @@ VFI_API uint32_t vfi_sim_device_attached_pt(const VfiSim *sim, const char *name)
  * tracking is on, and in the device's DMA log when its logging is on.
  * Returns: false (INVALID_ARGUMENT) when the device is unknown, not attached,
  * or part of the range is not mapped in its IOAS (an IOMMU fault: nothing is
- * marked).
+ * marked), or a mapping there is of a revoked dma-buf.
  */
 VFI_API bool vfi_sim_dma_write(VfiSim *sim, const char *name, uint64_t iova,
                                          uint64_t len, GError **errp);
+
+/**
+ * vfi_sim_dma_write_data:
+ *
+ * Simulated DMA that moves bytes: device @name writes @len bytes of @data
+ * at @iova through its IOMMU. Where a memory mapping covers the IOVA the
+ * bytes land in the user pages (the process's memory at the mapping's
+ * user_va: it must still be mapped); where a mapping of a dma-buf (a BAR
+ * exported with VFIO_DEVICE_FEATURE_DMA_BUF, mapped with
+ * IOMMU_IOAS_MAP_FILE) covers it, in that device's BAR: peer-to-peer DMA
+ * (vfi_sim_device_bar_read() shows it). Pages are marked dirty as by
+ * vfi_sim_dma_write().
+ * Returns: false (INVALID_ARGUMENT, nothing written) as vfi_sim_dma_write(),
+ * and when part of the range is a revoked dma-buf (its device file was
+ * closed: an IOMMU fault) or a file mapping that is no dma-buf (data DMA
+ * into files is not modelled).
+ */
+VFI_API bool vfi_sim_dma_write_data(VfiSim *sim, const char *name, uint64_t iova,
+                                    const void *data, size_t len, GError **errp);
+
+/**
+ * vfi_sim_device_bar_read:
+ * @region: the BAR: 0 (a model PCI device has one BAR0 of 1 MiB, zeroed at
+ *   first).
+ *
+ * Copy @len bytes at @offset of the BAR of PCI device @name into @buf (what
+ * a peer's DMA through a dma-buf wrote there).
+ * Returns: false (INVALID_ARGUMENT) for an unknown device, an mdev, another
+ * BAR or a range past the BAR's end.
+ */
+VFI_API bool vfi_sim_device_bar_read(const VfiSim *sim, const char *name, unsigned region,
+                                     uint64_t offset, void *buf, size_t len, GError **errp);
+
+/* Returns: the number of dma-bufs alive (exported with
+ * VFIO_DEVICE_FEATURE_DMA_BUF and still named by an fd of the process or by
+ * a mapping of an IOAS). */
+VFI_API unsigned vfi_sim_live_dma_bufs(const VfiSim *sim);
 
 /**
  * vfi_sim_hwpt_mark_dirty:

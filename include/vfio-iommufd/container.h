@@ -252,6 +252,34 @@ VFI_API bool vfi_address_space_dma_map_file(VfiAddressSpace *as, uint64_t iova,
                                             GError **errp);
 
 /**
+ * vfi_address_space_dma_map_device_bar:
+ * @iova: the IOVA, or VFI_IOVA_ANY (as vfi_address_space_dma_map_file()).
+ * @dev: the device whose BAR is mapped; bound to an iommufd (any: it need
+ *   not be in @as). Not owned.
+ * @region: the BAR (0-5).
+ * @offset, @size: the slice of the BAR, page aligned.
+ * @iova_out: out (may be NULL for a fixed @iova): the IOVA mapped.
+ *
+ * Peer-to-peer DMA (Linux 6.19): map [@offset, @offset + @size) of BAR
+ * @region of @dev at @iova in every container of @as, so the DMA of the
+ * devices of @as at that IOVA reaches the BAR. The slice is exported as a
+ * dma-buf of one range (vfi_device_export_dma_buf(), the only kind iommufd
+ * maps) and mapped by file (vfi_address_space_dma_map_file(): remembered,
+ * replayed into new containers, unmapped whole with
+ * vfi_address_space_dma_unmap()); the address space keeps its duplicate of
+ * the dma-buf fd and the call closes its own, so on failure nothing is left
+ * (no fd, no dma-buf, no mapping). Errors: those of the two calls, the
+ * second's prefixed with the device and BAR. The kernel revokes the
+ * dma-buf when @dev is closed (freed): the mapping stays until unmapped,
+ * but DMA through it no longer reaches anything.
+ */
+VFI_API bool vfi_address_space_dma_map_device_bar(VfiAddressSpace *as, uint64_t iova,
+                                                  VfiDevice *dev, unsigned region,
+                                                  uint64_t offset, uint64_t size,
+                                                  bool readonly, uint64_t *iova_out,
+                                                  GError **errp);
+
+/**
  * vfi_address_space_dma_unmap:
  *
  * Unmap [@iova, @iova + @size) from every container and forget it. The range

@@ -254,6 +254,64 @@ VFI_API void vfi_hot_reset_info_free(VfiHotResetInfo *info);
  */
 VFI_API bool vfi_device_hot_reset(VfiDevice *dev, GError **errp);
 
+/* ---- dma-buf export of a device region (VFIO_DEVICE_FEATURE_DMA_BUF) -- */
+
+/* One slice of a device region, for vfi_device_export_dma_buf(). */
+typedef struct VfiDmaBufRange {
+    uint64_t offset;       /* from the region's start, a multiple of the
+                            * host page size */
+    uint64_t length;       /* non-zero, a multiple of the host page size */
+} VfiDmaBufRange;
+
+/**
+ * vfi_device_dma_buf_probe:
+ * @offered: out: whether the kernel's driver of @dev has dma-buf export.
+ *
+ * VFIO_DEVICE_FEATURE with PROBE | GET | DMA_BUF: true with *@offered set
+ * when the kernel answered (ENOTTY: not offered: a kernel before 6.19, one
+ * built without CONFIG_VFIO_PCI_DMABUF, an mdev or another driver than
+ * vfio-pci; EOPNOTSUPP: a vfio-pci variant driver without it). A probe
+ * says nothing of a given BAR: whether the BAR has a P2P provider shows
+ * only at the export. A build without VFIO_DEVICE_FEATURE_DMA_BUF in its
+ * UAPI headers: NOT_SUPPORTED, before any ioctl. WRONG_STATE when not
+ * bound; VFI_KERNEL_ERROR for another errno.
+ */
+VFI_API bool vfi_device_dma_buf_probe(VfiDevice *dev, bool *offered, GError **errp);
+
+/**
+ * vfi_device_export_dma_buf:
+ * @region: the region index: a PCI BAR, 0 to 5 (VFIO_PCI_BAR*_REGION_INDEX).
+ * @ranges: @n slices of the region (n >= 1), laid end to end in the
+ *   dma-buf in this order.
+ * @open_flags: the flags of the new fd: O_CLOEXEC, O_NONBLOCK and an
+ *   access mode (O_RDWR, ...), nothing else.
+ * @fd_out: out: the dma-buf fd. The caller owns it (close() it); it stays
+ *   valid after @dev is freed, but the kernel revokes it then (and while
+ *   the device's memory decoding is off, or during a reset): a revoked
+ *   dma-buf maps nowhere.
+ *
+ * VFIO_DEVICE_FEATURE with GET | DMA_BUF (Linux 6.19): the slices of BAR
+ * @region of @dev as one dma-buf, for peer-to-peer DMA: map it into an
+ * IOAS with vfi_container_dma_map_file() / vfi_address_space_dma_map_file()
+ * (fd, offset 0), or in one call vfi_address_space_dma_map_device_bar().
+ * iommufd (7.3) maps a VFIO dma-buf of ONE range only (EOPNOTSUPP for
+ * more), any part of it, read-only or writeable.
+ * Checked before any ioctl (INVALID_ARGUMENT): @ranges non-NULL, @n >= 1,
+ * every offset and length page-aligned, lengths non-zero, their sum and
+ * each offset + length not overflowing, @region a BAR, @open_flags; a
+ * build whose UAPI headers lack VFIO_DEVICE_FEATURE_DMA_BUF:
+ * NOT_SUPPORTED; WRONG_STATE when not bound. The kernel's refusals come as
+ * VFI_KERNEL_ERROR with the errno and what it means: ENOTTY (no dma-buf
+ * export in this kernel or driver: before 6.19, or without
+ * CONFIG_VFIO_PCI_DMABUF, which needs PCI_P2PDMA and DMA_SHARED_BUFFER),
+ * EOPNOTSUPP (a variant driver without it), ENODEV (the BAR is absent or
+ * not claimed), EINVAL (the BAR has no P2P provider, or a slice reaches
+ * past its end). Nothing is left behind on failure.
+ */
+VFI_API bool vfi_device_export_dma_buf(VfiDevice *dev, unsigned region,
+                                       const VfiDmaBufRange *ranges, unsigned n,
+                                       int open_flags, int *fd_out, GError **errp);
+
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(VfiDevice, vfi_device_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(VfiHotResetInfo, vfi_hot_reset_info_free)
 

@@ -27,20 +27,6 @@ static const char topo[] =
     "[iommu b]\ndirty-tracking=false\n"
     "[device a0]\niommu=a\n[device b0]\niommu=b\n";
 
-/* The number of fds open in this process. */
-static unsigned count_fds(void)
-{
-    DIR *d = opendir("/proc/self/fd");
-    unsigned n = 0;
-
-    assert_non_null(d);
-    while (readdir(d)) {
-        n++;
-    }
-    closedir(d);
-    return n;
-}
-
 /* A memfd of @size bytes. */
 static int memfd(uint64_t size)
 {
