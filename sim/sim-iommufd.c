@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
+#include <unistd.h>
 #include <linux/iommufd.h>
 #include <linux/magic.h>
 
@@ -588,7 +589,7 @@ static int ioctl_ioas_map(SimCtx *ctx, void *arg)
     cmd->iova = iova;
     ioas_insert(ioas, &(SimMapping) {
         .iova = cmd->iova, .last = last, .user_va = cmd->user_va, .flags = cmd->flags,
-        .fd = -1,
+        .fd = -1, .owner = getpid(),
     });
     trace_vfi_sim_ioas_map(ioas->id, cmd->iova, cmd->length, cmd->flags);
     return 0;
@@ -685,6 +686,7 @@ static int ioctl_ioas_map_file(SimCtx *ctx, void *arg)
     ioas_insert(ioas, &(SimMapping) {
         .iova = cmd->iova, .last = last, .user_va = cmd->start, .flags = cmd->flags,
         .by_file = true, .fd = cmd->fd, .dev = st.st_dev, .ino = st.st_ino,
+        .owner = getpid(),
     });
     trace_vfi_sim_ioas_map_file(ioas->id, cmd->iova, cmd->length, cmd->flags, cmd->fd,
                                 cmd->start);
@@ -1035,6 +1037,10 @@ static const IommufdOp iommufd_ops[] = {
        ioctl_set_dirty_tracking),
     OP(IOMMU_HWPT_GET_DIRTY_BITMAP, struct iommu_hwpt_get_dirty_bitmap, data,
        ioctl_get_dirty_bitmap),
+#if HAVE_IOMMU_IOAS_CHANGE_PROCESS
+    OP(IOMMU_IOAS_CHANGE_PROCESS, struct iommu_ioas_change_process, __reserved,
+       sim_ioas_change_process),
+#endif
 };
 
 /*
@@ -1057,9 +1063,6 @@ static const NotModelled iommufd_not_modelled[] = {
 #endif
 #if HAVE_IOMMU_FAULT_QUEUE_ALLOC
     NM(IOMMU_FAULT_QUEUE_ALLOC),
-#endif
-#if HAVE_IOMMU_IOAS_CHANGE_PROCESS
-    NM(IOMMU_IOAS_CHANGE_PROCESS),
 #endif
 #if HAVE_IOMMU_VIOMMU_ALLOC
     NM(IOMMU_VIOMMU_ALLOC),
