@@ -13,6 +13,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -22,9 +23,15 @@
 
 int sim_file_open_fd(SimFile *f)
 {
+    static unsigned next;
+    char name[32];
     struct stat st;
-    int fd = memfd_create(f->kind == SIM_FILE_DEVICE ? "vfi-sim-vfio" : "vfi-sim-iommufd",
-                          MFD_CLOEXEC);
+    int fd;
+
+    g_snprintf(name, sizeof(name), "vfi-sim-%s-%u",
+               f->kind == SIM_FILE_DEVICE ? "vfio" : "iommufd", g_atomic_int_add(&next, 1));
+    g_snprintf(f->link, sizeof(f->link), "/memfd:%s (deleted)", name);
+    fd = memfd_create(name, MFD_CLOEXEC);
 
     if (fd < 0) {
         return -errno;
@@ -72,7 +79,9 @@ static void file_renumber(VfiSim *sim, SimFile *f, int fd)
 }
 
 /* An fd of the process, not in the table, on @f (another reference the
- * model has not met yet), or -1. */
+ * model has not met yet), or -1. Found by the link /proc shows for it (the
+ * memfd's unique name): reading a link touches no fd, so a thread closing
+ * its own fds meanwhile races with nothing here. */
 static int find_other_fd(VfiSim *sim, const SimFile *f)
 {
     DIR *d = opendir("/proc/self/fd");
@@ -83,15 +92,20 @@ static int find_other_fd(VfiSim *sim, const SimFile *f)
         return -1;
     }
     while (found < 0 && (e = readdir(d))) {
-        struct stat st;
+        char link[sizeof(f->link) + 1];
         int fd = atoi(e->d_name);
+        ssize_t n;
 
         if (e->d_name[0] == '.' || fd == dirfd(d) ||
             g_hash_table_contains(sim->files, GINT_TO_POINTER(fd))) {
             continue;
         }
-        if (fstat(fd, &st) == 0 && same_file(f, &st)) {
-            found = fd;
+        n = readlinkat(dirfd(d), e->d_name, link, sizeof(link) - 1);
+        if (n > 0 && (size_t)n < sizeof(link) - 1) {
+            link[n] = 0;
+            if (!strcmp(link, f->link)) {
+                found = fd;
+            }
         }
     }
     closedir(d);

@@ -284,6 +284,7 @@ typedef struct SimFile {
     SimDeviceFile *df;          /* SIM_FILE_DEVICE */
     unsigned refs;              /* fds of the table on it (sim-fds.c) */
     uint64_t st_dev, st_ino;    /* its memfd: what its dups fstat() to */
+    char link[48];              /* and what /proc/self/fd shows for them */
 } SimFile;
 
 struct VfiSim {
