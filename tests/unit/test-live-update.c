@@ -15,7 +15,6 @@
  * nothing behind. Built without IOMMU_IOAS_MAP_FILE (6.12's headers) the
  * address space has no mapping and the rest runs the same.
  */
-#include <dirent.h>
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -35,30 +34,20 @@
 static const char topo[] =
     "[iommu a]\ndirty-tracking=true\n"
     "[iommu b]\ndirty-tracking=false\n"
-    "[device a0]\niommu=a\n[device b0]\niommu=b\n";
+    "[device a0]\niommu=a\n[device b0]\niommu=b\n"
+    "[device ml]\nmdev=true\ndma-logging=true\n";
 
 /* The old process's objects. */
 typedef struct Old {
     VfiSim *sim;
     VfiIommufd *be;
     VfiAddressSpace *as;
-    VfiDevice *dev[2];
+    VfiDevice *dev[3];
+    unsigned ndev;            /* a0, b0, and with mappings ml (an mdev logging
+                               * its own DMA: DMA_LOGGING_START needs them) */
     int mem;
     unsigned objects;         /* live kernel objects once set up */
 } Old;
-
-static unsigned count_fds(void)
-{
-    DIR *d = opendir("/proc/self/fd");
-    unsigned n = 0;
-
-    assert_non_null(d);
-    while (readdir(d)) {
-        n++;
-    }
-    closedir(d);
-    return n;
-}
 
 /* Close a model fd as a VMM on the model does (through the kernel seam). */
 static void model_close(int fd)
@@ -91,16 +80,18 @@ static G_GNUC_UNUSED int model_ioctl(int fd, unsigned long req, void *arg)
 static void old_setup(Old *o, bool files)
 {
     g_autoptr(GError) err = NULL;
-    static const char *names[] = { "a0", "b0" };
+    static const char *names[] = { "a0", "b0", "ml" };
 
     o->sim = test_sim_new(topo);
     o->be = vfi_iommufd_new();
     o->as = vfi_address_space_new(o);
-    for (int i = 0; i < 2; i++) {
+    o->ndev = files && HAVE_IOMMU_IOAS_MAP_FILE ? 3 : 2;
+    for (unsigned i = 0; i < o->ndev; i++) {
         o->dev[i] = vfi_device_open_sysfs(vfi_sim_device_sysfs_path(o->sim, names[i]), &err);
         assert_ok(o->dev[i] != NULL, err);
         assert_ok(vfi_address_space_attach_device(o->as, o->be, o->dev[i], &(VfiAttachOptions){
-                      .label = i ? NULL : "gpu0" }, &err), err);
+                      .label = i ? NULL : "gpu0", .prefer_device_dirty_logging = i == 2 },
+                  &err), err);
     }
     o->mem = memfd_create("vfi-test-guest-ram", MFD_CLOEXEC);
     assert_true(o->mem >= 0);
@@ -129,9 +120,8 @@ static GBytes *handover(Old *o, GArray **dups)
     assert_int_equal(vfi_sim_ioctl_count(o->sim), n);
     /* [0] the iommufd, then the address space's files, then the devices */
     assert_int_equal(g_array_index(fds, int, 0), vfi_iommufd_get_fd(o->be));
-    assert_int_equal(fds->len, 1 + 2 + (HAVE_IOMMU_IOAS_MAP_FILE &&
-                                        vfi_address_space_mapping_count(o->as) ? 2 : 0));
-    assert_int_equal(g_array_index(fds, int, fds->len - 2), vfi_device_get_fd(o->dev[0]));
+    assert_int_equal(fds->len, 1 + o->ndev + vfi_address_space_mapping_count(o->as));
+    assert_int_equal(g_array_index(fds, int, fds->len - o->ndev), vfi_device_get_fd(o->dev[0]));
     *dups = g_array_new(false, false, sizeof(int));
     for (guint i = 0; i < fds->len; i++) {
         int d = fcntl(g_array_index(fds, int, i), F_DUPFD_CLOEXEC, 200);
@@ -143,8 +133,9 @@ static GBytes *handover(Old *o, GArray **dups)
     /* a handed-over device refuses every call */
     assert_false(vfi_device_detach(o->dev[0], &err));
     assert_gerror(err, VFI_ERROR, VFI_ERROR_WRONG_STATE);
-    vfi_device_free(o->dev[0]);
-    vfi_device_free(o->dev[1]);
+    for (unsigned i = 0; i < o->ndev; i++) {
+        vfi_device_free(o->dev[i]);
+    }
     assert_ok(vfi_iommufd_free(o->be, &err), err);
     close(o->mem);
     assert_int_equal(vfi_sim_ioctl_count(o->sim), n);
@@ -177,7 +168,7 @@ static void new_teardown(Old *o, VfiLiveUpdateRestored *r, GArray *dups)
     for (guint i = 0; i < dups->len; i++) {
         int fd = g_array_index(dups, int, i);
 
-        if (i == 0 || i >= dups->len - 2) {
+        if (i == 0 || i >= dups->len - o->ndev) {
             model_close(fd);      /* the iommufd and the devices: model files */
         } else {
             close(fd);
@@ -220,13 +211,17 @@ static void test_round_trip(void **state)
     hwpts[1] = vfi_hwpt_get_id(vfi_container_hwpt(c, 1));
     if (HAVE_IOMMU_IOAS_MAP_FILE) {
         assert_ok(vfi_sim_dma_write(o.sim, "a0", MAP1_IOVA + PAGE, PAGE, &err), err);
+        /* the mdev logs its own DMA (device DMA logging) */
+        assert_true(vfi_device_dma_logging_active(o.dev[2]));
+        assert_ok(vfi_sim_dma_write(o.sim, "ml", MAP2_IOVA + PAGE, PAGE, &err), err);
     }
     blob = handover(&o, &dups);
     r = restore_ok(blob, dups);
-    assert_int_equal(r->n_devices, 2);
+    assert_int_equal(r->n_devices, o.ndev);
     assert_string_equal(vfi_device_get_name(r->devices[0]), name);
     assert_string_equal(vfi_device_get_label(r->devices[0]), "gpu0");
-    assert_int_equal(vfi_device_get_fd(r->devices[1]), g_array_index(dups, int, dups->len - 1));
+    assert_int_equal(vfi_device_get_fd(r->devices[1]),
+                     g_array_index(dups, int, dups->len - o.ndev + 1));
     assert_int_equal(vfi_address_space_container_count(r->as), 1);
     c = vfi_address_space_container(r->as, 0);
     assert_int_equal(vfi_container_get_ioas_id(c), ioas);
@@ -234,9 +229,11 @@ static void test_round_trip(void **state)
     assert_int_equal(vfi_hwpt_get_id(vfi_container_hwpt(c, 1)), hwpts[1]);
     assert_true(vfi_hwpt_dirty_tracking_is_on(vfi_container_hwpt(c, 0)));
     assert_true(vfi_address_space_dirty_tracking_is_active(r->as));
-    for (int i = 0; i < 2; i++) {
+    for (unsigned i = 0; i < o.ndev; i++) {
+        static const char *names[] = { "a0", "b0", "ml" };
+
         assert_int_equal(vfi_device_get_attached_pt(r->devices[i]),
-                         vfi_sim_device_attached_pt(o.sim, i ? "b0" : "a0"));
+                         vfi_sim_device_attached_pt(o.sim, names[i]));
         assert_ptr_equal(vfi_device_get_container(r->devices[i]), c);
     }
     assert_int_equal(vfi_sim_live_objects(o.sim), o.objects);
@@ -246,12 +243,13 @@ static void test_round_trip(void **state)
                             .nr_pages = (MAP2_IOVA + MAP2_SIZE - MAP1_IOVA) / PAGE };
 
         assert_int_equal(vfi_address_space_mapping_count(r->as), 2);
-        /* what was dirtied before the handover, read in the new process */
+        assert_true(vfi_device_dma_logging_active(r->devices[2]));
+        /* what was dirtied before the handover, read in the new process: by
+         * the IOMMU (a0) and by the device's own log (ml) */
         assert_ok(vfi_address_space_sync_dirty(r->as, &log, &err), err);
         assert_int_equal(bits[0], 2);
-        for (int i = 1; i < 5; i++) {
-            assert_int_equal(bits[i], 0);
-        }
+        assert_int_equal(bits[1] | bits[2] | bits[3], 0);
+        assert_int_equal(bits[4], UINT64_C(1) << ((MAP2_IOVA + PAGE - MAP1_IOVA) / PAGE - 256));
         /* DMA goes on through the new process's mappings */
         assert_ok(vfi_sim_dma_write(o.sim, "b0", MAP2_IOVA, PAGE, &err), err);
     }
@@ -264,7 +262,7 @@ static void assert_refused_restore(Old *o, GBytes *blob, const int *fds, unsigne
 {
     g_autoptr(GError) err = NULL;
     uint64_t ioctls = vfi_sim_ioctl_count(o->sim);
-    unsigned files = vfi_sim_open_fds(o->sim), pfds = count_fds();
+    unsigned files = vfi_sim_open_fds(o->sim), pfds = test_count_process_fds();
     VfiLiveUpdateRestored *r = NULL;
 
     assert_false(vfi_live_update_restore(blob, fds, n, NULL, NULL, 0, &r, &err));
@@ -272,7 +270,7 @@ static void assert_refused_restore(Old *o, GBytes *blob, const int *fds, unsigne
     assert_null(r);
     assert_int_equal(vfi_sim_ioctl_count(o->sim), ioctls);
     assert_int_equal(vfi_sim_open_fds(o->sim), files);
-    assert_int_equal(count_fds(), pfds);
+    assert_int_equal(test_count_process_fds(), pfds);
     assert_int_equal(vfi_sim_live_objects(o->sim), o->objects);
 }
 
@@ -375,7 +373,7 @@ static void assert_mismatch(Old *o, GBytes *blob, const int *fds, unsigned n, GQ
                             int code, const char *what)
 {
     g_autoptr(GError) err = NULL;
-    unsigned files = vfi_sim_open_fds(o->sim), pfds = count_fds();
+    unsigned files = vfi_sim_open_fds(o->sim), pfds = test_count_process_fds();
     unsigned objects = vfi_sim_live_objects(o->sim);
     VfiLiveUpdateRestored *r = NULL;
 
@@ -387,7 +385,7 @@ static void assert_mismatch(Old *o, GBytes *blob, const int *fds, unsigned n, GQ
     assert_gerror(err, domain, code);
     assert_null(r);
     assert_int_equal(vfi_sim_open_fds(o->sim), files);
-    assert_int_equal(count_fds(), pfds);
+    assert_int_equal(test_count_process_fds(), pfds);
     assert_int_equal(vfi_sim_live_objects(o->sim), objects);
 }
 
@@ -421,10 +419,10 @@ static void test_kernel_mismatch(void **state)
     /* an unbound device in place of a0 */
     fresh = vfi_device_open_sysfs(vfi_sim_device_sysfs_path(o.sim, "a0"), &err);
     assert_ok(fresh != NULL, err);
-    saved = fds[dups->len - 2];
-    fds[dups->len - 2] = vfi_device_get_fd(fresh);
+    saved = fds[dups->len - o.ndev];
+    fds[dups->len - o.ndev] = vfi_device_get_fd(fresh);
     assert_mismatch(&o, blob, fds, dups->len, VFI_KERNEL_ERROR, EINVAL, "not bound");
-    fds[dups->len - 2] = saved;
+    fds[dups->len - o.ndev] = saved;
     g_clear_pointer(&fresh, vfi_device_free);
 #if HAVE_IOMMU_IOAS_CHANGE_PROCESS
     {
@@ -462,7 +460,7 @@ static void test_faults(void **state)
     blob = handover(&o, &dups);
     for (n = 1;; n++) {
         g_autoptr(GError) err = NULL;
-        unsigned files = vfi_sim_open_fds(o.sim), pfds = count_fds();
+        unsigned files = vfi_sim_open_fds(o.sim), pfds = test_count_process_fds();
         bool ok;
 
         vfi_sim_fail_nth(o.sim, n, EIO);
@@ -474,7 +472,7 @@ static void test_faults(void **state)
         }
         assert_gerror(err, VFI_KERNEL_ERROR, EIO);
         assert_int_equal(vfi_sim_open_fds(o.sim), files);
-        assert_int_equal(count_fds(), pfds);
+        assert_int_equal(test_count_process_fds(), pfds);
         assert_int_equal(vfi_sim_live_objects(o.sim), o.objects);
     }
     /* ranges (2 calls), a HWPT check each, device info and hw info each,
