@@ -43,6 +43,7 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
 #include <linux/iommufd.h>
@@ -1767,8 +1768,10 @@ static TResult t_teardown(Ctx *c)
 
 /* Process A sets up an address space with both edus, guest RAM in a memfd
  * mapped by file (6.13+) and dirty tracking, saves it and hands the blob
- * and its fds to process B over a socketpair (SCM_RIGHTS, so they arrive
- * renumbered), then lets go; B restores (IOMMU_IOAS_CHANGE_PROCESS), does
+ * and its fds to process B (SCM_RIGHTS over a socketpair; the guest's
+ * kernel has no AF_UNIX, so there B takes them with pidfd_getfd(): the same
+ * files under other numbers either way), then lets go; B restores
+ * (IOMMU_IOAS_CHANGE_PROCESS), does
  * edu DMA through the restored mapping, unmaps, detaches and tears down.
  * On the real kernel B is a forked child; on the model it runs in the
  * same process on duplicates of the fds, A's objects let go first, with
@@ -2015,113 +2018,216 @@ static TResult cpr_on_model(Ctx *c, const int *idx)
     return r;
 }
 
-/* The handover over @sock: [A mapped by file][the blob], the fds as
- * SCM_RIGHTS in the saved order. */
-static bool cpr_send(int sock, const CprHandover *h)
+/* What A tells B over a pipe: whether A mapped by file, A's fd numbers (for
+ * pidfd_getfd()), then the blob. */
+typedef struct CprWire {
+    uint32_t files, n, len;
+    int fds[CPR_MAX_FDS];
+} CprWire;
+
+static bool cpr_write_all(int fd, const void *p, size_t len)
+{
+    for (size_t done = 0; done < len;) {
+        ssize_t n = write(fd, (const char *)p + done, len - done);
+
+        if (n <= 0) {
+            return false;
+        }
+        done += n;
+    }
+    return true;
+}
+
+static bool cpr_read_all(int fd, void *p, size_t len)
+{
+    for (size_t done = 0; done < len;) {
+        ssize_t n = read(fd, (char *)p + done, len - done);
+
+        if (n <= 0) {
+            return false;
+        }
+        done += n;
+    }
+    return true;
+}
+
+/* A -> B: the description and the blob over @wfd; the fds themselves as
+ * SCM_RIGHTS over @sock in the saved order (-1: no AF_UNIX in this kernel,
+ * B takes them with pidfd_getfd()). */
+static bool cpr_send(int wfd, int sock, const CprHandover *h)
 {
     gsize len;
-    const guint8 *blob = g_bytes_get_data(h->blob, &len);
-    g_autofree guint8 *buf = g_malloc(len + 1);
+    const void *blob = g_bytes_get_data(h->blob, &len);
+    CprWire w = { .files = h->files, .n = h->n, .len = len };
     union {
         struct cmsghdr align;
         char b[CMSG_SPACE(sizeof(int) * CPR_MAX_FDS)];
     } u;
-    struct iovec iov = { .iov_base = buf, .iov_len = len + 1 };
+    char one = 'F';
+    struct iovec iov = { .iov_base = &one, .iov_len = 1 };
     struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.b,
                         .msg_controllen = CMSG_SPACE(sizeof(int) * h->n) };
     struct cmsghdr *cm;
 
-    buf[0] = h->files;
-    memcpy(buf + 1, blob, len);
+    memcpy(w.fds, h->fds, sizeof(int) * h->n);
+    if (!cpr_write_all(wfd, &w, sizeof(w)) || !cpr_write_all(wfd, blob, len)) {
+        return false;
+    }
+    if (sock < 0) {
+        return true;
+    }
     memset(&u, 0, sizeof(u));
     cm = CMSG_FIRSTHDR(&m);
     cm->cmsg_level = SOL_SOCKET;
     cm->cmsg_type = SCM_RIGHTS;
     cm->cmsg_len = CMSG_LEN(sizeof(int) * h->n);
     memcpy(CMSG_DATA(cm), h->fds, sizeof(int) * h->n);
-    return sendmsg(sock, &m, MSG_NOSIGNAL) == (ssize_t)(len + 1);
+    return sendmsg(sock, &m, MSG_NOSIGNAL) == 1;
 }
 
-static bool cpr_recv(int sock, CprHandover *h)
+/* B's fds: the SCM_RIGHTS message, or each of A's taken with pidfd_getfd(). */
+static bool cpr_take_fds(int sock, CprHandover *h, const CprWire *w)
 {
-    static guint8 buf[65536];
     union {
         struct cmsghdr align;
         char b[CMSG_SPACE(sizeof(int) * CPR_MAX_FDS)];
     } u;
-    struct iovec iov = { .iov_base = buf, .iov_len = sizeof(buf) };
+    char one;
+    struct iovec iov = { .iov_base = &one, .iov_len = 1 };
     struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.b,
                         .msg_controllen = sizeof(u.b) };
-    ssize_t n = recvmsg(sock, &m, MSG_CMSG_CLOEXEC);
-    struct cmsghdr *cm = n > 1 ? CMSG_FIRSTHDR(&m) : NULL;
+    struct cmsghdr *cm;
+    int pidfd;
 
-    if (!cm || cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS) {
+    if (sock >= 0) {
+        cm = recvmsg(sock, &m, MSG_CMSG_CLOEXEC) == 1 ? CMSG_FIRSTHDR(&m) : NULL;
+        if (!cm || cm->cmsg_type != SCM_RIGHTS ||
+            cm->cmsg_len != CMSG_LEN(sizeof(int) * w->n)) {
+            return false;
+        }
+        memcpy(h->fds, CMSG_DATA(cm), sizeof(int) * w->n);
+        return true;
+    }
+    pidfd = syscall(SYS_pidfd_open, getppid(), 0);
+    if (pidfd < 0) {
         return false;
     }
-    h->n = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-    memcpy(h->fds, CMSG_DATA(cm), h->n * sizeof(int));
-    h->files = buf[0];
-    h->blob = g_bytes_new(buf + 1, n - 1);
+    for (unsigned k = 0; k < w->n; k++) {
+        h->fds[k] = syscall(SYS_pidfd_getfd, pidfd, w->fds[k], 0);
+        if (h->fds[k] < 0) {
+            close(pidfd);
+            return false;
+        }
+    }
+    close(pidfd);
     return true;
 }
 
-/* Process B (a forked child): receive, restore, use, tear down; its
- * result goes back over @sock ("P", "S" or "F", then why). */
-static void G_GNUC_NORETURN cpr_child(Ctx *c, int sock, const int *idx)
+static bool cpr_recv(int rfd, int sock, CprHandover *h)
+{
+    g_autofree void *blob = NULL;
+    CprWire w;
+
+    if (!cpr_read_all(rfd, &w, sizeof(w)) || w.n < 3 || w.n > CPR_MAX_FDS ||
+        w.len > (1u << 20)) {
+        return false;
+    }
+    blob = g_malloc(w.len);
+    if (!cpr_read_all(rfd, blob, w.len) || !cpr_take_fds(sock, h, &w)) {
+        return false;
+    }
+    h->n = w.n;
+    h->files = w.files;
+    h->blob = g_bytes_new(blob, w.len);
+    return true;
+}
+
+/* Process B (a forked child): receive, tell A it has the fds ('A' over
+ * @wfd), restore, use, tear down; its result goes back over @wfd ("P", "S"
+ * or "F", then why). */
+static void G_GNUC_NORETURN cpr_child(Ctx *c, int rfd, int wfd, int sock, const int *idx)
 {
     CprHandover h = { 0 };
     TResult r;
 
     g_string_truncate(c->why, 0);
-    r = cpr_recv(sock, &h) ? cpr_b(c, &h, idx, cpr_close_host)
-                           : set_why(c, T_FAIL, "B: recvmsg: %s", g_strerror(errno));
+    if (cpr_recv(rfd, sock, &h)) {
+        (void)!write(wfd, "A", 1);
+        r = cpr_b(c, &h, idx, cpr_close_host);
+    } else {
+        r = set_why(c, T_FAIL, "B: receiving the handover: %s", g_strerror(errno));
+    }
     g_string_prepend_c(c->why, r == T_PASS ? 'P' : r == T_SKIP ? 'S' : 'F');
-    (void)!send(sock, c->why->str, c->why->len, MSG_NOSIGNAL);
+    (void)!write(wfd, c->why->str, c->why->len);
     fflush(stdout);
     _exit(0);
 }
 
-/* The real kernel: A is this process, B a child forked before A opens
- * anything, so that B holds nothing of A's but what it is sent. */
-static TResult cpr_forked(Ctx *c, const int *idx)
+/* A's end of the handover once B runs: send, wait until B has the fds, let
+ * go, read B's result into @msg. */
+static TResult cpr_a(Ctx *c, const int *idx, int wfd, int rfd, int sock, char *msg,
+                     size_t size)
 {
-    unsigned base = open_fds();
     CprHandover h = { 0 };
     VfiDevice *devs[2] = { 0 };
     VfiAddressSpace *as = NULL;
     VfiIommufd *be = NULL;
+    ssize_t n;
+    char ack = 0;
+    TResult r = cpr_setup_save(c, idx, &be, &as, devs, &h);
+
+    if (r == T_PASS && !cpr_send(wfd, sock, &h)) {
+        r = set_why(c, T_FAIL, "sending the handover: %s", g_strerror(errno));
+    }
+    g_bytes_unref(h.blob);
+    close(wfd);
+    if (r == T_PASS && (read(rfd, &ack, 1) != 1 || ack != 'A')) {
+        r = set_why(c, T_FAIL, "B did not get the fds");
+    }
+    if (r == T_PASS) {
+        r = cpr_let_go(c, be, as, devs);
+    }
+    n = r == T_PASS ? read(rfd, msg, size - 1) : -1;
+    msg[n > 0 ? n : 0] = 0;
+    return r;
+}
+
+/* The real kernel: A is this process, B a child forked before A opens
+ * anything, so that B holds nothing of A's but what it is handed. */
+static TResult cpr_forked(Ctx *c, const int *idx)
+{
+    unsigned base = open_fds();
     char msg[2048];
-    ssize_t n = -1;
-    int sv[2], st = 0;
+    int to_b[2], to_a[2], sv[2] = { -1, -1 }, st = 0;
     TResult r;
     pid_t pid;
 
-    CHECK(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) == 0, "socketpair: %s",
+    CHECK(pipe2(to_b, O_CLOEXEC) == 0 && pipe2(to_a, O_CLOEXEC) == 0, "pipe: %s",
           g_strerror(errno));
+    if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
+        note(c, "no AF_UNIX here (%s): B takes the fds with pidfd_getfd()", g_strerror(errno));
+    }
     fflush(stdout);
     pid = fork();
     CHECK(pid >= 0, "fork: %s", g_strerror(errno));
     if (pid == 0) {
-        close(sv[0]);
-        cpr_child(c, sv[1], idx);
+        close(to_b[1]);
+        close(to_a[0]);
+        cpr_child(c, to_b[0], to_a[1], sv[1], idx);
     }
-    close(sv[1]);
-    r = cpr_setup_save(c, idx, &be, &as, devs, &h);
-    if (r == T_PASS && !cpr_send(sv[0], &h)) {
-        r = set_why(c, T_FAIL, "sendmsg: %s", g_strerror(errno));
-    }
-    if (r == T_PASS) {
-        r = cpr_let_go(c, be, as, devs);
-        n = recv(sv[0], msg, sizeof(msg) - 1, 0);
-    }
-    close(sv[0]);
+    close(to_b[0]);
+    close(to_a[1]);
+    r = cpr_a(c, idx, to_b[1], to_a[0], sv[0], msg, sizeof(msg));
+    close(to_a[0]);
     waitpid(pid, &st, 0);
-    g_bytes_unref(h.blob);
+    if (sv[0] >= 0) {
+        close(sv[0]);
+        close(sv[1]);
+    }
     if (r != T_PASS) {
         return r;
     }
-    CHECK(n > 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0, "no word from B (status 0x%x)", st);
-    msg[n] = 0;
+    CHECK(msg[0] && WIFEXITED(st) && WEXITSTATUS(st) == 0, "no word from B (status 0x%x)", st);
     if (msg[0] != 'P') {
         return set_why(c, msg[0] == 'S' ? T_SKIP : T_FAIL, "B: %s", msg + 1);
     }
@@ -2187,8 +2293,8 @@ static const Test iommu_tests[] = {
       "after unmap (6.13+)", t_dma_file },
     { "newer UAPI: the kernel knows the IOMMUFD requests of the headers (6.13+)",
       t_newer_uapi },
-    { "live update: A hands both edus, a memfd mapping by file and tracking over SCM_RIGHTS "
-      "to B, which restores (CHANGE_PROCESS), DMAs, tears down", t_live_update },
+    { "live update: A hands both edus, a memfd mapping by file and tracking to B (SCM_RIGHTS, "
+      "or pidfd_getfd), which restores (CHANGE_PROCESS), DMAs, tears down", t_live_update },
     { "teardown: nothing left", t_teardown },
 };
 
