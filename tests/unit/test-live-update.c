@@ -481,6 +481,54 @@ static void test_faults(void **state)
     new_teardown(&o, r, dups);
 }
 
+/* The model as the kernel: a dup of an iommufd reaches the same objects,
+ * the file outlives the close of the fd it was opened as, and goes with its
+ * last fd; CHANGE_PROCESS's reserved field and its refusal of a map of
+ * process memory. */
+static void test_model_dups(void **state)
+{
+    g_autoptr(GError) err = NULL;
+    VfiSim *sim = test_sim_new(topo);
+    int fd = model_open("/dev/iommu"), dup1;
+    struct iommu_ioas_alloc alloc = { .size = sizeof(alloc) };
+
+    (void)state;
+    assert_true(fd >= 0);
+    assert_int_equal(model_ioctl(fd, IOMMU_IOAS_ALLOC, &alloc), 0);
+    dup1 = fcntl(fd, F_DUPFD_CLOEXEC, 300);
+    assert_true(dup1 >= 300);
+    assert_int_equal(vfi_sim_live_objects_fd(sim, dup1), 1);
+    assert_true(vfi_sim_object_exists(sim, dup1, alloc.out_ioas_id));
+    model_close(fd);
+    assert_int_equal(vfi_sim_open_fds(sim), 1);
+    assert_int_equal(vfi_sim_live_objects(sim), 1);
+#if HAVE_IOMMU_IOAS_CHANGE_PROCESS
+    {
+        static uint8_t buf[PAGE] __attribute__((aligned(4096)));
+        struct iommu_ioas_change_process cp = { .size = sizeof(cp), .__reserved = 1 };
+        struct iommu_ioas_map map = { .size = sizeof(map), .ioas_id = alloc.out_ioas_id,
+                                      .user_va = (uintptr_t)buf, .length = PAGE,
+                                      .flags = IOMMU_IOAS_MAP_READABLE };
+        VfiIommufd *be = vfi_iommufd_new_from_fd(dup1, &err);
+
+        assert_int_equal(model_ioctl(dup1, IOMMU_IOAS_CHANGE_PROCESS, &cp), -EOPNOTSUPP);
+        assert_ok(vfi_iommufd_connect(be, &err), err);
+        assert_ok(vfi_iommufd_ioas_change_process(be, &err), err);   /* nothing mapped */
+        assert_int_equal(model_ioctl(dup1, IOMMU_IOAS_MAP, &map), 0);
+        assert_false(vfi_iommufd_ioas_change_process(be, &err));
+        assert_non_null(strstr(err->message, "not made from a file"));
+        assert_gerror(err, VFI_KERNEL_ERROR, EINVAL);
+        assert_int_equal(vfi_sim_ioas_mapping_count(sim, dup1, alloc.out_ioas_id), 1);
+        vfi_iommufd_disconnect(be);
+        assert_ok(vfi_iommufd_free(be, &err), err);
+    }
+#endif
+    model_close(dup1);
+    assert_int_equal(vfi_sim_open_fds(sim), 0);
+    assert_int_equal(vfi_sim_live_objects(sim), 0);
+    test_sim_free_clean(sim);
+}
+
 /* FD_CLOEXEC cleared for an exec; a bad fd named. */
 static void test_keep_on_exec(void **state)
 {
@@ -506,6 +554,7 @@ int main(void)
         cmocka_unit_test(test_kernel_mismatch),
         cmocka_unit_test(test_faults),
         cmocka_unit_test(test_keep_on_exec),
+        cmocka_unit_test(test_model_dups),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
