@@ -31,8 +31,8 @@ static int for_each_map(SimCtx *ctx, int (*fn)(SimMapping *m, unsigned *n), unsi
         if (obj->type != SIM_OBJ_IOAS) {
             continue;
         }
-        for (guint i = 0; i < obj->maps->len; i++) {
-            int rc = fn(&g_array_index(obj->maps, SimMapping, i), n);
+        SIM_MAPS_FOREACH_FROM(m, obj->maps, 0) {
+            int rc = fn(m, n);
 
             if (rc) {
                 return rc;

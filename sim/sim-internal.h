@@ -140,7 +140,29 @@ typedef struct SimMapping {
     pid_t owner;                /* the process its pinned pages are charged
                                  * to: the mapper's, or the last caller of
                                  * IOMMU_IOAS_CHANGE_PROCESS (sim-cpr.c) */
+    GSequenceIter *it;          /* its place in the IOAS's SimMaps */
 } SimMapping;
+
+/* The mappings of one IOAS (sim-maps.c): ordered by IOVA, disjoint; O(log
+ * n) insert, remove and lookup, as the kernel's interval tree. */
+typedef struct SimMaps SimMaps;
+
+SimMaps *sim_maps_new(void);
+void sim_maps_free(SimMaps *maps);
+guint sim_maps_len(const SimMaps *maps);
+/* The first mapping whose last >= @iova, or NULL. */
+SimMapping *sim_maps_first(const SimMaps *maps, uint64_t iova);
+/* The mapping after @m, or NULL. */
+SimMapping *sim_maps_next(const SimMapping *m);
+/* Insert a copy of @m (checked: it overlaps nothing); returns the copy. */
+SimMapping *sim_maps_insert(SimMaps *maps, const SimMapping *m);
+/* Remove and free @m. */
+void sim_maps_remove(SimMaps *maps, SimMapping *m);
+void sim_maps_clear(SimMaps *maps);
+
+/* Every mapping of @maps from the first whose last >= @iova on. */
+#define SIM_MAPS_FOREACH_FROM(m, maps, iova) \
+    for (SimMapping *m = sim_maps_first((maps), (iova)); m; m = sim_maps_next(m))
 
 struct SimObj {
     SimObjType type;
@@ -151,7 +173,7 @@ struct SimObj {
     unsigned users;
 
     /* SIM_OBJ_IOAS */
-    GArray *maps;               /* SimMapping, sorted by iova, disjoint */
+    SimMaps *maps;              /* its mappings */
 
     /* SIM_OBJ_HWPT */
     SimObj *ioas;
@@ -202,8 +224,6 @@ unsigned sim_ioas_allowed(const SimObj *ioas, struct iommu_iova_range out[SIM_MA
 uint64_t sim_ioas_alignment(const SimObj *ioas);
 bool sim_ioas_has_domain(const SimObj *ioas);
 bool sim_ioas_has_physical_device(const SimObj *ioas);
-/* The index in @ioas->maps of the first mapping whose last >= @iova. */
-guint sim_ioas_first_map(const SimObj *ioas, uint64_t iova);
 /* Whether a mapping of @ioas overlaps [iova, last]. */
 bool sim_ioas_maps_overlap(const SimObj *ioas, uint64_t iova, uint64_t last);
 /* 0, or -EADDRINUSE when adding a domain to @ioas would leave a mapping
