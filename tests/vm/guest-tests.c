@@ -1807,6 +1807,28 @@ static TResult cpr_map_file(Ctx *c, VfiAddressSpace *as, int mfd, bool *files)
     return T_PASS;
 }
 
+/* A's save refuses a mapping of process memory (CHANGE_PROCESS could not
+ * move it), before any ioctl; unmapped, the address space is as before. */
+static TResult cpr_refuse_va(Ctx *c, VfiAddressSpace *as)
+{
+    g_autoptr(GError) err = NULL;
+    g_autoptr(GArray) fds = NULL;
+    uint8_t *page = alloc_pages(4096);
+    uint64_t n;
+
+    CHECK(page, "mmap");
+    OK(vfi_address_space_dma_map(as, CPR_IOVA + 0x100000, 4096, page, false, errp));
+    n = c->sim ? vfi_sim_ioctl_count(c->sim) : 0;
+    CHECK(!vfi_live_update_save(as, &fds, &err) &&
+          g_error_matches(err, VFI_ERROR, VFI_ERROR_INVALID_ARGUMENT) &&
+          strstr(err->message, "process memory"), "save with a mapping of process memory: %s",
+          err ? err->message : "not refused");
+    CHECK(!c->sim || vfi_sim_ioctl_count(c->sim) == n, "the refused save made ioctls");
+    OK(vfi_address_space_dma_unmap(as, CPR_IOVA + 0x100000, 4096, 0, errp));
+    munmap(page, 4096);
+    return T_PASS;
+}
+
 /* Process A: set up, save. @devs get the opened edus. */
 static TResult cpr_setup_save(Ctx *c, const int *idx, VfiIommufd **be, VfiAddressSpace **as,
                               VfiDevice **devs, CprHandover *h)
@@ -1836,6 +1858,9 @@ static TResult cpr_setup_save(Ctx *c, const int *idx, VfiIommufd **be, VfiAddres
         return T_FAIL;
     }
     close(mfd);                  /* the address space keeps its duplicate */
+    if (cpr_refuse_va(c, *as) != T_PASS) {
+        return T_FAIL;
+    }
     OK(vfi_address_space_dirty_tracking_start(*as, errp));
     h->blob = vfi_live_update_save(*as, &fds, &err);
     CHECK(h->blob, "save: %s", err->message);
@@ -1950,6 +1975,62 @@ static TResult cpr_b_use(Ctx *c, VfiLiveUpdateRestored *r, const CprHandover *h,
     return res;
 }
 
+/* A restore of @blob (changed) that must be refused with @code, naming
+ * @what, nothing made (on the model: no ioctl for a bad blob). */
+static TResult cpr_refused(Ctx *c, GBytes *blob, const int *fds, unsigned n, GQuark domain,
+                           int code, const char *what)
+{
+    g_autoptr(GError) err = NULL;
+    VfiLiveUpdateRestored *r = NULL;
+    uint64_t ioctls = c->sim ? vfi_sim_ioctl_count(c->sim) : 0;
+    unsigned before = open_fds();
+
+    CHECK(!vfi_live_update_restore(blob, fds, n, c, NULL, 0, &r, &err) && !r,
+          "a restore that must fail (%s) succeeded", what);
+    CHECK(g_error_matches(err, domain, code) && strstr(err->message, what),
+          "refusal (%s): %s", what, err->message);
+    CHECK(!c->sim || domain != VFI_ERROR || vfi_sim_ioctl_count(c->sim) == ioctls,
+          "a refused blob made ioctls");
+    CHECK(open_fds() == before, "the refused restore left an fd");
+    return T_PASS;
+}
+
+/* B first tries what must be refused: a byte changed, a truncated blob, a
+ * foreign magic, another iommufd than the saved one (the kernel check). */
+static TResult cpr_b_refusals(Ctx *c, const CprHandover *h)
+{
+    gsize len;
+    const guint8 *d = g_bytes_get_data(h->blob, &len);
+    g_autofree guint8 *copy = g_memdup2(d, len);
+    g_autoptr(GBytes) flipped = NULL, cut = NULL, foreign = NULL;
+    int fds[CPR_MAX_FDS];
+    VfiIommufd *other = vfi_iommufd_new();
+    TResult r;
+
+    copy[len / 2] ^= 0x10;
+    flipped = g_bytes_new(copy, len);
+    copy[len / 2] ^= 0x10;
+    cut = g_bytes_new(copy, len - 1);
+    copy[0] ^= 0x20;
+    foreign = g_bytes_new(copy, len);
+    if (cpr_refused(c, flipped, h->fds, h->n, VFI_ERROR, VFI_ERROR_INVALID_ARGUMENT,
+                    "corrupt") != T_PASS ||
+        cpr_refused(c, cut, h->fds, h->n, VFI_ERROR, VFI_ERROR_INVALID_ARGUMENT,
+                    "truncated") != T_PASS ||
+        cpr_refused(c, foreign, h->fds, h->n, VFI_ERROR, VFI_ERROR_INVALID_ARGUMENT,
+                    "foreign magic") != T_PASS) {
+        vfi_iommufd_free(other, NULL);
+        return T_FAIL;
+    }
+    OK(vfi_iommufd_connect(other, errp));
+    memcpy(fds, h->fds, sizeof(int) * h->n);
+    fds[0] = vfi_iommufd_get_fd(other);
+    r = cpr_refused(c, h->blob, fds, h->n, VFI_KERNEL_ERROR, ENOENT, "ioas");
+    vfi_iommufd_disconnect(other);
+    OK(vfi_iommufd_free(other, errp));
+    return r;
+}
+
 /* B: restore from the handover (its fds this process's), use, tear down,
  * close the fds (@close_fd: how this process closes them). */
 static TResult cpr_b(Ctx *c, const CprHandover *h, const int *idx, void (*close_fd)(int, bool))
@@ -1958,6 +2039,9 @@ static TResult cpr_b(Ctx *c, const CprHandover *h, const int *idx, void (*close_
     VfiLiveUpdateRestored *r = NULL;
     TResult res;
 
+    if (cpr_b_refusals(c, h) != T_PASS) {
+        return T_FAIL;
+    }
     if (!vfi_live_update_restore(h->blob, h->fds, h->n, c, NULL, 0, &r, &err)) {
         FAIL("B's restore: %s", err->message);
     }
