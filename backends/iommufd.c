@@ -826,3 +826,38 @@ bool vfi_iommufd_reject(const VfiIommufd *be, const char *func, GError **errp,
 {
     return reject_arg(be, func, errp, "%s", why);
 }
+
+/*
+ * IOMMU_IOAS_CHANGE_PROCESS (Linux 6.13): the pinned-page accounting of
+ * every mapping of every IOAS of the iommufd moves to the calling process
+ * (live update: the new process takes over). The kernel refuses with
+ * EINVAL when a mapping was not made with IOMMU_IOAS_MAP_FILE, and changes
+ * nothing on any failure.
+ */
+bool vfi_iommufd_ioas_change_process(VfiIommufd *be, GError **errp)
+{
+    if (!check_backend(be, __func__, errp)) {
+        return false;
+    }
+#if HAVE_IOMMU_IOAS_CHANGE_PROCESS
+    struct iommu_ioas_change_process arg;
+    int ret;
+
+    memset(&arg, 0, sizeof(arg));
+    arg.size = sizeof(arg);
+    ret = VFI_KERNEL_IOCTL(be->fd, IOMMU_IOAS_CHANGE_PROCESS, &arg);
+    if (ret < 0) {
+        vfi_kernel_error(errp, -ret, "IOMMU_IOAS_CHANGE_PROCESS", "6.13",
+                         "iommufd %d%s", be->fd,
+                         ret == -EINVAL ? ": a mapping of one of its IOASes was not made "
+                         "from a file (IOMMU_IOAS_MAP_FILE): its pages cannot change "
+                         "process" : "");
+        return false;
+    }
+    return true;
+#else
+    trace_vfi_iommufd_reject(be->fd, __func__, "built without IOMMU_IOAS_CHANGE_PROCESS");
+    vfi_kernel_uapi_missing(errp, __func__, "IOMMU_IOAS_CHANGE_PROCESS", "6.13");
+    return false;
+#endif
+}

@@ -151,6 +151,9 @@ typedef struct SimMapping {
                                  *   model keeps no reference: -1 otherwise) */
     uint64_t dev, ino;          /*   the file it named (fstat) */
     uint64_t dmabuf;            /*   a model dma-buf: its id (sim-dmabuf.c), 0: none */
+    pid_t owner;                /* the process its pinned pages are charged
+                                 * to: the mapper's, or the last caller of
+                                 * IOMMU_IOAS_CHANGE_PROCESS (sim-cpr.c) */
     GSequenceIter *it;          /* its place in the IOAS's SimMaps */
 } SimMapping;
 
@@ -284,6 +287,9 @@ int sim_ioas_check_dev_resv(const SimObj *ioas);
 /* A HWPT made for @dev on @ioas (users of @ioas taken). */
 SimObj *sim_hwpt_new(SimCtx *ctx, SimObj *ioas, SimIommu *iommu, uint32_t flags,
                      bool auto_domain);
+/* IOMMU_IOAS_CHANGE_PROCESS on @ctx (sim-cpr.c): @cmd a struct
+ * iommu_ioas_change_process. Returns 0 or -errno. */
+int sim_ioas_change_process(SimCtx *ctx, void *cmd);
 /* Handle an IOMMUFD ioctl on @ctx. Returns 0 or -errno. */
 int sim_iommufd_ioctl(SimCtx *ctx, unsigned long request, void *arg);
 
@@ -430,6 +436,9 @@ typedef struct SimFile {
     SimCtx *ctx;                /* SIM_FILE_IOMMUFD */
     SimDeviceFile *df;          /* SIM_FILE_DEVICE */
     SimObj *queue;              /* SIM_FILE_QUEUE */
+    unsigned refs;              /* fds of the table on it (sim-fds.c) */
+    uint64_t st_dev, st_ino;    /* its memfd: what its dups fstat() to */
+    char link[48];              /* and what /proc/self/fd shows for them */
 } SimFile;
 
 struct VfiSim {
@@ -555,6 +564,22 @@ static inline void sim_lock_from_read(VfiSim *sim, bool switched)
 
 #define SIM_LOCKED(sim) \
     g_autoptr(SimLocked) G_PASTE(sim_locked_, __LINE__) G_GNUC_UNUSED = sim_lock(sim)
+
+/* ---- the fd table (sim-fds.c) ------------------------------------------ */
+
+/* A new fd for @f (kind set), its first reference; or a negative errno. */
+int sim_file_open_fd(SimFile *f);
+/* Enter @f, opened as @fd, into the table. */
+void sim_file_insert(VfiSim *sim, int fd, SimFile *f);
+/* The file @fd refers to (an fd the model handed out, or a dup of one), or
+ * NULL; stale entries (fds closed behind the model's back) are dropped. */
+SimFile *sim_file_lookup(VfiSim *sim, int fd);
+/* Close @fd; its file is released with its last fd. 0 or -EBADF. */
+int sim_fd_close(VfiSim *sim, int fd);
+/* How many files are open (an fd and its dups count once). */
+unsigned sim_files_count(VfiSim *sim);
+/* Close every fd of the table and release every file (the model's end). */
+void sim_files_close_all(VfiSim *sim);
 
 SimIommu *sim_find_iommu(const VfiSim *sim, const char *name);
 SimDevice *sim_find_device(const VfiSim *sim, const char *name);

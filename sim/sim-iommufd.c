@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
+#include <unistd.h>
 #include <linux/iommufd.h>
 #include <linux/magic.h>
 
@@ -565,7 +566,7 @@ static int ioctl_ioas_map(SimCtx *ctx, void *arg)
     cmd->iova = iova;
     ioas_insert(ioas, &(SimMapping) {
         .iova = cmd->iova, .last = last, .user_va = cmd->user_va, .flags = cmd->flags,
-        .fd = -1,
+        .fd = -1, .owner = getpid(),
     });
     trace_vfi_sim_ioas_map(ioas->id, cmd->iova, cmd->length, cmd->flags);
     return 0;
@@ -667,6 +668,7 @@ static int ioctl_ioas_map_file(SimCtx *ctx, void *arg)
         .iova = cmd->iova, .last = last, .user_va = cmd->start, .flags = cmd->flags,
         .by_file = true, .fd = cmd->fd, .dev = st.st_dev, .ino = st.st_ino,
         .dmabuf = dmabuf,
+        .owner = getpid(),
     });
     trace_vfi_sim_ioas_map_file(ioas->id, cmd->iova, cmd->length, cmd->flags, cmd->fd,
                                 cmd->start);
@@ -1053,6 +1055,10 @@ static const IommufdOp iommufd_ops[] = {
 #if HAVE_IOMMU_VEVENTQ_ALLOC
     OP(IOMMU_VEVENTQ_ALLOC, struct iommu_veventq_alloc, __reserved, sim_ioctl_veventq_alloc),
 #endif
+#if HAVE_IOMMU_IOAS_CHANGE_PROCESS
+    OP(IOMMU_IOAS_CHANGE_PROCESS, struct iommu_ioas_change_process, __reserved,
+       sim_ioas_change_process),
+#endif
 };
 
 /*
@@ -1070,9 +1076,6 @@ typedef struct NotModelled {
 
 static const NotModelled iommufd_not_modelled[] = {
     NM(IOMMU_IOAS_ALLOW_IOVAS), NM(IOMMU_IOAS_COPY), NM(IOMMU_OPTION), NM(IOMMU_VFIO_IOAS),
-#if HAVE_IOMMU_IOAS_CHANGE_PROCESS
-    NM(IOMMU_IOAS_CHANGE_PROCESS),
-#endif
 #if HAVE_IOMMU_HW_QUEUE_ALLOC
     NM(IOMMU_HW_QUEUE_ALLOC),
 #endif

@@ -6,9 +6,9 @@
  * dispatch of ioctls by request number, fault injection, counters, the
  * record of the last ioctl, and the test controls of <vfio-iommufd-sim/sim.h>.
  *
- * Every fd the model hands out is a real fd on /dev/null, so its number
- * never collides with an fd the process opened otherwise; the model closes
- * it when the fd is closed through it.
+ * Every fd the model hands out is a real fd on a memfd of its own, so its
+ * number never collides with an fd the process opened otherwise, and its
+ * dups reach the same file (sim-fds.c).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -234,11 +234,6 @@ uint32_t vfi_sim_device_attached_pt(const VfiSim *sim, const char *name)
 
 /* ---- the object --------------------------------------------------------- */
 
-static void sim_file_free(gpointer p)
-{
-    g_free(p);
-}
-
 /* The model's lock is recursive: a control call may make another (loading
  * a topology adds devices; freeing the model uninstalls it). */
 static void sim_lock_init(VfiSim *sim)
@@ -286,7 +281,7 @@ VfiSim *vfi_sim_new(GError **errp)
     sim->sysfs_root = root;
     sim->iommus = g_ptr_array_new_with_free_func(sim_iommu_free);
     sim->devices = g_ptr_array_new_with_free_func(sim_device_free);
-    sim->files = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, sim_file_free);
+    sim->files = g_hash_table_new(g_direct_hash, g_direct_equal);
     sim->contexts = g_ptr_array_new();
     sim->windows = g_hash_table_new(g_direct_hash, g_direct_equal);
     if (!sim_sysfs_init(root, errp)) {
@@ -298,47 +293,13 @@ VfiSim *vfi_sim_new(GError **errp)
     return sim;
 }
 
-/* Close model fd @fd (known to be in the table). */
-static void sim_file_close(VfiSim *sim, int fd)
-{
-    SimFile *f = g_hash_table_lookup(sim->files, GINT_TO_POINTER(fd));
-
-    if (f->kind == SIM_FILE_DEVICE) {
-        sim_device_file_unbind(f->df);
-        trace_vfi_sim_close(fd, "device", f->df->dev->name);
-        g_free(f->df);
-    } else if (f->kind == SIM_FILE_QUEUE) {
-        trace_vfi_sim_close(fd, "queue", sim_obj_type_name(f->queue->type));
-        sim_queue_closed(f->queue);
-    } else {
-        trace_vfi_sim_close(fd, "iommufd", "/dev/iommu");
-        sim_ctx_close(f->ctx);
-    }
-    g_hash_table_remove(sim->files, GINT_TO_POINTER(fd));
-    close(fd);
-}
-
 void vfi_sim_free(VfiSim *sim)
 {
-    g_autofree gpointer *fds = NULL;
-    guint n;
-
     if (!sim) {
         return;
     }
     vfi_sim_uninstall(sim);
-    /* Device files first: unbinding lets closed iommufds go. */
-    for (int pass = 0; pass < 2; pass++) {
-        fds = g_hash_table_get_keys_as_array(sim->files, &n);
-        for (guint i = 0; i < n; i++) {
-            SimFile *f = g_hash_table_lookup(sim->files, fds[i]);
-
-            if ((f->kind == SIM_FILE_DEVICE) == (pass == 0)) {
-                sim_file_close(sim, GPOINTER_TO_INT(fds[i]));
-            }
-        }
-        g_clear_pointer(&fds, g_free);
-    }
+    sim_files_close_all(sim);
     g_assert(sim->contexts->len == 0);
     g_ptr_array_free(sim->contexts, TRUE);
     sim_dmabuf_free_all(sim);
@@ -357,7 +318,7 @@ void vfi_sim_free(VfiSim *sim)
 
 SimCtx *sim_lookup_iommufd(VfiSim *sim, int fd)
 {
-    SimFile *f = g_hash_table_lookup(sim->files, GINT_TO_POINTER(fd));
+    SimFile *f = sim_file_lookup(sim, fd);
 
     return f && f->kind == SIM_FILE_IOMMUFD ? f->ctx : NULL;
 }
@@ -397,11 +358,13 @@ static int sim_open(void *opaque, const char *path, int flags)
             return -ENOENT;
         }
     }
-    fd = open("/dev/null", O_RDWR | O_CLOEXEC);
-    if (fd < 0) {
-        return -errno;
-    }
     f = g_new0(SimFile, 1);
+    f->kind = dev ? SIM_FILE_DEVICE : SIM_FILE_IOMMUFD;
+    fd = sim_file_open_fd(f);
+    if (fd < 0) {
+        g_free(f);
+        return fd;
+    }
     if (dev) {
         f->kind = SIM_FILE_DEVICE;
         f->df = g_new0(SimDeviceFile, 1);
@@ -412,7 +375,7 @@ static int sim_open(void *opaque, const char *path, int flags)
         f->kind = SIM_FILE_IOMMUFD;
         f->ctx = sim_ctx_new(sim, fd);
     }
-    g_hash_table_insert(sim->files, GINT_TO_POINTER(fd), f);
+    sim_file_insert(sim, fd, f);
     trace_vfi_sim_open(path, fd);
     return fd;
 }
@@ -422,29 +385,26 @@ static int sim_close(void *opaque, int fd)
     SIM_LOCKED((VfiSim *)opaque);
     VfiSim *sim = opaque;
 
-    if (!g_hash_table_contains(sim->files, GINT_TO_POINTER(fd))) {
-        return -EBADF;
-    }
-    sim_file_close(sim, fd);
-    return 0;
+    return sim_fd_close(sim, fd);
 }
 
 int sim_queue_open(SimObj *obj)
 {
     VfiSim *sim = obj->ctx->sim;
-    SimFile *f;
-    int fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+    SimFile *f = g_new0(SimFile, 1);
+    int fd;
 
-    if (fd < 0) {
-        return -errno;
-    }
-    f = g_new0(SimFile, 1);
     f->kind = SIM_FILE_QUEUE;
+    fd = sim_file_open_fd(f);
+    if (fd < 0) {
+        g_free(f);
+        return fd;
+    }
     f->queue = obj;
     obj->qfd = fd;
     obj->users++;               /* the file's reference */
     obj->ctx->queue_fds++;      /* and on the context */
-    g_hash_table_insert(sim->files, GINT_TO_POINTER(fd), f);
+    sim_file_insert(sim, fd, f);
     trace_vfi_sim_open(sim_obj_type_name(obj->type), fd);
     return fd;
 }
@@ -494,7 +454,7 @@ static int sim_munmap(void *opaque, void *addr, size_t len)
 unsigned vfi_sim_open_fds(const VfiSim *sim)
 {
     SIM_LOCKED(sim);
-    return g_hash_table_size(sim->files);
+    return sim_files_count((VfiSim *)sim);
 }
 
 /* ---- ioctl dispatch ----------------------------------------------------- */
@@ -599,7 +559,7 @@ static int sim_ioctl(void *opaque, int fd, unsigned long request, void *arg)
         trace_vfi_sim_fault_injected(request, err);
         return -err;
     }
-    f = g_hash_table_lookup(sim->files, GINT_TO_POINTER(fd));
+    f = sim_file_lookup(sim, fd);
     if (!f) {
         return -EBADF;
     }

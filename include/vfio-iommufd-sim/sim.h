@@ -355,8 +355,9 @@ VFI_API size_t vfi_sim_last_ioctl(const VfiSim *sim, unsigned long *request,
 VFI_API unsigned vfi_sim_live_objects(const VfiSim *sim);
 /* Returns: the number of live objects of one iommufd (-1 if @iommufd unknown). */
 VFI_API int vfi_sim_live_objects_fd(const VfiSim *sim, int iommufd);
-/* Returns: the number of fds open on the model (/dev/iommu, devices, and
- * the vEVENTQ and fault queue fds the ioctls hand out). */
+/* Returns: the number of files open on the model (/dev/iommu, devices, and
+ * the vEVENTQ and fault queue fds the ioctls hand out; an fd and its dups
+ * count once). */
 VFI_API unsigned vfi_sim_open_fds(const VfiSim *sim);
 /* Returns: whether @id is a live object of @iommufd. */
 VFI_API bool vfi_sim_object_exists(const VfiSim *sim, int iommufd, uint32_t id);

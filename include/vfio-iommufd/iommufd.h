@@ -291,6 +291,20 @@ VFI_API bool vfi_iommufd_hwpt_get_dirty_bitmap(VfiIommufd *be, uint32_t hwpt_id,
                                                        uint64_t page_size, void *bitmap,
                                                        uint64_t flags, GError **errp);
 
+/**
+ * vfi_iommufd_ioas_change_process:
+ *
+ * IOMMU_IOAS_CHANGE_PROCESS (Linux 6.13): move the accounting of the pages
+ * pinned by every mapping of every IOAS of @be's iommufd (RLIMIT_MEMLOCK,
+ * the pinned-pages counters) to the calling process: the step of a live
+ * update where a new process took over the iommufd
+ * (<vfio-iommufd/live-update.h>). The kernel accepts it only when every
+ * mapping was made from a file (IOMMU_IOAS_MAP_FILE): EINVAL otherwise;
+ * ENOTTY from a kernel older than 6.13; nothing changes on any failure.
+ * Built against headers without it: VFI_ERROR_NOT_SUPPORTED, no ioctl.
+ */
+VFI_API bool vfi_iommufd_ioas_change_process(VfiIommufd *be, GError **errp);
+
 /* For g_autoptr(VfiIommufd): frees a backend with no user left; a backend
  * still in use is reported with g_critical() and not freed. */
 static inline void vfi_iommufd_autoptr_free(VfiIommufd *be)

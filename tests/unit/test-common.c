@@ -1,4 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <dirent.h>
+
 #include "test-common.h"
 
 VfiSim *test_sim_new(const char *topology)
@@ -47,4 +49,17 @@ void test_assert_ok(bool ok, GError **err, const char *file, int line)
                     *err ? (*err)->message : "(no GError set)");
         _fail(file, line);
     }
+}
+
+unsigned test_count_process_fds(void)
+{
+    DIR *d = opendir("/proc/self/fd");
+    unsigned n = 0;
+
+    assert_non_null(d);
+    while (readdir(d)) {
+        n++;
+    }
+    closedir(d);
+    return n;
 }

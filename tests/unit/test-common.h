@@ -22,6 +22,10 @@ VfiSim *test_sim_new(const char *topology);
 /* Uninstall and free; asserts no fd and no object is left on it. */
 void test_sim_free_clean(VfiSim *sim);
 
+/* The number of fds open in this process (/proc/self/fd, its own
+ * directory fd included): the model's fds are real ones too. */
+unsigned test_count_process_fds(void);
+
 /* Assert that @err is set in @domain with @code, and free it. */
 #define assert_gerror(err, domain, code) \
     test_assert_gerror(&(err), (domain), (code), __FILE__, __LINE__)

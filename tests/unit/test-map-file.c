@@ -12,7 +12,6 @@
  * Built against UAPI headers without IOMMU_IOAS_MAP_FILE (6.12's), the
  * same calls must fail with VFI_ERROR_NOT_SUPPORTED, without an ioctl.
  */
-#include <dirent.h>
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -128,7 +127,7 @@ static void check_info(VfiContainer *c, unsigned i, uint64_t iova, uint64_t offs
  * the VMM's fd, DMA through it, read-only, refusals, unmap rules. */
 static void test_container(void **state)
 {
-    unsigned base = count_fds();
+    unsigned base = test_count_process_fds();
     Fixture *f = fixture_new(topo);
     g_autoptr(GError) err = NULL;
     int fd = memfd(16 * PAGE);
@@ -178,7 +177,7 @@ static void test_container(void **state)
     assert_int_equal(ioas_maps(f, c), 0);
     close(fd);
     fixture_free(f);
-    assert_int_equal(count_fds(), base);
+    assert_int_equal(test_count_process_fds(), base);
 }
 
 /* Two containers of one address space (b0 refused a0's HWPT). */
@@ -195,7 +194,7 @@ static void two_containers(Fixture *f)
  * closed its fd; kernel-chosen IOVA in both; unmap from both closes it. */
 static void test_address_space(void **state)
 {
-    unsigned base = count_fds();
+    unsigned base = test_count_process_fds();
     Fixture *f = fixture_new(topo);
     g_autoptr(GError) err = NULL;
     int fd = memfd(16 * PAGE);
@@ -232,7 +231,7 @@ static void test_address_space(void **state)
     detach_ok(f, "b0");
     assert_int_equal(vfi_address_space_mapping_count(f->as), 1);
     fixture_free(f);        /* frees the address space with its mapping */
-    assert_int_equal(count_fds(), base);
+    assert_int_equal(test_count_process_fds(), base);
 }
 
 /* The fault scenario: map by file through the address space (no
@@ -263,7 +262,7 @@ static bool fault_step(Fixture *f, GError **errp)
 static void test_faults(void **state)
 {
     static const int errnos[] = { ENOMEM, EBUSY, EFAULT, EINVAL };
-    unsigned base = count_fds();
+    unsigned base = test_count_process_fds();
     g_autoptr(GError) err = NULL;
     Fixture *f = fixture_new(topo);
     uint64_t n;
@@ -272,7 +271,7 @@ static void test_faults(void **state)
     n = vfi_sim_ioctl_count(f->sim);
     assert_true(vfi_sim_op_count(f->sim, VFI_SIM_OP_IOAS_MAP_FILE) >= 3);
     fixture_free(f);
-    assert_int_equal(count_fds(), base);
+    assert_int_equal(test_count_process_fds(), base);
     for (uint64_t k = 1; k <= n; k++) {
         for (unsigned e = 0; e < G_N_ELEMENTS(errnos); e++) {
             f = fixture_new(topo);
@@ -292,7 +291,7 @@ static void test_faults(void **state)
                 assert_int_equal(ioas_maps(f, c), (int)vfi_container_mapping_count(c));
             }
             fixture_free(f);            /* no object left (asserted) */
-            assert_int_equal(count_fds(), base);
+            assert_int_equal(test_count_process_fds(), base);
         }
     }
 }
@@ -322,7 +321,7 @@ static void assert_not_supported(GError **err)
 
 static void test_built_without(void **state)
 {
-    unsigned base = count_fds();
+    unsigned base = test_count_process_fds();
     Fixture *f = fixture_new(topo);
     g_autoptr(GError) err = NULL;
     int fd = memfd(PAGE);
@@ -346,7 +345,7 @@ static void test_built_without(void **state)
     assert_ok(vfi_iommufd_destroy(f->be, ioas, &err), err);
     close(fd);
     fixture_free(f);
-    assert_int_equal(count_fds(), base);
+    assert_int_equal(test_count_process_fds(), base);
 }
 
 int main(void)

@@ -906,9 +906,6 @@ static void test_not_modelled(void **state)
     uint64_t zero[16] = { 0 };
     const unsigned long requests[] = {
         IOMMU_IOAS_COPY, IOMMU_OPTION,
-#if HAVE_IOMMU_IOAS_CHANGE_PROCESS
-        IOMMU_IOAS_CHANGE_PROCESS,
-#endif
 #if HAVE_IOMMU_HW_QUEUE_ALLOC
         IOMMU_HW_QUEUE_ALLOC,
 #endif

@@ -64,6 +64,13 @@ static inline bool vfi_as_check_given(const VfiAddressSpace *as, const char *wha
     return true;
 }
 
+/* Free @as's record (no container left in it, its lock not held), closing
+ * its mappings' files. No ioctl. */
+void vfi_as_free_record(VfiAddressSpace *as);
+/* The owner hook of a device placed in an address space: what a live
+ * update's restore gives its devices (as-live-update.c). */
+void vfi_as_device_release(VfiDeviceOwner *owner, VfiDevice *dev);
+
 /* Replay every mapping of @as into the new container @c (its ranges
  * checked first). */
 bool vfi_as_replay(VfiAddressSpace *as, VfiContainer *c, GError **errp);

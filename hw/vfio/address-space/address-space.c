@@ -89,12 +89,17 @@ bool vfi_address_space_free(VfiAddressSpace *as, GError **errp)
     trace_vfi_as_free(as->id, vfi_range_tree_len(as->mappings));
     /* Given back before it is freed (no other thread may wait for it now). */
     vfi_lock_release(g_steal_pointer(&guard));
+    vfi_as_free_record(as);
+    return true;
+}
+
+void vfi_as_free_record(VfiAddressSpace *as)
+{
     vfi_lock_free(as->lock);
     g_ptr_array_free(as->containers, true);
     vfi_as_forget_all_mappings(as);
     vfi_range_tree_free(as->mappings);
     g_free(as);
-    return true;
 }
 
 void *vfi_address_space_get_handle(const VfiAddressSpace *as)
@@ -643,4 +648,9 @@ static void as_release(VfiDeviceOwner *owner, VfiDevice *dev)
     if (cd && !as_forget_device(as, cd, &err)) {
         trace_vfi_as_release_failed(vfi_device_get_display_name(dev), err->message);
     }
+}
+
+void vfi_as_device_release(VfiDeviceOwner *owner, VfiDevice *dev)
+{
+    as_release(owner, dev);
 }

@@ -232,6 +232,72 @@ bool vfi_container_forget_device(VfiContainer *c, VfiContainerDevice *cd, GError
 bool vfi_container_check_detach(const VfiContainer *c, const VfiContainerDevice *cd,
                                 GError **errp);
 
+/* A container record for the existing IOAS @ioas_id of @be (the caller
+ * holds a user of @be for it), empty, no ioctl (vfi_container_new() and a
+ * live update's restore). */
+VfiContainer *vfi_container_wrap(VfiAddressSpace *as, VfiLock *lock, VfiIommufd *be,
+                                 uint32_t ioas_id);
+/* Free the record of @c, without device or HWPT left, closing the fds its
+ * mappings own; the backend user is the caller's to drop. No ioctl. */
+void vfi_container_free_record(VfiContainer *c);
+
+/* ---- container-restore.c (live update) --------------------------------- */
+
+/* The index of a mapping's fd in the handed-over fds meaning "the address
+ * space's file of the mapping at the same IOVA". */
+#define VFI_SAVED_FD_OF_AS G_MAXUINT32
+/* The GVariant type of a saved container: ioas id, IOVA ranges, alignment,
+ * tracking, kept pages, HWPTs (id, flags, tracking on), devices (the
+ * device's state, its HWPT's index or -1, attach options, placement
+ * facts, hw info), mappings (iova, last, fd index, offset, read-only, made
+ * by the address space). */
+/* One device's placement: the device, its HWPT's index (-1: the IOAS), its
+ * attach options (no IOMMU dirty, prefer logging, nest parent), bound here,
+ * the HWPT_ALLOC flags the kernel refused, its hw info, its attempts. */
+#define VFI_PLACEMENT_STATE VFI_DEVICE_STATE "ibbbbubut@ayu"
+#define VFI_PLACEMENT_TYPE VFI_DEVICE_STATE "ibbbbubutayu"
+#define VFI_CONTAINER_STATE "(ua(tt)tba(tt)a(uub)a(" VFI_PLACEMENT_TYPE ")a(ttutbb))"
+
+/* What restoring a container needs from the address space. */
+typedef struct VfiContainerRestore {
+    const int *fds;           /* the handed-over fds (borrowed) */
+    guint n_fds;
+    /* the fd of the address space's mapping at @iova (its own), or -1 */
+    int (*as_fd)(void *opaque, uint64_t iova);
+    void *opaque;
+    /* the owner hook of the restored devices' placements */
+    void (*release)(VfiDeviceOwner *owner, VfiDevice *dev);
+    GPtrArray *devices;       /* out: every device restored is appended (the
+                               * caller frees them if the restore fails) */
+} VfiContainerRestore;
+
+/* Refuse (INVALID_ARGUMENT, no ioctl) a container that cannot be handed
+ * over: a mapping of process memory (IOMMU_IOAS_CHANGE_PROCESS takes only
+ * file mappings), a device being placed. */
+bool vfi_container_check_savable(const VfiContainer *c, GError **errp);
+/* @c's state; the fds it names (its devices', then its own file
+ * mappings') are appended to @fds (int) and named by their index there. */
+GVariant *vfi_container_state_save(const VfiContainer *c, GArray *fds);
+/* A saved container is well formed (indices, references, ranges) for a
+ * list of @n_fds fds, its by-address-space mappings found by @as_has
+ * (INVALID_ARGUMENT naming it otherwise). No ioctl. */
+bool vfi_container_state_check(GVariant *v, guint n_fds,
+                               bool (*as_has)(void *opaque, uint64_t iova, uint64_t last),
+                               void *opaque, GError **errp);
+/* The container of @as on @be (one user taken) a saved state describes,
+ * built without changing the kernel and checked against it (the IOAS and
+ * its IOVA ranges, each HWPT, each device's binding and IOMMU); NULL with
+ * @errp naming the object and id, nothing left but the devices @r
+ * collected. */
+VfiContainer *vfi_container_state_restore(GVariant *v, VfiAddressSpace *as, VfiLock *lock,
+                                          VfiIommufd *be, VfiContainerRestore *r,
+                                          GError **errp);
+/* Let @c go without changing the kernel (the old process of a handover, or
+ * a failed restore): its devices are let go (vfi_device_let_go()), its
+ * HWPT records and mapping records freed, its fds closed, its backend user
+ * dropped, @c freed. No ioctl. */
+void vfi_container_let_go(VfiContainer *c);
+
 /* ---- mappings.c -------------------------------------------------------- */
 
 /* Check a range to unmap from @c (INVALID_ARGUMENT): size, overflow,

@@ -159,7 +159,7 @@ void vfi_container_forget_all_mappings(VfiContainer *c)
     c->nr_container_maps = 0;
 }
 
-static void container_free(VfiContainer *c)
+void vfi_container_free_record(VfiContainer *c)
 {
     g_assert(c->devices->len == 0 && c->hwpts->len == 0);
     g_ptr_array_free(c->devices, true);
@@ -218,7 +218,7 @@ bool vfi_container_cleanup(VfiContainer *c, bool *freed, GError **errp)
     }
     trace_vfi_container_destroy(c->ioas_id);
     vfi_iommufd_disconnect(c->be);
-    container_free(c);
+    vfi_container_free_record(c);
     *freed = true;
     return true;
 }
@@ -236,7 +236,16 @@ VfiContainer *vfi_container_new(VfiAddressSpace *as, VfiLock *lock, VfiIommufd *
         vfi_iommufd_disconnect(be);
         return NULL;
     }
-    c = g_new0(VfiContainer, 1);
+    c = vfi_container_wrap(as, lock, be, ioas_id);
+    trace_vfi_container_create(ioas_id);
+    return c;
+}
+
+VfiContainer *vfi_container_wrap(VfiAddressSpace *as, VfiLock *lock, VfiIommufd *be,
+                                 uint32_t ioas_id)
+{
+    VfiContainer *c = g_new0(VfiContainer, 1);
+
     c->lock = lock;
     c->as = as;
     c->be = be;
@@ -247,7 +256,6 @@ VfiContainer *vfi_container_new(VfiAddressSpace *as, VfiLock *lock, VfiIommufd *
     c->maps = vfi_range_tree_new(sizeof(VfiContainerMapping));
     c->mapped = vfi_range_tree_new(sizeof(VfiRange));
     c->mapped_valid = true;
-    trace_vfi_container_create(ioas_id);
     return c;
 }
 

@@ -51,6 +51,9 @@ struct VfiDevice {
     uint32_t devid;          /* from VFIO_DEVICE_BIND_IOMMUFD */
     uint32_t attached_pt;    /* as the kernel reported it back; 0 = detached */
     VfiDeviceOwner *owner;   /* who placed it (the container layer), or NULL */
+    bool handed_over;        /* live update: the old process let it go
+                              * (device-restore.c); every call refuses, free
+                              * makes no ioctl */
     /* DMA logging (dma-logging.c) */
     bool logging_offered;    /* the last probe said the device offers it */
     bool logging_on;         /* DMA_LOGGING_START done, no STOP since */
@@ -110,6 +113,31 @@ void vfi_device_dma_logging_unmapped(VfiDevice *dev, uint64_t iova, uint64_t las
 /* The display name of the device bound to @be with @devid (g_free()), or
  * NULL when the library has none (the registry of bound devices). */
 char *vfi_device_bound_name(const VfiIommufd *be, uint32_t devid);
+
+/* Enter a device bound without VFIO_DEVICE_BIND_IOMMUFD (a binding taken
+ * over in a live update) into the registry of bound devices. */
+void vfi_device_registry_add(VfiDevice *dev);
+
+/* ---- device-restore.c (live update) ------------------------------------ */
+
+/* The GVariant type of a saved device. */
+#define VFI_DEVICE_STATE "(sssuuubbbta(tt)a(tt))"
+/* @dev's state, its fd at index @fd_index of the handed-over fds. */
+GVariant *vfi_device_state_save(const VfiDevice *dev, guint32 fd_index);
+/* A saved device is well formed for a list of @n_fds fds (INVALID_ARGUMENT
+ * naming it otherwise). No ioctl. */
+bool vfi_device_state_check(GVariant *v, guint n_fds, GError **errp);
+/* The index of a saved device's fd in the handed-over fds. */
+guint32 vfi_device_state_fd_index(GVariant *v);
+/* A new device on its fd of @fds (borrowed) taking over the saved binding
+ * to @be (one user of it held) and logging state, checked with
+ * VFIO_DEVICE_GET_INFO; NULL with @errp (nothing left) otherwise. */
+VfiDevice *vfi_device_state_restore(GVariant *v, const int *fds, VfiIommufd *be,
+                                    GError **errp);
+/* The old process lets @dev go after a handover: no owner, handed over (its
+ * calls refuse, vfi_device_free() makes no ioctl, closes an owned fd and
+ * drops its backend user). No ioctl. */
+void vfi_device_let_go(VfiDevice *dev);
 
 /* ---- sysfs.c ----------------------------------------------------------- */
 

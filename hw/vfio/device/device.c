@@ -52,6 +52,11 @@ static void registry_remove(VfiDevice *dev)
     g_mutex_unlock(&registry_lock);
 }
 
+void vfi_device_registry_add(VfiDevice *dev)
+{
+    registry_add(dev);
+}
+
 char *vfi_device_bound_name(const VfiIommufd *be, uint32_t devid)
 {
     char *name = NULL;
@@ -266,6 +271,14 @@ static bool check_dev(const VfiDevice *dev, const char *what, GError **errp)
                     "%s: no device given", what);
         return false;
     }
+    if (dev->handed_over) {
+        trace_vfi_device_refused(dev->display, "handed over", 0);
+        g_set_error(errp, VFI_ERROR, VFI_ERROR_WRONG_STATE,
+                    "%s: device %s (fd %d) was handed over to another process (live "
+                    "update): only vfi_device_free() is left to do here", what,
+                    dev->display, dev->fd);
+        return false;
+    }
     return true;
 }
 
@@ -472,8 +485,8 @@ static bool free_detach(VfiDevice *dev, GError **errp)
 {
     g_autoptr(GError) err = NULL;
 
-    if (!dev->attached_pt || vfi_device_detach(dev, &err)) {
-        return true;
+    if (!dev->attached_pt || dev->handed_over || vfi_device_detach(dev, &err)) {
+        return true;        /* a handed-over device stays attached for its new owner */
     }
     trace_vfi_device_free_detach_failed(dev->display, err->message);
     if (dev->fd_owned) {
