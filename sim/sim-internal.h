@@ -111,6 +111,11 @@ typedef struct SimDevice {
      * kernel's dev_set); NULL: no slot or bus reset (ENODEV) */
     char *reset_group;
     unsigned resets;            /* VFIO_DEVICE_PCI_HOT_RESETs done */
+    /* VFIO groups (sim-type1.c): cdev files open on it (they block its
+     * group, vfio_device_block_group()), device files got through its
+     * group (the kernel's open_count of the group path) */
+    unsigned cdev_files;
+    unsigned group_opens;
 } SimDevice;
 
 /* ---- iommufd objects (sim-iommufd.c) ----------------------------------- */
@@ -243,6 +248,7 @@ struct SimDeviceFile {
     SimDevice *dev;
     SimCtx *ctx;                /* the iommufd it is bound to, or NULL */
     SimObj *obj;                /* its DEVICE or ACCESS object */
+    struct SimGroup *group;     /* got by VFIO_GROUP_GET_DEVICE_FD, else NULL */
 };
 
 /* Unbind (detach, destroy the binding object), as on close. */
@@ -269,12 +275,16 @@ void sim_sysfs_remove_tree(const char *root);
 typedef enum {
     SIM_FILE_IOMMUFD,
     SIM_FILE_DEVICE,
+    SIM_FILE_CONTAINER,         /* /dev/vfio/vfio (sim-type1.c) */
+    SIM_FILE_GROUP,             /* /dev/vfio/N (sim-type1.c) */
 } SimFileKind;
 
 typedef struct SimFile {
     SimFileKind kind;
     SimCtx *ctx;                /* SIM_FILE_IOMMUFD */
     SimDeviceFile *df;          /* SIM_FILE_DEVICE */
+    struct SimContainer *container; /* SIM_FILE_CONTAINER */
+    struct SimGroup *group;     /* SIM_FILE_GROUP */
 } SimFile;
 
 struct VfiSim {
@@ -307,6 +317,11 @@ struct VfiSim {
     /* dirty reads: IOPTE sizes of new HWPTs (0: per 4 KiB page), cost */
     uint64_t iopte_sizes;
     VfiSimDirtyCost dirty_cost;
+
+    /* VFIO groups (id -> SimGroup, made at the first open of /dev/vfio/N)
+     * and the type1 containers alive (sim-type1.c) */
+    GHashTable *groups;
+    unsigned type1_containers;
 
     /* the last ioctl */
     unsigned long last_request;
@@ -405,5 +420,42 @@ bool sim_add_device(VfiSim *sim, const char *name, const char *iommu_name, bool 
 SimCtx *sim_lookup_iommufd(VfiSim *sim, int fd);
 /* Set up DMA log state of a device and release it. */
 void sim_device_logging_stop(SimDevice *dev);
+
+/* ---- VFIO groups and type1 containers (sim-type1.c) -------------------- */
+
+/* Group number of the group a new mdev gets (vfio_register_emulated_iommu_dev()
+ * makes one per mdev): this plus the mdev's cdev index, above the groups of
+ * PCI devices (their slot). */
+#define SIM_MDEV_GROUP_BASE 1000u
+
+/* Whether @path is /dev/vfio/vfio or /dev/vfio/<N>. */
+bool sim_type1_is_path(const char *path);
+/* Open the container or group node @path: an fd or -errno. */
+int sim_type1_open(VfiSim *sim, const char *path);
+/* Close a SIM_FILE_CONTAINER or SIM_FILE_GROUP file. */
+void sim_type1_close(VfiSim *sim, SimFile *f);
+/* A cdev of @dev is being opened: -EBUSY while its group is open, else 0
+ * (counted until sim_type1_device_close()). */
+int sim_type1_cdev_open(VfiSim *sim, SimDevice *dev);
+/* A device file closes (cdev or got through its group). */
+void sim_type1_device_close(SimDeviceFile *df);
+/* Handle an ioctl on a container or group file. Returns >= 0 or -errno. */
+int sim_type1_ioctl(SimFile *f, unsigned long request, void *arg);
+/* The counter kind of a container/group request, or VFI_SIM_OP_OTHER. */
+VfiSimOp sim_type1_classify(unsigned long request);
+/* A DMA write of @dev through its group's type1 container: -1 when its
+ * group is in no container with an IOMMU set (not this path), 1 when it
+ * went through, 0 on an IOMMU fault (@errp set). */
+int sim_type1_dma_write(VfiSim *sim, SimDevice *dev, uint64_t iova, uint64_t len,
+                        GError **errp);
+/* The size of the argument of a container/group request that is no struct
+ * starting with its argsz (an integer, an int *, a string): sets *@size and
+ * returns true, else false. */
+bool sim_type1_arg_size(unsigned long request, const void *arg, size_t *size);
+/* Free the group table (every file closed). */
+void sim_type1_free(VfiSim *sim);
+/* Move the sysfs iommu_group links of @dev from group @old to dev->iommu_group. */
+bool sim_sysfs_move_group(const char *root, const SimDevice *dev, unsigned old,
+                          GError **errp);
 
 #endif

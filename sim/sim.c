@@ -163,6 +163,8 @@ bool sim_add_device(VfiSim *sim, const char *name, const char *iommu_name, bool 
         dev->bdf = g_strdup_printf("0000:%02x:%02x.0", k / 31, k % 31 + 1);
     } else {
         dev->uuid = g_strdup_printf("00000000-0000-0000-0000-%012x", dev->cdev_index + 1);
+        /* its own group, as vfio_register_emulated_iommu_dev() makes */
+        dev->iommu_group = SIM_MDEV_GROUP_BASE + dev->cdev_index;
     }
     if (!sim_sysfs_add_device(sim->sysfs_root, dev, errp)) {
         sim_device_free(dev);
@@ -303,8 +305,12 @@ static void sim_file_close(VfiSim *sim, int fd)
 
     if (f->kind == SIM_FILE_DEVICE) {
         sim_device_file_unbind(f->df);
+        sim_type1_device_close(f->df);
         trace_vfi_sim_close(fd, "device", f->df->dev->name);
         g_free(f->df);
+    } else if (f->kind == SIM_FILE_CONTAINER || f->kind == SIM_FILE_GROUP) {
+        trace_vfi_sim_close(fd, f->kind == SIM_FILE_GROUP ? "group" : "container", "/dev/vfio");
+        sim_type1_close(sim, f);
     } else {
         trace_vfi_sim_close(fd, "iommufd", "/dev/iommu");
         sim_ctx_close(f->ctx);
@@ -335,6 +341,7 @@ void vfi_sim_free(VfiSim *sim)
         g_clear_pointer(&fds, g_free);
     }
     g_assert(sim->contexts->len == 0);
+    sim_type1_free(sim);
     g_ptr_array_free(sim->contexts, TRUE);
     g_hash_table_destroy(sim->files);
     g_ptr_array_free(sim->devices, TRUE);
@@ -383,15 +390,28 @@ static int sim_open(void *opaque, const char *path, int flags)
     if (!path) {
         return -EFAULT;
     }
+    if (sim_type1_is_path(path)) {
+        return sim_type1_open(sim, path);
+    }
     if (!g_str_equal(path, SIM_IOMMU_PATH)) {
+        int busy;
+
         dev = sim_device_by_cdev(sim, path);
         if (!dev) {
             trace_vfi_sim_open(path, -ENOENT);
             return -ENOENT;
         }
+        busy = sim_type1_cdev_open(sim, dev);
+        if (busy) {
+            trace_vfi_sim_open(path, busy);
+            return busy;
+        }
     }
     fd = open("/dev/null", O_RDWR | O_CLOEXEC);
     if (fd < 0) {
+        if (dev) {
+            dev->cdev_files--;
+        }
         return -errno;
     }
     f = g_new0(SimFile, 1);
@@ -470,7 +490,7 @@ static VfiSimOp sim_classify(unsigned long request)
     case VFIO_DEVICE_PCI_HOT_RESET:
         return VFI_SIM_OP_DEVICE_HOT_RESET;
     default:
-        return VFI_SIM_OP_OTHER;
+        return sim_type1_classify(request);
     }
 }
 
@@ -483,7 +503,9 @@ static void sim_record(VfiSim *sim, unsigned long request, const void *arg)
 {
     size_t size = _IOC_SIZE(request);
 
-    if (!size && arg) {
+    if (sim_type1_arg_size(request, arg, &size)) {
+        arg = size ? arg : NULL;
+    } else if (!size && arg) {
         uint32_t first;
 
         memcpy(&first, arg, sizeof(first));
@@ -533,6 +555,10 @@ static int sim_ioctl(void *opaque, int fd, unsigned long request, void *arg)
     f = g_hash_table_lookup(sim->files, GINT_TO_POINTER(fd));
     if (!f) {
         return -EBADF;
+    }
+    if (f->kind == SIM_FILE_CONTAINER || f->kind == SIM_FILE_GROUP) {
+        /* some take an integer argument, 0 included */
+        return sim_type1_ioctl(f, request, arg);
     }
     if (!arg) {
         return op == VFI_SIM_OP_OTHER ? -ENOTTY : -EFAULT;
@@ -688,6 +714,13 @@ bool vfi_sim_dma_write(VfiSim *sim, const char *name, uint64_t iova, uint64_t le
         return false;
     }
     target = dev->bound && dev->bound->obj ? dev->bound->obj->attached : NULL;
+    if (!target) {
+        int t1 = sim_type1_dma_write(sim, dev, iova, len, errp);
+
+        if (t1 >= 0) {
+            return t1 > 0;
+        }
+    }
     if (!target) {
         g_set_error(errp, VFI_ERROR, VFI_ERROR_INVALID_ARGUMENT,
                     "DMA from device %s, which is not attached: blocked", name);
