@@ -111,10 +111,9 @@ typedef struct SimDevice {
      * kernel's dev_set); NULL: no slot or bus reset (ENODEV) */
     char *reset_group;
     unsigned resets;            /* VFIO_DEVICE_PCI_HOT_RESETs done */
-    /* VFIO groups (sim-type1.c): cdev files open on it (they block its
-     * group, vfio_device_block_group()), device files got through its
-     * group (the kernel's open_count of the group path) */
-    unsigned cdev_files;
+    /* VFIO groups (sim-type1.c): device files got through its group (the
+     * kernel's open_count of the group path); a cdev bound (@bound) blocks
+     * the group, vfio_device_block_group() */
     unsigned group_opens;
 } SimDevice;
 
@@ -434,9 +433,9 @@ bool sim_type1_is_path(const char *path);
 int sim_type1_open(VfiSim *sim, const char *path);
 /* Close a SIM_FILE_CONTAINER or SIM_FILE_GROUP file. */
 void sim_type1_close(VfiSim *sim, SimFile *f);
-/* A cdev of @dev is being opened: -EBUSY while its group is open, else 0
- * (counted until sim_type1_device_close()). */
-int sim_type1_cdev_open(VfiSim *sim, SimDevice *dev);
+/* A cdev of @dev is being bound (VFIO_DEVICE_BIND_IOMMUFD): -EBUSY while
+ * its group is open (vfio_device_block_group()), else 0. */
+int sim_type1_cdev_bind(VfiSim *sim, SimDevice *dev);
 /* A device file closes (cdev or got through its group). */
 void sim_type1_device_close(SimDeviceFile *df);
 /* Handle an ioctl on a container or group file. Returns >= 0 or -errno. */

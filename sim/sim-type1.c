@@ -8,7 +8,7 @@
  * (drivers/vfio/vfio_iommu_type1.c) on the container. What the model keeps
  * of the kernel's rules:
  *  - a group opens once (EBUSY), and not while a cdev of one of its devices
- *    is open; a cdev does not open while its group is (EBUSY);
+ *    is bound; a cdev does not bind while its group is open (EBUSY);
  *  - SET_CONTAINER: EINVAL when the group has one, EBADF/EBADFD for an fd
  *    that is no container; UNSET_CONTAINER: EINVAL without one, EBUSY while
  *    devices are open through the group; closing the group (its fd and the
@@ -29,7 +29,8 @@
  *    with a big enough bitmap; every page of a mapping is reported dirty
  *    while a physical group is in the container (it cannot tell), else
  *    only pages an mdev wrote (vfio_dma_rw()); the kernel writes the words
- *    of a mapping's bits whole (it keeps only the bits below the first).
+ *    of a mapping's bits whole (it keeps the bits below the first) and its
+ *    shifts leave bits behind that later reports show again (modelled).
  * Not modelled: VFIO_DMA_MAP_FLAG_VADDR / UNMAP_FLAG_VADDR (EOPNOTSUPP,
  * traced), an iommufd given to SET_CONTAINER (iommufd's compat container),
  * RLIMIT_MEMLOCK, page pinning by an mdev.
@@ -74,7 +75,10 @@ typedef struct T1Map {
     uint64_t last;
     uint64_t vaddr;
     uint32_t flags;             /* VFIO_DMA_MAP_FLAG_* */
-    SimDirty *dirty;            /* while tracking: pages an mdev wrote */
+    /* while tracking: the kernel's dma->bitmap, one bit per 4 KiB page and
+     * a word more (the shifts of a report run in it and leave bits there,
+     * as the kernel's do) */
+    uint64_t *bitmap;
 } T1Map;
 
 struct SimContainer {
@@ -168,16 +172,19 @@ bool sim_type1_is_path(const char *path)
     return true;
 }
 
-int sim_type1_cdev_open(VfiSim *sim, SimDevice *dev)
+static bool group_opened(VfiSim *sim, unsigned id)
 {
-    SimGroup *g = sim->groups ?
-        g_hash_table_lookup(sim->groups, GUINT_TO_POINTER(dev->iommu_group)) : NULL;
+    SimGroup *g = sim->groups ? g_hash_table_lookup(sim->groups, GUINT_TO_POINTER(id)) : NULL;
 
-    if (g && g->opened) {
+    return g && g->opened;
+}
+
+int sim_type1_cdev_bind(VfiSim *sim, SimDevice *dev)
+{
+    if (group_opened(sim, dev->iommu_group)) {
         /* vfio_device_block_group() */
-        return refuse("open of a cdev", EBUSY, "its IOMMU group is open");
+        return refuse("VFIO_DEVICE_BIND_IOMMUFD", EBUSY, "its IOMMU group is open");
     }
-    dev->cdev_files++;
     return 0;
 }
 
@@ -185,7 +192,26 @@ int sim_type1_cdev_open(VfiSim *sim, SimDevice *dev)
 
 static void map_clear(gpointer p)
 {
-    g_clear_pointer(&((T1Map *)p)->dirty, sim_dirty_free);
+    g_clear_pointer(&((T1Map *)p)->bitmap, g_free);
+}
+
+static uint64_t map_pages(const T1Map *m)
+{
+    return (m->last - m->iova + 1) / SIM_PAGE_SIZE;
+}
+
+/* vfio_dma_bitmap_alloc(): zeroed, a word more than the pages need. */
+static uint64_t *map_bitmap_new(const T1Map *m)
+{
+    return g_new0(uint64_t, (map_pages(m) + 63) / 64 + 1);
+}
+
+/* bitmap_set(bm, first, n) */
+static void bits_set(uint64_t *bm, uint64_t first, uint64_t n)
+{
+    for (uint64_t b = first; b < first + n; b++) {
+        bm[b / 64] |= UINT64_C(1) << (b % 64);
+    }
 }
 
 static SimContainer *container_new(VfiSim *sim, int fd)
@@ -333,7 +359,7 @@ static void group_detach(SimGroup *g)
         for (guint i = 0; i < c->maps->len; i++) {
             T1Map *m = &g_array_index(c->maps, T1Map, i);
 
-            sim_dirty_mark(m->dirty, m->iova, m->last - m->iova + 1);
+            bits_set(m->bitmap, 0, map_pages(m));
         }
     }
     if (c->iommu && !c->groups->len) {
@@ -359,7 +385,6 @@ void sim_type1_device_close(SimDeviceFile *df)
     SimGroup *g = df->group;
 
     if (!g) {
-        df->dev->cdev_files--;
         return;
     }
     if (--df->dev->group_opens == 0) {
@@ -396,8 +421,8 @@ static int open_group(VfiSim *sim, unsigned id)
         return -ENOENT;
     }
     for (guint i = 0; i < devs->len; i++) {
-        if (((SimDevice *)g_ptr_array_index(devs, i))->cdev_files) {
-            return refuse("open of a group", EBUSY, "a device of the group is open by its cdev");
+        if (((SimDevice *)g_ptr_array_index(devs, i))->bound) {
+            return refuse("open of a group", EBUSY, "a device of the group is bound by its cdev");
         }
     }
     g = group_get(sim, id);
@@ -749,46 +774,50 @@ static int t1_map(SimContainer *c, const struct vfio_iommu_type1_dma_map *map)
     }
     m = (T1Map) { .iova = map->iova, .last = last, .vaddr = map->vaddr, .flags = map->flags };
     if (c->tracking) {
-        m.dirty = sim_dirty_new();
+        m.bitmap = map_bitmap_new(&m);
     }
     g_array_insert_val(c->maps, at, m);
     c->dma_avail--;
     return 0;
 }
 
-/* Write the bits of mapping @m into the user bitmap @data whose bit 0 is
- * the page at @base, as update_user_bitmap(): the words the mapping's bits
- * fall in are written whole (bits below the mapping's first kept), every
- * page dirty while a physical group is in the container; then the
- * mapping's own bits are cleared. */
+/* update_user_bitmap() of vfio_iommu_type1.c, step by step, on the
+ * mapping's own bitmap: every page set while a physical group is in the
+ * container (it cannot tell what the device wrote); shifted left in place
+ * to the mapping's bit in the user's word, the user's first word ORed in
+ * whole; then DIRTY_BITMAP_BYTES(pages + shift) bytes written to the user
+ * bitmap @data (bit 0: the page at @base). The shift leaves bits in the
+ * mapping's bitmap the next report finds again: the kernel's do too. */
 static void put_bits(const SimContainer *c, T1Map *m, uint64_t base, uint8_t *data)
 {
-    uint64_t first = (m->iova - base) / SIM_PAGE_SIZE;
-    uint64_t nbits = (m->last - m->iova + 1) / SIM_PAGE_SIZE;
+    uint64_t first = (m->iova - base) / SIM_PAGE_SIZE, nbits = map_pages(m);
     uint64_t word0 = first / 64, shift = first % 64;
-    uint64_t nbytes = T1_BITMAP_BYTES(nbits + shift);
-    uint8_t *out = data + word0 * 8;
-    bool all = physical_groups(c) > 0;
-    uint64_t page;
+    uint64_t lim = (nbits + shift + 63) / 64;
 
-    /* bits below @shift of the first word stay; the rest is written */
-    for (uint64_t b = shift; b < nbytes * 8; b++) {
-        out[b / 8] &= (uint8_t)~(1u << (b % 8));
+    if (physical_groups(c) > 0) {
+        bits_set(m->bitmap, 0, nbits);
     }
-    for (uint64_t i = 0; all && i < nbits; i++) {
-        out[(shift + i) / 8] |= (uint8_t)(1u << ((shift + i) % 8));
-    }
-    for (uint64_t iova = m->iova; !all && m->dirty &&
-         sim_dirty_next(m->dirty, iova, m->last, &page); iova = page + SIM_PAGE_SIZE) {
-        uint64_t bit = shift + (page - m->iova) / SIM_PAGE_SIZE;
+    if (shift) {
+        uint64_t leftover;
 
-        out[bit / 8] |= (uint8_t)(1u << (bit % 8));
-        if (page >= m->last - SIM_PAGE_SIZE + 1) {
-            break;
+        for (uint64_t k = lim; k-- > 0;) {
+            m->bitmap[k] = (m->bitmap[k] << shift) |
+                           (k ? m->bitmap[k - 1] >> (64 - shift) : 0);
         }
+        memcpy(&leftover, data + word0 * 8, sizeof(leftover));
+        m->bitmap[0] |= leftover;
     }
-    if (m->dirty) {
-        sim_dirty_clear_all(m->dirty);
+    memcpy(data + word0 * 8, m->bitmap, T1_BITMAP_BYTES(nbits + shift));
+}
+
+/* After a report: bitmap_clear(bitmap, 0, pages), and the pinned pages
+ * back (none: the model's mdevs pin nothing). */
+static void clear_bits(T1Map *m)
+{
+    uint64_t nbits = map_pages(m);
+
+    for (uint64_t b = 0; b < nbits; b++) {
+        m->bitmap[b / 64] &= ~(UINT64_C(1) << (b % 64));
     }
 }
 
@@ -921,6 +950,7 @@ static int dirty_get(SimContainer *c, const struct vfio_iommu_type1_dirty_bitmap
             break;
         }
         put_bits(c, m, r.iova, (uint8_t *)(uintptr_t)r.bitmap.data);
+        clear_bits(m);
     }
     trace_vfi_sim_type1_dirty(c->fd, "get bitmap", r.iova, r.size);
     return 0;
@@ -943,13 +973,15 @@ static int t1_dirty(SimContainer *c, const struct vfio_iommu_type1_dirty_bitmap 
     }
     if (d->flags == VFIO_IOMMU_DIRTY_PAGES_FLAG_START && !c->tracking) {
         for (guint i = 0; i < c->maps->len; i++) {
-            g_array_index(c->maps, T1Map, i).dirty = sim_dirty_new();
+            T1Map *m = &g_array_index(c->maps, T1Map, i);
+
+            m->bitmap = map_bitmap_new(m);
         }
         c->tracking = true;
         trace_vfi_sim_type1_dirty(c->fd, "start", 0, 0);
     } else if (d->flags == VFIO_IOMMU_DIRTY_PAGES_FLAG_STOP && c->tracking) {
         for (guint i = 0; i < c->maps->len; i++) {
-            g_clear_pointer(&g_array_index(c->maps, T1Map, i).dirty, sim_dirty_free);
+            g_clear_pointer(&g_array_index(c->maps, T1Map, i).bitmap, g_free);
         }
         c->tracking = false;
         trace_vfi_sim_type1_dirty(c->fd, "stop", 0, 0);
@@ -1068,9 +1100,12 @@ int sim_type1_dma_write(VfiSim *sim, SimDevice *dev, uint64_t iova, uint64_t len
                         "type1 container of group %u)", dev->name, iova, len, g->id);
             return 0;
         }
-        if (m->dirty && !dev->iommu) {
+        if (m->bitmap && !dev->iommu) {
             /* vfio_dma_rw() of an mdev marks what it writes */
-            sim_dirty_mark(m->dirty, at, MIN(last, m->last) - at + 1);
+            uint64_t end = MIN(last, m->last);
+
+            bits_set(m->bitmap, (at - m->iova) / SIM_PAGE_SIZE,
+                     end / SIM_PAGE_SIZE - at / SIM_PAGE_SIZE + 1);
         }
         if (m->last >= last) {
             break;
@@ -1120,10 +1155,7 @@ bool vfi_sim_set_device_iommu_group(VfiSim *sim, const char *name, unsigned grou
                     "%s is no PCI device of the model", name ? name : "(null)");
         return false;
     }
-    if (dev->cdev_files || dev->group_opens ||
-        (sim->groups && g_hash_table_contains(sim->groups, GUINT_TO_POINTER(dev->iommu_group)) &&
-         ((SimGroup *)g_hash_table_lookup(sim->groups,
-                                          GUINT_TO_POINTER(dev->iommu_group)))->opened)) {
+    if (dev->bound || dev->group_opens || group_opened(sim, dev->iommu_group)) {
         g_set_error(errp, VFI_ERROR, VFI_ERROR_INVALID_ARGUMENT,
                     "device %s is open: its IOMMU group cannot change", name);
         return false;

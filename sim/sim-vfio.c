@@ -262,6 +262,9 @@ static int vfio_bind(SimDeviceFile *df, void *arg)
     if (df->ctx) {
         return refuse(df, "VFIO_DEVICE_BIND_IOMMUFD", EINVAL, "already bound");
     }
+    if (sim_type1_cdev_bind(df->sim, dev)) {
+        return refuse(df, "VFIO_DEVICE_BIND_IOMMUFD", EBUSY, "its IOMMU group is open");
+    }
     ctx = sim_lookup_iommufd(df->sim, cmd->iommufd);
     if (!ctx) {
         return refuse(df, "VFIO_DEVICE_BIND_IOMMUFD", EBADF, "not an iommufd");

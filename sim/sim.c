@@ -394,24 +394,14 @@ static int sim_open(void *opaque, const char *path, int flags)
         return sim_type1_open(sim, path);
     }
     if (!g_str_equal(path, SIM_IOMMU_PATH)) {
-        int busy;
-
         dev = sim_device_by_cdev(sim, path);
         if (!dev) {
             trace_vfi_sim_open(path, -ENOENT);
             return -ENOENT;
         }
-        busy = sim_type1_cdev_open(sim, dev);
-        if (busy) {
-            trace_vfi_sim_open(path, busy);
-            return busy;
-        }
     }
     fd = open("/dev/null", O_RDWR | O_CLOEXEC);
     if (fd < 0) {
-        if (dev) {
-            dev->cdev_files--;
-        }
         return -errno;
     }
     f = g_new0(SimFile, 1);

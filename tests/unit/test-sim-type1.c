@@ -105,22 +105,31 @@ static void test_group_rules(void **state)
 {
     VfiSim *sim = test_sim_new(topology);
     struct vfio_group_status st = { .argsz = sizeof(st) };
-    int g, c, cdev, other;
+    struct vfio_device_bind_iommufd bind = { .argsz = sizeof(bind) };
+    int g, c, cdev, other, iommufd;
 
     (void)state;
     assert_int_equal(group_of(sim, "d0"), 7);
     assert_int_equal(group_of(sim, "d1"), 7);
     assert_int_equal(group_of(sim, "m"), 1000 + 3);
     assert_int_equal(vfi_kernel_open("/dev/vfio/99", O_RDWR), -ENOENT);
-    /* a cdev of the group open: the group does not open */
+    /* a cdev of the group bound: the group does not open */
+    iommufd = vfi_kernel_open("/dev/iommu", O_RDWR);
+    bind.iommufd = iommufd;
     cdev = vfi_kernel_open("/dev/vfio/devices/vfio1", O_RDWR);
     assert_true(cdev >= 0);
+    assert_int_equal(kioctl(cdev, VFIO_DEVICE_BIND_IOMMUFD, &bind), 0);
     assert_int_equal(open_group(sim, "d0"), -EBUSY);
     assert_int_equal(vfi_kernel_close(cdev), 0);
     g = open_group(sim, "d0");
     assert_true(g >= 0);
     assert_int_equal(open_group(sim, "d1"), -EBUSY);
-    assert_int_equal(vfi_kernel_open("/dev/vfio/devices/vfio0", O_RDWR), -EBUSY);
+    /* a cdev opens while its group is open, but does not bind */
+    cdev = vfi_kernel_open("/dev/vfio/devices/vfio0", O_RDWR);
+    assert_true(cdev >= 0);
+    assert_int_equal(kioctl(cdev, VFIO_DEVICE_BIND_IOMMUFD, &bind), -EBUSY);
+    assert_int_equal(vfi_kernel_close(cdev), 0);
+    assert_int_equal(vfi_kernel_close(iommufd), 0);
     assert_int_equal(kioctl(g, VFIO_GROUP_GET_STATUS, &st), 0);
     assert_int_equal(st.flags, VFIO_GROUP_FLAGS_VIABLE);
     assert_int_equal(kioctl(g, VFIO_GROUP_UNSET_CONTAINER, NULL), -EINVAL);
@@ -308,7 +317,9 @@ static void test_dirty_physical(void **state)
     assert_int_equal(bits[0], 0x30f);
     bits[0] = 0;
     assert_int_equal(get_bitmap(c, 0, 16 * PG, PG, bits, 8), 0);
-    assert_int_equal(bits[0], 0x30f);       /* again: it cannot tell */
+    /* again (it cannot tell), and the kernel's shift of the second mapping
+     * left the first one's bits in its bitmap: bits 0-3 over-reported at 8 */
+    assert_int_equal(bits[0], 0x30f0f);
     /* unmap with the bitmap of the range */
     {
         uint8_t buf[sizeof(struct vfio_iommu_type1_dma_unmap) + sizeof(struct vfio_bitmap)];
@@ -323,7 +334,8 @@ static void test_dirty_physical(void **state)
         assert_int_equal(kioctl(c, VFIO_IOMMU_UNMAP_DMA, buf), 0);
         memcpy(&u, buf, sizeof(u));
         assert_int_equal(u.size, 2 * PG);
-        assert_int_equal(bits[1], 0x3);
+        /* its own two pages, and the stale bits its bitmap kept */
+        assert_int_equal(bits[1], 0x30f0f);
     }
     assert_int_equal(dirty(c, VFIO_IOMMU_DIRTY_PAGES_FLAG_STOP), 0);
     assert_int_equal(get_bitmap(c, 0, 4 * PG, PG, bits, 8), -EINVAL);
