@@ -78,6 +78,16 @@ unsigned vfi_type1_container_device_count(const VfiType1Container *c)
     return c->devices->len;
 }
 
+VfiDevice *vfi_type1_container_device(const VfiType1Container *c, unsigned i)
+{
+    return i < c->devices->len ? g_ptr_array_index(c->devices, i) : NULL;
+}
+
+bool vfi_type1_container_tracking(const VfiType1Container *c)
+{
+    return c->tracking;
+}
+
 unsigned vfi_type1_container_group_count(const VfiType1Container *c)
 {
     return c->groups->len;

@@ -44,6 +44,10 @@ bool vfi_type1_container_attach(VfiType1Container *c, VfiDevice *dev, GError **e
  * kernel drops every mapping with the last group); its cdev reopens. */
 bool vfi_type1_container_detach(VfiType1Container *c, VfiDevice *dev, GError **errp);
 unsigned vfi_type1_container_device_count(const VfiType1Container *c);
+/* Its device @i (attach order), NULL past the end. */
+VfiDevice *vfi_type1_container_device(const VfiType1Container *c, unsigned i);
+/* Whether dirty tracking is on. */
+bool vfi_type1_container_tracking(const VfiType1Container *c);
 unsigned vfi_type1_container_group_count(const VfiType1Container *c);
 unsigned vfi_type1_container_mapping_count(const VfiType1Container *c);
 /* The container fd (traces, tests), -1 for NULL. */
