@@ -2184,6 +2184,110 @@ static TResult t_type1_teardown(Ctx *c)
     return T_PASS;
 }
 
+
+/* ---- the README's flow on the type1 backend (the public API) ---- */
+
+#define T1_AS_PAGES 16u
+
+typedef struct T1Flow {
+    VfiAddressSpace *as;
+    VfiIommufd *be;
+    VfiDevice *dev[EDU_MAX + 1];
+    unsigned n;
+    uint8_t *ram;
+    uint64_t bits[1];
+} T1Flow;
+
+static T1Flow t1f;
+
+/* Every edu and the mdev attached to one address space asking for type1. */
+static TResult t_type1_as_attach(Ctx *c)
+{
+    t1f.as = vfi_address_space_new(NULL);
+    t1f.be = vfi_iommufd_new();
+    OK(vfi_address_space_set_backend(t1f.as, VFI_BACKEND_TYPE1, errp));
+    for (unsigned i = 0; i < c->nr_pci; i++) {
+        OK((t1f.dev[t1f.n] = vfi_device_open_pci(c->bdf[i], errp)) != NULL);
+        OK(vfi_address_space_attach_device(t1f.as, t1f.be, t1f.dev[t1f.n++], NULL, errp));
+    }
+    if (c->mdev_path) {
+        OK((t1f.dev[t1f.n] = vfi_device_open_sysfs(c->mdev_path, errp)) != NULL);
+        OK(vfi_address_space_attach_device(t1f.as, t1f.be, t1f.dev[t1f.n++], NULL, errp));
+    }
+    CHECK(vfi_address_space_get_backend(t1f.as) == VFI_BACKEND_TYPE1, "backend %d",
+          (int)vfi_address_space_get_backend(t1f.as));
+    CHECK(vfi_address_space_container_count(t1f.as) == 0, "IOMMUFD containers made");
+    CHECK(vfi_iommufd_users(t1f.be) == 0, "the iommufd was used");
+    return T_PASS;
+}
+
+/* Guest RAM mapped, edu DMA through it, a migration round: every mapped
+ * page dirty, the unmap with its dirty read, no DMA after it. */
+static TResult t_type1_as_migrate(Ctx *c)
+{
+    VfiDirtyLog log = { .base_iova = T1_IOVA, .page_size = 4096, .bitmap = t1f.bits,
+                        .nr_pages = T1_AS_PAGES };
+    g_autoptr(GString) why = g_string_new(NULL);
+    g_autofree char *blocker = NULL;
+    Edu e = { 0 };
+
+    CHECK(t1f.as && t1f.n, "no address space from the attach test");
+    t1f.ram = alloc_pages(T1_AS_PAGES * 4096);
+    CHECK(t1f.ram, "mmap");
+    memset(t1f.ram, 0x33, 4096);
+    OK(vfi_address_space_dma_map(t1f.as, T1_IOVA, T1_AS_PAGES * 4096, t1f.ram, false, errp));
+    if (c->sim) {
+        OK(sim_dma(c, 0, T1_IOVA + 4096, 4096, errp));
+    } else {
+        CHECK(edu_open_fd(&e, vfi_device_get_fd(t1f.dev[0]), why), "%s", why->str);
+        CHECK(edu_dma(&e, T1_IOVA, EDU_BUF, 4096, false) &&
+              edu_dma(&e, EDU_BUF, T1_IOVA + 4096, 4096, true), "edu DMA timed out");
+        CHECK(t1f.ram[4096] == 0x33 && t1f.ram[8191] == 0x33, "DMA did not land");
+    }
+    blocker = vfi_address_space_migration_blocker(t1f.as);
+    CHECK(!blocker, "blocker: %s", blocker);
+    OK(vfi_address_space_dirty_tracking_start(t1f.as, errp));
+    OK(vfi_address_space_sync_dirty(t1f.as, &log, errp));
+    CHECK(t1f.bits[0] == 0xffff, "synced 0x%llx, want every page",
+          (unsigned long long)t1f.bits[0]);
+    t1f.bits[0] = 0;
+    OK(vfi_address_space_dma_unmap_dirty(t1f.as, T1_IOVA, T1_AS_PAGES * 4096, &log, 0, errp));
+    CHECK(t1f.bits[0] == 0xffff, "unmap read 0x%llx", (unsigned long long)t1f.bits[0]);
+    OK(vfi_address_space_dirty_tracking_stop(t1f.as, errp));
+    if (c->sim) {
+        g_autoptr(GError) err = NULL;
+
+        CHECK(!sim_dma(c, 0, T1_IOVA + 4096, 4096, &err), "DMA after unmap went through");
+    } else {
+        memset(t1f.ram + 4096, 0x5a, 4096);
+        CHECK(edu_dma(&e, EDU_BUF, T1_IOVA + 4096, 4096, true), "edu DMA timed out");
+        CHECK(t1f.ram[4096] == 0x5a, "DMA after unmap reached memory");
+        edu_close(&e);
+    }
+    return T_PASS;
+}
+
+static TResult t_type1_as_teardown(Ctx *c)
+{
+    for (unsigned i = 0; i < t1f.n; i++) {
+        OK(vfi_address_space_detach_device(t1f.as, t1f.dev[i], errp));
+        vfi_device_free(t1f.dev[i]);
+    }
+    t1f.n = 0;
+    OK(vfi_address_space_free(t1f.as, errp));
+    OK(vfi_iommufd_free(t1f.be, errp));
+    t1f.as = NULL;
+    if (t1f.ram) {
+        munmap(t1f.ram, T1_AS_PAGES * 4096);
+    }
+    if (c->sim) {
+        CHECK(vfi_sim_type1_live(c->sim) == 0, "%u type1 objects left",
+              vfi_sim_type1_live(c->sim));
+        CHECK(vfi_sim_open_fds(c->sim) == 0, "%u fds left", vfi_sim_open_fds(c->sim));
+    }
+    return T_PASS;
+}
+
 static const Test iommu_tests[] = {
     { "backend: connect", t_backend_connect },
     { "backend: IOAS alloc", t_ioas_alloc },
@@ -2230,6 +2334,11 @@ static const Test iommu_tests[] = {
     { "type1: dirty pages (every mapped page), v2 unmap rules, unmap with the bitmap",
       t_type1_dirty },
     { "type1 teardown: nothing left, the cdevs open again", t_type1_teardown },
+    { "type1 address space: the edus and the mdev attached with VFI_BACKEND_TYPE1",
+      t_type1_as_attach },
+    { "type1 address space: map, edu DMA, a migration round (every page), unmap with its "
+      "dirty read, no DMA after it", t_type1_as_migrate },
+    { "type1 address space teardown: nothing left", t_type1_as_teardown },
 };
 
 /* ---- mock IOMMU (IOMMUFD_TEST): dirty tracking -------------------------- */
