@@ -85,6 +85,22 @@ static void scene_down(Scene *s)
     memset(s, 0, sizeof(*s));
 }
 
+/* Tracking: every mapped page, at the read and at the unmap. */
+static void dirty_round(Scene *s)
+{
+    g_autoptr(GError) err = NULL;
+    uint64_t bits = 0, n = 0;
+
+    assert_ok(vfi_type1_dirty_tracking(s->t1, true, &err), err);
+    assert_ok(vfi_type1_dirty_get(s->t1, 0x100000, 4 * PG, PG, &bits, 8, &err), err);
+    assert_int_equal(bits, 0xf);
+    bits = 0;
+    assert_ok(vfi_type1_unmap(s->t1, 0x100000, 4 * PG, PG, &bits, 8, &n, &err), err);
+    assert_int_equal(bits, 0xf);
+    assert_int_equal(n, 4 * PG);
+    assert_ok(vfi_type1_dirty_tracking(s->t1, false, &err), err);
+}
+
 static void test_device_through_group(void **state)
 {
     VfiSim *sim = test_sim_new(topology);
@@ -93,7 +109,6 @@ static void test_device_through_group(void **state)
     VfiType1Info info;
     VfiDeviceInfo dinfo;
     uint8_t *buf = ram(4 * PG);
-    uint64_t n = 0;
 
     (void)state;
     assert_ok(scene_up(sim, &s, &err), err);
@@ -122,18 +137,7 @@ static void test_device_through_group(void **state)
     assert_ok(vfi_type1_map(s.t1, 0x100000, 4 * PG, buf, false, &err), err);
     assert_ok(vfi_sim_dma_write(sim, "d0", 0x100000, PG, &err), err);
     assert_ok(vfi_sim_dma_write(sim, "d1", 0x101000, PG, &err), err);   /* its group */
-    assert_ok(vfi_type1_dirty_tracking(s.t1, true, &err), err);
-    {
-        uint64_t bits = 0;
-
-        assert_ok(vfi_type1_dirty_get(s.t1, 0x100000, 4 * PG, PG, &bits, 8, &err), err);
-        assert_int_equal(bits, 0xf);
-        bits = 0;
-        assert_ok(vfi_type1_unmap(s.t1, 0x100000, 4 * PG, PG, &bits, 8, &n, &err), err);
-        assert_int_equal(bits, 0xf);
-        assert_int_equal(n, 4 * PG);
-    }
-    assert_ok(vfi_type1_dirty_tracking(s.t1, false, &err), err);
+    dirty_round(&s);
     assert_false(vfi_sim_dma_write(sim, "d0", 0x100000, PG, &err));
     g_clear_error(&err);
     /* an unaligned range: refused before any ioctl */

@@ -4,8 +4,8 @@
  * (hw/vfio/container/type1.c): one /dev/vfio/vfio container and the IOMMU
  * groups of its devices, the record of its mappings, dirty tracking through
  * VFIO_IOMMU_DIRTY_PAGES. What an IOMMUFD container (container.c) is for
- * an IOAS, this is for a host without IOMMUFD; the address space does not
- * pick it yet (docs/type1.md says what is left).
+ * an IOAS, this is for a host without IOMMUFD; the address space's type1
+ * path (hw/vfio/address-space/as-type1.c) uses it (docs/type1.md).
  *
  * Rules it keeps, as an IOMMUFD container does: a bad argument is refused
  * before any ioctl; an unmap covers whole mappings; a failure halfway
