@@ -100,6 +100,9 @@ typedef enum {
     VFI_DIRTY_COVERAGE_IOMMU,       /* its HWPT has IOMMU dirty tracking */
     VFI_DIRTY_COVERAGE_DEVICE_LOGGING, /* the device logs its own DMA
                                          * (VFIO DMA logging) */
+    VFI_DIRTY_COVERAGE_TYPE1,       /* in a type1 container: every mapped page
+                                     * is reported dirty (type1 cannot tell
+                                     * what the device wrote) */
 } VfiDirtyCoverage;
 
 /* Why a device is not covered by IOMMU dirty tracking. */

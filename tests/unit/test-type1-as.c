@@ -99,6 +99,17 @@ static void test_readme_flow(void **state)
     assert_ok(vfi_sim_dma_write(sim, "solo", 8 * PG, PG, &err), err);
     blocker = vfi_address_space_migration_blocker(f.as);
     assert_null(blocker);
+    {
+        unsigned n = 0;
+        g_autofree VfiDirtyDeviceReport *rep = vfi_address_space_dirty_report(f.as, &n);
+
+        assert_int_equal(n, 1);
+        assert_ptr_equal(rep[0].device, f.dev);
+        assert_null(rep[0].container);
+        assert_int_equal(rep[0].coverage, VFI_DIRTY_COVERAGE_TYPE1);
+        assert_string_equal(vfi_dirty_coverage_granularity(rep[0].coverage, NULL),
+                            "type1: all mapped pages reported dirty");
+    }
     assert_ok(vfi_address_space_dirty_tracking_start(f.as, &err), err);
     assert_true(vfi_address_space_dirty_tracking_is_active(f.as));
     assert_ok(vfi_address_space_sync_dirty(f.as, &f.log, &err), err);

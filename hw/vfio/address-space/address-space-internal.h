@@ -79,6 +79,9 @@ bool vfi_as_type1_attach(VfiAddressSpace *as, VfiDevice *dev, const VfiAttachOpt
                          GError **errp);
 /* The devices in @as's type1 container (0: none, or no container). */
 unsigned vfi_as_type1_device_count(const VfiAddressSpace *as);
+/* Fill one coverage report entry per device of the type1 container
+ * (VFI_DIRTY_COVERAGE_TYPE1, no VfiContainer) into @out. */
+void vfi_as_type1_report(const VfiAddressSpace *as, VfiDirtyDeviceReport *out);
 /* Whether @dev is in @as's type1 container. */
 bool vfi_as_type1_has(const VfiAddressSpace *as, const VfiDevice *dev);
 /* Detach @dev from it (the container goes with its last device). */

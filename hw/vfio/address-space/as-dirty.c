@@ -165,6 +165,7 @@ VfiDirtyDeviceReport *vfi_address_space_dirty_report(const VfiAddressSpace *as,
     for (guint i = 0; as && i < as->containers->len; i++) {
         total += vfi_container_device_count(g_ptr_array_index(as->containers, i));
     }
+    total += as ? vfi_as_type1_device_count(as) : 0;
     if (n) {
         *n = total;
     }
@@ -183,6 +184,7 @@ VfiDirtyDeviceReport *vfi_address_space_dirty_report(const VfiAddressSpace *as,
             e->coverage = vfi_container_dirty_coverage(c, e->device, &e->reason);
         }
     }
+    vfi_as_type1_report(as, out + k);
     return out;
 }
 

@@ -87,6 +87,17 @@ unsigned vfi_as_type1_device_count(const VfiAddressSpace *as)
     return as->type1 ? vfi_type1_container_device_count(as->type1->c) : 0;
 }
 
+void vfi_as_type1_report(const VfiAddressSpace *as, VfiDirtyDeviceReport *out)
+{
+    for (unsigned i = 0; i < vfi_as_type1_device_count(as); i++) {
+        out[i] = (VfiDirtyDeviceReport) {
+            .device = vfi_type1_container_device(as->type1->c, i),
+            .coverage = VFI_DIRTY_COVERAGE_TYPE1,
+            .reason = VFI_COVERED,
+        };
+    }
+}
+
 bool vfi_as_type1_has(const VfiAddressSpace *as, const VfiDevice *dev)
 {
     return as->type1 && vfi_type1_container_coverage(as->type1->c, dev);
