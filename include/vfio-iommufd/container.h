@@ -373,9 +373,11 @@ typedef enum {
  * holds it, refused when not viable, naming the devices bound to a host
  * driver); the backend given to vfi_address_space_attach_device() is not
  * used. A type1 container reports every mapped page dirty while tracking
- * ("type1: all mapped pages reported dirty"). Not yet on the type1 path:
- * mappings by file, parallel syncs, dirty readers, the coverage report and
- * the blocker (its devices are covered).
+ * ("type1: all mapped pages reported dirty": VFI_DIRTY_COVERAGE_TYPE1);
+ * tracking start refuses a mapping larger than one type1 dirty read covers,
+ * naming both sizes. Not yet on the type1 path: mappings by file
+ * (NOT_SUPPORTED), dirty readers and queries (a parallel sync reads on the
+ * calling thread).
  */
 VFI_API bool vfi_address_space_set_backend(VfiAddressSpace *as, VfiBackendKind kind,
                                            GError **errp);

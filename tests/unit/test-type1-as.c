@@ -16,6 +16,7 @@
 
 #include "vfio-iommufd/container.h"
 #include "vfio-iommufd/dirty.h"
+#include "vfio-iommufd/dirty-pool.h"
 
 static const char topology[] =
     "[iommu a]\n"
@@ -166,6 +167,30 @@ static void test_replay_and_shared_group(void **state)
     test_sim_free_clean(sim);
 }
 
+/* The last device leaving while tracking: its container's pages are read
+ * first; a parallel sync reads the same. */
+static void test_detach_dirty(void **state)
+{
+    VfiSim *sim = test_sim_new(topology);
+    g_autoptr(GError) err = NULL;
+    Flow f = { 0 };
+
+    (void)state;
+    assert_ok(flow_up(sim, &f, &err), err);
+    assert_ok(vfi_address_space_attach_device(f.as, f.be, f.dev, NULL, &err), err);
+    assert_ok(vfi_address_space_dma_map(f.as, 0, 64 * PG, f.ram, false, &err), err);
+    assert_ok(vfi_address_space_dirty_tracking_start(f.as, &err), err);
+    assert_ok(vfi_address_space_sync_dirty_parallel(f.as, &f.log, NULL, &err), err);
+    assert_int_equal(popcount(f.bits, NR_PAGES / 64), 64);
+    memset(f.bits, 0, sizeof(f.bits));
+    assert_ok(vfi_address_space_detach_device_dirty(f.as, f.dev, &f.log, &err), err);
+    assert_int_equal(popcount(f.bits, NR_PAGES / 64), 64);
+    assert_int_equal(vfi_sim_type1_live(sim), 0);
+    assert_ok(vfi_address_space_dma_unmap(f.as, 0, 64 * PG, 0, &err), err);
+    flow_down(&f);
+    test_sim_free_clean(sim);
+}
+
 /* AUTO with a cdev on the model (which has /dev/iommu): IOMMUFD as before. */
 static void test_auto_keeps_iommufd(void **state)
 {
@@ -225,6 +250,7 @@ int main(void)
         cmocka_unit_test(test_readme_flow),
         cmocka_unit_test(test_replay_and_shared_group),
         cmocka_unit_test(test_auto_keeps_iommufd),
+        cmocka_unit_test(test_detach_dirty),
         cmocka_unit_test(test_faults),
     };
 

@@ -84,6 +84,11 @@ unsigned vfi_as_type1_device_count(const VfiAddressSpace *as);
 void vfi_as_type1_report(const VfiAddressSpace *as, VfiDirtyDeviceReport *out);
 /* Whether @dev is in @as's type1 container. */
 bool vfi_as_type1_has(const VfiAddressSpace *as, const VfiDevice *dev);
+/* Detach @dev while tracking: when it is the last device (the kernel drops
+ * every mapping with the last group) the container's pages are read into
+ * @log first. */
+bool vfi_as_type1_detach_dirty(VfiAddressSpace *as, VfiDevice *dev, const VfiDirtyLog *log,
+                               GError **errp);
 /* Detach @dev from it (the container goes with its last device). */
 bool vfi_as_type1_detach(VfiAddressSpace *as, VfiDevice *dev, GError **errp);
 /* Map / unmap a mapping of @as in its type1 container (none: true). An

@@ -79,6 +79,9 @@ bool vfi_address_space_sync_dirty_parallel(VfiAddressSpace *as, const VfiDirtyLo
     if (!vfi_as_check_given(as, "address space parallel dirty sync", errp)) {
         return false;
     }
+    if (as->type1) {
+        return vfi_as_type1_sync(as, log, errp);    /* one reader: the calls are per mapping */
+    }
     return vfi_dirty_sync_all_parallel(vfi_as_containers(as), as->containers->len, log, pool,
                                        errp);
 }
@@ -124,9 +127,14 @@ bool vfi_address_space_detach_device_dirty(VfiAddressSpace *as, VfiDevice *dev,
 {
     VFI_LOCK_GUARD(vfi_as_lock(as));
     const char *what = "detach device with dirty read";
-    VfiContainerDevice *cd = vfi_as_device(as, dev, what, errp);
-    VfiContainer *c = cd ? cd->container : NULL;
+    VfiContainerDevice *cd = NULL;
+    VfiContainer *c = NULL;
 
+    if (as && vfi_as_type1_has(as, dev)) {
+        return vfi_as_type1_detach_dirty(as, dev, log, errp);
+    }
+    cd = vfi_as_device(as, dev, what, errp);
+    c = cd ? cd->container : NULL;
     if (!cd) {
         return false;
     }

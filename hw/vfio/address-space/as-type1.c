@@ -225,6 +225,18 @@ bool vfi_as_type1_detach(VfiAddressSpace *as, VfiDevice *dev, GError **errp)
     return type1_maybe_free(as, errp);
 }
 
+bool vfi_as_type1_detach_dirty(VfiAddressSpace *as, VfiDevice *dev, const VfiDirtyLog *log,
+                               GError **errp)
+{
+    bool last = vfi_as_type1_device_count(as) == 1;
+
+    if (last && vfi_as_type1_tracking_is_active(as) && vfi_type1_container_mapping_count(
+            as->type1->c) && !vfi_as_type1_sync(as, log, errp)) {
+        return false;
+    }
+    return vfi_as_type1_detach(as, dev, errp);
+}
+
 bool vfi_as_type1_free(VfiAddressSpace *as, GError **errp)
 {
     bool ok;
@@ -292,9 +304,29 @@ void vfi_as_type1_set_unmap_log(VfiAddressSpace *as, const VfiDirtyLog *log)
     }
 }
 
+/* Each read covers one whole mapping: the largest must fit the kernel's
+ * bitmap limit (both figures named when it does not). */
+static bool type1_check_limit(const VfiAddressSpace *as, GError **errp)
+{
+    uint64_t largest = 0;
+    VfiRangeIter it;
+
+    for (VfiAsMapping *m = vfi_range_tree_first(as->mappings, 0, &it); m;
+         m = vfi_range_iter_next(&it)) {
+        largest = MAX(largest, m->r.last - m->r.iova + 1);
+    }
+    return vfi_type1_container_check_guest_size(as->type1->c, largest, errp);
+}
+
 bool vfi_as_type1_tracking(VfiAddressSpace *as, bool start, GError **errp)
 {
-    return !as->type1 || vfi_type1_container_dirty_tracking(as->type1->c, start, errp);
+    if (!as->type1) {
+        return true;
+    }
+    if (start && !type1_check_limit(as, errp)) {
+        return false;
+    }
+    return vfi_type1_container_dirty_tracking(as->type1->c, start, errp);
 }
 
 bool vfi_as_type1_tracking_is_active(const VfiAddressSpace *as)
