@@ -140,7 +140,29 @@ typedef struct SimMapping {
     int fd;                     /*   the caller's fd number at the map (the
                                  *   model keeps no reference: -1 otherwise) */
     uint64_t dev, ino;          /*   the file it named (fstat) */
+    GSequenceIter *it;          /* its place in the IOAS's SimMaps */
 } SimMapping;
+
+/* The mappings of one IOAS (sim-maps.c): ordered by IOVA, disjoint; O(log
+ * n) insert, remove and lookup, as the kernel's interval tree. */
+typedef struct SimMaps SimMaps;
+
+SimMaps *sim_maps_new(void);
+void sim_maps_free(SimMaps *maps);
+guint sim_maps_len(const SimMaps *maps);
+/* The first mapping whose last >= @iova, or NULL. */
+SimMapping *sim_maps_first(const SimMaps *maps, uint64_t iova);
+/* The mapping after @m, or NULL. */
+SimMapping *sim_maps_next(const SimMapping *m);
+/* Insert a copy of @m (checked: it overlaps nothing); returns the copy. */
+SimMapping *sim_maps_insert(SimMaps *maps, const SimMapping *m);
+/* Remove and free @m. */
+void sim_maps_remove(SimMaps *maps, SimMapping *m);
+void sim_maps_clear(SimMaps *maps);
+
+/* Every mapping of @maps from the first whose last >= @iova on. */
+#define SIM_MAPS_FOREACH_FROM(m, maps, iova) \
+    for (SimMapping *m = sim_maps_first((maps), (iova)); m; m = sim_maps_next(m))
 
 struct SimObj {
     SimObjType type;
@@ -151,7 +173,7 @@ struct SimObj {
     unsigned users;
 
     /* SIM_OBJ_IOAS */
-    GArray *maps;               /* SimMapping, sorted by iova, disjoint */
+    SimMaps *maps;              /* its mappings */
 
     /* SIM_OBJ_HWPT */
     SimObj *ioas;
@@ -202,8 +224,6 @@ unsigned sim_ioas_allowed(const SimObj *ioas, struct iommu_iova_range out[SIM_MA
 uint64_t sim_ioas_alignment(const SimObj *ioas);
 bool sim_ioas_has_domain(const SimObj *ioas);
 bool sim_ioas_has_physical_device(const SimObj *ioas);
-/* The index in @ioas->maps of the first mapping whose last >= @iova. */
-guint sim_ioas_first_map(const SimObj *ioas, uint64_t iova);
 /* Whether a mapping of @ioas overlaps [iova, last]. */
 bool sim_ioas_maps_overlap(const SimObj *ioas, uint64_t iova, uint64_t last);
 /* 0, or -EADDRINUSE when adding a domain to @ioas would leave a mapping
@@ -419,6 +439,18 @@ bool sim_add_device(VfiSim *sim, const char *name, const char *iommu_name, bool 
 SimCtx *sim_lookup_iommufd(VfiSim *sim, int fd);
 /* Set up DMA log state of a device and release it. */
 void sim_device_logging_stop(SimDevice *dev);
+
+/* ---- nest parents (sim-nest-parent.c) ---------------------------------- */
+
+/* The driver's answer to HWPT_ALLOC @flags on @iommu as far as nesting
+ * goes (after the core's checks): 0 or -errno. */
+int sim_nest_parent_alloc_check(const SimIommu *iommu, uint32_t flags);
+/* Filling a new domain of @flags on @iommu with @ioas's mappings: -EINVAL
+ * for a nest parent with the VT-d erratum and a read-only mapping, else 0. */
+int sim_nest_parent_fill_check(const SimIommu *iommu, const SimObj *ioas, uint32_t flags);
+/* A map of @flags (IOMMU_IOAS_MAP_*) into @ioas: -EINVAL when read-only
+ * and a nest-parent domain with the VT-d erratum is on @ioas, else 0. */
+int sim_nest_parent_map_check(SimCtx *ctx, const SimObj *ioas, uint32_t flags);
 
 /* ---- VFIO groups and type1 containers (sim-type1.c) -------------------- */
 

@@ -78,7 +78,7 @@ SimObj *sim_obj_new(SimCtx *ctx, SimObjType type)
         obj->id++;
     }
     if (type == SIM_OBJ_IOAS) {
-        obj->maps = g_array_new(FALSE, FALSE, sizeof(SimMapping));
+        obj->maps = sim_maps_new();
     }
     g_hash_table_insert(ctx->objects, GUINT_TO_POINTER(obj->id), obj);
     trace_vfi_sim_object_new(ctx->fd, obj->id, sim_obj_type_name(type));
@@ -89,9 +89,7 @@ void sim_obj_free(SimObj *obj)
 {
     trace_vfi_sim_object_free(obj->ctx->fd, obj->id, sim_obj_type_name(obj->type));
     g_hash_table_remove(obj->ctx->objects, GUINT_TO_POINTER(obj->id));
-    if (obj->maps) {
-        g_array_free(obj->maps, TRUE);
-    }
+    sim_maps_free(obj->maps);
     sim_dirty_free(obj->dirty);
     g_free(obj);
 }
@@ -139,43 +137,18 @@ void sim_ctx_close(SimCtx *ctx)
 
 /* ---- IOAS mappings ------------------------------------------------------ */
 
-/* Returns: the index of the first mapping whose last >= @iova. */
-static guint maps_lower_bound(const GArray *maps, uint64_t iova)
+static bool maps_overlap(const SimMaps *maps, uint64_t iova, uint64_t last)
 {
-    guint lo = 0, hi = maps->len;
+    const SimMapping *m = sim_maps_first(maps, iova);
 
-    while (lo < hi) {
-        guint mid = lo + (hi - lo) / 2;
-
-        if (g_array_index(maps, SimMapping, mid).last < iova) {
-            lo = mid + 1;
-        } else {
-            hi = mid;
-        }
-    }
-    return lo;
-}
-
-guint sim_ioas_first_map(const SimObj *ioas, uint64_t iova)
-{
-    return maps_lower_bound(ioas->maps, iova);
-}
-
-static bool maps_overlap(const GArray *maps, uint64_t iova, uint64_t last)
-{
-    guint i = maps_lower_bound(maps, iova);
-
-    return i < maps->len && g_array_index(maps, SimMapping, i).iova <= last;
+    return m && m->iova <= last;
 }
 
 bool sim_ioas_covers(const SimObj *ioas, uint64_t iova, uint64_t len, bool write)
 {
     uint64_t last = iova + len - 1, cur = iova;
-    guint i = maps_lower_bound(ioas->maps, iova);
 
-    for (; i < ioas->maps->len; i++) {
-        const SimMapping *m = &g_array_index(ioas->maps, SimMapping, i);
-
+    SIM_MAPS_FOREACH_FROM(m, ioas->maps, iova) {
         if (m->iova > cur || (write && !(m->flags & IOMMU_IOAS_MAP_WRITEABLE))) {
             return false;
         }
@@ -190,11 +163,8 @@ bool sim_ioas_covers(const SimObj *ioas, uint64_t iova, uint64_t len, bool write
 uint64_t sim_ioas_contig_len(const SimObj *ioas, uint64_t iova, uint64_t len)
 {
     uint64_t last = iova + len - 1, cur = iova;
-    guint i = maps_lower_bound(ioas->maps, iova);
 
-    for (; i < ioas->maps->len; i++) {
-        const SimMapping *m = &g_array_index(ioas->maps, SimMapping, i);
-
+    SIM_MAPS_FOREACH_FROM(m, ioas->maps, iova) {
         if (m->iova > cur) {
             break;
         }
@@ -310,9 +280,7 @@ bool sim_ioas_maps_overlap(const SimObj *ioas, uint64_t iova, uint64_t last)
  * user address's offset in its page), as iopt_check_iova_alignment(). */
 static bool maps_aligned(const SimObj *ioas, uint64_t align)
 {
-    for (guint i = 0; i < ioas->maps->len; i++) {
-        const SimMapping *m = &g_array_index(ioas->maps, SimMapping, i);
-
+    SIM_MAPS_FOREACH_FROM(m, ioas->maps, 0) {
         if ((m->iova | (m->last - m->iova + 1) | (m->user_va % SIM_PAGE_SIZE)) &
             (align - 1)) {
             return false;
@@ -372,7 +340,6 @@ static bool next_start(uint64_t last, uint64_t align, uint64_t *start)
 static bool ioas_alloc_iova(const SimObj *ioas, uint64_t length, uint64_t align,
                             uint64_t *iova)
 {
-    const GArray *maps = ioas->maps;
     struct iommu_iova_range allowed[SIM_MAX_RANGES];
     unsigned nr = sim_ioas_allowed(ioas, allowed);
 
@@ -380,7 +347,7 @@ static bool ioas_alloc_iova(const SimObj *ioas, uint64_t length, uint64_t align,
         uint64_t first = MAX(allowed[r].start, SIM_PAGE_SIZE);
         uint64_t range_last = MIN(allowed[r].last, UINT64_MAX - SIM_PAGE_SIZE);
         uint64_t start = align_up(first, align);
-        guint i = maps_lower_bound(maps, start);
+        const SimMapping *m = sim_maps_first(ioas->maps, start);
 
         if (first > range_last) {
             continue;
@@ -388,15 +355,13 @@ static bool ioas_alloc_iova(const SimObj *ioas, uint64_t length, uint64_t align,
         while (start <= range_last) {
             uint64_t hole_last = range_last;
 
-            if (i < maps->len) {
-                const SimMapping *m = &g_array_index(maps, SimMapping, i);
-
+            if (m) {
                 if (m->iova <= start) {
                     /* start lies inside this mapping: skip past it */
                     if (!next_start(m->last, align, &start)) {
                         break;
                     }
-                    i++;
+                    m = sim_maps_next(m);
                     continue;
                 }
                 hole_last = MIN(hole_last, m->iova - 1);
@@ -405,11 +370,10 @@ static bool ioas_alloc_iova(const SimObj *ioas, uint64_t length, uint64_t align,
                 *iova = start;
                 return true;
             }
-            if (i >= maps->len ||
-                !next_start(g_array_index(maps, SimMapping, i).last, align, &start)) {
+            if (!m || !next_start(m->last, align, &start)) {
                 break;
             }
-            i++;
+            m = sim_maps_next(m);
         }
     }
     return false;
@@ -551,7 +515,7 @@ static int ioas_map_any(SimObj *ioas, const char *what, uint64_t length, uint64_
 /* Record @m in @ioas (checked: nothing overlaps it). */
 static void ioas_insert(SimObj *ioas, const SimMapping *m)
 {
-    g_array_insert_val(ioas->maps, maps_lower_bound(ioas->maps, m->iova), *m);
+    sim_maps_insert(ioas->maps, m);
 }
 
 static int ioctl_ioas_map(SimCtx *ctx, void *arg)
@@ -582,7 +546,7 @@ static int ioctl_ioas_map(SimCtx *ctx, void *arg)
     ret = (cmd->flags & IOMMU_IOAS_MAP_FIXED_IOVA) ?
           ioas_map_fixed(ioas, what, iova, cmd->length, cmd->user_va, align, &last) :
           ioas_map_any(ioas, what, cmd->length, cmd->user_va, align, &iova, &last);
-    if (ret) {
+    if (ret || (ret = sim_nest_parent_map_check(ctx, ioas, cmd->flags))) {
         return ret;
     }
     cmd->iova = iova;
@@ -678,7 +642,8 @@ static int ioctl_ioas_map_file(SimCtx *ctx, void *arg)
           ioas_map_fixed(ioas, what, iova, cmd->length, cmd->start, align, &last) :
           ioas_map_any(ioas, what, cmd->length, cmd->start, align, &iova, &last);
     if (ret || (ret = map_file_pin_check(what, cmd->fd, cmd->start,
-                                         cmd->start + cmd->length - 1))) {
+                                         cmd->start + cmd->length - 1)) ||
+        (ret = sim_nest_parent_map_check(ctx, ioas, cmd->flags))) {
         return ret;
     }
     cmd->iova = iova;
@@ -697,13 +662,11 @@ static int ioas_unmap_all(SimObj *ioas, struct iommu_ioas_unmap *cmd)
 {
     uint64_t unmapped = 0;
 
-    for (guint i = 0; i < ioas->maps->len; i++) {
-        SimMapping *m = &g_array_index(ioas->maps, SimMapping, i);
-
+    SIM_MAPS_FOREACH_FROM(m, ioas->maps, 0) {
         unmapped += m->last - m->iova + 1;
         ioas_drop_dirty(ioas, m->iova, m->last);
     }
-    g_array_set_size(ioas->maps, 0);
+    sim_maps_clear(ioas->maps);
     cmd->length = unmapped;
     trace_vfi_sim_ioas_unmap(ioas->id, 0, UINT64_MAX, unmapped);
     return 0;
@@ -735,18 +698,17 @@ static int ioctl_ioas_unmap(SimCtx *ctx, void *arg)
      * holding nothing. Mappings are never split.
      */
     for (;;) {
-        guint i = maps_lower_bound(ioas->maps, first);
-        SimMapping m;
+        SimMapping *at = sim_maps_first(ioas->maps, first), m;
 
-        if (i >= ioas->maps->len || g_array_index(ioas->maps, SimMapping, i).iova > last) {
+        if (!at || at->iova > last) {
             break;
         }
-        m = g_array_index(ioas->maps, SimMapping, i);
+        m = *at;
         if (m.iova < cmd->iova || m.last > last) {
             rc = refuse("IOMMU_IOAS_UNMAP", ENOENT, "a mapping crosses the range's edge");
             break;
         }
-        g_array_remove_index(ioas->maps, i);
+        sim_maps_remove(ioas->maps, at);
         ioas_drop_dirty(ioas, m.iova, m.last);
         unmapped += m.last - m.iova + 1;
         if (m.last == last) {
@@ -839,6 +801,8 @@ static int ioctl_get_hw_info(SimCtx *ctx, void *arg)
         return rc;
     }
     if (type == IOMMU_HW_INFO_TYPE_INTEL_VTD) {
+        /* IOMMU_HW_INFO_VTD_ERRATA_772415_SPR17 (6.8 UAPI: after the floor) */
+        vtd.flags = iommu->cfg.vtd_errata_772415 ? 1u << 0 : 0;
         vtd.cap_reg = iommu->cfg.cap_reg;
         vtd.ecap_reg = iommu->cfg.ecap_reg;
         len = sizeof(vtd);
@@ -863,6 +827,7 @@ static int ioctl_hwpt_alloc(SimCtx *ctx, void *arg)
                            IOMMU_HWPT_FAULT_ID_VALID;
     SimObj *devobj, *pt, *hwpt;
     SimIommu *iommu;
+    int rc;
 
     if ((cmd->flags & ~known) || cmd->__reserved) {
         return refuse("IOMMU_HWPT_ALLOC", EOPNOTSUPP, "unknown flags or reserved");
@@ -883,11 +848,11 @@ static int ioctl_hwpt_alloc(SimCtx *ctx, void *arg)
         /* a HWPT parent would be a nested allocation: not modelled */
         return refuse("IOMMU_HWPT_ALLOC", EINVAL, "pt_id is not an IOAS (no nesting)");
     }
-    if (cmd->flags & IOMMU_HWPT_ALLOC_NEST_PARENT) {
-        return refuse("IOMMU_HWPT_ALLOC", EOPNOTSUPP, "nesting not supported");
-    }
     if ((cmd->flags & IOMMU_HWPT_ALLOC_DIRTY_TRACKING) && !iommu->cfg.dirty_tracking) {
         return refuse("IOMMU_HWPT_ALLOC", EOPNOTSUPP, "IOMMU cannot track dirty pages");
+    }
+    if ((rc = sim_nest_parent_alloc_check(iommu, cmd->flags))) {
+        return rc;
     }
     if (cmd->data_type != IOMMU_HWPT_DATA_NONE || cmd->data_len) {
         return refuse("IOMMU_HWPT_ALLOC", EINVAL, "driver data for a paging HWPT");
@@ -901,6 +866,9 @@ static int ioctl_hwpt_alloc(SimCtx *ctx, void *arg)
          * aligned to the domain's page size */
         return refuse("IOMMU_HWPT_ALLOC", EADDRINUSE,
                       "a mapping lies outside the domain's aperture");
+    }
+    if ((rc = sim_nest_parent_fill_check(iommu, pt, cmd->flags))) {
+        return rc;
     }
     hwpt = sim_hwpt_new(ctx, pt, iommu, cmd->flags, false);
     cmd->out_hwpt_id = hwpt->id;

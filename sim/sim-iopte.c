@@ -69,15 +69,13 @@ static void iopte_at(const SimMapping *m, uint64_t sizes, uint64_t x, uint64_t *
 
 void sim_hwpt_mark(SimObj *hwpt, uint64_t iova, uint64_t len)
 {
-    const GArray *maps = hwpt->ioas->maps;
     uint64_t last = iova + len - 1;
 
     if (!hwpt->iopte_sizes) {
         sim_dirty_mark(hwpt->dirty, iova, len);
         return;
     }
-    for (guint i = sim_ioas_first_map(hwpt->ioas, iova); i < maps->len; i++) {
-        const SimMapping *m = &g_array_index(maps, SimMapping, i);
+    SIM_MAPS_FOREACH_FROM(m, hwpt->ioas->maps, iova) {
         uint64_t b0, s0, b1, s1;
 
         if (m->iova > last) {
@@ -257,10 +255,7 @@ static void read_piece_kernel(DirtyRead *r, const SimMapping *m, uint64_t lo, ui
 
 static void read_ioptes(DirtyRead *r, bool kernel)
 {
-    const GArray *maps = r->hwpt->ioas->maps;
-
-    for (guint i = sim_ioas_first_map(r->hwpt->ioas, r->iova); i < maps->len; i++) {
-        const SimMapping *m = &g_array_index(maps, SimMapping, i);
+    SIM_MAPS_FOREACH_FROM(m, r->hwpt->ioas->maps, r->iova) {
         uint64_t lo = MAX(r->iova, m->iova), hi = MIN(r->last, m->last);
 
         if (m->iova > r->last) {

@@ -4,6 +4,11 @@
  *
  *   [iommu vtd0]
  *   dirty-tracking=true
+ *   nesting=true           (HWPT_ALLOC takes NEST_PARENT; default false)
+ *   dirty-nest-parent=EOPNOTSUPP  (NEST_PARENT | DIRTY_TRACKING refused
+ *                           with EOPNOTSUPP or EINVAL; default: taken)
+ *   vtd-errata-772415=true (VT-d erratum: no read-only mappings in a nest
+ *                           parent; default false)
  *
  *   [device nic0]
  *   iommu=vtd0
@@ -23,6 +28,7 @@
  * Keys the kernel has no notion of (want-dirty-tracking, which is the VMM's)
  * are ignored. The whole file is checked before anything is added.
  */
+#include <errno.h>
 #include <string.h>
 
 #include "vfio-iommufd/error.h"
@@ -114,6 +120,28 @@ static bool name_taken(GArray *iommus, GArray *devices, const char *name, bool i
     return false;
 }
 
+/* dirty-nest-parent = allowed | EOPNOTSUPP | EINVAL into @out (an errno,
+ * 0: allowed; left alone when absent). */
+static bool get_nest_errno(GKeyFile *kf, const char *group, int *out, GError **errp)
+{
+    g_autofree char *v = g_key_file_get_string(kf, group, "dirty-nest-parent", NULL);
+
+    if (!v) {
+        return true;
+    }
+    if (g_str_equal(v, "allowed")) {
+        *out = 0;
+    } else if (g_str_equal(v, "EOPNOTSUPP")) {
+        *out = EOPNOTSUPP;
+    } else if (g_str_equal(v, "EINVAL")) {
+        *out = EINVAL;
+    } else {
+        return invalid(errp, "[%s] dirty-nest-parent=%s is not allowed, EOPNOTSUPP or EINVAL",
+                       group, v);
+    }
+    return true;
+}
+
 /* One [iommu NAME] section. */
 static bool parse_iommu(VfiSim *sim, GKeyFile *kf, const char *g, const char *name,
                         GArray *iommus, GArray *devices, GError **errp)
@@ -123,7 +151,10 @@ static bool parse_iommu(VfiSim *sim, GKeyFile *kf, const char *g, const char *na
     if (sim_find_iommu(sim, name) || name_taken(iommus, devices, name, true)) {
         return invalid(errp, "[%s]: IOMMU %s defined twice", g, name);
     }
-    if (!get_bool(kf, g, "dirty-tracking", &t.cfg.dirty_tracking, errp)) {
+    if (!get_bool(kf, g, "dirty-tracking", &t.cfg.dirty_tracking, errp) ||
+        !get_bool(kf, g, "nesting", &t.cfg.nesting, errp) ||
+        !get_bool(kf, g, "vtd-errata-772415", &t.cfg.vtd_errata_772415, errp) ||
+        !get_nest_errno(kf, g, &t.cfg.dirty_nest_parent_errno, errp)) {
         return false;
     }
     t.name = g_strdup(name);

@@ -669,7 +669,7 @@ int vfi_sim_ioas_mapping_count(const VfiSim *sim, int iommufd, uint32_t ioas_id)
     SimCtx *ctx = sim_lookup_iommufd((VfiSim *)sim, iommufd);
     SimObj *obj = ctx ? sim_ctx_lookup(ctx, ioas_id) : NULL;
 
-    return obj && obj->type == SIM_OBJ_IOAS ? (int)obj->maps->len : -1;
+    return obj && obj->type == SIM_OBJ_IOAS ? (int)sim_maps_len(obj->maps) : -1;
 }
 
 /* ---- simulated DMA ------------------------------------------------------ */

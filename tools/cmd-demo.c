@@ -60,15 +60,17 @@ static bool read_bool(GKeyFile *kf, const char *name, const char *key, bool *out
 }
 
 /* The VMM's wishes per device live in the topology file beside the
- * kernel's facts: want-dirty-tracking (default true) and
+ * kernel's facts: want-dirty-tracking (default true),
  * prefer-device-logging (default true: a device that logs its own DMA is
- * tracked that way, the finest and cheapest tracking). */
+ * tracked that way, the finest and cheapest tracking) and nest-parent
+ * (default false: true for a device the guest's vIOMMU translates). */
 static bool read_wishes(GKeyFile *kf, const char *name, DemoDevice *d, GError **errp)
 {
     d->want_dirty = true;
     d->prefer_logging = true;
     return read_bool(kf, name, "want-dirty-tracking", &d->want_dirty, errp) &&
-           read_bool(kf, name, "prefer-device-logging", &d->prefer_logging, errp);
+           read_bool(kf, name, "prefer-device-logging", &d->prefer_logging, errp) &&
+           read_bool(kf, name, "nest-parent", &d->nest_parent, errp);
 }
 
 static bool plug(DemoRun *run, DemoDevice *d, GError **errp)
@@ -76,6 +78,7 @@ static bool plug(DemoRun *run, DemoDevice *d, GError **errp)
     VfiAttachOptions opts = {
         .no_iommu_dirty_tracking = !d->want_dirty,
         .prefer_device_dirty_logging = d->prefer_logging,
+        .nest_parent = d->nest_parent,
     };
     VfiHwpt *hwpt;
 
@@ -84,10 +87,12 @@ static bool plug(DemoRun *run, DemoDevice *d, GError **errp)
     }
     hwpt = vfi_device_get_hwpt(d->dev);
     if (hwpt) {
-        demo_report_log(run->r, "plug %s: HWPT %u (%s) after %u attach attempt(s), IOAS %u",
+        demo_report_log(run->r, "plug %s: HWPT %u (%s%s) after %u attach attempt(s), IOAS %u",
                         d->name, vfi_hwpt_get_id(hwpt),
                         vfi_hwpt_get_flags(hwpt) & IOMMU_HWPT_ALLOC_DIRTY_TRACKING ?
                         "dirty-tracking" : "plain",
+                        vfi_hwpt_get_flags(hwpt) & IOMMU_HWPT_ALLOC_NEST_PARENT ?
+                        ", nest-parent" : "",
                         vfi_device_get_attach_attempts(d->dev),
                         vfi_container_get_ioas_id(vfi_device_get_container(d->dev)));
     } else {
@@ -445,8 +450,9 @@ const ToolCommand tool_cmd_demo = {
                "none), the dirty pages found per device, the migration blocker and the\n"
                "kernel objects left.",
     .help = "By default it runs on the kernel model with a built-in heterogeneous\n"
-            "topology (--topology FILE: another one; the keys want-dirty-tracking and\n"
-            "prefer-device-logging of a [device NAME] section give the VMM's wishes).\n"
+            "topology (--topology FILE: another one; the keys want-dirty-tracking,\n"
+            "prefer-device-logging and nest-parent of a [device NAME] section give the\n"
+            "VMM's wishes).\n"
             "\n"
             "Options:\n"
             "  --device DEVICE  a device bound to vfio-pci (as for 'info'; repeatable):\n"

@@ -13,11 +13,13 @@
 enum {
     OPT_NO_IOMMU_DIRTY = 256,
     OPT_NO_DEVICE_LOGGING,
+    OPT_NEST_PARENT,
 };
 
 static const struct option plan_options[] = {
     { "no-iommu-dirty-tracking", no_argument, NULL, OPT_NO_IOMMU_DIRTY },
     { "no-device-logging", no_argument, NULL, OPT_NO_DEVICE_LOGGING },
+    { "nest-parent", no_argument, NULL, OPT_NEST_PARENT },
     { NULL, 0, NULL, 0 },
 };
 
@@ -29,7 +31,10 @@ static const struct option plan_options[] = {
     "  --no-device-logging\n" \
     "                   do not use the devices' own DMA logging (by default a\n" \
     "                   device offering it is tracked that way, in a plain HWPT:\n" \
-    "                   VfiAttachOptions.prefer_device_dirty_logging)\n"
+    "                   VfiAttachOptions.prefer_device_dirty_logging)\n" \
+    "  --nest-parent    place every device in a nest-parent HWPT, as a VMM whose\n" \
+    "                   guest has a vIOMMU (VfiAttachOptions.nest_parent): with\n" \
+    "                   dirty tracking where the kernel takes both flags\n"
 
 static bool plan_option(int val, const char *arg, void *data, GError **errp)
 {
@@ -37,6 +42,8 @@ static bool plan_option(int val, const char *arg, void *data, GError **errp)
 
     if (val == OPT_NO_IOMMU_DIRTY) {
         opts->no_iommu_dirty_tracking = true;
+    } else if (val == OPT_NEST_PARENT) {
+        opts->nest_parent = true;
     } else {
         opts->prefer_device_dirty_logging = false;
     }
@@ -82,6 +89,7 @@ static void trial_json(const ToolOptions *o, const ToolKernel *k, const Trial *t
     json_begin_object(j, "options");
     json_bool(j, "iommu_dirty_tracking", !opts->no_iommu_dirty_tracking);
     json_bool(j, "device_logging", opts->prefer_device_dirty_logging);
+    json_bool(j, "nest_parent", opts->nest_parent);
     json_end_object(j);
     if (placement) {
         placement_json(t->containers, j);
@@ -198,7 +206,7 @@ const ToolCommand tool_cmd_plan = {
     .brief = "the placement the library chooses for a set of devices",
     .summary = "Show the placement the library chooses for these devices in one guest\n"
                "address space: the containers (IOAS), which devices share a HWPT, the\n"
-               "HWPTs' dirty-tracking flag, the attach attempts, each device's\n"
+               "HWPTs' dirty-tracking and nest-parent flags, the attach attempts, each device's\n"
                "dirty-tracking coverage and the migration blocker.",
     .help = "It is done for real: the devices are opened and attached to a fresh\n"
             "iommufd and address space (no memory is mapped), the result is read, and\n"

@@ -17,6 +17,7 @@ typedef struct DemoDevice {
     VfiDevice *dev;
     bool want_dirty;           /* the VMM's wish (want-dirty-tracking) */
     bool prefer_logging;       /* the VMM's wish (prefer-device-logging) */
+    bool nest_parent;          /* the VMM's wish (nest-parent: a guest vIOMMU) */
     unsigned attach_attempts;  /* of its first placement */
     unsigned replug_attempts;  /* of its re-plug (0 if not re-plugged) */
     bool mdev;

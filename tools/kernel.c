@@ -11,15 +11,20 @@
 
 /* Two IOMMUs with dirty tracking, one without, an mdev, a device whose VMM
  * opts out of IOMMU dirty tracking, a VF that logs its own DMA (and whose
- * VMM prefers that), and an mdev that logs its own DMA. The demo reads the
+ * VMM prefers that), and an mdev that logs its own DMA. dmar0 and dmar2 can
+ * be nest parents, dmar2 not with dirty tracking (as ARM SMMUv3: plan
+ * --nest-parent shows the reason); dmar1 has no nesting. The demo reads the
  * VMM's wishes (want-dirty-tracking, prefer-device-logging) from it too. */
 const char tool_builtin_topology[] =
     "[iommu dmar0]\n"
     "dirty-tracking=true\n"
+    "nesting=true\n"
     "[iommu dmar1]\n"
     "dirty-tracking=false\n"
     "[iommu dmar2]\n"
     "dirty-tracking=true\n"
+    "nesting=true\n"
+    "dirty-nest-parent=EOPNOTSUPP\n"
     "[device nic0]\n"
     "iommu=dmar0\n"
     "[device gpu0]\n"

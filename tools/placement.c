@@ -89,6 +89,7 @@ void placement_json(const GArray *containers, Json *j)
             json_begin_object(j, NULL);
             json_uint(j, "hwpt_id", ph->id);
             json_bool(j, "dirty_tracking", dirty_flag(ph));
+            json_bool(j, "nest_parent", ph->flags & IOMMU_HWPT_ALLOC_NEST_PARENT);
             json_strings(j, "devices", ph->devices);
             json_end_object(j);
         }
@@ -116,8 +117,9 @@ void placement_text(const GArray *containers, FILE *out)
         for (guint h = 0; h < c->hwpts->len; h++) {
             const PlacedHwpt *ph = &g_array_index(c->hwpts, PlacedHwpt, h);
 
-            fprintf(out, "    HWPT %u [%s]:", ph->id,
-                    dirty_flag(ph) ? "dirty-tracking" : "plain");
+            fprintf(out, "    HWPT %u [%s%s]:", ph->id,
+                    dirty_flag(ph) ? "dirty-tracking" : "plain",
+                    (ph->flags & IOMMU_HWPT_ALLOC_NEST_PARENT) ? ", nest-parent" : "");
             print_names(ph->devices, out);
         }
         if (c->ioas_devices->len) {

@@ -34,7 +34,7 @@ typedef const char *(*PlacementLabelFn)(const VfiDevice *dev, void *data);
  * NULL: vfi_device_get_name(). */
 GArray *placement_snapshot(VfiAddressSpace *as, PlacementLabelFn label, void *data);
 /* Member "containers": [{"ioas_id", "hwpts": [{"hwpt_id", "dirty_tracking",
- * "devices"}], "ioas_devices"}]. */
+ * "nest_parent", "devices"}], "ioas_devices"}]. */
 void placement_json(const GArray *containers, Json *j);
 /* "  container 0: IOAS 1" and a line per HWPT and for the IOAS's mdevs. */
 void placement_text(const GArray *containers, FILE *out);

@@ -94,6 +94,22 @@ typedef struct VfiSimIommuConfig {
     uint32_t hw_info_type;    /* enum iommu_hw_info_type; 0 = Intel VT-d */
     uint64_t cap_reg;         /* vendor data (VT-d cap/ecap); 0: derived */
     uint64_t ecap_reg;        /*   from the instance's index */
+    /* Nest parents (docs/kernel-model.md, "Nest parents"), as the drivers
+     * differ: */
+    bool nesting;             /* HWPT_ALLOC takes IOMMU_HWPT_ALLOC_NEST_PARENT;
+                               * false: EOPNOTSUPP (no nesting, as QEMU's
+                               * emulated VT-d) */
+    int dirty_nest_parent_errno; /* HWPT_ALLOC of NEST_PARENT | DIRTY_TRACKING
+                               * (the IOMMU tracking dirty pages): 0 takes it
+                               * (Intel, AMD with its features, the mock),
+                               * EOPNOTSUPP (ARM SMMUv3) or EINVAL refuse it */
+    bool vtd_errata_772415;   /* VT-d hw info flags report
+                               * IOMMU_HW_INFO_VTD_ERRATA_772415_SPR17 (as every
+                               * VT-d of Linux 6.12 and 7.3 does), and a
+                               * nest-parent domain of it refuses read-only
+                               * mappings: EINVAL from IOAS_MAP(_FILE) into an
+                               * IOAS holding one, or from HWPT_ALLOC of one on
+                               * an IOAS holding a read-only mapping */
 } VfiSimIommuConfig;
 
 /**

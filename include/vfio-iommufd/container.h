@@ -20,6 +20,11 @@
  *    capability and the VMM did not opt out, and the device is attached to
  *    it (the HWPT is destroyed again if that fails).
  *  - an mdev attaches to the IOAS itself.
+ *  - a device the VMM asks a nest parent for (a guest vIOMMU:
+ *    VfiAttachOptions.nest_parent, vfi_address_space_set_nesting()) gets
+ *    IOMMU_HWPT_ALLOC_NEST_PARENT too, and joins only nest parents; where the
+ *    kernel refuses NEST_PARENT | DIRTY_TRACKING it gets NEST_PARENT alone
+ *    and is untracked for that reason (docs/nesting.md).
  * Each HWPT keeps its device list; the last device out destroys it; the last
  * device out of a container destroys its IOAS and the container.
  *
@@ -92,7 +97,31 @@ typedef struct VfiAttachOptions {
      * anything else and kept whether the attach succeeds or not; NULL: the
      * device keeps the label it has. */
     const char *label;
+    /* Added in 0.2: nested translation (docs/nesting.md, "Nest-parent
+     * placement"). The VMM will give the guest a vIOMMU for this device:
+     * it is placed in a nest-parent HWPT (IOMMU_HWPT_ALLOC_NEST_PARENT,
+     * with DIRTY_TRACKING too where the coverage rule gives it IOMMU
+     * tracking and the kernel takes the pair), never in a plain one. An
+     * address space's vfi_address_space_set_nesting() asks the same for
+     * every device. Default (false): a plain HWPT. */
+    bool nest_parent;
 } VfiAttachOptions;
+
+/* What the VMM asks of an address space whose guest has a vIOMMU
+ * (vfi_address_space_set_nesting()). */
+typedef struct VfiNestingOptions {
+    /* Every device attached from now on gets a nest-parent HWPT, as with
+     * VfiAttachOptions.nest_parent. */
+    bool nest_parent;
+    /* Intel's erratum 772415 (IOMMU_HW_INFO_VTD_ERRATA_772415_SPR17 in the
+     * VT-d hw info) forbids read-only mappings in a nest-parent domain.
+     * false (default): a read-only map into a container whose nest parent
+     * serves such a device is refused (INVALID_ARGUMENT, before any ioctl),
+     * and such a device is not placed as a nest parent where read-only
+     * mappings are. true: the VMM accepts that read-only guest memory is
+     * mapped read-write there (the device could write it). */
+    bool readonly_as_writeable;
+} VfiNestingOptions;
 
 /* How a device's DMA writes are seen by dirty tracking. */
 typedef enum {
@@ -121,6 +150,12 @@ typedef enum {
                                       * HWPT's tracking or its DMA logging is
                                       * off: a switch and its undo failed
                                       * (stop and start tracking again) */
+    VFI_UNTRACKED_NEST_PARENT_REFUSED, /* added in 0.2: a nest parent; its IOMMU
+                                      * reports dirty tracking, but HWPT_ALLOC
+                                      * refused DIRTY_TRACKING together with
+                                      * NEST_PARENT (EOPNOTSUPP or EINVAL, as
+                                      * ARM SMMUv3 does): placed in a nest
+                                      * parent without the flag */
 } VfiUntrackedReason;
 
 /* Unmap flags. */
@@ -311,6 +346,20 @@ VFI_API bool vfi_address_space_set_device_hooks(VfiAddressSpace *as,
                                                 const VfiDeviceHooks *hooks, GError **errp);
 
 /**
+ * vfi_address_space_set_nesting:
+ * @opts: copied; NULL: the defaults (no nest parents).
+ *
+ * Say that the guest of @as has a vIOMMU: the devices attached from now on
+ * get nest-parent HWPTs (VfiNestingOptions.nest_parent), and how read-only
+ * mappings meet the VT-d erratum 772415 (readonly_as_writeable; see
+ * docs/nesting.md). Only while @as has no container (WRONG_STATE
+ * otherwise: its HWPTs and mappings were made under the old options);
+ * INVALID_ARGUMENT for a NULL @as. No ioctl.
+ */
+VFI_API bool vfi_address_space_set_nesting(VfiAddressSpace *as, const VfiNestingOptions *opts,
+                                           GError **errp);
+
+/**
  * vfi_address_space_attach_device:
  * @dev: an opened device; bound to @be here if it is not bound yet (it must
  *   not be bound to another backend).
@@ -465,7 +514,8 @@ VFI_API VfiDevice *vfi_hwpt_device(const VfiHwpt *h, unsigned i);
  * the VMM set prefer_device_dirty_logging; else VFI_DIRTY_COVERAGE_IOMMU
  * iff @dev's HWPT was allocated with IOMMU_HWPT_ALLOC_DIRTY_TRACKING.
  * Otherwise the reason, first match: offers logging but not preferred,
- * mdev, VMM opt-out, kernel refused, no IOMMU capability.
+ * mdev, VMM opt-out, kernel refused (VFI_UNTRACKED_NEST_PARENT_REFUSED for
+ * a nest parent whose pair of flags was refused), no IOMMU capability.
  *
  * Computed from the container's current HWPTs and devices on every call.
  */

@@ -158,7 +158,8 @@ names = list(ADDR)
 d = run_json('plan', '--sim', *names)
 check(d.get('torn_down') is True and d.get('kernel_objects_left') == 0,
       'plan: torn down, no kernel object left')
-check(d.get('options') == {'iommu_dirty_tracking': True, 'device_logging': True},
+check(d.get('options') == {'iommu_dirty_tracking': True, 'device_logging': True,
+                           'nest_parent': False},
       'plan: default options')
 cs = d.get('containers', [])
 check(len(cs) == 1, 'plan: one container')
@@ -187,6 +188,19 @@ d = run_json('plan', '--sim', '--no-iommu-dirty-tracking', 'nic0', 'nvme0')
 check(all(not h['dirty_tracking'] for c in d.get('containers', []) for h in c['hwpts']) and
       all(x['untracked_reason'] == 'the VMM opted out of IOMMU dirty tracking'
           for x in d.get('devices', [])), 'plan --no-iommu-dirty-tracking: plain HWPTs')
+d = run_json('plan', '--sim', '--nest-parent', 'nic0', 'nvme0')
+hs = {a: h for c in d.get('containers', []) for h in c['hwpts'] for a in h['devices']}
+pd = {x['address']: x for x in d.get('devices', [])}
+check(d.get('options', {}).get('nest_parent') is True and
+      all(h['nest_parent'] for h in hs.values()) and
+      hs[PCI['nic0']]['dirty_tracking'] and not hs[PCI['nvme0']]['dirty_tracking'] and
+      pd[PCI['nic0']]['dirty_coverage'] == 'iommu' and
+      'NEST_PARENT' in (pd[PCI['nvme0']]['untracked_reason'] or '') and
+      PCI['nvme0'] in (d.get('migration_blocker') or ''),
+      'plan --nest-parent: nest parents, dirty where the pair is taken, the refusal named')
+p = run('plan', '--sim', '--nest-parent', 'gpu0')
+check(p.returncode != 0 and 'nest-parent' in p.stdout + p.stderr,
+      'plan --nest-parent of an IOMMU without nesting: fails, says why')
 d = run_json('plan', '--sim', '--no-device-logging', 'vf0')
 x = (d.get('devices') or [{}])[0]
 check(x.get('dirty_coverage') == 'none' and 'DMA logging' in (x.get('untracked_reason') or ''),
@@ -219,6 +233,23 @@ try:
           'list --topology FILE: its devices')
     d = run_json('--topology', topo, 'migration-check', 'x', 'm', rc=1)
     check(d.get('migration_possible') is False, 'global --topology before the command')
+finally:
+    os.unlink(topo)
+with tempfile.NamedTemporaryFile('w', suffix='.ini', delete=False) as f:
+    f.write('[iommu v]\ndirty-tracking=true\nnesting=true\n'
+            '[iommu s]\ndirty-tracking=true\nnesting=true\ndirty-nest-parent=EOPNOTSUPP\n'
+            '[device a]\niommu=v\nnest-parent=true\n[device b]\niommu=s\nnest-parent=true\n'
+            '[device c]\niommu=v\n')
+    topo = f.name
+try:
+    d = run_json('demo', '--topology', topo)
+    hw = [h for c in d.get('containers', []) for h in c['hwpts']]
+    dv = {x['name']: x for x in d.get('devices', [])}
+    check(sorted((h['nest_parent'], h['dirty_tracking']) for h in hw) ==
+          [(False, True), (True, False), (True, True)] and
+          dv['a']['dirty_coverage'] == 'iommu' and dv['c']['dirty_coverage'] == 'iommu' and
+          'NEST_PARENT' in (dv['b']['untracked_reason'] or ''),
+          'demo with nest-parent wishes: nest parents apart, the pair refused named')
 finally:
     os.unlink(topo)
 

@@ -1733,6 +1733,93 @@ static TResult t_newer_uapi(Ctx *c)
     return T_PASS;
 }
 
+/* ---- nest parents (docs/nesting.md, "Nest-parent placement") ----------- */
+
+/* HWPT_ALLOC of @flags for @dev on @ioas: 0 or the kernel's errno (a HWPT
+ * made is destroyed again). */
+static int nest_alloc_errno(Ctx *c, VfiDevice *dev, uint32_t ioas, uint32_t flags)
+{
+    g_autoptr(GError) err = NULL;
+    uint32_t id = 0;
+
+    if (vfi_iommufd_hwpt_alloc(c->be, vfi_device_get_devid(dev), ioas, flags,
+                               IOMMU_HWPT_DATA_NONE, 0, NULL, &id, &err)) {
+        vfi_iommufd_destroy(c->be, id, NULL);
+        return 0;
+    }
+    return err->domain == VFI_KERNEL_ERROR ? err->code : -1;
+}
+
+/*
+ * What the emulated VT-d says to nest parents: the erratum 772415 flag in
+ * its hw info (every VT-d of 6.12 and 7.3 sets it), NEST_PARENT and
+ * NEST_PARENT | DIRTY_TRACKING refused with EOPNOTSUPP (no nesting, no
+ * dirty tracking); an address space asking nest parents: the attach fails
+ * with that EOPNOTSUPP and leaves nothing; with a read-only mapping there,
+ * the library refuses the erratum device before any attach (WRONG_STATE).
+ * The model's dmar0 answers the same (SIM_TOPOLOGY).
+ */
+static TResult t_nest_parent(Ctx *c)
+{
+    struct iommu_hw_info_vtd vtd = { 0 };
+    VfiHwInfo hw = { .data = &vtd, .data_len = sizeof(vtd) };
+    VfiNestingOptions nest = { .nest_parent = true };
+    g_autoptr(GError) err = NULL;
+    VfiAddressSpace *as;
+    VfiDevice *d;
+    int i = edu_index(c), e1, e2;
+    uint8_t *buf;
+    bool ok;
+
+    if (i < 0 || !c->be || !c->ioas) {
+        return c->strict ? set_why(c, T_FAIL, "no edu device") : set_why(c, T_SKIP, "no edu");
+    }
+    d = c->pci[i];
+    CHECK(!vfi_device_get_container(d), "the edu is in a container");
+    OK(vfi_device_get_hw_info(d, &hw, errp));
+    note(c, "%s: VT-d flags 0x%x", c->bdf[i], vtd.flags);
+    EXPECT_VM(hw.type == IOMMU_HW_INFO_TYPE_INTEL_VTD &&
+              (vtd.flags & IOMMU_HW_INFO_VTD_ERRATA_772415_SPR17), "VT-d flags 0x%x", vtd.flags);
+    e1 = nest_alloc_errno(c, d, c->ioas, IOMMU_HWPT_ALLOC_NEST_PARENT);
+    e2 = nest_alloc_errno(c, d, c->ioas,
+                          IOMMU_HWPT_ALLOC_NEST_PARENT | IOMMU_HWPT_ALLOC_DIRTY_TRACKING);
+    note(c, "HWPT_ALLOC NEST_PARENT: %s; NEST_PARENT | DIRTY_TRACKING: %s",
+         e1 ? g_strerror(e1) : "taken", e2 ? g_strerror(e2) : "taken");
+    EXPECT_VM(e1 == EOPNOTSUPP && e2 == EOPNOTSUPP, "errnos %d %d", e1, e2);
+
+    as = vfi_address_space_new(c);
+    OK(vfi_address_space_set_nesting(as, &nest, errp));
+    ok = vfi_address_space_attach_device(as, c->be, d, NULL, &err);
+    note(c, "attach as a nest parent: %s", ok ? "attached" : err->message);
+    if (ok) {
+        EXPECT_VM(false, "nest-parent attach succeeded");
+        OK(vfi_address_space_detach_device(as, d, errp));
+    } else if (c->strict) {
+        CHECK(g_error_matches(err, VFI_KERNEL_ERROR, EOPNOTSUPP) &&
+              strstr(err->message, "nest-parent"), "%s", err->message);
+    }
+    g_clear_error(&err);
+    CHECK(vfi_address_space_container_count(as) == 0, "a container left");
+    CHECK(vfi_device_get_attached_pt(d) == 0, "attached to pt %u", vfi_device_get_attached_pt(d));
+    /* the erratum, read from the kernel's hw info: refused before any attach */
+    buf = alloc_pages(4096);
+    CHECK(buf, "mmap");
+    OK(vfi_address_space_dma_map(as, 0x100000, 4096, buf, true, errp));
+    ok = vfi_address_space_attach_device(as, c->be, d, NULL, &err);
+    if (vtd.flags & IOMMU_HW_INFO_VTD_ERRATA_772415_SPR17) {
+        CHECK(!ok && g_error_matches(err, VFI_ERROR, VFI_ERROR_WRONG_STATE) &&
+              strstr(err->message, "772415"), "%s", ok ? "attached" : err->message);
+        note(c, "%s", err->message);
+    } else if (ok) {
+        OK(vfi_address_space_detach_device(as, d, errp));
+    }
+    CHECK(vfi_address_space_container_count(as) == 0, "a container left");
+    OK(vfi_address_space_dma_unmap(as, 0x100000, 4096, 0, errp));
+    OK(vfi_address_space_free(as, errp));
+    munmap(buf, 4096);
+    return T_PASS;
+}
+
 static TResult t_teardown(Ctx *c)
 {
     unsigned i;
@@ -2324,6 +2411,9 @@ static const Test iommu_tests[] = {
       "after unmap (6.13+)", t_dma_file },
     { "newer UAPI: the kernel knows the IOMMUFD requests of the headers (6.13+)",
       t_newer_uapi },
+    { "nest parents: VT-d erratum 772415 in hw info, NEST_PARENT (+DIRTY) EOPNOTSUPP, "
+      "the address space's nest-parent attach fails clean, read-only refused first",
+      t_nest_parent },
     { "teardown: nothing left", t_teardown },
     { "type1: the edus' groups, viable, one container, type1v2, device fds, bind EBUSY",
       t_type1_groups },
@@ -3445,6 +3535,58 @@ static TResult t_mock_stop(Ctx *c)
     return T_PASS;
 }
 
+/*
+ * Nest parents on the mock: it takes NEST_PARENT and NEST_PARENT |
+ * DIRTY_TRACKING for a device with dirty tracking, NEST_PARENT alone for
+ * one without (the pair: EOPNOTSUPP from the core). A nest parent with the
+ * flag tracks as a plain dirty HWPT: the same marks read the same bits.
+ */
+static TResult t_mock_nest_parent(Ctx *c)
+{
+    const uint32_t np = IOMMU_HWPT_ALLOC_NEST_PARENT, dt = IOMMU_HWPT_ALLOC_DIRTY_TRACKING;
+    static const uint64_t pages[1] = { 0x28 };      /* pages 3 and 5 of the range */
+    uint64_t bm_np[1] = { 0 }, bm_a[1] = { 0 }, nr = 0;
+    uint32_t h_np = 0, h_npd = 0, h_n = 0, id = 0, st = 0;
+    const uint64_t at = MOCK_IOVA + 8 * PG;
+    int ret;
+
+    NEED_MOCK();
+    OK(vfi_iommufd_hwpt_alloc(c->be, c->idev, c->mock_ioas, np, IOMMU_HWPT_DATA_NONE, 0, NULL,
+                              &h_np, errp));
+    OK(vfi_iommufd_hwpt_alloc(c->be, c->idev, c->mock_ioas, np | dt, IOMMU_HWPT_DATA_NONE, 0,
+                              NULL, &h_npd, errp));
+    CHECK(c->idev_n, "no mock device without dirty tracking");
+    OK(vfi_iommufd_hwpt_alloc(c->be, c->idev_n, c->mock_ioas, np, IOMMU_HWPT_DATA_NONE, 0,
+                              NULL, &h_n, errp));
+    KERR(vfi_iommufd_hwpt_alloc(c->be, c->idev_n, c->mock_ioas, np | dt, IOMMU_HWPT_DATA_NONE,
+                                0, NULL, &id, errp), EOPNOTSUPP);
+    note(c, "nest parents: hwpt %u (NEST_PARENT), %u (with DIRTY_TRACKING), %u (no-dirty "
+         "device)", h_np, h_npd, h_n);
+    /* a device in the dirty nest parent, then the same marks as in hwpt_a */
+    ret = mock_domain(c, h_npd, 0, &st, NULL, NULL);
+    CHECK(ret == 0, "mock device on hwpt %u: %s", h_npd, g_strerror(-ret));
+    KERR(vfi_iommufd_hwpt_set_dirty_tracking(c->be, h_np, true, errp), EOPNOTSUPP);
+    OK(vfi_iommufd_hwpt_set_dirty_tracking(c->be, h_npd, true, errp));
+    OK(vfi_iommufd_hwpt_set_dirty_tracking(c->be, c->hwpt_a, true, errp));
+    ret = mock_mark_at(c, h_npd, at, 8, pages, &nr);
+    CHECK(ret == 0, "mark on hwpt %u: %s", h_npd, g_strerror(-ret));
+    ret = mock_mark_at(c, c->hwpt_a, at, 8, pages, &nr);
+    CHECK(ret == 0, "mark on hwpt %u: %s", c->hwpt_a, g_strerror(-ret));
+    OK(vfi_iommufd_hwpt_get_dirty_bitmap(c->be, h_npd, at, 8 * PG, PG, bm_np, 0, errp));
+    OK(vfi_iommufd_hwpt_get_dirty_bitmap(c->be, c->hwpt_a, at, 8 * PG, PG, bm_a, 0, errp));
+    note(c, "nest parent read 0x%" PRIx64 ", plain dirty HWPT 0x%" PRIx64, bm_np[0], bm_a[0]);
+    CHECK((bm_np[0] & pages[0]) == pages[0], "bits 0x%" PRIx64, bm_np[0]);
+    CHECK(bm_np[0] == bm_a[0], "nest parent 0x%" PRIx64 " plain 0x%" PRIx64, bm_np[0], bm_a[0]);
+    OK(vfi_iommufd_hwpt_set_dirty_tracking(c->be, h_npd, false, errp));
+    OK(vfi_iommufd_hwpt_set_dirty_tracking(c->be, c->hwpt_a, false, errp));
+    KERR(vfi_iommufd_destroy(c->be, h_npd, errp), EBUSY);
+    OK(vfi_iommufd_destroy(c->be, st, errp));
+    OK(vfi_iommufd_destroy(c->be, h_npd, errp));
+    OK(vfi_iommufd_destroy(c->be, h_np, errp));
+    OK(vfi_iommufd_destroy(c->be, h_n, errp));
+    return T_PASS;
+}
+
 static TResult t_mock_teardown(Ctx *c)
 {
     uint32_t objs[8];
@@ -3518,6 +3660,8 @@ static const Test mock_tests[] = {
     { "mock: reader: NO_CLEAR read, then unmap: the bits were captured",
       t_mock_unmap_no_clear },
     { "mock: stop tracking (twice), restart clean", t_mock_stop },
+    { "mock: nest parents: NEST_PARENT (+DIRTY_TRACKING) taken, the pair refused without "
+      "the capability, a dirty nest parent reads as a plain dirty HWPT", t_mock_nest_parent },
     { "mock: teardown, EBUSY then ENOENT", t_mock_teardown },
 };
 #endif /* HAVE_IOMMUFD_TEST_H */
@@ -3526,12 +3670,13 @@ static const Test mock_tests[] = {
 
 /*
  * --sim: the VM of boot 1 as the model's topology. One VT-d instance without
- * dirty tracking (QEMU's intel-iommu); the two edu devices (1234:11e8) behind
+ * dirty tracking or nesting, reporting the erratum 772415 (QEMU's
+ * intel-iommu under 6.12 and 7.3); the two edu devices (1234:11e8) behind
  * it; another PCI device that is no edu (the VM has more, the scan must pass
  * them by); the mtty mdev, which offers VFIO DMA logging in 6.12.
  */
 #define SIM_TOPOLOGY                                                       \
-    "[iommu dmar0]\ndirty-tracking=false\n"                                \
+    "[iommu dmar0]\ndirty-tracking=false\nnesting=false\nvtd-errata-772415=true\n" \
     "[device other0]\niommu=dmar0\n"                                       \
     "[device edu0]\niommu=dmar0\npci-id=1234:11e8\n"                       \
     "[device edu1]\niommu=dmar0\npci-id=1234:11e8\nreset-group=rp1\n"       \

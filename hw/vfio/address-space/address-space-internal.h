@@ -37,6 +37,7 @@ struct VfiAddressSpace {
     GPtrArray *containers;    /* VfiContainer *, creation order, owned */
     VfiRangeTree *mappings;   /* VfiAsMapping, sorted, disjoint (O(log n)) */
     VfiDeviceHooks hooks;     /* the VMM's, zeroed: none */
+    VfiNestingOptions nesting; /* the VMM's (vfi_address_space_set_nesting()) */
     VfiBackendKind backend;   /* what the VMM asked for (AUTO by default) */
     struct VfiAsType1 *type1; /* its type1 container (as-type1.c), or NULL */
 };

@@ -263,6 +263,48 @@ static bool check_logging_join(const VfiAddressSpace *as, const VfiContainer *c,
     return false;
 }
 
+/* The first mapping of @as asked read-only, or NULL. */
+static const VfiAsMapping *as_first_readonly(const VfiAddressSpace *as)
+{
+    VfiRangeIter it;
+
+    for (const VfiAsMapping *m = vfi_range_tree_nth(as->mappings, 0, &it); m;
+         m = vfi_range_iter_next(&it)) {
+        if (m->readonly) {
+            return m;
+        }
+    }
+    return NULL;
+}
+
+/*
+ * A nest parent whose VT-d has the erratum 772415 cannot have the address
+ * space's read-only mappings in its domain (they are in every container,
+ * and replayed into a new one): WRONG_STATE before any attach, unless the
+ * VMM opted in to mapping them read-write (VfiNestingOptions).
+ */
+static bool check_erratum_join(const VfiAddressSpace *as, const VfiContainerDevice *cd,
+                               GError **errp)
+{
+    const VfiAsMapping *m;
+
+    if (!cd->opts.nest_parent || !vfi_nest_parent_ro_erratum(cd) ||
+        as->nesting.readonly_as_writeable || !(m = as_first_readonly(as))) {
+        return true;
+    }
+    trace_vfi_as_attach_refused(vfi_device_get_display_name(cd->dev),
+                                "nest parent with erratum 772415, read-only mappings");
+    g_set_error(errp, VFI_ERROR, VFI_ERROR_WRONG_STATE,
+                "device %s cannot be a nest parent in address space %u: its VT-d IOMMU has "
+                "erratum 772415 (no read-only mappings in a nesting parent), and the "
+                "address space's mapping iova 0x%" PRIx64 " size 0x%" PRIx64 " is "
+                "read-only (unmap it, map it read-write, or set "
+                "VfiNestingOptions.readonly_as_writeable before the first attach)",
+                vfi_device_get_display_name(cd->dev), as->id, m->r.iova,
+                m->r.last - m->r.iova + 1);
+    return false;
+}
+
 /* Place @cd in a new container of @as. Returns it, or NULL. */
 static VfiContainer *place_in_new(VfiAddressSpace *as, VfiIommufd *be,
                                   VfiContainerDevice *cd, GError **errp)
@@ -276,6 +318,10 @@ static VfiContainer *place_in_new(VfiAddressSpace *as, VfiIommufd *be,
         return NULL;
     }
     trace_vfi_as_new_container(name, c->ioas_id, as->containers->len);
+    /* the erratum 772415 opt-in, before the replay maps anything */
+    c->ro_as_writeable = as->nesting.readonly_as_writeable;
+    c->ro_erratum_expected = c->ro_as_writeable && cd->opts.nest_parent &&
+                             vfi_nest_parent_ro_erratum(cd);
     if (vfi_container_refresh_ranges(c, &last) && vfi_as_replay(as, c, &last) &&
         vfi_placement_place(c, cd, &last) == VFI_PLACE_OK) {
         g_ptr_array_add(as->containers, c);
@@ -311,7 +357,7 @@ static VfiContainer *place(VfiAddressSpace *as, VfiIommufd *be, VfiContainerDevi
             return NULL;
         }
     }
-    if (!check_logging_join(as, NULL, cd, errp)) {
+    if (!check_logging_join(as, NULL, cd, errp) || !check_erratum_join(as, cd, errp)) {
         return NULL;
     }
     for (guint i = 0; i < as->containers->len; i++) {
@@ -435,6 +481,27 @@ bool vfi_address_space_set_device_hooks(VfiAddressSpace *as, const VfiDeviceHook
     return true;
 }
 
+bool vfi_address_space_set_nesting(VfiAddressSpace *as, const VfiNestingOptions *opts,
+                                   GError **errp)
+{
+    VFI_LOCK_GUARD(vfi_as_lock(as));
+
+    if (!vfi_as_check_given(as, "set nesting", errp)) {
+        return false;
+    }
+    if (as->containers->len) {
+        g_set_error(errp, VFI_ERROR, VFI_ERROR_WRONG_STATE,
+                    "set nesting of address space %u: it has %u container(s) (ioas %u "
+                    "first), made under the old options: set them before the first attach",
+                    as->id, as->containers->len,
+                    ((VfiContainer *)g_ptr_array_index(as->containers, 0))->ioas_id);
+        return false;
+    }
+    as->nesting = opts ? *opts : (VfiNestingOptions){ 0 };
+    trace_vfi_as_nesting(as->id, as->nesting.nest_parent, as->nesting.readonly_as_writeable);
+    return true;
+}
+
 bool vfi_address_space_attach_device(VfiAddressSpace *as, VfiIommufd *be, VfiDevice *dev,
                                      const VfiAttachOptions *opts, GError **errp)
 {
@@ -453,6 +520,8 @@ bool vfi_address_space_attach_device(VfiAddressSpace *as, VfiIommufd *be, VfiDev
         vfi_device_set_label(dev, opts->label);
     }
     cd = vfi_container_device_new(dev, opts, as_release);
+    /* the address space's request for nest parents holds for every device */
+    cd->opts.nest_parent = cd->opts.nest_parent || as->nesting.nest_parent;
     if (!attach_prepare(as, be, cd, errp) || !(c = place(as, be, cd, &made, errp))) {
         trace_vfi_as_attach_failed(vfi_device_get_display_name(dev), cd->bound_here,
                                    errp && *errp ? (*errp)->message : "");

@@ -33,6 +33,8 @@ bool vfi_as_replay(VfiAddressSpace *as, VfiContainer *c, GError **errp)
          m = vfi_range_iter_next(&it)) {
         uint64_t size = m->r.last - m->r.iova + 1;
         bool ok = vfi_container_check_map(c, what, m->r.iova, size, errp) &&
+                  vfi_nest_parent_check_map(c, what, m->r.iova, size, m->readonly, NULL,
+                                            errp) &&
                   (m->src.fd < 0 ||
                    vfi_container_check_file_offset(c, what, m->src.offset, errp)) &&
                   map_one(c, m, errp);
@@ -79,7 +81,7 @@ static bool check_no_container_mapping(const VfiAddressSpace *as, const VfiConta
 /* Every check of a map of @src at [iova, iova + size) but the overlap with
  * the address space's own mappings (map_record()). */
 static bool map_check(const VfiAddressSpace *as, const char *what, uint64_t iova,
-                      uint64_t size, const VfiMapSource *src, GError **errp)
+                      uint64_t size, const VfiMapSource *src, bool readonly, GError **errp)
 {
     uint64_t last = iova + (size - 1);
 
@@ -95,6 +97,7 @@ static bool map_check(const VfiAddressSpace *as, const char *what, uint64_t iova
         VfiContainer *c = g_ptr_array_index(as->containers, i);
 
         if (!vfi_container_check_map(c, what, iova, size, errp) ||
+            !vfi_nest_parent_check_map(c, what, iova, size, readonly, NULL, errp) ||
             (src->fd >= 0 && !vfi_container_check_file_offset(c, what, src->offset, errp)) ||
             !check_no_container_mapping(as, c, what, iova, last, errp)) {
             return false;
@@ -175,7 +178,7 @@ bool vfi_address_space_dma_map(VfiAddressSpace *as, uint64_t iova, uint64_t size
                        .readonly = readonly };
 
     /* Every container checked first: then mapped without checking again. */
-    if (!map_check(as, "address space dma map", iova, size, &m.src, errp) ||
+    if (!map_check(as, "address space dma map", iova, size, &m.src, readonly, errp) ||
         !map_record(as, &m, errp) || !map_containers(as, &m, 0, errp)) {
         return false;
     }
@@ -208,7 +211,8 @@ static bool map_file_any(VfiAddressSpace *as, const char *what, VfiAsMapping *m,
         return false;
     }
     m->r = (VfiRange){ at, at + (size - 1) };
-    if (!map_check(as, what, at, size, &m->src, errp) || !map_record(as, m, errp)) {
+    if (!map_check(as, what, at, size, &m->src, m->readonly, errp) ||
+        !map_record(as, m, errp)) {
         bool ok = vfi_container_unmap_unchecked(c0, at, size, NULL);
 
         trace_vfi_as_dma_rollback(c0->ioas_id, "map", at, size, ok);
@@ -232,7 +236,7 @@ bool vfi_address_space_dma_map_file(VfiAddressSpace *as, uint64_t iova, uint64_t
         return false;
     }
     ok = iova == VFI_IOVA_ANY ? map_file_any(as, what, &m, size, errp) :
-         map_check(as, what, iova, size, &m.src, errp) && map_record(as, &m, errp) &&
+         map_check(as, what, iova, size, &m.src, readonly, errp) && map_record(as, &m, errp) &&
          map_containers(as, &m, 0, errp);
     if (!ok) {
         vfi_container_file_close(what, m.src.fd);

@@ -23,6 +23,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <glib.h>
+#include <linux/iommufd.h>
 
 #include "vfio-iommufd/iommufd.h"
 #include "vfio-iommufd/container.h"
@@ -57,8 +58,10 @@ typedef struct VfiMapSource {
 typedef struct VfiContainerMapping {
     VfiRange r;               /* first: util/ranges.h (a VfiRangeTree's element) */
     VfiMapSource src;
-    bool readonly;
+    bool readonly;            /* asked read-only */
     bool by_as;
+    bool made_writeable;      /* asked read-only, mapped read-write (the VT-d
+                               * erratum 772415 opt-in, nest-parent.c) */
 } VfiContainerMapping;
 
 /* The buffer and counters a dirty read uses (owned by a container, or by a
@@ -100,6 +103,13 @@ struct VfiContainer {
     VfiDirtyScratch scratch;  /* for dirty reads of this container */
     struct VfiPlacementMemo *memo; /* what the kernel said to placements
                                * (placement-memo.c); NULL without HWPTs */
+    /* Nest parents and the VT-d erratum 772415 (nest-parent.c), written by
+     * the address space before the container's first mapping, never
+     * changed: */
+    bool ro_as_writeable;     /* the VMM opted in: a read-only map where a
+                               * nest parent forbids it is made read-write */
+    bool ro_erratum_expected; /* made for a nest parent with the erratum:
+                               * forbids read-only maps before it is placed */
 };
 
 struct VfiHwpt {
@@ -125,8 +135,23 @@ typedef struct VfiContainerDevice {
     bool has_hw_info;         /* physical devices: hw_info is valid */
     VfiHwInfo hw_info;        /* hw_info.data points to hw_data */
     uint8_t hw_data[VFI_HW_INFO_DATA_MAX];
-    bool kernel_refused_dirty; /* HWPT_ALLOC refused the dirty flag */
+    uint32_t refused_flags;   /* the IOMMU_HWPT_ALLOC_* set HWPT_ALLOC refused
+                               * for it while placing it (DIRTY_TRACKING, or
+                               * NEST_PARENT | DIRTY_TRACKING: the pair), and
+                               * so the one it was placed without; 0: none */
 } VfiContainerDevice;
+
+/* The HWPT_ALLOC flags placement chooses by (the rest it never sets). */
+#define VFI_HWPT_KIND_FLAGS (IOMMU_HWPT_ALLOC_NEST_PARENT | IOMMU_HWPT_ALLOC_DIRTY_TRACKING)
+/* Kinds of HWPT by those flags: plain, dirty, nest parent, dirty nest parent. */
+#define VFI_HWPT_KINDS 4
+
+/* The kind index (0 .. VFI_HWPT_KINDS - 1) of a set of HWPT_ALLOC flags. */
+static inline unsigned vfi_hwpt_kind(uint32_t flags)
+{
+    return ((flags & IOMMU_HWPT_ALLOC_DIRTY_TRACKING) ? 1u : 0u) |
+           ((flags & IOMMU_HWPT_ALLOC_NEST_PARENT) ? 2u : 0u);
+}
 
 /* The lock of @c (of @h's container), NULL for NULL. */
 static inline VfiLock *vfi_container_lock(const VfiContainer *c)
@@ -338,13 +363,45 @@ void vfi_memo_hwpt_forget(VfiHwpt *h);
  * on @h. */
 void vfi_memo_accepted(VfiHwpt *h, const VfiFingerprint *fp, const char *name);
 void vfi_memo_refused(VfiHwpt *h, const VfiFingerprint *fp, const char *name);
-/* The HWPTs of @c with the dirty flag @want_dirty that accepted @fp, in
+/* The HWPTs of @c whose kind flags (VFI_HWPT_KIND_FLAGS) are @want_flags that accepted @fp, in
  * order of acceptance (try them first); then the others still worth a try,
  * in creation order, refusals with an unknown instance last (g_ptr_array_unref). */
-GPtrArray *vfi_memo_remembered(VfiContainer *c, const VfiFingerprint *fp, bool want_dirty,
+GPtrArray *vfi_memo_remembered(VfiContainer *c, const VfiFingerprint *fp, uint32_t want_flags,
                                const char *name);
-GPtrArray *vfi_memo_others(VfiContainer *c, const VfiFingerprint *fp, bool want_dirty,
+GPtrArray *vfi_memo_others(VfiContainer *c, const VfiFingerprint *fp, uint32_t want_flags,
                            const char *name);
+/* HWPT_ALLOC refused the flag set @flags (with DIRTY_TRACKING) for @fp in
+ * @c: remembered until the container's last HWPT goes, so the next device
+ * of @fp is placed without the flag at once. */
+void vfi_memo_alloc_refused(VfiContainer *c, const VfiFingerprint *fp, uint32_t flags,
+                            const char *name);
+/* Forget that refusal again (it proved to be the container's, not the
+ * flags'). */
+void vfi_memo_alloc_unrefuse(VfiContainer *c, const VfiFingerprint *fp, uint32_t flags);
+/* Whether HWPT_ALLOC refused @flags for @fp in @c before. */
+bool vfi_memo_alloc_was_refused(const VfiContainer *c, const VfiFingerprint *fp,
+                                uint32_t flags);
+/* Free @c's memo when it has no HWPT left (a placement that made none). */
+void vfi_memo_release_if_unused(VfiContainer *c);
+
+/* ---- nest-parent.c (nest parents and the VT-d erratum 772415) --------- */
+
+/* Whether @cd's device reports the VT-d erratum 772415 (no read-only
+ * mappings in a nest-parent domain) in its hw info. */
+bool vfi_nest_parent_ro_erratum(const VfiContainerDevice *cd);
+/* The device of @c's nest-parent HWPTs that has the erratum, or NULL: read-only
+ * mappings are forbidden in @c then. */
+VfiDevice *vfi_nest_parent_ro_forbidder(const VfiContainer *c);
+/* Before any ioctl of a map of [iova, iova + size) asked read-only in @c:
+ * refused (INVALID_ARGUMENT naming the device, its HWPT and the option)
+ * where a nest parent forbids it; *@writeable true: map it read-write (the
+ * address space opted in). @what names the call. */
+bool vfi_nest_parent_check_map(const VfiContainer *c, const char *what, uint64_t iova,
+                               uint64_t size, bool readonly, bool *writeable, GError **errp);
+/* Before any ioctl of @cd's placement as a nest parent in @c: whether @c
+ * holds a mapping made read-only that the erratum forbids (then @errp). */
+bool vfi_nest_parent_check_join(const VfiContainer *c, const VfiContainerDevice *cd,
+                                GError **errp);
 
 /* ---- coverage.c (the one coverage rule) -------------------------------- */
 

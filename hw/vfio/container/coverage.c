@@ -10,8 +10,12 @@
  *    allocated with IOMMU_HWPT_ALLOC_DIRTY_TRACKING;
  *  - otherwise the reason, in this order: it offers DMA logging but the VMM
  *    did not ask for it, an mdev (no IOMMU domain), the VMM opted out, the
- *    kernel refused the flag while placing it, its IOMMU does not report
- *    the capability.
+ *    kernel refused the flag while placing it (alone, or with NEST_PARENT
+ *    for a nest parent: the placement record's refused_flags says which),
+ *    its IOMMU does not report the capability.
+ * A nest parent is covered exactly as any HWPT: by its DIRTY_TRACKING flag.
+ * The guest's first-stage tables change nothing the IOMMU tracks here: the
+ * second stage, the parent's, changes only through the VMM's maps/unmaps.
  */
 #include <linux/iommufd.h>
 
@@ -33,8 +37,9 @@ static VfiUntrackedReason iommu_obstacle(const VfiContainerDevice *cd)
     if (cd->opts.no_iommu_dirty_tracking) {
         return VFI_UNTRACKED_VMM_OPT_OUT;
     }
-    if (cd->kernel_refused_dirty) {
-        return VFI_UNTRACKED_KERNEL_REFUSED;
+    if (cd->refused_flags) {
+        return (cd->refused_flags & IOMMU_HWPT_ALLOC_NEST_PARENT) ?
+               VFI_UNTRACKED_NEST_PARENT_REFUSED : VFI_UNTRACKED_KERNEL_REFUSED;
     }
     if (!cd->has_hw_info || !(cd->hw_info.capabilities & IOMMU_HW_CAP_DIRTY_TRACKING)) {
         return VFI_UNTRACKED_NO_IOMMU_CAP;
@@ -185,6 +190,9 @@ const char *vfi_untracked_reason_str(VfiUntrackedReason why)
         return "not in this container";
     case VFI_UNTRACKED_LOGGING_NOT_PREFERRED:
         return "it offers DMA logging, but the VMM did not ask for it";
+    case VFI_UNTRACKED_NEST_PARENT_REFUSED:
+        return "a nest parent: the kernel refused DIRTY_TRACKING together with NEST_PARENT "
+               "(its IOMMU tracks dirty pages, but not in a nesting parent)";
     case VFI_UNTRACKED_SWITCH_FAILED:
         return "tracking is on, but its HWPT's tracking or its DMA logging could not be "
                "switched on (stop and start tracking again)";

@@ -116,10 +116,11 @@ static void record_remove(VfiContainer *c, uint64_t iova, uint64_t last)
 }
 
 static void record_add(VfiContainer *c, uint64_t iova, uint64_t size,
-                       const VfiMapSource *src, bool readonly, bool by_as)
+                       const VfiMapSource *src, bool readonly, bool by_as, bool made_rw)
 {
     VfiContainerMapping n = { .r = { iova, iova + (size - 1) }, .src = *src,
-                              .readonly = readonly, .by_as = by_as };
+                              .readonly = readonly, .by_as = by_as,
+                              .made_writeable = made_rw };
 
     const VfiContainerMapping *o;
 
@@ -311,17 +312,23 @@ bool vfi_container_map_src_unchecked(VfiContainer *c, uint64_t iova, uint64_t si
                                      uint64_t *iova_out, GError **errp)
 {
     uint64_t at = iova;
+    bool made_rw = false;
 
+    /* the caller checked it (a refusal cannot happen here): a read-only
+     * request where a nest parent forbids it, opted in, is made read-write */
+    if (!vfi_nest_parent_check_map(c, "dma map", iova, size, readonly, &made_rw, errp)) {
+        return false;
+    }
     if (src->fd < 0) {
-        if (!vfi_iommufd_ioas_map(c->be, c->ioas_id, iova, size, src->vaddr, readonly,
-                                  errp)) {
+        if (!vfi_iommufd_ioas_map(c->be, c->ioas_id, iova, size, src->vaddr,
+                                  readonly && !made_rw, errp)) {
             return false;
         }
     } else if (!vfi_iommufd_ioas_map_file(c->be, c->ioas_id, iova, src->fd, src->offset,
-                                          size, readonly, &at, errp)) {
+                                          size, readonly && !made_rw, &at, errp)) {
         return false;
     }
-    record_add(c, at, size, src, readonly, by_as);
+    record_add(c, at, size, src, readonly, by_as, made_rw);
     if (iova_out) {
         *iova_out = at;
     }
@@ -397,7 +404,8 @@ bool vfi_container_dma_map(VfiContainer *c, uint64_t iova, uint64_t size, void *
         return false;
     }
     if (!vfi_container_check_map(c, "dma map", iova, size, errp) ||
-        !check_no_as_mapping(c, "dma map", iova, iova + (size - 1), NULL, errp)) {
+        !check_no_as_mapping(c, "dma map", iova, iova + (size - 1), NULL, errp) ||
+        !vfi_nest_parent_check_map(c, "dma map", iova, size, readonly, NULL, errp)) {
         return false;
     }
     return vfi_container_map_unchecked(c, iova, size, vaddr, readonly, false, errp);
@@ -448,6 +456,7 @@ bool vfi_container_dma_map_file(VfiContainer *c, uint64_t iova, uint64_t size, i
         return false;
     }
     if (!map_file_check(c, what, iova, size, offset, errp) ||
+        !vfi_nest_parent_check_map(c, what, iova, size, readonly, NULL, errp) ||
         !vfi_container_map_src_unchecked(c, iova, size, &src, readonly, false, &at, errp)) {
         vfi_container_file_close(what, src.fd);
         return false;
@@ -588,7 +597,7 @@ bool vfi_container_mapping(const VfiContainer *c, unsigned i, VfiMappingInfo *ou
     }
     *out = (VfiMappingInfo){
         .iova = m->r.iova, .size = m->r.last - m->r.iova + 1, .vaddr = m->src.vaddr,
-        .readonly = m->readonly,
+        .readonly = m->readonly && !m->made_writeable,
         .owner = m->by_as ? VFI_MAPPING_BY_ADDRESS_SPACE : VFI_MAPPING_BY_CONTAINER,
         .by_file = m->src.fd >= 0, .fd = m->src.fd, .offset = m->src.offset,
     };

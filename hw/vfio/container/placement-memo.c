@@ -40,7 +40,7 @@ typedef struct MemoClass {
     uint32_t data_len;
     uint8_t *data;             /* owned */
     unsigned refs;             /* MemoFp records of this class */
-    GPtrArray *pure[2];        /* VfiHwpt *, [dirty flag]: whose one accepted
+    GPtrArray *pure[VFI_HWPT_KINDS]; /* VfiHwpt *, [kind]: whose one accepted
                                 * fingerprint is of this class, instance known */
     GPtrArray *evidence;       /* VfiHwpt *: pure, refused another instance */
     GPtrArray *shared;         /* VfiHwpt *: accepted two known instances */
@@ -57,7 +57,7 @@ struct VfiHwptMemo {
     uint64_t seq;              /* creation order in its container */
     GPtrArray *accepted;       /* MemoFp * */
     GPtrArray *refused;        /* MemoFp * */
-    MemoClass *pure;           /* in pure->pure[dirty], or NULL: in memo->open */
+    MemoClass *pure;           /* in pure->pure[kind], or NULL: in memo->open */
     MemoClass *evidence;       /* in evidence->evidence, or NULL */
     GPtrArray *shared_in;      /* MemoClass * whose shared list holds it */
 };
@@ -65,9 +65,19 @@ struct VfiHwptMemo {
 struct VfiPlacementMemo {
     GHashTable *fps;           /* VfiFingerprint * (of a MemoFp) -> MemoFp * */
     GHashTable *classes;       /* MemoClass * -> itself */
-    GPtrArray *open[2];        /* VfiHwpt *, [dirty flag]: not pure */
+    GPtrArray *open[VFI_HWPT_KINDS]; /* VfiHwpt *, [kind]: not pure */
     uint64_t next_seq;
+    GPtrArray *alloc_refused;  /* MemoAllocRefusal *: HWPT_ALLOC refusals */
 };
+
+/* HWPT_ALLOC refused @flags for a device of fingerprint @fp (its data and
+ * instance owned). */
+typedef struct MemoAllocRefusal {
+    VfiFingerprint fp;
+    uint32_t flags;
+} MemoAllocRefusal;
+
+static void alloc_refusal_free(gpointer p);
 
 static guint fnv(guint h, const void *p, size_t n)
 {
@@ -137,15 +147,17 @@ static VfiPlacementMemo *memo_get(VfiContainer *c)
         c->memo = g_new0(VfiPlacementMemo, 1);
         c->memo->fps = g_hash_table_new(fp_hash, fp_equal);
         c->memo->classes = g_hash_table_new(class_hash, class_equal);
-        c->memo->open[0] = g_ptr_array_new();
-        c->memo->open[1] = g_ptr_array_new();
+        for (unsigned k = 0; k < VFI_HWPT_KINDS; k++) {
+            c->memo->open[k] = g_ptr_array_new();
+        }
+        c->memo->alloc_refused = g_ptr_array_new_with_free_func(alloc_refusal_free);
     }
     return c->memo;
 }
 
-static unsigned dirty_idx(const VfiHwpt *h)
+static unsigned kind_idx(const VfiHwpt *h)
 {
-    return (h->flags & IOMMU_HWPT_ALLOC_DIRTY_TRACKING) ? 1 : 0;
+    return vfi_hwpt_kind(h->flags);
 }
 
 static MemoFp *lookup_fp(const VfiContainer *c, const VfiFingerprint *fp)
@@ -172,8 +184,9 @@ static MemoClass *class_get(VfiPlacementMemo *m, VfiContainer *c, const VfiFinge
         cls->caps = fp->caps;
         cls->data_len = fp->data_len;
         cls->data = g_memdup2(fp->data, fp->data_len);
-        cls->pure[0] = g_ptr_array_new();
-        cls->pure[1] = g_ptr_array_new();
+        for (unsigned k = 0; k < VFI_HWPT_KINDS; k++) {
+            cls->pure[k] = g_ptr_array_new();
+        }
         cls->evidence = g_ptr_array_new();
         cls->shared = g_ptr_array_new();
         g_hash_table_add(m->classes, cls);
@@ -205,11 +218,12 @@ static void class_unref(VfiPlacementMemo *m, MemoClass *cls)
     if (--cls->refs) {
         return;
     }
-    g_assert(!cls->pure[0]->len && !cls->pure[1]->len && !cls->evidence->len &&
-             !cls->shared->len);
+    g_assert(!cls->evidence->len && !cls->shared->len);
     g_hash_table_remove(m->classes, cls);
-    g_ptr_array_free(cls->pure[0], true);
-    g_ptr_array_free(cls->pure[1], true);
+    for (unsigned k = 0; k < VFI_HWPT_KINDS; k++) {
+        g_assert(!cls->pure[k]->len);
+        g_ptr_array_free(cls->pure[k], true);
+    }
     g_ptr_array_free(cls->evidence, true);
     g_ptr_array_free(cls->shared, true);
     g_free(cls->data);
@@ -251,7 +265,7 @@ void vfi_memo_hwpt_new(VfiHwpt *h)
     h->memo->accepted = g_ptr_array_new();
     h->memo->refused = g_ptr_array_new();
     h->memo->shared_in = g_ptr_array_new();
-    g_ptr_array_add(m->open[dirty_idx(h)], h);
+    g_ptr_array_add(m->open[kind_idx(h)], h);
 }
 
 static void hwpt_memo_unlist(VfiPlacementMemo *m, VfiHwpt *h)
@@ -259,9 +273,9 @@ static void hwpt_memo_unlist(VfiPlacementMemo *m, VfiHwpt *h)
     VfiHwptMemo *hm = h->memo;
 
     if (hm->pure) {
-        g_ptr_array_remove(hm->pure->pure[dirty_idx(h)], h);
+        g_ptr_array_remove(hm->pure->pure[kind_idx(h)], h);
     } else {
-        g_ptr_array_remove(m->open[dirty_idx(h)], h);
+        g_ptr_array_remove(m->open[kind_idx(h)], h);
     }
     if (hm->evidence) {
         g_ptr_array_remove(hm->evidence->evidence, h);
@@ -271,6 +285,31 @@ static void hwpt_memo_unlist(VfiPlacementMemo *m, VfiHwpt *h)
 
         g_ptr_array_remove(cls->shared, h);
     }
+}
+
+static void alloc_refusal_free(gpointer p)
+{
+    MemoAllocRefusal *r = p;
+
+    g_free((uint8_t *)r->fp.data);
+    g_free((char *)r->fp.instance);
+    g_free(r);
+}
+
+/* Free @c's memo: no HWPT names a record any more. */
+static void memo_free(VfiContainer *c)
+{
+    VfiPlacementMemo *m = c->memo;
+
+    g_assert(!g_hash_table_size(m->fps) && !g_hash_table_size(m->classes));
+    trace_vfi_auto_domain_memo_release(c->ioas_id, m->alloc_refused->len);
+    g_hash_table_destroy(m->fps);
+    g_hash_table_destroy(m->classes);
+    for (unsigned k = 0; k < VFI_HWPT_KINDS; k++) {
+        g_ptr_array_free(m->open[k], true);
+    }
+    g_ptr_array_free(m->alloc_refused, true);
+    g_clear_pointer(&c->memo, g_free);
 }
 
 void vfi_memo_hwpt_forget(VfiHwpt *h)
@@ -299,12 +338,14 @@ void vfi_memo_hwpt_forget(VfiHwpt *h)
     g_clear_pointer(&h->memo, g_free);
     if (c->hwpts->len <= 1) {
         /* @h is the last one (about to leave the list): nothing is left */
-        g_assert(!g_hash_table_size(m->fps) && !g_hash_table_size(m->classes));
-        g_hash_table_destroy(m->fps);
-        g_hash_table_destroy(m->classes);
-        g_ptr_array_free(m->open[0], true);
-        g_ptr_array_free(m->open[1], true);
-        g_clear_pointer(&c->memo, g_free);
+        memo_free(c);
+    }
+}
+
+void vfi_memo_release_if_unused(VfiContainer *c)
+{
+    if (c->memo && c->hwpts->len == 0) {
+        memo_free(c);
     }
 }
 
@@ -340,7 +381,7 @@ void vfi_memo_accepted(VfiHwpt *h, const VfiFingerprint *fp, const char *name)
     VfiPlacementMemo *m = memo_get(h->container);
     MemoFp *rec = fp_get(h->container, fp);
     VfiHwptMemo *hm = h->memo;
-    unsigned d = dirty_idx(h);
+    unsigned d = kind_idx(h);
 
     if (hwpt_accepted(h, rec)) {
         return;
@@ -390,7 +431,7 @@ void vfi_memo_refused(VfiHwpt *h, const VfiFingerprint *fp, const char *name)
 
 /* ---- candidates ----------------------------------------------------- */
 
-GPtrArray *vfi_memo_remembered(VfiContainer *c, const VfiFingerprint *fp, bool want_dirty,
+GPtrArray *vfi_memo_remembered(VfiContainer *c, const VfiFingerprint *fp, uint32_t want_flags,
                                const char *name)
 {
     MemoFp *rec = lookup_fp(c, fp);
@@ -399,7 +440,7 @@ GPtrArray *vfi_memo_remembered(VfiContainer *c, const VfiFingerprint *fp, bool w
     for (guint i = 0; rec && i < rec->accepted->len; i++) {
         VfiHwpt *h = g_ptr_array_index(rec->accepted, i);
 
-        if (dirty_idx(h) == (want_dirty ? 1u : 0u)) {
+        if (kind_idx(h) == vfi_hwpt_kind(want_flags)) {
             trace_vfi_auto_domain_memo_first(name, h->id, c->ioas_id);
             g_ptr_array_add(out, h);
         }
@@ -414,7 +455,7 @@ static gint by_seq(gconstpointer pa, gconstpointer pb)
     return a->memo->seq < b->memo->seq ? -1 : a->memo->seq > b->memo->seq;
 }
 
-/* The HWPTs with the dirty flag @d a device of the bound class @cls may
+/* The HWPTs of kind @d a device of the bound class @cls may
  * join: every one but the pure ones of @cls (those of other instances are
  * skipped, its own were remembered), in creation order. */
 static GPtrArray *bound_sources(VfiContainer *c, MemoClass *cls, const MemoFp *rec,
@@ -442,7 +483,7 @@ static GPtrArray *bound_sources(VfiContainer *c, MemoClass *cls, const MemoFp *r
     return src;
 }
 
-/* Every HWPT of @c with the dirty flag @d, those holding only another
+/* Every HWPT of @c of kind @d, those holding only another
  * instance of @cls first (a VT-d-like domain may take it), then the rest,
  * each in creation order. */
 static GPtrArray *all_sources(VfiContainer *c, const MemoClass *cls, unsigned d)
@@ -453,7 +494,7 @@ static GPtrArray *all_sources(VfiContainer *c, const MemoClass *cls, unsigned d)
         for (guint i = 0; i < c->hwpts->len; i++) {
             VfiHwpt *h = g_ptr_array_index(c->hwpts, i);
 
-            if (dirty_idx(h) == d && ((cls && h->memo->pure == cls) == (pass == 0))) {
+            if (kind_idx(h) == d && ((cls && h->memo->pure == cls) == (pass == 0))) {
                 g_ptr_array_add(src, h);
             }
         }
@@ -461,12 +502,12 @@ static GPtrArray *all_sources(VfiContainer *c, const MemoClass *cls, unsigned d)
     return src;
 }
 
-GPtrArray *vfi_memo_others(VfiContainer *c, const VfiFingerprint *fp, bool want_dirty,
+GPtrArray *vfi_memo_others(VfiContainer *c, const VfiFingerprint *fp, uint32_t want_flags,
                            const char *name)
 {
     MemoFp *rec = lookup_fp(c, fp);
     MemoClass *cls = rec ? rec->cls : lookup_class(c, fp);
-    unsigned d = want_dirty ? 1 : 0;
+    unsigned d = vfi_hwpt_kind(want_flags);
     g_autoptr(GPtrArray) src = NULL;
     g_autoptr(GPtrArray) hints = g_ptr_array_new();
     GPtrArray *out = g_ptr_array_new();
@@ -495,4 +536,55 @@ GPtrArray *vfi_memo_others(VfiContainer *c, const VfiFingerprint *fp, bool want_
     }
     g_ptr_array_extend(out, hints, NULL, NULL);
     return out;
+}
+
+/* ---- HWPT_ALLOC refusals of a flag set ------------------------------ */
+
+static MemoAllocRefusal *find_alloc_refusal(const VfiContainer *c, const VfiFingerprint *fp,
+                                            uint32_t flags, guint *index)
+{
+    for (guint i = 0; c->memo && i < c->memo->alloc_refused->len; i++) {
+        MemoAllocRefusal *r = g_ptr_array_index(c->memo->alloc_refused, i);
+
+        if (r->flags == flags && fp_equal(&r->fp, fp)) {
+            if (index) {
+                *index = i;
+            }
+            return r;
+        }
+    }
+    return NULL;
+}
+
+void vfi_memo_alloc_refused(VfiContainer *c, const VfiFingerprint *fp, uint32_t flags,
+                            const char *name)
+{
+    MemoAllocRefusal *r;
+
+    if (find_alloc_refusal(c, fp, flags, NULL)) {
+        return;
+    }
+    r = g_new0(MemoAllocRefusal, 1);
+    r->fp = *fp;
+    r->fp.data = g_memdup2(fp->data, fp->data_len);
+    r->fp.instance = g_strdup(fp->instance);
+    r->flags = flags;
+    g_ptr_array_add(memo_get(c)->alloc_refused, r);
+    trace_vfi_auto_domain_memo_alloc_refused(name, c->ioas_id, flags,
+                                             instance_name(fp->instance));
+}
+
+void vfi_memo_alloc_unrefuse(VfiContainer *c, const VfiFingerprint *fp, uint32_t flags)
+{
+    guint i;
+
+    if (find_alloc_refusal(c, fp, flags, &i)) {
+        alloc_refusal_free(g_ptr_array_steal_index(c->memo->alloc_refused, i));
+    }
+}
+
+bool vfi_memo_alloc_was_refused(const VfiContainer *c, const VfiFingerprint *fp,
+                                uint32_t flags)
+{
+    return find_alloc_refusal(c, fp, flags, NULL) != NULL;
 }

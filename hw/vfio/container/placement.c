@@ -9,17 +9,27 @@
  *    IOMMU_HW_CAP_DIRTY_TRACKING, the VMM did not opt out, it is not covered
  *    by its own DMA logging, and the kernel has not already refused the
  *    flag for it during this placement.
- *  - Candidates: the container's HWPTs whose dirty flag is what the device
- *    wants; first those that accepted the device's fingerprint (hw info and
- *    IOMMU instance), then the others the records of the container do not
+ *  - Candidates: the container's HWPTs whose kind flags (dirty tracking,
+ *    nest parent) are what the device wants; first those that accepted the
+ *    device's fingerprint (hw info and IOMMU instance), then the others the records of the container do not
  *    rule out (placement-memo.c), in creation order. EINVAL from the attach
  *    means "incompatible": it is recorded, and the next candidate is tried.
  *    Any other error fails.
  *  - None fits: a HWPT is allocated for the device on the IOAS and the
  *    device attached to it; if that attach fails the HWPT is destroyed again.
- *    HWPT_ALLOC refusing the dirty flag with EOPNOTSUPP is recorded (the
- *    device is then "untracked: kernel refused") and the device is placed as
- *    one without the capability.
+ *    HWPT_ALLOC refusing the dirty flag with EOPNOTSUPP (or the pair
+ *    NEST_PARENT | DIRTY_TRACKING with EOPNOTSUPP or EINVAL) is recorded in
+ *    the device's placement state (the device is then "untracked: kernel
+ *    refused", or "nest parent refused the flag") and in the container's
+ *    memo (the next device of the same fingerprint does not ask again), and
+ *    the device is placed as one without the dirty flag.
+ *  - A device the VMM asked a nest parent for (VfiAttachOptions.nest_parent,
+ *    vfi_address_space_set_nesting()) wants IOMMU_HWPT_ALLOC_NEST_PARENT
+ *    too; a device joins only HWPTs whose NEST_PARENT and DIRTY_TRACKING
+ *    flags are exactly what it wants. NEST_PARENT refused (EOPNOTSUPP)
+ *    fails the attach: it is never placed in a plain HWPT instead. A nest
+ *    parent with the VT-d erratum 772415 does not join a container holding
+ *    read-only mappings (nest-parent.c).
  *  - The container does not accept the device (INCOMPATIBLE) when HWPT_ALLOC
  *    or the attach to the HWPT just made for it says EINVAL, or when any
  *    HWPT_ALLOC or attach says EADDRINUSE: the IOAS's mappings conflict with
@@ -120,28 +130,64 @@ static TryResult try_list(VfiContainer *c, VfiContainerDevice *cd, const VfiFing
     return TRY_NONE;
 }
 
-/* Try the existing HWPTs of @c with the dirty flag @want_dirty: those that
+/* Try the existing HWPTs of @c whose kind flags are @want: those that
  * accepted @fp first, then the others the records do not rule out. */
 static TryResult try_existing(VfiContainer *c, VfiContainerDevice *cd,
-                              const VfiFingerprint *fp, bool want_dirty, GError **errp)
+                              const VfiFingerprint *fp, uint32_t want, GError **errp)
 {
-    g_autoptr(GPtrArray) first = vfi_memo_remembered(c, fp, want_dirty, dev_name(cd));
+    g_autoptr(GPtrArray) first = vfi_memo_remembered(c, fp, want, dev_name(cd));
     g_autoptr(GPtrArray) others = NULL;
     TryResult r = try_list(c, cd, fp, first, true, errp);
 
     if (r != TRY_NONE) {
         return r;
     }
-    others = vfi_memo_others(c, fp, want_dirty, dev_name(cd));
+    others = vfi_memo_others(c, fp, want, dev_name(cd));
     return try_list(c, cd, fp, others, false, errp);
 }
 
 typedef enum {
     NEW_ATTACHED,
     NEW_INCOMPATIBLE,  /* EINVAL from HWPT_ALLOC or from the attach */
-    NEW_REFUSED_DIRTY, /* EOPNOTSUPP from HWPT_ALLOC with the dirty flag */
+    NEW_REFUSED_DIRTY, /* EOPNOTSUPP from HWPT_ALLOC with the dirty flag, or
+                        * EINVAL with the nest-parent pair */
     NEW_ERROR,
 } NewResult;
+
+/* Whether HWPT_ALLOC's @err refuses the dirty flag of @flags: EOPNOTSUPP,
+ * or EINVAL for the pair NEST_PARENT | DIRTY_TRACKING (drivers differ:
+ * ARM SMMUv3 says EOPNOTSUPP, others EINVAL). */
+static bool refuses_dirty(uint32_t flags, const GError *err)
+{
+    if (!(flags & IOMMU_HWPT_ALLOC_DIRTY_TRACKING)) {
+        return false;
+    }
+    return g_error_matches(err, VFI_KERNEL_ERROR, EOPNOTSUPP) ||
+           ((flags & IOMMU_HWPT_ALLOC_NEST_PARENT) &&
+            g_error_matches(err, VFI_KERNEL_ERROR, EINVAL));
+}
+
+/* HWPT_ALLOC's @err for @flags as the attach's error. */
+static NewResult alloc_error(VfiContainer *c, VfiContainerDevice *cd, uint32_t flags,
+                             GError *err, GError **errp)
+{
+    uint32_t devid = vfi_device_get_devid(cd->dev);
+    bool incompatible = g_error_matches(err, VFI_KERNEL_ERROR, EINVAL) || is_conflict(err);
+
+    if ((flags & IOMMU_HWPT_ALLOC_NEST_PARENT) &&
+        g_error_matches(err, VFI_KERNEL_ERROR, EOPNOTSUPP)) {
+        trace_vfi_auto_domain_nest_unsupported(dev_name(cd), devid, c->ioas_id, flags);
+        g_propagate_prefixed_error(errp, err, "auto domains: device %s (devid %u) cannot "
+                                   "have the nest-parent HWPT the VMM asked for (its IOMMU "
+                                   "has no nesting): allocating a hwpt (flags 0x%x) on ioas "
+                                   "%u: ", dev_name(cd), devid, flags, c->ioas_id);
+        return NEW_ERROR;
+    }
+    g_propagate_prefixed_error(errp, err, "auto domains: allocating a hwpt (flags 0x%x) for "
+                               "device %s (devid %u) on ioas %u: ", flags, dev_name(cd),
+                               devid, c->ioas_id);
+    return incompatible ? NEW_INCOMPATIBLE : NEW_ERROR;
+}
 
 /* Allocate a HWPT for the device on @c's IOAS and attach to it. */
 static NewResult alloc_and_attach(VfiContainer *c, VfiContainerDevice *cd,
@@ -156,18 +202,11 @@ static NewResult alloc_and_attach(VfiContainer *c, VfiContainerDevice *cd,
     if (!vfi_iommufd_hwpt_alloc(c->be, devid, c->ioas_id, flags, IOMMU_HWPT_DATA_NONE,
                                     0, NULL, &hwpt_id, &err)) {
         trace_vfi_auto_domain_alloc(dev_name(cd), devid, c->ioas_id, flags, 0, err->code);
-        if ((flags & IOMMU_HWPT_ALLOC_DIRTY_TRACKING) &&
-            g_error_matches(err, VFI_KERNEL_ERROR, EOPNOTSUPP)) {
+        if (refuses_dirty(flags, err)) {
             g_propagate_error(errp, g_steal_pointer(&err));
             return NEW_REFUSED_DIRTY;
         }
-        incompatible = g_error_matches(err, VFI_KERNEL_ERROR, EINVAL) ||
-                       is_conflict(err);
-        g_propagate_prefixed_error(errp, g_steal_pointer(&err),
-                                   "auto domains: allocating a hwpt (flags 0x%x) for device "
-                                   "%s (devid %u) on ioas %u: ", flags, dev_name(cd), devid,
-                                   c->ioas_id);
-        return incompatible ? NEW_INCOMPATIBLE : NEW_ERROR;
+        return alloc_error(c, cd, flags, g_steal_pointer(&err), errp);
     }
     trace_vfi_auto_domain_alloc(dev_name(cd), devid, c->ioas_id, flags, hwpt_id, 0);
     h = vfi_hwpt_new(c, hwpt_id, flags);
@@ -199,17 +238,17 @@ static NewResult alloc_and_attach(VfiContainer *c, VfiContainerDevice *cd,
     return incompatible ? NEW_INCOMPATIBLE : NEW_ERROR;
 }
 
-/* Join an existing HWPT with the dirty flag @want_dirty, or make one. On
- * *@refused (HWPT_ALLOC refused the dirty flag with EOPNOTSUPP) nothing was
- * placed and @errp is not set. */
+/* Join an existing HWPT whose kind flags are @want, or make one. On
+ * *@refused (HWPT_ALLOC refused the dirty flag of @want: refuses_dirty())
+ * nothing was placed and @errp is not set. */
 static VfiPlaceResult join_or_alloc(VfiContainer *c, VfiContainerDevice *cd,
-                                    const VfiFingerprint *fp, bool want_dirty, bool *refused,
+                                    const VfiFingerprint *fp, uint32_t want, bool *refused,
                                     GError **errp)
 {
     g_autoptr(GError) err = NULL;
 
     *refused = false;
-    switch (try_existing(c, cd, fp, want_dirty, errp)) {
+    switch (try_existing(c, cd, fp, want, errp)) {
     case TRY_ATTACHED:
         return VFI_PLACE_OK;
     case TRY_CONFLICT:
@@ -219,7 +258,7 @@ static VfiPlaceResult join_or_alloc(VfiContainer *c, VfiContainerDevice *cd,
     case TRY_NONE:
         break;
     }
-    switch (alloc_and_attach(c, cd, fp, want_dirty ? IOMMU_HWPT_ALLOC_DIRTY_TRACKING : 0, &err)) {
+    switch (alloc_and_attach(c, cd, fp, want, &err)) {
     case NEW_ATTACHED:
         return VFI_PLACE_OK;
     case NEW_INCOMPATIBLE:
@@ -233,17 +272,47 @@ static VfiPlaceResult join_or_alloc(VfiContainer *c, VfiContainerDevice *cd,
     }
     *refused = true;
     trace_vfi_auto_domain_kernel_refused(dev_name(cd), vfi_device_get_devid(cd->dev),
-                                         c->ioas_id, err->message);
+                                         c->ioas_id, want, err->code, err->message);
     return VFI_PLACE_ERROR;
+}
+
+/* The kind flags @cd's device wants: NEST_PARENT when the VMM asked for
+ * it, DIRTY_TRACKING when the coverage rule gives it IOMMU coverage. */
+static uint32_t wanted_flags(const VfiContainerDevice *cd)
+{
+    return (cd->opts.nest_parent ? IOMMU_HWPT_ALLOC_NEST_PARENT : 0) |
+           (vfi_coverage_rule(cd, NULL) == VFI_DIRTY_COVERAGE_IOMMU ?
+            IOMMU_HWPT_ALLOC_DIRTY_TRACKING : 0);
+}
+
+/* Place @cd as one the kernel refused @want for: without the dirty flag
+ * (the rule now says so too). When the container does not take it that
+ * way either, the refusal of the pair may have been the container's (an
+ * EINVAL says both): forgotten, the next container asks again. */
+static VfiPlaceResult place_refused(VfiContainer *c, VfiContainerDevice *cd,
+                                    const VfiFingerprint *fp, uint32_t want, GError **errp)
+{
+    uint32_t without = want & ~(uint32_t)IOMMU_HWPT_ALLOC_DIRTY_TRACKING;
+    VfiPlaceResult r;
+    bool refused;
+
+    cd->refused_flags = want;
+    trace_vfi_auto_domain_retry(dev_name(cd), c->ioas_id, want, without);
+    r = join_or_alloc(c, cd, fp, without, &refused, errp);
+    g_assert(!refused);
+    if (r == VFI_PLACE_INCOMPATIBLE && (want & IOMMU_HWPT_ALLOC_NEST_PARENT)) {
+        trace_vfi_auto_domain_unrefuse(dev_name(cd), c->ioas_id, want);
+        cd->refused_flags = 0;
+        vfi_memo_alloc_unrefuse(c, fp, want);
+    }
+    return r;
 }
 
 static VfiPlaceResult place_physical(VfiContainer *c, VfiContainerDevice *cd,
                                      GError **errp)
 {
     bool cap = cd->hw_info.capabilities & IOMMU_HW_CAP_DIRTY_TRACKING;
-    /* The coverage rule decides: a device covered by its own DMA logging, or
-     * one that cannot have IOMMU tracking, joins a plain HWPT. */
-    bool want_dirty = vfi_coverage_rule(cd, NULL) == VFI_DIRTY_COVERAGE_IOMMU;
+    uint32_t want = wanted_flags(cd);
     VfiFingerprint fp;
     VfiPlaceResult r;
     bool refused;
@@ -251,17 +320,29 @@ static VfiPlaceResult place_physical(VfiContainer *c, VfiContainerDevice *cd,
     vfi_fingerprint_init(&fp, cd);
     trace_vfi_auto_domain_fingerprint(dev_name(cd), fp.hash, fp.instance ? fp.instance : "(unknown)");
     trace_vfi_auto_domain_want(dev_name(cd), c->ioas_id, cap,
-                               cd->opts.no_iommu_dirty_tracking, cd->kernel_refused_dirty,
-                               want_dirty);
-    r = join_or_alloc(c, cd, &fp, want_dirty, &refused, errp);
-    if (!refused) {
-        return r;
+                               cd->opts.no_iommu_dirty_tracking, cd->refused_flags,
+                               cd->opts.nest_parent, want);
+    if ((want & IOMMU_HWPT_ALLOC_NEST_PARENT) && !vfi_nest_parent_check_join(c, cd, errp)) {
+        return VFI_PLACE_INCOMPATIBLE;
     }
-    /* The IOMMU reports the capability but the kernel refused the flag:
-     * place the device as one without it (the rule now says so too). */
-    cd->kernel_refused_dirty = true;
-    r = join_or_alloc(c, cd, &fp, false, &refused, errp);
-    g_assert(!refused);
+    if ((want & IOMMU_HWPT_ALLOC_DIRTY_TRACKING) && vfi_memo_alloc_was_refused(c, &fp, want)) {
+        /* the kernel refused this flag set for this fingerprint: not again */
+        trace_vfi_auto_domain_memo_alloc_known(dev_name(cd), c->ioas_id, want);
+        r = place_refused(c, cd, &fp, want, errp);
+    } else {
+        r = join_or_alloc(c, cd, &fp, want, &refused, errp);
+        if (refused) {
+            /* The pair is the driver's design (ARM SMMUv3 has none): the
+             * same fingerprint gets the same answer. The dirty flag alone
+             * refused while the capability is reported is no such rule: the
+             * next device asks again. */
+            if (want & IOMMU_HWPT_ALLOC_NEST_PARENT) {
+                vfi_memo_alloc_refused(c, &fp, want, dev_name(cd));
+            }
+            r = place_refused(c, cd, &fp, want, errp);
+        }
+    }
+    vfi_memo_release_if_unused(c);
     return r;
 }
 
