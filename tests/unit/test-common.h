@@ -22,6 +22,12 @@ VfiSim *test_sim_new(const char *topology);
 /* Uninstall and free; asserts no fd and no object is left on it. */
 void test_sim_free_clean(VfiSim *sim);
 
+/* The end of one pass of a fault sweep (a failure injected at ioctl @nth):
+ * nothing of the type1 path, no object and no fd left, the model freed.
+ * Returns @ran_through (the scenario ran through: then it made more than
+ * @min_nth ioctls). */
+bool test_sim_fault_pass_end(VfiSim *sim, bool ran_through, unsigned nth, unsigned min_nth);
+
 /* Assert that @err is set in @domain with @code, and free it. */
 #define assert_gerror(err, domain, code) \
     test_assert_gerror(&(err), (domain), (code), __FILE__, __LINE__)

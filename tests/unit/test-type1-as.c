@@ -233,11 +233,7 @@ static void test_faults(void **state)
                                         VFI_UNMAP_ALLOW_ABSENT, NULL);
         }
         flow_down(&f);
-        assert_int_equal(vfi_sim_type1_live(sim), 0);
-        assert_int_equal(vfi_sim_open_fds(sim), 0);
-        test_sim_free_clean(sim);
-        if (ok) {
-            assert_true(nth > 8);
+        if (test_sim_fault_pass_end(sim, ok, nth, 8)) {
             return;
         }
     }

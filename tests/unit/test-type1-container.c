@@ -180,11 +180,7 @@ static void test_faults(void **state)
         ok = ok && scene_run(&s, &err);
         vfi_sim_fail_clear(sim);
         scene_free(&s);
-        assert_int_equal(vfi_sim_type1_live(sim), 0);
-        assert_int_equal(vfi_sim_open_fds(sim), 0);
-        test_sim_free_clean(sim);
-        if (ok) {
-            assert_true(nth > 10);
+        if (test_sim_fault_pass_end(sim, ok, nth, 10)) {
             return;
         }
     }
