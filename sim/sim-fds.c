@@ -21,6 +21,21 @@
 #include "sim-internal.h"
 #include "trace.h"
 
+int sim_file_fd(const SimFile *f)
+{
+    switch (f->kind) {
+    case SIM_FILE_DEVICE:
+        return f->df->fd;
+    case SIM_FILE_QUEUE:
+        return f->queue->qfd;
+    case SIM_FILE_CONTAINER:
+    case SIM_FILE_GROUP:
+        return sim_type1_file_fd(f);
+    default:
+        return f->ctx->fd;
+    }
+}
+
 int sim_file_open_fd(SimFile *f)
 {
     static unsigned next;
@@ -28,9 +43,14 @@ int sim_file_open_fd(SimFile *f)
     struct stat st;
     int fd;
 
-    g_snprintf(name, sizeof(name), "vfi-sim-%s-%u",
-               f->kind == SIM_FILE_DEVICE ? "vfio" : f->kind == SIM_FILE_QUEUE ? "queue" :
-               "iommufd", g_atomic_int_add(&next, 1));
+    static const char *const kinds[] = {
+        [SIM_FILE_IOMMUFD] = "iommufd", [SIM_FILE_DEVICE] = "vfio",
+        [SIM_FILE_QUEUE] = "queue", [SIM_FILE_CONTAINER] = "container",
+        [SIM_FILE_GROUP] = "group",
+    };
+
+    g_snprintf(name, sizeof(name), "vfi-sim-%s-%u", kinds[f->kind],
+               g_atomic_int_add(&next, 1));
     g_snprintf(f->link, sizeof(f->link), "/memfd:%s (deleted)", name);
     fd = memfd_create(name, MFD_CLOEXEC);
 
@@ -76,6 +96,8 @@ static void file_renumber(VfiSim *sim, SimFile *f, int fd)
         f->df->fd = fd;
     } else if (f->kind == SIM_FILE_QUEUE) {
         f->queue->qfd = fd;
+    } else if (f->kind == SIM_FILE_CONTAINER || f->kind == SIM_FILE_GROUP) {
+        sim_type1_renumber(f, fd);
     } else if (f->ctx->fd >= 0) {
         f->ctx->fd = fd;
     }
@@ -120,11 +142,16 @@ static void file_release(VfiSim *sim, SimFile *f)
 {
     if (f->kind == SIM_FILE_DEVICE) {
         sim_device_file_unbind(f->df);
+        sim_type1_device_close(f->df);
         trace_vfi_sim_close(f->df->fd, "device", f->df->dev->name);
         g_free(f->df);
     } else if (f->kind == SIM_FILE_QUEUE) {
         trace_vfi_sim_close(f->queue->qfd, "queue", sim_obj_type_name(f->queue->type));
         sim_queue_closed(f->queue);
+    } else if (f->kind == SIM_FILE_CONTAINER || f->kind == SIM_FILE_GROUP) {
+        trace_vfi_sim_close(sim_file_fd(f), f->kind == SIM_FILE_GROUP ? "group" : "container",
+                            "/dev/vfio");
+        sim_type1_close(sim, f);
     } else {
         trace_vfi_sim_close(f->ctx->fd, "iommufd", "/dev/iommu");
         sim_ctx_close(f->ctx);
@@ -188,8 +215,7 @@ SimFile *sim_file_lookup(VfiSim *sim, int fd)
     if (f) {
         g_hash_table_insert(sim->files, GINT_TO_POINTER(fd), f);
         f->refs++;
-        trace_vfi_sim_fd_alias(fd, f->kind == SIM_FILE_DEVICE ? f->df->fd :
-                               f->kind == SIM_FILE_QUEUE ? f->queue->qfd : f->ctx->fd);
+        trace_vfi_sim_fd_alias(fd, sim_file_fd(f));
     }
     return f;
 }

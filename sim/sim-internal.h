@@ -117,6 +117,10 @@ typedef struct SimDevice {
      * export; topology p2p-provider=, default true) */
     uint8_t *bar0;
     bool no_p2p_provider;
+    /* VFIO groups (sim-type1.c): device files got through its group (the
+     * kernel's open_count of the group path); a cdev bound (@bound) blocks
+     * the group, vfio_device_block_group() */
+    unsigned group_opens;
 } SimDevice;
 
 /* ---- iommufd objects (sim-iommufd.c) ----------------------------------- */
@@ -381,6 +385,7 @@ struct SimDeviceFile {
     SimDevice *dev;
     SimCtx *ctx;                /* the iommufd it is bound to, or NULL */
     SimObj *obj;                /* its DEVICE or ACCESS object */
+    struct SimGroup *group;     /* got by VFIO_GROUP_GET_DEVICE_FD, else NULL */
 };
 
 /* Unbind (detach, destroy the binding object), as on close. */
@@ -429,6 +434,8 @@ typedef enum {
     SIM_FILE_IOMMUFD,
     SIM_FILE_DEVICE,
     SIM_FILE_QUEUE,             /* a vEVENTQ's or fault queue's fd */
+    SIM_FILE_CONTAINER,         /* /dev/vfio/vfio (sim-type1.c) */
+    SIM_FILE_GROUP,             /* /dev/vfio/N (sim-type1.c) */
 } SimFileKind;
 
 typedef struct SimFile {
@@ -439,6 +446,8 @@ typedef struct SimFile {
     unsigned refs;              /* fds of the table on it (sim-fds.c) */
     uint64_t st_dev, st_ino;    /* its memfd: what its dups fstat() to */
     char link[48];              /* and what /proc/self/fd shows for them */
+    struct SimContainer *container; /* SIM_FILE_CONTAINER */
+    struct SimGroup *group;     /* SIM_FILE_GROUP */
 } SimFile;
 
 struct VfiSim {
@@ -477,6 +486,10 @@ struct VfiSim {
      * NULL until the first export */
     GHashTable *dmabufs;
     uint64_t next_dmabuf;
+    /* VFIO groups (id -> SimGroup, made at the first open of /dev/vfio/N)
+     * and the type1 containers alive (sim-type1.c) */
+    GHashTable *groups;
+    unsigned type1_containers;
 
     /* the last ioctl */
     unsigned long last_request;
@@ -569,6 +582,8 @@ static inline void sim_lock_from_read(VfiSim *sim, bool switched)
 
 /* A new fd for @f (kind set), its first reference; or a negative errno. */
 int sim_file_open_fd(SimFile *f);
+/* The number @f goes by (traces, lookups): one fd of the table on it. */
+int sim_file_fd(const SimFile *f);
 /* Enter @f, opened as @fd, into the table. */
 void sim_file_insert(VfiSim *sim, int fd, SimFile *f);
 /* The file @fd refers to (an fd the model handed out, or a dup of one), or
@@ -603,5 +618,46 @@ int sim_nest_parent_fill_check(const SimIommu *iommu, const SimObj *ioas, uint32
 /* A map of @flags (IOMMU_IOAS_MAP_*) into @ioas: -EINVAL when read-only
  * and a nest-parent domain with the VT-d erratum is on @ioas, else 0. */
 int sim_nest_parent_map_check(SimCtx *ctx, const SimObj *ioas, uint32_t flags);
+
+/* ---- VFIO groups and type1 containers (sim-type1.c) -------------------- */
+
+/* Group number of the group a new mdev gets (vfio_register_emulated_iommu_dev()
+ * makes one per mdev): this plus the mdev's cdev index, above the groups of
+ * PCI devices (their slot). */
+#define SIM_MDEV_GROUP_BASE 1000u
+
+/* Whether @path is /dev/vfio/vfio or /dev/vfio/<N>. */
+bool sim_type1_is_path(const char *path);
+/* Open the container or group node @path: an fd or -errno. */
+int sim_type1_open(VfiSim *sim, const char *path);
+/* Close a SIM_FILE_CONTAINER or SIM_FILE_GROUP file. */
+void sim_type1_close(VfiSim *sim, SimFile *f);
+/* The fd number a SIM_FILE_CONTAINER or SIM_FILE_GROUP file goes by, and
+ * its change (the fd closed, a dup of it left: sim-fds.c). */
+int sim_type1_file_fd(const SimFile *f);
+void sim_type1_renumber(SimFile *f, int fd);
+/* A cdev of @dev is being bound (VFIO_DEVICE_BIND_IOMMUFD): -EBUSY while
+ * its group is open (vfio_device_block_group()), else 0. */
+int sim_type1_cdev_bind(VfiSim *sim, SimDevice *dev);
+/* A device file closes (cdev or got through its group). */
+void sim_type1_device_close(SimDeviceFile *df);
+/* Handle an ioctl on a container or group file. Returns >= 0 or -errno. */
+int sim_type1_ioctl(SimFile *f, unsigned long request, void *arg);
+/* The counter kind of a container/group request, or VFI_SIM_OP_OTHER. */
+VfiSimOp sim_type1_classify(unsigned long request);
+/* A DMA write of @dev through its group's type1 container: -1 when its
+ * group is in no container with an IOMMU set (not this path), 1 when it
+ * went through, 0 on an IOMMU fault (@errp set). */
+int sim_type1_dma_write(VfiSim *sim, SimDevice *dev, uint64_t iova, uint64_t len,
+                        GError **errp);
+/* The size of the argument of a container/group request that is no struct
+ * starting with its argsz (an integer, an int *, a string): sets *@size and
+ * returns true, else false. */
+bool sim_type1_arg_size(unsigned long request, const void *arg, size_t *size);
+/* Free the group table (every file closed). */
+void sim_type1_free(VfiSim *sim);
+/* Move the sysfs iommu_group links of @dev from group @old to dev->iommu_group. */
+bool sim_sysfs_move_group(const char *root, const SimDevice *dev, unsigned old,
+                          GError **errp);
 
 #endif

@@ -16,6 +16,8 @@
  *   <root>/class/iommu/<IOMMU> -> ../../devices/virtual/iommu/<IOMMU>
  *   <root>/devices/virtual/mdev_parent/<UUID>/vfio-dev/vfioN/dev
  *   <root>/devices/virtual/mdev_parent/<UUID>/subsystem -> ../../../../bus/mdev
+ *   <root>/devices/virtual/mdev_parent/<UUID>/iommu_group -> ../../../../kernel/iommu_groups/<G>
+ *   <root>/kernel/iommu_groups/<G>/devices/<UUID> -> ../../../../devices/virtual/mdev_parent/<UUID>
  *   <root>/bus/mdev/devices/<UUID> -> ../../../devices/virtual/mdev_parent/<UUID>
  * The cdev node itself is not a file: /dev/vfio/devices/vfioN is a path the
  * model's open() recognises.
@@ -127,6 +129,45 @@ static bool add_pci_links(const char *root, const char *dir, const SimDevice *de
            make_link(iommu_target, iommu_link, errp);
 }
 
+/* The iommu_group link of the device at @dir (@up: "../" to the root from
+ * it) and its entry in kernel/iommu_groups/<G>/devices. */
+static bool add_group_links(const char *root, const char *dir, const char *up,
+                            const char *name, const char *dev_rel, unsigned group,
+                            GError **errp)
+{
+    g_autofree char *num = g_strdup_printf("%u", group);
+    g_autofree char *grp_dir = g_build_filename(root, "kernel", "iommu_groups", num,
+                                                "devices", NULL);
+    g_autofree char *entry = g_build_filename(grp_dir, name, NULL);
+    g_autofree char *entry_target = g_build_filename("..", "..", "..", "..", dev_rel, NULL);
+    g_autofree char *link = g_build_filename(dir, "iommu_group", NULL);
+    g_autofree char *link_target = g_strconcat(up, "kernel/iommu_groups/", num, NULL);
+
+    return make_dir(grp_dir, errp) && make_link(entry_target, entry, errp) &&
+           make_link(link_target, link, errp);
+}
+
+bool sim_sysfs_move_group(const char *root, const SimDevice *dev, unsigned old,
+                          GError **errp)
+{
+    g_autofree char *num = g_strdup_printf("%u", old);
+    g_autofree char *old_dir = g_build_filename(root, "kernel", "iommu_groups", num, NULL);
+    g_autofree char *old_devs = g_build_filename(old_dir, "devices", NULL);
+    g_autofree char *old_entry = g_build_filename(old_devs, dev->bdf, NULL);
+    g_autofree char *link = g_build_filename(dev->sysfs_path, "iommu_group", NULL);
+    g_autofree char *rel = g_build_filename("devices", "pci0000:00", dev->bdf, NULL);
+
+    if (unlink(old_entry) < 0 || unlink(link) < 0) {
+        return host_error(errp, "remove the group links of", dev->sysfs_path);
+    }
+    /* the kernel frees a group with its last device */
+    if (rmdir(old_devs) == 0) {
+        rmdir(old_dir);
+    }
+    return add_group_links(root, dev->sysfs_path, "../../../", dev->bdf, rel,
+                           dev->iommu_group, errp);
+}
+
 bool sim_sysfs_add_device(const char *root, SimDevice *dev, GError **errp)
 {
     bool pci = dev->iommu != NULL;
@@ -163,6 +204,13 @@ bool sim_sysfs_add_device(const char *root, SimDevice *dev, GError **errp)
     if (!make_link(pci ? "../../../bus/pci" : "../../../../bus/mdev", subsystem, errp) ||
         !make_link(bus_target, bus_link, errp)) {
         return false;
+    }
+    if (!pci) {
+        g_autofree char *rel = g_build_filename("devices", "virtual", "mdev_parent", name, NULL);
+
+        if (!add_group_links(root, dir, "../../../../", name, rel, dev->iommu_group, errp)) {
+            return false;
+        }
     }
     dev->sysfs_path = g_steal_pointer(&dir);
     trace_vfi_sim_sysfs_device(dev->name, dev->sysfs_path);

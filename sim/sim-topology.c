@@ -21,6 +21,9 @@
  *   p2p-provider=false     (its BAR0 has no P2P provider: a dma-buf export
  *                           of it gives EINVAL; default true)
  *
+ *   iommu-group=7          (its IOMMU group, /dev/vfio/7: devices naming one
+ *                           number share it; default: alone in group <slot>)
+ *
  *   [device mtty0]
  *   mdev=true
  *
@@ -47,6 +50,7 @@ typedef struct TopoDevice {
     uint16_t pci_device;
     char *reset_group;          /* NULL: no slot or bus reset */
     bool p2p_provider;          /* BAR0 has a P2P provider (dma-buf export) */
+    int iommu_group;            /* -1: its own */
 } TopoDevice;
 
 static void topo_iommu_clear(gpointer p)
@@ -161,12 +165,32 @@ static bool parse_iommu(VfiSim *sim, GKeyFile *kf, const char *g, const char *na
     return true;
 }
 
+/* The iommu-group key of a PCI device's section (-1 when absent). */
+static bool get_group(GKeyFile *kf, const char *g, bool mdev, int *out, GError **errp)
+{
+    g_autofree char *text = g_key_file_get_string(kf, g, "iommu-group", NULL);
+    char *end = NULL;
+    unsigned long n;
+
+    if (!text) {
+        return true;
+    }
+    n = strtoul(text, &end, 10);
+    if (mdev || !g_ascii_isdigit(*text) || *end || n >= SIM_MDEV_GROUP_BASE) {
+        return invalid(errp, "[%s]: iommu-group %s: a number below 1000, for a PCI device",
+                       g, text);
+    }
+    *out = (int)n;
+    return true;
+}
+
 /* One [device NAME] section. */
 static bool parse_device(VfiSim *sim, GKeyFile *kf, const char *g, const char *name,
                          GArray *iommus, GArray *devices, GError **errp)
 {
     TopoDevice t = { .pci_vendor = VFI_SIM_PCI_VENDOR_DEFAULT,
-                     .pci_device = VFI_SIM_PCI_DEVICE_DEFAULT, .p2p_provider = true };
+                     .pci_device = VFI_SIM_PCI_DEVICE_DEFAULT, .p2p_provider = true,
+                     .iommu_group = -1 };
     bool mdev = false;
     g_autofree char *pci_id = NULL;
 
@@ -188,6 +212,12 @@ static bool parse_device(VfiSim *sim, GKeyFile *kf, const char *g, const char *n
     t.name = g_strdup(name);
     t.iommu = g_key_file_get_string(kf, g, "iommu", NULL);
     t.reset_group = g_key_file_get_string(kf, g, "reset-group", NULL);
+    if (!get_group(kf, g, mdev, &t.iommu_group, errp)) {
+        g_free(t.name);
+        g_free(t.iommu);
+        g_free(t.reset_group);
+        return false;
+    }
     g_array_append_val(devices, t);     /* owns the strings from here */
     if (mdev && t.reset_group) {
         return invalid(errp, "[%s]: an mdev has no PCI reset (reset-group %s)", g,
@@ -264,6 +294,10 @@ static bool topo_load(VfiSim *sim, GKeyFile *kf, GError **errp)
         }
         sim_find_device(sim, t->name)->reset_group = g_strdup(t->reset_group);
         sim_find_device(sim, t->name)->no_p2p_provider = !t->p2p_provider;
+        if (t->iommu_group >= 0 &&
+            !vfi_sim_set_device_iommu_group(sim, t->name, (unsigned)t->iommu_group, errp)) {
+            return false;
+        }
     }
     trace_vfi_sim_topology_loaded(iommus->len, devices->len);
     return true;

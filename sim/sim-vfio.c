@@ -302,6 +302,9 @@ static int vfio_bind(SimDeviceFile *df, void *arg)
     if (df->ctx) {
         return refuse(df, "VFIO_DEVICE_BIND_IOMMUFD", EINVAL, "already bound");
     }
+    if (sim_type1_cdev_bind(df->sim, dev)) {
+        return refuse(df, "VFIO_DEVICE_BIND_IOMMUFD", EBUSY, "its IOMMU group is open");
+    }
     ctx = sim_lookup_iommufd(df->sim, cmd->iommufd);
     if (!ctx) {
         return refuse(df, "VFIO_DEVICE_BIND_IOMMUFD", EBADF, "not an iommufd");
@@ -655,10 +658,36 @@ static int vfio_hot_reset(SimDeviceFile *df, void *arg)
 
 /* ---- dispatch ----------------------------------------------------------- */
 
+/* A device file got through its group (VFIO_GROUP_GET_DEVICE_FD): open
+ * from the start, the iommufd requests are not its (vfio-pci's ioctl:
+ * ENOTTY); its hot reset takes group fds, not modelled. */
+static int sim_vfio_group_device_ioctl(SimDeviceFile *df, unsigned long request, void *arg)
+{
+    switch (request) {
+    case VFIO_DEVICE_GET_INFO:
+        return vfio_get_info(df, arg);
+    case VFIO_DEVICE_FEATURE:
+        return vfio_feature(df, arg);
+    case VFIO_DEVICE_GET_PCI_HOT_RESET_INFO:
+    case VFIO_DEVICE_PCI_HOT_RESET:
+        trace_vfi_sim_ioctl_not_modelled(df->fd, "hot reset of a group-opened device",
+                                         EOPNOTSUPP);
+        return -EOPNOTSUPP;
+    default:
+        trace_vfi_sim_ioctl_unknown(df->fd, request);
+        return -ENOTTY;
+    }
+}
+
 int sim_vfio_ioctl(SimDeviceFile *df, unsigned long request, void *arg)
 {
     if (request == VFIO_DEVICE_BIND_IOMMUFD) {
-        return vfio_bind(df, arg);
+        return df->group ? refuse(df, "VFIO_DEVICE_BIND_IOMMUFD", EINVAL,
+                                  "only for a cdev fd, not one got from a group")
+                         : vfio_bind(df, arg);
+    }
+    if (df->group) {
+        return sim_vfio_group_device_ioctl(df, request, arg);
     }
     if (!df->ctx) {
         /* the kernel's access_granted check comes before anything else */

@@ -164,6 +164,8 @@ bool sim_add_device(VfiSim *sim, const char *name, const char *iommu_name, bool 
         dev->bdf = g_strdup_printf("0000:%02x:%02x.0", k / 31, k % 31 + 1);
     } else {
         dev->uuid = g_strdup_printf("00000000-0000-0000-0000-%012x", dev->cdev_index + 1);
+        /* its own group, as vfio_register_emulated_iommu_dev() makes */
+        dev->iommu_group = SIM_MDEV_GROUP_BASE + dev->cdev_index;
     }
     if (!sim_sysfs_add_device(sim->sysfs_root, dev, errp)) {
         sim_device_free(dev);
@@ -301,6 +303,7 @@ void vfi_sim_free(VfiSim *sim)
     vfi_sim_uninstall(sim);
     sim_files_close_all(sim);
     g_assert(sim->contexts->len == 0);
+    sim_type1_free(sim);
     g_ptr_array_free(sim->contexts, TRUE);
     sim_dmabuf_free_all(sim);
     g_hash_table_destroy(sim->files);
@@ -350,6 +353,9 @@ static int sim_open(void *opaque, const char *path, int flags)
     (void)flags;
     if (!path) {
         return -EFAULT;
+    }
+    if (sim_type1_is_path(path)) {
+        return sim_type1_open(sim, path);
     }
     if (!g_str_equal(path, SIM_IOMMU_PATH)) {
         dev = sim_device_by_cdev(sim, path);
@@ -499,7 +505,7 @@ static VfiSimOp sim_classify(unsigned long request)
     case VFIO_DEVICE_PCI_HOT_RESET:
         return VFI_SIM_OP_DEVICE_HOT_RESET;
     default:
-        return VFI_SIM_OP_OTHER;
+        return sim_type1_classify(request);
     }
 }
 
@@ -512,7 +518,9 @@ static void sim_record(VfiSim *sim, unsigned long request, const void *arg)
 {
     size_t size = _IOC_SIZE(request);
 
-    if (!size && arg) {
+    if (sim_type1_arg_size(request, arg, &size)) {
+        arg = size ? arg : NULL;
+    } else if (!size && arg) {
         uint32_t first;
 
         memcpy(&first, arg, sizeof(first));
@@ -562,6 +570,10 @@ static int sim_ioctl(void *opaque, int fd, unsigned long request, void *arg)
     f = sim_file_lookup(sim, fd);
     if (!f) {
         return -EBADF;
+    }
+    if (f->kind == SIM_FILE_CONTAINER || f->kind == SIM_FILE_GROUP) {
+        /* some take an integer argument, 0 included */
+        return sim_type1_ioctl(f, request, arg);
     }
     if (!arg) {
         return op == VFI_SIM_OP_OTHER ? -ENOTTY : -EFAULT;
@@ -721,6 +733,13 @@ bool vfi_sim_dma_write(VfiSim *sim, const char *name, uint64_t iova, uint64_t le
         return false;
     }
     target = dev->bound && dev->bound->obj ? dev->bound->obj->attached : NULL;
+    if (!target) {
+        int t1 = sim_type1_dma_write(sim, dev, iova, len, errp);
+
+        if (t1 >= 0) {
+            return t1 > 0;
+        }
+    }
     if (!target) {
         g_set_error(errp, VFI_ERROR, VFI_ERROR_INVALID_ARGUMENT,
                     "DMA from device %s, which is not attached: blocked", name);

@@ -136,6 +136,8 @@ const char *placement_coverage_str(VfiDirtyCoverage c)
         return "iommu";
     case VFI_DIRTY_COVERAGE_DEVICE_LOGGING:
         return "device-logging";
+    case VFI_DIRTY_COVERAGE_TYPE1:
+        return "type1: all mapped pages reported dirty";
     default:
         return "none";
     }

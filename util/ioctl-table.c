@@ -575,6 +575,84 @@ static void feature_in(VfiIoctlText *t, const void *arg)
     feature_payload_in(t, f);
 }
 
+/* ---- VFIO groups and the type1 container ----------------------------------- */
+
+/* The requests whose argument is an integer, not a struct. */
+static void int_arg_in(VfiIoctlText *t, const void *arg)
+{
+    add(t, " arg %lu", (unsigned long)(uintptr_t)arg);
+}
+
+static void set_container_in(VfiIoctlText *t, const void *arg)
+{
+    int fd;
+
+    if (arg) {
+        memcpy(&fd, arg, sizeof(fd));
+        add(t, " container fd %d", fd);
+    }
+}
+
+static void get_device_fd_in(VfiIoctlText *t, const void *arg)
+{
+    if (arg) {
+        add(t, " device %.64s", (const char *)arg);
+    }
+}
+
+static void group_status_out(VfiIoctlText *t, const void *arg, int ret)
+{
+    const struct vfio_group_status *s = arg;
+
+    (void)ret;
+    add(t, " flags 0x%x%s%s", s->flags, s->flags & VFIO_GROUP_FLAGS_VIABLE ? " viable" : "",
+        s->flags & VFIO_GROUP_FLAGS_CONTAINER_SET ? " container-set" : "");
+}
+
+static void type1_info_out(VfiIoctlText *t, const void *arg, int ret)
+{
+    const struct vfio_iommu_type1_info *i = arg;
+
+    (void)ret;
+    add(t, " argsz %u flags 0x%x pgsizes 0x%llx", i->argsz, i->flags, u64(i->iova_pgsizes));
+}
+
+static void dma_map_in(VfiIoctlText *t, const void *arg)
+{
+    const struct vfio_iommu_type1_dma_map *m = arg;
+
+    add(t, " flags 0x%x vaddr 0x%llx iova 0x%llx size 0x%llx", m->flags, u64(m->vaddr),
+        u64(m->iova), u64(m->size));
+}
+
+static void dma_unmap_in(VfiIoctlText *t, const void *arg)
+{
+    const struct vfio_iommu_type1_dma_unmap *u = arg;
+
+    add(t, " flags 0x%x iova 0x%llx size 0x%llx", u->flags, u64(u->iova), u64(u->size));
+}
+
+static void dma_unmap_out(VfiIoctlText *t, const void *arg, int ret)
+{
+    const struct vfio_iommu_type1_dma_unmap *u = arg;
+
+    (void)ret;
+    add(t, " unmapped 0x%llx", u64(u->size));
+}
+
+static void dirty_pages_in(VfiIoctlText *t, const void *arg)
+{
+    const struct vfio_iommu_type1_dirty_bitmap *d = arg;
+    struct vfio_iommu_type1_dirty_bitmap_get r;
+
+    add(t, " flags 0x%x", d->flags);
+    if (d->flags == VFIO_IOMMU_DIRTY_PAGES_FLAG_GET_BITMAP && d->argsz >= sizeof(*d) + sizeof(r)) {
+        memcpy(&r, d->data, sizeof(r));
+        add(t, " iova 0x%llx size 0x%llx pgsize 0x%llx", u64(r.iova), u64(r.size),
+            u64(r.bitmap.pgsize));
+    }
+}
+
 /* ---- the table ----------------------------------------------------------- */
 
 #define ENTRY(req, type, last, in_fn, out_fn) \
@@ -650,6 +728,20 @@ static const IoctlEntry table[] = {
       END_OF(struct vfio_pci_hot_reset_info, count), hot_reset_info_in, hot_reset_info_out,
       ENOSPC },
     ENTRY(VFIO_DEVICE_PCI_HOT_RESET, struct vfio_pci_hot_reset, count, hot_reset_in, NULL),
+    { VFIO_GET_API_VERSION, "VFIO_GET_API_VERSION", 0, NULL, NULL, 0 },
+    { VFIO_CHECK_EXTENSION, "VFIO_CHECK_EXTENSION", 0, int_arg_in, NULL, 0 },
+    { VFIO_SET_IOMMU, "VFIO_SET_IOMMU", 0, int_arg_in, NULL, 0 },
+    ENTRY(VFIO_GROUP_GET_STATUS, struct vfio_group_status, flags, NULL, group_status_out),
+    { VFIO_GROUP_SET_CONTAINER, "VFIO_GROUP_SET_CONTAINER", 0, set_container_in, NULL, 0 },
+    { VFIO_GROUP_UNSET_CONTAINER, "VFIO_GROUP_UNSET_CONTAINER", 0, NULL, NULL, 0 },
+    { VFIO_GROUP_GET_DEVICE_FD, "VFIO_GROUP_GET_DEVICE_FD", 0, get_device_fd_in, NULL, 0 },
+    ENTRY(VFIO_IOMMU_GET_INFO, struct vfio_iommu_type1_info, iova_pgsizes, NULL,
+          type1_info_out),
+    ENTRY(VFIO_IOMMU_MAP_DMA, struct vfio_iommu_type1_dma_map, size, dma_map_in, NULL),
+    ENTRY(VFIO_IOMMU_UNMAP_DMA, struct vfio_iommu_type1_dma_unmap, size, dma_unmap_in,
+          dma_unmap_out),
+    ENTRY(VFIO_IOMMU_DIRTY_PAGES, struct vfio_iommu_type1_dirty_bitmap, flags,
+          dirty_pages_in, NULL),
     /* Known by name only: the library does not make them (yet). */
     ENTRY(VFIO_DEVICE_GET_REGION_INFO, struct vfio_region_info, argsz, NULL, NULL),
     ENTRY(VFIO_DEVICE_GET_IRQ_INFO, struct vfio_irq_info, argsz, NULL, NULL),

@@ -73,6 +73,13 @@ typedef enum {
                                * after OTHER so the older values stay) */
     VFI_SIM_OP_DEVICE_HOT_RESET_INFO, /* VFIO_DEVICE_GET_PCI_HOT_RESET_INFO */
     VFI_SIM_OP_DEVICE_HOT_RESET,      /* VFIO_DEVICE_PCI_HOT_RESET */
+    VFI_SIM_OP_CONTAINER,     /* VFIO_GET_API_VERSION, VFIO_CHECK_EXTENSION,
+                               * VFIO_SET_IOMMU on /dev/vfio/vfio */
+    VFI_SIM_OP_GROUP,         /* VFIO_GROUP_* on /dev/vfio/N */
+    VFI_SIM_OP_TYPE1_GET_INFO, /* VFIO_IOMMU_GET_INFO */
+    VFI_SIM_OP_TYPE1_MAP,     /* VFIO_IOMMU_MAP_DMA */
+    VFI_SIM_OP_TYPE1_UNMAP,   /* VFIO_IOMMU_UNMAP_DMA */
+    VFI_SIM_OP_TYPE1_DIRTY_PAGES, /* VFIO_IOMMU_DIRTY_PAGES */
     VFI_SIM_OP__COUNT,
 } VfiSimOp;
 
@@ -475,6 +482,28 @@ VFI_API bool vfi_sim_trigger_vevent(VfiSim *sim, int iommufd, uint32_t dev_id, G
  */
 VFI_API bool vfi_sim_trigger_iopf(VfiSim *sim, int iommufd, uint32_t dev_id, uint32_t pasid,
                                   uint32_t grpid, uint32_t perm, uint64_t addr, GError **errp);
+/* ---- VFIO groups and type1 containers (/dev/vfio/vfio, /dev/vfio/N) ---- */
+
+/*
+ * Returns: what the type1 path keeps alive: the type1 containers (open, or
+ * held by a group set to them) plus the groups set to a container; 0 when
+ * everything of /dev/vfio/vfio and /dev/vfio/N is gone (leak checks).
+ */
+VFI_API unsigned vfi_sim_type1_live(const VfiSim *sim);
+/* Returns: the number of mappings of the type1 container open as
+ * @container_fd (-1 if it is no container fd). */
+VFI_API int vfi_sim_type1_mapping_count(const VfiSim *sim, int container_fd);
+/*
+ * vfi_sim_set_device_iommu_group:
+ * @name: a PCI device of the model (by default alone in group <its slot>).
+ * @group: the IOMMU group number it moves to (/dev/vfio/@group, sysfs
+ *   iommu_group): devices naming one group share it, as devices behind one
+ *   PCIe-to-PCI bridge do. The topology key iommu-group=N does the same.
+ * Returns: false (@errp set) for an unknown device or an mdev, a device or
+ * group that is open, or a group holding devices of another IOMMU instance.
+ */
+VFI_API bool vfi_sim_set_device_iommu_group(VfiSim *sim, const char *name, unsigned group,
+                                            GError **errp);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(VfiSim, vfi_sim_free)
 

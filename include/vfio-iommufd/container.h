@@ -129,6 +129,9 @@ typedef enum {
     VFI_DIRTY_COVERAGE_IOMMU,       /* its HWPT has IOMMU dirty tracking */
     VFI_DIRTY_COVERAGE_DEVICE_LOGGING, /* the device logs its own DMA
                                          * (VFIO DMA logging) */
+    VFI_DIRTY_COVERAGE_TYPE1,       /* in a type1 container: every mapped page
+                                     * is reported dirty (type1 cannot tell
+                                     * what the device wrote) */
 } VfiDirtyCoverage;
 
 /* Why a device is not covered by IOMMU dirty tracking. */
@@ -428,7 +431,40 @@ VFI_API bool vfi_address_space_attach_device(VfiAddressSpace *as,
 VFI_API bool vfi_address_space_detach_device(VfiAddressSpace *as,
                                                        VfiDevice *dev, GError **errp);
 
-/* Returns: the container @dev is in, or NULL. */
+/* The kind of container an address space puts its devices in. */
+typedef enum {
+    VFI_BACKEND_AUTO,     /* type1 for a device without a VFIO cdev or on a
+                           * Linux host without /dev/iommu, else IOMMUFD */
+    VFI_BACKEND_IOMMUFD,  /* IOMMUFD: IOAS, HWPTs (the default path) */
+    VFI_BACKEND_TYPE1,    /* the legacy VFIO group + type1 container */
+} VfiBackendKind;
+
+/**
+ * vfi_address_space_set_backend:
+ *
+ * Ask for the kind of container @as puts devices in (VFI_BACKEND_AUTO by
+ * default; docs/type1.md). One address space uses one kind: refused
+ * (WRONG_STATE) once a device is attached. With VFI_BACKEND_TYPE1 each
+ * attached device's IOMMU group joins one type1 container (a group once
+ * however many of its devices attach, refused when another address space
+ * holds it, refused when not viable, naming the devices bound to a host
+ * driver); the backend given to vfi_address_space_attach_device() is not
+ * used. A type1 container reports every mapped page dirty while tracking
+ * ("type1: all mapped pages reported dirty": VFI_DIRTY_COVERAGE_TYPE1);
+ * tracking start refuses a mapping larger than one type1 dirty read covers,
+ * naming both sizes. Not yet on the type1 path: mappings by file
+ * (NOT_SUPPORTED), dirty readers and queries (a parallel sync reads on the
+ * calling thread).
+ */
+VFI_API bool vfi_address_space_set_backend(VfiAddressSpace *as, VfiBackendKind kind,
+                                           GError **errp);
+/* Returns: the kind @as uses: VFI_BACKEND_AUTO before its first device
+ * when not asked for, VFI_BACKEND_TYPE1 while its devices are in a type1
+ * container, else what it was asked or VFI_BACKEND_IOMMUFD. */
+VFI_API VfiBackendKind vfi_address_space_get_backend(const VfiAddressSpace *as);
+
+/* Returns: the container @dev is in, or NULL (also for a device in a type1
+ * container). */
 VFI_API VfiContainer *vfi_device_get_container(const VfiDevice *dev);
 /* Returns: the HWPT @dev is attached to, or NULL (mdev, or not attached). */
 VFI_API VfiHwpt *vfi_device_get_hwpt(const VfiDevice *dev);

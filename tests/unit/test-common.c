@@ -28,6 +28,16 @@ void test_sim_free_clean(VfiSim *sim)
     assert_int_equal(fds, 0);
 }
 
+bool test_sim_fault_pass_end(VfiSim *sim, bool ran_through, unsigned nth, unsigned min_nth)
+{
+    assert_int_equal(vfi_sim_type1_live(sim), 0);
+    test_sim_free_clean(sim);
+    if (ran_through) {
+        assert_true(nth > min_nth);
+    }
+    return ran_through;
+}
+
 void test_assert_gerror(GError **err, GQuark domain, int code, const char *file, int line)
 {
     if (!*err) {

@@ -25,6 +25,11 @@ void test_sim_free_clean(VfiSim *sim);
 /* The number of fds open in this process (/proc/self/fd, its own
  * directory fd included): the model's fds are real ones too. */
 unsigned test_count_process_fds(void);
+/* The end of one pass of a fault sweep (a failure injected at ioctl @nth):
+ * nothing of the type1 path, no object and no fd left, the model freed.
+ * Returns @ran_through (the scenario ran through: then it made more than
+ * @min_nth ioctls). */
+bool test_sim_fault_pass_end(VfiSim *sim, bool ran_through, unsigned nth, unsigned min_nth);
 
 /* Assert that @err is set in @domain with @code, and free it. */
 #define assert_gerror(err, domain, code) \

@@ -38,6 +38,8 @@ struct VfiAddressSpace {
     VfiRangeTree *mappings;   /* VfiAsMapping, sorted, disjoint (O(log n)) */
     VfiDeviceHooks hooks;     /* the VMM's, zeroed: none */
     VfiNestingOptions nesting; /* the VMM's (vfi_address_space_set_nesting()) */
+    VfiBackendKind backend;   /* what the VMM asked for (AUTO by default) */
+    struct VfiAsType1 *type1; /* its type1 container (as-type1.c), or NULL */
 };
 
 /* The lock of @as, NULL for NULL (VFI_LOCK_GUARD takes nothing then). */
@@ -74,6 +76,45 @@ void vfi_as_device_release(VfiDeviceOwner *owner, VfiDevice *dev);
 /* Replay every mapping of @as into the new container @c (its ranges
  * checked first). */
 bool vfi_as_replay(VfiAddressSpace *as, VfiContainer *c, GError **errp);
+
+/* ---- as-type1.c: the type1 path of an address space ---- */
+
+/* Whether @dev goes to the type1 container of @as (docs/type1.md). */
+bool vfi_as_type1_wanted(const VfiAddressSpace *as, const VfiDevice *dev);
+/* Attach @dev to @as's type1 container (made at the first device, the
+ * address space's mappings replayed into it); nothing changed on failure. */
+bool vfi_as_type1_attach(VfiAddressSpace *as, VfiDevice *dev, const VfiAttachOptions *opts,
+                         GError **errp);
+/* The devices in @as's type1 container (0: none, or no container). */
+unsigned vfi_as_type1_device_count(const VfiAddressSpace *as);
+/* Fill one coverage report entry per device of the type1 container
+ * (VFI_DIRTY_COVERAGE_TYPE1, no VfiContainer) into @out. */
+void vfi_as_type1_report(const VfiAddressSpace *as, VfiDirtyDeviceReport *out);
+/* Whether @dev is in @as's type1 container. */
+bool vfi_as_type1_has(const VfiAddressSpace *as, const VfiDevice *dev);
+/* Detach @dev while tracking: when it is the last device (the kernel drops
+ * every mapping with the last group) the container's pages are read into
+ * @log first. */
+bool vfi_as_type1_detach_dirty(VfiAddressSpace *as, VfiDevice *dev, const VfiDirtyLog *log,
+                               GError **errp);
+/* Detach @dev from it (the container goes with its last device). */
+bool vfi_as_type1_detach(VfiAddressSpace *as, VfiDevice *dev, GError **errp);
+/* Map / unmap a mapping of @as in its type1 container (none: true). An
+ * unmap while tracking reads into @log, or discards the bits without one. */
+bool vfi_as_type1_map(VfiAddressSpace *as, const VfiAsMapping *m, GError **errp);
+bool vfi_as_type1_unmap(VfiAddressSpace *as, uint64_t iova, uint64_t size,
+                        const VfiDirtyLog *log, GError **errp);
+/* An unmap while the type1 container tracks needs a dirty read (the
+ * *_dirty calls) or VFI_UNMAP_DISCARD_DIRTY: WRONG_STATE otherwise. */
+bool vfi_as_type1_check_unmap(const VfiAddressSpace *as, VfiUnmapFlags flags, GError **errp);
+/* The log the type1 unmap of the unmap being made reads into (NULL: none). */
+void vfi_as_type1_set_unmap_log(VfiAddressSpace *as, const VfiDirtyLog *log);
+/* Dirty tracking of the type1 container (none: true, nothing). */
+bool vfi_as_type1_tracking(VfiAddressSpace *as, bool start, GError **errp);
+bool vfi_as_type1_tracking_is_active(const VfiAddressSpace *as);
+bool vfi_as_type1_sync(VfiAddressSpace *as, const VfiDirtyLog *log, GError **errp);
+/* The type1 container freed with @as (devices left are detached). */
+bool vfi_as_type1_free(VfiAddressSpace *as, GError **errp);
 
 /* Forget every remembered mapping of @as, closing their files' fds (the
  * address space is freed). */

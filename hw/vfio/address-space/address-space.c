@@ -61,6 +61,13 @@ bool vfi_address_space_free(VfiAddressSpace *as, GError **errp)
     if (!as) {
         return true;
     }
+    if (vfi_as_type1_device_count(as)) {
+        g_set_error(errp, VFI_ERROR, VFI_ERROR_WRONG_STATE,
+                    "address space %u: a device is still attached (type1): detach it first",
+                    as->id);
+        return false;
+    }
+    vfi_as_type1_free(as, NULL);
     for (guint i = 0; i < as->containers->len; i++) {
         VfiContainer *c = g_ptr_array_index(as->containers, i);
 
@@ -508,6 +515,9 @@ bool vfi_address_space_attach_device(VfiAddressSpace *as, VfiIommufd *be, VfiDev
     VfiContainer *c;
     bool made;
 
+    if (dev && as && vfi_as_type1_wanted(as, dev)) {
+        return vfi_as_type1_attach(as, dev, opts, errp);   /* as-type1.c */
+    }
     if (!attach_check(as, be, dev, errp)) {
         return false;
     }
@@ -627,6 +637,9 @@ bool vfi_address_space_detach_device(VfiAddressSpace *as, VfiDevice *dev, GError
 {
     VFI_LOCK_GUARD(vfi_as_lock(as));
 
+    if (as && vfi_as_type1_has(as, dev)) {
+        return vfi_as_type1_detach(as, dev, errp);
+    }
     return vfi_as_detach(as, dev, false, errp);
 }
 

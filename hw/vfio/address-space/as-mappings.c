@@ -162,6 +162,11 @@ static bool map_containers(VfiAddressSpace *as, const VfiAsMapping *m, guint fro
         vfi_range_tree_remove(as->mappings, m->r.iova);
         return false;
     }
+    /* an address space with a type1 container has no other (as-type1.c) */
+    if (!vfi_as_type1_map(as, m, errp)) {
+        vfi_range_tree_remove(as->mappings, m->r.iova);
+        return false;
+    }
     return true;
 }
 
@@ -350,6 +355,7 @@ bool vfi_as_unmap_prepare(const VfiAddressSpace *as, uint64_t iova, uint64_t siz
     uint64_t last = iova + (size - 1);
 
     if (!unmap_check(as, iova, size, flags, errp) ||
+        !vfi_as_type1_check_unmap(as, flags, errp) ||
         !unmap_find(as, iova, last, first, n, errp)) {
         return false;
     }
@@ -378,7 +384,8 @@ bool vfi_as_unmap_commit(VfiAddressSpace *as, uint64_t iova, uint64_t size, guin
     if (n == 0) {
         return true;
     }
-    if (!unmap_containers(as, iova, iova + (size - 1), first, n, errp)) {
+    if (!unmap_containers(as, iova, iova + (size - 1), first, n, errp) ||
+        !vfi_as_type1_unmap(as, iova, size, NULL, errp)) {
         return false;
     }
     for (guint k = 0; k < n; k++) {

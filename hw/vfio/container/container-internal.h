@@ -168,7 +168,10 @@ static inline VfiLock *vfi_hwpt_lock(const VfiHwpt *h)
  * (the owner hook is the first member of its VfiContainerDevice). */
 static inline VfiContainerDevice *vfi_container_device_state(const VfiDevice *dev)
 {
-    return (VfiContainerDevice *)vfi_device_get_owner(dev);
+    VfiDeviceOwner *owner = vfi_device_get_owner(dev);
+
+    /* a device in a type1 container has no VfiContainerDevice */
+    return owner && !owner->type1 ? (VfiContainerDevice *)owner : NULL;
 }
 
 /* ---- container.c ------------------------------------------------------- */

@@ -159,6 +159,10 @@ const char *vfi_dirty_coverage_granularity(VfiDirtyCoverage cov, uint64_t *bytes
         b = VFI_DMA_LOGGING_MIN_PAGE_SIZE;
         what = "per 4 KiB DMA logging page";
         break;
+    case VFI_DIRTY_COVERAGE_TYPE1:
+        b = 4096;
+        what = "type1: all mapped pages reported dirty";
+        break;
     default:
         what = "untracked: every page the device may write counts as dirty";
         break;

@@ -25,6 +25,9 @@
 #include "util/lock.h"
 #include "util/ranges.h"
 
+/* Where the VFIO cdev nodes are. */
+#define VFI_CDEV_DIR "/dev/vfio/devices"
+
 typedef struct VfiDeviceOwner VfiDeviceOwner;
 
 struct VfiDeviceOwner {
@@ -35,6 +38,9 @@ struct VfiDeviceOwner {
     /* The lock that guards the device while it is owned (its address
      * space's), taken by the device's public calls; not owned. */
     VfiLock *lock;
+    /* Whose the hook is: false (zeroed) an IOMMUFD container's
+     * VfiContainerDevice, true an address space's type1 container. */
+    bool type1;
 };
 
 struct VfiDevice {
@@ -44,7 +50,10 @@ struct VfiDevice {
     char *sysfs_path;        /* resolved sysfs directory, or NULL */
     char *iommu_instance;    /* resolved <sysfs_path>/iommu: its IOMMU
                               * instance, or NULL (unknown, or an mdev) */
-    int fd;                  /* the cdev fd */
+    int fd;                  /* the cdev fd, or the fd got through its group
+                              * (@group); -1: not open (a device without a
+                              * cdev, before it joins its group) */
+    struct VfiGroup *group;  /* opened through its IOMMU group (group.c), or NULL */
     bool fd_owned;           /* opened by us: closed (and so unbound) in free */
     bool mdev;
     VfiIommufd *be;          /* non-NULL while bound; we hold one user of it */
@@ -82,8 +91,9 @@ VfiDeviceOwner *vfi_device_get_owner(const VfiDevice *dev);
  * no link) or for an mdev. */
 const char *vfi_device_get_iommu_instance(const VfiDevice *dev);
 
-/* @dev non-NULL (INVALID_ARGUMENT) and bound to an iommufd (WRONG_STATE),
- * @what naming the operation in the message; no ioctl. */
+/* @dev non-NULL (INVALID_ARGUMENT) and bound to an iommufd or open through
+ * its IOMMU group (type1) (WRONG_STATE), @what naming the operation in the
+ * message; no ioctl. */
 bool vfi_device_check_bound(const VfiDevice *dev, const char *what, GError **errp);
 
 /* Whether every byte of [iova, last] lies inside one range @dev logs its DMA
@@ -138,6 +148,44 @@ VfiDevice *vfi_device_state_restore(GVariant *v, const int *fds, VfiIommufd *be,
  * calls refuse, vfi_device_free() makes no ioctl, closes an owned fd and
  * drops its backend user). No ioctl. */
 void vfi_device_let_go(VfiDevice *dev);
+/* ---- group.c ------------------------------------------------------------ */
+
+/* One open VFIO group, /dev/vfio/N (the legacy type1 path). */
+typedef struct VfiGroup VfiGroup;
+
+/* The IOMMU group number of @dev from its sysfs iommu_group link, or -1
+ * (@errp: no sysfs path, no link). */
+int vfi_device_iommu_group(const VfiDevice *dev, GError **errp);
+/* Open /dev/vfio/@id. Refused before the open (WRONG_STATE) when this
+ * process has it open already; EBUSY from the kernel says why. */
+VfiGroup *vfi_group_open(unsigned id, GError **errp);
+/* Close the group fd (the kernel unsets its container once no device got
+ * through it is open either). NULL: nothing. */
+void vfi_group_close(VfiGroup *g);
+unsigned vfi_group_get_id(const VfiGroup *g);
+/* VFIO_GROUP_GET_STATUS: false (WRONG_STATE) when not viable, naming the
+ * devices of the group bound to a host driver. */
+bool vfi_group_check_viable(VfiGroup *g, GError **errp);
+/* VFIO_GROUP_SET_CONTAINER with the type1 container @container_fd. */
+bool vfi_group_set_container(VfiGroup *g, int container_fd, GError **errp);
+/* VFIO_GROUP_UNSET_CONTAINER (nothing when not set). EBUSY while a device
+ * got through the group is open. */
+bool vfi_group_unset_container(VfiGroup *g, GError **errp);
+/* The group @dev was opened through, or NULL. */
+VfiGroup *vfi_device_get_group(const VfiDevice *dev);
+/* Close the cdev fd of an unbound device the library opened, so its group
+ * can open (the kernel does not let both be open); a VMM-passed fd, a bound
+ * device or one open through its group is refused (WRONG_STATE). */
+bool vfi_device_release_cdev(VfiDevice *dev, GError **errp);
+/* Give @dev the fd VFIO_GROUP_GET_DEVICE_FD returns from @g (its group, in
+ * a container with its IOMMU set), after vfi_device_release_cdev(). On
+ * failure the device has its cdev back, as before. */
+bool vfi_device_open_in_group(VfiDevice *dev, VfiGroup *g, GError **errp);
+/* Close the fd got through the group (its DMA logging stops with it). */
+void vfi_device_leave_group(VfiDevice *dev);
+/* Reopen the cdev of a device the library opened that has one, once its
+ * group is closed (the kernel refuses it before: the fd stays -1). */
+void vfi_device_reopen_cdev(VfiDevice *dev);
 
 /* ---- sysfs.c ----------------------------------------------------------- */
 

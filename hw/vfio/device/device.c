@@ -26,7 +26,6 @@
 #include "device-internal.h"
 #include "trace.h"
 
-#define VFI_CDEV_DIR "/dev/vfio/devices"
 
 /* Every bound device, for naming the devices a hot reset affects; its
  * mutex also guards the display names (a leaf lock). */
@@ -74,6 +73,32 @@ char *vfi_device_bound_name(const VfiIommufd *be, uint32_t devid)
 }
 
 static VfiDevice *vfi_device_new(int fd, bool owned, const char *name,
+                                   const char *sysfs_path, bool mdev);
+
+/* A device without a cdev (or whose cdev is blocked by its open group) in
+ * an IOMMU group, bound to vfio-pci (or an mdev): opened later through its
+ * group; else the cdev error of @errp. */
+static VfiDevice *vfi_device_open_group_only(const char *real, const char *name, bool mdev,
+                                             GError **cause, GError **errp)
+{
+    g_autofree char *grp = g_build_filename(real, "iommu_group", NULL);
+    g_autofree char *drv = g_build_filename(real, "driver", NULL);
+    g_autofree char *target = g_file_read_link(drv, NULL);
+    g_autofree char *driver = target ? g_path_get_basename(target) : NULL;
+
+    if (!(g_error_matches(*cause, VFI_ERROR, VFI_ERROR_NOT_FOUND) ||
+          g_error_matches(*cause, VFI_KERNEL_ERROR, EBUSY)) ||
+        !g_file_test(grp, G_FILE_TEST_EXISTS) ||
+        (!mdev && g_strcmp0(driver, "vfio-pci") != 0)) {
+        g_propagate_error(errp, g_steal_pointer(cause));
+        return NULL;
+    }
+    g_clear_error(cause);
+    trace_vfi_device_group_only(name);
+    return vfi_device_new(-1, true, name, real, mdev);
+}
+
+static VfiDevice *vfi_device_new(int fd, bool owned, const char *name,
                                    const char *sysfs_path, bool mdev)
 {
     VfiDevice *dev = g_new0(VfiDevice, 1);
@@ -96,6 +121,7 @@ static VfiDevice *vfi_device_new(int fd, bool owned, const char *name,
 
 VfiDevice *vfi_device_open_sysfs(const char *sysfs_path, GError **errp)
 {
+    g_autoptr(GError) local = NULL;
     g_autofree char *real = NULL;
     g_autofree char *name = NULL;
     g_autofree char *cdev = NULL;
@@ -113,17 +139,19 @@ VfiDevice *vfi_device_open_sysfs(const char *sysfs_path, GError **errp)
         return NULL;
     }
     name = g_path_get_basename(real);
-    cdev = vfi_sysfs_find_cdev(real, name, errp);
-    if (!cdev) {
-        return NULL;
-    }
     mdev = vfi_sysfs_is_mdev(real, name);
+    cdev = vfi_sysfs_find_cdev(real, name, &local);
+    if (!cdev) {
+        /* no cdev (CONFIG_VFIO_DEVICE_CDEV off): through its group only */
+        return vfi_device_open_group_only(real, name, mdev, &local, errp);
+    }
     node = g_build_filename(VFI_CDEV_DIR, cdev, NULL);
     fd = vfi_kernel_open(node, O_RDWR);
     if (fd < 0) {
-        vfi_kernel_error(errp, -fd, "open", NULL, "cannot open %s for device %s (%s)",
-                          node, name, real);
-        return NULL;
+        vfi_kernel_error(&local, -fd, "open", NULL, "cannot open %s for device %s (%s)%s",
+                          node, name, real, fd == -EBUSY ? ": its IOMMU group is open" : "");
+        /* its group is open (a type1 container holds it): through it */
+        return vfi_device_open_group_only(real, name, mdev, &local, errp);
     }
     return vfi_device_new(fd, true, name, real, mdev);
 }
@@ -297,9 +325,16 @@ static bool check_bound(const VfiDevice *dev, const char *what, GError **errp)
     return true;
 }
 
+/* Bound to an iommufd, or open through its group (type1): the device's own
+ * ioctls (info, DMA logging) work either way. */
+static bool check_open(const VfiDevice *dev, const char *what, GError **errp)
+{
+    return (dev && dev->group) || check_bound(dev, what, errp);
+}
+
 bool vfi_device_check_bound(const VfiDevice *dev, const char *what, GError **errp)
 {
-    return check_bound(dev, what, errp);
+    return check_open(dev, what, errp);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -349,6 +384,14 @@ bool vfi_device_bind(VfiDevice *dev, VfiIommufd *be, GError **errp)
     if (!be) {
         g_set_error(errp, VFI_ERROR, VFI_ERROR_INVALID_ARGUMENT,
                     "bind: no iommufd backend given for device %s", dev->display);
+        return false;
+    }
+    if (dev->fd < 0 || dev->group) {
+        trace_vfi_device_refused(dev->display, "no cdev to bind", 0);
+        g_set_error(errp, VFI_ERROR, VFI_ERROR_WRONG_STATE,
+                    "device %s %s: it takes the type1 container path, not an iommufd",
+                    dev->display, dev->group ? "is open through its IOMMU group" :
+                    "has no VFIO cdev (kernel without CONFIG_VFIO_DEVICE_CDEV)");
         return false;
     }
     if (dev->be) {
@@ -445,7 +488,7 @@ bool vfi_device_get_info(VfiDevice *dev, VfiDeviceInfo *info, GError **errp)
     };
     int ret;
 
-    if (!check_bound(dev, "get_info", errp)) {
+    if (!check_open(dev, "get_info", errp)) {
         return false;
     }
     if (!info) {
@@ -513,7 +556,7 @@ bool vfi_device_destroy(VfiDevice *dev, GError **errp)
         g_assert(!dev->owner);
     }
     ok = free_detach(dev, errp);
-    if (dev->fd_owned) {
+    if (dev->fd_owned && dev->fd >= 0) {
         vfi_kernel_close(dev->fd);
     }
     /* the kernel stops logging with the fd */
