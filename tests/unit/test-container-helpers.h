@@ -33,30 +33,8 @@ typedef struct Fixture {
     VfiDevice *devs[TEST_MAX_DEVS];
 } Fixture;
 
-/* The number of fds open in this process (the model's own fds are real
- * ones too). */
-static inline unsigned count_fds(void)
-{
-    DIR *d = opendir("/proc/self/fd");
-    unsigned n = 0;
-
-    assert_non_null(d);
-    while (readdir(d)) {
-        n++;
-    }
-    closedir(d);
-    return n;
-}
-
-/* A refused call: @code of VFI_ERROR, and no ioctl. */
-#define assert_refused(f, call, code) do {                                   \
-        g_autoptr(GError) e_ = NULL;                                         \
-        uint64_t n_ = vfi_sim_ioctl_count((f)->sim);                        \
-        GError **errp = &e_;                                                 \
-        assert_false(call);                                                  \
-        assert_gerror(e_, VFI_ERROR, (code));                               \
-        assert_int_equal(vfi_sim_ioctl_count((f)->sim), n_);               \
-    } while (0)
+/* count_fds(), assert_refused(): test-common.h */
+#define count_fds() test_count_process_fds()
 
 /* A model with @topology, a backend, an address space, and every device of
  * the topology opened (not bound). */
