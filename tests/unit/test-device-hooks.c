@@ -135,11 +135,50 @@ static void test_hook_refuses(void **state)
     fixture_free(f);
 }
 
+/* A failure injected at each ioctl of an attach with hooks set (a new
+ * container, a HWPT, the attach) and of the detach after it: a failed
+ * attach never reached the attached hook and left no kernel object (the
+ * device in no container); a detach calls the detaching hook once, before
+ * its ioctls, whatever fails after. Ends when the attach runs through. */
+static void test_hook_faults(void **state)
+{
+    for (unsigned n = 1;; n++) {
+        Fixture *f = fixture_new(dirty_topo);
+        Recorder r = { g_string_new(NULL), NULL };
+        VfiAttachOptions o = { .label = "a0" };
+        g_autoptr(GError) err = NULL;
+        bool ok;
+
+        (void)state;
+        set_hooks(f, &r);
+        vfi_sim_fail_nth(f->sim, n, EIO);
+        ok = vfi_address_space_attach_device(f->as, f->be, fdev(f, "a0"), &o, &err);
+        vfi_sim_fail_clear(f->sim);
+        check_consistent(f);
+        if (!ok) {
+            assert_string_equal(r.calls->str, "");
+            assert_null(vfi_device_get_container(fdev(f, "a0")));
+            assert_int_equal(vfi_address_space_container_count(f->as), 0);
+        } else {
+            assert_string_equal(r.calls->str, "+a0 ");
+            detach_ok(f, "a0");
+            assert_string_equal(r.calls->str, "+a0 -a0 ");
+        }
+        g_string_free(r.calls, true);
+        fixture_free(f);
+        if (ok) {
+            assert_true(n > 2);      /* IOAS alloc, HWPT alloc, attach at least */
+            break;
+        }
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_hooks_called),
         cmocka_unit_test(test_hook_refuses),
+        cmocka_unit_test(test_hook_faults),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
