@@ -15,9 +15,10 @@
  * (vfi_iommufd_ioas_map/_unmap, IOMMU_IOAS_MAP/UNMAP) into the same IOAS,
  * which holds the library's mappings at the even pages of each slot and as
  * many bare ones at the odd pages: the kernel model holds 2N mappings in
- * both cases and does the same work for both (the bare op goes where the
- * library's went, one page up). Library and bare calls alternate, one by
- * one, their order swapped at every step; each round of K steps gives the
+ * both cases and does the same work for both (each op of a step at a
+ * random slot of its own, so neither finds the other's path in the cache).
+ * Library and bare calls alternate, one by one, their order swapped at
+ * every step; each round of K steps gives the
  * ratio of the median library call to the median bare call (medians: a
  * call that lost the CPU does not count), and the median of the rounds is
  * reported. A third call per step, the library's again, runs with its
