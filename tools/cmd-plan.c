@@ -5,6 +5,7 @@
  * real on a fresh iommufd and address space and torn down again (trial.h).
  */
 #include <stdio.h>
+#include <string.h>
 
 #include "cli.h"
 #include "placement.h"
@@ -14,12 +15,20 @@ enum {
     OPT_NO_IOMMU_DIRTY = 256,
     OPT_NO_DEVICE_LOGGING,
     OPT_NEST_PARENT,
+    OPT_BACKEND,
 };
+
+/* What the options ask for: the attach options, the backend. */
+typedef struct PlanOptions {
+    VfiAttachOptions attach;
+    VfiBackendKind backend;
+} PlanOptions;
 
 static const struct option plan_options[] = {
     { "no-iommu-dirty-tracking", no_argument, NULL, OPT_NO_IOMMU_DIRTY },
     { "no-device-logging", no_argument, NULL, OPT_NO_DEVICE_LOGGING },
     { "nest-parent", no_argument, NULL, OPT_NEST_PARENT },
+    { "backend", required_argument, NULL, OPT_BACKEND },
     { NULL, 0, NULL, 0 },
 };
 
@@ -34,12 +43,36 @@ static const struct option plan_options[] = {
     "                   VfiAttachOptions.prefer_device_dirty_logging)\n" \
     "  --nest-parent    place every device in a nest-parent HWPT, as a VMM whose\n" \
     "                   guest has a vIOMMU (VfiAttachOptions.nest_parent): with\n" \
-    "                   dirty tracking where the kernel takes both flags\n"
+    "                   dirty tracking where the kernel takes both flags\n" \
+    "  --backend auto|iommufd|type1\n" \
+    "                   the host backend of the address space\n" \
+    "                   (vfi_address_space_set_backend()): auto (the default)\n" \
+    "                   takes type1 for a device without a VFIO cdev or on a\n" \
+    "                   host without /dev/iommu, IOMMUFD otherwise\n"
+
+static bool parse_backend(const char *arg, VfiBackendKind *out, GError **errp)
+{
+    static const VfiBackendKind kinds[] = {
+        VFI_BACKEND_AUTO, VFI_BACKEND_IOMMUFD, VFI_BACKEND_TYPE1,
+    };
+
+    for (unsigned i = 0; i < G_N_ELEMENTS(kinds); i++) {
+        if (!strcmp(arg, trial_backend_str(kinds[i]))) {
+            *out = kinds[i];
+            return true;
+        }
+    }
+    return tool_usage_error(errp, "--backend %s: not auto, iommufd or type1", arg);
+}
 
 static bool plan_option(int val, const char *arg, void *data, GError **errp)
 {
-    VfiAttachOptions *opts = data;
+    PlanOptions *po = data;
+    VfiAttachOptions *opts = &po->attach;
 
+    if (val == OPT_BACKEND) {
+        return parse_backend(arg, &po->backend, errp);
+    }
     if (val == OPT_NO_IOMMU_DIRTY) {
         opts->no_iommu_dirty_tracking = true;
     } else if (val == OPT_NEST_PARENT) {
@@ -82,15 +115,18 @@ static void devices_json(const Trial *t, Json *j, bool placement)
 }
 
 static void trial_json(const ToolOptions *o, const ToolKernel *k, const Trial *t,
-                       const VfiAttachOptions *opts, bool placement)
+                       const PlanOptions *po, bool placement)
 {
     g_autoptr(Json) j = tool_json_begin(o, k);
+    const VfiAttachOptions *opts = &po->attach;
 
     json_begin_object(j, "options");
     json_bool(j, "iommu_dirty_tracking", !opts->no_iommu_dirty_tracking);
     json_bool(j, "device_logging", opts->prefer_device_dirty_logging);
     json_bool(j, "nest_parent", opts->nest_parent);
+    json_string(j, "backend", trial_backend_str(po->backend));
     json_end_object(j);
+    json_string(j, "backend", trial_backend_str(t->backend));
     if (placement) {
         placement_json(t->containers, j);
     }
@@ -117,8 +153,9 @@ static void devices_text(const Trial *t, bool placement, FILE *out)
     }
     for (guint i = 0; i < t->devices->len; i++) {
         const TrialDevice *d = &g_array_index(t->devices, TrialDevice, i);
-        g_autofree char *hwpt = d->hwpt_id ? g_strdup_printf("%u", d->hwpt_id)
-                                           : g_strdup("IOAS");
+        g_autofree char *hwpt = t->backend == VFI_BACKEND_TYPE1 ? g_strdup("-") :
+                                d->hwpt_id ? g_strdup_printf("%u", d->hwpt_id) :
+                                g_strdup("IOAS");
         const char *why = why_str(d);
 
         if (placement) {
@@ -134,7 +171,10 @@ static void devices_text(const Trial *t, bool placement, FILE *out)
 
 static void trial_text(const Trial *t, bool placement, FILE *out)
 {
-    if (placement) {
+    fprintf(out, "Backend: %s\n\n", t->backend == VFI_BACKEND_TYPE1 ?
+            "type1 (the VFIO group + type1 container: no HWPTs, every mapped page reported "
+            "dirty)" : "iommufd");
+    if (placement && t->backend != VFI_BACKEND_TYPE1) {
         fprintf(out, "Placement on a fresh iommufd and address space:\n");
         placement_text(t->containers, out);
         fputc('\n', out);
@@ -155,7 +195,7 @@ static int run_trial(ToolOptions *o, const ToolCommand *cmd, int argc, char **ar
                      bool placement)
 {
     g_autoptr(GError) err = NULL;
-    VfiAttachOptions opts = { .prefer_device_dirty_logging = true };
+    PlanOptions opts = { .attach = { .prefer_device_dirty_logging = true } };
     g_autoptr(Trial) t = NULL;
     ToolKernel k = { 0 };
     int first, r = tool_parse_options(o, cmd, argc, argv, plan_options, plan_option, &opts,
@@ -173,7 +213,7 @@ static int run_trial(ToolOptions *o, const ToolCommand *cmd, int argc, char **ar
         return tool_fail(o, err);
     }
     t = trial_new();
-    ok = trial_place(t, &k, argv + first, argc - first, &opts, &err);
+    ok = trial_place(t, &k, argv + first, argc - first, opts.backend, &opts.attach, &err);
     ok = trial_teardown(t, &k, ok ? &err : NULL) && ok;
     if (ok) {
         if (o->json) {

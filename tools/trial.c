@@ -67,20 +67,53 @@ static bool open_device(Trial *t, const ToolKernel *k, const char *arg, GError *
     return true;
 }
 
-static void record_device(TrialDevice *d)
+const char *trial_backend_str(VfiBackendKind kind)
+{
+    switch (kind) {
+    case VFI_BACKEND_IOMMUFD:
+        return "iommufd";
+    case VFI_BACKEND_TYPE1:
+        return "type1";
+    default:
+        return "auto";
+    }
+}
+
+/* @d's placement and coverage (@report: the address space's coverage
+ * report, which covers devices of a type1 container too). */
+static void record_device(TrialDevice *d, const VfiDirtyDeviceReport *report, unsigned n)
 {
     VfiHwpt *hwpt = vfi_device_get_hwpt(d->dev);
-    VfiContainer *c = vfi_device_get_container(d->dev);
 
     d->hwpt_id = hwpt ? vfi_hwpt_get_id(hwpt) : 0;
     d->attach_attempts = vfi_device_get_attach_attempts(d->dev);
     d->offers_logging = vfi_device_offers_dma_logging(d->dev);
-    d->coverage = vfi_container_dirty_coverage(c, d->dev, &d->why);
+    d->coverage = VFI_DIRTY_COVERAGE_NONE;
+    d->why = VFI_COVERED;
+    for (unsigned i = 0; i < n; i++) {
+        if (report[i].device == d->dev) {
+            d->coverage = report[i].coverage;
+            d->why = report[i].reason;
+        }
+    }
 }
 
-bool trial_place(Trial *t, const ToolKernel *k, char **args, int n,
+static void record_devices(Trial *t)
+{
+    unsigned n = 0;
+    g_autofree VfiDirtyDeviceReport *report = vfi_address_space_dirty_report(t->as, &n);
+
+    for (guint i = 0; i < t->devices->len; i++) {
+        record_device(&g_array_index(t->devices, TrialDevice, i), report, n);
+    }
+}
+
+bool trial_place(Trial *t, const ToolKernel *k, char **args, int n, VfiBackendKind backend,
                  const VfiAttachOptions *opts, GError **errp)
 {
+    if (!vfi_address_space_set_backend(t->as, backend, errp)) {
+        return false;
+    }
     for (int i = 0; i < n; i++) {
         if (!open_device(t, k, args[i], errp)) {
             return false;
@@ -94,9 +127,8 @@ bool trial_place(Trial *t, const ToolKernel *k, char **args, int n,
             return false;
         }
     }
-    for (guint i = 0; i < t->devices->len; i++) {
-        record_device(&g_array_index(t->devices, TrialDevice, i));
-    }
+    record_devices(t);
+    t->backend = vfi_address_space_get_backend(t->as);
     t->containers = placement_snapshot(t->as, NULL, NULL);
     t->blocker = vfi_address_space_migration_blocker(t->as);
     return true;

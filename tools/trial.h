@@ -32,6 +32,7 @@ typedef struct TrialDevice {
 } TrialDevice;
 
 typedef struct Trial {
+    VfiBackendKind backend;     /* the one the address space used */
     VfiIommufd *be;
     VfiAddressSpace *as;
     GArray *devices;            /* TrialDevice, argument order */
@@ -46,10 +47,13 @@ Trial *trial_new(void);
 void trial_free(Trial *t);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(Trial, trial_free)
 
-/* Attach the devices @args[0..n) (device arguments, cli.h) with @opts and
- * copy out the result. On failure what was done stays for the teardown. */
-bool trial_place(Trial *t, const ToolKernel *k, char **args, int n,
+/* Attach the devices @args[0..n) (device arguments, cli.h) with @opts to
+ * an address space on @backend and copy out the result. On failure what
+ * was done stays for the teardown. */
+bool trial_place(Trial *t, const ToolKernel *k, char **args, int n, VfiBackendKind backend,
                  const VfiAttachOptions *opts, GError **errp);
+/* "auto", "iommufd" or "type1". */
+const char *trial_backend_str(VfiBackendKind kind);
 /* Detach and close every device, free the address space and the iommufd;
  * on the model also check that no kernel object is left. */
 bool trial_teardown(Trial *t, const ToolKernel *k, GError **errp);

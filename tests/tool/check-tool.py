@@ -159,7 +159,7 @@ d = run_json('plan', '--sim', *names)
 check(d.get('torn_down') is True and d.get('kernel_objects_left') == 0,
       'plan: torn down, no kernel object left')
 check(d.get('options') == {'iommu_dirty_tracking': True, 'device_logging': True,
-                           'nest_parent': False},
+                           'nest_parent': False, 'backend': 'auto'},
       'plan: default options')
 cs = d.get('containers', [])
 check(len(cs) == 1, 'plan: one container')
@@ -198,6 +198,18 @@ check(d.get('options', {}).get('nest_parent') is True and
       'NEST_PARENT' in (pd[PCI['nvme0']]['untracked_reason'] or '') and
       PCI['nvme0'] in (d.get('migration_blocker') or ''),
       'plan --nest-parent: nest parents, dirty where the pair is taken, the refusal named')
+d = run_json('plan', '--sim', '--backend', 'type1', 'nic0', 'nvme0')
+check(d.get('options', {}).get('backend') == 'type1' and d.get('backend') == 'type1' and
+      d.get('containers') == [] and d.get('kernel_objects_left') == 0 and
+      all(x['dirty_coverage'] == 'type1: all mapped pages reported dirty'
+          for x in d.get('devices', [])) and d.get('migration_possible') is True,
+      'plan --backend type1: no containers or HWPTs, every device "all mapped pages dirty"')
+d = run_json('plan', '--sim', 'nic0')
+check(d.get('backend') == 'iommufd' and d.get('options', {}).get('backend') == 'auto',
+      'plan: the auto backend on the model is iommufd, and the JSON says so')
+p = run('plan', '--sim', '--backend', 'vfio', 'nic0')
+check(p.returncode == 2 and 'auto, iommufd or type1' in p.stderr,
+      'plan --backend with an unknown kind: exit 2, the kinds named')
 p = run('plan', '--sim', '--nest-parent', 'gpu0')
 check(p.returncode != 0 and 'nest-parent' in p.stdout + p.stderr,
       'plan --nest-parent of an IOMMU without nesting: fails, says why')
