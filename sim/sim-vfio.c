@@ -102,68 +102,92 @@ static int auto_domain_for(SimObj *devobj, SimObj *ioas, SimObj **out)
     return 0;
 }
 
-static int attach_physical(SimDeviceFile *df, SimObj *pt, uint32_t *pt_id)
+/* An attach of a physical device to an IOAS: its auto domain (*@hwpt).
+ * Returns 1 when it is attached there already (*@hwpt set), 0, or -errno. */
+static int attach_physical_ioas(SimDeviceFile *df, SimObj *pt, SimObj **hwpt)
+{
+    SimObj *devobj = df->obj;
+    SimObj *cur = devobj->attached;
+    int rc;
+
+    if (cur && cur->auto_domain && cur->ioas == pt) {
+        *hwpt = cur;
+        return 1;
+    }
+    /* an auto domain is made without IOMMU_HWPT_ALLOC_PASID: the PASID
+     * compatibility check refuses it while PASIDs are attached */
+    if (devobj->pasids && g_hash_table_size(devobj->pasids)) {
+        return refuse(df, "VFIO_DEVICE_ATTACH_IOMMUFD_PT", EINVAL,
+                      "PASIDs attached: an auto domain takes none");
+    }
+    /* The device's reserved regions first, then (for a new auto domain)
+     * the domain's aperture: both EADDRINUSE on a conflicting mapping. */
+    if (!(cur && cur->ioas == pt) && sim_ioas_check_dev_resv(pt)) {
+        return refuse(df, "VFIO_DEVICE_ATTACH_IOMMUFD_PT", EADDRINUSE,
+                      "a mapping overlaps the device's reserved region (MSI window)");
+    }
+    rc = auto_domain_for(devobj, pt, hwpt);
+    if (rc) {
+        return refuse(df, "VFIO_DEVICE_ATTACH_IOMMUFD_PT", -rc,
+                      "a mapping lies outside the new auto domain's aperture");
+    }
+    return 0;
+}
+
+/* An attach of a physical device to HWPT @hwpt. Returns 1 when it is
+ * attached there already, 0, or -errno. */
+static int attach_physical_hwpt(SimDeviceFile *df, SimObj *hwpt)
 {
     SimObj *devobj = df->obj;
     SimIommu *iommu = df->dev->iommu;
-    SimObj *hwpt;
+
+    if (hwpt == devobj->attached) {
+        return 1;
+    }
+    if (hwpt->iommu != iommu) {
+        return refuse(df, "VFIO_DEVICE_ATTACH_IOMMUFD_PT", EINVAL,
+                      "HWPT of another IOMMU instance");
+    }
+    if ((hwpt->alloc_flags & IOMMU_HWPT_ALLOC_DIRTY_TRACKING) &&
+        !iommu->cfg.dirty_tracking) {
+        return refuse(df, "VFIO_DEVICE_ATTACH_IOMMUFD_PT", EINVAL,
+                      "dirty-tracking HWPT, IOMMU without the capability");
+    }
+    /* iopt_table_enforce_dev_resv_regions(), unless the device already
+     * reserves them in this IOAS (a replace within one IOAS) */
+    if (!(devobj->attached && devobj->attached->ioas == hwpt->ioas) &&
+        sim_ioas_check_dev_resv(hwpt->ioas)) {
+        return refuse(df, "VFIO_DEVICE_ATTACH_IOMMUFD_PT", EADDRINUSE,
+                      "a mapping overlaps the device's reserved region (MSI window)");
+    }
+    /* nesting and PASID rules (sim-viommu.c) */
+    return sim_attach_nested_check(devobj, hwpt);
+}
+
+static int attach_physical(SimDeviceFile *df, SimObj *pt, uint32_t *pt_id)
+{
+    SimObj *hwpt = pt;
     int rc;
 
     if (pt->type == SIM_OBJ_IOAS) {
-        SimObj *cur = devobj->attached;
-
-        if (cur && cur->auto_domain && cur->ioas == pt) {
-            *pt_id = cur->id;
+        rc = attach_physical_ioas(df, pt, &hwpt);
+        if (rc == 1) {
+            *pt_id = hwpt->id;
             return 0;
-        }
-        /* an auto domain is made without IOMMU_HWPT_ALLOC_PASID: the PASID
-         * compatibility check refuses it while PASIDs are attached */
-        if (devobj->pasids && g_hash_table_size(devobj->pasids)) {
-            return refuse(df, "VFIO_DEVICE_ATTACH_IOMMUFD_PT", EINVAL,
-                          "PASIDs attached: an auto domain takes none");
-        }
-        /* The device's reserved regions first, then (for a new auto domain)
-         * the domain's aperture: both EADDRINUSE on a conflicting mapping. */
-        if (!(cur && cur->ioas == pt) && sim_ioas_check_dev_resv(pt)) {
-            return refuse(df, "VFIO_DEVICE_ATTACH_IOMMUFD_PT", EADDRINUSE,
-                          "a mapping overlaps the device's reserved region (MSI window)");
-        }
-        rc = auto_domain_for(devobj, pt, &hwpt);
-        if (rc) {
-            return refuse(df, "VFIO_DEVICE_ATTACH_IOMMUFD_PT", -rc,
-                          "a mapping lies outside the new auto domain's aperture");
         }
     } else if (pt->type == SIM_OBJ_HWPT) {
-        hwpt = pt;
-        if (hwpt == devobj->attached) {
+        rc = attach_physical_hwpt(df, pt);
+        if (rc == 1) {
             return 0;
-        }
-        if (hwpt->iommu != iommu) {
-            return refuse(df, "VFIO_DEVICE_ATTACH_IOMMUFD_PT", EINVAL,
-                          "HWPT of another IOMMU instance");
-        }
-        if ((hwpt->alloc_flags & IOMMU_HWPT_ALLOC_DIRTY_TRACKING) &&
-            !iommu->cfg.dirty_tracking) {
-            return refuse(df, "VFIO_DEVICE_ATTACH_IOMMUFD_PT", EINVAL,
-                          "dirty-tracking HWPT, IOMMU without the capability");
-        }
-        /* iopt_table_enforce_dev_resv_regions(), unless the device already
-         * reserves them in this IOAS (a replace within one IOAS) */
-        if (!(devobj->attached && devobj->attached->ioas == hwpt->ioas) &&
-            sim_ioas_check_dev_resv(hwpt->ioas)) {
-            return refuse(df, "VFIO_DEVICE_ATTACH_IOMMUFD_PT", EADDRINUSE,
-                          "a mapping overlaps the device's reserved region (MSI window)");
-        }
-        /* nesting and PASID rules (sim-viommu.c) */
-        rc = sim_attach_nested_check(devobj, hwpt);
-        if (rc) {
-            return rc;
         }
     } else {
         return refuse(df, "VFIO_DEVICE_ATTACH_IOMMUFD_PT", EINVAL,
                       "pt_id is neither an IOAS nor a HWPT");
     }
-    switch_pt(devobj, hwpt);
+    if (rc) {
+        return rc;
+    }
+    switch_pt(df->obj, hwpt);
     *pt_id = hwpt->id;
     return 0;
 }
