@@ -127,6 +127,9 @@ bool vfi_as_viommu_device_gone(VfiAddressSpace *as, VfiDevice *dev, GError **err
 /* Destroy every vIOMMU object of @as left (no device in it): nested HWPTs,
  * vDEVICEs, vIOMMUs. False: some stay, to be tried again. */
 bool vfi_as_viommu_free_all(VfiAddressSpace *as, GError **errp);
+/* How many vIOMMUs, vDEVICEs and nested HWPTs @as owns (a live update's
+ * save refuses them). */
+unsigned vfi_as_viommu_object_count(const VfiAddressSpace *as);
 /* Free the records (none left in the kernel). No ioctl. */
 void vfi_as_viommu_free_record(VfiAddressSpace *as);
 

@@ -445,6 +445,19 @@ bool vfi_as_viommu_free_all(VfiAddressSpace *as, GError **errp)
     return true;
 }
 
+unsigned vfi_as_viommu_object_count(const VfiAddressSpace *as)
+{
+    unsigned n = 0;
+
+    if (!as->nest) {
+        return 0;
+    }
+    for (guint i = 0; i < as->nest->vdevs->len; i++) {
+        n += ((AsVdev *)g_ptr_array_index(as->nest->vdevs, i))->vdev != NULL;
+    }
+    return n + as->nest->viommus->len + as->nest->nested->len;
+}
+
 void vfi_as_viommu_free_record(VfiAddressSpace *as)
 {
     if (!as->nest) {
