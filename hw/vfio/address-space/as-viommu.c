@@ -51,13 +51,36 @@ static struct VfiAsViommus *state(VfiAddressSpace *as)
     return as->nest;
 }
 
+/* @dev's record in a container of @as, or NULL (the lookup of
+ * vfi_as_device(), which address-space.c holds: this file is called by it,
+ * never calls it). */
+static VfiContainerDevice *as_dev(const VfiAddressSpace *as, const VfiDevice *dev)
+{
+    VfiContainerDevice *cd = vfi_container_device_state(dev);
+
+    return as && cd && cd->container && cd->container->as == as ? cd : NULL;
+}
+
 /* @dev's record in @as, on a nest parent; NULL with the error otherwise. */
 static VfiContainerDevice *nest_device(VfiAddressSpace *as, VfiDevice *dev, const char *what,
                                        GError **errp)
 {
-    VfiContainerDevice *cd = vfi_as_device(as, dev, what, errp);
+    VfiContainerDevice *cd = as_dev(as, dev);
 
-    if (cd && (!cd->hwpt || !(cd->hwpt->flags & IOMMU_HWPT_ALLOC_NEST_PARENT))) {
+    if (!as || !dev) {
+        g_set_error(errp, VFI_ERROR, VFI_ERROR_INVALID_ARGUMENT, "%s: %s not given", what,
+                    !as ? "address space" : "device");
+        return NULL;
+    }
+    if (!cd) {
+        trace_vfi_as_viommu_refused(as->id, vfi_device_get_display_name(dev),
+                                    "in no container of this address space");
+        g_set_error(errp, VFI_ERROR, VFI_ERROR_WRONG_STATE,
+                    "%s: device %s is in no container of address space %u", what,
+                    vfi_device_get_display_name(dev), as->id);
+        return NULL;
+    }
+    if ((!cd->hwpt || !(cd->hwpt->flags & IOMMU_HWPT_ALLOC_NEST_PARENT))) {
         trace_vfi_as_viommu_refused(as->id, vfi_device_get_display_name(dev),
                                     "no nest parent");
         g_set_error(errp, VFI_ERROR, VFI_ERROR_WRONG_STATE,
@@ -286,7 +309,7 @@ bool vfi_address_space_set_device_nested(VfiAddressSpace *as, VfiDevice *dev,
 uint32_t vfi_address_space_get_device_nested(VfiAddressSpace *as, const VfiDevice *dev)
 {
     VFI_LOCK_GUARD(vfi_as_lock(as));
-    VfiContainerDevice *cd = vfi_as_device(as, dev, "get nested", NULL);
+    VfiContainerDevice *cd = as_dev(as, dev);
 
     return cd ? vfi_container_device_get_stage1(cd) : 0;
 }
