@@ -82,7 +82,8 @@ VFI_API VfiVdevice *vfi_address_space_alloc_vdevice(VfiAddressSpace *as, VfiDevi
  * @flags, @fault_id, @data_type, @data, @data_len: as vfi_nested_hwpt_alloc().
  *
  * IOMMU_HWPT_ALLOC of a nested HWPT for @dev from the guest's stage-1 data.
- * Freed at the detach of the last device that used it.
+ * Freed at the detach of the last device that used it, or earlier with
+ * vfi_address_space_free_nested_hwpt().
  * Returns: the HWPT (borrowed, owned by @as), or NULL.
  */
 VFI_API VfiNestedHwpt *vfi_address_space_alloc_nested_hwpt(VfiAddressSpace *as, VfiDevice *dev,
@@ -103,6 +104,18 @@ VFI_API VfiNestedHwpt *vfi_address_space_alloc_nested_hwpt(VfiAddressSpace *as, 
  */
 VFI_API bool vfi_address_space_set_device_nested(VfiAddressSpace *as, VfiDevice *dev,
                                                  VfiNestedHwpt *hwpt, GError **errp);
+
+/**
+ * vfi_address_space_free_nested_hwpt:
+ * @hwpt: a nested HWPT of @as (NULL is accepted).
+ *
+ * IOMMU_DESTROY of a nested HWPT the guest no longer uses (it changed its
+ * stage-1 table), before the detach of its device. WRONG_STATE before any
+ * ioctl while a device is on it; INVALID_ARGUMENT for one @as does not own.
+ * A refused destroy leaves it valid and owned by @as.
+ */
+VFI_API bool vfi_address_space_free_nested_hwpt(VfiAddressSpace *as, VfiNestedHwpt *hwpt,
+                                                GError **errp);
 
 /* Returns: the id of the nested HWPT @dev is on in @as, 0 when it is on its
  * nest parent (or not in @as). */

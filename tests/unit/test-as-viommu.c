@@ -132,6 +132,17 @@ static void test_on_parent(void **state)
         set_nested_ok(f, "n0", h);       /* there already: no ioctl */
         assert_int_equal(vfi_sim_ioctl_count(f->sim), n);
     }
+    assert_refused(f, vfi_address_space_free_nested_hwpt(f->as, h, errp),
+                   VFI_ERROR_WRONG_STATE);      /* n0 is on it */
+    {
+        g_autoptr(GError) e2 = NULL;
+        VfiNestedHwpt *h2 = nested_for(f, "n0", false);
+        unsigned live = vfi_sim_live_objects(f->sim);
+
+        set_nested_ok(f, "n0", h2);    /* the guest changed its stage-1 table */
+        assert_ok(vfi_address_space_free_nested_hwpt(f->as, h, &e2), e2);
+        assert_int_equal(vfi_sim_live_objects(f->sim), live - 1);
+    }
     detach_ok(f, "n0");
     check_consistent(f);
     fixture_free(f);

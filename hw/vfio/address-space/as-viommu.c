@@ -333,6 +333,44 @@ static VfiDevice *other_user(VfiAddressSpace *as, const VfiDevice *gone, uint32_
     return NULL;
 }
 
+bool vfi_address_space_free_nested_hwpt(VfiAddressSpace *as, VfiNestedHwpt *hwpt,
+                                         GError **errp)
+{
+    VFI_LOCK_GUARD(vfi_as_lock(as));
+    AsNested *n;
+    VfiDevice *user;
+    guint idx;
+
+    if (!vfi_as_check_given(as, "free nested HWPT", errp)) {
+        return false;
+    }
+    if (!hwpt) {
+        return true;
+    }
+    if (!(n = find_nested(as, hwpt))) {
+        g_set_error(errp, VFI_ERROR, VFI_ERROR_INVALID_ARGUMENT,
+                    "free nested HWPT: nested HWPT %u was not made by address space %u",
+                    vfi_nested_hwpt_get_id(hwpt), as->id);
+        return false;
+    }
+    if ((user = other_user(as, NULL, vfi_nested_hwpt_get_id(hwpt)))) {
+        trace_vfi_as_viommu_refused(as->id, vfi_device_get_display_name(user),
+                                    "free nested HWPT: a device is on it");
+        g_set_error(errp, VFI_ERROR, VFI_ERROR_WRONG_STATE,
+                    "free nested HWPT: device %s is on nested HWPT %u: move it back first "
+                    "(vfi_address_space_set_device_nested())",
+                    vfi_device_get_display_name(user), vfi_nested_hwpt_get_id(hwpt));
+        return false;
+    }
+    if (!vfi_nested_hwpt_free(hwpt, errp)) {
+        return false;
+    }
+    g_ptr_array_find(as->nest->nested, n, &idx);
+    g_ptr_array_remove_index(as->nest->nested, idx);
+    trace_vfi_as_viommu(as->id, "-", "nested HWPT freed", 0);
+    return true;
+}
+
 /* Keep the first error in @first, drop the others (traced). */
 static void keep_first(VfiAddressSpace *as, GError **first, GError *err)
 {
