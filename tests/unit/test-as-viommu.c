@@ -14,6 +14,7 @@
 #include "test-container-helpers.h"
 #include "vfio-iommufd/as-viommu.h"
 #include "vfio-iommufd/dirty.h"
+#include "vfio-iommufd/live-update.h"
 
 #define PG 4096u
 #define IOVA 0x100000u
@@ -142,6 +143,18 @@ static void test_on_parent(void **state)
         set_nested_ok(f, "n0", h2);    /* the guest changed its stage-1 table */
         assert_ok(vfi_address_space_free_nested_hwpt(f->as, h, &e2), e2);
         assert_int_equal(vfi_sim_live_objects(f->sim), live - 1);
+    }
+    {
+        GArray *fds = NULL;
+        g_autoptr(GError) e3 = NULL;
+        uint64_t n = vfi_sim_ioctl_count(f->sim);
+
+        /* the blob does not carry vIOMMU objects: refused, no ioctl */
+        assert_null(vfi_live_update_save(f->as, &fds, &e3));
+        assert_non_null(e3);
+        assert_non_null(strstr(e3->message, "vIOMMU object"));
+        assert_int_equal(vfi_sim_ioctl_count(f->sim), n);
+        assert_null(fds);
     }
     detach_ok(f, "n0");
     check_consistent(f);
