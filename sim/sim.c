@@ -746,7 +746,10 @@ bool vfi_sim_dma_write(VfiSim *sim, const char *name, uint64_t iova, uint64_t le
         return false;
     }
     if (target->type == SIM_OBJ_HWPT) {
-        hwpt = target;
+        /* On a nested HWPT the model's stage 1 is the identity; the
+         * nest parent's stage 2 translates and takes the dirty bits (the
+         * kernel's IOMMU sets them in the parent's page table). */
+        hwpt = target->nested ? target->parent : target;
         ioas = hwpt->ioas;
     } else {
         ioas = target;

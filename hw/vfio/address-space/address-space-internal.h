@@ -40,6 +40,7 @@ struct VfiAddressSpace {
     VfiNestingOptions nesting; /* the VMM's (vfi_address_space_set_nesting()) */
     VfiBackendKind backend;   /* what the VMM asked for (AUTO by default) */
     struct VfiAsType1 *type1; /* its type1 container (as-type1.c), or NULL */
+    struct VfiAsViommus *nest; /* its vIOMMU objects (as-viommu.c), or NULL */
 };
 
 /* The lock of @as, NULL for NULL (VFI_LOCK_GUARD takes nothing then). */
@@ -115,6 +116,22 @@ bool vfi_as_type1_tracking_is_active(const VfiAddressSpace *as);
 bool vfi_as_type1_sync(VfiAddressSpace *as, const VfiDirtyLog *log, GError **errp);
 /* The type1 container freed with @as (devices left are detached). */
 bool vfi_as_type1_free(VfiAddressSpace *as, GError **errp);
+
+/* ---- as-viommu.c: the address space's vIOMMU objects ---- */
+
+/* @dev was detached in the kernel (from its nested HWPT or its parent):
+ * destroy the nested HWPTs only it used, its vDEVICE, and the vIOMMUs
+ * nothing uses any more, in that order. A destroy that fails leaves its
+ * object to vfi_as_viommu_free_all() (the first error returned). */
+bool vfi_as_viommu_device_gone(VfiAddressSpace *as, VfiDevice *dev, GError **errp);
+/* Destroy every vIOMMU object of @as left (no device in it): nested HWPTs,
+ * vDEVICEs, vIOMMUs. False: some stay, to be tried again. */
+bool vfi_as_viommu_free_all(VfiAddressSpace *as, GError **errp);
+/* How many vIOMMUs, vDEVICEs and nested HWPTs @as owns (a live update's
+ * save refuses them). */
+unsigned vfi_as_viommu_object_count(const VfiAddressSpace *as);
+/* Free the records (none left in the kernel). No ioctl. */
+void vfi_as_viommu_free_record(VfiAddressSpace *as);
 
 /* Forget every remembered mapping of @as, closing their files' fds (the
  * address space is freed). */

@@ -79,6 +79,12 @@ bool vfi_address_space_free(VfiAddressSpace *as, GError **errp)
             return false;
         }
     }
+    /* vIOMMU objects a failed destroy left, before their parents */
+    if (!vfi_as_viommu_free_all(as, &first)) {
+        g_propagate_prefixed_error(errp, g_steal_pointer(&first),
+                                   "address space %u not freed: ", as->id);
+        return false;
+    }
     /* Containers without devices are left-overs of a destroy that failed
      * earlier: try again. */
     for (guint i = as->containers->len; i-- > 0;) {
@@ -106,6 +112,7 @@ void vfi_as_free_record(VfiAddressSpace *as)
     g_ptr_array_free(as->containers, true);
     vfi_as_forget_all_mappings(as);
     vfi_range_tree_free(as->mappings);
+    vfi_as_viommu_free_record(as);
     g_free(as);
 }
 
@@ -595,6 +602,7 @@ static bool as_detach_checked(VfiAddressSpace *as, VfiDevice *dev, VfiContainerD
                               bool force, bool hook, GError **errp)
 {
     VfiContainer *c = cd->container;
+    g_autoptr(GError) err = NULL;
 
     if (hook && as->hooks.detaching) {
         as->hooks.detaching(as->hooks.opaque, dev, vfi_device_get_fd(dev));
@@ -608,6 +616,12 @@ static bool as_detach_checked(VfiAddressSpace *as, VfiDevice *dev, VfiContainerD
         g_prefix_error(errp, "detaching device %s (devid %u) from ioas %u hwpt %u: ",
                        vfi_device_get_display_name(dev), vfi_device_get_devid(dev),
                        c->ioas_id, cd->hwpt ? cd->hwpt->id : 0);
+        return false;
+    }
+    if (!vfi_as_viommu_device_gone(as, dev, &err)) {
+        /* the device left all the same: its container forgets it */
+        as_forget_device(as, cd, NULL);
+        g_propagate_error(errp, g_steal_pointer(&err));
         return false;
     }
     return as_forget_device(as, cd, errp);

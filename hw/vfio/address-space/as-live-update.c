@@ -131,6 +131,14 @@ static bool save_check(const VfiAddressSpace *as, GError **errp)
                     "attached): nothing to hand over", as->id);
         return false;
     }
+    if (vfi_as_viommu_object_count(as)) {
+        g_set_error(errp, VFI_ERROR, VFI_ERROR_INVALID_ARGUMENT,
+                    "live-update save: address space %u has %u vIOMMU object(s) (vIOMMUs, "
+                    "vDEVICEs, nested HWPTs): the blob does not carry them (detach the "
+                    "devices from their nested HWPTs' vIOMMU first)", as->id,
+                    vfi_as_viommu_object_count(as));
+        return false;
+    }
     be = vfi_as_containers(as)[0]->be;
     for (guint i = 0; i < as->containers->len; i++) {
         if (vfi_as_containers(as)[i]->be != be) {

@@ -139,6 +139,9 @@ typedef struct VfiContainerDevice {
                                * for it while placing it (DIRTY_TRACKING, or
                                * NEST_PARENT | DIRTY_TRACKING: the pair), and
                                * so the one it was placed without; 0: none */
+    uint32_t stage1_id;       /* the nested HWPT the device is on in place of
+                               * @hwpt (its nest parent; stage1.c), 0: on
+                               * @hwpt itself */
 } VfiContainerDevice;
 
 /* The HWPT_ALLOC flags placement chooses by (the rest it never sets). */
@@ -243,6 +246,17 @@ VfiContainer *vfi_container_wrap(VfiAddressSpace *as, VfiLock *lock, VfiIommufd 
 /* Free the record of @c, without device or HWPT left, closing the fds its
  * mappings own; the backend user is the caller's to drop. No ioctl. */
 void vfi_container_free_record(VfiContainer *c);
+
+/* ---- stage1.c: a device on a nested HWPT ------------------------------ */
+
+/* The nested HWPT @cd is on (0: on its own HWPT, or NULL). */
+uint32_t vfi_container_device_get_stage1(const VfiContainerDevice *cd);
+/* Put @cd's device on the nested HWPT @stage1_id made on its nest parent
+ * (or on a vIOMMU of it), or back on its nest parent (0), by a replace; no
+ * ioctl when it is there already. WRONG_STATE before any ioctl when @cd's
+ * HWPT is not a nest parent. On failure nothing changed. */
+bool vfi_container_device_set_stage1(VfiContainerDevice *cd, uint32_t stage1_id,
+                                     GError **errp);
 
 /* ---- container-restore.c (live update) --------------------------------- */
 

@@ -95,6 +95,11 @@ const char *vfi_device_get_iommu_instance(const VfiDevice *dev);
  * its IOMMU group (type1) (WRONG_STATE), @what naming the operation in the
  * message; no ioctl. */
 bool vfi_device_check_bound(const VfiDevice *dev, const char *what, GError **errp);
+/* VFIO_DEVICE_ATTACH_IOMMUFD_PT replace of an attached device its owner
+ * (the container layer) moves between its nest parent and a nested HWPT
+ * (pasid.c; vfi_device_replace() refuses owned devices). On failure the
+ * device stays on its old page table. */
+bool vfi_device_replace_owned(VfiDevice *dev, uint32_t pt_id, GError **errp);
 
 /* Whether every byte of [iova, last] lies inside one range @dev logs its DMA
  * for (true when its logging is off: it logs nothing, so it needs nothing). */

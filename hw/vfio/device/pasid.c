@@ -38,17 +38,14 @@ static bool check_unowned(const VfiDevice *dev, const char *what, GError **errp)
     return true;
 }
 
-bool vfi_device_replace(VfiDevice *dev, uint32_t pt_id, uint32_t *out_pt_id, GError **errp)
+/* The replace ioctl of an attached device; dev->attached_pt follows. */
+static bool do_replace(VfiDevice *dev, uint32_t pt_id, uint32_t *out_pt_id, GError **errp)
 {
-    VFI_LOCK_GUARD(vfi_device_lock(dev));
     struct vfio_device_attach_iommufd_pt attach = {
         .argsz = sizeof(attach), .pt_id = pt_id,
     };
     int ret;
 
-    if (!check_unowned(dev, "replace", errp)) {
-        return false;
-    }
     if (!dev->attached_pt) {
         trace_vfi_device_refused(dev->display, "replace: not attached", 0);
         g_set_error(errp, VFI_ERROR, VFI_ERROR_WRONG_STATE,
@@ -70,6 +67,23 @@ bool vfi_device_replace(VfiDevice *dev, uint32_t pt_id, uint32_t *out_pt_id, GEr
         *out_pt_id = attach.pt_id;
     }
     return true;
+}
+
+bool vfi_device_replace(VfiDevice *dev, uint32_t pt_id, uint32_t *out_pt_id, GError **errp)
+{
+    VFI_LOCK_GUARD(vfi_device_lock(dev));
+
+    return check_unowned(dev, "replace", errp) && do_replace(dev, pt_id, out_pt_id, errp);
+}
+
+bool vfi_device_replace_owned(VfiDevice *dev, uint32_t pt_id, GError **errp)
+{
+    VFI_LOCK_GUARD(vfi_device_lock(dev));
+
+    if (!vfi_device_check_bound(dev, "replace", errp)) {
+        return false;
+    }
+    return do_replace(dev, pt_id, NULL, errp);
 }
 
 uint32_t vfi_device_get_pasid_pt(const VfiDevice *dev, uint32_t pasid)
