@@ -716,6 +716,25 @@ static bool sim_check_range(uint64_t iova, uint64_t len, GError **errp)
     return true;
 }
 
+/* A DMA write of @dev at [iova, iova + len) in its own DMA log (the parts
+ * inside its logged ranges). Returns whether anything was marked. */
+static bool device_log_mark(SimDevice *dev, uint64_t iova, uint64_t len)
+{
+    uint64_t last = iova + len - 1;
+    bool marked = false;
+
+    for (guint i = 0; i < dev->log_ranges->len; i++) {
+        SimLogRange *r = &g_array_index(dev->log_ranges, SimLogRange, i);
+        uint64_t lo = MAX(iova, r->iova), hi = MIN(last, r->last);
+
+        if (lo <= hi) {
+            sim_dirty_mark(dev->log, lo, hi - lo + 1);
+            marked = true;
+        }
+    }
+    return marked;
+}
+
 bool vfi_sim_dma_write(VfiSim *sim, const char *name, uint64_t iova, uint64_t len,
                         GError **errp)
 {
@@ -767,19 +786,7 @@ bool vfi_sim_dma_write(VfiSim *sim, const char *name, uint64_t iova, uint64_t le
         sim_hwpt_mark(hwpt, iova, len);
         marked_hwpt = true;
     }
-    if (dev->logging) {
-        uint64_t last = iova + len - 1;
-
-        for (guint i = 0; i < dev->log_ranges->len; i++) {
-            SimLogRange *r = &g_array_index(dev->log_ranges, SimLogRange, i);
-            uint64_t lo = MAX(iova, r->iova), hi = MIN(last, r->last);
-
-            if (lo <= hi) {
-                sim_dirty_mark(dev->log, lo, hi - lo + 1);
-                marked_log = true;
-            }
-        }
-    }
+    marked_log = dev->logging && device_log_mark(dev, iova, len);
     trace_vfi_sim_dma_write(name, iova, len, marked_hwpt, marked_log);
     return true;
 }
