@@ -121,6 +121,7 @@ static VsPlatform platform(Fix *f)
         .be = f->be, .ioas = f->ioas, .dev_id = vfi_device_get_devid(f->dev), .opaque = f,
         .replace = m_replace, .pasid = m_pasid, .trigger_vevent = m_vevent,
         .trigger_iopf = m_iopf, .iotlb_is = m_iotlb_is, .dev_cache_is = m_cache_is,
+        .free_iova = 0x10000000ull,
     };
 
     if (!vfi_device_get_attached_pt(f->dev)) {
