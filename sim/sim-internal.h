@@ -159,6 +159,8 @@ typedef struct SimMapping {
                                  * to: the mapper's, or the last caller of
                                  * IOMMU_IOAS_CHANGE_PROCESS (sim-cpr.c) */
     GSequenceIter *it;          /* its place in the IOAS's SimMaps */
+    unsigned locks;             /* HW queues pinning its pages (the kernel's
+                                 * area->num_locks): unmap is EBUSY */
 } SimMapping;
 
 /* The mappings of one IOAS (sim-maps.c): ordered by IOVA, disjoint; O(log
@@ -237,6 +239,11 @@ struct SimObj {
     uint32_t sequence;          /*   the next event's sequence */
     GHashTable *responses;      /* FAULT: cookie -> SimFault read, awaiting
                                  * its response */
+    uint32_t queue_index;       /* HW queue: its index, */
+    SimObj *queue_prev;         /*   the queue at index - 1 (referenced), */
+    SimObj *queue_ioas;         /*   the IOAS its pages are pinned in, */
+    uint64_t queue_first;       /*   and the page-aligned range pinned */
+    uint64_t queue_last;
 };
 
 struct SimCtx {
@@ -347,6 +354,10 @@ int sim_ioctl_vdevice_alloc(SimCtx *ctx, void *arg);
 int sim_ioctl_hwpt_invalidate(SimCtx *ctx, void *arg);
 int sim_ioctl_veventq_alloc(SimCtx *ctx, void *arg);
 int sim_ioctl_fault_alloc(SimCtx *ctx, void *arg);
+/* IOMMU_HW_QUEUE_ALLOC (sim-hwqueue.c), and the destroy of a HW queue:
+ * drop its reference on the queue before it and unlock its pinned pages. */
+int sim_ioctl_hw_queue_alloc(SimCtx *ctx, void *arg);
+void sim_hw_queue_release(SimObj *q);
 /* read(2) / write(2) on a queue fd of @obj. Returns bytes or -errno. */
 ssize_t sim_queue_read(SimObj *obj, void *buf, size_t len);
 ssize_t sim_queue_write(SimObj *obj, const void *buf, size_t len);

@@ -676,16 +676,22 @@ static int ioctl_ioas_map_file(SimCtx *ctx, void *arg)
 }
 #endif
 
-/* Unmap everything; an empty IOAS is a success with length 0. */
+/* Unmap everything; an empty IOAS is a success with length 0. A mapping a
+ * HW queue pins stops it with EBUSY, those before it unmapped. */
 static int ioas_unmap_all(SimObj *ioas, struct iommu_ioas_unmap *cmd)
 {
     uint64_t unmapped = 0;
+    SimMapping *m;
 
-    SIM_MAPS_FOREACH_FROM(m, ioas->maps, 0) {
+    while ((m = sim_maps_first(ioas->maps, 0))) {
+        if (m->locks) {
+            trace_vfi_sim_ioas_unmap(ioas->id, 0, UINT64_MAX, unmapped);
+            return refuse("IOMMU_IOAS_UNMAP", EBUSY, "a HW queue pins a mapping");
+        }
         unmapped += m->last - m->iova + 1;
         ioas_drop_dirty(ioas, m->iova, m->last);
+        sim_maps_remove(ioas->maps, m);
     }
-    sim_maps_clear(ioas->maps);
     cmd->length = unmapped;
     trace_vfi_sim_ioas_unmap(ioas->id, 0, UINT64_MAX, unmapped);
     return 0;
@@ -723,6 +729,11 @@ static int ioctl_ioas_unmap(SimCtx *ctx, void *arg)
             break;
         }
         m = *at;
+        if (m.locks) {
+            /* iopt_unmap_iova_range(): area->num_locks, before the edges */
+            rc = refuse("IOMMU_IOAS_UNMAP", EBUSY, "a HW queue pins the mapping");
+            break;
+        }
         if (m.iova < cmd->iova || m.last > last) {
             rc = refuse("IOMMU_IOAS_UNMAP", ENOENT, "a mapping crosses the range's edge");
             break;
@@ -1038,7 +1049,7 @@ static const IommufdOp iommufd_ops[] = {
        ioctl_set_dirty_tracking),
     OP(IOMMU_HWPT_GET_DIRTY_BITMAP, struct iommu_hwpt_get_dirty_bitmap, data,
        ioctl_get_dirty_bitmap),
-    /* sim-viommu.c, sim-eventq.c */
+    /* sim-viommu.c, sim-hwqueue.c, sim-eventq.c */
 #if HAVE_IOMMU_HWPT_INVALIDATE
     OP(IOMMU_HWPT_INVALIDATE, struct iommu_hwpt_invalidate, __reserved,
        sim_ioctl_hwpt_invalidate),
@@ -1054,6 +1065,9 @@ static const IommufdOp iommufd_ops[] = {
 #endif
 #if HAVE_IOMMU_VEVENTQ_ALLOC
     OP(IOMMU_VEVENTQ_ALLOC, struct iommu_veventq_alloc, __reserved, sim_ioctl_veventq_alloc),
+#endif
+#if HAVE_IOMMU_HW_QUEUE_ALLOC
+    OP(IOMMU_HW_QUEUE_ALLOC, struct iommu_hw_queue_alloc, length, sim_ioctl_hw_queue_alloc),
 #endif
 #if HAVE_IOMMU_IOAS_CHANGE_PROCESS
     OP(IOMMU_IOAS_CHANGE_PROCESS, struct iommu_ioas_change_process, __reserved,
@@ -1076,9 +1090,6 @@ typedef struct NotModelled {
 
 static const NotModelled iommufd_not_modelled[] = {
     NM(IOMMU_IOAS_ALLOW_IOVAS), NM(IOMMU_IOAS_COPY), NM(IOMMU_OPTION), NM(IOMMU_VFIO_IOAS),
-#if HAVE_IOMMU_HW_QUEUE_ALLOC
-    NM(IOMMU_HW_QUEUE_ALLOC),
-#endif
 };
 
 static int ioctl_unknown(SimCtx *ctx, unsigned long request)

@@ -79,6 +79,11 @@ void sim_obj_unref_all(SimObj *obj)
     if (obj->type == SIM_OBJ_VDEVICE && obj->devobj) {
         obj->devobj->vdev = NULL;
     }
+#if HAVE_IOMMU_HW_QUEUE_ALLOC
+    if (obj->type == SIM_OBJ_HW_QUEUE) {
+        sim_hw_queue_release(obj);
+    }
+#endif
 }
 
 void sim_obj_clear_nesting(SimObj *obj)

@@ -388,6 +388,8 @@ VFI_API int vfi_sim_ioas_mapping_count(const VfiSim *sim, int iommufd,
 #define VFI_SIM_VIOMMU_TYPE_SELFTEST 0xdeadbeefu
 #define VFI_SIM_VIOMMU_INVALIDATE_DATA_SELFTEST 0xdeadbeefu
 #define VFI_SIM_VEVENTQ_TYPE_SELFTEST 0xbeefbeefu
+#define VFI_SIM_HW_QUEUE_TYPE_SELFTEST 0xdeadbeefu      /* IOMMU_HW_QUEUE_ALLOC type */
+#define VFI_SIM_HW_QUEUE_MAX 2u                         /* the mock's queues per vIOMMU */
 #define VFI_SIM_IOTLB_DEFAULT 0xbadbeefu                /* a nested HWPT's IOTLB value */
 #define VFI_SIM_DEV_CACHE_DEFAULT 0xbaddadu             /* a new vDEVICE's cache value */
 #define VFI_SIM_INVALIDATE_FLAG_ALL 1u                  /* invalidate every entry */

@@ -906,9 +906,6 @@ static void test_not_modelled(void **state)
     uint64_t zero[16] = { 0 };
     const unsigned long requests[] = {
         IOMMU_IOAS_COPY, IOMMU_OPTION,
-#if HAVE_IOMMU_HW_QUEUE_ALLOC
-        IOMMU_HW_QUEUE_ALLOC,
-#endif
     };
     struct vfio_device_attach_iommufd_pt at = { .argsz = sizeof(at), .pt_id = ioas_alloc(fd) };
     struct vfio_device_detach_iommufd_pt de = { .argsz = sizeof(de) };

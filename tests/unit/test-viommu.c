@@ -18,6 +18,7 @@
 #include "vfio-iommufd/iommufd.h"
 #include "vfio-iommufd/viommu.h"
 #include "../vm/viommu-scenarios.h"
+#include "util/kernel-internal.h"
 
 static const char topo[] =
     "[iommu n]\ndirty-tracking=false\n"
@@ -121,6 +122,7 @@ static VsPlatform platform(Fix *f)
         .be = f->be, .ioas = f->ioas, .dev_id = vfi_device_get_devid(f->dev), .opaque = f,
         .replace = m_replace, .pasid = m_pasid, .trigger_vevent = m_vevent,
         .trigger_iopf = m_iopf, .iotlb_is = m_iotlb_is, .dev_cache_is = m_cache_is,
+        .free_iova = 0x10000000ull,
     };
 
     if (!vfi_device_get_attached_pt(f->dev)) {
@@ -294,6 +296,79 @@ static void test_pasid_refusals(void **state)
     fix_free(f);
 }
 
+#if HAVE_IOMMU_HW_QUEUE_ALLOC
+static int hwq_raw(Fix *f, uint32_t viommu, uint32_t type, uint32_t flags, uint64_t iova,
+                   uint64_t length, uint32_t *id)
+{
+    struct iommu_hw_queue_alloc cmd = {
+        .size = sizeof(cmd), .flags = flags, .viommu_id = viommu, .type = type,
+        .nesting_parent_iova = iova, .length = length,
+    };
+    int ret = vfi_kernel_ioctl(vfi_iommufd_get_fd(f->be), IOMMU_HW_QUEUE_ALLOC, &cmd, "test");
+
+    *id = cmd.out_hw_queue_id;
+    return ret;
+}
+
+/* The model's answers the library refuses before (type 0, length 0) or the
+ * shared scenario does not reach (bad vIOMMU, overflow, pages not readable
+ * or not contiguous, unmap-all of pinned pages), as 7.3's
+ * iommufd_hw_queue_alloc_ioctl() and iopt_unmap_iova_range(). */
+static void test_hw_queue_raw(void **state)
+{
+    g_autoptr(GError) err = NULL;
+    Fix *f = fix_new(true);
+    VsPlatform p = platform(f);
+    const uint32_t t = VFI_SIM_HW_QUEUE_TYPE_SELFTEST;
+    const uint64_t iova = 0x20000000ull;
+    uint8_t *buf = g_malloc0(4 * VS_PG + VS_PG);
+    uint8_t *pg = (uint8_t *)(((uintptr_t)buf + VS_PG - 1) & ~(uintptr_t)(VS_PG - 1));
+    uint32_t parent = 0, id = 0, id0 = 0, vid;
+    VfiViommu *v;
+
+    (void)state;
+    /* two mappings whose "physical" pages (their VAs) are not adjacent */
+    assert_ok(vfi_iommufd_ioas_map(f->be, f->ioas, iova, VS_PG, pg + 2 * VS_PG, false, &err), err);
+    assert_ok(vfi_iommufd_ioas_map(f->be, f->ioas, iova + VS_PG, VS_PG, pg, false, &err), err);
+    assert_ok(vfi_iommufd_hwpt_alloc(f->be, p.dev_id, f->ioas, IOMMU_HWPT_ALLOC_NEST_PARENT,
+                                     IOMMU_HWPT_DATA_NONE, 0, NULL, &parent, &err), err);
+    v = vfi_viommu_alloc(f->be, p.dev_id, parent, VFI_SIM_VIOMMU_TYPE_SELFTEST, NULL, 0, &err);
+    assert_non_null(v);
+    vid = vfi_viommu_get_id(v);
+    assert_int_equal(hwq_raw(f, vid, 0, 0, iova, VS_PG, &id), -EOPNOTSUPP);
+    assert_int_equal(hwq_raw(f, vid, t, 1, iova, VS_PG, &id), -EOPNOTSUPP);
+    assert_int_equal(hwq_raw(f, vid, t, 0, iova, 0, &id), -EINVAL);
+    assert_int_equal(hwq_raw(f, vid, t, 0, UINT64_MAX, 2, &id), -EOVERFLOW);
+    assert_int_equal(hwq_raw(f, parent, t, 0, iova, VS_PG, &id), -ENOENT);
+    assert_int_equal(hwq_raw(f, vid, t, 0, iova + VS_PG - 8, 16, &id), -EFAULT);
+    assert_int_equal(hwq_raw(f, vid, t, 0, iova + VS_PG, VS_PG + 1, &id), -ENOENT);
+    {   /* a mapping writeable only: the pin (flags 0, a read) EPERM */
+        struct iommu_ioas_map m = {
+            .size = sizeof(m), .ioas_id = f->ioas, .user_va = (uintptr_t)(pg + 3 * VS_PG),
+            .length = VS_PG, .iova = iova + 8 * VS_PG,
+            .flags = IOMMU_IOAS_MAP_FIXED_IOVA | IOMMU_IOAS_MAP_WRITEABLE,
+        };
+
+        assert_int_equal(vfi_kernel_ioctl(vfi_iommufd_get_fd(f->be), IOMMU_IOAS_MAP, &m,
+                                          "test"), 0);
+        assert_int_equal(hwq_raw(f, vid, t, 0, iova + 8 * VS_PG, VS_PG, &id), -EPERM);
+    }
+    assert_int_equal(hwq_raw(f, vid, t, 0, iova + VS_PG, VS_PG, &id), 0);
+    assert_false(vfi_iommufd_ioas_unmap(f->be, f->ioas, 0, UINT64_MAX, NULL, &err));
+    assert_true(g_error_matches(err, VFI_KERNEL_ERROR, EBUSY));
+    g_clear_error(&err);
+    /* the walk unmapped the mapping before the pinned one, not the one after */
+    assert_int_equal(hwq_raw(f, vid, t, 0, iova, VS_PG, &id0), -ENOENT);
+    assert_int_equal(hwq_raw(f, vid, t, 0, iova + 8 * VS_PG, VS_PG, &id0), -EPERM);
+    assert_ok(vfi_iommufd_destroy(f->be, id, &err), err);
+    assert_ok(vfi_viommu_free(v, &err), err);
+    assert_ok(vfi_iommufd_destroy(f->be, parent, &err), err);
+    assert_ok(vfi_iommufd_ioas_unmap(f->be, f->ioas, 0, UINT64_MAX, NULL, &err), err);
+    g_free(buf);
+    fix_free(f);
+}
+#endif
+
 /* The backend calls' refusals, before any ioctl. */
 static void test_backend_refusals(void **state)
 {
@@ -381,6 +456,9 @@ int main(void)
         cmocka_unit_test(test_no_nesting),
         cmocka_unit_test(test_pasid_refusals),
         cmocka_unit_test(test_backend_refusals),
+#if HAVE_IOMMU_HW_QUEUE_ALLOC
+        cmocka_unit_test(test_hw_queue_raw),
+#endif
 #else
         cmocka_unit_test(test_old_headers),
 #endif

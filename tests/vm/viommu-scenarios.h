@@ -20,6 +20,7 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <glib.h>
 #include <linux/iommufd.h>
@@ -53,6 +54,8 @@ typedef struct VsPlatform {
     bool (*iotlb_is)(void *opaque, uint32_t hwpt, unsigned i, uint32_t want);
     /* Device cache entry @i (of the device of vDEVICE @vdev) equals @want? */
     bool (*dev_cache_is)(void *opaque, uint32_t vdev, unsigned i, uint32_t want);
+    /* An IOVA of @ioas with 64 KiB free, for a scenario's own mapping. */
+    uint64_t free_iova;
 } VsPlatform;
 
 static char vs_why[512];
@@ -93,6 +96,9 @@ typedef struct VsRun {
     uint64_t win_offset;        /* the vIOMMU's mmap window (its data's out) */
     uint64_t win_length;
     void *win;                  /* mapped there, or NULL */
+    VfiHwQueue *hwq[2];         /* HW queues (index 0, 1) */
+    void *buf;                  /* the scenario's own memory (free()), */
+    uint64_t map_len;           /*   mapped at free_iova when non-zero */
 } VsRun;
 
 #define VS_VIRT_ID 0x42u
@@ -129,6 +135,11 @@ static G_GNUC_UNUSED const char *vs_cleanup(VsPlatform *p, VsRun *r, const char 
         vs_note(&why, "device home", err);
     }
     VS_FREE(vfi_veventq_free(r->veventq, &e_), "vEVENTQ");
+    VS_FREE(vfi_hw_queue_free(r->hwq[1], &e_), "HW queue 1");
+    VS_FREE(vfi_hw_queue_free(r->hwq[0], &e_), "HW queue 0");
+    VS_FREE(!r->map_len || vfi_iommufd_ioas_unmap(p->be, p->ioas, p->free_iova, r->map_len,
+                                                  NULL, &e_), "the scenario's mapping");
+    free(r->buf);
     VS_FREE(vfi_nested_hwpt_free(r->s1v, &e_), "nested HWPT on the vIOMMU");
     VS_FREE(vfi_nested_hwpt_free(r->s1, &e_), "nested HWPT");
     VS_FREE(vfi_faultq_free(r->faultq, &e_), "fault queue");
@@ -424,6 +435,61 @@ static G_GNUC_UNUSED const char *vs_pasid(VsPlatform *p, VsRun *n)
     return NULL;
 }
 
+#ifdef IOMMU_HW_QUEUE_ALLOC
+#define VS_PG 4096u
+
+/* HW queues of the mock's type on a vIOMMU (Linux 6.17): at an IOVA of the
+ * parent's IOAS, pinned there (its unmap EBUSY), indexes in order below the
+ * mock's two, each but the first holding the one before; the refusals. One
+ * page per queue: the kernel wants the pages physically contiguous. */
+static G_GNUC_UNUSED const char *vs_hw_queue(VsPlatform *p, VsRun *n)
+{
+    g_autoptr(GError) err = NULL;
+    const uint32_t t = VFI_SIM_HW_QUEUE_TYPE_SELFTEST;
+    const uint64_t iova = p->free_iova;
+
+    VS_CHECK(posix_memalign(&n->buf, VS_PG, 2 * VS_PG) == 0, "no memory");
+    VS_CHECK(vfi_iommufd_ioas_map(p->be, p->ioas, iova, 2 * VS_PG, n->buf, false, &err),
+             "%s", vs_msg(err));
+    n->map_len = 2 * VS_PG;
+    VS_CHECK(vfi_iommufd_hwpt_alloc(p->be, p->dev_id, p->ioas, IOMMU_HWPT_ALLOC_NEST_PARENT,
+                                    IOMMU_HWPT_DATA_NONE, 0, NULL, &n->parent, &err),
+             "%s", vs_msg(err));
+    n->viommu = vfi_viommu_alloc(p->be, p->dev_id, n->parent, VFI_SIM_VIOMMU_TYPE_SELFTEST,
+                                 NULL, 0, &err);
+    VS_CHECK(n->viommu, "%s", vs_msg(err));
+    VS_CHECK(!vfi_hw_queue_alloc(n->viommu, t, 0, iova + 16 * VS_PG, VS_PG, &err) &&
+             vs_kerr(&err, ENOENT), "a queue where nothing is mapped");
+    VS_CHECK(!vfi_hw_queue_alloc(n->viommu, t + 1, 0, iova, VS_PG, &err) &&
+             vs_kerr(&err, EOPNOTSUPP), "a queue of a type the mock lacks");
+    VS_CHECK(!vfi_hw_queue_alloc(n->viommu, t, VFI_SIM_HW_QUEUE_MAX, iova, VS_PG, &err) &&
+             vs_kerr(&err, EINVAL), "a queue past the mock's last index");
+    VS_CHECK(!vfi_hw_queue_alloc(n->viommu, t, 1, iova, VS_PG, &err) && vs_kerr(&err, EIO),
+             "queue 1 before queue 0");
+    /* a base inside its page: the page is pinned */
+    n->hwq[0] = vfi_hw_queue_alloc(n->viommu, t, 0, iova + 0x100, VS_PG - 0x100, &err);
+    VS_CHECK(n->hwq[0], "%s", vs_msg(err));
+    VS_CHECK(!vfi_hw_queue_alloc(n->viommu, t, 0, iova, VS_PG, &err) && vs_kerr(&err, EEXIST),
+             "a second queue 0");
+    n->hwq[1] = vfi_hw_queue_alloc(n->viommu, t, 1, iova + VS_PG, VS_PG, &err);
+    VS_CHECK(n->hwq[1], "%s", vs_msg(err));
+    VS_CHECK(!vfi_iommufd_ioas_unmap(p->be, p->ioas, iova, 2 * VS_PG, NULL, &err) &&
+             vs_kerr(&err, EBUSY), "the queues' pages unmapped");
+    VS_CHECK(!vfi_viommu_free(n->viommu, &err) && vs_kerr(&err, EBUSY),
+             "a vIOMMU with HW queues freed");
+    VS_CHECK(!vfi_hw_queue_free(n->hwq[0], &err) && vs_kerr(&err, EBUSY),
+             "queue 0 freed under queue 1");
+    VS_CHECK(vfi_hw_queue_free(n->hwq[1], &err), "%s", vs_msg(err));
+    n->hwq[1] = NULL;
+    VS_CHECK(vfi_hw_queue_free(n->hwq[0], &err), "%s", vs_msg(err));
+    n->hwq[0] = NULL;
+    VS_CHECK(vfi_iommufd_ioas_unmap(p->be, p->ioas, iova, 2 * VS_PG, NULL, &err),
+             "unmap once the queues are gone: %s", vs_msg(err));
+    n->map_len = 0;
+    return NULL;
+}
+#endif
+
 /* Every scenario, by name (for a table). */
 typedef struct VsScenario {
     const char *name;
@@ -437,6 +503,9 @@ static G_GNUC_UNUSED const VsScenario vs_scenarios[] = {
     { "vEVENTQ events, a provoked loss", vs_veventq },
     { "fault queue: page requests and responses", vs_fault },
     { "PASID attach, replace, detach", vs_pasid },
+#ifdef IOMMU_HW_QUEUE_ALLOC
+    { "HW queues: pinning, index order, refusals", vs_hw_queue },
+#endif
 };
 
 /* Run scenario @s and clean up after it. Returns NULL when both passed. */
