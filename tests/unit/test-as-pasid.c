@@ -4,7 +4,7 @@
  * on the kernel model: attach and detach, two PASIDs sharing a PASID HWPT
  * and its users, the HWPT destroyed with its last user, a device's detach
  * dropping its PASIDs, the refusals with no ioctl, dirty tracking switching
- * the PASID HWPT, every ioctl of attach + detach failed in turn leaving
+ * the PASID HWPT, a live-update save refused, every ioctl of attach + detach failed in turn leaving
  * nothing; a build without the UAPI refuses before any ioctl.
  */
 #include "config.h"
@@ -12,6 +12,7 @@
 #include "vfio-iommufd/as-pasid.h"
 #include "vfio-iommufd/device-pasid.h"
 #include "vfio-iommufd/dirty.h"
+#include "vfio-iommufd/live-update.h"
 
 static const char topo[] =
     "[iommu n]\ndirty-tracking=true\n"
@@ -171,6 +172,19 @@ static void test_refusals(void **state)
                    VFI_ERROR_WRONG_STATE);            /* attached already */
     assert_refused(f, vfi_device_attach_pasid(fdev(f, "n0"), 4, 1, NULL, errp),
                    VFI_ERROR_WRONG_STATE);            /* the device's own call: owned */
+    {
+        GArray *fds = NULL;
+        g_autoptr(GError) e = NULL;
+        uint64_t n = vfi_sim_ioctl_count(f->sim);
+
+        /* a handover does not carry PASIDs: refused, no ioctl */
+        assert_null(vfi_live_update_save(f->as, &fds, &e));
+        assert_non_null(e);
+        assert_non_null(strstr(e->message, "PASID"));
+        assert_gerror(e, VFI_ERROR, VFI_ERROR_NOT_SUPPORTED);
+        assert_int_equal(vfi_sim_ioctl_count(f->sim), n);
+        assert_null(fds);
+    }
     check_consistent(f);
     fixture_free(f);
 }

@@ -9,28 +9,30 @@
 #include "address-space-internal.h"
 #include "trace.h"
 
+/* The attach (@attach) or detach of @pasid of @dev, its checks first. */
+static bool as_pasid(VfiAddressSpace *as, VfiDevice *dev, uint32_t pasid, bool attach,
+                     GError **errp)
+{
+    VFI_LOCK_GUARD(vfi_as_lock(as));
+    const char *what = attach ? "attach_pasid" : "detach_pasid";
+    VfiContainerDevice *cd = vfi_as_device(as, dev, what, errp);
+
+    if (!cd || !vfi_container_check_pasid(cd, what, pasid, !attach, errp)) {
+        return false;
+    }
+    trace_vfi_as_pasid(as->id, vfi_device_get_display_name(dev), pasid, what);
+    return attach ? vfi_container_attach_pasid(cd, pasid, errp)
+                  : vfi_container_detach_pasid(cd, pasid, errp);
+}
+
 bool vfi_address_space_attach_pasid(VfiAddressSpace *as, VfiDevice *dev, uint32_t pasid,
                                     GError **errp)
 {
-    VFI_LOCK_GUARD(vfi_as_lock(as));
-    VfiContainerDevice *cd = vfi_as_device(as, dev, "attach_pasid", errp);
-
-    if (!cd || !vfi_container_check_pasid(cd, "attach_pasid", pasid, false, errp)) {
-        return false;
-    }
-    trace_vfi_as_pasid(as->id, vfi_device_get_display_name(dev), pasid, "attach");
-    return vfi_container_attach_pasid(cd, pasid, errp);
+    return as_pasid(as, dev, pasid, true, errp);
 }
 
 bool vfi_address_space_detach_pasid(VfiAddressSpace *as, VfiDevice *dev, uint32_t pasid,
                                     GError **errp)
 {
-    VFI_LOCK_GUARD(vfi_as_lock(as));
-    VfiContainerDevice *cd = vfi_as_device(as, dev, "detach_pasid", errp);
-
-    if (!cd || !vfi_container_check_pasid(cd, "detach_pasid", pasid, true, errp)) {
-        return false;
-    }
-    trace_vfi_as_pasid(as->id, vfi_device_get_display_name(dev), pasid, "detach");
-    return vfi_container_detach_pasid(cd, pasid, errp);
+    return as_pasid(as, dev, pasid, false, errp);
 }
