@@ -110,6 +110,29 @@ static void test_share_and_free(void **state)
     fixture_free(f);
 }
 
+/* Another IOMMU instance gets a PASID HWPT of its own; a VMM's opt-out of
+ * IOMMU dirty tracking gives a PASID HWPT without DIRTY_TRACKING. */
+static void test_instances_and_flags(void **state)
+{
+    static const VfiAttachOptions no_dirty = { .pasid = true, .no_iommu_dirty_tracking = true };
+    Fixture *f = setup();
+
+    (void)state;
+    attach_ok(f, "n0", &pasid_opts);
+    attach_ok(f, "m0", &pasid_opts);
+    attach_ok(f, "n1", &no_dirty);
+    pasid_ok(f, "n0", 1);
+    pasid_ok(f, "m0", 1);
+    pasid_ok(f, "n1", 1);
+    assert_ptr_not_equal(pasid_hwpt(f, "n0", 1), pasid_hwpt(f, "m0", 1));
+    assert_ptr_not_equal(pasid_hwpt(f, "n0", 1), pasid_hwpt(f, "n1", 1));
+    assert_int_equal(vfi_hwpt_get_flags(pasid_hwpt(f, "n1", 1)), IOMMU_HWPT_ALLOC_PASID);
+    assert_int_equal(vfi_hwpt_get_flags(vfi_device_get_hwpt(fdev(f, "n1"))),
+                     IOMMU_HWPT_ALLOC_PASID);
+    check_consistent(f);
+    fixture_free(f);                     /* every device's PASIDs go with it */
+}
+
 /* A device's detach drops its PASIDs and their HWPT. */
 static void test_detach_device_drops(void **state)
 {
@@ -268,6 +291,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
 #if HAVE_VFIO_DEVICE_ATTACH_PASID && HAVE_IOMMU_HWPT_ALLOC_PASID
         cmocka_unit_test(test_share_and_free),
+        cmocka_unit_test(test_instances_and_flags),
         cmocka_unit_test(test_detach_device_drops),
         cmocka_unit_test(test_refusals),
         cmocka_unit_test(test_dirty_tracking),
