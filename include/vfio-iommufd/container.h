@@ -105,6 +105,13 @@ typedef struct VfiAttachOptions {
      * address space's vfi_address_space_set_nesting() asks the same for
      * every device. Default (false): a plain HWPT. */
     bool nest_parent;
+    /* Added in 0.3: the VMM will attach PASIDs of the device
+     * (vfi_address_space_attach_pasid(), as-pasid.h): its own HWPT is
+     * allocated with IOMMU_HWPT_ALLOC_PASID (the kernel takes a PASID only
+     * beside a PASID-capable domain of the device), shared only with
+     * devices placed the same way. Ignored in a build without
+     * IOMMU_HWPT_ALLOC_PASID. Default (false): a HWPT without it. */
+    bool pasid;
 } VfiAttachOptions;
 
 /* What the VMM asks of an address space whose guest has a vIOMMU

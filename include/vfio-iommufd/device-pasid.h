@@ -9,8 +9,8 @@
  * each PASID is attached to, as the kernel reported it; the kernel detaches
  * every PASID when the device's fd is closed. The calls are for a device no
  * address space owns (a device an address space placed is its container's
- * to move: WRONG_STATE); the container's own bookkeeping of PASIDs is for
- * later.
+ * to move: WRONG_STATE; its PASIDs are the address space's calls,
+ * <vfio-iommufd/as-pasid.h>).
  *
  * Errors: INVALID_ARGUMENT / WRONG_STATE before any ioctl; NOT_SUPPORTED
  * (before any ioctl) for a PASID call in a build whose UAPI headers lack

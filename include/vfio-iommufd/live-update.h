@@ -95,7 +95,9 @@ typedef struct VfiLiveUpdateRestored {
  *
  * Refused (INVALID_ARGUMENT, nothing changed) for a mapping of process
  * memory (IOMMU_IOAS_CHANGE_PROCESS would refuse it), containers on more
- * than one backend, or a NULL argument. No ioctl.
+ * than one backend, or a NULL argument; NOT_SUPPORTED while a device has
+ * PASIDs attached (<vfio-iommufd/as-pasid.h>: not carried by the blob). No
+ * ioctl.
  *
  * Returns: (transfer full): the blob (g_bytes_unref()), or NULL.
  */

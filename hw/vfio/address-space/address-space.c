@@ -612,6 +612,11 @@ static bool as_detach_checked(VfiAddressSpace *as, VfiDevice *dev, VfiContainerD
         /* The device goes away: stop its DMA logging first (traced only). */
         vfi_dirty_tracking_drop_device(dev);
     }
+    /* its PASIDs first (a forced detach goes on: the fd's close drops them) */
+    if (!vfi_container_detach_pasids(cd, force ? &err : errp) && !force) {
+        return false;
+    }
+    g_clear_error(&err);
     if (!vfi_device_detach(dev, errp)) {
         g_prefix_error(errp, "detaching device %s (devid %u) from ioas %u hwpt %u: ",
                        vfi_device_get_display_name(dev), vfi_device_get_devid(dev),

@@ -25,6 +25,7 @@
 #include <glib.h>
 #include <linux/iommufd.h>
 
+#include "config.h"
 #include "vfio-iommufd/iommufd.h"
 #include "vfio-iommufd/container.h"
 #include "vfio-iommufd/device.h"
@@ -120,6 +121,14 @@ struct VfiHwpt {
     bool dirty_on;            /* SET_DIRTY_TRACKING enabled (vfi_hwpt_set_dirty_tracking) */
     struct VfiHwptMemo *memo; /* the records of its container's memo that
                                * name it (placement-memo.c) */
+    /* A HWPT made for PASIDs (pasid-hwpts.c): never a device's own (RID)
+     * HWPT, never a placement's candidate. Which PASID is on it is the
+     * devices' state (their PASID tables); the HWPT counts them. */
+    bool for_pasid;
+    unsigned pasid_users;     /* (device, PASID) pairs attached to it */
+    char *pasid_instance;     /* the IOMMU instance it was made for, or NULL */
+    uint32_t pasid_devid;     /* the device it was made for (an unknown
+                               * instance: only that device reuses it) */
 };
 
 /* The container layer's per-device state, the device's owner while it is in
@@ -144,16 +153,26 @@ typedef struct VfiContainerDevice {
                                * @hwpt itself */
 } VfiContainerDevice;
 
+/* IOMMU_HWPT_ALLOC_PASID, 0 in a build whose headers lack it (6.12). */
+#if HAVE_IOMMU_HWPT_ALLOC_PASID
+#define VFI_HWPT_ALLOC_PASID ((uint32_t)IOMMU_HWPT_ALLOC_PASID)
+#else
+#define VFI_HWPT_ALLOC_PASID 0u
+#endif
+
 /* The HWPT_ALLOC flags placement chooses by (the rest it never sets). */
-#define VFI_HWPT_KIND_FLAGS (IOMMU_HWPT_ALLOC_NEST_PARENT | IOMMU_HWPT_ALLOC_DIRTY_TRACKING)
-/* Kinds of HWPT by those flags: plain, dirty, nest parent, dirty nest parent. */
-#define VFI_HWPT_KINDS 4
+#define VFI_HWPT_KIND_FLAGS (IOMMU_HWPT_ALLOC_NEST_PARENT | IOMMU_HWPT_ALLOC_DIRTY_TRACKING | \
+                             VFI_HWPT_ALLOC_PASID)
+/* Kinds of HWPT by those flags: plain, dirty, nest parent, dirty nest
+ * parent, each with or without PASID capability. */
+#define VFI_HWPT_KINDS 8
 
 /* The kind index (0 .. VFI_HWPT_KINDS - 1) of a set of HWPT_ALLOC flags. */
 static inline unsigned vfi_hwpt_kind(uint32_t flags)
 {
     return ((flags & IOMMU_HWPT_ALLOC_DIRTY_TRACKING) ? 1u : 0u) |
-           ((flags & IOMMU_HWPT_ALLOC_NEST_PARENT) ? 2u : 0u);
+           ((flags & IOMMU_HWPT_ALLOC_NEST_PARENT) ? 2u : 0u) |
+           ((flags & VFI_HWPT_ALLOC_PASID) ? 4u : 0u);
 }
 
 /* The lock of @c (of @h's container), NULL for NULL. */
@@ -386,6 +405,11 @@ guint vfi_container_mapped_count(const VfiContainer *c);
 
 /* A new HWPT record for kernel object @id, appended to @c's list. */
 VfiHwpt *vfi_hwpt_new(VfiContainer *c, uint32_t id, uint32_t flags);
+/* The same for a HWPT made for PASIDs of devices behind the IOMMU instance
+ * @instance (NULL: unknown) for the device @devid: kept out of the
+ * placements' candidates. */
+VfiHwpt *vfi_hwpt_new_for_pasid(VfiContainer *c, uint32_t id, uint32_t flags,
+                                const char *instance, uint32_t devid);
 /* IOMMU_DESTROY of an empty HWPT, then remove it from its container and
  * free it. On failure nothing changes (it stays in the list). */
 bool vfi_hwpt_destroy(VfiHwpt *h, GError **errp);
@@ -395,6 +419,29 @@ void vfi_hwpt_remove_device(VfiHwpt *h, VfiDevice *dev);
 bool vfi_hwpt_is_dirty_capable(const VfiHwpt *h);
 /* IOMMU_HWPT_SET_DIRTY_TRACKING, and @h's state follows the kernel's. */
 bool vfi_hwpt_set_dirty_tracking(VfiHwpt *h, bool on, GError **errp);
+
+/* ---- pasid-hwpts.c (a placed device's PASIDs) -------------------------- */
+
+/* Attach @pasid of @cd's device (placed in its container) to a PASID HWPT
+ * of the container: one of the same IOMMU instance and flags some other
+ * (device, PASID) uses, or a new one (IOMMU_HWPT_ALLOC_PASID, with
+ * DIRTY_TRACKING where the device's IOMMU tracks dirty pages and the VMM
+ * did not opt out). The checks are the caller's
+ * (vfi_container_check_pasid()). On failure nothing is left (a HWPT made
+ * for it is destroyed again). */
+bool vfi_container_attach_pasid(VfiContainerDevice *cd, uint32_t pasid, GError **errp);
+/* Detach @pasid of @cd's device; the last user of its HWPT destroys it. */
+bool vfi_container_detach_pasid(VfiContainerDevice *cd, uint32_t pasid, GError **errp);
+/* Detach every PASID of @cd's device (its detach from the container comes
+ * next); stops at the first failure. */
+bool vfi_container_detach_pasids(VfiContainerDevice *cd, GError **errp);
+/* Before any ioctl: a build with PASID support (NOT_SUPPORTED), @pasid
+ * non-zero and inside the device's PASID width (INVALID_ARGUMENT;
+ * NOT_SUPPORTED for a width of 0), attached (@attached) or not
+ * (WRONG_STATE), its own HWPT PASID-capable and no tracking session on for
+ * an attach (WRONG_STATE). @what names the call. */
+bool vfi_container_check_pasid(const VfiContainerDevice *cd, const char *what, uint32_t pasid,
+                               bool attached, GError **errp);
 
 /* ---- placement.c (userspace auto domains) ------------------------------ */
 

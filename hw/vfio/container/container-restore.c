@@ -35,9 +35,32 @@
 
 /* ---- save -------------------------------------------------------------- */
 
+/* A PASID HWPT (pasid-hwpts.c) is not handed over: the PASID tables and
+ * users are not saved yet. */
+static bool check_no_pasid(const VfiContainer *c, GError **errp)
+{
+    for (guint i = 0; i < c->hwpts->len; i++) {
+        const VfiHwpt *h = g_ptr_array_index(c->hwpts, i);
+
+        if (h->for_pasid) {
+            trace_vfi_container_refused(c->ioas_id, "live-update save", "a PASID hwpt", 0, 0);
+            g_set_error(errp, VFI_ERROR, VFI_ERROR_NOT_SUPPORTED,
+                        "live-update save: ioas %u has PASID hwpt %u (PASIDs attached): "
+                        "detach the PASIDs first (a handover of PASIDs is not supported)",
+                        c->ioas_id, h->id);
+            return false;
+        }
+    }
+    return true;
+}
+
 bool vfi_container_check_savable(const VfiContainer *c, GError **errp)
 {
     VfiRangeIter it;
+
+    if (!check_no_pasid(c, errp)) {
+        return false;
+    }
 
     for (const VfiContainerMapping *m = vfi_range_tree_nth(c->maps, 0, &it); m;
          m = vfi_range_iter_next(&it)) {

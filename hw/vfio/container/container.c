@@ -183,7 +183,7 @@ static GError *destroy_empty_hwpts(VfiContainer *c)
         VfiHwpt *h = g_ptr_array_index(c->hwpts, i);
         g_autoptr(GError) herr = NULL;
 
-        if (h->devices->len == 0 && vfi_hwpt_destroy(h, &herr)) {
+        if (h->devices->len == 0 && h->pasid_users == 0 && vfi_hwpt_destroy(h, &herr)) {
             continue;
         }
         if (herr) {

@@ -16,7 +16,8 @@
 #include "container-internal.h"
 #include "trace.h"
 
-VfiHwpt *vfi_hwpt_new(VfiContainer *c, uint32_t id, uint32_t flags)
+/* The record, before it enters the memo and the list. */
+static VfiHwpt *hwpt_alloc_record(VfiContainer *c, uint32_t id, uint32_t flags)
 {
     VfiHwpt *h = g_new0(VfiHwpt, 1);
 
@@ -24,6 +25,27 @@ VfiHwpt *vfi_hwpt_new(VfiContainer *c, uint32_t id, uint32_t flags)
     h->id = id;
     h->flags = flags;
     h->devices = g_ptr_array_new();
+    return h;
+}
+
+VfiHwpt *vfi_hwpt_new_for_pasid(VfiContainer *c, uint32_t id, uint32_t flags,
+                                const char *instance, uint32_t devid)
+{
+    VfiHwpt *h = hwpt_alloc_record(c, id, flags);
+
+    h->for_pasid = true;
+    h->pasid_instance = g_strdup(instance);
+    h->pasid_devid = devid;
+    vfi_memo_hwpt_new(h);
+    g_ptr_array_add(c->hwpts, h);
+    trace_vfi_hwpt_new(c->ioas_id, id, flags, c->hwpts->len);
+    return h;
+}
+
+VfiHwpt *vfi_hwpt_new(VfiContainer *c, uint32_t id, uint32_t flags)
+{
+    VfiHwpt *h = hwpt_alloc_record(c, id, flags);
+
     vfi_memo_hwpt_new(h);
     g_ptr_array_add(c->hwpts, h);
     trace_vfi_hwpt_new(c->ioas_id, id, flags, c->hwpts->len);
@@ -48,6 +70,7 @@ bool vfi_hwpt_destroy(VfiHwpt *h, GError **errp)
     vfi_memo_hwpt_forget(h);
     g_ptr_array_remove(c->hwpts, h);
     g_ptr_array_free(h->devices, true);
+    g_free(h->pasid_instance);
     g_free(h);
     return true;
 }

@@ -265,7 +265,10 @@ void vfi_memo_hwpt_new(VfiHwpt *h)
     h->memo->accepted = g_ptr_array_new();
     h->memo->refused = g_ptr_array_new();
     h->memo->shared_in = g_ptr_array_new();
-    g_ptr_array_add(m->open[kind_idx(h)], h);
+    if (!h->for_pasid) {
+        /* a PASID HWPT is never a placement's candidate */
+        g_ptr_array_add(m->open[kind_idx(h)], h);
+    }
 }
 
 static void hwpt_memo_unlist(VfiPlacementMemo *m, VfiHwpt *h)
@@ -494,7 +497,7 @@ static GPtrArray *all_sources(VfiContainer *c, const MemoClass *cls, unsigned d)
         for (guint i = 0; i < c->hwpts->len; i++) {
             VfiHwpt *h = g_ptr_array_index(c->hwpts, i);
 
-            if (kind_idx(h) == d && ((cls && h->memo->pure == cls) == (pass == 0))) {
+            if (!h->for_pasid && kind_idx(h) == d && ((cls && h->memo->pure == cls) == (pass == 0))) {
                 g_ptr_array_add(src, h);
             }
         }

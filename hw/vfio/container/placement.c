@@ -281,6 +281,7 @@ static VfiPlaceResult join_or_alloc(VfiContainer *c, VfiContainerDevice *cd,
 static uint32_t wanted_flags(const VfiContainerDevice *cd)
 {
     return (cd->opts.nest_parent ? IOMMU_HWPT_ALLOC_NEST_PARENT : 0) |
+           (cd->opts.pasid ? VFI_HWPT_ALLOC_PASID : 0) |
            (vfi_coverage_rule(cd, NULL) == VFI_DIRTY_COVERAGE_IOMMU ?
             IOMMU_HWPT_ALLOC_DIRTY_TRACKING : 0);
 }

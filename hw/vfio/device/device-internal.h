@@ -100,6 +100,14 @@ bool vfi_device_check_bound(const VfiDevice *dev, const char *what, GError **err
  * (pasid.c; vfi_device_replace() refuses owned devices). On failure the
  * device stays on its old page table. */
 bool vfi_device_replace_owned(VfiDevice *dev, uint32_t pt_id, GError **errp);
+/* VFIO_DEVICE_ATTACH_PASID attach (or, @replace, replace) / DETACH_PASID of
+ * @pasid of a device its owner (the container layer) gives PASIDs, the
+ * owner's checks made (pasid.c; the public calls refuse owned devices).
+ * The device's PASID table follows the kernel; on failure nothing changed.
+ * Only in a build with VFIO_DEVICE_ATTACH_PASID. */
+bool vfi_device_attach_pasid_owned(VfiDevice *dev, uint32_t pasid, uint32_t pt_id,
+                                   bool replace, GError **errp);
+bool vfi_device_detach_pasid_owned(VfiDevice *dev, uint32_t pasid, GError **errp);
 
 /* Whether every byte of [iova, last] lies inside one range @dev logs its DMA
  * for (true when its logging is off: it logs nothing, so it needs nothing). */

@@ -152,6 +152,24 @@ static bool pasid_attach(VfiDevice *dev, uint32_t pasid, uint32_t pt_id, uint32_
     }
     return true;
 }
+
+/* The detach ioctl; on success @pasid leaves the table. */
+static bool pasid_detach(VfiDevice *dev, uint32_t pasid, GError **errp)
+{
+    struct vfio_device_detach_iommufd_pt detach = {
+        .argsz = sizeof(detach), .flags = VFIO_DEVICE_DETACH_PASID, .pasid = pasid,
+    };
+    int ret = VFI_KERNEL_IOCTL(dev->fd, VFIO_DEVICE_DETACH_IOMMUFD_PT, &detach);
+
+    if (ret < 0) {
+        vfi_kernel_error(errp, -ret, "VFIO_DEVICE_DETACH_PASID", KVER_PASID,
+                         "device %s (devid %u) PASID %u", dev->display, dev->devid, pasid);
+        return false;
+    }
+    g_hash_table_remove(dev->pasids, GUINT_TO_POINTER(pasid));
+    trace_vfi_device_pasid(dev->display, pasid, "detached", 0);
+    return true;
+}
 #endif
 
 /* The checks of the three PASID calls: @attached says what the PASID's
@@ -224,20 +242,26 @@ bool vfi_device_detach_pasid(VfiDevice *dev, uint32_t pasid, GError **errp)
         return false;
     }
 #if HAVE_VFIO_DEVICE_ATTACH_PASID
-    struct vfio_device_detach_iommufd_pt detach = {
-        .argsz = sizeof(detach), .flags = VFIO_DEVICE_DETACH_PASID, .pasid = pasid,
-    };
-    int ret = VFI_KERNEL_IOCTL(dev->fd, VFIO_DEVICE_DETACH_IOMMUFD_PT, &detach);
-
-    if (ret < 0) {
-        vfi_kernel_error(errp, -ret, "VFIO_DEVICE_DETACH_PASID", KVER_PASID,
-                         "device %s (devid %u) PASID %u", dev->display, dev->devid, pasid);
-        return false;
-    }
-    g_hash_table_remove(dev->pasids, GUINT_TO_POINTER(pasid));
-    trace_vfi_device_pasid(dev->display, pasid, "detached", 0);
-    return true;
+    return pasid_detach(dev, pasid, errp);
 #else
     return false;
 #endif
 }
+
+#if HAVE_VFIO_DEVICE_ATTACH_PASID
+bool vfi_device_attach_pasid_owned(VfiDevice *dev, uint32_t pasid, uint32_t pt_id,
+                                   bool replace, GError **errp)
+{
+    VFI_LOCK_GUARD(vfi_device_lock(dev));
+
+    return vfi_device_check_bound(dev, replace ? "replace_pasid" : "attach_pasid", errp) &&
+           pasid_attach(dev, pasid, pt_id, NULL, replace, errp);
+}
+
+bool vfi_device_detach_pasid_owned(VfiDevice *dev, uint32_t pasid, GError **errp)
+{
+    VFI_LOCK_GUARD(vfi_device_lock(dev));
+
+    return vfi_device_check_bound(dev, "detach_pasid", errp) && pasid_detach(dev, pasid, errp);
+}
+#endif
