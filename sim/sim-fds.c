@@ -36,7 +36,7 @@ int sim_file_fd(const SimFile *f)
     }
 }
 
-int sim_file_open_fd(SimFile *f)
+static int file_open_fd(SimFile *f)
 {
     static unsigned next;
     char name[32];
@@ -220,9 +220,20 @@ SimFile *sim_file_lookup(VfiSim *sim, int fd)
     return f;
 }
 
-void sim_file_insert(VfiSim *sim, int fd, SimFile *f)
+int sim_file_new(VfiSim *sim, SimFileKind kind, SimFile **out)
 {
+    SimFile *f = g_new0(SimFile, 1);
+    int fd;
+
+    f->kind = kind;
+    fd = file_open_fd(f);
+    if (fd < 0) {
+        g_free(f);
+        return fd;
+    }
     g_hash_table_insert(sim->files, GINT_TO_POINTER(fd), f);
+    *out = f;
+    return fd;
 }
 
 int sim_fd_close(VfiSim *sim, int fd)

@@ -591,12 +591,12 @@ static inline void sim_lock_from_read(VfiSim *sim, bool switched)
 
 /* ---- the fd table (sim-fds.c) ------------------------------------------ */
 
-/* A new fd for @f (kind set), its first reference; or a negative errno. */
-int sim_file_open_fd(SimFile *f);
+/* A new file of @kind (*@out, its other members for the caller to fill)
+ * with its first fd (a memfd of its own) in the table: the fd, or a
+ * negative errno and nothing made. */
+int sim_file_new(VfiSim *sim, SimFileKind kind, SimFile **out);
 /* The number @f goes by (traces, lookups): one fd of the table on it. */
 int sim_file_fd(const SimFile *f);
-/* Enter @f, opened as @fd, into the table. */
-void sim_file_insert(VfiSim *sim, int fd, SimFile *f);
 /* The file @fd refers to (an fd the model handed out, or a dup of one), or
  * NULL; stale entries (fds closed behind the model's back) are dropped. */
 SimFile *sim_file_lookup(VfiSim *sim, int fd);

@@ -398,23 +398,6 @@ void sim_type1_device_close(SimDeviceFile *df)
 
 /* ---- open and close ------------------------------------------------------- */
 
-/* A new file of @kind in the model's fd table (sim-fds.c). */
-static int new_file(VfiSim *sim, SimFileKind kind, SimFile **out)
-{
-    SimFile *f = g_new0(SimFile, 1);
-    int fd;
-
-    f->kind = kind;
-    fd = sim_file_open_fd(f);
-    if (fd < 0) {
-        g_free(f);
-        return fd;
-    }
-    sim_file_insert(sim, fd, f);
-    *out = f;
-    return fd;
-}
-
 int sim_type1_file_fd(const SimFile *f)
 {
     return f->kind == SIM_FILE_CONTAINER ? f->container->fd : f->group->fd;
@@ -448,7 +431,7 @@ static int open_group(VfiSim *sim, unsigned id)
     if (g->opened) {
         return refuse("open of a group", EBUSY, "the group is open already");
     }
-    fd = new_file(sim, SIM_FILE_GROUP, &f);
+    fd = sim_file_new(sim, SIM_FILE_GROUP, &f);
     if (fd < 0) {
         return fd;
     }
@@ -466,7 +449,7 @@ int sim_type1_open(VfiSim *sim, const char *path)
     if (!g_str_equal(path, CONTAINER_PATH)) {
         fd = open_group(sim, (unsigned)strtoul(path + strlen(GROUP_PREFIX), NULL, 10));
     } else {
-        fd = new_file(sim, SIM_FILE_CONTAINER, &f);
+        fd = sim_file_new(sim, SIM_FILE_CONTAINER, &f);
         if (fd >= 0) {
             f->container = container_new(sim, fd);
         }
@@ -585,7 +568,7 @@ static int group_get_device_fd(SimGroup *g, const char *name)
     if (!g->container->iommu) {
         return refuse("VFIO_GROUP_GET_DEVICE_FD", EINVAL, "VFIO_SET_IOMMU not done");
     }
-    fd = new_file(g->sim, SIM_FILE_DEVICE, &f);
+    fd = sim_file_new(g->sim, SIM_FILE_DEVICE, &f);
     if (fd < 0) {
         return fd;
     }

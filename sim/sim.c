@@ -364,24 +364,18 @@ static int sim_open(void *opaque, const char *path, int flags)
             return -ENOENT;
         }
     }
-    f = g_new0(SimFile, 1);
-    f->kind = dev ? SIM_FILE_DEVICE : SIM_FILE_IOMMUFD;
-    fd = sim_file_open_fd(f);
+    fd = sim_file_new(sim, dev ? SIM_FILE_DEVICE : SIM_FILE_IOMMUFD, &f);
     if (fd < 0) {
-        g_free(f);
         return fd;
     }
     if (dev) {
-        f->kind = SIM_FILE_DEVICE;
         f->df = g_new0(SimDeviceFile, 1);
         f->df->sim = sim;
         f->df->fd = fd;
         f->df->dev = dev;
     } else {
-        f->kind = SIM_FILE_IOMMUFD;
         f->ctx = sim_ctx_new(sim, fd);
     }
-    sim_file_insert(sim, fd, f);
     trace_vfi_sim_open(path, fd);
     return fd;
 }
@@ -397,20 +391,16 @@ static int sim_close(void *opaque, int fd)
 int sim_queue_open(SimObj *obj)
 {
     VfiSim *sim = obj->ctx->sim;
-    SimFile *f = g_new0(SimFile, 1);
-    int fd;
+    SimFile *f;
+    int fd = sim_file_new(sim, SIM_FILE_QUEUE, &f);
 
-    f->kind = SIM_FILE_QUEUE;
-    fd = sim_file_open_fd(f);
     if (fd < 0) {
-        g_free(f);
         return fd;
     }
     f->queue = obj;
     obj->qfd = fd;
     obj->users++;               /* the file's reference */
     obj->ctx->queue_fds++;      /* and on the context */
-    sim_file_insert(sim, fd, f);
     trace_vfi_sim_open(sim_obj_type_name(obj->type), fd);
     return fd;
 }
