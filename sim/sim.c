@@ -574,7 +574,7 @@ static int sim_ioctl(void *opaque, int fd, unsigned long request, void *arg)
     return sim_vfio_ioctl(f->df, request, arg);
 }
 
-static const VfiKernelOps sim_ops = {
+static const VfiKernelOps sim_ops = VFI_KERNEL_OPS_INIT(
     .open = sim_open,
     .close = sim_close,
     .ioctl = sim_ioctl,
@@ -582,12 +582,17 @@ static const VfiKernelOps sim_ops = {
     .write = sim_write,
     .mmap = sim_mmap,
     .munmap = sim_munmap,
-};
+);
 
 void vfi_sim_install(VfiSim *sim)
 {
     SIM_LOCKED(sim);
-    vfi_kernel_install(&sim_ops, sim, sim->sysfs_root);
+    g_autoptr(GError) err = NULL;
+
+    /* sim_ops has this library's layout: the install cannot be refused */
+    if (!vfi_kernel_install(&sim_ops, sim, sim->sysfs_root, &err)) {
+        g_error("installing the kernel model: %s", err->message);
+    }
     installed_sim = sim;
     trace_vfi_sim_install(sim->sysfs_root);
 }
@@ -596,7 +601,7 @@ void vfi_sim_uninstall(VfiSim *sim)
 {
     SIM_LOCKED(sim);
     if (installed_sim == sim) {
-        vfi_kernel_install(NULL, NULL, NULL);
+        vfi_kernel_install(NULL, NULL, NULL, NULL);
         installed_sim = NULL;
         trace_vfi_sim_uninstall(sim->sysfs_root);
     }

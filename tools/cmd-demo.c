@@ -75,11 +75,11 @@ static bool read_wishes(GKeyFile *kf, const char *name, DemoDevice *d, GError **
 
 static bool plug(DemoRun *run, DemoDevice *d, GError **errp)
 {
-    VfiAttachOptions opts = {
+    VfiAttachOptions opts = VFI_ATTACH_OPTIONS_INIT(
         .no_iommu_dirty_tracking = !d->want_dirty,
         .prefer_device_dirty_logging = d->prefer_logging,
         .nest_parent = d->nest_parent,
-    };
+    );
     VfiHwpt *hwpt;
 
     if (!vfi_address_space_attach_device(run->as, run->be, d->dev, &opts, errp)) {

@@ -195,7 +195,7 @@ static int run_trial(ToolOptions *o, const ToolCommand *cmd, int argc, char **ar
                      bool placement)
 {
     g_autoptr(GError) err = NULL;
-    PlanOptions opts = { .attach = { .prefer_device_dirty_logging = true } };
+    PlanOptions opts = { .attach = VFI_ATTACH_OPTIONS_INIT(.prefer_device_dirty_logging = true) };
     g_autoptr(Trial) t = NULL;
     ToolKernel k = { 0 };
     int first, r = tool_parse_options(o, cmd, argc, argv, plan_options, plan_option, &opts,

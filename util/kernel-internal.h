@@ -50,4 +50,17 @@ void vfi_kernel_error(GError **errp, int err, const char *what,
 void vfi_kernel_uapi_missing(GError **errp, const char *what, const char *symbol,
                              const char *since);
 
+/*
+ * A public struct that can grow (docs/abi.md, "Structs that grow") has
+ * `size_t size` first, set by the caller to the sizeof() it was compiled
+ * with (the struct's VFI_..._INIT() macro does). Copy the caller's @src into
+ * @dst, the library's struct of @dst_size bytes: the members beyond the caller's size
+ * read as zero. A size below @min_size (the first layout, VFI_..._SIZE_VER0)
+ * or above @dst_size (a layout newer than this library) is refused with
+ * VFI_ERROR_INVALID_ARGUMENT naming @what, and @dst is not written. One
+ * trace event (vfi_struct_size) either way.
+ */
+bool vfi_struct_size_copy(void *dst, size_t dst_size, const void *src, size_t min_size,
+                          const char *what, GError **errp);
+
 #endif

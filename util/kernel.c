@@ -88,7 +88,7 @@ static int linux_munmap(void *opaque, void *addr, size_t len)
     return munmap(addr, len) < 0 ? -errno : 0;
 }
 
-static const VfiKernelOps linux_ops = {
+static const VfiKernelOps linux_ops = VFI_KERNEL_OPS_INIT(
     .open = linux_open,
     .close = linux_close,
     .ioctl = linux_ioctl,
@@ -96,27 +96,50 @@ static const VfiKernelOps linux_ops = {
     .write = linux_write,
     .mmap = linux_mmap,
     .munmap = linux_munmap,
-};
+);
 
+/* What the VMM installed (vfi_kernel_get() returns it), and the copy the
+ * calls go through: this library's layout, the operations beyond the
+ * caller's size NULL. */
+static const VfiKernelOps *kernel_given = &linux_ops;
+static VfiKernelOps kernel_copy;
 static const VfiKernelOps *kernel_ops = &linux_ops;
 static void *kernel_opaque;
 static char *kernel_sysfs_root;
 
-void vfi_kernel_install(const VfiKernelOps *ops, void *opaque, const char *sysfs_root)
+bool vfi_kernel_install(const VfiKernelOps *ops, void *opaque, const char *sysfs_root,
+                        GError **errp)
 {
-    /* Copy first: @sysfs_root may be vfi_kernel_sysfs_root() itself. */
-    char *root = g_strdup(sysfs_root && ops ? sysfs_root : "/sys");
+    VfiKernelOps copy;
+    char *root;
 
-    kernel_ops = ops ? ops : &linux_ops;
+    if (ops && !vfi_struct_size_copy(&copy, sizeof(copy), ops, VFI_KERNEL_OPS_SIZE_VER0,
+                                     "VfiKernelOps", errp)) {
+        return false;
+    }
+    if (ops && (!copy.open || !copy.close || !copy.ioctl)) {
+        g_set_error(errp, VFI_ERROR, VFI_ERROR_INVALID_ARGUMENT,
+                    "VfiKernelOps without %s: open, close and ioctl are required",
+                    !copy.open ? "open" : !copy.close ? "close" : "ioctl");
+        return false;
+    }
+    /* Copy first: @sysfs_root may be vfi_kernel_sysfs_root() itself. */
+    root = g_strdup(sysfs_root && ops ? sysfs_root : "/sys");
+    if (ops) {
+        kernel_copy = copy;
+    }
+    kernel_given = ops ? ops : &linux_ops;
+    kernel_ops = ops ? &kernel_copy : &linux_ops;
     kernel_opaque = ops ? opaque : NULL;
     g_free(kernel_sysfs_root);
     kernel_sysfs_root = root;
     trace_vfi_kernel_install(ops ? "installed" : "linux", kernel_sysfs_root);
+    return true;
 }
 
 void vfi_kernel_get(const VfiKernelOps **ops, void **opaque)
 {
-    *ops = kernel_ops;
+    *ops = kernel_given;
     if (opaque) {
         *opaque = kernel_opaque;
     }
@@ -238,4 +261,25 @@ void vfi_kernel_error(GError **errp, int err, const char *what, const char *min_
     }
     g_set_error(errp, VFI_KERNEL_ERROR, err, "%s: %s (errno %d): %s",
                 what, g_strerror(err), err, detail);
+}
+
+bool vfi_struct_size_copy(void *dst, size_t dst_size, const void *src, size_t min_size,
+                          const char *what, GError **errp)
+{
+    size_t size;
+
+    memcpy(&size, src, sizeof(size));
+    trace_vfi_struct_size(what, size, min_size, dst_size);
+    if (size < min_size || size > dst_size) {
+        g_set_error(errp, VFI_ERROR, VFI_ERROR_INVALID_ARGUMENT,
+                    "%s of size %zu: this library takes %zu to %zu bytes (%s)", what,
+                    size, min_size, dst_size,
+                    size < min_size ? "too small: initialize it with its _INIT() macro"
+                                    : "a newer layout than this library's: built against "
+                                      "newer headers");
+        return false;
+    }
+    memset(dst, 0, dst_size);
+    memcpy(dst, src, size);
+    return true;
 }

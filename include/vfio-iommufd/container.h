@@ -64,6 +64,7 @@
 #define VFI_CONTAINER_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <glib.h>
 
@@ -81,8 +82,15 @@ typedef struct VfiContainer VfiContainer;
 /* A HWPT (IOMMU domain) the library allocated in a container (opaque). */
 typedef struct VfiHwpt VfiHwpt;
 
-/* What the VMM asks for one device at attach time. */
+/* What the VMM asks for one device at attach time. The struct grows at its
+ * end from one release to the next (docs/abi.md, "Structs that grow"):
+ * initialize it with VFI_ATTACH_OPTIONS_INIT(), which sets @size; a member
+ * beyond the size the caller was compiled with reads as false / NULL. */
 typedef struct VfiAttachOptions {
+    /* sizeof(VfiAttachOptions) as the caller was compiled
+     * (VFI_ATTACH_OPTIONS_INIT() sets it): from VFI_ATTACH_OPTIONS_SIZE_VER0
+     * to this library's sizeof; the attach refuses any other. */
+    size_t size;
     /* The VMM does not want IOMMU dirty tracking for this device (migration
      * off, or the device tracks its own DMA): it joins a plain HWPT whatever
      * its IOMMU can do. Default (false): wanted where available. */
@@ -97,7 +105,7 @@ typedef struct VfiAttachOptions {
      * anything else and kept whether the attach succeeds or not; NULL: the
      * device keeps the label it has. */
     const char *label;
-    /* Added in 0.2: nested translation (docs/nesting.md, "Nest-parent
+    /* Nested translation (docs/nesting.md, "Nest-parent
      * placement"). The VMM will give the guest a vIOMMU for this device:
      * it is placed in a nest-parent HWPT (IOMMU_HWPT_ALLOC_NEST_PARENT,
      * with DIRTY_TRACKING too where the coverage rule gives it IOMMU
@@ -105,7 +113,7 @@ typedef struct VfiAttachOptions {
      * address space's vfi_address_space_set_nesting() asks the same for
      * every device. Default (false): a plain HWPT. */
     bool nest_parent;
-    /* Added in 0.3: the VMM will attach PASIDs of the device
+    /* The VMM will attach PASIDs of the device
      * (vfi_address_space_attach_pasid(), as-pasid.h): its own HWPT is
      * allocated with IOMMU_HWPT_ALLOC_PASID (the kernel takes a PASID only
      * beside a PASID-capable domain of the device), shared only with
@@ -113,6 +121,27 @@ typedef struct VfiAttachOptions {
      * IOMMU_HWPT_ALLOC_PASID. Default (false): a HWPT without it. */
     bool pasid;
 } VfiAttachOptions;
+
+/**
+ * VFI_ATTACH_OPTIONS_SIZE_VER0:
+ *
+ * The smallest VfiAttachOptions the library takes: @size through @label.
+ * The later members (@nest_parent, @pasid, and whatever a later release
+ * appends) read as false outside the caller's @size.
+ */
+#define VFI_ATTACH_OPTIONS_SIZE_VER0 \
+    (offsetof(VfiAttachOptions, label) + sizeof(((VfiAttachOptions *)0)->label))
+
+/**
+ * VFI_ATTACH_OPTIONS_INIT:
+ * @...: designated initializers of the options (may be empty).
+ *
+ * An initializer of a VfiAttachOptions with @size set to the sizeof() of
+ * the headers compiled against: `VfiAttachOptions o =
+ * VFI_ATTACH_OPTIONS_INIT(.label = "nic0", .nest_parent = true);`, or as a
+ * compound literal, `&(VfiAttachOptions)VFI_ATTACH_OPTIONS_INIT(.pasid = true)`.
+ */
+#define VFI_ATTACH_OPTIONS_INIT(...) { .size = sizeof(VfiAttachOptions), __VA_ARGS__ }
 
 /* What the VMM asks of an address space whose guest has a vIOMMU
  * (vfi_address_space_set_nesting()). */
@@ -398,7 +427,9 @@ VFI_API bool vfi_address_space_set_nesting(VfiAddressSpace *as, const VfiNesting
  * vfi_address_space_attach_device:
  * @dev: an opened device; bound to @be here if it is not bound yet (it must
  *   not be bound to another backend).
- * @opts: NULL for the defaults.
+ * @opts: NULL for the defaults; else made with VFI_ATTACH_OPTIONS_INIT():
+ *        INVALID_ARGUMENT before any ioctl when its size is below
+ *        VFI_ATTACH_OPTIONS_SIZE_VER0 or above this library's sizeof.
  *
  * Place @dev in a container of @as (userspace auto domains, see above).
  * WRONG_STATE before any ioctl when the device is already in a container, is

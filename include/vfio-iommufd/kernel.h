@@ -33,6 +33,7 @@
 #define VFI_KERNEL_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <sys/types.h>
@@ -43,8 +44,15 @@
 G_BEGIN_DECLS
 
 /* The kernel as the library sees it: every request goes through these
- * operations (vfi_kernel_install()). */
+ * operations (vfi_kernel_install()). The struct grows at its end from one
+ * release to the next (docs/abi.md, "Structs that grow"): initialize it with
+ * VFI_KERNEL_OPS_INIT(), which sets @size; an operation beyond the size the
+ * caller was compiled with is absent (NULL). */
 typedef struct VfiKernelOps {
+    /* sizeof(VfiKernelOps) as the caller was compiled (VFI_KERNEL_OPS_INIT()
+     * sets it): from VFI_KERNEL_OPS_SIZE_VER0 to this library's sizeof;
+     * vfi_kernel_install() refuses any other. */
+    size_t size;
     /* Open a device node (/dev/iommu, /dev/vfio/devices/vfioN).
      * Returns an fd >= 0, or a negative errno. */
     int (*open)(void *opaque, const char *path, int flags);
@@ -69,21 +77,51 @@ typedef struct VfiKernelOps {
 } VfiKernelOps;
 
 /**
+ * VFI_KERNEL_OPS_SIZE_VER0:
+ *
+ * The smallest VfiKernelOps the library takes: @size, @open, @close and
+ * @ioctl (the operations every kernel must have). The later members (@read,
+ * @write, @mmap, @munmap, and whatever a later release appends) are optional:
+ * outside the caller's @size they are NULL (Linux's).
+ */
+#define VFI_KERNEL_OPS_SIZE_VER0 \
+    (offsetof(VfiKernelOps, ioctl) + sizeof(((VfiKernelOps *)0)->ioctl))
+
+/**
+ * VFI_KERNEL_OPS_INIT:
+ * @...: designated initializers of the operations (may be empty).
+ *
+ * An initializer of a VfiKernelOps with @size set to the sizeof() of the
+ * headers compiled against: `static const VfiKernelOps ops =
+ * VFI_KERNEL_OPS_INIT(.open = my_open, .close = my_close, .ioctl = my_ioctl);`
+ */
+#define VFI_KERNEL_OPS_INIT(...) { .size = sizeof(VfiKernelOps), __VA_ARGS__ }
+
+/**
  * vfi_kernel_install:
  * @ops: the operations (must stay valid while installed); NULL restores the
  *       running Linux kernel.
  * @opaque: passed to every operation.
  * @sysfs_root: where sysfs is mounted for this kernel ("/sys" for Linux);
  *              copied. NULL means "/sys".
+ * @errp: where to put the error.
  *
- * Make @ops the kernel of this process.
+ * Make @ops the kernel of this process. Refused with
+ * VFI_ERROR_INVALID_ARGUMENT, the installed kernel kept, when @ops->size is
+ * below VFI_KERNEL_OPS_SIZE_VER0 or above this library's sizeof(VfiKernelOps)
+ * (a newer layout), or @open, @close or @ioctl is NULL. Installing NULL (Linux)
+ * never fails.
+ *
+ * Returns: true when @ops is installed.
  */
-VFI_API void vfi_kernel_install(const VfiKernelOps *ops, void *opaque,
-                                          const char *sysfs_root);
+VFI_API bool vfi_kernel_install(const VfiKernelOps *ops, void *opaque,
+                                const char *sysfs_root, GError **errp);
 
 /**
  * vfi_kernel_get:
- * @ops: out: the installed operations (the Linux ones by default).
+ * @ops: out: the installed operations as given to vfi_kernel_install()
+ *       (the Linux ones by default); a wrapper calls only the members within
+ *       their @size, and treats NULL ones as Linux's.
  * @opaque: out (may be NULL): their opaque pointer.
  *
  * Lets a caller wrap the installed kernel (to time or log every request)

@@ -41,22 +41,22 @@ static int timed_ioctl(void *opaque, int fd, unsigned long request, void *arg)
     return ret;
 }
 
-static const VfiKernelOps timed_ops = {
+static const VfiKernelOps timed_ops = VFI_KERNEL_OPS_INIT(
     .open = timed_open,
     .close = timed_close,
     .ioctl = timed_ioctl,
-};
+);
 
 void timed_kernel_install(TimedKernel *tk, clockid_t clock)
 {
     vfi_kernel_get(&tk->inner, &tk->inner_opaque);
     tk->sysfs_root = g_strdup(vfi_kernel_sysfs_root());
     tk->clock = clock;
-    vfi_kernel_install(&timed_ops, tk, tk->sysfs_root);
+    g_assert_true(vfi_kernel_install(&timed_ops, tk, tk->sysfs_root, NULL));
 }
 
 void timed_kernel_uninstall(TimedKernel *tk)
 {
-    vfi_kernel_install(tk->inner, tk->inner_opaque, tk->sysfs_root);
+    g_assert_true(vfi_kernel_install(tk->inner, tk->inner_opaque, tk->sysfs_root, NULL));
     g_clear_pointer(&tk->sysfs_root, g_free);
 }

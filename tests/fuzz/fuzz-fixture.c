@@ -175,11 +175,11 @@ static int wrap_ioctl(void *opaque, int fd, unsigned long request, void *arg)
     return ret;
 }
 
-static const VfiKernelOps wrap_ops = {
+static const VfiKernelOps wrap_ops = VFI_KERNEL_OPS_INIT(
     .open = wrap_open,
     .close = wrap_close,
     .ioctl = wrap_ioctl,
-};
+);
 
 bool fz_io_failed(const Fz *f, unsigned kinds_mask, bool injected_only)
 {
@@ -360,7 +360,7 @@ void fz_fixture_new(Fz *f)
     }
     vfi_sim_install(f->sim);
     vfi_kernel_get(&inner_ops, &inner_opaque);
-    vfi_kernel_install(&wrap_ops, f, vfi_sim_sysfs_root(f->sim));
+    g_assert_true(vfi_kernel_install(&wrap_ops, f, vfi_sim_sysfs_root(f->sim), NULL));
     f->be = vfi_iommufd_new();
     f->as = vfi_address_space_new(f);
     f->as_maps = g_array_new(false, false, sizeof(FzMap));

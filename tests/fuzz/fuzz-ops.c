@@ -37,7 +37,7 @@ static const VfiAttachOptions *gen_opts(Fz *f, FzOp *o, VfiAttachOptions *opts)
 {
     bool dflt;
 
-    memset(opts, 0, sizeof(*opts));
+    *opts = (VfiAttachOptions)VFI_ATTACH_OPTIONS_INIT();
     opts->no_iommu_dirty_tracking = fz_chance(f, 20);
     opts->prefer_device_dirty_logging = fz_chance(f, 60);
     dflt = fz_chance(f, 15);

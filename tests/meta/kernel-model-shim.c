@@ -53,11 +53,11 @@ static int shim_ioctl(void *opaque, int fd, unsigned long request, void *arg)
     return ret;
 }
 
-static const VfiKernelOps shim_ops = {
+static const VfiKernelOps shim_ops = VFI_KERNEL_OPS_INIT(
     .open = shim_open,
     .close = shim_close,
     .ioctl = shim_ioctl,
-};
+);
 
 static void check_nothing_left(void)
 {
@@ -74,7 +74,7 @@ static void check_nothing_left(void)
         fprintf(stderr, "kernel-model-shim: the program did not read the dirty bits\n");
         _exit(1);
     }
-    vfi_kernel_install(NULL, NULL, NULL);
+    vfi_kernel_install(NULL, NULL, NULL, NULL);
     vfi_sim_free(model);
     printf("kernel-model-shim: nothing left in the kernel model\n");
 }
@@ -98,6 +98,9 @@ __attribute__((constructor)) static void install_model(void)
     }
     vfi_sim_install(model);
     vfi_kernel_get(&model_ops, &model_opaque);
-    vfi_kernel_install(&shim_ops, NULL, vfi_sim_sysfs_root(model));
+    if (!vfi_kernel_install(&shim_ops, NULL, vfi_sim_sysfs_root(model), NULL)) {
+        fprintf(stderr, "kernel-model-shim: the shim's operations were refused\n");
+        _exit(1);
+    }
     atexit(check_nothing_left);
 }

@@ -302,7 +302,8 @@ static void main_container_mapping(void)
  * (its address space takes it out). */
 static void main_hotplug(unsigned round)
 {
-    static const VfiAttachOptions opt_out = { .no_iommu_dirty_tracking = true };
+    static const VfiAttachOptions opt_out =
+        VFI_ATTACH_OPTIONS_INIT(.no_iommu_dirty_tracking = true);
     const char *name = round % 2 ? "hot1" : "hot0";
     g_autoptr(GError) err = NULL;
     VfiDevice *dev = vfi_device_open_sysfs(vfi_sim_device_sysfs_path(w.sim, name), &err);

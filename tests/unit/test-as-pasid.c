@@ -20,7 +20,7 @@ static const char topo[] =
     "[device n0]\niommu=n\n[device n1]\niommu=n\n[device m0]\niommu=m\n"
     "[device x0]\niommu=n\n";
 
-static const VfiAttachOptions pasid_opts = { .pasid = true };
+static const VfiAttachOptions pasid_opts = VFI_ATTACH_OPTIONS_INIT(.pasid = true);
 
 static Fixture *setup(void)
 {
@@ -114,7 +114,8 @@ static void test_share_and_free(void **state)
  * IOMMU dirty tracking gives a PASID HWPT without DIRTY_TRACKING. */
 static void test_instances_and_flags(void **state)
 {
-    static const VfiAttachOptions no_dirty = { .pasid = true, .no_iommu_dirty_tracking = true };
+    static const VfiAttachOptions no_dirty =
+        VFI_ATTACH_OPTIONS_INIT(.pasid = true, .no_iommu_dirty_tracking = true);
     Fixture *f = setup();
 
     (void)state;

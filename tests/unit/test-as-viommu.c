@@ -27,7 +27,7 @@ static const char topo[] =
     "[device n0]\niommu=n\n[device n1]\niommu=n\n[device m0]\niommu=m\n"
     "[device p0]\niommu=n\n";
 
-static const VfiAttachOptions nest_opts = { .nest_parent = true };
+static const VfiAttachOptions nest_opts = VFI_ATTACH_OPTIONS_INIT(.nest_parent = true);
 static const VfiSimHwptSelftest s1_data = { .iotlb = VFI_SIM_IOTLB_DEFAULT };
 
 static Fixture *setup(void)

@@ -141,7 +141,7 @@ static void test_dirty_never_joins_plain(void **state)
 static void test_vmm_opt_out(void **state)
 {
     Fixture *f = fixture_new(homogeneous_topo);
-    VfiAttachOptions no = { .no_iommu_dirty_tracking = true };
+    VfiAttachOptions no = VFI_ATTACH_OPTIONS_INIT(.no_iommu_dirty_tracking = true);
     VfiContainer *c;
 
     attach_ok(f, "d0", NULL);

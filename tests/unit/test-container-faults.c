@@ -170,7 +170,7 @@ static bool step_attach_c0(Fixture *f, GError **errp)
 
 static bool step_attach_a1_opt_out(Fixture *f, GError **errp)
 {
-    VfiAttachOptions no = { .no_iommu_dirty_tracking = true };
+    VfiAttachOptions no = VFI_ATTACH_OPTIONS_INIT(.no_iommu_dirty_tracking = true);
 
     return attach(f, "a1", &no, errp);
 }

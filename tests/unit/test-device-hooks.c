@@ -40,7 +40,7 @@ static void rec_detaching(void *opaque, VfiDevice *dev, int fd)
 /* Attach @name labelled @name (the hooks print labels). */
 static void attach_named(Fixture *f, const char *name)
 {
-    VfiAttachOptions o = { .label = name };
+    VfiAttachOptions o = VFI_ATTACH_OPTIONS_INIT(.label = name);
 
     attach_ok(f, name, &o);
 }
@@ -145,7 +145,7 @@ static void test_hook_faults(void **state)
     for (unsigned n = 1;; n++) {
         Fixture *f = fixture_new(dirty_topo);
         Recorder r = { g_string_new(NULL), NULL };
-        VfiAttachOptions o = { .label = "a0" };
+        VfiAttachOptions o = VFI_ATTACH_OPTIONS_INIT(.label = "a0");
         g_autoptr(GError) err = NULL;
         bool ok;
 

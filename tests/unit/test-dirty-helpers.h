@@ -33,8 +33,9 @@ static const char dirty_topo[] =
     "[device m0]\nmdev=true\n"
     "[device ml]\nmdev=true\ndma-logging=true\n";
 
-static const VfiAttachOptions prefer_logging = { .prefer_device_dirty_logging = true };
-static const VfiAttachOptions opt_out = { .no_iommu_dirty_tracking = true };
+static const VfiAttachOptions prefer_logging =
+    VFI_ATTACH_OPTIONS_INIT(.prefer_device_dirty_logging = true);
+static const VfiAttachOptions opt_out = VFI_ATTACH_OPTIONS_INIT(.no_iommu_dirty_tracking = true);
 
 /* The model never touches user memory: any non-NULL page-aligned pointer. */
 static inline void *fake_va(uint64_t iova)

@@ -25,7 +25,7 @@ static size_t heap_in_use(void)
 static void cycle(Fixture *f, const char *name, VfiDirtyLog *log)
 {
     g_autoptr(GError) err = NULL;
-    VfiAttachOptions opts = { .label = "hotplug" };
+    VfiAttachOptions opts = VFI_ATTACH_OPTIONS_INIT(.label = "hotplug");
 
     assert_ok(vfi_address_space_attach_device(f->as, f->be, fdev(f, name), &opts, &err), err);
     map_ok(f, 4 * MIB, MIB);

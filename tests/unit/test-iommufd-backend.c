@@ -222,11 +222,11 @@ static int unused_ioctl(void *opaque, int fd, unsigned long request, void *arg)
     return -ENOTTY;
 }
 
-static const VfiKernelOps failing_kernel = {
+static const VfiKernelOps failing_kernel = VFI_KERNEL_OPS_INIT(
     .open = failing_open,
     .close = unused_close,
     .ioctl = unused_ioctl,
-};
+);
 
 static void test_connect_open_fails(void **state)
 {
@@ -234,12 +234,12 @@ static void test_connect_open_fails(void **state)
     VfiIommufd *be = vfi_iommufd_new();
 
     (void)state;
-    vfi_kernel_install(&failing_kernel, NULL, NULL);
+    assert_true(vfi_kernel_install(&failing_kernel, NULL, NULL, NULL));
     assert_false(vfi_iommufd_connect(be, &err));
     assert_kerr(&err, EACCES, "/dev/iommu", NULL);
     assert_int_equal(vfi_iommufd_users(be), 0);
     assert_int_equal(vfi_iommufd_get_fd(be), -1);
-    vfi_kernel_install(NULL, NULL, NULL);
+    assert_true(vfi_kernel_install(NULL, NULL, NULL, NULL));
     assert_ok(vfi_iommufd_free(be, &err), err);
 }
 

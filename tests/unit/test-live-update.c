@@ -89,8 +89,8 @@ static void old_setup(Old *o, bool files)
     for (unsigned i = 0; i < o->ndev; i++) {
         o->dev[i] = vfi_device_open_sysfs(vfi_sim_device_sysfs_path(o->sim, names[i]), &err);
         assert_ok(o->dev[i] != NULL, err);
-        assert_ok(vfi_address_space_attach_device(o->as, o->be, o->dev[i], &(VfiAttachOptions){
-                      .label = i ? NULL : "gpu0", .prefer_device_dirty_logging = i == 2 },
+        assert_ok(vfi_address_space_attach_device(o->as, o->be, o->dev[i], &(VfiAttachOptions)VFI_ATTACH_OPTIONS_INIT(
+                      .label = i ? NULL : "gpu0", .prefer_device_dirty_logging = i == 2),
                   &err), err);
     }
     o->mem = memfd_create("vfi-test-guest-ram", MFD_CLOEXEC);

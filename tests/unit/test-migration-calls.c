@@ -169,7 +169,7 @@ static void test_labels(void **state)
 {
     Fixture *f = fixture_new(dirty_topo);
     g_autoptr(GError) err = NULL;
-    VfiAttachOptions opts = { .label = "nic-1" };
+    VfiAttachOptions opts = VFI_ATTACH_OPTIONS_INIT(.label = "nic-1");
     g_autofree char *blocker = NULL;
     g_autofree char *expect = NULL;
 

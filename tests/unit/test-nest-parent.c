@@ -36,7 +36,7 @@ static const char topo[] =
     "[device s0]\niommu=smmu\n[device s1]\niommu=smmu\n"
     "[device e0]\niommu=einval\n[device p0]\niommu=plain\n[device n0]\niommu=nonest\n";
 
-static const VfiAttachOptions nest_opts = { .nest_parent = true };
+static const VfiAttachOptions nest_opts = VFI_ATTACH_OPTIONS_INIT(.nest_parent = true);
 
 static void set_nesting(Fixture *f, bool nest, bool ro_rw)
 {
@@ -96,7 +96,8 @@ static void test_nest_parent_with_dirty(void **state)
 static void test_nest_parent_per_device(void **state)
 {
     Fixture *f = fixture_new(topo);
-    VfiAttachOptions opt_out = { .nest_parent = true, .no_iommu_dirty_tracking = true };
+    VfiAttachOptions opt_out =
+        VFI_ATTACH_OPTIONS_INIT(.nest_parent = true, .no_iommu_dirty_tracking = true);
     VfiNestingOptions o = { .nest_parent = true };
     g_autoptr(GError) err = NULL;
     uint64_t n;
@@ -288,7 +289,7 @@ static void test_erratum_refused(void **state)
 
     /* a container's own read-only mapping: that container does not take it */
     {
-        VfiAttachOptions plain = { 0 };
+        VfiAttachOptions plain = VFI_ATTACH_OPTIONS_INIT();
 
         attach_ok(f, "p0", &plain);
     }

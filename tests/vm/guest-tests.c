@@ -1098,8 +1098,9 @@ static TResult mig_map(Ctx *c, VfiAddressSpace *as, void *buf)
  * dirty read; the edu stays. */
 static TResult t_migration_calls(Ctx *c)
 {
-    VfiAttachOptions edu_opts = { .label = "edu-a" };
-    VfiAttachOptions mdev_opts = { .label = "tty-a", .prefer_device_dirty_logging = true };
+    VfiAttachOptions edu_opts = VFI_ATTACH_OPTIONS_INIT(.label = "edu-a");
+    VfiAttachOptions mdev_opts =
+        VFI_ATTACH_OPTIONS_INIT(.label = "tty-a", .prefer_device_dirty_logging = true);
     static uint64_t bits[MIG_SIZE / 4096 / 64];
     VfiDirtyLog log = { .base_iova = MIG_IOVA, .page_size = 4096, .bitmap = bits,
                         .nr_pages = MIG_SIZE / 4096 };
@@ -2151,8 +2152,8 @@ static TResult cpr_setup_save(Ctx *c, const int *idx, VfiIommufd **be, VfiAddres
     for (int k = 0; k < 2; k++) {
         devs[k] = vfi_device_open_pci(c->bdf[idx[k]], &err);
         CHECK(devs[k], "open %s: %s", c->bdf[idx[k]], err->message);
-        OK(vfi_address_space_attach_device(*as, *be, devs[k], &(VfiAttachOptions){
-               .label = k ? "edu-b" : "edu-a" }, errp));
+        OK(vfi_address_space_attach_device(*as, *be, devs[k], &(VfiAttachOptions)VFI_ATTACH_OPTIONS_INIT(
+               .label = k ? "edu-b" : "edu-a"), errp));
     }
     if (cpr_map_file(c, *as, mfd, &h->files) != T_PASS) {
         close(mfd);

@@ -17,6 +17,7 @@
 
 #include "vfio-iommufd/error.h"
 #include "vfio-iommufd/iommufd.h"
+#include "util/kernel-internal.h"
 #include "address-space-internal.h"
 #include "trace.h"
 
@@ -518,10 +519,16 @@ bool vfi_address_space_attach_device(VfiAddressSpace *as, VfiIommufd *be, VfiDev
                                      const VfiAttachOptions *opts, GError **errp)
 {
     VFI_LOCK_GUARD(vfi_as_lock(as));
+    VfiAttachOptions given;     /* @opts in this library's layout */
     VfiContainerDevice *cd;
     VfiContainer *c;
     bool made;
 
+    if (opts && !vfi_struct_size_copy(&given, sizeof(given), opts,
+                                      VFI_ATTACH_OPTIONS_SIZE_VER0, "VfiAttachOptions", errp)) {
+        return false;
+    }
+    opts = opts ? &given : NULL;
     if (dev && as && vfi_as_type1_wanted(as, dev)) {
         return vfi_as_type1_attach(as, dev, opts, errp);   /* as-type1.c */
     }

@@ -427,9 +427,9 @@ static bool hw_info_same(const VfiContainerDevice *cd, const SavedPlacement *p, 
 static bool restore_placement(VfiContainer *c, VfiDevice *dev, const SavedPlacement *p,
                               VfiContainerRestore *r, GError **errp)
 {
-    VfiAttachOptions opts = { .no_iommu_dirty_tracking = p->no_dirty,
-                              .prefer_device_dirty_logging = p->prefer_logging,
-                              .nest_parent = p->nest_parent };
+    VfiAttachOptions opts = VFI_ATTACH_OPTIONS_INIT(
+        .no_iommu_dirty_tracking = p->no_dirty, .prefer_device_dirty_logging = p->prefer_logging,
+        .nest_parent = p->nest_parent);
     VfiContainerDevice *cd = vfi_container_device_new(dev, &opts, r->release);
     VfiHwpt *h = p->hwpt >= 0 ? g_ptr_array_index(c->hwpts, p->hwpt) : NULL;
     uint32_t pt = h ? h->id : c->ioas_id;
