@@ -20,7 +20,6 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <string.h>
 
 #include <linux/iommufd.h>
@@ -29,6 +28,7 @@
 #include "vfio-iommufd/error.h"
 #include "vfio-iommufd/iommufd.h"
 #include "util/kernel-internal.h"
+#include "util/refuse.h"
 #include "util/lock.h"
 #include "iommufd-internal.h"
 #include "trace.h"
@@ -65,20 +65,9 @@ struct VfiIommufd {
 };
 
 /* Refuse a call with INVALID_ARGUMENT (nothing sent to the kernel). */
-static bool G_GNUC_PRINTF(4, 5)
-reject_arg(const VfiIommufd *be, const char *func, GError **errp, const char *fmt, ...)
-{
-    g_autofree char *why = NULL;
-    va_list ap;
-
-    va_start(ap, fmt);
-    why = g_strdup_vprintf(fmt, ap);
-    va_end(ap);
-    trace_vfi_iommufd_reject(be ? be->fd : -1, func, why);
-    g_set_error(errp, VFI_ERROR, VFI_ERROR_INVALID_ARGUMENT,
-                "%s: %s", func, why);
-    return false;
-}
+#define reject_arg(be, func, errp, ...)                                                    \
+    vfi_refuse((errp), VFI_ERROR_INVALID_ARGUMENT, trace_vfi_iommufd_reject,              \
+               (be) ? (be)->fd : -1, NULL, (func), __VA_ARGS__)
 
 /* The checks every ioctl wrapper starts with: a backend, and an open fd. */
 static bool check_backend(const VfiIommufd *be, const char *func, GError **errp)

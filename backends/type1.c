@@ -9,7 +9,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stddef.h>
 #include <string.h>
 
@@ -18,6 +17,7 @@
 #include "vfio-iommufd/error.h"
 #include "backends/type1.h"
 #include "util/kernel-internal.h"
+#include "util/refuse.h"
 #include "trace.h"
 
 #define VFIO_CONTAINER_PATH "/dev/vfio/vfio"
@@ -32,20 +32,11 @@ struct VfiType1 {
     bool iommu_set;
 };
 
-static bool G_GNUC_PRINTF(4, 5)
-reject(const VfiType1 *t, const char *func, GError **errp, const char *fmt, ...)
-{
-    g_autofree char *why = NULL;
-    va_list ap;
-
-    va_start(ap, fmt);
-    why = g_strdup_vprintf(fmt, ap);
-    va_end(ap);
-    trace_vfi_type1_reject(t ? t->fd : -1, func, why);
-    g_set_error(errp, VFI_ERROR, t ? VFI_ERROR_WRONG_STATE : VFI_ERROR_INVALID_ARGUMENT,
-                "%s: %s", func, why);
-    return false;
-}
+/* Refuse a call before any ioctl: WRONG_STATE on a container, INVALID_ARGUMENT
+ * without one. */
+#define reject(t, func, errp, ...)                                                         \
+    vfi_refuse((errp), (t) ? VFI_ERROR_WRONG_STATE : VFI_ERROR_INVALID_ARGUMENT,          \
+               trace_vfi_type1_reject, (t) ? (t)->fd : -1, NULL, (func), __VA_ARGS__)
 
 /* A container with its IOMMU set. */
 static bool check_set(const VfiType1 *t, const char *func, GError **errp)

@@ -7,7 +7,7 @@
  * AUTO keeping IOMMUFD where there is a cdev, and a failure at every ioctl
  * of the flow leaving nothing behind.
  */
-#include "test-common.h"
+#include "test-type1-helpers.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -18,13 +18,8 @@
 #include "vfio-iommufd/dirty.h"
 #include "vfio-iommufd/dirty-pool.h"
 
-static const char topology[] =
-    "[iommu a]\n"
-    "[device d0]\niommu=a\niommu-group=5\n"
-    "[device d1]\niommu=a\niommu-group=5\n"
-    "[device solo]\niommu=a\n";
+static const char topology[] = TYPE1_TOPO_GROUP5 TYPE1_TOPO_SOLO;
 
-#define PG 4096ull
 #define RAM_SIZE (256 * PG)
 #define NR_PAGES (RAM_SIZE / PG)
 
@@ -213,31 +208,30 @@ static void test_auto_keeps_iommufd(void **state)
     test_sim_free_clean(sim);
 }
 
+static bool fault_pass(VfiSim *sim, unsigned nth)
+{
+    g_autoptr(GError) err = NULL;
+    Flow f = { 0 };
+    bool ok = flow_up(sim, &f, &err);
+
+    assert_true(ok);
+    vfi_sim_fail_nth(sim, nth, EIO);
+    ok = flow_run(&f, &err);
+    vfi_sim_fail_clear(sim);
+    if (!ok) {
+        vfi_address_space_detach_device(f.as, f.dev, NULL);
+        vfi_address_space_dirty_tracking_stop(f.as, NULL);
+        vfi_address_space_dma_unmap(f.as, 0, RAM_SIZE, VFI_UNMAP_DISCARD_DIRTY |
+                                    VFI_UNMAP_ALLOW_ABSENT, NULL);
+    }
+    flow_down(&f);
+    return ok;
+}
+
 static void test_faults(void **state)
 {
     (void)state;
-    for (unsigned nth = 1; nth < 200; nth++) {
-        VfiSim *sim = test_sim_new(topology);
-        g_autoptr(GError) err = NULL;
-        Flow f = { 0 };
-        bool ok = flow_up(sim, &f, &err);
-
-        assert_true(ok);
-        vfi_sim_fail_nth(sim, nth, EIO);
-        ok = flow_run(&f, &err);
-        vfi_sim_fail_clear(sim);
-        if (!ok) {
-            vfi_address_space_detach_device(f.as, f.dev, NULL);
-            vfi_address_space_dirty_tracking_stop(f.as, NULL);
-            vfi_address_space_dma_unmap(f.as, 0, RAM_SIZE, VFI_UNMAP_DISCARD_DIRTY |
-                                        VFI_UNMAP_ALLOW_ABSENT, NULL);
-        }
-        flow_down(&f);
-        if (test_sim_fault_pass_end(sim, ok, nth, 8)) {
-            return;
-        }
-    }
-    fail_msg("the flow never ran through");
+    type1_fault_passes(topology, 200, 8, fault_pass);
 }
 
 int main(void)

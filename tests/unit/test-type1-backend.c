@@ -6,7 +6,7 @@
  * refusals before any ioctl, and a failure at every ioctl of a scenario
  * leaving nothing behind.
  */
-#include "test-common.h"
+#include "test-type1-helpers.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -16,13 +16,7 @@
 #include "backends/type1.h"
 #include "hw/vfio/device/device-internal.h"
 
-static const char topology[] =
-    "[iommu a]\n"
-    "[device d0]\niommu=a\niommu-group=5\n"
-    "[device d1]\niommu=a\niommu-group=5\n"
-    "[device m]\nmdev=true\n";
-
-#define PG 4096ull
+static const char topology[] = TYPE1_TOPO_GROUP5 TYPE1_TOPO_MDEV;
 
 static void *ram(size_t size)
 {
@@ -163,23 +157,22 @@ static void test_device_through_group(void **state)
 }
 
 /* A failure at each ioctl of the scene leaves nothing open or set. */
+static bool fault_pass(VfiSim *sim, unsigned nth)
+{
+    g_autoptr(GError) err = NULL;
+    Scene s = { 0 };
+    bool ok;
+
+    vfi_sim_fail_nth(sim, nth, EIO);
+    ok = scene_up(sim, &s, &err);
+    scene_down(&s);
+    return ok;
+}
+
 static void test_faults(void **state)
 {
     (void)state;
-    for (unsigned nth = 1; nth < 100; nth++) {
-        VfiSim *sim = test_sim_new(topology);
-        g_autoptr(GError) err = NULL;
-        Scene s = { 0 };
-        bool ok;
-
-        vfi_sim_fail_nth(sim, nth, EIO);
-        ok = scene_up(sim, &s, &err);
-        scene_down(&s);
-        if (test_sim_fault_pass_end(sim, ok, nth, 5)) {
-            return;
-        }
-    }
-    fail_msg("the scene never came up");
+    type1_fault_passes(topology, 100, 5, fault_pass);
 }
 
 /* The viability error names the host-driver device; not viable is refused. */

@@ -8,7 +8,7 @@
  * and a failure at every ioctl of attach/map/track/unmap/detach leaving
  * nothing behind.
  */
-#include "test-common.h"
+#include "test-type1-helpers.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -18,14 +18,8 @@
 #include "hw/vfio/container/type1.h"
 
 /* d0 and d1 share group 5 */
-static const char topology[] =
-    "[iommu a]\n"
-    "[device d0]\niommu=a\niommu-group=5\n"
-    "[device d1]\niommu=a\niommu-group=5\n"
-    "[device solo]\niommu=a\n"
-    "[device m]\nmdev=true\n";
+static const char topology[] = TYPE1_TOPO_GROUP5 TYPE1_TOPO_SOLO TYPE1_TOPO_MDEV;
 
-#define PG 4096ull
 #define RAM (64 * PG)
 
 typedef struct Scene {
@@ -166,25 +160,23 @@ static void test_group_held(void **state)
 }
 
 /* A failure at every ioctl of the scenario: nothing left once freed. */
+static bool fault_pass(VfiSim *sim, unsigned nth)
+{
+    g_autoptr(GError) err = NULL;
+    Scene s = { 0 };
+    bool ok = scene_open(sim, &s, &err);
+
+    vfi_sim_fail_nth(sim, nth, EIO);
+    ok = ok && scene_run(&s, &err);
+    vfi_sim_fail_clear(sim);
+    scene_free(&s);
+    return ok;
+}
+
 static void test_faults(void **state)
 {
     (void)state;
-    for (unsigned nth = 1; nth < 200; nth++) {
-        VfiSim *sim = test_sim_new(topology);
-        g_autoptr(GError) err = NULL;
-        Scene s = { 0 };
-        bool ok;
-
-        ok = scene_open(sim, &s, &err);
-        vfi_sim_fail_nth(sim, nth, EIO);
-        ok = ok && scene_run(&s, &err);
-        vfi_sim_fail_clear(sim);
-        scene_free(&s);
-        if (test_sim_fault_pass_end(sim, ok, nth, 10)) {
-            return;
-        }
-    }
-    fail_msg("the scenario never ran through");
+    type1_fault_passes(topology, 200, 10, fault_pass);
 }
 
 int main(void)
