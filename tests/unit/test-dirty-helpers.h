@@ -51,6 +51,21 @@ static inline void map_ok(Fixture *f, uint64_t iova, uint64_t size)
 }
 
 /* A VMM-style log owning its bitmap. */
+/* A fixture of dirty_topo, the model's IOPTE sizes set first when
+ * @iopte_sizes is not 0, a0 and b0 attached (two dirty HWPTs). */
+static inline Fixture *dirty_fixture_ab(uint64_t iopte_sizes)
+{
+    Fixture *f = fixture_new(dirty_topo);
+    g_autoptr(GError) err = NULL;
+
+    if (iopte_sizes) {
+        assert_ok(vfi_sim_set_iopte_sizes(f->sim, iopte_sizes, &err), err);
+    }
+    attach_ok(f, "a0", NULL);
+    attach_ok(f, "b0", NULL);
+    return f;
+}
+
 static inline VfiDirtyLog *log_new(uint64_t base, uint64_t page_size, uint64_t nr_pages)
 {
     VfiDirtyLog *log = g_new0(VfiDirtyLog, 1);

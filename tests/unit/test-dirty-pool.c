@@ -23,14 +23,9 @@ static const char *const devs[] = { "a0", "b0", "l0", "ml" };
  * log's end. Tracking on. */
 static Fixture *pool_fixture_with(uint64_t iopte_sizes)
 {
-    Fixture *f = fixture_new(dirty_topo);
+    Fixture *f = dirty_fixture_ab(iopte_sizes);
     g_autoptr(GError) err = NULL;
 
-    if (iopte_sizes) {
-        assert_ok(vfi_sim_set_iopte_sizes(f->sim, iopte_sizes, &err), err);
-    }
-    attach_ok(f, "a0", NULL);
-    attach_ok(f, "b0", NULL);
     attach_ok(f, "l0", &prefer_logging);
     attach_ok(f, "ml", &prefer_logging);
     map_ok(f, 0, 6 * MIB);

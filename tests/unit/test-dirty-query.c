@@ -371,14 +371,9 @@ static void test_window_iopte(void **state)
  * mapped (holes between them), tracking on; IOPTE sizes first if given. */
 static Fixture *holes_fixture(uint64_t iopte_sizes)
 {
-    Fixture *f = fixture_new(dirty_topo);
+    Fixture *f = dirty_fixture_ab(iopte_sizes);
     g_autoptr(GError) err = NULL;
 
-    if (iopte_sizes) {
-        assert_ok(vfi_sim_set_iopte_sizes(f->sim, iopte_sizes, &err), err);
-    }
-    attach_ok(f, "a0", NULL);
-    attach_ok(f, "b0", NULL);
     map_ok(f, 16 * PAGE, 32 * PAGE);
     map_ok(f, 100 * PAGE, 3 * PAGE);
     map_ok(f, 900 * PAGE, 1100 * PAGE);

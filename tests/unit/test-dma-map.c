@@ -296,20 +296,28 @@ static void test_ranges_follow_devices(void **state)
     fixture_free(f);
 }
 
-/* Address-space map: checked against every container first; rollback when
- * the second container's map fails. */
-static void test_as_map_rollback(void **state)
+/* a0 and b0 in two containers of the address space (b0's HWPT_ALLOC in
+ * a0's IOAS refused: it gets an IOAS of its own): @c0, @c1. */
+static Fixture *two_containers(VfiContainer **c0, VfiContainer **c1)
 {
     Fixture *f = fixture_new(topo);
-    g_autoptr(GError) err = NULL;
-    VfiContainer *c0, *c1;
-    uint64_t ioctls;
 
     attach_ok(f, "a0", NULL);
     vfi_sim_fail_next(f->sim, VFI_SIM_OP_HWPT_ALLOC, EINVAL);
     attach_ok(f, "b0", NULL);
-    c0 = vfi_address_space_container(f->as, 0);
-    c1 = vfi_address_space_container(f->as, 1);
+    *c0 = vfi_address_space_container(f->as, 0);
+    *c1 = vfi_address_space_container(f->as, 1);
+    return f;
+}
+
+/* Address-space map: checked against every container first; rollback when
+ * the second container's map fails. */
+static void test_as_map_rollback(void **state)
+{
+    VfiContainer *c0, *c1;
+    Fixture *f = two_containers(&c0, &c1);
+    g_autoptr(GError) err = NULL;
+    uint64_t ioctls;
 
     /* refused before any ioctl */
     ioctls = vfi_sim_ioctl_count(f->sim);
@@ -528,16 +536,11 @@ static void test_levels(void **state)
  * mapping: a later address-space unmap leaves it alone and succeeds. */
 static void test_as_unmap_skips_container_without_mapping(void **state)
 {
-    Fixture *f = fixture_new(topo);
-    g_autoptr(GError) err = NULL;
     VfiContainer *c0, *c1;
+    Fixture *f = two_containers(&c0, &c1);
+    g_autoptr(GError) err = NULL;
     uint64_t unmaps;
 
-    attach_ok(f, "a0", NULL);
-    vfi_sim_fail_next(f->sim, VFI_SIM_OP_HWPT_ALLOC, EINVAL);
-    attach_ok(f, "b0", NULL);
-    c0 = vfi_address_space_container(f->as, 0);
-    c1 = vfi_address_space_container(f->as, 1);
     assert_ok(vfi_address_space_dma_map(f->as, 0x100000, PAGE, buf, false, &err), err);
     /* c0 unmapped, c1's unmap fails, mapping c0 again fails too */
     vfi_sim_fail_nth(f->sim, 2, EFAULT);
