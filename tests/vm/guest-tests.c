@@ -4555,11 +4555,12 @@ MOCK_VS(t_mock_vs_invalidate, 1)
 MOCK_VS(t_mock_vs_veventq, 2)
 MOCK_VS(t_mock_vs_fault, 3)
 MOCK_VS(t_mock_vs_pasid, 4)
+MOCK_VS(t_mock_vs_pasid_nested, 5)
 
 /* IOMMU_HW_QUEUE_ALLOC (6.17): vs_hw_queue of viommu-scenarios.h, the
  * same assertions as test-viommu on the model. */
 #if defined(IOMMU_VEVENTQ_ALLOC) && defined(IOMMU_HW_QUEUE_ALLOC)
-MOCK_VS(t_mock_hw_queue, 5)
+MOCK_VS(t_mock_hw_queue, 6)
 #else
 static TResult t_mock_hw_queue(Ctx *c)
 {
@@ -4604,6 +4605,7 @@ static const Test mock_tests[] = {
     { "mock: vIOMMU: vEVENTQ events and a provoked loss (6.15+)", t_mock_vs_veventq },
     { "mock: vIOMMU: fault queue, page request and response (6.15+)", t_mock_vs_fault },
     { "mock: PASID attach, replace, detach (6.15+)", t_mock_vs_pasid },
+    { "mock: PASID onto a vIOMMU's nested HWPT and back (6.15+)", t_mock_vs_pasid_nested },
     { "mock: vIOMMU HW queue (6.17+)", t_mock_hw_queue },
     { "mock: teardown, EBUSY then ENOENT", t_mock_teardown },
 };
