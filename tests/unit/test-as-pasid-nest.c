@@ -25,7 +25,8 @@ static uint8_t buf[16 * PG] __attribute__((aligned(4096)));
 static const char topo[] =
     "[iommu n]\ndirty-tracking=true\nnesting=true\n"
     "[iommu m]\ndirty-tracking=true\nnesting=true\n"
-    "[device n0]\niommu=n\n[device m0]\niommu=m\n[device p0]\niommu=n\n";
+    "[device n0]\niommu=n\n[device m0]\niommu=m\n[device p0]\niommu=n\n"
+    "[device n1]\niommu=n\n";
 
 static G_GNUC_UNUSED const VfiAttachOptions nest_pasid = { .nest_parent = true, .pasid = true };
 static const VfiAttachOptions pasid_only = { .pasid = true };
@@ -38,6 +39,7 @@ static Fixture *setup(void)
     assert_ok(vfi_sim_set_device_max_pasid_log2(f->sim, "n0", 20, &err), err);
     assert_ok(vfi_sim_set_device_max_pasid_log2(f->sim, "m0", 20, &err), err);
     assert_ok(vfi_sim_set_device_max_pasid_log2(f->sim, "p0", 20, &err), err);
+    assert_ok(vfi_sim_set_device_max_pasid_log2(f->sim, "n1", 20, &err), err);
     assert_ok(vfi_address_space_dma_map(f->as, IOVA, 16 * PG, buf, false, &err), err);
     return f;
 }
@@ -130,6 +132,32 @@ static void test_replace(void **state)
     assert_int_equal(vfi_sim_device_pasid_pt(f->sim, "n0", 5), 0);
     assert_int_equal(vfi_sim_live_objects(f->sim), expected_objects(f));
     check_consistent(f);
+    fixture_free(f);
+}
+
+/* n1's PASID on the nested HWPT n0 made (one vIOMMU for the instance): n0's
+ * detach hands the HWPT to n1, whose PASID holds it; n1's detach takes it. */
+static void test_hand_over(void **state)
+{
+    Fixture *f = setup();
+    VfiNestedHwpt *h;
+    uint32_t id;
+
+    (void)state;
+    attach_ok(f, "n0", &nest_pasid);
+    attach_ok(f, "n1", &nest_pasid);
+    pasid_ok(f, "n1", 2);
+    h = nested_for(f, "n0", IOMMU_HWPT_ALLOC_PASID);
+    id = vfi_nested_hwpt_get_id(h);
+    nested_for(f, "n1", IOMMU_HWPT_ALLOC_PASID);        /* n1's vIOMMU: n0's */
+    replace_ok(f, "n1", 2, h);
+    detach_ok(f, "n0");
+    assert_true(exists(f, id));                         /* n1's PASID is on it */
+    assert_refused(f, vfi_address_space_free_nested_hwpt(f->as, h, errp),
+                   VFI_ERROR_WRONG_STATE);
+    detach_ok(f, "n1");
+    assert_false(exists(f, id));
+    assert_int_equal(vfi_sim_live_objects(f->sim), expected_objects(f));
     fixture_free(f);
 }
 
@@ -312,6 +340,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
 #if HAVE_VFIO_DEVICE_ATTACH_PASID && HAVE_IOMMU_HWPT_ALLOC_PASID && HAVE_IOMMU_VIOMMU_ALLOC
         cmocka_unit_test(test_replace),
+        cmocka_unit_test(test_hand_over),
         cmocka_unit_test(test_refusals),
         cmocka_unit_test(test_pasid_dma_dirty),
         cmocka_unit_test(test_faults),
