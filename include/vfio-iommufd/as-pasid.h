@@ -13,7 +13,9 @@
  * stop and the dirty reads include it, so a migration covers PASID DMA.
  * The last PASID leaving a HWPT destroys it; a device's detach from the
  * address space detaches its PASIDs first; vfi_address_space_free() leaves
- * nothing.
+ * nothing. vfi_address_space_replace_pasid() moves a PASID onto a nested
+ * HWPT of the address space's vIOMMU (<vfio-iommufd/as-viommu.h>: the
+ * guest gave the PASID a stage-1 table) and back, with the same counting.
  *
  * Errors (false with @errp set), before any ioctl: INVALID_ARGUMENT for
  * NULLs, PASID 0 or a PASID beyond the device's PASID width (IOMMU_GET_HW_INFO
