@@ -13,6 +13,7 @@
 #include "config.h"
 #include "test-container-helpers.h"
 #include "vfio-iommufd/as-viommu.h"
+#include "vfio-iommufd/live-update.h"
 
 #define PG 4096u
 #define IOVA 0x100000u
@@ -139,6 +140,18 @@ static void test_owned(void **state)
     assert_int_equal(vfi_sim_open_fds(f->sim), f->ndevs + 1 + 2);
     event_ok(f, "n1", eq);
     fault_ok(f, "n1", fq);
+    {
+        GArray *fds = NULL;
+        g_autoptr(GError) e = NULL;
+        uint64_t n = vfi_sim_ioctl_count(f->sim);
+
+        /* the blob carries no vIOMMU object, the queues included: refused */
+        assert_null(vfi_live_update_save(f->as, &fds, &e));
+        assert_non_null(e);
+        assert_non_null(strstr(e->message, "7 vIOMMU object(s)"));
+        assert_int_equal(vfi_sim_ioctl_count(f->sim), n);
+        assert_null(fds);
+    }
     detach_ok(f, "n0");
     assert_int_equal(vfi_sim_live_objects(f->sim), expected_objects(f) + 5);
     event_ok(f, "n1", eq);                              /* still the address space's */
