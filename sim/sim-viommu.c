@@ -558,6 +558,69 @@ void sim_pasid_detach(SimObj *devobj, uint32_t pasid)
     trace_vfi_sim_pasid(devobj->dev->name, pasid, 0, old->id);
 }
 
+/* The HWPT PASID @pasid of device @name is attached to, or NULL. */
+static SimObj *pasid_hwpt(const VfiSim *sim, const char *name, uint32_t pasid)
+{
+    SimDevice *dev = sim_find_device(sim, name);
+    SimObj *devobj = dev && dev->bound ? dev->bound->obj : NULL;
+
+    return devobj && devobj->pasids && pasid ?
+           g_hash_table_lookup(devobj->pasids, GUINT_TO_POINTER(pasid)) : NULL;
+}
+
+uint32_t vfi_sim_device_pasid_pt(const VfiSim *sim, const char *name, uint32_t pasid)
+{
+    SIM_LOCKED(sim);
+    SimObj *hwpt = pasid_hwpt(sim, name, pasid);
+
+    return hwpt ? hwpt->id : 0;
+}
+
+/* A PASID DMA refused: the reason, nothing marked. */
+static bool pasid_dma_fault(const char *name, uint32_t pasid, uint64_t iova, uint64_t len,
+                            const char *why, GError **errp)
+{
+    trace_vfi_sim_pasid_dma(name ? name : "(null)", pasid, iova, len, 0, why);
+    g_set_error(errp, VFI_ERROR, VFI_ERROR_INVALID_ARGUMENT,
+                "DMA write of device %s PASID %u to 0x%" G_GINT64_MODIFIER "x+0x%"
+                G_GINT64_MODIFIER "x: %s", name ? name : "(null)", pasid, iova, len, why);
+    return false;
+}
+
+bool vfi_sim_dma_write_pasid(VfiSim *sim, const char *name, uint32_t pasid, uint64_t iova,
+                             uint64_t len, GError **errp)
+{
+    SIM_LOCKED(sim);
+    SimObj *pt = pasid_hwpt(sim, name, pasid), *hwpt;
+    uint64_t last;
+
+    if (!sim_find_device(sim, name)) {
+        return pasid_dma_fault(name, pasid, iova, len, "unknown device", errp);
+    }
+    if (!len || __builtin_add_overflow(iova, len - 1, &last)) {
+        return pasid_dma_fault(name, pasid, iova, len, "bad IOVA range", errp);
+    }
+    if (!pt) {
+        /* nothing attached at the PASID: the IOMMU blocks it */
+        return pasid_dma_fault(name, pasid, iova, len, "IOMMU fault (nothing attached at "
+                               "the PASID)", errp);
+    }
+    /* a nested HWPT's stage 1 is the identity in the model: its parent's
+     * stage 2 translates and takes the dirty bits, as for the RID */
+    hwpt = pt->nested ? pt->parent : pt;
+    if (!sim_ioas_covers(hwpt->ioas, iova, len, true) ||
+        sim_dmabuf_revoked_in(sim, hwpt->ioas, iova, len)) {
+        return pasid_dma_fault(name, pasid, iova, len, "IOMMU fault (not mapped writeable)",
+                               errp);
+    }
+    if (hwpt->dirty_enabled) {
+        sim_hwpt_mark(hwpt, iova, len);
+    }
+    trace_vfi_sim_pasid_dma(name, pasid, iova, len, hwpt->id,
+                            hwpt->dirty_enabled ? "dirty marked" : "not tracked");
+    return true;
+}
+
 /* ---- mmap of a vIOMMU window ---------------------------------------------- */
 
 /* iommufd_fops_mmap(): only the exact window, its exact length; the mapping

@@ -217,6 +217,27 @@ VFI_API bool vfi_sim_dma_write(VfiSim *sim, const char *name, uint64_t iova,
                                          uint64_t len, GError **errp);
 
 /**
+ * vfi_sim_dma_write_pasid:
+ *
+ * Simulated DMA tagged with a PASID: device @name writes [@iova, @iova +
+ * @len) at @pasid, translated through the HWPT attached at that PASID
+ * (VFIO_DEVICE_ATTACH_PASID; a nested HWPT's stage 1 is the identity, its
+ * nest parent translates). Every page is marked dirty in that HWPT (the
+ * parent for a nested one) when its dirty tracking is on. The device's own
+ * DMA log is not marked (VFIO's DMA logging has no PASID).
+ * Returns: false (INVALID_ARGUMENT, nothing marked) for an unknown device,
+ * an empty or wrapping range, nothing attached at @pasid (PASID 0 included:
+ * the RID's DMA is vfi_sim_dma_write()), or part of the range not mapped
+ * writeable in the HWPT's IOAS: IOMMU faults.
+ */
+VFI_API bool vfi_sim_dma_write_pasid(VfiSim *sim, const char *name, uint32_t pasid,
+                                     uint64_t iova, uint64_t len, GError **errp);
+
+/* Returns: the id of the HWPT PASID @pasid of device @name is attached to
+ * (the kernel's PASID table of the device), 0 if none. */
+VFI_API uint32_t vfi_sim_device_pasid_pt(const VfiSim *sim, const char *name, uint32_t pasid);
+
+/**
  * vfi_sim_dma_write_data:
  *
  * Simulated DMA that moves bytes: device @name writes @len bytes of @data

@@ -19,9 +19,18 @@
  * its vIOMMU when no other device uses it, before the container forgets
  * it; vfi_address_space_free() destroys what a failed destroy left, in the
  * kernel's order (nested HWPTs, vDEVICEs, vIOMMUs, then the containers).
+ * The address space also makes the queues for them, owned the same way:
+ * a vEVENTQ of a device's vIOMMU (destroyed, its fd closed first, just
+ * before that vIOMMU) and a fault queue for a device's nested HWPTs
+ * (destroyed after the last nested HWPT naming it, at the detach of the
+ * last device whose HWPT names it, or at the free).
  * The returned objects are borrowed: valid until that detach or free; the
  * VMM must not free them itself. vfi_iommufd_invalidate(), the vEVENTQ and
- * the fault queue calls take them (or their ids) as usual.
+ * the fault queue calls (read, respond, the fd to poll) take them (or
+ * their ids) as usual. Queues the VMM makes itself with vfi_veventq_alloc()
+ * or vfi_faultq_alloc() stay the VMM's: it must free them before the
+ * detach that frees their vIOMMU (the kernel says EBUSY otherwise, and the
+ * vIOMMU is then left for vfi_address_space_free()).
  *
  * Errors (false / NULL with @errp set), all before any ioctl:
  * INVALID_ARGUMENT for NULLs or a nested HWPT this address space does not
@@ -116,6 +125,37 @@ VFI_API bool vfi_address_space_set_device_nested(VfiAddressSpace *as, VfiDevice 
  */
 VFI_API bool vfi_address_space_free_nested_hwpt(VfiAddressSpace *as, VfiNestedHwpt *hwpt,
                                                 GError **errp);
+
+/**
+ * vfi_address_space_alloc_veventq:
+ * @dev: a device of @as with its vIOMMU (vfi_address_space_get_viommu()).
+ * @type, @depth, @event_len: as vfi_veventq_alloc().
+ *
+ * IOMMU_VEVENTQ_ALLOC on @dev's vIOMMU. Read it with vfi_veventq_read().
+ * Freed (its fd closed, then IOMMU_DESTROY) just before its vIOMMU: at the
+ * detach of the vIOMMU's last device, or at vfi_address_space_free().
+ * WRONG_STATE before any ioctl: no vIOMMU yet (and the refusals of every
+ * call here). EEXIST from the kernel: the vIOMMU has a queue of @type.
+ * Returns: the queue (borrowed, owned by @as), or NULL.
+ */
+VFI_API VfiVeventq *vfi_address_space_alloc_veventq(VfiAddressSpace *as, VfiDevice *dev,
+                                                    uint32_t type, uint32_t depth,
+                                                    uint32_t event_len, GError **errp);
+
+/**
+ * vfi_address_space_alloc_faultq:
+ * @dev: a device of @as on a nest-parent HWPT, whose nested HWPTs will
+ *   name the queue (IOMMU_HWPT_FAULT_ID_VALID with vfi_faultq_get_id()).
+ *
+ * IOMMU_FAULT_QUEUE_ALLOC in @dev's iommufd. Read it with
+ * vfi_faultq_read(), answer with vfi_faultq_respond(). Freed (its fd
+ * closed, then IOMMU_DESTROY) after the nested HWPTs naming it: at the
+ * detach of @dev when no other device's nested HWPT names it (else it goes
+ * to that device), or at vfi_address_space_free().
+ * Returns: the queue (borrowed, owned by @as), or NULL.
+ */
+VFI_API VfiFaultq *vfi_address_space_alloc_faultq(VfiAddressSpace *as, VfiDevice *dev,
+                                                  GError **errp);
 
 /* Returns: the id of the nested HWPT @dev is on in @as, 0 when it is on its
  * nest parent (or not in @as). */

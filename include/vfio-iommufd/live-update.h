@@ -95,9 +95,11 @@ typedef struct VfiLiveUpdateRestored {
  *
  * Refused (INVALID_ARGUMENT, nothing changed) for a mapping of process
  * memory (IOMMU_IOAS_CHANGE_PROCESS would refuse it), containers on more
- * than one backend, or a NULL argument; NOT_SUPPORTED while a device has
- * PASIDs attached (<vfio-iommufd/as-pasid.h>: not carried by the blob). No
- * ioctl.
+ * than one backend, a NULL argument, or vIOMMU objects of the address
+ * space alive (<vfio-iommufd/as-viommu.h>: vIOMMUs, vDEVICEs, nested
+ * HWPTs, vEVENTQs, fault queues; not carried by the blob); NOT_SUPPORTED
+ * while a device has PASIDs attached (<vfio-iommufd/as-pasid.h>: not
+ * carried by the blob). No ioctl. See docs/live-update.md "Not covered".
  *
  * Returns: (transfer full): the blob (g_bytes_unref()), or NULL.
  */

@@ -139,11 +139,12 @@ MOCK_VS(t_mock_vs_invalidate, 1)
 MOCK_VS(t_mock_vs_veventq, 2)
 MOCK_VS(t_mock_vs_fault, 3)
 MOCK_VS(t_mock_vs_pasid, 4)
+MOCK_VS(t_mock_vs_pasid_nested, 5)
 
 /* IOMMU_HW_QUEUE_ALLOC (6.17): vs_hw_queue of viommu-scenarios.h, the
  * same assertions as test-viommu on the model. */
 #if defined(IOMMU_VEVENTQ_ALLOC) && defined(IOMMU_HW_QUEUE_ALLOC)
-MOCK_VS(t_mock_hw_queue, 5)
+MOCK_VS(t_mock_hw_queue, 6)
 #else
 static TResult t_mock_hw_queue(Ctx *c)
 {

@@ -488,6 +488,7 @@ static const Test mock_tests[] = {
     { "mock: vIOMMU: vEVENTQ events and a provoked loss (6.15+)", t_mock_vs_veventq },
     { "mock: vIOMMU: fault queue, page request and response (6.15+)", t_mock_vs_fault },
     { "mock: PASID attach, replace, detach (6.15+)", t_mock_vs_pasid },
+    { "mock: PASID onto a vIOMMU's nested HWPT and back (6.15+)", t_mock_vs_pasid_nested },
     { "mock: vIOMMU HW queue (6.17+)", t_mock_hw_queue },
     { "mock: teardown, EBUSY then ENOENT", t_mock_teardown },
 };

@@ -435,6 +435,46 @@ static G_GNUC_UNUSED const char *vs_pasid(VsPlatform *p, VsRun *n)
     return NULL;
 }
 
+/* A PASID moved from a PASID-capable paging HWPT onto nested HWPTs made
+ * with IOMMU_HWPT_ALLOC_PASID, the vIOMMU's then the parent's, and back
+ * (what vfi_address_space_replace_pasid() asks of the kernel): the nested
+ * HWPT held while the PASID is on it (EBUSY), the paging HWPT it left free
+ * to destroy. */
+static G_GNUC_UNUSED const char *vs_pasid_nested(VsPlatform *p, VsRun *n)
+{
+    g_autoptr(GError) err = NULL;
+    const char *why;
+
+    for (unsigned i = 0; i < 2; i++) {
+        VS_CHECK(vfi_iommufd_hwpt_alloc(p->be, p->dev_id, p->ioas, IOMMU_HWPT_ALLOC_PASID,
+                                        IOMMU_HWPT_DATA_NONE, 0, NULL, &n->hwpt[i], &err),
+                 "%s", vs_msg(err));
+    }
+    VS_CHECK(p->replace(p->opaque, n->hwpt[0], &err), "%s", vs_msg(err));
+    if ((why = vs_nest_make(p, n, IOMMU_HWPT_ALLOC_PASID, 0))) {
+        return why;
+    }
+    VS_CHECK(p->pasid(p->opaque, 0, 7, n->hwpt[1], &err), "attach: %s", vs_msg(err));
+    n->pasid = 7;
+    VS_CHECK(p->pasid(p->opaque, 1, 7, vfi_nested_hwpt_get_id(n->s1v), &err),
+             "replace onto the vIOMMU's nested HWPT: %s", vs_msg(err));
+    VS_CHECK(vfi_iommufd_destroy(p->be, n->hwpt[1], &err), "the HWPT the PASID left: %s",
+             vs_msg(err));
+    n->hwpt[1] = 0;
+    VS_CHECK(!vfi_nested_hwpt_free(n->s1v, &err) && vs_kerr(&err, EBUSY),
+             "a nested HWPT with a PASID on it destroyed");
+    VS_CHECK(p->pasid(p->opaque, 1, 7, vfi_nested_hwpt_get_id(n->s1), &err),
+             "replace onto the parent's nested HWPT: %s", vs_msg(err));
+    VS_CHECK(vfi_nested_hwpt_free(n->s1v, &err), "%s", vs_msg(err));
+    n->s1v = NULL;
+    VS_CHECK(p->pasid(p->opaque, 1, 7, n->hwpt[0], &err), "replace back: %s", vs_msg(err));
+    VS_CHECK(vfi_nested_hwpt_free(n->s1, &err), "%s", vs_msg(err));
+    n->s1 = NULL;
+    VS_CHECK(p->pasid(p->opaque, 2, 7, 0, &err), "detach: %s", vs_msg(err));
+    n->pasid = 0;
+    return NULL;
+}
+
 #ifdef IOMMU_HW_QUEUE_ALLOC
 #define VS_PG 4096u
 
@@ -503,6 +543,7 @@ static G_GNUC_UNUSED const VsScenario vs_scenarios[] = {
     { "vEVENTQ events, a provoked loss", vs_veventq },
     { "fault queue: page requests and responses", vs_fault },
     { "PASID attach, replace, detach", vs_pasid },
+    { "PASID replaced onto a vIOMMU's nested HWPT and back", vs_pasid_nested },
 #ifdef IOMMU_HW_QUEUE_ALLOC
     { "HW queues: pinning, index order, refusals", vs_hw_queue },
 #endif

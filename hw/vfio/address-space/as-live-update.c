@@ -134,8 +134,9 @@ static bool save_check(const VfiAddressSpace *as, GError **errp)
     if (vfi_as_viommu_object_count(as)) {
         g_set_error(errp, VFI_ERROR, VFI_ERROR_INVALID_ARGUMENT,
                     "live-update save: address space %u has %u vIOMMU object(s) (vIOMMUs, "
-                    "vDEVICEs, nested HWPTs): the blob does not carry them (detach the "
-                    "devices from their nested HWPTs' vIOMMU first)", as->id,
+                    "vDEVICEs, nested HWPTs, vEVENTQs, fault queues): the blob does not "
+                    "carry them (detach the devices from their nested HWPTs' vIOMMU "
+                    "first)", as->id,
                     vfi_as_viommu_object_count(as));
         return false;
     }

@@ -12,6 +12,8 @@
 #include "vfio-iommufd/as-viommu.h"
 #include "address-space-internal.h"
 #include "container/container-internal.h"
+#include "container/container-pasid.h"
+#include "as-viommu-internal.h"
 #include "trace.h"
 
 typedef struct AsViommu {
@@ -32,12 +34,26 @@ typedef struct AsNested {
     VfiDevice *owner;         /* the device it was made for; NULL: an orphan */
     uint32_t parent_id;
     AsViommu *vi;             /* made on it, NULL: on the parent */
+    uint32_t flags;           /* its IOMMU_HWPT_ALLOC flags */
+    uint32_t fault_id;        /* the fault queue it names, 0: none */
 } AsNested;
+
+typedef struct AsVeventq {
+    VfiVeventq *q;
+    AsViommu *vi;             /* its vIOMMU: the queue goes just before it */
+} AsVeventq;
+
+typedef struct AsFaultq {
+    VfiFaultq *q;
+    VfiDevice *owner;         /* the device it was made for; NULL: an orphan */
+} AsFaultq;
 
 struct VfiAsViommus {
     GPtrArray *viommus;       /* AsViommu *, owned */
     GPtrArray *vdevs;         /* AsVdev *, owned */
     GPtrArray *nested;        /* AsNested *, owned */
+    GPtrArray *veventqs;      /* AsVeventq *, owned */
+    GPtrArray *faultqs;       /* AsFaultq *, owned */
 };
 
 static struct VfiAsViommus *state(VfiAddressSpace *as)
@@ -47,6 +63,8 @@ static struct VfiAsViommus *state(VfiAddressSpace *as)
         as->nest->viommus = g_ptr_array_new_with_free_func(g_free);
         as->nest->vdevs = g_ptr_array_new_with_free_func(g_free);
         as->nest->nested = g_ptr_array_new_with_free_func(g_free);
+        as->nest->veventqs = g_ptr_array_new_with_free_func(g_free);
+        as->nest->faultqs = g_ptr_array_new_with_free_func(g_free);
     }
     return as->nest;
 }
@@ -239,7 +257,8 @@ VfiNestedHwpt *vfi_address_space_alloc_nested_hwpt(VfiAddressSpace *as, VfiDevic
     }
     n = g_new0(AsNested, 1);
     *n = (AsNested){ .hwpt = h, .owner = dev, .parent_id = cd->hwpt->id,
-                     .vi = on_viommu ? v->vi : NULL };
+                     .vi = on_viommu ? v->vi : NULL, .flags = flags,
+                     .fault_id = flags & IOMMU_HWPT_FAULT_ID_VALID ? fault_id : 0 };
     g_ptr_array_add(state(as)->nested, n);
     trace_vfi_as_viommu(as->id, vfi_device_get_display_name(dev), "new nested HWPT",
                         vfi_nested_hwpt_get_id(h));
@@ -263,7 +282,7 @@ static AsNested *find_nested(VfiAddressSpace *as, const VfiNestedHwpt *h)
 /* @n may take @cd's device: same nest parent, and a vIOMMU's HWPT only for
  * a device using that vIOMMU. */
 static bool check_nested_fits(VfiAddressSpace *as, VfiContainerDevice *cd, const AsNested *n,
-                              GError **errp)
+                              const char *what, GError **errp)
 {
     AsVdev *v = find_vdev(as, cd->dev);
     const char *why = n->parent_id != cd->hwpt->id ? "of another nest parent" :
@@ -272,8 +291,8 @@ static bool check_nested_fits(VfiAddressSpace *as, VfiContainerDevice *cd, const
     if (why) {
         trace_vfi_as_viommu_refused(as->id, vfi_device_get_display_name(cd->dev), why);
         g_set_error(errp, VFI_ERROR, VFI_ERROR_WRONG_STATE,
-                    "set nested: nested HWPT %u (nest parent hwpt %u) is %s than device %s's "
-                    "(nest parent hwpt %u)", vfi_nested_hwpt_get_id(n->hwpt), n->parent_id,
+                    "%s: nested HWPT %u (nest parent hwpt %u) is %s than device %s's "
+                    "(nest parent hwpt %u)", what, vfi_nested_hwpt_get_id(n->hwpt), n->parent_id,
                     why, vfi_device_get_display_name(cd->dev), cd->hwpt->id);
         return false;
     }
@@ -302,7 +321,7 @@ bool vfi_address_space_set_device_nested(VfiAddressSpace *as, VfiDevice *dev,
                     as->id);
         return false;
     }
-    return check_nested_fits(as, cd, n, errp) &&
+    return check_nested_fits(as, cd, n, "set nested", errp) &&
            vfi_container_device_set_stage1(cd, vfi_nested_hwpt_get_id(hwpt), errp);
 }
 
@@ -314,9 +333,93 @@ uint32_t vfi_address_space_get_device_nested(VfiAddressSpace *as, const VfiDevic
     return cd ? vfi_container_device_get_stage1(cd) : 0;
 }
 
+uint32_t vfi_as_viommu_pasid_target(VfiAddressSpace *as, VfiContainerDevice *cd,
+                                    VfiNestedHwpt *hwpt, GError **errp)
+{
+    const char *name = vfi_device_get_display_name(cd->dev);
+    AsNested *n;
+
+    if (!nest_device(as, cd->dev, "replace_pasid", errp)) {
+        return 0;
+    }
+    if (!(n = find_nested(as, hwpt))) {
+        trace_vfi_as_viommu_refused(as->id, name, "nested HWPT not of this address space");
+        g_set_error(errp, VFI_ERROR, VFI_ERROR_INVALID_ARGUMENT,
+                    "replace_pasid: nested HWPT %u was not made by address space %u "
+                    "(vfi_address_space_alloc_nested_hwpt())", vfi_nested_hwpt_get_id(hwpt),
+                    as->id);
+        return 0;
+    }
+    if (!(n->flags & VFI_HWPT_ALLOC_PASID)) {
+        /* iommufd_hwpt_pasid_compat(): the kernel would say EINVAL */
+        trace_vfi_as_viommu_refused(as->id, name, "nested HWPT without ALLOC_PASID");
+        g_set_error(errp, VFI_ERROR, VFI_ERROR_WRONG_STATE,
+                    "replace_pasid: nested HWPT %u of address space %u was not allocated "
+                    "with IOMMU_HWPT_ALLOC_PASID: no PASID may be attached to it",
+                    vfi_nested_hwpt_get_id(hwpt), as->id);
+        return 0;
+    }
+    return check_nested_fits(as, cd, n, "replace_pasid", errp) ? vfi_nested_hwpt_get_id(hwpt)
+                                                                : 0;
+}
+
+/* ---- event and fault queues --------------------------------------------- */
+
+VfiVeventq *vfi_address_space_alloc_veventq(VfiAddressSpace *as, VfiDevice *dev,
+                                            uint32_t type, uint32_t depth, uint32_t event_len,
+                                            GError **errp)
+{
+    VFI_LOCK_GUARD(vfi_as_lock(as));
+    VfiContainerDevice *cd = nest_device(as, dev, "alloc vEVENTQ", errp);
+    AsVdev *v = cd ? find_vdev(as, dev) : NULL;
+    AsVeventq *e;
+    VfiVeventq *q;
+
+    if (!cd) {
+        return NULL;
+    }
+    if (!v) {
+        trace_vfi_as_viommu_refused(as->id, vfi_device_get_display_name(dev),
+                                    "vEVENTQ: no vIOMMU yet");
+        g_set_error(errp, VFI_ERROR, VFI_ERROR_WRONG_STATE,
+                    "alloc vEVENTQ: device %s of address space %u has no vIOMMU "
+                    "(vfi_address_space_get_viommu() first)",
+                    vfi_device_get_display_name(dev), as->id);
+        return NULL;
+    }
+    if (!(q = vfi_veventq_alloc(v->vi->viommu, type, depth, event_len, errp))) {
+        return NULL;
+    }
+    e = g_new0(AsVeventq, 1);
+    *e = (AsVeventq){ .q = q, .vi = v->vi };
+    g_ptr_array_add(state(as)->veventqs, e);
+    trace_vfi_as_viommu(as->id, vfi_device_get_display_name(dev), "new vEVENTQ",
+                        vfi_veventq_get_id(q));
+    return q;
+}
+
+VfiFaultq *vfi_address_space_alloc_faultq(VfiAddressSpace *as, VfiDevice *dev, GError **errp)
+{
+    VFI_LOCK_GUARD(vfi_as_lock(as));
+    VfiContainerDevice *cd = nest_device(as, dev, "alloc fault queue", errp);
+    AsFaultq *r;
+    VfiFaultq *q;
+
+    if (!cd || !(q = vfi_faultq_alloc(cd->container->be, errp))) {
+        return NULL;
+    }
+    r = g_new0(AsFaultq, 1);
+    *r = (AsFaultq){ .q = q, .owner = dev };
+    g_ptr_array_add(state(as)->faultqs, r);
+    trace_vfi_as_viommu(as->id, vfi_device_get_display_name(dev), "new fault queue",
+                        vfi_faultq_get_id(q));
+    return q;
+}
+
 /* ---- teardown ---------------------------------------------------------- */
 
-/* A device of @as other than @gone on the nested HWPT @id, or NULL. */
+/* A device of @as other than @gone on the nested HWPT @id (its RID or a
+ * PASID), or NULL. */
 static VfiDevice *other_user(VfiAddressSpace *as, const VfiDevice *gone, uint32_t id)
 {
     for (guint i = 0; i < as->containers->len; i++) {
@@ -325,7 +428,7 @@ static VfiDevice *other_user(VfiAddressSpace *as, const VfiDevice *gone, uint32_
         for (guint j = 0; j < c->devices->len; j++) {
             VfiDevice *d = g_ptr_array_index(c->devices, j);
 
-            if (d != gone && vfi_container_device_get_stage1(vfi_container_device_state(d)) == id) {
+            if (d != gone && vfi_container_device_uses_pt(vfi_container_device_state(d), id)) {
                 return d;
             }
         }
@@ -448,7 +551,32 @@ static bool viommu_used(VfiAddressSpace *as, const AsViommu *vi)
     return false;
 }
 
-/* Destroy the vIOMMUs no device and no nested HWPT uses any more. */
+/* Destroy the vEVENTQs of @vi (their fds closed first); false when one
+ * stays (its vIOMMU must then stay too). */
+static bool free_veventqs(VfiAddressSpace *as, const AsViommu *vi, GError **first)
+{
+    GPtrArray *a = state(as)->veventqs;
+    bool all = true;
+
+    for (guint i = a->len; i-- > 0;) {
+        AsVeventq *e = g_ptr_array_index(a, i);
+        GError *err = NULL;
+
+        if (e->vi != vi) {
+            continue;
+        }
+        if (vfi_veventq_free(e->q, &err)) {
+            g_ptr_array_remove_index(a, i);
+        } else {
+            keep_first(as, first, err);
+            all = false;
+        }
+    }
+    return all;
+}
+
+/* Destroy the vIOMMUs no device and no nested HWPT uses any more, each
+ * after its vEVENTQs. */
 static void free_viommus(VfiAddressSpace *as, GError **first)
 {
     GPtrArray *a = state(as)->viommus;
@@ -457,13 +585,64 @@ static void free_viommus(VfiAddressSpace *as, GError **first)
         AsViommu *vi = g_ptr_array_index(a, i);
         GError *err = NULL;
 
-        if (viommu_used(as, vi)) {
+        if (viommu_used(as, vi) || !free_veventqs(as, vi, first)) {
             continue;
         }
         if (vfi_viommu_free(vi->viommu, &err)) {
             g_free(vi->instance);
             g_ptr_array_remove_index(a, i);
         } else {
+            keep_first(as, first, err);
+        }
+    }
+}
+
+/* The owner of a nested HWPT of @as other than @gone naming fault queue
+ * @id, or NULL (an orphan HWPT names it: @named says so). */
+static VfiDevice *fault_user(VfiAddressSpace *as, const VfiDevice *gone, uint32_t id,
+                             bool *named)
+{
+    GPtrArray *a = state(as)->nested;
+
+    *named = false;
+    for (guint i = 0; i < a->len; i++) {
+        AsNested *n = g_ptr_array_index(a, i);
+
+        if (n->fault_id == id) {
+            *named = true;
+            if (n->owner && n->owner != gone) {
+                return n->owner;
+            }
+        }
+    }
+    return NULL;
+}
+
+/* Destroy the fault queues @owner_of (NULL: every one) made that no nested
+ * HWPT names (after the HWPTs: the kernel's order); one still named goes
+ * to the owner of a HWPT naming it. */
+static void free_faultqs(VfiAddressSpace *as, VfiDevice *owner_of, GError **first)
+{
+    GPtrArray *a = state(as)->faultqs;
+
+    for (guint i = a->len; i-- > 0;) {
+        AsFaultq *r = g_ptr_array_index(a, i);
+        GError *err = NULL;
+        VfiDevice *user;
+        bool named;
+
+        if (owner_of && r->owner != owner_of) {
+            continue;
+        }
+        user = fault_user(as, owner_of, vfi_faultq_get_id(r->q), &named);
+        if (owner_of && named) {
+            r->owner = user;            /* NULL: kept for the address space's free */
+            continue;
+        }
+        if (vfi_faultq_free(r->q, &err)) {
+            g_ptr_array_remove_index(a, i);
+        } else {
+            r->owner = NULL;
             keep_first(as, first, err);
         }
     }
@@ -480,6 +659,7 @@ bool vfi_as_viommu_device_gone(VfiAddressSpace *as, VfiDevice *dev, GError **err
     free_nested(as, dev, &first);
     free_vdevs(as, dev, &first);
     free_viommus(as, &first);
+    free_faultqs(as, dev, &first);
     if (first) {
         g_propagate_prefixed_error(errp, first, "device %s detached, but: ",
                                    vfi_device_get_display_name(dev));
@@ -498,6 +678,7 @@ bool vfi_as_viommu_free_all(VfiAddressSpace *as, GError **errp)
     free_nested(as, NULL, &first);
     free_vdevs(as, NULL, &first);
     free_viommus(as, &first);
+    free_faultqs(as, NULL, &first);
     if (first) {
         g_propagate_error(errp, first);
         return false;
@@ -516,7 +697,8 @@ unsigned vfi_as_viommu_object_count(const VfiAddressSpace *as)
     for (guint i = 0; i < as->nest->vdevs->len; i++) {
         n += ((AsVdev *)g_ptr_array_index(as->nest->vdevs, i))->vdev != NULL;
     }
-    return n + as->nest->viommus->len + as->nest->nested->len;
+    return n + as->nest->viommus->len + as->nest->nested->len + as->nest->veventqs->len +
+           as->nest->faultqs->len;
 }
 
 void vfi_as_viommu_free_record(VfiAddressSpace *as)
@@ -524,6 +706,8 @@ void vfi_as_viommu_free_record(VfiAddressSpace *as)
     if (!as->nest) {
         return;
     }
+    g_ptr_array_free(as->nest->faultqs, true);
+    g_ptr_array_free(as->nest->veventqs, true);
     g_ptr_array_free(as->nest->nested, true);
     g_ptr_array_free(as->nest->vdevs, true);
     g_ptr_array_free(as->nest->viommus, true);

@@ -18,6 +18,7 @@
 #include "vfio-iommufd/iommufd.h"
 #include "util/kernel-internal.h"
 #include "container-internal.h"
+#include "container-pasid.h"
 #include "trace.h"
 
 #define KVER_PASID "6.15"
@@ -172,7 +173,11 @@ static bool pasid_unuse(VfiHwpt *h, GError **errp)
     return vfi_hwpt_destroy(h, errp);
 }
 
-bool vfi_container_attach_pasid(VfiContainerDevice *cd, uint32_t pasid, GError **errp)
+/* @pasid of @cd's device onto a PASID HWPT of its container, shared or
+ * made (destroyed again on failure): an attach, or a @replace of the
+ * nested HWPT it is on. */
+static bool onto_pasid_hwpt(VfiContainerDevice *cd, uint32_t pasid, bool replace,
+                            GError **errp)
 {
     VfiContainer *c = cd->container;
     uint32_t flags = pasid_flags(cd);
@@ -182,10 +187,14 @@ bool vfi_container_attach_pasid(VfiContainerDevice *cd, uint32_t pasid, GError *
 
     if (h) {
         trace_vfi_container_pasid_hwpt(cd_name(cd), c->ioas_id, h->id, flags, "shared");
+    } else if (replace && c->dirty_tracking) {
+        return refuse_state(cd, "replace_pasid", pasid, "a dirty-tracking session is on and "
+                            "no PASID HWPT is shared (a new one would be untracked until "
+                            "the next start)", errp);
     } else if (!(h = alloc_pasid_hwpt(c, cd, flags, errp))) {
         return false;
     }
-    if (!vfi_device_attach_pasid_owned(cd->dev, pasid, h->id, false, errp)) {
+    if (!vfi_device_attach_pasid_owned(cd->dev, pasid, h->id, replace, errp)) {
         if (made && !vfi_hwpt_destroy(h, &err)) {
             /* kept in the list without users: the container's cleanup retries */
             trace_vfi_container_pasid_rollback_failed(h->id, err->message);
@@ -195,6 +204,45 @@ bool vfi_container_attach_pasid(VfiContainerDevice *cd, uint32_t pasid, GError *
     h->pasid_users++;
     trace_vfi_container_pasid_users(h->id, h->pasid_users);
     return true;
+}
+
+bool vfi_container_attach_pasid(VfiContainerDevice *cd, uint32_t pasid, GError **errp)
+{
+    return onto_pasid_hwpt(cd, pasid, false, errp);
+}
+
+/* @pasid of @cd's device from the PASID HWPT @old (NULL: a nested HWPT)
+ * onto the nested HWPT @to_id. */
+static bool onto_nested(VfiContainerDevice *cd, uint32_t pasid, VfiHwpt *old, uint32_t to_id,
+                        GError **errp)
+{
+    if (!vfi_device_attach_pasid_owned(cd->dev, pasid, to_id, true, errp)) {
+        return false;
+    }
+    if (old && !pasid_unuse(old, errp)) {
+        g_prefix_error(errp, "replace_pasid: device %s PASID %u is on hwpt %u, but its "
+                       "PASID hwpt %u left: ", cd_name(cd), pasid, to_id, old->id);
+        return false;
+    }
+    return true;
+}
+
+bool vfi_container_replace_pasid(VfiContainerDevice *cd, uint32_t pasid, uint32_t to_id,
+                                 GError **errp)
+{
+    uint32_t cur = vfi_device_get_pasid_pt(cd->dev, pasid);
+    VfiHwpt *old = hwpt_by_id(cd->container, cur);
+
+    old = old && old->for_pasid ? old : NULL;
+    if (to_id ? cur == to_id : old != NULL) {
+        trace_vfi_container_pasid_hwpt(cd_name(cd), cd->container->ioas_id, cur, 0,
+                                       "replace: already there");
+        return true;
+    }
+    if (to_id) {
+        return onto_nested(cd, pasid, old, to_id, errp);
+    }
+    return onto_pasid_hwpt(cd, pasid, true, errp);
 }
 
 bool vfi_container_detach_pasid(VfiContainerDevice *cd, uint32_t pasid, GError **errp)
@@ -221,6 +269,28 @@ bool vfi_container_detach_pasids(VfiContainerDevice *cd, GError **errp)
     }
     return true;
 }
+
+bool vfi_container_device_uses_pt(const VfiContainerDevice *cd, uint32_t pt_id)
+{
+    GHashTableIter it;
+    gpointer value;
+
+    if (!cd || !pt_id) {
+        return false;
+    }
+    if (cd->stage1_id == pt_id) {
+        return true;
+    }
+    if (cd->dev->pasids) {
+        g_hash_table_iter_init(&it, cd->dev->pasids);
+        while (g_hash_table_iter_next(&it, NULL, &value)) {
+            if (GPOINTER_TO_UINT(value) == pt_id) {
+                return true;
+            }
+        }
+    }
+    return false;
+}
 #else
 bool vfi_container_attach_pasid(VfiContainerDevice *cd, uint32_t pasid, GError **errp)
 {
@@ -236,5 +306,17 @@ bool vfi_container_detach_pasids(VfiContainerDevice *cd, GError **errp)
 {
     (void)cd, (void)errp;
     return true;            /* without the UAPI no PASID was ever attached */
+}
+
+bool vfi_container_replace_pasid(VfiContainerDevice *cd, uint32_t pasid, uint32_t to_id,
+                                 GError **errp)
+{
+    (void)to_id;
+    return vfi_container_check_pasid(cd, "replace_pasid", pasid, true, errp);
+}
+
+bool vfi_container_device_uses_pt(const VfiContainerDevice *cd, uint32_t pt_id)
+{
+    return cd && pt_id && cd->stage1_id == pt_id;
 }
 #endif
