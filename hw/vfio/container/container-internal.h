@@ -383,6 +383,10 @@ bool vfi_container_map_src_unchecked(VfiContainer *c, uint64_t iova, uint64_t si
  * call. */
 bool vfi_container_file_dup(const char *what, int fd, uint64_t offset, uint64_t size,
                             int *dup, GError **errp);
+/* The same without the build check: for a type1 container, which maps a
+ * file by mmapping it (no IOMMU_IOAS_MAP_FILE needed). */
+bool vfi_container_file_dup_any(const char *what, int fd, uint64_t offset, uint64_t size,
+                                int *dup, GError **errp);
 /* Close a duplicate made by vfi_container_file_dup() (-1: nothing). */
 void vfi_container_file_close(const char *what, int fd);
 /* The offset of a file mapping against @c's IOVA alignment: its position

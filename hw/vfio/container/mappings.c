@@ -347,6 +347,12 @@ bool vfi_container_file_dup(const char *what, int fd, uint64_t offset, uint64_t 
         vfi_kernel_uapi_missing(errp, what, "IOMMU_IOAS_MAP_FILE", "6.13");
         return false;
     }
+    return vfi_container_file_dup_any(what, fd, offset, size, dup, errp);
+}
+
+bool vfi_container_file_dup_any(const char *what, int fd, uint64_t offset, uint64_t size,
+                                int *dup, GError **errp)
+{
     if (fd < 0 || size == 0 || offset + (size - 1) < offset) {
         trace_vfi_container_file_refused(what, fd, offset, size);
         g_set_error(errp, VFI_ERROR, VFI_ERROR_INVALID_ARGUMENT,
@@ -447,7 +453,8 @@ bool vfi_container_dma_map_file(VfiContainer *c, uint64_t iova, uint64_t size, i
     uint64_t at = iova;
 
     if (!vfi_container_check_given(c, what, errp) ||
-        !vfi_container_file_dup(what, fd, offset, size, &src.fd, errp)) {
+        !(vfi_container_is_type1(c) ? vfi_container_file_dup_any :
+          vfi_container_file_dup)(what, fd, offset, size, &src.fd, errp)) {
         return false;
     }
     if (!map_file_check(c, what, iova, size, offset, errp) ||
