@@ -56,6 +56,13 @@ static inline VfiContainer *const *vfi_as_containers(const VfiAddressSpace *as)
     return (VfiContainer *const *)as->containers->pdata;
 }
 
+/* Whether @as is (or was asked to be) a type1 address space. */
+static inline bool vfi_as_is_type1(const VfiAddressSpace *as)
+{
+    return as->containers->len ? vfi_container_is_type1(vfi_as_containers(as)[0])
+                               : as->backend == VFI_BACKEND_TYPE1;
+}
+
 /* @as non-NULL (INVALID_ARGUMENT naming @what otherwise). */
 static inline bool vfi_as_check_given(const VfiAddressSpace *as, const char *what,
                                       GError **errp)

@@ -227,7 +227,7 @@ bool vfi_address_space_dma_map_file(VfiAddressSpace *as, uint64_t iova, uint64_t
     bool ok;
 
     if (!vfi_as_check_given(as, what, errp) ||
-        !(vfi_address_space_get_backend(as) == VFI_BACKEND_TYPE1 ? vfi_container_file_dup_any
+        !(vfi_as_is_type1(as) ? vfi_container_file_dup_any
           : vfi_container_file_dup)(what, fd, offset, size, &m.src.fd, errp)) {
         return false;
     }
