@@ -193,6 +193,43 @@ static void test_map_file(void **state)
     scene_down(&s);
 }
 
+/* The container-level calls on the type1 container: a map of its own, an
+ * unmap of all of them; a live-update save refused before any ioctl. */
+static void test_container_level(void **state)
+{
+    g_autoptr(GError) err = NULL;
+    uint64_t done = 0, before;
+    VfiContainer *c;
+    Scene s = { 0 };
+
+    (void)state;
+    scene_up(&s, false);
+    assert_ok(vfi_address_space_attach_device(s.as, NULL, s.lg, NULL, &err), err);
+    c = vfi_device_get_container(s.lg);
+    assert_int_equal(vfi_container_get_iova_alignment(c), PG);
+    assert_int_equal(vfi_container_hwpt_count(c), 0);
+    assert_ok(vfi_container_dma_map(c, 0, 4 * PG, s.ram, false, &err), err);
+    assert_ok(vfi_container_dma_map(c, 8 * PG, 4 * PG, (char *)s.ram + 8 * PG, false, &err),
+              err);
+    assert_ok(vfi_sim_dma_write(s.sim, "lg", 9 * PG, PG, &err), err);
+    assert_int_equal(vfi_container_mapping_count(c), 2);
+    /* unaligned to the IOMMU page: refused before any ioctl */
+    before = vfi_sim_ioctl_count(s.sim);
+    assert_false(vfi_container_dma_map(c, 16 * PG + 512, PG, s.ram, false, &err));
+    assert_gerror(err, VFI_ERROR, VFI_ERROR_INVALID_ARGUMENT);
+    assert_int_equal(vfi_sim_ioctl_count(s.sim), before);
+    /* an overlap: the kernel's EEXIST, as on IOMMUFD */
+    assert_false(vfi_container_dma_map(c, 2 * PG, PG, s.ram, false, &err));
+    g_clear_error(&err);
+    assert_ok(vfi_container_dma_unmap_all(c, &done, &err), err);
+    assert_int_equal(done, 8 * PG);
+    assert_int_equal(vfi_container_mapping_count(c), 0);
+    assert_false(vfi_sim_dma_write(s.sim, "lg", 9 * PG, PG, &err));
+    g_clear_error(&err);
+    assert_ok(vfi_address_space_detach_device(s.as, s.lg, &err), err);
+    scene_down(&s);
+}
+
 /* The new flows: attach a logging device, map by file, track (its DMA
  * logging started), sync, unmap with the dirty read, stop, detach. */
 static bool faults_run(Scene *s, int fd, GError **errp)
@@ -244,6 +281,7 @@ int main(void)
         cmocka_unit_test(test_logging_mixed),
         cmocka_unit_test(test_parallel_and_query),
         cmocka_unit_test(test_map_file),
+        cmocka_unit_test(test_container_level),
         cmocka_unit_test(test_faults),
     };
 

@@ -82,6 +82,8 @@ void vfi_type1_drop_mmaps(VfiContainer *c, uint64_t iova, uint64_t last)
             continue;
         }
         munmap(m->addr, m->len);
+        trace_vfi_type1_container_mmap(vfi_type1_get_fd(c->type1->t1), -1, m->iova, m->len,
+                                       "munmapped");
         g_array_remove_index_fast(mm, i);
     }
 }
@@ -107,6 +109,8 @@ bool vfi_type1_ops_map(VfiContainer *c, uint64_t iova, uint64_t size, const VfiM
         return false;
     }
     if (m.addr) {
+        trace_vfi_type1_container_mmap(vfi_type1_get_fd(c->type1->t1), src->fd, iova, size,
+                                       "mmapped (MAP_SHARED) and mapped");
         g_array_append_val(c->type1->mmaps, m);
     }
     *iova_out = iova;
