@@ -6,7 +6,9 @@
  * (VfiAddressSpace). A container (VfiContainer) is one IOAS of one backend
  * in one address space. Attaching a device to an address space tries the
  * address space's containers on the same backend in turn; when none takes
- * it, a new container with a new IOAS is made.
+ * it, a new container with a new IOAS is made. A type1 address space
+ * (vfi_address_space_set_backend()) has one VFIO type1 container instead
+ * (vfi_container_get_backend_kind(); docs/type1.md).
  *
  * Inside a container the library places devices itself ("userspace auto
  * domains"):

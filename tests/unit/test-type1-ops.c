@@ -113,6 +113,36 @@ static void test_logging_mixed(void **state)
     scene_down(&s);
 }
 
+/* Tracking with only a logging device (type1's IOMMU side off); a device
+ * without logging attached then brings the IOMMU side on (catch-up). */
+static void test_logging_catch_up(void **state)
+{
+    g_autoptr(GError) err = NULL;
+    g_autofree VfiDirtyDeviceReport *rep = NULL;
+    Scene s = { 0 };
+    unsigned n;
+
+    (void)state;
+    scene_up(&s, true);
+    assert_ok(vfi_address_space_attach_device(s.as, NULL, s.lg, NULL, &err), err);
+    assert_ok(vfi_address_space_dma_map(s.as, 0, RAM, s.ram, false, &err), err);
+    assert_ok(vfi_address_space_dirty_tracking_start(s.as, &err), err);
+    assert_ok(vfi_address_space_sync_dirty(s.as, &s.log, &err), err);
+    assert_int_equal(popcount(s.bits), 0);           /* lg wrote nothing */
+    assert_ok(vfi_address_space_attach_device(s.as, NULL, s.solo, NULL, &err), err);
+    rep = vfi_address_space_dirty_report(s.as, &n);
+    assert_int_equal(n, 2);
+    assert_int_equal(rep[1].coverage, VFI_DIRTY_COVERAGE_TYPE1);
+    assert_int_equal(rep[1].reason, VFI_COVERED);
+    assert_ok(vfi_address_space_sync_dirty(s.as, &s.log, &err), err);
+    assert_int_equal(popcount(s.bits), NR);          /* the IOMMU side is on */
+    assert_ok(vfi_address_space_dirty_tracking_stop(s.as, &err), err);
+    assert_ok(vfi_address_space_detach_device(s.as, s.solo, &err), err);
+    assert_ok(vfi_address_space_detach_device(s.as, s.lg, &err), err);
+    assert_ok(vfi_address_space_dma_unmap(s.as, 0, RAM, 0, &err), err);
+    scene_down(&s);
+}
+
 /* A parallel sync reads what the serial one does; a query that cuts a
  * mapping keeps the rest of it for the read of those pages. */
 static void test_parallel_and_query(void **state)
@@ -279,6 +309,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_logging_mixed),
+        cmocka_unit_test(test_logging_catch_up),
         cmocka_unit_test(test_parallel_and_query),
         cmocka_unit_test(test_map_file),
         cmocka_unit_test(test_container_level),
