@@ -13,6 +13,10 @@
  *    what was learnt while placing it (hw info, attach attempts, whether the
  *    kernel refused a dirty-tracking HWPT for it); the device's own state
  *    (binding, DMA logging) stays in the device layer.
+ * A container is on one of two backends, its kernel calls behind its ops
+ * table (container-ops.h): IOMMUFD (iommufd-ops.c: an IOAS and its HWPTs)
+ * or type1 (type1.c, type1-dma.c: a VFIO container and its groups); all
+ * the above is the same record for both.
  * Dirty coverage is computed by one rule (coverage.c), used by placement
  * and by every report. This layer never calls the layers above it; the
  * address space it belongs to is only a pointer it hands back.
