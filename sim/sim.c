@@ -751,6 +751,10 @@ bool vfi_sim_dma_write(VfiSim *sim, const char *name, uint64_t iova, uint64_t le
         int t1 = sim_type1_dma_write(sim, dev, iova, len, errp);
 
         if (t1 >= 0) {
+            /* the device's own DMA log is the device's, whatever its IOMMU */
+            if (t1 > 0 && dev->logging) {
+                device_log_mark(dev, iova, len);
+            }
             return t1 > 0;
         }
     }

@@ -6,7 +6,9 @@
  * (VfiAddressSpace). A container (VfiContainer) is one IOAS of one backend
  * in one address space. Attaching a device to an address space tries the
  * address space's containers on the same backend in turn; when none takes
- * it, a new container with a new IOAS is made.
+ * it, a new container with a new IOAS is made. A type1 address space
+ * (vfi_address_space_set_backend()) has one VFIO type1 container instead
+ * (vfi_container_get_backend_kind(); docs/type1.md).
  *
  * Inside a container the library places devices itself ("userspace auto
  * domains"):
@@ -234,7 +236,11 @@ VFI_API bool vfi_address_space_free(VfiAddressSpace *as, GError **errp);
 VFI_API void *vfi_address_space_get_handle(const VfiAddressSpace *as);
 /* Returns: the number of mappings remembered by vfi_address_space_dma_map(). */
 VFI_API unsigned vfi_address_space_mapping_count(const VfiAddressSpace *as);
-/* Returns: the number of containers, and the @i-th (0-based, creation order).
+/* Returns: the number of IOMMUFD containers (IOASes), and the @i-th
+ * (0-based, creation order). A type1 address space has one type1 container
+ * instead, not counted here (0, NULL): it is vfi_device_get_container() of
+ * its devices and the container of their vfi_address_space_dirty_report()
+ * entries (vfi_container_get_backend_kind() tells the two kinds apart).
  * With another thread hot-plugging, the count and the index may be stale
  * once the call returns (docs/concurrency.md). */
 VFI_API unsigned vfi_address_space_container_count(const VfiAddressSpace *as);
@@ -501,8 +507,8 @@ VFI_API bool vfi_address_space_set_backend(VfiAddressSpace *as, VfiBackendKind k
  * container, else what it was asked or VFI_BACKEND_IOMMUFD. */
 VFI_API VfiBackendKind vfi_address_space_get_backend(const VfiAddressSpace *as);
 
-/* Returns: the container @dev is in, or NULL (also for a device in a type1
- * container). */
+/* Returns: the container @dev is in (an IOMMUFD or a type1 one:
+ * vfi_container_get_backend_kind()), or NULL when it is in none. */
 VFI_API VfiContainer *vfi_device_get_container(const VfiDevice *dev);
 /* Returns: the HWPT @dev is attached to, or NULL (mdev, or not attached). */
 VFI_API VfiHwpt *vfi_device_get_hwpt(const VfiDevice *dev);
@@ -512,10 +518,28 @@ VFI_API unsigned vfi_device_get_attach_attempts(const VfiDevice *dev);
 
 /* ---- containers -------------------------------------------------------- */
 
-/* Returns: the kernel id of the container's IOAS. */
+/* Returns: the kernel id of the container's IOAS; 0 for a type1 container
+ * (it has no IOAS) and for NULL. */
 VFI_API uint32_t vfi_container_get_ioas_id(const VfiContainer *c);
-/* Returns: the backend (iommufd) the container's IOAS belongs to. */
+/* Returns: the backend (iommufd) the container's IOAS belongs to; NULL for
+ * a type1 container (it uses no iommufd) and for NULL. */
 VFI_API VfiIommufd *vfi_container_get_backend(const VfiContainer *c);
+/**
+ * vfi_container_get_backend_kind:
+ * @c: a container (of vfi_address_space_container(), vfi_device_get_container()
+ *     or a coverage report), or NULL
+ *
+ * Which kind of container @c is (one kind per address space). A type1
+ * container (the legacy VFIO group + type1 path, docs/type1.md) has no IOAS
+ * (vfi_container_get_ioas_id() is 0), no backend (NULL) and no HWPT, and
+ * takes the same calls as an IOMMUFD one: its devices, IOVA ranges (GET_INFO's,
+ * at the 4 KiB IOMMU page), mappings (by file too: mmapped by the library),
+ * dirty queries and syncs. No ioctl, no error.
+ *
+ * Returns: VFI_BACKEND_IOMMUFD or VFI_BACKEND_TYPE1; VFI_BACKEND_AUTO for
+ * NULL.
+ */
+VFI_API VfiBackendKind vfi_container_get_backend_kind(const VfiContainer *c);
 /* Returns: the address space the container is part of. */
 VFI_API VfiAddressSpace *vfi_container_get_address_space(const VfiContainer *c);
 /* The container's allowed IOVA ranges and alignment, as the kernel reported

@@ -87,7 +87,13 @@ static void test_readme_flow(void **state)
     assert_ok(flow_up(sim, &f, &err), err);
     assert_int_equal(vfi_address_space_get_backend(f.as), VFI_BACKEND_TYPE1);
     assert_ok(vfi_address_space_attach_device(f.as, f.be, f.dev, NULL, &err), err);
-    assert_null(vfi_device_get_container(f.dev));
+    /* the type1 container: its device's, not an IOAS of the address space */
+    assert_non_null(vfi_device_get_container(f.dev));
+    assert_int_equal(vfi_address_space_container_count(f.as), 0);
+    assert_int_equal(vfi_container_get_backend_kind(vfi_device_get_container(f.dev)),
+                     VFI_BACKEND_TYPE1);
+    assert_int_equal(vfi_container_get_ioas_id(vfi_device_get_container(f.dev)), 0);
+    assert_null(vfi_container_get_backend(vfi_device_get_container(f.dev)));
     assert_int_equal(vfi_iommufd_users(f.be), 0);        /* no iommufd used */
     assert_false(vfi_address_space_set_backend(f.as, VFI_BACKEND_IOMMUFD, &err));
     assert_gerror(err, VFI_ERROR, VFI_ERROR_WRONG_STATE);
@@ -101,7 +107,7 @@ static void test_readme_flow(void **state)
 
         assert_int_equal(n, 1);
         assert_ptr_equal(rep[0].device, f.dev);
-        assert_null(rep[0].container);
+        assert_ptr_equal(rep[0].container, vfi_device_get_container(f.dev));
         assert_int_equal(rep[0].coverage, VFI_DIRTY_COVERAGE_TYPE1);
         assert_string_equal(vfi_dirty_coverage_granularity(rep[0].coverage, NULL),
                             "type1: all mapped pages reported dirty");

@@ -24,7 +24,7 @@ static const char topology[] = TYPE1_TOPO_GROUP5 TYPE1_TOPO_SOLO TYPE1_TOPO_MDEV
 
 typedef struct Scene {
     VfiDevice *dev[4];
-    VfiType1Container *c;
+    VfiContainer *c;
     void *ram;
     uint64_t bits[1];
     VfiDirtyLog log;
@@ -43,7 +43,7 @@ static bool scene_open(VfiSim *sim, Scene *s, GError **errp)
     assert_int_equal(posix_memalign(&s->ram, PG, RAM), 0);
     s->log = (VfiDirtyLog) { .base_iova = 0, .page_size = PG, .bitmap = s->bits,
                              .nr_pages = RAM / PG };
-    s->c = vfi_type1_container_new(errp);
+    s->c = vfi_type1_container_new(NULL, NULL, errp);
     return s->c != NULL;
 }
 
@@ -141,12 +141,12 @@ static void test_group_held(void **state)
     VfiSim *sim = test_sim_new(topology);
     g_autoptr(GError) err = NULL;
     Scene s = { 0 };
-    VfiType1Container *other;
+    VfiContainer *other;
 
     (void)state;
     assert_ok(scene_open(sim, &s, &err), err);
     assert_ok(vfi_type1_container_attach(s.c, s.dev[0], &err), err);
-    other = vfi_type1_container_new(&err);
+    other = vfi_type1_container_new(NULL, NULL, &err);
     assert_non_null(other);
     assert_false(vfi_type1_container_attach(other, s.dev[1], &err));
     assert_gerror(err, VFI_ERROR, VFI_ERROR_WRONG_STATE);

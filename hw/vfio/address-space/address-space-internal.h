@@ -38,8 +38,9 @@ struct VfiAddressSpace {
     VfiRangeTree *mappings;   /* VfiAsMapping, sorted, disjoint (O(log n)) */
     VfiDeviceHooks hooks;     /* the VMM's, zeroed: none */
     VfiNestingOptions nesting; /* the VMM's (vfi_address_space_set_nesting()) */
-    VfiBackendKind backend;   /* what the VMM asked for (AUTO by default) */
-    struct VfiAsType1 *type1; /* its type1 container (as-type1.c), or NULL */
+    VfiBackendKind backend;   /* what the VMM asked for (AUTO by default); the
+                               * kind in use is its containers' (one kind
+                               * per address space: container-ops.h) */
     struct VfiAsViommus *nest; /* its vIOMMU objects (as-viommu.c), or NULL */
 };
 
@@ -53,6 +54,13 @@ static inline VfiLock *vfi_as_lock(const VfiAddressSpace *as)
 static inline VfiContainer *const *vfi_as_containers(const VfiAddressSpace *as)
 {
     return (VfiContainer *const *)as->containers->pdata;
+}
+
+/* Whether @as is (or was asked to be) a type1 address space. */
+static inline bool vfi_as_is_type1(const VfiAddressSpace *as)
+{
+    return as->containers->len ? vfi_container_is_type1(vfi_as_containers(as)[0])
+                               : as->backend == VFI_BACKEND_TYPE1;
 }
 
 /* @as non-NULL (INVALID_ARGUMENT naming @what otherwise). */
@@ -78,44 +86,16 @@ void vfi_as_device_release(VfiDeviceOwner *owner, VfiDevice *dev);
  * checked first). */
 bool vfi_as_replay(VfiAddressSpace *as, VfiContainer *c, GError **errp);
 
-/* ---- as-type1.c: the type1 path of an address space ---- */
+/* ---- as-type1.c: the choice of a backend ---- */
 
-/* Whether @dev goes to the type1 container of @as (docs/type1.md). */
+/* Whether @dev goes to a type1 container of @as (docs/type1.md). */
 bool vfi_as_type1_wanted(const VfiAddressSpace *as, const VfiDevice *dev);
-/* Attach @dev to @as's type1 container (made at the first device, the
- * address space's mappings replayed into it); nothing changed on failure. */
-bool vfi_as_type1_attach(VfiAddressSpace *as, VfiDevice *dev, const VfiAttachOptions *opts,
-                         GError **errp);
-/* The devices in @as's type1 container (0: none, or no container). */
-unsigned vfi_as_type1_device_count(const VfiAddressSpace *as);
-/* Fill one coverage report entry per device of the type1 container
- * (VFI_DIRTY_COVERAGE_TYPE1, no VfiContainer) into @out. */
-void vfi_as_type1_report(const VfiAddressSpace *as, VfiDirtyDeviceReport *out);
-/* Whether @dev is in @as's type1 container. */
-bool vfi_as_type1_has(const VfiAddressSpace *as, const VfiDevice *dev);
-/* Detach @dev while tracking: when it is the last device (the kernel drops
- * every mapping with the last group) the container's pages are read into
- * @log first. */
-bool vfi_as_type1_detach_dirty(VfiAddressSpace *as, VfiDevice *dev, const VfiDirtyLog *log,
-                               GError **errp);
-/* Detach @dev from it (the container goes with its last device). */
-bool vfi_as_type1_detach(VfiAddressSpace *as, VfiDevice *dev, GError **errp);
-/* Map / unmap a mapping of @as in its type1 container (none: true). An
- * unmap while tracking reads into @log, or discards the bits without one. */
-bool vfi_as_type1_map(VfiAddressSpace *as, const VfiAsMapping *m, GError **errp);
-bool vfi_as_type1_unmap(VfiAddressSpace *as, uint64_t iova, uint64_t size,
-                        const VfiDirtyLog *log, GError **errp);
-/* An unmap while the type1 container tracks needs a dirty read (the
- * *_dirty calls) or VFI_UNMAP_DISCARD_DIRTY: WRONG_STATE otherwise. */
-bool vfi_as_type1_check_unmap(const VfiAddressSpace *as, VfiUnmapFlags flags, GError **errp);
-/* The log the type1 unmap of the unmap being made reads into (NULL: none). */
-void vfi_as_type1_set_unmap_log(VfiAddressSpace *as, const VfiDirtyLog *log);
-/* Dirty tracking of the type1 container (none: true, nothing). */
-bool vfi_as_type1_tracking(VfiAddressSpace *as, bool start, GError **errp);
-bool vfi_as_type1_tracking_is_active(const VfiAddressSpace *as);
-bool vfi_as_type1_sync(VfiAddressSpace *as, const VfiDirtyLog *log, GError **errp);
-/* The type1 container freed with @as (devices left are detached). */
-bool vfi_as_type1_free(VfiAddressSpace *as, GError **errp);
+/* Place @cd (its checks made) in @as's type1 container, made at the first
+ * device (*@made; its ranges read and @as's mappings replayed into it,
+ * not yet in @as's list: the caller adds nothing, this does). Returns the
+ * container, or NULL with nothing left. */
+VfiContainer *vfi_as_type1_place(VfiAddressSpace *as, VfiContainerDevice *cd, bool *made,
+                                 GError **errp);
 
 /* ---- as-viommu.c: the address space's vIOMMU objects ---- */
 
@@ -158,8 +138,10 @@ bool vfi_as_detach(VfiAddressSpace *as, VfiDevice *dev, bool force, GError **err
 bool vfi_as_unmap_prepare(const VfiAddressSpace *as, uint64_t iova, uint64_t size,
                           VfiUnmapFlags flags, guint *first, guint *n, GError **errp);
 /* Unmap a prepared range from every container and forget its mappings
- * (on a failure the containers already unmapped are mapped again). */
+ * (on a failure the containers already unmapped are mapped again); the
+ * IOMMU dirty bits an unmap itself reads (type1 while tracking) go into
+ * @log (NULL: dropped). */
 bool vfi_as_unmap_commit(VfiAddressSpace *as, uint64_t iova, uint64_t size, guint first,
-                         guint n, GError **errp);
+                         guint n, const VfiDirtyLog *log, GError **errp);
 
 #endif

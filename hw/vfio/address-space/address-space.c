@@ -62,21 +62,15 @@ bool vfi_address_space_free(VfiAddressSpace *as, GError **errp)
     if (!as) {
         return true;
     }
-    if (vfi_as_type1_device_count(as)) {
-        g_set_error(errp, VFI_ERROR, VFI_ERROR_WRONG_STATE,
-                    "address space %u: a device is still attached (type1): detach it first",
-                    as->id);
-        return false;
-    }
-    vfi_as_type1_free(as, NULL);
     for (guint i = 0; i < as->containers->len; i++) {
         VfiContainer *c = g_ptr_array_index(as->containers, i);
 
         if (c->devices->len) {
             g_set_error(errp, VFI_ERROR, VFI_ERROR_WRONG_STATE,
-                        "address space %u: device %s is still attached (ioas %u): "
-                        "detach it first", as->id,
-                        vfi_device_get_display_name(g_ptr_array_index(c->devices, 0)), c->ioas_id);
+                        "address space %u: device %s is still attached (%s container, "
+                        "ioas %u): detach it first", as->id,
+                        vfi_device_get_display_name(g_ptr_array_index(c->devices, 0)),
+                        c->ops->name, c->ioas_id);
             return false;
         }
     }
@@ -126,14 +120,17 @@ unsigned vfi_address_space_container_count(const VfiAddressSpace *as)
 {
     VFI_LOCK_GUARD(vfi_as_lock(as));
 
-    return as ? as->containers->len : 0;
+    /* its IOMMUFD containers (IOASes): a type1 one is reached through its
+     * devices and the coverage report (container.h) */
+    return as && vfi_address_space_get_backend(as) == VFI_BACKEND_IOMMUFD ?
+           as->containers->len : 0;
 }
 
 VfiContainer *vfi_address_space_container(const VfiAddressSpace *as, unsigned i)
 {
     VFI_LOCK_GUARD(vfi_as_lock(as));
 
-    if (!as || i >= as->containers->len) {
+    if (i >= vfi_address_space_container_count(as)) {
         return NULL;
     }
     return g_ptr_array_index(as->containers, i);
@@ -172,13 +169,15 @@ static void as_explain_conflict(VfiAddressSpace *as, VfiDevice *dev, GError **er
 }
 
 /* Refusals before any ioctl (INVALID_ARGUMENT, WRONG_STATE). */
-static bool attach_check(VfiAddressSpace *as, VfiIommufd *be, VfiDevice *dev, GError **errp)
+static bool attach_check(VfiAddressSpace *as, VfiIommufd *be, VfiDevice *dev, bool type1,
+                         GError **errp)
 {
     const char *name = dev ? vfi_device_get_display_name(dev) : NULL;
     VfiContainerDevice *cd = vfi_container_device_state(dev);
     const char *why = NULL;
 
-    if (!as || !be || !dev) {
+    /* a type1 address space does not use the backend (not even opened) */
+    if (!as || (!be && !type1) || !dev) {
         g_set_error(errp, VFI_ERROR, VFI_ERROR_INVALID_ARGUMENT,
                     "attach device: %s not given", !as ? "address space" :
                     !be ? "backend" : "device");
@@ -189,11 +188,14 @@ static bool attach_check(VfiAddressSpace *as, VfiIommufd *be, VfiDevice *dev, GE
         g_set_error(errp, VFI_ERROR, VFI_ERROR_WRONG_STATE,
                     "device %s is already in a container (ioas %u): detach it first",
                     name, cd->container->ioas_id);
-    } else if (vfi_device_is_bound(dev) && vfi_device_get_backend(dev) != be) {
+    } else if (vfi_device_is_bound(dev) && (type1 || vfi_device_get_backend(dev) != be)) {
         why = "bound to another backend";
         g_set_error(errp, VFI_ERROR, VFI_ERROR_WRONG_STATE,
-                    "device %s is bound to another iommufd backend (iommufd %d)", name,
-                    vfi_iommufd_get_fd(vfi_device_get_backend(dev)));
+                    "device %s is bound to %s iommufd backend (iommufd %d)", name,
+                    type1 ? "an" : "another", vfi_iommufd_get_fd(vfi_device_get_backend(dev)));
+        if (type1) {
+            g_prefix_error(errp, "address space %u takes type1 containers: ", as->id);
+        }
     } else if (vfi_device_get_attached_pt(dev)) {
         why = "attached outside containers";
         g_set_error(errp, VFI_ERROR, VFI_ERROR_WRONG_STATE,
@@ -336,7 +338,7 @@ static VfiContainer *place_in_new(VfiAddressSpace *as, VfiIommufd *be,
     c->ro_erratum_expected = c->ro_as_writeable && cd->opts.nest_parent &&
                              vfi_nest_parent_ro_erratum(cd);
     if (vfi_container_refresh_ranges(c, &last) && vfi_as_replay(as, c, &last) &&
-        vfi_placement_place(c, cd, &last) == VFI_PLACE_OK) {
+        vfi_container_attach_device(c, cd, &last) == VFI_PLACE_OK) {
         g_ptr_array_add(as->containers, c);
         return c;
     }
@@ -380,7 +382,7 @@ static VfiContainer *place(VfiAddressSpace *as, VfiIommufd *be, VfiContainerDevi
         if (c->be != be) {
             continue;
         }
-        switch (vfi_placement_place(c, cd, &err)) {
+        switch (vfi_container_attach_device(c, cd, &err)) {
         case VFI_PLACE_OK:
             return c;
         case VFI_PLACE_ERROR:
@@ -408,7 +410,7 @@ static void attach_undo(VfiAddressSpace *as, VfiContainer *c, VfiContainerDevice
     g_autoptr(GError) err = NULL;
 
     g_prefix_error(errp, "attach of device %s: ", name);
-    if (!vfi_device_detach(cd->dev, &err)) {
+    if (!vfi_container_detach_device(c, cd, &err)) {
         trace_vfi_as_cleanup_failed(name, err->message);
         g_prefix_error(errp, "device %s stays attached to pt %u of ioas %u (its detach "
                        "failed: %s), and is in that container: ", name, pt, c->ioas_id,
@@ -520,6 +522,7 @@ bool vfi_address_space_attach_device(VfiAddressSpace *as, VfiIommufd *be, VfiDev
 {
     VFI_LOCK_GUARD(vfi_as_lock(as));
     VfiAttachOptions given;     /* @opts in this library's layout */
+    bool type1;
     VfiContainerDevice *cd;
     VfiContainer *c;
     bool made;
@@ -529,10 +532,8 @@ bool vfi_address_space_attach_device(VfiAddressSpace *as, VfiIommufd *be, VfiDev
         return false;
     }
     opts = opts ? &given : NULL;
-    if (dev && as && vfi_as_type1_wanted(as, dev)) {
-        return vfi_as_type1_attach(as, dev, opts, errp);   /* as-type1.c */
-    }
-    if (!attach_check(as, be, dev, errp)) {
+    type1 = dev && as && vfi_as_type1_wanted(as, dev);   /* as-type1.c */
+    if (!attach_check(as, be, dev, type1, errp)) {
         return false;
     }
     if (opts && opts->label) {
@@ -541,7 +542,9 @@ bool vfi_address_space_attach_device(VfiAddressSpace *as, VfiIommufd *be, VfiDev
     cd = vfi_container_device_new(dev, opts, as_release);
     /* the address space's request for nest parents holds for every device */
     cd->opts.nest_parent = cd->opts.nest_parent || as->nesting.nest_parent;
-    if (!attach_prepare(as, be, cd, errp) || !(c = place(as, be, cd, &made, errp))) {
+    c = type1 ? vfi_as_type1_place(as, cd, &made, errp) :
+        attach_prepare(as, be, cd, errp) ? place(as, be, cd, &made, errp) : NULL;
+    if (!c) {
         trace_vfi_as_attach_failed(vfi_device_get_display_name(dev), cd->bound_here,
                                    errp && *errp ? (*errp)->message : "");
         g_free(cd);
@@ -624,7 +627,7 @@ static bool as_detach_checked(VfiAddressSpace *as, VfiDevice *dev, VfiContainerD
         return false;
     }
     g_clear_error(&err);
-    if (!vfi_device_detach(dev, errp)) {
+    if (!vfi_container_detach_device(c, cd, errp)) {
         g_prefix_error(errp, "detaching device %s (devid %u) from ioas %u hwpt %u: ",
                        vfi_device_get_display_name(dev), vfi_device_get_devid(dev),
                        c->ioas_id, cd->hwpt ? cd->hwpt->id : 0);
@@ -663,9 +666,6 @@ bool vfi_address_space_detach_device(VfiAddressSpace *as, VfiDevice *dev, GError
 {
     VFI_LOCK_GUARD(vfi_as_lock(as));
 
-    if (as && vfi_as_type1_has(as, dev)) {
-        return vfi_as_type1_detach(as, dev, errp);
-    }
     return vfi_as_detach(as, dev, false, errp);
 }
 

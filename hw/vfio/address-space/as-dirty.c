@@ -18,9 +18,6 @@ bool vfi_address_space_dirty_tracking_start(VfiAddressSpace *as, GError **errp)
     if (!vfi_as_check_given(as, "dirty tracking start", errp)) {
         return false;
     }
-    if (as->type1) {
-        return vfi_as_type1_tracking(as, true, errp);
-    }
     return vfi_dirty_tracking_switch_all(vfi_as_containers(as), as->containers->len, true,
                                          errp);
 }
@@ -32,9 +29,6 @@ bool vfi_address_space_dirty_tracking_stop(VfiAddressSpace *as, GError **errp)
     if (!vfi_as_check_given(as, "dirty tracking stop", errp)) {
         return false;
     }
-    if (as->type1) {
-        return vfi_as_type1_tracking(as, false, errp);
-    }
     return vfi_dirty_tracking_switch_all(vfi_as_containers(as), as->containers->len, false,
                                          errp);
 }
@@ -43,9 +37,6 @@ bool vfi_address_space_dirty_tracking_is_active(const VfiAddressSpace *as)
 {
     VFI_LOCK_GUARD(vfi_as_lock(as));
 
-    if (as && as->type1) {
-        return vfi_as_type1_tracking_is_active(as);
-    }
     if (!as || as->containers->len == 0) {
         return false;
     }
@@ -65,9 +56,6 @@ bool vfi_address_space_sync_dirty(VfiAddressSpace *as, const VfiDirtyLog *log,
     if (!vfi_as_check_given(as, "dirty sync", errp)) {
         return false;
     }
-    if (as->type1) {
-        return vfi_as_type1_sync(as, log, errp);
-    }
     return vfi_dirty_sync_all(vfi_as_containers(as), as->containers->len, log, errp);
 }
 
@@ -78,9 +66,6 @@ bool vfi_address_space_sync_dirty_parallel(VfiAddressSpace *as, const VfiDirtyLo
 
     if (!vfi_as_check_given(as, "address space parallel dirty sync", errp)) {
         return false;
-    }
-    if (as->type1) {
-        return vfi_as_type1_sync(as, log, errp);    /* one reader: the calls are per mapping */
     }
     return vfi_dirty_sync_all_parallel(vfi_as_containers(as), as->containers->len, log, pool,
                                        errp);
@@ -108,18 +93,9 @@ bool vfi_address_space_dma_unmap_dirty(VfiAddressSpace *as, uint64_t iova, uint6
     if (n == 0) {
         return true;        /* nothing of the address space there: nothing to read */
     }
-    if (as->type1) {
-        /* the type1 unmap reads its own pages into @log */
-        bool ok;
-
-        vfi_as_type1_set_unmap_log(as, log);
-        ok = vfi_as_unmap_commit(as, iova, size, first, n, errp);
-        vfi_as_type1_set_unmap_log(as, NULL);
-        return ok;
-    }
     return vfi_dirty_read_before_unmap(vfi_as_containers(as), as->containers->len, iova,
                                        size, log, errp) &&
-           vfi_as_unmap_commit(as, iova, size, first, n, errp);
+           vfi_as_unmap_commit(as, iova, size, first, n, log, errp);
 }
 
 bool vfi_address_space_detach_device_dirty(VfiAddressSpace *as, VfiDevice *dev,
@@ -130,9 +106,6 @@ bool vfi_address_space_detach_device_dirty(VfiAddressSpace *as, VfiDevice *dev,
     VfiContainerDevice *cd = NULL;
     VfiContainer *c = NULL;
 
-    if (as && vfi_as_type1_has(as, dev)) {
-        return vfi_as_type1_detach_dirty(as, dev, log, errp);
-    }
     cd = vfi_as_device(as, dev, what, errp);
     c = cd ? cd->container : NULL;
     if (!cd) {
@@ -173,7 +146,6 @@ VfiDirtyDeviceReport *vfi_address_space_dirty_report(const VfiAddressSpace *as,
     for (guint i = 0; as && i < as->containers->len; i++) {
         total += vfi_container_device_count(g_ptr_array_index(as->containers, i));
     }
-    total += as ? vfi_as_type1_device_count(as) : 0;
     if (n) {
         *n = total;
     }
@@ -192,7 +164,6 @@ VfiDirtyDeviceReport *vfi_address_space_dirty_report(const VfiAddressSpace *as,
             e->coverage = vfi_container_dirty_coverage(c, e->device, &e->reason);
         }
     }
-    vfi_as_type1_report(as, out + k);
     return out;
 }
 

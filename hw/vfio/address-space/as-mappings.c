@@ -162,11 +162,6 @@ static bool map_containers(VfiAddressSpace *as, const VfiAsMapping *m, guint fro
         vfi_range_tree_remove(as->mappings, m->r.iova);
         return false;
     }
-    /* an address space with a type1 container has no other (as-type1.c) */
-    if (!vfi_as_type1_map(as, m, errp)) {
-        vfi_range_tree_remove(as->mappings, m->r.iova);
-        return false;
-    }
     return true;
 }
 
@@ -232,7 +227,8 @@ bool vfi_address_space_dma_map_file(VfiAddressSpace *as, uint64_t iova, uint64_t
     bool ok;
 
     if (!vfi_as_check_given(as, what, errp) ||
-        !vfi_container_file_dup(what, fd, offset, size, &m.src.fd, errp)) {
+        !(vfi_as_is_type1(as) ? vfi_container_file_dup_any
+          : vfi_container_file_dup)(what, fd, offset, size, &m.src.fd, errp)) {
         return false;
     }
     ok = iova == VFI_IOVA_ANY ? map_file_any(as, what, &m, size, errp) :
@@ -321,7 +317,7 @@ static void unmap_rollback(VfiAddressSpace *as, guint upto, const bool *unmapped
 /* Unmap [iova, last] from every container holding the address space's
  * mappings there; on a failure the ones done are mapped again. */
 static bool unmap_containers(VfiAddressSpace *as, uint64_t iova, uint64_t last, guint first,
-                             guint n, GError **errp)
+                             guint n, const VfiDirtyLog *log, GError **errp)
 {
     bool on_stack[8] = { false };
     g_autofree bool *on_heap = as->containers->len > G_N_ELEMENTS(on_stack) ?
@@ -338,7 +334,7 @@ static bool unmap_containers(VfiAddressSpace *as, uint64_t iova, uint64_t last, 
             continue;
         }
         unmapped_in[i] = true;
-        if (vfi_container_unmap_unchecked(c, iova, last - iova + 1, &err)) {
+        if (vfi_container_unmap_unchecked_dirty(c, iova, last - iova + 1, log, &err)) {
             continue;
         }
         unmap_rollback(as, i, unmapped_in, first, n);
@@ -355,7 +351,6 @@ bool vfi_as_unmap_prepare(const VfiAddressSpace *as, uint64_t iova, uint64_t siz
     uint64_t last = iova + (size - 1);
 
     if (!unmap_check(as, iova, size, flags, errp) ||
-        !vfi_as_type1_check_unmap(as, flags, errp) ||
         !unmap_find(as, iova, last, first, n, errp)) {
         return false;
     }
@@ -379,13 +374,12 @@ bool vfi_as_unmap_prepare(const VfiAddressSpace *as, uint64_t iova, uint64_t siz
 }
 
 bool vfi_as_unmap_commit(VfiAddressSpace *as, uint64_t iova, uint64_t size, guint first,
-                         guint n, GError **errp)
+                         guint n, const VfiDirtyLog *log, GError **errp)
 {
     if (n == 0) {
         return true;
     }
-    if (!unmap_containers(as, iova, iova + (size - 1), first, n, errp) ||
-        !vfi_as_type1_unmap(as, iova, size, NULL, errp)) {
+    if (!unmap_containers(as, iova, iova + (size - 1), first, n, log, errp)) {
         return false;
     }
     for (guint k = 0; k < n; k++) {
@@ -407,5 +401,5 @@ bool vfi_address_space_dma_unmap(VfiAddressSpace *as, uint64_t iova, uint64_t si
 
     /* One hold of the lock over both: nothing may change in between. */
     return vfi_as_unmap_prepare(as, iova, size, flags, &first, &n, errp) &&
-           vfi_as_unmap_commit(as, iova, size, first, n, errp);
+           vfi_as_unmap_commit(as, iova, size, first, n, NULL, errp);
 }

@@ -13,6 +13,10 @@
  *    what was learnt while placing it (hw info, attach attempts, whether the
  *    kernel refused a dirty-tracking HWPT for it); the device's own state
  *    (binding, DMA logging) stays in the device layer.
+ * A container is on one of two backends, its kernel calls behind its ops
+ * table (container-ops.h): IOMMUFD (iommufd-ops.c: an IOAS and its HWPTs)
+ * or type1 (type1.c, type1-dma.c: a VFIO container and its groups); all
+ * the above is the same record for both.
  * Dirty coverage is computed by one rule (coverage.c), used by placement
  * and by every report. This layer never calls the layers above it; the
  * address space it belongs to is only a pointer it hands back.
@@ -33,6 +37,7 @@
 #include "util/ranges.h"
 #include "util/kept.h"
 #include "device/device-internal.h"
+#include "container-ops.h"
 
 /* Size of the vendor-data buffer passed to IOMMU_GET_HW_INFO. */
 #define VFI_HW_INFO_DATA_MAX 256
@@ -74,12 +79,16 @@ typedef struct VfiDirtyScratch {
 } VfiDirtyScratch;
 
 struct VfiContainer {
+    const VfiContainerOps *ops; /* its backend (container-ops.h): IOMMUFD or
+                               * type1, set at creation, never changed */
+    struct VfiType1Container *type1; /* the type1 backend's state (type1.c),
+                               * NULL on IOMMUFD */
     VfiLock *lock;            /* its address space's (not owned, given at
                                * creation): taken by the public calls on the
                                * container, its HWPTs and devices */
     VfiAddressSpace *as;      /* handed back only: never dereferenced here */
-    VfiIommufd *be;           /* we hold one user of it */
-    uint32_t ioas_id;
+    VfiIommufd *be;           /* we hold one user of it (NULL: type1) */
+    uint32_t ioas_id;         /* 0: type1 (no IOAS) */
     VfiIovaRange *ranges;     /* allowed IOVA ranges, ascending: re-read after
                                * every placement and detach */
     size_t nr_ranges;
@@ -190,10 +199,8 @@ static inline VfiLock *vfi_hwpt_lock(const VfiHwpt *h)
  * (the owner hook is the first member of its VfiContainerDevice). */
 static inline VfiContainerDevice *vfi_container_device_state(const VfiDevice *dev)
 {
-    VfiDeviceOwner *owner = vfi_device_get_owner(dev);
-
-    /* a device in a type1 container has no VfiContainerDevice */
-    return owner && !owner->type1 ? (VfiContainerDevice *)owner : NULL;
+    /* also in a type1 container: every container's devices have one */
+    return (VfiContainerDevice *)vfi_device_get_owner(dev);
 }
 
 /* ---- container.c ------------------------------------------------------- */
@@ -217,6 +224,20 @@ bool vfi_container_cleanup(VfiContainer *c, bool *freed, GError **errp);
 /* Read @c's IOVA ranges and alignment again (they change as domains and
  * devices come and go). On failure @c keeps the ones it had. */
 bool vfi_container_refresh_ranges(VfiContainer *c, GError **errp);
+
+/* The backend of @c puts @cd's device in @c in the kernel (every check
+ * made; an IOMMUFD container places it: placement.c). On OK the caller
+ * adds it (vfi_container_add_device()); otherwise nothing is left. */
+VfiPlaceResult vfi_container_attach_device(VfiContainer *c, VfiContainerDevice *cd,
+                                           GError **errp);
+/* The backend of @c takes @cd's device out in the kernel (the bookkeeping:
+ * vfi_container_forget_device()). On failure it stays. */
+bool vfi_container_detach_device(VfiContainer *c, VfiContainerDevice *cd, GError **errp);
+/* Whether @c is on the type1 backend. */
+static inline bool vfi_container_is_type1(const VfiContainer *c)
+{
+    return c->ops->kind == VFI_BACKEND_TYPE1;
+}
 
 /* A container was given (INVALID_ARGUMENT naming @what otherwise). */
 bool vfi_container_check_given(const VfiContainer *c, const char *what, GError **errp);
@@ -366,6 +387,10 @@ bool vfi_container_map_src_unchecked(VfiContainer *c, uint64_t iova, uint64_t si
  * call. */
 bool vfi_container_file_dup(const char *what, int fd, uint64_t offset, uint64_t size,
                             int *dup, GError **errp);
+/* The same without the build check: for a type1 container, which maps a
+ * file by mmapping it (no IOMMU_IOAS_MAP_FILE needed). */
+bool vfi_container_file_dup_any(const char *what, int fd, uint64_t offset, uint64_t size,
+                                int *dup, GError **errp);
 /* Close a duplicate made by vfi_container_file_dup() (-1: nothing). */
 void vfi_container_file_close(const char *what, int fd);
 /* The offset of a file mapping against @c's IOVA alignment: its position
@@ -381,6 +406,10 @@ void vfi_container_forget_all_mappings(VfiContainer *c);
  * (vfi_container_unmap_resync()) and fails only if some are still there. */
 bool vfi_container_unmap_unchecked(VfiContainer *c, uint64_t iova, uint64_t size,
                                    GError **errp);
+/* The same, the IOMMU dirty bits an unmap itself reads (type1 while its
+ * IOMMU tracks) going into @log (NULL: not read, dropped). */
+bool vfi_container_unmap_unchecked_dirty(VfiContainer *c, uint64_t iova, uint64_t size,
+                                         const VfiDirtyLog *log, GError **errp);
 /* Returns: the first mapping of @c overlapping [iova, last] made by the
  * address space (@by_as) or by the container, or NULL. */
 const VfiContainerMapping *vfi_container_mapping_overlap(const VfiContainer *c,
@@ -445,11 +474,7 @@ bool vfi_container_check_pasid(const VfiContainerDevice *cd, const char *what, u
 
 /* ---- placement.c (userspace auto domains) ------------------------------ */
 
-typedef enum {
-    VFI_PLACE_OK,             /* attached, recorded in its HWPT's list */
-    VFI_PLACE_INCOMPATIBLE,   /* this container cannot take the device */
-    VFI_PLACE_ERROR,          /* any other failure: the attach fails */
-} VfiPlaceResult;
+/* (VfiPlaceResult: container-ops.h) */
 
 /* IOMMU_GET_HW_INFO of a physical device into @cd (once per placement). */
 bool vfi_placement_read_hw_info(VfiContainerDevice *cd, GError **errp);

@@ -58,6 +58,15 @@ bool vfi_container_check_savable(const VfiContainer *c, GError **errp)
 {
     VfiRangeIter it;
 
+    if (vfi_container_is_type1(c)) {
+        /* (issue 12's ops table put type1 containers in the address space's
+         * list: refused here, no ioctl) */
+        trace_vfi_container_refused(0, "live-update save", "a type1 container", 0, 0);
+        g_set_error(errp, VFI_ERROR, VFI_ERROR_NOT_SUPPORTED,
+                    "live-update save: a type1 container has no handover (the kernel "
+                    "hands over an iommufd's IOAS: IOMMU_IOAS_CHANGE_PROCESS)");
+        return false;
+    }
     if (!check_no_pasid(c, errp)) {
         return false;
     }

@@ -173,113 +173,25 @@ void vfi_container_free_record(VfiContainer *c)
     g_free(c);
 }
 
-/* Destroy @c's HWPTs without devices (left over from a destroy that failed
- * earlier). Returns: the first error, or NULL. */
-static GError *destroy_empty_hwpts(VfiContainer *c)
-{
-    GError *err = NULL;
-
-    for (guint i = 0; i < c->hwpts->len;) {
-        VfiHwpt *h = g_ptr_array_index(c->hwpts, i);
-        g_autoptr(GError) herr = NULL;
-
-        if (h->devices->len == 0 && h->pasid_users == 0 && vfi_hwpt_destroy(h, &herr)) {
-            continue;
-        }
-        if (herr) {
-            trace_vfi_container_cleanup_failed(c->ioas_id, herr->message);
-            if (!err) {
-                err = g_steal_pointer(&herr);
-            }
-        }
-        i++;
-    }
-    return err;
-}
-
 bool vfi_container_cleanup(VfiContainer *c, bool *freed, GError **errp)
 {
-    g_autoptr(GError) err = destroy_empty_hwpts(c);
-
-    *freed = false;
-    if (c->devices->len || c->hwpts->len) {
-        if (err) {
-            g_propagate_error(errp, g_steal_pointer(&err));
-            return false;
-        }
-        return true;
-    }
-    if (!vfi_iommufd_destroy(c->be, c->ioas_id, &err)) {
-        trace_vfi_container_cleanup_failed(c->ioas_id, err->message);
-        g_propagate_prefixed_error(errp, g_steal_pointer(&err),
-                                   "cannot destroy ioas %u of an empty container (kept): ",
-                                   c->ioas_id);
-        return false;
-    }
-    trace_vfi_container_destroy(c->ioas_id);
-    vfi_iommufd_disconnect(c->be);
-    vfi_container_free_record(c);
-    *freed = true;
-    return true;
-}
-
-VfiContainer *vfi_container_new(VfiAddressSpace *as, VfiLock *lock, VfiIommufd *be,
-                                GError **errp)
-{
-    VfiContainer *c;
-    uint32_t ioas_id;
-
-    if (!vfi_iommufd_connect(be, errp)) {
-        return NULL;
-    }
-    if (!vfi_iommufd_ioas_alloc(be, &ioas_id, errp)) {
-        vfi_iommufd_disconnect(be);
-        return NULL;
-    }
-    c = vfi_container_wrap(as, lock, be, ioas_id);
-    trace_vfi_container_create(ioas_id);
-    return c;
-}
-
-VfiContainer *vfi_container_wrap(VfiAddressSpace *as, VfiLock *lock, VfiIommufd *be,
-                                 uint32_t ioas_id)
-{
-    VfiContainer *c = g_new0(VfiContainer, 1);
-
-    c->lock = lock;
-    c->as = as;
-    c->be = be;
-    c->ioas_id = ioas_id;
-    c->alignment = 1;
-    c->devices = g_ptr_array_new();
-    c->hwpts = g_ptr_array_new();
-    c->maps = vfi_range_tree_new(sizeof(VfiContainerMapping));
-    c->mapped = vfi_range_tree_new(sizeof(VfiRange));
-    c->mapped_valid = true;
-    return c;
+    return c->ops->cleanup(c, freed, errp);
 }
 
 bool vfi_container_refresh_ranges(VfiContainer *c, GError **errp)
 {
-    g_autofree VfiIovaRange *ranges = NULL;
-    g_autoptr(GError) err = NULL;
-    size_t n = 0;
-    uint64_t align = 0;
+    return c->ops->refresh_ranges(c, errp);
+}
 
-    if (!vfi_iommufd_ioas_iova_ranges(c->be, c->ioas_id, &ranges, &n, &align, &err)) {
-        trace_vfi_container_ranges_refresh(c->ioas_id, c->nr_ranges, c->alignment,
-                                            err->code);
-        g_propagate_prefixed_error(errp, g_steal_pointer(&err),
-                                   "re-reading the IOVA ranges of ioas %u (it keeps the "
-                                   "%zu it had): ", c->ioas_id, c->nr_ranges);
-        return false;
-    }
-    g_free(c->ranges);
-    c->ranges = g_steal_pointer(&ranges);
-    c->nr_ranges = n;
-    c->alignment = align ? align : 1;
-    trace_vfi_container_ranges_refresh(c->ioas_id, c->nr_ranges, c->alignment, 0);
-    return true;
+VfiPlaceResult vfi_container_attach_device(VfiContainer *c, VfiContainerDevice *cd,
+                                           GError **errp)
+{
+    return c->ops->attach(c, cd, errp);
+}
+
+bool vfi_container_detach_device(VfiContainer *c, VfiContainerDevice *cd, GError **errp)
+{
+    return c->ops->detach(c, cd, errp);
 }
 
 /* ---- devices ----------------------------------------------------------- */
@@ -351,6 +263,11 @@ uint32_t vfi_container_get_ioas_id(const VfiContainer *c)
 VfiIommufd *vfi_container_get_backend(const VfiContainer *c)
 {
     return c ? c->be : NULL;
+}
+
+VfiBackendKind vfi_container_get_backend_kind(const VfiContainer *c)
+{
+    return c ? c->ops->kind : VFI_BACKEND_AUTO;
 }
 
 VfiAddressSpace *vfi_container_get_address_space(const VfiContainer *c)

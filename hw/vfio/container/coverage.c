@@ -13,6 +13,9 @@
  *    kernel refused the flag while placing it (alone, or with NEST_PARENT
  *    for a nest parent: the placement record's refused_flags says which),
  *    its IOMMU does not report the capability.
+ * In a type1 container: by DMA logging when the device offers it (the VMM's
+ * preference aside: nothing better is there), else VFI_DIRTY_COVERAGE_TYPE1
+ * (type1's IOMMU side reports every mapped page dirty).
  * A nest parent is covered exactly as any HWPT: by its DIRTY_TRACKING flag.
  * The guest's first-stage tables change nothing the IOMMU tracks here: the
  * second stage, the parent's, changes only through the VMM's maps/unmaps.
@@ -23,9 +26,18 @@
 #include "container-internal.h"
 #include "trace.h"
 
+/* Whether @cd is in a type1 container (or being placed in one). */
+static bool in_type1(const VfiContainerDevice *cd)
+{
+    return cd->container && vfi_container_is_type1(cd->container);
+}
+
 bool vfi_coverage_uses_logging(const VfiContainerDevice *cd)
 {
-    return vfi_device_offers_dma_logging(cd->dev) && cd->opts.prefer_device_dirty_logging;
+    /* on type1 the IOMMU side reports every mapped page: a device that logs
+     * its own DMA does, whatever the VMM prefers */
+    return vfi_device_offers_dma_logging(cd->dev) &&
+           (cd->opts.prefer_device_dirty_logging || in_type1(cd));
 }
 
 /* Why @cd's device cannot have IOMMU dirty tracking, or VFI_COVERED. */
@@ -54,6 +66,8 @@ VfiDirtyCoverage vfi_coverage_rule(const VfiContainerDevice *cd, VfiUntrackedRea
 
     if (vfi_coverage_uses_logging(cd)) {
         cov = VFI_DIRTY_COVERAGE_DEVICE_LOGGING;
+    } else if (in_type1(cd)) {
+        cov = VFI_DIRTY_COVERAGE_TYPE1;     /* every mapped page reported dirty */
     } else if ((r = iommu_obstacle(cd)) == VFI_COVERED) {
         cov = VFI_DIRTY_COVERAGE_IOMMU;
     } else if (vfi_device_offers_dma_logging(cd->dev)) {
@@ -73,7 +87,8 @@ static VfiDirtyCoverage actual_coverage(const VfiContainer *c, const VfiContaine
 {
     bool off = (cov == VFI_DIRTY_COVERAGE_DEVICE_LOGGING &&
                 !vfi_device_dma_logging_active(cd->dev)) ||
-               (cov == VFI_DIRTY_COVERAGE_IOMMU && !cd->hwpt->dirty_on);
+               (cov == VFI_DIRTY_COVERAGE_IOMMU && !cd->hwpt->dirty_on) ||
+               (cov == VFI_DIRTY_COVERAGE_TYPE1 && !c->ops->iommu_tracking_is_on(c));
 
     if (!c->dirty_tracking || !off) {
         return cov;

@@ -233,7 +233,7 @@ static void unmap_resync(VfiContainer *c, uint64_t iova, uint64_t last)
         VfiRange m = o->r;
         g_autoptr(GError) err = NULL;
         uint64_t size = m.last - m.iova + 1;
-        bool ok = vfi_iommufd_ioas_unmap(c->be, c->ioas_id, m.iova, size, NULL, &err);
+        bool ok = c->ops->unmap(c, m.iova, size, NULL, NULL, &err);
 
         trace_vfi_container_unmap_resync(c->ioas_id, m.iova, size, ok ? 0 : err->code);
         if (ok || g_error_matches(err, VFI_KERNEL_ERROR, ENOENT)) {
@@ -319,13 +319,8 @@ bool vfi_container_map_src_unchecked(VfiContainer *c, uint64_t iova, uint64_t si
     if (!vfi_nest_parent_check_map(c, "dma map", iova, size, readonly, &made_rw, errp)) {
         return false;
     }
-    if (src->fd < 0) {
-        if (!vfi_iommufd_ioas_map(c->be, c->ioas_id, iova, size, src->vaddr,
-                                  readonly && !made_rw, errp)) {
-            return false;
-        }
-    } else if (!vfi_iommufd_ioas_map_file(c->be, c->ioas_id, iova, src->fd, src->offset,
-                                          size, readonly && !made_rw, &at, errp)) {
+    /* the backend's kernel call (container-ops.h) */
+    if (!c->ops->map(c, iova, size, src, readonly && !made_rw, &at, errp)) {
         return false;
     }
     record_add(c, at, size, src, readonly, by_as, made_rw);
@@ -352,6 +347,12 @@ bool vfi_container_file_dup(const char *what, int fd, uint64_t offset, uint64_t 
         vfi_kernel_uapi_missing(errp, what, "IOMMU_IOAS_MAP_FILE", "6.13");
         return false;
     }
+    return vfi_container_file_dup_any(what, fd, offset, size, dup, errp);
+}
+
+bool vfi_container_file_dup_any(const char *what, int fd, uint64_t offset, uint64_t size,
+                                int *dup, GError **errp)
+{
     if (fd < 0 || size == 0 || offset + (size - 1) < offset) {
         trace_vfi_container_file_refused(what, fd, offset, size);
         g_set_error(errp, VFI_ERROR, VFI_ERROR_INVALID_ARGUMENT,
@@ -452,7 +453,8 @@ bool vfi_container_dma_map_file(VfiContainer *c, uint64_t iova, uint64_t size, i
     uint64_t at = iova;
 
     if (!vfi_container_check_given(c, what, errp) ||
-        !vfi_container_file_dup(what, fd, offset, size, &src.fd, errp)) {
+        !(vfi_container_is_type1(c) ? vfi_container_file_dup_any :
+          vfi_container_file_dup)(what, fd, offset, size, &src.fd, errp)) {
         return false;
     }
     if (!map_file_check(c, what, iova, size, offset, errp) ||
@@ -477,10 +479,16 @@ bool vfi_container_dma_map_file(VfiContainer *c, uint64_t iova, uint64_t size, i
 bool vfi_container_unmap_unchecked(VfiContainer *c, uint64_t iova, uint64_t size,
                                    GError **errp)
 {
+    return vfi_container_unmap_unchecked_dirty(c, iova, size, NULL, errp);
+}
+
+bool vfi_container_unmap_unchecked_dirty(VfiContainer *c, uint64_t iova, uint64_t size,
+                                         const VfiDirtyLog *log, GError **errp)
+{
     uint64_t last = iova + (size - 1);
     g_autoptr(GError) err = NULL;
 
-    if (vfi_iommufd_ioas_unmap(c->be, c->ioas_id, iova, size, NULL, &err)) {
+    if (c->ops->unmap(c, iova, size, log, NULL, &err)) {
         record_remove(c, iova, last);
         return true;
     }
@@ -534,7 +542,7 @@ bool vfi_container_dma_unmap(VfiContainer *c, uint64_t iova, uint64_t size,
         return false;
     }
     n = mappings_in(c, iova, last, &recorded);
-    if (!vfi_iommufd_ioas_unmap(c->be, c->ioas_id, iova, size, &done, &err)) {
+    if (!c->ops->unmap(c, iova, size, NULL, &done, &err)) {
         if (!unmap_failed(c, iova, last, n, flags, err, errp)) {
             return false;
         }
@@ -564,7 +572,7 @@ bool vfi_container_dma_unmap_all(VfiContainer *c, uint64_t *unmapped, GError **e
         !vfi_container_check_unmap_tracking(c, "dma unmap all", 0, errp)) {
         return false;
     }
-    if (!vfi_iommufd_ioas_unmap_all(c->be, c->ioas_id, &done, errp)) {
+    if (!c->ops->unmap(c, 0, 0, NULL, &done, errp)) {
         return false;
     }
     vfi_container_forget_all_mappings(c);

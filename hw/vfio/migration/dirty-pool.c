@@ -252,8 +252,9 @@ static bool plan_piece(VfiDirtyPool *p, const VfiDirtySources *s, const VfiRange
 {
     uint64_t ps = log->page_size;
 
-    if (m->iova >= lo && m->last <= hi && !(m->iova & (ps - 1)) &&
-        !((m->last + 1) & (ps - 1))) {
+    /* a container-wide IOMMU source (type1) has no HWPT for the workers */
+    if (!vfi_dirty_has_iommu_source(s) && m->iova >= lo && m->last <= hi &&
+        !(m->iova & (ps - 1)) && !((m->last + 1) & (ps - 1))) {
         vfi_dirty_deliver_kept(s, a, b, log, p->flags);
         add_jobs(p, s, a, b);
         return vfi_dirty_read_devices(s, a, b - a + 1, log, p->flags, errp);

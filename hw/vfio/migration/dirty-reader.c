@@ -74,11 +74,23 @@ static bool has_logging_source(const VfiDirtySources *s)
 
 /* ---- checks -------------------------------------------------------------- */
 
-/* Whether a HWPT is a source of @s. */
+/* Whether the container-wide IOMMU tracking of @s's container (type1,
+ * through its ops) is a source. */
+bool vfi_dirty_has_iommu_source(const VfiDirtySources *s)
+{
+    return !s->hwpt_ids && s->c && s->c->ops->read_iommu_dirty &&
+           s->c->ops->iommu_tracking_is_on(s->c);
+}
+
+/* Whether an IOMMU source (a HWPT, or the container-wide one) is a source
+ * of @s. */
 static bool has_hwpt_source(const VfiDirtySources *s)
 {
     if (s->hwpt_ids) {
         return s->hwpt_ids->len > 0;
+    }
+    if (vfi_dirty_has_iommu_source(s)) {
+        return true;
     }
     for (guint i = 0; i < s->c->hwpts->len; i++) {
         if (((const VfiHwpt *)g_ptr_array_index(s->c->hwpts, i))->dirty_on) {
@@ -171,6 +183,12 @@ static bool read_sources(const VfiDirtySources *s, unsigned which, uint64_t iova
     guint nh = !(which & SRC_HWPTS) ? 0 : s->hwpt_ids ? s->hwpt_ids->len : hwpts->len;
     guint nd = !(which & SRC_DEVICES) ? 0 : s->hwpt_ids ? 1 : s->c->devices->len;
 
+    if ((which & SRC_HWPTS) && vfi_dirty_has_iommu_source(s)) {
+        (*counter)++;
+        if (!s->c->ops->read_iommu_dirty(s->c, iova, size, ps, data, errp)) {
+            return false;
+        }
+    }
     for (guint i = 0; i < nh; i++) {
         const VfiHwpt *h = hwpts ? g_ptr_array_index(hwpts, i) : NULL;
         uint32_t id = h ? h->id : g_array_index(s->hwpt_ids, uint32_t, i);
@@ -360,7 +378,8 @@ static bool read_hwpt_window(const VfiDirtySources *s, uint64_t iova, uint64_t l
     ok = read_sources(s, SRC_HWPTS, wi, n * ps, ps, s->scratch->buf, flags, false, errp);
     /* Also after a failure: bits already read (and cleared) must not be lost. */
     vfi_bits_or(log->bitmap, (iova - log->base_iova) / ps, s->scratch->buf, head, mid, false);
-    if (!(flags & VFI_DIRTY_QUERY_NO_CLEAR)) {
+    /* (a type1 read clears whatever the flags: its pages are kept too) */
+    if (!(flags & VFI_DIRTY_QUERY_NO_CLEAR) || vfi_dirty_has_iommu_source(s)) {
         vfi_kept_add(s->kept, wi, ps, s->scratch->buf, 0, head);
         vfi_kept_add(s->kept, wi, ps, s->scratch->buf, head + mid, n - head - mid);
     }

@@ -224,6 +224,13 @@ bool vfi_dirty_read_leaving(VfiContainer *c, VfiContainerDevice *cd, const VfiDi
     VfiDirtySources s = vfi_dirty_sources_of(c);
     VfiHwpt *h = cd->hwpt;
 
+    if (c->ops->read_iommu_dirty && c->devices->len == 1) {
+        /* type1: the kernel drops every mapping with the last group, so the
+         * last device reads all the container has (its own log with it) */
+        trace_vfi_dirty_leaving(c->ioas_id, vfi_device_get_display_name(cd->dev), 1,
+                                vfi_device_dma_logging_active(cd->dev));
+        return read_window(c, &s, 0, UINT64_MAX, log, 0, errp);
+    }
     if (h && h->dirty_on && h->devices->len == 1) {
         g_array_append_val(ids, h->id);
     }

@@ -91,6 +91,10 @@ bool vfi_dirty_reader_sources(VfiDirtyReader *r, const char *what, VfiDirtySourc
 bool vfi_dirty_check_query(const VfiDirtySources *s, uint64_t iova, uint64_t size,
                            const VfiDirtyLog *log, uint32_t flags, const char *what,
                            GError **errp);
+/* Whether the container-wide IOMMU tracking of @s's container (type1: its
+ * ops' read_iommu_dirty) is a source now: read on the calling thread (the
+ * pool's workers read HWPTs). */
+bool vfi_dirty_has_iommu_source(const VfiDirtySources *s);
 /* Whether @s has a source to read now. */
 bool vfi_dirty_has_sources(const VfiDirtySources *s);
 

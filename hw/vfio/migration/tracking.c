@@ -169,6 +169,7 @@ static bool logs_itself(const VfiDevice *dev)
 
 /* What one start or stop switched, to switch it back. */
 typedef struct Switched {
+    bool iommu;           /* the container-wide IOMMU tracking (type1) */
     GPtrArray *hwpts;     /* VfiHwpt * */
     GPtrArray *devs;      /* VfiDevice * */
     GArray *logged;       /* SavedLogging, per device of @devs a stop stopped */
@@ -224,6 +225,12 @@ static void switched_undo(VfiContainer *c, Switched *s, bool was_on, GError **er
     if (!was_on) {
         undo_devices(c, s, was_on, errp);
     }
+    if (s->iommu && !c->ops->iommu_tracking(c, was_on, NULL)) {
+        trace_vfi_dirty_tracking_rollback(c->ioas_id, was_on ? "stop of the container's IOMMU"
+                                          : "start of the container's IOMMU", 0, false);
+        g_prefix_error(errp, "(undo failed: the %s container's IOMMU dirty tracking stays "
+                       "%s) ", c->ops->name, was_on ? "off" : "on");
+    }
     for (guint i = s->hwpts->len; i-- > 0;) {
         VfiHwpt *h = g_ptr_array_index(s->hwpts, i);
         bool ok = vfi_hwpt_set_dirty_tracking(h, was_on, NULL);
@@ -254,6 +261,35 @@ static bool switch_hwpts(VfiContainer *c, bool on, Switched *s, GError **errp)
         }
         g_ptr_array_add(s->hwpts, h);
     }
+    return true;
+}
+
+/* Whether @c's container-wide IOMMU tracking (type1) is wanted: a device
+ * of @c does not log its own DMA (when all do, the IOMMU side, which
+ * reports every mapped page, would only drown their logs). */
+static bool iommu_wanted(const VfiContainer *c)
+{
+    for (guint i = 0; i < c->devices->len; i++) {
+        if (!logs_itself(g_ptr_array_index(c->devices, i))) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Switch @c's container-wide IOMMU tracking (the ops' primitive; none on
+ * IOMMUFD, whose HWPTs switch_hwpts() does) to @on where wanted. */
+static bool switch_iommu(VfiContainer *c, bool on, Switched *s, GError **errp)
+{
+    if (!c->ops->iommu_tracking || c->ops->iommu_tracking_is_on(c) == on ||
+        (on && !iommu_wanted(c))) {
+        return true;
+    }
+    if (!c->ops->iommu_tracking(c, on, errp)) {
+        return false;
+    }
+    trace_vfi_dirty_tracking_device(c->ioas_id, c->ops->name, on, true);
+    s->iommu = true;
     return true;
 }
 
@@ -297,15 +333,16 @@ static bool check_start(VfiContainer *c, GError **errp)
 
 static bool container_switch(VfiContainer *c, bool on, GError **errp)
 {
-    Switched s = { g_ptr_array_new(), g_ptr_array_new(),
+    Switched s = { false, g_ptr_array_new(), g_ptr_array_new(),
                    g_array_new(false, true, sizeof(SavedLogging)) };
     bool ok;
 
     if (on) {
         ok = check_start(c, errp) && switch_hwpts(c, true, &s, errp) &&
-             switch_devices(c, true, &s, errp);
+             switch_iommu(c, true, &s, errp) && switch_devices(c, true, &s, errp);
     } else {
-        ok = switch_devices(c, false, &s, errp) && switch_hwpts(c, false, &s, errp);
+        ok = switch_devices(c, false, &s, errp) && switch_hwpts(c, false, &s, errp) &&
+             switch_iommu(c, false, &s, errp);
     }
     if (ok) {
         c->dirty_tracking = on;
@@ -406,6 +443,12 @@ bool vfi_dirty_tracking_catch_up(VfiContainer *c, VfiContainerDevice *cd, GError
 
     if (!c->dirty_tracking) {
         return true;
+    }
+    /* type1: a device not logging its own DMA needs the IOMMU side (left
+     * on when it leaves: it reads more, never less) */
+    if (c->ops->iommu_tracking && !vfi_coverage_uses_logging(cd) &&
+        !c->ops->iommu_tracking_is_on(c) && !c->ops->iommu_tracking(c, true, errp)) {
+        return false;
     }
     if (h && vfi_hwpt_is_dirty_capable(h) && !h->dirty_on) {
         if (!vfi_hwpt_set_dirty_tracking(h, true, errp)) {

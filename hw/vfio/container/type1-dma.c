@@ -1,0 +1,378 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * vfio-iommufd: the type1 backend's maps, unmaps and dirty reads (see
+ * hw/vfio/container/type1.h).
+ *
+ * The record of the mappings is the VfiContainer's (mappings.c); these are
+ * the kernel calls under it. A map by file mmaps the file range MAP_SHARED
+ * and maps that (VFIO_IOMMU_MAP_DMA takes process memory only), the mmap
+ * kept until the mapping is unmapped or the last group drops it. Dirty
+ * bits are read per whole mapping at the IOMMU page (the kernel refuses a
+ * range that cuts one) and folded into the caller's pages.
+ */
+#include <errno.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+
+#include "vfio-iommufd/error.h"
+#include "util/kept.h"
+#include "type1.h"
+#include "trace.h"
+
+static bool G_GNUC_PRINTF(5, 6)
+refuse(const VfiContainer *c, const char *what, int code, GError **errp, const char *fmt, ...)
+{
+    g_autofree char *why = NULL;
+    va_list ap;
+
+    va_start(ap, fmt);
+    why = g_strdup_vprintf(fmt, ap);
+    va_end(ap);
+    trace_vfi_type1_container_refused(vfi_type1_get_fd(c->type1->t1), what, why);
+    g_set_error(errp, VFI_ERROR, code, "%s: type1 container fd %d: %s", what,
+                vfi_type1_get_fd(c->type1->t1), why);
+    return false;
+}
+
+/* ---- map by file ---------------------------------------------------------- */
+
+/* mmap [offset, offset + size) of @fd MAP_SHARED (read-only as asked): a
+ * regular file (memfd, tmpfs, hugetlbfs) at a page-aligned offset. */
+static void *file_mmap(const VfiContainer *c, int fd, uint64_t offset, uint64_t size,
+                       bool readonly, GError **errp)
+{
+    struct stat st;
+    void *p;
+
+    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+        refuse(c, "dma map file", VFI_ERROR_NOT_SUPPORTED, errp, "fd %d is not a regular file "
+               "(a dma-buf or device memory has no type1 form: VFIO_IOMMU_MAP_DMA maps "
+               "process memory only)", fd);
+        return NULL;
+    }
+    if (offset & (VFI_TYPE1_PAGE - 1)) {
+        refuse(c, "dma map file", VFI_ERROR_INVALID_ARGUMENT, errp, "file offset 0x%"
+               G_GINT64_MODIFIER "x is not aligned to the IOMMU page (4 KiB)", offset);
+        return NULL;
+    }
+    p = mmap(NULL, size, PROT_READ | (readonly ? 0 : PROT_WRITE), MAP_SHARED, fd,
+             (off_t)offset);
+    if (p == MAP_FAILED) {
+        int e = errno;
+
+        g_set_error(errp, VFI_ERROR, VFI_ERROR_HOST, "dma map file: type1 container fd %d: "
+                    "mmap of fd %d [0x%" G_GINT64_MODIFIER "x, +0x%" G_GINT64_MODIFIER
+                    "x) failed: %s", vfi_type1_get_fd(c->type1->t1), fd, offset, size,
+                    g_strerror(e));
+        return NULL;
+    }
+    return p;
+}
+
+void vfi_type1_drop_mmaps(VfiContainer *c, uint64_t iova, uint64_t last)
+{
+    GArray *mm = c->type1->mmaps;
+
+    for (guint i = 0; i < mm->len;) {
+        VfiType1Mmap *m = &g_array_index(mm, VfiType1Mmap, i);
+
+        if (m->iova < iova || m->iova > last) {
+            i++;
+            continue;
+        }
+        munmap(m->addr, m->len);
+        trace_vfi_type1_container_mmap(vfi_type1_get_fd(c->type1->t1), -1, m->iova, m->len,
+                                       "munmapped");
+        g_array_remove_index_fast(mm, i);
+    }
+}
+
+bool vfi_type1_ops_map(VfiContainer *c, uint64_t iova, uint64_t size, const VfiMapSource *src,
+                       bool readonly, uint64_t *iova_out, GError **errp)
+{
+    VfiType1Mmap m = { .iova = iova, .len = size };
+    void *va = src->vaddr;
+
+    if (iova == VFI_IOVA_ANY) {
+        return refuse(c, "dma map file", VFI_ERROR_NOT_SUPPORTED, errp, "type1 has no "
+                      "kernel-chosen IOVA: give the IOVA");
+    }
+    if (src->fd >= 0 && !(va = m.addr = file_mmap(c, src->fd, src->offset, size, readonly,
+                                                    errp))) {
+        return false;
+    }
+    if (!vfi_type1_map(c->type1->t1, iova, size, va, readonly, errp)) {
+        if (m.addr) {
+            munmap(m.addr, m.len);
+        }
+        return false;
+    }
+    if (m.addr) {
+        trace_vfi_type1_container_mmap(vfi_type1_get_fd(c->type1->t1), src->fd, iova, size,
+                                       "mmapped (MAP_SHARED) and mapped");
+        g_array_append_val(c->type1->mmaps, m);
+    }
+    *iova_out = iova;
+    return true;
+}
+
+/* ---- unmap ------------------------------------------------------------------ */
+
+/* OR the 4 KiB bits of @bits (bit 0: @iova, @pages bits) into @log. */
+static void fold_into_log(const uint64_t *bits, uint64_t iova, uint64_t pages,
+                          const VfiDirtyLog *log)
+{
+    for (uint64_t p = 0; p < pages; p++) {
+        uint64_t at = iova + p * VFI_TYPE1_PAGE, bit;
+
+        if (!(bits[p / 64] & (UINT64_C(1) << (p % 64))) || at < log->base_iova) {
+            continue;
+        }
+        bit = (at - log->base_iova) / log->page_size;
+        if (bit < log->nr_pages) {
+            log->bitmap[bit / 64] |= UINT64_C(1) << (bit % 64);
+        }
+    }
+}
+
+bool vfi_type1_ops_unmap(VfiContainer *c, uint64_t iova, uint64_t size, const VfiDirtyLog *log,
+                         uint64_t *done, GError **errp)
+{
+    VfiType1Container *t = c->type1;
+    g_autofree uint64_t *bits = NULL;
+    uint64_t pages, bytes;
+    VfiRange first, lastm;
+
+    if (iova == 0 && size == 0) {
+        /* everything: from the first mapping to the end of the last */
+        if (!vfi_container_mapped_next(c, 0, &first)) {
+            if (done) {
+                *done = 0;
+            }
+            return true;
+        }
+        lastm = *(const VfiRange *)vfi_range_tree_nth(c->maps, vfi_range_tree_len(c->maps) - 1,
+                                                      NULL);
+        iova = first.iova;
+        size = lastm.last - iova + 1;
+        log = NULL;
+    }
+    pages = size / VFI_TYPE1_PAGE;
+    bytes = (pages + 63) / 64 * 8;
+    if (t->tracking && log) {
+        bits = g_malloc0(bytes);
+    }
+    if (!vfi_type1_unmap(t->t1, iova, size, VFI_TYPE1_PAGE, bits, bits ? bytes : 0, done,
+                         errp)) {
+        return false;
+    }
+    if (bits) {
+        fold_into_log(bits, iova, pages, log);
+    }
+    vfi_type1_drop_mmaps(c, iova, iova + (size - 1));
+    return true;
+}
+
+/* ---- dirty tracking ------------------------------------------------------------- */
+
+/* Each read covers one whole mapping: the largest must fit the kernel's
+ * bitmap limit (both figures named when it does not). */
+static bool check_limit(const VfiContainer *c, GError **errp)
+{
+    uint64_t largest = 0;
+    VfiRangeIter it;
+
+    for (const VfiRange *m = vfi_range_tree_nth(c->maps, 0, &it); m;
+         m = vfi_range_iter_next(&it)) {
+        largest = MAX(largest, m->last - m->iova + 1);
+    }
+    return vfi_type1_container_check_guest_size(c, largest, errp);
+}
+
+bool vfi_type1_ops_tracking(VfiContainer *c, bool on, GError **errp)
+{
+    VfiType1Container *t = c->type1;
+
+    if (!vfi_type1_iommu_set(t->t1)) {
+        return refuse(c, on ? "dirty tracking start" : "dirty tracking stop",
+                      VFI_ERROR_INVALID_ARGUMENT, errp, "no device attached");
+    }
+    if (t->tracking == on) {
+        return true;
+    }
+    if ((on && !check_limit(c, errp)) || !vfi_type1_dirty_tracking(t->t1, on, errp)) {
+        return false;
+    }
+    t->tracking = on;
+    trace_vfi_type1_container_tracking(vfi_type1_get_fd(t->t1), on);
+    return true;
+}
+
+bool vfi_type1_ops_tracking_is_on(const VfiContainer *c)
+{
+    return c->type1->tracking;
+}
+
+/* The pages of mapping @m read outside [iova, last] (the read cleared them
+ * in the kernel): kept in @c for the read of their pages (util/kept.h). */
+static void keep_outside(VfiContainer *c, const VfiRange *m, const uint64_t *bits,
+                         uint64_t iova, uint64_t last)
+{
+    uint64_t pages = (m->last - m->iova + 1) / VFI_TYPE1_PAGE;
+
+    if (m->iova < iova) {
+        vfi_kept_add(&c->kept, m->iova, VFI_TYPE1_PAGE, bits, 0,
+                     (iova - m->iova) / VFI_TYPE1_PAGE);
+    }
+    if (m->last > last) {
+        uint64_t from = (last + 1 - m->iova) / VFI_TYPE1_PAGE;
+
+        vfi_kept_add(&c->kept, m->iova, VFI_TYPE1_PAGE, bits, from, pages - from);
+    }
+}
+
+/* Read the whole mapping @m at 4 KiB into @into (its own log); its pages
+ * outside [iova, last] kept. */
+static bool read_mapping(VfiContainer *c, const VfiRange *m, const VfiDirtyLog *into,
+                         uint64_t iova, uint64_t last, GError **errp)
+{
+    uint64_t pages = (m->last - m->iova + 1) / VFI_TYPE1_PAGE, bytes = (pages + 63) / 64 * 8;
+    g_autofree uint64_t *bits = g_malloc0(bytes);
+
+    if (!vfi_type1_dirty_get(c->type1->t1, m->iova, m->last - m->iova + 1, VFI_TYPE1_PAGE,
+                             bits, bytes, errp)) {
+        return false;
+    }
+    fold_into_log(bits, m->iova, pages, into);
+    keep_outside(c, m, bits, iova, last);
+    return true;
+}
+
+bool vfi_type1_ops_read_dirty(VfiContainer *c, uint64_t iova, uint64_t size, uint64_t ps,
+                              uint64_t *bits, GError **errp)
+{
+    const VfiDirtyLog into = { .base_iova = iova, .page_size = ps, .bitmap = bits,
+                               .nr_pages = size / ps };
+    uint64_t last = iova + (size - 1);
+    VfiRangeIter it;
+
+    for (const VfiRange *m = vfi_range_tree_overlap(c->maps, iova, last, &it);
+         m && m->iova <= last; m = vfi_range_iter_next(&it)) {
+        if (!read_mapping(c, m, &into, iova, last, errp)) {
+            g_prefix_error(errp, "dirty read of type1 container fd %d: ",
+                           vfi_type1_get_fd(c->type1->t1));
+            return false;
+        }
+    }
+    return true;
+}
+
+uint64_t vfi_type1_container_max_tracked(const VfiContainer *c)
+{
+    const VfiType1Info *info = &c->type1->info;
+
+    return info->has_migration ? info->max_dirty_bitmap_size * 8 * VFI_TYPE1_PAGE : 0;
+}
+
+bool vfi_type1_container_check_guest_size(const VfiContainer *c, uint64_t guest_bytes,
+                                          GError **errp)
+{
+    const VfiType1Info *info = &c->type1->info;
+    uint64_t max = vfi_type1_container_max_tracked(c);
+    int fd = vfi_type1_get_fd(c->type1->t1);
+
+    if (guest_bytes <= max) {
+        return true;
+    }
+    trace_vfi_type1_container_refused(fd, "guest size", "over the limit");
+    g_set_error(errp, VFI_ERROR, VFI_ERROR_NOT_SUPPORTED,
+                "type1 container fd %d: a guest of %" G_GUINT64_FORMAT " bytes is larger than "
+                "the type1 dirty bitmap limit covers (%" G_GUINT64_FORMAT " bytes: a bitmap of "
+                "at most %" G_GUINT64_FORMAT " bytes at 4 KiB pages)%s", fd, guest_bytes, max,
+                info->max_dirty_bitmap_size,
+                info->has_migration ? "" : "; the kernel has no migration capability");
+    return false;
+}
+
+/* ---- the container used alone ----------------------------------------------- */
+
+static bool check_range(const VfiContainer *c, const char *what, uint64_t iova, uint64_t size,
+                        GError **errp)
+{
+    if (!vfi_range_check(what, iova, size, errp)) {
+        return false;
+    }
+    if ((iova | size) & (VFI_TYPE1_PAGE - 1)) {
+        return refuse(c, what, VFI_ERROR_INVALID_ARGUMENT, errp, "0x%" G_GINT64_MODIFIER
+                      "x+0x%" G_GINT64_MODIFIER "x is not aligned to the IOMMU page (4 KiB)",
+                      iova, size);
+    }
+    if (!vfi_type1_iommu_set(c->type1->t1)) {
+        return refuse(c, what, VFI_ERROR_INVALID_ARGUMENT, errp, "no device attached yet "
+                      "(the IOMMU is set with the first group)");
+    }
+    return true;
+}
+
+bool vfi_type1_container_map(VfiContainer *c, uint64_t iova, uint64_t size, void *vaddr,
+                             bool readonly, GError **errp)
+{
+    if (!check_range(c, "map", iova, size, errp)) {
+        return false;
+    }
+    if (vfi_range_tree_overlap(c->maps, iova, iova + (size - 1), NULL)) {
+        return refuse(c, "map", VFI_ERROR_INVALID_ARGUMENT, errp, "0x%" G_GINT64_MODIFIER
+                      "x+0x%" G_GINT64_MODIFIER "x overlaps a mapping", iova, size);
+    }
+    return vfi_container_check_map(c, "map", iova, size, errp) &&
+           vfi_container_map_unchecked(c, iova, size, vaddr, readonly, false, errp);
+}
+
+bool vfi_type1_container_unmap(VfiContainer *c, uint64_t iova, uint64_t size,
+                               const VfiDirtyLog *log, GError **errp)
+{
+    if (!check_range(c, "unmap", iova, size, errp)) {
+        return false;
+    }
+    if (!vfi_range_tree_overlap(c->maps, iova, iova + (size - 1), NULL) ||
+        !vfi_container_check_unmap_range(c, "unmap", iova, size, NULL)) {
+        return refuse(c, "unmap", VFI_ERROR_INVALID_ARGUMENT, errp, "0x%" G_GINT64_MODIFIER
+                      "x+0x%" G_GINT64_MODIFIER "x cuts a mapping or holds none (whole "
+                      "mappings only)", iova, size);
+    }
+    if (c->type1->tracking && !log) {
+        return refuse(c, "unmap", VFI_ERROR_INVALID_ARGUMENT, errp, "tracking is on: the "
+                      "unmap needs a dirty log for the pages it reads");
+    }
+    return vfi_container_unmap_unchecked_dirty(c, iova, size, log, errp);
+}
+
+bool vfi_type1_container_dirty_tracking(VfiContainer *c, bool start, GError **errp)
+{
+    return vfi_type1_ops_tracking(c, start, errp);
+}
+
+bool vfi_type1_container_sync_dirty(VfiContainer *c, const VfiDirtyLog *log, GError **errp)
+{
+    uint64_t log_last;
+    VfiRangeIter it;
+
+    if (!c->type1->tracking) {
+        return refuse(c, "sync dirty", VFI_ERROR_INVALID_ARGUMENT, errp,
+                      "dirty tracking is not on");
+    }
+    if (!log || !log->bitmap || !log->nr_pages || log->page_size < VFI_TYPE1_PAGE ||
+        (log->page_size & (log->page_size - 1))) {
+        return refuse(c, "sync dirty", VFI_ERROR_INVALID_ARGUMENT, errp, "no log, or a log "
+                      "page that is no power of two >= 4 KiB");
+    }
+    log_last = log->base_iova + log->nr_pages * log->page_size - 1;
+    for (const VfiRange *m = vfi_range_tree_overlap(c->maps, log->base_iova, log_last, &it);
+         m && m->iova <= log_last; m = vfi_range_iter_next(&it)) {
+        if (!read_mapping(c, m, log, log->base_iova, log_last, errp)) {
+            return false;
+        }
+    }
+    return true;
+}
