@@ -102,7 +102,7 @@ typedef struct NiRun {
     FILE *trace_fp;
 } NiRun;
 
-static char ni_why[512];
+static char ni_why[1024];
 
 static const char *G_GNUC_PRINTF(1, 2) ni_fail(const char *fmt, ...)
 {
@@ -117,6 +117,7 @@ static const char *G_GNUC_PRINTF(1, 2) ni_fail(const char *fmt, ...)
 #define NI_CHECK(cond, ...) do {                                              \
         if (!(cond)) {                                                        \
             int n_ = snprintf(ni_why, sizeof(ni_why), "line %d: %s: ", __LINE__, #cond); \
+            n_ = MIN(MAX(n_, 0), (int)sizeof(ni_why) - 1);                    \
             snprintf(ni_why + n_, sizeof(ni_why) - (size_t)n_, __VA_ARGS__);  \
             return ni_why;                                                    \
         }                                                                     \
