@@ -121,6 +121,9 @@ typedef struct SimDevice {
      * kernel's open_count of the group path); a cdev bound (@bound) blocks
      * the group, vfio_device_block_group() */
     unsigned group_opens;
+    /* no VFIO cdev (topology vfio-cdev=false: a kernel without
+     * CONFIG_VFIO_DEVICE_CDEV): no vfio-dev/ in sysfs, its node ENOENT */
+    bool no_cdev;
 } SimDevice;
 
 /* ---- iommufd objects (sim-iommufd.c) ----------------------------------- */
@@ -438,6 +441,9 @@ bool sim_sysfs_add_iommu(const char *root, const char *name, GError **errp);
 bool sim_sysfs_add_device(const char *root, SimDevice *dev, GError **errp);
 /* Remove the whole tree at @root (symlinks are not followed). */
 void sim_sysfs_remove_tree(const char *root);
+/* Take @dev's VFIO cdev out of sysfs (its vfio-dev/ directory) and mark it
+ * cdev-less (SimDevice.no_cdev). */
+bool sim_sysfs_remove_cdev(SimDevice *dev, GError **errp);
 
 /* ---- the model (sim.c) -------------------------------------------------- */
 

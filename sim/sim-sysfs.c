@@ -241,3 +241,16 @@ void sim_sysfs_remove_tree(const char *root)
     }
     rmdir(root);
 }
+
+bool sim_sysfs_remove_cdev(SimDevice *dev, GError **errp)
+{
+    g_autofree char *vfio_dev = g_build_filename(dev->sysfs_path, "vfio-dev", NULL);
+
+    sim_sysfs_remove_tree(vfio_dev);
+    if (g_file_test(vfio_dev, G_FILE_TEST_EXISTS)) {
+        return host_error(errp, "remove", vfio_dev);
+    }
+    dev->no_cdev = true;
+    trace_vfi_sim_sysfs_device(dev->name, "(no VFIO cdev)");
+    return true;
+}

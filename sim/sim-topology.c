@@ -23,6 +23,10 @@
  *
  *   iommu-group=7          (its IOMMU group, /dev/vfio/7: devices naming one
  *                           number share it; default: alone in group <slot>)
+ *   vfio-cdev=false        (no VFIO cdev, as on a kernel without
+ *                           CONFIG_VFIO_DEVICE_CDEV: no vfio-dev/ in sysfs,
+ *                           /dev/vfio/devices/vfioN ENOENT; reached through
+ *                           its group only; default true)
  *
  *   [device mtty0]
  *   mdev=true
@@ -51,6 +55,7 @@ typedef struct TopoDevice {
     char *reset_group;          /* NULL: no slot or bus reset */
     bool p2p_provider;          /* BAR0 has a P2P provider (dma-buf export) */
     int iommu_group;            /* -1: its own */
+    bool cdev;                  /* has a VFIO cdev (vfio-cdev=, default true) */
 } TopoDevice;
 
 static void topo_iommu_clear(gpointer p)
@@ -190,7 +195,7 @@ static bool parse_device(VfiSim *sim, GKeyFile *kf, const char *g, const char *n
 {
     TopoDevice t = { .pci_vendor = VFI_SIM_PCI_VENDOR_DEFAULT,
                      .pci_device = VFI_SIM_PCI_DEVICE_DEFAULT, .p2p_provider = true,
-                     .iommu_group = -1 };
+                     .iommu_group = -1, .cdev = true };
     bool mdev = false;
     g_autofree char *pci_id = NULL;
 
@@ -199,7 +204,8 @@ static bool parse_device(VfiSim *sim, GKeyFile *kf, const char *g, const char *n
     }
     if (!get_bool(kf, g, "mdev", &mdev, errp) ||
         !get_bool(kf, g, "dma-logging", &t.dma_logging, errp) ||
-        !get_bool(kf, g, "p2p-provider", &t.p2p_provider, errp)) {
+        !get_bool(kf, g, "p2p-provider", &t.p2p_provider, errp) ||
+        !get_bool(kf, g, "vfio-cdev", &t.cdev, errp)) {
         return false;
     }
     pci_id = g_key_file_get_string(kf, g, "pci-id", NULL);
@@ -296,6 +302,9 @@ static bool topo_load(VfiSim *sim, GKeyFile *kf, GError **errp)
         sim_find_device(sim, t->name)->no_p2p_provider = !t->p2p_provider;
         if (t->iommu_group >= 0 &&
             !vfi_sim_set_device_iommu_group(sim, t->name, (unsigned)t->iommu_group, errp)) {
+            return false;
+        }
+        if (!t->cdev && !sim_sysfs_remove_cdev(sim_find_device(sim, t->name), errp)) {
             return false;
         }
     }

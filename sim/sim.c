@@ -359,7 +359,7 @@ static int sim_open(void *opaque, const char *path, int flags)
     }
     if (!g_str_equal(path, SIM_IOMMU_PATH)) {
         dev = sim_device_by_cdev(sim, path);
-        if (!dev) {
+        if (!dev || dev->no_cdev) {
             trace_vfi_sim_open(path, -ENOENT);
             return -ENOENT;
         }

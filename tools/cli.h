@@ -109,7 +109,8 @@ extern const char tool_builtin_topology[];
 bool tool_kernel_open(const ToolOptions *o, ToolKernel *k, GError **errp);
 /* Uninstall and free the model (if any). */
 void tool_kernel_close(ToolKernel *k);
-/* Returns: the kernel objects the model holds (-1 on Linux). */
+/* Returns: the kernel objects the model holds: IOMMUFD objects, type1
+ * containers and groups set to one (-1 on Linux). */
 int64_t tool_kernel_objects_left(const ToolKernel *k);
 /* Start the JSON document of a command: schema, command, kernel. */
 Json *tool_json_begin(const ToolOptions *o, const ToolKernel *k);

@@ -9,7 +9,9 @@
  * how many of the pages it wrote were found dirty, and the migration-blocker
  * message), hot-unplug and re-plug a device, tear everything down, and print
  * what happened. --device X (repeatable) runs the same flow on the running
- * kernel with devices already bound to vfio-pci.
+ * kernel with devices already bound to vfio-pci. --backend picks the host
+ * backend (IOMMUFD or the VFIO type1 container; AUTO by default), and the
+ * report says which one the address space used and why.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -82,11 +84,16 @@ static bool plug(DemoRun *run, DemoDevice *d, GError **errp)
     );
     VfiHwpt *hwpt;
 
+    tool_backend_first(&run->r->backend, d->name, d->dev);
     if (!vfi_address_space_attach_device(run->as, run->be, d->dev, &opts, errp)) {
         return false;
     }
+    d->attached = true;
     hwpt = vfi_device_get_hwpt(d->dev);
-    if (hwpt) {
+    if (!vfi_device_get_container(d->dev)) {
+        demo_report_log(run->r, "plug %s: IOMMU group %d joined the type1 container",
+                        d->name, demo_device_iommu_group(d->dev));
+    } else if (hwpt) {
         demo_report_log(run->r, "plug %s: HWPT %u (%s%s) after %u attach attempt(s), IOAS %u",
                         d->name, vfi_hwpt_get_id(hwpt),
                         vfi_hwpt_get_flags(hwpt) & IOMMU_HWPT_ALLOC_DIRTY_TRACKING ?
@@ -117,6 +124,8 @@ static bool plug_all(DemoRun *run, GError **errp)
 
 static bool map_ram(DemoRun *run, GError **errp)
 {
+    g_autofree char *where = NULL;
+
     run->ram = mmap(NULL, DEMO_RAM_SIZE, PROT_READ | PROT_WRITE,
                     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (run->ram == MAP_FAILED) {
@@ -133,22 +142,34 @@ static bool map_ram(DemoRun *run, GError **errp)
         return false;
     }
     run->r->mapped_bytes = DEMO_RAM_SIZE;
+    where = vfi_address_space_get_backend(run->as) == VFI_BACKEND_TYPE1 ?
+            g_strdup("the type1 container") :
+            g_strdup_printf("%u container(s)", vfi_address_space_container_count(run->as));
     demo_report_log(run->r, "map guest RAM: IOVA 0x%" PRIx64 "+0x%" PRIx64 " and 0x%" PRIx64
-                    "+0x%" PRIx64 " in %u container(s)", DEMO_LOW_IOVA, DEMO_LOW_SIZE,
-                    DEMO_HIGH_IOVA, DEMO_HIGH_SIZE,
-                    vfi_address_space_container_count(run->as));
+                    "+0x%" PRIx64 " in %s", DEMO_LOW_IOVA, DEMO_LOW_SIZE,
+                    DEMO_HIGH_IOVA, DEMO_HIGH_SIZE, where);
     return true;
 }
 
-static void record_coverage(DemoReport *r)
+/* Each device's coverage from the address space's report (which has the
+ * devices of a type1 container too). */
+static void record_coverage(DemoReport *r, VfiAddressSpace *as)
 {
+    unsigned n = 0;
+    g_autofree VfiDirtyDeviceReport *report = vfi_address_space_dirty_report(as, &n);
+
     for (guint i = 0; i < r->devices->len; i++) {
         DemoDevice *d = &g_array_index(r->devices, DemoDevice, i);
-        VfiContainer *c = vfi_device_get_container(d->dev);
 
         d->mdev = vfi_device_is_mdev(d->dev);
-        d->coverage = c ? vfi_container_dirty_coverage(c, d->dev, &d->why)
-                        : VFI_DIRTY_COVERAGE_NONE;
+        d->coverage = VFI_DIRTY_COVERAGE_NONE;
+        d->why = VFI_UNTRACKED_NOT_ATTACHED;
+        for (unsigned k = 0; k < n; k++) {
+            if (report[k].device == d->dev) {
+                d->coverage = report[k].coverage;
+                d->why = report[k].reason;
+            }
+        }
     }
 }
 
@@ -246,6 +267,7 @@ static bool replug(DemoRun *run, GError **errp)
     if (!vfi_address_space_detach_device(run->as, rp->dev, errp)) {
         return false;
     }
+    rp->attached = false;
     demo_report_log(r, "hot-unplug %s", rp->name);
     if (!plug(run, rp, errp)) {
         return false;
@@ -272,12 +294,12 @@ static bool teardown(DemoRun *run)
     for (guint i = 0; i < r->devices->len; i++) {
         DemoDevice *d = &g_array_index(r->devices, DemoDevice, i);
 
-        if (vfi_device_get_container(d->dev) &&
-            !vfi_address_space_detach_device(run->as, d->dev, &err)) {
+        if (d->attached && !vfi_address_space_detach_device(run->as, d->dev, &err)) {
             demo_report_log(r, "unplug %s failed: %s", d->name, err->message);
             g_clear_error(&err);
             ok = false;
         }
+        d->attached = false;
     }
     demo_report_log(r, "teardown: every device unplugged, %u container(s) left",
                     vfi_address_space_container_count(run->as));
@@ -295,10 +317,18 @@ static bool run_flow(DemoReport *r, VfiIommufd *be, VfiSim *sim, GError **errp)
 {
     DemoRun run = { .r = r, .be = be, .sim = sim, .as = vfi_address_space_new(r),
                     .ram = MAP_FAILED };
-    bool ok = plug_all(&run, errp) && map_ram(&run, errp);
+    bool ok = vfi_address_space_set_backend(run.as, r->backend.asked, errp) &&
+              plug_all(&run, errp);
 
+    r->backend.used = vfi_address_space_get_backend(run.as);
     if (ok) {
-        record_coverage(r);
+        g_autofree char *why = tool_backend_reason(&r->backend);
+
+        demo_report_log(r, "backend: %s (%s)", tool_backend_str(r->backend.used), why);
+        ok = map_ram(&run, errp);
+    }
+    if (ok) {
+        record_coverage(r, run.as);
         demo_report_snapshot(r, run.as);
         r->migration_blocker = vfi_address_space_migration_blocker(run.as);
         ok = migration_round(&run, errp) && replug(&run, errp);
@@ -394,16 +424,28 @@ static bool open_real(const ToolKernel *k, GPtrArray *args, DemoReport *r, GErro
     return true;
 }
 
-enum { OPT_DEVICE = 256 };
+enum { OPT_DEVICE = 256, OPT_BACKEND };
 
 static const struct option demo_options[] = {
     { "device", required_argument, NULL, OPT_DEVICE },
+    { "backend", required_argument, NULL, OPT_BACKEND },
     { NULL, 0, NULL, 0 },
 };
 
+/* What the options ask for. */
+typedef struct DemoOptions {
+    GPtrArray *devices;         /* --device arguments */
+    VfiBackendKind backend;
+} DemoOptions;
+
 static bool demo_option(int val, const char *arg, void *data, GError **errp)
 {
-    g_ptr_array_add(data, (char *)arg);
+    DemoOptions *dopts = data;
+
+    if (val == OPT_BACKEND) {
+        return tool_backend_parse(arg, &dopts->backend, errp);
+    }
+    g_ptr_array_add(dopts->devices, (char *)arg);
     return true;
 }
 
@@ -411,10 +453,11 @@ static int run_demo(ToolOptions *o, int argc, char **argv)
 {
     g_autoptr(GError) err = NULL;
     g_autoptr(GPtrArray) devices = g_ptr_array_new();
+    DemoOptions dopts = { .devices = devices, .backend = VFI_BACKEND_AUTO };
     g_autoptr(DemoReport) r = NULL;
     ToolKernel k = { 0 };
     int first, ret = tool_parse_options(o, &tool_cmd_demo, argc, argv, demo_options,
-                                        demo_option, devices, &first, &err);
+                                        demo_option, &dopts, &first, &err);
 
     if (ret <= 0) {
         return ret == 0 ? TOOL_EXIT_OK : tool_fail(o, err);
@@ -427,6 +470,7 @@ static int run_demo(ToolOptions *o, int argc, char **argv)
     }
     o->sim = devices->len == 0;
     r = demo_report_new(o->sim ? "simulated" : "linux");
+    r->backend.asked = dopts.backend;
     if (!tool_kernel_open(o, &k, &err) ||
         !(o->sim ? open_simulated(o, &k, r, &err) : open_real(&k, devices, r, &err))) {
         free_devices(r);
@@ -440,7 +484,7 @@ static int run_demo(ToolOptions *o, int argc, char **argv)
 
 const ToolCommand tool_cmd_demo = {
     .name = "demo",
-    .synopsis = "[--json] [--topology FILE | --device DEVICE...]",
+    .synopsis = "[--json] [--backend KIND] [--topology FILE | --device DEVICE...]",
     .brief = "the passthrough and migration demo (on the kernel model)",
     .summary = "Run the passthrough demo: plug every device into one guest address space\n"
                "(userspace auto domains), map guest memory, run a migration round of\n"
@@ -448,7 +492,8 @@ const ToolCommand tool_cmd_demo = {
                "and re-plug a device, tear down, and print the containers, HWPTs,\n"
                "attach attempts, dirty-tracking coverage (IOMMU, device logging or\n"
                "none), the dirty pages found per device, the migration blocker and the\n"
-               "kernel objects left.",
+               "kernel objects left; and the host backend the address space used\n"
+               "(IOMMUFD or the VFIO type1 container) and why.",
     .help = "By default it runs on the kernel model with a built-in heterogeneous\n"
             "topology (--topology FILE: another one; the keys want-dirty-tracking,\n"
             "prefer-device-logging and nest-parent of a [device NAME] section give the\n"
@@ -456,6 +501,11 @@ const ToolCommand tool_cmd_demo = {
             "\n"
             "Options:\n"
             "  --device DEVICE  a device bound to vfio-pci (as for 'info'; repeatable):\n"
-            "                   run on the running kernel instead of the model\n",
+            "                   run on the running kernel instead of the model\n"
+            "  --backend auto|iommufd|type1\n"
+            "                   the host backend of the address space\n"
+            "                   (vfi_address_space_set_backend()): auto (the default)\n"
+            "                   takes type1 for a device without a VFIO cdev or on a\n"
+            "                   host without /dev/iommu, IOMMUFD otherwise\n",
     .run = run_demo,
 };

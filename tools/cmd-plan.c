@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "backend.h"
 #include "cli.h"
 #include "placement.h"
 #include "trial.h"
@@ -50,28 +51,13 @@ static const struct option plan_options[] = {
     "                   takes type1 for a device without a VFIO cdev or on a\n" \
     "                   host without /dev/iommu, IOMMUFD otherwise\n"
 
-static bool parse_backend(const char *arg, VfiBackendKind *out, GError **errp)
-{
-    static const VfiBackendKind kinds[] = {
-        VFI_BACKEND_AUTO, VFI_BACKEND_IOMMUFD, VFI_BACKEND_TYPE1,
-    };
-
-    for (unsigned i = 0; i < G_N_ELEMENTS(kinds); i++) {
-        if (!strcmp(arg, trial_backend_str(kinds[i]))) {
-            *out = kinds[i];
-            return true;
-        }
-    }
-    return tool_usage_error(errp, "--backend %s: not auto, iommufd or type1", arg);
-}
-
 static bool plan_option(int val, const char *arg, void *data, GError **errp)
 {
     PlanOptions *po = data;
     VfiAttachOptions *opts = &po->attach;
 
     if (val == OPT_BACKEND) {
-        return parse_backend(arg, &po->backend, errp);
+        return tool_backend_parse(arg, &po->backend, errp);
     }
     if (val == OPT_NO_IOMMU_DIRTY) {
         opts->no_iommu_dirty_tracking = true;
@@ -119,14 +105,16 @@ static void trial_json(const ToolOptions *o, const ToolKernel *k, const Trial *t
 {
     g_autoptr(Json) j = tool_json_begin(o, k);
     const VfiAttachOptions *opts = &po->attach;
+    g_autofree char *reason = tool_backend_reason(&t->backend);
 
     json_begin_object(j, "options");
     json_bool(j, "iommu_dirty_tracking", !opts->no_iommu_dirty_tracking);
     json_bool(j, "device_logging", opts->prefer_device_dirty_logging);
     json_bool(j, "nest_parent", opts->nest_parent);
-    json_string(j, "backend", trial_backend_str(po->backend));
+    json_string(j, "backend", tool_backend_str(po->backend));
     json_end_object(j);
-    json_string(j, "backend", trial_backend_str(t->backend));
+    json_string(j, "backend", tool_backend_str(t->backend.used));
+    json_string(j, "backend_reason", reason);
     if (placement) {
         placement_json(t->containers, j);
     }
@@ -153,7 +141,7 @@ static void devices_text(const Trial *t, bool placement, FILE *out)
     }
     for (guint i = 0; i < t->devices->len; i++) {
         const TrialDevice *d = &g_array_index(t->devices, TrialDevice, i);
-        g_autofree char *hwpt = t->backend == VFI_BACKEND_TYPE1 ? g_strdup("-") :
+        g_autofree char *hwpt = t->backend.used == VFI_BACKEND_TYPE1 ? g_strdup("-") :
                                 d->hwpt_id ? g_strdup_printf("%u", d->hwpt_id) :
                                 g_strdup("IOAS");
         const char *why = why_str(d);
@@ -171,10 +159,10 @@ static void devices_text(const Trial *t, bool placement, FILE *out)
 
 static void trial_text(const Trial *t, bool placement, FILE *out)
 {
-    fprintf(out, "Backend: %s\n\n", t->backend == VFI_BACKEND_TYPE1 ?
-            "type1 (the VFIO group + type1 container: no HWPTs, every mapped page reported "
-            "dirty)" : "iommufd");
-    if (placement && t->backend != VFI_BACKEND_TYPE1) {
+    g_autofree char *reason = tool_backend_reason(&t->backend);
+
+    fprintf(out, "Backend: %s\n  why: %s\n\n", tool_backend_describe(t->backend.used), reason);
+    if (placement && t->backend.used != VFI_BACKEND_TYPE1) {
         fprintf(out, "Placement on a fresh iommufd and address space:\n");
         placement_text(t->containers, out);
         fputc('\n', out);

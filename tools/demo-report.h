@@ -10,6 +10,7 @@
 #include <glib.h>
 
 #include "vfio-iommufd/container.h"
+#include "backend.h"
 #include "json.h"
 
 typedef struct DemoDevice {
@@ -18,6 +19,8 @@ typedef struct DemoDevice {
     bool want_dirty;           /* the VMM's wish (want-dirty-tracking) */
     bool prefer_logging;       /* the VMM's wish (prefer-device-logging) */
     bool nest_parent;          /* the VMM's wish (nest-parent: a guest vIOMMU) */
+    bool attached;             /* in the address space now */
+    int iommu_group;           /* its IOMMU group in a type1 container, or -1 */
     unsigned attach_attempts;  /* of its first placement */
     unsigned replug_attempts;  /* of its re-plug (0 if not re-plugged) */
     bool mdev;
@@ -29,7 +32,9 @@ typedef struct DemoDevice {
 
 typedef struct DemoReport {
     const char *kernel;        /* "simulated" or "linux" */
+    ToolBackend backend;       /* asked (--backend), used, why */
     GArray *containers;        /* PlacedContainer, snapshot after plugging */
+    bool type1;                /* the snapshot: the devices in a type1 container */
     GArray *devices;           /* DemoDevice */
     char *replugged;           /* name of the re-plugged device, or NULL */
     int64_t leaked_objects;    /* -1 when not known (real kernel) */
@@ -41,8 +46,11 @@ typedef struct DemoReport {
 
 DemoReport *demo_report_new(const char *kernel);
 void demo_report_free(DemoReport *r);
-/* Record the containers of @as (with device names from r->devices). */
+/* Record the backend and containers of @as (with device names from
+ * r->devices; a type1 container: each device's IOMMU group). */
 void demo_report_snapshot(DemoReport *r, VfiAddressSpace *as);
+/* The IOMMU group of @dev (its sysfs iommu_group link), or -1. */
+int demo_device_iommu_group(const VfiDevice *dev);
 void demo_report_log(DemoReport *r, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
 void demo_report_print_text(const DemoReport *r, FILE *out);
 /* The report's members into the open object @j. */

@@ -93,7 +93,7 @@ void tool_kernel_close(ToolKernel *k)
 
 int64_t tool_kernel_objects_left(const ToolKernel *k)
 {
-    return k->sim ? (int64_t)vfi_sim_live_objects(k->sim) : -1;
+    return k->sim ? (int64_t)vfi_sim_live_objects(k->sim) + vfi_sim_type1_live(k->sim) : -1;
 }
 
 Json *tool_json_begin(const ToolOptions *o, const ToolKernel *k)

@@ -41,6 +41,7 @@ void trial_free(Trial *t)
         g_array_unref(t->containers);
     }
     g_free(t->blocker);
+    g_free(t->backend.first);
     g_free(t);
 }
 
@@ -65,18 +66,6 @@ static bool open_device(Trial *t, const ToolKernel *k, const char *arg, GError *
     d.mdev = vfi_device_is_mdev(d.dev);
     g_array_append_val(t->devices, d);
     return true;
-}
-
-const char *trial_backend_str(VfiBackendKind kind)
-{
-    switch (kind) {
-    case VFI_BACKEND_IOMMUFD:
-        return "iommufd";
-    case VFI_BACKEND_TYPE1:
-        return "type1";
-    default:
-        return "auto";
-    }
 }
 
 /* @d's placement and coverage (@report: the address space's coverage
@@ -111,6 +100,7 @@ static void record_devices(Trial *t)
 bool trial_place(Trial *t, const ToolKernel *k, char **args, int n, VfiBackendKind backend,
                  const VfiAttachOptions *opts, GError **errp)
 {
+    t->backend.asked = backend;
     if (!vfi_address_space_set_backend(t->as, backend, errp)) {
         return false;
     }
@@ -122,13 +112,14 @@ bool trial_place(Trial *t, const ToolKernel *k, char **args, int n, VfiBackendKi
     for (guint i = 0; i < t->devices->len; i++) {
         TrialDevice *d = &g_array_index(t->devices, TrialDevice, i);
 
+        tool_backend_first(&t->backend, d->name, d->dev);
         if (!vfi_address_space_attach_device(t->as, t->be, d->dev, opts, errp)) {
             g_prefix_error(errp, "attaching %s: ", d->name);
             return false;
         }
     }
     record_devices(t);
-    t->backend = vfi_address_space_get_backend(t->as);
+    t->backend.used = vfi_address_space_get_backend(t->as);
     t->containers = placement_snapshot(t->as, NULL, NULL);
     t->blocker = vfi_address_space_migration_blocker(t->as);
     return true;

@@ -18,6 +18,7 @@
 #include <glib.h>
 
 #include "vfio-iommufd/container.h"
+#include "backend.h"
 #include "cli.h"
 
 typedef struct TrialDevice {
@@ -32,7 +33,7 @@ typedef struct TrialDevice {
 } TrialDevice;
 
 typedef struct Trial {
-    VfiBackendKind backend;     /* the one the address space used */
+    ToolBackend backend;        /* asked, used, and the first device (why) */
     VfiIommufd *be;
     VfiAddressSpace *as;
     GArray *devices;            /* TrialDevice, argument order */
@@ -52,8 +53,6 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(Trial, trial_free)
  * was done stays for the teardown. */
 bool trial_place(Trial *t, const ToolKernel *k, char **args, int n, VfiBackendKind backend,
                  const VfiAttachOptions *opts, GError **errp);
-/* "auto", "iommufd" or "type1". */
-const char *trial_backend_str(VfiBackendKind kind);
 /* Detach and close every device, free the address space and the iommufd;
  * on the model also check that no kernel object is left. */
 bool trial_teardown(Trial *t, const ToolKernel *k, GError **errp);

@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: LGPL-2.1-or-later
 """Check the vfio-iommufd demo tool end to end: its JSON on the built-in
-topology and on a topology file, and exit status 2 with a message for bad
-options and bad topology files.
+topology and on a topology file, the host backend it names (IOMMUFD, the
+type1 container asked for, and AUTO's type1 on devices without a VFIO cdev),
+and exit status 2 with a message for bad options and bad topology files.
 
 usage: check-demo.py PATH-TO-vfio-iommufd"""
 import json
@@ -77,11 +78,75 @@ try:
 finally:
     os.unlink(topo)
 
+# The backend: AUTO on the model (which has /dev/iommu and the cdevs) is
+# IOMMUFD, and the report says so and why.
+p = run('--json')
+d = json.loads(p.stdout)
+check(d['options'] == {'backend': 'auto'} and d['backend'] == 'iommufd' and
+      d['type1_container'] is None and
+      d['backend_reason'] == f"auto: /dev/iommu and the VFIO cdev of {d['devices'][0]['name']} exist",
+      'auto on the model: iommufd, the reason names /dev/iommu and the first cdev')
+p = run()
+check(p.returncode == 0 and '\nBackend: iommufd' in p.stdout and
+      '  why: auto: /dev/iommu and the VFIO cdev of' in p.stdout, 'text: the backend and why')
+
+
+def check_type1(d, what, reason):
+    devs = d['devices']
+    groups = []
+    for x in devs:
+        if x['iommu_group'] not in groups:
+            groups.append(x['iommu_group'])
+    check(d['backend'] == 'type1' and d['containers'] == [] and
+          d['backend_reason'].startswith(reason), f'{what}: type1, no IOMMUFD container, why')
+    check(d['type1_container'] == {'iommu_groups': groups} and
+          all(isinstance(g, int) and g >= 0 for g in groups), f'{what}: the groups joined')
+    check(all(x['dirty_coverage'] == 'type1: all mapped pages reported dirty' and
+              x['pages_found'] == x['pages_written'] > 0 for x in devs),
+          f'{what}: every device "all mapped pages reported dirty", every page found')
+    check(d['migration_blocker'] is None and d['leaked_objects'] == 0 and
+          d['replugged'] == devs[0]['name'], f'{what}: migration possible, re-plug, nothing left')
+
+
+p = run('--json', '--backend', 'type1')
+check(p.returncode == 0, 'demo --backend type1 exits 0')
+d = json.loads(p.stdout)
+check(d['options'] == {'backend': 'type1'}, '--backend type1: in the options')
+check_type1(d, '--backend type1', 'asked for (--backend type1)')
+check(len(d['devices']) == len(devs), '--backend type1: every device of the topology')
+
+# A host without VFIO cdevs (the model's vfio-cdev=false: a kernel without
+# CONFIG_VFIO_DEVICE_CDEV): AUTO takes type1 and says why; IOMMUFD asked
+# for fails, naming the device.
+with tempfile.NamedTemporaryFile('w', suffix='.ini', delete=False) as f:
+    f.write('[iommu a]\ndirty-tracking=true\n')
+    for i in range(3):
+        f.write(f'[device d{i}]\niommu=a\nvfio-cdev=false\n')
+    f.write('[device m0]\nmdev=true\nvfio-cdev=false\n')
+    nocdev = f.name
+try:
+    p = run('--json', '--topology', nocdev)
+    check(p.returncode == 0, 'no cdevs, auto: exit 0')
+    d = json.loads(p.stdout)
+    check_type1(d, 'no cdevs, auto', 'auto: d0 has no VFIO cdev')
+    p = run('--topology', nocdev)
+    check(p.returncode == 0 and 'Backend: type1' in p.stdout and
+          'why: auto: d0 has no VFIO cdev' in p.stdout and
+          'IOMMU group 0 (/dev/vfio/0): d0' in p.stdout, 'no cdevs, text: type1, why, groups')
+    p = run('--json', '--topology', nocdev, '--backend', 'iommufd')
+    d = json.loads(p.stdout)
+    check(p.returncode == 3 and 'no VFIO cdev' in d['error']['message'] and
+          d['backend'] == 'iommufd' and d['leaked_objects'] == 0,
+          'no cdevs, --backend iommufd: exit 3, the error says why, nothing left')
+finally:
+    os.unlink(nocdev)
+
 # Bad input: exit status 2 and a message.
 for args, what in ((['--bogus'], 'unknown option'),
                    (['--topology', '/nonexistent.ini'], 'missing topology file'),
                    (['--device', '0000:zz:00.0'], 'malformed PCI address'),
-                   (['extra'], 'stray argument')):
+                   (['extra'], 'stray argument'),
+                   (['--backend', 'vfio'], 'unknown backend')):
     p = run(*args)
     check(p.returncode == 2 and p.stderr.strip() != '', f'{what}: exit 2 with a message')
 with tempfile.NamedTemporaryFile('w', suffix='.ini', delete=False) as f:

@@ -207,6 +207,14 @@ check(d.get('options', {}).get('backend') == 'type1' and d.get('backend') == 'ty
 d = run_json('plan', '--sim', 'nic0')
 check(d.get('backend') == 'iommufd' and d.get('options', {}).get('backend') == 'auto',
       'plan: the auto backend on the model is iommufd, and the JSON says so')
+check(d.get('backend_reason') == f"auto: /dev/iommu and the VFIO cdev of {PCI['nic0']} exist",
+      'plan: why auto is iommufd (the first device has its cdev, /dev/iommu)')
+d = run_json('migration-check', '--sim', '--backend', 'type1', 'nic0')
+check(d.get('backend') == 'type1' and d.get('backend_reason') == 'asked for (--backend type1)',
+      'migration-check --backend type1: type1, asked for')
+p = run('migration-check', '--sim', '--backend', 'type1', 'nic0')
+check('Backend: type1' in p.stdout and '  why: asked for (--backend type1)' in p.stdout,
+      'migration-check (text): the backend and why')
 p = run('plan', '--sim', '--backend', 'vfio', 'nic0')
 check(p.returncode == 2 and 'auto, iommufd or type1' in p.stderr,
       'plan --backend with an unknown kind: exit 2, the kinds named')

@@ -386,6 +386,44 @@ static double now_s(void)
 #include "guest-live-update.h"
 #include "guest-type1.h"
 
+/* ---- the README's flow with AUTO on a host without IOMMUFD ---- */
+#include "no-iommufd-scenarios.h"
+
+static const char *sim_topology(void);
+
+/* no-iommufd-scenarios.h's DMA: one page by the edu through its fd. */
+static bool ni_edu_dma(VfiDevice *dev, uint64_t iova, bool to_ram, GString *why)
+{
+    Edu e = { 0 };
+    bool ok = edu_open_fd(&e, vfi_device_get_fd(dev), why) &&
+              edu_dma(&e, to_ram ? EDU_BUF : iova, to_ram ? iova : EDU_BUF, 4096, to_ram);
+
+    if (!ok && !why->len) {
+        g_string_printf(why, "edu DMA timed out");
+    }
+    edu_close(&e);
+    return ok;
+}
+
+static TResult t_no_iommufd(Ctx *c, NiHost host)
+{
+    NiPlatform p = { .sim_topology = c->sim ? sim_topology() : NULL, .bdf = c->bdf,
+                     .n = c->nr_pci, .mdev_path = c->mdev_path, .dma = ni_edu_dma };
+    const char *why;
+
+    CHECK(c->nr_pci && c->is_edu[0], "no edu");
+    why = ni_run(&p, host);
+    if (why && g_str_has_prefix(why, "SKIP: ")) {
+        SKIP("%s", why + 6);
+    }
+    CHECK(!why, "%s", why);
+    return T_PASS;
+}
+
+static TResult t_ni_no_iommufd(Ctx *c) { return t_no_iommufd(c, NI_HOST_NO_IOMMUFD); }
+static TResult t_ni_no_cdev(Ctx *c) { return t_no_iommufd(c, NI_HOST_NO_CDEV); }
+static TResult t_ni_no_dev_iommu(Ctx *c) { return t_no_iommufd(c, NI_HOST_NO_DEV_IOMMU); }
+
 static const Test iommu_tests[] = {
     { "backend: connect", t_backend_connect },
     { "backend: IOAS alloc", t_ioas_alloc },
@@ -445,6 +483,12 @@ static const Test iommu_tests[] = {
     { "type1 address space: map, edu DMA, a migration round (every page), unmap with its "
       "dirty read, no DMA after it", t_type1_as_migrate },
     { "type1 address space teardown: nothing left", t_type1_as_teardown },
+    { "no IOMMUFD (no /dev/iommu, no cdev): the README's flow with AUTO takes type1, says why, "
+      "edu DMA, blocked after unmap, tracking, no fd left", t_ni_no_iommufd },
+    { "IOMMUFD without VFIO cdevs (/dev/iommu, no cdev): AUTO takes type1, the same flow",
+      t_ni_no_cdev },
+    { "VFIO cdevs without /dev/iommu: AUTO takes type1 (\"no /dev/iommu\"), the same flow",
+      t_ni_no_dev_iommu },
 };
 
 /* ---- mock IOMMU (IOMMUFD_TEST, boot 2): dirty tracking, vIOMMU objects -- */
@@ -509,6 +553,11 @@ static const Test mock_tests[] = {
     "[device edu0]\niommu=dmar0\npci-id=1234:11e8\n"                       \
     "[device edu1]\niommu=dmar0\npci-id=1234:11e8\nreset-group=rp1\n"       \
     "[device mtty0]\nmdev=true\ndma-logging=true\n"
+
+static const char *sim_topology(void)
+{
+    return SIM_TOPOLOGY;
+}
 
 /* The mode of --mode / --sim into @c. Returns 0, or the exit code (2). */
 static int parse_mode(Ctx *c, int argc, char **argv)

@@ -9,6 +9,27 @@
 #
 # usage: tool-tests.sh [PATH-TO-vfio-iommufd]
 
+# tool-tests.sh --no-iommufd-host COMMAND...: (run by the demo checks below,
+# in a mount namespace of its own: unshare -m) make /dev as on a host whose
+# kernel has no CONFIG_IOMMUFD (so no CONFIG_VFIO_DEVICE_CDEV): /dev/null,
+# /dev/vfio/vfio and the group nodes /dev/vfio/N only, on a fresh tmpfs; the
+# devices' sysfs vfio-dev/ hidden under an empty tmpfs; then run COMMAND.
+if [ "$1" = --no-iommufd-host ]; then
+    shift
+    nodes=$(for n in /dev/null /dev/vfio/vfio /dev/vfio/[0-9]*; do
+        echo "$n $(stat -c '%t %T' "$n")"
+    done)
+    mount -t tmpfs -o mode=0755 tmpfs /dev && mkdir /dev/vfio || exit 90
+    echo "$nodes" | while read -r n maj min; do
+        mknod -m 0666 "$n" c $((0x$maj)) $((0x$min)) || exit 91
+    done || exit 91
+    for d in /sys/bus/pci/devices/*/vfio-dev /sys/bus/mdev/devices/*/vfio-dev; do
+        [ -d "$d" ] && { mount -t tmpfs -o ro,mode=0555 tmpfs "$d" || exit 92; }
+    done
+    [ ! -e /dev/iommu ] && [ ! -e /dev/vfio/devices ] || exit 93
+    exec "$@"
+fi
+
 tool=${1:-/bin/vfio-iommufd}
 out=/tmp/tool-out
 n=0
@@ -165,6 +186,48 @@ t "migration-check --no-device-logging: exit 1" \
 t "migration-check --no-device-logging: the mdev is named too" \
     has "does not cover 3 devices: .*$mdev"
 t "migration-check of the mdev alone: possible (exit 0)" run 0 migration-check "$mdev"
+
+# --- demo: the backend and why ------------------------------------------------------
+# run_no_iommufd EXPECTED-EXIT ARGS...: run as run does, on a host without
+# IOMMUFD (--no-iommufd-host above, in a mount namespace of its own).
+run_no_iommufd() {
+    want=$1
+    shift
+    unshare -m /bin/busybox sh "$0" --no-iommufd-host "$tool" "$@" >"$out" 2>&1
+    rc=$?
+    [ "$rc" = "$want" ] || { echo "exit status $rc, expected $want: (no IOMMUFD) vfio-iommufd $*" >>"$out"; return 1; }
+}
+demo_iommufd() {
+    has '"backend": "iommufd"' && has '"type1_container": null' &&
+        has "\"backend_reason\": \"auto: /dev/iommu and the VFIO cdev of $edu1 exist\""
+}
+demo_type1() {
+    has '"backend": "type1"' && has '"containers": \[\]' && has '"iommu_groups": \[' &&
+        [ "$(grep -c '"dirty_coverage": "type1: all mapped pages reported dirty"' "$out")" = 3 ] &&
+        has '"migration_blocker": null' && has '"error": null'
+}
+demo_no_iommufd() {
+    demo_type1 && has "\"backend_reason\": \"auto: $edu1 has no VFIO cdev \(a kernel without CONFIG_VFIO_DEVICE_CDEV\)"
+}
+demo_no_iommufd_text() {
+    has '^Backend: type1 ' && has "^  why: auto: $edu1 has no VFIO cdev" &&
+        has "^  plug $edu1: IOMMU group [0-9]+ joined the type1 container" &&
+        has '^    IOMMU group [0-9]+ \(/dev/vfio/[0-9]+\): '"$mdev"
+}
+t "demo --device edu edu mtty: exit 0" \
+    run 0 demo --json --device "$edu1" --device "$edu2" --device "$mdev"
+t "demo: iommufd, and why (auto: /dev/iommu and the first device's cdev)" demo_iommufd
+t "demo --backend type1: exit 0" \
+    run 0 demo --json --backend type1 --device "$edu1" --device "$edu2" --device "$mdev"
+t "demo --backend type1: type1, the groups, every device 'all mapped pages reported dirty'" \
+    demo_type1
+t "demo --backend type1: asked for" has '"backend_reason": "asked for \(--backend type1\)"'
+t "demo on a host without IOMMUFD (no /dev/iommu, no cdev), auto: exit 0" \
+    run_no_iommufd 0 demo --json --device "$edu1" --device "$edu2" --device "$mdev"
+t "demo without IOMMUFD: type1, and why (the first edu has no VFIO cdev)" demo_no_iommufd
+t "demo without IOMMUFD (text): exit 0" \
+    run_no_iommufd 0 demo --device "$edu1" --device "$edu2" --device "$mdev"
+t "demo without IOMMUFD (text): Backend: type1, why, the groups joined" demo_no_iommufd_text
 
 # --- nothing left behind --------------------------------------------------------------
 t "check-host again: ready" run 0 check-host
