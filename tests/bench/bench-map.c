@@ -545,7 +545,20 @@ static void print_text(const CaseResult *res, unsigned nres, const double *bpm, 
 typedef struct Options {
     bool json, is_short;
     const char *sizes;
+    int level, pattern;       /* -1: all */
 } Options;
+
+/* The index of @name in @names, or exit 2. */
+static int name_index(const char *const *names, int n, const char *name)
+{
+    for (int i = 0; i < n; i++) {
+        if (!strcmp(names[i], name)) {
+            return i;
+        }
+    }
+    fprintf(stderr, "bench-map: unknown level or pattern '%s'\n", name);
+    exit(2);
+}
 
 static void parse_options(int argc, char **argv, Bench *b, Options *o)
 {
@@ -555,6 +568,8 @@ static void parse_options(int argc, char **argv, Bench *b, Options *o)
         { "steps", required_argument, NULL, 'k' },
         { "sizes", required_argument, NULL, 'n' },
         { "json", no_argument, NULL, 'j' },
+        { "level", required_argument, NULL, 'l' },
+        { "pattern", required_argument, NULL, 'p' },
         { NULL, 0, NULL, 0 },
     };
     int opt;
@@ -566,9 +581,11 @@ static void parse_options(int argc, char **argv, Bench *b, Options *o)
         case 'k': b->steps = strtoul(optarg, NULL, 0); break;
         case 'n': o->sizes = optarg; break;
         case 'j': o->json = true; break;
+        case 'l': o->level = name_index(level_names, LEVEL__COUNT, optarg); break;
+        case 'p': o->pattern = name_index(pattern_names, PAT__COUNT, optarg); break;
         default:
             fprintf(stderr, "usage: bench-map [--short] [--rounds R] [--steps K] "
-                    "[--sizes N,N,...] [--json]\n");
+                    "[--sizes N,N,...] [--level L] [--pattern P] [--json]\n");
             exit(2);
         }
     }
@@ -604,7 +621,7 @@ static unsigned parse_sizes(const Options *o, unsigned *sizes, unsigned max)
 int main(int argc, char **argv)
 {
     Bench b = { 0 };
-    Options o = { 0 };
+    Options o = { .level = -1, .pattern = -1 };
     unsigned sizes[8], nsizes, nres = 0;
     double bpm[LEVEL__COUNT], bpd;
     CaseResult *res;
@@ -616,6 +633,10 @@ int main(int argc, char **argv)
     for (Level l = 0; l < LEVEL__COUNT; l++) {
         for (unsigned s = 0; s < nsizes; s++) {
             for (Pattern p = 0; p < PAT__COUNT; p++) {
+                if ((o.level >= 0 && (int)l != o.level) ||
+                    (o.pattern >= 0 && (int)p != o.pattern)) {
+                    continue;
+                }
                 res[nres++] = run_case(&b, l, p, sizes[s]);
             }
         }
