@@ -89,7 +89,10 @@ void vfi_ranges_remove(GArray *a, uint64_t iova, uint64_t last)
 /* ---- VfiRangeTree: a B+ tree ------------------------------------------ */
 
 /*
- * Every node is VFI_RANGE_NODE_BYTES long. A leaf holds up to lcap
+ * A leaf is VFI_RANGE_NODE_BYTES long, an internal node
+ * VFI_RANGE_INNER_BYTES (a page: a descent through a large tree then
+ * crosses one level fewer, one cold node and TLB entry fewer, the search in
+ * a node staying cheap). A leaf holds up to lcap
  * elements in IOVA order and is linked to its neighbours; an internal node
  * holds up to icap entries, one per child: the child, the number of
  * elements under it and the last byte of its last element (the key: the
@@ -100,6 +103,7 @@ void vfi_ranges_remove(GArray *a, uint64_t iova, uint64_t last)
  * elements from, a sibling.
  */
 #define VFI_RANGE_NODE_BYTES 1024
+#define VFI_RANGE_INNER_BYTES 4096
 #define VFI_RANGE_MAX_HEIGHT 16      /* nodes are a quarter full: 2^32 elements need 12 */
 
 /* One entry of an internal node, as a value (stored in three arrays). */
@@ -117,6 +121,7 @@ struct VfiRangeNode {
 };
 
 #define VFI_RANGE_NODE_DATA (VFI_RANGE_NODE_BYTES - offsetof(VfiRangeNode, data))
+#define VFI_RANGE_INNER_DATA (VFI_RANGE_INNER_BYTES - offsetof(VfiRangeNode, data))
 
 /* The way down to a leaf: the node and child index at each level. */
 typedef struct VfiRangePath {
@@ -149,7 +154,9 @@ struct VfiRangeTree {
     unsigned height;          /* 0: empty */
     size_t nodes;
     VfiRangeNode *root;
-    VfiRangeNode *spare;      /* one freed node, for the next split */
+    size_t inners;            /* of the nodes, the internal ones */
+    VfiRangeNode *spare[2];   /* one freed leaf ([1]) and internal node
+                               * ([0]), for the next split */
     VfiRangeFinger finger;    /* the last descent (a cache) */
 };
 
@@ -290,13 +297,17 @@ static guint inner_lower(const VfiRangeNode *n, uint64_t iova)
 
 static VfiRangeNode *node_new(VfiRangeTree *t, bool leaf)
 {
-    VfiRangeNode *n = t->spare ? t->spare : g_malloc(VFI_RANGE_NODE_BYTES);
+    VfiRangeNode *n = t->spare[leaf];
 
-    t->spare = NULL;
+    if (!n) {
+        n = g_malloc(leaf ? VFI_RANGE_NODE_BYTES : VFI_RANGE_INNER_BYTES);
+    }
+    t->spare[leaf] = NULL;
     n->prev = n->next = NULL;
     n->n = 0;
     n->leaf = leaf;
     t->nodes++;
+    t->inners += !leaf;
     return n;
 }
 
@@ -310,10 +321,11 @@ static void node_drop(VfiRangeTree *t, VfiRangeNode *n)
         n->next->prev = n->prev;
     }
     t->nodes--;
-    if (t->spare) {
+    t->inners -= !n->leaf;
+    if (t->spare[n->leaf]) {
         g_free(n);
     } else {
-        t->spare = n;
+        t->spare[n->leaf] = n;
     }
 }
 
@@ -324,7 +336,7 @@ VfiRangeTree *vfi_range_tree_new(size_t elem_size)
     g_assert(elem_size >= sizeof(VfiRange) && elem_size % 8 == 0);
     t->esize = elem_size;
     t->lcap = VFI_RANGE_NODE_DATA / elem_size;
-    t->icap = VFI_RANGE_NODE_DATA / sizeof(VfiRangeEntry);   /* per entry: 3 x 8 bytes */
+    t->icap = VFI_RANGE_INNER_DATA / sizeof(VfiRangeEntry);  /* per entry: 3 x 8 bytes */
     g_assert(t->lcap >= 4 && t->lcap <= UINT16_MAX);
     return t;
 }
@@ -357,7 +369,8 @@ void vfi_range_tree_free(VfiRangeTree *t)
         return;
     }
     vfi_range_tree_clear(t);
-    g_free(t->spare);
+    g_free(t->spare[0]);
+    g_free(t->spare[1]);
     g_free(t);
 }
 
@@ -368,10 +381,29 @@ guint vfi_range_tree_len(const VfiRangeTree *t)
 
 size_t vfi_range_tree_bytes(const VfiRangeTree *t)
 {
-    return sizeof(*t) + (t->nodes + (t->spare ? 1 : 0)) * VFI_RANGE_NODE_BYTES;
+    return sizeof(*t) + (t->nodes - t->inners + (t->spare[1] ? 1 : 0)) * VFI_RANGE_NODE_BYTES +
+           (t->inners + (t->spare[0] ? 1 : 0)) * VFI_RANGE_INNER_BYTES;
 }
 
 /* ---- searches ---------------------------------------------------------- */
+
+/* The sum of @c[from, to), four at a time (independent adds). */
+static uint64_t sum_counts(const uint64_t *c, guint from, guint to)
+{
+    uint64_t s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    guint i = from;
+
+    for (; i + 4 <= to; i += 4) {
+        s0 += c[i];
+        s1 += c[i + 1];
+        s2 += c[i + 2];
+        s3 += c[i + 3];
+    }
+    for (; i < to; i++) {
+        s0 += c[i];
+    }
+    return s0 + s1 + s2 + s3;
+}
 
 /*
  * Go down from the root to the leaf holding the first element ending at or
@@ -388,6 +420,7 @@ static VfiRangeNode *descend_from_root(VfiRangeTree *t, uint64_t iova, guint *in
     size_t inner_bytes = offsetof(VfiRangeNode, data) + t->icap * sizeof(uint64_t);
     unsigned level = 1;
     guint before = 0;
+    uint64_t under = t->len;      /* elements under n */
 
     f->from_start = true;        /* set field by field: the path is long */
     f->hi = UINT64_MAX;
@@ -397,8 +430,13 @@ static VfiRangeNode *descend_from_root(VfiRangeTree *t, uint64_t iova, guint *in
         const uint64_t *key = ikeys(n);
         guint j = MIN(inner_lower(n, iova), n->n - 1u);
 
-        for (guint k = 0; index && k < j; k++) {
-            before += (guint)icounts(t, n)[k];
+        if (index) {
+            const uint64_t *count = icounts(t, n);
+
+            /* those before child j: summed from the nearer end */
+            before += (guint)(j <= n->n / 2 ? sum_counts(count, 0, j) :
+                              under - sum_counts(count, j, n->n));
+            under = count[j];
         }
         if (j > 0) {
             f->lo = key[j - 1];   /* the deepest is the leaf before's key */
