@@ -230,69 +230,40 @@ static inline void prefetch_node(const void *p, size_t bytes)
 }
 
 /*
- * The first of @n items @stride bytes apart from @base whose uint64_t at
- * offset @key_off is >= @iova (@n if none): a binary search without
- * branches on the data (the probes' outcomes are random, mispredicted
- * branches would cost more than the search).
+ * The first of @n keys @stride bytes apart from @base that is >= @iova (@n
+ * if none), keys sorted: two rounds of independent compares, not a chain
+ * of dependent ones (a binary search waits for each probe before the next,
+ * and mispredicted branches would cost more than the search): the blocks
+ * of 8 keys whose last key is below @iova, then the keys below it in the
+ * next block.
  */
-static inline guint lower_bound(const char *base, guint n, size_t stride, size_t key_off,
-                                uint64_t iova)
+static inline guint lower_bound(const char *base, guint n, size_t stride, uint64_t iova)
 {
-#define KEY_AT(i) (*(const uint64_t *)(const void *)(base + (size_t)(i) * stride + key_off))
-    guint lo = 0, len = n;
+#define KEY_AT(i) (*(const uint64_t *)(const void *)(base + (size_t)(i) * stride))
+    guint block = 0, below, end;
 
-    if (n == 0) {
-        return 0;
+    for (guint i = 7; i < n; i += 8) {
+        block += KEY_AT(i) < iova;
     }
-    while (len > 1) {
-        guint half = len / 2;
-
-        lo = KEY_AT(lo + half - 1) < iova ? lo + half : lo;
-        len -= half;
+    below = block * 8;
+    end = MIN(below + 8, n);
+    for (guint i = below; i < end; i++) {
+        below += KEY_AT(i) < iova;
     }
-    return lo + (KEY_AT(lo) < iova);
+    return below;
 #undef KEY_AT
 }
 
 /* The first element of leaf @n ending at or after @iova (n->n if none). */
 static guint leaf_lower(const VfiRangeTree *t, const VfiRangeNode *n, uint64_t iova)
 {
-    const char *base = (const char *)n->data + offsetof(VfiRange, last);
-    size_t es = t->esize;
-    guint block = 0, below, end;
-
-#define LAST_AT(i) (*(const uint64_t *)(const void *)(base + (size_t)(i) * es))
-    /* as inner_lower(), over the last bytes of the elements */
-    for (guint i = 7; i < n->n; i += 8) {
-        block += LAST_AT(i) < iova;
-    }
-    below = block * 8;
-    end = MIN(below + 8, n->n);
-    for (guint i = below; i < end; i++) {
-        below += LAST_AT(i) < iova;
-    }
-    return below;
-#undef LAST_AT
+    return lower_bound((const char *)n->data + offsetof(VfiRange, last), n->n, t->esize, iova);
 }
 
 /* The first child of internal @n whose key is >= @iova (n->n if none). */
 static guint inner_lower(const VfiRangeNode *n, uint64_t iova)
 {
-    const uint64_t *key = ikeys(n);
-    guint block = 0, below, end;
-
-    /* Two rounds of independent compares, not a chain of dependent ones:
-     * the blocks of 8 keys whose last key is below @iova, then the keys
-     * below it in the next block. */
-    for (guint i = 7; i < n->n; i += 8) {
-        block += key[i] < iova;
-    }
-    below = block * 8;
-    end = MIN(below + 8, n->n);
-    for (guint i = below; i < end; i++) {
-        below += key[i] < iova;
-    }
-    return below;
+    return lower_bound((const char *)ikeys(n), n->n, sizeof(uint64_t), iova);
 }
 
 static VfiRangeNode *node_new(VfiRangeTree *t, bool leaf)
