@@ -89,17 +89,24 @@ void vfi_ranges_remove(GArray *a, uint64_t iova, uint64_t last)
 /* ---- VfiRangeTree: a B+ tree ------------------------------------------ */
 
 /*
- * Every node is VFI_RANGE_NODE_BYTES long. A leaf holds up to lcap
+ * A leaf is VFI_RANGE_NODE_BYTES long, an internal node
+ * VFI_RANGE_INNER_BYTES (a page: a descent through a large tree then
+ * crosses one level fewer, one cold node and TLB entry fewer, the search in
+ * a node staying cheap). A leaf holds up to lcap
  * elements in IOVA order and is linked to its neighbours; an internal node
  * holds up to icap entries, one per child: the child, the number of
  * elements under it and the last byte of its last element (the key: the
  * first child whose key is >= an IOVA holds the first element ending at or
- * after it). No node but the root is empty; a node under a quarter full
- * is merged with, or takes elements from, a sibling.
+ * after it), in three arrays (keys, counts, children) so that a search
+ * reads the keys alone, densely (a few cache lines, no stride). No node but
+ * the root is empty; a node under a quarter full is merged with, or takes
+ * elements from, a sibling.
  */
 #define VFI_RANGE_NODE_BYTES 1024
-#define VFI_RANGE_MAX_HEIGHT 32
+#define VFI_RANGE_INNER_BYTES 4096
+#define VFI_RANGE_MAX_HEIGHT 16      /* nodes are a quarter full: 2^32 elements need 12 */
 
+/* One entry of an internal node, as a value (stored in three arrays). */
 typedef struct VfiRangeEntry {
     uint64_t key;             /* last byte of the child's last element */
     uint64_t count;           /* elements under the child */
@@ -110,20 +117,11 @@ struct VfiRangeNode {
     VfiRangeNode *prev, *next; /* leaves: their neighbours in IOVA order */
     uint16_t n;
     bool leaf;
-    uint64_t data[];          /* elements (leaf) or VfiRangeEntry */
+    uint64_t data[];          /* elements (leaf), or icap keys, counts, children */
 };
 
 #define VFI_RANGE_NODE_DATA (VFI_RANGE_NODE_BYTES - offsetof(VfiRangeNode, data))
-
-struct VfiRangeTree {
-    size_t esize;
-    guint lcap, icap;
-    guint len;
-    unsigned height;          /* 0: empty */
-    size_t nodes;
-    VfiRangeNode *root;
-    VfiRangeNode *spare;      /* one freed node, for the next split */
-};
+#define VFI_RANGE_INNER_DATA (VFI_RANGE_INNER_BYTES - offsetof(VfiRangeNode, data))
 
 /* The way down to a leaf: the node and child index at each level. */
 typedef struct VfiRangePath {
@@ -132,9 +130,40 @@ typedef struct VfiRangePath {
     unsigned depth;
 } VfiRangePath;
 
-static inline size_t node_esize(const VfiRangeTree *t, const VfiRangeNode *n)
+/*
+ * The last descent, kept until the tree next changes: its leaf answers
+ * every IOVA in (lo, hi] (from_start: no lower bound; the last leaf: no
+ * upper one), so the next search there (a remove after the checks looked
+ * the range up, an insert after an overlap check) reuses the leaf and the
+ * way to it instead of descending again. A cache, never a second record:
+ * any change drops it (finger_drop()).
+ */
+typedef struct VfiRangeFinger {
+    VfiRangeNode *leaf;       /* NULL: none */
+    uint64_t lo, hi;
+    bool from_start;
+    bool has_index;           /* index computed */
+    guint index;              /* elements before the leaf */
+    VfiRangePath path;
+} VfiRangeFinger;
+
+struct VfiRangeTree {
+    size_t esize;
+    guint lcap, icap;
+    guint len;
+    unsigned height;          /* 0: empty */
+    size_t nodes;
+    VfiRangeNode *root;
+    size_t inners;            /* of the nodes, the internal ones */
+    VfiRangeNode *spare[2];   /* one freed leaf ([1]) and internal node
+                               * ([0]), for the next split */
+    VfiRangeFinger finger;    /* the last descent (a cache) */
+};
+
+/* Forget the last descent: @t changes. */
+static inline void finger_drop(VfiRangeTree *t)
 {
-    return n->leaf ? t->esize : sizeof(VfiRangeEntry);
+    t->finger.leaf = NULL;
 }
 
 static inline guint node_cap(const VfiRangeTree *t, const VfiRangeNode *n)
@@ -142,14 +171,26 @@ static inline guint node_cap(const VfiRangeTree *t, const VfiRangeNode *n)
     return n->leaf ? t->lcap : t->icap;
 }
 
+/* Element @i of leaf @n. */
 static inline void *node_at(const VfiRangeTree *t, const VfiRangeNode *n, guint i)
 {
-    return (char *)n->data + (size_t)i * node_esize(t, n);
+    return (char *)n->data + (size_t)i * t->esize;
 }
 
-static inline VfiRangeEntry *node_ent(const VfiRangeNode *n)
+/* The keys, counts and children of internal node @n. */
+static inline uint64_t *ikeys(const VfiRangeNode *n)
 {
-    return (VfiRangeEntry *)n->data;
+    return (uint64_t *)n->data;
+}
+
+static inline uint64_t *icounts(const VfiRangeTree *t, const VfiRangeNode *n)
+{
+    return (uint64_t *)n->data + t->icap;
+}
+
+static inline VfiRangeNode **ichildren(const VfiRangeTree *t, const VfiRangeNode *n)
+{
+    return (VfiRangeNode **)(void *)((uint64_t *)n->data + 2 * (size_t)t->icap);
 }
 
 static inline const VfiRange *leaf_range(const VfiRangeTree *t, const VfiRangeNode *n,
@@ -161,11 +202,11 @@ static inline const VfiRange *leaf_range(const VfiRangeTree *t, const VfiRangeNo
 /* The key of @n (not empty): the last byte of its last element. */
 static uint64_t node_key(const VfiRangeTree *t, const VfiRangeNode *n)
 {
-    return n->leaf ? leaf_range(t, n, n->n - 1)->last : node_ent(n)[n->n - 1].key;
+    return n->leaf ? leaf_range(t, n, n->n - 1)->last : ikeys(n)[n->n - 1];
 }
 
 /* The number of elements under @n. */
-static uint64_t node_total(const VfiRangeNode *n)
+static uint64_t node_total(const VfiRangeTree *t, const VfiRangeNode *n)
 {
     uint64_t total = 0;
 
@@ -173,7 +214,7 @@ static uint64_t node_total(const VfiRangeNode *n)
         return n->n;
     }
     for (guint i = 0; i < n->n; i++) {
-        total += node_ent(n)[i].count;
+        total += icounts(t, n)[i];
     }
     return total;
 }
@@ -189,52 +230,55 @@ static inline void prefetch_node(const void *p, size_t bytes)
 }
 
 /*
- * The first of @n items @stride bytes apart from @base whose uint64_t at
- * offset @key_off is >= @iova (@n if none): a binary search without
- * branches on the data (the probes' outcomes are random, mispredicted
- * branches would cost more than the search).
+ * The first of @n keys @stride bytes apart from @base that is >= @iova (@n
+ * if none), keys sorted: two rounds of independent compares, not a chain
+ * of dependent ones (a binary search waits for each probe before the next,
+ * and mispredicted branches would cost more than the search): the blocks
+ * of 8 keys whose last key is below @iova, then the keys below it in the
+ * next block.
  */
-static inline guint lower_bound(const char *base, guint n, size_t stride, size_t key_off,
-                                uint64_t iova)
+static inline guint lower_bound(const char *base, guint n, size_t stride, uint64_t iova)
 {
-#define KEY_AT(i) (*(const uint64_t *)(const void *)(base + (size_t)(i) * stride + key_off))
-    guint lo = 0, len = n;
+#define KEY_AT(i) (*(const uint64_t *)(const void *)(base + (size_t)(i) * stride))
+    guint block = 0, below, end;
 
-    if (n == 0) {
-        return 0;
+    for (guint i = 7; i < n; i += 8) {
+        block += KEY_AT(i) < iova;
     }
-    while (len > 1) {
-        guint half = len / 2;
-
-        lo = KEY_AT(lo + half - 1) < iova ? lo + half : lo;
-        len -= half;
+    below = block * 8;
+    end = MIN(below + 8, n);
+    for (guint i = below; i < end; i++) {
+        below += KEY_AT(i) < iova;
     }
-    return lo + (KEY_AT(lo) < iova);
+    return below;
 #undef KEY_AT
 }
 
 /* The first element of leaf @n ending at or after @iova (n->n if none). */
 static guint leaf_lower(const VfiRangeTree *t, const VfiRangeNode *n, uint64_t iova)
 {
-    return lower_bound((const char *)n->data, n->n, t->esize, offsetof(VfiRange, last), iova);
+    return lower_bound((const char *)n->data + offsetof(VfiRange, last), n->n, t->esize, iova);
 }
 
 /* The first child of internal @n whose key is >= @iova (n->n if none). */
 static guint inner_lower(const VfiRangeNode *n, uint64_t iova)
 {
-    return lower_bound((const char *)n->data, n->n, sizeof(VfiRangeEntry),
-                       offsetof(VfiRangeEntry, key), iova);
+    return lower_bound((const char *)ikeys(n), n->n, sizeof(uint64_t), iova);
 }
 
 static VfiRangeNode *node_new(VfiRangeTree *t, bool leaf)
 {
-    VfiRangeNode *n = t->spare ? t->spare : g_malloc(VFI_RANGE_NODE_BYTES);
+    VfiRangeNode *n = t->spare[leaf];
 
-    t->spare = NULL;
+    if (!n) {
+        n = g_malloc(leaf ? VFI_RANGE_NODE_BYTES : VFI_RANGE_INNER_BYTES);
+    }
+    t->spare[leaf] = NULL;
     n->prev = n->next = NULL;
     n->n = 0;
     n->leaf = leaf;
     t->nodes++;
+    t->inners += !leaf;
     return n;
 }
 
@@ -248,10 +292,11 @@ static void node_drop(VfiRangeTree *t, VfiRangeNode *n)
         n->next->prev = n->prev;
     }
     t->nodes--;
-    if (t->spare) {
+    t->inners -= !n->leaf;
+    if (t->spare[n->leaf]) {
         g_free(n);
     } else {
-        t->spare = n;
+        t->spare[n->leaf] = n;
     }
 }
 
@@ -262,7 +307,7 @@ VfiRangeTree *vfi_range_tree_new(size_t elem_size)
     g_assert(elem_size >= sizeof(VfiRange) && elem_size % 8 == 0);
     t->esize = elem_size;
     t->lcap = VFI_RANGE_NODE_DATA / elem_size;
-    t->icap = VFI_RANGE_NODE_DATA / sizeof(VfiRangeEntry);
+    t->icap = VFI_RANGE_INNER_DATA / sizeof(VfiRangeEntry);  /* per entry: 3 x 8 bytes */
     g_assert(t->lcap >= 4 && t->lcap <= UINT16_MAX);
     return t;
 }
@@ -271,7 +316,7 @@ static void free_subtree(VfiRangeTree *t, VfiRangeNode *n)
 {
     if (!n->leaf) {
         for (guint i = 0; i < n->n; i++) {
-            free_subtree(t, node_ent(n)[i].child);
+            free_subtree(t, ichildren(t, n)[i]);
         }
     }
     n->prev = n->next = NULL;   /* the whole level goes: no relinking */
@@ -280,6 +325,7 @@ static void free_subtree(VfiRangeTree *t, VfiRangeNode *n)
 
 void vfi_range_tree_clear(VfiRangeTree *t)
 {
+    finger_drop(t);
     if (t->root) {
         free_subtree(t, t->root);
     }
@@ -294,7 +340,8 @@ void vfi_range_tree_free(VfiRangeTree *t)
         return;
     }
     vfi_range_tree_clear(t);
-    g_free(t->spare);
+    g_free(t->spare[0]);
+    g_free(t->spare[1]);
     g_free(t);
 }
 
@@ -305,43 +352,110 @@ guint vfi_range_tree_len(const VfiRangeTree *t)
 
 size_t vfi_range_tree_bytes(const VfiRangeTree *t)
 {
-    return sizeof(*t) + (t->nodes + (t->spare ? 1 : 0)) * VFI_RANGE_NODE_BYTES;
+    return sizeof(*t) + (t->nodes - t->inners + (t->spare[1] ? 1 : 0)) * VFI_RANGE_NODE_BYTES +
+           (t->inners + (t->spare[0] ? 1 : 0)) * VFI_RANGE_INNER_BYTES;
 }
 
 /* ---- searches ---------------------------------------------------------- */
 
-/*
- * Go down to the leaf holding the first element ending at or after @iova;
- * with @clamp, when there is none, to the last leaf (where such an element
- * would be appended), else return NULL. @p (may be NULL) records the way,
- * *@index (may be NULL) gets the elements of the leaves before it.
- */
-static VfiRangeNode *descend(const VfiRangeTree *t, uint64_t iova, bool clamp,
-                             VfiRangePath *p, guint *index)
+/* The sum of @c[from, to), four at a time (independent adds). */
+static uint64_t sum_counts(const uint64_t *c, guint from, guint to)
 {
-    VfiRangeNode *n = t->root;
+    uint64_t s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    guint i = from;
 
-    if (p) {
-        p->depth = 0;
+    for (; i + 4 <= to; i += 4) {
+        s0 += c[i];
+        s1 += c[i + 1];
+        s2 += c[i + 2];
+        s3 += c[i + 3];
     }
-    while (n && !n->leaf) {
-        guint j = inner_lower(n, iova);
+    for (; i < to; i++) {
+        s0 += c[i];
+    }
+    return s0 + s1 + s2 + s3;
+}
 
-        if (j == n->n) {
-            if (!clamp) {
-                return NULL;
-            }
-            j = n->n - 1;
+/*
+ * Go down from the root to the leaf holding the first element ending at or
+ * after @iova, or, when there is none, to the last leaf (where such an
+ * element would be appended), recording the way and the IOVAs the leaf
+ * answers in the finger; *@index (may be NULL) gets the elements of the
+ * leaves before it.
+ */
+static VfiRangeNode *descend_from_root(VfiRangeTree *t, uint64_t iova, guint *index)
+{
+    VfiRangeFinger *f = &t->finger;
+    VfiRangeNode *n = t->root;
+    /* an internal node's search reads its header and keys alone */
+    size_t inner_bytes = offsetof(VfiRangeNode, data) + t->icap * sizeof(uint64_t);
+    unsigned level = 1;
+    guint before = 0;
+    uint64_t under = t->len;      /* elements under n */
+
+    f->from_start = true;        /* set field by field: the path is long */
+    f->hi = UINT64_MAX;
+    f->has_index = index != NULL;
+    f->path.depth = 0;
+    while (n && !n->leaf) {
+        const uint64_t *key = ikeys(n);
+        guint j = MIN(inner_lower(n, iova), n->n - 1u);
+
+        if (index) {
+            const uint64_t *count = icounts(t, n);
+
+            /* those before child j: summed from the nearer end */
+            before += (guint)(j <= n->n / 2 ? sum_counts(count, 0, j) :
+                              under - sum_counts(count, j, n->n));
+            under = count[j];
         }
-        for (guint k = 0; index && k < j; k++) {
-            *index += (guint)node_ent(n)[k].count;
+        if (j > 0) {
+            f->lo = key[j - 1];   /* the deepest is the leaf before's key */
+            f->from_start = false;
         }
-        if (p) {
-            p->node[p->depth] = n;
-            p->idx[p->depth++] = j;
+        f->hi = key[j];
+        f->path.node[f->path.depth] = n;
+        f->path.idx[f->path.depth++] = j;
+        n = ichildren(t, n)[j];
+        prefetch_node(n, ++level < t->height ? inner_bytes : VFI_RANGE_NODE_BYTES);
+    }
+    if (n && !n->next) {
+        f->hi = UINT64_MAX;      /* the last leaf: where appends go */
+    }
+    f->leaf = n;
+    f->index = before;
+    if (index) {
+        *index += before;
+    }
+    return n;
+}
+
+/*
+ * The leaf holding the first element ending at or after @iova, or the last
+ * leaf when there is none (NULL: the tree is empty); *@p (may be NULL) is
+ * set to the way down to it, valid until @t next changes; *@index as for
+ * descend_from_root(). The last descent is reused when it answers @iova.
+ * (@t is written: the finger is a cache; a tree is for one thread at a
+ * time.)
+ */
+static VfiRangeNode *descend(const VfiRangeTree *ct, uint64_t iova, VfiRangePath **p,
+                             guint *index)
+{
+    VfiRangeTree *t = (VfiRangeTree *)ct;
+    VfiRangeFinger *f = &t->finger;
+    VfiRangeNode *n;
+
+    if (f->leaf && iova <= f->hi && (f->from_start || iova > f->lo) &&
+        (!index || f->has_index)) {
+        n = f->leaf;
+        if (index) {
+            *index += f->index;
         }
-        n = node_ent(n)[j].child;
-        prefetch_node(n, VFI_RANGE_NODE_BYTES);   /* header and data at once */
+    } else {
+        n = descend_from_root(t, iova, index);
+    }
+    if (p) {
+        *p = &f->path;
     }
     return n;
 }
@@ -355,7 +469,7 @@ void *vfi_range_tree_seek(const VfiRangeTree *t, uint64_t iova, VfiRangeIter *it
     if (index) {
         *index = 0;
     }
-    leaf = descend(t, iova, false, NULL, index);
+    leaf = descend(t, iova, NULL, index);
     if (!leaf || (i = leaf_lower(t, leaf, iova)) == leaf->n) {
         if (index) {
             *index = t->len;
@@ -407,13 +521,13 @@ void *vfi_range_tree_nth(const VfiRangeTree *t, guint i, VfiRangeIter *it)
         return NULL;
     }
     while (!n->leaf) {
-        const VfiRangeEntry *e = node_ent(n);
+        const uint64_t *count = icounts(t, n);
         guint j = 0;
 
-        while (i >= e[j].count) {
-            i -= (guint)e[j++].count;
+        while (i >= count[j]) {
+            i -= (guint)count[j++];
         }
-        n = e[j].child;
+        n = ichildren(t, n)[j];
     }
     if (it) {
         *it = (VfiRangeIter){ .t = t, .leaf = n, .i = i };
@@ -455,15 +569,44 @@ static inline void copy_one(void *dst, const void *src, size_t es)
     }
 }
 
-/* Put @src at position @i of @n, which has room. */
+/* Move @k elements or entries from position @si of @src to position @di of
+ * @dst (a node of the same kind, possibly @src itself: memmove). */
+static void node_move(const VfiRangeTree *t, VfiRangeNode *dst, guint di,
+                      const VfiRangeNode *src, guint si, guint k)
+{
+    if (k == 0) {
+        return;
+    }
+    if (src->leaf) {
+        memmove(node_at(t, dst, di), node_at(t, src, si), (size_t)k * t->esize);
+        return;
+    }
+    memmove(ikeys(dst) + di, ikeys(src) + si, k * sizeof(uint64_t));
+    memmove(icounts(t, dst) + di, icounts(t, src) + si, k * sizeof(uint64_t));
+    memmove(ichildren(t, dst) + di, ichildren(t, src) + si, k * sizeof(VfiRangeNode *));
+}
+
+/* Set entry @i of internal node @n to @e. */
+static inline void inner_set(const VfiRangeTree *t, VfiRangeNode *n, guint i,
+                             const VfiRangeEntry *e)
+{
+    ikeys(n)[i] = e->key;
+    icounts(t, n)[i] = e->count;
+    ichildren(t, n)[i] = e->child;
+}
+
+/* Put @src (an element, or a VfiRangeEntry for an internal node) at
+ * position @i of @n, which has room. */
 static void node_put(const VfiRangeTree *t, VfiRangeNode *n, guint i, const void *src)
 {
-    size_t es = node_esize(t, n);
-
     if (i < n->n) {
-        memmove(node_at(t, n, i + 1), node_at(t, n, i), (n->n - i) * es);
+        node_move(t, n, i + 1, n, i, n->n - i);
     }
-    copy_one(node_at(t, n, i), src, es);
+    if (n->leaf) {
+        copy_one(node_at(t, n, i), src, t->esize);
+    } else {
+        inner_set(t, n, i, src);
+    }
     n->n++;
 }
 
@@ -484,7 +627,7 @@ static VfiRangeNode *node_insert(VfiRangeTree *t, VfiRangeNode *n, guint i,
     }
     m = at_end && i == cap ? cap : cap / 2;
     r = node_new(t, n->leaf);
-    memcpy(r->data, node_at(t, n, m), (n->n - m) * node_esize(t, n));
+    node_move(t, r, 0, n, m, n->n - m);
     r->n = n->n - m;
     n->n = m;
     if (n->leaf) {
@@ -513,7 +656,7 @@ void vfi_range_tree_insert(VfiRangeTree *t, const void *elem)
 const void *vfi_range_tree_insert_new(VfiRangeTree *t, const void *elem)
 {
     const VfiRange *r = elem;
-    VfiRangePath p;
+    VfiRangePath *p;
     VfiRangeNode *leaf, *split;
     guint i;
     bool at_end;
@@ -522,32 +665,33 @@ const void *vfi_range_tree_insert_new(VfiRangeTree *t, const void *elem)
         t->root = node_new(t, true);
         t->height = 1;
     }
-    leaf = descend(t, r->iova, true, &p, NULL);
+    leaf = descend(t, r->iova, &p, NULL);
     i = leaf_lower(t, leaf, r->iova);
     if (i < leaf->n && leaf_range(t, leaf, i)->iova <= r->last) {
         return node_at(t, leaf, i);     /* the first it overlaps: not inserted */
     }
+    finger_drop(t);
     at_end = !leaf->next && i == leaf->n;
     split = node_insert(t, leaf, i, elem, at_end);
     t->len++;
     /* Up the way: counts and keys, the new halves entered in their parents. */
-    while (p.depth--) {
-        VfiRangeNode *parent = p.node[p.depth];
-        guint j = p.idx[p.depth];
-        VfiRangeEntry *e = &node_ent(parent)[j];
+    while (p->depth--) {
+        VfiRangeNode *parent = p->node[p->depth];
+        guint j = p->idx[p->depth];
+        VfiRangeNode *child = ichildren(t, parent)[j];
 
-        e->key = node_key(t, e->child);
-        e->count = split ? node_total(e->child) : e->count + 1;
+        ikeys(parent)[j] = node_key(t, child);
+        icounts(t, parent)[j] = split ? node_total(t, child) : icounts(t, parent)[j] + 1;
         if (split) {
-            VfiRangeEntry ne = { node_key(t, split), node_total(split), split };
+            VfiRangeEntry ne = { node_key(t, split), node_total(t, split), split };
 
             split = node_insert(t, parent, j + 1, &ne, at_end);
         }
     }
     if (split) {
         VfiRangeNode *root = node_new(t, false);
-        VfiRangeEntry l = { node_key(t, t->root), node_total(t->root), t->root };
-        VfiRangeEntry h = { node_key(t, split), node_total(split), split };
+        VfiRangeEntry l = { node_key(t, t->root), node_total(t, t->root), t->root };
+        VfiRangeEntry h = { node_key(t, split), node_total(t, split), split };
 
         node_put(t, root, 0, &l);
         node_put(t, root, 1, &h);
@@ -562,11 +706,7 @@ const void *vfi_range_tree_insert_new(VfiRangeTree *t, const void *elem)
 
 static void node_cut(const VfiRangeTree *t, VfiRangeNode *n, guint i)
 {
-    size_t es = node_esize(t, n);
-
-    if (i + 1 < n->n) {
-        memmove(node_at(t, n, i), node_at(t, n, i + 1), (n->n - i - 1) * es);
-    }
+    node_move(t, n, i, n, i + 1, n->n - i - 1);
     n->n--;
 }
 
@@ -575,14 +715,12 @@ static void node_cut(const VfiRangeTree *t, VfiRangeNode *n, guint i)
 static void node_shift(const VfiRangeTree *t, VfiRangeNode *from, VfiRangeNode *to, guint k,
                        bool to_left)
 {
-    size_t es = node_esize(t, from);
-
     if (to_left) {
-        memcpy(node_at(t, to, to->n), from->data, k * es);
-        memmove(from->data, node_at(t, from, k), (from->n - k) * es);
+        node_move(t, to, to->n, from, 0, k);
+        node_move(t, from, 0, from, k, from->n - k);
     } else {
-        memmove(node_at(t, to, k), to->data, to->n * es);
-        memcpy(to->data, node_at(t, from, from->n - k), k * es);
+        node_move(t, to, k, to, 0, to->n);
+        node_move(t, to, 0, from, from->n - k, k);
     }
     from->n -= k;
     to->n += k;
@@ -592,14 +730,14 @@ static void node_shift(const VfiRangeTree *t, VfiRangeNode *from, VfiRangeNode *
  * else share their elements evenly. */
 static void rebalance(VfiRangeTree *t, VfiRangeNode *parent, guint a)
 {
-    VfiRangeEntry *e = node_ent(parent);
-    VfiRangeNode *l = e[a].child, *r = e[a + 1].child;
+    uint64_t *key = ikeys(parent), *count = icounts(t, parent);
+    VfiRangeNode *l = ichildren(t, parent)[a], *r = ichildren(t, parent)[a + 1];
     guint sum = l->n + r->n;
 
     if (sum <= node_cap(t, l)) {
         node_shift(t, r, l, r->n, true);
-        e[a].count += e[a + 1].count;
-        e[a].key = e[a + 1].key;
+        count[a] += count[a + 1];
+        key[a] = key[a + 1];
         node_drop(t, r);
         node_cut(t, parent, a + 1);
         return;
@@ -609,25 +747,24 @@ static void rebalance(VfiRangeTree *t, VfiRangeNode *parent, guint a)
     } else {
         node_shift(t, l, r, l->n - sum / 2, false);
     }
-    e[a].key = node_key(t, l);
-    e[a].count = node_total(l);
-    e[a + 1].count = node_total(r);
+    key[a] = node_key(t, l);
+    count[a] = node_total(t, l);
+    count[a + 1] = node_total(t, r);
 }
 
 /* After a removal under child @j of @parent: its count and key, and the
  * child dropped when empty or rebalanced when under a quarter full. */
 static void fix_child(VfiRangeTree *t, VfiRangeNode *parent, guint j)
 {
-    VfiRangeEntry *e = &node_ent(parent)[j];
-    VfiRangeNode *c = e->child;
+    VfiRangeNode *c = ichildren(t, parent)[j];
 
-    e->count--;
+    icounts(t, parent)[j]--;
     if (c->n == 0) {
         node_drop(t, c);
         node_cut(t, parent, j);
         return;
     }
-    e->key = node_key(t, c);
+    ikeys(parent)[j] = node_key(t, c);
     if (c->n < node_cap(t, c) / 4 && parent->n > 1) {
         rebalance(t, parent, j + 1 < parent->n ? j : j - 1);
     }
@@ -636,6 +773,7 @@ static void fix_child(VfiRangeTree *t, VfiRangeNode *parent, guint j)
 /* Remove element @i of @leaf, reached by @p. */
 static void remove_at(VfiRangeTree *t, VfiRangePath *p, VfiRangeNode *leaf, guint i)
 {
+    finger_drop(t);
     node_cut(t, leaf, i);
     t->len--;
     while (p->depth--) {
@@ -644,7 +782,7 @@ static void remove_at(VfiRangeTree *t, VfiRangePath *p, VfiRangeNode *leaf, guin
     while (!t->root->leaf && t->root->n == 1) {
         VfiRangeNode *old = t->root;
 
-        t->root = node_ent(old)[0].child;
+        t->root = ichildren(t, old)[0];
         node_drop(t, old);
         t->height--;
     }
@@ -657,18 +795,18 @@ static void remove_at(VfiRangeTree *t, VfiRangePath *p, VfiRangeNode *leaf, guin
 
 void vfi_range_tree_remove(VfiRangeTree *t, uint64_t iova)
 {
-    VfiRangePath p;
-    VfiRangeNode *leaf = descend(t, iova, false, &p, NULL);
+    VfiRangePath *p;
+    VfiRangeNode *leaf = descend(t, iova, &p, NULL);
     guint i = leaf ? leaf_lower(t, leaf, iova) : 0;
 
     g_assert(leaf && i < leaf->n && leaf_range(t, leaf, i)->iova == iova);
-    remove_at(t, &p, leaf, i);
+    remove_at(t, p, leaf, i);
 }
 
 bool vfi_range_tree_remove_overlap(VfiRangeTree *t, uint64_t iova, uint64_t last, void *out)
 {
-    VfiRangePath p;
-    VfiRangeNode *leaf = descend(t, iova, false, &p, NULL);
+    VfiRangePath *p;
+    VfiRangeNode *leaf = descend(t, iova, &p, NULL);
     guint i = leaf ? leaf_lower(t, leaf, iova) : 0;
 
     if (!leaf || i == leaf->n || leaf_range(t, leaf, i)->iova > last) {
@@ -677,25 +815,27 @@ bool vfi_range_tree_remove_overlap(VfiRangeTree *t, uint64_t iova, uint64_t last
     if (out) {
         copy_one(out, node_at(t, leaf, i), t->esize);
     }
-    remove_at(t, &p, leaf, i);
+    remove_at(t, p, leaf, i);
     return true;
 }
 
 void vfi_range_tree_reshape(VfiRangeTree *t, uint64_t iova, uint64_t new_iova,
                             uint64_t new_last)
 {
-    VfiRangePath p;
-    VfiRangeNode *leaf = descend(t, iova, false, &p, NULL);
+    VfiRangePath *p;
+    VfiRangeNode *leaf = descend(t, iova, &p, NULL);
     guint i = leaf ? leaf_lower(t, leaf, iova) : 0;
     VfiRange *r = leaf ? node_at(t, leaf, i) : NULL;
 
     g_assert(r && i < leaf->n && r->iova == iova);
     r->iova = new_iova;
     r->last = new_last;
-    while (p.depth--) {
-        VfiRangeEntry *e = &node_ent(p.node[p.depth])[p.idx[p.depth]];
+    finger_drop(t);
+    while (p->depth--) {
+        VfiRangeNode *n = p->node[p->depth];
+        guint j = p->idx[p->depth];
 
-        e->key = node_key(t, e->child);
+        ikeys(n)[j] = node_key(t, ichildren(t, n)[j]);
     }
 }
 
@@ -798,13 +938,13 @@ static char *check_node(const VfiRangeTree *t, const VfiRangeNode *n, unsigned d
         return NULL;
     }
     for (guint i = 0; i < n->n; i++) {
-        const VfiRangeEntry *e = &node_ent(n)[i];
-        char *err = check_node(t, e->child, depth + 1, st);
+        const VfiRangeNode *child = ichildren(t, n)[i];
+        char *err = check_node(t, child, depth + 1, st);
 
         if (err) {
             return err;
         }
-        if (e->key != node_key(t, e->child) || e->count != node_total(e->child)) {
+        if (ikeys(n)[i] != node_key(t, child) || icounts(t, n)[i] != node_total(t, child)) {
             return g_strdup_printf("stale key or count at depth %u", depth);
         }
     }

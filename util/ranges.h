@@ -12,7 +12,11 @@
  *    tree whose leaves hold the elements themselves, with O(log n) insert,
  *    remove, overlap, "first range ending at or after" and access by
  *    position, and no allocation per insert or remove beyond the occasional
- *    node (one freed node is kept for the next split).
+ *    node (one freed node of each kind is kept for the next split).
+ *    A tree keeps its last descent until it next changes, so lookups of
+ *    the same place (checks, then the removal) descend once: even its
+ *    lookups write to it, so a tree is for one thread at a time (the
+ *    library's are under their owner's lock).
  */
 #ifndef VFI_UTIL_RANGES_H
 #define VFI_UTIL_RANGES_H

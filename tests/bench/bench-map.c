@@ -30,7 +30,11 @@
  * per_op_over_at_10: the library's own cost per op (its time outside its
  * ioctls) at N over that at N = 10, same level and pattern (the model's
  * own map may grow with N: that baseline both share and is not the
- * library's).
+ * library's); the N = 10 reference runs in a second address space (rig 1)
+ * in the same rounds, one round of each in turn, and the ratio is the
+ * median over the rounds of the ratio within a round: the machine's speed
+ * drifts (shared), so two cases measured seconds apart would compare the
+ * machine, not the library.
  * Targets: lib_over_bare <= 1.5 everywhere, per_op_over_at_10 <= 2; a miss
  * makes a full run exit 1, never a --short one.
  *
@@ -82,18 +86,29 @@ typedef struct CaseResult {
     double total_scaling;     /* lib_ns / lib_ns at 10 */
 } CaseResult;
 
-typedef struct Bench {
-    VfiSim *sim;
-    VfiIommufd *be;
-    VfiDevice *devs[NR_DEVICES];
+/* One address space with one device and its container: where a case's
+ * ops run. */
+typedef struct Rig {
+    VfiDevice *dev;
     VfiAddressSpace *as;
     VfiContainer *c;
     uint32_t ioas;
+    bool *used;               /* slots holding a mapping (random patterns) */
+} Rig;
+
+typedef struct Bench {
+    VfiSim *sim;
+    VfiIommufd *be;
+    VfiDevice *devs[NR_DEVICES + 1];
+    /* rig[0]: a case's N mappings; rig[1]: the reference size's (N = 10),
+     * measured in the same rounds, one after the other, so that the two
+     * sides of per_op_over_at_10 run at the same time on a machine whose
+     * speed drifts (shared); r: the rig the ops drive */
+    Rig rig[2], *r;
     uint64_t clock_ns;        /* the cost of one clock read pair */
     unsigned rounds, steps;
     TimedKernel tk;
     uint64_t rng;
-    bool *used;               /* slots holding a mapping (random patterns) */
 } Bench;
 
 static G_NORETURN void die(GError *err)
@@ -134,9 +149,9 @@ static void op_map(Bench *b, Level level, bool bare, uint64_t slot)
     g_autoptr(GError) err = NULL;
     uint64_t iova = slot_iova(slot, bare);
     void *va = slot_vaddr(slot, bare);
-    bool ok = bare ? vfi_iommufd_ioas_map(b->be, b->ioas, iova, PAGE, va, false, &err) :
-              level == LEVEL_AS ? vfi_address_space_dma_map(b->as, iova, PAGE, va, false, &err) :
-              vfi_container_dma_map(b->c, iova, PAGE, va, false, &err);
+    bool ok = bare ? vfi_iommufd_ioas_map(b->be, b->r->ioas, iova, PAGE, va, false, &err) :
+              level == LEVEL_AS ? vfi_address_space_dma_map(b->r->as, iova, PAGE, va, false, &err) :
+              vfi_container_dma_map(b->r->c, iova, PAGE, va, false, &err);
 
     if (!ok) {
         die(err);
@@ -147,9 +162,9 @@ static void op_unmap(Bench *b, Level level, bool bare, uint64_t slot)
 {
     g_autoptr(GError) err = NULL;
     uint64_t iova = slot_iova(slot, bare);
-    bool ok = bare ? vfi_iommufd_ioas_unmap(b->be, b->ioas, iova, PAGE, NULL, &err) :
-              level == LEVEL_AS ? vfi_address_space_dma_unmap(b->as, iova, PAGE, 0, &err) :
-              vfi_container_dma_unmap(b->c, iova, PAGE, 0, NULL, &err);
+    bool ok = bare ? vfi_iommufd_ioas_unmap(b->be, b->r->ioas, iova, PAGE, NULL, &err) :
+              level == LEVEL_AS ? vfi_address_space_dma_unmap(b->r->as, iova, PAGE, 0, &err) :
+              vfi_container_dma_unmap(b->r->c, iova, PAGE, 0, NULL, &err);
 
     if (!ok) {
         die(err);
@@ -196,7 +211,7 @@ static void calibrate_clock(Bench *b)
 /* ---- set-up of one case ------------------------------------------------ */
 
 /* The slots of a case of @n mappings: append: [0, n), the op at n;
- * random: n of 2n slots at random (b->used), the ops on random free
+ * random: n of 2n slots at random (b->r->used), the ops on random free
  * (insert) or used (remove) ones. */
 static unsigned nr_slots(Pattern pat, unsigned n)
 {
@@ -207,17 +222,17 @@ static void choose_slots(Bench *b, Pattern pat, unsigned n)
 {
     unsigned total = nr_slots(pat, n), placed = 0;
 
-    g_free(b->used);
-    b->used = g_new0(bool, total);
+    g_free(b->r->used);
+    b->r->used = g_new0(bool, total);
     if (pat == PAT_APPEND) {
-        memset(b->used, 1, n);
+        memset(b->r->used, 1, n);
         return;
     }
     while (placed < n) {
         uint64_t s = rng_next(&b->rng) % total;
 
-        if (!b->used[s]) {
-            b->used[s] = true;
+        if (!b->r->used[s]) {
+            b->r->used[s] = true;
             placed++;
         }
     }
@@ -227,7 +242,7 @@ static void choose_slots(Bench *b, Pattern pat, unsigned n)
 static void fill(Bench *b, Level level, Pattern pat, unsigned n, bool map)
 {
     for (unsigned s = 0; s < nr_slots(pat, n); s++) {
-        for (int bare = 0; bare < 2 && b->used[s]; bare++) {
+        for (int bare = 0; bare < 2 && b->r->used[s]; bare++) {
             if (map) {
                 op_map(b, level, bare, s);
             } else {
@@ -249,7 +264,7 @@ static uint64_t pick_slot(Bench *b, Pattern pat, unsigned n)
     for (;;) {
         uint64_t s = rng_next(&b->rng) % total;
 
-        if (b->used[s] == (pat == PAT_REMOVE)) {
+        if (b->r->used[s] == (pat == PAT_REMOVE)) {
             return s;
         }
     }
@@ -257,9 +272,9 @@ static uint64_t pick_slot(Bench *b, Pattern pat, unsigned n)
 
 static void check_count(Bench *b, Level level, unsigned n)
 {
-    unsigned lib = level == LEVEL_AS ? vfi_address_space_mapping_count(b->as) :
-                   vfi_container_mapping_count(b->c);
-    int kernel = vfi_sim_ioas_mapping_count(b->sim, vfi_iommufd_get_fd(b->be), b->ioas);
+    unsigned lib = level == LEVEL_AS ? vfi_address_space_mapping_count(b->r->as) :
+                   vfi_container_mapping_count(b->r->c);
+    int kernel = vfi_sim_ioas_mapping_count(b->sim, vfi_iommufd_get_fd(b->be), b->r->ioas);
 
     if (lib != n || kernel != (int)(2 * n)) {
         fprintf(stderr, "bench-map: %u mappings recorded, %d in the kernel; expected %u, "
@@ -314,28 +329,73 @@ static void run_round(Bench *b, Level level, Pattern pat, unsigned n, double *li
     *own = median(to, b->steps);
 }
 
-static CaseResult run_case(Bench *b, Level level, Pattern pat, unsigned n)
+/* Fill rig @r with @n mappings of @pat at @level (slots chosen anew), or
+ * empty it again (!@map). */
+static void rig_fill(Bench *b, Rig *r, Level level, Pattern pat, unsigned n, bool map)
 {
-    g_autofree double *ratio = g_new(double, b->rounds);
-    g_autofree double *lib_ns = g_new(double, b->rounds);
-    g_autofree double *bare_ns = g_new(double, b->rounds);
-    g_autofree double *own_ns = g_new(double, b->rounds);
-    CaseResult r = { .level = level, .pattern = pat, .n = n };
-
-    choose_slots(b, pat, n);
-    fill(b, level, pat, n, true);
-    check_count(b, level, n);
-    for (unsigned i = 0; i < b->rounds; i++) {
-        run_round(b, level, pat, n, &lib_ns[i], &bare_ns[i], &own_ns[i]);
-        ratio[i] = bare_ns[i] > 0 ? lib_ns[i] / bare_ns[i] : 0;
+    b->r = r;
+    if (map) {
+        choose_slots(b, pat, n);
     }
-    check_count(b, level, n);
-    fill(b, level, pat, n, false);
-    check_count(b, level, 0);
-    r.ratio = median(ratio, b->rounds);
-    r.lib_ns = median(lib_ns, b->rounds);
-    r.bare_ns = median(bare_ns, b->rounds);
-    r.own_ns = median(own_ns, b->rounds);
+    check_count(b, level, map ? 0 : n);
+    fill(b, level, pat, n, map);
+    check_count(b, level, map ? n : 0);
+}
+
+/* One round of the case in rig 0 (@n mappings) and, unless @n is the
+ * reference size @ref_n, one of the reference in rig 1, in an order that
+ * alternates with @round: the library's time per op and its own time over
+ * the reference's, in *@scaling and *@total_scaling (1 for the reference
+ * case itself). */
+static void run_pair(Bench *b, Level level, Pattern pat, unsigned n, unsigned ref_n,
+                     unsigned round, double *v, double *scaling, double *total_scaling)
+{
+    double lib[2] = { 0 }, bare[2], own[2] = { 0 };
+    int sides = n == ref_n ? 1 : 2;
+
+    for (int k = 0; k < sides; k++) {
+        int which = (int)((k + round) % (unsigned)sides);
+
+        b->r = &b->rig[which];
+        run_round(b, level, pat, which ? ref_n : n, &lib[which], &bare[which], &own[which]);
+    }
+    b->r = &b->rig[0];
+    v[0] = bare[0] > 0 ? lib[0] / bare[0] : 0;
+    v[1] = lib[0];
+    v[2] = bare[0];
+    v[3] = own[0];
+    *scaling = sides == 1 ? 1 : own[1] > 0 ? own[0] / own[1] : 0;
+    *total_scaling = sides == 1 ? 1 : lib[1] > 0 ? lib[0] / lib[1] : 0;
+}
+
+static CaseResult run_case(Bench *b, Level level, Pattern pat, unsigned n, unsigned ref_n)
+{
+    unsigned nr = b->rounds;
+    g_autofree double *v = g_new(double, 6 * nr);   /* ratio, lib, bare, own, scalings */
+    g_autofree double *col = g_new(double, 4 * nr);  /* the same, by column */
+    CaseResult r = { .level = level, .pattern = pat, .n = n };
+    rig_fill(b, &b->rig[0], level, pat, n, true);
+    if (n != ref_n) {
+        rig_fill(b, &b->rig[1], level, pat, ref_n, true);
+    }
+    for (unsigned i = 0; i < nr; i++) {
+        run_pair(b, level, pat, n, ref_n, i, &v[4 * i], &v[4 * nr + i], &v[5 * nr + i]);
+    }
+    if (n != ref_n) {
+        rig_fill(b, &b->rig[1], level, pat, ref_n, false);
+    }
+    rig_fill(b, &b->rig[0], level, pat, n, false);
+    for (unsigned i = 0; i < nr; i++) {
+        for (int c = 0; c < 4; c++) {
+            col[c * nr + i] = v[4 * i + c];
+        }
+    }
+    r.ratio = median(&col[0], nr);
+    r.lib_ns = median(&col[nr], nr);
+    r.bare_ns = median(&col[2 * nr], nr);
+    r.own_ns = median(&col[3 * nr], nr);
+    r.scaling = median(&v[4 * nr], nr);
+    r.total_scaling = median(&v[5 * nr], nr);
     return r;
 }
 
@@ -366,22 +426,22 @@ static size_t fill_growth(Bench *b, Level level, bool bare, unsigned n)
     return after > before ? after - before : 0;
 }
 
-/* A new address space in place of b->as, with the first device attached
+/* A new address space in place of b->r->as, with the rig's device attached
  * again (a new container): records that never held a mapping. */
 static void fresh_address_space(Bench *b)
 {
     g_autoptr(GError) err = NULL;
 
-    if (b->as && (!vfi_address_space_detach_device(b->as, b->devs[0], &err) ||
-                  !vfi_address_space_free(b->as, &err))) {
+    if (b->r->as && (!vfi_address_space_detach_device(b->r->as, b->r->dev, &err) ||
+                     !vfi_address_space_free(b->r->as, &err))) {
         die(err);
     }
-    b->as = vfi_address_space_new(NULL);
-    if (!vfi_address_space_attach_device(b->as, b->be, b->devs[0], NULL, &err)) {
+    b->r->as = vfi_address_space_new(NULL);
+    if (!vfi_address_space_attach_device(b->r->as, b->be, b->r->dev, NULL, &err)) {
         die(err);
     }
-    b->c = vfi_address_space_container(b->as, 0);
-    b->ioas = vfi_container_get_ioas_id(b->c);
+    b->r->c = vfi_address_space_container(b->r->as, 0);
+    b->r->ioas = vfi_container_get_ioas_id(b->r->c);
 }
 
 /* Bytes of the library's record per mapping at @level, in a new address
@@ -411,13 +471,13 @@ static double bytes_per_device(Bench *b)
         malloc_trim(0);
         before = heap_in_use();
         for (unsigned i = 1; i < NR_DEVICES; i++) {
-            if (!vfi_address_space_attach_device(b->as, b->be, b->devs[i], NULL, &err)) {
+            if (!vfi_address_space_attach_device(b->r->as, b->be, b->devs[i], NULL, &err)) {
                 die(err);
             }
         }
         after = heap_in_use();
         for (unsigned i = 1; i < NR_DEVICES; i++) {
-            if (!vfi_address_space_detach_device(b->as, b->devs[i], &err)) {
+            if (!vfi_address_space_detach_device(b->r->as, b->devs[i], &err)) {
                 die(err);
             }
         }
@@ -436,7 +496,7 @@ static void setup(Bench *b)
     if (!b->sim || !vfi_sim_add_iommu(b->sim, "iommu0", &cfg, &err)) {
         die(err);
     }
-    for (unsigned i = 0; i < NR_DEVICES; i++) {
+    for (unsigned i = 0; i <= NR_DEVICES; i++) {
         g_autofree char *name = g_strdup_printf("dev%u", i);
 
         if (!vfi_sim_add_device(b->sim, name, "iommu0", false, &err)) {
@@ -449,7 +509,7 @@ static void setup(Bench *b)
     if (!vfi_iommufd_connect(b->be, &err)) {
         die(err);
     }
-    for (unsigned i = 0; i < NR_DEVICES; i++) {
+    for (unsigned i = 0; i <= NR_DEVICES; i++) {
         g_autofree char *name = g_strdup_printf("dev%u", i);
 
         b->devs[i] = vfi_device_open_sysfs(vfi_sim_device_sysfs_path(b->sim, name), &err);
@@ -457,7 +517,13 @@ static void setup(Bench *b)
             die(err);
         }
     }
-    fresh_address_space(b);
+    /* devs[0]: rig 0; devs[1..NR_DEVICES - 1]: bytes per device; the last:
+     * rig 1 */
+    for (int i = 1; i >= 0; i--) {
+        b->r = &b->rig[i];
+        b->r->dev = b->devs[i ? NR_DEVICES : 0];
+        fresh_address_space(b);
+    }
     b->rng = SEED;
     calibrate_clock(b);
 }
@@ -466,39 +532,34 @@ static unsigned teardown(Bench *b)
 {
     g_autoptr(GError) err = NULL;
 
-    if (!vfi_address_space_detach_device(b->as, b->devs[0], &err) ||
-        !vfi_address_space_free(b->as, &err)) {
-        die(err);
+    for (int i = 0; i < 2; i++) {
+        Rig *r = &b->rig[i];
+
+        if (!vfi_address_space_detach_device(r->as, r->dev, &err) ||
+            !vfi_address_space_free(r->as, &err)) {
+            die(err);
+        }
+        g_free(r->used);
     }
-    for (unsigned i = 0; i < NR_DEVICES; i++) {
+    for (unsigned i = 0; i <= NR_DEVICES; i++) {
         vfi_device_free(b->devs[i]);
     }
     vfi_iommufd_disconnect(b->be);
     if (!vfi_iommufd_free(b->be, &err)) {
         die(err);
     }
-    g_free(b->used);
     timed_kernel_uninstall(&b->tk);
     return vfi_sim_live_objects(b->sim);
 }
 
-/* Fill in the scaling of each case against its N = @ref_n case; returns
- * whether every target is met. */
-static bool judge(CaseResult *res, unsigned nres, unsigned ref_n)
+/* Whether every target is met. */
+static bool judge(const CaseResult *res, unsigned nres)
 {
     bool met = true;
 
     for (unsigned i = 0; i < nres; i++) {
-        CaseResult *r = &res[i];
+        const CaseResult *r = &res[i];
 
-        for (unsigned j = 0; j < nres; j++) {
-            const CaseResult *ref = &res[j];
-
-            if (ref->n == ref_n && ref->level == r->level && ref->pattern == r->pattern) {
-                r->scaling = ref->own_ns > 0 ? r->own_ns / ref->own_ns : 0;
-                r->total_scaling = ref->lib_ns > 0 ? r->lib_ns / ref->lib_ns : 0;
-            }
-        }
         met &= r->ratio <= TARGET_RATIO && r->scaling <= TARGET_SCALING;
     }
     return met;
@@ -545,7 +606,20 @@ static void print_text(const CaseResult *res, unsigned nres, const double *bpm, 
 typedef struct Options {
     bool json, is_short;
     const char *sizes;
+    int level, pattern;       /* -1: all */
 } Options;
+
+/* The index of @name in @names, or exit 2. */
+static int name_index(const char *const *names, int n, const char *name)
+{
+    for (int i = 0; i < n; i++) {
+        if (!strcmp(names[i], name)) {
+            return i;
+        }
+    }
+    fprintf(stderr, "bench-map: unknown level or pattern '%s'\n", name);
+    exit(2);
+}
 
 static void parse_options(int argc, char **argv, Bench *b, Options *o)
 {
@@ -555,6 +629,8 @@ static void parse_options(int argc, char **argv, Bench *b, Options *o)
         { "steps", required_argument, NULL, 'k' },
         { "sizes", required_argument, NULL, 'n' },
         { "json", no_argument, NULL, 'j' },
+        { "level", required_argument, NULL, 'l' },
+        { "pattern", required_argument, NULL, 'p' },
         { NULL, 0, NULL, 0 },
     };
     int opt;
@@ -566,9 +642,11 @@ static void parse_options(int argc, char **argv, Bench *b, Options *o)
         case 'k': b->steps = strtoul(optarg, NULL, 0); break;
         case 'n': o->sizes = optarg; break;
         case 'j': o->json = true; break;
+        case 'l': o->level = name_index(level_names, LEVEL__COUNT, optarg); break;
+        case 'p': o->pattern = name_index(pattern_names, PAT__COUNT, optarg); break;
         default:
             fprintf(stderr, "usage: bench-map [--short] [--rounds R] [--steps K] "
-                    "[--sizes N,N,...] [--json]\n");
+                    "[--sizes N,N,...] [--level L] [--pattern P] [--json]\n");
             exit(2);
         }
     }
@@ -604,7 +682,7 @@ static unsigned parse_sizes(const Options *o, unsigned *sizes, unsigned max)
 int main(int argc, char **argv)
 {
     Bench b = { 0 };
-    Options o = { 0 };
+    Options o = { .level = -1, .pattern = -1 };
     unsigned sizes[8], nsizes, nres = 0;
     double bpm[LEVEL__COUNT], bpd;
     CaseResult *res;
@@ -616,7 +694,11 @@ int main(int argc, char **argv)
     for (Level l = 0; l < LEVEL__COUNT; l++) {
         for (unsigned s = 0; s < nsizes; s++) {
             for (Pattern p = 0; p < PAT__COUNT; p++) {
-                res[nres++] = run_case(&b, l, p, sizes[s]);
+                if ((o.level >= 0 && (int)l != o.level) ||
+                    (o.pattern >= 0 && (int)p != o.pattern)) {
+                    continue;
+                }
+                res[nres++] = run_case(&b, l, p, sizes[s], sizes[0]);
             }
         }
     }
@@ -625,7 +707,7 @@ int main(int argc, char **argv)
     }
     bpd = bytes_per_device(&b);
 
-    bool met = judge(res, nres, sizes[0]);
+    bool met = judge(res, nres);
     unsigned left = teardown(&b);
 
     if (o.json) {
