@@ -430,7 +430,8 @@ static const char *ni_attach(NiRun *r)
     NI_CHECK(vfi_address_space_get_backend(r->as) == VFI_BACKEND_TYPE1, "backend %d",
              (int)vfi_address_space_get_backend(r->as));
     NI_CHECK(vfi_address_space_container_count(r->as) == 0 && vfi_iommufd_users(r->be) == 0 &&
-             !vfi_device_get_container(r->dev[0]), "the IOMMUFD path was taken");
+             vfi_container_get_backend_kind(vfi_device_get_container(r->dev[0])) ==
+                 VFI_BACKEND_TYPE1, "the IOMMUFD path was taken");
     fflush(r->trace_fp);
     NI_CHECK(r->trace && strstr(r->trace, want), "the trace does not say %s: %s", want,
              r->trace ? r->trace : "(none)");
