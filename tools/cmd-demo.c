@@ -90,7 +90,7 @@ static bool plug(DemoRun *run, DemoDevice *d, GError **errp)
     }
     d->attached = true;
     hwpt = vfi_device_get_hwpt(d->dev);
-    if (!vfi_device_get_container(d->dev)) {
+    if (vfi_container_get_backend_kind(vfi_device_get_container(d->dev)) == VFI_BACKEND_TYPE1) {
         demo_report_log(run->r, "plug %s: IOMMU group %d joined the type1 container",
                         d->name, demo_device_iommu_group(d->dev));
     } else if (hwpt) {
