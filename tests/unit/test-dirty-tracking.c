@@ -216,7 +216,6 @@ static void test_address_space_rollback(void **state)
     assert_ok(vfi_iommufd_free(be2, &err), err);
 }
 
-/* Devices attached while tracking is on are brought into it. */
 static void attach_catch_up_fails(Fixture *f, VfiContainer *c)
 {
     g_autoptr(GError) err = NULL;
@@ -248,6 +247,7 @@ static void attach_catch_up_fails(Fixture *f, VfiContainer *c)
     assert_int_equal(vfi_sim_live_objects(f->sim), objects);
 }
 
+/* Devices attached while tracking is on are brought into it. */
 static void test_attach_while_tracking(void **state)
 {
     Fixture *f = fixture_new(dirty_topo);
@@ -605,9 +605,6 @@ static void test_start_rollback_double_fault(void **state)
     }
 }
 
-/* Tracking off: there are no dirty bits to read. Queries and syncs are
- * refused (WRONG_STATE, no ioctl), unmaps with a log just unmap; with one of
- * two containers tracking, an address-space unmap reads that one only. */
 static void read_off_unmaps(Fixture *f, VfiContainer *c1, VfiDirtyLog *log)
 {
     g_autoptr(GError) err = NULL;
@@ -630,6 +627,9 @@ static void read_off_unmaps(Fixture *f, VfiContainer *c1, VfiDirtyLog *log)
     assert_gerror(err, VFI_ERROR, VFI_ERROR_INVALID_ARGUMENT);
 }
 
+/* Tracking off: there are no dirty bits to read. Queries and syncs are
+ * refused (WRONG_STATE, no ioctl), unmaps with a log just unmap; with one of
+ * two containers tracking, an address-space unmap reads that one only. */
 static void test_read_tracking_off(void **state)
 {
     Fixture *f = fixture_new(dirty_topo);
