@@ -529,6 +529,42 @@ static void test_query_checks(void **state)
     query_fixture_free(f);
 }
 
+/* a0, b0 and l0 (logging) attached; ranges at byte-aligned and at odd bit
+ * offsets of the log mapped. */
+static void steady_state_attach_and_map(Fixture *f)
+{
+    attach_ok(f, "a0", NULL);
+    attach_ok(f, "b0", NULL);
+    attach_ok(f, "l0", &prefer_logging);
+    map_ok(f, 0, 8 * MIB);
+    map_ok(f, 8 * MIB + 3 * PAGE, 4 * MIB);
+    map_ok(f, 16 * MIB + 5 * PAGE, 2 * MIB);
+}
+
+/* One round: a page dirtied through a0 and one through l0's log, then a
+ * sync into a cleared @log during which every malloc-family call (library
+ * and model) is counted: there must be none. Returns the bits found. */
+static uint64_t sync_round_no_alloc(Fixture *f, VfiDirtyLog *log, unsigned round,
+                                    bool counting)
+{
+    unsigned long allocs;
+    bool ok;
+
+    dma_ok(f, "a0", (round % 2048) * PAGE, PAGE);
+    dma_ok(f, "l0", 8 * MIB + (3 + round % 1024) * PAGE, PAGE);
+    log_clear(log);
+    alloc_counter_arm();
+    ok = vfi_address_space_sync_dirty(f->as, log, NULL);
+    allocs = alloc_counter_disarm();
+    if (!ok) {
+        fail_msg("sync round %u failed", round);
+    }
+    if (counting && allocs) {
+        fail_msg("sync round %u made %lu allocation(s)", round, allocs);
+    }
+    return log_count(log);
+}
+
 /*
  * Steady state allocates nothing: 1000 sync rounds (zero-copy and scratch
  * paths both used) grow the scratch buffer only in the first round, and the
@@ -547,13 +583,7 @@ static void test_steady_state_no_alloc(void **state)
     uint64_t found = 0;
     bool counting = alloc_counter_available();
 
-    attach_ok(f, "a0", NULL);
-    attach_ok(f, "b0", NULL);
-    attach_ok(f, "l0", &prefer_logging);
-    /* ranges at byte-aligned and at odd bit offsets of the log */
-    map_ok(f, 0, 8 * MIB);
-    map_ok(f, 8 * MIB + 3 * PAGE, 4 * MIB);
-    map_ok(f, 16 * MIB + 5 * PAGE, 2 * MIB);
+    steady_state_attach_and_map(f);
     c = container_of_dev(f, "a0");
     assert_ok(vfi_address_space_dirty_tracking_start(f->as, &err), err);
     /* warm-up: the model makes its dirty-store chunks on first writes */
@@ -570,24 +600,7 @@ static void test_steady_state_no_alloc(void **state)
                       "sanitizers?): the scratch-buffer checks still run\n");
     }
     for (unsigned round = 0; round < 1000; round++) {
-        unsigned long allocs;
-        bool ok;
-
-        dma_ok(f, "a0", (round % 2048) * PAGE, PAGE);
-        dma_ok(f, "l0", 8 * MIB + (3 + round % 1024) * PAGE, PAGE);
-        log_clear(log);
-        /* Every malloc-family call made by the sync (library and model) is
-         * counted: there must be none. */
-        alloc_counter_arm();
-        ok = vfi_address_space_sync_dirty(f->as, log, NULL);
-        allocs = alloc_counter_disarm();
-        if (!ok) {
-            fail_msg("sync round %u failed", round);
-        }
-        if (counting && allocs) {
-            fail_msg("sync round %u made %lu allocation(s)", round, allocs);
-        }
-        found += log_count(log);
+        found += sync_round_no_alloc(f, log, round, counting);
     }
     m1 = mallinfo2();
     vfi_container_get_dirty_stats(c, &st1);
