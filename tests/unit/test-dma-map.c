@@ -52,15 +52,24 @@ static void map_refused(Fixture *f, VfiContainer *c, uint64_t iova, uint64_t siz
     assert_int_equal(vfi_sim_ioctl_count(f->sim), ioctls);
 }
 
-static void test_container_map_checks(void **state)
+/* a0 attached, in the address space's one container: @c. */
+static Fixture *one_container(VfiContainer **c)
 {
     Fixture *f = fixture_new(topo);
-    g_autoptr(GError) err = NULL;
-    VfiContainer *c;
-    int before;
 
     attach_ok(f, "a0", NULL);
-    c = vfi_device_get_container(fdev(f, "a0"));
+    *c = vfi_device_get_container(fdev(f, "a0"));
+    return f;
+}
+
+
+static void test_container_map_checks(void **state)
+{
+    VfiContainer *c;
+    Fixture *f = one_container(&c);
+    g_autoptr(GError) err = NULL;
+    int before;
+
     before = mappings(f, c);
     /* in the MSI hole, straddling its edges */
     map_refused(f, c, MSI_START, PAGE, buf);
@@ -94,13 +103,11 @@ static void test_container_map_checks(void **state)
 
 static void test_container_unmap(void **state)
 {
-    Fixture *f = fixture_new(topo);
+    VfiContainer *c;
+    Fixture *f = one_container(&c);
     g_autoptr(GError) err = NULL;
     uint64_t unmapped = 1, ioctls;
-    VfiContainer *c;
 
-    attach_ok(f, "a0", NULL);
-    c = vfi_device_get_container(fdev(f, "a0"));
     assert_ok(vfi_container_dma_map(c, 0x200000, 2 * PAGE, buf, false, &err), err);
     assert_ok(vfi_container_dma_map(c, 0x300000, PAGE, buf, false, &err), err);
 
@@ -390,13 +397,11 @@ static void assert_maps(Fixture *f, VfiContainer *c, int n)
  * one and fail with ENOENT, which ALLOW_ABSENT would hide). */
 static void test_unmap_edge_cut(void **state)
 {
-    Fixture *f = fixture_new(topo);
+    VfiContainer *c;
+    Fixture *f = one_container(&c);
     g_autoptr(GError) err = NULL;
     uint64_t unmapped = 1, ioctls;
-    VfiContainer *c;
 
-    attach_ok(f, "a0", NULL);
-    c = vfi_device_get_container(fdev(f, "a0"));
     assert_ok(vfi_container_dma_map(c, 0, PAGE, buf, false, &err), err);
     assert_ok(vfi_container_dma_map(c, 2 * PAGE, 2 * PAGE, buf, false, &err), err);
     assert_maps(f, c, 2);
@@ -435,13 +440,11 @@ static void test_unmap_edge_cut(void **state)
  * across the MSI window takes the mappings on both sides. */
 static void test_unmap_across_msi_window(void **state)
 {
-    Fixture *f = fixture_new(topo);
+    VfiContainer *c;
+    Fixture *f = one_container(&c);
     g_autoptr(GError) err = NULL;
     uint64_t unmapped = 1;
-    VfiContainer *c;
 
-    attach_ok(f, "a0", NULL);
-    c = vfi_device_get_container(fdev(f, "a0"));
     assert_ok(vfi_container_dma_map(c, MSI_START - PAGE, PAGE, buf, false, &err), err);
     assert_ok(vfi_container_dma_map(c, MSI_LAST + 1, 2 * PAGE, buf, false, &err), err);
     assert_ok(vfi_container_dma_map(c, 0x100000000ULL, PAGE, buf, false, &err), err);
@@ -581,14 +584,12 @@ static void test_as_unmap_skips_container_without_mapping(void **state)
  * the error is reported (not "absent") and the record follows the kernel. */
 static void test_unmap_enoent_resync(void **state)
 {
-    Fixture *f = fixture_new(topo);
+    VfiContainer *c;
+    Fixture *f = one_container(&c);
     g_autoptr(GError) err = NULL;
     uint64_t unmapped = 1;
-    VfiContainer *c;
     uint32_t ioas;
 
-    attach_ok(f, "a0", NULL);
-    c = vfi_device_get_container(fdev(f, "a0"));
     ioas = vfi_container_get_ioas_id(c);
     assert_ok(vfi_container_dma_map(c, 0x100000, PAGE, buf, false, &err), err);
     assert_ok(vfi_iommufd_ioas_map(f->be, ioas, 0x103000, 2 * PAGE, buf, false, &err), err);
