@@ -62,7 +62,6 @@ static Fixture *one_container(VfiContainer **c)
     return f;
 }
 
-
 static void test_container_map_checks(void **state)
 {
     VfiContainer *c;

@@ -903,7 +903,8 @@ static void test_device_info(void **state)
 /* ---- HWPT_ALLOC --------------------------------------------------------- */
 
 /* Refused allocations leave the output and the kernel's objects alone. */
-static void alloc_hwpt_refused(Fixture *f, uint32_t dev0, uint32_t dev1, uint32_t ioas, unsigned objects)
+static void alloc_hwpt_refused(Fixture *f, uint32_t dev0, uint32_t dev1, uint32_t ioas,
+                               unsigned objects)
 {
     g_autoptr(GError) err = NULL;
     uint32_t out = 0x99;
@@ -924,7 +925,8 @@ static void alloc_hwpt_refused(Fixture *f, uint32_t dev0, uint32_t dev1, uint32_
     assert_int_equal(vfi_sim_live_objects(f->sim), objects);
 }
 
-static void alloc_hwpt_data_and_args(Fixture *f, uint32_t dev0, uint32_t ioas, uint32_t hwpt, unsigned objects)
+static void alloc_hwpt_data_and_args(Fixture *f, uint32_t dev0, uint32_t ioas, uint32_t hwpt,
+                                     unsigned objects)
 {
     g_autoptr(GError) err = NULL;
     struct iommu_hwpt_alloc h;

@@ -612,7 +612,8 @@ static void assert_full_space(int fd, uint32_t ioas, uint64_t want_align)
 }
 
 /* Mappings no domain can hold: allocating or attaching one fails, changing nothing. */
-static void iova_state_rejected_mappings(VfiSim *sim, int fd, uint32_t ioas, int d1, int m1, uint32_t d1_id)
+static void iova_state_rejected_mappings(VfiSim *sim, int fd, uint32_t ioas, int d1, int m1,
+                                         uint32_t d1_id)
 {
     uint64_t objs, len;
     uint32_t pt;
@@ -639,7 +640,8 @@ static void iova_state_rejected_mappings(VfiSim *sim, int fd, uint32_t ioas, int
 }
 
 /* A domain on the IOAS (hwpt) narrows it to the aperture. */
-static void iova_state_domain_aperture(VfiSim *sim, int fd, uint32_t ioas, int d1, int d2, uint32_t hwpt)
+static void iova_state_domain_aperture(VfiSim *sim, int fd, uint32_t ioas, int d1, int d2,
+                                       uint32_t hwpt)
 {
     struct iommu_iova_range rg[4];
     uint32_t n, pt;
@@ -664,7 +666,8 @@ static void iova_state_domain_aperture(VfiSim *sim, int fd, uint32_t ioas, int d
 }
 
 /* Attached physical devices reserve the MSI window; detaching gives it back. */
-static void iova_state_msi_reserved(int fd, uint32_t ioas, int d1, int d2, int m1, uint32_t hwpt)
+static void iova_state_msi_reserved(int fd, uint32_t ioas, int d1, int d2, int m1,
+                                    uint32_t hwpt)
 {
     struct iommu_iova_range rg[4];
     uint32_t n, pt;
@@ -1454,7 +1457,8 @@ static void dma_logging_probe(const Fixture *f, int d2)
                      -EINVAL);
 }
 
-static void dma_logging_start_checks(const Fixture *f, Feature *ft, const struct vfio_device_feature_dma_logging_range *ranges)
+static void dma_logging_start_checks(const Fixture *f, Feature *ft,
+                                     const struct vfio_device_feature_dma_logging_range *ranges)
 {
     const uint32_t SET = VFIO_DEVICE_FEATURE_SET;
 
