@@ -300,7 +300,6 @@ static void test_bad_blob(void **state)
 {
     g_autoptr(GArray) dups = NULL;
     g_autoptr(GBytes) blob = NULL;
-    g_autoptr(GError) err = NULL;
     Old o = { 0 };
     gsize len;
     int *fds;
