@@ -134,20 +134,12 @@ static void test_other_backend(void **state)
     fixture_free(f);
 }
 
-/* Wrong state and bad arguments: refused before any ioctl, nothing changed. */
-static void test_refusals(void **state)
+/* a0 attached: a second attach, a wrong detach, NULLs, a busy free. */
+static void refusals_with_a0_attached(Fixture *f, VfiAddressSpace *as2)
 {
-    Fixture *f = fixture_new(topo);
     g_autoptr(GError) err = NULL;
-    VfiAddressSpace *as2 = vfi_address_space_new(NULL);
     uint64_t ioctls;
     unsigned objects;
-
-    /* detach of a device never attached */
-    ioctls = vfi_sim_ioctl_count(f->sim);
-    assert_false(vfi_address_space_detach_device(f->as, fdev(f, "a0"), &err));
-    assert_gerror(err, VFI_ERROR, VFI_ERROR_WRONG_STATE);
-    assert_int_equal(vfi_sim_ioctl_count(f->sim), ioctls);
 
     attach_ok(f, "a0", NULL);
     objects = vfi_sim_live_objects(f->sim);
@@ -177,24 +169,46 @@ static void test_refusals(void **state)
     assert_int_equal(vfi_sim_ioctl_count(f->sim), ioctls);
     assert_int_equal(vfi_sim_live_objects(f->sim), objects);
     assert_int_equal(vfi_device_get_attach_attempts(fdev(f, "a0")), 1);
+}
 
-    /* a device attached outside the container layer */
-    {
-        uint32_t ioas = vfi_container_get_ioas_id(vfi_device_get_container(fdev(f, "a0")));
+/* A device attached outside the container layer is refused; bound by the
+ * VMM, it is placed by the library. */
+static void refusals_attached_outside(Fixture *f)
+{
+    uint32_t ioas = vfi_container_get_ioas_id(vfi_device_get_container(fdev(f, "a0")));
+    g_autoptr(GError) err = NULL;
+    uint64_t ioctls;
 
-        assert_ok(vfi_device_bind(fdev(f, "a1"), f->be, &err), err);
-        assert_ok(vfi_device_attach(fdev(f, "a1"), ioas, NULL, &err), err);
-        ioctls = vfi_sim_ioctl_count(f->sim);
-        assert_false(vfi_address_space_attach_device(f->as, f->be, fdev(f, "a1"), NULL,
-                                                      &err));
-        assert_gerror(err, VFI_ERROR, VFI_ERROR_WRONG_STATE);
-        assert_int_equal(vfi_sim_ioctl_count(f->sim), ioctls);
-        assert_ok(vfi_device_detach(fdev(f, "a1"), &err), err);
-        /* bound by the VMM, then placed by the library */
-        attach_ok(f, "a1", NULL);
-        assert_ptr_equal(vfi_device_get_hwpt(fdev(f, "a1")),
-                         vfi_device_get_hwpt(fdev(f, "a0")));
-    }
+    assert_ok(vfi_device_bind(fdev(f, "a1"), f->be, &err), err);
+    assert_ok(vfi_device_attach(fdev(f, "a1"), ioas, NULL, &err), err);
+    ioctls = vfi_sim_ioctl_count(f->sim);
+    assert_false(vfi_address_space_attach_device(f->as, f->be, fdev(f, "a1"), NULL,
+                                                  &err));
+    assert_gerror(err, VFI_ERROR, VFI_ERROR_WRONG_STATE);
+    assert_int_equal(vfi_sim_ioctl_count(f->sim), ioctls);
+    assert_ok(vfi_device_detach(fdev(f, "a1"), &err), err);
+    /* bound by the VMM, then placed by the library */
+    attach_ok(f, "a1", NULL);
+    assert_ptr_equal(vfi_device_get_hwpt(fdev(f, "a1")),
+                     vfi_device_get_hwpt(fdev(f, "a0")));
+}
+
+/* Wrong state and bad arguments: refused before any ioctl, nothing changed. */
+static void test_refusals(void **state)
+{
+    Fixture *f = fixture_new(topo);
+    g_autoptr(GError) err = NULL;
+    VfiAddressSpace *as2 = vfi_address_space_new(NULL);
+    uint64_t ioctls;
+
+    /* detach of a device never attached */
+    ioctls = vfi_sim_ioctl_count(f->sim);
+    assert_false(vfi_address_space_detach_device(f->as, fdev(f, "a0"), &err));
+    assert_gerror(err, VFI_ERROR, VFI_ERROR_WRONG_STATE);
+    assert_int_equal(vfi_sim_ioctl_count(f->sim), ioctls);
+
+    refusals_with_a0_attached(f, as2);
+    refusals_attached_outside(f);
     check_consistent(f);
     assert_true(vfi_address_space_free(NULL, &err));
     assert_ok(vfi_address_space_free(as2, &err), err);

@@ -105,6 +105,16 @@ static inline uint64_t log_count(const VfiDirtyLog *log)
     return n;
 }
 
+/* Fills @words words of @bits with random garbage (about a quarter of the
+ * bits set): what a query must leave alone outside its window. */
+static inline void log_fill_garbage(GRand *rand, uint64_t *bits, uint64_t words)
+{
+    for (uint64_t w = 0; w < words; w++) {
+        bits[w] = ((uint64_t)g_rand_int(rand) << 32 | g_rand_int(rand)) &
+                  ((uint64_t)g_rand_int(rand) << 32 | g_rand_int(rand));
+    }
+}
+
 static inline void dma_ok(Fixture *f, const char *dev, uint64_t iova, uint64_t len)
 {
     g_autoptr(GError) err = NULL;

@@ -127,6 +127,33 @@ static void test_no_clear(void **state)
     fixture_free(f);
 }
 
+/* Clears @dirty, then DMAs to 40 random pages from random devices and to
+ * the pages at the window [first, first + n)'s edges; @dirty follows. */
+static void dma_random(Fixture *f, GRand *rand, bool *dirty, uint64_t npages,
+                       uint64_t page_size, uint64_t first, uint64_t n)
+{
+    static const char *const devs[] = { "a0", "b0", "l0", "ml" };
+
+    memset(dirty, 0, npages * sizeof(bool));
+    for (unsigned k = 0; k < 40; k++) {
+        uint64_t p = g_rand_int_range(rand, 0, (gint32)npages);
+        uint64_t sub = g_rand_int_range(rand, 0, (gint32)(page_size / PAGE));
+
+        dma_ok(f, devs[g_rand_int_range(rand, 0, G_N_ELEMENTS(devs))],
+               p * page_size + sub * PAGE, PAGE);
+        dirty[p] = true;
+    }
+    /* a few dirty pages right at the window's edges */
+    dma_ok(f, "a0", first * page_size, PAGE);
+    dirty[first] = true;
+    dma_ok(f, "l0", (first + n - 1) * page_size, PAGE);
+    dirty[first + n - 1] = true;
+    if (first > 0) {
+        dma_ok(f, "b0", (first - 1) * page_size, PAGE);
+        dirty[first - 1] = true;
+    }
+}
+
 /* Random windows at random bit offsets, against a bit-by-bit reference; the
  * log is prefilled with garbage that must survive outside each window. */
 static void run_random(uint64_t page_size, unsigned iterations)
@@ -139,7 +166,6 @@ static void run_random(uint64_t page_size, unsigned iterations)
     g_autofree uint64_t *before = g_new(uint64_t, (npages + 63) / 64);
     g_autofree bool *dirty = g_new(bool, npages);
     GRand *rand = g_rand_new_with_seed(42);
-    static const char *const devs[] = { "a0", "b0", "l0", "ml" };
     g_autoptr(GError) err = NULL;
     VfiDirtyStats st;
 
@@ -150,28 +176,8 @@ static void run_random(uint64_t page_size, unsigned iterations)
 
         /* empty every source */
         assert_ok(vfi_container_sync_dirty(c, drain, &err), err);
-        memset(dirty, 0, npages * sizeof(bool));
-        for (unsigned k = 0; k < 40; k++) {
-            uint64_t p = g_rand_int_range(rand, 0, (gint32)npages);
-            uint64_t sub = g_rand_int_range(rand, 0, (gint32)(page_size / PAGE));
-
-            dma_ok(f, devs[g_rand_int_range(rand, 0, G_N_ELEMENTS(devs))],
-                   p * page_size + sub * PAGE, PAGE);
-            dirty[p] = true;
-        }
-        /* a few dirty pages right at the window's edges */
-        dma_ok(f, "a0", first * page_size, PAGE);
-        dirty[first] = true;
-        dma_ok(f, "l0", (first + n - 1) * page_size, PAGE);
-        dirty[first + n - 1] = true;
-        if (first > 0) {
-            dma_ok(f, "b0", (first - 1) * page_size, PAGE);
-            dirty[first - 1] = true;
-        }
-        for (uint64_t w = 0; w < (npages + 63) / 64; w++) {
-            log->bitmap[w] = ((uint64_t)g_rand_int(rand) << 32 | g_rand_int(rand)) &
-                             ((uint64_t)g_rand_int(rand) << 32 | g_rand_int(rand));
-        }
+        dma_random(f, rand, dirty, npages, page_size, first, n);
+        log_fill_garbage(rand, log->bitmap, (npages + 63) / 64);
         memcpy(before, log->bitmap, (npages + 63) / 64 * 8);
         assert_ok(vfi_container_query_dirty(c, first * page_size, n * page_size, log,
                                              no_clear ? VFI_DIRTY_QUERY_NO_CLEAR : 0, &err),
@@ -523,6 +529,42 @@ static void test_query_checks(void **state)
     query_fixture_free(f);
 }
 
+/* a0, b0 and l0 (logging) attached; ranges at byte-aligned and at odd bit
+ * offsets of the log mapped. */
+static void steady_state_attach_and_map(Fixture *f)
+{
+    attach_ok(f, "a0", NULL);
+    attach_ok(f, "b0", NULL);
+    attach_ok(f, "l0", &prefer_logging);
+    map_ok(f, 0, 8 * MIB);
+    map_ok(f, 8 * MIB + 3 * PAGE, 4 * MIB);
+    map_ok(f, 16 * MIB + 5 * PAGE, 2 * MIB);
+}
+
+/* One round: a page dirtied through a0 and one through l0's log, then a
+ * sync into a cleared @log during which every malloc-family call (library
+ * and model) is counted: there must be none. Returns the bits found. */
+static uint64_t sync_round_no_alloc(Fixture *f, VfiDirtyLog *log, unsigned round,
+                                    bool counting)
+{
+    unsigned long allocs;
+    bool ok;
+
+    dma_ok(f, "a0", (round % 2048) * PAGE, PAGE);
+    dma_ok(f, "l0", 8 * MIB + (3 + round % 1024) * PAGE, PAGE);
+    log_clear(log);
+    alloc_counter_arm();
+    ok = vfi_address_space_sync_dirty(f->as, log, NULL);
+    allocs = alloc_counter_disarm();
+    if (!ok) {
+        fail_msg("sync round %u failed", round);
+    }
+    if (counting && allocs) {
+        fail_msg("sync round %u made %lu allocation(s)", round, allocs);
+    }
+    return log_count(log);
+}
+
 /*
  * Steady state allocates nothing: 1000 sync rounds (zero-copy and scratch
  * paths both used) grow the scratch buffer only in the first round, and the
@@ -541,13 +583,7 @@ static void test_steady_state_no_alloc(void **state)
     uint64_t found = 0;
     bool counting = alloc_counter_available();
 
-    attach_ok(f, "a0", NULL);
-    attach_ok(f, "b0", NULL);
-    attach_ok(f, "l0", &prefer_logging);
-    /* ranges at byte-aligned and at odd bit offsets of the log */
-    map_ok(f, 0, 8 * MIB);
-    map_ok(f, 8 * MIB + 3 * PAGE, 4 * MIB);
-    map_ok(f, 16 * MIB + 5 * PAGE, 2 * MIB);
+    steady_state_attach_and_map(f);
     c = container_of_dev(f, "a0");
     assert_ok(vfi_address_space_dirty_tracking_start(f->as, &err), err);
     /* warm-up: the model makes its dirty-store chunks on first writes */
@@ -564,24 +600,7 @@ static void test_steady_state_no_alloc(void **state)
                       "sanitizers?): the scratch-buffer checks still run\n");
     }
     for (unsigned round = 0; round < 1000; round++) {
-        unsigned long allocs;
-        bool ok;
-
-        dma_ok(f, "a0", (round % 2048) * PAGE, PAGE);
-        dma_ok(f, "l0", 8 * MIB + (3 + round % 1024) * PAGE, PAGE);
-        log_clear(log);
-        /* Every malloc-family call made by the sync (library and model) is
-         * counted: there must be none. */
-        alloc_counter_arm();
-        ok = vfi_address_space_sync_dirty(f->as, log, NULL);
-        allocs = alloc_counter_disarm();
-        if (!ok) {
-            fail_msg("sync round %u failed", round);
-        }
-        if (counting && allocs) {
-            fail_msg("sync round %u made %lu allocation(s)", round, allocs);
-        }
-        found += log_count(log);
+        found += sync_round_no_alloc(f, log, round, counting);
     }
     m1 = mallinfo2();
     vfi_container_get_dirty_stats(c, &st1);

@@ -143,6 +143,24 @@ static void test_no_clear_then_clear(void **state)
     reader_fixture_free(rf);
 }
 
+/* Dirties 20 random log pages through either HWPT, and the window
+ * [first, first + n)'s first and last page; @dirty follows. */
+static void mark_random(ReaderFixture *rf, GRand *rand, bool *dirty, uint64_t npages,
+                        uint64_t page_size, uint64_t first, uint64_t n)
+{
+    for (unsigned k = 0; k < 20; k++) {
+        uint64_t p = g_rand_int_range(rand, 0, (gint32)npages);
+        uint64_t sub = g_rand_int_range(rand, 0, (gint32)(page_size / PAGE));
+
+        mark(rf, g_rand_boolean(rand) ? "a0" : "b0", p * (page_size / PAGE) + sub);
+        dirty[p] = true;
+    }
+    mark(rf, "a0", first * (page_size / PAGE));
+    dirty[first] = true;
+    mark(rf, "b0", (first + n - 1) * (page_size / PAGE));
+    dirty[first + n - 1] = true;
+}
+
 /*
  * Random windows at random bit offsets of a log (its base moved so the
  * window lands there), NO_CLEAR or clearing at random, against a model of
@@ -169,17 +187,7 @@ static void run_random(uint64_t page_size, unsigned iterations)
         bool no_clear = g_rand_boolean(rand);
         VfiDirtyLog log;
 
-        for (unsigned k = 0; k < 20; k++) {
-            uint64_t p = g_rand_int_range(rand, 0, (gint32)npages);
-            uint64_t sub = g_rand_int_range(rand, 0, (gint32)(page_size / PAGE));
-
-            mark(rf, g_rand_boolean(rand) ? "a0" : "b0", p * (page_size / PAGE) + sub);
-            dirty[p] = true;
-        }
-        mark(rf, "a0", first * (page_size / PAGE));
-        dirty[first] = true;
-        mark(rf, "b0", (first + n - 1) * (page_size / PAGE));
-        dirty[first + n - 1] = true;
+        mark_random(rf, rand, dirty, npages, page_size, first, n);
         if (off > 0) {
             /* the log starts off pages before the window: never below 0 */
             if (first < off) {
@@ -190,10 +198,7 @@ static void run_random(uint64_t page_size, unsigned iterations)
         log.page_size = page_size;
         log.nr_pages = log_pages;
         log.bitmap = bits;
-        for (uint64_t w = 0; w < words; w++) {
-            bits[w] = ((uint64_t)g_rand_int(rand) << 32 | g_rand_int(rand)) &
-                      ((uint64_t)g_rand_int(rand) << 32 | g_rand_int(rand));
-        }
+        log_fill_garbage(rand, bits, words);
         memcpy(before, bits, words * 8);
         assert_ok(vfi_dirty_reader_query(rf->r, first * page_size, n * page_size, &log,
                                           no_clear ? VFI_DIRTY_QUERY_NO_CLEAR : 0, &err),
@@ -241,17 +246,11 @@ static void refused(ReaderFixture *rf, VfiDirtyReader *r, uint64_t iova, uint64_
     }
 }
 
-static void test_checks(void **state)
+/* Every bad query argument is refused before any ioctl, the log untouched. */
+static void checks_query_args(ReaderFixture *rf, const VfiDirtyLog *log)
 {
-    ReaderFixture *rf = reader_fixture();
-    VfiDirtyLog *log = log_new(0, PAGE, RAM_PAGES);
-    g_autoptr(GError) err = NULL;
-    VfiDirtyReader *empty;
     VfiDirtyLog bad;
-    VfiDirtyStats st;
-    uint64_t ioctls;
 
-    log->bitmap[0] = 0x5a;
     assert_null(vfi_dirty_reader_new(NULL));
     refused(rf, NULL, 0, PAGE, log, 0);
     refused(rf, rf->r, 0, PAGE, NULL, 0);
@@ -284,6 +283,13 @@ static void test_checks(void **state)
     bad = *log;
     bad.base_iova = 8 * PAGE;                                  /* below the log's base */
     refused(rf, rf->r, 0, PAGE, &bad, 0);
+}
+
+static void checks_sources(ReaderFixture *rf)
+{
+    g_autoptr(GError) err = NULL;
+    VfiDirtyStats st;
+    uint64_t ioctls;
 
     /* sources */
     ioctls = vfi_sim_ioctl_count(rf->f->sim);
@@ -309,6 +315,14 @@ static void test_checks(void **state)
     assert_int_equal(st.zero_copy_reads + st.scratch_reads + st.scratch_grows, 0);
     vfi_dirty_reader_free(NULL);
     assert_int_equal(vfi_sim_ioctl_count(rf->f->sim), ioctls);
+}
+
+static void checks_no_source(ReaderFixture *rf, const VfiDirtyLog *log)
+{
+    uint64_t ioctls = vfi_sim_ioctl_count(rf->f->sim);
+    g_autoptr(GError) err = NULL;
+    VfiDirtyReader *empty;
+    VfiDirtyLog bad;
 
     /* without an alignment set, a page size below the IOAS's is the kernel's
      * to check; with no source, a valid query reads nothing */
@@ -325,6 +339,20 @@ static void test_checks(void **state)
     assert_non_null(strstr(err->message, "hwpt 999"));
     assert_gerror(err, VFI_KERNEL_ERROR, ENOENT);
     vfi_dirty_reader_free(empty);
+}
+
+static void test_checks(void **state)
+{
+    ReaderFixture *rf = reader_fixture();
+    VfiDirtyLog *log = log_new(0, PAGE, RAM_PAGES);
+    g_autoptr(GError) err = NULL;
+
+    log->bitmap[0] = 0x5a;
+    checks_query_args(rf, log);
+
+    checks_sources(rf);
+
+    checks_no_source(rf, log);
 
     /* removing a source: only the other is read */
     mark(rf, "a0", 1);

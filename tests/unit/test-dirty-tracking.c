@@ -216,6 +216,37 @@ static void test_address_space_rollback(void **state)
     assert_ok(vfi_iommufd_free(be2, &err), err);
 }
 
+static void attach_catch_up_fails(Fixture *f, VfiContainer *c)
+{
+    g_autoptr(GError) err = NULL;
+    uint64_t ioctls, n = 0;
+    unsigned objects;
+
+    /* the catch-up fails at its last ioctl: the attach fails, nothing left.
+     * The ioctls are counted on a second attach: the first one taught the
+     * container which HWPTs refuse l1, the failing one is like the second. */
+    attach_ok(f, "l1", &prefer_logging);
+    assert_true(vfi_device_dma_logging_active(fdev(f, "l1")));
+    for (int i = 0; i < 2; i++) {
+        if (i) {
+            ioctls = vfi_sim_ioctl_count(f->sim);
+            attach_ok(f, "l1", &prefer_logging);
+            n = vfi_sim_ioctl_count(f->sim) - ioctls;
+        }
+        assert_ok(vfi_container_dirty_tracking_stop(c, &err), err);
+        detach_ok(f, "l1");
+        assert_ok(vfi_container_dirty_tracking_start(c, &err), err);
+    }
+    objects = vfi_sim_live_objects(f->sim);    /* l1 stays bound */
+    vfi_sim_fail_nth(f->sim, (unsigned)(n - 1), EIO);  /* the DMA_LOGGING_START */
+    assert_false(vfi_address_space_attach_device(f->as, f->be, fdev(f, "l1"),
+                                                  &prefer_logging, &err));
+    vfi_sim_fail_clear(f->sim);
+    assert_gerror(err, VFI_KERNEL_ERROR, EIO);
+    assert_null(vfi_device_get_container(fdev(f, "l1")));
+    assert_int_equal(vfi_sim_live_objects(f->sim), objects);
+}
+
 /* Devices attached while tracking is on are brought into it. */
 static void test_attach_while_tracking(void **state)
 {
@@ -223,9 +254,8 @@ static void test_attach_while_tracking(void **state)
     VfiIommufd *be2 = vfi_iommufd_new();
     g_autoptr(GError) err = NULL;
     VfiDirtyLog *log = log_new(0, PAGE, 16 * MIB / PAGE);
-    uint64_t sets, ioctls, n = 0;
+    uint64_t sets;
     VfiContainer *c, *c2;
-    unsigned objects;
 
     attach_ok(f, "a0", NULL);
     map_ok(f, 0, 16 * MIB);
@@ -254,30 +284,7 @@ static void test_attach_while_tracking(void **state)
     assert_ptr_not_equal(c, c2);
     assert_true(vfi_container_dirty_tracking_is_active(c2));
 
-    /* the catch-up fails at its last ioctl: the attach fails, nothing left.
-     * The ioctls are counted on a second attach: the first one taught the
-     * container which HWPTs refuse l1, the failing one is like the second. */
-    attach_ok(f, "l1", &prefer_logging);
-    assert_true(vfi_device_dma_logging_active(fdev(f, "l1")));
-    for (int i = 0; i < 2; i++) {
-        if (i) {
-            ioctls = vfi_sim_ioctl_count(f->sim);
-            attach_ok(f, "l1", &prefer_logging);
-            n = vfi_sim_ioctl_count(f->sim) - ioctls;
-        }
-        assert_ok(vfi_container_dirty_tracking_stop(c, &err), err);
-        detach_ok(f, "l1");
-        assert_ok(vfi_container_dirty_tracking_start(c, &err), err);
-    }
-    objects = vfi_sim_live_objects(f->sim);    /* l1 stays bound */
-    vfi_sim_fail_nth(f->sim, (unsigned)(n - 1), EIO);  /* the DMA_LOGGING_START */
-    assert_false(vfi_address_space_attach_device(f->as, f->be, fdev(f, "l1"),
-                                                  &prefer_logging, &err));
-    vfi_sim_fail_clear(f->sim);
-    assert_gerror(err, VFI_KERNEL_ERROR, EIO);
-    assert_null(vfi_device_get_container(fdev(f, "l1")));
-    assert_int_equal(vfi_sim_live_objects(f->sim), objects);
-
+    attach_catch_up_fails(f, c);
     stop_all(f);
     assert_ok(vfi_address_space_detach_device(f->as, fdev(f, "n0"), &err), err);
     log_free(log);
@@ -324,22 +331,10 @@ static void test_free_while_tracking(void **state)
     fixture_free(f);
 }
 
-static void test_unmap_while_tracking(void **state)
+static void unmap_refused_while_tracking(Fixture *f, VfiContainer *c)
 {
-    Fixture *f = mixed_fixture();
-    VfiContainer *c = container_of_dev(f, "a0");
     g_autoptr(GError) err = NULL;
-    VfiDirtyLog *log = log_new(0, PAGE, 32 * MIB / PAGE);
-    uint64_t ioctls, unmapped = 0;
-
-    map_ok(f, 16 * MIB, 4 * MIB);
-    /* container-level mappings are unmapped at the container level */
-    assert_ok(vfi_container_dma_map(c, 20 * MIB, 4 * MIB, fake_va(20 * MIB), false, &err),
-              err);
-    map_ok(f, 24 * MIB, 4 * MIB);
-    assert_ok(vfi_container_dma_map(c, 28 * MIB, 4 * MIB, fake_va(28 * MIB), false, &err),
-              err);
-    assert_ok(vfi_address_space_dirty_tracking_start(f->as, &err), err);
+    uint64_t ioctls;
 
     /* plain unmaps are refused, no ioctl */
     ioctls = vfi_sim_ioctl_count(f->sim);
@@ -363,7 +358,26 @@ static void test_unmap_while_tracking(void **state)
     }
     assert_int_equal(vfi_sim_ioctl_count(f->sim), ioctls);
     assert_int_equal(vfi_address_space_mapping_count(f->as), 3);
+}
 
+static void test_unmap_while_tracking(void **state)
+{
+    Fixture *f = mixed_fixture();
+    VfiContainer *c = container_of_dev(f, "a0");
+    g_autoptr(GError) err = NULL;
+    VfiDirtyLog *log = log_new(0, PAGE, 32 * MIB / PAGE);
+    uint64_t unmapped = 0;
+
+    map_ok(f, 16 * MIB, 4 * MIB);
+    /* container-level mappings are unmapped at the container level */
+    assert_ok(vfi_container_dma_map(c, 20 * MIB, 4 * MIB, fake_va(20 * MIB), false, &err),
+              err);
+    map_ok(f, 24 * MIB, 4 * MIB);
+    assert_ok(vfi_container_dma_map(c, 28 * MIB, 4 * MIB, fake_va(28 * MIB), false, &err),
+              err);
+    assert_ok(vfi_address_space_dirty_tracking_start(f->as, &err), err);
+
+    unmap_refused_while_tracking(f, c);
     /* pages written then unmapped are in the log: none lost */
     dma_ok(f, "a0", 16 * MIB + 5 * PAGE, PAGE);
     dma_ok(f, "b0", 16 * MIB + 7 * PAGE, 2 * PAGE);
@@ -427,29 +441,12 @@ static void test_map_while_logging(void **state)
     fixture_free(f);
 }
 
-static void test_coverage_report(void **state)
+/* Each device's coverage and reason, in the report and from its container. */
+static void coverage_check_report(Fixture *f, VfiContainer *c)
 {
-    Fixture *f = fixture_new(dirty_topo);
     g_autofree VfiDirtyDeviceReport *rep = NULL;
-    g_autofree char *msg = NULL;
-    g_autofree char *expect = NULL;
     VfiUntrackedReason why;
-    VfiContainer *c;
     unsigned n;
-
-    assert_null(vfi_address_space_migration_blocker(f->as));
-    assert_null(vfi_address_space_dirty_report(f->as, &n));
-    assert_int_equal(n, 0);
-
-    attach_ok(f, "a0", NULL);           /* IOMMU */
-    attach_ok(f, "n0", NULL);           /* none: no IOMMU capability */
-    attach_ok(f, "l0", &prefer_logging); /* device logging */
-    attach_ok(f, "l1", NULL);           /* IOMMU (logging offered, not preferred) */
-    attach_ok(f, "l2", NULL);           /* none: logging offered, not preferred */
-    attach_ok(f, "m0", NULL);           /* none: mdev */
-    attach_ok(f, "ml", &prefer_logging); /* device logging */
-    attach_ok(f, "a1", &opt_out);       /* none: VMM opted out */
-    c = container_of_dev(f, "a0");
 
     rep = vfi_address_space_dirty_report(f->as, &n);
     assert_int_equal(n, 8);
@@ -479,10 +476,13 @@ static void test_coverage_report(void **state)
             assert_int_equal(why, want[i].why);
         }
     }
-    /* a logging device preferring logging sits in a plain HWPT */
-    assert_int_equal(vfi_hwpt_get_flags(vfi_device_get_hwpt(fdev(f, "l0"))), 0);
-    assert_true(vfi_device_offers_dma_logging(fdev(f, "l2")));
-    assert_false(vfi_device_offers_dma_logging(fdev(f, "a0")));
+}
+
+/* The migration blocker names each untracked device and why. */
+static void coverage_check_blocker(Fixture *f, VfiContainer *c)
+{
+    g_autofree char *msg = NULL;
+    g_autofree char *expect = NULL;
 
     msg = vfi_address_space_migration_blocker(f->as);
     expect = g_strdup_printf("dirty tracking does not cover 4 devices: "
@@ -496,6 +496,12 @@ static void test_coverage_report(void **state)
                              vfi_device_get_name(fdev(f, "a1")));
     assert_string_equal(msg, expect);
     assert_false(vfi_container_dirty_coverage_complete(c));
+}
+
+static void coverage_after_unplug(Fixture *f, VfiContainer *c)
+{
+    g_autofree char *msg = NULL;
+    g_autofree char *expect = NULL;
 
     /* hot-unplug of the untracked devices: the container is fully tracked */
     detach_ok(f, "n0");
@@ -514,6 +520,36 @@ static void test_coverage_report(void **state)
     assert_true(vfi_container_dirty_coverage_complete(c));
     assert_false(vfi_container_iommu_coverage_complete(c));
     assert_false(vfi_container_dirty_coverage_complete(NULL));
+}
+
+static void test_coverage_report(void **state)
+{
+    Fixture *f = fixture_new(dirty_topo);
+    VfiContainer *c;
+    unsigned n;
+
+    assert_null(vfi_address_space_migration_blocker(f->as));
+    assert_null(vfi_address_space_dirty_report(f->as, &n));
+    assert_int_equal(n, 0);
+
+    attach_ok(f, "a0", NULL);           /* IOMMU */
+    attach_ok(f, "n0", NULL);           /* none: no IOMMU capability */
+    attach_ok(f, "l0", &prefer_logging); /* device logging */
+    attach_ok(f, "l1", NULL);           /* IOMMU (logging offered, not preferred) */
+    attach_ok(f, "l2", NULL);           /* none: logging offered, not preferred */
+    attach_ok(f, "m0", NULL);           /* none: mdev */
+    attach_ok(f, "ml", &prefer_logging); /* device logging */
+    attach_ok(f, "a1", &opt_out);       /* none: VMM opted out */
+    c = container_of_dev(f, "a0");
+
+    coverage_check_report(f, c);
+    /* a logging device preferring logging sits in a plain HWPT */
+    assert_int_equal(vfi_hwpt_get_flags(vfi_device_get_hwpt(fdev(f, "l0"))), 0);
+    assert_true(vfi_device_offers_dma_logging(fdev(f, "l2")));
+    assert_false(vfi_device_offers_dma_logging(fdev(f, "a0")));
+
+    coverage_check_blocker(f, c);
+    coverage_after_unplug(f, c);
     fixture_free(f);
 }
 
@@ -569,6 +605,28 @@ static void test_start_rollback_double_fault(void **state)
     }
 }
 
+static void read_off_unmaps(Fixture *f, VfiContainer *c1, VfiDirtyLog *log)
+{
+    g_autoptr(GError) err = NULL;
+    uint64_t reads, feats, unmapped = 0;
+
+    /* unmaps with a log: nothing read, the log untouched, unmapped */
+    dma_ok(f, "a0", 16 * MIB, PAGE);
+    reads = vfi_sim_op_count(f->sim, VFI_SIM_OP_HWPT_GET_DIRTY_BITMAP);
+    feats = vfi_sim_op_count(f->sim, VFI_SIM_OP_DEVICE_FEATURE);
+    assert_ok(vfi_address_space_dma_unmap_dirty(f->as, 16 * MIB, 4 * MIB, log, 0, &err), err);
+    assert_ok(vfi_container_dma_unmap_dirty(c1, 24 * MIB, 4 * MIB, log, 0, &unmapped, &err),
+              err);
+    assert_int_equal(unmapped, 4 * MIB);
+    assert_int_equal(vfi_sim_op_count(f->sim, VFI_SIM_OP_HWPT_GET_DIRTY_BITMAP), reads);
+    assert_int_equal(vfi_sim_op_count(f->sim, VFI_SIM_OP_DEVICE_FEATURE), feats);
+    assert_int_equal(log_count(log), 0);
+    assert_int_equal(vfi_address_space_mapping_count(f->as), 2);
+    /* the arguments are checked all the same */
+    assert_false(vfi_address_space_dma_unmap_dirty(f->as, 20 * MIB, 4 * MIB, NULL, 0, &err));
+    assert_gerror(err, VFI_ERROR, VFI_ERROR_INVALID_ARGUMENT);
+}
+
 /* Tracking off: there are no dirty bits to read. Queries and syncs are
  * refused (WRONG_STATE, no ioctl), unmaps with a log just unmap; with one of
  * two containers tracking, an address-space unmap reads that one only. */
@@ -578,7 +636,7 @@ static void test_read_tracking_off(void **state)
     VfiIommufd *be2 = vfi_iommufd_new();
     VfiDirtyLog *log = log_new(0, PAGE, 32 * MIB / PAGE);
     g_autoptr(GError) err = NULL;
-    uint64_t ioctls, reads, feats, unmapped = 0;
+    uint64_t ioctls, reads, feats;
     VfiContainer *c1, *c2;
 
     attach_ok(f, "a0", NULL);
@@ -602,22 +660,7 @@ static void test_read_tracking_off(void **state)
     assert_gerror(err, VFI_ERROR, VFI_ERROR_WRONG_STATE);
     assert_int_equal(vfi_sim_ioctl_count(f->sim), ioctls);
 
-    /* unmaps with a log: nothing read, the log untouched, unmapped */
-    dma_ok(f, "a0", 16 * MIB, PAGE);
-    reads = vfi_sim_op_count(f->sim, VFI_SIM_OP_HWPT_GET_DIRTY_BITMAP);
-    feats = vfi_sim_op_count(f->sim, VFI_SIM_OP_DEVICE_FEATURE);
-    assert_ok(vfi_address_space_dma_unmap_dirty(f->as, 16 * MIB, 4 * MIB, log, 0, &err), err);
-    assert_ok(vfi_container_dma_unmap_dirty(c1, 24 * MIB, 4 * MIB, log, 0, &unmapped, &err),
-              err);
-    assert_int_equal(unmapped, 4 * MIB);
-    assert_int_equal(vfi_sim_op_count(f->sim, VFI_SIM_OP_HWPT_GET_DIRTY_BITMAP), reads);
-    assert_int_equal(vfi_sim_op_count(f->sim, VFI_SIM_OP_DEVICE_FEATURE), feats);
-    assert_int_equal(log_count(log), 0);
-    assert_int_equal(vfi_address_space_mapping_count(f->as), 2);
-    /* the arguments are checked all the same */
-    assert_false(vfi_address_space_dma_unmap_dirty(f->as, 20 * MIB, 4 * MIB, NULL, 0, &err));
-    assert_gerror(err, VFI_ERROR, VFI_ERROR_INVALID_ARGUMENT);
-
+    read_off_unmaps(f, c1, log);
     /* c1 tracking, c2 not: the address space is not tracking; its unmap
      * reads c1's sources only (a's HWPT and l0's log), with NO_CLEAR */
     assert_ok(vfi_container_dirty_tracking_start(c1, &err), err);

@@ -136,6 +136,31 @@ static void test_ranges_over_limit(void **state)
     fixture_free(f);
 }
 
+/* Asked directly, the model refuses a report of 2 KiB pages and takes 4 KiB. */
+static void report_small_pages_raw(VfiDevice *d, uint64_t *bm)
+{
+    union {
+        struct vfio_device_feature hdr;
+        uint64_t align;
+        uint8_t bytes[sizeof(struct vfio_device_feature) +
+                      sizeof(struct vfio_device_feature_dma_logging_report)];
+    } buf;
+    struct vfio_device_feature_dma_logging_report rep = {
+        .iova = 0, .length = 2 * PAGE, .page_size = 2048, .bitmap = (uintptr_t)bm,
+    };
+
+    memset(&buf, 0, sizeof(buf));
+    buf.hdr.argsz = sizeof(buf);
+    buf.hdr.flags = VFIO_DEVICE_FEATURE_GET | VFIO_DEVICE_FEATURE_DMA_LOGGING_REPORT;
+    memcpy(buf.bytes + sizeof(buf.hdr), &rep, sizeof(rep));
+    assert_int_equal(vfi_kernel_ioctl(vfi_device_get_fd(d), VFIO_DEVICE_FEATURE, &buf,
+                                       "test"), -EINVAL);
+    rep.page_size = PAGE;
+    memcpy(buf.bytes + sizeof(buf.hdr), &rep, sizeof(rep));
+    assert_int_equal(vfi_kernel_ioctl(vfi_device_get_fd(d), VFIO_DEVICE_FEATURE, &buf,
+                                       "test"), 0);
+}
+
 static void test_device_calls(void **state)
 {
     Fixture *f = fixture_new(dirty_topo);
@@ -175,28 +200,7 @@ static void test_device_calls(void **state)
     assert_false(vfi_device_dma_logging_report(d, 0, 2 * PAGE, 2048, bm, &err));
     assert_gerror(err, VFI_ERROR, VFI_ERROR_INVALID_ARGUMENT);
     assert_int_equal(vfi_sim_ioctl_count(f->sim), ioctls);
-    {
-        union {
-            struct vfio_device_feature hdr;
-            uint64_t align;
-            uint8_t bytes[sizeof(struct vfio_device_feature) +
-                          sizeof(struct vfio_device_feature_dma_logging_report)];
-        } buf;
-        struct vfio_device_feature_dma_logging_report rep = {
-            .iova = 0, .length = 2 * PAGE, .page_size = 2048, .bitmap = (uintptr_t)bm,
-        };
-
-        memset(&buf, 0, sizeof(buf));
-        buf.hdr.argsz = sizeof(buf);
-        buf.hdr.flags = VFIO_DEVICE_FEATURE_GET | VFIO_DEVICE_FEATURE_DMA_LOGGING_REPORT;
-        memcpy(buf.bytes + sizeof(buf.hdr), &rep, sizeof(rep));
-        assert_int_equal(vfi_kernel_ioctl(vfi_device_get_fd(d), VFIO_DEVICE_FEATURE, &buf,
-                                           "test"), -EINVAL);
-        rep.page_size = PAGE;
-        memcpy(buf.bytes + sizeof(buf.hdr), &rep, sizeof(rep));
-        assert_int_equal(vfi_kernel_ioctl(vfi_device_get_fd(d), VFIO_DEVICE_FEATURE, &buf,
-                                           "test"), 0);
-    }
+    report_small_pages_raw(d, bm);
     assert_ok(vfi_device_dma_logging_stop(d, &err), err);
     fixture_free(f);
 }

@@ -52,15 +52,23 @@ static void map_refused(Fixture *f, VfiContainer *c, uint64_t iova, uint64_t siz
     assert_int_equal(vfi_sim_ioctl_count(f->sim), ioctls);
 }
 
-static void test_container_map_checks(void **state)
+/* a0 attached, in the address space's one container: @c. */
+static Fixture *one_container(VfiContainer **c)
 {
     Fixture *f = fixture_new(topo);
-    g_autoptr(GError) err = NULL;
-    VfiContainer *c;
-    int before;
 
     attach_ok(f, "a0", NULL);
-    c = vfi_device_get_container(fdev(f, "a0"));
+    *c = vfi_device_get_container(fdev(f, "a0"));
+    return f;
+}
+
+static void test_container_map_checks(void **state)
+{
+    VfiContainer *c;
+    Fixture *f = one_container(&c);
+    g_autoptr(GError) err = NULL;
+    int before;
+
     before = mappings(f, c);
     /* in the MSI hole, straddling its edges */
     map_refused(f, c, MSI_START, PAGE, buf);
@@ -94,13 +102,11 @@ static void test_container_map_checks(void **state)
 
 static void test_container_unmap(void **state)
 {
-    Fixture *f = fixture_new(topo);
+    VfiContainer *c;
+    Fixture *f = one_container(&c);
     g_autoptr(GError) err = NULL;
     uint64_t unmapped = 1, ioctls;
-    VfiContainer *c;
 
-    attach_ok(f, "a0", NULL);
-    c = vfi_device_get_container(fdev(f, "a0"));
     assert_ok(vfi_container_dma_map(c, 0x200000, 2 * PAGE, buf, false, &err), err);
     assert_ok(vfi_container_dma_map(c, 0x300000, PAGE, buf, false, &err), err);
 
@@ -229,6 +235,34 @@ static void test_as_replay_misfit(void **state)
     fixture_free(f);
 }
 
+static void ranges_msi_mapping_blocks_attach(Fixture *f, VfiContainer *c)
+{
+    g_autoptr(GError) err = NULL;
+    size_t n;
+
+    /* A physical device cannot join a container mapping the MSI window
+     * (EADDRINUSE = the container does not take it); a new container
+     * replays the same mapping and is refused the same way: the attach
+     * fails naming the mapping, and nothing is left. */
+    assert_ok(vfi_container_dma_unmap(c, MSI_START, PAGE, 0, NULL, &err), err);
+    assert_ok(vfi_address_space_dma_map(f->as, MSI_START, PAGE, buf, false, &err), err);
+    assert_false(vfi_address_space_attach_device(f->as, f->be, fdev(f, "a0"), NULL, &err));
+    assert_gerror_msg(err, VFI_KERNEL_ERROR, EADDRINUSE);
+    assert_int_equal(vfi_address_space_container_count(f->as), 1);
+    assert_null(vfi_device_get_container(fdev(f, "a0")));
+    assert_int_equal(vfi_device_get_attached_pt(fdev(f, "a0")), 0);
+    assert_non_null(vfi_container_get_iova_ranges(c, &n));
+    assert_int_equal(n, 1);
+    ranges_agree(f, c);
+    check_consistent(f);
+    /* Unmapped: it joins. */
+    assert_ok(vfi_address_space_dma_unmap(f->as, MSI_START, PAGE, 0, &err), err);
+    attach_ok(f, "a0", NULL);
+    assert_ptr_equal(vfi_device_get_container(fdev(f, "a0")), c);
+    ranges_agree(f, c);
+    check_consistent(f);
+}
+
 /* The container's ranges follow attaches and detaches, as the kernel's. */
 static void test_ranges_follow_devices(void **state)
 {
@@ -272,27 +306,7 @@ static void test_ranges_follow_devices(void **state)
     assert_ok(vfi_container_dma_map(c, MSI_START, PAGE, buf, false, &err), err);
     check_consistent(f);
 
-    /* A physical device cannot join a container mapping the MSI window
-     * (EADDRINUSE = the container does not take it); a new container
-     * replays the same mapping and is refused the same way: the attach
-     * fails naming the mapping, and nothing is left. */
-    assert_ok(vfi_container_dma_unmap(c, MSI_START, PAGE, 0, NULL, &err), err);
-    assert_ok(vfi_address_space_dma_map(f->as, MSI_START, PAGE, buf, false, &err), err);
-    assert_false(vfi_address_space_attach_device(f->as, f->be, fdev(f, "a0"), NULL, &err));
-    assert_gerror_msg(err, VFI_KERNEL_ERROR, EADDRINUSE);
-    assert_int_equal(vfi_address_space_container_count(f->as), 1);
-    assert_null(vfi_device_get_container(fdev(f, "a0")));
-    assert_int_equal(vfi_device_get_attached_pt(fdev(f, "a0")), 0);
-    r = vfi_container_get_iova_ranges(c, &n);
-    assert_int_equal(n, 1);
-    ranges_agree(f, c);
-    check_consistent(f);
-    /* Unmapped: it joins. */
-    assert_ok(vfi_address_space_dma_unmap(f->as, MSI_START, PAGE, 0, &err), err);
-    attach_ok(f, "a0", NULL);
-    assert_ptr_equal(vfi_device_get_container(fdev(f, "a0")), c);
-    ranges_agree(f, c);
-    check_consistent(f);
+    ranges_msi_mapping_blocks_attach(f, c);
     fixture_free(f);
 }
 
@@ -382,13 +396,11 @@ static void assert_maps(Fixture *f, VfiContainer *c, int n)
  * one and fail with ENOENT, which ALLOW_ABSENT would hide). */
 static void test_unmap_edge_cut(void **state)
 {
-    Fixture *f = fixture_new(topo);
+    VfiContainer *c;
+    Fixture *f = one_container(&c);
     g_autoptr(GError) err = NULL;
     uint64_t unmapped = 1, ioctls;
-    VfiContainer *c;
 
-    attach_ok(f, "a0", NULL);
-    c = vfi_device_get_container(fdev(f, "a0"));
     assert_ok(vfi_container_dma_map(c, 0, PAGE, buf, false, &err), err);
     assert_ok(vfi_container_dma_map(c, 2 * PAGE, 2 * PAGE, buf, false, &err), err);
     assert_maps(f, c, 2);
@@ -427,13 +439,11 @@ static void test_unmap_edge_cut(void **state)
  * across the MSI window takes the mappings on both sides. */
 static void test_unmap_across_msi_window(void **state)
 {
-    Fixture *f = fixture_new(topo);
+    VfiContainer *c;
+    Fixture *f = one_container(&c);
     g_autoptr(GError) err = NULL;
     uint64_t unmapped = 1;
-    VfiContainer *c;
 
-    attach_ok(f, "a0", NULL);
-    c = vfi_device_get_container(fdev(f, "a0"));
     assert_ok(vfi_container_dma_map(c, MSI_START - PAGE, PAGE, buf, false, &err), err);
     assert_ok(vfi_container_dma_map(c, MSI_LAST + 1, 2 * PAGE, buf, false, &err), err);
     assert_ok(vfi_container_dma_map(c, 0x100000000ULL, PAGE, buf, false, &err), err);
@@ -456,32 +466,26 @@ static void test_unmap_across_msi_window(void **state)
     fixture_free(f);
 }
 
-/* A mapping belongs to the level that made it: container-level calls refuse
- * address-space mappings and the other way round, before any ioctl. */
-static void test_levels(void **state)
+/* @err is a WRONG_STATE error whose message holds @text; frees it. */
+static void assert_wrong_state_says(GError **err, const char *text)
 {
-    Fixture *f = fixture_new(topo);
+    assert_non_null(*err);
+    assert_non_null(strstr((*err)->message, text));
+    assert_gerror(*err, VFI_ERROR, VFI_ERROR_WRONG_STATE);
+}
+
+/* Each level's calls over the other level's mapping are refused before any ioctl. */
+static void levels_refused(Fixture *f, VfiContainer *c0)
+{
     g_autoptr(GError) err = NULL;
     uint64_t unmapped = 1, ioctls;
-    VfiContainer *c0, *c1;
-
-    attach_ok(f, "a0", NULL);
-    c0 = vfi_device_get_container(fdev(f, "a0"));
-    assert_ok(vfi_address_space_dma_map(f->as, 0x100000, 2 * PAGE, buf, false, &err), err);
-    assert_ok(vfi_container_dma_map(c0, 0x200000, PAGE, buf, false, &err), err);
-    assert_maps(f, c0, 2);
-    assert_int_equal(vfi_address_space_mapping_count(f->as), 1);
 
     ioctls = vfi_sim_ioctl_count(f->sim);
     /* container level over the address space's mapping */
     assert_false(vfi_container_dma_map(c0, 0x101000, 2 * PAGE, buf, false, &err));
-    assert_non_null(err);
-    assert_non_null(strstr(err->message, "vfi_address_space_dma_map"));
-    assert_gerror(err, VFI_ERROR, VFI_ERROR_WRONG_STATE);
+    assert_wrong_state_says(&err, "vfi_address_space_dma_map");
     assert_false(vfi_container_dma_unmap(c0, 0x100000, 2 * PAGE, 0, &unmapped, &err));
-    assert_non_null(err);
-    assert_non_null(strstr(err->message, "vfi_address_space_dma_unmap"));
-    assert_gerror(err, VFI_ERROR, VFI_ERROR_WRONG_STATE);
+    assert_wrong_state_says(&err, "vfi_address_space_dma_unmap");
     assert_false(vfi_container_dma_unmap(c0, 0, 0x400000, VFI_UNMAP_ALLOW_ABSENT,
                                           &unmapped, &err));
     assert_gerror(err, VFI_ERROR, VFI_ERROR_WRONG_STATE);
@@ -490,13 +494,9 @@ static void test_levels(void **state)
     assert_int_equal(unmapped, 1);
     /* address-space level over the container's mapping */
     assert_false(vfi_address_space_dma_map(f->as, 0x200000, PAGE, buf, false, &err));
-    assert_non_null(err);
-    assert_non_null(strstr(err->message, "ioas"));
-    assert_gerror(err, VFI_ERROR, VFI_ERROR_WRONG_STATE);
+    assert_wrong_state_says(&err, "ioas");
     assert_false(vfi_address_space_dma_unmap(f->as, 0x200000, PAGE, 0, &err));
-    assert_non_null(err);
-    assert_non_null(strstr(err->message, "vfi_container_dma_unmap"));
-    assert_gerror(err, VFI_ERROR, VFI_ERROR_WRONG_STATE);
+    assert_wrong_state_says(&err, "vfi_container_dma_unmap");
     assert_false(vfi_address_space_dma_unmap(f->as, 0x200000, PAGE, VFI_UNMAP_ALLOW_ABSENT,
                                               &err));
     assert_gerror(err, VFI_ERROR, VFI_ERROR_WRONG_STATE);
@@ -506,7 +506,25 @@ static void test_levels(void **state)
     assert_int_equal(vfi_sim_ioctl_count(f->sim), ioctls);
     assert_maps(f, c0, 2);
     assert_int_equal(vfi_address_space_mapping_count(f->as), 1);
+}
 
+/* A mapping belongs to the level that made it: container-level calls refuse
+ * address-space mappings and the other way round, before any ioctl. */
+static void test_levels(void **state)
+{
+    Fixture *f = fixture_new(topo);
+    g_autoptr(GError) err = NULL;
+    uint64_t unmapped = 1;
+    VfiContainer *c0, *c1;
+
+    attach_ok(f, "a0", NULL);
+    c0 = vfi_device_get_container(fdev(f, "a0"));
+    assert_ok(vfi_address_space_dma_map(f->as, 0x100000, 2 * PAGE, buf, false, &err), err);
+    assert_ok(vfi_container_dma_map(c0, 0x200000, PAGE, buf, false, &err), err);
+    assert_maps(f, c0, 2);
+    assert_int_equal(vfi_address_space_mapping_count(f->as), 1);
+
+    levels_refused(f, c0);
     /* a new container gets the address space's mapping only */
     vfi_sim_fail_next(f->sim, VFI_SIM_OP_HWPT_ALLOC, EINVAL);
     attach_ok(f, "b0", NULL);
@@ -565,14 +583,12 @@ static void test_as_unmap_skips_container_without_mapping(void **state)
  * the error is reported (not "absent") and the record follows the kernel. */
 static void test_unmap_enoent_resync(void **state)
 {
-    Fixture *f = fixture_new(topo);
+    VfiContainer *c;
+    Fixture *f = one_container(&c);
     g_autoptr(GError) err = NULL;
     uint64_t unmapped = 1;
-    VfiContainer *c;
     uint32_t ioas;
 
-    attach_ok(f, "a0", NULL);
-    c = vfi_device_get_container(fdev(f, "a0"));
     ioas = vfi_container_get_ioas_id(c);
     assert_ok(vfi_container_dma_map(c, 0x100000, PAGE, buf, false, &err), err);
     assert_ok(vfi_iommufd_ioas_map(f->be, ioas, 0x103000, 2 * PAGE, buf, false, &err), err);

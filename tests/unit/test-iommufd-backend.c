@@ -498,13 +498,10 @@ static void check_last_unmap(VfiSim *sim, uint32_t ioas, uint64_t iova, uint64_t
     assert_int_equal(u.length, size);
 }
 
-static void test_map_unmap(void **state)
+/* IOAS_MAP at a fixed IOVA: read-write, read-only, an overlap refused. */
+static void map_fixed_iova(Fixture *f, uint32_t ioas)
 {
-    Fixture *f = *state;
     g_autoptr(GError) err = NULL;
-    g_autofree char *msg = NULL;
-    uint32_t ioas = alloc_ioas(f->be);
-    uint64_t unmapped = 0, iova = 0;
 
     /* Fixed IOVA, read-write. */
     assert_ok(vfi_iommufd_ioas_map(f->be, ioas, 0x100000, 4 * PAGE, guest_ram, false,
@@ -525,6 +522,12 @@ static void test_map_unmap(void **state)
                                          &err));
     assert_kerr(&err, EEXIST, "IOMMU_IOAS_MAP", "0x101000", NULL);
     assert_int_equal(vfi_sim_ioas_mapping_count(f->sim, f->fd, ioas), 2);
+}
+
+static void map_any_iova(Fixture *f, uint32_t ioas)
+{
+    g_autoptr(GError) err = NULL;
+    uint64_t unmapped = 0, iova = 0;
 
     /* Kernel-chosen IOVA: no FIXED_IOVA, the IOVA comes back and is real. */
     assert_ok(vfi_iommufd_ioas_map_any(f->be, ioas, 2 * PAGE, guest_ram + 8 * PAGE,
@@ -541,6 +544,14 @@ static void test_map_unmap(void **state)
     assert_ok(vfi_iommufd_ioas_unmap(f->be, ioas, iova, 2 * PAGE, &unmapped, &err), err);
     assert_int_equal(unmapped, 2 * PAGE);
     assert_int_equal(vfi_sim_ioas_mapping_count(f->sim, f->fd, ioas), 2);
+}
+
+/* Unmap reports the length; nothing mapped or a cut mapping is ENOENT. */
+static void unmap_length_and_holes(Fixture *f, uint32_t ioas)
+{
+    g_autoptr(GError) err = NULL;
+    g_autofree char *msg = NULL;
+    uint64_t unmapped;
 
     /* Unmap returns the length unmapped. */
     unmapped = 0;
@@ -564,6 +575,13 @@ static void test_map_unmap(void **state)
     assert_kerr(&err, ENOENT, "IOMMU_IOAS_UNMAP", "sticks out", NULL);
     assert_int_equal(unmapped, 0x1234);
     assert_int_equal(vfi_sim_ioas_mapping_count(f->sim, f->fd, ioas), 1);
+}
+
+/* An unknown IOAS, a kernel without IOMMUFD, any other kernel error. */
+static void map_unmap_kernel_errors(Fixture *f, uint32_t ioas)
+{
+    g_autoptr(GError) err = NULL;
+    uint64_t unmapped = 0x1234;        /* as unmap_length_and_holes left it */
 
     /* Unknown IOAS. */
     assert_false(vfi_iommufd_ioas_map(f->be, ioas + 100, 0x100000, PAGE, guest_ram, false,
@@ -588,7 +606,18 @@ static void test_map_unmap(void **state)
     assert_kerr(&err, EINVAL, "IOMMU_IOAS_UNMAP", NULL);
     assert_int_equal(unmapped, 0x1234);
     assert_int_equal(vfi_sim_ioas_mapping_count(f->sim, f->fd, ioas), 1);
+}
 
+static void test_map_unmap(void **state)
+{
+    Fixture *f = *state;
+    g_autoptr(GError) err = NULL;
+    uint32_t ioas = alloc_ioas(f->be);
+
+    map_fixed_iova(f, ioas);
+    map_any_iova(f, ioas);
+    unmap_length_and_holes(f, ioas);
+    map_unmap_kernel_errors(f, ioas);
     assert_ok(vfi_iommufd_ioas_unmap(f->be, ioas, 0x200000, 2 * PAGE, NULL, &err), err);
     assert_int_equal(vfi_sim_ioas_mapping_count(f->sim, f->fd, ioas), 0);
     free_id(f->be, ioas);
@@ -675,35 +704,16 @@ static void test_unmap_all(void **state)
 
 /* ---- IOVA ranges -------------------------------------------------------- */
 
-static void test_iova_ranges(void **state)
+/* With a device attached: two ranges, read in two calls (the first array too small). */
+static void iova_ranges_attached(Fixture *f, uint32_t ioas)
 {
-    Fixture *f = *state;
     g_autoptr(GError) err = NULL;
     g_autofree VfiIovaRange *ranges = NULL;
     struct iommu_ioas_iova_ranges r;
-    VfiIovaRange *none = NULL;
     unsigned long req = 0;
-    uint32_t ioas = alloc_ioas(f->be);
-    uint64_t calls, count, align = 0;
+    uint64_t calls, align = 0;
     size_t nr = 0;
-    uint32_t devid;
-    int devfd;
 
-    /* An IOAS without a domain: the whole 64-bit space, alignment 1, read
-     * with one call. */
-    calls = vfi_sim_op_count(f->sim, VFI_SIM_OP_IOAS_IOVA_RANGES);
-    assert_ok(vfi_iommufd_ioas_iova_ranges(f->be, ioas, &ranges, &nr, &align, &err), err);
-    assert_int_equal(nr, 1);
-    assert_int_equal(ranges[0].start, 0);
-    assert_int_equal(ranges[0].last, UINT64_MAX);
-    assert_int_equal(align, 1);
-    assert_int_equal(vfi_sim_op_count(f->sim, VFI_SIM_OP_IOAS_IOVA_RANGES), calls + 1);
-    g_clear_pointer(&ranges, g_free);
-
-    /* A physical device attached (kernel auto domain): the aperture less
-     * the MSI window, two ranges. */
-    devfd = bind_device(f->sim, "nic0", f->fd, &devid);
-    attach_device(devfd, ioas);
     calls = vfi_sim_op_count(f->sim, VFI_SIM_OP_IOAS_IOVA_RANGES);
     assert_ok(vfi_iommufd_ioas_iova_ranges(f->be, ioas, &ranges, &nr, &align, &err), err);
     assert_int_equal(nr, 2);
@@ -727,6 +737,15 @@ static void test_iova_ranges(void **state)
     assert_ok(vfi_iommufd_ioas_iova_ranges(f->be, ioas, &ranges, &nr, NULL, &err), err);
     assert_int_equal(nr, 2);
     g_clear_pointer(&ranges, g_free);
+}
+
+static void iova_ranges_errors(Fixture *f, uint32_t ioas)
+{
+    g_autoptr(GError) err = NULL;
+    g_autofree VfiIovaRange *ranges = NULL;
+    VfiIovaRange *none = NULL;
+    uint64_t calls, count, align = 0;
+    size_t nr = 0;
 
     /* An EMSGSIZE that does not ask for more (injected) still grows. */
     calls = vfi_sim_op_count(f->sim, VFI_SIM_OP_IOAS_IOVA_RANGES);
@@ -759,7 +778,36 @@ static void test_iova_ranges(void **state)
     assert_gerror(err, VFI_ERROR, VFI_ERROR_INVALID_ARGUMENT);
     assert_int_equal(vfi_sim_ioctl_count(f->sim), count);
     assert_null(none);
+}
 
+static void test_iova_ranges(void **state)
+{
+    Fixture *f = *state;
+    g_autoptr(GError) err = NULL;
+    g_autofree VfiIovaRange *ranges = NULL;
+    uint32_t ioas = alloc_ioas(f->be);
+    uint64_t calls, align = 0;
+    size_t nr = 0;
+    uint32_t devid;
+    int devfd;
+
+    /* An IOAS without a domain: the whole 64-bit space, alignment 1, read
+     * with one call. */
+    calls = vfi_sim_op_count(f->sim, VFI_SIM_OP_IOAS_IOVA_RANGES);
+    assert_ok(vfi_iommufd_ioas_iova_ranges(f->be, ioas, &ranges, &nr, &align, &err), err);
+    assert_int_equal(nr, 1);
+    assert_int_equal(ranges[0].start, 0);
+    assert_int_equal(ranges[0].last, UINT64_MAX);
+    assert_int_equal(align, 1);
+    assert_int_equal(vfi_sim_op_count(f->sim, VFI_SIM_OP_IOAS_IOVA_RANGES), calls + 1);
+    g_clear_pointer(&ranges, g_free);
+
+    /* A physical device attached (kernel auto domain): the aperture less
+     * the MSI window, two ranges. */
+    devfd = bind_device(f->sim, "nic0", f->fd, &devid);
+    attach_device(devfd, ioas);
+    iova_ranges_attached(f, ioas);
+    iova_ranges_errors(f, ioas);
     /* Detached: the auto domain and the reservation are gone. */
     detach_device(devfd);
     assert_ok(vfi_iommufd_ioas_iova_ranges(f->be, ioas, &ranges, &nr, &align, &err), err);
@@ -773,6 +821,36 @@ static void test_iova_ranges(void **state)
 
 /* ---- GET_HW_INFO -------------------------------------------------------- */
 
+static void device_info_refused(Fixture *f, uint32_t dev0, uint32_t vgpu, uint8_t *buf)
+{
+    g_autoptr(GError) err = NULL;
+    VfiHwInfo info;
+    uint64_t count;
+
+    /* An mdev has no IOMMU; an unknown id neither. Info is left alone. */
+    info = (VfiHwInfo){ .type = 77, .capabilities = 77, .data = buf, .data_len = 8 };
+    assert_false(vfi_iommufd_get_hw_info(f->be, vgpu, &info, &err));
+    assert_kerr(&err, ENOENT, "IOMMU_GET_HW_INFO", NULL);
+    assert_false(vfi_iommufd_get_hw_info(f->be, 4242, &info, &err));
+    assert_kerr(&err, ENOENT, "IOMMU_GET_HW_INFO", "dev 4242", NULL);
+    assert_int_equal(info.type, 77);
+    assert_int_equal(info.capabilities, 77);
+    assert_int_equal(info.data_len, 8);
+
+    vfi_sim_fail_next(f->sim, VFI_SIM_OP_GET_HW_INFO, ENOTTY);
+    assert_false(vfi_iommufd_get_hw_info(f->be, dev0, &info, &err));
+    assert_kerr(&err, ENOTTY, "IOMMU_GET_HW_INFO", "from Linux 6.6", NULL);
+    assert_int_equal(info.type, 77);
+
+    count = vfi_sim_ioctl_count(f->sim);
+    assert_false(vfi_iommufd_get_hw_info(f->be, dev0, NULL, &err));
+    assert_gerror(err, VFI_ERROR, VFI_ERROR_INVALID_ARGUMENT);
+    info = (VfiHwInfo){ .data = NULL, .data_len = 8 };
+    assert_false(vfi_iommufd_get_hw_info(f->be, dev0, &info, &err));
+    assert_gerror(err, VFI_ERROR, VFI_ERROR_INVALID_ARGUMENT);
+    assert_int_equal(vfi_sim_ioctl_count(f->sim), count);
+}
+
 static void test_device_info(void **state)
 {
     Fixture *f = *state;
@@ -783,7 +861,6 @@ static void test_device_info(void **state)
     VfiHwInfo info;
     uint32_t dev0, dev1, vgpu;
     int fd0, fd1, fdv;
-    uint64_t count;
 
     fd0 = bind_device(f->sim, "nic0", f->fd, &dev0);
     fd1 = bind_device(f->sim, "nic1", f->fd, &dev1);
@@ -817,29 +894,7 @@ static void test_device_info(void **state)
     assert_int_equal(hw.data_len, 0);
     assert_true(info.capabilities & IOMMU_HW_CAP_DIRTY_TRACKING);
 
-    /* An mdev has no IOMMU; an unknown id neither. Info is left alone. */
-    info = (VfiHwInfo){ .type = 77, .capabilities = 77, .data = buf, .data_len = 8 };
-    assert_false(vfi_iommufd_get_hw_info(f->be, vgpu, &info, &err));
-    assert_kerr(&err, ENOENT, "IOMMU_GET_HW_INFO", NULL);
-    assert_false(vfi_iommufd_get_hw_info(f->be, 4242, &info, &err));
-    assert_kerr(&err, ENOENT, "IOMMU_GET_HW_INFO", "dev 4242", NULL);
-    assert_int_equal(info.type, 77);
-    assert_int_equal(info.capabilities, 77);
-    assert_int_equal(info.data_len, 8);
-
-    vfi_sim_fail_next(f->sim, VFI_SIM_OP_GET_HW_INFO, ENOTTY);
-    assert_false(vfi_iommufd_get_hw_info(f->be, dev0, &info, &err));
-    assert_kerr(&err, ENOTTY, "IOMMU_GET_HW_INFO", "from Linux 6.6", NULL);
-    assert_int_equal(info.type, 77);
-
-    count = vfi_sim_ioctl_count(f->sim);
-    assert_false(vfi_iommufd_get_hw_info(f->be, dev0, NULL, &err));
-    assert_gerror(err, VFI_ERROR, VFI_ERROR_INVALID_ARGUMENT);
-    info = (VfiHwInfo){ .data = NULL, .data_len = 8 };
-    assert_false(vfi_iommufd_get_hw_info(f->be, dev0, &info, &err));
-    assert_gerror(err, VFI_ERROR, VFI_ERROR_INVALID_ARGUMENT);
-    assert_int_equal(vfi_sim_ioctl_count(f->sim), count);
-
+    device_info_refused(f, dev0, vgpu, buf);
     assert_int_equal(vfi_kernel_close(fdv), 0);
     assert_int_equal(vfi_kernel_close(fd1), 0);
     assert_int_equal(vfi_kernel_close(fd0), 0);
@@ -847,44 +902,13 @@ static void test_device_info(void **state)
 
 /* ---- HWPT_ALLOC --------------------------------------------------------- */
 
-static void test_alloc_hwpt(void **state)
+/* Refused allocations leave the output and the kernel's objects alone. */
+static void alloc_hwpt_refused(Fixture *f, uint32_t dev0, uint32_t dev1, uint32_t ioas,
+                               unsigned objects)
 {
-    Fixture *f = *state;
     g_autoptr(GError) err = NULL;
-    struct iommu_hwpt_alloc h;
-    unsigned long req = 0;
-    uint32_t ioas = alloc_ioas(f->be);
-    uint32_t dev0, dev1, hwpt, dirty, out = 0x99;
-    uint8_t data[32] = { 0 };
-    unsigned objects;
-    uint64_t count;
-    int fd0, fd1;
+    uint32_t out = 0x99;
 
-    fd0 = bind_device(f->sim, "nic0", f->fd, &dev0);
-    fd1 = bind_device(f->sim, "nic1", f->fd, &dev1);
-
-    assert_ok(vfi_iommufd_hwpt_alloc(f->be, dev0, ioas, 0, IOMMU_HWPT_DATA_NONE, 0, NULL,
-                                         &hwpt, &err), err);
-    assert_true(vfi_sim_object_exists(f->sim, f->fd, hwpt));
-    assert_int_equal(vfi_sim_last_ioctl(f->sim, &req, &h, sizeof(h)), sizeof(h));
-    assert_int_equal(req, IOMMU_HWPT_ALLOC);
-    assert_int_equal(h.size, sizeof(struct iommu_hwpt_alloc));
-    assert_int_equal(h.flags, 0);
-    assert_int_equal(h.dev_id, dev0);
-    assert_int_equal(h.pt_id, ioas);
-    assert_int_equal(h.data_type, IOMMU_HWPT_DATA_NONE);
-    assert_int_equal(h.data_len, 0);
-    assert_int_equal(h.data_uptr, 0);
-    assert_int_equal(h.__reserved, 0);
-
-    assert_ok(vfi_iommufd_hwpt_alloc(f->be, dev0, ioas, IOMMU_HWPT_ALLOC_DIRTY_TRACKING,
-                                         IOMMU_HWPT_DATA_NONE, 0, NULL, &dirty, &err), err);
-    assert_int_equal(vfi_sim_last_ioctl(f->sim, NULL, &h, sizeof(h)), sizeof(h));
-    assert_int_equal(h.flags, IOMMU_HWPT_ALLOC_DIRTY_TRACKING);
-    assert_int_not_equal(dirty, hwpt);
-
-    /* Dirty tracking behind an incapable IOMMU: EOPNOTSUPP, nothing made. */
-    objects = vfi_sim_live_objects(f->sim);
     assert_false(vfi_iommufd_hwpt_alloc(f->be, dev1, ioas,
                                             IOMMU_HWPT_ALLOC_DIRTY_TRACKING,
                                             IOMMU_HWPT_DATA_NONE, 0, NULL, &out, &err));
@@ -899,6 +923,16 @@ static void test_alloc_hwpt(void **state)
     assert_kerr(&err, ENOENT, "IOMMU_HWPT_ALLOC", NULL);
     assert_int_equal(out, 0x99);
     assert_int_equal(vfi_sim_live_objects(f->sim), objects);
+}
+
+static void alloc_hwpt_data_and_args(Fixture *f, uint32_t dev0, uint32_t ioas, uint32_t hwpt,
+                                     unsigned objects)
+{
+    g_autoptr(GError) err = NULL;
+    struct iommu_hwpt_alloc h;
+    uint8_t data[32] = { 0 };
+    uint32_t out = 0x99;
+    uint64_t count;
 
     /* Driver data is passed through as a user pointer (the model has no
      * nesting: whatever it answers, check what it was given). */
@@ -929,7 +963,46 @@ static void test_alloc_hwpt(void **state)
     assert_int_equal(vfi_sim_ioctl_count(f->sim), count);
     assert_int_equal(vfi_sim_live_objects(f->sim), objects);
     assert_int_equal(out, 0x99);
+}
 
+static void test_alloc_hwpt(void **state)
+{
+    Fixture *f = *state;
+    g_autoptr(GError) err = NULL;
+    struct iommu_hwpt_alloc h;
+    unsigned long req = 0;
+    uint32_t ioas = alloc_ioas(f->be);
+    uint32_t dev0, dev1, hwpt, dirty;
+    unsigned objects;
+    int fd0, fd1;
+
+    fd0 = bind_device(f->sim, "nic0", f->fd, &dev0);
+    fd1 = bind_device(f->sim, "nic1", f->fd, &dev1);
+
+    assert_ok(vfi_iommufd_hwpt_alloc(f->be, dev0, ioas, 0, IOMMU_HWPT_DATA_NONE, 0, NULL,
+                                         &hwpt, &err), err);
+    assert_true(vfi_sim_object_exists(f->sim, f->fd, hwpt));
+    assert_int_equal(vfi_sim_last_ioctl(f->sim, &req, &h, sizeof(h)), sizeof(h));
+    assert_int_equal(req, IOMMU_HWPT_ALLOC);
+    assert_int_equal(h.size, sizeof(struct iommu_hwpt_alloc));
+    assert_int_equal(h.flags, 0);
+    assert_int_equal(h.dev_id, dev0);
+    assert_int_equal(h.pt_id, ioas);
+    assert_int_equal(h.data_type, IOMMU_HWPT_DATA_NONE);
+    assert_int_equal(h.data_len, 0);
+    assert_int_equal(h.data_uptr, 0);
+    assert_int_equal(h.__reserved, 0);
+
+    assert_ok(vfi_iommufd_hwpt_alloc(f->be, dev0, ioas, IOMMU_HWPT_ALLOC_DIRTY_TRACKING,
+                                         IOMMU_HWPT_DATA_NONE, 0, NULL, &dirty, &err), err);
+    assert_int_equal(vfi_sim_last_ioctl(f->sim, NULL, &h, sizeof(h)), sizeof(h));
+    assert_int_equal(h.flags, IOMMU_HWPT_ALLOC_DIRTY_TRACKING);
+    assert_int_not_equal(dirty, hwpt);
+
+    /* Dirty tracking behind an incapable IOMMU: EOPNOTSUPP, nothing made. */
+    objects = vfi_sim_live_objects(f->sim);
+    alloc_hwpt_refused(f, dev0, dev1, ioas, objects);
+    alloc_hwpt_data_and_args(f, dev0, ioas, hwpt, objects);
     free_id(f->be, dirty);
     free_id(f->be, hwpt);
     free_id(f->be, ioas);

@@ -189,6 +189,30 @@ static VfiLiveUpdateRestored *restore_ok(GBytes *blob, GArray *dups)
     return r;
 }
 
+/* With IOAS_MAP_FILE: the pages dirtied before the handover are read in the
+ * new process, and DMA goes on. */
+static void round_trip_dirty_pages(Old *o, VfiLiveUpdateRestored *r)
+{
+    g_autoptr(GError) err = NULL;
+
+    if (HAVE_IOMMU_IOAS_MAP_FILE) {
+        uint64_t bits[5] = { 0 };
+        VfiDirtyLog log = { .base_iova = MAP1_IOVA, .page_size = PAGE, .bitmap = bits,
+                            .nr_pages = (MAP2_IOVA + MAP2_SIZE - MAP1_IOVA) / PAGE };
+
+        assert_int_equal(vfi_address_space_mapping_count(r->as), 2);
+        assert_true(vfi_device_dma_logging_active(r->devices[2]));
+        /* what was dirtied before the handover, read in the new process: by
+         * the IOMMU (a0) and by the device's own log (ml) */
+        assert_ok(vfi_address_space_sync_dirty(r->as, &log, &err), err);
+        assert_int_equal(bits[0], 2);
+        assert_int_equal(bits[1] | bits[2] | bits[3], 0);
+        assert_int_equal(bits[4], UINT64_C(1) << ((MAP2_IOVA + PAGE - MAP1_IOVA) / PAGE - 256));
+        /* DMA goes on through the new process's mappings */
+        assert_ok(vfi_sim_dma_write(o->sim, "b0", MAP2_IOVA, PAGE, &err), err);
+    }
+}
+
 /* The whole round: the same objects, tracking state and dirty pages. */
 static void test_round_trip(void **state)
 {
@@ -237,22 +261,7 @@ static void test_round_trip(void **state)
         assert_ptr_equal(vfi_device_get_container(r->devices[i]), c);
     }
     assert_int_equal(vfi_sim_live_objects(o.sim), o.objects);
-    if (HAVE_IOMMU_IOAS_MAP_FILE) {
-        uint64_t bits[5] = { 0 };
-        VfiDirtyLog log = { .base_iova = MAP1_IOVA, .page_size = PAGE, .bitmap = bits,
-                            .nr_pages = (MAP2_IOVA + MAP2_SIZE - MAP1_IOVA) / PAGE };
-
-        assert_int_equal(vfi_address_space_mapping_count(r->as), 2);
-        assert_true(vfi_device_dma_logging_active(r->devices[2]));
-        /* what was dirtied before the handover, read in the new process: by
-         * the IOMMU (a0) and by the device's own log (ml) */
-        assert_ok(vfi_address_space_sync_dirty(r->as, &log, &err), err);
-        assert_int_equal(bits[0], 2);
-        assert_int_equal(bits[1] | bits[2] | bits[3], 0);
-        assert_int_equal(bits[4], UINT64_C(1) << ((MAP2_IOVA + PAGE - MAP1_IOVA) / PAGE - 256));
-        /* DMA goes on through the new process's mappings */
-        assert_ok(vfi_sim_dma_write(o.sim, "b0", MAP2_IOVA, PAGE, &err), err);
-    }
+    round_trip_dirty_pages(&o, r);
     new_teardown(&o, r, dups);
 }
 
@@ -291,7 +300,6 @@ static void test_bad_blob(void **state)
 {
     g_autoptr(GArray) dups = NULL;
     g_autoptr(GBytes) blob = NULL;
-    g_autoptr(GError) err = NULL;
     Old o = { 0 };
     gsize len;
     int *fds;

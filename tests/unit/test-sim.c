@@ -37,6 +37,7 @@
 #define MiB (UINT64_C(1) << 20)
 #define GiB (UINT64_C(1) << 30)
 #define RW (IOMMU_IOAS_MAP_READABLE | IOMMU_IOAS_MAP_WRITEABLE)
+#define BM_WORDS 4                       /* test_dirty_bitmap's bitmap */
 
 /* ---- helpers ------------------------------------------------------------ */
 
@@ -510,36 +511,11 @@ static void test_destroy(void **state)
 
 /* ---- IOAS --------------------------------------------------------------- */
 
-static void test_ioas_map(void **state)
+/* A physical device attached (auto domain) restricts and aligns IOAS_MAP. */
+static void ioas_map_with_domain(VfiSim *sim, int fd, uint32_t ioas, int d1)
 {
-    VfiSim *sim = test_sim_new(TOPOLOGY);
-    int fd = iommufd_open();
-    uint32_t ioas = ioas_alloc(fd);
-    int d1 = dev_open(sim, "d1");
     uint32_t pt = ioas;
-    uint64_t iova = 0, len;
-    struct iommu_ioas_map m = { .size = sizeof(m), .ioas_id = ioas, .user_va = UVA,
-                                .length = PAGE, .__reserved = 1 };
-
-    assert_int_equal(map(fd, ioas, 1u << 7, UVA, &iova, PAGE), -EOPNOTSUPP);
-    assert_int_equal(io(fd, IOMMU_IOAS_MAP, &m), -EOPNOTSUPP);
-    assert_int_equal(map_fixed(fd, 99, 0, PAGE), -ENOENT);
-    assert_int_equal(map_fixed(fd, ioas, 0, 0), -EINVAL);
-    iova = 0;
-    assert_int_equal(map(fd, ioas, IOMMU_IOAS_MAP_FIXED_IOVA | RW, 0, &iova, PAGE), -EFAULT);
-    assert_int_equal(map_fixed(fd, ioas, UINT64_MAX - PAGE + 1, 2 * PAGE), -EOVERFLOW);
-
-    /* No domain on the IOAS: a software table, all 64 bits, alignment 1. */
-    assert_int_equal(map_fixed(fd, ioas, 0x800, 100), 0);
-    assert_int_equal(map_fixed(fd, ioas, 0xfee00000, PAGE), 0);          /* MSI window */
-    assert_int_equal(map_fixed(fd, ioas, UINT64_C(1) << 48, PAGE), 0);   /* above 2^48 */
-    assert_int_equal(map_fixed(fd, ioas, UINT64_MAX - PAGE + 1, PAGE), 0);
-    /* kernel-chosen IOVA: never 0 */
-    assert_int_equal(map(fd, ioas, RW, UVA, &iova, PAGE), 0);
-    assert_int_equal(iova, PAGE);
-    assert_int_equal(vfi_sim_ioas_mapping_count(sim, fd, ioas), 5);
-    len = UINT64_MAX;
-    assert_int_equal(unmap(fd, ioas, 0, &len), 0);
+    uint64_t iova;
 
     /* A physical device attached (auto domain): aperture, MSI window, 4096. */
     bind(d1, fd);
@@ -571,6 +547,39 @@ static void test_ioas_map(void **state)
     assert_int_equal(map(fd, ioas, RW, UVA, &iova, UINT64_C(1) << 47), -ENOSPC);
     assert_int_equal(vfi_sim_ioas_mapping_count(sim, fd, ioas), 6);
     assert_int_equal(vfi_sim_ioas_mapping_count(sim, fd, 99), -1);
+}
+
+static void test_ioas_map(void **state)
+{
+    VfiSim *sim = test_sim_new(TOPOLOGY);
+    int fd = iommufd_open();
+    uint32_t ioas = ioas_alloc(fd);
+    int d1 = dev_open(sim, "d1");
+    uint64_t iova = 0, len;
+    struct iommu_ioas_map m = { .size = sizeof(m), .ioas_id = ioas, .user_va = UVA,
+                                .length = PAGE, .__reserved = 1 };
+
+    assert_int_equal(map(fd, ioas, 1u << 7, UVA, &iova, PAGE), -EOPNOTSUPP);
+    assert_int_equal(io(fd, IOMMU_IOAS_MAP, &m), -EOPNOTSUPP);
+    assert_int_equal(map_fixed(fd, 99, 0, PAGE), -ENOENT);
+    assert_int_equal(map_fixed(fd, ioas, 0, 0), -EINVAL);
+    iova = 0;
+    assert_int_equal(map(fd, ioas, IOMMU_IOAS_MAP_FIXED_IOVA | RW, 0, &iova, PAGE), -EFAULT);
+    assert_int_equal(map_fixed(fd, ioas, UINT64_MAX - PAGE + 1, 2 * PAGE), -EOVERFLOW);
+
+    /* No domain on the IOAS: a software table, all 64 bits, alignment 1. */
+    assert_int_equal(map_fixed(fd, ioas, 0x800, 100), 0);
+    assert_int_equal(map_fixed(fd, ioas, 0xfee00000, PAGE), 0);          /* MSI window */
+    assert_int_equal(map_fixed(fd, ioas, UINT64_C(1) << 48, PAGE), 0);   /* above 2^48 */
+    assert_int_equal(map_fixed(fd, ioas, UINT64_MAX - PAGE + 1, PAGE), 0);
+    /* kernel-chosen IOVA: never 0 */
+    assert_int_equal(map(fd, ioas, RW, UVA, &iova, PAGE), 0);
+    assert_int_equal(iova, PAGE);
+    assert_int_equal(vfi_sim_ioas_mapping_count(sim, fd, ioas), 5);
+    len = UINT64_MAX;
+    assert_int_equal(unmap(fd, ioas, 0, &len), 0);
+
+    ioas_map_with_domain(sim, fd, ioas, d1);
     assert_int_equal(vfi_kernel_close(d1), 0);
     assert_int_equal(vfi_kernel_close(fd), 0);
     test_sim_free_clean(sim);
@@ -602,19 +611,12 @@ static void assert_full_space(int fd, uint32_t ioas, uint64_t want_align)
     assert_int_equal(align, want_align);
 }
 
-static void test_iova_state(void **state)
+/* Mappings no domain can hold: allocating or attaching one fails, changing nothing. */
+static void iova_state_rejected_mappings(VfiSim *sim, int fd, uint32_t ioas, int d1, int m1,
+                                         uint32_t d1_id)
 {
-    VfiSim *sim = test_sim_new(TOPOLOGY);
-    int fd = iommufd_open();
-    uint32_t ioas = ioas_alloc(fd);
-    int d1 = dev_open(sim, "d1"), d2 = dev_open(sim, "d2"), m1 = dev_open(sim, "m1");
-    uint32_t d1_id = bind(d1, fd), d2_id = bind(d2, fd);
-    struct iommu_iova_range rg[4];
-    uint32_t n, pt, hwpt = 0;
-    uint64_t align, len, objs;
-
-    bind(m1, fd);
-    assert_full_space(fd, ioas, 1);
+    uint64_t objs, len;
+    uint32_t pt;
 
     /* A mapping above the aperture: no domain can be added. */
     assert_int_equal(map_fixed(fd, ioas, UINT64_C(1) << 48, PAGE), 0);
@@ -635,16 +637,16 @@ static void test_iova_state(void **state)
     assert_int_equal(vfi_sim_live_objects(sim), objs);
     len = UINT64_MAX;
     assert_int_equal(unmap(fd, ioas, 0, &len), 0);
+}
 
-    /* An mdev: alignment 4096, no range restriction. */
-    pt = ioas;
-    assert_int_equal(attach(m1, &pt), 0);
-    assert_full_space(fd, ioas, PAGE);
-    assert_int_equal(map_fixed(fd, ioas, 0x800, PAGE), -EINVAL);
-    assert_int_equal(map_fixed(fd, ioas, 0xfee00000, PAGE), 0);      /* MSI window: fine */
+/* A domain on the IOAS (hwpt) narrows it to the aperture. */
+static void iova_state_domain_aperture(VfiSim *sim, int fd, uint32_t ioas, int d1, int d2,
+                                       uint32_t hwpt)
+{
+    struct iommu_iova_range rg[4];
+    uint32_t n, pt;
+    uint64_t align, objs, len;
 
-    /* A domain: the aperture applies; the MSI mapping may stay... */
-    assert_int_equal(hwpt_alloc(fd, d1_id, ioas, 0, &hwpt), 0);
     get_ranges(fd, ioas, &n, rg, &align);
     assert_int_equal(n, 1);
     assert_int_equal(rg[0].start, 0);
@@ -661,6 +663,15 @@ static void test_iova_state(void **state)
     assert_int_equal(vfi_sim_device_attached_pt(sim, "d2"), 0);
     len = PAGE;
     assert_int_equal(unmap(fd, ioas, 0xfee00000, &len), 0);
+}
+
+/* Attached physical devices reserve the MSI window; detaching gives it back. */
+static void iova_state_msi_reserved(int fd, uint32_t ioas, int d1, int d2, int m1,
+                                    uint32_t hwpt)
+{
+    struct iommu_iova_range rg[4];
+    uint32_t n, pt;
+    uint64_t align;
 
     /* Attached: the MSI window is reserved. */
     pt = hwpt;
@@ -688,6 +699,33 @@ static void test_iova_state(void **state)
     assert_full_space(fd, ioas, PAGE);                  /* m1 still attached */
     assert_int_equal(detach(m1), 0);
     assert_full_space(fd, ioas, 1);
+}
+
+static void test_iova_state(void **state)
+{
+    VfiSim *sim = test_sim_new(TOPOLOGY);
+    int fd = iommufd_open();
+    uint32_t ioas = ioas_alloc(fd);
+    int d1 = dev_open(sim, "d1"), d2 = dev_open(sim, "d2"), m1 = dev_open(sim, "m1");
+    uint32_t d1_id = bind(d1, fd), d2_id = bind(d2, fd);
+    uint32_t pt, hwpt = 0;
+
+    bind(m1, fd);
+    assert_full_space(fd, ioas, 1);
+
+    iova_state_rejected_mappings(sim, fd, ioas, d1, m1, d1_id);
+
+    /* An mdev: alignment 4096, no range restriction. */
+    pt = ioas;
+    assert_int_equal(attach(m1, &pt), 0);
+    assert_full_space(fd, ioas, PAGE);
+    assert_int_equal(map_fixed(fd, ioas, 0x800, PAGE), -EINVAL);
+    assert_int_equal(map_fixed(fd, ioas, 0xfee00000, PAGE), 0);      /* MSI window: fine */
+
+    /* A domain: the aperture applies; the MSI mapping may stay... */
+    assert_int_equal(hwpt_alloc(fd, d1_id, ioas, 0, &hwpt), 0);
+    iova_state_domain_aperture(sim, fd, ioas, d1, d2, hwpt);
+    iova_state_msi_reserved(fd, ioas, d1, d2, m1, hwpt);
     (void)d2_id;
 
     assert_int_equal(vfi_kernel_close(d1), 0);
@@ -1019,6 +1057,22 @@ static void test_bind(void **state)
     test_sim_free_clean(sim);
 }
 
+/* Unknown flags, a missing object and a device id are refused. */
+static void attach_pt_arg_checks(int d1, uint32_t d1_id, uint32_t ioas)
+{
+    /* flags unknown to 6.12 and 7.3 alike (bit 0 is 7.3's PASID flag) */
+    struct vfio_device_attach_iommufd_pt a = { .argsz = sizeof(a), .flags = 2, .pt_id = ioas };
+    struct vfio_device_detach_iommufd_pt dt = { .argsz = sizeof(dt), .flags = 2 };
+    uint32_t pt;
+
+    assert_int_equal(io(d1, VFIO_DEVICE_ATTACH_IOMMUFD_PT, &a), -EINVAL);
+    assert_int_equal(io(d1, VFIO_DEVICE_DETACH_IOMMUFD_PT, &dt), -EINVAL);
+    pt = 99;
+    assert_int_equal(attach(d1, &pt), -ENOENT);
+    pt = d1_id;
+    assert_int_equal(attach(d1, &pt), -EINVAL);
+}
+
 static void test_attach_auto_domains(void **state)
 {
     VfiSim *sim = test_sim_new(TOPOLOGY);
@@ -1026,18 +1080,10 @@ static void test_attach_auto_domains(void **state)
     int d1 = dev_open(sim, "d1"), d2 = dev_open(sim, "d2"), d3 = dev_open(sim, "d3");
     uint32_t d1_id = bind(d1, fd);
     uint32_t ioas = ioas_alloc(fd), user, pt, auto_a, auto_b;
-    /* flags unknown to 6.12 and 7.3 alike (bit 0 is 7.3's PASID flag) */
-    struct vfio_device_attach_iommufd_pt a = { .argsz = sizeof(a), .flags = 2, .pt_id = ioas };
-    struct vfio_device_detach_iommufd_pt dt = { .argsz = sizeof(dt), .flags = 2 };
 
     bind(d2, fd);
     bind(d3, fd);
-    assert_int_equal(io(d1, VFIO_DEVICE_ATTACH_IOMMUFD_PT, &a), -EINVAL);
-    assert_int_equal(io(d1, VFIO_DEVICE_DETACH_IOMMUFD_PT, &dt), -EINVAL);
-    pt = 99;
-    assert_int_equal(attach(d1, &pt), -ENOENT);
-    pt = d1_id;
-    assert_int_equal(attach(d1, &pt), -EINVAL);
+    attach_pt_arg_checks(d1, d1_id, ioas);
 
     /* a user HWPT on the IOAS is never reused by an IOAS attach */
     assert_int_equal(hwpt_alloc(fd, d1_id, ioas, 0, &user), 0);
@@ -1166,120 +1212,146 @@ static void test_set_dirty_tracking(void **state)
     fixture_fini(&f);
 }
 
-static void test_dirty_bitmap(void **state)
+static void dirty_bitmap_args(Fixture *f, uint64_t *bm)
 {
-    Fixture f;
-    uint64_t bm[4] = { 0 };
-    g_autoptr(GError) err = NULL;
-
-    fixture_init(&f);
     /* argument checks */
-    assert_int_equal(get_dirty(f.fd, f.hwpt, 0, MiB, PAGE, 2, bm), -EOPNOTSUPP);
-    assert_int_equal(get_dirty(f.fd, 99, 0, MiB, PAGE, 0, bm), -ENOENT);
-    assert_int_equal(get_dirty(f.fd, f.hwpt, 0, 0, PAGE, 0, bm), -EINVAL);
-    assert_int_equal(get_dirty(f.fd, f.hwpt, 0, MiB, 0, 0, bm), -EINVAL);
-    assert_int_equal(get_dirty(f.fd, f.hwpt, UINT64_MAX - PAGE + 1, 2 * PAGE, PAGE, 0, bm),
+    assert_int_equal(get_dirty(f->fd, f->hwpt, 0, MiB, PAGE, 2, bm), -EOPNOTSUPP);
+    assert_int_equal(get_dirty(f->fd, 99, 0, MiB, PAGE, 0, bm), -ENOENT);
+    assert_int_equal(get_dirty(f->fd, f->hwpt, 0, 0, PAGE, 0, bm), -EINVAL);
+    assert_int_equal(get_dirty(f->fd, f->hwpt, 0, MiB, 0, 0, bm), -EINVAL);
+    assert_int_equal(get_dirty(f->fd, f->hwpt, UINT64_MAX - PAGE + 1, 2 * PAGE, PAGE, 0, bm),
                      -EOVERFLOW);
-    assert_int_equal(get_dirty(f.fd, f.hwpt, 0x800, MiB, PAGE, 0, bm), -EINVAL);
-    assert_int_equal(get_dirty(f.fd, f.hwpt, 0, MiB + 0x800, PAGE, 0, bm), -EINVAL);
-    assert_int_equal(get_dirty(f.fd, f.hwpt, PAGE, 2 * MiB, 2 * MiB, 0, bm), -EINVAL);
-    assert_int_equal(get_dirty(f.fd, f.hwpt, 0, MiB, PAGE, 0, NULL), -EFAULT);
+    assert_int_equal(get_dirty(f->fd, f->hwpt, 0x800, MiB, PAGE, 0, bm), -EINVAL);
+    assert_int_equal(get_dirty(f->fd, f->hwpt, 0, MiB + 0x800, PAGE, 0, bm), -EINVAL);
+    assert_int_equal(get_dirty(f->fd, f->hwpt, PAGE, 2 * MiB, 2 * MiB, 0, bm), -EINVAL);
+    assert_int_equal(get_dirty(f->fd, f->hwpt, 0, MiB, PAGE, 0, NULL), -EFAULT);
+}
 
+static void dirty_bitmap_tracking_off(Fixture *f, uint64_t *bm)
+{
     /* tracking off: the drivers' read_and_clear_dirty() refuse a read
      * (EINVAL), with or without NO_CLEAR, and the buffer is not touched */
-    dma(f.sim, "d1", 0, PAGE);
+    dma(f->sim, "d1", 0, PAGE);
     bm[0] = 0x5a;
-    assert_int_equal(get_dirty(f.fd, f.hwpt, 0, MiB, PAGE, 0, bm), -EINVAL);
-    assert_int_equal(get_dirty(f.fd, f.hwpt, 0, MiB, PAGE,
+    assert_int_equal(get_dirty(f->fd, f->hwpt, 0, MiB, PAGE, 0, bm), -EINVAL);
+    assert_int_equal(get_dirty(f->fd, f->hwpt, 0, MiB, PAGE,
                                IOMMU_HWPT_GET_DIRTY_BITMAP_NO_CLEAR, bm), -EINVAL);
     assert_int_equal(bm[0], 0x5a);
     bm[0] = 0;
+}
 
+static void dirty_bitmap_or_and_clear(Fixture *f, uint64_t *bm)
+{
     /* nothing was dirtied while tracking was off; bits are ORed in;
      * NO_CLEAR keeps them, a plain read clears them */
-    assert_int_equal(set_dirty(f.fd, f.hwpt, true), 0);
-    assert_int_equal(get_dirty(f.fd, f.hwpt, 0, MiB, PAGE, 0, bm), 0);
+    assert_int_equal(set_dirty(f->fd, f->hwpt, true), 0);
+    assert_int_equal(get_dirty(f->fd, f->hwpt, 0, MiB, PAGE, 0, bm), 0);
     assert_int_equal(bm[0], 0);
-    dma(f.sim, "d1", PAGE, 1);
-    dma(f.sim, "d1", 65 * PAGE, 2 * PAGE);
+    dma(f->sim, "d1", PAGE, 1);
+    dma(f->sim, "d1", 65 * PAGE, 2 * PAGE);
     bm[0] = UINT64_C(1) << 63;
-    assert_int_equal(get_dirty(f.fd, f.hwpt, 0, MiB, PAGE,
+    assert_int_equal(get_dirty(f->fd, f->hwpt, 0, MiB, PAGE,
                                IOMMU_HWPT_GET_DIRTY_BITMAP_NO_CLEAR, bm), 0);
     assert_int_equal(bm[0], (UINT64_C(1) << 63) | 2);
     assert_int_equal(bm[1], 6);
-    memset(bm, 0, sizeof(bm));
-    assert_int_equal(get_dirty(f.fd, f.hwpt, 0, MiB, PAGE, 0, bm), 0);
+    memset(bm, 0, BM_WORDS * sizeof(bm[0]));
+    assert_int_equal(get_dirty(f->fd, f->hwpt, 0, MiB, PAGE, 0, bm), 0);
     assert_int_equal(bm[0], 2);
     assert_int_equal(bm[1], 6);
-    memset(bm, 0, sizeof(bm));
-    assert_int_equal(get_dirty(f.fd, f.hwpt, 0, MiB, PAGE, 0, bm), 0);
+    memset(bm, 0, BM_WORDS * sizeof(bm[0]));
+    assert_int_equal(get_dirty(f->fd, f->hwpt, 0, MiB, PAGE, 0, bm), 0);
     assert_int_equal(bm[0], 0);
     assert_int_equal(bm[1], 0);
+}
 
+static void dirty_bitmap_page_sizes(Fixture *f, uint64_t *bm)
+{
     /* a range not starting on a 64-page boundary */
-    dma(f.sim, "d1", 70 * PAGE, PAGE);
-    dma(f.sim, "d1", 130 * PAGE, PAGE);
-    assert_int_equal(get_dirty(f.fd, f.hwpt, 3 * PAGE, MiB, PAGE, 0, bm), 0);
+    dma(f->sim, "d1", 70 * PAGE, PAGE);
+    dma(f->sim, "d1", 130 * PAGE, PAGE);
+    assert_int_equal(get_dirty(f->fd, f->hwpt, 3 * PAGE, MiB, PAGE, 0, bm), 0);
     assert_int_equal(bm[0], 0);
     assert_int_equal(bm[1], (UINT64_C(1) << (67 - 64)) | (UINT64_C(1) << (127 - 64)));
-    memset(bm, 0, sizeof(bm));
+    memset(bm, 0, BM_WORDS * sizeof(bm[0]));
 
     /* 2 MiB pages: a dirty 4 KiB page makes its 2 MiB page dirty */
-    dma(f.sim, "d1", 2 * MiB + 5 * PAGE, PAGE);
-    dma(f.sim, "d1", 9 * MiB, 3 * MiB);
-    assert_int_equal(get_dirty(f.fd, f.hwpt, 0, 16 * MiB, 2 * MiB, 0, bm), 0);
+    dma(f->sim, "d1", 2 * MiB + 5 * PAGE, PAGE);
+    dma(f->sim, "d1", 9 * MiB, 3 * MiB);
+    assert_int_equal(get_dirty(f->fd, f->hwpt, 0, 16 * MiB, 2 * MiB, 0, bm), 0);
     assert_int_equal(bm[0], (1u << 1) | (1u << 4) | (1u << 5));
 
     /* pages smaller than 4 KiB (the kernel accepts them when the range is
      * aligned to the IOAS alignment): a dirty 4 KiB page sets its sub-pages */
-    memset(bm, 0, sizeof(bm));
-    dma(f.sim, "d1", 3 * PAGE, PAGE);
-    assert_int_equal(get_dirty(f.fd, f.hwpt, 0x800, 8 * PAGE, 2048, 0, bm), -EINVAL);
-    assert_int_equal(get_dirty(f.fd, f.hwpt, 0, 8 * PAGE, 3000, 0, bm), -EINVAL);
-    assert_int_equal(get_dirty(f.fd, f.hwpt, 0, 8 * PAGE, 2048,
+    memset(bm, 0, BM_WORDS * sizeof(bm[0]));
+    dma(f->sim, "d1", 3 * PAGE, PAGE);
+    assert_int_equal(get_dirty(f->fd, f->hwpt, 0x800, 8 * PAGE, 2048, 0, bm), -EINVAL);
+    assert_int_equal(get_dirty(f->fd, f->hwpt, 0, 8 * PAGE, 3000, 0, bm), -EINVAL);
+    assert_int_equal(get_dirty(f->fd, f->hwpt, 0, 8 * PAGE, 2048,
                                IOMMU_HWPT_GET_DIRTY_BITMAP_NO_CLEAR, bm), 0);
     assert_int_equal(bm[0], 3u << 6);
-    memset(bm, 0, sizeof(bm));
-    assert_int_equal(get_dirty(f.fd, f.hwpt, 0, 8 * PAGE, 1024, 0, bm), 0);
+    memset(bm, 0, BM_WORDS * sizeof(bm[0]));
+    assert_int_equal(get_dirty(f->fd, f->hwpt, 0, 8 * PAGE, 1024, 0, bm), 0);
     assert_int_equal(bm[0], 0xfu << 12);
-    memset(bm, 0, sizeof(bm));
-    assert_int_equal(get_dirty(f.fd, f.hwpt, 0, 8 * PAGE, 1024, 0, bm), 0);
+    memset(bm, 0, BM_WORDS * sizeof(bm[0]));
+    assert_int_equal(get_dirty(f->fd, f->hwpt, 0, 8 * PAGE, 1024, 0, bm), 0);
     assert_int_equal(bm[0], 0);
+}
 
+static void dirty_bitmap_reenable_unmap(Fixture *f, uint64_t *bm)
+{
     /* enabling again starts from a clean state */
-    dma(f.sim, "d1", 0, PAGE);
-    assert_int_equal(set_dirty(f.fd, f.hwpt, true), 0);
-    memset(bm, 0, sizeof(bm));
-    assert_int_equal(get_dirty(f.fd, f.hwpt, 0, MiB, PAGE, 0, bm), 0);
+    dma(f->sim, "d1", 0, PAGE);
+    assert_int_equal(set_dirty(f->fd, f->hwpt, true), 0);
+    memset(bm, 0, BM_WORDS * sizeof(bm[0]));
+    assert_int_equal(get_dirty(f->fd, f->hwpt, 0, MiB, PAGE, 0, bm), 0);
     assert_int_equal(bm[0], 0);
 
     /* unmapping drops dirty state */
-    dma(f.sim, "d1", 0, PAGE);
+    dma(f->sim, "d1", 0, PAGE);
     {
         uint64_t len = UINT64_MAX;
 
-        assert_int_equal(unmap(f.fd, f.ioas, 0, &len), 0);
+        assert_int_equal(unmap(f->fd, f->ioas, 0, &len), 0);
         assert_int_equal(len, GiB);
     }
-    assert_int_equal(get_dirty(f.fd, f.hwpt, 0, MiB, PAGE, 0, bm), 0);
+    assert_int_equal(get_dirty(f->fd, f->hwpt, 0, MiB, PAGE, 0, bm), 0);
     assert_int_equal(bm[0], 0);
+}
+
+static void dirty_bitmap_test_control(Fixture *f, uint64_t *bm)
+{
+    g_autoptr(GError) err = NULL;
 
     /* the test control marks pages whether tracking is on or not; reading
      * needs it on, and enabling starts from a clean state */
-    assert_int_equal(set_dirty(f.fd, f.hwpt, false), 0);
-    assert_ok(vfi_sim_hwpt_mark_dirty(f.sim, f.fd, f.hwpt, 4 * PAGE, PAGE, &err), err);
-    assert_false(vfi_sim_hwpt_mark_dirty(f.sim, f.fd, f.ioas, 0, PAGE, &err));
+    assert_int_equal(set_dirty(f->fd, f->hwpt, false), 0);
+    assert_ok(vfi_sim_hwpt_mark_dirty(f->sim, f->fd, f->hwpt, 4 * PAGE, PAGE, &err), err);
+    assert_false(vfi_sim_hwpt_mark_dirty(f->sim, f->fd, f->ioas, 0, PAGE, &err));
     assert_gerror(err, VFI_ERROR, VFI_ERROR_INVALID_ARGUMENT);
-    assert_int_equal(get_dirty(f.fd, f.hwpt, 0, MiB, PAGE, 0, bm), -EINVAL);
-    assert_int_equal(set_dirty(f.fd, f.hwpt, true), 0);
-    assert_int_equal(get_dirty(f.fd, f.hwpt, 0, MiB, PAGE, 0, bm), 0);
+    assert_int_equal(get_dirty(f->fd, f->hwpt, 0, MiB, PAGE, 0, bm), -EINVAL);
+    assert_int_equal(set_dirty(f->fd, f->hwpt, true), 0);
+    assert_int_equal(get_dirty(f->fd, f->hwpt, 0, MiB, PAGE, 0, bm), 0);
     assert_int_equal(bm[0], 0);
-    assert_ok(vfi_sim_hwpt_mark_dirty(f.sim, f.fd, f.hwpt, 4 * PAGE, PAGE, &err), err);
-    assert_int_equal(get_dirty(f.fd, f.hwpt, 0, MiB, PAGE, 0, bm), 0);
+    assert_ok(vfi_sim_hwpt_mark_dirty(f->sim, f->fd, f->hwpt, 4 * PAGE, PAGE, &err), err);
+    assert_int_equal(get_dirty(f->fd, f->hwpt, 0, MiB, PAGE, 0, bm), 0);
     assert_int_equal(bm[0], 1u << 4);
     /* off again: refused again */
-    assert_int_equal(set_dirty(f.fd, f.hwpt, false), 0);
-    assert_int_equal(get_dirty(f.fd, f.hwpt, 0, MiB, PAGE, 0, bm), -EINVAL);
+    assert_int_equal(set_dirty(f->fd, f->hwpt, false), 0);
+    assert_int_equal(get_dirty(f->fd, f->hwpt, 0, MiB, PAGE, 0, bm), -EINVAL);
+}
+
+static void test_dirty_bitmap(void **state)
+{
+    Fixture f;
+    uint64_t bm[BM_WORDS] = { 0 };
+
+    fixture_init(&f);
+    dirty_bitmap_args(&f, bm);
+    dirty_bitmap_tracking_off(&f, bm);
+    dirty_bitmap_or_and_clear(&f, bm);
+    dirty_bitmap_page_sizes(&f, bm);
+    dirty_bitmap_reenable_unmap(&f, bm);
+    dirty_bitmap_test_control(&f, bm);
     fixture_fini(&f);
 }
 
@@ -1367,6 +1439,44 @@ static int feature(int devfd, uint32_t flags, Feature *ft)
     return io(devfd, VFIO_DEVICE_FEATURE, ft);
 }
 
+static void dma_logging_probe(const Fixture *f, int d2)
+{
+    const uint32_t SET = VFIO_DEVICE_FEATURE_SET, GET = VFIO_DEVICE_FEATURE_GET;
+    const uint32_t PROBE = VFIO_DEVICE_FEATURE_PROBE;
+    Feature ft = { 0 };
+
+    /* probing */
+    assert_int_equal(feature(f->d1, PROBE | SET | VFIO_DEVICE_FEATURE_DMA_LOGGING_START, &ft),
+                     0);
+    assert_int_equal(feature(f->d1, PROBE | GET | VFIO_DEVICE_FEATURE_DMA_LOGGING_START, &ft),
+                     -EINVAL);
+    assert_int_equal(feature(d2, PROBE | SET | VFIO_DEVICE_FEATURE_DMA_LOGGING_START, &ft),
+                     -ENOTTY);
+    assert_int_equal(feature(f->d1, PROBE | SET | VFIO_DEVICE_FEATURE_MIGRATION, &ft), -ENOTTY);
+    assert_int_equal(feature(f->d1, GET | SET | VFIO_DEVICE_FEATURE_DMA_LOGGING_START, &ft),
+                     -EINVAL);
+}
+
+static void dma_logging_start_checks(const Fixture *f, Feature *ft,
+                                     const struct vfio_device_feature_dma_logging_range *ranges)
+{
+    const uint32_t SET = VFIO_DEVICE_FEATURE_SET;
+
+    /* start: argument checks */
+    ft->ctl = (struct vfio_device_feature_dma_logging_control) {
+        .page_size = PAGE, .num_ranges = 0, .ranges = (uintptr_t)ranges,
+    };
+    assert_int_equal(feature(f->d1, SET | VFIO_DEVICE_FEATURE_DMA_LOGGING_START, ft), -EINVAL);
+    ft->ctl.num_ranges = 257;
+    assert_int_equal(feature(f->d1, SET | VFIO_DEVICE_FEATURE_DMA_LOGGING_START, ft), -E2BIG);
+    ft->ctl.num_ranges = 2;
+    ft->ctl.page_size = 1000;
+    assert_int_equal(feature(f->d1, SET | VFIO_DEVICE_FEATURE_DMA_LOGGING_START, ft), -EINVAL);
+    ft->ctl.page_size = PAGE;
+    assert_int_equal(feature(f->d1, SET | VFIO_DEVICE_FEATURE_DMA_LOGGING_START, ft), 0);
+    assert_int_equal(feature(f->d1, SET | VFIO_DEVICE_FEATURE_DMA_LOGGING_START, ft), -EBUSY);
+}
+
 static void test_dma_logging(void **state)
 {
     Fixture f;
@@ -1377,24 +1487,13 @@ static void test_dma_logging(void **state)
     };
     uint64_t bm[2] = { 0 };
     const uint32_t SET = VFIO_DEVICE_FEATURE_SET, GET = VFIO_DEVICE_FEATURE_GET;
-    const uint32_t PROBE = VFIO_DEVICE_FEATURE_PROBE;
     int d2;
 
     fixture_init(&f);
     d2 = dev_open(f.sim, "d2");
     bind(d2, f.fd);
 
-    /* probing */
-    assert_int_equal(feature(f.d1, PROBE | SET | VFIO_DEVICE_FEATURE_DMA_LOGGING_START, &ft),
-                     0);
-    assert_int_equal(feature(f.d1, PROBE | GET | VFIO_DEVICE_FEATURE_DMA_LOGGING_START, &ft),
-                     -EINVAL);
-    assert_int_equal(feature(d2, PROBE | SET | VFIO_DEVICE_FEATURE_DMA_LOGGING_START, &ft),
-                     -ENOTTY);
-    assert_int_equal(feature(f.d1, PROBE | SET | VFIO_DEVICE_FEATURE_MIGRATION, &ft), -ENOTTY);
-    assert_int_equal(feature(f.d1, GET | SET | VFIO_DEVICE_FEATURE_DMA_LOGGING_START, &ft),
-                     -EINVAL);
-
+    dma_logging_probe(&f, d2);
     /* report before start, stop before start */
     ft.rep = (struct vfio_device_feature_dma_logging_report) {
         .iova = 0, .length = 8 * MiB, .page_size = PAGE, .bitmap = (uintptr_t)bm,
@@ -1402,20 +1501,7 @@ static void test_dma_logging(void **state)
     assert_int_equal(feature(f.d1, GET | VFIO_DEVICE_FEATURE_DMA_LOGGING_REPORT, &ft), -EINVAL);
     assert_int_equal(feature(f.d1, SET | VFIO_DEVICE_FEATURE_DMA_LOGGING_STOP, &ft), 0);
 
-    /* start: argument checks */
-    ft.ctl = (struct vfio_device_feature_dma_logging_control) {
-        .page_size = PAGE, .num_ranges = 0, .ranges = (uintptr_t)ranges,
-    };
-    assert_int_equal(feature(f.d1, SET | VFIO_DEVICE_FEATURE_DMA_LOGGING_START, &ft), -EINVAL);
-    ft.ctl.num_ranges = 257;
-    assert_int_equal(feature(f.d1, SET | VFIO_DEVICE_FEATURE_DMA_LOGGING_START, &ft), -E2BIG);
-    ft.ctl.num_ranges = 2;
-    ft.ctl.page_size = 1000;
-    assert_int_equal(feature(f.d1, SET | VFIO_DEVICE_FEATURE_DMA_LOGGING_START, &ft), -EINVAL);
-    ft.ctl.page_size = PAGE;
-    assert_int_equal(feature(f.d1, SET | VFIO_DEVICE_FEATURE_DMA_LOGGING_START, &ft), 0);
-    assert_int_equal(feature(f.d1, SET | VFIO_DEVICE_FEATURE_DMA_LOGGING_START, &ft), -EBUSY);
-
+    dma_logging_start_checks(&f, &ft, ranges);
     /* writes inside the logged ranges are logged, the others not */
     dma(f.sim, "d1", PAGE, PAGE);
     dma(f.sim, "d1", 3 * MiB, PAGE);
