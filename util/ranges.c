@@ -235,13 +235,17 @@ static inline void prefetch_node(const void *p, size_t bytes)
  * of dependent ones (a binary search waits for each probe before the next,
  * and mispredicted branches would cost more than the search): the blocks
  * of 8 keys whose last key is below @iova, then the keys below it in the
- * next block.
+ * next block. Past the last key (an append, at every level of its way
+ * down), one compare.
  */
 static inline guint lower_bound(const char *base, guint n, size_t stride, uint64_t iova)
 {
 #define KEY_AT(i) (*(const uint64_t *)(const void *)(base + (size_t)(i) * stride))
     guint block = 0, below, end;
 
+    if (n == 0 || KEY_AT(n - 1) < iova) {
+        return n;
+    }
     for (guint i = 7; i < n; i += 8) {
         block += KEY_AT(i) < iova;
     }

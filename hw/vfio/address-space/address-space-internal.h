@@ -131,17 +131,16 @@ bool vfi_as_detach_unhooked(VfiAddressSpace *as, VfiDevice *dev, GError **errp);
 bool vfi_as_detach(VfiAddressSpace *as, VfiDevice *dev, bool force, GError **errp);
 
 /* Every check of vfi_address_space_dma_unmap(), before any ioctl (the
- * caller holds @as's lock from here to vfi_as_unmap_commit()): the
- * address space's mappings in the range are [*first, *first + *n) by
- * position (vfi_address_space_mapping()); none, with VFI_UNMAP_ALLOW_ABSENT:
- * *n is 0. */
+ * caller holds @as's lock from here to vfi_as_unmap_commit()): *@n is the
+ * number of the address space's mappings in the range; none, with
+ * VFI_UNMAP_ALLOW_ABSENT: 0. */
 bool vfi_as_unmap_prepare(const VfiAddressSpace *as, uint64_t iova, uint64_t size,
-                          VfiUnmapFlags flags, guint *first, guint *n, GError **errp);
+                          VfiUnmapFlags flags, guint *n, GError **errp);
 /* Unmap a prepared range from every container and forget its mappings
  * (on a failure the containers already unmapped are mapped again); the
  * IOMMU dirty bits an unmap itself reads (type1 while tracking) go into
  * @log (NULL: dropped). */
-bool vfi_as_unmap_commit(VfiAddressSpace *as, uint64_t iova, uint64_t size, guint first,
-                         guint n, const VfiDirtyLog *log, GError **errp);
+bool vfi_as_unmap_commit(VfiAddressSpace *as, uint64_t iova, uint64_t size, guint n,
+                         const VfiDirtyLog *log, GError **errp);
 
 #endif

@@ -77,7 +77,7 @@ bool vfi_address_space_dma_unmap_dirty(VfiAddressSpace *as, uint64_t iova, uint6
 {
     VFI_LOCK_GUARD(vfi_as_lock(as));
     const char *what = "address space dma unmap with dirty read";
-    guint first, n;
+    guint n;
 
     /* Every refusal before the read: a refused call must not have read (and
      * so, for device logs, cleared) dirty bits. */
@@ -86,7 +86,7 @@ bool vfi_address_space_dma_unmap_dirty(VfiAddressSpace *as, uint64_t iova, uint6
         !vfi_range_check(what, iova, size, errp) ||
         !vfi_dirty_check_before_unmap(vfi_as_containers(as), as->containers->len, iova, size,
                                       log, what, errp) ||
-        !vfi_as_unmap_prepare(as, iova, size, flags | VFI_UNMAP_DISCARD_DIRTY, &first, &n,
+        !vfi_as_unmap_prepare(as, iova, size, flags | VFI_UNMAP_DISCARD_DIRTY, &n,
                               errp)) {
         return false;
     }
@@ -95,7 +95,7 @@ bool vfi_address_space_dma_unmap_dirty(VfiAddressSpace *as, uint64_t iova, uint6
     }
     return vfi_dirty_read_before_unmap(vfi_as_containers(as), as->containers->len, iova,
                                        size, log, errp) &&
-           vfi_as_unmap_commit(as, iova, size, first, n, log, errp);
+           vfi_as_unmap_commit(as, iova, size, n, log, errp);
 }
 
 bool vfi_address_space_detach_device_dirty(VfiAddressSpace *as, VfiDevice *dev,

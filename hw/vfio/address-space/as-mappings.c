@@ -247,15 +247,15 @@ bool vfi_address_space_dma_map_file(VfiAddressSpace *as, uint64_t iova, uint64_t
     return true;
 }
 
-/* The address space's mappings inside [iova, last]: *@first and *@n; a
+/* The number of the address space's mappings inside [iova, last] (*@n); a
  * mapping cut by the range is INVALID_ARGUMENT. */
 static bool unmap_find(const VfiAddressSpace *as, uint64_t iova, uint64_t last,
-                       guint *first, guint *n, GError **errp)
+                       guint *n, GError **errp)
 {
     VfiRangeIter it;
 
     *n = 0;
-    for (const VfiRange *o = vfi_range_tree_seek(as->mappings, iova, &it, first);
+    for (const VfiRange *o = vfi_range_tree_first(as->mappings, iova, &it);
          o && o->iova <= last; o = vfi_range_iter_next(&it)) {
         if (o->iova < iova || o->last > last) {
             g_set_error(errp, VFI_ERROR, VFI_ERROR_INVALID_ARGUMENT,
@@ -294,15 +294,15 @@ static bool unmap_check(const VfiAddressSpace *as, uint64_t iova, uint64_t size,
     return true;
 }
 
-/* Put the address space's mappings [first, first + n) back into the first
- * @upto containers of @as that had them (@unmapped_in). */
+/* Put the @n address space's mappings from @iova on (still in the tree)
+ * back into the first @upto containers of @as that had them (@unmapped_in). */
 static void unmap_rollback(VfiAddressSpace *as, guint upto, const bool *unmapped_in,
-                           guint first, guint n)
+                           uint64_t iova, guint n)
 {
     for (guint j = 0; j < upto; j++) {
         VfiContainer *done = g_ptr_array_index(as->containers, j);
         VfiRangeIter it;
-        const VfiAsMapping *o = unmapped_in[j] ? vfi_range_tree_nth(as->mappings, first, &it)
+        const VfiAsMapping *o = unmapped_in[j] ? vfi_range_tree_first(as->mappings, iova, &it)
                                                : NULL;
 
         for (guint k = 0; o && k < n; k++, o = vfi_range_iter_next(&it)) {
@@ -316,8 +316,8 @@ static void unmap_rollback(VfiAddressSpace *as, guint upto, const bool *unmapped
 
 /* Unmap [iova, last] from every container holding the address space's
  * mappings there; on a failure the ones done are mapped again. */
-static bool unmap_containers(VfiAddressSpace *as, uint64_t iova, uint64_t last, guint first,
-                             guint n, const VfiDirtyLog *log, GError **errp)
+static bool unmap_containers(VfiAddressSpace *as, uint64_t iova, uint64_t last, guint n,
+                             const VfiDirtyLog *log, GError **errp)
 {
     bool on_stack[8] = { false };
     g_autofree bool *on_heap = as->containers->len > G_N_ELEMENTS(on_stack) ?
@@ -337,7 +337,7 @@ static bool unmap_containers(VfiAddressSpace *as, uint64_t iova, uint64_t last, 
         if (vfi_container_unmap_unchecked_dirty(c, iova, last - iova + 1, log, &err)) {
             continue;
         }
-        unmap_rollback(as, i, unmapped_in, first, n);
+        unmap_rollback(as, i, unmapped_in, iova, n);
         g_propagate_prefixed_error(errp, g_steal_pointer(&err),
                                    "address space dma unmap (ioas %u): ", c->ioas_id);
         return false;
@@ -346,12 +346,12 @@ static bool unmap_containers(VfiAddressSpace *as, uint64_t iova, uint64_t last, 
 }
 
 bool vfi_as_unmap_prepare(const VfiAddressSpace *as, uint64_t iova, uint64_t size,
-                          VfiUnmapFlags flags, guint *first, guint *n, GError **errp)
+                          VfiUnmapFlags flags, guint *n, GError **errp)
 {
     uint64_t last = iova + (size - 1);
 
     if (!unmap_check(as, iova, size, flags, errp) ||
-        !unmap_find(as, iova, last, first, n, errp)) {
+        !unmap_find(as, iova, last, n, errp)) {
         return false;
     }
     /* Mappings made at container level are the containers' business. */
@@ -373,13 +373,13 @@ bool vfi_as_unmap_prepare(const VfiAddressSpace *as, uint64_t iova, uint64_t siz
     return true;
 }
 
-bool vfi_as_unmap_commit(VfiAddressSpace *as, uint64_t iova, uint64_t size, guint first,
-                         guint n, const VfiDirtyLog *log, GError **errp)
+bool vfi_as_unmap_commit(VfiAddressSpace *as, uint64_t iova, uint64_t size, guint n,
+                         const VfiDirtyLog *log, GError **errp)
 {
     if (n == 0) {
         return true;
     }
-    if (!unmap_containers(as, iova, iova + (size - 1), first, n, log, errp)) {
+    if (!unmap_containers(as, iova, iova + (size - 1), n, log, errp)) {
         return false;
     }
     for (guint k = 0; k < n; k++) {
@@ -397,9 +397,9 @@ bool vfi_address_space_dma_unmap(VfiAddressSpace *as, uint64_t iova, uint64_t si
                                  VfiUnmapFlags flags, GError **errp)
 {
     VFI_LOCK_GUARD(vfi_as_lock(as));
-    guint first, n;
+    guint n;
 
     /* One hold of the lock over both: nothing may change in between. */
-    return vfi_as_unmap_prepare(as, iova, size, flags, &first, &n, errp) &&
-           vfi_as_unmap_commit(as, iova, size, first, n, NULL, errp);
+    return vfi_as_unmap_prepare(as, iova, size, flags, &n, errp) &&
+           vfi_as_unmap_commit(as, iova, size, n, NULL, errp);
 }
