@@ -84,7 +84,7 @@ static bool plug(DemoRun *run, DemoDevice *d, GError **errp)
     );
     VfiHwpt *hwpt;
 
-    tool_backend_first(&run->r->backend, d->name, d->dev);
+    tool_backend_first(&run->r->backend, d->name);
     if (!vfi_address_space_attach_device(run->as, run->be, d->dev, &opts, errp)) {
         return false;
     }
@@ -320,7 +320,7 @@ static bool run_flow(DemoReport *r, VfiIommufd *be, VfiSim *sim, GError **errp)
     bool ok = vfi_address_space_set_backend(run.as, r->backend.asked, errp) &&
               plug_all(&run, errp);
 
-    r->backend.used = vfi_address_space_get_backend(run.as);
+    tool_backend_read(&r->backend, run.as);
     if (ok) {
         g_autofree char *why = tool_backend_reason(&r->backend);
 

@@ -199,7 +199,7 @@ run_no_iommufd() {
 }
 demo_iommufd() {
     has '"backend": "iommufd"' && has '"type1_container": null' &&
-        has "\"backend_reason\": \"auto: /dev/iommu and the VFIO cdev of $edu1 exist\""
+        has "\"backend_reason\": \"auto: /dev/iommu and the device's VFIO cdev exist \\(the first device, $edu1\\)\""
 }
 demo_type1() {
     has '"backend": "type1"' && has '"containers": \[\]' && has '"iommu_groups": \[' &&
@@ -207,10 +207,10 @@ demo_type1() {
         has '"migration_blocker": null' && has '"error": null'
 }
 demo_no_iommufd() {
-    demo_type1 && has "\"backend_reason\": \"auto: $edu1 has no VFIO cdev \(a kernel without CONFIG_VFIO_DEVICE_CDEV\)"
+    demo_type1 && has "\"backend_reason\": \"auto: the device has no VFIO cdev and there is no /dev/iommu \\(the first device, $edu1\\)"
 }
 demo_no_iommufd_text() {
-    has '^Backend: type1 ' && has "^  why: auto: $edu1 has no VFIO cdev" &&
+    has '^Backend: type1 ' && has "^  why: auto: the device has no VFIO cdev and there is no /dev/iommu \\(the first device, $edu1\\)" &&
         has "^  plug $edu1: IOMMU group [0-9]+ joined the type1 container" &&
         has '^    IOMMU group [0-9]+ \(/dev/vfio/[0-9]+\): '"$mdev"
 }
