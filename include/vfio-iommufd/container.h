@@ -496,9 +496,8 @@ typedef enum {
  * used. A type1 container reports every mapped page dirty while tracking
  * ("type1: all mapped pages reported dirty": VFI_DIRTY_COVERAGE_TYPE1);
  * tracking start refuses a mapping larger than one type1 dirty read covers,
- * naming both sizes. Not yet on the type1 path: mappings by file
- * (NOT_SUPPORTED), dirty readers and queries (a parallel sync reads on the
- * calling thread).
+ * naming both sizes. A dirty reader of a type1 container:
+ * vfi_dirty_reader_new_for_container().
  */
 VFI_API bool vfi_address_space_set_backend(VfiAddressSpace *as, VfiBackendKind kind,
                                            GError **errp);
