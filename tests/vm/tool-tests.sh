@@ -203,7 +203,8 @@ demo_iommufd() {
 }
 demo_type1() {
     has '"backend": "type1"' && has '"containers": \[\]' && has '"iommu_groups": \[' &&
-        [ "$(grep -c '"dirty_coverage": "type1: all mapped pages reported dirty"' "$out")" = 3 ] &&
+        [ "$(grep -c '"dirty_coverage": "type1: all mapped pages reported dirty"' "$out")" = 2 ] &&
+        [ "$(grep -c '"dirty_coverage": "device-logging"' "$out")" = 1 ] &&
         has '"migration_blocker": null' && has '"error": null'
 }
 demo_no_iommufd() {
@@ -219,7 +220,7 @@ t "demo --device edu edu mtty: exit 0" \
 t "demo: iommufd, and why (auto: /dev/iommu and the first device's cdev)" demo_iommufd
 t "demo --backend type1: exit 0" \
     run 0 demo --json --backend type1 --device "$edu1" --device "$edu2" --device "$mdev"
-t "demo --backend type1: type1, the groups, every device 'all mapped pages reported dirty'" \
+t "demo --backend type1: type1, the groups, the edus 'all mapped pages reported dirty', the mdev its log" \
     demo_type1
 t "demo --backend type1: asked for" has '"backend_reason": "asked for \(--backend type1\)"'
 t "demo on a host without IOMMUFD (no /dev/iommu, no cdev), auto: exit 0" \
