@@ -27,6 +27,10 @@
  *                           CONFIG_VFIO_DEVICE_CDEV: no vfio-dev/ in sysfs,
  *                           /dev/vfio/devices/vfioN ENOENT; reached through
  *                           its group only; default true)
+ *   vfio-cdev-node=false   (its cdev in sysfs, vfio-dev/vfioN, but no node:
+ *                           /dev/vfio/devices/vfioN ENOENT, as in a
+ *                           container given only /dev/vfio/vfio and the
+ *                           group nodes; default true)
  *
  *   [device mtty0]
  *   mdev=true
@@ -56,6 +60,7 @@ typedef struct TopoDevice {
     bool p2p_provider;          /* BAR0 has a P2P provider (dma-buf export) */
     int iommu_group;            /* -1: its own */
     bool cdev;                  /* has a VFIO cdev (vfio-cdev=, default true) */
+    bool cdev_node;             /* its cdev has a /dev node (vfio-cdev-node=) */
 } TopoDevice;
 
 static void topo_iommu_clear(gpointer p)
@@ -195,7 +200,8 @@ static bool parse_device(VfiSim *sim, GKeyFile *kf, const char *g, const char *n
 {
     TopoDevice t = { .pci_vendor = VFI_SIM_PCI_VENDOR_DEFAULT,
                      .pci_device = VFI_SIM_PCI_DEVICE_DEFAULT, .p2p_provider = true,
-                     .iommu_group = -1, .cdev = true };
+                     .iommu_group = -1, .cdev = true,
+                     .cdev_node = true };
     bool mdev = false;
     g_autofree char *pci_id = NULL;
 
@@ -205,7 +211,8 @@ static bool parse_device(VfiSim *sim, GKeyFile *kf, const char *g, const char *n
     if (!get_bool(kf, g, "mdev", &mdev, errp) ||
         !get_bool(kf, g, "dma-logging", &t.dma_logging, errp) ||
         !get_bool(kf, g, "p2p-provider", &t.p2p_provider, errp) ||
-        !get_bool(kf, g, "vfio-cdev", &t.cdev, errp)) {
+        !get_bool(kf, g, "vfio-cdev", &t.cdev, errp) ||
+        !get_bool(kf, g, "vfio-cdev-node", &t.cdev_node, errp)) {
         return false;
     }
     pci_id = g_key_file_get_string(kf, g, "pci-id", NULL);
@@ -306,6 +313,10 @@ static bool topo_load(VfiSim *sim, GKeyFile *kf, GError **errp)
         }
         if (!t->cdev && !sim_sysfs_remove_cdev(sim_find_device(sim, t->name), errp)) {
             return false;
+        }
+        if (!t->cdev_node) {
+            /* vfio-dev/ stays in sysfs; opening the node gives ENOENT */
+            sim_find_device(sim, t->name)->no_cdev = true;
         }
     }
     trace_vfi_sim_topology_loaded(iommus->len, devices->len);

@@ -2,14 +2,11 @@
 /*
  * vfio-iommufd tool: the host backend of an address space (backend.h).
  *
- * The reason is read off what the library did, not decided again: AUTO
- * (docs/type1.md) takes type1 for a first device without a VFIO cdev or on
- * a Linux host without /dev/iommu, so a type1 address space whose first
- * device had its cdev open means the host has no /dev/iommu.
+ * The reason is the library's (vfi_address_space_get_backend_reason(), kept
+ * where AUTO chooses, docs/type1.md), not decided again here.
  */
 #include <string.h>
 
-#include "vfio-iommufd/device.h"
 #include "backend.h"
 #include "cli.h"
 
@@ -40,12 +37,17 @@ bool tool_backend_parse(const char *arg, VfiBackendKind *out, GError **errp)
     return tool_usage_error(errp, "--backend %s: not auto, iommufd or type1", arg);
 }
 
-void tool_backend_first(ToolBackend *b, const char *name, const VfiDevice *dev)
+void tool_backend_first(ToolBackend *b, const char *name)
 {
     if (!b->first) {
         b->first = g_strdup(name);
-        b->first_had_cdev = vfi_device_get_fd(dev) >= 0;
     }
+}
+
+void tool_backend_read(ToolBackend *b, const VfiAddressSpace *as)
+{
+    b->used = vfi_address_space_get_backend(as);
+    b->why = vfi_address_space_get_backend_reason(as);
 }
 
 char *tool_backend_reason(const ToolBackend *b)
@@ -53,17 +55,10 @@ char *tool_backend_reason(const ToolBackend *b)
     if (b->asked != VFI_BACKEND_AUTO) {
         return g_strdup_printf("asked for (--backend %s)", tool_backend_str(b->asked));
     }
-    if (b->used == VFI_BACKEND_AUTO || !b->first) {
+    if (b->used == VFI_BACKEND_AUTO || !b->why) {
         return g_strdup("auto: not decided (no device was attached)");
     }
-    if (b->used == VFI_BACKEND_TYPE1 && !b->first_had_cdev) {
-        return g_strdup_printf("auto: %s has no VFIO cdev (a kernel without "
-                               "CONFIG_VFIO_DEVICE_CDEV): through its IOMMU group", b->first);
-    }
-    if (b->used == VFI_BACKEND_TYPE1) {
-        return g_strdup("auto: no /dev/iommu on this host (a kernel without CONFIG_IOMMUFD)");
-    }
-    return g_strdup_printf("auto: /dev/iommu and the VFIO cdev of %s exist", b->first);
+    return g_strdup_printf("%s (the first device, %s)", b->why, b->first ? b->first : "?");
 }
 
 const char *tool_backend_describe(VfiBackendKind used)

@@ -83,14 +83,16 @@ static bool plug(DemoRun *run, DemoDevice *d, GError **errp)
         .nest_parent = d->nest_parent,
     );
     VfiHwpt *hwpt;
+    VfiContainer *c;
 
-    tool_backend_first(&run->r->backend, d->name, d->dev);
+    tool_backend_first(&run->r->backend, d->name);
     if (!vfi_address_space_attach_device(run->as, run->be, d->dev, &opts, errp)) {
         return false;
     }
     d->attached = true;
     hwpt = vfi_device_get_hwpt(d->dev);
-    if (vfi_container_get_backend_kind(vfi_device_get_container(d->dev)) == VFI_BACKEND_TYPE1) {
+    c = vfi_device_get_container(d->dev);
+    if (vfi_container_get_backend_kind(c) == VFI_BACKEND_TYPE1) {
         demo_report_log(run->r, "plug %s: IOMMU group %d joined the type1 container",
                         d->name, demo_device_iommu_group(d->dev));
     } else if (hwpt) {
@@ -100,11 +102,10 @@ static bool plug(DemoRun *run, DemoDevice *d, GError **errp)
                         "dirty-tracking" : "plain",
                         vfi_hwpt_get_flags(hwpt) & IOMMU_HWPT_ALLOC_NEST_PARENT ?
                         ", nest-parent" : "",
-                        vfi_device_get_attach_attempts(d->dev),
-                        vfi_container_get_ioas_id(vfi_device_get_container(d->dev)));
+                        vfi_device_get_attach_attempts(d->dev), vfi_container_get_ioas_id(c));
     } else {
         demo_report_log(run->r, "plug %s: mdev attached to IOAS %u", d->name,
-                        vfi_container_get_ioas_id(vfi_device_get_container(d->dev)));
+                        vfi_container_get_ioas_id(c));
     }
     return true;
 }
@@ -320,7 +321,7 @@ static bool run_flow(DemoReport *r, VfiIommufd *be, VfiSim *sim, GError **errp)
     bool ok = vfi_address_space_set_backend(run.as, r->backend.asked, errp) &&
               plug_all(&run, errp);
 
-    r->backend.used = vfi_address_space_get_backend(run.as);
+    tool_backend_read(&r->backend, run.as);
     if (ok) {
         g_autofree char *why = tool_backend_reason(&r->backend);
 

@@ -84,7 +84,7 @@ void demo_report_snapshot(DemoReport *r, VfiAddressSpace *as)
         g_array_unref(r->containers);
     }
     r->containers = placement_snapshot(as, device_label, r);
-    r->backend.used = vfi_address_space_get_backend(as);
+    tool_backend_read(&r->backend, as);
     r->type1 = r->backend.used == VFI_BACKEND_TYPE1;
     for (guint i = 0; i < r->devices->len; i++) {
         DemoDevice *d = &g_array_index(r->devices, DemoDevice, i);

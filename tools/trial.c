@@ -112,14 +112,14 @@ bool trial_place(Trial *t, const ToolKernel *k, char **args, int n, VfiBackendKi
     for (guint i = 0; i < t->devices->len; i++) {
         TrialDevice *d = &g_array_index(t->devices, TrialDevice, i);
 
-        tool_backend_first(&t->backend, d->name, d->dev);
+        tool_backend_first(&t->backend, d->name);
         if (!vfi_address_space_attach_device(t->as, t->be, d->dev, opts, errp)) {
             g_prefix_error(errp, "attaching %s: ", d->name);
             return false;
         }
     }
     record_devices(t);
-    t->backend.used = vfi_address_space_get_backend(t->as);
+    tool_backend_read(&t->backend, t->as);
     t->containers = placement_snapshot(t->as, NULL, NULL);
     t->blocker = vfi_address_space_migration_blocker(t->as);
     return true;

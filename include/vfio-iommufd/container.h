@@ -496,9 +496,8 @@ typedef enum {
  * used. A type1 container reports every mapped page dirty while tracking
  * ("type1: all mapped pages reported dirty": VFI_DIRTY_COVERAGE_TYPE1);
  * tracking start refuses a mapping larger than one type1 dirty read covers,
- * naming both sizes. Not yet on the type1 path: mappings by file
- * (NOT_SUPPORTED), dirty readers and queries (a parallel sync reads on the
- * calling thread).
+ * naming both sizes. A dirty reader of a type1 container:
+ * vfi_dirty_reader_new_for_container().
  */
 VFI_API bool vfi_address_space_set_backend(VfiAddressSpace *as, VfiBackendKind kind,
                                            GError **errp);
@@ -506,6 +505,21 @@ VFI_API bool vfi_address_space_set_backend(VfiAddressSpace *as, VfiBackendKind k
  * when not asked for, VFI_BACKEND_TYPE1 while its devices are in a type1
  * container, else what it was asked or VFI_BACKEND_IOMMUFD. */
 VFI_API VfiBackendKind vfi_address_space_get_backend(const VfiAddressSpace *as);
+/**
+ * vfi_address_space_get_backend_reason:
+ *
+ * Why @as uses the kind vfi_address_space_get_backend() returns, as the
+ * choice was made (as-type1.c, also traced as vfi_as_backend): "asked by
+ * the VMM (vfi_address_space_set_backend)", or for VFI_BACKEND_AUTO at its
+ * first device "auto: the device has no VFIO cdev", "auto: no /dev/iommu",
+ * "auto: the device has no VFIO cdev and there is no /dev/iommu" (both
+ * missing) or "auto: /dev/iommu and the device's VFIO cdev exist".
+ *
+ * Returns: (transfer none): a constant string owned by the library, valid
+ * for the life of the process; NULL for a NULL @as and, with AUTO, before
+ * the choice (no device attached, or every device detached again).
+ */
+VFI_API const char *vfi_address_space_get_backend_reason(const VfiAddressSpace *as);
 
 /* Returns: the container @dev is in (an IOMMUFD or a type1 one:
  * vfi_container_get_backend_kind()), or NULL when it is in none. */

@@ -356,6 +356,40 @@ typedef struct VfiDirtyReader VfiDirtyReader;
  */
 VFI_API VfiDirtyReader *vfi_dirty_reader_new(VfiIommufd *be);
 
+/**
+ * vfi_dirty_reader_new_for_container:
+ * @c: the container whose sources the reader reads (vfi_device_get_container();
+ *   a type1 one or an IOMMUFD one); not owned: free the reader before @c goes
+ *   (a container goes with its last device's detach).
+ *
+ * A reader of @c's own sources, as vfi_container_query_dirty() reads them:
+ * on a type1 container its IOMMU dirty bits through VFIO_IOMMU_DIRTY_PAGES
+ * (the container ops' dirty-read primitive), on an IOMMUFD one its HWPTs
+ * whose tracking is on, and the DMA logs of its devices whose logging is
+ * started. A query is then the container's query into the caller's log:
+ * WRONG_STATE before any ioctl while @c's tracking is off, every read
+ * inside @c's mappings, taking @c's lock; a sync of the whole log span
+ * with it sets exactly the bits vfi_container_sync_dirty() sets. The pages
+ * a read takes around its range (whole mappings) are kept by @c, so reads
+ * by the reader and by @c's syncs lose none. The reader has its own scratch
+ * buffer and counters (vfi_dirty_reader_get_stats()).
+ *
+ * On type1 every read clears: VFIO_IOMMU_DIRTY_PAGES has no read that
+ * leaves the bits, so VFI_DIRTY_QUERY_NO_CLEAR leaves the devices' DMA logs
+ * (and an IOMMUFD container's HWPTs) as they are but not the type1 bits,
+ * which the kernel sets again only for pages dirtied again (without
+ * hardware tracking type1 reports every mapped page dirty at every read).
+ * Its sources, mappings and alignment are @c's:
+ * vfi_dirty_reader_set_iova_alignment(), _add_hwpt(), _remove_hwpt(),
+ * _add_mapping() and _remove_mapping() are refused (WRONG_STATE), and a
+ * parallel query (vfi_dirty_reader_query_parallel() with a pool) is
+ * NOT_SUPPORTED (sync @c in parallel instead). No ioctl.
+ *
+ * Returns: the reader (free with vfi_dirty_reader_free()), or NULL with
+ * INVALID_ARGUMENT for a NULL @c.
+ */
+VFI_API VfiDirtyReader *vfi_dirty_reader_new_for_container(VfiContainer *c, GError **errp);
+
 /* Free @r and its scratch buffer (the HWPTs are the caller's). NULL: no-op. */
 VFI_API void vfi_dirty_reader_free(VfiDirtyReader *r);
 

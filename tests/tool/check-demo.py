@@ -84,11 +84,12 @@ p = run('--json')
 d = json.loads(p.stdout)
 check(d['options'] == {'backend': 'auto'} and d['backend'] == 'iommufd' and
       d['type1_container'] is None and
-      d['backend_reason'] == f"auto: /dev/iommu and the VFIO cdev of {d['devices'][0]['name']} exist",
+      d['backend_reason'] == ("auto: /dev/iommu and the device's VFIO cdev exist "
+                             f"(the first device, {d['devices'][0]['name']})"),
       'auto on the model: iommufd, the reason names /dev/iommu and the first cdev')
 p = run()
 check(p.returncode == 0 and '\nBackend: iommufd' in p.stdout and
-      '  why: auto: /dev/iommu and the VFIO cdev of' in p.stdout, 'text: the backend and why')
+      "  why: auto: /dev/iommu and the device's VFIO cdev exist (the first device, " in p.stdout, 'text: the backend and why')
 
 
 def check_type1(d, what, reason, logging=()):
@@ -133,10 +134,10 @@ try:
     p = run('--json', '--topology', nocdev)
     check(p.returncode == 0, 'no cdevs, auto: exit 0')
     d = json.loads(p.stdout)
-    check_type1(d, 'no cdevs, auto', 'auto: d0 has no VFIO cdev')
+    check_type1(d, 'no cdevs, auto', 'auto: the device has no VFIO cdev (the first device, d0)')
     p = run('--topology', nocdev)
     check(p.returncode == 0 and 'Backend: type1' in p.stdout and
-          'why: auto: d0 has no VFIO cdev' in p.stdout and
+          'why: auto: the device has no VFIO cdev (the first device, d0)' in p.stdout and
           'IOMMU group 0 (/dev/vfio/0): d0' in p.stdout, 'no cdevs, text: type1, why, groups')
     p = run('--json', '--topology', nocdev, '--backend', 'iommufd')
     d = json.loads(p.stdout)

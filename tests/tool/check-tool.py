@@ -207,7 +207,8 @@ check(d.get('options', {}).get('backend') == 'type1' and d.get('backend') == 'ty
 d = run_json('plan', '--sim', 'nic0')
 check(d.get('backend') == 'iommufd' and d.get('options', {}).get('backend') == 'auto',
       'plan: the auto backend on the model is iommufd, and the JSON says so')
-check(d.get('backend_reason') == f"auto: /dev/iommu and the VFIO cdev of {PCI['nic0']} exist",
+check(d.get('backend_reason') == ("auto: /dev/iommu and the device's VFIO cdev exist "
+                                    f"(the first device, {PCI['nic0']})"),
       'plan: why auto is iommufd (the first device has its cdev, /dev/iommu)')
 d = run_json('migration-check', '--sim', '--backend', 'type1', 'nic0')
 check(d.get('backend') == 'type1' and d.get('backend_reason') == 'asked for (--backend type1)',

@@ -423,6 +423,7 @@ static TResult t_no_iommufd(Ctx *c, NiHost host)
 static TResult t_ni_no_iommufd(Ctx *c) { return t_no_iommufd(c, NI_HOST_NO_IOMMUFD); }
 static TResult t_ni_no_cdev(Ctx *c) { return t_no_iommufd(c, NI_HOST_NO_CDEV); }
 static TResult t_ni_no_dev_iommu(Ctx *c) { return t_no_iommufd(c, NI_HOST_NO_DEV_IOMMU); }
+static TResult t_ni_no_cdev_node(Ctx *c) { return t_no_iommufd(c, NI_HOST_NO_CDEV_NODE); }
 
 static const Test iommu_tests[] = {
     { "backend: connect", t_backend_connect },
@@ -489,6 +490,8 @@ static const Test iommu_tests[] = {
       t_ni_no_cdev },
     { "VFIO cdevs without /dev/iommu: AUTO takes type1 (\"no /dev/iommu\"), the same flow",
       t_ni_no_dev_iommu },
+    { "VFIO cdevs in sysfs but no /dev/vfio/devices (nor /dev/iommu): the device opens "
+      "through its group, AUTO takes type1, the same flow", t_ni_no_cdev_node },
 };
 
 /* ---- mock IOMMU (IOMMUFD_TEST, boot 2): dirty tracking, vIOMMU objects -- */

@@ -20,16 +20,24 @@
  *                         /dev/iommu, no VFIO cdev
  *   NI_HOST_NO_DEV_IOMMU  the VFIO cdevs (sysfs and /dev/vfio/devices/vfioN)
  *                         but no /dev/iommu (a /dev that lacks it)
+ *   NI_HOST_NO_CDEV_NODE  the VFIO cdevs in sysfs (vfio-dev/vfioN) but no
+ *                         /dev/vfio/devices and no /dev/iommu: a container
+ *                         given only /dev/vfio/vfio and the group nodes (the
+ *                         cdev's open ENOENT: the device goes through its
+ *                         group, traced as vfi_device_group_only)
  *
  * AUTO must take type1 on each, and say why in its trace (vfi_as_backend:
- * "auto: the device has no VFIO cdev" on the first two, "auto: no
- * /dev/iommu" on the third); the flow then runs as the README's: attach,
+ * "auto: the device has no VFIO cdev", with " and there is no /dev/iommu"
+ * where /dev/iommu is missing too, "auto: no /dev/iommu" on the third);
+ * the flow then runs as the README's: attach,
  * map, real edu DMA through the mapping, no migration blocker, tracking
  * start, a sync (every mapped page dirty on type1), stop, unmap, a DMA
  * after the unmap that reaches no memory, detach, free: no fd left.
  *
  * On the model the child loads the VM's topology with vfio-cdev=false on
- * every device (sim/sim-topology.c): the first two hosts (the model always
+ * every device (vfio-cdev-node=false on the fourth host: sysfs keeps the
+ * cdev, its node is ENOENT; sim/sim-topology.c): the first two hosts and
+ * the fourth (the model always
  * has /dev/iommu, which AUTO looks for on Linux only, so the third is
  * skipped there), the edu's DMA the model's device write
  * (vfi_sim_dma_write(), which faults where nothing is mapped).
@@ -69,6 +77,7 @@ typedef enum {
     NI_HOST_NO_IOMMUFD,
     NI_HOST_NO_CDEV,
     NI_HOST_NO_DEV_IOMMU,
+    NI_HOST_NO_CDEV_NODE,
 } NiHost;
 
 /* What the scenarios need of the platform. */
@@ -137,6 +146,7 @@ static const char *const ni_host_name[] = {
     [NI_HOST_NO_IOMMUFD] = "no /dev/iommu, no VFIO cdev",
     [NI_HOST_NO_CDEV] = "/dev/iommu, no VFIO cdev",
     [NI_HOST_NO_DEV_IOMMU] = "VFIO cdevs, no /dev/iommu",
+    [NI_HOST_NO_CDEV_NODE] = "cdevs in sysfs but no /dev/vfio/devices, no /dev/iommu",
 };
 
 /* The fds open in this process. */
@@ -301,6 +311,23 @@ static bool ni_hide_cdevs(const NiPlatform *p, GString *why)
     }
 }
 
+/* Every device's sysfs still shows its cdev (vfio-dev/vfioN). */
+static bool ni_cdevs_shown(const NiPlatform *p, GString *why)
+{
+    for (unsigned i = 0;; i++) {
+        g_autofree char *dir = ni_device_dir(p, i);
+        g_autofree char *cdev = dir ? ni_cdev_of(dir) : NULL;
+
+        if (!dir) {
+            return true;
+        }
+        if (!cdev) {
+            g_string_printf(why, "%s: no vfio-dev/vfioN in sysfs", dir);
+            return false;
+        }
+    }
+}
+
 static void ni_node_free(gpointer q)
 {
     g_free(((NiNode *)q)->path);
@@ -320,7 +347,11 @@ static bool ni_enter_linux(const NiPlatform *p, NiHost host, GString *why)
         return false;
     }
     if (!ni_make_dev(nodes, host == NI_HOST_NO_DEV_IOMMU, why) ||
-        (host != NI_HOST_NO_DEV_IOMMU && !ni_hide_cdevs(p, why))) {
+        (host != NI_HOST_NO_DEV_IOMMU && host != NI_HOST_NO_CDEV_NODE &&
+         !ni_hide_cdevs(p, why))) {
+        return false;
+    }
+    if (host == NI_HOST_NO_CDEV_NODE && !ni_cdevs_shown(p, why)) {
         return false;
     }
     if (g_file_test("/dev/iommu", G_FILE_TEST_EXISTS) != (host == NI_HOST_NO_CDEV)) {
@@ -330,8 +361,8 @@ static bool ni_enter_linux(const NiPlatform *p, NiHost host, GString *why)
     return true;
 }
 
-/* @topology with vfio-cdev=false in every [device] section. */
-static char *ni_topology_without_cdevs(const char *topology)
+/* @topology with @key (vfio-cdev=false) in every [device] section. */
+static char *ni_topology_without_cdevs(const char *topology, const char *key)
 {
     g_auto(GStrv) lines = g_strsplit(topology, "\n", -1);
     GString *out = g_string_new(NULL);
@@ -339,7 +370,7 @@ static char *ni_topology_without_cdevs(const char *topology)
     for (char **l = lines; *l; l++) {
         g_string_append_printf(out, "%s\n", *l);
         if (g_str_has_prefix(*l, "[device ")) {
-            g_string_append(out, "vfio-cdev=false\n");
+            g_string_append_printf(out, "%s\n", key);
         }
     }
     return g_string_free(out, false);
@@ -359,10 +390,12 @@ static const char *ni_sim_mdev(VfiSim *sim)
     return NULL;
 }
 
-/* The model's host: the VM's topology without cdevs, installed. */
-static VfiSim *ni_enter_model(const NiPlatform *p, GString *why)
+/* The model's host: the VM's topology without cdevs (or without their
+ * nodes), installed. */
+static VfiSim *ni_enter_model(const NiPlatform *p, NiHost host, GString *why)
 {
-    g_autofree char *topo = ni_topology_without_cdevs(p->sim_topology);
+    g_autofree char *topo = ni_topology_without_cdevs(p->sim_topology,
+        host == NI_HOST_NO_CDEV_NODE ? "vfio-cdev-node=false" : "vfio-cdev=false");
     g_autoptr(GError) err = NULL;
     VfiSim *sim = vfi_sim_new(&err);
 
@@ -411,8 +444,11 @@ static bool ni_dma(NiRun *r, uint64_t iova, bool to_ram, GString *why)
 /* Open and attach every device with AUTO; type1 chosen, and why. */
 static const char *ni_attach(NiRun *r)
 {
+    /* /dev/iommu is looked for on Linux only (the model has one) */
+    bool no_iommu = !r->sim && r->host != NI_HOST_NO_CDEV;
     const char *want = r->host == NI_HOST_NO_DEV_IOMMU ? "(auto: no /dev/iommu)"
-                                                       : "(auto: the device has no VFIO cdev)";
+                       : no_iommu ? "(auto: the device has no VFIO cdev and there is no /dev/iommu)"
+                                  : "(auto: the device has no VFIO cdev)";
     unsigned n = r->p->n + (r->p->mdev_path != NULL);
 
     r->as = vfi_address_space_new(NULL);
@@ -435,6 +471,9 @@ static const char *ni_attach(NiRun *r)
     fflush(r->trace_fp);
     NI_CHECK(r->trace && strstr(r->trace, want), "the trace does not say %s: %s", want,
              r->trace ? r->trace : "(none)");
+    NI_CHECK(r->host != NI_HOST_NO_CDEV_NODE ||
+             strstr(r->trace, "its VFIO cdev is in sysfs but has no node"),
+             "the trace does not say the cdev has no node: %s", r->trace);
     return NULL;
 }
 
@@ -522,7 +561,7 @@ static const char *ni_child(const NiPlatform *p, NiHost host)
     const char *fail;
     unsigned fds;
 
-    if (p->sim_topology ? !(r.sim = ni_enter_model(p, why)) : !ni_enter_linux(p, host, why)) {
+    if (p->sim_topology ? !(r.sim = ni_enter_model(p, host, why)) : !ni_enter_linux(p, host, why)) {
         return ni_fail("a host with %s: %s", ni_host_name[host], why->str);
     }
     if (r.sim && p->mdev_path) {
@@ -532,6 +571,8 @@ static const char *ni_child(const NiPlatform *p, NiHost host)
     NI_CHECK(r.trace_fp, "open_memstream");
     vfi_trace_set_output(r.trace_fp);
     NI_CHECK(vfi_trace_enable("vfi_as_backend", true) == 1, "no trace event vfi_as_backend");
+    NI_CHECK(vfi_trace_enable("vfi_device_group_only", true) == 1,
+             "no trace event vfi_device_group_only");
     fds = ni_open_fds();
     fail = ni_attach(&r);
     fail = fail ? fail : ni_migrate(&r);

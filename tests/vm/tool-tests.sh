@@ -199,7 +199,7 @@ run_no_iommufd() {
 }
 demo_iommufd() {
     has '"backend": "iommufd"' && has '"type1_container": null' &&
-        has "\"backend_reason\": \"auto: /dev/iommu and the VFIO cdev of $edu1 exist\""
+        has "\"backend_reason\": \"auto: /dev/iommu and the device's VFIO cdev exist \\(the first device, $edu1\\)\""
 }
 demo_type1() {
     has '"backend": "type1"' && has '"containers": \[\]' && has '"iommu_groups": \[' &&
@@ -208,10 +208,10 @@ demo_type1() {
         has '"migration_blocker": null' && has '"error": null'
 }
 demo_no_iommufd() {
-    demo_type1 && has "\"backend_reason\": \"auto: $edu1 has no VFIO cdev \(a kernel without CONFIG_VFIO_DEVICE_CDEV\)"
+    demo_type1 && has "\"backend_reason\": \"auto: the device has no VFIO cdev and there is no /dev/iommu \\(the first device, $edu1\\)"
 }
 demo_no_iommufd_text() {
-    has '^Backend: type1 ' && has "^  why: auto: $edu1 has no VFIO cdev" &&
+    has '^Backend: type1 ' && has "^  why: auto: the device has no VFIO cdev and there is no /dev/iommu \\(the first device, $edu1\\)" &&
         has "^  plug $edu1: IOMMU group [0-9]+ joined the type1 container" &&
         has '^    IOMMU group [0-9]+ \(/dev/vfio/[0-9]+\): '"$mdev"
 }
@@ -220,7 +220,7 @@ t "demo --device edu edu mtty: exit 0" \
 t "demo: iommufd, and why (auto: /dev/iommu and the first device's cdev)" demo_iommufd
 t "demo --backend type1: exit 0" \
     run 0 demo --json --backend type1 --device "$edu1" --device "$edu2" --device "$mdev"
-t "demo --backend type1: type1, the groups, the edus 'all mapped pages reported dirty', the mtty its DMA log" \
+t "demo --backend type1: type1, the groups, the edus 'all mapped pages reported dirty', the mdev its log" \
     demo_type1
 t "demo --backend type1: asked for" has '"backend_reason": "asked for \(--backend type1\)"'
 t "demo on a host without IOMMUFD (no /dev/iommu, no cdev), auto: exit 0" \

@@ -41,6 +41,7 @@ struct VfiAddressSpace {
     VfiBackendKind backend;   /* what the VMM asked for (AUTO by default); the
                                * kind in use is its containers' (one kind
                                * per address space: container-ops.h) */
+    const char *backend_reason; /* why the kind in use (as-type1.c), static */
     struct VfiAsViommus *nest; /* its vIOMMU objects (as-viommu.c), or NULL */
 };
 
@@ -89,7 +90,7 @@ bool vfi_as_replay(VfiAddressSpace *as, VfiContainer *c, GError **errp);
 /* ---- as-type1.c: the choice of a backend ---- */
 
 /* Whether @dev goes to a type1 container of @as (docs/type1.md). */
-bool vfi_as_type1_wanted(const VfiAddressSpace *as, const VfiDevice *dev);
+bool vfi_as_type1_wanted(VfiAddressSpace *as, const VfiDevice *dev);
 /* Place @cd (its checks made) in @as's type1 container, made at the first
  * device (*@made; its ranges read and @as's mappings replayed into it,
  * not yet in @as's list: the caller adds nothing, this does). Returns the

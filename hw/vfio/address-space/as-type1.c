@@ -19,6 +19,8 @@
 #include "container/type1.h"
 #include "trace.h"
 
+#define VFI_AS_REASON_ASKED "asked by the VMM (vfi_address_space_set_backend)"
+
 bool vfi_address_space_set_backend(VfiAddressSpace *as, VfiBackendKind kind, GError **errp)
 {
     VFI_LOCK_GUARD(vfi_as_lock(as));
@@ -38,6 +40,7 @@ bool vfi_address_space_set_backend(VfiAddressSpace *as, VfiBackendKind kind, GEr
         return false;
     }
     as->backend = kind;
+    as->backend_reason = kind == VFI_BACKEND_AUTO ? NULL : VFI_AS_REASON_ASKED;
     trace_vfi_as_backend(as->id, (int)kind, "asked by the VMM");
     return true;
 }
@@ -56,7 +59,28 @@ VfiBackendKind vfi_address_space_get_backend(const VfiAddressSpace *as)
     return as->backend;
 }
 
-bool vfi_as_type1_wanted(const VfiAddressSpace *as, const VfiDevice *dev)
+/* Why AUTO takes the kind it takes for a first device @dev (type1 when it
+ * has no VFIO cdev open or a Linux host has no /dev/iommu); sets *@type1. */
+static const char *vfi_as_auto_reason(const VfiDevice *dev, bool *type1)
+{
+    bool no_cdev = vfi_device_get_fd(dev) < 0;
+    bool no_iommu = vfi_kernel_is_linux() && !g_file_test("/dev/iommu", G_FILE_TEST_EXISTS);
+
+    *type1 = no_cdev || no_iommu;
+    if (no_cdev && no_iommu) {
+        return "auto: the device has no VFIO cdev and there is no /dev/iommu";
+    }
+    if (no_cdev) {
+        return "auto: the device has no VFIO cdev";
+    }
+    if (no_iommu) {
+        return "auto: no /dev/iommu";
+    }
+    /* (an installed kernel other than Linux's, as the model, has /dev/iommu) */
+    return "auto: /dev/iommu and the device's VFIO cdev exist";
+}
+
+bool vfi_as_type1_wanted(VfiAddressSpace *as, const VfiDevice *dev)
 {
     bool want;
 
@@ -66,14 +90,22 @@ bool vfi_as_type1_wanted(const VfiAddressSpace *as, const VfiDevice *dev)
     if (as->backend != VFI_BACKEND_AUTO) {
         return as->backend == VFI_BACKEND_TYPE1;
     }
-    /* AUTO: no cdev to bind, or no IOMMUFD on this Linux host */
-    want = vfi_device_get_fd(dev) < 0 ||
-           (vfi_kernel_is_linux() && !g_file_test("/dev/iommu", G_FILE_TEST_EXISTS));
-    if (want) {
-        trace_vfi_as_backend(as->id, VFI_BACKEND_TYPE1, vfi_device_get_fd(dev) < 0 ?
-                             "auto: the device has no VFIO cdev" : "auto: no /dev/iommu");
-    }
+    /* the choice of the first device (kept once its container is made) */
+    as->backend_reason = vfi_as_auto_reason(dev, &want);
+    trace_vfi_as_backend(as->id, want ? VFI_BACKEND_TYPE1 : VFI_BACKEND_IOMMUFD,
+                         as->backend_reason);
     return want;
+}
+
+const char *vfi_address_space_get_backend_reason(const VfiAddressSpace *as)
+{
+    VFI_LOCK_GUARD(vfi_as_lock(as));
+
+    if (!as) {
+        return NULL;
+    }
+    /* AUTO before its first device's container is made: no choice yet */
+    return as->containers->len || as->backend != VFI_BACKEND_AUTO ? as->backend_reason : NULL;
 }
 
 VfiContainer *vfi_as_type1_place(VfiAddressSpace *as, VfiContainerDevice *cd, bool *made,

@@ -17,23 +17,15 @@
 
 #include "vfio-iommufd/error.h"
 #include "util/kept.h"
+#include "util/refuse.h"
 #include "type1.h"
 #include "trace.h"
 
-static bool G_GNUC_PRINTF(5, 6)
-refuse(const VfiContainer *c, const char *what, int code, GError **errp, const char *fmt, ...)
-{
-    g_autofree char *why = NULL;
-    va_list ap;
-
-    va_start(ap, fmt);
-    why = g_strdup_vprintf(fmt, ap);
-    va_end(ap);
-    trace_vfi_type1_container_refused(vfi_type1_get_fd(c->type1->t1), what, why);
-    g_set_error(errp, VFI_ERROR, code, "%s: type1 container fd %d: %s", what,
-                vfi_type1_get_fd(c->type1->t1), why);
-    return false;
-}
+/* Refuse @what on type1 container @c before any ioctl (util/refuse.h): the
+ * trace event vfi_type1_container_refused, VFI_ERROR / @code naming its fd. */
+#define refuse(c, what, code, errp, ...)                                         \
+    vfi_refuse((errp), (code), trace_vfi_type1_container_refused,                \
+               vfi_type1_get_fd((c)->type1->t1), "type1 container", (what), __VA_ARGS__)
 
 /* ---- map by file ---------------------------------------------------------- */
 

@@ -38,9 +38,6 @@ struct VfiDeviceOwner {
     /* The lock that guards the device while it is owned (its address
      * space's), taken by the device's public calls; not owned. */
     VfiLock *lock;
-    /* Whose the hook is: false (zeroed) an IOMMUFD container's
-     * VfiContainerDevice, true an address space's type1 container. */
-    bool type1;
 };
 
 struct VfiDevice {

@@ -75,9 +75,27 @@ char *vfi_device_bound_name(const VfiIommufd *be, uint32_t devid)
 static VfiDevice *vfi_device_new(int fd, bool owned, const char *name,
                                    const char *sysfs_path, bool mdev);
 
-/* A device without a cdev (or whose cdev is blocked by its open group) in
- * an IOMMU group, bound to vfio-pci (or an mdev): opened later through its
- * group; else the cdev error of @errp. */
+/* Why the cdev's failure @cause lets the device go through its group, or
+ * NULL when it does not. */
+static const char *vfi_device_group_only_why(const GError *cause)
+{
+    if (g_error_matches(cause, VFI_ERROR, VFI_ERROR_NOT_FOUND)) {
+        return "no VFIO cdev in sysfs";
+    }
+    if (g_error_matches(cause, VFI_KERNEL_ERROR, EBUSY)) {
+        return "its cdev is blocked by its open IOMMU group";
+    }
+    if (g_error_matches(cause, VFI_KERNEL_ERROR, ENOENT)) {
+        /* vfio-dev/vfioN in sysfs, no node: a /dev of /dev/vfio/vfio and
+         * the group nodes only (a container's) */
+        return "its VFIO cdev is in sysfs but has no node in " VFI_CDEV_DIR;
+    }
+    return NULL;
+}
+
+/* A device without a usable cdev (none, none in /dev, or one blocked by its
+ * open group) in an IOMMU group, bound to vfio-pci (or an mdev): opened
+ * later through its group; else the cdev error of @errp. */
 static VfiDevice *vfi_device_open_group_only(const char *real, const char *name, bool mdev,
                                              GError **cause, GError **errp)
 {
@@ -85,16 +103,16 @@ static VfiDevice *vfi_device_open_group_only(const char *real, const char *name,
     g_autofree char *drv = g_build_filename(real, "driver", NULL);
     g_autofree char *target = g_file_read_link(drv, NULL);
     g_autofree char *driver = target ? g_path_get_basename(target) : NULL;
+    const char *why = vfi_device_group_only_why(*cause);
 
-    if (!(g_error_matches(*cause, VFI_ERROR, VFI_ERROR_NOT_FOUND) ||
-          g_error_matches(*cause, VFI_KERNEL_ERROR, EBUSY)) ||
-        !g_file_test(grp, G_FILE_TEST_EXISTS) ||
+    if (!why || !g_file_test(grp, G_FILE_TEST_EXISTS) ||
         (!mdev && g_strcmp0(driver, "vfio-pci") != 0)) {
+        trace_vfi_device_refused(name, *cause ? (*cause)->message : "no cdev", 0);
         g_propagate_error(errp, g_steal_pointer(cause));
         return NULL;
     }
     g_clear_error(cause);
-    trace_vfi_device_group_only(name);
+    trace_vfi_device_group_only(name, why);
     return vfi_device_new(-1, true, name, real, mdev);
 }
 

@@ -16,7 +16,8 @@
  * A container's sources are computed from its state at every read (its
  * HWPTs whose tracking is on, its devices whose DMA logging is on): nothing
  * is mirrored. The public VfiDirtyReader reads a list of HWPT ids a VMM
- * manages itself.
+ * manages itself, or the sources of one container (a type1 one through its
+ * ops' dirty-read primitive: vfi_dirty_reader_new_for_container()).
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -33,7 +34,9 @@
 #include "trace.h"
 
 struct VfiDirtyReader {
-    VfiIommufd *be;           /* not owned */
+    VfiIommufd *be;           /* not owned (NULL: a type1 container's reader) */
+    VfiContainer *c;          /* not owned: the container whose sources it
+                               * reads, or NULL (the HWPTs below) */
     GArray *hwpts;            /* uint32_t, order added */
     VfiRangeTree *mappings;   /* VfiRange: the IOAS's mappings the VMM told of
                                * (O(log n): a vIOMMU shadow makes many) */
@@ -52,6 +55,15 @@ VfiDirtySources vfi_dirty_sources_of(VfiContainer *c)
 
 static VfiDirtySources reader_sources(VfiDirtyReader *r)
 {
+    if (r->c) {
+        /* the container's sources and kept pages (a page a read of either
+         * took around its range is delivered by the next read of its
+         * pages, whoever makes it); the reader's own scratch and stats */
+        VfiDirtySources s = vfi_dirty_sources_of(r->c);
+
+        s.scratch = &r->scratch;
+        return s;
+    }
     return (VfiDirtySources){
         .be = r->be, .alignment = r->alignment, .hwpt_ids = r->hwpts,
         .mappings = r->mappings, .kept = &r->kept, .scratch = &r->scratch,
@@ -484,6 +496,24 @@ static bool check_reader(const VfiDirtyReader *r, const char *what, GError **err
     return true;
 }
 
+/* @r given and a reader of HWPTs: a container's reader takes its sources,
+ * mappings and alignment from the container (WRONG_STATE). No ioctl. */
+static bool check_hwpt_reader(const VfiDirtyReader *r, const char *what, GError **errp)
+{
+    if (!check_reader(r, what, errp)) {
+        return false;
+    }
+    if (r->c) {
+        trace_vfi_dirty_refused(r->c->ioas_id, what, "a container's reader");
+        g_set_error(errp, VFI_ERROR, VFI_ERROR_WRONG_STATE,
+                    "%s: the reader reads the sources of a %s container (ioas %u): its "
+                    "sources, mappings and alignment are the container's", what,
+                    r->c->ops->name, r->c->ioas_id);
+        return false;
+    }
+    return true;
+}
+
 VfiDirtyReader *vfi_dirty_reader_new(VfiIommufd *be)
 {
     VfiDirtyReader *r;
@@ -497,6 +527,23 @@ VfiDirtyReader *vfi_dirty_reader_new(VfiIommufd *be)
     r->mappings = vfi_range_tree_new(sizeof(VfiRange));
     r->alignment = 1;
     trace_vfi_dirty_reader_new(vfi_iommufd_get_fd(be));
+    return r;
+}
+
+VfiDirtyReader *vfi_dirty_reader_new_for_container(VfiContainer *c, GError **errp)
+{
+    VfiDirtyReader *r;
+
+    if (!vfi_container_check_given(c, "dirty reader of a container", errp)) {
+        return NULL;
+    }
+    r = g_new0(VfiDirtyReader, 1);
+    r->be = c->be;
+    r->c = c;
+    r->hwpts = g_array_new(false, false, sizeof(uint32_t));
+    r->mappings = vfi_range_tree_new(sizeof(VfiRange));
+    r->alignment = c->alignment;
+    trace_vfi_dirty_reader_container(c->ops->name, c->ioas_id);
     return r;
 }
 
@@ -516,7 +563,7 @@ void vfi_dirty_reader_free(VfiDirtyReader *r)
 bool vfi_dirty_reader_set_iova_alignment(VfiDirtyReader *r, uint64_t alignment,
                                          GError **errp)
 {
-    if (!check_reader(r, "dirty reader alignment", errp)) {
+    if (!check_hwpt_reader(r, "dirty reader alignment", errp)) {
         return false;
     }
     if (alignment == 0 || (alignment & (alignment - 1))) {
@@ -544,7 +591,7 @@ bool vfi_dirty_reader_add_hwpt(VfiDirtyReader *r, uint32_t hwpt_id, GError **err
 {
     guint idx;
 
-    if (!check_reader(r, "dirty reader: add hwpt", errp)) {
+    if (!check_hwpt_reader(r, "dirty reader: add hwpt", errp)) {
         return false;
     }
     if (hwpt_id == 0 || find_hwpt(r, hwpt_id, &idx)) {
@@ -562,7 +609,7 @@ bool vfi_dirty_reader_remove_hwpt(VfiDirtyReader *r, uint32_t hwpt_id, GError **
 {
     guint idx;
 
-    if (!check_reader(r, "dirty reader: remove hwpt", errp)) {
+    if (!check_hwpt_reader(r, "dirty reader: remove hwpt", errp)) {
         return false;
     }
     if (!find_hwpt(r, hwpt_id, &idx)) {
@@ -582,7 +629,7 @@ bool vfi_dirty_reader_add_mapping(VfiDirtyReader *r, uint64_t iova, uint64_t siz
     const char *what = "dirty reader: add mapping";
     VfiRange n;
 
-    if (!check_reader(r, what, errp) || !vfi_range_check(what, iova, size, errp)) {
+    if (!check_hwpt_reader(r, what, errp) || !vfi_range_check(what, iova, size, errp)) {
         return false;
     }
     n = (VfiRange){ iova, iova + (size - 1) };
@@ -602,7 +649,7 @@ bool vfi_dirty_reader_remove_mapping(VfiDirtyReader *r, uint64_t iova, uint64_t 
     const char *what = "dirty reader: remove mapping";
     const VfiRange *m;
 
-    if (!check_reader(r, what, errp) || !vfi_range_check(what, iova, size, errp)) {
+    if (!check_hwpt_reader(r, what, errp) || !vfi_range_check(what, iova, size, errp)) {
         return false;
     }
     m = vfi_range_tree_overlap(r->mappings, iova, iova, NULL);
@@ -694,6 +741,40 @@ static bool read_told_piece(void *opaque, const VfiDirtySources *s, const VfiRan
     return vfi_dirty_read_piece(s, a, b, q->log, q->flags, errp);
 }
 
+/* A container's reader: its query as the container's (WRONG_STATE while its
+ * tracking is off), every kernel read inside one of its mapped ranges (a
+ * read starting in a hole reads nothing, one crossing a hole stops there). */
+static bool query_container(VfiDirtyReader *r, uint64_t iova, uint64_t size,
+                            const VfiDirtyLog *log, uint32_t flags, GError **errp)
+{
+    VFI_LOCK_GUARD(vfi_container_lock(r->c));
+    const char *what = "dirty query";
+    VfiDirtySources s = reader_sources(r);
+    uint64_t last = iova + (size - 1);
+    VfiRange m;
+
+    if (!r->c->dirty_tracking) {
+        trace_vfi_dirty_refused(r->c->ioas_id, what, "dirty tracking is off");
+        g_set_error(errp, VFI_ERROR, VFI_ERROR_WRONG_STATE,
+                    "%s of a %s container (ioas %u): its dirty tracking is off: there are "
+                    "no dirty bits to read (start tracking first)", what, r->c->ops->name,
+                    r->c->ioas_id);
+        return false;
+    }
+    if (!vfi_dirty_check_query(&s, iova, size, log, flags, what, errp)) {
+        return false;
+    }
+    VFI_CONTAINER_FOREACH_MAPPED(r->c, iova, m) {
+        if (m.iova > last) {
+            break;
+        }
+        if (!vfi_dirty_read_piece(&s, MAX(m.iova, iova), MIN(m.last, last), log, flags, errp)) {
+            return false;
+        }
+    }
+    return true;
+}
+
 bool vfi_dirty_reader_query(VfiDirtyReader *r, uint64_t iova, uint64_t size,
                             const VfiDirtyLog *log, uint32_t flags, GError **errp)
 {
@@ -703,6 +784,9 @@ bool vfi_dirty_reader_query(VfiDirtyReader *r, uint64_t iova, uint64_t size,
 
     if (!check_reader(r, what, errp)) {
         return false;
+    }
+    if (r->c) {
+        return query_container(r, iova, size, log, flags, errp);
     }
     s = reader_sources(r);
     if (!vfi_range_tree_len(r->mappings)) {
@@ -731,6 +815,17 @@ bool vfi_dirty_reader_sources(VfiDirtyReader *r, const char *what, VfiDirtySourc
                               GError **errp)
 {
     if (!check_reader(r, what, errp)) {
+        return false;
+    }
+    if (r->c) {
+        /* (a parallel query of a container's reader: the container's own
+         * parallel sync does it, with the container's lock) */
+        trace_vfi_dirty_refused(r->c->ioas_id, what, "a container's reader");
+        g_set_error(errp, VFI_ERROR, VFI_ERROR_NOT_SUPPORTED,
+                    "%s: the reader reads a %s container (ioas %u): query it with "
+                    "vfi_dirty_reader_query(), or sync the container in parallel "
+                    "(vfi_container_sync_dirty_parallel())", what, r->c->ops->name,
+                    r->c->ioas_id);
         return false;
     }
     *out = reader_sources(r);
