@@ -98,8 +98,9 @@ VFI_API bool vfi_address_space_detach_pasid(VfiAddressSpace *as, VfiDevice *dev,
  * way back while a dirty-tracking session is on when no PASID HWPT is
  * shared (a new one would miss DMA until the next start). A refused
  * replace changes nothing. When the PASID HWPT left cannot be destroyed,
- * the PASID is moved all the same and false is returned; the HWPT is
- * destroyed with its container.
+ * the PASID is moved all the same and true is returned (the trace event
+ * vfi_container_pasid_hwpt_kept says so); the HWPT stays without users
+ * and is destroyed with its container.
  *
  * Returns: true when @pasid is on @hwpt (or back on a PASID HWPT).
  */

@@ -289,7 +289,11 @@ VFI_API bool vfi_address_space_dma_map(VfiAddressSpace *as, uint64_t iova,
  * without IOMMU_IOAS_MAP_FILE in its UAPI headers: NOT_SUPPORTED; a running
  * kernel before 6.13: VFI_KERNEL_ERROR / ENOTTY. A file the kernel cannot
  * pin (not shmem or hugetlbfs, or the range past its end): EINVAL from the
- * kernel (with no container yet, at the replay: that attach fails).
+ * kernel (with no container yet, at the replay: that attach fails). On a
+ * type1 address space (docs/type1.md) the library mmaps the file range
+ * MAP_SHARED and maps that memory (VFIO_IOMMU_MAP_DMA), so neither 6.13
+ * nor IOMMU_IOAS_MAP_FILE is needed; a file that is not a regular one (a
+ * dma-buf) and VFI_IOVA_ANY are refused there with NOT_SUPPORTED.
  */
 VFI_API bool vfi_address_space_dma_map_file(VfiAddressSpace *as, uint64_t iova,
                                             uint64_t size, int fd, uint64_t offset,

@@ -269,8 +269,8 @@ VFI_API bool vfi_address_space_detach_device_dirty(VfiAddressSpace *as, VfiDevic
 /* One device of vfi_address_space_dirty_report(). */
 typedef struct VfiDirtyDeviceReport {
     VfiDevice *device;          /* the device */
-    VfiContainer *container;    /* the container it is in (NULL: a type1
-                                 * container, VFI_DIRTY_COVERAGE_TYPE1) */
+    VfiContainer *container;    /* the container it is in (a type1 one
+                                 * too: vfi_container_get_backend_kind()) */
     VfiDirtyCoverage coverage;  /* how its DMA writes are tracked */
     VfiUntrackedReason reason;  /* VFI_COVERED when covered */
 } VfiDirtyDeviceReport;

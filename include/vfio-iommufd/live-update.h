@@ -99,7 +99,8 @@ typedef struct VfiLiveUpdateRestored {
  * space alive (<vfio-iommufd/as-viommu.h>: vIOMMUs, vDEVICEs, nested
  * HWPTs, vEVENTQs, fault queues; not carried by the blob); NOT_SUPPORTED
  * while a device has PASIDs attached (<vfio-iommufd/as-pasid.h>: not
- * carried by the blob). No ioctl. See docs/live-update.md "Not covered".
+ * carried by the blob) or for a type1 address space (IOMMU_IOAS_CHANGE_PROCESS
+ * is an iommufd's). No ioctl. See docs/live-update.md "Not covered".
  *
  * Returns: (transfer full): the blob (g_bytes_unref()), or NULL.
  */

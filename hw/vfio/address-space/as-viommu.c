@@ -635,8 +635,12 @@ static void free_faultqs(VfiAddressSpace *as, VfiDevice *owner_of, GError **firs
             continue;
         }
         user = fault_user(as, owner_of, vfi_faultq_get_id(r->q), &named);
-        if (owner_of && named) {
-            r->owner = user;            /* NULL: kept for the address space's free */
+        if (named) {
+            /* a HWPT still names it (the kernel: EBUSY): to that HWPT's
+             * owner, or kept after a failed HWPT destroy, no ioctl sent */
+            if (owner_of) {
+                r->owner = user;        /* NULL: kept for the address space's free */
+            }
             continue;
         }
         if (vfi_faultq_free(r->q, &err)) {

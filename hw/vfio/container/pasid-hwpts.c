@@ -216,13 +216,15 @@ bool vfi_container_attach_pasid(VfiContainerDevice *cd, uint32_t pasid, GError *
 static bool onto_nested(VfiContainerDevice *cd, uint32_t pasid, VfiHwpt *old, uint32_t to_id,
                         GError **errp)
 {
+    g_autoptr(GError) err = NULL;
+
     if (!vfi_device_attach_pasid_owned(cd->dev, pasid, to_id, true, errp)) {
         return false;
     }
-    if (old && !pasid_unuse(old, errp)) {
-        g_prefix_error(errp, "replace_pasid: device %s PASID %u is on hwpt %u, but its "
-                       "PASID hwpt %u left: ", cd_name(cd), pasid, to_id, old->id);
-        return false;
+    if (old && !pasid_unuse(old, &err)) {
+        /* the PASID moved: the call succeeded; the HWPT it left stays in
+         * the list without users and the container's cleanup retries */
+        trace_vfi_container_pasid_hwpt_kept(old->id, err->message);
     }
     return true;
 }

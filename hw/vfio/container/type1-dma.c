@@ -17,6 +17,7 @@
 
 #include "vfio-iommufd/error.h"
 #include "util/kept.h"
+#include "util/kernel-internal.h"
 #include "util/refuse.h"
 #include "type1.h"
 #include "trace.h"
@@ -37,7 +38,12 @@ static void *file_mmap(const VfiContainer *c, int fd, uint64_t offset, uint64_t 
     struct stat st;
     void *p;
 
-    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+    if (fstat(fd, &st) < 0) {
+        vfi_kernel_error(errp, errno, "fstat", NULL, "dma map file: type1 container fd %d: "
+                         "fd %d", vfi_type1_get_fd(c->type1->t1), fd);
+        return NULL;
+    }
+    if (!S_ISREG(st.st_mode)) {
         refuse(c, "dma map file", VFI_ERROR_NOT_SUPPORTED, errp, "fd %d is not a regular file "
                "(a dma-buf or device memory has no type1 form: VFIO_IOMMU_MAP_DMA maps "
                "process memory only)", fd);
@@ -51,12 +57,9 @@ static void *file_mmap(const VfiContainer *c, int fd, uint64_t offset, uint64_t 
     p = mmap(NULL, size, PROT_READ | (readonly ? 0 : PROT_WRITE), MAP_SHARED, fd,
              (off_t)offset);
     if (p == MAP_FAILED) {
-        int e = errno;
-
-        g_set_error(errp, VFI_ERROR, VFI_ERROR_HOST, "dma map file: type1 container fd %d: "
-                    "mmap of fd %d [0x%" G_GINT64_MODIFIER "x, +0x%" G_GINT64_MODIFIER
-                    "x) failed: %s", vfi_type1_get_fd(c->type1->t1), fd, offset, size,
-                    g_strerror(e));
+        vfi_kernel_error(errp, errno, "mmap", NULL, "dma map file: type1 container fd %d: "
+                         "fd %d [0x%" G_GINT64_MODIFIER "x, +0x%" G_GINT64_MODIFIER "x)",
+                         vfi_type1_get_fd(c->type1->t1), fd, offset, size);
         return NULL;
     }
     return p;
@@ -133,6 +136,7 @@ bool vfi_type1_ops_unmap(VfiContainer *c, uint64_t iova, uint64_t size, const Vf
 {
     VfiType1Container *t = c->type1;
     g_autofree uint64_t *bits = NULL;
+    g_autoptr(GError) err = NULL;
     uint64_t pages, bytes;
     VfiRange first, lastm;
 
@@ -156,7 +160,12 @@ bool vfi_type1_ops_unmap(VfiContainer *c, uint64_t iova, uint64_t size, const Vf
         bits = g_malloc0(bytes);
     }
     if (!vfi_type1_unmap(t->t1, iova, size, VFI_TYPE1_PAGE, bits, bits ? bytes : 0, done,
-                         errp)) {
+                         &err)) {
+        if (g_error_matches(err, VFI_KERNEL_ERROR, ENOENT)) {
+            /* not mapped in the kernel: the record forgets it, so its mmap goes */
+            vfi_type1_drop_mmaps(c, iova, iova + (size - 1));
+        }
+        g_propagate_error(errp, g_steal_pointer(&err));
         return false;
     }
     if (bits) {
