@@ -122,6 +122,9 @@ struct VfiRangeNode {
 
 #define VFI_RANGE_NODE_DATA (VFI_RANGE_NODE_BYTES - offsetof(VfiRangeNode, data))
 #define VFI_RANGE_INNER_DATA (VFI_RANGE_INNER_BYTES - offsetof(VfiRangeNode, data))
+/* Entries of an internal node (3 x 8 bytes each): a multiple of 8, so that
+ * inner_lower()'s rounds cover it in whole blocks. */
+#define VFI_RANGE_ICAP ((guint)(VFI_RANGE_INNER_DATA / sizeof(VfiRangeEntry)) / 8 * 8)
 
 /* The way down to a leaf: the node and child index at each level. */
 typedef struct VfiRangePath {
@@ -219,11 +222,13 @@ static uint64_t node_total(const VfiRangeTree *t, const VfiRangeNode *n)
     return total;
 }
 
-/* Ask for the cache lines of [p, p + bytes) at once: a search of a node
- * not in the cache then waits for memory once, not once per probe (done
- * for each node a descent enters). */
+/* Ask for the cache lines of [p, p + bytes) at once: a search of a leaf
+ * not in the cache then waits for memory once, not once per round (done
+ * for the leaf a descent enters; an internal node's first round loads one
+ * key of each of its lines at once already). */
 static inline void prefetch_node(const void *p, size_t bytes)
 {
+#pragma GCC unroll 16
     for (size_t off = 0; off < bytes; off += 64) {
         __builtin_prefetch((const char *)p + off);
     }
@@ -264,10 +269,44 @@ static guint leaf_lower(const VfiRangeTree *t, const VfiRangeNode *n, uint64_t i
     return lower_bound((const char *)n->data + offsetof(VfiRange, last), n->n, t->esize, iova);
 }
 
-/* The first child of internal @n whose key is >= @iova (n->n if none). */
+/*
+ * The first child of internal @n whose key is >= @iova (n->n if none): the
+ * same two rounds as lower_bound(), over the whole capacity, unrolled: the
+ * keys past n->n are UINT64_MAX (node_shrink()), so no loop's length
+ * depends on the node and no branch but the append's can be mispredicted
+ * (a loop whose length changes from node to node costs a mispredicted exit
+ * per round, about as much as the compares).
+ */
 static guint inner_lower(const VfiRangeNode *n, uint64_t iova)
 {
-    return lower_bound((const char *)ikeys(n), n->n, sizeof(uint64_t), iova);
+    const uint64_t *k = ikeys(n);
+    guint block = 0, below;
+
+    if (k[n->n - 1] < iova) {
+        return n->n;
+    }
+#pragma GCC unroll 32
+    for (guint i = 7; i < VFI_RANGE_ICAP; i += 8) {
+        block += k[i] < iova;
+    }
+    below = block * 8;          /* block < ICAP / 8: k[ICAP - 1] >= iova */
+#pragma GCC unroll 8
+    for (guint i = 0; i < 8; i++) {
+        below += k[block * 8 + i] < iova;
+    }
+    return below;
+}
+
+/* Set @n's count to @m <= n->n: the keys an internal node no longer uses
+ * become UINT64_MAX (inner_lower()). */
+static void node_shrink(VfiRangeNode *n, guint m)
+{
+    if (!n->leaf) {
+        for (guint i = m; i < n->n; i++) {
+            ikeys(n)[i] = UINT64_MAX;
+        }
+    }
+    n->n = m;
 }
 
 static VfiRangeNode *node_new(VfiRangeTree *t, bool leaf)
@@ -281,6 +320,9 @@ static VfiRangeNode *node_new(VfiRangeTree *t, bool leaf)
     n->prev = n->next = NULL;
     n->n = 0;
     n->leaf = leaf;
+    if (!leaf) {
+        memset(ikeys(n), 0xff, VFI_RANGE_ICAP * sizeof(uint64_t));
+    }
     t->nodes++;
     t->inners += !leaf;
     return n;
@@ -311,7 +353,7 @@ VfiRangeTree *vfi_range_tree_new(size_t elem_size)
     g_assert(elem_size >= sizeof(VfiRange) && elem_size % 8 == 0);
     t->esize = elem_size;
     t->lcap = VFI_RANGE_NODE_DATA / elem_size;
-    t->icap = VFI_RANGE_INNER_DATA / sizeof(VfiRangeEntry);  /* per entry: 3 x 8 bytes */
+    t->icap = VFI_RANGE_ICAP;
     g_assert(t->lcap >= 4 && t->lcap <= UINT16_MAX);
     return t;
 }
@@ -391,8 +433,6 @@ static VfiRangeNode *descend_from_root(VfiRangeTree *t, uint64_t iova, guint *in
 {
     VfiRangeFinger *f = &t->finger;
     VfiRangeNode *n = t->root;
-    /* an internal node's search reads its header and keys alone */
-    size_t inner_bytes = offsetof(VfiRangeNode, data) + t->icap * sizeof(uint64_t);
     unsigned level = 1;
     guint before = 0;
     uint64_t under = t->len;      /* elements under n */
@@ -421,7 +461,9 @@ static VfiRangeNode *descend_from_root(VfiRangeTree *t, uint64_t iova, guint *in
         f->path.node[f->path.depth] = n;
         f->path.idx[f->path.depth++] = j;
         n = ichildren(t, n)[j];
-        prefetch_node(n, ++level < t->height ? inner_bytes : VFI_RANGE_NODE_BYTES);
+        if (++level == t->height) {
+            prefetch_node(n, VFI_RANGE_NODE_BYTES);
+        }
     }
     if (n && !n->next) {
         f->hi = UINT64_MAX;      /* the last leaf: where appends go */
@@ -633,7 +675,7 @@ static VfiRangeNode *node_insert(VfiRangeTree *t, VfiRangeNode *n, guint i,
     r = node_new(t, n->leaf);
     node_move(t, r, 0, n, m, n->n - m);
     r->n = n->n - m;
-    n->n = m;
+    node_shrink(n, m);
     if (n->leaf) {
         r->prev = n;
         r->next = n->next;
@@ -711,7 +753,7 @@ const void *vfi_range_tree_insert_new(VfiRangeTree *t, const void *elem)
 static void node_cut(const VfiRangeTree *t, VfiRangeNode *n, guint i)
 {
     node_move(t, n, i, n, i + 1, n->n - i - 1);
-    n->n--;
+    node_shrink(n, n->n - 1);
 }
 
 /* Move the first (@to_left) or last @k elements of @from to the end or the
@@ -726,8 +768,8 @@ static void node_shift(const VfiRangeTree *t, VfiRangeNode *from, VfiRangeNode *
         node_move(t, to, k, to, 0, to->n);
         node_move(t, to, 0, from, from->n - k, k);
     }
-    from->n -= k;
     to->n += k;
+    node_shrink(from, from->n - k);
 }
 
 /* Children @a and @a + 1 of @parent: merge them when they fit in one node,
@@ -950,6 +992,11 @@ static char *check_node(const VfiRangeTree *t, const VfiRangeNode *n, unsigned d
         }
         if (ikeys(n)[i] != node_key(t, child) || icounts(t, n)[i] != node_total(t, child)) {
             return g_strdup_printf("stale key or count at depth %u", depth);
+        }
+    }
+    for (guint i = n->n; i < VFI_RANGE_ICAP; i++) {
+        if (ikeys(n)[i] != UINT64_MAX) {
+            return g_strdup_printf("unused key %u at depth %u not UINT64_MAX", i, depth);
         }
     }
     return NULL;
