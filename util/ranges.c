@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "vfio-iommufd/error.h"
+#include "util/node-pool.h"
 #include "util/ranges.h"
 
 guint vfi_ranges_first(const GArray *a, uint64_t iova)
@@ -92,7 +93,8 @@ void vfi_ranges_remove(GArray *a, uint64_t iova, uint64_t last)
  * A leaf is VFI_RANGE_NODE_BYTES long, an internal node
  * VFI_RANGE_INNER_BYTES (a page: a descent through a large tree then
  * crosses one level fewer, one cold node and TLB entry fewer, the search in
- * a node staying cheap). A leaf holds up to lcap
+ * a node staying cheap), both from the node pool (util/node-pool.h: large
+ * trees in huge pages, a lookup without a TLB miss). A leaf holds up to lcap
  * elements in IOVA order and is linked to its neighbours; an internal node
  * holds up to icap entries, one per child: the child, the number of
  * elements under it and the last byte of its last element (the key: the
@@ -102,8 +104,8 @@ void vfi_ranges_remove(GArray *a, uint64_t iova, uint64_t last)
  * the root is empty; a node under a quarter full is merged with, or takes
  * elements from, a sibling.
  */
-#define VFI_RANGE_NODE_BYTES 1024
-#define VFI_RANGE_INNER_BYTES 4096
+#define VFI_RANGE_NODE_BYTES VFI_NODE_POOL_LEAF
+#define VFI_RANGE_INNER_BYTES VFI_NODE_POOL_INNER
 #define VFI_RANGE_MAX_HEIGHT 16      /* nodes are a quarter full: 2^32 elements need 12 */
 
 /* One entry of an internal node, as a value (stored in three arrays). */
@@ -314,7 +316,7 @@ static VfiRangeNode *node_new(VfiRangeTree *t, bool leaf)
     VfiRangeNode *n = t->spare[leaf];
 
     if (!n) {
-        n = g_malloc(leaf ? VFI_RANGE_NODE_BYTES : VFI_RANGE_INNER_BYTES);
+        n = vfi_node_pool_alloc(leaf ? VFI_RANGE_NODE_BYTES : VFI_RANGE_INNER_BYTES);
     }
     t->spare[leaf] = NULL;
     n->prev = n->next = NULL;
@@ -340,7 +342,7 @@ static void node_drop(VfiRangeTree *t, VfiRangeNode *n)
     t->nodes--;
     t->inners -= !n->leaf;
     if (t->spare[n->leaf]) {
-        g_free(n);
+        vfi_node_pool_free(n, n->leaf ? VFI_RANGE_NODE_BYTES : VFI_RANGE_INNER_BYTES);
     } else {
         t->spare[n->leaf] = n;
     }
@@ -386,8 +388,8 @@ void vfi_range_tree_free(VfiRangeTree *t)
         return;
     }
     vfi_range_tree_clear(t);
-    g_free(t->spare[0]);
-    g_free(t->spare[1]);
+    vfi_node_pool_free(t->spare[0], VFI_RANGE_INNER_BYTES);
+    vfi_node_pool_free(t->spare[1], VFI_RANGE_NODE_BYTES);
     g_free(t);
 }
 

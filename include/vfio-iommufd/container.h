@@ -236,6 +236,12 @@ VFI_API bool vfi_address_space_free(VfiAddressSpace *as, GError **errp);
 VFI_API void *vfi_address_space_get_handle(const VfiAddressSpace *as);
 /* Returns: the number of mappings remembered by vfi_address_space_dma_map(). */
 VFI_API unsigned vfi_address_space_mapping_count(const VfiAddressSpace *as);
+/* Returns: the bytes of memory the address space's own record of its
+ * mappings takes (its tree's nodes, a spare one included; the records of
+ * its containers are vfi_container_get_mapping_bytes()'); 0 for NULL. For
+ * a VMM's memory accounting: about 53 bytes per mapping in a large record
+ * (docs/benchmarks.md). */
+VFI_API size_t vfi_address_space_get_mapping_bytes(const VfiAddressSpace *as);
 /* Returns: the number of IOMMUFD containers (IOASes), and the @i-th
  * (0-based, creation order). A type1 address space has one type1 container
  * instead, not counted here (0, NULL): it is vfi_device_get_container() of
@@ -736,6 +742,10 @@ VFI_API bool vfi_container_dma_unmap_all(VfiContainer *c, uint64_t *unmapped,
 /* Returns: the number of mappings in the container's IOAS as the library
  * recorded them (address-space and container-level ones; 0 for NULL). */
 VFI_API unsigned vfi_container_mapping_count(const VfiContainer *c);
+/* Returns: the bytes of memory the container's record of its mappings
+ * takes (the mappings as made, and their merged view while it is kept;
+ * tree nodes, spare ones included); 0 for NULL. */
+VFI_API size_t vfi_container_get_mapping_bytes(const VfiContainer *c);
 
 G_END_DECLS
 

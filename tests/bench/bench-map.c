@@ -408,11 +408,21 @@ static size_t heap_in_use(void)
     return mi.uordblks + mi.hblkhd;
 }
 
-/* Heap growth of a fill of @n appended mappings at @level, library or bare;
- * everything unmapped again afterwards. */
+/* The bytes of the library's records of mappings at @level (its tree
+ * nodes come from the library's node pool, not the heap): the address
+ * space's and its container's, or the container's. */
+static size_t record_bytes(Bench *b, Level level)
+{
+    return vfi_container_get_mapping_bytes(b->r->c) +
+           (level == LEVEL_AS ? vfi_address_space_get_mapping_bytes(b->r->as) : 0);
+}
+
+/* Memory growth of a fill of @n appended mappings at @level, library or
+ * bare: the heap's, and for the library its records'; everything unmapped
+ * again afterwards. */
 static size_t fill_growth(Bench *b, Level level, bool bare, unsigned n)
 {
-    size_t before, after;
+    size_t before, after, rec_before = bare ? 0 : record_bytes(b, level), rec_after;
 
     malloc_trim(0);
     before = heap_in_use();
@@ -420,10 +430,11 @@ static size_t fill_growth(Bench *b, Level level, bool bare, unsigned n)
         op_map(b, level, bare, s);
     }
     after = heap_in_use();
+    rec_after = bare ? 0 : record_bytes(b, level);
     for (unsigned s = 0; s < n; s++) {
         op_unmap(b, level, bare, s);
     }
-    return after > before ? after - before : 0;
+    return (after > before ? after - before : 0) + (rec_after - rec_before);
 }
 
 /* A new address space in place of b->r->as, with the rig's device attached
@@ -445,7 +456,7 @@ static void fresh_address_space(Bench *b)
 }
 
 /* Bytes of the library's record per mapping at @level, in a new address
- * space: the heap a fill of @n takes, less the kernel model's share (a
+ * space: the memory a fill of @n takes, less the kernel model's share (a
  * bare fill of the same slots; one bare fill first so that the model's
  * arrays have grown already). */
 static double bytes_per_mapping(Bench *b, Level level, unsigned n)

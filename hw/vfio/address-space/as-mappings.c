@@ -403,3 +403,10 @@ bool vfi_address_space_dma_unmap(VfiAddressSpace *as, uint64_t iova, uint64_t si
     return vfi_as_unmap_prepare(as, iova, size, flags, &n, errp) &&
            vfi_as_unmap_commit(as, iova, size, n, NULL, errp);
 }
+
+size_t vfi_address_space_get_mapping_bytes(const VfiAddressSpace *as)
+{
+    VFI_LOCK_GUARD(vfi_as_lock(as));
+
+    return as ? vfi_range_tree_bytes(as->mappings) : 0;
+}

@@ -595,6 +595,13 @@ unsigned vfi_container_mapping_count(const VfiContainer *c)
     return c ? vfi_range_tree_len(c->maps) : 0;
 }
 
+size_t vfi_container_get_mapping_bytes(const VfiContainer *c)
+{
+    VFI_LOCK_GUARD(vfi_container_lock(c));
+
+    return c ? vfi_range_tree_bytes(c->maps) + vfi_range_tree_bytes(c->mapped) : 0;
+}
+
 bool vfi_container_mapping(const VfiContainer *c, unsigned i, VfiMappingInfo *out)
 {
     VFI_LOCK_GUARD(vfi_container_lock(c));

@@ -1,0 +1,279 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* vfio-iommufd: the tree nodes' pool (util/node-pool.h). */
+#include <errno.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/mman.h>
+#include <glib.h>
+
+#include "util/node-pool.h"
+#include "trace-root.h"
+
+#if defined(__SANITIZE_ADDRESS__)
+#define VFI_NODE_POOL_MALLOC 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define VFI_NODE_POOL_MALLOC 1
+#endif
+#endif
+
+#ifdef VFI_HAVE_VALGRIND_H
+#include <valgrind/memcheck.h>
+#else
+#define VALGRIND_MALLOCLIKE_BLOCK(addr, size, rz, zeroed) ((void)0)
+#define VALGRIND_FREELIKE_BLOCK(addr, rz) ((void)0)
+#define VALGRIND_MAKE_MEM_NOACCESS(addr, len) ((void)0)
+#define VALGRIND_MAKE_MEM_UNDEFINED(addr, len) ((void)0)
+#define VALGRIND_MAKE_MEM_DEFINED(addr, len) ((void)0)
+#endif
+
+#define CHUNK_BYTES ((size_t)2 << 20)   /* a huge page on x86, arm64 (4K) */
+
+typedef struct PoolChunk PoolChunk;
+
+/* The header of a chunk, in its block 0. */
+struct PoolChunk {
+    PoolChunk *prev, *next;         /* the pool's chunks with a free block */
+    PoolChunk *all_next;            /* every chunk of the pool */
+    void *free;                     /* blocks given back, linked by their first word */
+    unsigned cut;                   /* blocks cut so far, the header included */
+    unsigned live;                  /* blocks handed out */
+    bool listed;                    /* in the list of chunks with a free block */
+};
+
+typedef struct NodePool {
+    GMutex lock;
+    size_t size;
+    PoolChunk *avail;               /* chunks with a free block */
+    PoolChunk *all;
+    unsigned chunks, empty;         /* chunks, and of them those with no block out */
+    size_t live;                    /* blocks handed out */
+    bool huge;                      /* MADV_HUGEPAGE asked for its chunks */
+} NodePool;
+
+static NodePool pools[2] = {
+    { .size = VFI_NODE_POOL_LEAF },
+    { .size = VFI_NODE_POOL_INNER },
+};
+
+static NodePool *pool_of(size_t size)
+{
+    g_assert(size == VFI_NODE_POOL_LEAF || size == VFI_NODE_POOL_INNER);
+    return &pools[size == VFI_NODE_POOL_INNER];
+}
+
+#ifdef VFI_NODE_POOL_MALLOC
+/* Under AddressSanitizer: every block from g_malloc, counted. */
+void *vfi_node_pool_alloc(size_t size)
+{
+    NodePool *p = pool_of(size);
+
+    g_mutex_lock(&p->lock);
+    p->live++;
+    g_mutex_unlock(&p->lock);
+    return g_malloc(size);
+}
+
+void vfi_node_pool_free(void *b, size_t size)
+{
+    NodePool *p = pool_of(size);
+
+    if (b) {
+        g_mutex_lock(&p->lock);
+        p->live--;
+        g_mutex_unlock(&p->lock);
+        g_free(b);
+    }
+}
+#else
+static unsigned chunk_blocks(const NodePool *p)
+{
+    return (unsigned)(CHUNK_BYTES / p->size);
+}
+
+static PoolChunk *chunk_of(const void *b)
+{
+    return (PoolChunk *)((uintptr_t)b & ~(uintptr_t)(CHUNK_BYTES - 1));
+}
+
+static void list_add(NodePool *p, PoolChunk *c)
+{
+    c->prev = NULL;
+    c->next = p->avail;
+    if (p->avail) {
+        p->avail->prev = c;
+    }
+    p->avail = c;
+    c->listed = true;
+}
+
+static void list_del(NodePool *p, PoolChunk *c)
+{
+    if (c->prev) {
+        c->prev->next = c->next;
+    } else {
+        p->avail = c->next;
+    }
+    if (c->next) {
+        c->next->prev = c->prev;
+    }
+    c->listed = false;
+}
+
+/* Ask for huge pages on @c (from the pool's second chunk on; the first
+ * gets them then too). */
+static void chunk_advise(NodePool *p, PoolChunk *c)
+{
+    int rc = madvise(c, CHUNK_BYTES, MADV_HUGEPAGE);
+
+    trace_vfi_node_pool_huge(p->size, p->chunks, rc < 0 ? errno : 0);
+}
+
+/* A 2 MiB chunk, 2 MiB aligned: twice that mapped, the slack unmapped. */
+static PoolChunk *chunk_map(void)
+{
+    char *m = mmap(NULL, 2 * CHUNK_BYTES, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    char *c;
+
+    if (m == MAP_FAILED) {
+        g_error("vfio-iommufd: node pool: mmap of %zu bytes: %s", 2 * CHUNK_BYTES,
+                g_strerror(errno));
+    }
+    c = (char *)(((uintptr_t)m + CHUNK_BYTES - 1) & ~(uintptr_t)(CHUNK_BYTES - 1));
+    if (c > m) {
+        munmap(m, (size_t)(c - m));
+    }
+    munmap(c + CHUNK_BYTES, (size_t)(m + 2 * CHUNK_BYTES - (c + CHUNK_BYTES)));
+    return (PoolChunk *)(void *)c;
+}
+
+static PoolChunk *chunk_new(NodePool *p)
+{
+    PoolChunk *c = chunk_map();
+
+    /* asked before the header is written: a huge page backs a range none
+     * of whose pages was touched yet (the first chunk's may be collapsed
+     * later by khugepaged) */
+    if (p->chunks >= 1) {
+        if (!p->huge) {
+            for (PoolChunk *o = p->all; o; o = o->all_next) {
+                chunk_advise(p, o);
+            }
+        }
+        p->huge = true;
+        chunk_advise(p, c);
+    }
+    *c = (PoolChunk){ .cut = 1, .all_next = p->all };
+    VALGRIND_MAKE_MEM_NOACCESS((char *)c + p->size, CHUNK_BYTES - p->size);
+    p->all = c;
+    p->chunks++;
+    p->empty++;
+    list_add(p, c);
+    trace_vfi_node_pool_chunk(p->size, p->chunks, "mapped");
+    return c;
+}
+
+/* Unmap @c, empty, unless it is the pool's only empty chunk. */
+static void chunk_maybe_unmap(NodePool *p, PoolChunk *c)
+{
+    PoolChunk **at = &p->all;
+
+    if (p->empty++ == 0) {
+        return;
+    }
+    p->empty--;
+    p->chunks--;
+    list_del(p, c);
+    while (*at != c) {
+        at = &(*at)->all_next;
+    }
+    *at = c->all_next;
+    trace_vfi_node_pool_chunk(p->size, p->chunks, "unmapped");
+    munmap(c, CHUNK_BYTES);
+}
+
+static void *chunk_take(NodePool *p, PoolChunk *c)
+{
+    void *b;
+
+    if (c->free) {
+        b = c->free;
+        VALGRIND_MAKE_MEM_DEFINED(b, sizeof(void *));
+        c->free = *(void **)b;
+    } else {
+        b = (char *)c + (size_t)c->cut++ * p->size;
+    }
+    p->empty -= c->live == 0;
+    c->live++;
+    p->live++;
+    if (!c->free && c->cut == chunk_blocks(p)) {
+        list_del(p, c);
+    }
+    return b;
+}
+
+void *vfi_node_pool_alloc(size_t size)
+{
+    NodePool *p = pool_of(size);
+    void *b;
+
+    g_mutex_lock(&p->lock);
+    b = chunk_take(p, p->avail ? p->avail : chunk_new(p));
+    g_mutex_unlock(&p->lock);
+    VALGRIND_MALLOCLIKE_BLOCK(b, size, 0, 0);
+    return b;
+}
+
+void vfi_node_pool_free(void *b, size_t size)
+{
+    NodePool *p = pool_of(size);
+    PoolChunk *c;
+
+    if (!b) {
+        return;
+    }
+    c = chunk_of(b);
+    VALGRIND_FREELIKE_BLOCK(b, 0);
+    VALGRIND_MAKE_MEM_UNDEFINED(b, sizeof(void *));
+    g_mutex_lock(&p->lock);
+    *(void **)b = c->free;
+    VALGRIND_MAKE_MEM_NOACCESS(b, sizeof(void *));
+    c->free = b;
+    c->live--;
+    p->live--;
+    if (!c->listed) {
+        list_add(p, c);
+    }
+    if (c->live == 0) {
+        chunk_maybe_unmap(p, c);
+    }
+    g_mutex_unlock(&p->lock);
+}
+#endif
+
+size_t vfi_node_pool_in_use(size_t size)
+{
+    NodePool *p = pool_of(size);
+    size_t n;
+
+    g_mutex_lock(&p->lock);
+    n = p->live * p->size;
+    g_mutex_unlock(&p->lock);
+    return n;
+}
+
+size_t vfi_node_pool_mapped(size_t size)
+{
+    NodePool *p = pool_of(size);
+    size_t n;
+
+    g_mutex_lock(&p->lock);
+#ifdef VFI_NODE_POOL_MALLOC
+    n = p->live * p->size;
+#else
+    n = p->chunks * CHUNK_BYTES;
+#endif
+    g_mutex_unlock(&p->lock);
+    return n;
+}
