@@ -1,12 +1,14 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * The undo of a first type1 attach whose replay failed
- * (vfi_as_place_in_new(), hw/vfio/address-space/address-space.c): the
- * device's group joined the new container and set its IOMMU, the replay of
- * the address space's mappings failed, and the undo's detach
- * (VFIO_GROUP_UNSET_CONTAINER) fails too. The replay's error is returned,
- * nothing asserts, the address space and everything else can be freed,
- * nothing is left on the model, and a later attach works.
+ * The undo of a first type1 attach whose replay failed (place_in_new(),
+ * hw/vfio/address-space/address-space.c): the device's group joined the
+ * new container and set its IOMMU, the replay of the address space's
+ * mappings failed, and the undo's VFIO_GROUP_UNSET_CONTAINER fails too
+ * (EBUSY). The container layer closes the group anyway (the kernel unsets
+ * a group's container when its fd is closed), so the detach succeeds: the
+ * replay's error is returned, nothing asserts, the address space and
+ * everything else can be freed, nothing is left on the model, and a later
+ * attach works.
  */
 #include "test-type1-helpers.h"
 
