@@ -628,7 +628,7 @@ bool vfi_address_space_attach_device(VfiAddressSpace *as, VfiIommufd *be, VfiDev
         trace_vfi_as_attach_failed(vfi_device_get_display_name(dev), cd->bound_here,
                                    errp && *errp ? (*errp)->message : "");
         if (!cd->container) {
-            g_free(cd);     /* (one a failed undo left in its container is kept) */
+            g_free(cd);     /* (a failed undo may have left it placed: kept) */
         }
         return false;
     }
