@@ -544,8 +544,11 @@ static int sim_ioctl(void *opaque, int fd, unsigned long request, void *arg)
     g_autoptr(SimLocked) guard G_GNUC_UNUSED =
         request == IOMMU_HWPT_GET_DIRTY_BITMAP ? sim_lock_reader(opaque) : sim_lock(opaque);
     VfiSim *sim = opaque;
-    VfiSimOp op = sim_classify(request);
-    SimFile *f;
+    SimFile *f = sim_file_lookup(sim, fd);
+    /* type1's numbers are VFIO_BASE + n as the device ioctls' (MAP_DMA is
+     * PCI_HOT_RESET's): the kind of file tells them apart */
+    VfiSimOp op = f && (f->kind == SIM_FILE_CONTAINER || f->kind == SIM_FILE_GROUP) ?
+                  sim_type1_classify(request) : sim_classify(request);
     int err;
 
     sim->ioctl_count++;
@@ -557,7 +560,6 @@ static int sim_ioctl(void *opaque, int fd, unsigned long request, void *arg)
         trace_vfi_sim_fault_injected(request, err);
         return -err;
     }
-    f = sim_file_lookup(sim, fd);
     if (!f) {
         return -EBADF;
     }

@@ -91,12 +91,6 @@ bool vfi_as_replay(VfiAddressSpace *as, VfiContainer *c, GError **errp);
 
 /* Whether @dev goes to a type1 container of @as (docs/type1.md). */
 bool vfi_as_type1_wanted(VfiAddressSpace *as, const VfiDevice *dev);
-/* Place @cd (its checks made) in @as's type1 container, made at the first
- * device (*@made; its ranges read and @as's mappings replayed into it,
- * not yet in @as's list: the caller adds nothing, this does). Returns the
- * container, or NULL with nothing left. */
-VfiContainer *vfi_as_type1_place(VfiAddressSpace *as, VfiContainerDevice *cd, bool *made,
-                                 GError **errp);
 
 /* ---- as-viommu.c: the address space's vIOMMU objects ---- */
 

@@ -19,6 +19,7 @@
 #include "vfio-iommufd/iommufd.h"
 #include "util/kernel-internal.h"
 #include "address-space-internal.h"
+#include "container/type1.h"
 #include "trace.h"
 
 /* ---- address spaces ---------------------------------------------------- */
@@ -320,38 +321,98 @@ static bool check_erratum_join(const VfiAddressSpace *as, const VfiContainerDevi
     return false;
 }
 
-/* Place @cd in a new container of @as. Returns it, or NULL. */
-static VfiContainer *place_in_new(VfiAddressSpace *as, VfiIommufd *be,
+/* "ioas N" or "type1 container fd N": the new container @c in messages. */
+static char *new_container_name(const VfiContainer *c)
+{
+    return vfi_container_is_type1(c) ?
+           g_strdup_printf("type1 container fd %d", vfi_type1_container_get_fd(c)) :
+           g_strdup_printf("ioas %u", c->ioas_id);
+}
+
+/* A new container of @kind for @cd: type1's (@be unused), or an IOAS of
+ * @be with the erratum 772415 opt-in set before the replay maps anything. */
+static VfiContainer *new_container(VfiAddressSpace *as, VfiBackendKind kind, VfiIommufd *be,
+                                   const VfiContainerDevice *cd, GError **errp)
+{
+    VfiContainer *c = kind == VFI_BACKEND_TYPE1 ? vfi_type1_container_new(as, as->lock, errp) :
+                      vfi_container_new(as, as->lock, be, errp);
+
+    if (c && kind != VFI_BACKEND_TYPE1) {
+        c->ro_as_writeable = as->nesting.readonly_as_writeable;
+        c->ro_erratum_expected = c->ro_as_writeable && cd->opts.nest_parent &&
+                                 vfi_nest_parent_ro_erratum(cd);
+    }
+    return c;
+}
+
+/* Undo the attach of @cd to the new container @c before it was placed.
+ * When the detach fails the device stays in @c, as in the kernel: @c joins
+ * @as and @cd is placed in it (vfi_address_space_free() refuses until it is
+ * detached), @errp says so, and false is returned. */
+static bool new_undo_attach(VfiAddressSpace *as, VfiContainer *c, VfiContainerDevice *cd,
+                            GError **errp)
+{
+    const char *name = vfi_device_get_display_name(cd->dev);
+    g_autofree char *cname = new_container_name(c);
+    g_autoptr(GError) err = NULL;
+
+    if (vfi_container_detach_device(c, cd, &err)) {
+        return true;
+    }
+    trace_vfi_as_cleanup_failed(name, err->message);
+    g_prefix_error(errp, "device %s stays attached to the new %s of address space %u (its "
+                   "detach failed: %s), and is in that container: ", name, cname, as->id,
+                   err->message);
+    g_ptr_array_add(as->containers, c);
+    vfi_container_add_device(c, cd);
+    return false;
+}
+
+/*
+ * Place @cd in a new container of @as: an IOAS of @be (@kind IOMMUFD: its
+ * ranges read, @as's mappings replayed, then the attach) or a type1
+ * container (@kind TYPE1, @be unused: the attach first, the first group
+ * setting the IOMMU, then the ranges and the replay). Returns it, in @as's
+ * list, or NULL: the new container cleaned up (one whose cleanup failed
+ * stays in @as's list, empty, @errp says so) and @cd in no container, for
+ * the caller to free; or, when the undo of a type1 attach could not detach
+ * the device, the container in @as's list with @cd placed in it
+ * (cd->container set: not the caller's to free), @errp says so.
+ */
+static VfiContainer *place_in_new(VfiAddressSpace *as, VfiBackendKind kind, VfiIommufd *be,
                                   VfiContainerDevice *cd, GError **errp)
 {
     const char *name = vfi_device_get_display_name(cd->dev);
+    bool type1 = kind == VFI_BACKEND_TYPE1;
     g_autoptr(GError) last = NULL;
     g_autoptr(GError) err = NULL;
+    g_autofree char *cname = NULL;
     VfiContainer *c;
+    bool attached;
 
-    if (!(c = vfi_container_new(as, as->lock, be, errp))) {
+    if (!(c = new_container(as, kind, be, cd, errp))) {
         return NULL;
     }
     trace_vfi_as_new_container(name, c->ioas_id, as->containers->len);
-    /* the erratum 772415 opt-in, before the replay maps anything */
-    c->ro_as_writeable = as->nesting.readonly_as_writeable;
-    c->ro_erratum_expected = c->ro_as_writeable && cd->opts.nest_parent &&
-                             vfi_nest_parent_ro_erratum(cd);
-    if (vfi_container_refresh_ranges(c, &last) && vfi_as_replay(as, c, &last) &&
-        vfi_container_attach_device(c, cd, &last) == VFI_PLACE_OK) {
+    /* type1: nothing maps before the first group set the IOMMU, so the
+     * attach comes first; an IOAS takes the replay before any device */
+    attached = type1 && vfi_container_attach_device(c, cd, &last) == VFI_PLACE_OK;
+    if ((attached || !type1) && vfi_container_refresh_ranges(c, &last) &&
+        vfi_as_replay(as, c, &last) &&
+        (type1 || vfi_container_attach_device(c, cd, &last) == VFI_PLACE_OK)) {
         g_ptr_array_add(as->containers, c);
         return c;
     }
     if (g_error_matches(last, VFI_KERNEL_ERROR, EADDRINUSE)) {
         as_explain_conflict(as, cd->dev, &last);
     }
-    if (!as_cleanup(as, c, &err)) {
-        /* The empty container stays in the address space, as its IOAS in the
-         * kernel: a later attach may use it, vfi_address_space_free()
-         * destroys it. */
+    if ((!attached || new_undo_attach(as, c, cd, &last)) && !as_cleanup(as, c, &err)) {
+        /* The empty container stays in the address space, as in the kernel:
+         * a later attach may use it, vfi_address_space_free() destroys it. */
         trace_vfi_as_cleanup_failed(name, err->message);
-        g_prefix_error(&last, "(the new container's ioas %u stays in address space %u, "
-                       "empty: %s) ", c->ioas_id, as->id, err->message);
+        cname = new_container_name(c);
+        g_prefix_error(&last, "(the new %s stays in address space %u, empty: %s) ", cname,
+                       as->id, err->message);
     }
     g_propagate_error(errp, g_steal_pointer(&last));
     return NULL;
@@ -394,7 +455,26 @@ static VfiContainer *place(VfiAddressSpace *as, VfiIommufd *be, VfiContainerDevi
         }
     }
     *made = true;
-    return place_in_new(as, be, cd, errp);
+    return place_in_new(as, VFI_BACKEND_IOMMUFD, be, cd, errp);
+}
+
+/* Place @cd (its checks made) in @as's one type1 container, made at the
+ * first device (*@made). Returns the container, or NULL as place_in_new(). */
+static VfiContainer *type1_place(VfiAddressSpace *as, VfiContainerDevice *cd, bool *made,
+                                 GError **errp)
+{
+    VfiContainer *c = as->containers->len ? vfi_as_containers(as)[0] : NULL;
+
+    *made = !c;
+    if (c) {
+        /* its IOMMU is set and it has every mapping: nothing to replay */
+        return vfi_container_attach_device(c, cd, errp) == VFI_PLACE_OK ? c : NULL;
+    }
+    c = place_in_new(as, VFI_BACKEND_TYPE1, NULL, cd, errp);
+    if (c) {
+        trace_vfi_as_backend(as->id, VFI_BACKEND_TYPE1, "type1 container made");
+    }
+    return c;
 }
 
 static bool as_forget_device(VfiAddressSpace *as, VfiContainerDevice *cd, GError **errp);
@@ -542,12 +622,14 @@ bool vfi_address_space_attach_device(VfiAddressSpace *as, VfiIommufd *be, VfiDev
     cd = vfi_container_device_new(dev, opts, as_release);
     /* the address space's request for nest parents holds for every device */
     cd->opts.nest_parent = cd->opts.nest_parent || as->nesting.nest_parent;
-    c = type1 ? vfi_as_type1_place(as, cd, &made, errp) :
+    c = type1 ? type1_place(as, cd, &made, errp) :
         attach_prepare(as, be, cd, errp) ? place(as, be, cd, &made, errp) : NULL;
     if (!c) {
         trace_vfi_as_attach_failed(vfi_device_get_display_name(dev), cd->bound_here,
                                    errp && *errp ? (*errp)->message : "");
-        g_free(cd);
+        if (!cd->container) {
+            g_free(cd);     /* (a failed undo may have left it placed: kept) */
+        }
         return false;
     }
     vfi_container_add_device(c, cd);

@@ -5,18 +5,18 @@
  *
  * Which kind of container a device goes to (asked by the VMM, or AUTO: a
  * device without a VFIO cdev, or a Linux host without /dev/iommu, takes
- * type1), and the placement of a device in the address space's one type1
- * container (made at its first device, the guest's mappings replayed into
- * it once the first group set its IOMMU). Everything else a type1 address
- * space does goes through the same calls as an IOMMUFD one: the container
- * layer's ops table (hw/vfio/container/container-ops.h) does the rest.
+ * type1). The placement in the address space's one type1 container (made
+ * at its first device, the guest's mappings replayed into it once the
+ * first group set its IOMMU) is address-space.c's, with the IOMMUFD one's
+ * new container code. Everything else a type1 address space does goes
+ * through the same calls as an IOMMUFD one: the container layer's ops
+ * table (hw/vfio/container/container-ops.h) does the rest.
  */
 #include <errno.h>
 
 #include "vfio-iommufd/error.h"
 #include "vfio-iommufd/kernel.h"
 #include "address-space-internal.h"
-#include "container/type1.h"
 #include "trace.h"
 
 #define VFI_AS_REASON_ASKED "asked by the VMM (vfi_address_space_set_backend)"
@@ -106,33 +106,4 @@ const char *vfi_address_space_get_backend_reason(const VfiAddressSpace *as)
     }
     /* AUTO before its first device's container is made: no choice yet */
     return as->containers->len || as->backend != VFI_BACKEND_AUTO ? as->backend_reason : NULL;
-}
-
-VfiContainer *vfi_as_type1_place(VfiAddressSpace *as, VfiContainerDevice *cd, bool *made,
-                                 GError **errp)
-{
-    VfiContainer *c = as->containers->len ? vfi_as_containers(as)[0] : NULL;
-    g_autoptr(GError) err = NULL;
-    bool freed;
-
-    *made = !c;
-    if (!c && !(c = vfi_type1_container_new(as, as->lock, errp))) {
-        return NULL;
-    }
-    if (vfi_container_attach_device(c, cd, &err) == VFI_PLACE_OK) {
-        /* the first group set the IOMMU: its ranges, then the replay */
-        if (!*made || (vfi_container_refresh_ranges(c, &err) && vfi_as_replay(as, c, &err))) {
-            if (*made) {
-                g_ptr_array_add(as->containers, c);
-                trace_vfi_as_backend(as->id, VFI_BACKEND_TYPE1, "type1 container made");
-            }
-            return c;
-        }
-        vfi_container_detach_device(c, cd, NULL);
-    }
-    if (*made) {
-        vfi_container_cleanup(c, &freed, NULL);
-    }
-    g_propagate_error(errp, g_steal_pointer(&err));
-    return NULL;
 }
