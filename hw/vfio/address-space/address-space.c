@@ -68,10 +68,10 @@ bool vfi_address_space_free(VfiAddressSpace *as, GError **errp)
 
         if (c->devices->len) {
             g_set_error(errp, VFI_ERROR, VFI_ERROR_WRONG_STATE,
-                        "address space %u: device %s is still attached (%s container, "
-                        "ioas %u): detach it first", as->id,
+                        "address space %u: device %s is still attached (%s): detach it "
+                        "first", as->id,
                         vfi_device_get_display_name(g_ptr_array_index(c->devices, 0)),
-                        c->ops->name, c->ioas_id);
+                        VFI_CONTAINER_DESC(c));
             return false;
         }
     }
@@ -187,8 +187,8 @@ static bool attach_check(VfiAddressSpace *as, VfiIommufd *be, VfiDevice *dev, bo
     if (cd) {
         why = "already in a container";
         g_set_error(errp, VFI_ERROR, VFI_ERROR_WRONG_STATE,
-                    "device %s is already in a container (ioas %u): detach it first",
-                    name, cd->container->ioas_id);
+                    "device %s is already in a container (%s): detach it first",
+                    name, VFI_CONTAINER_DESC(cd->container));
     } else if (vfi_device_is_bound(dev) && (type1 || vfi_device_get_backend(dev) != be)) {
         why = "bound to another backend";
         g_set_error(errp, VFI_ERROR, VFI_ERROR_WRONG_STATE,
@@ -272,10 +272,10 @@ static bool check_logging_join(const VfiAddressSpace *as, const VfiContainer *c,
     }
     trace_vfi_as_attach_refused(vfi_device_get_display_name(cd->dev), "logs its DMA, nothing mapped");
     g_set_error(errp, VFI_ERROR, VFI_ERROR_WRONG_STATE,
-                "device %s logs its own DMA, but dirty tracking is on in %s%u with nothing "
+                "device %s logs its own DMA, but dirty tracking is on in %s with nothing "
                 "mapped (DMA_LOGGING_START needs the mapped ranges): map guest memory "
                 "first, or stop tracking", vfi_device_get_display_name(cd->dev),
-                c ? "ioas " : "address space ", c ? c->ioas_id : as->id);
+                c ? VFI_CONTAINER_DESC(c) : "the address space");
     return false;
 }
 
@@ -450,8 +450,8 @@ static VfiContainer *place(VfiAddressSpace *as, VfiIommufd *be, VfiContainerDevi
             g_propagate_error(errp, g_steal_pointer(&err));
             return NULL;
         case VFI_PLACE_INCOMPATIBLE:
-            trace_vfi_as_container_refused(vfi_device_get_display_name(cd->dev), c->ioas_id,
-                                           err->message);
+            trace_vfi_as_container_refused(vfi_device_get_display_name(cd->dev),
+                                           VFI_CONTAINER_DESC(c), err->message);
         }
     }
     *made = true;
@@ -492,9 +492,9 @@ static void attach_undo(VfiAddressSpace *as, VfiContainer *c, VfiContainerDevice
     g_prefix_error(errp, "attach of device %s: ", name);
     if (!vfi_container_detach_device(c, cd, &err)) {
         trace_vfi_as_cleanup_failed(name, err->message);
-        g_prefix_error(errp, "device %s stays attached to pt %u of ioas %u (its detach "
-                       "failed: %s), and is in that container: ", name, pt, c->ioas_id,
-                       err->message);
+        g_prefix_error(errp, "device %s stays attached to pt %u of %s (its detach "
+                       "failed: %s), and is in that container: ", name, pt,
+                       VFI_CONTAINER_DESC(c), err->message);
         return;
     }
     if (!as_forget_device(as, cd, &err)) {
@@ -586,15 +586,28 @@ bool vfi_address_space_set_nesting(VfiAddressSpace *as, const VfiNestingOptions 
     }
     if (as->containers->len) {
         g_set_error(errp, VFI_ERROR, VFI_ERROR_WRONG_STATE,
-                    "set nesting of address space %u: it has %u container(s) (ioas %u "
+                    "set nesting of address space %u: it has %u container(s) (%s "
                     "first), made under the old options: set them before the first attach",
                     as->id, as->containers->len,
-                    ((VfiContainer *)g_ptr_array_index(as->containers, 0))->ioas_id);
+                    VFI_CONTAINER_DESC(g_ptr_array_index(as->containers, 0)));
         return false;
     }
     as->nesting = opts ? *opts : (VfiNestingOptions){ 0 };
     trace_vfi_as_nesting(as->id, as->nesting.nest_parent, as->nesting.readonly_as_writeable);
     return true;
+}
+
+/* An AUTO address space without containers chose a backend for @dev's
+ * attach (vfi_as_type1_wanted(), traced there), and the attach was refused
+ * or failed before a container was made: the choice goes with it (the next
+ * device chooses again). */
+static void as_trace_backend_dropped(const VfiAddressSpace *as, const VfiDevice *dev,
+                                     bool type1)
+{
+    if (as && dev && !as->containers->len && as->backend == VFI_BACKEND_AUTO) {
+        trace_vfi_as_backend_dropped(as->id, vfi_device_get_display_name(dev),
+                                     type1 ? VFI_BACKEND_TYPE1 : VFI_BACKEND_IOMMUFD);
+    }
 }
 
 bool vfi_address_space_attach_device(VfiAddressSpace *as, VfiIommufd *be, VfiDevice *dev,
@@ -614,6 +627,7 @@ bool vfi_address_space_attach_device(VfiAddressSpace *as, VfiIommufd *be, VfiDev
     opts = opts ? &given : NULL;
     type1 = dev && as && vfi_as_type1_wanted(as, dev);   /* as-type1.c */
     if (!attach_check(as, be, dev, type1, errp)) {
+        as_trace_backend_dropped(as, dev, type1);
         return false;
     }
     if (opts && opts->label) {
@@ -627,6 +641,7 @@ bool vfi_address_space_attach_device(VfiAddressSpace *as, VfiIommufd *be, VfiDev
     if (!c) {
         trace_vfi_as_attach_failed(vfi_device_get_display_name(dev), cd->bound_here,
                                    errp && *errp ? (*errp)->message : "");
+        as_trace_backend_dropped(as, dev, type1);
         if (!cd->container) {
             g_free(cd);     /* (a failed undo may have left it placed: kept) */
         }
@@ -655,7 +670,7 @@ static bool as_forget_device(VfiAddressSpace *as, VfiContainerDevice *cd, GError
     VfiContainer *c = cd->container;
     g_autoptr(GError) err = NULL;
 
-    trace_vfi_as_detach_device(name, c->ioas_id, cd->hwpt ? cd->hwpt->id : 0);
+    trace_vfi_as_detach_device(name, VFI_CONTAINER_DESC(c), cd->hwpt ? cd->hwpt->id : 0);
     if (!vfi_container_forget_device(c, cd, errp)) {
         return false;
     }
@@ -710,9 +725,9 @@ static bool as_detach_checked(VfiAddressSpace *as, VfiDevice *dev, VfiContainerD
     }
     g_clear_error(&err);
     if (!vfi_container_detach_device(c, cd, errp)) {
-        g_prefix_error(errp, "detaching device %s (devid %u) from ioas %u hwpt %u: ",
+        g_prefix_error(errp, "detaching device %s (devid %u) from %s hwpt %u: ",
                        vfi_device_get_display_name(dev), vfi_device_get_devid(dev),
-                       c->ioas_id, cd->hwpt ? cd->hwpt->id : 0);
+                       VFI_CONTAINER_DESC(c), cd->hwpt ? cd->hwpt->id : 0);
         return false;
     }
     if (!vfi_as_viommu_device_gone(as, dev, &err)) {
@@ -759,7 +774,8 @@ static void as_release(VfiDeviceOwner *owner, VfiDevice *dev)
     VFI_LOCK_GUARD(as->lock);
     g_autoptr(GError) err = NULL;
 
-    trace_vfi_as_release_device(vfi_device_get_display_name(dev), cd->container->ioas_id);
+    trace_vfi_as_release_device(vfi_device_get_display_name(dev),
+                                VFI_CONTAINER_DESC(cd->container));
     if (vfi_as_detach(as, dev, true, &err)) {
         return;
     }

@@ -39,9 +39,9 @@ bool vfi_as_replay(VfiAddressSpace *as, VfiContainer *c, GError **errp)
                    vfi_container_check_file_offset(c, what, m->src.offset, errp)) &&
                   map_one(c, m, errp);
 
-        trace_vfi_as_replay(c->ioas_id, m->r.iova, size, ok);
+        VFI_TRACE_CONTAINER(vfi_as_replay, c, m->r.iova, size, ok);
         if (!ok) {
-            g_prefix_error(errp, "new container (ioas %u): ", c->ioas_id);
+            g_prefix_error(errp, "new container (%s): ", VFI_CONTAINER_DESC(c));
             return false;
         }
     }
@@ -69,12 +69,13 @@ static bool check_no_container_mapping(const VfiAddressSpace *as, const VfiConta
     if (!o) {
         return true;
     }
-    trace_vfi_as_dma_refused(as->id, what, iova, last - iova + 1, c->ioas_id);
+    trace_vfi_as_dma_refused(as->id, what, iova, last - iova + 1,
+                             "overlaps a mapping made in a container", VFI_CONTAINER_DESC(c));
     g_set_error(errp, VFI_ERROR, VFI_ERROR_WRONG_STATE,
                 "%s: [0x%" PRIx64 ", 0x%" PRIx64 "] overlaps the mapping [0x%" PRIx64
-                ", 0x%" PRIx64 "] made in the container of ioas %u (vfi_container_dma_map): "
+                ", 0x%" PRIx64 "] made in the container (%s) (vfi_container_dma_map): "
                 "unmap it with vfi_container_dma_unmap first", what, iova, last, o->r.iova,
-                o->r.last, c->ioas_id);
+                o->r.last, VFI_CONTAINER_DESC(c));
     return false;
 }
 
@@ -116,7 +117,8 @@ static bool map_record(VfiAddressSpace *as, const VfiAsMapping *m, GError **errp
         return true;
     }
     trace_vfi_as_dma_refused(as->id, "address space dma map", m->r.iova,
-                             m->r.last - m->r.iova + 1, 0);
+                             m->r.last - m->r.iova + 1, "overlaps one of its mappings",
+                             "the address space's own");
     g_set_error(errp, VFI_ERROR, VFI_ERROR_INVALID_ARGUMENT,
                 "address space dma map: [0x%" PRIx64 ", 0x%" PRIx64 "] overlaps the mapping "
                 "[0x%" PRIx64 ", 0x%" PRIx64 "]", m->r.iova, m->r.last, o->iova, o->last);
@@ -157,7 +159,7 @@ static bool map_containers(VfiAddressSpace *as, const VfiAsMapping *m, guint fro
             VfiContainer *done = g_ptr_array_index(as->containers, j);
             bool ok = vfi_container_unmap_unchecked(done, m->r.iova, size, NULL);
 
-            trace_vfi_as_dma_rollback(done->ioas_id, "map", m->r.iova, size, ok);
+            VFI_TRACE_CONTAINER(vfi_as_dma_rollback, done, "map", m->r.iova, size, ok);
         }
         vfi_range_tree_remove(as->mappings, m->r.iova);
         return false;
@@ -192,7 +194,8 @@ static bool map_file_any(VfiAddressSpace *as, const char *what, VfiAsMapping *m,
     uint64_t at;
 
     if (as->containers->len == 0) {
-        trace_vfi_as_dma_refused(as->id, what, VFI_IOVA_ANY, size, 0);
+        trace_vfi_as_dma_refused(as->id, what, VFI_IOVA_ANY, size,
+                                 "a kernel-chosen IOVA needs a container", "none");
         g_set_error(errp, VFI_ERROR, VFI_ERROR_WRONG_STATE,
                     "%s: a kernel-chosen IOVA needs a container (attach a device first, "
                     "or give the IOVA)", what);
@@ -210,7 +213,7 @@ static bool map_file_any(VfiAddressSpace *as, const char *what, VfiAsMapping *m,
         !map_record(as, m, errp)) {
         bool ok = vfi_container_unmap_unchecked(c0, at, size, NULL);
 
-        trace_vfi_as_dma_rollback(c0->ioas_id, "map", at, size, ok);
+        VFI_TRACE_CONTAINER(vfi_as_dma_rollback, c0, "map", at, size, ok);
         return false;
     }
     return map_containers(as, m, 1, errp);
@@ -308,8 +311,8 @@ static void unmap_rollback(VfiAddressSpace *as, guint upto, const bool *unmapped
         for (guint k = 0; o && k < n; k++, o = vfi_range_iter_next(&it)) {
             bool ok = map_one(done, o, NULL);
 
-            trace_vfi_as_dma_rollback(done->ioas_id, "unmap", o->r.iova,
-                                      o->r.last - o->r.iova + 1, ok);
+            VFI_TRACE_CONTAINER(vfi_as_dma_rollback, done, "unmap", o->r.iova,
+                                o->r.last - o->r.iova + 1, ok);
         }
     }
 }
@@ -330,7 +333,7 @@ static bool unmap_containers(VfiAddressSpace *as, uint64_t iova, uint64_t last, 
 
         if (!vfi_container_mapping_overlap(c, iova, last, true)) {
             /* It does not hold them (a rollback that failed): nothing to do. */
-            trace_vfi_as_dma_unmap_skip(c->ioas_id, iova, last - iova + 1);
+            VFI_TRACE_CONTAINER(vfi_as_dma_unmap_skip, c, iova, last - iova + 1);
             continue;
         }
         unmapped_in[i] = true;
@@ -339,7 +342,7 @@ static bool unmap_containers(VfiAddressSpace *as, uint64_t iova, uint64_t last, 
         }
         unmap_rollback(as, i, unmapped_in, iova, n);
         g_propagate_prefixed_error(errp, g_steal_pointer(&err),
-                                   "address space dma unmap (ioas %u): ", c->ioas_id);
+                                   "address space dma unmap (%s): ", VFI_CONTAINER_DESC(c));
         return false;
     }
     return true;

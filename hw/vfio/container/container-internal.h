@@ -239,6 +239,27 @@ static inline bool vfi_container_is_type1(const VfiContainer *c)
     return c->ops->kind == VFI_BACKEND_TYPE1;
 }
 
+/* The longest vfi_container_describe() text, its NUL included. */
+#define VFI_CONTAINER_DESC_LEN 32
+
+/* @c as a VMM knows it, for messages and traces: "ioas N" on IOMMUFD,
+ * "type1 container fd N" on type1 (which has no IOAS), "no container" for
+ * NULL; written into @buf (@len bytes, VFI_CONTAINER_DESC_LEN is enough) and
+ * returned. No ioctl, no allocation. */
+const char *vfi_container_describe(const VfiContainer *c, char *buf, size_t len);
+/* The same into a buffer of the enclosing block (a compound literal): for an
+ * argument of a message or trace call. */
+#define VFI_CONTAINER_DESC(c) \
+    vfi_container_describe((c), (char[VFI_CONTAINER_DESC_LEN]){ 0 }, VFI_CONTAINER_DESC_LEN)
+/* Emit trace event @ev whose first argument is container @c's description,
+ * made only while the event is on (trace_<ev>_enabled()). */
+#define VFI_TRACE_CONTAINER(ev, c, ...) \
+    do { \
+        if (trace_##ev##_enabled()) { \
+            trace_##ev(VFI_CONTAINER_DESC(c), __VA_ARGS__); \
+        } \
+    } while (0)
+
 /* A container was given (INVALID_ARGUMENT naming @what otherwise). */
 bool vfi_container_check_given(const VfiContainer *c, const char *what, GError **errp);
 

@@ -18,15 +18,29 @@
  * of a tracked device. Its mappings are in mappings.c, its HWPTs in hwpt.c.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <unistd.h>
 #include <inttypes.h>
 
 #include "vfio-iommufd/error.h"
 #include "vfio-iommufd/iommufd.h"
 #include "container-internal.h"
+#include "type1.h"
 #include "trace.h"
 
 /* ---- checks ------------------------------------------------------------ */
+
+const char *vfi_container_describe(const VfiContainer *c, char *buf, size_t len)
+{
+    if (!c) {
+        g_strlcpy(buf, "no container", len);
+    } else if (c->type1) {
+        snprintf(buf, len, "type1 container fd %d", vfi_type1_get_fd(c->type1->t1));
+    } else {
+        snprintf(buf, len, "ioas %u", c->ioas_id);
+    }
+    return buf;
+}
 
 bool vfi_container_check_given(const VfiContainer *c, const char *what, GError **errp)
 {
@@ -56,9 +70,9 @@ static bool check_map_logged(const VfiContainer *c, const char *what, uint64_t i
                                     iova, last - iova + 1);
         g_set_error(errp, VFI_ERROR, VFI_ERROR_WRONG_STATE,
                     "%s: [0x%" PRIx64 ", 0x%" PRIx64 "] is outside the IOVA ranges "
-                    "device %s logs its DMA for (given when dirty tracking of ioas %u "
+                    "device %s logs its DMA for (given when dirty tracking of %s "
                     "started): stop tracking, map, and start it again", what, iova,
-                    last, vfi_device_get_display_name(dev), c->ioas_id);
+                    last, vfi_device_get_display_name(dev), VFI_CONTAINER_DESC(c));
         return false;
     }
     return true;
@@ -74,8 +88,8 @@ bool vfi_container_check_sized(const VfiContainer *c, const char *what, uint64_t
         trace_vfi_container_refused(c->ioas_id, what, "misaligned", iova, size);
         g_set_error(errp, VFI_ERROR, VFI_ERROR_INVALID_ARGUMENT,
                     "%s: iova 0x%" PRIx64 " size 0x%" PRIx64 " not aligned to the IOVA "
-                    "alignment 0x%" PRIx64 " of ioas %u", what, iova, size, c->alignment,
-                    c->ioas_id);
+                    "alignment 0x%" PRIx64 " of %s", what, iova, size, c->alignment,
+                    VFI_CONTAINER_DESC(c));
         return false;
     }
     return true;
@@ -99,7 +113,7 @@ bool vfi_container_check_map(const VfiContainer *c, const char *what, uint64_t i
                                 size);
     g_set_error(errp, VFI_ERROR, VFI_ERROR_INVALID_ARGUMENT,
                 "%s: [0x%" PRIx64 ", 0x%" PRIx64 "] is not inside one allowed IOVA range "
-                "of ioas %u", what, iova, last, c->ioas_id);
+                "of %s", what, iova, last, VFI_CONTAINER_DESC(c));
     return false;
 }
 
@@ -111,9 +125,9 @@ bool vfi_container_check_unmap_tracking(const VfiContainer *c, const char *what,
     }
     trace_vfi_container_refused(c->ioas_id, what, "dirty tracking is on", 0, 0);
     g_set_error(errp, VFI_ERROR, VFI_ERROR_WRONG_STATE,
-                "%s: dirty tracking is on for ioas %u: read the range's dirty bits first "
+                "%s: dirty tracking is on for %s: read the range's dirty bits first "
                 "(vfi_container_dma_unmap_dirty()) or pass VFI_UNMAP_DISCARD_DIRTY",
-                what, c->ioas_id);
+                what, VFI_CONTAINER_DESC(c));
     return false;
 }
 
@@ -126,9 +140,9 @@ bool vfi_container_check_detach(const VfiContainer *c, const VfiContainerDevice 
     trace_vfi_container_refused(c->ioas_id, "detach", "tracked device while tracking is on",
                                 0, 0);
     g_set_error(errp, VFI_ERROR, VFI_ERROR_WRONG_STATE,
-                "device %s is dirty-tracked and tracking is on for ioas %u: its unread "
+                "device %s is dirty-tracked and tracking is on for %s: its unread "
                 "dirty pages would be lost; sync and stop tracking before unplugging it",
-                vfi_device_get_display_name(cd->dev), c->ioas_id);
+                vfi_device_get_display_name(cd->dev), VFI_CONTAINER_DESC(c));
     return false;
 }
 

@@ -33,8 +33,12 @@
 #include "migration-internal.h"
 #include "trace.h"
 
+/* A reader of HWPTs (@be set), or of a container's sources (@c set: its
+ * sources, mappings, alignment and kept pages are the container's, only the
+ * scratch buffer and its counters are the reader's; the fields between are
+ * unused, NULL). */
 struct VfiDirtyReader {
-    VfiIommufd *be;           /* not owned (NULL: a type1 container's reader) */
+    VfiIommufd *be;           /* not owned (NULL: a container's reader) */
     VfiContainer *c;          /* not owned: the container whose sources it
                                * reads, or NULL (the HWPTs below) */
     GArray *hwpts;            /* uint32_t, order added */
@@ -53,22 +57,38 @@ VfiDirtySources vfi_dirty_sources_of(VfiContainer *c)
     };
 }
 
+/* The sources of @r, a reader of HWPTs (a container's reader reads its
+ * container's: vfi_dirty_query_container()). */
 static VfiDirtySources reader_sources(VfiDirtyReader *r)
 {
-    if (r->c) {
-        /* the container's sources and kept pages (a page a read of either
-         * took around its range is delivered by the next read of its
-         * pages, whoever makes it); the reader's own scratch and stats */
-        VfiDirtySources s = vfi_dirty_sources_of(r->c);
-
-        s.scratch = &r->scratch;
-        return s;
-    }
     return (VfiDirtySources){
         .be = r->be, .alignment = r->alignment, .hwpt_ids = r->hwpts,
         .mappings = r->mappings, .kept = &r->kept, .scratch = &r->scratch,
     };
 }
+
+/* @s as a VMM knows it, for messages and traces: its container's
+ * description ("ioas N", "type1 container fd N": vfi_container_describe()),
+ * or, for a public reader's HWPTs, "iommufd F". */
+static const char *sources_describe(const VfiDirtySources *s, char *buf, size_t len)
+{
+    if (s->c) {
+        return vfi_container_describe(s->c, buf, len);
+    }
+    snprintf(buf, len, "iommufd %d", vfi_iommufd_get_fd(s->be));
+    return buf;
+}
+
+#define SOURCES_DESC(s) \
+    sources_describe((s), (char[VFI_CONTAINER_DESC_LEN]){ 0 }, VFI_CONTAINER_DESC_LEN)
+/* Emit trace event @ev whose first argument describes @s, made only while
+ * the event is on. */
+#define TRACE_SOURCES(ev, s, ...) \
+    do { \
+        if (trace_##ev##_enabled()) { \
+            trace_##ev(SOURCES_DESC(s), __VA_ARGS__); \
+        } \
+    } while (0)
 
 /* Whether a device's DMA logging is a source of @s. */
 static bool has_logging_source(const VfiDirtySources *s)
@@ -151,10 +171,10 @@ bool vfi_dirty_check_log(const VfiDirtySources *s, const VfiDirtyLog *log, const
     if (!why) {
         return true;
     }
-    trace_vfi_dirty_refused(s->ioas_id, what, why);
+    TRACE_SOURCES(vfi_dirty_refused, s, what, why);
     g_set_error(errp, VFI_ERROR, VFI_ERROR_INVALID_ARGUMENT,
-                "%s (ioas %u): %s (base 0x%" PRIx64 " page size 0x%" PRIx64
-                " pages %" PRIu64 ")", what, s->ioas_id, why, log ? log->base_iova : 0,
+                "%s (%s): %s (base 0x%" PRIx64 " page size 0x%" PRIx64
+                " pages %" PRIu64 ")", what, SOURCES_DESC(s), why, log ? log->base_iova : 0,
                 log ? log->page_size : 0, log ? log->nr_pages : 0);
     return false;
 }
@@ -173,9 +193,9 @@ static bool read_hwpt(const VfiDirtySources *s, uint32_t id, uint64_t iova, uint
     /* The IOMMU drivers refuse to read a domain not tracking (EINVAL):
      * containers never read one, a VMM's own reader may. */
     einval = g_error_matches(err, VFI_KERNEL_ERROR, EINVAL);
-    g_propagate_prefixed_error(errp, g_steal_pointer(&err), "dirty query of ioas %u hwpt %u%s: ",
-                               s->ioas_id, id, einval ? " (EINVAL: its dirty tracking is "
-                               "off, or the range is not aligned to the IOAS)" : "");
+    g_propagate_prefixed_error(errp, g_steal_pointer(&err), "dirty query of %s hwpt %u%s: ",
+                               SOURCES_DESC(s), id, einval ? " (EINVAL: its dirty tracking "
+                               "is off, or the range is not aligned to the IOAS)" : "");
     return false;
 }
 
@@ -222,7 +242,7 @@ static bool read_sources(const VfiDirtySources *s, unsigned which, uint64_t iova
         (*counter)++;
         if (!vfi_device_dma_logging_read(dev, iova, size, ps, data,
                                          flags & VFI_DIRTY_QUERY_NO_CLEAR, errp)) {
-            g_prefix_error(errp, "dirty query of ioas %u: ", s->ioas_id);
+            g_prefix_error(errp, "dirty query of %s: ", SOURCES_DESC(s));
             return false;
         }
     }
@@ -236,29 +256,46 @@ static bool read_sources(const VfiDirtySources *s, unsigned which, uint64_t iova
  * bits land in it and are never ORed into the log. */
 #define SCRATCH_ALIGN 4096
 
-/* A zeroed scratch bitmap for @pages bits (the buffer grown, never shrunk).
- * A range too large for memory fails (VFI_ERROR_HOST, before any ioctl of
- * the range) instead of aborting the process. */
-bool vfi_dirty_scratch_reserve(VfiDirtyScratch *sc, uint32_t ioas_id, uint64_t pages,
-                               GError **errp)
-{    size_t bytes = pages <= (uint64_t)(SIZE_MAX / 8 - 1) * 64 - SCRATCH_ALIGN * 8 ?
+/* The bytes of a scratch bitmap for @pages bits (0: too many for memory)
+ * and of its allocation (*@alloc, whole SCRATCH_ALIGN pages). */
+static size_t scratch_bytes(uint64_t pages, size_t *alloc)
+{
+    size_t bytes = pages <= (uint64_t)(SIZE_MAX / 8 - 1) * 64 - SCRATCH_ALIGN * 8 ?
                    (pages + 63) / 64 * 8 : 0;
-    size_t alloc = (bytes + SCRATCH_ALIGN - 1) / SCRATCH_ALIGN * SCRATCH_ALIGN;
-    void *buf = NULL;
+
+    *alloc = (bytes + SCRATCH_ALIGN - 1) / SCRATCH_ALIGN * SCRATCH_ALIGN;
+    return bytes;
+}
+
+/* @sc zeroed for @pages bits when it is large enough (no allocation). */
+static bool scratch_fits(VfiDirtyScratch *sc, uint64_t pages)
+{
+    size_t alloc, bytes = scratch_bytes(pages, &alloc);
 
     if (bytes && alloc <= sc->size) {
         memset(sc->buf, 0, bytes);
         return true;
     }
+    return false;
+}
+
+/* @sc grown for @pages bits (it does not fit: scratch_fits()), zeroed;
+ * @owner names the sources it reads for (messages and traces). */
+static bool scratch_grow(VfiDirtyScratch *sc, const char *owner, uint64_t pages,
+                         GError **errp)
+{
+    size_t alloc, bytes = scratch_bytes(pages, &alloc);
+    void *buf = NULL;
+
     if (!bytes || posix_memalign(&buf, SCRATCH_ALIGN, alloc) != 0) {
         g_set_error(errp, VFI_ERROR, VFI_ERROR_HOST,
-                    "dirty query of ioas %u: cannot allocate a %zu-byte scratch bitmap "
+                    "dirty query of %s: cannot allocate a %zu-byte scratch bitmap "
                     "for %" PRIu64 " pages (ENOMEM): read a smaller range or align it to "
-                    "a byte of the log", ioas_id, alloc, pages);
+                    "a byte of the log", owner, alloc, pages);
         return false;
     }
     memset(buf, 0, bytes);
-    trace_vfi_dirty_scratch_grow(ioas_id, sc->size, alloc);
+    trace_vfi_dirty_scratch_grow(owner, sc->size, alloc);
     free(sc->buf);
     sc->buf = buf;
     sc->size = alloc;
@@ -267,9 +304,25 @@ bool vfi_dirty_scratch_reserve(VfiDirtyScratch *sc, uint32_t ioas_id, uint64_t p
     return true;
 }
 
+/* A zeroed scratch bitmap for @pages bits (the buffer grown, never shrunk).
+ * A range too large for memory fails (VFI_ERROR_HOST, before any ioctl of
+ * the range) instead of aborting the process. */
+bool vfi_dirty_scratch_reserve(VfiDirtyScratch *sc, uint32_t ioas_id, uint64_t pages,
+                               GError **errp)
+{
+    char owner[VFI_CONTAINER_DESC_LEN];
+
+    if (scratch_fits(sc, pages)) {
+        return true;
+    }
+    snprintf(owner, sizeof(owner), "ioas %u", ioas_id);
+    return scratch_grow(sc, owner, pages, errp);
+}
+
 static bool scratch_reserve(const VfiDirtySources *s, uint64_t pages, GError **errp)
 {
-    return vfi_dirty_scratch_reserve(s->scratch, s->ioas_id, pages, errp);
+    return scratch_fits(s->scratch, pages) ||
+           scratch_grow(s->scratch, SOURCES_DESC(s), pages, errp);
 }
 
 /* Zero copy of as much of [*iova, + *n pages) as the log holds whole words
@@ -286,7 +339,7 @@ static bool read_zero_copy(const VfiDirtySources *s, unsigned which, uint64_t *i
     uint64_t avail = (log_bytes - *bit / 8) / 8 * 64;
     uint64_t zc = MIN(*n, avail);
 
-    trace_vfi_dirty_query(s->ioas_id, *iova, zc * ps, ps, *bit, true, flags);
+    TRACE_SOURCES(vfi_dirty_query, s, *iova, zc * ps, ps, *bit, true, flags);
     if (zc && !read_sources(s, which, *iova, zc * ps, ps, (uint8_t *)log->bitmap + *bit / 8,
                             flags, true, errp)) {
         return false;
@@ -312,7 +365,7 @@ static bool read_plain(const VfiDirtySources *s, unsigned which, uint64_t iova,
     if (n == 0) {
         return true;
     }
-    trace_vfi_dirty_query(s->ioas_id, iova, n * ps, ps, bit, false, flags);
+    TRACE_SOURCES(vfi_dirty_query, s, iova, n * ps, ps, bit, false, flags);
     if (!scratch_reserve(s, n, errp)) {
         return false;
     }
@@ -381,9 +434,9 @@ static bool read_hwpt_window(const VfiDirtySources *s, uint64_t iova, uint64_t l
     uint64_t head = (iova - wi) / ps, mid = (last - iova) / ps + 1;
     bool ok;
 
-    trace_vfi_dirty_window(s->ioas_id, iova, last, wi, wl);
-    trace_vfi_dirty_query(s->ioas_id, wi, n * ps, ps, (iova - log->base_iova) / ps, false,
-                          flags);
+    TRACE_SOURCES(vfi_dirty_window, s, iova, last, wi, wl);
+    TRACE_SOURCES(vfi_dirty_query, s, wi, n * ps, ps, (iova - log->base_iova) / ps, false,
+                  flags);
     if (!scratch_reserve(s, n, errp)) {
         return false;
     }
@@ -408,7 +461,7 @@ void vfi_dirty_deliver_kept(const VfiDirtySources *s, uint64_t iova, uint64_t la
     if (!s->kept || !vfi_kept_any(*s->kept, iova, last)) {
         return;
     }
-    trace_vfi_dirty_kept_deliver(s->ioas_id, iova, last, forget);
+    TRACE_SOURCES(vfi_dirty_kept_deliver, s, iova, last, forget);
     vfi_kept_report(*s->kept, iova, last, log->page_size, log->bitmap, log->base_iova);
     if (forget) {
         vfi_kept_forget(*s->kept, iova, last);
@@ -472,12 +525,12 @@ bool vfi_dirty_read_piece(const VfiDirtySources *s, uint64_t a, uint64_t b,
     fine = g_try_new0(uint64_t, (tmp.nr_pages + 63) / 64);
     if (!fine) {
         g_set_error(errp, VFI_ERROR, VFI_ERROR_HOST,
-                    "dirty read of ioas %u [0x%" PRIx64 ", 0x%" PRIx64 "]: no memory for its "
-                    "%" PRIu64 "-page bitmap (ENOMEM)", s->ioas_id, a, b, tmp.nr_pages);
+                    "dirty read of %s [0x%" PRIx64 ", 0x%" PRIx64 "]: no memory for its "
+                    "%" PRIu64 "-page bitmap (ENOMEM)", SOURCES_DESC(s), a, b, tmp.nr_pages);
         return false;
     }
     tmp.bitmap = fine;
-    trace_vfi_dirty_fine_read(s->ioas_id, a, b, ps, g);
+    TRACE_SOURCES(vfi_dirty_fine_read, s, a, b, ps, g);
     ok = vfi_dirty_read(s, a, b - a + 1, &tmp, flags, errp);
     /* also after a failure: the bits read are cleared in the kernel */
     fold_into(log, fine, a, g, tmp.nr_pages);
@@ -504,11 +557,11 @@ static bool check_hwpt_reader(const VfiDirtyReader *r, const char *what, GError 
         return false;
     }
     if (r->c) {
-        trace_vfi_dirty_refused(r->c->ioas_id, what, "a container's reader");
+        VFI_TRACE_CONTAINER(vfi_dirty_refused, r->c, what, "a container's reader");
         g_set_error(errp, VFI_ERROR, VFI_ERROR_WRONG_STATE,
-                    "%s: the reader reads the sources of a %s container (ioas %u): its "
+                    "%s: the reader reads the sources of a container (%s): its "
                     "sources, mappings and alignment are the container's", what,
-                    r->c->ops->name, r->c->ioas_id);
+                    VFI_CONTAINER_DESC(r->c));
         return false;
     }
     return true;
@@ -537,13 +590,12 @@ VfiDirtyReader *vfi_dirty_reader_new_for_container(VfiContainer *c, GError **err
     if (!vfi_container_check_given(c, "dirty reader of a container", errp)) {
         return NULL;
     }
+    /* its sources, mappings, alignment and kept pages are @c's: a page a
+     * read by the reader or by @c took around its range is delivered by
+     * the next read of its pages, whoever makes it */
     r = g_new0(VfiDirtyReader, 1);
-    r->be = c->be;
     r->c = c;
-    r->hwpts = g_array_new(false, false, sizeof(uint32_t));
-    r->mappings = vfi_range_tree_new(sizeof(VfiRange));
-    r->alignment = c->alignment;
-    trace_vfi_dirty_reader_container(c->ops->name, c->ioas_id);
+    VFI_TRACE_CONTAINER(vfi_dirty_reader_container, c, c->ops->name);
     return r;
 }
 
@@ -552,10 +604,15 @@ void vfi_dirty_reader_free(VfiDirtyReader *r)
     if (!r) {
         return;
     }
-    trace_vfi_dirty_reader_free(vfi_iommufd_get_fd(r->be), r->hwpts->len, r->scratch.size);
-    g_array_free(r->hwpts, true);
-    vfi_range_tree_free(r->mappings);
-    g_clear_pointer(&r->kept, g_array_unref);
+    if (r->c) {
+        VFI_TRACE_CONTAINER(vfi_dirty_reader_container_free, r->c, r->scratch.size);
+    } else {
+        trace_vfi_dirty_reader_free(vfi_iommufd_get_fd(r->be), r->hwpts->len,
+                                    r->scratch.size);
+        g_array_free(r->hwpts, true);
+        vfi_range_tree_free(r->mappings);
+        g_clear_pointer(&r->kept, g_array_unref);
+    }
     g_free(r->scratch.buf);
     g_free(r);
 }
@@ -668,7 +725,7 @@ bool vfi_dirty_reader_remove_mapping(VfiDirtyReader *r, uint64_t iova, uint64_t 
 
 unsigned vfi_dirty_reader_hwpt_count(const VfiDirtyReader *r)
 {
-    return r ? r->hwpts->len : 0;
+    return r && r->hwpts ? r->hwpts->len : 0;
 }
 
 void vfi_dirty_reader_get_stats(const VfiDirtyReader *r, VfiDirtyStats *st)
@@ -741,38 +798,60 @@ static bool read_told_piece(void *opaque, const VfiDirtySources *s, const VfiRan
     return vfi_dirty_read_piece(s, a, b, q->log, q->flags, errp);
 }
 
-/* A container's reader: its query as the container's (WRONG_STATE while its
- * tracking is off), every kernel read inside one of its mapped ranges (a
- * read starting in a hole reads nothing, one crossing a hole stops there). */
-static bool query_container(VfiDirtyReader *r, uint64_t iova, uint64_t size,
-                            const VfiDirtyLog *log, uint32_t flags, GError **errp)
+bool vfi_dirty_check_tracking(const VfiContainer *c, const char *what, GError **errp)
 {
-    VFI_LOCK_GUARD(vfi_container_lock(r->c));
-    const char *what = "dirty query";
-    VfiDirtySources s = reader_sources(r);
-    uint64_t last = iova + (size - 1);
-    VfiRange m;
+    if (c->dirty_tracking) {
+        return true;
+    }
+    VFI_TRACE_CONTAINER(vfi_dirty_refused, c, what, "dirty tracking is off");
+    g_set_error(errp, VFI_ERROR, VFI_ERROR_WRONG_STATE,
+                "%s: dirty tracking is off for %s: there are no dirty bits to read "
+                "(start tracking first)", what, VFI_CONTAINER_DESC(c));
+    return false;
+}
 
-    if (!r->c->dirty_tracking) {
-        trace_vfi_dirty_refused(r->c->ioas_id, what, "dirty tracking is off");
-        g_set_error(errp, VFI_ERROR, VFI_ERROR_WRONG_STATE,
-                    "%s of a %s container (ioas %u): its dirty tracking is off: there are "
-                    "no dirty bits to read (start tracking first)", what, r->c->ops->name,
-                    r->c->ioas_id);
-        return false;
+/*
+ * Every kernel read covers mapped IOVAs only: one starting in a hole reads
+ * nothing, one crossing a hole stops there (and says nothing).
+ */
+bool vfi_dirty_read_mapped(VfiContainer *c, const VfiDirtySources *s, uint64_t lo,
+                           uint64_t hi, const VfiDirtyLog *log, uint32_t flags, GError **errp)
+{
+    VfiRange r;
+
+    lo = MAX(lo, log->base_iova);
+    hi = MIN(hi, vfi_dirty_log_last(log));
+    if (lo > hi) {
+        return true;
     }
-    if (!vfi_dirty_check_query(&s, iova, size, log, flags, what, errp)) {
-        return false;
-    }
-    VFI_CONTAINER_FOREACH_MAPPED(r->c, iova, m) {
-        if (m.iova > last) {
+    VFI_CONTAINER_FOREACH_MAPPED(c, lo, r) {
+        if (r.iova > hi) {
             break;
         }
-        if (!vfi_dirty_read_piece(&s, MAX(m.iova, iova), MIN(m.last, last), log, flags, errp)) {
+        if (!vfi_dirty_read_piece(s, MAX(r.iova, lo), MIN(r.last, hi), log, flags, errp)) {
             return false;
         }
     }
     return true;
+}
+
+bool vfi_dirty_query_container(VfiContainer *c, VfiDirtyScratch *scratch, uint64_t iova,
+                               uint64_t size, const VfiDirtyLog *log, uint32_t flags,
+                               GError **errp)
+{
+    VFI_LOCK_GUARD(vfi_container_lock(c));
+    const char *what = "dirty query";
+    VfiDirtySources s;
+
+    if (!vfi_container_check_given(c, what, errp) || !vfi_dirty_check_tracking(c, what, errp)) {
+        return false;
+    }
+    s = vfi_dirty_sources_of(c);
+    if (scratch) {
+        s.scratch = scratch;
+    }
+    return vfi_dirty_check_query(&s, iova, size, log, flags, what, errp) &&
+           vfi_dirty_read_mapped(c, &s, iova, iova + (size - 1), log, flags, errp);
 }
 
 bool vfi_dirty_reader_query(VfiDirtyReader *r, uint64_t iova, uint64_t size,
@@ -786,7 +865,8 @@ bool vfi_dirty_reader_query(VfiDirtyReader *r, uint64_t iova, uint64_t size,
         return false;
     }
     if (r->c) {
-        return query_container(r, iova, size, log, flags, errp);
+        /* the container's query, into the reader's scratch and counters */
+        return vfi_dirty_query_container(r->c, &r->scratch, iova, size, log, flags, errp);
     }
     s = reader_sources(r);
     if (!vfi_range_tree_len(r->mappings)) {
@@ -820,12 +900,11 @@ bool vfi_dirty_reader_sources(VfiDirtyReader *r, const char *what, VfiDirtySourc
     if (r->c) {
         /* (a parallel query of a container's reader: the container's own
          * parallel sync does it, with the container's lock) */
-        trace_vfi_dirty_refused(r->c->ioas_id, what, "a container's reader");
+        VFI_TRACE_CONTAINER(vfi_dirty_refused, r->c, what, "a container's reader");
         g_set_error(errp, VFI_ERROR, VFI_ERROR_NOT_SUPPORTED,
-                    "%s: the reader reads a %s container (ioas %u): query it with "
+                    "%s: the reader reads a container (%s): query it with "
                     "vfi_dirty_reader_query(), or sync the container in parallel "
-                    "(vfi_container_sync_dirty_parallel())", what, r->c->ops->name,
-                    r->c->ioas_id);
+                    "(vfi_container_sync_dirty_parallel())", what, VFI_CONTAINER_DESC(r->c));
         return false;
     }
     *out = reader_sources(r);

@@ -21,19 +21,6 @@
 #include "migration-internal.h"
 #include "trace.h"
 
-/* WRONG_STATE unless @c is tracking. */
-static bool check_tracking(const VfiContainer *c, const char *what, GError **errp)
-{
-    if (c->dirty_tracking) {
-        return true;
-    }
-    trace_vfi_dirty_refused(c->ioas_id, what, "dirty tracking is off");
-    g_set_error(errp, VFI_ERROR, VFI_ERROR_WRONG_STATE,
-                "%s: dirty tracking is off for ioas %u: there are no dirty bits to read "
-                "(start tracking first)", what, c->ioas_id);
-    return false;
-}
-
 static bool check_log(VfiContainer *c, const VfiDirtyLog *log, const char *what,
                       GError **errp)
 {
@@ -42,45 +29,18 @@ static bool check_log(VfiContainer *c, const VfiDirtyLog *log, const char *what,
     return vfi_dirty_check_log(&s, log, what, errp);
 }
 
-/*
- * Read the parts of @c's mapped ranges inside [lo, hi] and the log's span.
- * Every kernel read covers mapped IOVAs only: one starting in a hole reads
- * nothing, one crossing a hole stops there (and says nothing).
- */
+/* The parts of @c's mapped ranges inside [lo, hi] and the log's span
+ * (dirty-reader.c). */
 static bool read_window(VfiContainer *c, const VfiDirtySources *s, uint64_t lo, uint64_t hi,
                         const VfiDirtyLog *log, uint32_t flags, GError **errp)
 {
-    VfiRange r;
-
-    lo = MAX(lo, log->base_iova);
-    hi = MIN(hi, vfi_dirty_log_last(log));
-    if (lo > hi) {
-        return true;
-    }
-    VFI_CONTAINER_FOREACH_MAPPED(c, lo, r) {
-        if (r.iova > hi) {
-            break;
-        }
-        if (!vfi_dirty_read_piece(s, MAX(r.iova, lo), MIN(r.last, hi), log, flags, errp)) {
-            return false;
-        }
-    }
-    return true;
+    return vfi_dirty_read_mapped(c, s, lo, hi, log, flags, errp);
 }
 
 bool vfi_container_query_dirty(VfiContainer *c, uint64_t iova, uint64_t size,
                                const VfiDirtyLog *log, uint32_t flags, GError **errp)
 {
-    VFI_LOCK_GUARD(vfi_container_lock(c));
-    const char *what = "dirty query";
-    VfiDirtySources s;
-
-    if (!vfi_container_check_given(c, what, errp) || !check_tracking(c, what, errp)) {
-        return false;
-    }
-    s = vfi_dirty_sources_of(c);
-    return vfi_dirty_check_query(&s, iova, size, log, flags, what, errp) &&
-           read_window(c, &s, iova, iova + (size - 1), log, flags, errp);
+    return vfi_dirty_query_container(c, NULL, iova, size, log, flags, errp);
 }
 
 bool vfi_container_sync_dirty(VfiContainer *c, const VfiDirtyLog *log, GError **errp)
@@ -97,7 +57,8 @@ bool vfi_dirty_sync_check_all(VfiContainer *const *cs, guint n, const VfiDirtyLo
                               const char *what, GError **errp)
 {
     for (guint i = 0; i < n; i++) {
-        if (!check_tracking(cs[i], what, errp) || !check_log(cs[i], log, what, errp)) {
+        if (!vfi_dirty_check_tracking(cs[i], what, errp) ||
+            !check_log(cs[i], log, what, errp)) {
             return false;
         }
     }
@@ -138,9 +99,9 @@ static bool check_log_covers(const VfiContainer *c, const VfiDirtyLog *log, uint
         }
         if (a < log->base_iova || b > vfi_dirty_log_last(log)) {
             g_set_error(errp, VFI_ERROR, VFI_ERROR_INVALID_ARGUMENT,
-                        "%s (ioas %u): mapped [0x%" PRIx64 ", 0x%" PRIx64 "] is outside the "
+                        "%s (%s): mapped [0x%" PRIx64 ", 0x%" PRIx64 "] is outside the "
                         "log's span [0x%" PRIx64 ", 0x%" PRIx64 "]: its dirty bits would be "
-                        "lost", what, c->ioas_id, a, b, log->base_iova,
+                        "lost", what, VFI_CONTAINER_DESC(c), a, b, log->base_iova,
                         vfi_dirty_log_last(log));
             return false;
         }
@@ -227,8 +188,8 @@ bool vfi_dirty_read_leaving(VfiContainer *c, VfiContainerDevice *cd, const VfiDi
     if (c->ops->read_iommu_dirty && c->devices->len == 1) {
         /* type1: the kernel drops every mapping with the last group, so the
          * last device reads all the container has (its own log with it) */
-        trace_vfi_dirty_leaving(c->ioas_id, vfi_device_get_display_name(cd->dev), 1,
-                                vfi_device_dma_logging_active(cd->dev));
+        VFI_TRACE_CONTAINER(vfi_dirty_leaving, c, vfi_device_get_display_name(cd->dev), 1,
+                            vfi_device_dma_logging_active(cd->dev));
         return read_window(c, &s, 0, UINT64_MAX, log, 0, errp);
     }
     if (h && h->dirty_on && h->devices->len == 1) {
@@ -236,7 +197,7 @@ bool vfi_dirty_read_leaving(VfiContainer *c, VfiContainerDevice *cd, const VfiDi
     }
     s.hwpt_ids = ids;
     s.device = cd->dev;
-    trace_vfi_dirty_leaving(c->ioas_id, vfi_device_get_display_name(cd->dev), ids->len,
-                            vfi_device_dma_logging_active(cd->dev));
+    VFI_TRACE_CONTAINER(vfi_dirty_leaving, c, vfi_device_get_display_name(cd->dev), ids->len,
+                        vfi_device_dma_logging_active(cd->dev));
     return read_window(c, &s, 0, UINT64_MAX, log, 0, errp);
 }

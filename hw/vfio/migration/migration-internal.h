@@ -43,6 +43,21 @@ typedef struct VfiDirtySources {
 /* The sources of container @c (no allocation). */
 VfiDirtySources vfi_dirty_sources_of(VfiContainer *c);
 
+/* WRONG_STATE (traced) unless @c's tracking is on. No ioctl. */
+bool vfi_dirty_check_tracking(const VfiContainer *c, const char *what, GError **errp);
+/* Read the parts of @c's mapped ranges inside [lo, hi] and @log's span
+ * from @s (@c's sources, or some of them) into @log. */
+bool vfi_dirty_read_mapped(VfiContainer *c, const VfiDirtySources *s, uint64_t lo,
+                           uint64_t hi, const VfiDirtyLog *log, uint32_t flags, GError **errp);
+/* The query of @c (vfi_container_query_dirty(), and a container's public
+ * reader's) into @log, with the scratch buffer and counters @scratch (NULL:
+ * @c's own; a container's reader passes its own), taking @c's lock:
+ * WRONG_STATE while @c's tracking is off, the checks before any ioctl, every
+ * read inside @c's mapped ranges. */
+bool vfi_dirty_query_container(VfiContainer *c, VfiDirtyScratch *scratch, uint64_t iova,
+                               uint64_t size, const VfiDirtyLog *log, uint32_t flags,
+                               GError **errp);
+
 /* The log checks of vfi_dirty_reader_query() alone (INVALID_ARGUMENT,
  * @what names the operation in the message). No ioctl. */
 bool vfi_dirty_check_log(const VfiDirtySources *s, const VfiDirtyLog *log, const char *what,

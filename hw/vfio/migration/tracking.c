@@ -119,18 +119,18 @@ static bool logging_start(VfiContainer *c, VfiDevice *dev, GError **errp)
     unsigned max = VFI_DMA_LOGGING_MAX_RANGES, used;
 
     if (vfi_container_mapped_count(c) == 0) {
-        trace_vfi_dirty_refused(c->ioas_id, "DMA logging start", "nothing mapped");
+        VFI_TRACE_CONTAINER(vfi_dirty_refused, c, "DMA logging start", "nothing mapped");
         g_set_error(errp, VFI_ERROR, VFI_ERROR_WRONG_STATE,
                     "dirty tracking start: device %s logs its own DMA, but nothing is "
-                    "mapped in ioas %u yet (map guest memory before starting)", name,
-                    c->ioas_id);
+                    "mapped in %s yet (map guest memory before starting)", name,
+                    VFI_CONTAINER_DESC(c));
         return false;
     }
     for (;;) {
         g_autoptr(GError) err = NULL;
 
         if (logging_try(c, dev, max, &used, &err)) {
-            trace_vfi_dirty_tracking_device(c->ioas_id, name, true, true);
+            VFI_TRACE_CONTAINER(vfi_dirty_tracking_device, c, name, true, true);
             return true;
         }
         if (g_error_matches(err, VFI_KERNEL_ERROR, E2BIG) && used > 1) {
@@ -139,10 +139,10 @@ static bool logging_start(VfiContainer *c, VfiDevice *dev, GError **errp)
             max = used / 2;
             continue;
         }
-        trace_vfi_dirty_tracking_device(c->ioas_id, name, true, false);
+        VFI_TRACE_CONTAINER(vfi_dirty_tracking_device, c, name, true, false);
         g_propagate_prefixed_error(errp, g_steal_pointer(&err),
                                    "dirty tracking start: DMA logging of device %s "
-                                   "(ioas %u) failed: ", name, c->ioas_id);
+                                   "(%s) failed: ", name, VFI_CONTAINER_DESC(c));
         return false;
     }
 }
@@ -151,10 +151,11 @@ static bool logging_stop(VfiContainer *c, VfiDevice *dev, GError **errp)
 {
     bool ok = vfi_device_dma_logging_stop(dev, errp);
 
-    trace_vfi_dirty_tracking_device(c->ioas_id, vfi_device_get_display_name(dev), false, ok);
+    VFI_TRACE_CONTAINER(vfi_dirty_tracking_device, c, vfi_device_get_display_name(dev), false,
+                        ok);
     if (!ok) {
-        g_prefix_error(errp, "dirty tracking stop: DMA logging of device %s (ioas %u) "
-                       "failed: ", vfi_device_get_display_name(dev), c->ioas_id);
+        g_prefix_error(errp, "dirty tracking stop: DMA logging of device %s (%s) "
+                       "failed: ", vfi_device_get_display_name(dev), VFI_CONTAINER_DESC(c));
     }
     return ok;
 }
@@ -195,7 +196,8 @@ static bool logging_restart(VfiContainer *c, Switched *s, guint i, GError **errp
     SavedLogging *l = &g_array_index(s->logged, SavedLogging, i);
     bool ok = vfi_device_dma_logging_start(dev, l->page_size, l->ranges, l->n, errp);
 
-    trace_vfi_dirty_tracking_device(c->ioas_id, vfi_device_get_display_name(dev), true, ok);
+    VFI_TRACE_CONTAINER(vfi_dirty_tracking_device, c, vfi_device_get_display_name(dev), true,
+                        ok);
     return ok;
 }
 
@@ -206,9 +208,8 @@ static void undo_devices(VfiContainer *c, Switched *s, bool was_on, GError **err
         g_autoptr(GError) err = NULL;
         bool ok = was_on ? logging_restart(c, s, i, &err) : logging_stop(c, dev, &err);
 
-        trace_vfi_dirty_tracking_rollback(c->ioas_id, was_on ? "logging stop of devid" :
-                                          "logging start of devid",
-                                          vfi_device_get_devid(dev), ok);
+        VFI_TRACE_CONTAINER(vfi_dirty_tracking_rollback, c, was_on ? "logging stop of devid" :
+                            "logging start of devid", vfi_device_get_devid(dev), ok);
         if (!ok) {
             g_prefix_error(errp, "(undo failed: the DMA logging of device %s stays %s) ",
                            vfi_device_get_display_name(dev), was_on ? "off" : "on");
@@ -225,18 +226,23 @@ static void switched_undo(VfiContainer *c, Switched *s, bool was_on, GError **er
     if (!was_on) {
         undo_devices(c, s, was_on, errp);
     }
-    if (s->iommu && !c->ops->iommu_tracking(c, was_on, NULL)) {
-        trace_vfi_dirty_tracking_rollback(c->ioas_id, was_on ? "stop of the container's IOMMU"
-                                          : "start of the container's IOMMU", 0, false);
-        g_prefix_error(errp, "(undo failed: the %s container's IOMMU dirty tracking stays "
-                       "%s) ", c->ops->name, was_on ? "off" : "on");
+    if (s->iommu) {
+        bool ok = c->ops->iommu_tracking(c, was_on, NULL);
+
+        VFI_TRACE_CONTAINER(vfi_dirty_tracking_rollback, c, was_on ?
+                            "stop of the container's IOMMU" :
+                            "start of the container's IOMMU", 0, ok);
+        if (!ok) {
+            g_prefix_error(errp, "(undo failed: the IOMMU dirty tracking of %s stays %s) ",
+                           VFI_CONTAINER_DESC(c), was_on ? "off" : "on");
+        }
     }
     for (guint i = s->hwpts->len; i-- > 0;) {
         VfiHwpt *h = g_ptr_array_index(s->hwpts, i);
         bool ok = vfi_hwpt_set_dirty_tracking(h, was_on, NULL);
 
-        trace_vfi_dirty_tracking_rollback(c->ioas_id, was_on ? "stop of hwpt" :
-                                          "start of hwpt", h->id, ok);
+        VFI_TRACE_CONTAINER(vfi_dirty_tracking_rollback, c, was_on ? "stop of hwpt" :
+                            "start of hwpt", h->id, ok);
         if (!ok) {
             g_prefix_error(errp, "(undo failed: the dirty tracking of hwpt %u stays %s) ",
                            h->id, was_on ? "off" : "on");
@@ -286,9 +292,10 @@ static bool switch_iommu(VfiContainer *c, bool on, Switched *s, GError **errp)
         return true;
     }
     if (!c->ops->iommu_tracking(c, on, errp)) {
+        VFI_TRACE_CONTAINER(vfi_dirty_iommu_tracking, c, on, false);
         return false;
     }
-    trace_vfi_dirty_tracking_device(c->ioas_id, c->ops->name, on, true);
+    VFI_TRACE_CONTAINER(vfi_dirty_iommu_tracking, c, on, true);
     s->iommu = true;
     return true;
 }
@@ -347,12 +354,12 @@ static bool container_switch(VfiContainer *c, bool on, GError **errp)
     if (ok) {
         c->dirty_tracking = on;
         /* a new session starts clean; a stopped one has nothing to read */
-        trace_vfi_dirty_kept_drop(c->ioas_id, c->kept ? c->kept->len : 0);
+        VFI_TRACE_CONTAINER(vfi_dirty_kept_drop, c, c->kept ? c->kept->len : 0);
         g_clear_pointer(&c->kept, g_array_unref);
     } else {
         switched_undo(c, &s, !on, errp);
     }
-    trace_vfi_dirty_tracking(c->ioas_id, on ? "start" : "stop", ok);
+    VFI_TRACE_CONTAINER(vfi_dirty_tracking, c, on ? "start" : "stop", ok);
     g_ptr_array_free(s.hwpts, true);
     g_ptr_array_free(s.devs, true);
     g_array_set_clear_func(s.logged, saved_logging_clear);
@@ -367,7 +374,7 @@ static bool container_set(VfiContainer *c, bool on, GError **errp)
         return false;
     }
     if (c->dirty_tracking == on) {
-        trace_vfi_dirty_tracking_noop(c->ioas_id, on ? "start" : "stop");
+        VFI_TRACE_CONTAINER(vfi_dirty_tracking_noop, c, on ? "start" : "stop");
         return true;
     }
     return container_switch(c, on, errp);
@@ -398,10 +405,10 @@ static void switch_back(GPtrArray *done, bool on, GError **errp)
         g_autoptr(GError) err = NULL;
         bool ok = container_switch(c, !on, &err);
 
-        trace_vfi_dirty_tracking_rollback(c->ioas_id, on ? "start of ioas" : "stop of ioas",
-                                          c->ioas_id, ok);
+        VFI_TRACE_CONTAINER(vfi_dirty_tracking_rollback, c, on ? "start of the container" :
+                            "stop of the container", 0, ok);
         if (!ok) {
-            g_prefix_error(errp, "(undo failed: ioas %u stays %s: %s) ", c->ioas_id,
+            g_prefix_error(errp, "(undo failed: %s stays %s: %s) ", VFI_CONTAINER_DESC(c),
                            on ? "tracking" : "not tracking", err->message);
         }
     }
@@ -429,7 +436,7 @@ bool vfi_dirty_tracking_switch_all(VfiContainer *const *cs, guint n, bool on,
         g_ptr_array_add(done, cs[i]);
     }
     if (done->len == 0) {
-        trace_vfi_dirty_tracking_noop(0, on ? "containers start" : "containers stop");
+        trace_vfi_dirty_tracking_noop("every container", on ? "start" : "stop");
     }
     return true;
 }
@@ -447,8 +454,14 @@ bool vfi_dirty_tracking_catch_up(VfiContainer *c, VfiContainerDevice *cd, GError
     /* type1: a device not logging its own DMA needs the IOMMU side (left
      * on when it leaves: it reads more, never less) */
     if (c->ops->iommu_tracking && !vfi_coverage_uses_logging(cd) &&
-        !c->ops->iommu_tracking_is_on(c) && !c->ops->iommu_tracking(c, true, errp)) {
-        return false;
+        !c->ops->iommu_tracking_is_on(c)) {
+        bool ok = c->ops->iommu_tracking(c, true, errp);
+
+        VFI_TRACE_CONTAINER(vfi_dirty_iommu_catch_up, c, vfi_device_get_display_name(cd->dev),
+                            ok);
+        if (!ok) {
+            return false;
+        }
     }
     if (h && vfi_hwpt_is_dirty_capable(h) && !h->dirty_on) {
         if (!vfi_hwpt_set_dirty_tracking(h, true, errp)) {
@@ -461,7 +474,7 @@ bool vfi_dirty_tracking_catch_up(VfiContainer *c, VfiContainerDevice *cd, GError
         if (hwpt_switched) {
             bool ok = vfi_hwpt_set_dirty_tracking(h, false, NULL);
 
-            trace_vfi_dirty_tracking_rollback(c->ioas_id, "start of hwpt", h->id, ok);
+            VFI_TRACE_CONTAINER(vfi_dirty_tracking_rollback, c, "start of hwpt", h->id, ok);
             if (!ok) {
                 g_prefix_error(errp, "(undo failed: the dirty tracking of hwpt %u stays "
                                "on) ", h->id);
@@ -469,8 +482,8 @@ bool vfi_dirty_tracking_catch_up(VfiContainer *c, VfiContainerDevice *cd, GError
         }
         return false;
     }
-    trace_vfi_dirty_catch_up(c->ioas_id, vfi_device_get_display_name(cd->dev), hwpt_switched,
-                             vfi_device_dma_logging_active(cd->dev));
+    VFI_TRACE_CONTAINER(vfi_dirty_catch_up, c, vfi_device_get_display_name(cd->dev),
+                        hwpt_switched, vfi_device_dma_logging_active(cd->dev));
     return true;
 }
 
