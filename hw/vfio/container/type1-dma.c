@@ -299,11 +299,11 @@ static void keep_outside(VfiContainer *c, const VfiRange *m, const uint64_t *bit
 static bool read_mapping(VfiContainer *c, const VfiRange *m, const VfiDirtyLog *into,
                          uint64_t iova, uint64_t last, GError **errp)
 {
-    uint64_t pages = (m->last - m->iova + 1) / VFI_TYPE1_PAGE, bytes;
+    uint64_t size = m->last - m->iova + 1, pages = size / VFI_TYPE1_PAGE, bytes;
     uint64_t *bits = bits_reserve(c, pages, &bytes, errp);
 
-    if (!bits || !vfi_type1_dirty_get(c->type1->t1, m->iova, m->last - m->iova + 1, VFI_TYPE1_PAGE,
-                             bits, bytes, errp)) {
+    if (!bits || !vfi_type1_dirty_get(c->type1->t1, m->iova, size, VFI_TYPE1_PAGE, bits, bytes,
+                                      errp)) {
         return false;
     }
     fold_into_log(bits, m->iova, pages, into);
