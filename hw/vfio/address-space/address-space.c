@@ -321,14 +321,6 @@ static bool check_erratum_join(const VfiAddressSpace *as, const VfiContainerDevi
     return false;
 }
 
-/* "ioas N" or "type1 container fd N": the new container @c in messages. */
-static char *new_container_name(const VfiContainer *c)
-{
-    return vfi_container_is_type1(c) ?
-           g_strdup_printf("type1 container fd %d", vfi_type1_container_get_fd(c)) :
-           g_strdup_printf("ioas %u", c->ioas_id);
-}
-
 /* A new container of @kind for @cd: type1's (@be unused), or an IOAS of
  * @be with the erratum 772415 opt-in set before the replay maps anything. */
 static VfiContainer *new_container(VfiAddressSpace *as, VfiBackendKind kind, VfiIommufd *be,
@@ -353,7 +345,7 @@ static bool new_undo_attach(VfiAddressSpace *as, VfiContainer *c, VfiContainerDe
                             GError **errp)
 {
     const char *name = vfi_device_get_display_name(cd->dev);
-    g_autofree char *cname = new_container_name(c);
+    const char *cname = VFI_CONTAINER_DESC(c);
     g_autoptr(GError) err = NULL;
 
     if (vfi_container_detach_device(c, cd, &err)) {
@@ -386,7 +378,6 @@ static VfiContainer *place_in_new(VfiAddressSpace *as, VfiBackendKind kind, VfiI
     bool type1 = kind == VFI_BACKEND_TYPE1;
     g_autoptr(GError) last = NULL;
     g_autoptr(GError) err = NULL;
-    g_autofree char *cname = NULL;
     VfiContainer *c;
     bool attached;
 
@@ -410,9 +401,8 @@ static VfiContainer *place_in_new(VfiAddressSpace *as, VfiBackendKind kind, VfiI
         /* The empty container stays in the address space, as in the kernel:
          * a later attach may use it, vfi_address_space_free() destroys it. */
         trace_vfi_as_cleanup_failed(name, err->message);
-        cname = new_container_name(c);
-        g_prefix_error(&last, "(the new %s stays in address space %u, empty: %s) ", cname,
-                       as->id, err->message);
+        g_prefix_error(&last, "(the new %s stays in address space %u, empty: %s) ",
+                       VFI_CONTAINER_DESC(c), as->id, err->message);
     }
     g_propagate_error(errp, g_steal_pointer(&last));
     return NULL;

@@ -93,8 +93,9 @@ bool vfi_address_space_dma_unmap_dirty(VfiAddressSpace *as, uint64_t iova, uint6
     if (n == 0) {
         return true;        /* nothing of the address space there: nothing to read */
     }
+    /* the unmap is given @log: a type1 unmap reads its IOMMU bits itself */
     return vfi_dirty_read_before_unmap(vfi_as_containers(as), as->containers->len, iova,
-                                       size, log, errp) &&
+                                       size, log, true, errp) &&
            vfi_as_unmap_commit(as, iova, size, n, log, errp);
 }
 

@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 
 #include "vfio-iommufd/error.h"
+#include "util/bitops.h"
 #include "util/kept.h"
 #include "util/kernel-internal.h"
 #include "util/refuse.h"
@@ -67,26 +68,28 @@ static void *file_mmap(const VfiContainer *c, int fd, uint64_t offset, uint64_t 
 
 void vfi_type1_drop_mmaps(VfiContainer *c, uint64_t iova, uint64_t last)
 {
-    GArray *mm = c->type1->mmaps;
+    VfiRangeTree *mm = c->type1->mmaps;
+    const VfiType1Mmap *f = vfi_range_tree_first(mm, iova, NULL);
+    VfiType1Mmap m;
 
-    for (guint i = 0; i < mm->len;) {
-        VfiType1Mmap *m = &g_array_index(mm, VfiType1Mmap, i);
-
-        if (m->iova < iova || m->iova > last) {
-            i++;
-            continue;
+    if (f && f->r.iova < iova) {
+        /* its mapping starts before the range: not one of them */
+        if (f->r.last >= last) {
+            return;
         }
-        munmap(m->addr, m->len);
-        trace_vfi_type1_container_mmap(vfi_type1_get_fd(c->type1->t1), -1, m->iova, m->len,
-                                       "munmapped");
-        g_array_remove_index_fast(mm, i);
+        iova = f->r.last + 1;
+    }
+    while (vfi_range_tree_remove_overlap(mm, iova, last, &m)) {
+        munmap(m.addr, m.r.last - m.r.iova + 1);
+        trace_vfi_type1_container_mmap(vfi_type1_get_fd(c->type1->t1), -1, m.r.iova,
+                                       m.r.last - m.r.iova + 1, "munmapped");
     }
 }
 
 bool vfi_type1_ops_map(VfiContainer *c, uint64_t iova, uint64_t size, const VfiMapSource *src,
                        bool readonly, uint64_t *iova_out, GError **errp)
 {
-    VfiType1Mmap m = { .iova = iova, .len = size };
+    VfiType1Mmap m = { .r = { iova, iova + (size - 1) } };
     void *va = src->vaddr;
 
     if (iova == VFI_IOVA_ANY) {
@@ -99,45 +102,103 @@ bool vfi_type1_ops_map(VfiContainer *c, uint64_t iova, uint64_t size, const VfiM
     }
     if (!vfi_type1_map(c->type1->t1, iova, size, va, readonly, errp)) {
         if (m.addr) {
-            munmap(m.addr, m.len);
+            munmap(m.addr, size);
         }
         return false;
     }
     if (m.addr) {
         trace_vfi_type1_container_mmap(vfi_type1_get_fd(c->type1->t1), src->fd, iova, size,
                                        "mmapped (MAP_SHARED) and mapped");
-        g_array_append_val(c->type1->mmaps, m);
+        /* the kernel just mapped the range: no mmap of a mapping is there */
+        vfi_range_tree_insert(c->type1->mmaps, &m);
     }
     *iova_out = iova;
     return true;
 }
 
-/* ---- unmap ------------------------------------------------------------------ */
+/* ---- dirty bitmaps ---------------------------------------------------------- */
 
-/* OR the 4 KiB bits of @bits (bit 0: @iova, @pages bits) into @log. */
+/* The container's bitmap for a read of @pages IOMMU pages, zeroed (grown
+ * when too small, never shrunk). VFI_ERROR_HOST, before any ioctl, when
+ * it cannot be allocated. */
+static uint64_t *bits_reserve(VfiContainer *c, uint64_t pages, uint64_t *bytes,
+                              GError **errp)
+{
+    VfiType1Container *t = c->type1;
+    uint64_t need = (pages + 63) / 64 * 8;
+    uint64_t *buf;
+
+    if (need <= t->bits_size) {
+        memset(t->bits, 0, need);
+        *bytes = need;
+        return t->bits;
+    }
+    buf = g_try_malloc0(need);
+    if (!buf) {
+        g_set_error(errp, VFI_ERROR, VFI_ERROR_HOST, "type1 container fd %d: no memory for "
+                    "a dirty bitmap of %" G_GUINT64_FORMAT " pages (ENOMEM)",
+                    vfi_type1_get_fd(t->t1), pages);
+        return NULL;
+    }
+    trace_vfi_type1_container_bitmap_grow(vfi_type1_get_fd(t->t1), t->bits_size, need);
+    g_free(t->bits);
+    t->bits = buf;
+    t->bits_size = need;
+    *bytes = need;
+    return buf;
+}
+
+/* OR the 4 KiB bits of @bits (bit 0: @iova, @pages bits) inside @log's
+ * span into @log: at the log's own 4 KiB pages word by word (shifted to
+ * the log's bit), else set bit by set bit, the rest of a log page's bits
+ * skipped; zero words are skipped either way. */
 static void fold_into_log(const uint64_t *bits, uint64_t iova, uint64_t pages,
                           const VfiDirtyLog *log)
 {
-    for (uint64_t p = 0; p < pages; p++) {
-        uint64_t at = iova + p * VFI_TYPE1_PAGE, bit;
+    uint64_t ps = log->page_size, per = ps / VFI_TYPE1_PAGE;
+    uint64_t span_last = log->base_iova + (log->nr_pages - 1) * ps + (ps - 1);
+    uint64_t from = 0, to = pages, p;
 
-        if (!(bits[p / 64] & (UINT64_C(1) << (p % 64))) || at < log->base_iova) {
+    g_assert(per >= 1);         /* a log page is never below the IOMMU page */
+    if (!pages || iova > span_last || iova + (pages * VFI_TYPE1_PAGE - 1) < log->base_iova) {
+        return;
+    }
+    if (iova < log->base_iova) {
+        from = (log->base_iova - iova) / VFI_TYPE1_PAGE;
+    }
+    to = MIN(to, (span_last - iova) / VFI_TYPE1_PAGE + 1);
+    if (per == 1) {
+        vfi_bits_or(log->bitmap, (iova + from * VFI_TYPE1_PAGE - log->base_iova) /
+                    VFI_TYPE1_PAGE, bits, from, to - from, false);
+        return;
+    }
+    for (p = from; p < to;) {
+        uint64_t w = bits[p / 64] & (~UINT64_C(0) << (p % 64)), rel, bit;
+
+        if (!w) {
+            p = (p / 64 + 1) * 64;
             continue;
         }
-        bit = (at - log->base_iova) / log->page_size;
-        if (bit < log->nr_pages) {
-            log->bitmap[bit / 64] |= UINT64_C(1) << (bit % 64);
+        p = p / 64 * 64 + (uint64_t)__builtin_ctzll(w);
+        if (p >= to) {
+            break;
         }
+        rel = (iova + p * VFI_TYPE1_PAGE - log->base_iova) / VFI_TYPE1_PAGE;
+        bit = rel / per;
+        log->bitmap[bit / 64] |= UINT64_C(1) << (bit % 64);
+        p += per - rel % per;       /* the log page's other bits add nothing */
     }
 }
+
+/* ---- unmap ------------------------------------------------------------------ */
 
 bool vfi_type1_ops_unmap(VfiContainer *c, uint64_t iova, uint64_t size, const VfiDirtyLog *log,
                          uint64_t *done, GError **errp)
 {
     VfiType1Container *t = c->type1;
-    g_autofree uint64_t *bits = NULL;
     g_autoptr(GError) err = NULL;
-    uint64_t pages, bytes;
+    uint64_t pages, bytes = 0;
+    uint64_t *bits = NULL;
     VfiRange first, lastm;
 
     if (iova == 0 && size == 0) {
@@ -155,12 +216,10 @@ bool vfi_type1_ops_unmap(VfiContainer *c, uint64_t iova, uint64_t size, const Vf
         log = NULL;
     }
     pages = size / VFI_TYPE1_PAGE;
-    bytes = (pages + 63) / 64 * 8;
-    if (t->tracking && log) {
-        bits = g_malloc0(bytes);
+    if (t->tracking && log && !(bits = bits_reserve(c, pages, &bytes, errp))) {
+        return false;
     }
-    if (!vfi_type1_unmap(t->t1, iova, size, VFI_TYPE1_PAGE, bits, bits ? bytes : 0, done,
-                         &err)) {
+    if (!vfi_type1_unmap(t->t1, iova, size, VFI_TYPE1_PAGE, bits, bytes, done, &err)) {
         if (g_error_matches(err, VFI_KERNEL_ERROR, ENOENT)) {
             /* not mapped in the kernel: the record forgets it, so its mmap goes */
             vfi_type1_drop_mmaps(c, iova, iova + (size - 1));
@@ -169,6 +228,8 @@ bool vfi_type1_ops_unmap(VfiContainer *c, uint64_t iova, uint64_t size, const Vf
         return false;
     }
     if (bits) {
+        /* the kernel's own read of the range, the exact one (the read before
+         * the unmap left these bits to it) */
         fold_into_log(bits, iova, pages, log);
     }
     vfi_type1_drop_mmaps(c, iova, iova + (size - 1));
@@ -233,16 +294,16 @@ static void keep_outside(VfiContainer *c, const VfiRange *m, const uint64_t *bit
     }
 }
 
-/* Read the whole mapping @m at 4 KiB into @into (its own log); its pages
- * outside [iova, last] kept. */
+/* Read the whole mapping @m at 4 KiB (into the container's bitmap) and
+ * fold it into @into (its own log); its pages outside [iova, last] kept. */
 static bool read_mapping(VfiContainer *c, const VfiRange *m, const VfiDirtyLog *into,
                          uint64_t iova, uint64_t last, GError **errp)
 {
-    uint64_t pages = (m->last - m->iova + 1) / VFI_TYPE1_PAGE, bytes = (pages + 63) / 64 * 8;
-    g_autofree uint64_t *bits = g_malloc0(bytes);
+    uint64_t size = m->last - m->iova + 1, pages = size / VFI_TYPE1_PAGE, bytes;
+    uint64_t *bits = bits_reserve(c, pages, &bytes, errp);
 
-    if (!vfi_type1_dirty_get(c->type1->t1, m->iova, m->last - m->iova + 1, VFI_TYPE1_PAGE,
-                             bits, bytes, errp)) {
+    if (!bits || !vfi_type1_dirty_get(c->type1->t1, m->iova, size, VFI_TYPE1_PAGE, bits, bytes,
+                                      errp)) {
         return false;
     }
     fold_into_log(bits, m->iova, pages, into);
@@ -269,7 +330,9 @@ bool vfi_type1_ops_read_dirty(VfiContainer *c, uint64_t iova, uint64_t size, uin
     return true;
 }
 
-uint64_t vfi_type1_container_max_tracked(const VfiContainer *c)
+/* The largest mapping (bytes) one dirty read can cover; 0 before the
+ * first device. */
+static uint64_t max_tracked(const VfiContainer *c)
 {
     const VfiType1Info *info = &c->type1->info;
 
@@ -280,7 +343,7 @@ bool vfi_type1_container_check_guest_size(const VfiContainer *c, uint64_t guest_
                                           GError **errp)
 {
     const VfiType1Info *info = &c->type1->info;
-    uint64_t max = vfi_type1_container_max_tracked(c);
+    uint64_t max = max_tracked(c);
     int fd = vfi_type1_get_fd(c->type1->t1);
 
     if (guest_bytes <= max) {
@@ -294,86 +357,4 @@ bool vfi_type1_container_check_guest_size(const VfiContainer *c, uint64_t guest_
                 info->max_dirty_bitmap_size,
                 info->has_migration ? "" : "; the kernel has no migration capability");
     return false;
-}
-
-/* ---- the container used alone ----------------------------------------------- */
-
-static bool check_range(const VfiContainer *c, const char *what, uint64_t iova, uint64_t size,
-                        GError **errp)
-{
-    if (!vfi_range_check(what, iova, size, errp)) {
-        return false;
-    }
-    if ((iova | size) & (VFI_TYPE1_PAGE - 1)) {
-        return refuse(c, what, VFI_ERROR_INVALID_ARGUMENT, errp, "0x%" G_GINT64_MODIFIER
-                      "x+0x%" G_GINT64_MODIFIER "x is not aligned to the IOMMU page (4 KiB)",
-                      iova, size);
-    }
-    if (!vfi_type1_iommu_set(c->type1->t1)) {
-        return refuse(c, what, VFI_ERROR_INVALID_ARGUMENT, errp, "no device attached yet "
-                      "(the IOMMU is set with the first group)");
-    }
-    return true;
-}
-
-bool vfi_type1_container_map(VfiContainer *c, uint64_t iova, uint64_t size, void *vaddr,
-                             bool readonly, GError **errp)
-{
-    if (!check_range(c, "map", iova, size, errp)) {
-        return false;
-    }
-    if (vfi_range_tree_overlap(c->maps, iova, iova + (size - 1), NULL)) {
-        return refuse(c, "map", VFI_ERROR_INVALID_ARGUMENT, errp, "0x%" G_GINT64_MODIFIER
-                      "x+0x%" G_GINT64_MODIFIER "x overlaps a mapping", iova, size);
-    }
-    return vfi_container_check_map(c, "map", iova, size, errp) &&
-           vfi_container_map_unchecked(c, iova, size, vaddr, readonly, false, errp);
-}
-
-bool vfi_type1_container_unmap(VfiContainer *c, uint64_t iova, uint64_t size,
-                               const VfiDirtyLog *log, GError **errp)
-{
-    if (!check_range(c, "unmap", iova, size, errp)) {
-        return false;
-    }
-    if (!vfi_range_tree_overlap(c->maps, iova, iova + (size - 1), NULL) ||
-        !vfi_container_check_unmap_range(c, "unmap", iova, size, NULL)) {
-        return refuse(c, "unmap", VFI_ERROR_INVALID_ARGUMENT, errp, "0x%" G_GINT64_MODIFIER
-                      "x+0x%" G_GINT64_MODIFIER "x cuts a mapping or holds none (whole "
-                      "mappings only)", iova, size);
-    }
-    if (c->type1->tracking && !log) {
-        return refuse(c, "unmap", VFI_ERROR_INVALID_ARGUMENT, errp, "tracking is on: the "
-                      "unmap needs a dirty log for the pages it reads");
-    }
-    return vfi_container_unmap_unchecked_dirty(c, iova, size, log, errp);
-}
-
-bool vfi_type1_container_dirty_tracking(VfiContainer *c, bool start, GError **errp)
-{
-    return vfi_type1_ops_tracking(c, start, errp);
-}
-
-bool vfi_type1_container_sync_dirty(VfiContainer *c, const VfiDirtyLog *log, GError **errp)
-{
-    uint64_t log_last;
-    VfiRangeIter it;
-
-    if (!c->type1->tracking) {
-        return refuse(c, "sync dirty", VFI_ERROR_INVALID_ARGUMENT, errp,
-                      "dirty tracking is not on");
-    }
-    if (!log || !log->bitmap || !log->nr_pages || log->page_size < VFI_TYPE1_PAGE ||
-        (log->page_size & (log->page_size - 1))) {
-        return refuse(c, "sync dirty", VFI_ERROR_INVALID_ARGUMENT, errp, "no log, or a log "
-                      "page that is no power of two >= 4 KiB");
-    }
-    log_last = log->base_iova + log->nr_pages * log->page_size - 1;
-    for (const VfiRange *m = vfi_range_tree_overlap(c->maps, log->base_iova, log_last, &it);
-         m && m->iova <= log_last; m = vfi_range_iter_next(&it)) {
-        if (!read_mapping(c, m, log, log->base_iova, log_last, errp)) {
-            return false;
-        }
-    }
-    return true;
 }

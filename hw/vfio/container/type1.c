@@ -200,7 +200,8 @@ static bool t1_cleanup(VfiContainer *c, bool *freed, GError **errp)
     trace_vfi_type1_container_free(vfi_type1_get_fd(t->t1));
     vfi_type1_close(t->t1);
     g_ptr_array_free(t->groups, TRUE);
-    g_array_free(t->mmaps, TRUE);
+    vfi_range_tree_free(t->mmaps);
+    g_free(t->bits);
     g_free(t);
     vfi_container_free_record(c);
     *freed = true;
@@ -234,90 +235,10 @@ VfiContainer *vfi_type1_container_new(VfiAddressSpace *as, VfiLock *lock, GError
     t = g_new0(VfiType1Container, 1);
     t->t1 = t1;
     t->groups = g_ptr_array_new_with_free_func(g_free);
-    t->mmaps = g_array_new(FALSE, FALSE, sizeof(VfiType1Mmap));
+    t->mmaps = vfi_range_tree_new(sizeof(VfiType1Mmap));
     c->ops = &type1_ops;
     c->type1 = t;
     t1_refresh_ranges(c, NULL);
     trace_vfi_type1_container_new(vfi_type1_get_fd(t1));
     return c;
-}
-
-/* ---- the container used alone ------------------------------------------------ */
-
-int vfi_type1_container_get_fd(const VfiContainer *c)
-{
-    return c ? vfi_type1_get_fd(c->type1->t1) : -1;
-}
-
-unsigned vfi_type1_container_group_count(const VfiContainer *c)
-{
-    return c->type1->groups->len;
-}
-
-unsigned vfi_type1_container_mapping_count(const VfiContainer *c)
-{
-    return vfi_range_tree_len(c->maps);
-}
-
-const char *vfi_type1_container_coverage(const VfiContainer *c, const VfiDevice *dev)
-{
-    return c && g_ptr_array_find(c->devices, dev, NULL) ? VFI_TYPE1_COVERAGE : NULL;
-}
-
-/* The owner hook of a device of a container used alone: freed while in it. */
-static void alone_release(VfiDeviceOwner *owner, VfiDevice *dev)
-{
-    vfi_type1_container_detach(((VfiContainerDevice *)owner)->container, dev, NULL);
-}
-
-bool vfi_type1_container_attach(VfiContainer *c, VfiDevice *dev, GError **errp)
-{
-    VfiContainerDevice *cd;
-
-    if (!dev || vfi_device_get_owner(dev)) {
-        g_set_error(errp, VFI_ERROR, VFI_ERROR_INVALID_ARGUMENT,
-                    "attach: type1 container fd %d: %s", vfi_type1_container_get_fd(c),
-                    dev ? "the device is attached already" : "no device given");
-        return false;
-    }
-    cd = vfi_container_device_new(dev, NULL, alone_release);
-    if (vfi_container_attach_device(c, cd, errp) != VFI_PLACE_OK) {
-        g_free(cd);
-        return false;
-    }
-    vfi_container_add_device(c, cd);
-    return vfi_container_refresh_ranges(c, errp);
-}
-
-bool vfi_type1_container_detach(VfiContainer *c, VfiDevice *dev, GError **errp)
-{
-    VfiContainerDevice *cd = dev ? vfi_container_device_state(dev) : NULL;
-
-    if (!cd || cd->container != c) {
-        g_set_error(errp, VFI_ERROR, VFI_ERROR_INVALID_ARGUMENT,
-                    "detach: type1 container fd %d: device %s is not attached here",
-                    vfi_type1_container_get_fd(c), dev ? vfi_device_get_display_name(dev) :
-                    "(null)");
-        return false;
-    }
-    return vfi_container_detach_device(c, cd, errp) &&
-           vfi_container_forget_device(c, cd, errp);
-}
-
-bool vfi_type1_container_free(VfiContainer *c, GError **errp)
-{
-    bool ok = true, freed;
-
-    if (!c) {
-        return true;
-    }
-    while (c->devices->len) {
-        VfiContainerDevice *cd = vfi_container_device_state(g_ptr_array_index(c->devices, 0));
-
-        /* it leaves the record also when the kernel refused: closing the
-         * container's groups drops it anyway */
-        ok = vfi_container_detach_device(c, cd, ok ? errp : NULL) && ok;
-        vfi_container_forget_device(c, cd, NULL);
-    }
-    return vfi_container_cleanup(c, &freed, ok ? errp : NULL) && ok;
 }

@@ -215,7 +215,7 @@ static bool read_sources(const VfiDirtySources *s, unsigned which, uint64_t iova
     guint nh = !(which & SRC_HWPTS) ? 0 : s->hwpt_ids ? s->hwpt_ids->len : hwpts->len;
     guint nd = !(which & SRC_DEVICES) ? 0 : s->hwpt_ids ? 1 : s->c->devices->len;
 
-    if ((which & SRC_HWPTS) && vfi_dirty_has_iommu_source(s)) {
+    if ((which & SRC_HWPTS) && !s->skip_iommu && vfi_dirty_has_iommu_source(s)) {
         (*counter)++;
         if (!s->c->ops->read_iommu_dirty(s->c, iova, size, ps, data, errp)) {
             return false;

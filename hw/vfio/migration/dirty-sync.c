@@ -140,15 +140,26 @@ bool vfi_dirty_check_before_unmap(VfiContainer *const *cs, guint n, uint64_t iov
 }
 
 bool vfi_dirty_read_before_unmap(VfiContainer *const *cs, guint n, uint64_t iova,
-                                 uint64_t size, const VfiDirtyLog *log, GError **errp)
+                                 uint64_t size, const VfiDirtyLog *log, bool unmap_reads,
+                                 GError **errp)
 {
     for (guint i = 0; log && i < n; i++) {
         VfiDirtySources s = vfi_dirty_sources_of(cs[i]);
 
-        trace_vfi_dirty_unmap(cs[i]->ioas_id, iova, size, cs[i]->dirty_tracking);
+        VFI_TRACE_CONTAINER(vfi_dirty_unmap, cs[i], iova, size, cs[i]->dirty_tracking);
         /* tracking off: nothing to read (and the kernel would say EINVAL) */
-        if (cs[i]->dirty_tracking &&
-            !read_window(cs[i], &s, iova, iova + (size - 1), log, VFI_DIRTY_QUERY_NO_CLEAR,
+        if (!cs[i]->dirty_tracking) {
+            continue;
+        }
+        /* An unmap given @log reads the container-wide IOMMU bits itself
+         * (type1: GET_DIRTY_BITMAP), and exactly: bits set after a read
+         * here would reach the log through it anyway. Read only what it
+         * cannot: the pages kept of earlier reads and the device logs. */
+        s.skip_iommu = unmap_reads && vfi_dirty_has_iommu_source(&s);
+        if (s.skip_iommu) {
+            VFI_TRACE_CONTAINER(vfi_dirty_unmap_iommu_left, cs[i], iova, size);
+        }
+        if (!read_window(cs[i], &s, iova, iova + (size - 1), log, VFI_DIRTY_QUERY_NO_CLEAR,
                          errp)) {
             return false;
         }
@@ -171,7 +182,7 @@ bool vfi_container_dma_unmap_dirty(VfiContainer *c, uint64_t iova, uint64_t size
         !vfi_dirty_check_before_unmap(&c, 1, iova, size, log, what, errp) ||
         !vfi_container_check_unmap(c, what, iova, size, flags | VFI_UNMAP_DISCARD_DIRTY,
                                    errp) ||
-        !vfi_dirty_read_before_unmap(&c, 1, iova, size, log, errp)) {
+        !vfi_dirty_read_before_unmap(&c, 1, iova, size, log, false, errp)) {
         return false;
     }
     return vfi_container_dma_unmap(c, iova, size, flags | VFI_UNMAP_DISCARD_DIRTY,

@@ -38,6 +38,10 @@ typedef struct VfiDirtySources {
                                   * the HWPTs around its range (whole
                                   * mappings), until a read of them */
     VfiDirtyScratch *scratch;
+    bool skip_iommu;             /* the container-wide IOMMU bits (type1) are
+                                  * not read: the unmap that follows reads
+                                  * them itself (its kept pages and the
+                                  * device logs still are) */
 } VfiDirtySources;
 
 /* The sources of container @c (no allocation). */
@@ -175,9 +179,14 @@ bool vfi_dirty_check_before_unmap(VfiContainer *const *cs, guint n, uint64_t iov
                                   uint64_t size, const VfiDirtyLog *log, const char *what,
                                   GError **errp);
 /* Then read those parts with NO_CLEAR from every container whose tracking is
- * on (every refusal of the unmap must have been made before). */
+ * on (every refusal of the unmap must have been made before). @unmap_reads:
+ * the unmap that follows is given @log, so a container whose unmap reads
+ * its IOMMU dirty bits itself (type1 while its IOMMU tracks:
+ * GET_DIRTY_BITMAP, the exact read) has only its kept pages and device
+ * logs read here; false: every source is read here. */
 bool vfi_dirty_read_before_unmap(VfiContainer *const *cs, guint n, uint64_t iova,
-                                 uint64_t size, const VfiDirtyLog *log, GError **errp);
+                                 uint64_t size, const VfiDirtyLog *log, bool unmap_reads,
+                                 GError **errp);
 
 /* Unmap flags known, and a log given unless DISCARD_DIRTY (INVALID_ARGUMENT). */
 bool vfi_dirty_check_unmap_args(const VfiDirtyLog *log, VfiUnmapFlags flags,
