@@ -5,8 +5,9 @@
  * dirty read reads the IOMMU bits once, by the unmap itself
  * (VFIO_IOMMU_UNMAP_DMA with GET_DIRTY_BITMAP, no DIRTY_PAGES read before
  * it), and still delivers the pages kept from an earlier read and the
- * device DMA logs; a container-level one (whose unmap is given no log)
- * reads before it, once. The bits land on the log's pages whatever their
+ * device DMA logs; so does a container-level one, and the unmaps of the
+ * record's resync after an ENOENT read theirs too (the model's own counts
+ * of type1 ioctls agree). The bits land on the log's pages whatever their
  * size and the mapping's offset in it; steady-state syncs allocate nothing;
  * an unmap munmaps its own file mmaps and no other.
  */
@@ -267,11 +268,20 @@ static void test_unmap_reads_once(void **state)
     scene_down(&s);
 }
 
-/* A container-level unmap with a dirty read: its unmap is given no log, so
- * the IOMMU bits are read before it, once. */
-static void test_container_unmap_reads_before(void **state)
+/* The model's count of type1 ioctls of kind @op since @since (it tells
+ * them from the device ioctls sharing their numbers by the kind of fd). */
+static uint64_t sim_ops_since(const Scene *s, VfiSimOp op, uint64_t since)
+{
+    return vfi_sim_op_count(s->sim, op) - since;
+}
+
+/* A container-level unmap with a dirty read reads the IOMMU bits once, by
+ * the unmap itself: the pages written after the last sync and before the
+ * unmap reach the log, with the pages a query kept; no DIRTY_PAGES read. */
+static void test_container_unmap_reads_once(void **state)
 {
     g_autoptr(GError) err = NULL;
+    uint64_t dirty0, unmap0;
     VfiContainer *c;
     Reads r0, r;
     Scene s = { 0 };
@@ -281,15 +291,86 @@ static void test_container_unmap_reads_before(void **state)
     c = vfi_device_get_container(s.dev[0]);
     assert_ok(vfi_container_dma_map(c, 64 * PG, 8 * PG, s.ram + 64 * PG, false, &err), err);
     assert_ok(vfi_address_space_dirty_tracking_start(s.as, &err), err);
+    dma(&s, "m", 65);
+    dirty0 = vfi_sim_op_count(s.sim, VFI_SIM_OP_TYPE1_DIRTY_PAGES);
+    assert_ok(vfi_address_space_sync_dirty(s.as, &s.log, &err), err);
+    assert_int_equal(sim_ops_since(&s, VFI_SIM_OP_TYPE1_DIRTY_PAGES, dirty0), 1);
+    assert_int_equal(count(s.bits, NR / 64), 1);
+    assert_true(bit(s.bits, 65));
+    /* after the sync: 66 and 69; a query of half the mapping reads it
+     * whole, 66 into the log, 69 kept; then 71 */
     dma(&s, "m", 66);
-    r0 = wrap.n;
-    assert_ok(vfi_container_dma_unmap_dirty(c, 64 * PG, 8 * PG, &s.log, 0, NULL, &err), err);
-    r = reads_since(r0);
-    assert_int_equal(r.bitmap_reads, 1);
-    assert_int_equal(r.unmaps, 1);
-    assert_int_equal(r.unmap_reads, 0);
+    dma(&s, "m", 69);
+    memset(s.bits, 0, sizeof(s.bits));
+    assert_ok(vfi_container_query_dirty(c, 64 * PG, 4 * PG, &s.log, 0, &err), err);
     assert_int_equal(count(s.bits, NR / 64), 1);
     assert_true(bit(s.bits, 66));
+    dma(&s, "m", 71);
+    memset(s.bits, 0, sizeof(s.bits));
+    r0 = wrap.n;
+    dirty0 = vfi_sim_op_count(s.sim, VFI_SIM_OP_TYPE1_DIRTY_PAGES);
+    unmap0 = vfi_sim_op_count(s.sim, VFI_SIM_OP_TYPE1_UNMAP);
+    assert_ok(vfi_container_dma_unmap_dirty(c, 64 * PG, 8 * PG, &s.log, 0, NULL, &err), err);
+    r = reads_since(r0);
+    assert_int_equal(r.bitmap_reads, 0);       /* no read before the unmap */
+    assert_int_equal(r.unmaps, 1);
+    assert_int_equal(r.unmap_reads, 1);        /* the unmap's own read */
+    assert_int_equal(sim_ops_since(&s, VFI_SIM_OP_TYPE1_DIRTY_PAGES, dirty0), 0);
+    assert_int_equal(sim_ops_since(&s, VFI_SIM_OP_TYPE1_UNMAP, unmap0), 1);
+    assert_int_equal(count(s.bits, NR / 64), 2);
+    assert_true(bit(s.bits, 69) && bit(s.bits, 71));
+    assert_int_equal(vfi_container_mapping_count(c), 0);
+    scene_down(&s);
+}
+
+/* An ENOENT from the unmap (injected: type1 kernels answer "nothing there"
+ * with success) resyncs the record, one unmap per recorded mapping: each is
+ * given the log, so the IOMMU bits of every mapping still reach it. */
+static void test_resync_reads(void **state)
+{
+    g_autoptr(GError) err = NULL;
+    VfiContainer *c;
+    Reads r0, r;
+    Scene s = { 0 };
+
+    (void)state;
+    scene_up(&s, TOPO_MDEV, "m", NULL);
+    c = vfi_device_get_container(s.dev[0]);
+    map(&s, 0, 16);
+    map(&s, 16, 8);
+    assert_ok(vfi_container_dma_map(c, 64 * PG, 8 * PG, s.ram + 64 * PG, false, &err), err);
+    assert_ok(vfi_container_dma_map(c, 72 * PG, 8 * PG, s.ram + 72 * PG, false, &err), err);
+    assert_ok(vfi_address_space_dirty_tracking_start(s.as, &err), err);
+    dma(&s, "m", 3);
+    dma(&s, "m", 17);
+    dma(&s, "m", 65);
+    dma(&s, "m", 79);
+
+    /* the address space's unmap: the resync removed both, so it succeeds */
+    vfi_sim_fail_next(s.sim, VFI_SIM_OP_TYPE1_UNMAP, ENOENT);
+    r0 = wrap.n;
+    assert_ok(vfi_address_space_dma_unmap_dirty(s.as, 0, 24 * PG, &s.log, 0, &err), err);
+    r = reads_since(r0);
+    assert_int_equal(r.bitmap_reads, 0);
+    assert_int_equal(r.unmaps, 3);             /* the failed one, then one each */
+    assert_int_equal(r.unmap_reads, 3);
+    assert_int_equal(count(s.bits, NR / 64), 2);
+    assert_true(bit(s.bits, 3) && bit(s.bits, 17));
+
+    /* the container's: resynced too, the error says so; the bits are in */
+    memset(s.bits, 0, sizeof(s.bits));
+    vfi_sim_fail_next(s.sim, VFI_SIM_OP_TYPE1_UNMAP, ENOENT);
+    r0 = wrap.n;
+    assert_false(vfi_container_dma_unmap_dirty(c, 64 * PG, 16 * PG, &s.log, 0, NULL, &err));
+    assert_true(g_error_matches(err, VFI_KERNEL_ERROR, ENOENT));
+    assert_non_null(strstr(err->message, "now unmapped"));
+    r = reads_since(r0);
+    assert_int_equal(r.bitmap_reads, 0);
+    assert_int_equal(r.unmaps, 3);
+    assert_int_equal(r.unmap_reads, 3);
+    assert_int_equal(count(s.bits, NR / 64), 2);
+    assert_true(bit(s.bits, 65) && bit(s.bits, 79));
+    assert_int_equal(vfi_container_mapping_count(c), 0);
     scene_down(&s);
 }
 
@@ -465,7 +546,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_unmap_reads_once),
-        cmocka_unit_test(test_container_unmap_reads_before),
+        cmocka_unit_test(test_container_unmap_reads_once),
+        cmocka_unit_test(test_resync_reads),
         cmocka_unit_test(test_unmap_device_logs),
         cmocka_unit_test(test_log_pages),
         cmocka_unit_test(test_sync_no_alloc),

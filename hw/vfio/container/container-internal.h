@@ -387,6 +387,14 @@ bool vfi_container_check_unmap_range(const VfiContainer *c, const char *what,
  * no ioctl. */
 bool vfi_container_check_unmap(const VfiContainer *c, const char *what, uint64_t iova,
                                uint64_t size, VfiUnmapFlags flags, GError **errp);
+/* vfi_container_dma_unmap() after its checks (the caller made them, under
+ * @c's lock): the unmap given @log, where the IOMMU dirty bits an unmap
+ * reads itself go (type1 while its IOMMU tracks: the exact read of the
+ * mappings it removes; NULL: not read, dropped), the ENOENT resync's
+ * unmaps too. */
+bool vfi_container_dma_unmap_checked(VfiContainer *c, uint64_t iova, uint64_t size,
+                                     const VfiDirtyLog *log, VfiUnmapFlags flags,
+                                     uint64_t *unmapped, GError **errp);
 /* IOMMU_IOAS_MAP in @c without any check (the caller made them), recorded
  * as made by the address space (@by_as) or by the container. */
 bool vfi_container_map_unchecked(VfiContainer *c, uint64_t iova, uint64_t size,

@@ -9,7 +9,9 @@
  *  - a sync reads every mapped range of the container, clipped to the log
  *    and widened to its pages;
  *  - an unmap while tracking is on reads the range's bits with NO_CLEAR
- *    first (or the caller says it does not care); with tracking off it just
+ *    first (or the caller says it does not care), but for the IOMMU bits
+ *    of a type1 container, which the unmap itself reads (it is given the
+ *    log: VFIO_DMA_UNMAP_FLAG_GET_DIRTY_BITMAP); with tracking off it just
  *    unmaps.
  */
 #include <errno.h>
@@ -181,12 +183,14 @@ bool vfi_container_dma_unmap_dirty(VfiContainer *c, uint64_t iova, uint64_t size
         !vfi_container_check_unmap_range(c, what, iova, size, errp) ||
         !vfi_dirty_check_before_unmap(&c, 1, iova, size, log, what, errp) ||
         !vfi_container_check_unmap(c, what, iova, size, flags | VFI_UNMAP_DISCARD_DIRTY,
-                                   errp) ||
-        !vfi_dirty_read_before_unmap(&c, 1, iova, size, log, false, errp)) {
+                                   errp)) {
         return false;
     }
-    return vfi_container_dma_unmap(c, iova, size, flags | VFI_UNMAP_DISCARD_DIRTY,
-                                   unmapped, errp);
+    /* The unmap is given @log: a type1 unmap reads its IOMMU bits itself,
+     * exactly (a read here, then an unmap dropping its bits, would lose the
+     * pages dirtied between them); the rest is read here. */
+    return vfi_dirty_read_before_unmap(&c, 1, iova, size, log, true, errp) &&
+           vfi_container_dma_unmap_checked(c, iova, size, log, flags, unmapped, errp);
 }
 
 bool vfi_dirty_read_leaving(VfiContainer *c, VfiContainerDevice *cd, const VfiDirtyLog *log,
