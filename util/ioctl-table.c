@@ -621,8 +621,8 @@ static void dma_map_in(VfiIoctlText *t, const void *arg)
 {
     const struct vfio_iommu_type1_dma_map *m = arg;
 
-    add(t, " flags 0x%x vaddr 0x%llx iova 0x%llx size 0x%llx", m->flags, u64(m->vaddr),
-        u64(m->iova), u64(m->size));
+    /* vaddr is a user pointer: never shown */
+    add(t, " flags 0x%x iova 0x%llx size 0x%llx", m->flags, u64(m->iova), u64(m->size));
 }
 
 static void dma_unmap_in(VfiIoctlText *t, const void *arg)
@@ -657,8 +657,12 @@ static void dirty_pages_in(VfiIoctlText *t, const void *arg)
 
 #define ENTRY(req, type, last, in_fn, out_fn) \
     { req, #req, END_OF(type, last), in_fn, out_fn, 0 }
+/* A request whose argument is an integer or a string (no size field). */
+#define ENTRY_RAW(req, in_fn) \
+    { req, #req, 0, in_fn, NULL, 0 }
 
-static const IoctlEntry table[] = {
+/* The requests of /dev/iommu. */
+static const IoctlEntry iommufd_table[] = {
     ENTRY(IOMMU_DESTROY, struct iommu_destroy, id, destroy_in, NULL),
     ENTRY(IOMMU_IOAS_ALLOC, struct iommu_ioas_alloc, out_ioas_id, ioas_alloc_in,
           ioas_alloc_out),
@@ -716,6 +720,10 @@ static const IoctlEntry table[] = {
 #ifdef IOMMU_IOAS_NOIOMMU_GET_PA
     ENTRY(IOMMU_IOAS_NOIOMMU_GET_PA, struct iommu_ioas_noiommu_get_pa, length, NULL, NULL),
 #endif
+};
+
+/* The requests of a VFIO device (its cdev, or the fd its group gave). */
+static const IoctlEntry device_table[] = {
     ENTRY(VFIO_DEVICE_BIND_IOMMUFD, struct vfio_device_bind_iommufd, out_devid, bind_in,
           bind_out),
     ENTRY(VFIO_DEVICE_ATTACH_IOMMUFD_PT, struct vfio_device_attach_iommufd_pt, pt_id,
@@ -728,13 +736,26 @@ static const IoctlEntry table[] = {
       END_OF(struct vfio_pci_hot_reset_info, count), hot_reset_info_in, hot_reset_info_out,
       ENOSPC },
     ENTRY(VFIO_DEVICE_PCI_HOT_RESET, struct vfio_pci_hot_reset, count, hot_reset_in, NULL),
-    { VFIO_GET_API_VERSION, "VFIO_GET_API_VERSION", 0, NULL, NULL, 0 },
-    { VFIO_CHECK_EXTENSION, "VFIO_CHECK_EXTENSION", 0, int_arg_in, NULL, 0 },
-    { VFIO_SET_IOMMU, "VFIO_SET_IOMMU", 0, int_arg_in, NULL, 0 },
+    /* Known by name only: the library does not make them (yet). */
+    ENTRY(VFIO_DEVICE_GET_REGION_INFO, struct vfio_region_info, argsz, NULL, NULL),
+    ENTRY(VFIO_DEVICE_GET_IRQ_INFO, struct vfio_irq_info, argsz, NULL, NULL),
+    ENTRY(VFIO_DEVICE_SET_IRQS, struct vfio_irq_set, argsz, NULL, NULL),
+    ENTRY_RAW(VFIO_DEVICE_RESET, NULL),
+};
+
+/* The requests of a VFIO group (/dev/vfio/N). */
+static const IoctlEntry group_table[] = {
     ENTRY(VFIO_GROUP_GET_STATUS, struct vfio_group_status, flags, NULL, group_status_out),
-    { VFIO_GROUP_SET_CONTAINER, "VFIO_GROUP_SET_CONTAINER", 0, set_container_in, NULL, 0 },
-    { VFIO_GROUP_UNSET_CONTAINER, "VFIO_GROUP_UNSET_CONTAINER", 0, NULL, NULL, 0 },
-    { VFIO_GROUP_GET_DEVICE_FD, "VFIO_GROUP_GET_DEVICE_FD", 0, get_device_fd_in, NULL, 0 },
+    ENTRY_RAW(VFIO_GROUP_SET_CONTAINER, set_container_in),
+    ENTRY_RAW(VFIO_GROUP_UNSET_CONTAINER, NULL),
+    ENTRY_RAW(VFIO_GROUP_GET_DEVICE_FD, get_device_fd_in),
+};
+
+/* The requests of a VFIO container (/dev/vfio/vfio) with type1 set. */
+static const IoctlEntry container_table[] = {
+    ENTRY_RAW(VFIO_GET_API_VERSION, NULL),
+    ENTRY_RAW(VFIO_CHECK_EXTENSION, int_arg_in),
+    ENTRY_RAW(VFIO_SET_IOMMU, int_arg_in),
     ENTRY(VFIO_IOMMU_GET_INFO, struct vfio_iommu_type1_info, iova_pgsizes, NULL,
           type1_info_out),
     ENTRY(VFIO_IOMMU_MAP_DMA, struct vfio_iommu_type1_dma_map, size, dma_map_in, NULL),
@@ -742,22 +763,80 @@ static const IoctlEntry table[] = {
           dma_unmap_out),
     ENTRY(VFIO_IOMMU_DIRTY_PAGES, struct vfio_iommu_type1_dirty_bitmap, flags,
           dirty_pages_in, NULL),
-    /* Known by name only: the library does not make them (yet). */
-    ENTRY(VFIO_DEVICE_GET_REGION_INFO, struct vfio_region_info, argsz, NULL, NULL),
-    ENTRY(VFIO_DEVICE_GET_IRQ_INFO, struct vfio_irq_info, argsz, NULL, NULL),
-    ENTRY(VFIO_DEVICE_SET_IRQS, struct vfio_irq_set, argsz, NULL, NULL),
-    { VFIO_DEVICE_RESET, "VFIO_DEVICE_RESET", 0, NULL, NULL, 0 },
 };
 
-static const IoctlEntry *find(unsigned long request)
+typedef struct IoctlTable {
+    const IoctlEntry *entries;
+    size_t n;
+} IoctlTable;
+
+#define TABLE(t) { t, G_N_ELEMENTS(t) }
+
+/* Each kind's table; an fd of unknown kind looks in all of them in this
+ * order (IOMMUFD's numbers are their own; a device's come before the
+ * group's and the container's sharing them). */
+static const IoctlTable tables[] = {
+    [VFI_FD_IOMMUFD] = TABLE(iommufd_table),
+    [VFI_FD_VFIO_DEVICE] = TABLE(device_table),
+    [VFI_FD_VFIO_GROUP] = TABLE(group_table),
+    [VFI_FD_VFIO_CONTAINER] = TABLE(container_table),
+};
+
+static const IoctlEntry *find_in(const IoctlTable *tb, unsigned long request)
 {
-    for (size_t i = 0; i < G_N_ELEMENTS(table); i++) {
-        if (table[i].request == request) {
-            return &table[i];
+    for (size_t i = 0; i < tb->n; i++) {
+        if (tb->entries[i].request == request) {
+            return &tb->entries[i];
         }
     }
     return NULL;
 }
+
+/* @request on an fd of @kind: in its kind's table, else by number alone. */
+static const IoctlEntry *find(VfiFdKind kind, unsigned long request)
+{
+    static const VfiFdKind order[] = { VFI_FD_IOMMUFD, VFI_FD_VFIO_DEVICE, VFI_FD_VFIO_GROUP,
+                                       VFI_FD_VFIO_CONTAINER };
+    const IoctlEntry *e = NULL;
+
+    if (kind > VFI_FD_UNKNOWN && kind < G_N_ELEMENTS(tables)) {
+        e = find_in(&tables[kind], request);
+    }
+    for (size_t i = 0; !e && i < G_N_ELEMENTS(order); i++) {
+        e = find_in(&tables[order[i]], request);
+    }
+    return e;
+}
+
+VfiFdKind vfi_fd_kind_of_path(const char *path)
+{
+    const char *rest;
+
+    if (!path) {
+        return VFI_FD_UNKNOWN;
+    }
+    if (strcmp(path, "/dev/iommu") == 0) {
+        return VFI_FD_IOMMUFD;
+    }
+    if (strcmp(path, "/dev/vfio/vfio") == 0) {
+        return VFI_FD_VFIO_CONTAINER;
+    }
+    if (g_str_has_prefix(path, "/dev/vfio/devices/")) {
+        return VFI_FD_VFIO_DEVICE;
+    }
+    if (!g_str_has_prefix(path, "/dev/vfio/")) {
+        return VFI_FD_UNKNOWN;
+    }
+    rest = path + strlen("/dev/vfio/");
+    if (g_str_has_prefix(rest, "noiommu-")) {
+        rest += strlen("noiommu-");
+    }
+    if (!*rest || rest[strspn(rest, "0123456789")] != '\0') {
+        return VFI_FD_UNKNOWN;
+    }
+    return VFI_FD_VFIO_GROUP;
+}
+
 
 /* Can the descriptions of @e read @arg? (Its first u32 is its size.) */
 static bool readable(const IoctlEntry *e, const void *arg)
@@ -771,16 +850,17 @@ static bool readable(const IoctlEntry *e, const void *arg)
     return size >= e->min_size;
 }
 
-const char *vfi_ioctl_name(unsigned long request)
+const char *vfi_ioctl_name(VfiFdKind kind, unsigned long request)
 {
-    const IoctlEntry *e = find(request);
+    const IoctlEntry *e = find(kind, request);
 
     return e ? e->name : NULL;
 }
 
-void vfi_ioctl_describe_in(VfiIoctlText *t, unsigned long request, const void *arg)
+void vfi_ioctl_describe_in(VfiIoctlText *t, VfiFdKind kind, unsigned long request,
+                           const void *arg)
 {
-    const IoctlEntry *e = find(request);
+    const IoctlEntry *e = find(kind, request);
 
     t->len = 0;
     t->buf[0] = '\0';
@@ -805,10 +885,10 @@ void vfi_ioctl_describe_in(VfiIoctlText *t, unsigned long request, const void *a
     }
 }
 
-void vfi_ioctl_describe_out(VfiIoctlText *t, unsigned long request, const void *arg,
-                            int ret)
+void vfi_ioctl_describe_out(VfiIoctlText *t, VfiFdKind kind, unsigned long request,
+                            const void *arg, int ret)
 {
-    const IoctlEntry *e = find(request);
+    const IoctlEntry *e = find(kind, request);
     size_t mark = t->len;
     size_t before;
 

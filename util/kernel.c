@@ -11,6 +11,7 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <unistd.h>
+#include <linux/vfio.h>
 
 #include "vfio-iommufd/error.h"
 #include "vfio-iommufd/kernel.h"
@@ -88,6 +89,58 @@ static int linux_munmap(void *opaque, void *addr, size_t len)
     return munmap(addr, len) < 0 ? -errno : 0;
 }
 
+/*
+ * The kind of each fd the layer opened (from its path) or a group handed
+ * out (VFIO_GROUP_GET_DEVICE_FD), for the decoding of the ioctl event: VFIO
+ * numbers its requests again for each kind of file. Indexed by fd, grown
+ * when a larger fd is opened; an fd is forgotten at its close and every fd
+ * when another kernel is installed (its fds are not this one's). Only the
+ * traced ioctls read it.
+ */
+static GMutex fd_kinds_lock;
+static uint8_t *fd_kinds;
+static size_t fd_kinds_len;
+
+static void fd_kind_set(int fd, VfiFdKind kind)
+{
+    g_mutex_lock(&fd_kinds_lock);
+    if (kind != VFI_FD_UNKNOWN && (size_t)fd >= fd_kinds_len) {
+        size_t len = MAX(fd_kinds_len, 64);
+
+        while (len <= (size_t)fd) {
+            len *= 2;
+        }
+        fd_kinds = g_realloc(fd_kinds, len);
+        memset(fd_kinds + fd_kinds_len, VFI_FD_UNKNOWN, len - fd_kinds_len);
+        fd_kinds_len = len;
+    }
+    if ((size_t)fd < fd_kinds_len) {
+        fd_kinds[fd] = (uint8_t)kind;
+    }
+    g_mutex_unlock(&fd_kinds_lock);
+}
+
+static VfiFdKind fd_kind_get(int fd)
+{
+    VfiFdKind kind = VFI_FD_UNKNOWN;
+
+    g_mutex_lock(&fd_kinds_lock);
+    if (fd >= 0 && (size_t)fd < fd_kinds_len) {
+        kind = fd_kinds[fd];
+    }
+    g_mutex_unlock(&fd_kinds_lock);
+    return kind;
+}
+
+static void fd_kinds_forget_all(void)
+{
+    g_mutex_lock(&fd_kinds_lock);
+    if (fd_kinds_len) {
+        memset(fd_kinds, VFI_FD_UNKNOWN, fd_kinds_len);
+    }
+    g_mutex_unlock(&fd_kinds_lock);
+}
+
 static const VfiKernelOps linux_ops = VFI_KERNEL_OPS_INIT(
     .open = linux_open,
     .close = linux_close,
@@ -133,6 +186,7 @@ bool vfi_kernel_install(const VfiKernelOps *ops, void *opaque, const char *sysfs
     kernel_opaque = ops ? opaque : NULL;
     g_free(kernel_sysfs_root);
     kernel_sysfs_root = root;
+    fd_kinds_forget_all();
     trace_vfi_kernel_install(ops ? "installed" : "linux", kernel_sysfs_root);
     return true;
 }
@@ -159,13 +213,22 @@ int vfi_kernel_open(const char *path, int flags)
 {
     int ret = kernel_ops->open(kernel_opaque, path, flags);
 
+    if (ret >= 0) {
+        fd_kind_set(ret, vfi_fd_kind_of_path(path));
+    }
     trace_vfi_kernel_open(path, flags, ret);
     return ret;
 }
 
 int vfi_kernel_close(int fd)
 {
-    int ret = kernel_ops->close(kernel_opaque, fd);
+    int ret;
+
+    /* forgotten first: once closed, its number may be another thread's */
+    if (fd >= 0) {
+        fd_kind_set(fd, VFI_FD_UNKNOWN);
+    }
+    ret = kernel_ops->close(kernel_opaque, fd);
 
     trace_vfi_kernel_close(fd, ret);
     return ret;
@@ -207,25 +270,40 @@ int vfi_kernel_munmap(void *addr, size_t len)
     return ret;
 }
 
+/* The fd a group handed out is a device's (the only request returning one
+ * of the files the table knows). */
+static void note_new_fd(unsigned long request, int ret)
+{
+    if (request == VFIO_GROUP_GET_DEVICE_FD && ret >= 0) {
+        fd_kind_set(ret, VFI_FD_VFIO_DEVICE);
+    }
+}
+
 /*
- * One event per ioctl, described from the UAPI struct: the inputs before the
- * call (the kernel overwrites in/out fields), the outputs after it. Nothing
- * is read or formatted while the event is off.
+ * One event per ioctl, described from the UAPI struct of the request as
+ * the kind of @fd names it: the inputs before the call (the kernel
+ * overwrites in/out fields), the outputs after it. Nothing is read or
+ * formatted while the event is off.
  */
 int vfi_kernel_ioctl(int fd, unsigned long request, void *arg, const char *name)
 {
     bool traced = trace_vfi_kernel_ioctl_enabled();
     VfiIoctlText text;
     const char *known;
+    VfiFdKind kind;
     int ret;
 
     if (!traced) {
-        return kernel_ops->ioctl(kernel_opaque, fd, request, arg);
+        ret = kernel_ops->ioctl(kernel_opaque, fd, request, arg);
+        note_new_fd(request, ret);
+        return ret;
     }
-    vfi_ioctl_describe_in(&text, request, arg);
+    kind = fd_kind_get(fd);
+    vfi_ioctl_describe_in(&text, kind, request, arg);
     ret = kernel_ops->ioctl(kernel_opaque, fd, request, arg);
-    vfi_ioctl_describe_out(&text, request, arg, ret);
-    known = vfi_ioctl_name(request);
+    note_new_fd(request, ret);
+    vfi_ioctl_describe_out(&text, kind, request, arg, ret);
+    known = vfi_ioctl_name(kind, request);
     trace_vfi_kernel_ioctl(fd, known ? known : name ? name : "?", text.buf,
                            ret < 0 ? -1 : ret, ret < 0 ? -ret : 0);
     return ret;

@@ -108,8 +108,8 @@ static void describe(unsigned long request, const void *arg, int ret, char *out,
 {
     VfiIoctlText t;
 
-    vfi_ioctl_describe_in(&t, request, arg);
-    vfi_ioctl_describe_out(&t, request, arg, ret);
+    vfi_ioctl_describe_in(&t, VFI_FD_UNKNOWN, request, arg);
+    vfi_ioctl_describe_out(&t, VFI_FD_UNKNOWN, request, arg, ret);
     g_strlcpy(out, t.buf, size);
 }
 
@@ -122,9 +122,9 @@ static void test_ioctl_table_up_to_611(void **state)
 
     (void)state;
     for (unsigned nr = 0x80; nr <= 0x8e; nr++) {
-        assert_non_null(vfi_ioctl_name(_IO(IOMMUFD_TYPE, nr)));
+        assert_non_null(vfi_ioctl_name(VFI_FD_UNKNOWN, _IO(IOMMUFD_TYPE, nr)));
     }
-    assert_null(vfi_ioctl_name(_IO(IOMMUFD_TYPE, 0xff)));
+    assert_null(vfi_ioctl_name(VFI_FD_UNKNOWN, _IO(IOMMUFD_TYPE, 0xff)));
     {
         struct iommu_hw_info h = { .size = sizeof(h), .dev_id = 2, .data_len = 24,
                                    .out_data_type = 1, .out_capabilities = 1 };
@@ -150,7 +150,7 @@ static void test_ioctl_table_after_612(void **state)
         struct iommu_viommu_alloc a = { .size = sizeof(a), .type = 1, .dev_id = 2,
                                         .hwpt_id = 3, .out_viommu_id = 7 };
 
-        assert_string_equal(vfi_ioctl_name(IOMMU_VIOMMU_ALLOC), "IOMMU_VIOMMU_ALLOC");
+        assert_string_equal(vfi_ioctl_name(VFI_FD_UNKNOWN, IOMMU_VIOMMU_ALLOC), "IOMMU_VIOMMU_ALLOC");
         describe(IOMMU_VIOMMU_ALLOC, &a, 0, text, sizeof(text));
         assert_string_equal(text, " flags 0x0 type 1 dev_id 2 hwpt_id 3 data_len 0 -> "
                                   "viommu_id 7");
@@ -172,7 +172,7 @@ static void test_ioctl_table_after_612(void **state)
 #endif
 #ifdef IOMMU_HW_QUEUE_ALLOC
     for (unsigned nr = 0x8f; nr <= IOMMUFD_CMD_HW_QUEUE_ALLOC; nr++) {
-        assert_non_null(vfi_ioctl_name(_IO(IOMMUFD_TYPE, nr)));
+        assert_non_null(vfi_ioctl_name(VFI_FD_UNKNOWN, _IO(IOMMUFD_TYPE, nr)));
     }
     {
         struct iommu_veventq_alloc q = { .size = sizeof(q), .viommu_id = 7, .type = 1,
