@@ -36,10 +36,13 @@
 
 /*
  * The reads of dirty bits, counted by a kernel wrapped around the model
- * (include/vfio-iommufd/kernel.h): the model counts ioctls by number, and
- * the container ioctls share theirs with device ones (VFIO_IOMMU_DIRTY_PAGES
- * is VFIO_DEVICE_FEATURE's), so the wrapper tells them apart by the fd,
- * the type1 container's being the one opened from /dev/vfio/vfio.
+ * (include/vfio-iommufd/kernel.h): the model counts ioctls by kind
+ * (vfi_sim_op_count(), checked against these where they meet), not by
+ * their flags (a DIRTY_PAGES read from a start, an unmap with its bitmap
+ * from one without). The container ioctls share their numbers with device
+ * ones (VFIO_IOMMU_DIRTY_PAGES is VFIO_DEVICE_FEATURE's), so the wrapper
+ * tells them apart by the fd, the type1 container's being the one opened
+ * from /dev/vfio/vfio.
  */
 typedef struct Reads {
     uint64_t bitmap_reads;      /* DIRTY_PAGES with GET_BITMAP */
