@@ -67,8 +67,10 @@ static unsigned count(const char *out, const char *needle)
 
 static void expect(const char *out, const char *want)
 {
-    if (!strstr(out, want)) {
-        fail_msg("trace lacks \"%s\" in:\n%s", want, out);
+    const char *found = out ? strstr(out, want) : NULL;
+
+    if (!found) {
+        fail_msg("trace lacks \"%s\" in:\n%s", want, out ? out : "(nothing)");
     }
 }
 
