@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* vfio-iommufd: the tree nodes' pool (util/node-pool.h). */
 #include <errno.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/mman.h>
@@ -56,9 +57,31 @@ static NodePool pools[2] = {
     { .size = VFI_NODE_POOL_INNER },
 };
 
+/* fork(): no pool lock held across it (a thread of the parent holding
+ * one would leave the child's pool locked for ever), as malloc's. */
+static void pools_lock(void)
+{
+    g_mutex_lock(&pools[0].lock);
+    g_mutex_lock(&pools[1].lock);
+}
+
+static void pools_unlock(void)
+{
+    g_mutex_unlock(&pools[1].lock);
+    g_mutex_unlock(&pools[0].lock);
+}
+
+static void pools_init(void)
+{
+    pthread_atfork(pools_lock, pools_unlock, pools_unlock);
+}
+
 static NodePool *pool_of(size_t size)
 {
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+
     g_assert(size == VFI_NODE_POOL_LEAF || size == VFI_NODE_POOL_INNER);
+    pthread_once(&once, pools_init);
     return &pools[size == VFI_NODE_POOL_INNER];
 }
 

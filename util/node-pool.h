@@ -15,7 +15,8 @@
  * unless it is the last of its size.
  *
  * Thread-safe (one mutex per size; blocks are taken and given back only
- * when a node splits or merges). Under AddressSanitizer the blocks come
+ * when a node splits or merges), and fork-safe (the locks are taken around
+ * a fork(), pthread_atfork(), as malloc's are). Under AddressSanitizer the blocks come
  * from g_malloc instead, so that ASan sees every node; under valgrind the
  * blocks are announced to it as heap blocks (leaks and undefined reads are
  * reported as for g_malloc).

@@ -9,6 +9,8 @@
  */
 #include <stdio.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "test-common.h"
 #include "util/node-pool.h"
@@ -143,12 +145,48 @@ static void test_huge_pages_traced(void **state)
     assert_non_null(strstr(buf, "one unmapped"));
 }
 
+static gpointer churn(gpointer data)
+{
+    volatile gint *stop = data;
+
+    while (!g_atomic_int_get(stop)) {
+        vfi_node_pool_free(vfi_node_pool_alloc(VFI_NODE_POOL_LEAF), VFI_NODE_POOL_LEAF);
+    }
+    return NULL;
+}
+
+/* fork() while another thread takes and gives back blocks: the child's pool
+ * is usable (no lock left held by the thread the child does not have). */
+static void test_fork_while_busy(void **state)
+{
+    gint stop = 0;
+    GThread *t = g_thread_new("churn", churn, &stop);
+
+    (void)state;
+    for (int i = 0; i < 50; i++) {
+        pid_t pid = fork();
+        int status = 0;
+
+        assert_true(pid >= 0);
+        if (pid == 0) {
+            alarm(10);      /* a deadlocked child dies, and the test fails */
+            vfi_node_pool_free(vfi_node_pool_alloc(VFI_NODE_POOL_LEAF), VFI_NODE_POOL_LEAF);
+            _exit(0);
+        }
+        assert_int_equal(waitpid(pid, &status, 0), pid);
+        assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    }
+    g_atomic_int_set(&stop, 1);
+    g_thread_join(t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_leaf_blocks),
         cmocka_unit_test(test_inner_blocks),
         cmocka_unit_test(test_huge_pages_traced),
+        cmocka_unit_test(test_fork_while_busy),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
