@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* vfio-iommufd: the tree nodes' pool (util/node-pool.h). */
 #include <errno.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/mman.h>
@@ -10,21 +11,20 @@
 #include "trace-root.h"
 
 #if defined(__SANITIZE_ADDRESS__)
-#define VFI_NODE_POOL_MALLOC 1
+#define VFI_NODE_POOL_ASAN 1
 #elif defined(__has_feature)
 #if __has_feature(address_sanitizer)
-#define VFI_NODE_POOL_MALLOC 1
+#define VFI_NODE_POOL_ASAN 1
 #endif
+#endif
+#ifndef VFI_NODE_POOL_ASAN
+#define VFI_NODE_POOL_ASAN 0
 #endif
 
 #ifdef VFI_HAVE_VALGRIND_H
-#include <valgrind/memcheck.h>
+#include <valgrind/valgrind.h>
 #else
-#define VALGRIND_MALLOCLIKE_BLOCK(addr, size, rz, zeroed) ((void)0)
-#define VALGRIND_FREELIKE_BLOCK(addr, rz) ((void)0)
-#define VALGRIND_MAKE_MEM_NOACCESS(addr, len) ((void)0)
-#define VALGRIND_MAKE_MEM_UNDEFINED(addr, len) ((void)0)
-#define VALGRIND_MAKE_MEM_DEFINED(addr, len) ((void)0)
+#define RUNNING_ON_VALGRIND 0
 #endif
 
 #define CHUNK_BYTES ((size_t)2 << 20)   /* a huge page on x86, arm64 (4K) */
@@ -55,37 +55,41 @@ static NodePool pools[2] = {
     { .size = VFI_NODE_POOL_LEAF },
     { .size = VFI_NODE_POOL_INNER },
 };
+/* Every block from g_malloc: under AddressSanitizer or valgrind, whose
+ * checks (overflows, leaks: memcheck would take the chunks for roots and
+ * call a leaked node that another node links "still reachable") see heap
+ * blocks only. Set once, before the first block. */
+static bool use_malloc;
+
+/* fork(): no pool lock held across it (a thread of the parent holding
+ * one would leave the child's pool locked for ever), as malloc's. */
+static void pools_lock(void)
+{
+    g_mutex_lock(&pools[0].lock);
+    g_mutex_lock(&pools[1].lock);
+}
+
+static void pools_unlock(void)
+{
+    g_mutex_unlock(&pools[1].lock);
+    g_mutex_unlock(&pools[0].lock);
+}
+
+static void pools_init(void)
+{
+    use_malloc = VFI_NODE_POOL_ASAN || RUNNING_ON_VALGRIND;
+    pthread_atfork(pools_lock, pools_unlock, pools_unlock);
+}
 
 static NodePool *pool_of(size_t size)
 {
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+
     g_assert(size == VFI_NODE_POOL_LEAF || size == VFI_NODE_POOL_INNER);
+    pthread_once(&once, pools_init);
     return &pools[size == VFI_NODE_POOL_INNER];
 }
 
-#ifdef VFI_NODE_POOL_MALLOC
-/* Under AddressSanitizer: every block from g_malloc, counted. */
-void *vfi_node_pool_alloc(size_t size)
-{
-    NodePool *p = pool_of(size);
-
-    g_mutex_lock(&p->lock);
-    p->live++;
-    g_mutex_unlock(&p->lock);
-    return g_malloc(size);
-}
-
-void vfi_node_pool_free(void *b, size_t size)
-{
-    NodePool *p = pool_of(size);
-
-    if (b) {
-        g_mutex_lock(&p->lock);
-        p->live--;
-        g_mutex_unlock(&p->lock);
-        g_free(b);
-    }
-}
-#else
 static unsigned chunk_blocks(const NodePool *p)
 {
     return (unsigned)(CHUNK_BYTES / p->size);
@@ -120,13 +124,14 @@ static void list_del(NodePool *p, PoolChunk *c)
     c->listed = false;
 }
 
-/* Ask for huge pages on @c (from the pool's second chunk on; the first
- * gets them then too). */
-static void chunk_advise(NodePool *p, PoolChunk *c)
+/* Huge pages for @c or not (@huge: MADV_HUGEPAGE, else MADV_NOHUGEPAGE:
+ * a first chunk stays in small pages even where THP is "always"). Whether
+ * huge pages then back it is the kernel's THP setting's say. */
+static void chunk_advise(NodePool *p, PoolChunk *c, bool huge)
 {
-    int rc = madvise(c, CHUNK_BYTES, MADV_HUGEPAGE);
+    int rc = madvise(c, CHUNK_BYTES, huge ? MADV_HUGEPAGE : MADV_NOHUGEPAGE);
 
-    trace_vfi_node_pool_huge(p->size, p->chunks, rc < 0 ? errno : 0);
+    trace_vfi_node_pool_huge(p->size, p->chunks, huge, rc < 0 ? errno : 0);
 }
 
 /* A 2 MiB chunk, 2 MiB aligned: twice that mapped, the slack unmapped. */
@@ -152,20 +157,17 @@ static PoolChunk *chunk_new(NodePool *p)
 {
     PoolChunk *c = chunk_map();
 
-    /* asked before the header is written: a huge page backs a range none
+    /* advised before the header is written: a huge page backs a range none
      * of whose pages was touched yet (the first chunk's may be collapsed
      * later by khugepaged) */
-    if (p->chunks >= 1) {
-        if (!p->huge) {
-            for (PoolChunk *o = p->all; o; o = o->all_next) {
-                chunk_advise(p, o);
-            }
+    if (p->chunks >= 1 && !p->huge) {
+        for (PoolChunk *o = p->all; o; o = o->all_next) {
+            chunk_advise(p, o, true);
         }
         p->huge = true;
-        chunk_advise(p, c);
     }
+    chunk_advise(p, c, p->huge);
     *c = (PoolChunk){ .cut = 1, .all_next = p->all };
-    VALGRIND_MAKE_MEM_NOACCESS((char *)c + p->size, CHUNK_BYTES - p->size);
     p->all = c;
     p->chunks++;
     p->empty++;
@@ -199,7 +201,6 @@ static void *chunk_take(NodePool *p, PoolChunk *c)
 
     if (c->free) {
         b = c->free;
-        VALGRIND_MAKE_MEM_DEFINED(b, sizeof(void *));
         c->free = *(void **)b;
     } else {
         b = (char *)c + (size_t)c->cut++ * p->size;
@@ -219,9 +220,13 @@ void *vfi_node_pool_alloc(size_t size)
     void *b;
 
     g_mutex_lock(&p->lock);
-    b = chunk_take(p, p->avail ? p->avail : chunk_new(p));
+    if (use_malloc) {
+        p->live++;
+        b = g_malloc(size);
+    } else {
+        b = chunk_take(p, p->avail ? p->avail : chunk_new(p));
+    }
     g_mutex_unlock(&p->lock);
-    VALGRIND_MALLOCLIKE_BLOCK(b, size, 0, 0);
     return b;
 }
 
@@ -233,12 +238,17 @@ void vfi_node_pool_free(void *b, size_t size)
     if (!b) {
         return;
     }
-    c = chunk_of(b);
-    VALGRIND_FREELIKE_BLOCK(b, 0);
-    VALGRIND_MAKE_MEM_UNDEFINED(b, sizeof(void *));
     g_mutex_lock(&p->lock);
+    g_assert(p->live > 0);
+    if (use_malloc) {
+        p->live--;
+        g_mutex_unlock(&p->lock);
+        g_free(b);
+        return;
+    }
+    c = chunk_of(b);
+    g_assert(c->live > 0 && c->free != b);     /* not given back twice in a row */
     *(void **)b = c->free;
-    VALGRIND_MAKE_MEM_NOACCESS(b, sizeof(void *));
     c->free = b;
     c->live--;
     p->live--;
@@ -250,7 +260,6 @@ void vfi_node_pool_free(void *b, size_t size)
     }
     g_mutex_unlock(&p->lock);
 }
-#endif
 
 size_t vfi_node_pool_in_use(size_t size)
 {
@@ -269,11 +278,13 @@ size_t vfi_node_pool_mapped(size_t size)
     size_t n;
 
     g_mutex_lock(&p->lock);
-#ifdef VFI_NODE_POOL_MALLOC
-    n = p->live * p->size;
-#else
-    n = p->chunks * CHUNK_BYTES;
-#endif
+    n = use_malloc ? p->live * p->size : p->chunks * CHUNK_BYTES;
     g_mutex_unlock(&p->lock);
     return n;
+}
+
+bool vfi_node_pool_uses_malloc(void)
+{
+    pool_of(VFI_NODE_POOL_LEAF);
+    return use_malloc;
 }

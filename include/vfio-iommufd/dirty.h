@@ -233,7 +233,9 @@ VFI_API bool vfi_container_dma_unmap_dirty(VfiContainer *c, uint64_t iova,
  * returned with nothing unmapped, but the bits of the containers read before
  * it were already ORed into @log: they are true dirty bits (read with
  * NO_CLEAR, so they are read again by the next sync), and the VMM may keep
- * or clear them; the call can be retried.
+ * or clear them; the call can be retried. On a type1 container the IOMMU's
+ * bits come from the unmap itself (VFIO_DMA_UNMAP_FLAG_GET_DIRTY_BITMAP),
+ * its kept pages and device logs from the read before it.
  */
 VFI_API bool vfi_address_space_dma_unmap_dirty(VfiAddressSpace *as, uint64_t iova,
                                                          uint64_t size,

@@ -83,8 +83,8 @@ void vfi_as_free_record(VfiAddressSpace *as);
  * update's restore gives its devices (as-live-update.c). */
 void vfi_as_device_release(VfiDeviceOwner *owner, VfiDevice *dev);
 
-/* Replay every mapping of @as into the new container @c (its ranges
- * checked first). */
+/* Replay every mapping of @as into the container @c (its ranges checked
+ * first), but those @c has already (a replay that stopped halfway). */
 bool vfi_as_replay(VfiAddressSpace *as, VfiContainer *c, GError **errp);
 
 /* ---- as-type1.c: the choice of a backend ---- */

@@ -384,7 +384,7 @@ static VfiContainer *place_in_new(VfiAddressSpace *as, VfiBackendKind kind, VfiI
     if (!(c = new_container(as, kind, be, cd, errp))) {
         return NULL;
     }
-    trace_vfi_as_new_container(name, c->ioas_id, as->containers->len);
+    VFI_TRACE_CONTAINER(vfi_as_new_container, c, name, as->containers->len);
     /* type1: nothing maps before the first group set the IOMMU, so the
      * attach comes first; an IOAS takes the replay before any device */
     attached = type1 && vfi_container_attach_device(c, cd, &last) == VFI_PLACE_OK;
@@ -457,7 +457,12 @@ static VfiContainer *type1_place(VfiAddressSpace *as, VfiContainerDevice *cd, bo
 
     *made = !c;
     if (c) {
-        /* its IOMMU is set and it has every mapping: nothing to replay */
+        /* its IOMMU is set; it has every mapping unless it was kept with a
+         * device whose undo failed halfway through the replay */
+        if (vfi_container_as_mapping_count(c) != vfi_range_tree_len(as->mappings) &&
+            !vfi_as_replay(as, c, errp)) {
+            return NULL;
+        }
         return vfi_container_attach_device(c, cd, errp) == VFI_PLACE_OK ? c : NULL;
     }
     c = place_in_new(as, VFI_BACKEND_TYPE1, NULL, cd, errp);

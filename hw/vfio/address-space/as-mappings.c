@@ -32,13 +32,15 @@ bool vfi_as_replay(VfiAddressSpace *as, VfiContainer *c, GError **errp)
     for (const VfiAsMapping *m = vfi_range_tree_nth(as->mappings, 0, &it); m;
          m = vfi_range_iter_next(&it)) {
         uint64_t size = m->r.last - m->r.iova + 1;
-        bool ok = vfi_container_check_map(c, what, m->r.iova, size, errp) &&
-                  vfi_nest_parent_check_map(c, what, m->r.iova, size, m->readonly, NULL,
-                                            errp) &&
-                  (m->src.fd < 0 ||
-                   vfi_container_check_file_offset(c, what, m->src.offset, errp)) &&
-                  map_one(c, m, errp);
+        bool ok;
 
+        if (vfi_container_mapping_overlap(c, m->r.iova, m->r.last, true)) {
+            continue;   /* mapped there already (a replay that stopped) */
+        }
+        ok = vfi_container_check_map(c, what, m->r.iova, size, errp) &&
+             vfi_nest_parent_check_map(c, what, m->r.iova, size, m->readonly, NULL, errp) &&
+             (m->src.fd < 0 || vfi_container_check_file_offset(c, what, m->src.offset, errp)) &&
+             map_one(c, m, errp);
         VFI_TRACE_CONTAINER(vfi_as_replay, c, m->r.iova, size, ok);
         if (!ok) {
             g_prefix_error(errp, "new container (%s): ", VFI_CONTAINER_DESC(c));

@@ -444,6 +444,8 @@ bool vfi_container_unmap_unchecked_dirty(VfiContainer *c, uint64_t iova, uint64_
 const VfiContainerMapping *vfi_container_mapping_overlap(const VfiContainer *c,
                                                          uint64_t iova, uint64_t last,
                                                          bool by_as);
+/* Returns: how many of @c's mappings the address space made. */
+guint vfi_container_as_mapping_count(const VfiContainer *c);
 /* Returns: the mapping of @c holding @iova, or NULL. */
 const VfiContainerMapping *vfi_container_mapping_at(const VfiContainer *c, uint64_t iova);
 /* The merged view (what dirty reads and DMA logging look at), read only

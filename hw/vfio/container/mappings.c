@@ -613,6 +613,11 @@ unsigned vfi_container_mapping_count(const VfiContainer *c)
     return c ? vfi_range_tree_len(c->maps) : 0;
 }
 
+guint vfi_container_as_mapping_count(const VfiContainer *c)
+{
+    return vfi_range_tree_len(c->maps) - c->nr_container_maps;
+}
+
 size_t vfi_container_get_mapping_bytes(const VfiContainer *c)
 {
     VFI_LOCK_GUARD(vfi_container_lock(c));
