@@ -216,7 +216,10 @@ VFI_API bool vfi_address_space_sync_dirty(VfiAddressSpace *as,
  * vfi_container_dma_unmap(). While it is off there is nothing to read: it
  * just unmaps (the arguments, @log included, are checked the same way). If
  * the unmap fails the bits read stay in @log (over-reporting is harmless;
- * losing a page is not).
+ * losing a page is not). On a type1 container the IOMMU's bits come from
+ * the unmap itself (VFIO_DMA_UNMAP_FLAG_GET_DIRTY_BITMAP: one read, which
+ * also catches a page dirtied in between), its kept pages and device logs
+ * from the read before it.
  */
 VFI_API bool vfi_container_dma_unmap_dirty(VfiContainer *c, uint64_t iova,
                                                      uint64_t size, const VfiDirtyLog *log,
