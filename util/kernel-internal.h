@@ -11,14 +11,19 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-/* Open @path through the installed kernel. Returns fd >= 0 or -errno. */
+/* Open @path through the installed kernel; the fd's kind (IOMMUFD, VFIO
+ * container, group, device: util/ioctl-table.h) is kept from @path for the
+ * ioctl event. Returns fd >= 0 or -errno. */
 int vfi_kernel_open(const char *path, int flags);
-/* Close @fd through the installed kernel. Returns 0 or -errno. */
+/* Close @fd through the installed kernel (its kind forgotten). Returns 0
+ * or -errno. */
 int vfi_kernel_close(int fd);
 /* ioctl through the installed kernel. Emits one vfi_kernel_ioctl event:
- * fd, the request's name (from the table of util/ioctl-table.c; @name only
- * for a request the table lacks), its arguments decoded from the UAPI
- * struct, result and errno. Returns the result (>= 0) or -errno. */
+ * fd, the request's name (from the table of util/ioctl-table.c, among the
+ * requests of @fd's kind: VFIO reuses its numbers per kind of file; @name
+ * only for a request the table lacks), its arguments decoded from the UAPI
+ * struct, result and errno. The fd VFIO_GROUP_GET_DEVICE_FD returns is
+ * kept as a device's. Returns the result (>= 0) or -errno. */
 int vfi_kernel_ioctl(int fd, unsigned long request, void *arg, const char *name);
 
 /* read(2) / write(2) through the installed kernel (an fd an ioctl handed
