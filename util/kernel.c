@@ -93,10 +93,13 @@ static int linux_munmap(void *opaque, void *addr, size_t len)
  * The kind of each fd the layer opened (from its path) or a group handed
  * out (VFIO_GROUP_GET_DEVICE_FD), for the decoding of the ioctl event: VFIO
  * numbers its requests again for each kind of file. Indexed by fd, grown
- * when a larger fd is opened; an fd is forgotten at its close and every fd
- * when another kernel is installed (its fds are not this one's). Only the
- * traced ioctls read it.
+ * when a larger fd is opened, up to FD_KINDS_MAX bytes (an fd beyond is
+ * decoded by its request's number alone); an fd is forgotten at its close
+ * and every fd when another kernel is installed (its fds are not this
+ * one's). Only the traced ioctls read it.
  */
+#define FD_KINDS_MAX (1u << 20)
+
 static GMutex fd_kinds_lock;
 static uint8_t *fd_kinds;
 static size_t fd_kinds_len;
@@ -104,7 +107,7 @@ static size_t fd_kinds_len;
 static void fd_kind_set(int fd, VfiFdKind kind)
 {
     g_mutex_lock(&fd_kinds_lock);
-    if (kind != VFI_FD_UNKNOWN && (size_t)fd >= fd_kinds_len) {
+    if (kind != VFI_FD_UNKNOWN && (size_t)fd >= fd_kinds_len && fd < (int)FD_KINDS_MAX) {
         size_t len = MAX(fd_kinds_len, 64);
 
         while (len <= (size_t)fd) {
