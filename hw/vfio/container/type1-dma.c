@@ -220,6 +220,12 @@ bool vfi_type1_ops_unmap(VfiContainer *c, uint64_t iova, uint64_t size, const Vf
         return false;
     }
     if (!vfi_type1_unmap(t->t1, iova, size, VFI_TYPE1_PAGE, bits, bytes, done, &err)) {
+        if (bits) {
+            /* the kernel may have unmapped (and copied the bits of) mappings
+             * before it failed, and nothing read them before: the zeroed
+             * buffer's bits go to the log (at worst none) */
+            fold_into_log(bits, iova, pages, log);
+        }
         if (g_error_matches(err, VFI_KERNEL_ERROR, ENOENT)) {
             /* not mapped in the kernel: the record forgets it, so its mmap goes */
             vfi_type1_drop_mmaps(c, iova, iova + (size - 1));
