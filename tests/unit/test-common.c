@@ -73,3 +73,16 @@ unsigned test_count_process_fds(void)
     closedir(d);
     return n;
 }
+
+void test_expect_text(const char *text, const char *fmt, ...)
+{
+    g_autofree char *want = NULL;
+    va_list ap;
+
+    va_start(ap, fmt);
+    want = g_strdup_vprintf(fmt, ap);
+    va_end(ap);
+    if (!strstr(text, want)) {
+        fail_msg("\"%s\" lacks \"%s\"", text, want);
+    }
+}

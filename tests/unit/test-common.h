@@ -36,6 +36,9 @@ bool test_sim_fault_pass_end(VfiSim *sim, bool ran_through, unsigned nth, unsign
     test_assert_gerror(&(err), (domain), (code), __FILE__, __LINE__)
 void test_assert_gerror(GError **err, GQuark domain, int code, const char *file, int line);
 
+/* Assert that @text holds printf(@fmt, ...) (prints both on failure). */
+void test_expect_text(const char *text, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
+
 /* Assert @ok and no error (prints the error's message on failure). */
 #define assert_ok(ok, err) test_assert_ok((ok), &(err), __FILE__, __LINE__)
 void test_assert_ok(bool ok, GError **err, const char *file, int line);

@@ -98,20 +98,6 @@ static char *capture_end(Scene *s)
     return buf;
 }
 
-/* Assert that @text holds printf(@fmt, ...). */
-static void G_GNUC_PRINTF(2, 3) expect(const char *text, const char *fmt, ...)
-{
-    g_autofree char *want = NULL;
-    va_list ap;
-
-    va_start(ap, fmt);
-    want = g_strdup_vprintf(fmt, ap);
-    va_end(ap);
-    if (!strstr(text, want)) {
-        fail_msg("\"%s\" lacks \"%s\"", text, want);
-    }
-}
-
 /* Attach @dev; on type1 returns the fd of the container the attach opened
  * (its /dev/vfio/vfio, as vfi_kernel_open traced it), else -1. */
 static int attach(Scene *s, VfiDevice *dev)
@@ -150,20 +136,20 @@ static void check_refusals(Scene *s, VfiContainer *c, VfiDevice *dev, const char
     assert_false(vfi_container_query_dirty(c, 0, PG, &s->log, 0, &e1));
     assert_false(vfi_dirty_reader_query(r, 0, PG, &s->log, 0, &e2));
     assert_true(g_error_matches(e1, VFI_ERROR, VFI_ERROR_WRONG_STATE));
-    expect(e1->message, "dirty query: dirty tracking is off for %s: ", desc);
+    test_expect_text(e1->message, "dirty query: dirty tracking is off for %s: ", desc);
     assert_string_equal(e1->message, e2->message);
     assert_false(vfi_dirty_reader_add_hwpt(r, 1, &e3));
-    expect(e3->message, "reads the sources of a container (%s)", desc);
+    test_expect_text(e3->message, "reads the sources of a container (%s)", desc);
     assert_int_equal(vfi_dirty_reader_hwpt_count(r), 0);
     vfi_dirty_reader_free(r);
     assert_false(vfi_address_space_free(s->as, &e4));
-    expect(e4->message, "is still attached (%s): detach it first", desc);
+    test_expect_text(e4->message, "is still attached (%s): detach it first", desc);
     capture_start(s, "vfi_as_backend*");
     assert_false(vfi_address_space_attach_device(other, be, dev, NULL, &e5));
     out = capture_end(s);
-    expect(e5->message, "is already in a container (%s): detach it first", desc);
-    expect(out, "vfi_as_backend_dropped ");
-    expect(out, "the attach of device %s was refused or failed",
+    test_expect_text(e5->message, "is already in a container (%s): detach it first", desc);
+    test_expect_text(out, "vfi_as_backend_dropped ");
+    test_expect_text(out, "the attach of device %s was refused or failed",
            vfi_device_get_display_name(dev));
     assert_true(vfi_address_space_free(other, NULL));
     if (be != s->be) {
@@ -200,11 +186,11 @@ static void test_type1(void **state)
     assert_ok(vfi_address_space_dirty_tracking_start(s.as, &err), err);
     assert_ok(vfi_address_space_dirty_tracking_stop(s.as, &err), err);
     out = capture_end(&s);
-    expect(out, "vfi_dirty_iommu_tracking %s: container-wide IOMMU dirty tracking (type1) "
+    test_expect_text(out, "vfi_dirty_iommu_tracking %s: container-wide IOMMU dirty tracking (type1) "
            "switched on 1 ok 1", desc);
-    expect(out, "vfi_dirty_iommu_tracking %s: container-wide IOMMU dirty tracking (type1) "
+    test_expect_text(out, "vfi_dirty_iommu_tracking %s: container-wide IOMMU dirty tracking (type1) "
            "switched on 0 ok 1", desc);
-    expect(out, "vfi_dirty_tracking %s start ok 1", desc);
+    test_expect_text(out, "vfi_dirty_tracking %s start ok 1", desc);
     assert_null(strstr(out, "device type1"));
     assert_null(strstr(out, "ioas 0"));
     assert_ok(vfi_address_space_detach_device(s.as, s.solo, &err), err);
@@ -230,13 +216,13 @@ static void test_type1_catch_up(void **state)
     assert_ok(vfi_address_space_dirty_tracking_start(s.as, &err), err);
     out = capture_end(&s);
     assert_null(strstr(out, "vfi_dirty_iommu_tracking"));   /* lg logs itself */
-    expect(out, "vfi_dirty_tracking_device %s device %s logging 1 ok 1", desc,
+    test_expect_text(out, "vfi_dirty_tracking_device %s device %s logging 1 ok 1", desc,
            vfi_device_get_display_name(s.lg));
     g_free(out);
     capture_start(&s, "vfi_dirty_iommu_*");
     assert_ok(vfi_address_space_attach_device(s.as, NULL, s.solo, NULL, &err), err);
     out = capture_end(&s);
-    expect(out, "vfi_dirty_iommu_catch_up %s: device %s attached while tracking does not log "
+    test_expect_text(out, "vfi_dirty_iommu_catch_up %s: device %s attached while tracking does not log "
            "its own DMA: container-wide IOMMU dirty tracking switched on, ok 1", desc,
            vfi_device_get_display_name(s.solo));
     assert_ok(vfi_address_space_dirty_tracking_stop(s.as, &err), err);
@@ -265,7 +251,7 @@ static void test_iommufd(void **state)
     assert_ok(vfi_address_space_dirty_tracking_start(s.as, &err), err);
     assert_ok(vfi_address_space_dirty_tracking_stop(s.as, &err), err);
     out = capture_end(&s);
-    expect(out, "vfi_dirty_tracking %s start ok 1", desc);
+    test_expect_text(out, "vfi_dirty_tracking %s start ok 1", desc);
     assert_null(strstr(out, "vfi_dirty_iommu_tracking"));   /* HWPTs: no container-wide side */
     assert_ok(vfi_address_space_detach_device(s.as, s.solo, &err), err);
     assert_ok(vfi_address_space_dma_unmap(s.as, 0, RAM, 0, &err), err);

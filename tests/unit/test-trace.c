@@ -140,20 +140,6 @@ static unsigned count(const char *out, const char *needle)
     return n;
 }
 
-/* Assert that @out holds the text printf(@fmt, ...). */
-static void G_GNUC_PRINTF(2, 3) expect(const char *out, const char *fmt, ...)
-{
-    g_autofree char *want = NULL;
-    va_list ap;
-
-    va_start(ap, fmt);
-    want = g_strdup_vprintf(fmt, ap);
-    va_end(ap);
-    if (!strstr(out, want)) {
-        fail_msg("trace lacks \"%s\" in:\n%s", want, out);
-    }
-}
-
 /* No address of the library's objects or of user memory in any line. */
 static void expect_no_pointer(const char *out, uintptr_t p)
 {
@@ -196,18 +182,18 @@ static void test_ioctl_ioas(void **state)
     /* One event per ioctl, and no event of the backend repeating one. */
     assert_int_equal(count(out, " vfi_kernel_ioctl "), vfi_sim_ioctl_count(sim) - before);
     assert_int_equal(count(out, " vfi_iommufd_"), 0);
-    expect(out, "vfi_kernel_ioctl fd %d IOMMU_IOAS_ALLOC -> ioas_id %u ret 0 errno 0", fd, ioas);
-    expect(out, "IOMMU_IOAS_MAP ioas_id %u flags 0x7 iova 0x10000 length 0x2000 "
+    test_expect_text(out, "vfi_kernel_ioctl fd %d IOMMU_IOAS_ALLOC -> ioas_id %u ret 0 errno 0", fd, ioas);
+    test_expect_text(out, "IOMMU_IOAS_MAP ioas_id %u flags 0x7 iova 0x10000 length 0x2000 "
            "-> iova 0x10000 ret 0 errno 0", ioas);
-    expect(out, "IOMMU_IOAS_MAP ioas_id %u flags 0x4 length 0x1000 -> iova 0x%llx ret 0",
+    test_expect_text(out, "IOMMU_IOAS_MAP ioas_id %u flags 0x4 length 0x1000 -> iova 0x%llx ret 0",
            ioas, (unsigned long long)iova);
-    expect(out, "IOMMU_IOAS_MAP ioas_id %u flags 0x7 iova 0x40000 length 0x1000 "
+    test_expect_text(out, "IOMMU_IOAS_MAP ioas_id %u flags 0x7 iova 0x40000 length 0x1000 "
            "ret -1 errno %d", ioas, ENOMEM);
-    expect(out, "IOMMU_IOAS_UNMAP ioas_id %u iova 0x10000 length 0x2000 -> length 0x2000 ret 0",
+    test_expect_text(out, "IOMMU_IOAS_UNMAP ioas_id %u iova 0x10000 length 0x2000 -> length 0x2000 ret 0",
            ioas);
-    expect(out, "IOMMU_IOAS_UNMAP ioas_id %u iova 0x0 length 0xffffffffffffffff "
+    test_expect_text(out, "IOMMU_IOAS_UNMAP ioas_id %u iova 0x0 length 0xffffffffffffffff "
            "-> length 0x%llx ret 0", ioas, (unsigned long long)PAGE);
-    expect(out, "vfi_kernel_ioctl fd %d IOMMU_DESTROY id %u ret 0 errno 0", fd, ioas);
+    test_expect_text(out, "vfi_kernel_ioctl fd %d IOMMU_DESTROY id %u ret 0 errno 0", fd, ioas);
     expect_no_pointer(out, (uintptr_t)guest_ram);
     expect_no_pointer(out, (uintptr_t)be);
     vfi_iommufd_disconnect(be);
@@ -315,38 +301,38 @@ static void expect_device_lines(const char *out, int fd, int devfd, uint32_t ioa
 {
     uint32_t devid = ids[0], auto_pt = ids[1], hwpt = ids[2];
 
-    expect(out, "fd %d VFIO_DEVICE_BIND_IOMMUFD iommufd %d -> dev_id %u ret 0", devfd, fd,
+    test_expect_text(out, "fd %d VFIO_DEVICE_BIND_IOMMUFD iommufd %d -> dev_id %u ret 0", devfd, fd,
            devid);
     /* Attached to the IOAS: the kernel answers with its auto domain. */
     assert_int_not_equal(auto_pt, ioas);
-    expect(out, "fd %d VFIO_DEVICE_ATTACH_IOMMUFD_PT pt_id %u -> pt_id %u ret 0", devfd,
+    test_expect_text(out, "fd %d VFIO_DEVICE_ATTACH_IOMMUFD_PT pt_id %u -> pt_id %u ret 0", devfd,
            ioas, auto_pt);
-    expect(out, "fd %d VFIO_DEVICE_ATTACH_IOMMUFD_PT pt_id %u -> pt_id %u ret 0", devfd,
+    test_expect_text(out, "fd %d VFIO_DEVICE_ATTACH_IOMMUFD_PT pt_id %u -> pt_id %u ret 0", devfd,
            hwpt, hwpt);
-    expect(out, "fd %d VFIO_DEVICE_GET_INFO -> flags 0x", devfd);
-    expect(out, "VFIO_DEVICE_FEATURE feature DMA_LOGGING_START flags 0x60006 set probe ret 0");
-    expect(out, "VFIO_DEVICE_FEATURE feature DMA_LOGGING_START flags 0x20006 set "
+    test_expect_text(out, "fd %d VFIO_DEVICE_GET_INFO -> flags 0x", devfd);
+    test_expect_text(out, "VFIO_DEVICE_FEATURE feature DMA_LOGGING_START flags 0x60006 set probe ret 0");
+    test_expect_text(out, "VFIO_DEVICE_FEATURE feature DMA_LOGGING_START flags 0x20006 set "
            "page_size 0x1000 num_ranges 1 ret 0");
-    expect(out, "VFIO_DEVICE_FEATURE feature DMA_LOGGING_REPORT flags 0x10008 get "
+    test_expect_text(out, "VFIO_DEVICE_FEATURE feature DMA_LOGGING_REPORT flags 0x10008 get "
            "iova 0x0 length 0x2000 page_size 0x1000 ret 0");
-    expect(out, "VFIO_DEVICE_FEATURE feature DMA_LOGGING_STOP flags 0x20007 set ret 0");
-    expect(out, "fd %d IOMMU_GET_HW_INFO dev_id %u data_len 0 -> data_type ", fd, devid);
-    expect(out, "IOMMU_HWPT_ALLOC dev_id %u pt_id %u flags 0x2 data_type 0 data_len 0 "
+    test_expect_text(out, "VFIO_DEVICE_FEATURE feature DMA_LOGGING_STOP flags 0x20007 set ret 0");
+    test_expect_text(out, "fd %d IOMMU_GET_HW_INFO dev_id %u data_len 0 -> data_type ", fd, devid);
+    test_expect_text(out, "IOMMU_HWPT_ALLOC dev_id %u pt_id %u flags 0x2 data_type 0 data_len 0 "
            "-> hwpt_id %u ret 0", devid, ioas, hwpt);
-    expect(out, "IOMMU_HWPT_SET_DIRTY_TRACKING hwpt_id %u flags 0x1 ret 0", hwpt);
-    expect(out, "IOMMU_HWPT_SET_DIRTY_TRACKING hwpt_id %u flags 0x0 ret 0", hwpt);
-    expect(out, "IOMMU_HWPT_GET_DIRTY_BITMAP hwpt_id %u flags 0x0 iova 0x0 length 0x2000 "
+    test_expect_text(out, "IOMMU_HWPT_SET_DIRTY_TRACKING hwpt_id %u flags 0x1 ret 0", hwpt);
+    test_expect_text(out, "IOMMU_HWPT_SET_DIRTY_TRACKING hwpt_id %u flags 0x0 ret 0", hwpt);
+    test_expect_text(out, "IOMMU_HWPT_GET_DIRTY_BITMAP hwpt_id %u flags 0x0 iova 0x0 length 0x2000 "
            "page_size 0x1000 ret 0", hwpt);
-    expect(out, "fd %d VFIO_DEVICE_DETACH_IOMMUFD_PT ret 0", devfd);
+    test_expect_text(out, "fd %d VFIO_DEVICE_DETACH_IOMMUFD_PT ret 0", devfd);
     /* Two ranges once the device narrowed the IOAS: EMSGSIZE, then the
      * backend's retry decision, then the ranges. */
-    expect(out, "IOMMU_IOAS_IOVA_RANGES ioas_id %u num_iovas 1 -> num_iovas 2 ret -1 "
+    test_expect_text(out, "IOMMU_IOAS_IOVA_RANGES ioas_id %u num_iovas 1 -> num_iovas 2 ret -1 "
            "errno %d", ioas, EMSGSIZE);
-    expect(out, "vfi_iommufd_ioas_iova_ranges_retry fd %d ioas %u EMSGSIZE: array 1 -> 2",
+    test_expect_text(out, "vfi_iommufd_ioas_iova_ranges_retry fd %d ioas %u EMSGSIZE: array 1 -> 2",
            fd, ioas);
-    expect(out, "IOMMU_IOAS_IOVA_RANGES ioas_id %u num_iovas 2 -> num_iovas 2 alignment 0x",
+    test_expect_text(out, "IOMMU_IOAS_IOVA_RANGES ioas_id %u num_iovas 2 -> num_iovas 2 alignment 0x",
            ioas);
-    expect(out, "] [0x");
+    test_expect_text(out, "] [0x");
 }
 
 /* The device requests the library makes, and the HWPT ones. */
@@ -407,9 +393,9 @@ static void test_ioctl_unknown_and_short(void **state)
     assert_int_equal(vfi_kernel_ioctl(fd, IOMMU_IOAS_ALLOC, &alloc, "other"), 0);
     out = capture_end(fp);
 
-    expect(out, "fd %d MY_REQUEST nr 0x3bff ret -1 errno %d", fd, ENOTTY);
-    expect(out, "IOMMU_IOAS_ALLOC size 4 (short: not decoded) ret -1");
-    expect(out, "IOMMU_IOAS_ALLOC -> ioas_id %u ret 0", alloc.out_ioas_id);
+    test_expect_text(out, "fd %d MY_REQUEST nr 0x3bff ret -1 errno %d", fd, ENOTTY);
+    test_expect_text(out, "IOMMU_IOAS_ALLOC size 4 (short: not decoded) ret -1");
+    test_expect_text(out, "IOMMU_IOAS_ALLOC -> ioas_id %u ret 0", alloc.out_ioas_id);
     assert_null(strstr(out, "other"));
     assert_int_equal(vfi_kernel_close(fd), 0);
     test_sim_free_clean(sim);
@@ -441,14 +427,14 @@ static void test_backend_decisions(void **state)
     assert_ok(vfi_iommufd_free(be, &err), err);
     out = capture_end(fp);
 
-    expect(out, "vfi_iommufd_new new backend owning its fd");
-    expect(out, "vfi_iommufd_reject fd -1 vfi_iommufd_ioas_alloc refused: not connected");
-    expect(out, "vfi_kernel_open path /dev/iommu flags 0x2 ret %d", fd);
-    expect(out, "vfi_iommufd_connect fd %d borrowed 0 users 1 errno 0", fd);
-    expect(out, "vfi_iommufd_reject fd %d vfi_iommufd_ioas_map refused: size 0", fd);
-    expect(out, "vfi_kernel_close fd %d ret 0", fd);
-    expect(out, "vfi_iommufd_disconnect fd %d borrowed 0 users left 0 fd closed 1", fd);
-    expect(out, "vfi_iommufd_free fd -1 borrowed 0 users 0 freed 1");
+    test_expect_text(out, "vfi_iommufd_new new backend owning its fd");
+    test_expect_text(out, "vfi_iommufd_reject fd -1 vfi_iommufd_ioas_alloc refused: not connected");
+    test_expect_text(out, "vfi_kernel_open path /dev/iommu flags 0x2 ret %d", fd);
+    test_expect_text(out, "vfi_iommufd_connect fd %d borrowed 0 users 1 errno 0", fd);
+    test_expect_text(out, "vfi_iommufd_reject fd %d vfi_iommufd_ioas_map refused: size 0", fd);
+    test_expect_text(out, "vfi_kernel_close fd %d ret 0", fd);
+    test_expect_text(out, "vfi_iommufd_disconnect fd %d borrowed 0 users left 0 fd closed 1", fd);
+    test_expect_text(out, "vfi_iommufd_free fd -1 borrowed 0 users 0 freed 1");
     assert_int_equal(count(out, " vfi_kernel_ioctl "), 0);
     expect_no_pointer(out, be_addr);
     test_sim_free_clean(sim);
