@@ -150,7 +150,7 @@ static void check_refusals(Scene *s, VfiContainer *c, VfiDevice *dev, const char
     test_expect_text(e5->message, "is already in a container (%s): detach it first", desc);
     test_expect_text(out, "vfi_as_backend_dropped ");
     test_expect_text(out, "the attach of device %s was refused or failed",
-           vfi_device_get_display_name(dev));
+                     vfi_device_get_display_name(dev));
     assert_true(vfi_address_space_free(other, NULL));
     if (be != s->be) {
         assert_true(vfi_iommufd_free(be, NULL));
@@ -186,10 +186,12 @@ static void test_type1(void **state)
     assert_ok(vfi_address_space_dirty_tracking_start(s.as, &err), err);
     assert_ok(vfi_address_space_dirty_tracking_stop(s.as, &err), err);
     out = capture_end(&s);
-    test_expect_text(out, "vfi_dirty_iommu_tracking %s: container-wide IOMMU dirty tracking (type1) "
-           "switched on 1 ok 1", desc);
-    test_expect_text(out, "vfi_dirty_iommu_tracking %s: container-wide IOMMU dirty tracking (type1) "
-           "switched on 0 ok 1", desc);
+    test_expect_text(
+        out, "vfi_dirty_iommu_tracking %s: container-wide IOMMU dirty tracking (type1) "
+        "switched on 1 ok 1", desc);
+    test_expect_text(
+        out, "vfi_dirty_iommu_tracking %s: container-wide IOMMU dirty tracking (type1) "
+        "switched on 0 ok 1", desc);
     test_expect_text(out, "vfi_dirty_tracking %s start ok 1", desc);
     assert_null(strstr(out, "device type1"));
     assert_null(strstr(out, "ioas 0"));
@@ -217,14 +219,15 @@ static void test_type1_catch_up(void **state)
     out = capture_end(&s);
     assert_null(strstr(out, "vfi_dirty_iommu_tracking"));   /* lg logs itself */
     test_expect_text(out, "vfi_dirty_tracking_device %s device %s logging 1 ok 1", desc,
-           vfi_device_get_display_name(s.lg));
+                     vfi_device_get_display_name(s.lg));
     g_free(out);
     capture_start(&s, "vfi_dirty_iommu_*");
     assert_ok(vfi_address_space_attach_device(s.as, NULL, s.solo, NULL, &err), err);
     out = capture_end(&s);
-    test_expect_text(out, "vfi_dirty_iommu_catch_up %s: device %s attached while tracking does not log "
-           "its own DMA: container-wide IOMMU dirty tracking switched on, ok 1", desc,
-           vfi_device_get_display_name(s.solo));
+    test_expect_text(
+        out, "vfi_dirty_iommu_catch_up %s: device %s attached while tracking does not log "
+        "its own DMA: container-wide IOMMU dirty tracking switched on, ok 1", desc,
+        vfi_device_get_display_name(s.solo));
     assert_ok(vfi_address_space_dirty_tracking_stop(s.as, &err), err);
     assert_ok(vfi_address_space_detach_device(s.as, s.solo, &err), err);
     assert_ok(vfi_address_space_detach_device(s.as, s.lg, &err), err);

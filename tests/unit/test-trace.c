@@ -182,17 +182,19 @@ static void test_ioctl_ioas(void **state)
     /* One event per ioctl, and no event of the backend repeating one. */
     assert_int_equal(count(out, " vfi_kernel_ioctl "), vfi_sim_ioctl_count(sim) - before);
     assert_int_equal(count(out, " vfi_iommufd_"), 0);
-    test_expect_text(out, "vfi_kernel_ioctl fd %d IOMMU_IOAS_ALLOC -> ioas_id %u ret 0 errno 0", fd, ioas);
+    test_expect_text(
+        out, "vfi_kernel_ioctl fd %d IOMMU_IOAS_ALLOC -> ioas_id %u ret 0 errno 0", fd, ioas);
     test_expect_text(out, "IOMMU_IOAS_MAP ioas_id %u flags 0x7 iova 0x10000 length 0x2000 "
-           "-> iova 0x10000 ret 0 errno 0", ioas);
+                     "-> iova 0x10000 ret 0 errno 0", ioas);
     test_expect_text(out, "IOMMU_IOAS_MAP ioas_id %u flags 0x4 length 0x1000 -> iova 0x%llx ret 0",
-           ioas, (unsigned long long)iova);
+                     ioas, (unsigned long long)iova);
     test_expect_text(out, "IOMMU_IOAS_MAP ioas_id %u flags 0x7 iova 0x40000 length 0x1000 "
-           "ret -1 errno %d", ioas, ENOMEM);
-    test_expect_text(out, "IOMMU_IOAS_UNMAP ioas_id %u iova 0x10000 length 0x2000 -> length 0x2000 ret 0",
-           ioas);
+                     "ret -1 errno %d", ioas, ENOMEM);
+    test_expect_text(
+        out, "IOMMU_IOAS_UNMAP ioas_id %u iova 0x10000 length 0x2000 -> length 0x2000 ret 0",
+        ioas);
     test_expect_text(out, "IOMMU_IOAS_UNMAP ioas_id %u iova 0x0 length 0xffffffffffffffff "
-           "-> length 0x%llx ret 0", ioas, (unsigned long long)PAGE);
+                     "-> length 0x%llx ret 0", ioas, (unsigned long long)PAGE);
     test_expect_text(out, "vfi_kernel_ioctl fd %d IOMMU_DESTROY id %u ret 0 errno 0", fd, ioas);
     expect_no_pointer(out, (uintptr_t)guest_ram);
     expect_no_pointer(out, (uintptr_t)be);
@@ -302,36 +304,38 @@ static void expect_device_lines(const char *out, int fd, int devfd, uint32_t ioa
     uint32_t devid = ids[0], auto_pt = ids[1], hwpt = ids[2];
 
     test_expect_text(out, "fd %d VFIO_DEVICE_BIND_IOMMUFD iommufd %d -> dev_id %u ret 0", devfd, fd,
-           devid);
+                     devid);
     /* Attached to the IOAS: the kernel answers with its auto domain. */
     assert_int_not_equal(auto_pt, ioas);
     test_expect_text(out, "fd %d VFIO_DEVICE_ATTACH_IOMMUFD_PT pt_id %u -> pt_id %u ret 0", devfd,
-           ioas, auto_pt);
+                     ioas, auto_pt);
     test_expect_text(out, "fd %d VFIO_DEVICE_ATTACH_IOMMUFD_PT pt_id %u -> pt_id %u ret 0", devfd,
-           hwpt, hwpt);
+                     hwpt, hwpt);
     test_expect_text(out, "fd %d VFIO_DEVICE_GET_INFO -> flags 0x", devfd);
-    test_expect_text(out, "VFIO_DEVICE_FEATURE feature DMA_LOGGING_START flags 0x60006 set probe ret 0");
+    test_expect_text(
+        out, "VFIO_DEVICE_FEATURE feature DMA_LOGGING_START flags 0x60006 set probe ret 0");
     test_expect_text(out, "VFIO_DEVICE_FEATURE feature DMA_LOGGING_START flags 0x20006 set "
-           "page_size 0x1000 num_ranges 1 ret 0");
+                     "page_size 0x1000 num_ranges 1 ret 0");
     test_expect_text(out, "VFIO_DEVICE_FEATURE feature DMA_LOGGING_REPORT flags 0x10008 get "
-           "iova 0x0 length 0x2000 page_size 0x1000 ret 0");
+                     "iova 0x0 length 0x2000 page_size 0x1000 ret 0");
     test_expect_text(out, "VFIO_DEVICE_FEATURE feature DMA_LOGGING_STOP flags 0x20007 set ret 0");
     test_expect_text(out, "fd %d IOMMU_GET_HW_INFO dev_id %u data_len 0 -> data_type ", fd, devid);
     test_expect_text(out, "IOMMU_HWPT_ALLOC dev_id %u pt_id %u flags 0x2 data_type 0 data_len 0 "
-           "-> hwpt_id %u ret 0", devid, ioas, hwpt);
+                     "-> hwpt_id %u ret 0", devid, ioas, hwpt);
     test_expect_text(out, "IOMMU_HWPT_SET_DIRTY_TRACKING hwpt_id %u flags 0x1 ret 0", hwpt);
     test_expect_text(out, "IOMMU_HWPT_SET_DIRTY_TRACKING hwpt_id %u flags 0x0 ret 0", hwpt);
     test_expect_text(out, "IOMMU_HWPT_GET_DIRTY_BITMAP hwpt_id %u flags 0x0 iova 0x0 length 0x2000 "
-           "page_size 0x1000 ret 0", hwpt);
+                     "page_size 0x1000 ret 0", hwpt);
     test_expect_text(out, "fd %d VFIO_DEVICE_DETACH_IOMMUFD_PT ret 0", devfd);
     /* Two ranges once the device narrowed the IOAS: EMSGSIZE, then the
      * backend's retry decision, then the ranges. */
     test_expect_text(out, "IOMMU_IOAS_IOVA_RANGES ioas_id %u num_iovas 1 -> num_iovas 2 ret -1 "
-           "errno %d", ioas, EMSGSIZE);
+                     "errno %d", ioas, EMSGSIZE);
     test_expect_text(out, "vfi_iommufd_ioas_iova_ranges_retry fd %d ioas %u EMSGSIZE: array 1 -> 2",
-           fd, ioas);
-    test_expect_text(out, "IOMMU_IOAS_IOVA_RANGES ioas_id %u num_iovas 2 -> num_iovas 2 alignment 0x",
-           ioas);
+                     fd, ioas);
+    test_expect_text(
+        out, "IOMMU_IOAS_IOVA_RANGES ioas_id %u num_iovas 2 -> num_iovas 2 alignment 0x",
+        ioas);
     test_expect_text(out, "] [0x");
 }
 
