@@ -326,6 +326,51 @@ static void test_container_unmap_reads_once(void **state)
     scene_down(&s);
 }
 
+/* An unmap with dirty read of a whole window ([0, 2^47), two small
+ * mappings in it), at @container level or the address space's: the
+ * bitmap asked of the kernel covers the run of the mappings, not the
+ * window (whose bitmap would be over the kernel's limit: EINVAL); one
+ * unmap reads both mappings' bits. */
+static void check_wide_unmap(bool container)
+{
+    const uint64_t window = UINT64_C(1) << 47;
+    g_autoptr(GError) err = NULL;
+    VfiContainer *c;
+    Reads r0, r;
+    Scene s = { 0 };
+
+    scene_up(&s, TOPO_MDEV, "m", NULL);
+    c = vfi_device_get_container(s.dev[0]);
+    for (uint64_t p = 8; p <= 200; p += 192) {
+        if (container) {
+            assert_ok(vfi_container_dma_map(c, p * PG, 4 * PG, s.ram + p * PG, false, &err),
+                      err);
+        } else {
+            map(&s, p, 4);
+        }
+    }
+    assert_ok(vfi_address_space_dirty_tracking_start(s.as, &err), err);
+    dma(&s, "m", 9);
+    dma(&s, "m", 201);
+    r0 = wrap.n;
+    assert_ok(container ? vfi_container_dma_unmap_dirty(c, 0, window, &s.log, 0, NULL, &err) :
+              vfi_address_space_dma_unmap_dirty(s.as, 0, window, &s.log, 0, &err), err);
+    r = reads_since(r0);
+    assert_int_equal(r.unmaps, 1);
+    assert_int_equal(r.unmap_reads, 1);
+    assert_int_equal(count(s.bits, NR / 64), 2);
+    assert_true(bit(s.bits, 9) && bit(s.bits, 201));
+    assert_int_equal(vfi_container_mapping_count(c), 0);
+    scene_down(&s);
+}
+
+static void test_wide_unmap(void **state)
+{
+    (void)state;
+    check_wide_unmap(false);
+    check_wide_unmap(true);
+}
+
 /* An ENOENT from the unmap (injected: type1 kernels answer "nothing there"
  * with success) resyncs the record, one unmap per recorded mapping: each is
  * given the log, so the IOMMU bits of every mapping still reach it. */
@@ -550,6 +595,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_unmap_reads_once),
         cmocka_unit_test(test_container_unmap_reads_once),
+        cmocka_unit_test(test_wide_unmap),
         cmocka_unit_test(test_resync_reads),
         cmocka_unit_test(test_unmap_device_logs),
         cmocka_unit_test(test_log_pages),

@@ -244,7 +244,7 @@ static void unmap_resync(VfiContainer *c, uint64_t iova, uint64_t last,
         uint64_t size = m.last - m.iova + 1;
         bool ok = c->ops->unmap(c, m.iova, size, log, NULL, &err);
 
-        trace_vfi_container_unmap_resync(c->ioas_id, m.iova, size, ok ? 0 : err->code);
+        VFI_TRACE_CONTAINER(vfi_container_unmap_resync, c, m.iova, size, ok ? 0 : err->code);
         if (ok || g_error_matches(err, VFI_KERNEL_ERROR, ENOENT)) {
             record_remove(c, m.iova, m.last);
         }
@@ -272,9 +272,9 @@ bool vfi_container_check_unmap_range(const VfiContainer *c, const char *what,
         trace_vfi_container_refused(c->ioas_id, what, "cuts a mapping", iova, size);
         g_set_error(errp, VFI_ERROR, VFI_ERROR_INVALID_ARGUMENT,
                     "%s: [0x%" PRIx64 ", 0x%" PRIx64 "] cuts the %s mapping [0x%" PRIx64
-                    ", 0x%" PRIx64 "] of ioas %u (an unmap must cover whole mappings)",
+                    ", 0x%" PRIx64 "] of %s (an unmap must cover whole mappings)",
                     what, iova, last, m->by_as ? "address-space" : "container", m->r.iova,
-                    m->r.last, c->ioas_id);
+                    m->r.last, VFI_CONTAINER_DESC(c));
         return false;
     }
     return true;
@@ -293,9 +293,9 @@ static bool check_no_as_mapping(const VfiContainer *c, const char *what, uint64_
     trace_vfi_container_refused(c->ioas_id, what, "address-space mapping", iova,
                                 last - iova + 1);
     g_set_error(errp, VFI_ERROR, VFI_ERROR_WRONG_STATE,
-                "%s: [0x%" PRIx64 ", 0x%" PRIx64 "] in ioas %u %s the mapping [0x%" PRIx64
+                "%s: [0x%" PRIx64 ", 0x%" PRIx64 "] in %s %s the mapping [0x%" PRIx64
                 ", 0x%" PRIx64 "] made through the address space: use %s", what, iova, last,
-                c->ioas_id, use ? "holds" : "overlaps", m->r.iova, m->r.last,
+                VFI_CONTAINER_DESC(c), use ? "holds" : "overlaps", m->r.iova, m->r.last,
                 use ? use : "vfi_address_space_dma_map/_unmap for it");
     return false;
 }
@@ -393,8 +393,8 @@ bool vfi_container_check_file_offset(const VfiContainer *c, const char *what,
                                 offset, 0);
     g_set_error(errp, VFI_ERROR, VFI_ERROR_INVALID_ARGUMENT,
                 "%s: file offset 0x%" PRIx64 ": its offset in its page is not aligned to "
-                "the IOVA alignment 0x%" PRIx64 " of ioas %u", what, offset, c->alignment,
-                c->ioas_id);
+                "the IOVA alignment 0x%" PRIx64 " of %s", what, offset, c->alignment,
+                VFI_CONTAINER_DESC(c));
     return false;
 }
 
@@ -409,8 +409,8 @@ bool vfi_container_dma_map(VfiContainer *c, uint64_t iova, uint64_t size, void *
     if (!vaddr) {
         trace_vfi_container_refused(c->ioas_id, "dma map", "no vaddr", iova, size);
         g_set_error(errp, VFI_ERROR, VFI_ERROR_INVALID_ARGUMENT,
-                    "dma map: NULL vaddr for iova 0x%" PRIx64 " in ioas %u", iova,
-                    c->ioas_id);
+                    "dma map: NULL vaddr for iova 0x%" PRIx64 " in %s", iova,
+                    VFI_CONTAINER_DESC(c));
         return false;
     }
     if (!vfi_container_check_map(c, "dma map", iova, size, errp) ||
@@ -525,16 +525,16 @@ static bool unmap_failed(VfiContainer *c, uint64_t iova, uint64_t last, unsigned
     bool enoent = g_error_matches(err, VFI_KERNEL_ERROR, ENOENT);
 
     if (enoent && n == 0 && (flags & VFI_UNMAP_ALLOW_ABSENT)) {
-        trace_vfi_container_dma_unmap_absent(c->ioas_id, iova, last - iova + 1);
+        VFI_TRACE_CONTAINER(vfi_container_dma_unmap_absent, c, iova, last - iova + 1);
         g_error_free(err);
         return true;
     }
     if (enoent && n) {
         unmap_resync(c, iova, last, log);
-        g_prefix_error(&err, "dma unmap: ioas %u had %u recorded mapping(s) in "
+        g_prefix_error(&err, "dma unmap: %s had %u recorded mapping(s) in "
                        "[0x%" PRIx64 ", 0x%" PRIx64 "], now unmapped; a mapping "
                        "not made through this library crosses an edge of the "
-                       "range: ", c->ioas_id, n, iova, last);
+                       "range: ", VFI_CONTAINER_DESC(c), n, iova, last);
     }
     g_propagate_error(errp, err);
     return false;
@@ -555,7 +555,7 @@ bool vfi_container_dma_unmap_checked(VfiContainer *c, uint64_t iova, uint64_t si
         done = 0;           /* nothing was there, and that is allowed */
     } else {
         if (done != recorded) {
-            trace_vfi_container_unmap_mismatch(c->ioas_id, iova, size, recorded, done);
+            VFI_TRACE_CONTAINER(vfi_container_unmap_mismatch, c, iova, size, recorded, done);
         }
         if (n) {
             record_remove(c, iova, last);

@@ -192,14 +192,87 @@ static void fold_into_log(const uint64_t *bits, uint64_t iova, uint64_t pages,
 
 /* ---- unmap ------------------------------------------------------------------ */
 
+static uint64_t max_tracked(const VfiContainer *c);
+
+/* One unmap of [iova, iova + size) (*@done: the bytes the kernel unmapped);
+ * with @log, its bitmap (VFIO_DMA_UNMAP_FLAG_GET_DIRTY_BITMAP) is folded
+ * into @log, failed or not: the kernel may have unmapped (and copied the
+ * bits of) mappings before it failed, and nothing read them before (the
+ * zeroed buffer's bits: at worst none). */
+static bool unmap_one(VfiContainer *c, uint64_t iova, uint64_t size, const VfiDirtyLog *log,
+                      uint64_t *done, GError **errp)
+{
+    uint64_t pages = size / VFI_TYPE1_PAGE, bytes = 0;
+    uint64_t *bits = NULL;
+    bool ok;
+
+    *done = 0;
+    if (log && !(bits = bits_reserve(c, pages, &bytes, errp))) {
+        return false;
+    }
+    ok = vfi_type1_unmap(c->type1->t1, iova, size, VFI_TYPE1_PAGE, bits, bytes, done, errp);
+    if (bits) {
+        fold_into_log(bits, iova, pages, log);
+    }
+    return ok;
+}
+
+/*
+ * With a bitmap: the recorded mappings inside [iova, last] (none crosses
+ * either end: the container checked), unmapped in runs of whole mappings,
+ * each run within the kernel's bitmap limit: a bitmap of the range asked
+ * for, holes included, could be far over the limit (EINVAL) or memory (a
+ * VMM unmapping a whole window). No mapping recorded there: one unmap
+ * without a bitmap, as without tracking. *@done: the bytes unmapped.
+ */
+static bool unmap_tracked(VfiContainer *c, uint64_t iova, uint64_t last,
+                          const VfiDirtyLog *log, uint64_t *done, GError **errp)
+{
+    uint64_t max = max_tracked(c) ? max_tracked(c) : UINT64_MAX, first = 0, end = 0, d;
+    const VfiRange *m;
+    VfiRangeIter it;
+    bool in_run = false;
+
+    *done = 0;
+    for (m = vfi_range_tree_first(c->maps, iova, &it); m && m->iova <= last;
+         m = vfi_range_iter_next(&it)) {
+        if (in_run && m->last - first >= max) {
+            trace_vfi_type1_container_unmap_run(vfi_type1_get_fd(c->type1->t1), first,
+                                                end - first + 1);
+            if (!unmap_one(c, first, end - first + 1, log, &d, errp)) {
+                *done += d;
+                return false;
+            }
+            *done += d;
+            in_run = false;
+        }
+        first = in_run ? first : m->iova;
+        end = m->last;
+        in_run = true;
+    }
+    if (!in_run) {
+        return unmap_one(c, iova, last - iova + 1, NULL, done, errp);
+    }
+    if (first != iova || end != last) {
+        trace_vfi_type1_container_unmap_run(vfi_type1_get_fd(c->type1->t1), first,
+                                            end - first + 1);
+    }
+    d = 0;
+    if (!unmap_one(c, first, end - first + 1, log, &d, errp)) {
+        *done += d;
+        return false;
+    }
+    *done += d;
+    return true;
+}
+
 bool vfi_type1_ops_unmap(VfiContainer *c, uint64_t iova, uint64_t size, const VfiDirtyLog *log,
                          uint64_t *done, GError **errp)
 {
-    VfiType1Container *t = c->type1;
     g_autoptr(GError) err = NULL;
-    uint64_t pages, bytes = 0;
-    uint64_t *bits = NULL;
+    uint64_t unmapped = 0;
     VfiRange first, lastm;
+    bool ok;
 
     if (iova == 0 && size == 0) {
         /* everything: from the first mapping to the end of the last */
@@ -215,31 +288,25 @@ bool vfi_type1_ops_unmap(VfiContainer *c, uint64_t iova, uint64_t size, const Vf
         size = lastm.last - iova + 1;
         log = NULL;
     }
-    pages = size / VFI_TYPE1_PAGE;
-    if (t->tracking && log && !(bits = bits_reserve(c, pages, &bytes, errp))) {
-        return false;
+    /* with a log while tracking, the unmap's own read is the exact one (the
+     * read before it left the IOMMU's bits to it) */
+    ok = c->type1->tracking && log ?
+         unmap_tracked(c, iova, iova + (size - 1), log, &unmapped, &err) :
+         unmap_one(c, iova, size, NULL, &unmapped, &err);
+    if (done) {
+        *done = unmapped;
     }
-    if (!vfi_type1_unmap(t->t1, iova, size, VFI_TYPE1_PAGE, bits, bytes, done, &err)) {
-        if (bits) {
-            /* the kernel may have unmapped (and copied the bits of) mappings
-             * before it failed, and nothing read them before: the zeroed
-             * buffer's bits go to the log (at worst none) */
-            fold_into_log(bits, iova, pages, log);
-        }
-        if (g_error_matches(err, VFI_KERNEL_ERROR, ENOENT)) {
-            /* not mapped in the kernel: the record forgets it, so its mmap goes */
-            vfi_type1_drop_mmaps(c, iova, iova + (size - 1));
-        }
+    if (!ok && !g_error_matches(err, VFI_KERNEL_ERROR, ENOENT)) {
         g_propagate_error(errp, g_steal_pointer(&err));
         return false;
     }
-    if (bits) {
-        /* the kernel's own read of the range, the exact one (the read before
-         * the unmap left these bits to it) */
-        fold_into_log(bits, iova, pages, log);
-    }
+    /* done, or not mapped in the kernel (ENOENT: the record forgets it):
+     * the mmaps of the range go */
     vfi_type1_drop_mmaps(c, iova, iova + (size - 1));
-    return true;
+    if (!ok) {
+        g_propagate_error(errp, g_steal_pointer(&err));
+    }
+    return ok;
 }
 
 /* ---- dirty tracking ------------------------------------------------------------- */
