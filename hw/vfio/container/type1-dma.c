@@ -148,23 +148,23 @@ static uint64_t *bits_reserve(VfiContainer *c, uint64_t pages, uint64_t *bytes,
     return buf;
 }
 
-/* OR the 4 KiB bits of @bits (bit 0: @iova, @pages bits) inside @log's
- * span into @log: at the log's own 4 KiB pages word by word (shifted to
- * the log's bit), else set bit by set bit, the rest of a log page's bits
- * skipped; zero words are skipped either way. */
-static void fold_into_log(const uint64_t *bits, uint64_t iova, uint64_t pages,
-                          const VfiDirtyLog *log)
+/* OR the 4 KiB bits of @bits (bit 0: @iova, @pages bits) inside
+ * [span_first, span_last] (within @log's span) into @log: at the log's own
+ * 4 KiB pages word by word (shifted to the log's bit), else set bit by set
+ * bit, the rest of a log page's bits skipped; zero words are skipped
+ * either way. */
+static void fold_span(const uint64_t *bits, uint64_t iova, uint64_t pages,
+                      const VfiDirtyLog *log, uint64_t span_first, uint64_t span_last)
 {
     uint64_t ps = log->page_size, per = ps / VFI_TYPE1_PAGE;
-    uint64_t span_last = log->base_iova + (log->nr_pages - 1) * ps + (ps - 1);
     uint64_t from = 0, to = pages, p;
 
     g_assert(per >= 1);         /* a log page is never below the IOMMU page */
-    if (!pages || iova > span_last || iova + (pages * VFI_TYPE1_PAGE - 1) < log->base_iova) {
+    if (!pages || iova > span_last || iova + (pages * VFI_TYPE1_PAGE - 1) < span_first) {
         return;
     }
-    if (iova < log->base_iova) {
-        from = (log->base_iova - iova) / VFI_TYPE1_PAGE;
+    if (iova < span_first) {
+        from = (span_first - iova) / VFI_TYPE1_PAGE;
     }
     to = MIN(to, (span_last - iova) / VFI_TYPE1_PAGE + 1);
     if (per == 1) {
@@ -188,6 +188,14 @@ static void fold_into_log(const uint64_t *bits, uint64_t iova, uint64_t pages,
         log->bitmap[bit / 64] |= UINT64_C(1) << (bit % 64);
         p += per - rel % per;       /* the log page's other bits add nothing */
     }
+}
+
+/* fold_span() over the whole of @log's span. */
+static void fold_into_log(const uint64_t *bits, uint64_t iova, uint64_t pages,
+                          const VfiDirtyLog *log)
+{
+    fold_span(bits, iova, pages, log, log->base_iova,
+              log->base_iova + (log->nr_pages - 1) * log->page_size + (log->page_size - 1));
 }
 
 /* ---- unmap ------------------------------------------------------------------ */
@@ -379,7 +387,7 @@ static bool read_mapping(VfiContainer *c, const VfiRange *m, const VfiDirtyLog *
                                       errp)) {
         return false;
     }
-    fold_into_log(bits, m->iova, pages, into);
+    fold_span(bits, m->iova, pages, into, iova, last);
     keep_outside(c, m, bits, iova, last);
     return true;
 }
@@ -387,8 +395,15 @@ static bool read_mapping(VfiContainer *c, const VfiRange *m, const VfiDirtyLog *
 bool vfi_type1_ops_read_dirty(VfiContainer *c, uint64_t iova, uint64_t size, uint64_t ps,
                               uint64_t *bits, GError **errp)
 {
-    const VfiDirtyLog into = { .base_iova = iova, .page_size = ps, .bitmap = bits,
-                               .nr_pages = size / ps };
+    /* @bits is byte-addressed (a zero-copy read starts at the log's byte of
+     * @iova, as the kernel's bitmaps do): the view starts at its word, the
+     * bits before @iova in it (the caller's) left as they are */
+    unsigned skew = (unsigned)((uintptr_t)bits % 8) * 8;
+    const VfiDirtyLog into = {
+        .base_iova = iova - skew * ps, .page_size = ps,
+        .bitmap = (uint64_t *)(void *)((uintptr_t)bits - skew / 8),
+        .nr_pages = size / ps + skew,
+    };
     uint64_t last = iova + (size - 1);
     VfiRangeIter it;
 
