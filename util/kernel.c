@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
@@ -104,9 +105,34 @@ static GMutex fd_kinds_lock;
 static uint8_t *fd_kinds;
 static size_t fd_kinds_len;
 
-static void fd_kind_set(int fd, VfiFdKind kind)
+/* fork(): the lock is not held across it (a thread of the parent holding
+ * it would leave the child's opens and closes locked for ever). */
+static void fd_kinds_unlock(void)
+{
+    g_mutex_unlock(&fd_kinds_lock);
+}
+
+static void fd_kinds_prefork(void)
 {
     g_mutex_lock(&fd_kinds_lock);
+}
+
+static void fd_kinds_init(void)
+{
+    pthread_atfork(fd_kinds_prefork, fd_kinds_unlock, fd_kinds_unlock);
+}
+
+static void fd_kinds_lock_take(void)
+{
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+
+    pthread_once(&once, fd_kinds_init);
+    g_mutex_lock(&fd_kinds_lock);
+}
+
+static void fd_kind_set(int fd, VfiFdKind kind)
+{
+    fd_kinds_lock_take();
     if (kind != VFI_FD_UNKNOWN && (size_t)fd >= fd_kinds_len && fd < (int)FD_KINDS_MAX) {
         size_t len = MAX(fd_kinds_len, 64);
 
@@ -120,28 +146,28 @@ static void fd_kind_set(int fd, VfiFdKind kind)
     if ((size_t)fd < fd_kinds_len) {
         fd_kinds[fd] = (uint8_t)kind;
     }
-    g_mutex_unlock(&fd_kinds_lock);
+    fd_kinds_unlock();
 }
 
 static VfiFdKind fd_kind_get(int fd)
 {
     VfiFdKind kind = VFI_FD_UNKNOWN;
 
-    g_mutex_lock(&fd_kinds_lock);
+    fd_kinds_lock_take();
     if (fd >= 0 && (size_t)fd < fd_kinds_len) {
         kind = fd_kinds[fd];
     }
-    g_mutex_unlock(&fd_kinds_lock);
+    fd_kinds_unlock();
     return kind;
 }
 
 static void fd_kinds_forget_all(void)
 {
-    g_mutex_lock(&fd_kinds_lock);
+    fd_kinds_lock_take();
     if (fd_kinds_len) {
         memset(fd_kinds, VFI_FD_UNKNOWN, fd_kinds_len);
     }
-    g_mutex_unlock(&fd_kinds_lock);
+    fd_kinds_unlock();
 }
 
 static const VfiKernelOps linux_ops = VFI_KERNEL_OPS_INIT(

@@ -35,7 +35,9 @@ bool vfi_as_replay(VfiAddressSpace *as, VfiContainer *c, GError **errp)
         bool ok;
 
         if (vfi_container_mapping_overlap(c, m->r.iova, m->r.last, true)) {
-            continue;   /* mapped there already (a replay that stopped) */
+            /* mapped there already (a replay that stopped) */
+            VFI_TRACE_CONTAINER(vfi_as_replay_skip, c, m->r.iova, size);
+            continue;
         }
         ok = vfi_container_check_map(c, what, m->r.iova, size, errp) &&
              vfi_nest_parent_check_map(c, what, m->r.iova, size, m->readonly, NULL, errp) &&
