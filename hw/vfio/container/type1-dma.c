@@ -225,6 +225,20 @@ static bool unmap_one(VfiContainer *c, uint64_t iova, uint64_t size, const VfiDi
     return ok;
 }
 
+/* unmap_one() with a bitmap of the run of whole mappings [first, end],
+ * its bytes added to *@done. */
+static bool unmap_run(VfiContainer *c, uint64_t first, uint64_t end, const VfiDirtyLog *log,
+                      uint64_t *done, GError **errp)
+{
+    uint64_t d = 0;
+    bool ok;
+
+    trace_vfi_type1_container_unmap_run(vfi_type1_get_fd(c->type1->t1), first, end - first + 1);
+    ok = unmap_one(c, first, end - first + 1, log, &d, errp);
+    *done += d;
+    return ok;
+}
+
 /*
  * With a bitmap: the recorded mappings inside [iova, last] (none crosses
  * either end: the container checked), unmapped in runs of whole mappings,
@@ -236,7 +250,7 @@ static bool unmap_one(VfiContainer *c, uint64_t iova, uint64_t size, const VfiDi
 static bool unmap_tracked(VfiContainer *c, uint64_t iova, uint64_t last,
                           const VfiDirtyLog *log, uint64_t *done, GError **errp)
 {
-    uint64_t max = max_tracked(c) ? max_tracked(c) : UINT64_MAX, first = 0, end = 0, d;
+    uint64_t max = max_tracked(c) ? max_tracked(c) : UINT64_MAX, first = 0, end = 0;
     const VfiRange *m;
     VfiRangeIter it;
     bool in_run = false;
@@ -245,33 +259,17 @@ static bool unmap_tracked(VfiContainer *c, uint64_t iova, uint64_t last,
     for (m = vfi_range_tree_first(c->maps, iova, &it); m && m->iova <= last;
          m = vfi_range_iter_next(&it)) {
         if (in_run && m->last - first >= max) {
-            trace_vfi_type1_container_unmap_run(vfi_type1_get_fd(c->type1->t1), first,
-                                                end - first + 1);
-            if (!unmap_one(c, first, end - first + 1, log, &d, errp)) {
-                *done += d;
+            if (!unmap_run(c, first, end, log, done, errp)) {
                 return false;
             }
-            *done += d;
             in_run = false;
         }
         first = in_run ? first : m->iova;
         end = m->last;
         in_run = true;
     }
-    if (!in_run) {
-        return unmap_one(c, iova, last - iova + 1, NULL, done, errp);
-    }
-    if (first != iova || end != last) {
-        trace_vfi_type1_container_unmap_run(vfi_type1_get_fd(c->type1->t1), first,
-                                            end - first + 1);
-    }
-    d = 0;
-    if (!unmap_one(c, first, end - first + 1, log, &d, errp)) {
-        *done += d;
-        return false;
-    }
-    *done += d;
-    return true;
+    return in_run ? unmap_run(c, first, end, log, done, errp) :
+           unmap_one(c, iova, last - iova + 1, NULL, done, errp);
 }
 
 bool vfi_type1_ops_unmap(VfiContainer *c, uint64_t iova, uint64_t size, const VfiDirtyLog *log,
